@@ -1,0 +1,38 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "sftplog",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "sftplog", targets: ["sftplog"]),
+        .library(name: "SFTPLogKit", targets: ["SFTPLogKit"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
+    ],
+    targets: [
+        .target(
+            name: "SFTPLogKit",
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
+            resources: [.copy("Resources/catalog")]
+        ),
+        .executableTarget(
+            name: "sftplog",
+            dependencies: [
+                "SFTPLogKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "SFTPLogKitTests",
+            dependencies: ["SFTPLogKit"],
+            resources: [.copy("Fixtures")]
+        ),
+    ],
+    swiftLanguageModes: [.v5]
+)

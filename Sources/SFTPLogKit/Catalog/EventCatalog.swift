@@ -1,0 +1,285 @@
+import Foundation
+
+public struct CatalogEvent: Sendable {
+    public let id: String
+    public let area: String?
+    public let description: String?
+    public var variants: [EventTemplate]
+}
+
+public enum CatalogError: Error, CustomStringConvertible {
+    case missing(String)
+    case malformed(String, String)
+    public var description: String {
+        switch self {
+        case .missing(let p): return "event catalogue not found at \(p)"
+        case .malformed(let p, let why): return "\(p): malformed event catalogue: \(why)"
+        }
+    }
+}
+
+/// The SFTPPlus event-ID catalogue (`catalog/events.json`): every documented
+/// wording of every ID, compiled for matching.
+public final class EventCatalog: @unchecked Sendable {
+    public private(set) var events: [String: CatalogEvent] = [:]
+    public private(set) var groups: [(name: String, documentedIn: [String])] = []
+    /// Numeric-valued field names: their values are stored as numbers.
+    static let numericFields: Set<String> = [
+        "total_read", "total_write", "read_size", "write_size", "size", "total_size", "transferred_size",
+        "read_speed", "write_speed", "speed", "duration", "total_duration", "seconds", "count", "file_count",
+        "files_count", "total_files", "total_directories", "transfer_count", "connection_count", "port", "peer_port",
+        "host_port", "source_port", "exit_code", "retries", "retries_left", "days", "day_count", "expires_in_days",
+        "thread_count", "cpu_percent", "memory_resident", "memory_virtual", "initial_count", "minimum_count", "age",
+        "offset", "received", "sent",
+    ]
+
+    public init(events: [CatalogEvent], groups: [(String, [String])] = []) {
+        for e in events { self.events[e.id] = e }
+        self.groups = groups.map { (name: $0.0, documentedIn: $0.1) }
+    }
+
+    /// The catalogue bundled with sftplog, or `$SFTPLOG_CATALOG/events.json` when set.
+    public static func bundled() throws -> EventCatalog {
+        try load(path: catalogDirectory() + "/events.json")
+    }
+
+    /// Where the catalogue data lives: `$SFTPLOG_CATALOG`, the SwiftPM resource
+    /// bundle next to the binary, or `../share/sftplog/catalog` for an installed
+    /// binary. Looked up by hand: `Bundle.module` aborts when the bundle is missing.
+    public static func catalogDirectory() -> String {
+        if let dir = ProcessInfo.processInfo.environment["SFTPLOG_CATALOG"], !dir.isEmpty { return dir }
+        let exe = URL(fileURLWithPath: CommandLine.arguments.first ?? ".").resolvingSymlinksInPath().deletingLastPathComponent()
+        let selfExe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        var candidates: [URL] = []
+        for dir in [selfExe, exe] {
+            candidates.append(dir.appendingPathComponent("sftplog_SFTPLogKit.resources/catalog"))
+            candidates.append(dir.appendingPathComponent("../share/sftplog/catalog").standardized)
+        }
+        for c in candidates where FileManager.default.fileExists(atPath: c.appendingPathComponent("events.json").path) {
+            return c.path
+        }
+        return candidates[0].path
+    }
+
+    nonisolated(unsafe) private static var cache: EventCatalog?
+    private static let lock = NSLock()
+
+    /// Loaded once per process.
+    public static func shared() throws -> EventCatalog {
+        lock.lock(); defer { lock.unlock() }
+        if let c = cache { return c }
+        let c = try bundled()
+        cache = c
+        return c
+    }
+
+    public static func load(path: String) throws -> EventCatalog {
+        guard let data = FileManager.default.contents(atPath: path) else { throw CatalogError.missing(path) }
+        guard let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let list = root["events"] as? [[String: Any]] else {
+            throw CatalogError.malformed(path, "expected an object with an \"events\" array")
+        }
+        var events: [CatalogEvent] = []
+        for e in list {
+            guard let id = e["id"] as? String, let vs = e["variants"] as? [[String: Any]] else {
+                throw CatalogError.malformed(path, "an event lacks id or variants")
+            }
+            let variants = vs.enumerated().map { (k, v) in
+                EventTemplate(eventID: id, variant: v["variant"] as? Int ?? k + 1, template: v["template"] as? String ?? "",
+                              fields: v["fields"] as? [String] ?? [], groups: v["groups"] as? [String] ?? [],
+                              fromVersion: v["from_version"] as? String, toVersion: v["to_version"] as? String,
+                              documentedIn: v["documented_in"] as? [String] ?? [], seenIn: v["seen_in"] as? [String] ?? [],
+                              inferred: v["inferred"] as? Bool ?? false, description: v["description"] as? String)
+            }
+            events.append(CatalogEvent(id: id, area: e["area"] as? String, description: e["description"] as? String, variants: variants))
+        }
+        let groups = (root["groups"] as? [[String: Any]] ?? []).compactMap { g -> (String, [String])? in
+            guard let n = g["group"] as? String else { return nil }
+            return (n, g["documented_in"] as? [String] ?? [])
+        }
+        return EventCatalog(events: events, groups: groups)
+    }
+
+    /// Adds wordings (e.g. from `catalog import`); a template already known for the ID is skipped.
+    @discardableResult
+    public func add(_ templates: [EventTemplate]) -> Int {
+        var added = 0
+        for t in templates {
+            var e = events[t.eventID] ?? CatalogEvent(id: t.eventID, area: nil, description: nil, variants: [])
+            if e.variants.contains(where: { $0.template == t.template }) { continue }
+            e.variants.append(t)
+            events[t.eventID] = e
+            added += 1
+        }
+        return added
+    }
+
+    public var variantCount: Int { events.values.reduce(0) { $0 + $1.variants.count } }
+
+    /// Short meaning of an event for timelines: the variant's description, else the event's.
+    public func meaning(_ id: String, variant: Int?) -> String? {
+        guard let e = events[id] else { return nil }
+        if let v = variant, let t = e.variants.first(where: { $0.variant == v }), let d = t.description { return d }
+        return e.description
+    }
+
+    /// Resolves a message against every wording of its ID (never by ID alone).
+    /// When several fit, the one nearest `hint` (the versions inferred so far for
+    /// the file) wins, then the most specific (most literal text).
+    public func resolve(eventID: String, message: String, hint: VersionRange? = nil) -> EventResolution {
+        guard let e = events[eventID] else {
+            return EventResolution(status: .unknownID, fields: EventCatalog.genericFields(message))
+        }
+        var msg = message
+        return msg.withUTF8 { m -> EventResolution in
+            var best: (EventTemplate, [(String, Range<Int>)])?
+            for t in e.variants {
+                guard let values = t.match(m) else { continue }
+                if let (b, _) = best {
+                    let dt = hint.map { t.documentedRange?.distance(to: $0) ?? Int.max } ?? 0
+                    let db = hint.map { b.documentedRange?.distance(to: $0) ?? Int.max } ?? 0
+                    if dt < db || (dt == db && t.literalLength > b.literalLength) { best = (t, values) }
+                } else {
+                    best = (t, values)
+                }
+            }
+            guard let (t, values) = best else {
+                return EventResolution(status: .unresolved, fields: EventCatalog.genericFields(message))
+            }
+            var fields: [(String, JSONValue)] = []
+            for (name, range) in values where !fields.contains(where: { $0.0 == name }) {
+                var s = UTF8Text.decode(UnsafeBufferPointer(rebasing: m[range])).0
+                if t.trimsLeadingSpace(name) { s = String(s.drop(while: { $0 == " " })) }
+                fields.append((name, EventCatalog.typed(name, s)))
+            }
+            return EventResolution(status: .resolved, variant: t.variant, template: t.template, groups: t.groups,
+                                   versions: t.versions, fields: fields)
+        }
+    }
+
+    static func typed(_ name: String, _ value: String) -> JSONValue {
+        guard numericFields.contains(name) else { return .string(value) }
+        if let i = Int(value) { return .int(i) }
+        if let d = Double(value), d.isFinite { return .double(d) }
+        return .string(value)
+    }
+
+    /// What can be read out of a message no wording fits: quoted strings, paths,
+    /// `address:port` peers and numbers.
+    public static func genericFields(_ message: String) -> [(String, JSONValue)] {
+        var quoted: [JSONValue] = [], paths: [JSONValue] = [], peers: [JSONValue] = [], numbers: [JSONValue] = []
+        var inQuote = false
+        var current = ""
+        for ch in message {
+            if ch == "\"" {
+                if inQuote {
+                    quoted.append(.string(current))
+                    if current.hasPrefix("/") || current.contains("\\") { paths.append(.string(current)) }
+                    current = ""
+                }
+                inQuote.toggle()
+            } else if inQuote {
+                current.append(ch)
+            }
+        }
+        for word in message.split(whereSeparator: { $0 == " " || $0 == "\"" || $0 == "," || $0 == "(" || $0 == ")" }) {
+            var w = Substring(word)
+            while let l = w.last, l == "." || l == ";" { w = w.dropLast() }
+            if !w.isEmpty, let n = Int(w) { numbers.append(.int(n)); continue }
+            if !w.isEmpty, w.first!.isNumber, let d = Double(w) { numbers.append(.double(d)); continue }
+            if let p = EventVariables.peerFrom(String(w)), p.port != nil, w.contains(".") || w.filter({ $0 == ":" }).count > 1 {
+                peers.append(.object([("address", .string(p.address)), ("port", p.port.map(JSONValue.int) ?? .null)]))
+            } else if w.hasPrefix("/") && w.count > 1, !paths.contains(.string(String(w))) {
+                paths.append(.string(String(w)))
+            }
+        }
+        var out: [(String, JSONValue)] = []
+        if !quoted.isEmpty { out.append(("quoted", .array(quoted))) }
+        if !paths.isEmpty { out.append(("paths", .array(paths))) }
+        if !peers.isEmpty { out.append(("peers", .array(peers))) }
+        if !numbers.isEmpty { out.append(("numbers", .array(numbers))) }
+        return out
+    }
+}
+
+/// Resolves the SFTPPlus events of one source, keeping a running estimate of
+/// the versions that can have written it to break ties between wordings.
+public final class SourceResolver {
+    let catalog: EventCatalog
+    public private(set) var versions: VersionRange?
+    public private(set) var inconsistent = false
+
+    public init(catalog: EventCatalog) { self.catalog = catalog }
+
+    public func resolve(_ r: inout Record) {
+        guard r.kind == .sftpplusEvent, let id = r.eventID else { return }
+        let res = catalog.resolve(eventID: id, message: r.message ?? "", hint: versions)
+        if res.status == .resolved, let v = res.variant, let t = catalog.events[id]?.variants.first(where: { $0.variant == v }) {
+            narrow(with: VersionInference.writableRange(t, in: catalog))
+        }
+        r.resolution = res
+    }
+
+    func narrow(with range: VersionRange?) {
+        guard let range, !inconsistent else { return }
+        if let cur = versions {
+            if let i = cur.intersection(range) { versions = i } else { inconsistent = true }
+        } else {
+            versions = range
+        }
+    }
+}
+
+/// Which SFTPPlus versions can have written a wording: from the oldest wording's
+/// `from_version` (or the first version listing it) to its `to_version` (or the
+/// last version listing it; open-ended when the newest docs still list it).
+public enum VersionInference {
+    nonisolated(unsafe) static var newestDocumented: SFTPPlusVersion?
+
+    public static func writableRange(_ t: EventTemplate, in catalog: EventCatalog) -> VersionRange? {
+        guard let doc = t.documentedRange else { return nil }
+        var lower = doc.lower
+        // The ID's first wording may be older than the first snapshot that lists it.
+        if let first = catalog.events[t.eventID]?.variants.first, first.variant == t.variant,
+           let from = t.fromVersion.flatMap(SFTPPlusVersion.init), from < lower, !t.inferred {
+            lower = from
+        }
+        var upper: SFTPPlusVersion? = doc.upper
+        if let to = t.toVersion.flatMap(SFTPPlusVersion.init) { upper = max(to, doc.upper ?? to) }
+        else if t.documentedIn.contains(newest(catalog).label) { upper = nil }
+        return VersionRange(lower: lower, upper: upper)
+    }
+
+    static func newest(_ catalog: EventCatalog) -> SFTPPlusVersion {
+        if let n = newestDocumented { return n }
+        let all = catalog.events.values.flatMap { $0.variants.flatMap(\.documentedIn) }.compactMap(SFTPPlusVersion.init)
+        let n = all.max() ?? SFTPPlusVersion("0.0.0")!
+        newestDocumented = n
+        return n
+    }
+}
+
+extension VersionInference {
+    /// The versions that can have written a source, from the wordings its
+    /// messages resolved to (and client-shell banners). "inconsistent" when no
+    /// single version documents them all; nil when nothing resolved.
+    public static func infer(resolved: [(eventID: String, variant: Int)], bannerVersions: [String], catalog: EventCatalog) -> String? {
+        var range: VersionRange?
+        var any = false
+        var ranges: [VersionRange] = resolved.compactMap { item in
+            guard let t = catalog.events[item.eventID]?.variants.first(where: { $0.variant == item.variant }) else { return nil }
+            return writableRange(t, in: catalog)
+        }
+        ranges += bannerVersions.compactMap(SFTPPlusVersion.init).map { VersionRange(lower: $0, upper: $0) }
+        for r in ranges {
+            any = true
+            if let cur = range {
+                guard let i = cur.intersection(r) else { return "inconsistent" }
+                range = i
+            } else {
+                range = r
+            }
+        }
+        return any ? range?.description : nil
+    }
+}

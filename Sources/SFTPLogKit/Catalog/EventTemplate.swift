@@ -1,0 +1,115 @@
+import Foundation
+
+/// One documented (or inferred) wording of an event ID, compiled once into
+/// literal segments and named holes. Matching scans for the literals; no regex.
+public struct EventTemplate: Sendable {
+    public enum Piece: Sendable { case literal([UInt8]), field(String) }
+
+    public let eventID: String
+    public let variant: Int
+    public let template: String
+    public let fields: [String]
+    public let groups: [String]
+    public let fromVersion: String?
+    public let toVersion: String?
+    public let documentedIn: [String]
+    public let seenIn: [String]
+    public let inferred: Bool
+    public let description: String?
+    public let pieces: [Piece]
+    /// Bytes of literal text: more literal text = a more specific wording.
+    public let literalLength: Int
+    /// Versions whose documentation lists this wording (or logs showed it).
+    public let documentedRange: VersionRange?
+
+    public init(eventID: String, variant: Int, template: String, fields: [String], groups: [String], fromVersion: String?,
+                toVersion: String?, documentedIn: [String], seenIn: [String], inferred: Bool, description: String?) {
+        self.eventID = eventID; self.variant = variant; self.template = template; self.fields = fields
+        self.groups = groups; self.fromVersion = fromVersion; self.toVersion = toVersion
+        self.documentedIn = documentedIn; self.seenIn = seenIn; self.inferred = inferred; self.description = description
+        pieces = EventTemplate.compile(template)
+        literalLength = pieces.reduce(0) { if case .literal(let l) = $1 { return $0 + l.count }; return $0 }
+        let versions = (documentedIn + seenIn).compactMap(SFTPPlusVersion.init).sorted()
+        documentedRange = versions.first.map { VersionRange(lower: $0, upper: versions.last!) }
+    }
+
+    /// "4.26.2–5.23.0": the versions whose docs list this wording (or that logs showed).
+    public var versions: String? { documentedRange?.description }
+
+    /// Python %-format: `%(name)s` / `%(name)d` holes, `%%` a literal percent.
+    static func compile(_ t: String) -> [Piece] {
+        var out: [Piece] = []
+        var lit: [UInt8] = []
+        let b = Array(t.utf8)
+        var i = 0
+        while i < b.count {
+            if b[i] == 0x25 && i + 1 < b.count {
+                if b[i + 1] == 0x25 { lit.append(0x25); i += 2; continue }
+                if b[i + 1] == 0x28, let close = b[(i + 2)...].firstIndex(of: 0x29), close + 1 < b.count {
+                    if !lit.isEmpty { out.append(.literal(lit)); lit = [] }
+                    out.append(.field(String(decoding: b[(i + 2)..<close], as: UTF8.self)))
+                    i = close + 2  // skip the conversion letter (s, d, r, …)
+                    continue
+                }
+            }
+            lit.append(b[i]); i += 1
+        }
+        if !lit.isEmpty { out.append(.literal(lit)) }
+        return out
+    }
+
+    /// Matches the whole message. Each hole extends to an occurrence of the next
+    /// literal; the first occurrence is tried first, later ones on backtracking,
+    /// so values containing the template's own delimiters still fit. Returns the
+    /// field values by name (a repeated name keeps its first value).
+    public func match(_ m: UnsafeBufferPointer<UInt8>) -> [(String, Range<Int>)]? {
+        var values: [(String, Range<Int>)] = []
+        var budget = 20_000
+        return step(0, 0, m, &values, &budget) ? values : nil
+    }
+
+    private func step(_ k: Int, _ pos: Int, _ m: UnsafeBufferPointer<UInt8>, _ values: inout [(String, Range<Int>)],
+                      _ budget: inout Int) -> Bool {
+        budget -= 1
+        if budget < 0 { return false }
+        if k == pieces.count { return pos == m.count }
+        switch pieces[k] {
+        case .literal(let lit):
+            guard EntryFormat.hasPrefix(m, at: pos, lit) else { return false }
+            return step(k + 1, pos + lit.count, m, &values, &budget)
+        case .field(let name):
+            if k + 1 == pieces.count {
+                values.append((name, pos..<m.count))
+                return true
+            }
+            guard case .literal(let next) = pieces[k + 1], let first = next.first else { return false }
+            // A literal that ends the template must end the message: anchor it there.
+            if k + 2 == pieces.count {
+                let at = m.count - next.count
+                guard at >= pos, EntryFormat.hasPrefix(m, at: at, next) else { return false }
+                values.append((name, pos..<at))
+                return true
+            }
+            var i = pos
+            while i + next.count <= m.count {
+                if m[i] == first && EntryFormat.hasPrefix(m, at: i, next) {
+                    values.append((name, pos..<i))
+                    if step(k + 1, i, m, &values, &budget) { return true }
+                    values.removeLast()
+                    if budget < 0 { return false }
+                }
+                i += 1
+            }
+            return false
+        }
+    }
+
+    /// Where a hole follows `name:` (e.g. `key-exchange:%(key_exchange)s`), leading
+    /// spaces are a wrapping artefact of copied logs, not part of the value.
+    func trimsLeadingSpace(_ field: String) -> Bool {
+        for (k, p) in pieces.enumerated() {
+            if case .field(let f) = p, f == field, k > 0, case .literal(let l) = pieces[k - 1], l.last == 0x3A { return true }
+        }
+        return false
+    }
+}

@@ -1,0 +1,192 @@
+import Foundation
+
+/// One physical line of input: its exact bytes (without the terminator), where it
+/// starts, and how it ended. The buffer is only valid inside the callback that
+/// receives it; readers copy what they keep.
+public struct PhysicalLine {
+    public let bytes: UnsafeBufferPointer<UInt8>
+    /// 1-based line number in the source.
+    public let number: Int
+    /// Byte offset of the first byte of the line in the source.
+    public let offset: Int64
+    /// Length of the terminator (0 at end of input, 1 for LF or CR, 2 for CRLF).
+    public let terminatorLength: Int
+
+    public var endOffset: Int64 { offset + Int64(bytes.count + terminatorLength) }
+    public var isEmpty: Bool { bytes.isEmpty }
+}
+
+/// Splits a byte stream into physical lines. LF, CRLF and lone CR all end a line,
+/// so CR-only files (old Mac exports) split correctly. Lines longer than
+/// `maxLineLength` are cut into pieces of that size so memory stays bounded.
+public struct LineSplitter {
+    public static let chunkSize = 1 << 20
+    public var maxLineLength: Int
+
+    public init(maxLineLength: Int = 64 << 20) {
+        self.maxLineLength = maxLineLength
+    }
+
+    /// Reads `fd` to the end, calling `body` for every physical line.
+    /// `startOffset`/`startLine` say where the stream begins in the source
+    /// (used when resuming a file that has grown).
+    public func split(
+        fd: Int32, startOffset: Int64 = 0, startLine: Int = 1, prefix: [UInt8] = [],
+        _ body: (PhysicalLine) throws -> Void
+    ) throws {
+        // `prefix`: bytes already read from `fd` (e.g. to sniff stdin), split first.
+        var buffer = prefix + [UInt8](repeating: 0, count: LineSplitter.chunkSize * 2)
+        var filled = prefix.count  // bytes in buffer
+        var lineNumber = startLine
+        var offset = startOffset  // source offset of buffer[0]
+        var eof = false
+
+        while !eof {
+            if buffer.count - filled < LineSplitter.chunkSize {
+                buffer.append(contentsOf: repeatElement(0, count: max(LineSplitter.chunkSize, buffer.count)))
+            }
+            let n = buffer.withUnsafeMutableBytes { raw -> Int in
+                var r: Int
+                repeat {
+                    r = read(fd, raw.baseAddress! + filled, LineSplitter.chunkSize)
+                } while r < 0 && errno == EINTR
+                return r
+            }
+            if n < 0 { throw InputError.readFailed(errno: errno) }
+            if n == 0 { eof = true }
+            filled += n
+            var consumed = 0
+            try buffer.withUnsafeBufferPointer { all in
+                let base = all.baseAddress!
+                var pos = 0
+                var nextLF = -1
+                while pos < filled {
+                    if nextLF < pos {
+                        if let p = memchr(base + pos, 0x0A, filled - pos) {
+                            nextLF = base.distance(to: p.assumingMemoryBound(to: UInt8.self))
+                        } else {
+                            nextLF = filled
+                        }
+                    }
+                    var end = nextLF
+                    var term = nextLF < filled ? 1 : 0
+                    if let p = memchr(base + pos, 0x0D, end - pos) {
+                        let cr = base.distance(to: p.assumingMemoryBound(to: UInt8.self))
+                        if cr + 1 == nextLF {
+                            end = cr; term = 2
+                        } else if cr + 1 < filled || eof {
+                            end = cr; term = 1
+                        } else {
+                            // CR is the last byte read: it may be half of a CRLF, wait for more.
+                            end = cr; term = 0
+                        }
+                    }
+                    if term == 0 && !eof {
+                        // Incomplete line: wait for more bytes unless it is too long.
+                        if end - pos < maxLineLength { break }
+                        end = pos + maxLineLength
+                    }
+                    if term == 0 && end == pos { pos = end; break }
+                    let len = min(end - pos, maxLineLength)
+                    let termLen = len < end - pos ? 0 : term
+                    let line = PhysicalLine(
+                        bytes: UnsafeBufferPointer(start: base + pos, count: len),
+                        number: lineNumber, offset: offset + Int64(pos), terminatorLength: termLen)
+                    try body(line)
+                    lineNumber += 1
+                    pos = pos + len + termLen
+                }
+                consumed = pos
+            }
+            if consumed > 0 {
+                let rest = filled - consumed
+                if rest > 0 {
+                    buffer.withUnsafeMutableBufferPointer { b in
+                        _ = memmove(b.baseAddress!, b.baseAddress! + consumed, rest)
+                    }
+                }
+                filled = rest
+                offset += Int64(consumed)
+            }
+        }
+    }
+}
+
+public enum InputError: Error, CustomStringConvertible {
+    case readFailed(errno: Int32)
+    case cannotOpen(path: String, reason: String)
+    case isDirectory(path: String)
+
+    public var description: String {
+        switch self {
+        case .readFailed(let e): return "read failed: \(String(cString: strerror(e)))"
+        case .cannotOpen(let path, let reason): return "\(path): \(reason)"
+        case .isDirectory(let path): return "\(path): is a directory"
+        }
+    }
+}
+
+extension PhysicalLine {
+    /// The terminator bytes that followed the line (they sit right after it in the read buffer).
+    public var terminator: UnsafeBufferPointer<UInt8> {
+        UnsafeBufferPointer(start: bytes.baseAddress.map { $0 + bytes.count }, count: terminatorLength)
+    }
+}
+
+/// Something that turns physical lines into records. One per source; not shared.
+public protocol LogReader: AnyObject {
+    func feed(_ line: PhysicalLine, _ emit: (Record) throws -> Void) rethrows
+    /// End of input: emit whatever is pending.
+    func finish(_ emit: (Record) throws -> Void) rethrows
+}
+
+/// Options every reader understands.
+public struct ReaderOptions: Sendable {
+    public var entryFormat: EntryFormat?
+    /// Year for syslog timestamps (RFC 3164 has none).
+    public var year: Int?
+    /// Fallback year when `year` is nil: the file's modification year.
+    public var fileYear: Int?
+    public var timeZone: TimeZone
+
+    public init(entryFormat: EntryFormat? = nil, year: Int? = nil, fileYear: Int? = nil, timeZone: TimeZone = .current) {
+        self.entryFormat = entryFormat; self.year = year; self.fileYear = fileYear; self.timeZone = timeZone
+    }
+}
+
+/// A logical line being assembled from physical lines (line blocks, indented continuations).
+struct PendingLine {
+    var content: [UInt8]
+    var raw: [UInt8]
+    var line: Int
+    var lineCount: Int
+    var offset: Int64
+    var endOffset: Int64
+
+    init(_ l: PhysicalLine, content: UnsafeBufferPointer<UInt8>) {
+        self.content = Array(content)
+        self.raw = Array(l.bytes)
+        self.line = l.number
+        self.lineCount = 1
+        self.offset = l.offset
+        self.endOffset = l.endOffset
+    }
+
+    mutating func append(_ l: PhysicalLine, previousTerminator: [UInt8], content: UnsafeBufferPointer<UInt8>, separator: [UInt8]) {
+        self.content.append(contentsOf: separator)
+        self.content.append(contentsOf: content)
+        raw.append(contentsOf: previousTerminator)
+        raw.append(contentsOf: l.bytes)
+        lineCount += 1
+        endOffset = l.endOffset
+    }
+
+    func record(_ kind: RecordKind, file: String) -> Record {
+        let valid = UTF8Text.decode(raw).1
+        var r = Record(kind: kind, file: file, line: line, raw: raw, rawIsUTF8: valid)
+        r.lineCount = lineCount
+        r.offset = offset
+        r.endOffset = endOffset
+        return r
+    }
+}

@@ -1,0 +1,269 @@
+import Foundation
+import GRDB
+
+/// What one ingest run did to one source.
+public struct SourceIngestResult: Sendable {
+    public var name: String
+    public var sourceID: Int64?
+    public var records = 0
+    public var unparsed = 0
+    /// Already stored in full: nothing was added.
+    public var alreadyStored = false
+    /// Resumed a source stored earlier (grown file, interrupted run).
+    public var resumed = false
+    public var format: String?
+    public var sftpplusVersions: String?
+}
+
+public struct IngestSummary: Sendable {
+    public var sources: [SourceIngestResult] = []
+    public var seconds: Double = 0
+    public init() {}
+    public var records: Int { sources.reduce(0) { $0 + $1.records } }
+    public var unparsed: Int { sources.reduce(0) { $0 + $1.unparsed } }
+}
+
+/// Stores sources into the database so that the same content is stored once:
+/// a source is recognised by the hash of its bytes whatever its name, a grown
+/// source resumes after what is stored, and every batch commits its records
+/// together with the source's progress, so a killed run resumes cleanly.
+public final class Ingestor {
+    public let db: DatabaseQueue
+    public var stream: RecordStream
+    public var batchSize = 20_000
+    /// Called after each source's records are stored (sessions, version inference).
+    public var afterSource: ((Database, Int64) throws -> Void)?
+    static let headLength = 4096
+
+    public init(db: DatabaseQueue, stream: RecordStream) {
+        self.db = db
+        self.stream = stream
+    }
+
+    struct StoredSource {
+        var id: Int64, bytes: Int64, contentHash: String, resumeOffset: Int64, resumeLine: Int, complete: Bool
+        var format: String?, readerState: String?
+    }
+
+    /// Hash of the first `n` bytes of the file (reads from the start).
+    static func prefixHash(_ src: InputSource, _ n: Int64, snapshotAt: Int64? = nil) throws -> (ContentHash, ContentHash?) {
+        try src.seek(to: 0)
+        var h = ContentHash()
+        var snap: ContentHash? = snapshotAt == 0 ? h : nil
+        var remaining = n
+        var buf = [UInt8](repeating: 0, count: 1 << 20)
+        while remaining > 0 {
+            var want = Int(min(Int64(buf.count), remaining))
+            if let s = snapshotAt, snap == nil, h.count < s { want = Int(min(Int64(want), s - h.count)) }
+            let got = buf.withUnsafeMutableBytes { read(src.fd, $0.baseAddress!, want) }
+            if got < 0 { if errno == EINTR { continue }; throw InputError.readFailed(errno: errno) }
+            if got == 0 { break }
+            buf.withUnsafeBufferPointer { h.update(UnsafeBufferPointer(rebasing: $0[0..<got])) }
+            remaining -= Int64(got)
+            if let s = snapshotAt, snap == nil, h.count == s { snap = h }
+        }
+        return (h, snap)
+    }
+
+    /// Sources whose stored bytes could be a prefix of this input (by head hash).
+    func candidates(head: [UInt8]) throws -> [StoredSource] {
+        try db.read { db in
+            let lens = try Int.fetchAll(db, sql: "SELECT DISTINCT head_len FROM sources WHERE head_len <= ?", arguments: [head.count])
+            var out: [StoredSource] = []
+            for len in lens {
+                var h = ContentHash()
+                h.update(Array(head[0..<len]))
+                let rows = try Row.fetchAll(db, sql: """
+                    SELECT id, bytes, content_hash, resume_offset, resume_line, complete, format, reader_state
+                    FROM sources WHERE head_len = ? AND head_hash = ? ORDER BY bytes DESC
+                    """, arguments: [len, h.digest])
+                out += rows.map {
+                    StoredSource(id: $0["id"], bytes: $0["bytes"], contentHash: $0["content_hash"], resumeOffset: $0["resume_offset"],
+                                 resumeLine: $0["resume_line"], complete: $0["complete"] != 0, format: $0["format"], readerState: $0["reader_state"])
+                }
+            }
+            return out.sorted { $0.bytes > $1.bytes }
+        }
+    }
+
+    public func ingest(_ name: String) throws -> SourceIngestResult {
+        let src = try InputSource.open(name)
+        defer { src.close() }
+        if src.isStdin {
+            let head = try src.readUpTo(Ingestor.headLength)
+            if head.isEmpty { throw IngestError.emptyInput(name: displayName(src)) }
+            if try candidates(head: head).isEmpty {
+                return try store(src, resumeFrom: nil, prefix: head)
+            }
+            // Possibly seen before: spool to a file so the prefix can be verified and skipped.
+            let (tmpPath, spooled) = try Ingestor.spool(src, head: head)
+            defer { unlink(tmpPath) }
+            defer { spooled.close() }
+            return try ingestSeekable(spooled, displayName: "-")
+        }
+        if src.size == 0 { throw IngestError.emptyInput(name: name) }
+        return try ingestSeekable(src, displayName: name)
+    }
+
+    func displayName(_ src: InputSource) -> String { src.isStdin ? "-" : src.name }
+
+    func ingestSeekable(_ src: InputSource, displayName: String) throws -> SourceIngestResult {
+        let size = src.size ?? Int64.max
+        let head = try src.readUpTo(Ingestor.headLength)
+        if head.isEmpty { throw IngestError.emptyInput(name: displayName) }
+        for c in try candidates(head: head) where c.bytes <= size {
+            let (full, snap) = try Ingestor.prefixHash(src, c.bytes, snapshotAt: c.resumeOffset)
+            guard full.count == c.bytes, full.digest == c.contentHash, let atResume = snap else { continue }
+            if c.complete && c.bytes == size {
+                var r = SourceIngestResult(name: displayName)
+                r.sourceID = c.id
+                r.alreadyStored = true
+                r.format = c.format
+                return r
+            }
+            try src.seek(to: c.resumeOffset)
+            return try store(src, resumeFrom: (c, atResume), prefix: [], displayName: displayName)
+        }
+        try src.seek(to: 0)
+        return try store(src, resumeFrom: nil, prefix: [], displayName: displayName)
+    }
+
+    static func spool(_ src: InputSource, head: [UInt8]) throws -> (String, InputSource) {
+        let dir = ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
+        var template = Array("\(dir)/sftplog-stdin-XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else { throw InputError.cannotOpen(path: dir, reason: "cannot create a temporary file") }
+        let path = String(cString: template)
+        func writeAll(_ p: UnsafeRawBufferPointer) throws {
+            var off = 0
+            while off < p.count {
+                let n = write(fd, p.baseAddress! + off, p.count - off)
+                if n < 0 { if errno == EINTR { continue }; throw InputError.readFailed(errno: errno) }
+                off += n
+            }
+        }
+        try head.withUnsafeBytes { try writeAll($0) }
+        var buf = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = buf.withUnsafeMutableBytes { read(src.fd, $0.baseAddress!, $0.count) }
+            if n < 0 { if errno == EINTR { continue }; throw InputError.readFailed(errno: errno) }
+            if n == 0 { break }
+            try buf.withUnsafeBytes { try writeAll(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+        }
+        _ = Foundation.close(fd)
+        return (path, try InputSource.open(path))
+    }
+
+    /// Parses from the current position and stores in batches.
+    func store(_ src: InputSource, resumeFrom: (StoredSource, ContentHash)?, prefix: [UInt8], displayName: String? = nil) throws -> SourceIngestResult {
+        let name = displayName ?? self.displayName(src)
+        var result = SourceIngestResult(name: name)
+        var hash = resumeFrom?.1 ?? ContentHash()
+        var head = ContentHash()
+        var headBytes: [UInt8] = []
+        var sourceID = resumeFrom?.0.id
+        let startOffset = resumeFrom?.0.resumeOffset ?? 0
+        let startLine = resumeFrom?.0.resumeLine ?? 1
+        if resumeFrom != nil {
+            result.resumed = true
+            // The head is already stored; recompute its hash from the file's start.
+            try src.seek(to: 0)
+            headBytes = try src.readUpTo(Ingestor.headLength)
+            try src.seek(to: startOffset)
+        }
+        var batch: [(Record, Int)] = []
+        batch.reserveCapacity(batchSize)
+        var lastLineSeq = (line: -1, seq: 0)
+        var nextResume = (offset: startOffset, line: startLine)
+        var lines = 0
+        var deletedTail = false
+        let storedFormat = resumeFrom?.0.format.flatMap(SourceFormat.init(rawValue:))
+        let reader = stream.makeReader(file: name, fileYear: src.modificationYear, format: storedFormat,
+                                       readerState: resumeFrom?.0.readerState)
+        let now = ISO8601DateFormatter().string(from: Date())
+        var lastRecordStart: (Int64, Int)?
+
+        func commit(final: Bool) throws {
+            let detecting = reader as? DetectingReader
+            let format = detecting?.format?.rawValue ?? storedFormat?.rawValue
+            let explanation = detecting?.explanation
+            let state = (reader as? CSVEventReader)?.savedState ?? resumeFrom?.0.readerState
+            head = ContentHash()
+            head.update(headBytes)
+            // At the end, the last record is re-read on the next run (it may grow).
+            let resume = final ? (lastRecordStart ?? (hash.count, startLine + lines)) : nextResume
+            try db.write { db in
+                if sourceID == nil {
+                    try db.execute(sql: """
+                        INSERT INTO sources(name, format, format_explanation, reader_state, bytes, content_hash, head_hash, head_len,
+                          resume_offset, resume_line, complete, first_ingested_at, last_ingested_at)
+                        VALUES(?,?,?,?,?,?,?,?,?,?,0,?,?)
+                        """, arguments: [name, format, explanation, state, hash.count, hash.digest, head.digest, headBytes.count,
+                                         resume.0, resume.1, now, now])
+                    sourceID = db.lastInsertedRowID
+                } else if let id = sourceID, !deletedTail {
+                    try RecordWriter.deleteTail(db, sourceID: id, fromLine: startLine)
+                }
+                deletedTail = true
+                let writer = try RecordWriter(db, timeZone: stream.options.timeZone)
+                for (r, seq) in batch { try writer.write(r, sourceID: sourceID!, seq: seq, db: db) }
+                try db.execute(sql: """
+                    UPDATE sources SET format = coalesce(?, format), format_explanation = coalesce(?, format_explanation),
+                      reader_state = ?, bytes = ?, content_hash = ?, head_hash = ?, head_len = ?, resume_offset = ?, resume_line = ?,
+                      complete = ?, lines = max(lines, ?), last_ingested_at = ?
+                    WHERE id = ?
+                    """, arguments: [format, explanation, state, hash.count, hash.digest, head.digest, headBytes.count, resume.0, resume.1,
+                                     final ? 1 : 0, startLine + lines - 1, now, sourceID])
+                if final {
+                    try db.execute(sql: """
+                        UPDATE sources SET records = (SELECT count(*) FROM records WHERE source_id = sources.id),
+                          unparsed = (SELECT count(*) FROM records WHERE source_id = sources.id AND kind = 'unparsed')
+                        WHERE id = ?
+                        """, arguments: [sourceID])
+                    if let catalog = stream.catalog {
+                        result.sftpplusVersions = try SourceFacts.updateVersions(db, sourceID: sourceID!, catalog: catalog)
+                    }
+                    try afterSource?(db, sourceID!)
+                }
+            }
+            batch.removeAll(keepingCapacity: true)
+        }
+
+        try stream.run(src, reader: reader, offset: startOffset, line: startLine, prefix: prefix, onLine: { l in
+            let all = UnsafeBufferPointer(start: l.bytes.baseAddress, count: l.bytes.count + l.terminatorLength)
+            hash.update(all)
+            if headBytes.count < Ingestor.headLength {
+                headBytes += all.prefix(Ingestor.headLength - headBytes.count)
+            }
+            lines += 1
+        }, emit: { r in
+            let seq = (r.line == lastLineSeq.line) ? lastLineSeq.seq + 1 : 0
+            lastLineSeq = (r.line, seq)
+            if seq == 0 {
+                // Commit only at a line boundary, so records sharing a line (JSON batches) stay together.
+                if batch.count >= batchSize {
+                    nextResume = (r.offset, r.line)
+                    try commit(final: false)
+                }
+                lastRecordStart = (r.offset, r.line)
+            }
+            batch.append((r, seq))
+            result.records += 1
+            if r.kind == .unparsed { result.unparsed += 1 }
+        })
+        try commit(final: true)
+        result.sourceID = sourceID
+        let detecting = reader as? DetectingReader
+        result.format = detecting?.format?.rawValue ?? storedFormat?.rawValue
+        return result
+    }
+}
+
+public enum IngestError: Error, CustomStringConvertible {
+    case emptyInput(name: String)
+    public var description: String {
+        switch self {
+        case .emptyInput(let n): return "\(n): empty input, nothing to ingest"
+        }
+    }
+}

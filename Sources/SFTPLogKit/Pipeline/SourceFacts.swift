@@ -1,0 +1,21 @@
+import Foundation
+import GRDB
+
+/// Facts derived from a source's stored records once its ingest completes.
+public enum SourceFacts {
+    /// Infers and stores `sources.sftpplus_versions`.
+    public static func updateVersions(_ db: Database, sourceID: Int64, catalog: EventCatalog) throws -> String? {
+        let rows = try Row.fetchAll(db, sql: """
+            SELECT DISTINCT event_id, catalog_variant FROM records
+            WHERE source_id = ? AND catalog_status = 'resolved' AND catalog_variant IS NOT NULL
+            """, arguments: [sourceID])
+        let banners = try String.fetchAll(db, sql: """
+            SELECT json_extract(extra, '$.sftpplus_version') FROM records
+            WHERE source_id = ? AND kind = 'sftpplus.banner' AND extra IS NOT NULL
+            """, arguments: [sourceID]).compactMap { $0 }
+        let v = VersionInference.infer(resolved: rows.map { (eventID: $0["event_id"], variant: $0["catalog_variant"]) },
+                                       bannerVersions: banners, catalog: catalog)
+        try db.execute(sql: "UPDATE sources SET sftpplus_versions = ? WHERE id = ?", arguments: [v, sourceID])
+        return v
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+
+/// What a record is. Strings (not an enum) so readers can add kinds
+/// (`openssh.kexinit`, …) without touching a central list.
+public struct RecordKind: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public init(_ raw: String) { self.rawValue = raw }
+    public var description: String { rawValue }
+
+    public static let sftpplusEvent = RecordKind("sftpplus.event")
+    /// A client-shell command line (`> get x`).
+    public static let sftpplusPrompt = RecordKind("sftpplus.prompt")
+    /// A client-shell attribute listing line (`name: Reports_2018`).
+    public static let sftpplusAttribute = RecordKind("sftpplus.attribute")
+    /// The client-shell banner (`SFTPPlus (3.31.0) file transfer client shell`).
+    public static let sftpplusBanner = RecordKind("sftpplus.banner")
+    /// The shell command that started the client shell (`$ ./bin/client-shell.sh …`).
+    public static let sftpplusShell = RecordKind("sftpplus.shell")
+    public static let unparsed = RecordKind("unparsed")
+}
+
+public struct Peer: Equatable, Sendable {
+    public var address: String
+    public var port: Int?
+    public init(address: String, port: Int?) { self.address = address; self.port = port }
+}
+
+/// The catalogue's verdict on an event message (filled by the Catalog stage).
+public struct EventResolution: Sendable {
+    public enum Status: String, Sendable { case resolved, unresolved, unknownID = "unknown-id" }
+    public var status: Status
+    public var variant: Int?
+    public var template: String?
+    public var groups: [String]
+    public var versions: String?
+    public var fields: [(String, JSONValue)]
+
+    public init(status: Status, variant: Int? = nil, template: String? = nil, groups: [String] = [],
+                versions: String? = nil, fields: [(String, JSONValue)] = []) {
+        self.status = status; self.variant = variant; self.template = template
+        self.groups = groups; self.versions = versions; self.fields = fields
+    }
+}
+
+/// One logical log line turned into typed facts. Fields a layout lacks stay nil.
+public struct Record: Sendable {
+    public var kind: RecordKind
+    public var file: String
+    /// First physical line of the record (1-based).
+    public var line: Int
+    /// Number of physical lines joined into this record.
+    public var lineCount: Int = 1
+    /// Byte offsets of the record in its source: [offset, endOffset), the end
+    /// including the last line's terminator (where the next record can start).
+    public var offset: Int64 = 0
+    public var endOffset: Int64 = 0
+    public var layout: String?
+    public var timestamp: LogTimestamp?
+    /// Why the timestamp is not exactly as written (e.g. syslog year assumption).
+    public var timestampNote: String?
+    public var eventID: String?
+    public var component: String?
+    public var account: String?
+    public var peer: Peer?
+    public var message: String?
+    /// Text of records that are not events (unparsed lines, prompts, debug lines).
+    public var text: String?
+    /// Exact bytes of the record's physical lines (inner terminators kept).
+    public var raw: [UInt8]
+    public var rawIsUTF8: Bool
+    /// Layout- or kind-specific facts, in output order.
+    public var extra: [(String, JSONValue)] = []
+    public var resolution: EventResolution?
+    /// For unparsed records: what was wrong.
+    public var diagnostic: String?
+
+    public init(kind: RecordKind, file: String, line: Int, raw: [UInt8], rawIsUTF8: Bool) {
+        self.kind = kind; self.file = file; self.line = line; self.raw = raw; self.rawIsUTF8 = rawIsUTF8
+    }
+
+    public func extraValue(_ key: String) -> JSONValue? { extra.first(where: { $0.0 == key })?.1 }
+}
+
+public enum UTF8Text {
+    /// Decodes bytes, replacing invalid sequences with U+FFFD; says whether the input was valid.
+    @inline(__always)
+    public static func decode(_ p: UnsafeBufferPointer<UInt8>) -> (String, Bool) {
+        var ascii = true
+        for b in p where b >= 0x80 { ascii = false; break }
+        if ascii { return (String(decoding: p, as: UTF8.self), true) }
+        if let s = String(validating: p, as: UTF8.self) { return (s, true) }
+        return (String(decoding: p, as: UTF8.self), false)
+    }
+
+    public static func decode(_ a: [UInt8]) -> (String, Bool) {
+        a.withUnsafeBufferPointer { decode($0) }
+    }
+}

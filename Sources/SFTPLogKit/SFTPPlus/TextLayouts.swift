@@ -1,0 +1,152 @@
+import Foundation
+
+/// What a text layout found in one logical line.
+struct TextEventFields {
+    var layout: String
+    var timestamp: LogTimestamp?
+    var timestampNote: String?
+    var eventID: String
+    var component: String?
+    var account: String?
+    var peer: Peer?
+    var messageStart: Int
+    var extra: [(String, JSONValue)] = []
+}
+
+/// The fixed text layouts SFTPPlus writes, recognised by byte scanning.
+enum TextLayouts {
+    @inline(__always) static func isDigit(_ b: UInt8) -> Bool { b >= 0x30 && b <= 0x39 }
+
+    /// End of the space-delimited token starting at `i`.
+    @inline(__always) static func tokenEnd(_ p: UnsafeBufferPointer<UInt8>, _ i: Int) -> Int {
+        var j = i
+        while j < p.count && p[j] != 0x20 { j += 1 }
+        return j
+    }
+
+    static func string(_ p: UnsafeBufferPointer<UInt8>, _ a: Int, _ b: Int) -> String {
+        UTF8Text.decode(UnsafeBufferPointer(rebasing: p[a..<b])).0
+    }
+
+    /// `address:port` (port after the last colon, so IPv6 works; `[v6]:port` too).
+    /// Returns nil when the token cannot be a peer.
+    static func peer(_ p: UnsafeBufferPointer<UInt8>, _ a: Int, _ b: Int) -> Peer? {
+        guard b - a >= 3 else { return nil }
+        var colon = -1
+        var k = b - 1
+        while k > a { if p[k] == 0x3A { colon = k; break }; k -= 1 }
+        guard colon > a, colon < b - 1, b - colon - 1 <= 10 else { return nil }
+        var port = 0
+        for q in (colon + 1)..<b {
+            guard isDigit(p[q]) else { return nil }
+            port = port * 10 + Int(p[q] - 0x30)
+        }
+        for q in a..<colon {
+            let c = p[q]
+            let ok = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A)
+                || c == 0x2E || c == 0x3A || c == 0x2D || c == 0x5F || c == 0x25 || c == 0x5B || c == 0x5D
+            if !ok { return nil }
+        }
+        var addrStart = a, addrEnd = colon
+        if p[a] == 0x5B && p[colon - 1] == 0x5D { addrStart += 1; addrEnd -= 1 }
+        guard addrEnd > addrStart else { return nil }
+        return Peer(address: string(p, addrStart, addrEnd), port: port <= 65535 ? port : nil)
+    }
+
+    static func eventID(_ p: UnsafeBufferPointer<UInt8>, _ a: Int) -> Int? {
+        var j = a
+        while j < p.count && isDigit(p[j]) { j += 1 }
+        guard j > a, j < p.count ? p[j] == 0x20 : true else { return nil }
+        return j
+    }
+
+    /// After the event ID: `component account address:port message`, or (short forms)
+    /// `address:port message`, or just `message`.
+    static func tail(_ p: UnsafeBufferPointer<UInt8>, at i: Int, into f: inout TextEventFields, allowBare: Bool) -> Bool {
+        if i >= p.count { f.messageStart = p.count; return allowBare }
+        let e1 = tokenEnd(p, i)
+        if let pr = peer(p, i, e1) {
+            f.peer = pr
+            f.messageStart = min(e1 + 1, p.count)
+            return true
+        }
+        if e1 < p.count {
+            let s2 = e1 + 1, e2 = tokenEnd(p, s2)
+            if e2 < p.count {
+                let s3 = e2 + 1, e3 = tokenEnd(p, s3)
+                if let pr = peer(p, s3, e3), e2 > s2, e1 > i {
+                    f.component = string(p, i, e1)
+                    f.account = string(p, s2, e2)
+                    f.peer = pr
+                    f.messageStart = min(e3 + 1, p.count)
+                    return true
+                }
+            }
+        }
+        guard allowBare else { return false }
+        f.messageStart = i
+        return true
+    }
+
+    /// ID-first (3.x): `id YYYY-MM-DD HH:MM:SS [component account] address:port message`.
+    static func idFirst(_ p: UnsafeBufferPointer<UInt8>) -> TextEventFields? {
+        guard let idEnd = eventID(p, 0), idEnd < p.count,
+              let (ts, after) = TimestampScanner.iso(p, at: idEnd + 1) else { return nil }
+        guard after == p.count || p[after] == 0x20 else { return nil }
+        var f = TextEventFields(layout: "id-first", timestamp: ts, eventID: string(p, 0, idEnd), messageStart: p.count)
+        return tail(p, at: after + 1, into: &f, allowBare: false) ? f : nil
+    }
+
+    /// Timestamp-first (4.x+): `ts id component account address:port message`,
+    /// or the short form `ts id message`.
+    static func tsFirst(_ p: UnsafeBufferPointer<UInt8>) -> TextEventFields? {
+        guard let (ts, after) = TimestampScanner.iso(p, at: 0), after < p.count, p[after] == 0x20,
+              let idEnd = eventID(p, after + 1) else { return nil }
+        var f = TextEventFields(layout: "ts-first", timestamp: ts, eventID: string(p, after + 1, idEnd), messageStart: p.count)
+        guard tail(p, at: idEnd + 1, into: &f, allowBare: true) else { return nil }
+        if f.peer == nil { f.layout = "short" }
+        return f
+    }
+
+    /// RFC 3164: `<PRI>Mmm dd HH:MM:SS [host] proc[pid]: id [account] address:port message`.
+    static func syslog(_ p: UnsafeBufferPointer<UInt8>, year: Int, yearNote: String) -> TextEventFields? {
+        guard p.count > 4, p[0] == 0x3C else { return nil }
+        var i = 1
+        var pri = 0
+        while i < p.count && i < 5 && isDigit(p[i]) { pri = pri * 10 + Int(p[i] - 0x30); i += 1 }
+        guard i > 1, i < p.count, p[i] == 0x3E else { return nil }
+        i += 1
+        guard let (ts, after) = TimestampScanner.bsd(p, at: i, year: year), after < p.count, p[after] == 0x20 else { return nil }
+        var extra: [(String, JSONValue)] = [("syslog_priority", .int(pri))]
+        // host (optional) then process tag ending with ':'
+        var s = after + 1
+        var e = tokenEnd(p, s)
+        if e > s && p[e - 1] != 0x3A {
+            extra.append(("syslog_host", .string(string(p, s, e))))
+            guard e < p.count else { return nil }
+            s = e + 1; e = tokenEnd(p, s)
+        }
+        guard e > s, p[e - 1] == 0x3A, e < p.count else { return nil }
+        extra.append(("syslog_tag", .string(string(p, s, e - 1))))
+        let idStart = e + 1
+        guard let idEnd = eventID(p, idStart) else { return nil }
+        var f = TextEventFields(layout: "syslog", timestamp: ts, timestampNote: yearNote,
+                                eventID: string(p, idStart, idEnd), messageStart: p.count, extra: extra)
+        let i2 = idEnd + 1
+        if i2 < p.count {
+            // `account address:port message` is what the syslog handler writes.
+            let e1 = tokenEnd(p, i2)
+            if e1 < p.count {
+                let s2 = e1 + 1, e2 = tokenEnd(p, s2)
+                if let pr = peer(p, s2, e2), e1 > i2 {
+                    f.account = string(p, i2, e1)
+                    f.peer = pr
+                    f.messageStart = min(e2 + 1, p.count)
+                    return f
+                }
+            }
+        }
+        guard tail(p, at: i2, into: &f, allowBare: true) else { return nil }
+        return f
+    }
+}

@@ -1,0 +1,27 @@
+import ArgumentParser
+import Foundation
+import SFTPLogKit
+
+extension OutputFormat: ExpressibleByArgument {}
+
+struct Query: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run read-only SQL against the database (tables: sources, records, records_fts; see docs/schema.md).")
+
+    @Argument(help: "One SQL statement, e.g. \"SELECT account, count(*) FROM records GROUP BY account\".")
+    var sql: String
+
+    @Option(name: .long, help: "Database path (default: $SFTPLOG_DB, else ./sftplog.db).")
+    var db: String?
+
+    @Option(name: .long, help: "Output format: table, csv, json or ndjson.")
+    var format: OutputFormat = .table
+
+    func run() throws {
+        try reporting {
+            let queue = try LogStore.openForReading(LogStore.defaultPath(db))
+            let result = try QueryRunner.run(queue, sql: sql)
+            FileHandle.standardOutput.write(Data(QueryRunner.render(result, as: format).utf8))
+        }
+    }
+}

@@ -1,0 +1,73 @@
+import ArgumentParser
+import Foundation
+import SFTPLogKit
+
+@main
+struct SFTPLog: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sftplog",
+        abstract: "Read SFTPPlus event logs and OpenSSH client debug output: records, sessions, weak-crypto audit, SQL.",
+        discussion: """
+            Exit status: 0 success; 1 an error (message on stderr, starting with "sftplog:"); \
+            64 bad usage. `audit` documents its own codes.
+            """,
+        version: "0.1.0",
+        subcommands: [Parse.self, Ingest.self, Query.self]
+    )
+}
+
+/// Input options shared by every command that reads logs.
+struct InputOptions: ParsableArguments {
+    @Option(name: .long, help: "SFTPPlus entry_content format of the input, e.g. '{timestamp.cwa_14051} | {id} | {message}'.")
+    var entryFormat: String?
+
+    @Option(name: .long, help: "Year for RFC 3164 syslog timestamps (default: the file's modification year).")
+    var year: Int?
+
+    @Option(name: .long, help: "Time zone for timestamps written without an offset (default: the machine's).")
+    var timezone: String?
+
+    func readerOptions() throws -> ReaderOptions {
+        var o = ReaderOptions()
+        if let f = entryFormat {
+            do { o.entryFormat = try EntryFormat(f) } catch { throw ValidationError("\(error)") }
+        }
+        o.year = year
+        if let tz = timezone {
+            guard let zone = TimeZone(identifier: tz) ?? TimeZone(abbreviation: tz) else {
+                throw ValidationError("unknown time zone \(tz.debugDescription)")
+            }
+            o.timeZone = zone
+        }
+        return o
+    }
+}
+
+/// One-line errors on stderr, `sftplog: ` first, with terminal-unsafe bytes escaped.
+struct CLIError: Error, CustomStringConvertible {
+    let message: String
+    init(_ m: String) { message = m }
+    var description: String { message }
+}
+
+enum Terminal {
+    static func warn(_ message: String) {
+        FileHandle.standardError.write(Data(("sftplog: " + TextEscaper.terminalSafe(message) + "\n").utf8))
+    }
+}
+
+extension ParsableCommand {
+    /// Runs `body`, turning library errors into one clear line and exit status 1.
+    func reporting(_ body: () throws -> Void) throws {
+        do {
+            try body()
+        } catch let e as ValidationError {
+            throw e
+        } catch let e as ExitCode {
+            throw e
+        } catch {
+            Terminal.warn("\(error)")
+            throw ExitCode(1)
+        }
+    }
+}
