@@ -31,7 +31,7 @@ let package = Package(
         .testTarget(
             name: "SFTPLogKitTests",
             dependencies: ["SFTPLogKit"],
-            resources: [.copy("Fixtures")]
+            exclude: ["Fixtures"]
         ),
     ],
     swiftLanguageModes: [.v5]

@@ -47,6 +47,11 @@ public enum LogStore {
     /// Opens (creating if needed) a database for writing and brings its schema up to date.
     public static func openForWriting(_ path: String) throws -> DatabaseQueue {
         let exists = FileManager.default.fileExists(atPath: path)
+        if exists, (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0 > 0 {
+            // Check read-only first: opening for writing switches the file to WAL,
+            // which would already change a database that is not ours.
+            _ = try openForReading(path)
+        }
         let q: DatabaseQueue
         do {
             q = try DatabaseQueue(path: path, configuration: configuration(readOnly: false))

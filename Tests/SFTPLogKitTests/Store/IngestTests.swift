@@ -1,0 +1,141 @@
+import Foundation
+import GRDB
+import XCTest
+@testable import SFTPLogKit
+
+final class IngestTests: XCTestCase {
+    var dir: URL!
+    var db: String { dir.appendingPathComponent("test.db").path }
+
+    override func setUp() { dir = Paths.tempDir() }
+    override func tearDown() { try? FileManager.default.removeItem(at: dir) }
+
+    func count(_ sql: String = "SELECT count(*) FROM records") throws -> Int {
+        try LogStore.openForReading(db).read { try Int.fetchOne($0, sql: sql)! }
+    }
+
+    func ingest(_ args: [String], stdin: Data? = nil) throws -> CLI.Result {
+        try CLI.run(["ingest", "--db", db, "--json"] + args, stdin: stdin)
+    }
+
+    func testIngestTwiceAddsNothing() throws {
+        let files = ["dev-ts-first-5.26", "dev-id-first-4.0", "dev-csv-4.16", "seed-server-3.30", "json-batch-5.26"].map { Paths.sample("sftpplus/\($0).log") }
+        let first = try ingest(files)
+        XCTAssertEqual(first.status, 0, first.stderr)
+        let summary = try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as! [String: Any]
+        let n = try count()
+        XCTAssertEqual(summary["records"] as? Int, n)
+        XCTAssertEqual(n, 104 + 75 + 79 + 18 + 104)
+        XCTAssertEqual(try count("SELECT count(*) FROM sources"), 5)
+        let second = try ingest(files)
+        XCTAssertEqual(second.status, 0, second.stderr)
+        XCTAssertEqual(try count(), n)
+        let s2 = try JSONSerialization.jsonObject(with: Data(second.stdout.utf8)) as! [String: Any]
+        XCTAssertEqual(s2["records"] as? Int, 0)
+        XCTAssertEqual(try count("SELECT count(*) FROM sources"), 5)
+        // The same content under another name is the same source.
+        let copy = dir.appendingPathComponent("renamed.log").path
+        try FileManager.default.copyItem(atPath: files[0], toPath: copy)
+        XCTAssertEqual(try ingest([copy]).status, 0)
+        XCTAssertEqual(try count(), n)
+    }
+
+    func testGrownFileAddsOnlyNewLines() throws {
+        let lines = try String(contentsOfFile: Paths.sample("sftpplus/dev-ts-first-5.26.log"), encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+        let path = dir.appendingPathComponent("server.log").path
+        try (lines[0..<50].joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try ingest([path]).status, 0)
+        XCTAssertEqual(try count(), 50)
+        try (lines.joined(separator: "\n")).write(toFile: path, atomically: true, encoding: .utf8)
+        let r = try ingest([path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try count(), 104)
+        XCTAssertEqual(try count("SELECT count(DISTINCT line) FROM records"), 104)
+        XCTAssertEqual(try count("SELECT count(*) FROM sources"), 1)
+        XCTAssertEqual(try count("SELECT max(line) FROM records"), 104)
+        // FTS stays consistent with the table after the tail was re-read.
+        XCTAssertEqual(try count("SELECT count(*) FROM records_fts WHERE records_fts MATCH 'connection'"),
+                       try count("SELECT count(*) FROM records WHERE message LIKE '%connection%'"))
+    }
+
+    func testStdinFollowsTheSameRule() throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: Paths.sample("sftpplus/dev-id-first-4.0.log")))
+        XCTAssertEqual(try ingest(["-"], stdin: data).status, 0)
+        XCTAssertEqual(try count(), 75)
+        XCTAssertEqual(try ingest(["-"], stdin: data).status, 0)
+        XCTAssertEqual(try count(), 75)
+        // Piping the file and naming it is still one source.
+        XCTAssertEqual(try ingest([Paths.sample("sftpplus/dev-id-first-4.0.log")]).status, 0)
+        XCTAssertEqual(try count(), 75)
+        XCTAssertEqual(try count("SELECT count(*) FROM sources"), 1)
+    }
+
+    func testStoredColumnsAndVersionInference() throws {
+        XCTAssertEqual(try ingest([Paths.sample("sftpplus/dev-ts-first-5.26.log"), Paths.sample("sftpplus/seed-server-3.30.log"),
+                                   Paths.sample("sftpplus/invalid-utf8-5.26.log")]).status, 0)
+        let q = try LogStore.openForReading(db)
+        try q.read { db in
+            let row = try Row.fetchOne(db, sql: "SELECT * FROM records WHERE line = 1 AND file LIKE '%dev-ts-first%'")!
+            XCTAssertEqual(row["kind"], "sftpplus.event")
+            XCTAssertEqual(row["layout"], "ts-first")
+            XCTAssertEqual(row["ts"], "2025-11-21T08:14:14.492+02:00")
+            XCTAssertEqual(row["ts_utc"], "2025-11-21T06:14:14.492Z")
+            XCTAssertEqual(row["event_id"], "30014")
+            XCTAssertEqual(row["account"], "Unknown")
+            XCTAssertEqual(row["peer_address"], "10.0.4.28")
+            XCTAssertEqual(row["peer_port"], 37545)
+            XCTAssertEqual(row["message"], "New SSH connection made.")
+            XCTAssertEqual(row["catalog_status"], "resolved")
+            let raw: Data = row["raw"]
+            XCTAssertEqual(String(decoding: raw, as: UTF8.self), "2025-11-21T08:14:14.492+02:00 30014 sftp-1 Unknown 10.0.4.28:37545 New SSH connection made.")
+            // Bytes that are not UTF-8 are stored exactly.
+            let bad: Data = try Data.fetchOne(db, sql: "SELECT raw FROM records WHERE file LIKE '%invalid-utf8%' AND line = 2")!
+            XCTAssertTrue(bad.contains(0xC8))
+            let versions = try String.fetchAll(db, sql: "SELECT coalesce(sftpplus_versions, '') FROM sources ORDER BY id")
+            XCTAssertEqual(versions[0], "5.24.0+", "wording of 20137 only documented from 5.24.0")
+            XCTAssertEqual(versions[1], "3.30.0", "3.x wordings seen in the 3.30 article")
+        }
+    }
+
+    func testErrorsNameTheFileAndKeepWhatIsStored() throws {
+        XCTAssertEqual(try ingest([Paths.sample("sftpplus/dev-id-first-4.0.log")]).status, 0)
+        let missing = try ingest([dir.appendingPathComponent("nope.log").path, Paths.sample("sftpplus/dev-csv-4.16.log")])
+        XCTAssertEqual(missing.status, 1)
+        XCTAssertTrue(missing.stderr.contains("nope.log: no such file"), missing.stderr)
+        XCTAssertTrue(missing.stderr.hasPrefix("sftplog: "))
+        XCTAssertEqual(try count(), 75 + 79, "the good input is still stored")
+        let empty = dir.appendingPathComponent("empty.log").path
+        FileManager.default.createFile(atPath: empty, contents: Data())
+        let e = try ingest([empty])
+        XCTAssertEqual(e.status, 1)
+        XCTAssertTrue(e.stderr.contains("empty.log: empty input"), e.stderr)
+        // A database that is not ours is refused and left untouched.
+        let foreign = dir.appendingPathComponent("foreign.db").path
+        let fq = try DatabaseQueue(path: foreign)
+        try fq.write { try $0.execute(sql: "CREATE TABLE t(x); INSERT INTO t VALUES(1)") }
+        let before = try Data(contentsOf: URL(fileURLWithPath: foreign))
+        let f = try CLI.run(["ingest", "--db", foreign, Paths.sample("sftpplus/dev-id-first-4.0.log")])
+        XCTAssertEqual(f.status, 1)
+        XCTAssertTrue(f.stderr.contains("not an sftplog database"), f.stderr)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: foreign)), before)
+        // Not SQLite at all.
+        let text = dir.appendingPathComponent("text.db").path
+        try "hello".write(toFile: text, atomically: true, encoding: .utf8)
+        let t = try CLI.run(["query", "--db", text, "SELECT 1"])
+        XCTAssertEqual(t.status, 1)
+        XCTAssertTrue(t.stderr.contains("text.db"), t.stderr)
+        XCTAssertEqual(try String(contentsOfFile: text, encoding: .utf8), "hello")
+    }
+
+    func testNewerSchemaIsRefused() throws {
+        XCTAssertEqual(try ingest([Paths.sample("sftpplus/dev-id-first-4.0.log")]).status, 0)
+        let q = try DatabaseQueue(path: db)
+        try q.write { try $0.execute(sql: "INSERT INTO grdb_migrations(identifier) VALUES('v99-from-the-future')") }
+        let r = try CLI.run(["query", "--db", db, "SELECT count(*) FROM records"])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains("newer sftplog"), r.stderr)
+        let w = try ingest([Paths.sample("sftpplus/dev-csv-4.16.log")])
+        XCTAssertEqual(w.status, 1)
+        XCTAssertTrue(w.stderr.contains("newer sftplog"), w.stderr)
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import XCTest
+@testable import SFTPLogKit
+
+final class QueryTests: XCTestCase {
+    static var dir: URL!
+    static var db: String { dir.appendingPathComponent("q.db").path }
+
+    override class func setUp() {
+        dir = Paths.tempDir()
+        let r = try! CLI.run(["ingest", "--db", db] + ["dev-ts-first-5.26", "dev-id-first-4.0", "dev-csv-4.16"].map { Paths.sample("sftpplus/\($0).log") })
+        precondition(r.status == 0, r.stderr)
+    }
+    override class func tearDown() { try? FileManager.default.removeItem(at: dir) }
+
+    func query(_ sql: String, _ format: String = "json") throws -> CLI.Result {
+        try CLI.run(["query", "--db", Self.db, "--format", format, sql])
+    }
+
+    func testEventsPerAccount() throws {
+        let r = try query("SELECT account, count(*) AS events FROM records WHERE kind = 'sftpplus.event' GROUP BY account ORDER BY events DESC, account")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let rows = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [[String: Any]]
+        // Cross-check against the truth files.
+        var expected: [String: Int] = [:]
+        for name in ["dev-ts-first-5.26", "dev-id-first-4.0", "dev-csv-4.16"] {
+            for rec in try Harness.json(Paths.sample("sftpplus/\(name).truth.json"))["records"] as! [[String: Any]] {
+                expected[rec["account"] as! String, default: 0] += 1
+            }
+        }
+        XCTAssertEqual(Dictionary(uniqueKeysWithValues: rows.map { ($0["account"] as! String, $0["events"] as! Int) }), expected)
+    }
+
+    func testEventsPerHourAndTable() throws {
+        let sql = "SELECT strftime('%Y-%m-%d %H:00', ts_utc) AS hour, count(*) AS events FROM records GROUP BY hour ORDER BY hour"
+        let r = try query(sql, "ndjson")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let rows = CLI.jsonLines(r.stdout)
+        XCTAssertEqual(rows.reduce(0) { $0 + ($1["events"] as! Int) }, 104 + 75 + 79)
+        XCTAssertTrue(rows.contains { ($0["hour"] as? String) == "2025-11-21 06:00" }, "ts-first +02:00 stamps land in UTC hours")
+        let t = try query(sql, "table")
+        let lines = t.stdout.split(separator: "\n")
+        XCTAssertEqual(lines.first?.hasPrefix("hour"), true)
+        XCTAssertEqual(lines.count, rows.count + 2)
+    }
+
+    func testFullTextSearch() throws {
+        let r = try query("SELECT r.line, r.message FROM records_fts JOIN records r ON r.id = records_fts.rowid WHERE records_fts MATCH 'rename' ORDER BY rank")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let rows = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [[String: Any]]
+        XCTAssertFalse(rows.isEmpty)
+        XCTAssertTrue(rows.allSatisfy { ($0["message"] as! String).lowercased().contains("rename") })
+    }
+
+    func testDatabaseIsReadOnlyAndCSVIsNeutralised() throws {
+        let del = try query("DELETE FROM records")
+        XCTAssertEqual(del.status, 1)
+        XCTAssertTrue(del.stderr.contains("read-only"), del.stderr)
+        let after = try query("SELECT count(*) AS n FROM records")
+        XCTAssertTrue(after.stdout.contains("\"n\":258"), after.stdout)
+        let csv = try query("SELECT '=cmd|calc' AS a, 'x,\"y' AS b", "csv")
+        XCTAssertEqual(csv.stdout, "a,b\r\n'=cmd|calc,\"x,\"\"y\"\r\n")
+        let bad = try query("SELEC nonsense")
+        XCTAssertEqual(bad.status, 1)
+        XCTAssertTrue(bad.stderr.hasPrefix("sftplog: SQL error"), bad.stderr)
+    }
+
+    func testTableEscapesControlCharacters() throws {
+        let r = try query("SELECT char(27) || ']0;pwned' || char(7) AS v", "table")
+        XCTAssertFalse(r.stdout.contains("\u{1B}"))
+        XCTAssertTrue(r.stdout.contains("\\e]0;pwned\\x07"), r.stdout)
+    }
+}

@@ -1,0 +1,57 @@
+import Foundation
+import XCTest
+
+/// Runs the built `sftplog` binary, as a user would.
+enum CLI {
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+        var stdoutBytes: Data
+    }
+
+    static var binary: String {
+        let candidates = [".build/debug/sftplog", ".build/x86_64-unknown-linux-gnu/debug/sftplog"].map { Paths.repo.appendingPathComponent($0).path }
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
+    }
+
+    @discardableResult
+    static func run(_ args: [String], stdin: Data? = nil, env: [String: String] = [:], cwd: URL? = nil) throws -> Result {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = args
+        var e = ProcessInfo.processInfo.environment
+        e["SFTPLOG_CATALOG"] = Paths.repo.appendingPathComponent("catalog").path
+        e.removeValue(forKey: "SFTPLOG_DB")
+        for (k, v) in env { e[k] = v }
+        p.environment = e
+        if let cwd { p.currentDirectoryURL = cwd }
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        let inPipe = Pipe()
+        p.standardInput = stdin == nil ? FileHandle.nullDevice : inPipe
+        try p.run()
+        if let stdin {
+            DispatchQueue.global().async {
+                inPipe.fileHandleForWriting.write(stdin)
+                try? inPipe.fileHandleForWriting.close()
+            }
+        }
+        final class Box: @unchecked Sendable { var data = Data() }
+        let outBox = Box()
+        let group = DispatchGroup()
+        group.enter()
+        DispatchQueue.global().async { outBox.data = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        let outData = outBox.data
+        p.waitUntilExit()
+        return Result(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                      stderr: String(decoding: errData, as: UTF8.self), stdoutBytes: outData)
+    }
+
+    static func jsonLines(_ s: String) -> [[String: Any]] {
+        s.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    }
+}

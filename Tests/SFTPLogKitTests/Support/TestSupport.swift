@@ -1,0 +1,89 @@
+import Foundation
+import XCTest
+@testable import SFTPLogKit
+
+enum Paths {
+    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+    static let samples = repo.appendingPathComponent("samples")
+    static let fixtures = repo.appendingPathComponent("Tests/SFTPLogKitTests/Fixtures")
+    static func sample(_ rel: String) -> String { samples.appendingPathComponent(rel).path }
+    static func fixture(_ rel: String) -> String { fixtures.appendingPathComponent(rel).path }
+
+    static func tempDir() -> URL {
+        let d = FileManager.default.temporaryDirectory.appendingPathComponent("sftplog-tests-\(UUID().uuidString)")
+        try? FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
+        return d
+    }
+}
+
+enum Harness {
+    static let catalog: EventCatalog = {
+        setenv("SFTPLOG_CATALOG", Paths.repo.appendingPathComponent("catalog").path, 1)
+        return try! EventCatalog.shared()
+    }()
+
+    /// Parses a file the way `sftplog parse` does.
+    static func parse(_ path: String, options: ReaderOptions = ReaderOptions(timeZone: TimeZone(identifier: "UTC")!),
+                      resolve: Bool = true) throws -> [Record] {
+        let stream = RecordStream(options: options, catalog: resolve ? catalog : nil)
+        let src = try InputSource.open(path)
+        defer { src.close() }
+        let reader = stream.makeReader(file: path, fileYear: src.modificationYear, format: nil, readerState: nil)
+        var out: [Record] = []
+        try stream.run(src, reader: reader) { out.append($0) }
+        return out
+    }
+
+    /// Parses bytes written to a temporary file.
+    static func parse(bytes: [UInt8], options: ReaderOptions = ReaderOptions(timeZone: TimeZone(identifier: "UTC")!)) throws -> [Record] {
+        let dir = Paths.tempDir()
+        let path = dir.appendingPathComponent("input.log").path
+        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        defer { try? FileManager.default.removeItem(at: dir) }
+        return try parse(path, options: options)
+    }
+
+    static func parse(text: String, options: ReaderOptions = ReaderOptions(timeZone: TimeZone(identifier: "UTC")!)) throws -> [Record] {
+        try parse(bytes: Array(text.utf8), options: options)
+    }
+
+    static func json(_ path: String) throws -> [String: Any] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        return try JSONSerialization.jsonObject(with: data) as! [String: Any]
+    }
+
+    /// Reader options a truth file's `parse_options` ask for.
+    static func options(from truth: [String: Any]) throws -> ReaderOptions {
+        var o = ReaderOptions(timeZone: TimeZone(identifier: "UTC")!)
+        let po = truth["parse_options"] as? [String: Any] ?? [:]
+        if let f = po["entry_format"] as? String { o.entryFormat = try EntryFormat(f) }
+        if let y = po["year"] as? Int { o.year = y }
+        return o
+    }
+}
+
+/// Timestamps compared by wall-clock fields and fraction value, ignoring how
+/// many fraction digits were printed and (optionally) the offset.
+func sameInstantText(_ ours: String?, _ truth: String?, ignoreOffset: Bool) -> Bool {
+    guard let ours, let truth else { return ours == nil && truth == nil }
+    func split(_ s: String) -> (String, Double, String) {
+        var body = s
+        var zone = ""
+        if body.hasSuffix("Z") { zone = "Z"; body.removeLast() }
+        else if body.count > 19, let idx = body.lastIndex(where: { $0 == "+" || $0 == "-" }), body.distance(from: body.startIndex, to: idx) >= 19 {
+            zone = String(body[idx...]); body = String(body[..<idx])
+        }
+        let wall = String(body.prefix(19))
+        let frac = body.count > 20 ? Double("0." + body.dropFirst(20)) ?? 0 : 0
+        return (wall, frac, zone)
+    }
+    let a = split(ours), b = split(truth)
+    return a.0 == b.0 && abs(a.1 - b.1) < 0.0005 && (ignoreOffset || a.2 == b.2)
+}
+
+func stringValue(_ v: JSONValue?) -> String? {
+    guard let v else { return nil }
+    if case .null = v { return nil }
+    return v.stringValue
+}
