@@ -12,7 +12,7 @@ struct SFTPLog: ParsableCommand {
             64 bad usage. `audit` documents its own codes.
             """,
         version: "0.1.0",
-        subcommands: [Parse.self, Ingest.self, Query.self]
+        subcommands: [Parse.self, Ingest.self, Query.self, CatalogCommand.self]
     )
 }
 

@@ -69,6 +69,7 @@ public final class EventCatalog: @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         if let c = cache { return c }
         let c = try bundled()
+        c.add(ImportedCatalog.load())
         cache = c
         return c
     }
@@ -107,7 +108,11 @@ public final class EventCatalog: @unchecked Sendable {
         for t in templates {
             var e = events[t.eventID] ?? CatalogEvent(id: t.eventID, area: nil, description: nil, variants: [])
             if e.variants.contains(where: { $0.template == t.template }) { continue }
-            e.variants.append(t)
+            var v = t
+            if e.variants.contains(where: { $0.variant == t.variant }) || t.variant <= 0 {
+                v = t.renumbered((e.variants.map(\.variant).max() ?? 0) + 1)
+            }
+            e.variants.append(v)
             events[t.eventID] = e
             added += 1
         }

@@ -33,6 +33,11 @@ public struct EventTemplate: Sendable {
         documentedRange = versions.first.map { VersionRange(lower: $0, upper: versions.last!) }
     }
 
+    func renumbered(_ n: Int) -> EventTemplate {
+        EventTemplate(eventID: eventID, variant: n, template: template, fields: fields, groups: groups, fromVersion: fromVersion,
+                      toVersion: toVersion, documentedIn: documentedIn, seenIn: seenIn, inferred: inferred, description: description)
+    }
+
     /// "4.26.2–5.23.0": the versions whose docs list this wording (or that logs showed).
     public var versions: String? { documentedRange?.description }
 
@@ -60,27 +65,57 @@ public struct EventTemplate: Sendable {
 
     /// Matches the whole message. Each hole extends to an occurrence of the next
     /// literal; the first occurrence is tried first, later ones on backtracking,
-    /// so values containing the template's own delimiters still fit. Returns the
-    /// field values by name (a repeated name keeps its first value).
+    /// so values containing the template's own delimiters still fit. When the
+    /// first full match puts a quote or space into a token-like field (a mode,
+    /// type, number, ID), later full matches are tried and the cleanest wins:
+    /// `opened "a" in "b". c" in "write" mode` gives mode `write`, path `a" in "b". c`.
+    /// Returns the field values by name (a repeated name keeps its first value).
     public func match(_ m: UnsafeBufferPointer<UInt8>) -> [(String, Range<Int>)]? {
         var values: [(String, Range<Int>)] = []
         var budget = 20_000
-        return step(0, 0, m, &values, &budget) ? values : nil
+        var best: (values: [(String, Range<Int>)], penalty: Int)?
+        var found = 0
+        _ = step(0, 0, m, &values, &budget) { candidate in
+            let p = penalty(candidate, m)
+            if best == nil || p < best!.penalty { best = (candidate, p) }
+            found += 1
+            return p == 0 || found >= 16  // stop: clean, or enough alternatives seen
+        }
+        return best?.values
     }
 
+    /// Token-like fields never hold quotes or spaces in real messages.
+    static func isTokenLike(_ name: String) -> Bool {
+        if EventCatalog.numericFields.contains(name) { return true }
+        for suffix in ["mode", "type", "kind", "_id", "version", "protocol", "family", "state", "code", "port", "uuid", "address"]
+        where name == suffix || name.hasSuffix(suffix) { return true }
+        return false
+    }
+
+    private func penalty(_ values: [(String, Range<Int>)], _ m: UnsafeBufferPointer<UInt8>) -> Int {
+        var p = 0
+        for (name, r) in values where EventTemplate.isTokenLike(name) {
+            for i in r where m[i] == 0x22 || m[i] == 0x20 { p += 1; break }
+        }
+        return p
+    }
+
+    /// Depth-first search over the holes' end positions; `accept` sees each full
+    /// match and returns true to stop the search.
     private func step(_ k: Int, _ pos: Int, _ m: UnsafeBufferPointer<UInt8>, _ values: inout [(String, Range<Int>)],
-                      _ budget: inout Int) -> Bool {
+                      _ budget: inout Int, _ accept: ([(String, Range<Int>)]) -> Bool) -> Bool {
         budget -= 1
-        if budget < 0 { return false }
-        if k == pieces.count { return pos == m.count }
+        if budget < 0 { return true }
+        if k == pieces.count { return pos == m.count ? accept(values) : false }
         switch pieces[k] {
         case .literal(let lit):
             guard EntryFormat.hasPrefix(m, at: pos, lit) else { return false }
-            return step(k + 1, pos + lit.count, m, &values, &budget)
+            return step(k + 1, pos + lit.count, m, &values, &budget, accept)
         case .field(let name):
             if k + 1 == pieces.count {
                 values.append((name, pos..<m.count))
-                return true
+                defer { values.removeLast() }
+                return accept(values)
             }
             guard case .literal(let next) = pieces[k + 1], let first = next.first else { return false }
             // A literal that ends the template must end the message: anchor it there.
@@ -88,15 +123,16 @@ public struct EventTemplate: Sendable {
                 let at = m.count - next.count
                 guard at >= pos, EntryFormat.hasPrefix(m, at: at, next) else { return false }
                 values.append((name, pos..<at))
-                return true
+                defer { values.removeLast() }
+                return accept(values)
             }
             var i = pos
             while i + next.count <= m.count {
                 if m[i] == first && EntryFormat.hasPrefix(m, at: i, next) {
                     values.append((name, pos..<i))
-                    if step(k + 1, i, m, &values, &budget) { return true }
+                    let stop = step(k + 1, i, m, &values, &budget, accept)
                     values.removeLast()
-                    if budget < 0 { return false }
+                    if stop { return true }
                 }
                 i += 1
             }

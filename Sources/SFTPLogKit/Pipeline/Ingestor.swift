@@ -221,6 +221,7 @@ public final class Ingestor {
                         WHERE id = ?
                         """, arguments: [sourceID])
                     if let catalog = stream.catalog {
+                        try CatalogTable.refresh(db, catalog: catalog)
                         result.sftpplusVersions = try SourceFacts.updateVersions(db, sourceID: sourceID!, catalog: catalog)
                     }
                     try afterSource?(db, sourceID!)

@@ -72,6 +72,27 @@ public enum Schema {
                 CREATE VIRTUAL TABLE records_fts USING fts5(message, content='records', content_rowid='id');
                 """)
         }
+        m.registerMigration("v2-catalog-variants") { db in
+            // The catalogue as a table, so SQL can join a record to its wording.
+            try db.execute(sql: """
+                CREATE TABLE catalog_variants (
+                  event_id TEXT NOT NULL,
+                  variant INTEGER NOT NULL,
+                  area TEXT,
+                  template TEXT NOT NULL,
+                  fields TEXT NOT NULL,
+                  groups TEXT NOT NULL,
+                  versions TEXT,
+                  from_version TEXT,
+                  to_version TEXT,
+                  documented_in TEXT NOT NULL,
+                  inferred INTEGER NOT NULL,
+                  description TEXT,
+                  PRIMARY KEY (event_id, variant)
+                );
+                CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+                """)
+        }
         return m
     }
 }

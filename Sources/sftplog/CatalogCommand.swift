@@ -1,0 +1,111 @@
+import ArgumentParser
+import Foundation
+import GRDB
+import SFTPLogKit
+
+struct CatalogCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "catalog",
+        abstract: "The SFTPPlus event-ID catalogue: every documented wording of every ID, offline.",
+        subcommands: [Show.self, Search.self, Import.self, Stats.self])
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Every wording of an event ID: versions, groups, fields, meaning.")
+        @Argument(help: "Event ID, e.g. 30011.") var id: String
+        @Flag(name: .long, help: "JSON output.") var json = false
+
+        func run() throws {
+            try reporting {
+                let catalog = try Catalogs.load()
+                guard let e = catalog.events[id] else {
+                    throw CLIError("event ID \(id) is not in the catalogue (\(catalog.events.count) IDs known); try `sftplog catalog search`")
+                }
+                if json {
+                    print(CatalogRender.json(e, catalog: catalog).json)
+                } else {
+                    print(CatalogRender.text(e, catalog: catalog), terminator: "")
+                }
+            }
+        }
+    }
+
+    struct Search: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Full-text search over wordings, meanings, fields and groups, best first.")
+        @Argument(help: "Words to look for (all must match; stems and prefixes count).") var text: [String] = []
+        @Option(name: .long, help: "Only events with a wording in this group (e.g. failure-high).") var group: String?
+        @Option(name: .long, help: "Only events this SFTPPlus version can write (e.g. 3.30.0).") var version: String?
+        @Option(name: .long, help: "At most this many results.") var limit: Int = 50
+        @Flag(name: .long, help: "JSON output.") var json = false
+
+        func validate() throws {
+            if text.isEmpty && group == nil && version == nil { throw ValidationError("give words to search for, --group or --version") }
+        }
+
+        func run() throws {
+            try reporting {
+                let catalog = try Catalogs.load()
+                let hits = try CatalogSearch(catalog: catalog).search(text.isEmpty ? nil : text.joined(separator: " "),
+                                                                       group: group, version: version, limit: limit)
+                if json {
+                    print(JSONValue.array(hits.map(CatalogRender.json)).json)
+                    return
+                }
+                if hits.isEmpty { print("no events match"); return }
+                let rows = hits.map { h in
+                    [h.eventID, h.area ?? "", TextEscaper.terminalSafe(h.description ?? h.template)]
+                }
+                print(TableLayout.render(header: ["id", "area", "meaning"], rows: rows, maxCell: 100), terminator: "")
+            }
+        }
+    }
+
+    struct Import: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Add the wordings of an SFTPPlus events reference (.rst) to your local catalogue.",
+            discussion: "Imported wordings are kept in $SFTPLOG_DATA/imported-events.json (default ~/.local/share/sftplog) and used by every later command.")
+        @Argument(help: "An events reference page in reStructuredText (events.rst, events-ssh.rst, …).") var file: String
+        @Option(name: .long, help: "The SFTPPlus version the page documents (e.g. 5.27.0).") var version: String?
+
+        func run() throws {
+            try reporting {
+                guard let data = FileManager.default.contents(atPath: file) else { throw CLIError("\(file): cannot read") }
+                let entries = EventsReferenceImporter.parse(String(decoding: data, as: UTF8.self))
+                if entries.isEmpty { throw CLIError("\(file): no events found (expected ID headings underlined with ^ and :Message: fields)") }
+                let catalog = try Catalogs.load()
+                let added = try ImportedCatalog.save(adding: EventsReferenceImporter.templates(entries, version: version, catalog: catalog), to: catalog)
+                FileHandle.standardError.write(Data("read \(entries.count) events from \(TextEscaper.terminalSafe(file)); \(added) new wordings added to \(ImportedCatalog.path)\n".utf8))
+            }
+        }
+    }
+
+    struct Stats: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "How the records of a database resolved against the catalogue.")
+        @Option(name: .long, help: "Database path (default: $SFTPLOG_DB, else ./sftplog.db).") var db: String?
+        @Flag(name: .long, help: "JSON output.") var json = false
+
+        func run() throws {
+            try reporting {
+                let queue = try LogStore.openForReading(LogStore.defaultPath(db))
+                let s = try queue.read { try CatalogTable.stats($0) }
+                if json {
+                    print(JSONValue.object([
+                        ("resolved", .int(s.resolved)), ("unresolved", .int(s.unresolved)), ("unknown_id", .int(s.unknown)),
+                        ("unresolved_by_id", .object(s.unresolvedByID.map { ($0.0, .int($0.1)) })),
+                        ("unknown_ids", .object(s.unknownIDs.map { ($0.0, .int($0.1)) })),
+                    ]).json)
+                    return
+                }
+                let total = s.resolved + s.unresolved + s.unknown
+                print("SFTPPlus events: \(total); resolved \(s.resolved), unresolved \(s.unresolved), unknown ID \(s.unknown)")
+                if !s.unresolvedByID.isEmpty {
+                    print("\nunresolved (no documented wording fits):")
+                    print(TableLayout.render(header: ["id", "records"], rows: s.unresolvedByID.map { [TextEscaper.terminalSafe($0.0), String($0.1)] }, numeric: [false, true]), terminator: "")
+                }
+                if !s.unknownIDs.isEmpty {
+                    print("\nunknown IDs (not in the catalogue):")
+                    print(TableLayout.render(header: ["id", "records"], rows: s.unknownIDs.map { [TextEscaper.terminalSafe($0.0), String($0.1)] }, numeric: [false, true]), terminator: "")
+                }
+            }
+        }
+    }
+}

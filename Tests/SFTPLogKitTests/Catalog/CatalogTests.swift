@@ -1,0 +1,173 @@
+import Foundation
+import XCTest
+@testable import SFTPLogKit
+
+final class CatalogTests: XCTestCase {
+    let catalog = Harness.catalog
+
+    func testCatalogueHoldsEveryDocumentedWording() {
+        XCTAssertEqual(catalog.events.count, 563)
+        XCTAssertEqual(catalog.events.values.flatMap(\.variants).filter { !$0.inferred }.count, 753)
+        XCTAssertGreaterThanOrEqual(catalog.events["30011"]!.variants.count, 4)
+        // Our own description for every SSH, operation and transfer event.
+        for (id, e) in catalog.events where id.count == 5 && ["20", "30", "60"].contains(String(id.prefix(2))) {
+            XCTAssertTrue(e.description != nil || e.variants.allSatisfy { $0.description != nil }, "no description for \(id)")
+        }
+    }
+
+    /// Every wording of every ID, rendered with values, resolves back to itself
+    /// (or to a wording that renders identically) — never to another meaning.
+    func testEveryWordingResolvesToItself() {
+        var checked = 0
+        for e in catalog.events.values {
+            for t in e.variants {
+                let message = render(t) { k, name in "v\(k)-\(name)" }
+                let res = catalog.resolve(eventID: e.id, message: message)
+                XCTAssertEqual(res.status, .resolved, "\(e.id)#\(t.variant): \(message)")
+                guard let got = e.variants.first(where: { $0.variant == res.variant }) else { continue }
+                if got.variant != t.variant {
+                    // Only a wording with the same literal text may win (the text cannot tell them apart).
+                    XCTAssertEqual(render(got) { k, _ in "v\(k)" }, render(t) { k, _ in "v\(k)" }, "\(e.id): #\(t.variant) resolved to #\(got.variant)")
+                }
+                // Field values come back as rendered (numbers typed, so compare text).
+                for (k, f) in t.fields.enumerated() where got.variant == t.variant {
+                    let v = res.fields.first { $0.0 == f }?.1
+                    XCTAssertEqual(stringValue(v), "v\(k)-\(f)", "\(e.id)#\(t.variant) field \(f)")
+                }
+                checked += 1
+            }
+        }
+        XCTAssertEqual(checked, catalog.variantCount)
+    }
+
+    func render(_ t: EventTemplate, _ value: (Int, String) -> String) -> String {
+        var out = ""
+        for p in t.pieces {
+            switch p {
+            case .literal(let l): out += String(decoding: l, as: UTF8.self)
+            case .field(let f): out += value(t.fields.firstIndex(of: f) ?? 0, f)
+            }
+        }
+        return out
+    }
+
+    func testReusedIDsResolveToTheMeaningOfTheirEra() {
+        let old = catalog.resolve(eventID: "20138", message: "Ignoring ldap authentication \"LDAP\" for \"bob\" since it is not active.")
+        XCTAssertEqual(old.variant, 1)
+        let new = catalog.resolve(eventID: "20138", message: "Failed to synchronize \"ldap/9f1c\". Will retry in 30s. timeout")
+        XCTAssertEqual(new.variant, 2)
+        XCTAssertEqual(catalog.resolve(eventID: "30048", message: "Could not read DSA/RSA key at \"/etc/k\". bad").variant, 1)
+        XCTAssertEqual(catalog.resolve(eventID: "30048", message: "SFTP request not supported. SSH_FXP_EXTENDED").variant, 2)
+        XCTAssertEqual(catalog.resolve(eventID: "50009", message: "Administrative operation denied. no role").variant, 2)
+        XCTAssertEqual(catalog.resolve(eventID: "20003", message: "Proxy connection received. Updating remote peer from 10.0.0.1:22. Extensions: x.").variant, 3)
+        XCTAssertEqual(catalog.resolve(eventID: "20003", message: "Proxy connection received. Updating remote peer from 10.0.0.1:22.").variant, 2)
+    }
+
+    func testDelimitersInsideFieldValues() {
+        // The path contains the template's own `" in "` and `". ` delimiters.
+        let m = "Successfully opened \"/srv/a\" in \"b\". c.txt\" in \"write\" mode, requested as \"/a\" in \"b\". c.txt\"."
+        let r = catalog.resolve(eventID: "30043", message: m)
+        XCTAssertEqual(r.status, .resolved)
+        XCTAssertEqual(stringValue(r.fields.first { $0.0 == "path" }?.1), "/srv/a\" in \"b\". c.txt")
+        XCTAssertEqual(stringValue(r.fields.first { $0.0 == "mode" }?.1), "write")
+        XCTAssertEqual(stringValue(r.fields.first { $0.0 == "requested_path" }?.1), "/a\" in \"b\". c.txt")
+    }
+
+    func testTypedFieldsAndUnresolvedMessages() {
+        let r = catalog.resolve(eventID: "30067", message: "File \"/x\" successfully read. Read 64299097 bytes at 35082374 bytes/second in 11.381 seconds.")
+        XCTAssertEqual(r.status, .resolved)
+        XCTAssertEqual(r.fields.first { $0.0 == "total_read" }?.1, .int(64299097))
+        XCTAssertEqual(r.fields.first { $0.0 == "duration" }?.1, .double(11.381))
+        let u = catalog.resolve(eventID: "30014", message: "Something \"/srv/x.txt\" else from 192.0.2.1:22 with 42 items.")
+        XCTAssertEqual(u.status, .unresolved)
+        XCTAssertNil(u.variant)
+        XCTAssertEqual(u.fields.first { $0.0 == "paths" }?.1, .array([.string("/srv/x.txt")]))
+        XCTAssertEqual(u.fields.first { $0.0 == "numbers" }?.1, .array([.int(42)]))
+        XCTAssertEqual(catalog.resolve(eventID: "99999", message: "x").status, .unknownID)
+    }
+
+    func testVersionInferenceOfEachSample() throws {
+        func versions(_ file: String) throws -> VersionRange? {
+            let resolver = SourceResolver(catalog: catalog)
+            for var r in try Harness.parse(Paths.sample("sftpplus/\(file)"), resolve: false) { resolver.resolve(&r) }
+            return resolver.versions
+        }
+        XCTAssertTrue(try versions("dev-ts-first-5.26.log")!.contains(SFTPPlusVersion("5.26.2")!))
+        XCTAssertTrue(try versions("dev-csv-4.16.log")!.contains(SFTPPlusVersion("4.16.0")!))
+        XCTAssertFalse(try versions("dev-csv-4.16.log")!.contains(SFTPPlusVersion("5.26.2")!))
+        XCTAssertTrue(try versions("dev-id-first-4.0.log")!.contains(SFTPPlusVersion("4.0.0.dev0")!))
+        XCTAssertEqual(try versions("seed-server-3.30.log")?.description, "3.30.0")
+    }
+
+    func testSearchRanksAndFilters() throws {
+        let search = CatalogSearch(catalog: catalog)
+        let rename = try search.search("rename").map(\.eventID)
+        for id in ["30025", "30026", "30027", "60043", "60044"] { XCTAssertTrue(rename.contains(id), "rename → \(id)") }
+        // The SSH/transfer rename events come before the tangential monitor events.
+        XCTAssertLessThan(rename.firstIndex(of: "30025")!, rename.firstIndex(of: "60030")!)
+        let high = try search.search(nil, group: "failure-high", limit: 1000)
+        XCTAssertFalse(high.isEmpty)
+        XCTAssertTrue(high.allSatisfy { h in catalog.events[h.eventID]!.variants.contains { $0.groups.contains("failure-high") } })
+        let v330 = try search.search("connection", version: "3.30.0", limit: 1000).map(\.eventID)
+        XCTAssertTrue(v330.contains("30014"))
+        XCTAssertFalse(v330.contains("30013") && catalog.events["30013"]!.variants.allSatisfy { $0.fromVersion == "5.1.0" })
+        // Text that looks like FTS syntax is just text.
+        XCTAssertNoThrow(try search.search("\"unbalanced AND OR ( *"))
+    }
+
+    func testImportReadsAnEventsReference() throws {
+        let text = try String(contentsOfFile: Paths.fixture("catalog/events-5.27-excerpt.rst"), encoding: .utf8)
+        let entries = EventsReferenceImporter.parse(text)
+        XCTAssertEqual(entries.map(\.id), ["30014", "30099"])
+        XCTAssertEqual(entries[0].message, "New SSH connection accepted from \"%(peer)s\".")
+        XCTAssertEqual(entries[1].message, "SFTP quota exceeded for \"%(path)s\" while writing %(size)s bytes.")
+        XCTAssertEqual(entries[1].groups, ["failure", "failure-high", "ssh"])
+        XCTAssertEqual(entries[1].dataKeys, ["path", "size"])
+        // Through the CLI: the imported wording resolves in later runs.
+        let data = Paths.tempDir()
+        let r = try CLI.run(["catalog", "import", Paths.fixture("catalog/events-5.27-excerpt.rst"), "--version", "5.27.0"], env: ["SFTPLOG_DATA": data.path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("2 new wordings"), r.stderr)
+        let log = data.appendingPathComponent("new.log")
+        try "2026-01-02T03:04:05Z 30099 sftp-1 bob 192.0.2.9:5000 SFTP quota exceeded for \"/q/a.bin\" while writing 1024 bytes.\n".write(to: log, atomically: true, encoding: .utf8)
+        let p = try CLI.run(["parse", log.path], env: ["SFTPLOG_DATA": data.path])
+        let obj = CLI.jsonLines(p.stdout)[0]
+        XCTAssertEqual((obj["catalog"] as? [String: Any])?["versions"] as? String, "5.27.0")
+        XCTAssertEqual((obj["fields"] as? [String: Any])?["size"] as? Int, 1024)
+        let show = try CLI.run(["catalog", "show", "30014", "--json"], env: ["SFTPLOG_DATA": data.path])
+        let variants = (try JSONSerialization.jsonObject(with: Data(show.stdout.utf8)) as! [String: Any])["variants"] as! [[String: Any]]
+        XCTAssertTrue(variants.contains { ($0["template"] as? String)?.contains("accepted from") ?? false })
+        // Importing again adds nothing.
+        let again = try CLI.run(["catalog", "import", Paths.fixture("catalog/events-5.27-excerpt.rst")], env: ["SFTPLOG_DATA": data.path])
+        XCTAssertTrue(again.stderr.contains("0 new wordings"), again.stderr)
+    }
+
+    func testShowAndStatsCommands() throws {
+        let show = try CLI.run(["catalog", "show", "30011"])
+        XCTAssertEqual(show.status, 0)
+        XCTAssertEqual(show.stdout.components(separatedBy: "\nWording ").count - 1, catalog.events["30011"]!.variants.count)
+        XCTAssertTrue(show.stdout.contains("inferred from logs, seen in 3.30.0"))
+        let missing = try CLI.run(["catalog", "show", "12345678"])
+        XCTAssertEqual(missing.status, 1)
+        let dir = Paths.tempDir()
+        let db = dir.appendingPathComponent("s.db").path
+        let log = dir.appendingPathComponent("mixed.log").path
+        try """
+        2025-01-01 10:00:00 30014 sftp-1 Unknown 192.0.2.1:1 New SSH connection made.
+        2025-01-01 10:00:01 30014 sftp-1 Unknown 192.0.2.1:1 A wording no version documents.
+        2025-01-01 10:00:02 77777 sftp-1 Unknown 192.0.2.1:1 An ID nobody knows.
+
+        """.write(toFile: log, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try CLI.run(["ingest", "--db", db, log]).status, 0)
+        let stats = try CLI.run(["catalog", "stats", "--db", db, "--json"])
+        let s = try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as! [String: Any]
+        XCTAssertEqual(s["resolved"] as? Int, 1)
+        XCTAssertEqual(s["unresolved"] as? Int, 1)
+        XCTAssertEqual(s["unknown_id"] as? Int, 1)
+        XCTAssertEqual((s["unknown_ids"] as? [String: Any])?["77777"] as? Int, 1)
+        // The catalogue is in the database too: records join to their wording.
+        let q = try CLI.run(["query", "--db", db, "--format", "json",
+                             "SELECT c.template FROM records r JOIN catalog_variants c ON c.event_id = r.event_id AND c.variant = r.catalog_variant"])
+        XCTAssertTrue(q.stdout.contains("New SSH connection made."), q.stdout)
+    }
+}
