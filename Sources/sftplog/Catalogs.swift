@@ -5,4 +5,9 @@ import SFTPLogKit
 /// Wiring of the bundled catalogue into commands.
 enum Catalogs {
     static func load() throws -> EventCatalog { try EventCatalog.shared() }
+
+    static func sessionRebuild(zone: TimeZone, policy: AlgorithmPolicy? = nil) throws -> SessionRebuild {
+        let judge = SessionJudge(policy: try policy ?? AlgorithmPolicy.bundled())
+        return SessionRebuild(rules: try SessionRules.bundled(), zone: zone, judge: { judge.judge(&$0) })
+    }
 }

@@ -23,7 +23,9 @@ struct Ingest: ParsableCommand {
             let path = LogStore.defaultPath(db)
             let queue = try LogStore.openForWriting(path)
             let catalog = try Catalogs.load()
-            let ingestor = Ingestor(db: queue, stream: RecordStream(options: try input.readerOptions(), catalog: catalog))
+            let options = try input.readerOptions()
+            let ingestor = Ingestor(db: queue, stream: RecordStream(options: options, catalog: catalog))
+            ingestor.sessions = try Catalogs.sessionRebuild(zone: options.timeZone)
             var summary = IngestSummary()
             var failures = 0
             for name in inputs.isEmpty ? ["-"] : inputs {

@@ -12,7 +12,7 @@ struct SFTPLog: ParsableCommand {
             64 bad usage. `audit` documents its own codes.
             """,
         version: "0.1.0",
-        subcommands: [Parse.self, Ingest.self, Query.self, CatalogCommand.self]
+        subcommands: [Ingest.self, Parse.self, Sessions.self, Audit.self, Query.self, CatalogCommand.self]
     )
 }
 
@@ -51,6 +51,19 @@ struct CLIError: Error, CustomStringConvertible {
 }
 
 enum Terminal {
+    /// Output width: $COLUMNS when set, else the terminal's, else 80.
+    static var width: Int {
+        if let c = ProcessInfo.processInfo.environment["COLUMNS"].flatMap(Int.init), c > 20 { return c }
+        var ws = winsize()
+        if isatty(1) != 0, ioctl(1, UInt(TIOCGWINSZ), &ws) == 0, ws.ws_col > 20 { return Int(ws.ws_col) }
+        return 80
+    }
+
+    /// Colour only on a terminal and never with NO_COLOR set.
+    static var colour: Bool {
+        isatty(1) != 0 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil && ProcessInfo.processInfo.environment["TERM"] != "dumb"
+    }
+
     static func warn(_ message: String) {
         FileHandle.standardError.write(Data(("sftplog: " + TextEscaper.terminalSafe(message) + "\n").utf8))
     }

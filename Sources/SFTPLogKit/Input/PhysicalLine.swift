@@ -14,6 +14,12 @@ public struct PhysicalLine {
 
     public var endOffset: Int64 { offset + Int64(bytes.count + terminatorLength) }
     public var isEmpty: Bool { bytes.isEmpty }
+
+    /// Only spaces and tabs (or nothing).
+    @inline(__always) public static func isBlank(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        for c in b where c != 0x20 && c != 0x09 { return false }
+        return true
+    }
 }
 
 /// Splits a byte stream into physical lines. LF, CRLF and lone CR all end a line,

@@ -31,8 +31,8 @@ public final class Ingestor {
     public let db: DatabaseQueue
     public var stream: RecordStream
     public var batchSize = 20_000
-    /// Called after each source's records are stored (sessions, version inference).
-    public var afterSource: ((Database, Int64) throws -> Void)?
+    /// Rebuilds a source's sessions once its records are stored.
+    public var sessions: SessionRebuild?
     static let headLength = 4096
 
     public init(db: DatabaseQueue, stream: RecordStream) {
@@ -224,7 +224,7 @@ public final class Ingestor {
                         try CatalogTable.refresh(db, catalog: catalog)
                         result.sftpplusVersions = try SourceFacts.updateVersions(db, sourceID: sourceID!, catalog: catalog)
                     }
-                    try afterSource?(db, sourceID!)
+                    if let sessions { _ = try sessions.rebuild(db, sourceID: sourceID!) }
                 }
             }
             batch.removeAll(keepingCapacity: true)

@@ -52,7 +52,7 @@ public struct RecordStream {
 /// Where OpenSSH transcripts get their reader; replaced when the OpenSSH stage lands.
 enum OpenSSHReaderFactory {
     static func make(file: String, options: ReaderOptions) -> LogReader {
-        SFTPPlusTextReader(file: file, options: options)
+        OpenSSHTranscriptReader(file: file, options: options)
     }
 }
 

@@ -33,7 +33,7 @@ public final class CSVEventReader: LogReader {
             // Inside a quoted field: the newline is part of the value.
             pending!.append(line, previousTerminator: lastTerminator, content: b, separator: lastTerminator)
         } else {
-            if SFTPPlusTextReader.isBlank(b) { return }
+            if PhysicalLine.isBlank(b) { return }
             pending = PendingLine(line, content: b)
         }
         if CSVEventReader.quoteCount(b) % 2 == 1 { quoteOpen.toggle() }

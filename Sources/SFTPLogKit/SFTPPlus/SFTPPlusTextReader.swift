@@ -21,11 +21,6 @@ public final class SFTPPlusTextReader: LogReader {
         self.options = options
     }
 
-    @inline(__always) static func isBlank(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
-        for c in b where c != 0x20 && c != 0x09 { return false }
-        return true
-    }
-
     public func feed(_ line: PhysicalLine, _ emit: (Record) throws -> Void) rethrows {
         let b = line.bytes
         defer { lastTerminator = Array(line.terminator) }
@@ -38,7 +33,7 @@ public final class SFTPPlusTextReader: LogReader {
             }
             return
         }
-        if SFTPPlusTextReader.isBlank(b) {
+        if PhysicalLine.isBlank(b) {
             try flush(emit)
             return
         }

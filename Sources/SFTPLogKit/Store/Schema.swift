@@ -93,6 +93,96 @@ public enum Schema {
                 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
                 """)
         }
+        m.registerMigration("v3-sessions") { db in
+            try db.execute(sql: """
+                CREATE TABLE sessions (
+                  id TEXT PRIMARY KEY,
+                  source_id INTEGER NOT NULL REFERENCES sources(id),
+                  source TEXT NOT NULL,
+                  side TEXT NOT NULL,
+                  file TEXT NOT NULL,
+                  peer_address TEXT,
+                  peer_port INTEGER,
+                  user TEXT,
+                  component TEXT,
+                  location TEXT,
+                  start TEXT,
+                  end TEXT,
+                  start_utc TEXT,
+                  end_utc TEXT,
+                  duration REAL,
+                  outcome TEXT NOT NULL,
+                  outcome_detail TEXT,
+                  client_version TEXT,
+                  server_version TEXT,
+                  kex TEXT, hostkey TEXT, cipher_c2s TEXT, cipher_s2c TEXT, mac_c2s TEXT, mac_s2c TEXT,
+                  compression_c2s TEXT, compression_s2c TEXT,
+                  strict_kex INTEGER,
+                  auth_methods_tried TEXT NOT NULL,
+                  auth_succeeded_method TEXT,
+                  auth_failures INTEGER NOT NULL DEFAULT 0,
+                  host_key_check TEXT,
+                  terrapin_vulnerable INTEGER,
+                  terrapin_explanation TEXT,
+                  gex_bits INTEGER,
+                  event_count INTEGER NOT NULL,
+                  files INTEGER NOT NULL,
+                  bytes_up INTEGER NOT NULL,
+                  bytes_down INTEGER NOT NULL,
+                  first_line INTEGER,
+                  last_line INTEGER,
+                  details TEXT
+                );
+                CREATE INDEX sessions_start ON sessions(start_utc);
+                CREATE INDEX sessions_user ON sessions(user, start_utc);
+                CREATE INDEX sessions_peer ON sessions(peer_address, start_utc);
+                CREATE INDEX sessions_source ON sessions(source_id);
+                CREATE TABLE session_records (
+                  session_id TEXT NOT NULL,
+                  record_id INTEGER NOT NULL,
+                  position INTEGER NOT NULL,
+                  duplicate INTEGER NOT NULL DEFAULT 0,
+                  PRIMARY KEY (session_id, position)
+                ) WITHOUT ROWID;
+                CREATE INDEX session_records_record ON session_records(record_id);
+                CREATE TABLE session_operations (
+                  session_id TEXT NOT NULL,
+                  position INTEGER NOT NULL,
+                  op TEXT NOT NULL,
+                  path TEXT NOT NULL,
+                  ok INTEGER,
+                  bytes INTEGER,
+                  seconds REAL,
+                  bytes_per_second REAL,
+                  to_path TEXT,
+                  local_path TEXT,
+                  detail TEXT,
+                  line INTEGER,
+                  ts TEXT,
+                  PRIMARY KEY (session_id, position)
+                ) WITHOUT ROWID;
+                CREATE TABLE findings (
+                  session_id TEXT NOT NULL,
+                  position INTEGER NOT NULL,
+                  algorithm TEXT NOT NULL,
+                  category TEXT NOT NULL,
+                  direction TEXT,
+                  rating TEXT NOT NULL,
+                  reason TEXT NOT NULL,
+                  reference TEXT NOT NULL,
+                  PRIMARY KEY (session_id, position)
+                ) WITHOUT ROWID;
+                CREATE INDEX findings_algorithm ON findings(algorithm, rating);
+                CREATE TABLE session_algorithms_offered (
+                  session_id TEXT NOT NULL,
+                  side TEXT NOT NULL,
+                  slot TEXT NOT NULL,
+                  position INTEGER NOT NULL,
+                  algorithm TEXT NOT NULL,
+                  PRIMARY KEY (session_id, side, slot, position)
+                ) WITHOUT ROWID;
+                """)
+        }
         return m
     }
 }

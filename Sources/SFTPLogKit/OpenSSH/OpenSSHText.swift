@@ -1,0 +1,169 @@
+import Foundation
+
+/// Small prefix/substring scanners used by the OpenSSH stage. No regular
+/// expressions: every helper walks the text once.
+enum OpenSSHText {
+    /// `debugN: ` at the start of a line: the level (1...3) and where the text starts.
+    @inline(__always)
+    static func debugPrefix(_ b: UnsafeBufferPointer<UInt8>) -> (level: Int, start: Int)? {
+        // "debug" d ":" " "
+        guard b.count >= 8, b[0] == 0x64, b[1] == 0x65, b[2] == 0x62, b[3] == 0x75, b[4] == 0x67,
+              b[5] >= 0x30, b[5] <= 0x39, b[6] == 0x3A, b[7] == 0x20 else {
+            // "debug1:" with nothing after (empty message)
+            if b.count == 7, b[0] == 0x64, b[1] == 0x65, b[2] == 0x62, b[3] == 0x75, b[4] == 0x67,
+               b[5] >= 0x30, b[5] <= 0x39, b[6] == 0x3A {
+                return (Int(b[5] - 0x30), 7)
+            }
+            return nil
+        }
+        return (Int(b[5] - 0x30), 8)
+    }
+
+    /// Text after `prefix`, or nil.
+    @inline(__always)
+    static func after(_ s: Substring, _ prefix: String) -> Substring? {
+        s.hasPrefix(prefix) ? s.dropFirst(prefix.count) : nil
+    }
+
+    /// Index range of the first occurrence of `needle` in `s`.
+    static func find(_ s: Substring, _ needle: String) -> Range<Substring.Index>? {
+        let n = Array(needle.utf8)
+        guard let first = n.first else { return nil }
+        let u = s.utf8
+        var i = u.startIndex
+        while i != u.endIndex {
+            if u[i] == first {
+                var j = i, k = 0
+                while k < n.count, j != u.endIndex, u[j] == n[k] { j = u.index(after: j); k += 1 }
+                if k == n.count { return i..<j }
+            }
+            i = u.index(after: i)
+        }
+        return nil
+    }
+
+    /// Last occurrence of `needle`.
+    static func findLast(_ s: Substring, _ needle: String) -> Range<Substring.Index>? {
+        var found: Range<Substring.Index>?
+        var rest = s[...]
+        while let r = find(rest, needle) {
+            found = r
+            rest = s[r.upperBound...]
+        }
+        return found
+    }
+
+    static func contains(_ s: Substring, _ needle: String) -> Bool { find(s, needle) != nil }
+
+    /// Text before the first `sep` and after it.
+    static func split2(_ s: Substring, _ sep: String) -> (Substring, Substring)? {
+        guard let r = find(s, sep) else { return nil }
+        return (s[s.startIndex..<r.lowerBound], s[r.upperBound...])
+    }
+
+    static func splitLast2(_ s: Substring, _ sep: String) -> (Substring, Substring)? {
+        guard let r = findLast(s, sep) else { return nil }
+        return (s[s.startIndex..<r.lowerBound], s[r.upperBound...])
+    }
+
+    /// Comma-separated names (empty entries dropped).
+    static func list(_ s: Substring) -> [String] {
+        s.split(separator: ",", omittingEmptySubsequences: true).map { String($0.trimmingSpaces) }.filter { !$0.isEmpty }
+    }
+
+    static func int(_ s: Substring) -> Int? {
+        let t = s.trimmingSpaces
+        guard !t.isEmpty, t.count <= 18 else { return nil }
+        return Int(t)
+    }
+
+    static func double(_ s: Substring) -> Double? {
+        let t = s.trimmingSpaces
+        guard !t.isEmpty, t.count <= 40 else { return nil }
+        return Double(t)
+    }
+
+    /// Strips a `function: ` prefix (identifier then colon-space) or a LogVerbose
+    /// tag (`file.c:func():123 (bin=ssh, pid=1): `). Nil when there is none.
+    static func stripFunction(_ s: Substring) -> Substring? {
+        let u = s.utf8
+        var i = u.startIndex
+        var n = 0
+        while i != u.endIndex {
+            let c = u[i]
+            let isIdent = (c >= 0x61 && c <= 0x7A) || (c >= 0x41 && c <= 0x5A) || (c >= 0x30 && c <= 0x39) || c == 0x5F
+            if isIdent { n += 1; i = u.index(after: i); continue }
+            break
+        }
+        guard n > 0, i != u.endIndex else { return nil }
+        if u[i] == 0x3A {
+            let j = u.index(after: i)
+            if j != u.endIndex, u[j] == 0x20 { return s[u.index(after: j)...] }
+        }
+        // LogVerbose tag: "<file>.c:<func>():<line> (bin=..., pid=...): "
+        if u[i] == 0x2E, let r = find(s, "): "), contains(s[s.startIndex..<r.lowerBound], "(bin=") {
+            return s[r.upperBound...]
+        }
+        return nil
+    }
+
+    /// The first `"quoted"` string (backslash escapes kept as written).
+    static func firstQuoted(_ s: Substring) -> (String, Substring)? {
+        guard let q = s.firstIndex(of: "\"") else { return nil }
+        var i = s.index(after: q)
+        var out = ""
+        while i < s.endIndex {
+            let c = s[i]
+            if c == "\\" {
+                let n = s.index(after: i)
+                if n < s.endIndex { out.append(s[n]); i = s.index(after: n); continue }
+            }
+            if c == "\"" { return (out, s[s.index(after: i)...]) }
+            out.append(c)
+            i = s.index(after: i)
+        }
+        return nil
+    }
+
+    /// Splits an sftp command line into words (quotes and backslashes as sftp does).
+    static func words(_ s: Substring) -> [String] {
+        var out: [String] = []
+        var cur = ""
+        var inWord = false
+        var quote: Character?
+        var i = s.startIndex
+        while i < s.endIndex {
+            let c = s[i]
+            if let q = quote {
+                if c == q { quote = nil }
+                else if c == "\\" && q == "\"", s.index(after: i) < s.endIndex {
+                    i = s.index(after: i); cur.append(s[i])
+                } else { cur.append(c) }
+            } else if c == " " || c == "\t" {
+                if inWord { out.append(cur); cur = ""; inWord = false }
+            } else if c == "\"" || c == "'" {
+                quote = c; inWord = true
+            } else if c == "\\", s.index(after: i) < s.endIndex {
+                i = s.index(after: i); cur.append(s[i]); inWord = true
+            } else {
+                cur.append(c); inWord = true
+            }
+            i = s.index(after: i)
+        }
+        if inWord { out.append(cur) }
+        return out
+    }
+
+    static func isAEAD(_ cipher: String) -> Bool {
+        cipher == "chacha20-poly1305@openssh.com" || cipher.hasSuffix("-gcm@openssh.com") || cipher == "aes128-gcm" || cipher == "aes256-gcm"
+    }
+}
+
+extension Substring {
+    var trimmingSpaces: Substring {
+        var s = self
+        while let c = s.first, c == " " || c == "\t" { s = s.dropFirst() }
+        while let c = s.last, c == " " || c == "\t" { s = s.dropLast() }
+        return s
+    }
+}

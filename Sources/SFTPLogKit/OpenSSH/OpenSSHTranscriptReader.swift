@@ -1,0 +1,1069 @@
+import Foundation
+
+/// Reads OpenSSH client debug transcripts (`ssh`/`sftp` -v…-vvv stderr, `ssh -E`
+/// files, sftp stdout interleaved). One record per non-blank physical line,
+/// `layout = "openssh"`; the kind says what the line is, `extra` holds its facts.
+/// Classification is prefix scanning only (no regular expressions).
+public final class OpenSSHTranscriptReader: LogReader {
+    let file: String
+    let options: ReaderOptions
+    private var classifier = OpenSSHLineClassifier()
+
+    public init(file: String, options: ReaderOptions) {
+        self.file = file
+        self.options = options
+    }
+
+    public func feed(_ line: PhysicalLine, _ emit: (Record) throws -> Void) rethrows {
+        let b = line.bytes
+        if PhysicalLine.isBlank(b) {
+            classifier.blank()
+            return
+        }
+        try emit(record(line))
+    }
+
+    public func finish(_ emit: (Record) throws -> Void) rethrows {}
+
+    /// Classifies one non-blank physical line.
+    func record(_ line: PhysicalLine) -> Record {
+        let b = line.bytes
+        let (text, valid) = UTF8Text.decode(b)
+        var r = Record(kind: .unparsed, file: file, line: line.number, raw: Array(b), rawIsUTF8: valid)
+        r.offset = line.offset
+        r.endOffset = line.endOffset
+        r.layout = "openssh"
+        var level: Int?
+        var body = text[...]
+        if let p = OpenSSHText.debugPrefix(b) {
+            level = p.level
+            let idx = text.utf8.index(text.utf8.startIndex, offsetBy: p.start, limitedBy: text.utf8.endIndex) ?? text.utf8.endIndex
+            body = text[idx...]
+        }
+        let c = classifier.classify(body, level: level, crlf: line.terminatorLength == 2)
+        r.kind = c.kind
+        if c.kind == .unparsed {
+            r.text = text
+            r.diagnostic = c.diagnostic ?? "not an OpenSSH client line"
+            return r
+        }
+        r.message = String(body)
+        var extra: [(String, JSONValue)] = []
+        if let level { extra.append(("level", .int(level))) }
+        extra += c.extra
+        r.extra = extra
+        return r
+    }
+}
+
+/// The per-line state machine: which KEXINIT block a proposal line belongs to,
+/// whether a channel is open (unprefixed lines are then program output), and
+/// multi-line messages (host-key-changed fingerprint, channel status dump).
+struct OpenSSHLineClassifier {
+    struct Result {
+        var kind: RecordKind
+        var extra: [(String, JSONValue)]
+        var diagnostic: String?
+    }
+
+    /// Side of the proposal being dumped (7.2+ headers).
+    var kexSide: String?
+    /// ≤7.1 `kex_parse_kexinit:` dumps: list index in the block and block number.
+    var oldIndex = 0
+    var oldBlock = 0
+    /// A session channel is open: unknown unprefixed lines are its output.
+    var inChannel = false
+    var expectFingerprint = false
+    var inStatusDump = false
+    var statusDumpLevel: Int?
+    /// GSSAPI failures embed the minor status text after a newline.
+    var gssContinuation = false
+
+    mutating func blank() {
+        gssContinuation = false
+        inStatusDump = false
+        expectFingerprint = false
+    }
+
+    static let oldSlots = ["kex", "hostkey", "cipher_c2s", "cipher_s2c", "mac_c2s", "mac_s2c",
+                           "compression_c2s", "compression_s2c", "languages_c2s", "languages_s2c"]
+
+    mutating func classify(_ s: Substring, level: Int?, crlf: Bool) -> Result {
+        if let level {
+            statusDumpLevel = level
+            inStatusDump = false
+            expectFingerprint = false
+            gssContinuation = OpenSSHText.contains(s, "GSS failure")
+            if let r = debugLine(s) { return r }
+            if let t = OpenSSHText.stripFunction(s), var r = debugLine(t) {
+                let fn = s[s.startIndex..<t.startIndex].dropLast(2)
+                r.extra.insert(("function", .string(String(fn))), at: 0)
+                return r
+            }
+            if OpenSSHText.contains(s, "status: The following connections are open:") {
+                inStatusDump = true
+            }
+            return Result(kind: .opensshDebug, extra: [])
+        }
+        return plainLine(s, crlf: crlf)
+    }
+
+    // MARK: debugN: lines
+
+    mutating func debugLine(_ s: Substring) -> Result? {
+        typealias T = OpenSSHText
+        func R(_ k: RecordKind, _ e: [(String, JSONValue)]) -> Result { Result(kind: k, extra: e) }
+        func str(_ x: Substring) -> JSONValue { .string(String(x)) }
+        guard let first = s.first else { return nil }
+        switch first {
+        case "R":
+            if let r = T.after(s, "Reading configuration data ") {
+                return R(.opensshDebug, [("event", .string("config")), ("config_file", str(r))])
+            }
+            if let r = T.after(s, "Remote protocol version ") {
+                var e: [(String, JSONValue)] = [("event", .string("remote"))]
+                if let (p, sw) = T.split2(r, ", remote software version ") {
+                    e.append(("protocol_version", str(p)))
+                    e.append(("software", str(sw)))
+                } else {
+                    e.append(("protocol_version", str(r)))
+                }
+                return R(.opensshVersion, e)
+            }
+            if let r = T.after(s, "Remote version: ") {
+                return R(.opensshSFTP, [("event", .string("remote_version")), ("version", T.int(r).map(JSONValue.int) ?? str(r))])
+            }
+            if let r = T.after(s, "Remote: ") {
+                return R(.opensshDebug, [("event", .string("remote_message")), ("remote_text", str(r))])
+            }
+            if s.hasPrefix("Received stat reply") || s.hasPrefix("Received reply ") || s.hasPrefix("Received data ")
+                || s.hasPrefix("Received limits reply") || s.hasPrefix("Received SSH2_FXP_STATUS ")
+                || (s.hasPrefix("Received ") && T.contains(s, "SSH2_FXP_NAME")) || s.hasPrefix("Request range ") {
+                var e: [(String, JSONValue)] = [("event", .string("reply"))]
+                if let r = T.after(s, "Received SSH2_FXP_STATUS "), let code = T.int(r) {
+                    e = [("event", .string("status")), ("code", .int(code))]
+                }
+                return R(.opensshSFTP, e)
+            }
+        case "C":
+            if let r = T.after(s, "Connecting to ") { return R(.opensshConnect, connecting(r)) }
+            if s == "Connection established." { return R(.opensshConnect, [("event", .string("established"))]) }
+            if s.hasPrefix("Couldn't ") { return R(.opensshSFTP, [("event", .string("debug_error"))]) }
+        case "c":
+            if s.hasPrefix("ciphers ctos:") { return proposal(s, label: "ciphers ctos:", slot: "cipher_c2s") }
+            if s.hasPrefix("ciphers stoc:") { return proposal(s, label: "ciphers stoc:", slot: "cipher_s2c") }
+            if s.hasPrefix("compression ctos:") { return proposal(s, label: "compression ctos:", slot: "compression_c2s") }
+            if s.hasPrefix("compression stoc:") { return proposal(s, label: "compression stoc:", slot: "compression_s2c") }
+            if let r = T.after(s, "connect to address ") {
+                var e: [(String, JSONValue)] = [("event", .string("connect_failed"))]
+                if let (ap, reason) = T.split2(r, ": ") {
+                    if let (a, p) = T.split2(ap, " port ") {
+                        e.append(("address", str(a)))
+                        e.append(("port", T.int(p).map(JSONValue.int) ?? str(p)))
+                    }
+                    e.append(("reason", str(reason)))
+                }
+                return R(.opensshConnect, e)
+            }
+            if let r = T.after(s, "channel ") {
+                if let (n, rest) = T.split2(r, ": "), let ch = T.int(n) {
+                    if rest.hasPrefix("new ") {
+                        return R(.opensshChannel, [("event", .string("open")), ("channel", .int(ch))])
+                    }
+                    if rest.hasPrefix("setting env ") {
+                        return R(.opensshChannel, [("event", .string("env")), ("channel", .int(ch))])
+                    }
+                    if rest.hasPrefix("free: ") {
+                        return R(.opensshChannel, [("event", .string("free")), ("channel", .int(ch))])
+                    }
+                    if rest.hasPrefix("status: The following connections are open:") {
+                        inStatusDump = true
+                        return R(.opensshChannel, [("event", .string("status")), ("channel", .int(ch))])
+                    }
+                }
+            }
+            if let r = T.after(s, "client_input_channel_req: channel ") {
+                var e: [(String, JSONValue)] = [("event", .string("channel_request"))]
+                if let (n, rest) = T.split2(r, " rtype ") {
+                    if let ch = T.int(n) { e.append(("channel", .int(ch))) }
+                    let rtype = T.split2(rest, " reply ")?.0 ?? rest
+                    e.append(("rtype", str(rtype)))
+                }
+                return R(.opensshChannel, e)
+            }
+            if let r = T.after(s, "compress outgoing: ") { return R(.opensshTransfer, compression(r, "outgoing")) }
+            if let r = T.after(s, "compress incoming: ") { return R(.opensshTransfer, compression(r, "incoming")) }
+        case "L":
+            if let r = T.after(s, "Local version string ") {
+                var e: [(String, JSONValue)] = [("event", .string("local")), ("version_string", str(r))]
+                if let v = T.after(r, "SSH-"), let (proto, sw) = T.split2(v, "-") {
+                    e.append(("protocol_version", str(proto)))
+                    e.append(("software", str(sw)))
+                }
+                return R(.opensshVersion, e)
+            }
+            if s.hasPrefix("Looking up ") { return R(.opensshSFTP, [("event", .string("lookup")), ("path", str(s.dropFirst(11)))]) }
+        case "O":
+            if s.hasPrefix("OpenSSH_") { return R(.opensshVersion, banner(s)) }
+            if let r = T.after(s, "Offering ") { return R(.opensshAuth, offering(r)) }
+        case "m":
+            if let r = T.after(s, "match: ") { return R(.opensshCompat, compat(r, match: true)) }
+        case "n":
+            if let r = T.after(s, "no match: ") { return R(.opensshCompat, [("event", .string("no_match")), ("software", str(r))]) }
+            if s == "need rekeying" { return R(.opensshDebug, [("event", .string("rekey"))]) }
+        case "A":
+            if let r = T.after(s, "Authenticating to ") { return R(.opensshAuth, authenticating(r)) }
+            if let r = T.after(s, "Authentications that can continue: ") {
+                return R(.opensshAuth, [("event", .string("methods")), ("methods", .array(T.list(r).map(JSONValue.string)))])
+            }
+            if let r = T.after(s, "Authentication succeeded (") {
+                let m = r.hasSuffix(").") ? r.dropLast(2) : (r.hasSuffix(")") ? r.dropLast() : r)
+                return R(.opensshAuth, [("event", .string("succeeded")), ("method", str(m))])
+            }
+        case "S":
+            if s == "SSH2_MSG_KEXINIT sent" { return R(.opensshDebug, [("event", .string("kexinit_sent"))]) }
+            if s == "SSH2_MSG_KEXINIT received" {
+                oldIndex = 0; oldBlock = 0; kexSide = nil
+                return R(.opensshDebug, [("event", .string("kexinit_received"))])
+            }
+            if s == "SSH2_MSG_NEWKEYS sent" { return R(.opensshDebug, [("event", .string("newkeys_sent"))]) }
+            if s == "SSH2_MSG_NEWKEYS received" { return R(.opensshDebug, [("event", .string("newkeys_received"))]) }
+            if let r = T.after(s, "SSH2_MSG_KEX_DH_GEX_REQUEST(") {
+                var e: [(String, JSONValue)] = [("event", .string("request"))]
+                if let (inner, _) = T.split2(r, ")") {
+                    let parts = inner.split(separator: "<", omittingEmptySubsequences: false)
+                    if parts.count == 3 {
+                        e.append(("min", T.int(parts[0]).map(JSONValue.int) ?? .null))
+                        e.append(("preferred", T.int(parts[1]).map(JSONValue.int) ?? .null))
+                        e.append(("max", T.int(parts[2]).map(JSONValue.int) ?? .null))
+                    }
+                }
+                return R(.opensshGEX, e)
+            }
+            if let r = T.after(s, "SSH2_MSG_KEX_DH_GEX_REQUEST_OLD(") {
+                let bits = T.split2(r, ")").flatMap { T.int($0.0) }
+                return R(.opensshGEX, [("event", .string("request_old")), ("preferred", bits.map(JSONValue.int) ?? .null)])
+            }
+            if s.hasPrefix("SSH2_MSG_KEX_DH_GEX_") { return R(.opensshGEX, [("event", .string(gexEvent(s)))]) }
+            if let r = T.after(s, "Server host key: ") { return R(.opensshHostKey, serverHostKey(r)) }
+            if let r = T.after(s, "Server accepts key: ") { return R(.opensshAuth, acceptsKey(r)) }
+            if let r = T.after(s, "Sending subsystem: ") {
+                inChannel = true
+                return R(.opensshChannel, [("event", .string("subsystem")), ("subsystem", str(r))])
+            }
+            if let r = T.after(s, "Sending command: ") {
+                inChannel = true
+                return R(.opensshChannel, [("event", .string("command")), ("command", str(r))])
+            }
+            if s == "Sending environment." { return R(.opensshChannel, [("event", .string("environment"))]) }
+            if let r = T.after(s, "Sending SSH2_FXP_") { return R(.opensshSFTP, fxpRequest(r)) }
+            if let r = T.after(s, "Server supports extension \"") {
+                var e: [(String, JSONValue)] = [("event", .string("extension"))]
+                if let (name, rest) = T.split2(r, "\"") {
+                    e.append(("name", str(name)))
+                    if let rev = T.after(rest, " revision "), let n = T.int(rev) { e.append(("revision", .int(n))) }
+                }
+                return R(.opensshSFTP, e)
+            }
+            if s.hasPrefix("SSH2_FXP_") || s.hasPrefix("SSH_FXP_") { return R(.opensshSFTP, fxpReply(s)) }
+            if s.hasPrefix("Sent message ") || s.hasPrefix("Sent remote message ") || s.hasPrefix("Sent dest message ")
+                || s.hasPrefix("Sent origin message ") || s.hasPrefix("Short data block") || s.hasPrefix("Server handle limit") {
+                return R(.opensshSFTP, [("event", .string("message"))])
+            }
+            if s.hasPrefix("SSH2_MSG_KEX_ECDH_") || s.hasPrefix("SSH2_MSG_KEXDH_") {
+                return R(.opensshDebug, [("event", .string("kex_reply"))])
+            }
+        case "K":
+            if s.hasPrefix("KEX algorithms:") { return proposal(s, label: "KEX algorithms:", slot: "kex") }
+        case "h":
+            if s.hasPrefix("host key algorithms:") { return proposal(s, label: "host key algorithms:", slot: "hostkey") }
+        case "M":
+            if s.hasPrefix("MACs ctos:") { return proposal(s, label: "MACs ctos:", slot: "mac_c2s") }
+            if s.hasPrefix("MACs stoc:") { return proposal(s, label: "MACs stoc:", slot: "mac_s2c") }
+        case "l":
+            if s.hasPrefix("languages ctos:") { return proposal(s, label: "languages ctos:", slot: "languages_c2s") }
+            if s.hasPrefix("languages stoc:") { return proposal(s, label: "languages stoc:", slot: "languages_s2c") }
+            if s.hasPrefix("local ") && s.hasSuffix(" KEXINIT proposal") {
+                let side = String(s.dropFirst(6).dropLast(17))
+                kexSide = side
+                return R(.opensshKexinit, [("event", .string("header")), ("side", .string(side)), ("local", .bool(true))])
+            }
+        case "p":
+            if s.hasPrefix("peer ") && s.hasSuffix(" KEXINIT proposal") {
+                let side = String(s.dropFirst(5).dropLast(17))
+                kexSide = side
+                return R(.opensshKexinit, [("event", .string("header")), ("side", .string(side)), ("local", .bool(false))])
+            }
+        case "f":
+            if let r = T.after(s, "first_kex_follows ") { return kexinitNumber(r, slot: "first_kex_follows") }
+        case "r":
+            if let r = T.after(s, "reserved ") { return kexinitNumber(r, slot: "reserved") }
+            if s.hasPrefix("rekey ") || s == "rekeying in progress" { return R(.opensshDebug, [("event", .string("rekey"))]) }
+            if let r = T.after(s, "resetting send seqnr ") {
+                return R(.opensshStrictKex, [("event", .string("reset_seqnr")), ("direction", .string("send")), ("seqnr", T.int(r).map(JSONValue.int) ?? .null)])
+            }
+            if let r = T.after(s, "resetting read seqnr ") {
+                return R(.opensshStrictKex, [("event", .string("reset_seqnr")), ("direction", .string("read")), ("seqnr", T.int(r).map(JSONValue.int) ?? .null)])
+            }
+        case "k":
+            if let r = T.after(s, "kex: ") { if let n = negotiated(r) { return n } }
+            if let r = T.after(s, "kex_parse_kexinit: ") { return oldProposal(r) }
+        case "w":
+            if s == "will use strict KEX ordering" { return R(.opensshStrictKex, [("event", .string("will_use"))]) }
+            if let r = T.after(s, "we sent a "), let (m, _) = T.split2(r, " packet") {
+                return R(.opensshAuth, [("event", .string("sent_packet")), ("method", str(m))])
+            }
+            if s.hasPrefix("we did not send a packet") { return R(.opensshAuth, [("event", .string("not_sent"))]) }
+        case "b":
+            if let r = T.after(s, "bits set: ") {
+                var e: [(String, JSONValue)] = [("event", .string("bits_set"))]
+                if let (a, bb) = T.split2(r, "/") {
+                    e.append(("bits_set", T.int(a).map(JSONValue.int) ?? .null))
+                    e.append(("group_bits", T.int(bb).map(JSONValue.int) ?? .null))
+                }
+                return R(.opensshGEX, e)
+            }
+        case "e":
+            if s.hasPrefix("expecting SSH2_MSG_KEX_DH_GEX_") { return R(.opensshGEX, [("event", .string(gexEvent(s)))]) }
+            if s == "expecting SSH2_MSG_NEWKEYS" { return R(.opensshDebug, [("event", .string("newkeys_expecting"))]) }
+            if s.hasPrefix("expand-path@openssh.com ") { return R(.opensshSFTP, [("event", .string("realpath"))]) }
+        case "g":
+            if s.hasPrefix("got SSH2_MSG_KEX_DH_GEX_") { return R(.opensshGEX, [("event", .string(gexEvent(s)))]) }
+        case "H":
+            if let r = T.after(s, "Host '"), let (host, rest) = T.split2(r, "' is known and matches the ") {
+                var e: [(String, JSONValue)] = [("event", .string("known")), ("host", str(host))]
+                if let (t, _) = T.split2(rest, " host ") { e.append(("key_type", str(t))) }
+                return R(.opensshHostKey, e)
+            }
+        case "F":
+            if let r = T.after(s, "Found key in ") ?? T.after(s, "Found CA key in ") { return R(.opensshHostKey, fileLine(r, event: "found")) }
+            if s.hasPrefix("Finish at ") { return R(.opensshSFTP, [("event", .string("message"))]) }
+        case "N":
+            if let r = T.after(s, "Next authentication method: ") {
+                return R(.opensshAuth, [("event", .string("next_method")), ("method", str(r))])
+            }
+            if s == "No more authentication methods to try." { return R(.opensshAuth, [("event", .string("no_more_methods"))]) }
+        case "W":
+            if let r = T.after(s, "Will attempt key: ") {
+                var e = keyIdent(r)
+                e.insert(("event", .string("will_attempt")), at: 0)
+                return R(.opensshAuth, e)
+            }
+        case "T":
+            if let r = T.after(s, "Trying private key: ") {
+                return R(.opensshAuth, [("event", .string("trying_private_key")), ("key_path", str(r))])
+            }
+            if let r = T.after(s, "Transferred: ") { return R(.opensshTransfer, transferred(r)) }
+        case "B":
+            if let r = T.after(s, "Bytes per second: ") { return R(.opensshTransfer, rate(r)) }
+        case "E":
+            if let r = T.after(s, "Exit status ") {
+                return R(.opensshChannel, [("event", .string("exit_status")), ("status", T.int(r).map(JSONValue.int) ?? str(r))])
+            }
+            if s == "Entering interactive session." {
+                inChannel = true
+                return R(.opensshChannel, [("event", .string("interactive"))])
+            }
+        case "I":
+            if s.hasPrefix("In write loop") { return R(.opensshSFTP, [("event", .string("message"))]) }
+            if let r = T.after(s, "Init extension: ") { return R(.opensshSFTP, [("event", .string("extension")), ("name", str(r))]) }
+        case "U":
+            if s.hasPrefix("Unrecognised server extension") { return R(.opensshSFTP, [("event", .string("extension_unrecognised"))]) }
+            if s.hasPrefix("Using server ") { return R(.opensshSFTP, [("event", .string("limits"))]) }
+        case "d":
+            if let r = T.after(s, "do_download: ") { return transferOp(r) }
+            if let r = T.after(s, "do_upload: ") { return transferOp(r) }
+            if s.hasPrefix("download ") { return transferOp(s) }
+        case "u":
+            if s.hasPrefix("upload ") { return transferOp(s) }
+        case "s":
+            if let r = T.after(s, "sftp_download: ") { return transferOp(r) }
+            if let r = T.after(s, "sftp_upload: ") { return transferOp(r) }
+            if let r = T.after(s, "stat remote: ") { return R(.opensshSFTP, [("event", .string("debug_error")), ("error", str(r))]) }
+            if s.hasPrefix("server upload/download buffer sizes") || s.hasPrefix("server handle limit") {
+                return R(.opensshSFTP, [("event", .string("limits"))])
+            }
+            if let r = T.after(s, "subsystem request accepted on channel ") {
+                return R(.opensshChannel, [("event", .string("request_accepted")), ("request", .string("subsystem")), ("channel", T.int(r).map(JSONValue.int) ?? str(r))])
+            }
+            if let r = T.after(s, "sign_and_send_pubkey: signing using ") {
+                let alg = r.split(separator: " ").first.map(String.init) ?? String(r)
+                return R(.opensshAuth, [("event", .string("signing")), ("algorithm", .string(alg))])
+            }
+        default:
+            break
+        }
+        // Lines recognised by a suffix or an inner marker.
+        if let (req, rest) = T.split2(s, " request accepted on channel "), !req.contains(" ") {
+            return R(.opensshChannel, [("event", .string("request_accepted")), ("request", str(req)), ("channel", T.int(rest).map(JSONValue.int) ?? str(rest))])
+        }
+        if let r = T.after(s, "Transferred: ") { return R(.opensshTransfer, transferred(r)) }
+        if s.hasPrefix("Killed by signal ") { return R(.opensshError, [("event", .string("killed"))]) }
+        return nil
+    }
+
+    // MARK: unprefixed lines
+
+    mutating func plainLine(_ s: Substring, crlf: Bool) -> Result {
+        typealias T = OpenSSHText
+        func R(_ k: RecordKind, _ e: [(String, JSONValue)]) -> Result { Result(kind: k, extra: e) }
+        func str(_ x: Substring) -> JSONValue { .string(String(x)) }
+        let wasDump = inStatusDump
+        let wantFingerprint = expectFingerprint
+        let wasGSS = gssContinuation
+        gssContinuation = false
+        inStatusDump = false
+        expectFingerprint = false
+
+        if wasDump, s.hasPrefix(" ") {
+            inStatusDump = true
+            var e: [(String, JSONValue)] = []
+            if let l = statusDumpLevel { e.append(("level", .int(l))) }
+            e.append(("continuation", .bool(true)))
+            return R(.opensshDebug, e)
+        }
+        if wantFingerprint, s.hasPrefix("SHA256:") || s.hasPrefix("MD5:") || (s.count >= 47 && s.dropFirst(2).first == ":") {
+            let fp = s.hasSuffix(".") ? s.dropLast() : s
+            return R(.opensshError, [("event", .string("hostkey_changed_fingerprint")), ("fingerprint", str(fp))])
+        }
+        if s.hasPrefix("OpenSSH_") { return R(.opensshVersion, banner(s)) }
+        if s.hasPrefix("sftp>") {
+            return R(.opensshSFTP, sftpCommand(s.dropFirst(5)))
+        }
+        if let r = T.after(s, "Authenticated to ") { return R(.opensshAuth, authenticated(r)) }
+        if s.hasPrefix("Authenticated with partial success") { return R(.opensshAuth, [("event", .string("partial_success"))]) }
+        if let r = T.after(s, "Authenticated using \"") {
+            return R(.opensshAuth, [("event", .string("partial_success")), ("method", str(T.split2(r, "\"")?.0 ?? r))])
+        }
+        if let r = T.after(s, "Transferred: ") { return R(.opensshTransfer, transferred(r)) }
+        if let r = T.after(s, "Bytes per second: ") { return R(.opensshTransfer, rate(r)) }
+        if let r = T.after(s, "Warning: Permanently added ") {
+            if let r2 = T.after(r, "'"), let (host, rest) = T.split2(r2, "'") {
+                var e: [(String, JSONValue)] = [("event", .string("added")), ("host", str(host))]
+                if let t = T.after(rest, " ("), let (kt, _) = T.split2(t, ")") { e.append(("key_type", str(kt))) }
+                return R(.opensshHostKey, e)
+            }
+            if let r2 = T.after(r, "the "), let (kt, rest) = T.split2(r2, " host key for IP address '") {
+                return R(.opensshHostKey, [("event", .string("added_ip")), ("key_type", str(kt)), ("address", str(T.split2(rest, "'")?.0 ?? rest))])
+            }
+            return R(.opensshHostKey, [("event", .string("added"))])
+        }
+        if s.hasPrefix("@") {
+            if T.contains(s, "REMOTE HOST IDENTIFICATION HAS CHANGED") {
+                return R(.opensshError, [("event", .string("hostkey_changed_banner"))])
+            }
+            return R(.opensshError, [("event", .string("warning_banner"))])
+        }
+        if s == "IT IS POSSIBLE THAT SOMEONE IS DOING SOMETHING NASTY!" || s.hasPrefix("Someone could be eavesdropping on you right now")
+            || s == "It is also possible that a host key has just been changed." || s == "Please contact your system administrator." {
+            return R(.opensshError, [("event", .string("hostkey_changed_banner"))])
+        }
+        if let r = T.after(s, "The fingerprint for the "), let (kt, _) = T.split2(r, " key sent by the remote host is") {
+            expectFingerprint = true
+            var e: [(String, JSONValue)] = [("event", .string("hostkey_changed_banner")), ("key_type", str(kt))]
+            // 10.x may print the fingerprint on the same line after "is".
+            if let (_, fp) = T.split2(r, " key sent by the remote host is"), !fp.trimmingSpaces.isEmpty {
+                let f = fp.trimmingSpaces
+                e.append(("fingerprint", str(f.hasSuffix(".") ? f.dropLast() : f)))
+                expectFingerprint = false
+            }
+            return R(.opensshError, e)
+        }
+        if let r = T.after(s, "Add correct host key in ") {
+            return R(.opensshHostKey, [("event", .string("add_correct")), ("file", str(T.split2(r, " to get rid of")?.0 ?? r))])
+        }
+        if let r = T.after(s, "Offending ") {
+            var e: [(String, JSONValue)] = [("event", .string("offending"))]
+            if let (kt, fl) = T.split2(r, " key in ") ?? T.split2(r, " key for IP in ") {
+                if kt != "key" { e.append(("key_type", str(kt))) }
+                e += Array(fileLine(fl, event: "offending").dropFirst())
+            }
+            return R(.opensshHostKey, e)
+        }
+        if s.hasPrefix("  remove with:") || s.hasPrefix("  ssh-keygen -f ") || s.hasSuffix("to avoid man-in-the-middle attacks.") {
+            return R(.opensshHostKey, [("event", .string("changed_hint"))])
+        }
+        if s.hasSuffix("has changed and you have requested strict checking.") {
+            var e: [(String, JSONValue)] = [("event", .string("changed"))]
+            if let (pre, rest) = T.split2(s, "ost key for "), let (host, _) = T.split2(rest, " has changed") {
+                e.append(("host", str(host)))
+                let kt = pre.dropLast()  // "…H" of "Host"/"host"
+                if kt.hasSuffix(" ") { e.append(("key_type", str(kt.dropLast()))) }
+            }
+            return R(.opensshHostKey, e)
+        }
+        if let r = T.after(s, "No "), s.hasSuffix("and you have requested strict checking."), let (kt, rest) = T.split2(r, " host key is known for ") {
+            return R(.opensshHostKey, [("event", .string("unknown_refused")), ("key_type", str(kt)), ("host", str(T.split2(rest, " and you have")?.0 ?? rest))])
+        }
+        if s == "Host key verification failed." { return R(.opensshError, [("event", .string("hostkey_verification_failed"))]) }
+        if let r = T.after(s, "The authenticity of host '") {
+            return R(.opensshHostKey, [("event", .string("authenticity_unknown")), ("host", str(T.splitLast2(r, "'")?.0 ?? r))])
+        }
+        if let (kt, fp) = T.split2(s, " key fingerprint is"), !kt.contains(" ") {
+            var f = fp.hasPrefix(":") ? fp.dropFirst() : fp
+            f = f.trimmingSpaces
+            if f.hasSuffix(".") { f = f.dropLast() }
+            return R(.opensshHostKey, [("event", .string("fingerprint")), ("key_type", str(kt)), ("fingerprint", str(f))])
+        }
+        if s.hasPrefix("Are you sure you want to continue connecting") || s.hasPrefix("This key is not known by any other names")
+            || s.hasPrefix("Please type 'yes'") {
+            return R(.opensshHostKey, [("event", .string("prompt"))])
+        }
+        if let r = T.after(s, "ssh: connect to host ") {
+            var e: [(String, JSONValue)] = [("event", .string("connect_failed"))]
+            if let (hp, reason) = T.split2(r, ": ") {
+                if let (h, p) = T.splitLast2(hp, " port ") {
+                    e.append(("host", str(h)))
+                    e.append(("port", T.int(p).map(JSONValue.int) ?? str(p)))
+                }
+                e.append(("reason", str(reason)))
+            }
+            return R(.opensshError, e)
+        }
+        if let r = T.after(s, "ssh: Could not resolve hostname ") {
+            var e: [(String, JSONValue)] = [("event", .string("resolve_failed"))]
+            if let (h, reason) = T.split2(r, ": ") { e.append(("host", str(h))); e.append(("reason", str(reason))) }
+            return R(.opensshError, e)
+        }
+        if s.hasPrefix("ssh: ") || s.hasPrefix("ssh_askpass: ") { return R(.opensshError, [("event", .string("fatal"))]) }
+        if s == "Connection closed" || s == "Connection closed." { return R(.opensshError, [("event", .string("connection_closed"))]) }
+        if let r = T.after(s, "Connection closed by ") { return R(.opensshError, peerFacts(r, event: "connection_closed")) }
+        if let r = T.after(s, "Connection reset by ") { return R(.opensshError, peerFacts(r, event: "connection_reset")) }
+        if let r = T.after(s, "Connection to ") {
+            if r.hasSuffix(" closed by remote host.") {
+                return R(.opensshError, [("event", .string("closed_by_remote")), ("host", str(r.dropLast(23)))])
+            }
+            if r.hasSuffix(" closed.") { inChannel = false; return R(.opensshConnect, [("event", .string("closed")), ("host", str(r.dropLast(8)))]) }
+            if r.hasSuffix(" timed out") { return R(.opensshError, [("event", .string("timeout"))]) }
+            return R(.opensshError, [("event", .string("transport"))])
+        }
+        if let r = T.after(s, "Shared connection to "), r.hasSuffix(" closed.") {
+            return R(.opensshConnect, [("event", .string("closed")), ("host", str(r.dropLast(8)))])
+        }
+        if s.hasPrefix("Connection timed out") { return R(.opensshError, [("event", .string("timeout"))]) }
+        if let r = T.after(s, "Unable to negotiate ") { return R(.opensshError, unableToNegotiate(r)) }
+        if let r = T.after(s, "no matching "), let (what, rest) = T.split2(r, " found") {
+            var e: [(String, JSONValue)] = [("event", .string("negotiation_failed")), ("reason", .string("no matching \(what) found"))]
+            e.append(("slot", .string(OpenSSHLineClassifier.slotFamily("no matching \(what) found") ?? String(what))))
+            if let c = T.after(rest, ": client "), let (cl, sv) = T.split2(c, " server ") {
+                e.append(("client_offer", .array(T.list(cl).map(JSONValue.string))))
+                e.append(("server_offer", .array(T.list(sv).map(JSONValue.string))))
+            }
+            return R(.opensshError, e)
+        }
+        if let r = T.after(s, "Received disconnect from ") {
+            var e = disconnect(r)
+            if T.contains(s, "Too many authentication failures") {
+                e[0] = ("event", .string("too_many_failures"))
+                return R(.opensshAuth, e)
+            }
+            return R(.opensshError, e)
+        }
+        if let r = T.after(s, "Disconnected from ") { return R(.opensshError, peerFacts(r, event: "disconnected")) }
+        if let (who, r) = T.split2(s, "Permission denied (") {
+            var e: [(String, JSONValue)] = [("event", .string("denied"))]
+            let methods = T.split2(r, ")")?.0 ?? r
+            e.append(("methods", .array(T.list(methods).map(JSONValue.string))))
+            if who.hasSuffix(": "), let (u, h) = T.splitLast2(who.dropLast(2), "@") {
+                e.append(("user", str(u)))
+                e.append(("host", str(h)))
+            }
+            return R(.opensshAuth, e)
+        }
+        if s.hasPrefix("Permission denied, please try again") { return R(.opensshAuth, [("event", .string("password_retry"))]) }
+        if T.contains(s, "Too many authentication failures") { return R(.opensshAuth, [("event", .string("too_many_failures"))]) }
+        if s.hasPrefix("Killed by signal ") {
+            let n = T.int(s.dropFirst(17).prefix(while: { $0 != "." }))
+            return R(.opensshError, [("event", .string("killed")), ("signal", n.map(JSONValue.int) ?? .null)])
+        }
+        if s.hasPrefix("kex_exchange_identification: ") || s.hasPrefix("ssh_exchange_identification: ") || s.hasPrefix("Bad server host key")
+            || s.hasPrefix("Bad owner or permissions") || s.hasPrefix("strict KEX violation") || s.hasPrefix("DH_GEX group out of range")
+            || s.hasPrefix("invalid public DH value") || s.hasPrefix("Couldn't read packet: ") || s.hasPrefix("Server host key ") {
+            return R(.opensshError, [("event", .string("fatal"))])
+        }
+        if T.contains(s, "no mutual signature supported") { return R(.opensshAuth, [("event", .string("no_mutual_signature"))]) }
+        if let t = OpenSSHText.stripFunction(s), t.hasPrefix("Connection to ") {
+            return R(.opensshError, [("event", .string("transport")), ("error", str(T.splitLast2(t, ": ")?.1 ?? t))])
+        }
+        if let r = T.after(s, "Connected to "), r.hasSuffix(".") {
+            return R(.opensshConnect, [("event", .string("sftp_connected")), ("host", str(r.dropLast()))])
+        }
+        if let r = T.after(s, "Connecting to "), r.hasSuffix("...") {
+            return R(.opensshConnect, [("event", .string("sftp_connecting")), ("host", str(r.dropLast(3)))])
+        }
+        if let r = T.after(s, "File \""), r.hasSuffix("\" not found.") {
+            return R(.opensshSFTP, [("event", .string("error")), ("path", str(r.dropLast(12))), ("error", .string(String(s)))])
+        }
+        if let r = T.after(s, "Fetching "), let (a, b) = T.split2(r, " to ") {
+            return R(.opensshSFTP, [("event", .string("fetching")), ("remote", str(a)), ("local", str(b))])
+        }
+        if let r = T.after(s, "Uploading "), let (a, b) = T.split2(r, " to ") {
+            return R(.opensshSFTP, [("event", .string("uploading")), ("local", str(a)), ("remote", str(b))])
+        }
+        if OpenSSHLineClassifier.isSFTPError(s) {
+            return R(.opensshSFTP, [("event", .string("error")), ("error", .string(String(s)))])
+        }
+        if s.hasPrefix("Pseudo-terminal will not be allocated") || s.hasPrefix("Warning: ") || s.hasPrefix("** ") {
+            return R(.opensshOutput, [("event", .string("warning"))])
+        }
+        if s.hasSuffix("'s password: ") || s.hasSuffix("'s password:") || s.hasPrefix("Enter passphrase for ") || s.hasPrefix("Load key \"") {
+            return R(.opensshAuth, [("event", .string("prompt"))])
+        }
+        if wasGSS {
+            gssContinuation = true
+            var e: [(String, JSONValue)] = []
+            if let l = statusDumpLevel { e.append(("level", .int(l))) }
+            e.append(("continuation", .bool(true)))
+            return R(.opensshDebug, e)
+        }
+        if inChannel {
+            return R(.opensshOutput, [])
+        }
+        return Result(kind: .unparsed, extra: [], diagnostic: "not an OpenSSH client line (outside a session channel)")
+    }
+
+    /// Error messages sftp prints for a failed command (stderr, no prefix).
+    static func isSFTPError(_ s: Substring) -> Bool {
+        let prefixes = ["Couldn't ", "Can't ", "Cannot ", "stat remote: ", "remote open(", "remote mkdir ", "remote rename ",
+                        "remote delete ", "remote rmdir ", "remote setstat ", "remote fsetstat ", "remote readdir(",
+                        "remote symlink ", "remote link ", "remote copy ", "remote statvfs", "remote read ", "remote write ",
+                        "open local ", "read local ", "write local ", "download \"", "upload \"", "Invalid command",
+                        "Multiple source paths", "Unknown command", "Failed to ", "Error ", "Unable to ", "Destination is not ",
+                        "Download of file ", "Upload of file ", "Operation not permitted", "Server does not support",
+                        "Unable to canonicalize"]
+        for p in prefixes where s.hasPrefix(p) { return true }
+        return false
+    }
+
+    // MARK: helpers
+
+    func connecting(_ r: Substring) -> [(String, JSONValue)] {
+        typealias T = OpenSSHText
+        var e: [(String, JSONValue)] = [("event", .string("connecting"))]
+        var rest = r.hasSuffix(".") ? r.dropLast() : r
+        if let (h, a) = T.split2(rest, " [") {
+            e.append(("host", .string(String(h))))
+            if let (addr, after) = T.split2(a, "]") {
+                e.append(("address", .string(String(addr))))
+                rest = after
+            }
+        } else if let (h, after) = T.splitLast2(rest, " port ") {
+            e.append(("host", .string(String(h))))
+            rest = " port " + after
+        }
+        if let p = T.after(rest, " port ") {
+            e.append(("port", T.int(p).map(JSONValue.int) ?? .string(String(p))))
+        }
+        return e
+    }
+
+    func banner(_ s: Substring) -> [(String, JSONValue)] {
+        var e: [(String, JSONValue)] = [("event", .string("banner"))]
+        if let (v, lib) = OpenSSHText.split2(s, ", ") {
+            e.append(("client_version", .string(String(v))))
+            e.append(("library", .string(String(lib))))
+        } else {
+            e.append(("client_version", .string(String(s))))
+        }
+        return e
+    }
+
+    func compat(_ r: Substring, match: Bool) -> [(String, JSONValue)] {
+        typealias T = OpenSSHText
+        var e: [(String, JSONValue)] = [("event", .string("match"))]
+        if let (sw, rest) = T.split2(r, " pat ") {
+            e.append(("software", .string(String(sw))))
+            if let (pat, flags) = T.split2(rest, " compat ") {
+                e.append(("pattern", .string(String(pat))))
+                e.append(("compat", .string(String(flags))))
+            } else {
+                e.append(("pattern", .string(String(rest))))
+            }
+        } else {
+            e.append(("software", .string(String(r))))
+        }
+        return e
+    }
+
+    func authenticating(_ r: Substring) -> [(String, JSONValue)] {
+        typealias T = OpenSSHText
+        var e: [(String, JSONValue)] = [("event", .string("authenticating"))]
+        if let (hp, u) = T.split2(r, " as '") {
+            if let (h, p) = T.splitLast2(hp, ":") {
+                e.append(("host", .string(String(h))))
+                e.append(("port", T.int(p).map(JSONValue.int) ?? .string(String(p))))
+            } else {
+                e.append(("host", .string(String(hp))))
+            }
+            let user = u.hasSuffix("'") ? u.dropLast() : u
+            e.append(("user", .string(String(user))))
+        }
+        return e
+    }
+
+    func authenticated(_ r: Substring) -> [(String, JSONValue)] {
+        typealias T = OpenSSHText
+        var e: [(String, JSONValue)] = [("event", .string("authenticated"))]
+        guard let (host, rest) = T.split2(r, " (") else {
+            e.append(("host", .string(String(r.hasSuffix(".") ? r.dropLast() : r))))
+            return e
+        }
+        e.append(("host", .string(String(host))))
+        if let (inner, tail) = T.split2(rest, ")") {
+            if inner.hasPrefix("["), let (a, p) = T.splitLast2(inner.dropFirst(), "]:") {
+                e.append(("address", .string(String(a))))
+                e.append(("port", T.int(p).map(JSONValue.int) ?? .string(String(p))))
+            } else if inner == "via proxy" {
+                e.append(("via_proxy", .bool(true)))
+            }
+            if let m = T.after(tail, " using \"") {
+                e.append(("method", .string(String(T.split2(m, "\"")?.0 ?? m))))
+            }
+        }
+        return e
+    }
+
+    /// `<path> <TYPE> <fp>[ flags]` (7.9+), `<TYPE> <fp> <path>` (7.6–7.8) or `<path>`.
+    func keyIdent(_ r: Substring) -> [(String, JSONValue)] {
+        let toks = r.split(separator: " ").map(String.init)
+        if let i = toks.firstIndex(where: { $0.hasPrefix("SHA256:") || $0.hasPrefix("MD5:") }), i >= 1 {
+            var e: [(String, JSONValue)] = []
+            if i == 1 {
+                e.append(("key_type", .string(toks[0])))
+                e.append(("fingerprint", .string(toks[1])))
+                if toks.count > 2 { e.append(("key_path", .string(toks[2...].joined(separator: " ")))) }
+            } else {
+                e.append(("key_path", .string(toks[0..<(i - 1)].joined(separator: " "))))
+                e.append(("key_type", .string(toks[i - 1])))
+                e.append(("fingerprint", .string(toks[i])))
+                if toks.count > i + 1 { e.append(("flags", .array(toks[(i + 1)...].map(JSONValue.string)))) }
+            }
+            return e
+        }
+        return [("key_path", .string(String(r)))]
+    }
+
+    func offering(_ r: Substring) -> [(String, JSONValue)] {
+        typealias T = OpenSSHText
+        var e: [(String, JSONValue)] = [("event", .string("offering"))]
+        if let k = T.after(r, "public key: ") {
+            e += keyIdent(k)
+        } else if let (kt, path) = T.split2(r, " public key: ") {
+            e.append(("key_type", .string(String(kt))))
+            e.append(("key_path", .string(String(path))))
+        } else {
+            e.append(("key_path", .string(String(r))))
+        }
+        return e
+    }
+
+    func acceptsKey(_ r: Substring) -> [(String, JSONValue)] {
+        typealias T = OpenSSHText
+        var e: [(String, JSONValue)] = [("event", .string("accepts_key"))]
+        if let p = T.after(r, "pkalg ") {
+            let (alg, blen) = T.split2(p, " blen ") ?? (p, "")
+            e.append(("pkalg", .string(String(alg))))
+            if let n = T.int(blen) { e.append(("blen", .int(n))) }
+        } else {
+            e += keyIdent(r)
+        }
+        return e
+    }
+
+    func serverHostKey(_ r: Substring) -> [(String, JSONValue)] {
+        var e: [(String, JSONValue)] = [("event", .string("server_host_key"))]
+        let toks = r.split(separator: " ", omittingEmptySubsequences: true)
+        if toks.count >= 2 {
+            e.append(("key_type", .string(String(toks[0]))))
+            let fp = String(toks[1])
+            e.append(("fingerprint", .string(fp)))
+            let hash: String = fp.hasPrefix("SHA256:") ? "SHA256" : (fp.hasPrefix("MD5:") || fp.contains(":") ? "MD5" : "unknown")
+            e.append(("fingerprint_hash", .string(hash)))
+        } else if let t = toks.first {
+            e.append(("key_type", .string(String(t))))
+        }
+        return e
+    }
+
+    func fileLine(_ r: Substring, event: String) -> [(String, JSONValue)] {
+        var e: [(String, JSONValue)] = [("event", .string(event))]
+        if let (f, l) = OpenSSHText.splitLast2(r, ":"), let n = OpenSSHText.int(l) {
+            e.append(("file", .string(String(f))))
+            e.append(("file_line", .int(n)))
+        } else {
+            e.append(("file", .string(String(r))))
+        }
+        return e
+    }
+
+    func gexEvent(_ s: Substring) -> String {
+        let t = OpenSSHText.self
+        if t.contains(s, "GEX_GROUP") { return s.hasPrefix("expecting") ? "expecting_group" : "group_received" }
+        if t.contains(s, "GEX_INIT") { return "init_sent" }
+        if t.contains(s, "GEX_REPLY") { return s.hasPrefix("expecting") ? "expecting_reply" : "reply_received" }
+        return "message"
+    }
+
+    mutating func proposal(_ s: Substring, label: String, slot: String) -> Result {
+        let rest = s.dropFirst(label.count)
+        var e: [(String, JSONValue)] = [("event", .string("proposal"))]
+        e.append(("side", kexSide.map(JSONValue.string) ?? .null))
+        e.append(("slot", .string(slot)))
+        e.append(("names", .array(OpenSSHText.list(rest).map(JSONValue.string))))
+        return Result(kind: .opensshKexinit, extra: e)
+    }
+
+    mutating func kexinitNumber(_ r: Substring, slot: String) -> Result {
+        // 7.1 prints these two without the `kex_parse_kexinit:` prefix after an unlabeled dump.
+        if kexSide == nil && (oldIndex > 0 || oldBlock > 0) { return oldNumber(r, slot: slot) }
+        var e: [(String, JSONValue)] = [("event", .string("proposal"))]
+        e.append(("side", kexSide.map(JSONValue.string) ?? .null))
+        e.append(("slot", .string(slot)))
+        e.append(("value", OpenSSHText.int(r).map(JSONValue.int) ?? .null))
+        return Result(kind: .opensshKexinit, extra: e)
+    }
+
+    /// ≤7.1: ten unlabeled lists per side, client block first.
+    mutating func oldProposal(_ r: Substring) -> Result {
+        if let n = OpenSSHText.after(r, "first_kex_follows ") {
+            return oldNumber(n, slot: "first_kex_follows")
+        }
+        if let n = OpenSSHText.after(r, "reserved ") {
+            return oldNumber(n, slot: "reserved")
+        }
+        if oldIndex >= 10 { oldIndex = 0; oldBlock += 1 }
+        let slot = OpenSSHLineClassifier.oldSlots[oldIndex]
+        let side = oldBlock % 2 == 0 ? "client" : "server"
+        oldIndex += 1
+        kexSide = nil
+        return Result(kind: .opensshKexinit, extra: [
+            ("event", .string("proposal")), ("side", .string(side)), ("slot", .string(slot)),
+            ("names", .array(OpenSSHText.list(r).map(JSONValue.string))), ("format", .string("kex_parse_kexinit")),
+        ])
+    }
+
+    mutating func oldNumber(_ n: Substring, slot: String) -> Result {
+        let side = oldBlock % 2 == 0 ? "client" : "server"
+        if slot == "reserved" { oldIndex = 10 }
+        return Result(kind: .opensshKexinit, extra: [
+            ("event", .string("proposal")), ("side", .string(side)), ("slot", .string(slot)),
+            ("value", OpenSSHText.int(n).map(JSONValue.int) ?? .null), ("format", .string("kex_parse_kexinit")),
+        ])
+    }
+
+    func negotiated(_ r: Substring) -> Result? {
+        typealias T = OpenSSHText
+        func alg(_ x: Substring) -> JSONValue { x == "(no match)" ? .null : .string(String(x)) }
+        if let a = T.after(r, "algorithm: ") {
+            return Result(kind: .opensshNegotiated, extra: [("slot", .string("kex")), ("algorithm", alg(a))])
+        }
+        if let a = T.after(r, "host key algorithm: ") {
+            return Result(kind: .opensshNegotiated, extra: [("slot", .string("hostkey")), ("algorithm", alg(a))])
+        }
+        var dir: String?
+        var rest = r
+        if let x = T.after(r, "server->client ") { dir = "s2c"; rest = x }
+        else if let x = T.after(r, "client->server ") { dir = "c2s"; rest = x }
+        guard let dir else { return nil }
+        var cipher: Substring?, mac: Substring?, comp: Substring?
+        var format = "labelled"
+        if let c = T.after(rest, "cipher: ") {
+            if let (cv, m) = T.split2(c, " MAC: ") {
+                cipher = cv
+                if let (mv, z) = T.split2(m, " compression: ") { mac = mv; comp = z } else { mac = m }
+            } else { cipher = c }
+        } else {
+            format = "legacy"
+            let toks = rest.split(separator: " ", omittingEmptySubsequences: true)
+            if toks.count >= 1 { cipher = toks[0] }
+            if toks.count >= 2 { mac = toks[1] }
+            if toks.count >= 3 { comp = toks[2] }
+        }
+        var e: [(String, JSONValue)] = [("slot", .string("cipher_mac_compression")), ("direction", .string(dir))]
+        e.append(("cipher", cipher.map { .string(String($0)) } ?? .null))
+        let implicit = mac == "<implicit>"
+        e.append(("mac", implicit ? .null : (mac.map { .string(String($0)) } ?? .null)))
+        if implicit { e.append(("mac_implicit", .bool(true))) }
+        e.append(("compression", comp.map { .string(String($0)) } ?? .null))
+        e.append(("format", .string(format)))
+        return Result(kind: .opensshNegotiated, extra: e)
+    }
+
+    static func slotFamily(_ reason: String) -> String? {
+        if reason.contains("key exchange") { return "kex" }
+        if reason.contains("host key") { return "hostkey" }
+        if reason.contains("cipher") { return "cipher" }
+        if reason.contains("MAC") || reason.contains("mac") { return "mac" }
+        if reason.contains("compression") || reason.contains("comp") { return "compression" }
+        return nil
+    }
+
+    func unableToNegotiate(_ r: Substring) -> [(String, JSONValue)] {
+        typealias T = OpenSSHText
+        var e: [(String, JSONValue)] = [("event", .string("negotiation_failed"))]
+        guard let w = T.after(r, "with ") else {
+            // "Unable to negotiate a key exchange method"
+            e.append(("reason", .string(String(r))))
+            e.append(("slot", .string("kex")))
+            return e
+        }
+        if let (who, rest) = T.split2(w, ": ") {
+            if let (a, p) = T.split2(who, " port ") {
+                e.append(("address", .string(String(a))))
+                e.append(("port", T.int(p).map(JSONValue.int) ?? .string(String(p))))
+            } else {
+                e.append(("address", .string(String(who))))
+            }
+            let (reason, offer) = T.split2(rest, ". Their offer: ") ?? (rest, "")
+            e.append(("reason", .string(String(reason))))
+            if let f = OpenSSHLineClassifier.slotFamily(String(reason)) { e.append(("slot", .string(f))) }
+            e.append(("their_offer", .array(T.list(offer).map(JSONValue.string))))
+        }
+        return e
+    }
+
+    func disconnect(_ r: Substring) -> [(String, JSONValue)] {
+        typealias T = OpenSSHText
+        var e: [(String, JSONValue)] = [("event", .string("disconnect_received"))]
+        // 7.2+: "<ip> port <port>:<code>: <text>"; ≤7.1: "<ip>: <code>: <text>"
+        if let (who, rest) = T.split2(r, " port ") {
+            e.append(("address", .string(String(who))))
+            if let (p, tail) = T.split2(rest, ":") {
+                e.append(("port", T.int(p).map(JSONValue.int) ?? .string(String(p))))
+                if let (code, text) = T.split2(tail, ": ") {
+                    e.append(("code", T.int(code).map(JSONValue.int) ?? .string(String(code))))
+                    e.append(("text", .string(String(text))))
+                } else {
+                    e.append(("text", .string(String(tail.trimmingSpaces))))
+                }
+            }
+        } else if let (who, tail) = T.split2(r, ": ") {
+            e.append(("address", .string(String(who))))
+            if let (code, text) = T.split2(tail, ": "), let c = T.int(code) {
+                e.append(("code", .int(c)))
+                e.append(("text", .string(String(text))))
+            } else {
+                e.append(("text", .string(String(tail))))
+            }
+        }
+        return e
+    }
+
+    func peerFacts(_ r: Substring, event: String) -> [(String, JSONValue)] {
+        var e: [(String, JSONValue)] = [("event", .string(event))]
+        if let (a, p) = OpenSSHText.split2(r, " port ") {
+            e.append(("address", .string(String(a))))
+            e.append(("port", OpenSSHText.int(p).map(JSONValue.int) ?? .string(String(p))))
+        } else {
+            e.append(("address", .string(String(r))))
+        }
+        return e
+    }
+
+    func transferred(_ r: Substring) -> [(String, JSONValue)] {
+        typealias T = OpenSSHText
+        var e: [(String, JSONValue)] = [("event", .string("transferred"))]
+        // "sent N, received M bytes, in S seconds"
+        if let s = T.after(r, "sent "), let (sent, rest) = T.split2(s, ", received ") {
+            e.append(("bytes_sent", T.int(sent).map(JSONValue.int) ?? .null))
+            if let (recv, tail) = T.split2(rest, " bytes") {
+                e.append(("bytes_received", T.int(recv).map(JSONValue.int) ?? .null))
+                if let (secs, _) = T.after(tail, ", in ").flatMap({ T.split2($0, " second") }) {
+                    e.append(("seconds", T.double(secs).map(JSONValue.double) ?? .null))
+                }
+            }
+        } else if let s = T.after(r, "stdin ") {
+            // ≤5.0: "stdin N, stdout N, stderr N bytes in S seconds"
+            let parts = s.split(separator: ",")
+            if parts.count == 3 {
+                e.append(("stdin", T.int(parts[0]).map(JSONValue.int) ?? .null))
+                if let o = T.after(parts[1].trimmingSpaces, "stdout ") { e.append(("stdout", T.int(o).map(JSONValue.int) ?? .null)) }
+                if let x = T.after(parts[2].trimmingSpaces, "stderr "), let (n, tail) = T.split2(x, " bytes") {
+                    e.append(("stderr", T.int(n).map(JSONValue.int) ?? .null))
+                    if let (secs, _) = T.after(tail, " in ").flatMap({ T.split2($0, " second") }) {
+                        e.append(("seconds", T.double(secs).map(JSONValue.double) ?? .null))
+                    }
+                }
+            }
+        }
+        return e
+    }
+
+    func rate(_ r: Substring) -> [(String, JSONValue)] {
+        typealias T = OpenSSHText
+        var e: [(String, JSONValue)] = [("event", .string("rate"))]
+        if let s = T.after(r, "sent "), let (a, b) = T.split2(s, ", received ") {
+            e.append(("sent_per_second", T.double(a).map(JSONValue.double) ?? .null))
+            e.append(("received_per_second", T.double(b).map(JSONValue.double) ?? .null))
+        }
+        return e
+    }
+
+    func compression(_ r: Substring, _ dir: String) -> [(String, JSONValue)] {
+        typealias T = OpenSSHText
+        var e: [(String, JSONValue)] = [("event", .string("compression")), ("direction", .string(dir))]
+        // "raw data N, compressed M, factor F"
+        for part in r.split(separator: ",") {
+            let p = part.trimmingSpaces
+            if let v = T.after(p, "raw data ") { e.append(("raw_bytes", T.int(v).map(JSONValue.int) ?? .null)) }
+            if let v = T.after(p, "compressed ") { e.append(("compressed_bytes", T.int(v).map(JSONValue.int) ?? .null)) }
+            if let v = T.after(p, "factor ") { e.append(("factor", T.double(v).map(JSONValue.double) ?? .null)) }
+        }
+        return e
+    }
+
+    func fxpRequest(_ r: Substring) -> [(String, JSONValue)] {
+        let type = r.prefix(while: { $0 != " " && $0 != "(" })
+        var e: [(String, JSONValue)] = [("event", .string("request")), ("type", .string(String(type)))]
+        if let (p, rest) = OpenSSHText.firstQuoted(r) {
+            e.append(("path", .string(p)))
+            if let (to, _) = OpenSSHText.firstQuoted(rest) { e.append(("to", .string(to))) }
+        }
+        return e
+    }
+
+    func fxpReply(_ s: Substring) -> [(String, JSONValue)] {
+        typealias T = OpenSSHText
+        if let r = T.after(s, "SSH2_FXP_STATUS ") ?? T.after(s, "SSH_FXP_STATUS "), let code = T.int(r) {
+            return [("event", .string("status")), ("code", .int(code))]
+        }
+        if let r = T.after(s, "SSH2_FXP_REALPATH ") ?? T.after(s, "SSH_FXP_REALPATH "), let (p, abs) = T.split2(r, " -> ") {
+            let resolved = T.split2(abs, " size ")?.0 ?? abs
+            return [("event", .string("realpath")), ("path", .string(String(p))), ("resolved", .string(String(resolved)))]
+        }
+        return [("event", .string("message"))]
+    }
+
+    func transferOp(_ r: Substring) -> Result {
+        typealias T = OpenSSHText
+        // download [dir ]remote "<r>" to local "<l>" / upload [local dir|local] "<l>" to remote "<r>"
+        let isDownload = r.hasPrefix("download")
+        var e: [(String, JSONValue)] = [("event", .string(isDownload ? "download" : "upload"))]
+        if let (a, rest) = T.firstQuoted(r), let (b, _) = T.firstQuoted(rest) {
+            if isDownload {
+                e.append(("remote", .string(a))); e.append(("local", .string(b)))
+            } else {
+                e.append(("local", .string(a))); e.append(("remote", .string(b)))
+            }
+        }
+        if T.contains(r, " dir ") { e.append(("directory", .bool(true))) }
+        return Result(kind: .opensshSFTP, extra: e)
+    }
+
+    func sftpCommand(_ r: Substring) -> [(String, JSONValue)] {
+        var cmd = r
+        if cmd.hasPrefix(" ") { cmd = cmd.dropFirst() }
+        var e: [(String, JSONValue)] = [("event", .string("command")), ("command", .string(String(cmd)))]
+        var w = OpenSSHText.words(cmd)
+        var ignore = false
+        if var first = w.first {
+            if first.hasPrefix("-") && first.count > 1 { ignore = true; first.removeFirst() }
+            if first.hasPrefix("@") && first.count > 1 { first.removeFirst() }
+            w[0] = first
+            e.append(("op", .string(first)))
+            e.append(("args", .array(w.dropFirst().map(JSONValue.string))))
+        }
+        e.append(("ignore_errors", .bool(ignore)))
+        return e
+    }
+}

@@ -1,0 +1,119 @@
+import Foundation
+
+/// Ratings ordered by severity; `unknown` counts like `warn` (never silently ok).
+public enum RatingOrder {
+    public static func level(_ rating: String) -> Int {
+        switch rating {
+        case "fail": return 3
+        case "warn", "unknown": return 2
+        case "info": return 1
+        default: return 0
+        }
+    }
+}
+
+/// What `audit` reports: sessions with findings at or above a rating, and a
+/// summary by algorithm.
+public struct AuditResult: Sendable {
+    public struct AlgorithmLine: Sendable {
+        public var algorithm: String
+        public var category: String
+        public var rating: String
+        public var reason: String
+        public var sessions: Int
+        public var peers: Int
+    }
+
+    public var minRating: String
+    public var policyName: String
+    public var sessionsTotal = 0
+    public var flagged: [SessionTimeline] = []
+    public var byAlgorithm: [AlgorithmLine] = []
+    public var terrapinVulnerable = 0
+    public var terrapinUnknown = 0
+
+    /// 0 no finding at or above the minimum, 1 warnings (or unknown names) only, 2 any failure.
+    public var exitCode: Int32 {
+        let worst = flagged.flatMap(\.findings).map { RatingOrder.level($0.rating) }.max() ?? 0
+        if worst >= 3 { return 2 }
+        if worst >= RatingOrder.level(minRating) && worst >= 2 { return 1 }
+        return 0
+    }
+
+    public init(sessions: [SessionTimeline], minRating: String, policyName: String) {
+        self.minRating = minRating
+        self.policyName = policyName
+        sessionsTotal = sessions.count
+        let minLevel = RatingOrder.level(minRating)
+        var lines: [String: (AlgorithmLine, Set<String>)] = [:]
+        for s in sessions {
+            if s.terrapinVulnerable == true { terrapinVulnerable += 1 }
+            if s.terrapinVulnerable == nil && s.findings.contains(where: { $0.category == "terrapin" }) { terrapinUnknown += 1 }
+            let hits = s.findings.filter { RatingOrder.level($0.rating) >= minLevel }
+            guard !hits.isEmpty else { continue }
+            var kept = s
+            kept.findings = hits
+            flagged.append(kept)
+            for f in hits {
+                let key = f.category + "|" + f.algorithm + "|" + f.rating
+                var entry = lines[key] ?? (AlgorithmLine(algorithm: f.algorithm, category: f.category, rating: f.rating, reason: f.reason, sessions: 0, peers: 0), [])
+                entry.0.sessions += 1
+                entry.1.insert(s.peer?.address ?? "-")
+                lines[key] = entry
+            }
+        }
+        byAlgorithm = lines.values.map { var l = $0.0; l.peers = $0.1.count; return l }
+            .sorted { (RatingOrder.level($0.rating), $0.sessions, $1.algorithm) > (RatingOrder.level($1.rating), $1.sessions, $0.algorithm) }
+    }
+
+    public var json: JSONValue {
+        .object([
+            ("sessions", .array(flagged.map { s in
+                .object([("id", .string(s.id)), ("source", .string(s.source)),
+                         ("peer", s.peer.map { .object([("address", .string($0.address)), ("port", $0.port.map(JSONValue.int) ?? .null)]) } ?? .null),
+                         ("user", s.user.map(JSONValue.string) ?? .null), ("start", s.start.map { .string($0.iso) } ?? .null),
+                         ("findings", .array(s.findings.map(\.json))),
+                         ("terrapin_vulnerable", s.terrapinVulnerable.map(JSONValue.bool) ?? .null)])
+            })),
+            ("summary", .object([
+                ("policy", .string(policyName)), ("min_rating", .string(minRating)),
+                ("sessions_total", .int(sessionsTotal)), ("sessions_flagged", .int(flagged.count)),
+                ("terrapin_vulnerable", .int(terrapinVulnerable)), ("terrapin_undetermined", .int(terrapinUnknown)),
+                ("by_algorithm", .array(byAlgorithm.map { l in
+                    .object([("algorithm", .string(l.algorithm)), ("category", .string(l.category)), ("rating", .string(l.rating)),
+                             ("sessions", .int(l.sessions)), ("peers", .int(l.peers)), ("reason", .string(l.reason))])
+                })),
+                ("exit_code", .int(Int(exitCode))),
+            ])),
+        ])
+    }
+
+    public func text(width: Int = 80) -> String {
+        var out = ""
+        if flagged.isEmpty {
+            out += "No findings at or above \(minRating) in \(sessionsTotal) sessions (policy \(policyName)).\n"
+        } else {
+            for s in flagged {
+                let when = s.start.map { Human.clock($0) + " " + Human.zoneLabel($0) } ?? "(no timestamps)"
+                let who = TextEscaper.terminalSafe(s.user ?? "-")
+                let peer = s.peer.map { TextEscaper.terminalSafe($0.address + ($0.port.map { ":\($0)" } ?? "")) } ?? "-"
+                let file = TextEscaper.terminalSafe(s.file.split(separator: "/").last.map(String.init) ?? s.file)
+                out += "\(when)  \(who) @ \(peer)  [\(file):\(s.firstLine), session \(s.id)]\n"
+                for f in s.findings {
+                    let dir = f.direction.map { $0 == "both" ? "" : " (\($0))" } ?? ""
+                    out += "  " + f.rating.padding(toLength: 5, withPad: " ", startingAt: 0) + " "
+                        + f.category.padding(toLength: 12, withPad: " ", startingAt: 0) + TextEscaper.terminalSafe(f.algorithm) + dir + "\n"
+                    out += Human.wrap(f.reason + (f.reference.isEmpty ? "" : " [\(f.reference)]"), indent: 8, width: width)
+                }
+            }
+            out += "\nBy algorithm (policy \(policyName), \(flagged.count) of \(sessionsTotal) sessions flagged):\n"
+            for l in byAlgorithm {
+                let label = l.category == "terrapin" ? "Terrapin via \(l.algorithm)" : l.algorithm
+                out += "  \(l.rating.padding(toLength: 5, withPad: " ", startingAt: 0)) \(TextEscaper.terminalSafe(label)): \(l.sessions) session\(l.sessions == 1 ? "" : "s") from \(l.peers) peer\(l.peers == 1 ? "" : "s")\n"
+            }
+        }
+        if terrapinVulnerable > 0 { out += "Terrapin (CVE-2023-48795): \(terrapinVulnerable) session\(terrapinVulnerable == 1 ? "" : "s") vulnerable.\n" }
+        if terrapinUnknown > 0 { out += "Terrapin: \(terrapinUnknown) session\(terrapinUnknown == 1 ? "" : "s") cannot be decided (strict KEX not visible in the log).\n" }
+        return out
+    }
+}

@@ -1,0 +1,149 @@
+import Foundation
+import GRDB
+
+/// Everything a report shows, computed once from the store; renderers only format.
+public struct ReportModel {
+    public struct Count { public var key: String; public var count: Int; public var extra: [String: Int] = [:] }
+    public struct BruteForce { public var address: String; public var failures: Int; public var users: [String]; public var first: String; public var last: String; public var windowSeconds: Double }
+    public struct FailureEvent { public var eventID: String; public var meaning: String; public var count: Int; public var example: String }
+    public struct TimelineEntry {
+        public var offset: Double?
+        public var ts: LogTimestamp?
+        public var line: Int
+        public var eventID: String?
+        public var kind: String
+        public var meaning: String?
+        public var message: String
+        public var failure: Bool
+        public var duplicate: Bool
+    }
+    public struct SessionDetail {
+        public var session: SessionTimeline
+        public var timeline: [TimelineEntry]
+        public var failures: [TimelineEntry]
+    }
+
+    public var generatedAt: String
+    public var sessions: [SessionTimeline] = []
+    public var sources: [(name: String, records: Int, versions: String?)] = []
+    public var recordCount = 0
+    public var perUser: [Count] = []
+    public var perPeer: [Count] = []
+    public var bruteForce: [BruteForce] = []
+    public var failedLoginsPerPeer: [Count] = []
+    public var bytesPerUser: [Count] = []
+    public var busiestHours: [Count] = []
+    public var failureEvents: [FailureEvent] = []
+    public var weakSessions: [SessionTimeline] = []
+    public var clientSoftware: [Count] = []
+    public var detail: SessionDetail?
+
+    /// Brute-force heuristic: at least `threshold` failed logins from one address within `window` seconds.
+    public static let bruteForceThreshold = 5
+    public static let bruteForceWindow = 600.0
+
+    public static func build(_ db: Database, filter: SessionFilter, catalog: EventCatalog?, sessionID: String? = nil) throws -> ReportModel {
+        var m = ReportModel(generatedAt: LogTimestamp.utcISO(Date().timeIntervalSince1970, fractionDigits: 0))
+        var f = filter
+        f.sessionID = sessionID
+        m.sessions = try SessionQuery.load(db, filter: f)
+        m.sources = try Row.fetchAll(db, sql: "SELECT name, records, sftpplus_versions FROM sources ORDER BY id").map { ($0["name"], $0["records"], $0["sftpplus_versions"]) }
+        m.recordCount = try Int.fetchOne(db, sql: "SELECT count(*) FROM records") ?? 0
+        if let id = sessionID {
+            guard let s = m.sessions.first else { throw ReportError.noSuchSession(id) }
+            if m.sessions.count > 1 { throw ReportError.ambiguousSession(id, m.sessions.map(\.id)) }
+            m.detail = try detail(db, s, catalog: catalog)
+            return m
+        }
+        m.summarise(catalog: catalog, db: db)
+        return m
+    }
+
+    static func detail(_ db: Database, _ s: SessionTimeline, catalog: EventCatalog?) throws -> SessionDetail {
+        let groupsByVariant = try failureVariants(db)
+        var entries: [TimelineEntry] = []
+        for (r, dup) in try SessionQuery.timeline(db, s) {
+            let epoch = r.timestamp?.epoch(in: .current)
+            let startEpoch = s.start?.epoch(in: .current)
+            let failure = r.eventID.map { groupsByVariant.contains("\($0)#\(r.resolution?.variant ?? 0)") } ?? false
+                || r.kind.rawValue == "openssh.error"
+            entries.append(TimelineEntry(offset: epoch.flatMap { e in startEpoch.map { e - $0 } }, ts: r.timestamp, line: r.line,
+                                         eventID: r.eventID, kind: r.kind.rawValue,
+                                         meaning: r.eventID.flatMap { catalog?.meaning($0, variant: r.resolution?.variant) },
+                                         message: r.message ?? r.text ?? "", failure: failure, duplicate: dup))
+        }
+        return SessionDetail(session: s, timeline: entries, failures: entries.filter { $0.failure && !$0.duplicate })
+    }
+
+    /// Wordings in a failure group, as "id#variant".
+    static func failureVariants(_ db: Database) throws -> Set<String> {
+        Set(try Row.fetchAll(db, sql: "SELECT event_id, variant FROM catalog_variants WHERE groups LIKE '%\"failure%'")
+            .map { "\($0["event_id"] as String)#\($0["variant"] as Int)" })
+    }
+
+    mutating func summarise(catalog: EventCatalog?, db: Database) {
+        func counted(_ keys: [String]) -> [Count] {
+            var c: [String: Int] = [:]
+            for k in keys { c[k, default: 0] += 1 }
+            return c.map { Count(key: $0.key, count: $0.value) }.sorted { ($0.count, $1.key) > ($1.count, $0.key) }
+        }
+        perUser = counted(sessions.map { $0.user ?? "(none)" })
+        for i in perUser.indices {
+            let mine = sessions.filter { ($0.user ?? "(none)") == perUser[i].key }
+            perUser[i].extra = ["failed": mine.filter { $0.outcome == "auth-failed" }.count, "up": mine.map(\.bytesUp).reduce(0, +),
+                                "down": mine.map(\.bytesDown).reduce(0, +)]
+        }
+        perPeer = counted(sessions.map { $0.peer?.address ?? "(none)" })
+        for i in perPeer.indices {
+            perPeer[i].extra = ["failed": sessions.filter { ($0.peer?.address ?? "(none)") == perPeer[i].key && $0.outcome == "auth-failed" }.count]
+        }
+        let failed = sessions.filter { $0.outcome == "auth-failed" || $0.authFailures > 0 }
+        failedLoginsPerPeer = counted(failed.map { $0.peer?.address ?? "(none)" })
+        // Brute force: a sliding window over each address's failed logins.
+        for (address, list) in Dictionary(grouping: failed.filter { $0.startEpoch != nil }, by: { $0.peer?.address ?? "(none)" }) {
+            let sorted = list.sorted { $0.startEpoch! < $1.startEpoch! }
+            var best: (Int, Int)?
+            var lo = 0
+            for hi in sorted.indices {
+                while sorted[hi].startEpoch! - sorted[lo].startEpoch! > ReportModel.bruteForceWindow { lo += 1 }
+                let n = sorted[lo...hi].map { max(1, $0.authFailures) }.reduce(0, +)
+                if best == nil || n > best!.0 { best = (n, lo) }
+                _ = best
+                if n >= ReportModel.bruteForceThreshold && (best == nil || n >= best!.0) { best = (n, lo) }
+            }
+            if let (n, start) = best, n >= ReportModel.bruteForceThreshold {
+                let window = sorted[start...].prefix { $0.startEpoch! - sorted[start].startEpoch! <= ReportModel.bruteForceWindow }
+                bruteForce.append(BruteForce(address: address, failures: n, users: Array(Set(window.compactMap(\.user))).sorted(),
+                                             first: window.first!.start?.iso ?? "", last: window.last!.start?.iso ?? "",
+                                             windowSeconds: (window.last!.startEpoch ?? 0) - (window.first!.startEpoch ?? 0)))
+            }
+        }
+        bruteForce.sort { $0.failures > $1.failures }
+        bytesPerUser = perUser.filter { ($0.extra["up"] ?? 0) + ($0.extra["down"] ?? 0) > 0 }
+            .sorted { ($0.extra["up"]! + $0.extra["down"]!) > ($1.extra["up"]! + $1.extra["down"]!) }
+        var hours: [String: Int] = [:]
+        for s in sessions { if let t = s.start { hours["\(t.year)-\(String(t.month).leftPadded(2))-\(String(t.day).leftPadded(2)) \(String(t.hour).leftPadded(2)):00", default: 0] += 1 } }
+        busiestHours = hours.map { Count(key: $0.key, count: $0.value) }.sorted { ($0.count, $1.key) > ($1.count, $0.key) }
+        if let rows = try? Row.fetchAll(db, sql: """
+            SELECT r.event_id, r.catalog_variant, count(*) AS n, min(r.message) AS example FROM records r
+            JOIN catalog_variants c ON c.event_id = r.event_id AND c.variant = r.catalog_variant
+            WHERE c.groups LIKE '%"failure%' GROUP BY r.event_id, r.catalog_variant ORDER BY n DESC LIMIT 10
+            """) {
+            failureEvents = rows.map { FailureEvent(eventID: $0["event_id"], meaning: catalog?.meaning($0["event_id"], variant: $0["catalog_variant"]) ?? "",
+                                                    count: $0["n"], example: $0["example"] ?? "") }
+        }
+        weakSessions = sessions.filter { s in s.findings.contains { ["warn", "fail", "unknown"].contains($0.rating) } || s.terrapinVulnerable == true }
+        clientSoftware = counted(sessions.compactMap { $0.clientVersion })
+    }
+}
+
+public enum ReportError: Error, CustomStringConvertible {
+    case noSuchSession(String)
+    case ambiguousSession(String, [String])
+    public var description: String {
+        switch self {
+        case .noSuchSession(let id): return "no session \(id) (see `sftplog sessions`)"
+        case .ambiguousSession(let id, let ids): return "session prefix \(id) matches \(ids.count) sessions: \(ids.prefix(5).joined(separator: ", "))"
+        }
+    }
+}

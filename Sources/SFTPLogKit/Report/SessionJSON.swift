@@ -1,0 +1,39 @@
+import Foundation
+
+/// The `sessions --json` object. Field names are the product's interface.
+public enum SessionJSON {
+    public static func object(_ s: SessionTimeline, timeline: [(record: Record, duplicate: Bool)]? = nil) -> JSONValue {
+        func str(_ v: String?) -> JSONValue { v.map(JSONValue.string) ?? .null }
+        var o: [(String, JSONValue)] = [
+            ("id", .string(s.id)), ("source", .string(s.source)), ("side", .string(s.side)), ("file", .string(s.file)),
+            ("peer", s.peer.map { .object([("address", .string($0.address)), ("port", $0.port.map(JSONValue.int) ?? .null)]) } ?? .null),
+            ("user", str(s.user)), ("start", str(s.start?.iso)), ("end", str(s.end?.iso)),
+            ("duration", s.duration.map { .double(($0 * 1000).rounded() / 1000) } ?? .null),
+            ("outcome", .string(s.outcome)), ("outcome_detail", str(s.outcomeDetail)),
+            ("client_version", str(s.clientVersion)), ("server_version", str(s.serverVersion)),
+            ("negotiated", s.negotiated.json), ("strict_kex", s.strictKex.map(JSONValue.bool) ?? .null),
+            ("auth", .object([("methods_tried", .array(s.authMethodsTried.map(JSONValue.string))),
+                              ("succeeded_method", str(s.authSucceededMethod)), ("failures", .int(s.authFailures))])),
+            ("host_key_check", str(s.hostKeyCheck)),
+            ("operations", .array(s.operations.map(\.json))),
+            ("findings", .array(s.findings.map(\.json))),
+            ("terrapin_vulnerable", s.terrapinVulnerable.map(JSONValue.bool) ?? .null),
+            ("event_count", .int(s.eventCount)),
+            ("location", str(s.location)), ("component", str(s.component)),
+            ("lines", .object([("first", .int(s.firstLine)), ("last", .int(s.lastLine))])),
+            ("details", .object(s.details)),
+        ]
+        if let t = s.terrapinExplanation { o.append(("terrapin_explanation", .string(t))) }
+        if let timeline {
+            o.append(("timeline", .array(timeline.map { item in
+                let r = item.record
+                var e: [(String, JSONValue)] = [("line", .int(r.line)), ("ts", str(r.timestamp?.iso)), ("kind", .string(r.kind.rawValue))]
+                if let id = r.eventID { e.append(("event_id", .string(id))) }
+                e.append(("message", str(r.message ?? r.text)))
+                if item.duplicate { e.append(("duplicate", .bool(true))) }
+                return .object(e)
+            })))
+        }
+        return .object(o)
+    }
+}

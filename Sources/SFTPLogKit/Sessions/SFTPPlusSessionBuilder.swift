@@ -1,0 +1,375 @@
+import Foundation
+
+/// Folds the ordered records of one SFTPPlus source into sessions.
+///
+/// Server side: a connection is keyed by the peer `address:port` (components
+/// change along a connection: service, authentication method, `Process`), opened
+/// by `30014` and closed by `30015`/`30050`/`30082`; a reused port after a close
+/// is a new session. Events whose account is `Process` with no real peer are
+/// server-level. Client side: one session per location connection, keyed by the
+/// location name. Records without a peer (short layout) join the only open
+/// peerless session, or the one whose user matches; when that is ambiguous they
+/// stay unattributed rather than merging two sessions.
+public final class SFTPPlusSessionBuilder {
+    let rules: SessionRules
+    let file: String
+    let sourceID: Int64
+    let zone: TimeZone
+    private(set) var sessions: [SessionTimeline] = []
+    private var openServer: [String: Int] = [:]
+    private var openClient: [String: Int] = [:]
+    private var openPeerless: [Int] = []
+    /// Per session: pending (started, not finished) operations and open files by real path.
+    private var pendingOps: [Int: [Int]] = [:]
+    private var openFiles: [Int: [String: Int]] = [:]
+    private var closed: Set<Int> = []
+    private var recent: [(key: String, session: Int)] = []
+    public private(set) var unattributed = 0
+    /// Client-shell prompts and attribute listings go to the latest client session.
+    private var lastClient: Int?
+
+    public init(rules: SessionRules, file: String, sourceID: Int64, timeZone: TimeZone) {
+        self.rules = rules; self.file = file; self.sourceID = sourceID; self.zone = timeZone
+    }
+
+    static func field(_ r: Record, _ name: String?) -> String? {
+        guard let name, let v = r.resolution?.fields.first(where: { $0.0 == name })?.1 else { return nil }
+        if case .null = v { return nil }
+        return v.stringValue
+    }
+
+    static func number(_ r: Record, _ name: String?) -> Double? {
+        guard let name, let v = r.resolution?.fields.first(where: { $0.0 == name })?.1 else { return nil }
+        switch v {
+        case .int(let i): return Double(i)
+        case .double(let d): return d
+        case .string(let s): return Double(s)
+        default: return nil
+        }
+    }
+
+    public func add(_ r: Record, rowID: Int64) {
+        switch r.kind {
+        case .sftpplusEvent: break
+        case .sftpplusPrompt, .sftpplusAttribute:
+            if let c = lastClient { attach(c, r, rowID: rowID, counts: false) }
+            return
+        default: return
+        }
+        guard let id = r.eventID else { return }
+        if isClientEvent(r, id) { client(r, id, rowID); return }
+        if let peer = r.peer, let port = peer.port, !(peer.address == "0.0.0.0" && port == 0) {
+            if r.account == "Process" && r.component == "Process" { return }  // server-level
+            server(r, id, key: "\(peer.address)|\(port)", rowID: rowID)
+            return
+        }
+        if r.peer != nil || r.account == "Process" { return }  // 0.0.0.0:0 or Process: server-level
+        peerless(r, id, rowID)
+    }
+
+    func isClientEvent(_ r: Record, _ id: String) -> Bool {
+        if rules.clientOpen.contains(id) || rules.clientConnected.contains(id) || rules.clientClose.contains(id) { return true }
+        return r.resolution?.fields.contains(where: { $0.0 == "location" }) ?? false
+    }
+
+    // MARK: server side
+
+    private func server(_ r: Record, _ id: String, key: String, rowID: Int64) {
+        var idx = openServer[key]
+        if rules.serverOpen.contains(id), let i = idx {
+            // A new connection on a key still open: the earlier one ended unlogged.
+            finishOpen(i); openServer[key] = nil; idx = nil
+        }
+        if idx == nil {
+            var s = SessionTimeline(source: "sftpplus", side: "server", file: file)
+            s.peer = r.peer
+            s.component = r.component
+            if !rules.serverOpen.contains(id) { s.details.append(("started_before_log", .bool(true))) }
+            sessions.append(s)
+            idx = sessions.count - 1
+            openServer[key] = idx
+        }
+        let i = idx!
+        attach(i, r, rowID: rowID, counts: true)
+        remember(r, i)
+        apply(i, r, id, serverSide: true)
+        if rules.serverClose.contains(id) {
+            closeSession(i, r, id)
+            openServer[key] = nil
+        }
+    }
+
+    // MARK: client side
+
+    private func client(_ r: Record, _ id: String, _ rowID: Int64) {
+        let name = rules.locationFields.lazy.compactMap { SFTPPlusSessionBuilder.field(r, $0) }.first ?? r.component ?? "?"
+        var idx = openClient[name]
+        if rules.clientOpen.contains(id), let i = idx, sessions[i].eventCount > 0, !rules.clientConnected.contains(id) || closed.contains(i) {
+            finishOpen(i); openClient[name] = nil; idx = nil
+        }
+        if idx == nil {
+            var s = SessionTimeline(source: "sftpplus", side: "client", file: file)
+            s.location = name
+            s.component = r.component
+            sessions.append(s)
+            idx = sessions.count - 1
+            openClient[name] = idx
+        }
+        let i = idx!
+        if sessions[i].peer == nil, let p = r.peer, p.port != 0 { sessions[i].peer = p }
+        if let a = r.account, a != "Process", a != "Unknown", sessions[i].user == nil { sessions[i].user = a }
+        attach(i, r, rowID: rowID, counts: true)
+        lastClient = i
+        apply(i, r, id, serverSide: false)
+        if rules.clientConnected.contains(id), sessions[i].outcome == "incomplete" { sessions[i].outcome = "ok" }
+        if rules.clientClose.contains(id) {
+            closeSession(i, r, id)
+            openClient[name] = nil
+        }
+    }
+
+    // MARK: records without a peer
+
+    private func peerless(_ r: Record, _ id: String, _ rowID: Int64) {
+        // The same event shown again in another layout (documentation copies do this).
+        let k = dedupKey(r)
+        if let hit = recent.last(where: { $0.key == k }) {
+            attach(hit.session, r, rowID: rowID, counts: false)
+            return
+        }
+        var candidates = openPeerless.filter { !closed.contains($0) }
+        if rules.serverOpen.contains(id) {
+            var s = SessionTimeline(source: "sftpplus", side: "server", file: file)
+            s.details.append(("grouped_without_peer", .bool(true)))
+            sessions.append(s)
+            openPeerless.append(sessions.count - 1)
+            candidates = [sessions.count - 1]
+        } else if candidates.count > 1, let a = r.account, a != "Unknown" {
+            let byUser = candidates.filter { sessions[$0].user == a }
+            if byUser.count == 1 { candidates = byUser }
+        }
+        guard candidates.count == 1 else {
+            unattributed += 1
+            for c in candidates { markAmbiguous(c) }
+            return
+        }
+        let i = candidates[0]
+        attach(i, r, rowID: rowID, counts: true)
+        apply(i, r, id, serverSide: true)
+        if rules.serverClose.contains(id) { closeSession(i, r, id) }
+    }
+
+    private func markAmbiguous(_ i: Int) {
+        if !sessions[i].details.contains(where: { $0.0 == "ambiguous" }) {
+            sessions[i].details.append(("ambiguous", .string("events without a peer could not be told apart between concurrent sessions")))
+        }
+    }
+
+    private func dedupKey(_ r: Record) -> String {
+        let ts = r.timestamp.map { "\($0.year)-\($0.month)-\($0.day) \($0.hour):\($0.minute):\($0.second)" } ?? ""
+        return "\(r.eventID ?? "")|\(ts)|\(r.message ?? "")"
+    }
+
+    private func remember(_ r: Record, _ i: Int) {
+        recent.append((dedupKey(r), i))
+        if recent.count > 64 { recent.removeFirst(recent.count - 64) }
+    }
+
+    // MARK: shared
+
+    private func attach(_ i: Int, _ r: Record, rowID: Int64, counts: Bool) {
+        sessions[i].recordIDs.append((rowID, !counts))
+        guard counts else { return }
+        if sessions[i].eventCount == 0 {
+            sessions[i].start = r.timestamp
+            sessions[i].startEpoch = r.timestamp?.epoch(in: zone)
+            sessions[i].firstLine = r.line
+        }
+        sessions[i].eventCount += 1
+        if let ts = r.timestamp {
+            sessions[i].end = ts
+            sessions[i].endEpoch = ts.epoch(in: zone)
+        }
+        sessions[i].lastLine = r.line
+    }
+
+    private func apply(_ i: Int, _ r: Record, _ id: String, serverSide: Bool) {
+        let f = { (name: String) in SFTPPlusSessionBuilder.field(r, name) }
+        if serverSide, let a = r.account, a != "Unknown", a != "Process", !a.isEmpty, sessions[i].authSucceededMethod != nil || sessions[i].user == nil {
+            if sessions[i].authFailures == 0 || sessions[i].authSucceededMethod != nil { sessions[i].user = a }
+        }
+        if let v = f("client_version"), serverSide { sessions[i].clientVersion = v }
+        if let v = f("server_version"), !serverSide { sessions[i].serverVersion = v }
+        if (serverSide ? rules.serverNegotiation : rules.clientNegotiation).contains(id) || f("key_exchange") != nil {
+            sessions[i].negotiated.merge(negotiated(r, serverSide: serverSide))
+        }
+        if rules.authSuccess.contains(id) {
+            sessions[i].user = f("username") ?? f("account_name") ?? r.account
+            let m = method(f("credentials_type"))
+            sessions[i].authSucceededMethod = m
+            if let m { sessions[i].authMethodsTried.append(m) }
+        } else if rules.authFailure.contains(id) {
+            sessions[i].authFailures += 1
+            if sessions[i].authSucceededMethod == nil { sessions[i].user = f("username") ?? f("name") ?? sessions[i].user }
+            if let m = method(f("credentials_type")) { sessions[i].authMethodsTried.append(m) }
+        }
+        if let rule = rules.operations[id] { operation(i, r, rule) }
+    }
+
+    /// SFTPPlus's credential names, in SSH's vocabulary (as OpenSSH reports them).
+    func method(_ credentials: String?) -> String? {
+        guard let c = credentials?.lowercased() else { return nil }
+        switch c {
+        case "ssh-key", "ssh_key", "publickey", "key": return "publickey"
+        case "password": return "password"
+        default: return c
+        }
+    }
+
+    /// `Protected using …`: for a server `in` is client→server; for a client location the reverse.
+    func negotiated(_ r: Record, serverSide: Bool) -> NegotiatedAlgorithms {
+        let f = { (name: String) -> String? in
+            guard let v = SFTPPlusSessionBuilder.field(r, name)?.trimmingCharacters(in: .whitespaces), !v.isEmpty else { return nil }
+            return v
+        }
+        let mac = { (name: String) -> String? in
+            guard let v = f(name), v != "<implicit>" else { return nil }
+            return v
+        }
+        var n = NegotiatedAlgorithms(kex: f("key_exchange"), hostkey: f("host_key"))
+        let inC = f("in_cipher"), outC = f("out_cipher"), inM = mac("in_hmac"), outM = mac("out_hmac")
+        let inZ = f("in_compression"), outZ = f("out_compression")
+        if serverSide {
+            n.cipherC2S = inC; n.cipherS2C = outC; n.macC2S = inM; n.macS2C = outM; n.compressionC2S = inZ; n.compressionS2C = outZ
+        } else {
+            n.cipherC2S = outC; n.cipherS2C = inC; n.macC2S = outM; n.macS2C = inM; n.compressionC2S = outZ; n.compressionS2C = inZ
+        }
+        // A MAC logged as <implicit> is known to be none: keep it nil but do not let a later event fill it.
+        return n
+    }
+
+    private func operation(_ i: Int, _ r: Record, _ rule: SessionRules.OperationRule) {
+        let f = { (name: String?) in SFTPPlusSessionBuilder.field(r, name) }
+        switch rule.phase {
+        case "start":
+            var op = SessionOperation(op: rule.op, path: f(rule.path) ?? "", line: r.line, ts: r.timestamp)
+            op.to = f(rule.to)
+            sessions[i].operations.append(op)
+            pendingOps[i, default: []].append(sessions[i].operations.count - 1)
+        case "ok", "fail":
+            let path = f(rule.path) ?? ""
+            let ok = rule.phase == "ok"
+            if let k = pendingOps[i]?.lastIndex(where: { sessions[i].operations[$0].op == rule.op && sessions[i].operations[$0].path == path }) {
+                let opIndex = pendingOps[i]!.remove(at: k)
+                sessions[i].operations[opIndex].ok = ok
+                if !ok { sessions[i].operations[opIndex].detail = f("details") }
+            } else {
+                var op = SessionOperation(op: rule.op, path: path, ok: ok, line: r.line, ts: r.timestamp)
+                op.to = f(rule.to)
+                if !ok { op.detail = f("details") }
+                sessions[i].operations.append(op)
+            }
+        case "open", "open-fail":
+            let mode = (f(rule.mode) ?? "").lowercased()
+            let opName = rules.openModes[mode] ?? (mode.contains("write") || mode.contains("append") ? "put" : "get")
+            var op = SessionOperation(op: opName, path: f(rule.path) ?? f(rule.realPath) ?? "", line: r.line, ts: r.timestamp)
+            if rule.phase == "open-fail" {
+                op.ok = false
+                op.detail = f("details")
+                sessions[i].operations.append(op)
+            } else {
+                sessions[i].operations.append(op)
+                if let real = f(rule.realPath) { openFiles[i, default: [:]][real] = sessions[i].operations.count - 1 }
+            }
+        case "close-ok", "close-fail":
+            let real = f(rule.realPath) ?? ""
+            let ok = rule.phase == "close-ok"
+            let opIndex: Int
+            if let k = openFiles[i]?[real] {
+                opIndex = k
+                openFiles[i]![real] = nil
+            } else {
+                sessions[i].operations.append(SessionOperation(op: rule.op == "transfer" ? "get" : rule.op, path: real, line: r.line, ts: r.timestamp))
+                opIndex = sessions[i].operations.count - 1
+            }
+            var op = sessions[i].operations[opIndex]
+            op.ok = ok
+            if rule.op == "transfer" {
+                let mode = (f(rule.mode) ?? "").lowercased()
+                let writing = mode.contains("write") || mode.contains("append") || op.op == "put"
+                op.bytes = (SFTPPlusSessionBuilder.number(r, writing ? rule.bytesWritten : rule.bytesRead)).map { Int($0) }
+            } else if let b = SFTPPlusSessionBuilder.number(r, rule.bytes) {
+                op.bytes = Int(b)
+            }
+            op.seconds = SFTPPlusSessionBuilder.number(r, rule.duration)
+            op.bytesPerSecond = SFTPPlusSessionBuilder.number(r, rule.speed)
+            if !ok { op.detail = f("details") ?? op.detail }
+            sessions[i].operations[opIndex] = op
+        default:
+            break
+        }
+    }
+
+    private func closeSession(_ i: Int, _ r: Record, _ id: String) {
+        closed.insert(i)
+        sessions[i].details.append(("closed_by", .string(id)))
+        let details = SFTPPlusSessionBuilder.field(r, "details")
+        if let d = details { sessions[i].details.append(("close_details", .string(d))) }
+        settle(i, closedBy: id, details: details)
+    }
+
+    private func finishOpen(_ i: Int) {
+        if !closed.contains(i) { settle(i, closedBy: nil, details: nil) }
+        closed.insert(i)
+    }
+
+    /// The session's outcome from what its events showed.
+    private func settle(_ i: Int, closedBy: String?, details: String?) {
+        var s = sessions[i]
+        if s.side == "client" {
+            if s.outcome == "incomplete", closedBy != nil { s.outcome = "disconnected" }
+        } else if s.authFailures > 0 && s.authSucceededMethod == nil {
+            s.outcome = "auth-failed"
+        } else if closedBy == "30051" {
+            s.outcome = "connection-refused"
+            s.outcomeDetail = "too many concurrent connections"
+        } else if closedBy == nil {
+            s.outcome = "incomplete"
+        } else if s.authSucceededMethod != nil || s.user != nil || !s.operations.isEmpty {
+            s.outcome = "ok"
+        } else {
+            s.outcome = "disconnected"
+            s.outcomeDetail = details
+        }
+        sessions[i] = s
+    }
+
+    /// Ends the fold: sessions still open end `incomplete` (the log stops first).
+    public func finish() -> [SessionTimeline] {
+        for i in sessions.indices where !closed.contains(i) {
+            if sessions[i].side == "client" {
+                if sessions[i].outcome == "incomplete" && sessions[i].eventCount > 0 && !sessions[i].operations.isEmpty { sessions[i].outcome = "ok" }
+            } else {
+                settle(i, closedBy: nil, details: nil)
+                if sessions[i].authFailures > 0 && sessions[i].authSucceededMethod == nil { sessions[i].outcome = "auth-failed" }
+            }
+        }
+        for i in sessions.indices {
+            sessions[i].sourceID = sourceID
+            sessions[i].id = SessionIdentity.make(sessions[i])
+        }
+        return sessions
+    }
+}
+
+/// Session ids stable across re-ingest: derived from what the session is (its
+/// source kind, side, peer or location, first line and start), not from row ids.
+public enum SessionIdentity {
+    public static func make(_ s: SessionTimeline) -> String {
+        var h = ContentHash()
+        let key = [s.source, s.side, s.file.split(separator: "/").last.map(String.init) ?? s.file, s.peer.map { "\($0.address):\($0.port ?? -1)" } ?? "",
+                   s.location ?? "", String(s.firstLine), s.start?.iso ?? ""].joined(separator: "|")
+        h.update(Array(key.utf8))
+        return String(h.digest.prefix(12))
+    }
+}

@@ -1,0 +1,145 @@
+import Foundation
+
+/// Algorithms a connection negotiated, by direction (c2s = client to server).
+/// MACs are nil for AEAD ciphers (logged as `<implicit>`).
+public struct NegotiatedAlgorithms: Equatable, Sendable {
+    public var kex: String?
+    public var hostkey: String?
+    public var cipherC2S: String?
+    public var cipherS2C: String?
+    public var macC2S: String?
+    public var macS2C: String?
+    public var compressionC2S: String?
+    public var compressionS2C: String?
+
+    public init(kex: String? = nil, hostkey: String? = nil, cipherC2S: String? = nil, cipherS2C: String? = nil,
+                macC2S: String? = nil, macS2C: String? = nil, compressionC2S: String? = nil, compressionS2C: String? = nil) {
+        self.kex = kex; self.hostkey = hostkey; self.cipherC2S = cipherC2S; self.cipherS2C = cipherS2C
+        self.macC2S = macC2S; self.macS2C = macS2C; self.compressionC2S = compressionC2S; self.compressionS2C = compressionS2C
+    }
+
+    public var isEmpty: Bool { self == NegotiatedAlgorithms() }
+
+    /// Fills what is still unknown from `other` (a later event may log more).
+    public mutating func merge(_ other: NegotiatedAlgorithms) {
+        kex = kex ?? other.kex; hostkey = hostkey ?? other.hostkey
+        cipherC2S = cipherC2S ?? other.cipherC2S; cipherS2C = cipherS2C ?? other.cipherS2C
+        macC2S = macC2S ?? other.macC2S; macS2C = macS2C ?? other.macS2C
+        compressionC2S = compressionC2S ?? other.compressionC2S; compressionS2C = compressionS2C ?? other.compressionS2C
+    }
+
+    public var json: JSONValue {
+        func v(_ s: String?) -> JSONValue { s.map(JSONValue.string) ?? .null }
+        return .object([("kex", v(kex)), ("hostkey", v(hostkey)), ("cipher_c2s", v(cipherC2S)), ("cipher_s2c", v(cipherS2C)),
+                        ("mac_c2s", v(macC2S)), ("mac_s2c", v(macS2C)), ("compression_c2s", v(compressionC2S)),
+                        ("compression_s2c", v(compressionS2C))])
+    }
+}
+
+/// One file operation of a session (`get`, `put`, `ls`, `mkdir`, `rename`, `rm`, …).
+public struct SessionOperation: Equatable, Sendable {
+    public var op: String
+    public var path: String
+    /// nil when the log never said how it ended.
+    public var ok: Bool?
+    public var bytes: Int?
+    public var to: String?
+    public var local: String?
+    public var seconds: Double?
+    public var bytesPerSecond: Double?
+    public var detail: String?
+    public var line: Int
+    public var ts: LogTimestamp?
+
+    public init(op: String, path: String, ok: Bool? = nil, line: Int, ts: LogTimestamp? = nil) {
+        self.op = op; self.path = path; self.ok = ok; self.line = line; self.ts = ts
+    }
+
+    public var json: JSONValue {
+        var o: [(String, JSONValue)] = [("op", .string(op)), ("path", .string(path)), ("ok", ok.map(JSONValue.bool) ?? .null),
+                                         ("bytes", bytes.map(JSONValue.int) ?? .null)]
+        if let to { o.append(("to", .string(to))) }
+        if let local { o.append(("local", .string(local))) }
+        if let seconds { o.append(("seconds", .double(seconds))) }
+        if let bytesPerSecond { o.append(("bytes_per_second", .double(bytesPerSecond))) }
+        if let detail { o.append(("detail", .string(detail))) }
+        o.append(("line", .int(line)))
+        return .object(o)
+    }
+}
+
+/// A weak-algorithm finding (filled by the Policy stage).
+public struct Finding: Equatable, Sendable {
+    public var algorithm: String
+    public var category: String
+    public var direction: String?
+    public var rating: String
+    public var reason: String
+    public var reference: String
+
+    public init(algorithm: String, category: String, direction: String?, rating: String, reason: String, reference: String) {
+        self.algorithm = algorithm; self.category = category; self.direction = direction
+        self.rating = rating; self.reason = reason; self.reference = reference
+    }
+
+    public var json: JSONValue {
+        .object([("algorithm", .string(algorithm)), ("category", .string(category)),
+                 ("direction", direction.map(JSONValue.string) ?? .null), ("rating", .string(rating)),
+                 ("reason", .string(reason)), ("reference", .string(reference))])
+    }
+}
+
+/// One reconstructed session: an SFTPPlus connection (server side), a location
+/// connection (client side), or one OpenSSH client run.
+public struct SessionTimeline: Sendable {
+    public var id: String = ""
+    public var source: String
+    public var side: String
+    public var file: String
+    public var sourceID: Int64 = 0
+    public var peer: Peer?
+    public var user: String?
+    public var component: String?
+    public var location: String?
+    public var start: LogTimestamp?
+    public var end: LogTimestamp?
+    public var startEpoch: Double?
+    public var endEpoch: Double?
+    public var outcome: String = "incomplete"
+    public var outcomeDetail: String?
+    public var clientVersion: String?
+    public var serverVersion: String?
+    public var negotiated = NegotiatedAlgorithms()
+    public var strictKex: Bool?
+    public var authMethodsTried: [String] = []
+    public var authSucceededMethod: String?
+    public var authFailures = 0
+    public var hostKeyCheck: String?
+    public var operations: [SessionOperation] = []
+    public var findings: [Finding] = []
+    public var terrapinVulnerable: Bool?
+    public var terrapinExplanation: String?
+    public var eventCount = 0
+    public var firstLine = 0
+    public var lastLine = 0
+    /// Record row ids of the timeline, in order (duplicates: the same event shown in another layout).
+    public var recordIDs: [(id: Int64, duplicate: Bool)] = []
+    /// Server's offer, when the log shows it (OpenSSH debug2): weak names it still offers.
+    public var serverOffer: [String: [String]] = [:]
+    /// DH group exchange size the server sent, when logged.
+    public var gexBits: Int?
+    /// Other facts worth keeping (proposals, transfer totals, errors), as JSON.
+    public var details: [(String, JSONValue)] = []
+
+    public init(source: String, side: String, file: String) {
+        self.source = source; self.side = side; self.file = file
+    }
+
+    public var duration: Double? {
+        guard let s = startEpoch, let e = endEpoch else { return nil }
+        return max(0, e - s)
+    }
+
+    public var bytesUp: Int { operations.filter { $0.op == "put" }.compactMap(\.bytes).reduce(0, +) }
+    public var bytesDown: Int { operations.filter { $0.op == "get" }.compactMap(\.bytes).reduce(0, +) }
+}

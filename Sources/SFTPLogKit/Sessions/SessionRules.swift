@@ -1,0 +1,73 @@
+import Foundation
+
+/// `catalog/session-rules.json`: which SFTPPlus events open and close
+/// connections, authenticate, carry negotiated algorithms, and which are file
+/// operations. Data, so new events need no code change.
+public struct SessionRules: Sendable {
+    public struct OperationRule: Sendable {
+        public var op: String
+        public var phase: String
+        public var path: String?
+        public var to: String?
+        public var realPath: String?
+        public var mode: String?
+        public var bytes: String?
+        public var bytesRead: String?
+        public var bytesWritten: String?
+        public var speed: String?
+        public var duration: String?
+    }
+
+    public var serverOpen: Set<String> = []
+    public var serverClose: Set<String> = []
+    public var serverNegotiation: Set<String> = []
+    public var authSuccess: Set<String> = []
+    public var authFailure: Set<String> = []
+    public var clientOpen: Set<String> = []
+    public var clientConnected: Set<String> = []
+    public var clientClose: Set<String> = []
+    public var clientNegotiation: Set<String> = []
+    public var locationFields: [String] = ["location", "name"]
+    public var operations: [String: OperationRule] = [:]
+    public var openModes: [String: String] = [:]
+
+    /// Events whose field values the session builder reads.
+    public var eventIDsWithFields: Set<String> {
+        serverOpen.union(serverClose).union(serverNegotiation).union(authSuccess).union(authFailure)
+            .union(clientOpen).union(clientConnected).union(clientClose).union(clientNegotiation).union(operations.keys)
+    }
+
+    public static func load(path: String) throws -> SessionRules {
+        guard let data = FileManager.default.contents(atPath: path),
+              let root = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw CatalogError.malformed(path, "expected a JSON object")
+        }
+        func set(_ o: Any?, _ k: String) -> Set<String> { Set((o as? [String: Any])?[k] as? [String] ?? []) }
+        var r = SessionRules()
+        let server = root["server"], client = root["client"]
+        r.serverOpen = set(server, "open"); r.serverClose = set(server, "close"); r.serverNegotiation = set(server, "negotiation")
+        r.authSuccess = set(server, "auth_success"); r.authFailure = set(server, "auth_failure")
+        r.clientOpen = set(client, "open"); r.clientConnected = set(client, "connected"); r.clientClose = set(client, "close")
+        r.clientNegotiation = set(client, "negotiation")
+        r.locationFields = (client as? [String: Any])?["location_fields"] as? [String] ?? r.locationFields
+        for (id, v) in root["operations"] as? [String: [String: String]] ?? [:] {
+            guard let op = v["op"], let phase = v["phase"] else { continue }
+            r.operations[id] = OperationRule(op: op, phase: phase, path: v["path"], to: v["to"], realPath: v["real_path"], mode: v["mode"],
+                                             bytes: v["bytes"], bytesRead: v["bytes_read"], bytesWritten: v["bytes_written"],
+                                             speed: v["speed"], duration: v["duration"])
+        }
+        r.openModes = root["open_modes"] as? [String: String] ?? [:]
+        return r
+    }
+
+    nonisolated(unsafe) private static var cache: SessionRules?
+    private static let lock = NSLock()
+
+    public static func bundled() throws -> SessionRules {
+        lock.lock(); defer { lock.unlock() }
+        if let c = cache { return c }
+        let r = try load(path: EventCatalog.catalogDirectory() + "/session-rules.json")
+        cache = r
+        return r
+    }
+}

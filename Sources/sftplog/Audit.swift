@@ -1,0 +1,74 @@
+import ArgumentParser
+import Foundation
+import GRDB
+import SFTPLogKit
+
+/// Where `report` and `audit` read: files (ingested in memory) or a database.
+struct SourceOptions: ParsableArguments {
+    @Argument(help: "Log files to read (ingested into a temporary in-memory database); - for standard input. Without files, --db is read.")
+    var inputs: [String] = []
+    @Option(name: .long, help: "Database path (default: $SFTPLOG_DB, else ./sftplog.db).") var db: String?
+    @OptionGroup var input: InputOptions
+
+    func open(policy: AlgorithmPolicy? = nil) throws -> DatabaseQueue {
+        if inputs.isEmpty && isatty(0) == 0 && db == nil && ProcessInfo.processInfo.environment["SFTPLOG_DB"] == nil
+            && !FileManager.default.fileExists(atPath: "./sftplog.db") {
+            // `cat server.log | sftplog report` just works.
+            return try ingest(["-"], policy: policy)
+        }
+        if inputs.isEmpty { return try LogStore.openForReading(LogStore.defaultPath(db)) }
+        return try ingest(inputs, policy: policy)
+    }
+
+    func ingest(_ names: [String], policy: AlgorithmPolicy?) throws -> DatabaseQueue {
+        let options = try input.readerOptions()
+        return try Workspace.ingest(names, stream: RecordStream(options: options, catalog: try Catalogs.load()),
+                                    sessions: try Catalogs.sessionRebuild(zone: options.timeZone, policy: policy),
+                                    warn: Terminal.warn)
+    }
+}
+
+struct Audit: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Judge every session's negotiated cryptography: weak algorithms, DH group sizes, Terrapin.",
+        discussion: """
+            Exit status: 0 no finding at or above --min-rating; 1 warnings (or algorithms the policy does not know) only; \
+            2 at least one failure; 3 an error.
+            """)
+
+    @OptionGroup var source: SourceOptions
+    @OptionGroup var filters: SessionFilterOptions
+    @Option(name: .long, help: "Policy override file (JSON or YAML, same shape as catalog/ssh-policy.json); repeatable.") var policy: [String] = []
+    @Option(name: .long, help: "Lowest rating to report: warn or fail.") var minRating: String = "warn"
+    @Flag(name: .long, help: "Print the effective policy as JSON and exit.") var printPolicy = false
+    @Flag(name: .long, help: "JSON output.") var json = false
+
+    func validate() throws {
+        guard ["warn", "fail", "info"].contains(minRating) else { throw ValidationError("--min-rating must be warn or fail") }
+    }
+
+    func run() throws {
+        do {
+            let effective = try AlgorithmPolicy.bundled(overrides: policy)
+            if printPolicy {
+                print(try effective.printable())
+                return
+            }
+            let queue = try source.open(policy: effective)
+            let judge = SessionJudge(policy: effective)
+            var sessions = try queue.read { try SessionQuery.load($0, filter: try filters.filter()) }
+            // Judged here with the effective policy (a --policy file changes verdicts of stored sessions too).
+            for i in sessions.indices { judge.judge(&sessions[i]) }
+            let result = AuditResult(sessions: sessions, minRating: minRating, policyName: effective.name)
+            print(json ? result.json.json : result.text(width: Terminal.width), terminator: json ? "\n" : "")
+            if result.exitCode != 0 { throw ExitCode(result.exitCode) }
+        } catch let e as ExitCode {
+            throw e
+        } catch let e as ValidationError {
+            throw e
+        } catch {
+            Terminal.warn("\(error)")
+            throw ExitCode(3)
+        }
+    }
+}

@@ -1,0 +1,73 @@
+import ArgumentParser
+import Foundation
+import GRDB
+import SFTPLogKit
+
+/// Filters shared by `sessions`, `report` and `audit`.
+struct SessionFilterOptions: ParsableArguments {
+    @Option(name: .long, help: "Only sessions of this user (the account, or the username tried).") var user: String?
+    @Option(name: .long, help: "Only sessions from this peer address (or address:port).") var peer: String?
+    @Option(name: .long, help: "Only sessions starting at or after T (ISO date/time, or 90m, 24h, 7d back from now).") var since: String?
+    @Option(name: .long, help: "Only sessions starting before T (same forms as --since).") var until: String?
+    @Option(name: .long, help: "Only sessions with this outcome (ok, auth-failed, negotiation-failed, …).") var outcome: String?
+    @Flag(name: .long, help: "Only sessions with weak (warn/fail/unknown) cryptography or Terrapin exposure.") var weak = false
+
+    func filter(zone: TimeZone = .current) throws -> SessionFilter {
+        var f = SessionFilter()
+        f.user = user; f.peer = peer; f.outcome = outcome; f.weakOnly = weak
+        if let s = since {
+            guard let v = TimeBound.parse(s, zone: zone) else { throw ValidationError("--since: \(s.debugDescription) is not a date, time or span like 7d") }
+            f.since = v
+        }
+        if let u = until {
+            guard let v = TimeBound.parse(u, zone: zone) else { throw ValidationError("--until: \(u.debugDescription) is not a date, time or span like 7d") }
+            f.until = v
+        }
+        return f
+    }
+}
+
+struct Sessions: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List reconstructed sessions: who connected, how, what they did, what went wrong.")
+
+    @Option(name: .long, help: "Database path (default: $SFTPLOG_DB, else ./sftplog.db).") var db: String?
+    @OptionGroup var filters: SessionFilterOptions
+    @Flag(name: .long, help: "JSON array of session objects.") var json = false
+    @Flag(name: .long, help: "With --json: include each session's timeline of records.") var timeline = false
+    @Option(name: .long, help: "Output format: table, json or csv.") var format: OutputFormat?
+
+    func run() throws {
+        try reporting {
+            let queue = try LogStore.openForReading(LogStore.defaultPath(db))
+            let f = try filters.filter()
+            let out = try queue.read { db -> String in
+                let sessions = try SessionQuery.load(db, filter: f, withTimeline: timeline)
+                let fmt = json ? .json : (format ?? .table)
+                switch fmt {
+                case .json, .ndjson:
+                    let objects = try sessions.map { s in
+                        SessionJSON.object(s, timeline: timeline ? try SessionQuery.timeline(db, s) : nil)
+                    }
+                    return fmt == .json ? JSONValue.array(objects).json + "\n" : objects.map { $0.json + "\n" }.joined()
+                case .csv:
+                    var rows = "id,source,side,start,duration,user,peer_address,peer_port,client_version,server_version,outcome,files,bytes_up,bytes_down,weak_findings,terrapin_vulnerable\r\n"
+                    for s in sessions {
+                        let cells: [String] = [s.id, s.source, s.side, s.start?.iso ?? "", s.duration.map { String($0) } ?? "", s.user ?? "",
+                                               s.peer?.address ?? "", s.peer?.port.map(String.init) ?? "", s.clientVersion ?? "", s.serverVersion ?? "",
+                                               s.outcome, String(s.operations.filter { $0.op == "get" || $0.op == "put" }.count),
+                                               String(s.bytesUp), String(s.bytesDown),
+                                               String(s.findings.filter { ["warn", "fail", "unknown"].contains($0.rating) }.count),
+                                               s.terrapinVulnerable.map { $0 ? "true" : "false" } ?? ""]
+                        rows += cells.map(TextEscaper.csvCell).joined(separator: ",") + "\r\n"
+                    }
+                    return rows
+                case .table:
+                    if sessions.isEmpty { return "no sessions match\n" }
+                    return SessionTable.render(sessions, width: Terminal.width)
+                }
+            }
+            FileHandle.standardOutput.write(Data(out.utf8))
+        }
+    }
+}
