@@ -12,7 +12,7 @@ struct SFTPLog: ParsableCommand {
             64 bad usage. `audit` documents its own codes.
             """,
         version: "0.1.0",
-        subcommands: [Ingest.self, Parse.self, Sessions.self, Audit.self, Query.self, CatalogCommand.self]
+        subcommands: [Ingest.self, Parse.self, Sessions.self, Report.self, Audit.self, Query.self, CatalogCommand.self]
     )
 }
 

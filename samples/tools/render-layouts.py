@@ -13,8 +13,8 @@ SFTPPLUS = os.path.join(HERE, '..', 'sftpplus')
 src = json.load(open(os.path.join(SFTPPLUS, 'dev-ts-first-5.26.truth.json')))
 raw_lines = open(os.path.join(SFTPPLUS, 'dev-ts-first-5.26.log'), encoding='utf-8').read().split('\n')
 OFFSET = datetime.timedelta(hours=2)
-# Layouts that need an option to read live in their own folder, out of the demo glob.
-SUBDIR = {'entry-format-5.26': 'custom-format'}
+# Rendered copies live in layouts/, out of the demo glob (they repeat the same sessions).
+SUBDIR = {n: 'layouts' for n in ['syslog-5.26', 'json-lines-5.26', 'json-batch-5.26', 'entry-format-5.26', 'short-5.26', 'mixed-layouts']}
 MONTHS = 'Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec'.split()
 
 

@@ -36,9 +36,15 @@ public enum Human {
     public static func wrap(_ text: String, indent: Int, width: Int) -> String {
         let pad = String(repeating: " ", count: indent)
         var out = "", line = ""
-        for word in text.split(separator: " ") {
+        for w in text.split(separator: " ") {
+            var word = Substring(w)
             if !line.isEmpty && indent + line.count + 1 + word.count > width {
                 out += pad + line + "\n"; line = ""
+            }
+            // A word longer than the line (a long path) is cut into line-sized pieces.
+            while indent + word.count > width && width - indent > 10 {
+                out += pad + word.prefix(width - indent) + "\n"
+                word = word.dropFirst(width - indent)
             }
             line += (line.isEmpty ? "" : " ") + word
         }

@@ -52,14 +52,14 @@ public struct ReportModel {
         if let id = sessionID {
             guard let s = m.sessions.first else { throw ReportError.noSuchSession(id) }
             if m.sessions.count > 1 { throw ReportError.ambiguousSession(id, m.sessions.map(\.id)) }
-            m.detail = try detail(db, s, catalog: catalog)
+            m.detail = try sessionDetail(db, s, catalog: catalog)
             return m
         }
         m.summarise(catalog: catalog, db: db)
         return m
     }
 
-    static func detail(_ db: Database, _ s: SessionTimeline, catalog: EventCatalog?) throws -> SessionDetail {
+    public static func sessionDetail(_ db: Database, _ s: SessionTimeline, catalog: EventCatalog?) throws -> SessionDetail {
         let groupsByVariant = try failureVariants(db)
         var entries: [TimelineEntry] = []
         for (r, dup) in try SessionQuery.timeline(db, s) {

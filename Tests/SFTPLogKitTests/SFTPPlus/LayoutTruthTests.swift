@@ -5,8 +5,8 @@ import XCTest
 /// Every record of every SFTPPlus sample must come out as its truth file says:
 /// event id, timestamp, account, peer, message, and the catalogue's field values.
 final class LayoutTruthTests: XCTestCase {
-    static let cases = ["dev-id-first-4.0", "dev-ts-first-5.26", "dev-csv-4.16", "syslog-5.26", "json-lines-5.26",
-                        "json-batch-5.26", "custom-format/entry-format-5.26", "short-5.26", "mixed-layouts"]
+    static let cases = ["dev-id-first-4.0", "dev-ts-first-5.26", "dev-csv-4.16", "layouts/syslog-5.26", "layouts/json-lines-5.26",
+                        "layouts/json-batch-5.26", "layouts/entry-format-5.26", "layouts/short-5.26", "layouts/mixed-layouts"]
 
     func testEverySampleMatchesItsTruth() throws {
         for name in Self.cases {
@@ -50,12 +50,12 @@ final class LayoutTruthTests: XCTestCase {
         let id = try Harness.parse(Paths.sample("sftpplus/dev-id-first-4.0.log"))
         XCTAssertEqual(id.first?.layout, "id-first")
         XCTAssertEqual(id.first?.timestamp?.iso, "2025-06-17T09:15:25", "no offset is invented")
-        let sys = try Harness.parse(Paths.sample("sftpplus/syslog-5.26.log"), options: ReaderOptions(year: 2024))
+        let sys = try Harness.parse(Paths.sample("sftpplus/layouts/syslog-5.26.log"), options: ReaderOptions(year: 2024))
         XCTAssertEqual(sys.first?.layout, "syslog")
         XCTAssertEqual(sys.first?.timestamp?.year, 2024)
         XCTAssertTrue(sys.first?.timestampNote?.contains("--year") ?? false)
         XCTAssertEqual(stringValue(sys.first?.extraValue("syslog_host")), "mft01")
-        let batch = try Harness.parse(Paths.sample("sftpplus/json-batch-5.26.log"))
+        let batch = try Harness.parse(Paths.sample("sftpplus/layouts/json-batch-5.26.log"))
         XCTAssertEqual(batch[1].line, 1, "records of one batch share its line")
         XCTAssertEqual(batch[8].line, 2)
     }

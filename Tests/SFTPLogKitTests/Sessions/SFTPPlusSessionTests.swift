@@ -129,7 +129,7 @@ final class SFTPPlusSessionTests: XCTestCase {
 
     func testPeerlessShortLayoutGroupsOnlyWhereEvidenceAllows() throws {
         // One connection at a time: grouped.
-        let sequential = try sessions(Paths.sample("sftpplus/short-5.26.log"))
+        let sequential = try sessions(Paths.sample("sftpplus/layouts/short-5.26.log"))
         XCTAssertGreaterThan(sequential.count, 1)
         XCTAssertTrue(sequential.allSatisfy { $0.details.contains { $0.0 == "grouped_without_peer" } })
         // Two connections open at once: their events are not merged into either.

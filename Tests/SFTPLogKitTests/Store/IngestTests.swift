@@ -19,7 +19,7 @@ final class IngestTests: XCTestCase {
     }
 
     func testIngestTwiceAddsNothing() throws {
-        let files = ["dev-ts-first-5.26", "dev-id-first-4.0", "dev-csv-4.16", "seed-server-3.30", "json-batch-5.26"].map { Paths.sample("sftpplus/\($0).log") }
+        let files = ["dev-ts-first-5.26", "dev-id-first-4.0", "dev-csv-4.16", "seed-server-3.30", "layouts/json-batch-5.26"].map { Paths.sample("sftpplus/\($0).log") }
         let first = try ingest(files)
         XCTAssertEqual(first.status, 0, first.stderr)
         let summary = try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as! [String: Any]

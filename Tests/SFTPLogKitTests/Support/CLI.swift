@@ -23,6 +23,7 @@ enum CLI {
         var e = ProcessInfo.processInfo.environment
         e["SFTPLOG_CATALOG"] = Paths.repo.appendingPathComponent("catalog").path
         e.removeValue(forKey: "SFTPLOG_DB")
+        e["COLUMNS"] = "80"
         for (k, v) in env { e[k] = v }
         p.environment = e
         if let cwd { p.currentDirectoryURL = cwd }

@@ -1,0 +1,48 @@
+import ArgumentParser
+import Foundation
+import GRDB
+import SFTPLogKit
+
+struct Report: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "A report of all sessions (summary) or of one session (--session ID): text, Markdown, HTML or JSON.")
+
+    enum Format: String, ExpressibleByArgument, CaseIterable { case text, markdown, html, json }
+
+    @OptionGroup var source: SourceOptions
+    @OptionGroup var filters: SessionFilterOptions
+    @Option(name: .long, help: "One session's report (an id from `sftplog sessions`, or a unique prefix).") var session: String?
+    @Option(name: .long, help: "Output format: text, markdown, html or json.") var format: Format = .text
+    @Option(name: .long, help: "Write to this file instead of standard output.") var output: String?
+    @Option(name: .long, help: "HTML: most sessions to include in full (the rest are summarised).") var maxSessions: Int = 200
+
+    func run() throws {
+        try reporting {
+            let queue = try source.open()
+            let catalog = try Catalogs.load()
+            let filter = try filters.filter()
+            let (model, details) = try queue.read { db -> (ReportModel, [ReportModel.SessionDetail]) in
+                let m = try ReportModel.build(db, filter: filter, catalog: catalog, sessionID: session)
+                var details: [ReportModel.SessionDetail] = []
+                if format == .html && m.detail == nil {
+                    for s in m.sessions.prefix(maxSessions) { details.append(try ReportModel.sessionDetail(db, s, catalog: catalog)) }
+                }
+                return (m, details)
+            }
+            let text: String
+            switch format {
+            case .text: text = ReportText(colour: output == nil && Terminal.colour, width: Terminal.width).render(model)
+            case .markdown: text = ReportText().markdown(model)
+            case .html: text = HTMLReport.render(model, details: details)
+            case .json: text = ReportText.json(model).json + "\n"
+            }
+            if let output {
+                do { try Data(text.utf8).write(to: URL(fileURLWithPath: output), options: .atomic) }
+                catch { throw CLIError("\(output): cannot write the report: \(error.localizedDescription)") }
+                FileHandle.standardError.write(Data("wrote \(TextEscaper.terminalSafe(output))\n".utf8))
+            } else {
+                FileHandle.standardOutput.write(Data(text.utf8))
+            }
+        }
+    }
+}
