@@ -139,6 +139,8 @@ public final class EventCatalog: @unchecked Sendable {
         return msg.withUTF8 { m -> EventResolution in
             var best: (EventTemplate, [(String, Range<Int>)])?
             for t in e.variants {
+                // Cheap reject: the wording's first literal must open the message.
+                if case .literal(let l)? = t.pieces.first, !EntryFormat.hasPrefix(m, at: 0, l) { continue }
                 guard let values = t.match(m) else { continue }
                 if let (b, _) = best {
                     let dt = hint.map { t.documentedRange?.distance(to: $0) ?? Int.max } ?? 0
@@ -152,14 +154,33 @@ public final class EventCatalog: @unchecked Sendable {
                 return EventResolution(status: .unresolved, fields: EventCatalog.genericFields(message))
             }
             var fields: [(String, JSONValue)] = []
+            fields.reserveCapacity(values.count)
             for (name, range) in values where !fields.contains(where: { $0.0 == name }) {
-                var s = UTF8Text.decode(UnsafeBufferPointer(rebasing: m[range])).0
-                if t.trimsLeadingSpace(name) { s = String(s.drop(while: { $0 == " " })) }
-                fields.append((name, EventCatalog.typed(name, s)))
+                var r = range
+                if t.trims(name) { while r.lowerBound < r.upperBound && m[r.lowerBound] == 0x20 { r = (r.lowerBound + 1)..<r.upperBound } }
+                let slice = UnsafeBufferPointer(rebasing: m[r])
+                if EventCatalog.numericFields.contains(name), let n = EventCatalog.number(slice) {
+                    fields.append((name, n))
+                } else {
+                    fields.append((name, .string(UTF8Text.decode(slice).0)))
+                }
             }
             return EventResolution(status: .resolved, variant: t.variant, template: t.template, groups: t.groups,
                                    versions: t.versions, fields: fields)
         }
+    }
+
+    /// A decimal integer or number, parsed from bytes without making a String first.
+    static func number(_ b: UnsafeBufferPointer<UInt8>) -> JSONValue? {
+        guard !b.isEmpty, b.count < 20 else { return nil }
+        var v = 0
+        var isInt = true
+        for c in b {
+            if c >= 0x30 && c <= 0x39 { v = v &* 10 &+ Int(c - 0x30) } else { isInt = false; break }
+        }
+        if isInt { return .int(v) }
+        if let d = Double(String(decoding: b, as: UTF8.self)), d.isFinite { return .double(d) }
+        return nil
     }
 
     static func typed(_ name: String, _ value: String) -> JSONValue {
@@ -242,6 +263,13 @@ public enum VersionInference {
     nonisolated(unsafe) static var newestDocumented: SFTPPlusVersion?
 
     public static func writableRange(_ t: EventTemplate, in catalog: EventCatalog) -> VersionRange? {
+        if let cached = t.cachedWritableRange { return cached }
+        let r = computeWritableRange(t, in: catalog)
+        t.cachedWritableRange = .some(r)
+        return r
+    }
+
+    static func computeWritableRange(_ t: EventTemplate, in catalog: EventCatalog) -> VersionRange? {
         guard let doc = t.documentedRange else { return nil }
         var lower = doc.lower
         // The ID's first wording may be older than the first snapshot that lists it.

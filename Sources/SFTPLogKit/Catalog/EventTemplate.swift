@@ -2,7 +2,7 @@ import Foundation
 
 /// One documented (or inferred) wording of an event ID, compiled once into
 /// literal segments and named holes. Matching scans for the literals; no regex.
-public struct EventTemplate: Sendable {
+public final class EventTemplate: @unchecked Sendable {
     public enum Piece: Sendable { case literal([UInt8]), field(String) }
 
     public let eventID: String
@@ -21,6 +21,11 @@ public struct EventTemplate: Sendable {
     public let literalLength: Int
     /// Versions whose documentation lists this wording (or logs showed it).
     public let documentedRange: VersionRange?
+    /// Field names the message's values get typed as numbers for, and where a leading space is trimmed.
+    let numericFieldMask: [Bool]
+    let trimFieldMask: [Bool]
+    /// Filled once by `VersionInference.writableRange` (templates are immutable otherwise).
+    var cachedWritableRange: VersionRange??
 
     public init(eventID: String, variant: Int, template: String, fields: [String], groups: [String], fromVersion: String?,
                 toVersion: String?, documentedIn: [String], seenIn: [String], inferred: Bool, description: String?) {
@@ -31,9 +36,18 @@ public struct EventTemplate: Sendable {
         literalLength = pieces.reduce(0) { if case .literal(let l) = $1 { return $0 + l.count }; return $0 }
         let versions = (documentedIn + seenIn).compactMap(SFTPPlusVersion.init).sorted()
         documentedRange = versions.first.map { VersionRange(lower: $0, upper: versions.last!) }
+        var numeric: [Bool] = [], trim: [Bool] = []
+        for (k, p) in pieces.enumerated() {
+            guard case .field(let f) = p else { numeric.append(false); trim.append(false); continue }
+            numeric.append(EventCatalog.numericFields.contains(f))
+            if k > 0, case .literal(let l) = pieces[k - 1], l.last == 0x3A { trim.append(true) } else { trim.append(false) }
+        }
+        numericFieldMask = numeric
+        trimFieldMask = trim
     }
 
     func renumbered(_ n: Int) -> EventTemplate {
+        // A copy under another number (variants are immutable once loaded).
         EventTemplate(eventID: eventID, variant: n, template: template, fields: fields, groups: groups, fromVersion: fromVersion,
                       toVersion: toVersion, documentedIn: documentedIn, seenIn: seenIn, inferred: inferred, description: description)
     }
@@ -142,6 +156,11 @@ public struct EventTemplate: Sendable {
 
     /// Where a hole follows `name:` (e.g. `key-exchange:%(key_exchange)s`), leading
     /// spaces are a wrapping artefact of copied logs, not part of the value.
+    func trims(_ field: String) -> Bool {
+        for (k, p) in pieces.enumerated() { if case .field(let f) = p, f == field { return trimFieldMask[k] } }
+        return false
+    }
+
     func trimsLeadingSpace(_ field: String) -> Bool {
         for (k, p) in pieces.enumerated() {
             if case .field(let f) = p, f == field, k > 0, case .literal(let l) = pieces[k - 1], l.last == 0x3A { return true }

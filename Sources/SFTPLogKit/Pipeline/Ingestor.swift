@@ -182,6 +182,8 @@ public final class Ingestor {
                                        readerState: resumeFrom?.0.readerState)
         let now = ISO8601DateFormatter().string(from: Date())
         var lastRecordStart: (Int64, Int)?
+        // New sources get their sessions while streaming; a resumed one is rebuilt from the store at the end.
+        let live = resumeFrom == nil ? sessions?.live(file: name) : nil
 
         func commit(final: Bool) throws {
             let detecting = reader as? DetectingReader
@@ -207,6 +209,9 @@ public final class Ingestor {
                 deletedTail = true
                 let writer = try RecordWriter(db, timeZone: stream.options.timeZone)
                 for (r, seq) in batch { try writer.write(r, sourceID: sourceID!, seq: seq, db: db) }
+                if let live {
+                    try SessionStore.insert(db, sourceID: sourceID!, final ? live.finish(sourceID: sourceID!) : live.takeClosed(sourceID: sourceID!))
+                }
                 try db.execute(sql: """
                     UPDATE sources SET format = coalesce(?, format), format_explanation = coalesce(?, format_explanation),
                       reader_state = ?, bytes = ?, content_hash = ?, head_hash = ?, head_len = ?, resume_offset = ?, resume_line = ?,
@@ -224,7 +229,7 @@ public final class Ingestor {
                         try CatalogTable.refresh(db, catalog: catalog)
                         result.sftpplusVersions = try SourceFacts.updateVersions(db, sourceID: sourceID!, catalog: catalog)
                     }
-                    if let sessions { _ = try sessions.rebuild(db, sourceID: sourceID!) }
+                    if let sessions, live == nil { _ = try sessions.rebuild(db, sourceID: sourceID!) }
                 }
             }
             batch.removeAll(keepingCapacity: true)
@@ -249,6 +254,7 @@ public final class Ingestor {
                 lastRecordStart = (r.offset, r.line)
             }
             batch.append((r, seq))
+            live?.add(r, seq: seq, format: (reader as? DetectingReader)?.format ?? storedFormat)
             result.records += 1
             if r.kind == .unparsed { result.unparsed += 1 }
         })

@@ -26,7 +26,7 @@ public struct SessionRebuild {
             try StoredRecords.forEach(db, sourceID: sourceID, needsFields: { r, fieldsText in
                 guard let id = r.eventID else { return false }
                 return wanted.contains(id) || fieldsText.contains("\"location\"") || fieldsText.contains("\"client_version\"")
-            }) { r, rowID in builder.add(r, rowID: rowID) }
+            }) { r, seq in builder.add(r, seq: seq) }
             sessions = builder.finish()
         }
         if let judge { for i in sessions.indices { judge(&sessions[i]) } }
@@ -36,20 +36,20 @@ public struct SessionRebuild {
 
     func opensshSessions(_ db: Database, sourceID: Int64, file: String) throws -> [SessionTimeline] {
         var records: [Record] = []
-        var ids: [Int64] = []
-        try StoredRecords.forEach(db, sourceID: sourceID, needsFields: { _, _ in true }) { r, id in
-            records.append(r); ids.append(id)
+        var seqs: [Int] = []
+        try StoredRecords.forEach(db, sourceID: sourceID, needsFields: { _, _ in true }) { r, seq in
+            records.append(r); seqs.append(seq)
         }
-        return OpenSSHSessions.timelines(records: records, rowIDs: ids, file: file, sourceID: sourceID, zone: zone)
+        return OpenSSHSessions.timelines(records: records, seqs: seqs, file: file, sourceID: sourceID, zone: zone)
     }
 }
 
 /// Reads a source's records back from the database, in order.
 public enum StoredRecords {
     public static func forEach(_ db: Database, sourceID: Int64, needsFields: (Record, String) -> Bool,
-                               _ body: (Record, Int64) throws -> Void) throws {
+                               _ body: (Record, Int) throws -> Void) throws {
         let cursor = try Row.fetchCursor(db, sql: """
-            SELECT id, kind, file, line, line_count, layout, ts, event_id, component, account, peer_address, peer_port,
+            SELECT seq, kind, file, line, line_count, layout, ts, event_id, component, account, peer_address, peer_port,
                    message, text, catalog_status, catalog_variant, fields, extra
             FROM records WHERE source_id = ? ORDER BY line, seq
             """, arguments: [sourceID])
@@ -77,7 +77,61 @@ public enum StoredRecords {
             if let ex: String = row["extra"], needsFields(r, ex), case .object(let pairs)? = JSONValue.parse(Array(ex.utf8)) {
                 r.extra = pairs
             }
-            try body(r, row["id"])
+            try body(r, row["seq"])
         }
     }
+}
+
+/// Sessions built while a new source streams in: closed sessions are handed
+/// to each batch commit, so memory holds only the open ones.
+public final class LiveSessions {
+    let rebuild: SessionRebuild
+    let file: String
+    private var sftpplus: SFTPPlusSessionBuilder?
+    private var openssh: [(Record, Int)] = []
+    private var isOpenSSH: Bool?
+
+    init(_ rebuild: SessionRebuild, file: String) {
+        self.rebuild = rebuild
+        self.file = file
+    }
+
+    public func add(_ r: Record, seq: Int, format: SourceFormat?) {
+        if isOpenSSH == nil {
+            isOpenSSH = format == .openssh
+            if !isOpenSSH! { sftpplus = SFTPPlusSessionBuilder(rules: rebuild.rules, file: file, sourceID: 0, timeZone: rebuild.zone) }
+        }
+        if isOpenSSH! {
+            var kept = r
+            kept.raw = []  // the builder reads facts, not bytes
+            openssh.append((kept, seq))
+        } else {
+            sftpplus!.add(r, seq: seq)
+        }
+    }
+
+    func judged(_ list: [SessionTimeline], sourceID: Int64) -> [SessionTimeline] {
+        var out = list
+        for i in out.indices {
+            out[i].sourceID = sourceID
+            rebuild.judge?(&out[i])
+        }
+        return out
+    }
+
+    public func takeClosed(sourceID: Int64) -> [SessionTimeline] {
+        judged(sftpplus?.takeClosed() ?? [], sourceID: sourceID)
+    }
+
+    public func finish(sourceID: Int64) -> [SessionTimeline] {
+        if isOpenSSH == true {
+            return judged(OpenSSHSessions.timelines(records: openssh.map(\.0), seqs: openssh.map(\.1), file: file, sourceID: sourceID, zone: rebuild.zone),
+                          sourceID: sourceID)
+        }
+        return judged(sftpplus?.finish() ?? [], sourceID: sourceID)
+    }
+}
+
+extension SessionRebuild {
+    public func live(file: String) -> LiveSessions { LiveSessions(self, file: file) }
 }

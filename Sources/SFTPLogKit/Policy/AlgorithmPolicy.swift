@@ -20,7 +20,7 @@ public struct AlgorithmRating: Equatable, Sendable {
 /// The SSH algorithm policy (`catalog/ssh-policy.json`), plain data like
 /// ssh-audit's database, plus `--policy` override files (JSON or YAML, same
 /// shape): an override replaces whole per-name entries and single rule keys.
-public struct AlgorithmPolicy: Sendable {
+public struct AlgorithmPolicy: @unchecked Sendable {  // immutable after load
     public static let categories = ["kex", "hostkey", "cipher", "mac", "compression"]
 
     /// The effective policy as a JSON-like tree (what `--print-policy` prints).

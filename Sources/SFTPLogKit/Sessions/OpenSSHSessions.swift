@@ -2,13 +2,13 @@ import Foundation
 
 /// OpenSSH client runs as sessions: one per run of the client in a transcript.
 public enum OpenSSHSessions {
-    public static func timelines(records: [Record], rowIDs: [Int64], file: String, sourceID: Int64, zone: TimeZone) -> [SessionTimeline] {
+    public static func timelines(records: [Record], seqs: [Int]? = nil, file: String, sourceID: Int64, zone: TimeZone) -> [SessionTimeline] {
         let runs = OpenSSHSessionBuilder.sessions(from: records, file: file)
         return runs.map { run in
             var s = timeline(run, file: file)
             s.sourceID = sourceID
-            for (r, id) in zip(records, rowIDs) where r.line >= run.firstLine && r.line <= run.lastLine {
-                s.recordIDs.append((id, false))
+            for (k, r) in records.enumerated() where r.line >= run.firstLine && r.line <= run.lastLine {
+                s.records.append(RecordRef(line: r.line, seq: seqs?[k] ?? 0))
             }
             s.id = SessionIdentity.make(s)
             return s

@@ -15,7 +15,11 @@ public final class SFTPPlusSessionBuilder {
     let file: String
     let sourceID: Int64
     let zone: TimeZone
-    private(set) var sessions: [SessionTimeline] = []
+    /// Sessions still open (or closed but not yet taken), by serial number.
+    private var sessions: [Int: SessionTimeline] = [:]
+    private var nextSerial = 0
+    /// Closed sessions ready to be stored, in the order they closed.
+    private var done: [Int] = []
     private var openServer: [String: Int] = [:]
     private var openClient: [String: Int] = [:]
     private var openPeerless: [Int] = []
@@ -48,11 +52,18 @@ public final class SFTPPlusSessionBuilder {
         }
     }
 
-    public func add(_ r: Record, rowID: Int64) {
+    private func open(_ s: SessionTimeline) -> Int {
+        sessions[nextSerial] = s
+        nextSerial += 1
+        return nextSerial - 1
+    }
+
+    public func add(_ r: Record, seq: Int = 0) {
+        let rowID = RecordRef(line: r.line, seq: seq)
         switch r.kind {
         case .sftpplusEvent: break
         case .sftpplusPrompt, .sftpplusAttribute:
-            if let c = lastClient { attach(c, r, rowID: rowID, counts: false) }
+            if let c = lastClient, sessions[c] != nil { attach(c, r, rowID: rowID, counts: false) }
             return
         default: return
         }
@@ -74,7 +85,7 @@ public final class SFTPPlusSessionBuilder {
 
     // MARK: server side
 
-    private func server(_ r: Record, _ id: String, key: String, rowID: Int64) {
+    private func server(_ r: Record, _ id: String, key: String, rowID: RecordRef) {
         var idx = openServer[key]
         if rules.serverOpen.contains(id), let i = idx {
             // A new connection on a key still open: the earlier one ended unlogged.
@@ -85,8 +96,7 @@ public final class SFTPPlusSessionBuilder {
             s.peer = r.peer
             s.component = r.component
             if !rules.serverOpen.contains(id) { s.details.append(("started_before_log", .bool(true))) }
-            sessions.append(s)
-            idx = sessions.count - 1
+            idx = open(s)
             openServer[key] = idx
         }
         let i = idx!
@@ -101,27 +111,26 @@ public final class SFTPPlusSessionBuilder {
 
     // MARK: client side
 
-    private func client(_ r: Record, _ id: String, _ rowID: Int64) {
+    private func client(_ r: Record, _ id: String, _ rowID: RecordRef) {
         let name = rules.locationFields.lazy.compactMap { SFTPPlusSessionBuilder.field(r, $0) }.first ?? r.component ?? "?"
         var idx = openClient[name]
-        if rules.clientOpen.contains(id), let i = idx, sessions[i].eventCount > 0, !rules.clientConnected.contains(id) || closed.contains(i) {
+        if rules.clientOpen.contains(id), let i = idx, sessions[i]!.eventCount > 0, !rules.clientConnected.contains(id) || closed.contains(i) {
             finishOpen(i); openClient[name] = nil; idx = nil
         }
         if idx == nil {
             var s = SessionTimeline(source: "sftpplus", side: "client", file: file)
             s.location = name
             s.component = r.component
-            sessions.append(s)
-            idx = sessions.count - 1
+            idx = open(s)
             openClient[name] = idx
         }
         let i = idx!
-        if sessions[i].peer == nil, let p = r.peer, p.port != 0 { sessions[i].peer = p }
-        if let a = r.account, a != "Process", a != "Unknown", sessions[i].user == nil { sessions[i].user = a }
+        if sessions[i]!.peer == nil, let p = r.peer, p.port != 0 { sessions[i]!.peer = p }
+        if let a = r.account, a != "Process", a != "Unknown", sessions[i]!.user == nil { sessions[i]!.user = a }
         attach(i, r, rowID: rowID, counts: true)
         lastClient = i
         apply(i, r, id, serverSide: false)
-        if rules.clientConnected.contains(id), sessions[i].outcome == "incomplete" { sessions[i].outcome = "ok" }
+        if rules.clientConnected.contains(id), sessions[i]!.outcome == "incomplete" { sessions[i]!.outcome = "ok" }
         if rules.clientClose.contains(id) {
             closeSession(i, r, id)
             openClient[name] = nil
@@ -130,22 +139,22 @@ public final class SFTPPlusSessionBuilder {
 
     // MARK: records without a peer
 
-    private func peerless(_ r: Record, _ id: String, _ rowID: Int64) {
+    private func peerless(_ r: Record, _ id: String, _ rowID: RecordRef) {
         // The same event shown again in another layout (documentation copies do this).
         let k = dedupKey(r)
-        if let hit = recent.last(where: { $0.key == k }) {
+        if let hit = recent.last(where: { $0.key == k }), sessions[hit.session] != nil {
             attach(hit.session, r, rowID: rowID, counts: false)
             return
         }
-        var candidates = openPeerless.filter { !closed.contains($0) }
+        var candidates = openPeerless.filter { !closed.contains($0) && sessions[$0] != nil }
         if rules.serverOpen.contains(id) {
             var s = SessionTimeline(source: "sftpplus", side: "server", file: file)
             s.details.append(("grouped_without_peer", .bool(true)))
-            sessions.append(s)
-            openPeerless.append(sessions.count - 1)
-            candidates = [sessions.count - 1]
+            let i = open(s)
+            openPeerless.append(i)
+            candidates = [i]
         } else if candidates.count > 1, let a = r.account, a != "Unknown" {
-            let byUser = candidates.filter { sessions[$0].user == a }
+            let byUser = candidates.filter { sessions[$0]!.user == a }
             if byUser.count == 1 { candidates = byUser }
         }
         guard candidates.count == 1 else {
@@ -160,8 +169,8 @@ public final class SFTPPlusSessionBuilder {
     }
 
     private func markAmbiguous(_ i: Int) {
-        if !sessions[i].details.contains(where: { $0.0 == "ambiguous" }) {
-            sessions[i].details.append(("ambiguous", .string("events without a peer could not be told apart between concurrent sessions")))
+        if !sessions[i]!.details.contains(where: { $0.0 == "ambiguous" }) {
+            sessions[i]!.details.append(("ambiguous", .string("events without a peer could not be told apart between concurrent sessions")))
         }
     }
 
@@ -177,41 +186,41 @@ public final class SFTPPlusSessionBuilder {
 
     // MARK: shared
 
-    private func attach(_ i: Int, _ r: Record, rowID: Int64, counts: Bool) {
-        sessions[i].recordIDs.append((rowID, !counts))
+    private func attach(_ i: Int, _ r: Record, rowID: RecordRef, counts: Bool) {
+        sessions[i]!.records.append(RecordRef(line: rowID.line, seq: rowID.seq, duplicate: !counts))
         guard counts else { return }
-        if sessions[i].eventCount == 0 {
-            sessions[i].start = r.timestamp
-            sessions[i].startEpoch = r.timestamp?.epoch(in: zone)
-            sessions[i].firstLine = r.line
+        if sessions[i]!.eventCount == 0 {
+            sessions[i]!.start = r.timestamp
+            sessions[i]!.startEpoch = r.timestamp?.epoch(in: zone)
+            sessions[i]!.firstLine = r.line
         }
-        sessions[i].eventCount += 1
+        sessions[i]!.eventCount += 1
         if let ts = r.timestamp {
-            sessions[i].end = ts
-            sessions[i].endEpoch = ts.epoch(in: zone)
+            sessions[i]!.end = ts
+            sessions[i]!.endEpoch = ts.epoch(in: zone)
         }
-        sessions[i].lastLine = r.line
+        sessions[i]!.lastLine = r.line
     }
 
     private func apply(_ i: Int, _ r: Record, _ id: String, serverSide: Bool) {
         let f = { (name: String) in SFTPPlusSessionBuilder.field(r, name) }
-        if serverSide, let a = r.account, a != "Unknown", a != "Process", !a.isEmpty, sessions[i].authSucceededMethod != nil || sessions[i].user == nil {
-            if sessions[i].authFailures == 0 || sessions[i].authSucceededMethod != nil { sessions[i].user = a }
+        if serverSide, let a = r.account, a != "Unknown", a != "Process", !a.isEmpty, sessions[i]!.authSucceededMethod != nil || sessions[i]!.user == nil {
+            if sessions[i]!.authFailures == 0 || sessions[i]!.authSucceededMethod != nil { sessions[i]!.user = a }
         }
-        if let v = f("client_version"), serverSide { sessions[i].clientVersion = v }
-        if let v = f("server_version"), !serverSide { sessions[i].serverVersion = v }
+        if let v = f("client_version"), serverSide { sessions[i]!.clientVersion = v }
+        if let v = f("server_version"), !serverSide { sessions[i]!.serverVersion = v }
         if (serverSide ? rules.serverNegotiation : rules.clientNegotiation).contains(id) || f("key_exchange") != nil {
-            sessions[i].negotiated.merge(negotiated(r, serverSide: serverSide))
+            sessions[i]!.negotiated.merge(negotiated(r, serverSide: serverSide))
         }
         if rules.authSuccess.contains(id) {
-            sessions[i].user = f("username") ?? f("account_name") ?? r.account
+            sessions[i]!.user = f("username") ?? f("account_name") ?? r.account
             let m = method(f("credentials_type"))
-            sessions[i].authSucceededMethod = m
-            if let m { sessions[i].authMethodsTried.append(m) }
+            sessions[i]!.authSucceededMethod = m
+            if let m { sessions[i]!.authMethodsTried.append(m) }
         } else if rules.authFailure.contains(id) {
-            sessions[i].authFailures += 1
-            if sessions[i].authSucceededMethod == nil { sessions[i].user = f("username") ?? f("name") ?? sessions[i].user }
-            if let m = method(f("credentials_type")) { sessions[i].authMethodsTried.append(m) }
+            sessions[i]!.authFailures += 1
+            if sessions[i]!.authSucceededMethod == nil { sessions[i]!.user = f("username") ?? f("name") ?? sessions[i]!.user }
+            if let m = method(f("credentials_type")) { sessions[i]!.authMethodsTried.append(m) }
         }
         if let rule = rules.operations[id] { operation(i, r, rule) }
     }
@@ -254,20 +263,20 @@ public final class SFTPPlusSessionBuilder {
         case "start":
             var op = SessionOperation(op: rule.op, path: f(rule.path) ?? "", line: r.line, ts: r.timestamp)
             op.to = f(rule.to)
-            sessions[i].operations.append(op)
-            pendingOps[i, default: []].append(sessions[i].operations.count - 1)
+            sessions[i]!.operations.append(op)
+            pendingOps[i, default: []].append(sessions[i]!.operations.count - 1)
         case "ok", "fail":
             let path = f(rule.path) ?? ""
             let ok = rule.phase == "ok"
-            if let k = pendingOps[i]?.lastIndex(where: { sessions[i].operations[$0].op == rule.op && sessions[i].operations[$0].path == path }) {
+            if let k = pendingOps[i]?.lastIndex(where: { sessions[i]!.operations[$0].op == rule.op && sessions[i]!.operations[$0].path == path }) {
                 let opIndex = pendingOps[i]!.remove(at: k)
-                sessions[i].operations[opIndex].ok = ok
-                if !ok { sessions[i].operations[opIndex].detail = f("details") }
+                sessions[i]!.operations[opIndex].ok = ok
+                if !ok { sessions[i]!.operations[opIndex].detail = f("details") }
             } else {
                 var op = SessionOperation(op: rule.op, path: path, ok: ok, line: r.line, ts: r.timestamp)
                 op.to = f(rule.to)
                 if !ok { op.detail = f("details") }
-                sessions[i].operations.append(op)
+                sessions[i]!.operations.append(op)
             }
         case "open", "open-fail":
             let mode = (f(rule.mode) ?? "").lowercased()
@@ -276,10 +285,10 @@ public final class SFTPPlusSessionBuilder {
             if rule.phase == "open-fail" {
                 op.ok = false
                 op.detail = f("details")
-                sessions[i].operations.append(op)
+                sessions[i]!.operations.append(op)
             } else {
-                sessions[i].operations.append(op)
-                if let real = f(rule.realPath) { openFiles[i, default: [:]][real] = sessions[i].operations.count - 1 }
+                sessions[i]!.operations.append(op)
+                if let real = f(rule.realPath) { openFiles[i, default: [:]][real] = sessions[i]!.operations.count - 1 }
             }
         case "close-ok", "close-fail":
             let real = f(rule.realPath) ?? ""
@@ -289,10 +298,10 @@ public final class SFTPPlusSessionBuilder {
                 opIndex = k
                 openFiles[i]![real] = nil
             } else {
-                sessions[i].operations.append(SessionOperation(op: rule.op == "transfer" ? "get" : rule.op, path: real, line: r.line, ts: r.timestamp))
-                opIndex = sessions[i].operations.count - 1
+                sessions[i]!.operations.append(SessionOperation(op: rule.op == "transfer" ? "get" : rule.op, path: real, line: r.line, ts: r.timestamp))
+                opIndex = sessions[i]!.operations.count - 1
             }
-            var op = sessions[i].operations[opIndex]
+            var op = sessions[i]!.operations[opIndex]
             op.ok = ok
             if rule.op == "transfer" {
                 let mode = (f(rule.mode) ?? "").lowercased()
@@ -304,7 +313,7 @@ public final class SFTPPlusSessionBuilder {
             op.seconds = SFTPPlusSessionBuilder.number(r, rule.duration)
             op.bytesPerSecond = SFTPPlusSessionBuilder.number(r, rule.speed)
             if !ok { op.detail = f("details") ?? op.detail }
-            sessions[i].operations[opIndex] = op
+            sessions[i]!.operations[opIndex] = op
         default:
             break
         }
@@ -312,20 +321,21 @@ public final class SFTPPlusSessionBuilder {
 
     private func closeSession(_ i: Int, _ r: Record, _ id: String) {
         closed.insert(i)
-        sessions[i].details.append(("closed_by", .string(id)))
+        done.append(i)
+        sessions[i]!.details.append(("closed_by", .string(id)))
         let details = SFTPPlusSessionBuilder.field(r, "details")
-        if let d = details { sessions[i].details.append(("close_details", .string(d))) }
+        if let d = details { sessions[i]!.details.append(("close_details", .string(d))) }
         settle(i, closedBy: id, details: details)
     }
 
     private func finishOpen(_ i: Int) {
-        if !closed.contains(i) { settle(i, closedBy: nil, details: nil) }
+        if !closed.contains(i) { settle(i, closedBy: nil, details: nil); done.append(i) }
         closed.insert(i)
     }
 
     /// The session's outcome from what its events showed.
     private func settle(_ i: Int, closedBy: String?, details: String?) {
-        var s = sessions[i]
+        var s = sessions[i]!
         if s.side == "client" {
             if s.outcome == "incomplete", closedBy != nil { s.outcome = "disconnected" }
         } else if s.authFailures > 0 && s.authSucceededMethod == nil {
@@ -344,21 +354,42 @@ public final class SFTPPlusSessionBuilder {
         sessions[i] = s
     }
 
+    private func release(_ i: Int) -> SessionTimeline {
+        var s = sessions.removeValue(forKey: i)!
+        pendingOps[i] = nil
+        openFiles[i] = nil
+        closed.remove(i)
+        s.sourceID = sourceID
+        s.id = SessionIdentity.make(s)
+        return s
+    }
+
+    /// Sessions that have closed since the last call, ready to store; memory
+    /// then holds only the open ones. Keeps the most recent few so a duplicate
+    /// rendering of a closing event can still join its session.
+    public func takeClosed(keepingLast keep: Int = 64) -> [SessionTimeline] {
+        guard done.count > keep else { return [] }
+        let ready = done.prefix(done.count - keep)
+        done.removeFirst(ready.count)
+        let readySet = Set(ready)
+        recent.removeAll { readySet.contains($0.session) }
+        openPeerless.removeAll { readySet.contains($0) }
+        if let c = lastClient, readySet.contains(c) { lastClient = nil }
+        return ready.map(release)
+    }
+
     /// Ends the fold: sessions still open end `incomplete` (the log stops first).
     public func finish() -> [SessionTimeline] {
-        for i in sessions.indices where !closed.contains(i) {
-            if sessions[i].side == "client" {
-                if sessions[i].outcome == "incomplete" && sessions[i].eventCount > 0 && !sessions[i].operations.isEmpty { sessions[i].outcome = "ok" }
+        for i in sessions.keys.sorted() where !closed.contains(i) {
+            if sessions[i]!.side == "client" {
+                if sessions[i]!.outcome == "incomplete" && sessions[i]!.eventCount > 0 && !sessions[i]!.operations.isEmpty { sessions[i]!.outcome = "ok" }
             } else {
                 settle(i, closedBy: nil, details: nil)
-                if sessions[i].authFailures > 0 && sessions[i].authSucceededMethod == nil { sessions[i].outcome = "auth-failed" }
+                if sessions[i]!.authFailures > 0 && sessions[i]!.authSucceededMethod == nil { sessions[i]!.outcome = "auth-failed" }
             }
         }
-        for i in sessions.indices {
-            sessions[i].sourceID = sourceID
-            sessions[i].id = SessionIdentity.make(sessions[i])
-        }
-        return sessions
+        done = []
+        return sessions.keys.sorted().map(release)
     }
 }
 

@@ -68,6 +68,14 @@ public struct SessionOperation: Equatable, Sendable {
     }
 }
 
+/// Where a record is in its source: `records(source_id, line, seq)` is unique.
+public struct RecordRef: Equatable, Sendable {
+    public var line: Int
+    public var seq: Int
+    public var duplicate: Bool
+    public init(line: Int, seq: Int, duplicate: Bool = false) { self.line = line; self.seq = seq; self.duplicate = duplicate }
+}
+
 /// A weak-algorithm finding (filled by the Policy stage).
 public struct Finding: Equatable, Sendable {
     public var algorithm: String
@@ -122,8 +130,9 @@ public struct SessionTimeline: Sendable {
     public var eventCount = 0
     public var firstLine = 0
     public var lastLine = 0
-    /// Record row ids of the timeline, in order (duplicates: the same event shown in another layout).
-    public var recordIDs: [(id: Int64, duplicate: Bool)] = []
+    /// The timeline's records, in order, by their place in the source (duplicates:
+    /// the same event shown again in another layout).
+    public var records: [RecordRef] = []
     /// Server's offer, when the log shows it (OpenSSH debug2): weak names it still offers.
     public var serverOffer: [String: [String]] = [:]
     /// DH group exchange size the server sent, when logged.

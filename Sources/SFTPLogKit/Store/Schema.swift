@@ -139,12 +139,12 @@ public enum Schema {
                 CREATE INDEX sessions_source ON sessions(source_id);
                 CREATE TABLE session_records (
                   session_id TEXT NOT NULL,
-                  record_id INTEGER NOT NULL,
                   position INTEGER NOT NULL,
+                  line INTEGER NOT NULL,
+                  seq INTEGER NOT NULL DEFAULT 0,
                   duplicate INTEGER NOT NULL DEFAULT 0,
                   PRIMARY KEY (session_id, position)
                 ) WITHOUT ROWID;
-                CREATE INDEX session_records_record ON session_records(record_id);
                 CREATE TABLE session_operations (
                   session_id TEXT NOT NULL,
                   position INTEGER NOT NULL,

@@ -5,14 +5,24 @@ import GRDB
 /// as a whole when the source changes (grown file), so ids stay stable.
 public enum SessionStore {
     public static func replace(_ db: Database, sourceID: Int64, with sessions: [SessionTimeline], zone: TimeZone) throws {
+        try deleteAll(db, sourceID: sourceID)
+        try insert(db, sourceID: sourceID, sessions)
+    }
+
+    public static func deleteAll(_ db: Database, sourceID: Int64) throws {
         for table in ["session_records", "session_operations", "findings", "session_algorithms_offered"] {
             try db.execute(sql: "DELETE FROM \(table) WHERE session_id IN (SELECT id FROM sessions WHERE source_id = ?)", arguments: [sourceID])
         }
         try db.execute(sql: "DELETE FROM sessions WHERE source_id = ?", arguments: [sourceID])
+    }
+
+    /// Adds sessions (closed ones are stored with each ingest batch).
+    public static func insert(_ db: Database, sourceID: Int64, _ sessions: [SessionTimeline]) throws {
+        guard !sessions.isEmpty else { return }
         let insert = try db.makeStatement(sql: """
             INSERT OR REPLACE INTO sessions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
             """)
-        let rec = try db.makeStatement(sql: "INSERT OR REPLACE INTO session_records VALUES (?,?,?,?)")
+        let rec = try db.makeStatement(sql: "INSERT OR REPLACE INTO session_records VALUES (?,?,?,?,?)")
         let ops = try db.makeStatement(sql: "INSERT OR REPLACE INTO session_operations VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)")
         let fnd = try db.makeStatement(sql: "INSERT OR REPLACE INTO findings VALUES (?,?,?,?,?,?,?,?)")
         let offered = try db.makeStatement(sql: "INSERT OR REPLACE INTO session_algorithms_offered VALUES (?,?,?,?,?)")
@@ -29,7 +39,7 @@ public enum SessionStore {
                 s.details.isEmpty ? nil : JSONValue.object(s.details).json,
             ]
             try insert.execute(arguments: StatementArguments(values))
-            for (k, r) in s.recordIDs.enumerated() { try rec.execute(arguments: [s.id, r.id, k, r.duplicate]) }
+            for (k, r) in s.records.enumerated() { try rec.execute(arguments: [s.id, k, r.line, r.seq, r.duplicate]) }
             for (k, o) in s.operations.enumerated() {
                 try ops.execute(arguments: [s.id, k, o.op, o.path, o.ok, o.bytes, o.seconds, o.bytesPerSecond, o.to, o.local, o.detail, o.line, o.ts?.iso])
             }

@@ -13,7 +13,7 @@ final class PolicyTests: XCTestCase {
 
     func opensshSessions(_ path: String) throws -> [SessionTimeline] {
         let records = try Harness.parse(path)
-        return OpenSSHSessions.timelines(records: records, rowIDs: records.indices.map { Int64($0) }, file: path, sourceID: 1, zone: .current)
+        return OpenSSHSessions.timelines(records: records, file: path, sourceID: 1, zone: .current)
     }
 
     func testEveryOpenSSHCaseFlagsExactlyItsExpectedWeakNames() throws {
@@ -38,7 +38,7 @@ final class PolicyTests: XCTestCase {
         for name in ["dev-ts-first-5.26", "dev-id-first-4.0", "dev-csv-4.16"] {
             let truth = try Harness.json(Paths.sample("sftpplus/\(name).truth.json"))
             let builder = SFTPPlusSessionBuilder(rules: rules, file: name, sourceID: 1, timeZone: TimeZone(identifier: "UTC")!)
-            for (k, r) in try Harness.parse(Paths.sample("sftpplus/\(name).log")).enumerated() { builder.add(r, rowID: Int64(k)) }
+            for r in try Harness.parse(Paths.sample("sftpplus/\(name).log")) { builder.add(r, seq: 0) }
             var sessions = builder.finish()
             for i in sessions.indices { judge.judge(&sessions[i]) }
             for t in truth["sessions"] as! [[String: Any]] {

@@ -10,7 +10,7 @@ final class SFTPPlusSessionTests: XCTestCase {
 
     func sessions(_ path: String, options: ReaderOptions = ReaderOptions(timeZone: TimeZone(identifier: "UTC")!)) throws -> [SessionTimeline] {
         let builder = SFTPPlusSessionBuilder(rules: Self.rules, file: path, sourceID: 1, timeZone: TimeZone(identifier: "UTC")!)
-        for (k, r) in try Harness.parse(path, options: options).enumerated() { builder.add(r, rowID: Int64(k + 1)) }
+        for r in try Harness.parse(path, options: options) { builder.add(r, seq: 0) }
         return builder.finish()
     }
 
@@ -65,8 +65,8 @@ final class SFTPPlusSessionTests: XCTestCase {
         XCTAssertEqual(peer[0].eventCount, 10)
         XCTAssertEqual(peer[0].operations.map(\.op), ["ls"])
         // The same events shown again in the short layout join that session as duplicates.
-        XCTAssertEqual(peer[0].recordIDs.count, 18)
-        XCTAssertEqual(peer[0].recordIDs.filter(\.duplicate).count, 8)
+        XCTAssertEqual(peer[0].records.count, 18)
+        XCTAssertEqual(peer[0].records.filter(\.duplicate).count, 8)
         XCTAssertEqual(all.count, 1)
     }
 
