@@ -37,6 +37,7 @@ struct Ingest: ParsableCommand {
                     failures += 1
                 }
             }
+            do { try ingestor.finish() } catch { Terminal.warn("\(error)"); failures += 1 }
             summary.seconds = Date().timeIntervalSince(started)
             if json {
                 print(IngestReport.json(summary, database: path))

@@ -14,37 +14,29 @@ struct Parse: ParsableCommand {
     func run() throws {
         try reporting {
             let stream = RecordStream(options: try input.readerOptions(), catalog: try Catalogs.load())
-            let out = BufferedOutput()
+            var out = JSONBytes(capacity: 1 << 18)
+            func flush() {
+                out.bytes.withUnsafeBytes { p in
+                    var off = 0
+                    while off < p.count {
+                        let n = Foundation.write(1, p.baseAddress! + off, p.count - off)
+                        if n <= 0 { if errno == EINTR { continue }; return }
+                        off += n
+                    }
+                }
+                out.bytes.removeAll(keepingCapacity: true)
+            }
             for name in inputs.isEmpty ? ["-"] : inputs {
                 let src = try InputSource.open(name)
                 defer { src.close() }
                 let reader = stream.makeReader(file: name, fileYear: src.modificationYear, format: nil, readerState: nil)
                 try stream.run(src, reader: reader) { r in
-                    out.write(RecordJSON.line(r))
+                    RecordJSON.write(r, to: &out)
+                    if out.bytes.count >= 1 << 18 { flush() }
                 }
             }
-            out.flush()
+            flush()
         }
     }
 }
 
-/// Buffered stdout: one write per 256 KiB, not per record.
-final class BufferedOutput {
-    private var buffer: [UInt8] = []
-    init() { buffer.reserveCapacity(1 << 18) }
-    func write(_ s: String) {
-        buffer.append(contentsOf: s.utf8)
-        if buffer.count >= 1 << 18 { flush() }
-    }
-    func flush() {
-        buffer.withUnsafeBytes { p in
-            var off = 0
-            while off < p.count {
-                let n = Foundation.write(1, p.baseAddress! + off, p.count - off)
-                if n <= 0 { if errno == EINTR { continue }; return }
-                off += n
-            }
-        }
-        buffer.removeAll(keepingCapacity: true)
-    }
-}

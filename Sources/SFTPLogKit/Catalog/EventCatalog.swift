@@ -137,11 +137,11 @@ public final class EventCatalog: @unchecked Sendable {
         }
         var msg = message
         return msg.withUTF8 { m -> EventResolution in
-            var best: (EventTemplate, [(String, Range<Int>)])?
+            var best: (EventTemplate, [(Int, Range<Int>)])?
             for t in e.variants {
                 // Cheap reject: the wording's first literal must open the message.
                 if case .literal(let l)? = t.pieces.first, !EntryFormat.hasPrefix(m, at: 0, l) { continue }
-                guard let values = t.match(m) else { continue }
+                guard let values = t.matchPieces(m) else { continue }
                 if let (b, _) = best {
                     let dt = hint.map { t.documentedRange?.distance(to: $0) ?? Int.max } ?? 0
                     let db = hint.map { b.documentedRange?.distance(to: $0) ?? Int.max } ?? 0
@@ -155,11 +155,12 @@ public final class EventCatalog: @unchecked Sendable {
             }
             var fields: [(String, JSONValue)] = []
             fields.reserveCapacity(values.count)
-            for (name, range) in values where !fields.contains(where: { $0.0 == name }) {
+            for (k, range) in values where t.firstOfNameMask[k] {
+                guard case .field(let name) = t.pieces[k] else { continue }
                 var r = range
-                if t.trims(name) { while r.lowerBound < r.upperBound && m[r.lowerBound] == 0x20 { r = (r.lowerBound + 1)..<r.upperBound } }
+                if t.trimFieldMask[k] { while r.lowerBound < r.upperBound && m[r.lowerBound] == 0x20 { r = (r.lowerBound + 1)..<r.upperBound } }
                 let slice = UnsafeBufferPointer(rebasing: m[r])
-                if EventCatalog.numericFields.contains(name), let n = EventCatalog.number(slice) {
+                if t.numericFieldMask[k], let n = EventCatalog.number(slice) {
                     fields.append((name, n))
                 } else {
                     fields.append((name, .string(UTF8Text.decode(slice).0)))
@@ -237,10 +238,14 @@ public final class SourceResolver {
 
     public init(catalog: EventCatalog) { self.catalog = catalog }
 
+    /// Wordings already folded into `versions` (each narrows the range once).
+    private var narrowedBy = Set<String>()
+
     public func resolve(_ r: inout Record) {
         guard r.kind == .sftpplusEvent, let id = r.eventID else { return }
         let res = catalog.resolve(eventID: id, message: r.message ?? "", hint: versions)
-        if res.status == .resolved, let v = res.variant, let t = catalog.events[id]?.variants.first(where: { $0.variant == v }) {
+        if res.status == .resolved, let v = res.variant, narrowedBy.insert(id + "#" + String(v)).inserted,
+           let t = catalog.events[id]?.variants.first(where: { $0.variant == v }) {
             narrow(with: VersionInference.writableRange(t, in: catalog))
         }
         r.resolution = res

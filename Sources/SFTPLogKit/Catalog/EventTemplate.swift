@@ -24,6 +24,10 @@ public final class EventTemplate: @unchecked Sendable {
     /// Field names the message's values get typed as numbers for, and where a leading space is trimmed.
     let numericFieldMask: [Bool]
     let trimFieldMask: [Bool]
+    /// Per piece: a token-like field (see `isTokenLike`), and whether it is the
+    /// first hole with its name (a repeated name keeps its first value).
+    let tokenLikeMask: [Bool]
+    let firstOfNameMask: [Bool]
     /// Filled once by `VersionInference.writableRange` (templates are immutable otherwise).
     var cachedWritableRange: VersionRange??
 
@@ -44,6 +48,9 @@ public final class EventTemplate: @unchecked Sendable {
         }
         numericFieldMask = numeric
         trimFieldMask = trim
+        var seen = Set<String>()
+        tokenLikeMask = pieces.map { if case .field(let f) = $0 { return EventTemplate.isTokenLike(f) } else { return false } }
+        firstOfNameMask = pieces.map { if case .field(let f) = $0 { return seen.insert(f).inserted } else { return false } }
     }
 
     func renumbered(_ n: Int) -> EventTemplate {
@@ -85,9 +92,18 @@ public final class EventTemplate: @unchecked Sendable {
     /// `opened "a" in "b". c" in "write" mode` gives mode `write`, path `a" in "b". c`.
     /// Returns the field values by name (a repeated name keeps its first value).
     public func match(_ m: UnsafeBufferPointer<UInt8>) -> [(String, Range<Int>)]? {
-        var values: [(String, Range<Int>)] = []
+        matchPieces(m)?.map { (k, r) in
+            guard case .field(let f) = pieces[k] else { return ("", r) }
+            return (f, r)
+        }
+    }
+
+    /// Like `match`, with holes identified by their piece index (no string work).
+    func matchPieces(_ m: UnsafeBufferPointer<UInt8>) -> [(Int, Range<Int>)]? {
+        var values: [(Int, Range<Int>)] = []
+        values.reserveCapacity(pieces.count / 2 + 1)
         var budget = 20_000
-        var best: (values: [(String, Range<Int>)], penalty: Int)?
+        var best: (values: [(Int, Range<Int>)], penalty: Int)?
         var found = 0
         _ = step(0, 0, m, &values, &budget) { candidate in
             let p = penalty(candidate, m)
@@ -106,9 +122,9 @@ public final class EventTemplate: @unchecked Sendable {
         return false
     }
 
-    private func penalty(_ values: [(String, Range<Int>)], _ m: UnsafeBufferPointer<UInt8>) -> Int {
+    private func penalty(_ values: [(Int, Range<Int>)], _ m: UnsafeBufferPointer<UInt8>) -> Int {
         var p = 0
-        for (name, r) in values where EventTemplate.isTokenLike(name) {
+        for (k, r) in values where tokenLikeMask[k] {
             for i in r where m[i] == 0x22 || m[i] == 0x20 { p += 1; break }
         }
         return p
@@ -116,8 +132,8 @@ public final class EventTemplate: @unchecked Sendable {
 
     /// Depth-first search over the holes' end positions; `accept` sees each full
     /// match and returns true to stop the search.
-    private func step(_ k: Int, _ pos: Int, _ m: UnsafeBufferPointer<UInt8>, _ values: inout [(String, Range<Int>)],
-                      _ budget: inout Int, _ accept: ([(String, Range<Int>)]) -> Bool) -> Bool {
+    private func step(_ k: Int, _ pos: Int, _ m: UnsafeBufferPointer<UInt8>, _ values: inout [(Int, Range<Int>)],
+                      _ budget: inout Int, _ accept: ([(Int, Range<Int>)]) -> Bool) -> Bool {
         budget -= 1
         if budget < 0 { return true }
         if k == pieces.count { return pos == m.count ? accept(values) : false }
@@ -125,9 +141,9 @@ public final class EventTemplate: @unchecked Sendable {
         case .literal(let lit):
             guard EntryFormat.hasPrefix(m, at: pos, lit) else { return false }
             return step(k + 1, pos + lit.count, m, &values, &budget, accept)
-        case .field(let name):
+        case .field:
             if k + 1 == pieces.count {
-                values.append((name, pos..<m.count))
+                values.append((k, pos..<m.count))
                 defer { values.removeLast() }
                 return accept(values)
             }
@@ -136,14 +152,14 @@ public final class EventTemplate: @unchecked Sendable {
             if k + 2 == pieces.count {
                 let at = m.count - next.count
                 guard at >= pos, EntryFormat.hasPrefix(m, at: at, next) else { return false }
-                values.append((name, pos..<at))
+                values.append((k, pos..<at))
                 defer { values.removeLast() }
                 return accept(values)
             }
             var i = pos
             while i + next.count <= m.count {
                 if m[i] == first && EntryFormat.hasPrefix(m, at: i, next) {
-                    values.append((name, pos..<i))
+                    values.append((k, pos..<i))
                     let stop = step(k + 1, i, m, &values, &budget, accept)
                     values.removeLast()
                     if stop { return true }

@@ -40,6 +40,31 @@ public final class Ingestor {
         self.stream = stream
     }
 
+    /// nil until the first source: whether this run bulk-loads an empty database.
+    private var bulkLoad: Bool?
+
+    /// Before the first source: an empty records table is loaded without its
+    /// secondary indexes (built once in `finish`).
+    func prepare() throws {
+        guard bulkLoad == nil else { return }
+        bulkLoad = try db.write { db in
+            let empty = try Int.fetchOne(db, sql: "SELECT count(*) FROM (SELECT 1 FROM records LIMIT 1)") == 0
+            if empty { try Schema.dropRecordIndexes(db) }
+            return empty
+        }
+    }
+
+    /// Ends a run: builds the indexes a bulk load skipped. Call it even after errors.
+    public func finish() throws {
+        guard bulkLoad == true else { return }
+        let t = Date()
+        try db.write { try Schema.createRecordIndexes($0) }
+        if ProcessInfo.processInfo.environment["SFTPLOG_PROFILE"] != nil {
+            FileHandle.standardError.write(Data("indexes \(Date().timeIntervalSince(t))\n".utf8))
+        }
+        bulkLoad = false
+    }
+
     struct StoredSource {
         var id: Int64, bytes: Int64, contentHash: String, resumeOffset: Int64, resumeLine: Int, complete: Bool
         var format: String?, readerState: String?
@@ -87,6 +112,7 @@ public final class Ingestor {
     }
 
     public func ingest(_ name: String) throws -> SourceIngestResult {
+        try prepare()
         let src = try InputSource.open(name)
         defer { src.close() }
         if src.isStdin {
@@ -171,7 +197,7 @@ public final class Ingestor {
             headBytes = try src.readUpTo(Ingestor.headLength)
             try src.seek(to: startOffset)
         }
-        var batch: [(Record, Int)] = []
+        var batch: [RecordWriter.Prepared] = []
         batch.reserveCapacity(batchSize)
         var lastLineSeq = (line: -1, seq: 0)
         var nextResume = (offset: startOffset, line: startLine)
@@ -184,7 +210,14 @@ public final class Ingestor {
         var lastRecordStart: (Int64, Int)?
         // New sources get their sessions while streaming; a resumed one is rebuilt from the store at the end.
         let live = resumeFrom == nil ? sessions?.live(file: name) : nil
+        let tStart = Date()
 
+        let writer = SerialWriter(db: db)
+        var writerFinished = false
+        defer { if !writerFinished { try? writer.finish() } }
+
+        /// Snapshots what this batch commits (records, closed sessions, the
+        /// source's progress) and hands it to the writer thread.
         func commit(final: Bool) throws {
             let detecting = reader as? DetectingReader
             let format = detecting?.format?.rawValue ?? storedFormat?.rawValue
@@ -194,45 +227,58 @@ public final class Ingestor {
             head.update(headBytes)
             // At the end, the last record is re-read on the next run (it may grow).
             let resume = final ? (lastRecordStart ?? (hash.count, startLine + lines)) : nextResume
-            try db.write { db in
+            let bytes = hash.count, digest = hash.digest, headDigest = head.digest, headLen = headBytes.count
+            let lastLine = startLine + lines - 1
+            let records = batch
+            batch = []
+            batch.reserveCapacity(batchSize)
+            let closedSessions = live.map { final ? $0.finish(sourceID: 0) : $0.takeClosed(sourceID: 0) } ?? []
+            let markAfterwards = live?.marksRecordsAfterwards ?? false
+            let zone = stream.options.timeZone
+            let catalog = stream.catalog
+            let sessions = self.sessions
+            try writer.submit { db in
                 if sourceID == nil {
                     try db.execute(sql: """
                         INSERT INTO sources(name, format, format_explanation, reader_state, bytes, content_hash, head_hash, head_len,
                           resume_offset, resume_line, complete, first_ingested_at, last_ingested_at)
                         VALUES(?,?,?,?,?,?,?,?,?,?,0,?,?)
-                        """, arguments: [name, format, explanation, state, hash.count, hash.digest, head.digest, headBytes.count,
+                        """, arguments: [name, format, explanation, state, bytes, digest, headDigest, headLen,
                                          resume.0, resume.1, now, now])
                     sourceID = db.lastInsertedRowID
                 } else if let id = sourceID, !deletedTail {
                     try RecordWriter.deleteTail(db, sourceID: id, fromLine: startLine)
                 }
                 deletedTail = true
-                let writer = try RecordWriter(db, timeZone: stream.options.timeZone)
-                for (r, seq) in batch { try writer.write(r, sourceID: sourceID!, seq: seq, db: db) }
-                if let live {
-                    try SessionStore.insert(db, sourceID: sourceID!, final ? live.finish(sourceID: sourceID!) : live.takeClosed(sourceID: sourceID!))
+                let t0 = Date()
+                let recordWriter = try RecordWriter(db)
+                for p in records { try recordWriter.write(p, sourceID: sourceID!, db: db) }
+                let t1 = Date()
+                try SessionStore.insert(db, sourceID: sourceID!, closedSessions)
+                if ProcessInfo.processInfo.environment["SFTPLOG_PROFILE"] != nil {
+                    FileHandle.standardError.write(Data("batch \(records.count): records \(t1.timeIntervalSince(t0)) sessions(\(closedSessions.count)) \(Date().timeIntervalSince(t1))\n".utf8))
                 }
+                if markAfterwards { try SessionStore.assignRecords(db, sourceID: sourceID!, closedSessions) }
                 try db.execute(sql: """
                     UPDATE sources SET format = coalesce(?, format), format_explanation = coalesce(?, format_explanation),
                       reader_state = ?, bytes = ?, content_hash = ?, head_hash = ?, head_len = ?, resume_offset = ?, resume_line = ?,
                       complete = ?, lines = max(lines, ?), last_ingested_at = ?
                     WHERE id = ?
-                    """, arguments: [format, explanation, state, hash.count, hash.digest, head.digest, headBytes.count, resume.0, resume.1,
-                                     final ? 1 : 0, startLine + lines - 1, now, sourceID])
+                    """, arguments: [format, explanation, state, bytes, digest, headDigest, headLen, resume.0, resume.1,
+                                     final ? 1 : 0, lastLine, now, sourceID])
                 if final {
                     try db.execute(sql: """
                         UPDATE sources SET records = (SELECT count(*) FROM records WHERE source_id = sources.id),
                           unparsed = (SELECT count(*) FROM records WHERE source_id = sources.id AND kind = 'unparsed')
                         WHERE id = ?
                         """, arguments: [sourceID])
-                    if let catalog = stream.catalog {
+                    if let catalog {
                         try CatalogTable.refresh(db, catalog: catalog)
                         result.sftpplusVersions = try SourceFacts.updateVersions(db, sourceID: sourceID!, catalog: catalog)
                     }
                     if let sessions, live == nil { _ = try sessions.rebuild(db, sourceID: sourceID!) }
                 }
             }
-            batch.removeAll(keepingCapacity: true)
         }
 
         try stream.run(src, reader: reader, offset: startOffset, line: startLine, prefix: prefix, onLine: { l in
@@ -253,12 +299,22 @@ public final class Ingestor {
                 }
                 lastRecordStart = (r.offset, r.line)
             }
-            batch.append((r, seq))
-            live?.add(r, seq: seq, format: (reader as? DetectingReader)?.format ?? storedFormat)
+            var r = r
+            if let joined = live?.add(r, seq: seq, format: (reader as? DetectingReader)?.format ?? storedFormat) {
+                r.sessionID = joined.id
+                r.sessionDuplicate = joined.duplicate
+            }
+            batch.append(RecordWriter.prepare(r, seq: seq, zone: stream.options.timeZone))
             result.records += 1
             if r.kind == .unparsed { result.unparsed += 1 }
         })
+        let tParsed = Date()
         try commit(final: true)
+        writerFinished = true
+        try writer.finish()
+        if ProcessInfo.processInfo.environment["SFTPLOG_PROFILE"] != nil {
+            FileHandle.standardError.write(Data("parse done at \(tParsed.timeIntervalSince(tStart)), writer done at \(Date().timeIntervalSince(tStart))\n".utf8))
+        }
         result.sourceID = sourceID
         let detecting = reader as? DetectingReader
         result.format = detecting?.format?.rawValue ?? storedFormat?.rawValue

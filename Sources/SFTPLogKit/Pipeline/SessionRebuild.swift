@@ -31,6 +31,7 @@ public struct SessionRebuild {
         }
         if let judge { for i in sessions.indices { judge(&sessions[i]) } }
         try SessionStore.replace(db, sourceID: sourceID, with: sessions, zone: zone)
+        try SessionStore.assignRecords(db, sourceID: sourceID, sessions)
         return sessions.count
     }
 
@@ -96,19 +97,25 @@ public final class LiveSessions {
         self.file = file
     }
 
-    public func add(_ r: Record, seq: Int, format: SourceFormat?) {
+    @discardableResult
+    public func add(_ r: Record, seq: Int, format: SourceFormat?) -> (id: String, duplicate: Bool)? {
         if isOpenSSH == nil {
             isOpenSSH = format == .openssh
-            if !isOpenSSH! { sftpplus = SFTPPlusSessionBuilder(rules: rebuild.rules, file: file, sourceID: 0, timeZone: rebuild.zone) }
+            if !isOpenSSH! {
+                sftpplus = SFTPPlusSessionBuilder(rules: rebuild.rules, file: file, sourceID: 0, timeZone: rebuild.zone, collectRefs: false)
+            }
         }
         if isOpenSSH! {
             var kept = r
             kept.raw = []  // the builder reads facts, not bytes
             openssh.append((kept, seq))
-        } else {
-            sftpplus!.add(r, seq: seq)
+            return nil
         }
+        return sftpplus!.add(r, seq: seq)
     }
+
+    /// OpenSSH runs are known only at the end, after their records were stored.
+    public var marksRecordsAfterwards: Bool { isOpenSSH == true }
 
     func judged(_ list: [SessionTimeline], sourceID: Int64) -> [SessionTimeline] {
         var out = list

@@ -19,6 +19,7 @@ public enum Workspace {
         for name in inputs {
             do { _ = try ingestor.ingest(name) } catch { warn("\(error)") }
         }
+        try ingestor.finish()
         return q
     }
 }

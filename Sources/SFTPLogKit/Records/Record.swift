@@ -74,6 +74,10 @@ public struct Record: Sendable {
     public var resolution: EventResolution?
     /// For unparsed records: what was wrong.
     public var diagnostic: String?
+    /// The session the record belongs to (set by the Sessions stage), and whether it
+    /// only repeats an event of that session in another layout.
+    public var sessionID: String?
+    public var sessionDuplicate = false
 
     public init(kind: RecordKind, file: String, line: Int, raw: [UInt8], rawIsUTF8: Bool) {
         self.kind = kind; self.file = file; self.line = line; self.raw = raw; self.rawIsUTF8 = rawIsUTF8

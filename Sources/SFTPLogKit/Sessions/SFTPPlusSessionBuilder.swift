@@ -15,25 +15,36 @@ public final class SFTPPlusSessionBuilder {
     let file: String
     let sourceID: Int64
     let zone: TimeZone
+    /// A session under construction, boxed so updates never copy it.
+    final class Box { var s: SessionTimeline; init(_ s: SessionTimeline) { self.s = s } }
     /// Sessions still open (or closed but not yet taken), by serial number.
-    private var sessions: [Int: SessionTimeline] = [:]
+    private var sessions: [Int: Box] = [:]
     private var nextSerial = 0
     /// Closed sessions ready to be stored, in the order they closed.
     private var done: [Int] = []
-    private var openServer: [String: Int] = [:]
+    struct PeerKey: Hashable { var address: String; var port: Int }
+    private var openServer: [PeerKey: Int] = [:]
     private var openClient: [String: Int] = [:]
     private var openPeerless: [Int] = []
     /// Per session: pending (started, not finished) operations and open files by real path.
     private var pendingOps: [Int: [Int]] = [:]
     private var openFiles: [Int: [String: Int]] = [:]
     private var closed: Set<Int> = []
-    private var recent: [(key: String, session: Int)] = []
+    /// The last 64 keyed events (a ring), for spotting the same event shown again without its peer.
+    private var recent: [(key: DedupKey, session: Int)] = []
+    private var recentHead = 0
     public private(set) var unattributed = 0
     /// Client-shell prompts and attribute listings go to the latest client session.
     private var lastClient: Int?
 
-    public init(rules: SessionRules, file: String, sourceID: Int64, timeZone: TimeZone) {
-        self.rules = rules; self.file = file; self.sourceID = sourceID; self.zone = timeZone
+    /// Keep each session's list of record references (needed when records are
+    /// already stored and must be marked afterwards; not while streaming).
+    let collectRefs: Bool
+    /// The session the last added record joined, and whether as a duplicate.
+    private var lastAttach: (id: String, duplicate: Bool)?
+
+    public init(rules: SessionRules, file: String, sourceID: Int64, timeZone: TimeZone, collectRefs: Bool = true) {
+        self.rules = rules; self.file = file; self.sourceID = sourceID; self.zone = timeZone; self.collectRefs = collectRefs
     }
 
     static func field(_ r: Record, _ name: String?) -> String? {
@@ -53,13 +64,20 @@ public final class SFTPPlusSessionBuilder {
     }
 
     private func open(_ s: SessionTimeline) -> Int {
-        sessions[nextSerial] = s
+        sessions[nextSerial] = Box(s)
         nextSerial += 1
         return nextSerial - 1
     }
 
-    public func add(_ r: Record, seq: Int = 0) {
-        let rowID = RecordRef(line: r.line, seq: seq)
+    /// Folds a record in; returns the id of the session it joined (and whether as a duplicate).
+    @discardableResult
+    public func add(_ r: Record, seq: Int = 0) -> (id: String, duplicate: Bool)? {
+        lastAttach = nil
+        fold(r, RecordRef(line: r.line, seq: seq))
+        return lastAttach
+    }
+
+    private func fold(_ r: Record, _ rowID: RecordRef) {
         switch r.kind {
         case .sftpplusEvent: break
         case .sftpplusPrompt, .sftpplusAttribute:
@@ -71,7 +89,7 @@ public final class SFTPPlusSessionBuilder {
         if isClientEvent(r, id) { client(r, id, rowID); return }
         if let peer = r.peer, let port = peer.port, !(peer.address == "0.0.0.0" && port == 0) {
             if r.account == "Process" && r.component == "Process" { return }  // server-level
-            server(r, id, key: "\(peer.address)|\(port)", rowID: rowID)
+            server(r, id, key: PeerKey(address: peer.address, port: port), rowID: rowID)
             return
         }
         if r.peer != nil || r.account == "Process" { return }  // 0.0.0.0:0 or Process: server-level
@@ -79,15 +97,16 @@ public final class SFTPPlusSessionBuilder {
     }
 
     func isClientEvent(_ r: Record, _ id: String) -> Bool {
-        if rules.clientOpen.contains(id) || rules.clientConnected.contains(id) || rules.clientClose.contains(id) { return true }
+        if rules.role(id).client { return true }
         return r.resolution?.fields.contains(where: { $0.0 == "location" }) ?? false
     }
 
     // MARK: server side
 
-    private func server(_ r: Record, _ id: String, key: String, rowID: RecordRef) {
+    private func server(_ r: Record, _ id: String, key: PeerKey, rowID: RecordRef) {
         var idx = openServer[key]
-        if rules.serverOpen.contains(id), let i = idx {
+        let role = rules.role(id)
+        if role.serverOpen, let i = idx {
             // A new connection on a key still open: the earlier one ended unlogged.
             finishOpen(i); openServer[key] = nil; idx = nil
         }
@@ -95,7 +114,7 @@ public final class SFTPPlusSessionBuilder {
             var s = SessionTimeline(source: "sftpplus", side: "server", file: file)
             s.peer = r.peer
             s.component = r.component
-            if !rules.serverOpen.contains(id) { s.details.append(("started_before_log", .bool(true))) }
+            if !role.serverOpen { s.details.append(("started_before_log", .bool(true))) }
             idx = open(s)
             openServer[key] = idx
         }
@@ -103,7 +122,7 @@ public final class SFTPPlusSessionBuilder {
         attach(i, r, rowID: rowID, counts: true)
         remember(r, i)
         apply(i, r, id, serverSide: true)
-        if rules.serverClose.contains(id) {
+        if role.serverClose {
             closeSession(i, r, id)
             openServer[key] = nil
         }
@@ -114,7 +133,7 @@ public final class SFTPPlusSessionBuilder {
     private func client(_ r: Record, _ id: String, _ rowID: RecordRef) {
         let name = rules.locationFields.lazy.compactMap { SFTPPlusSessionBuilder.field(r, $0) }.first ?? r.component ?? "?"
         var idx = openClient[name]
-        if rules.clientOpen.contains(id), let i = idx, sessions[i]!.eventCount > 0, !rules.clientConnected.contains(id) || closed.contains(i) {
+        if rules.clientOpen.contains(id), let i = idx, sessions[i]!.s.eventCount > 0, !rules.clientConnected.contains(id) || closed.contains(i) {
             finishOpen(i); openClient[name] = nil; idx = nil
         }
         if idx == nil {
@@ -125,12 +144,12 @@ public final class SFTPPlusSessionBuilder {
             openClient[name] = idx
         }
         let i = idx!
-        if sessions[i]!.peer == nil, let p = r.peer, p.port != 0 { sessions[i]!.peer = p }
-        if let a = r.account, a != "Process", a != "Unknown", sessions[i]!.user == nil { sessions[i]!.user = a }
+        if sessions[i]!.s.peer == nil, let p = r.peer, p.port != 0 { sessions[i]!.s.peer = p }
+        if let a = r.account, a != "Process", a != "Unknown", sessions[i]!.s.user == nil { sessions[i]!.s.user = a }
         attach(i, r, rowID: rowID, counts: true)
         lastClient = i
         apply(i, r, id, serverSide: false)
-        if rules.clientConnected.contains(id), sessions[i]!.outcome == "incomplete" { sessions[i]!.outcome = "ok" }
+        if rules.clientConnected.contains(id), sessions[i]!.s.outcome == "incomplete" { sessions[i]!.s.outcome = "ok" }
         if rules.clientClose.contains(id) {
             closeSession(i, r, id)
             openClient[name] = nil
@@ -142,7 +161,7 @@ public final class SFTPPlusSessionBuilder {
     private func peerless(_ r: Record, _ id: String, _ rowID: RecordRef) {
         // The same event shown again in another layout (documentation copies do this).
         let k = dedupKey(r)
-        if let hit = recent.last(where: { $0.key == k }), sessions[hit.session] != nil {
+        if let hit = recent.first(where: { $0.key == k }), sessions[hit.session] != nil {
             attach(hit.session, r, rowID: rowID, counts: false)
             return
         }
@@ -154,7 +173,7 @@ public final class SFTPPlusSessionBuilder {
             openPeerless.append(i)
             candidates = [i]
         } else if candidates.count > 1, let a = r.account, a != "Unknown" {
-            let byUser = candidates.filter { sessions[$0]!.user == a }
+            let byUser = candidates.filter { sessions[$0]!.s.user == a }
             if byUser.count == 1 { candidates = byUser }
         }
         guard candidates.count == 1 else {
@@ -169,60 +188,81 @@ public final class SFTPPlusSessionBuilder {
     }
 
     private func markAmbiguous(_ i: Int) {
-        if !sessions[i]!.details.contains(where: { $0.0 == "ambiguous" }) {
-            sessions[i]!.details.append(("ambiguous", .string("events without a peer could not be told apart between concurrent sessions")))
+        if !sessions[i]!.s.details.contains(where: { $0.0 == "ambiguous" }) {
+            sessions[i]!.s.details.append(("ambiguous", .string("events without a peer could not be told apart between concurrent sessions")))
         }
     }
 
-    private func dedupKey(_ r: Record) -> String {
-        let ts = r.timestamp.map { "\($0.year)-\($0.month)-\($0.day) \($0.hour):\($0.minute):\($0.second)" } ?? ""
-        return "\(r.eventID ?? "")|\(ts)|\(r.message ?? "")"
+    /// The same event rendered in two layouts: same ID, same second, same message.
+    struct DedupKey: Equatable {
+        var id: String, second: Int, message: String
+    }
+
+    private func dedupKey(_ r: Record) -> DedupKey {
+        let t = r.timestamp
+        let second = t.map { (($0.year * 13 + $0.month) * 32 + $0.day) * 86400 + $0.hour * 3600 + $0.minute * 60 + $0.second } ?? -1
+        return DedupKey(id: r.eventID ?? "", second: second, message: r.message ?? "")
     }
 
     private func remember(_ r: Record, _ i: Int) {
-        recent.append((dedupKey(r), i))
-        if recent.count > 64 { recent.removeFirst(recent.count - 64) }
+        if recent.count < 64 { recent.append((dedupKey(r), i)) } else { recent[recentHead] = (dedupKey(r), i) }
+        recentHead = (recentHead + 1) % 64
     }
 
     // MARK: shared
 
     private func attach(_ i: Int, _ r: Record, rowID: RecordRef, counts: Bool) {
-        sessions[i]!.records.append(RecordRef(line: rowID.line, seq: rowID.seq, duplicate: !counts))
+        let box = sessions[i]!
+        if collectRefs { box.s.records.append(RecordRef(line: rowID.line, seq: rowID.seq, duplicate: !counts)) }
+        if counts && box.s.eventCount == 0 {
+            box.s.start = r.timestamp
+            box.s.startEpoch = r.timestamp?.epoch(in: zone)
+            box.s.firstLine = r.line
+            // Everything the id depends on is known at the first event.
+            box.s.id = SessionIdentity.make(box.s)
+        }
+        if !box.s.id.isEmpty { lastAttach = (box.s.id, !counts) }
         guard counts else { return }
-        if sessions[i]!.eventCount == 0 {
-            sessions[i]!.start = r.timestamp
-            sessions[i]!.startEpoch = r.timestamp?.epoch(in: zone)
-            sessions[i]!.firstLine = r.line
-        }
-        sessions[i]!.eventCount += 1
+        sessions[i]!.s.eventCount += 1
         if let ts = r.timestamp {
-            sessions[i]!.end = ts
-            sessions[i]!.endEpoch = ts.epoch(in: zone)
+            sessions[i]!.s.end = ts
+            sessions[i]!.s.endEpoch = ts.epoch(in: zone)
         }
-        sessions[i]!.lastLine = r.line
+        sessions[i]!.s.lastLine = r.line
     }
 
     private func apply(_ i: Int, _ r: Record, _ id: String, serverSide: Bool) {
+        let box = sessions[i]!
         let f = { (name: String) in SFTPPlusSessionBuilder.field(r, name) }
-        if serverSide, let a = r.account, a != "Unknown", a != "Process", !a.isEmpty, sessions[i]!.authSucceededMethod != nil || sessions[i]!.user == nil {
-            if sessions[i]!.authFailures == 0 || sessions[i]!.authSucceededMethod != nil { sessions[i]!.user = a }
+        if serverSide, let a = r.account, a != "Unknown", a != "Process", !a.isEmpty, box.s.authSucceededMethod != nil || box.s.user == nil {
+            if box.s.authFailures == 0 || box.s.authSucceededMethod != nil { box.s.user = a }
         }
-        if let v = f("client_version"), serverSide { sessions[i]!.clientVersion = v }
-        if let v = f("server_version"), !serverSide { sessions[i]!.serverVersion = v }
-        if (serverSide ? rules.serverNegotiation : rules.clientNegotiation).contains(id) || f("key_exchange") != nil {
-            sessions[i]!.negotiated.merge(negotiated(r, serverSide: serverSide))
+        // One pass over the fields for the names any event may carry.
+        var sawKex = false
+        for (name, value) in r.resolution?.fields ?? [] {
+            switch name {
+            case "client_version" where serverSide: box.s.clientVersion = value.stringValue
+            case "server_version" where !serverSide: box.s.serverVersion = value.stringValue
+            case "key_exchange": sawKex = true
+            default: break
+            }
         }
-        if rules.authSuccess.contains(id) {
-            sessions[i]!.user = f("username") ?? f("account_name") ?? r.account
+        let role = rules.role(id)
+        if sawKex || (serverSide ? role.serverNegotiation : role.clientNegotiation) {
+            box.s.negotiated.merge(negotiated(r, serverSide: serverSide))
+        }
+        guard role.any else { return }
+        if role.authSuccess {
+            sessions[i]!.s.user = f("username") ?? f("account_name") ?? r.account
             let m = method(f("credentials_type"))
-            sessions[i]!.authSucceededMethod = m
-            if let m { sessions[i]!.authMethodsTried.append(m) }
-        } else if rules.authFailure.contains(id) {
-            sessions[i]!.authFailures += 1
-            if sessions[i]!.authSucceededMethod == nil { sessions[i]!.user = f("username") ?? f("name") ?? sessions[i]!.user }
-            if let m = method(f("credentials_type")) { sessions[i]!.authMethodsTried.append(m) }
+            sessions[i]!.s.authSucceededMethod = m
+            if let m { sessions[i]!.s.authMethodsTried.append(m) }
+        } else if role.authFailure {
+            sessions[i]!.s.authFailures += 1
+            if sessions[i]!.s.authSucceededMethod == nil { sessions[i]!.s.user = f("username") ?? f("name") ?? sessions[i]!.s.user }
+            if let m = method(f("credentials_type")) { sessions[i]!.s.authMethodsTried.append(m) }
         }
-        if let rule = rules.operations[id] { operation(i, r, rule) }
+        if let rule = role.operation { operation(i, r, rule) }
     }
 
     /// SFTPPlus's credential names, in SSH's vocabulary (as OpenSSH reports them).
@@ -238,8 +278,9 @@ public final class SFTPPlusSessionBuilder {
     /// `Protected using …`: for a server `in` is client→server; for a client location the reverse.
     func negotiated(_ r: Record, serverSide: Bool) -> NegotiatedAlgorithms {
         let f = { (name: String) -> String? in
-            guard let v = SFTPPlusSessionBuilder.field(r, name)?.trimmingCharacters(in: .whitespaces), !v.isEmpty else { return nil }
-            return v
+            guard var v = SFTPPlusSessionBuilder.field(r, name) else { return nil }
+            if v.first == " " || v.last == " " { v = String(v.drop(while: { $0 == " " }).reversed().drop(while: { $0 == " " }).reversed()) }
+            return v.isEmpty ? nil : v
         }
         let mac = { (name: String) -> String? in
             guard let v = f(name), v != "<implicit>" else { return nil }
@@ -263,20 +304,20 @@ public final class SFTPPlusSessionBuilder {
         case "start":
             var op = SessionOperation(op: rule.op, path: f(rule.path) ?? "", line: r.line, ts: r.timestamp)
             op.to = f(rule.to)
-            sessions[i]!.operations.append(op)
-            pendingOps[i, default: []].append(sessions[i]!.operations.count - 1)
+            sessions[i]!.s.operations.append(op)
+            pendingOps[i, default: []].append(sessions[i]!.s.operations.count - 1)
         case "ok", "fail":
             let path = f(rule.path) ?? ""
             let ok = rule.phase == "ok"
-            if let k = pendingOps[i]?.lastIndex(where: { sessions[i]!.operations[$0].op == rule.op && sessions[i]!.operations[$0].path == path }) {
+            if let k = pendingOps[i]?.lastIndex(where: { sessions[i]!.s.operations[$0].op == rule.op && sessions[i]!.s.operations[$0].path == path }) {
                 let opIndex = pendingOps[i]!.remove(at: k)
-                sessions[i]!.operations[opIndex].ok = ok
-                if !ok { sessions[i]!.operations[opIndex].detail = f("details") }
+                sessions[i]!.s.operations[opIndex].ok = ok
+                if !ok { sessions[i]!.s.operations[opIndex].detail = f("details") }
             } else {
                 var op = SessionOperation(op: rule.op, path: path, ok: ok, line: r.line, ts: r.timestamp)
                 op.to = f(rule.to)
                 if !ok { op.detail = f("details") }
-                sessions[i]!.operations.append(op)
+                sessions[i]!.s.operations.append(op)
             }
         case "open", "open-fail":
             let mode = (f(rule.mode) ?? "").lowercased()
@@ -285,10 +326,10 @@ public final class SFTPPlusSessionBuilder {
             if rule.phase == "open-fail" {
                 op.ok = false
                 op.detail = f("details")
-                sessions[i]!.operations.append(op)
+                sessions[i]!.s.operations.append(op)
             } else {
-                sessions[i]!.operations.append(op)
-                if let real = f(rule.realPath) { openFiles[i, default: [:]][real] = sessions[i]!.operations.count - 1 }
+                sessions[i]!.s.operations.append(op)
+                if let real = f(rule.realPath) { openFiles[i, default: [:]][real] = sessions[i]!.s.operations.count - 1 }
             }
         case "close-ok", "close-fail":
             let real = f(rule.realPath) ?? ""
@@ -298,10 +339,10 @@ public final class SFTPPlusSessionBuilder {
                 opIndex = k
                 openFiles[i]![real] = nil
             } else {
-                sessions[i]!.operations.append(SessionOperation(op: rule.op == "transfer" ? "get" : rule.op, path: real, line: r.line, ts: r.timestamp))
-                opIndex = sessions[i]!.operations.count - 1
+                sessions[i]!.s.operations.append(SessionOperation(op: rule.op == "transfer" ? "get" : rule.op, path: real, line: r.line, ts: r.timestamp))
+                opIndex = sessions[i]!.s.operations.count - 1
             }
-            var op = sessions[i]!.operations[opIndex]
+            var op = sessions[i]!.s.operations[opIndex]
             op.ok = ok
             if rule.op == "transfer" {
                 let mode = (f(rule.mode) ?? "").lowercased()
@@ -313,7 +354,7 @@ public final class SFTPPlusSessionBuilder {
             op.seconds = SFTPPlusSessionBuilder.number(r, rule.duration)
             op.bytesPerSecond = SFTPPlusSessionBuilder.number(r, rule.speed)
             if !ok { op.detail = f("details") ?? op.detail }
-            sessions[i]!.operations[opIndex] = op
+            sessions[i]!.s.operations[opIndex] = op
         default:
             break
         }
@@ -322,9 +363,9 @@ public final class SFTPPlusSessionBuilder {
     private func closeSession(_ i: Int, _ r: Record, _ id: String) {
         closed.insert(i)
         done.append(i)
-        sessions[i]!.details.append(("closed_by", .string(id)))
+        sessions[i]!.s.details.append(("closed_by", .string(id)))
         let details = SFTPPlusSessionBuilder.field(r, "details")
-        if let d = details { sessions[i]!.details.append(("close_details", .string(d))) }
+        if let d = details { sessions[i]!.s.details.append(("close_details", .string(d))) }
         settle(i, closedBy: id, details: details)
     }
 
@@ -335,7 +376,8 @@ public final class SFTPPlusSessionBuilder {
 
     /// The session's outcome from what its events showed.
     private func settle(_ i: Int, closedBy: String?, details: String?) {
-        var s = sessions[i]!
+        let box = sessions[i]!
+        var s = box.s
         if s.side == "client" {
             if s.outcome == "incomplete", closedBy != nil { s.outcome = "disconnected" }
         } else if s.authFailures > 0 && s.authSucceededMethod == nil {
@@ -351,16 +393,16 @@ public final class SFTPPlusSessionBuilder {
             s.outcome = "disconnected"
             s.outcomeDetail = details
         }
-        sessions[i] = s
+        box.s = s
     }
 
     private func release(_ i: Int) -> SessionTimeline {
-        var s = sessions.removeValue(forKey: i)!
+        var s = sessions.removeValue(forKey: i)!.s
         pendingOps[i] = nil
         openFiles[i] = nil
         closed.remove(i)
         s.sourceID = sourceID
-        s.id = SessionIdentity.make(s)
+        if s.id.isEmpty { s.id = SessionIdentity.make(s) }
         return s
     }
 
@@ -373,6 +415,7 @@ public final class SFTPPlusSessionBuilder {
         done.removeFirst(ready.count)
         let readySet = Set(ready)
         recent.removeAll { readySet.contains($0.session) }
+        recentHead = recent.count % 64
         openPeerless.removeAll { readySet.contains($0) }
         if let c = lastClient, readySet.contains(c) { lastClient = nil }
         return ready.map(release)
@@ -381,11 +424,11 @@ public final class SFTPPlusSessionBuilder {
     /// Ends the fold: sessions still open end `incomplete` (the log stops first).
     public func finish() -> [SessionTimeline] {
         for i in sessions.keys.sorted() where !closed.contains(i) {
-            if sessions[i]!.side == "client" {
-                if sessions[i]!.outcome == "incomplete" && sessions[i]!.eventCount > 0 && !sessions[i]!.operations.isEmpty { sessions[i]!.outcome = "ok" }
+            if sessions[i]!.s.side == "client" {
+                if sessions[i]!.s.outcome == "incomplete" && sessions[i]!.s.eventCount > 0 && !sessions[i]!.s.operations.isEmpty { sessions[i]!.s.outcome = "ok" }
             } else {
                 settle(i, closedBy: nil, details: nil)
-                if sessions[i]!.authFailures > 0 && sessions[i]!.authSucceededMethod == nil { sessions[i]!.outcome = "auth-failed" }
+                if sessions[i]!.s.authFailures > 0 && sessions[i]!.s.authSucceededMethod == nil { sessions[i]!.s.outcome = "auth-failed" }
             }
         }
         done = []

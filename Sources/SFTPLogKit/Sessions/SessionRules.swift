@@ -4,18 +4,17 @@ import Foundation
 /// connections, authenticate, carry negotiated algorithms, and which are file
 /// operations. Data, so new events need no code change.
 public struct SessionRules: Sendable {
-    public struct OperationRule: Sendable {
-        public var op: String
-        public var phase: String
-        public var path: String?
-        public var to: String?
-        public var realPath: String?
-        public var mode: String?
-        public var bytes: String?
-        public var bytesRead: String?
-        public var bytesWritten: String?
-        public var speed: String?
-        public var duration: String?
+    public final class OperationRule: Sendable {
+        public let op: String
+        public let phase: String
+        public let path: String?, to: String?, realPath: String?, mode: String?
+        public let bytes: String?, bytesRead: String?, bytesWritten: String?, speed: String?, duration: String?
+
+        init(_ v: [String: String]) {
+            op = v["op"] ?? ""; phase = v["phase"] ?? ""
+            path = v["path"]; to = v["to"]; realPath = v["real_path"]; mode = v["mode"]
+            bytes = v["bytes"]; bytesRead = v["bytes_read"]; bytesWritten = v["bytes_written"]; speed = v["speed"]; duration = v["duration"]
+        }
     }
 
     public var serverOpen: Set<String> = []
@@ -30,6 +29,34 @@ public struct SessionRules: Sendable {
     public var locationFields: [String] = ["location", "name"]
     public var operations: [String: OperationRule] = [:]
     public var openModes: [String: String] = [:]
+
+    /// Everything the rules say about one event ID, looked up once per record.
+    public struct Role: Sendable {
+        public var serverOpen = false, serverClose = false, serverNegotiation = false
+        public var authSuccess = false, authFailure = false
+        public var client = false, clientNegotiation = false
+        public var operation: OperationRule?
+        public var any: Bool { serverOpen || serverClose || authSuccess || authFailure || client || operation != nil }
+    }
+    private var roles: [String: Role] = [:]
+    static let noRole = Role()
+
+    @inline(__always) public func role(_ id: String) -> Role { roles[id] ?? SessionRules.noRole }
+
+    mutating func indexRoles() {
+        var r: [String: Role] = [:]
+        for id in eventIDsWithFields {
+            var x = Role()
+            x.serverOpen = serverOpen.contains(id); x.serverClose = serverClose.contains(id)
+            x.serverNegotiation = serverNegotiation.contains(id)
+            x.authSuccess = authSuccess.contains(id); x.authFailure = authFailure.contains(id)
+            x.client = clientOpen.contains(id) || clientConnected.contains(id) || clientClose.contains(id)
+            x.clientNegotiation = clientNegotiation.contains(id)
+            x.operation = operations[id]
+            r[id] = x
+        }
+        roles = r
+    }
 
     /// Events whose field values the session builder reads.
     public var eventIDsWithFields: Set<String> {
@@ -51,12 +78,11 @@ public struct SessionRules: Sendable {
         r.clientNegotiation = set(client, "negotiation")
         r.locationFields = (client as? [String: Any])?["location_fields"] as? [String] ?? r.locationFields
         for (id, v) in root["operations"] as? [String: [String: String]] ?? [:] {
-            guard let op = v["op"], let phase = v["phase"] else { continue }
-            r.operations[id] = OperationRule(op: op, phase: phase, path: v["path"], to: v["to"], realPath: v["real_path"], mode: v["mode"],
-                                             bytes: v["bytes"], bytesRead: v["bytes_read"], bytesWritten: v["bytes_written"],
-                                             speed: v["speed"], duration: v["duration"])
+            guard v["op"] != nil, v["phase"] != nil else { continue }
+            r.operations[id] = OperationRule(v)
         }
         r.openModes = root["open_modes"] as? [String: String] ?? [:]
+        r.indexRoles()
         return r
     }
 

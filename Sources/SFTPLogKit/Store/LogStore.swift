@@ -38,6 +38,8 @@ public enum LogStore {
                 // WAL: readers never block the writer, and a killed writer leaves no torn pages.
                 _ = try? String.fetchOne(db, sql: "PRAGMA journal_mode=WAL")
                 try db.execute(sql: "PRAGMA synchronous=NORMAL")
+                // 64 MiB of page cache: index and FTS pages of a large load stay in memory.
+                try db.execute(sql: "PRAGMA cache_size=-65536")
             }
             try db.execute(sql: "PRAGMA foreign_keys=OFF")
         }
@@ -66,6 +68,7 @@ public enum LogStore {
             try Schema.migrator.migrate(q)
             try q.writeWithoutTransaction { db in
                 try db.execute(sql: "PRAGMA application_id = \(Schema.applicationID)")
+                try Schema.createRecordIndexes(db)
             }
         } catch let e as StoreError {
             throw e

@@ -9,18 +9,16 @@ import GRDBSQLite
 final class RecordWriter {
     private let insert: Statement
     private let insertFTS: Statement
-    private let timeZone: TimeZone
     private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
     static let columns = ["source_id", "line", "seq", "line_count", "kind", "file", "layout", "ts", "ts_utc", "ts_note",
                           "event_id", "component", "account", "peer_address", "peer_port", "message", "text",
-                          "catalog_status", "catalog_variant", "fields", "extra", "diagnostic", "raw"]
+                          "catalog_status", "catalog_variant", "fields", "extra", "diagnostic", "raw", "session_id", "session_duplicate"]
 
-    init(_ db: Database, timeZone: TimeZone) throws {
+    init(_ db: Database) throws {
         let cols = RecordWriter.columns
         insert = try db.makeStatement(sql: "INSERT INTO records(\(cols.joined(separator: ","))) VALUES(\(Array(repeating: "?", count: cols.count).joined(separator: ",")))")
         insertFTS = try db.makeStatement(sql: "INSERT INTO records_fts(rowid, message) VALUES(?, ?)")
-        self.timeZone = timeZone
     }
 
     @inline(__always) private func bind(_ s: SQLiteStatement, _ i: Int32, _ v: String?) {
@@ -38,13 +36,35 @@ final class RecordWriter {
         if let v { sqlite3_bind_int64(s, i, Int64(v)) } else { sqlite3_bind_null(s, i) }
     }
 
-    static func fieldsJSON(_ r: Record) -> String? {
-        guard let res = r.resolution, !res.fields.isEmpty else { return nil }
-        return JSONValue.object(res.fields).json
+    /// A record with its derived column values already rendered: done on the
+    /// parsing thread so the writer thread only binds.
+    struct Prepared {
+        var record: Record
+        var seq: Int
+        var ts: String?
+        var tsUTC: String?
+        var fields: [UInt8]?
+        var extra: [UInt8]?
     }
 
-    static func extraJSON(_ r: Record) -> String? {
-        r.extra.isEmpty ? nil : JSONValue.object(r.extra).json
+    static func prepare(_ r: Record, seq: Int, zone: TimeZone) -> Prepared {
+        var p = Prepared(record: r, seq: seq, ts: r.timestamp?.iso, tsUTC: utc(r.timestamp, zone))
+        if let f = r.resolution?.fields, !f.isEmpty {
+            var j = JSONBytes(capacity: 256); j.object(f); p.fields = j.bytes
+            p.record.resolution?.fields = []  // rendered: free the values early
+        }
+        if !r.extra.isEmpty {
+            var j = JSONBytes(capacity: 128); j.object(r.extra); p.extra = j.bytes
+            p.record.extra = []
+        }
+        return p
+    }
+
+    @inline(__always) private func bind(_ s: SQLiteStatement, _ i: Int32, bytes: [UInt8]?) {
+        guard let bytes else { sqlite3_bind_null(s, i); return }
+        bytes.withUnsafeBufferPointer { p in
+            _ = sqlite3_bind_text(s, i, UnsafeRawPointer(p.baseAddress!).assumingMemoryBound(to: CChar.self), Int32(p.count), RecordWriter.transient)
+        }
     }
 
     /// UTC rendering of the record's instant (zone-less stamps read in `zone`).
@@ -53,18 +73,19 @@ final class RecordWriter {
         return LogTimestamp.utcISO(ts.epoch(in: zone), fractionDigits: ts.fraction.count)
     }
 
-    func write(_ r: Record, sourceID: Int64, seq: Int, db: Database) throws {
+    func write(_ p: Prepared, sourceID: Int64, db: Database) throws {
+        let r = p.record
         let s = insert.sqliteStatement
         sqlite3_reset(s)
         sqlite3_bind_int64(s, 1, sourceID)
         sqlite3_bind_int64(s, 2, Int64(r.line))
-        sqlite3_bind_int64(s, 3, Int64(seq))
+        sqlite3_bind_int64(s, 3, Int64(p.seq))
         sqlite3_bind_int64(s, 4, Int64(r.lineCount))
         bind(s, 5, r.kind.rawValue)
         bind(s, 6, r.file)
         bind(s, 7, r.layout)
-        bind(s, 8, r.timestamp?.iso)
-        bind(s, 9, RecordWriter.utc(r.timestamp, timeZone))
+        bind(s, 8, p.ts)
+        bind(s, 9, p.tsUTC)
         bind(s, 10, r.timestampNote)
         bind(s, 11, r.eventID)
         bind(s, 12, r.component)
@@ -75,12 +96,14 @@ final class RecordWriter {
         bind(s, 17, r.text)
         bind(s, 18, r.resolution?.status.rawValue)
         bind(s, 19, r.resolution?.variant)
-        bind(s, 20, RecordWriter.fieldsJSON(r))
-        bind(s, 21, RecordWriter.extraJSON(r))
+        bind(s, 20, bytes: p.fields)
+        bind(s, 21, bytes: p.extra)
         bind(s, 22, r.diagnostic)
         _ = r.raw.withUnsafeBytes { p in
             sqlite3_bind_blob(s, 23, p.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(p.count), RecordWriter.transient)
         }
+        bind(s, 24, r.sessionID)
+        sqlite3_bind_int64(s, 25, r.sessionDuplicate ? 1 : 0)
         let rc = sqlite3_step(s)
         guard rc == SQLITE_DONE else {
             throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))

@@ -12,6 +12,23 @@ public enum Schema {
         return !(try migrator.appliedIdentifiers(db)).isSubset(of: Set(migrator.migrations))
     }
 
+    /// Indexes on `records` for the questions users ask (by time, event, account,
+    /// peer, kind, session). A bulk load into an empty table drops them and builds
+    /// them once at the end (3× faster than keeping them up to date row by row);
+    /// every open for writing re-creates any that an interrupted load left out.
+    public static let recordIndexes: [(name: String, columns: String)] = [
+        ("records_ts", "ts_utc"), ("records_event", "event_id, ts_utc"), ("records_account", "account, ts_utc"),
+        ("records_peer", "peer_address, ts_utc"), ("records_kind", "kind"), ("records_session", "session_id"),
+    ]
+
+    public static func createRecordIndexes(_ db: Database) throws {
+        for ix in recordIndexes { try db.execute(sql: "CREATE INDEX IF NOT EXISTS \(ix.name) ON records(\(ix.columns))") }
+    }
+
+    public static func dropRecordIndexes(_ db: Database) throws {
+        for ix in recordIndexes { try db.execute(sql: "DROP INDEX IF EXISTS \(ix.name)") }
+    }
+
     public static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
         m.registerMigration("v1-sources-records") { db in
@@ -62,16 +79,14 @@ public enum Schema {
                   extra TEXT,
                   diagnostic TEXT,
                   raw BLOB NOT NULL,
+                  session_id TEXT,
+                  session_duplicate INTEGER NOT NULL DEFAULT 0,
                   UNIQUE(source_id, line, seq)
                 );
-                CREATE INDEX records_ts ON records(ts_utc);
-                CREATE INDEX records_event ON records(event_id, ts_utc);
-                CREATE INDEX records_account ON records(account, ts_utc);
-                CREATE INDEX records_peer ON records(peer_address, ts_utc);
-                CREATE INDEX records_kind ON records(kind);
                 CREATE VIRTUAL TABLE records_fts USING fts5(message, content='records', content_rowid='id');
                 """)
         }
+        m.registerMigration("v1b-record-indexes") { db in try createRecordIndexes(db) }
         m.registerMigration("v2-catalog-variants") { db in
             // The catalogue as a table, so SQL can join a record to its wording.
             try db.execute(sql: """
@@ -137,14 +152,6 @@ public enum Schema {
                 CREATE INDEX sessions_user ON sessions(user, start_utc);
                 CREATE INDEX sessions_peer ON sessions(peer_address, start_utc);
                 CREATE INDEX sessions_source ON sessions(source_id);
-                CREATE TABLE session_records (
-                  session_id TEXT NOT NULL,
-                  position INTEGER NOT NULL,
-                  line INTEGER NOT NULL,
-                  seq INTEGER NOT NULL DEFAULT 0,
-                  duplicate INTEGER NOT NULL DEFAULT 0,
-                  PRIMARY KEY (session_id, position)
-                ) WITHOUT ROWID;
                 CREATE TABLE session_operations (
                   session_id TEXT NOT NULL,
                   position INTEGER NOT NULL,

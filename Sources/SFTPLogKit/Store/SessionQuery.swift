@@ -70,8 +70,8 @@ public enum SessionQuery {
         }
         if withTimeline {
             for i in sessions.indices {
-                sessions[i].records = try Row.fetchAll(db, sql: "SELECT line, seq, duplicate FROM session_records WHERE session_id = ? ORDER BY position",
-                                                       arguments: [sessions[i].id]).map { RecordRef(line: $0["line"], seq: $0["seq"], duplicate: $0["duplicate"] != 0) }
+                sessions[i].records = try Row.fetchAll(db, sql: "SELECT line, seq, session_duplicate FROM records WHERE session_id = ? ORDER BY line, seq",
+                                                       arguments: [sessions[i].id]).map { RecordRef(line: $0["line"], seq: $0["seq"], duplicate: $0["session_duplicate"] != 0) }
             }
         }
         return sessions
@@ -115,10 +115,9 @@ public enum SessionQuery {
     /// The timeline's records (for reports of one session).
     public static func timeline(_ db: Database, _ s: SessionTimeline) throws -> [(record: Record, duplicate: Bool)] {
         try Row.fetchAll(db, sql: """
-            SELECT r.*, sr.duplicate FROM session_records sr
-            JOIN records r ON r.source_id = ? AND r.line = sr.line AND r.seq = sr.seq
-            WHERE sr.session_id = ? ORDER BY sr.position
-            """, arguments: [s.sourceID, s.id]).map { row in
+            SELECT r.*, r.session_duplicate AS duplicate FROM records r
+            WHERE r.session_id = ? ORDER BY r.line, r.seq
+            """, arguments: [s.id]).map { row in
             var r = Record(kind: RecordKind(row["kind"] as String), file: row["file"], line: row["line"], raw: [], rawIsUTF8: true)
             r.timestamp = (row["ts"] as String?).flatMap(parseTimestamp)
             r.eventID = row["event_id"]; r.account = row["account"]; r.message = row["message"]; r.text = row["text"]

@@ -10,10 +10,20 @@ public enum SessionStore {
     }
 
     public static func deleteAll(_ db: Database, sourceID: Int64) throws {
-        for table in ["session_records", "session_operations", "findings", "session_algorithms_offered"] {
+        try db.execute(sql: "UPDATE records SET session_id = NULL, session_duplicate = 0 WHERE source_id = ? AND session_id IS NOT NULL", arguments: [sourceID])
+        for table in ["session_operations", "findings", "session_algorithms_offered"] {
             try db.execute(sql: "DELETE FROM \(table) WHERE session_id IN (SELECT id FROM sessions WHERE source_id = ?)", arguments: [sourceID])
         }
         try db.execute(sql: "DELETE FROM sessions WHERE source_id = ?", arguments: [sourceID])
+    }
+
+    /// Marks the records of sessions built after their records were stored
+    /// (OpenSSH runs, resumed sources) with their session.
+    public static func assignRecords(_ db: Database, sourceID: Int64, _ sessions: [SessionTimeline]) throws {
+        let one = try db.makeStatement(sql: "UPDATE records SET session_id = ?, session_duplicate = ? WHERE source_id = ? AND line = ? AND seq = ?")
+        for s in sessions {
+            for r in s.records { try one.execute(arguments: [s.id, r.duplicate, sourceID, r.line, r.seq]) }
+        }
     }
 
     /// Adds sessions (closed ones are stored with each ingest batch).
@@ -22,32 +32,35 @@ public enum SessionStore {
         let insert = try db.makeStatement(sql: """
             INSERT OR REPLACE INTO sessions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
             """)
-        let rec = try db.makeStatement(sql: "INSERT OR REPLACE INTO session_records VALUES (?,?,?,?,?)")
         let ops = try db.makeStatement(sql: "INSERT OR REPLACE INTO session_operations VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)")
         let fnd = try db.makeStatement(sql: "INSERT OR REPLACE INTO findings VALUES (?,?,?,?,?,?,?,?)")
         let offered = try db.makeStatement(sql: "INSERT OR REPLACE INTO session_algorithms_offered VALUES (?,?,?,?,?)")
         for s in sessions {
             let n = s.negotiated
             let utc = { (e: Double?, ts: LogTimestamp?) in e.map { LogTimestamp.utcISO($0, fractionDigits: ts?.fraction.count ?? 0) } }
-            let values: [DatabaseValueConvertible?] = [
-                s.id, sourceID, s.source, s.side, s.file, s.peer?.address, s.peer?.port, s.user, s.component, s.location,
-                s.start?.iso, s.end?.iso, utc(s.startEpoch, s.start), utc(s.endEpoch, s.end), s.duration, s.outcome, s.outcomeDetail,
-                s.clientVersion, s.serverVersion, n.kex, n.hostkey, n.cipherC2S, n.cipherS2C, n.macC2S, n.macS2C,
-                n.compressionC2S, n.compressionS2C, s.strictKex, JSONValue.array(s.authMethodsTried.map(JSONValue.string)).json,
-                s.authSucceededMethod, s.authFailures, s.hostKeyCheck, s.terrapinVulnerable, s.terrapinExplanation, s.gexBits, s.eventCount,
-                s.operations.filter { ["get", "put"].contains($0.op) }.count, s.bytesUp, s.bytesDown, s.firstLine, s.lastLine,
-                s.details.isEmpty ? nil : JSONValue.object(s.details).json,
+            let values: [SQLValue] = [
+                .text(s.id), .int(sourceID), .text(s.source), .text(s.side), .text(s.file), SQLValue(s.peer?.address), SQLValue(s.peer?.port),
+                SQLValue(s.user), SQLValue(s.component), SQLValue(s.location), SQLValue(s.start?.iso), SQLValue(s.end?.iso),
+                SQLValue(utc(s.startEpoch, s.start)), SQLValue(utc(s.endEpoch, s.end)), SQLValue(s.duration), .text(s.outcome),
+                SQLValue(s.outcomeDetail), SQLValue(s.clientVersion), SQLValue(s.serverVersion), SQLValue(n.kex), SQLValue(n.hostkey),
+                SQLValue(n.cipherC2S), SQLValue(n.cipherS2C), SQLValue(n.macC2S), SQLValue(n.macS2C), SQLValue(n.compressionC2S),
+                SQLValue(n.compressionS2C), SQLValue(s.strictKex), .text(JSONValue.array(s.authMethodsTried.map(JSONValue.string)).json),
+                SQLValue(s.authSucceededMethod), .int(Int64(s.authFailures)), SQLValue(s.hostKeyCheck), SQLValue(s.terrapinVulnerable),
+                SQLValue(s.terrapinExplanation), SQLValue(s.gexBits), .int(Int64(s.eventCount)),
+                .int(Int64(s.operations.filter { ["get", "put"].contains($0.op) }.count)), .int(Int64(s.bytesUp)), .int(Int64(s.bytesDown)),
+                .int(Int64(s.firstLine)), .int(Int64(s.lastLine)), SQLValue(s.details.isEmpty ? nil : JSONValue.object(s.details).json),
             ]
-            try insert.execute(arguments: StatementArguments(values))
-            for (k, r) in s.records.enumerated() { try rec.execute(arguments: [s.id, k, r.line, r.seq, r.duplicate]) }
+            try insert.run(values, db)
             for (k, o) in s.operations.enumerated() {
-                try ops.execute(arguments: [s.id, k, o.op, o.path, o.ok, o.bytes, o.seconds, o.bytesPerSecond, o.to, o.local, o.detail, o.line, o.ts?.iso])
+                try ops.run([.text(s.id), .int(Int64(k)), .text(o.op), .text(o.path), SQLValue(o.ok), SQLValue(o.bytes), SQLValue(o.seconds),
+                             SQLValue(o.bytesPerSecond), SQLValue(o.to), SQLValue(o.local), SQLValue(o.detail), .int(Int64(o.line)), SQLValue(o.ts?.iso)], db)
             }
             for (k, f) in s.findings.enumerated() {
-                try fnd.execute(arguments: [s.id, k, f.algorithm, f.category, f.direction, f.rating, f.reason, f.reference])
+                try fnd.run([.text(s.id), .int(Int64(k)), .text(f.algorithm), .text(f.category), SQLValue(f.direction), .text(f.rating),
+                             .text(f.reason), .text(f.reference)], db)
             }
             for (slot, names) in s.serverOffer {
-                for (k, a) in names.enumerated() { try offered.execute(arguments: [s.id, "server", slot, k, a]) }
+                for (k, a) in names.enumerated() { try offered.run([.text(s.id), .text("server"), .text(slot), .int(Int64(k)), .text(a)], db) }
             }
         }
     }

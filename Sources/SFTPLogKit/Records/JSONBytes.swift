@@ -1,0 +1,93 @@
+/// Appends JSON straight into a byte buffer: the NDJSON and store hot paths
+/// write millions of small values, and String concatenation cost 20 µs a record.
+public struct JSONBytes {
+    public var bytes: [UInt8] = []
+
+    public init(capacity: Int = 512) { bytes.reserveCapacity(capacity) }
+
+    @inline(__always) public mutating func raw(_ s: StaticString) {
+        s.withUTF8Buffer { bytes.append(contentsOf: $0) }
+    }
+
+    static let hex: [UInt8] = Array("0123456789abcdef".utf8)
+
+    /// A JSON string: quotes, backslash and every control character escaped
+    /// (log content can never inject terminal escapes through JSON), plus U+2028/9.
+    public mutating func string(_ s: String) {
+        var s = s
+        s.withUTF8 { p in
+            bytes.append(0x22)
+            var start = 0
+            var i = 0
+            let n = p.count
+            while i < n {
+                let c = p[i]
+                var esc: UInt8 = 0
+                if c < 0x20 || c == 0x22 || c == 0x5C || c == 0x7F { esc = c }
+                else if c == 0xE2, i + 2 < n, p[i + 1] == 0x80, p[i + 2] == 0xA8 || p[i + 2] == 0xA9 { esc = 0xE2 }
+                if esc == 0 { i += 1; continue }
+                if i > start { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: p[start..<i])) }
+                switch c {
+                case 0x22: bytes.append(0x5C); bytes.append(0x22)
+                case 0x5C: bytes.append(0x5C); bytes.append(0x5C)
+                case 0x0A: bytes.append(0x5C); bytes.append(0x6E)
+                case 0x0D: bytes.append(0x5C); bytes.append(0x72)
+                case 0x09: bytes.append(0x5C); bytes.append(0x74)
+                case 0xE2:
+                    raw("\\u202"); bytes.append(p[i + 2] == 0xA8 ? 0x38 : 0x39)
+                    i += 3; start = i; continue
+                default:
+                    raw("\\u00"); bytes.append(JSONBytes.hex[Int(c >> 4)]); bytes.append(JSONBytes.hex[Int(c & 15)])
+                }
+                i += 1
+                start = i
+            }
+            if n > start { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: p[start..<n])) }
+            bytes.append(0x22)
+        }
+    }
+
+    public mutating func int(_ v: Int) {
+        if v == 0 { bytes.append(0x30); return }
+        var x = v.magnitude
+        var tmp: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                  UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var k = 0
+        withUnsafeMutableBytes(of: &tmp) { t in
+            while x > 0 { t[k] = UInt8(x % 10) + 0x30; x /= 10; k += 1 }
+            if v < 0 { bytes.append(0x2D) }
+            while k > 0 { k -= 1; bytes.append(t[k]) }
+        }
+    }
+
+    public mutating func key(_ k: StaticString) {
+        bytes.append(0x22); raw(k); bytes.append(0x22); bytes.append(0x3A)
+    }
+
+    public mutating func value(_ v: JSONValue) {
+        switch v {
+        case .null: raw("null")
+        case .bool(let b): if b { raw("true") } else { raw("false") }
+        case .int(let i): int(i)
+        case .double(let d): bytes.append(contentsOf: JSONValue.format(d).utf8)
+        case .string(let s): string(s)
+        case .array(let a):
+            bytes.append(0x5B)
+            for (k, x) in a.enumerated() { if k > 0 { bytes.append(0x2C) }; value(x) }
+            bytes.append(0x5D)
+        case .object(let pairs):
+            object(pairs)
+        }
+    }
+
+    public mutating func object(_ pairs: [(String, JSONValue)]) {
+        bytes.append(0x7B)
+        for (k, p) in pairs.enumerated() {
+            if k > 0 { bytes.append(0x2C) }
+            string(p.0); bytes.append(0x3A); value(p.1)
+        }
+        bytes.append(0x7D)
+    }
+
+    public var text: String { String(decoding: bytes, as: UTF8.self) }
+}

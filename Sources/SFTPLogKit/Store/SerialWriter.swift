@@ -1,0 +1,68 @@
+import Foundation
+import GRDB
+
+/// Runs database write jobs on a thread of their own, in order, each in one
+/// transaction, with at most `capacity` jobs waiting: parsing goes on on the
+/// caller's core while SQLite writes on the other. The first failure stops the
+/// writer and is thrown to the producer at its next `submit` or at `finish`.
+final class SerialWriter: @unchecked Sendable {
+    typealias Job = (Database) throws -> Void
+    private let db: DatabaseQueue
+    private let capacity: Int
+    private let cond = NSCondition()
+    private var jobs: [Job] = []
+    private var closed = false
+    private var failure: Error?
+    private let done = DispatchSemaphore(value: 0)
+
+    init(db: DatabaseQueue, capacity: Int = 2) {
+        self.db = db
+        self.capacity = capacity
+        let t = Thread { [unowned self] in self.loop() }
+        t.name = "sftplog-writer"
+        t.stackSize = 8 << 20
+        t.start()
+    }
+
+    private func loop() {
+        while true {
+            cond.lock()
+            while jobs.isEmpty && !closed { cond.wait() }
+            if jobs.isEmpty { cond.unlock(); break }
+            let job = jobs.removeFirst()
+            cond.broadcast()
+            cond.unlock()
+            do {
+                try db.write { try job($0) }
+            } catch {
+                cond.lock()
+                failure = error
+                jobs.removeAll()
+                closed = true
+                cond.broadcast()
+                cond.unlock()
+                break
+            }
+        }
+        done.signal()
+    }
+
+    func submit(_ job: @escaping Job) throws {
+        cond.lock()
+        defer { cond.unlock() }
+        while jobs.count >= capacity && failure == nil { cond.wait() }
+        if let f = failure { throw f }
+        jobs.append(job)
+        cond.broadcast()
+    }
+
+    /// Waits until every job ran; throws the writer's failure if there was one.
+    func finish() throws {
+        cond.lock()
+        closed = true
+        cond.broadcast()
+        cond.unlock()
+        done.wait()
+        if let f = failure { throw f }
+    }
+}
