@@ -48,7 +48,7 @@ struct Audit: ParsableCommand {
     }
 
     func run() throws {
-        do {
+        try reporting(errorStatus: 3) {
             let effective = try AlgorithmPolicy.bundled(overrides: policy)
             if printPolicy {
                 print(try effective.printable())
@@ -62,13 +62,6 @@ struct Audit: ParsableCommand {
             let result = AuditResult(sessions: sessions, minRating: minRating, policyName: effective.name)
             print(json ? result.json.json : result.text(width: Terminal.width), terminator: json ? "\n" : "")
             if result.exitCode != 0 { throw ExitCode(result.exitCode) }
-        } catch let e as ExitCode {
-            throw e
-        } catch let e as ValidationError {
-            throw e
-        } catch {
-            Terminal.warn("\(error)")
-            throw ExitCode(3)
         }
     }
 }

@@ -70,8 +70,8 @@ enum Terminal {
 }
 
 extension ParsableCommand {
-    /// Runs `body`, turning library errors into one clear line and exit status 1.
-    func reporting(_ body: () throws -> Void) throws {
+    /// Runs `body`, turning library errors into one clear line and `errorStatus`.
+    func reporting(errorStatus: Int32 = 1, _ body: () throws -> Void) throws {
         do {
             try body()
         } catch let e as ValidationError {
@@ -80,7 +80,7 @@ extension ParsableCommand {
             throw e
         } catch {
             Terminal.warn("\(error)")
-            throw ExitCode(1)
+            throw ExitCode(errorStatus)
         }
     }
 }

@@ -57,11 +57,7 @@ public final class Ingestor {
     /// Ends a run: builds the indexes a bulk load skipped. Call it even after errors.
     public func finish() throws {
         guard bulkLoad == true else { return }
-        let t = Date()
         try db.write { try Schema.createRecordIndexes($0) }
-        if ProcessInfo.processInfo.environment["SFTPLOG_PROFILE"] != nil {
-            FileHandle.standardError.write(Data("indexes \(Date().timeIntervalSince(t))\n".utf8))
-        }
         bulkLoad = false
     }
 
@@ -210,7 +206,6 @@ public final class Ingestor {
         var lastRecordStart: (Int64, Int)?
         // New sources get their sessions while streaming; a resumed one is rebuilt from the store at the end.
         let live = resumeFrom == nil ? sessions?.live(file: name) : nil
-        let tStart = Date()
 
         let writer = SerialWriter(db: db)
         var writerFinished = false
@@ -234,7 +229,6 @@ public final class Ingestor {
             batch.reserveCapacity(batchSize)
             let closedSessions = live.map { final ? $0.finish(sourceID: 0) : $0.takeClosed(sourceID: 0) } ?? []
             let markAfterwards = live?.marksRecordsAfterwards ?? false
-            let zone = stream.options.timeZone
             let catalog = stream.catalog
             let sessions = self.sessions
             try writer.submit { db in
@@ -250,14 +244,9 @@ public final class Ingestor {
                     try RecordWriter.deleteTail(db, sourceID: id, fromLine: startLine)
                 }
                 deletedTail = true
-                let t0 = Date()
                 let recordWriter = try RecordWriter(db)
                 for p in records { try recordWriter.write(p, sourceID: sourceID!, db: db) }
-                let t1 = Date()
                 try SessionStore.insert(db, sourceID: sourceID!, closedSessions)
-                if ProcessInfo.processInfo.environment["SFTPLOG_PROFILE"] != nil {
-                    FileHandle.standardError.write(Data("batch \(records.count): records \(t1.timeIntervalSince(t0)) sessions(\(closedSessions.count)) \(Date().timeIntervalSince(t1))\n".utf8))
-                }
                 if markAfterwards { try SessionStore.assignRecords(db, sourceID: sourceID!, closedSessions) }
                 try db.execute(sql: """
                     UPDATE sources SET format = coalesce(?, format), format_explanation = coalesce(?, format_explanation),
@@ -308,13 +297,9 @@ public final class Ingestor {
             result.records += 1
             if r.kind == .unparsed { result.unparsed += 1 }
         })
-        let tParsed = Date()
         try commit(final: true)
         writerFinished = true
         try writer.finish()
-        if ProcessInfo.processInfo.environment["SFTPLOG_PROFILE"] != nil {
-            FileHandle.standardError.write(Data("parse done at \(tParsed.timeIntervalSince(tStart)), writer done at \(Date().timeIntervalSince(tStart))\n".utf8))
-        }
         result.sourceID = sourceID
         let detecting = reader as? DetectingReader
         result.format = detecting?.format?.rawValue ?? storedFormat?.rawValue

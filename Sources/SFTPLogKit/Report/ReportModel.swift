@@ -102,14 +102,13 @@ public struct ReportModel {
         // Brute force: a sliding window over each address's failed logins.
         for (address, list) in Dictionary(grouping: failed.filter { $0.startEpoch != nil }, by: { $0.peer?.address ?? "(none)" }) {
             let sorted = list.sorted { $0.startEpoch! < $1.startEpoch! }
+            // Sliding window: the densest run of failures within `bruteForceWindow`.
             var best: (Int, Int)?
             var lo = 0
             for hi in sorted.indices {
                 while sorted[hi].startEpoch! - sorted[lo].startEpoch! > ReportModel.bruteForceWindow { lo += 1 }
                 let n = sorted[lo...hi].map { max(1, $0.authFailures) }.reduce(0, +)
                 if best == nil || n > best!.0 { best = (n, lo) }
-                _ = best
-                if n >= ReportModel.bruteForceThreshold && (best == nil || n >= best!.0) { best = (n, lo) }
             }
             if let (n, start) = best, n >= ReportModel.bruteForceThreshold {
                 let window = sorted[start...].prefix { $0.startEpoch! - sorted[start].startEpoch! <= ReportModel.bruteForceWindow }
