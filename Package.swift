@@ -15,9 +15,16 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
     ],
     targets: [
+        // zlib, libbz2 and liblzma from the system, for compressed inputs.
+        .systemLibrary(
+            name: "CCompression",
+            pkgConfig: "liblzma",
+            providers: [.apt(["zlib1g-dev", "libbz2-dev", "liblzma-dev"]), .brew(["xz"])]
+        ),
         .target(
             name: "SFTPLogKit",
             dependencies: [
+                "CCompression",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Yams", package: "Yams"),

@@ -4,9 +4,15 @@ import SFTPLogKit
 
 struct Ingest: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Store the records of the inputs in the SQLite database (content already stored is skipped).")
+        abstract: "Store the records of the inputs in the SQLite database (content already stored is skipped).",
+        discussion: """
+            Exit status: 0 every line parsed; 2 stored, but some lines were kept as `unparsed` \
+            records (the first ones are named on stderr with file, line and reason; all are in \
+            `SELECT file, line, diagnostic FROM records WHERE kind = 'unparsed'`); 1 an error \
+            (other inputs are still stored).
+            """)
 
-    @Argument(help: "Log files, or - for standard input (default).")
+    @Argument(help: "Log files or directories (read recursively, in time order), or - for standard input (default).")
     var inputs: [String] = []
 
     @OptionGroup var input: InputOptions
@@ -17,34 +23,158 @@ struct Ingest: ParsableCommand {
     @Flag(name: .long, help: "Print the summary as JSON on stdout.")
     var json = false
 
+    @Flag(name: [.short, .long], help: "No progress line and no summary on stderr.")
+    var quiet = false
+
+    @Flag(name: [.customShort("f"), .long], help: ArgumentHelp(
+        "Keep storing lines as the files grow, across rotation, until interrupted.",
+        discussion: "Ctrl-C (or SIGTERM) stores everything read so far, then exits with status 0."))
+    var follow = false
+
+    /// Records per transaction (tests use small batches to kill an ingest between and inside them).
+    @Option(name: .long, help: .hidden)
+    var batchSize: Int?
+
     func run() throws {
         try reporting {
             let started = Date()
             let path = LogStore.defaultPath(db)
-            let queue = try LogStore.openForWriting(path)
+            let queue = try LogStore.openForWriting(path, waiting: quiet ? nil : {
+                Terminal.warn("\(path): another sftplog is writing this database; waiting for it to finish")
+            })
             let catalog = try Catalogs.load()
             let options = try input.readerOptions()
             let ingestor = Ingestor(db: queue, stream: RecordStream(options: options, catalog: catalog))
             ingestor.sessions = try Catalogs.sessionRebuild(zone: options.timeZone)
+            if let batchSize { ingestor.batchSize = max(1, batchSize) }
+            let unparsed = UnparsedReport()
+            if !quiet { ingestor.onUnparsed = { unparsed.add($0) } }
             var summary = IngestSummary()
             var failures = 0
-            for name in inputs.isEmpty ? ["-"] : inputs {
+            let files = try input.files(inputs)
+            if follow {
+                (summary, failures) = try followFiles(files, database: path, options: options)
+                try report(summary, started: started, database: path)
+                if failures > 0 { throw ExitCode(1) }
+                if summary.unparsed > 0 { throw ExitCode(2) }
+                return
+            }
+            let progress = !quiet && isatty(2) != 0 ? ProgressLine(files: files) : nil
+            if let progress { ingestor.onProgress = { progress.update($0) } }
+            for name in files {
                 do {
                     summary.sources.append(try ingestor.ingest(name))
                 } catch {
                     // One bad input does not lose the others: report and go on.
-                    Terminal.warn("\(error)")
+                    Terminal.warn(LogStore.explain(error, database: path, during: "storing \(name)"))
                     failures += 1
                 }
             }
-            do { try ingestor.finish() } catch { Terminal.warn("\(error)"); failures += 1 }
-            summary.seconds = Date().timeIntervalSince(started)
-            if json {
-                print(IngestReport.json(summary, database: path))
-            } else {
-                FileHandle.standardError.write(Data((TextEscaper.terminalSafe(IngestReport.line(summary, database: path)) + "\n").utf8))
-            }
+            progress?.clear()
+            do { try ingestor.finish() } catch { Terminal.warn(LogStore.explain(error, database: path, during: "building the record indexes")); failures += 1 }
+            LogStore.finishWriting(queue)
+            progress?.clear()
+            unparsed.summarise()
+            try report(summary, started: started, database: path)
             if failures > 0 { throw ExitCode(1) }
+            if summary.unparsed > 0 { throw ExitCode(2) }
         }
+    }
+
+    func report(_ summary: IngestSummary, started: Date, database path: String) throws {
+        var summary = summary
+        summary.seconds = Date().timeIntervalSince(started)
+        if json {
+            print(IngestReport.json(summary, database: path))
+        } else if !quiet {
+            FileHandle.standardError.write(Data((TextEscaper.terminalSafe(IngestReport.line(summary, database: path)) + "\n").utf8))
+        }
+    }
+
+    /// One thread per followed file, each with its own connection and reader;
+    /// a rotated file is finished, then its successor at the same path followed.
+    func followFiles(_ files: [String], database path: String, options: ReaderOptions) throws -> (IngestSummary, Int) {
+        guard !files.contains("-") else { throw ValidationError("--follow needs files; standard input is read to its end without it") }
+        FollowControl.installSignalHandlers()
+        final class Outcome: @unchecked Sendable {
+            let lock = NSLock()
+            var summary = IngestSummary()
+            var failures = 0
+        }
+        let outcome = Outcome()
+        var threads: [Thread] = []
+        let done = DispatchGroup()
+        for name in files {
+            done.enter()
+            let t = Thread {
+                defer { done.leave() }
+                do {
+                    let queue = try LogStore.openForWriting(path)
+                    defer { LogStore.finishWriting(queue) }
+                    // Each thread has its own catalogue: templates cache lookups as they go.
+                    let ingestor = Ingestor(db: queue, stream: RecordStream(options: options, catalog: try EventCatalog.bundled()))
+                    ingestor.sessions = try Catalogs.sessionRebuild(zone: options.timeZone)
+                    ingestor.deferIndexes = false
+                    while !FollowControl.stopRequested {
+                        // Between a rotation's rename and the new file's creation the path is missing.
+                        guard FileManager.default.fileExists(atPath: name) else { usleep(200_000); continue }
+                        var control: FollowControl?
+                        let r = try ingestor.ingest(name, follow: { control = $0 })
+                        outcome.lock.withLock { outcome.summary.sources.append(r) }
+                        if control?.ended != .rotated { break }
+                    }
+                } catch {
+                    Terminal.warn(LogStore.explain(error, database: path, during: "following \(name)"))
+                    outcome.lock.withLock { outcome.failures += 1 }
+                }
+            }
+            t.stackSize = 8 << 20
+            threads.append(t)
+            t.start()
+        }
+        done.wait()
+        return (outcome.summary, outcome.failures)
+    }
+}
+
+/// A single self-overwriting status line on stderr: bytes, lines/s, ETA.
+final class ProgressLine {
+    private let total: Int64
+    private var doneBefore: Int64 = 0
+    private var lines = 0
+    private var linesBefore = 0
+    private let started = Date()
+    private var lastDraw = Date.distantPast
+
+    init(files: [String]) {
+        total = files.reduce(0) { sum, f in
+            var st = stat()
+            return sum + (f != "-" && stat(f, &st) == 0 ? Int64(st.st_size) : 0)
+        }
+    }
+
+    func update(_ p: IngestProgress) {
+        lines = linesBefore + p.lines
+        let done = doneBefore + p.bytesRead
+        if p.final { doneBefore += p.totalBytes ?? p.bytesRead; linesBefore = lines }
+        let now = Date()
+        guard now.timeIntervalSince(lastDraw) >= 0.25 else { return }
+        lastDraw = now
+        let secs = max(now.timeIntervalSince(started), 0.001)
+        var s = "\(Human.bytes(Int(done)))"
+        if total > 0 { s += " of \(Human.bytes(Int(total))) (\(min(100, done * 100 / total))%)" }
+        s += ", \(Int(Double(lines) / secs)) lines/s"
+        if total > 0, done > 0, done < total {
+            let eta = secs * Double(total - done) / Double(done)
+            s += ", ETA \(Human.duration(eta))"
+        }
+        // The name is log-controlled only through the path the user typed; escape anyway.
+        let name = TextEscaper.terminalSafe((p.name as NSString).lastPathComponent)
+        FileHandle.standardError.write(Data("\r\u{1B}[K\(s) \(name)".utf8))
+    }
+
+    func clear() {
+        guard lastDraw != .distantPast else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
     }
 }

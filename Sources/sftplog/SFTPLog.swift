@@ -27,6 +27,14 @@ struct InputOptions: ParsableArguments {
     @Option(name: .long, help: "Time zone for timestamps written without an offset (default: the machine's).")
     var timezone: String?
 
+    @Option(name: .long, help: "Only files whose name matches this shell pattern, inside directories (e.g. 'server.log*').")
+    var glob: String?
+
+    /// The files to read: directories walked recursively, everything in time order.
+    func files(_ inputs: [String]) throws -> [String] {
+        try InputExpansion.expand(inputs.isEmpty ? ["-"] : inputs, options: .init(glob: glob))
+    }
+
     func readerOptions() throws -> ReaderOptions {
         var o = ReaderOptions()
         if let f = entryFormat {

@@ -36,6 +36,12 @@ public final class DetectingReader: LogReader {
         try chosen!.finish(emit)
     }
 
+    /// A quiet followed file: decide on what arrived so far rather than keep it back.
+    public func idle(_ emit: (Record) throws -> Void) rethrows {
+        if chosen == nil { if buffered.isEmpty { return }; try decide(emit) }
+        try chosen!.idle(emit)
+    }
+
     private func decide(_ emit: (Record) throws -> Void) rethrows {
         let lines = buffered.map { Array($0.bytes.prefix($0.bytes.count - $0.termLen)) }
         let (f, why) = DetectingReader.detect(lines)

@@ -38,6 +38,7 @@ public struct LineSplitter {
     /// (used when resuming a file that has grown).
     public func split(
         fd: Int32, startOffset: Int64 = 0, startLine: Int = 1, prefix: [UInt8] = [],
+        follow: FollowControl? = nil, idle: () throws -> Void = {},
         _ body: (PhysicalLine) throws -> Void
     ) throws {
         // `prefix`: bytes already read from `fd` (e.g. to sniff stdin), split first.
@@ -59,7 +60,13 @@ public struct LineSplitter {
                 return r
             }
             if n < 0 { throw InputError.readFailed(errno: errno) }
-            if n == 0 { eof = true }
+            if n == 0 {
+                // Following: wait for the file to grow (lines read so far are out already).
+                if let follow, try follow.waitForMore(fd: fd, offset: offset + Int64(filled), idle: idle) { continue }
+                eof = true
+            } else if let follow, follow.shouldStop() {
+                eof = true  // interrupted mid-backlog: end after these bytes, the rest is read next time
+            }
             filled += n
             var consumed = 0
             try buffer.withUnsafeBufferPointer { all in
@@ -144,6 +151,14 @@ public protocol LogReader: AnyObject {
     func feed(_ line: PhysicalLine, _ emit: (Record) throws -> Void) rethrows
     /// End of input: emit whatever is pending.
     func finish(_ emit: (Record) throws -> Void) rethrows
+    /// Following a file that has gone quiet: emit what is pending if it is
+    /// complete enough (the next line may still continue it, but a follower
+    /// should not wait for it).
+    func idle(_ emit: (Record) throws -> Void) rethrows
+}
+
+extension LogReader {
+    public func idle(_ emit: (Record) throws -> Void) rethrows {}
 }
 
 /// Options every reader understands.

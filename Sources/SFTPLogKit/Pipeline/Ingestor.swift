@@ -30,15 +30,26 @@ public struct IngestSummary: Sendable {
 public final class Ingestor {
     public let db: DatabaseQueue
     public var stream: RecordStream
-    public var batchSize = 20_000
+    public var batchSize = 8_000
     /// Rebuilds a source's sessions once its records are stored.
     public var sessions: SessionRebuild?
+    /// Called for every line kept as `unparsed` (for per-line diagnostics).
+    public var onUnparsed: ((Record) -> Void)?
+    /// Called on the parsing thread after each batch is handed to the writer.
+    public var onProgress: ((IngestProgress) -> Void)?
     static let headLength = 4096
 
     public init(db: DatabaseQueue, stream: RecordStream) {
         self.db = db
         self.stream = stream
     }
+
+    /// Drop and rebuild the record indexes around a load into an empty database
+    /// (off when following: queries run while the load goes on).
+    public var deferIndexes = true
+
+    /// Set while following a file.
+    private var follow: FollowControl?
 
     /// nil until the first source: whether this run bulk-loads an empty database.
     private var bulkLoad: Bool?
@@ -47,6 +58,7 @@ public final class Ingestor {
     /// secondary indexes (built once in `finish`).
     func prepare() throws {
         guard bulkLoad == nil else { return }
+        guard deferIndexes else { bulkLoad = false; return }
         bulkLoad = try db.write { db in
             let empty = try Int.fetchOne(db, sql: "SELECT count(*) FROM (SELECT 1 FROM records LIMIT 1)") == 0
             if empty { try Schema.dropRecordIndexes(db) }
@@ -57,8 +69,16 @@ public final class Ingestor {
     /// Ends a run: builds the indexes a bulk load skipped. Call it even after errors.
     public func finish() throws {
         guard bulkLoad == true else { return }
+        let t0 = Date()
         try db.write { try Schema.createRecordIndexes($0) }
+        Ingestor.timing("record indexes built in \(String(format: "%.2f", Date().timeIntervalSince(t0))) s")
         bulkLoad = false
+    }
+
+    /// Where an ingest spends its time, on stderr when SFTPLOG_TIMINGS is set (for the benchmark).
+    static func timing(_ line: @autoclosure () -> String) {
+        guard getenv("SFTPLOG_TIMINGS") != nil else { return }
+        FileHandle.standardError.write(Data(("timing: " + line() + "\n").utf8))
     }
 
     struct StoredSource {
@@ -107,13 +127,21 @@ public final class Ingestor {
         }
     }
 
-    public func ingest(_ name: String) throws -> SourceIngestResult {
+    /// `follow`: keep reading as the file grows, until it is rotated away or the
+    /// user interrupts (see `FollowControl`); `control.ended` says which.
+    public func ingest(_ name: String, follow: ((FollowControl) -> Void)? = nil) throws -> SourceIngestResult {
         try prepare()
         let src = try InputSource.open(name)
         defer { src.close() }
-        if src.isStdin {
+        if let follow, !src.isStream {
+            let control = FollowControl(path: name, fd: src.fd)
+            follow(control)
+            self.follow = control
+        }
+        defer { self.follow = nil }
+        if src.isStream {
             let head = try src.readUpTo(Ingestor.headLength)
-            if head.isEmpty { throw IngestError.emptyInput(name: displayName(src)) }
+            if head.isEmpty { try src.checkStream(); throw IngestError.emptyInput(name: displayName(src)) }
             if try candidates(head: head).isEmpty {
                 return try store(src, resumeFrom: nil, prefix: head)
             }
@@ -121,9 +149,11 @@ public final class Ingestor {
             let (tmpPath, spooled) = try Ingestor.spool(src, head: head)
             defer { unlink(tmpPath) }
             defer { spooled.close() }
-            return try ingestSeekable(spooled, displayName: "-")
+            let result = try ingestSeekable(spooled, displayName: displayName(src))
+            try src.checkStream()  // corrupt compressed data: what came before is stored, then say so
+            return result
         }
-        if src.size == 0 { throw IngestError.emptyInput(name: name) }
+        if src.size == 0 && follow == nil { throw IngestError.emptyInput(name: name) }
         return try ingestSeekable(src, displayName: name)
     }
 
@@ -132,11 +162,11 @@ public final class Ingestor {
     func ingestSeekable(_ src: InputSource, displayName: String) throws -> SourceIngestResult {
         let size = src.size ?? Int64.max
         let head = try src.readUpTo(Ingestor.headLength)
-        if head.isEmpty { throw IngestError.emptyInput(name: displayName) }
-        for c in try candidates(head: head) where c.bytes <= size {
+        if head.isEmpty && follow == nil { throw IngestError.emptyInput(name: displayName) }
+        for c in try candidates(head: head) where c.bytes <= size && !head.isEmpty {
             let (full, snap) = try Ingestor.prefixHash(src, c.bytes, snapshotAt: c.resumeOffset)
             guard full.count == c.bytes, full.digest == c.contentHash, let atResume = snap else { continue }
-            if c.complete && c.bytes == size {
+            if c.complete && c.bytes == size && follow == nil {
                 var r = SourceIngestResult(name: displayName)
                 r.sourceID = c.id
                 r.alreadyStored = true
@@ -214,6 +244,8 @@ public final class Ingestor {
         /// Snapshots what this batch commits (records, closed sessions, the
         /// source's progress) and hands it to the writer thread.
         func commit(final: Bool) throws {
+            // A followed file that stayed empty: nothing to record (an empty source would match any file's head).
+            if sourceID == nil && hash.count == 0 { return }
             let detecting = reader as? DetectingReader
             let format = detecting?.format?.rawValue ?? storedFormat?.rawValue
             let explanation = detecting?.explanation
@@ -227,8 +259,10 @@ public final class Ingestor {
             let records = batch
             batch = []
             batch.reserveCapacity(batchSize)
+            onProgress?(IngestProgress(name: name, bytesRead: bytes, totalBytes: src.size, lines: lines, final: final))
             let closedSessions = live.map { final ? $0.finish(sourceID: 0) : $0.takeClosed(sourceID: 0) } ?? []
             let markAfterwards = live?.marksRecordsAfterwards ?? false
+            let preparedSessions = SessionStore.prepare(closedSessions)
             let catalog = stream.catalog
             let sessions = self.sessions
             try writer.submit { db in
@@ -246,7 +280,7 @@ public final class Ingestor {
                 deletedTail = true
                 let recordWriter = try RecordWriter(db)
                 for p in records { try recordWriter.write(p, sourceID: sourceID!, db: db) }
-                try SessionStore.insert(db, sourceID: sourceID!, closedSessions)
+                try SessionStore.insert(db, sourceID: sourceID!, preparedSessions)
                 if markAfterwards { try SessionStore.assignRecords(db, sourceID: sourceID!, closedSessions) }
                 try db.execute(sql: """
                     UPDATE sources SET format = coalesce(?, format), format_explanation = coalesce(?, format_explanation),
@@ -270,7 +304,14 @@ public final class Ingestor {
             }
         }
 
-        try stream.run(src, reader: reader, offset: startOffset, line: startLine, prefix: prefix, onLine: { l in
+        var lastEmittedEnd: (offset: Int64, line: Int)?
+        try stream.run(src, reader: reader, offset: startOffset, line: startLine, prefix: prefix, checkStream: false,
+                       follow: follow, onIdle: {
+            // A followed file went quiet: store what is read so far (the reader flushed it).
+            guard !batch.isEmpty, let end = lastEmittedEnd else { return }
+            nextResume = end
+            try commit(final: false)
+        }, onLine: { l in
             let all = UnsafeBufferPointer(start: l.bytes.baseAddress, count: l.bytes.count + l.terminatorLength)
             hash.update(all)
             if headBytes.count < Ingestor.headLength {
@@ -293,18 +334,33 @@ public final class Ingestor {
                 r.sessionID = joined.id
                 r.sessionDuplicate = joined.duplicate
             }
+            lastEmittedEnd = (r.endOffset, r.line + r.lineCount)
             batch.append(RecordWriter.prepare(r, seq: seq, zone: stream.options.timeZone))
             result.records += 1
-            if r.kind == .unparsed { result.unparsed += 1 }
+            if r.kind == .unparsed { result.unparsed += 1; onUnparsed?(r) }
         })
         try commit(final: true)
         writerFinished = true
         try writer.finish()
+        Ingestor.timing("\(name): writer busy \(String(format: "%.2f", writer.busySeconds)) s, parser waited \(String(format: "%.2f", writer.producerWaitSeconds)) s")
+        try src.checkStream()  // corrupt compressed data: what came before is stored, then say so
         result.sourceID = sourceID
         let detecting = reader as? DetectingReader
         result.format = detecting?.format?.rawValue ?? storedFormat?.rawValue
         return result
     }
+}
+
+/// Where an ingest is, for progress lines.
+public struct IngestProgress: Sendable {
+    public var name: String
+    /// Bytes of the source read so far (from its start, including resumed ones).
+    public var bytesRead: Int64
+    /// nil for pipes.
+    public var totalBytes: Int64?
+    /// Lines read in this run.
+    public var lines: Int
+    public var final: Bool
 }
 
 public enum IngestError: Error, CustomStringConvertible {

@@ -33,7 +33,9 @@ public struct RecordStream {
 
     /// Streams records from `source` starting at `offset`/`line`; `onLine` sees every
     /// physical line first (for hashing), `emit` every record in input order.
+    /// `checkStream: false` leaves `source.checkStream()` to a caller that stores what was read first.
     public func run(_ source: InputSource, reader: LogReader, offset: Int64 = 0, line: Int = 1, prefix: [UInt8] = [],
+                    checkStream: Bool = true, follow: FollowControl? = nil, onIdle: () throws -> Void = {},
                     onLine: ((PhysicalLine) -> Void)? = nil, emit: (Record) throws -> Void) throws {
         let resolver = catalog.map(SourceResolver.init)
         func sink(_ rec: Record) throws {
@@ -41,11 +43,14 @@ public struct RecordStream {
             resolver?.resolve(&r)
             try emit(r)
         }
-        try LineSplitter().split(fd: source.fd, startOffset: offset, startLine: line, prefix: prefix) { l in
+        try LineSplitter().split(fd: source.fd, startOffset: offset, startLine: line, prefix: prefix, follow: follow,
+                                 idle: { try reader.idle(sink); try onIdle() }) { l in
             onLine?(l)
             try reader.feed(l, sink)
         }
         try reader.finish(sink)
+        // Corrupt compressed input ends the stream early: report it once what came before is out.
+        if checkStream { try source.checkStream() }
     }
 }
 

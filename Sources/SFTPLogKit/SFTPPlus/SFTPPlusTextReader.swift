@@ -61,6 +61,11 @@ public final class SFTPPlusTextReader: LogReader {
         try flush(emit)
     }
 
+    /// A half-read JSON object waits; a plain line is complete once the file is quiet.
+    public func idle(_ emit: (Record) throws -> Void) rethrows {
+        if !collectingJSON { try flush(emit) }
+    }
+
     /// Net `{`/`[` depth of a JSON fragment, ignoring brackets inside strings.
     static func depthChange(_ b: UnsafeBufferPointer<UInt8>) -> Int {
         var d = 0

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 
 public enum StoreError: Error, CustomStringConvertible {
     case notOurs(path: String)
@@ -47,13 +48,27 @@ public enum LogStore {
     }
 
     /// Opens (creating if needed) a database for writing and brings its schema up to date.
-    public static func openForWriting(_ path: String) throws -> DatabaseQueue {
+    ///
+    /// Only one process writes a database at a time: the first takes an
+    /// exclusive lock (`WriterLock`, file `<path>-lock`) held until it exits,
+    /// later ones wait for it (`waiting` is called first). That keeps two
+    /// concurrent ingests of the same content from storing it twice.
+    public static func openForWriting(_ path: String, waiting: (() -> Void)? = nil) throws -> DatabaseQueue {
+        // Store safety: a write past `ulimit -f` must fail with EFBIG (reported
+        // as an I/O error, the transaction rolled back), not kill the process.
+        signal(SIGXFSZ, SIG_IGN)
         let exists = FileManager.default.fileExists(atPath: path)
         if exists, (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0 > 0 {
             // Check read-only first: opening for writing switches the file to WAL,
             // which would already change a database that is not ours.
-            _ = try openForReading(path)
+            let reader = try openForReading(path)
+            // Store safety: SQLite finds corrupt pages only when it reads them, so
+            // an ingest could add rows to a damaged file (and checkpoint into it).
+            // A quick_check (structure only, no index contents; ~0.15 s per 100 MB)
+            // refuses it first, read-only.
+            try checkIntegrity(reader, path: path)
         }
+        try WriterLock.acquire(databasePath: path, waiting: waiting)
         let q: DatabaseQueue
         do {
             q = try DatabaseQueue(path: path, configuration: configuration(readOnly: false))
@@ -62,12 +77,20 @@ public enum LogStore {
         }
         do {
             try q.writeWithoutTransaction { db in
+                // Store safety: SQLite opens a file it may not write read-only without
+                // saying so; say it now, before any input is read.
+                if sqlite3_db_readonly(db.sqliteConnection, "main") == 1 {
+                    throw StoreError.cannotOpen(path: path, reason: "database is read-only (no permission to write the file)")
+                }
                 try checkOwnership(db, path: path, isNew: !exists)
                 if try Schema.isSuperseded(db) { throw StoreError.newerSchema(path: path) }
             }
             try Schema.migrator.migrate(q)
             try q.writeWithoutTransaction { db in
-                try db.execute(sql: "PRAGMA application_id = \(Schema.applicationID)")
+                // Only when missing: a refused or failed run must leave the file's bytes as they were.
+                if try Int32.fetchOne(db, sql: "PRAGMA application_id") != Schema.applicationID {
+                    try db.execute(sql: "PRAGMA application_id = \(Schema.applicationID)")
+                }
                 try Schema.createRecordIndexes(db)
             }
         } catch let e as StoreError {
@@ -78,29 +101,78 @@ public enum LogStore {
         return q
     }
 
+    /// Ends a run of writes: folds the WAL into the main file, so the database
+    /// file alone holds everything (a copy of just `PATH` is complete), then
+    /// closes. Never fails: what is committed is safe in the WAL either way.
+    public static func finishWriting(_ q: DatabaseQueue) {
+        _ = try? q.writeWithoutTransaction { try $0.checkpoint(.passive) }
+        try? q.close()
+    }
+
     /// Opens an existing database read-only (SQL that writes fails).
     public static func openForReading(_ path: String) throws -> DatabaseQueue {
         guard FileManager.default.fileExists(atPath: path) else { throw StoreError.missing(path: path) }
-        let q: DatabaseQueue
-        do {
-            q = try DatabaseQueue(path: path, configuration: configuration(readOnly: true))
+        func open(_ location: String) throws -> DatabaseQueue {
+            let q = try DatabaseQueue(path: location, configuration: configuration(readOnly: true))
             try q.read { db in
                 try checkOwnership(db, path: path, isNew: false)
                 if try Schema.isSuperseded(db) { throw StoreError.newerSchema(path: path) }
             }
+            return q
+        }
+        do {
+            return try open(path)
         } catch let e as StoreError {
             throw e
         } catch {
+            // Store safety: a WAL database in a read-only directory (or a read-only
+            // copy without its -shm) cannot set up the WAL index. With no -wal file
+            // everything committed is in the main file, so it is read as immutable.
+            if let e = error as? DatabaseError, e.resultCode == .SQLITE_READONLY || e.resultCode == .SQLITE_CANTOPEN,
+               !FileManager.default.fileExists(atPath: path + "-wal"),
+               let encoded = URL(fileURLWithPath: path).path.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) {
+                do { return try open("file:\(encoded)?immutable=1") } catch let e as StoreError { throw e } catch {}
+            }
             throw StoreError.cannotOpen(path: path, reason: describe(error))
         }
-        return q
     }
 
     static func checkOwnership(_ db: Database, path: String, isNew: Bool) throws {
         let appID = try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0
         if appID == Schema.applicationID { return }
         let tables = try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'") ?? 0
+        if appID == 0, tables > 0, try isOursBeingCreated(db) { return }
         if appID != 0 || tables > 0 { throw StoreError.notOurs(path: path) }
+    }
+
+    /// Store safety: `application_id` is set after the migrations, in a separate
+    /// transaction, so a database can be seen (by a concurrent ingest or query,
+    /// or after a kill in between) with sftplog's migrations and no mark yet.
+    /// It is ours when every migration it records is one of ours.
+    static func isOursBeingCreated(_ db: Database) throws -> Bool {
+        guard try db.tableExists("grdb_migrations") else { return false }
+        let applied = try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations")
+        return !applied.isEmpty && Set(applied).isSubset(of: Set(Schema.migrator.migrations))
+    }
+
+    /// Refuses a database whose pages are damaged (`PRAGMA quick_check`), read-only.
+    static func checkIntegrity(_ reader: DatabaseQueue, path: String) throws {
+        let problems: [String]
+        do {
+            problems = try reader.read { try String.fetchAll($0, sql: "PRAGMA quick_check(3)") }
+        } catch {
+            throw StoreError.cannotOpen(path: path, reason: describe(error))
+        }
+        guard problems != ["ok"] else { return }
+        let detail = problems.joined(separator: "; ").replacingOccurrences(of: "\n", with: " ")
+        throw StoreError.cannotOpen(path: path, reason: "database file is corrupt (\(detail)); refusing to write into it")
+    }
+
+    /// One line for an error met while writing the database at `path`: SQLite's
+    /// errors in words and the file named (others as they describe themselves).
+    public static func explain(_ error: Error, database path: String, during: String? = nil) -> String {
+        guard error is DatabaseError else { return "\(error)" }
+        return "\(path): \(describe(error))" + (during.map { " (while \($0))" } ?? "")
     }
 
     public static func describe(_ error: Error) -> String {
@@ -111,7 +183,12 @@ public enum LogStore {
             case .SQLITE_CANTOPEN: return "cannot open file (missing directory or no permission)"
             case .SQLITE_READONLY: return "database is read-only"
             case .SQLITE_FULL: return "disk full"
-            case .SQLITE_IOERR: return "I/O error (\(e.message ?? "no detail"))"
+            case .SQLITE_IOERR:
+                // A failed write (EFBIG past `ulimit -f`, EIO, ENOSPC seen as EIO) rolls the transaction back.
+                if e.extendedResultCode == .SQLITE_IOERR_WRITE || e.extendedResultCode == .SQLITE_IOERR_FSYNC {
+                    return "cannot write the database (disk full, file size limit or I/O error); its last transaction was rolled back"
+                }
+                return "I/O error (\(e.message ?? "no detail"))"
             default: return e.message ?? "\(e)"
             }
         }

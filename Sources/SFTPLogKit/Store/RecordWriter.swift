@@ -13,7 +13,7 @@ final class RecordWriter {
 
     static let columns = ["source_id", "line", "seq", "line_count", "kind", "file", "layout", "ts", "ts_utc", "ts_note",
                           "event_id", "component", "account", "peer_address", "peer_port", "message", "text",
-                          "catalog_status", "catalog_variant", "fields", "extra", "diagnostic", "raw", "session_id", "session_duplicate"]
+                          "catalog_status", "catalog_variant", "fields", "extra", "diagnostic", "raw_bytes", "session_id", "session_duplicate"]
 
     init(_ db: Database) throws {
         let cols = RecordWriter.columns
@@ -45,10 +45,40 @@ final class RecordWriter {
         var tsUTC: String?
         var fields: [UInt8]?
         var extra: [UInt8]?
+        /// The schema rebuilds `raw` from the columns (see Schema), so the bytes are not stored.
+        var rawRebuilt = false
+    }
+
+    /// Whether `raw` is exactly what the schema's `raw` expression rebuilds for
+    /// this layout from the values about to be bound.
+    static func rebuildsRaw(_ r: Record, ts: String?) -> Bool {
+        guard r.layout == "ts-first", r.rawIsUTF8, r.lineCount == 1, let ts, let id = r.eventID, let comp = r.component,
+              let account = r.account, let peer = r.peer, let port = peer.port, let message = r.message else { return false }
+        return r.raw.withUnsafeBufferPointer { raw -> Bool in
+            var i = 0
+            func take(_ s: String) -> Bool {
+                var s = s
+                return s.withUTF8 { u in
+                    guard i + u.count <= raw.count else { return false }
+                    for b in u { if raw[i] != b { return false }; i += 1 }
+                    return true
+                }
+            }
+            func space() -> Bool { guard i < raw.count, raw[i] == 0x20 else { return false }; i += 1; return true }
+            guard take(ts), space(), take(id), space(), take(comp), space(), take(account), space(),
+                  take(peer.address), i < raw.count, raw[i] == 0x3A else { return false }
+            i += 1
+            guard take(String(port)), space(), take(message) else { return false }
+            return i == raw.count
+        }
     }
 
     static func prepare(_ r: Record, seq: Int, zone: TimeZone) -> Prepared {
         var p = Prepared(record: r, seq: seq, ts: r.timestamp?.iso, tsUTC: utc(r.timestamp, zone))
+        if rebuildsRaw(r, ts: p.ts) {
+            p.rawRebuilt = true
+            p.record.raw = []
+        }
         if let f = r.resolution?.fields, !f.isEmpty {
             var j = JSONBytes(capacity: 256); j.object(f); p.fields = j.bytes
             p.record.resolution?.fields = []  // rendered: free the values early
@@ -99,8 +129,12 @@ final class RecordWriter {
         bind(s, 20, bytes: p.fields)
         bind(s, 21, bytes: p.extra)
         bind(s, 22, r.diagnostic)
-        _ = r.raw.withUnsafeBytes { p in
-            sqlite3_bind_blob(s, 23, p.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(p.count), RecordWriter.transient)
+        if p.rawRebuilt {
+            sqlite3_bind_null(s, 23)
+        } else {
+            _ = r.raw.withUnsafeBytes { p in
+                sqlite3_bind_blob(s, 23, p.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(p.count), RecordWriter.transient)
+            }
         }
         bind(s, 24, r.sessionID)
         sqlite3_bind_int64(s, 25, r.sessionDuplicate ? 1 : 0)

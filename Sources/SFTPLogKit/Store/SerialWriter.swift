@@ -14,6 +14,9 @@ final class SerialWriter: @unchecked Sendable {
     private var closed = false
     private var failure: Error?
     private let done = DispatchSemaphore(value: 0)
+    /// Seconds spent writing, and seconds the producer waited for room (SFTPLOG_TIMINGS).
+    private(set) var busySeconds = 0.0
+    private(set) var producerWaitSeconds = 0.0
 
     init(db: DatabaseQueue, capacity: Int = 2) {
         self.db = db
@@ -32,8 +35,10 @@ final class SerialWriter: @unchecked Sendable {
             let job = jobs.removeFirst()
             cond.broadcast()
             cond.unlock()
+            let t0 = DispatchTime.now().uptimeNanoseconds
             do {
                 try db.write { try job($0) }
+                busySeconds += Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
             } catch {
                 cond.lock()
                 failure = error
@@ -50,7 +55,11 @@ final class SerialWriter: @unchecked Sendable {
     func submit(_ job: @escaping Job) throws {
         cond.lock()
         defer { cond.unlock() }
-        while jobs.count >= capacity && failure == nil { cond.wait() }
+        if jobs.count >= capacity {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            while jobs.count >= capacity && failure == nil { cond.wait() }
+            producerWaitSeconds += Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        }
         if let f = failure { throw f }
         jobs.append(job)
         cond.broadcast()

@@ -26,20 +26,22 @@ public enum SessionStore {
         }
     }
 
-    /// Adds sessions (closed ones are stored with each ingest batch).
-    public static func insert(_ db: Database, sourceID: Int64, _ sessions: [SessionTimeline]) throws {
-        guard !sessions.isEmpty else { return }
-        let insert = try db.makeStatement(sql: """
-            INSERT OR REPLACE INTO sessions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
-            """)
-        let ops = try db.makeStatement(sql: "INSERT OR REPLACE INTO session_operations VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)")
-        let fnd = try db.makeStatement(sql: "INSERT OR REPLACE INTO findings VALUES (?,?,?,?,?,?,?,?)")
-        let offered = try db.makeStatement(sql: "INSERT OR REPLACE INTO session_algorithms_offered VALUES (?,?,?,?,?)")
-        for s in sessions {
+    /// A session's rows with every value rendered, so that the ingest's parsing
+    /// thread does the formatting and the writer thread only binds.
+    struct PreparedSession {
+        /// `sessions` row; the source id (column 2) is filled in at insert.
+        var session: [SQLValue]
+        var operations: [[SQLValue]]
+        var findings: [[SQLValue]]
+        var offered: [[SQLValue]]
+    }
+
+    static func prepare(_ sessions: [SessionTimeline]) -> [PreparedSession] {
+        sessions.map { s in
             let n = s.negotiated
             let utc = { (e: Double?, ts: LogTimestamp?) in e.map { LogTimestamp.utcISO($0, fractionDigits: ts?.fraction.count ?? 0) } }
-            let values: [SQLValue] = [
-                .text(s.id), .int(sourceID), .text(s.source), .text(s.side), .text(s.file), SQLValue(s.peer?.address), SQLValue(s.peer?.port),
+            let session: [SQLValue] = [
+                .text(s.id), .null, .text(s.source), .text(s.side), .text(s.file), SQLValue(s.peer?.address), SQLValue(s.peer?.port),
                 SQLValue(s.user), SQLValue(s.component), SQLValue(s.location), SQLValue(s.start?.iso), SQLValue(s.end?.iso),
                 SQLValue(utc(s.startEpoch, s.start)), SQLValue(utc(s.endEpoch, s.end)), SQLValue(s.duration), .text(s.outcome),
                 SQLValue(s.outcomeDetail), SQLValue(s.clientVersion), SQLValue(s.serverVersion), SQLValue(n.kex), SQLValue(n.hostkey),
@@ -50,18 +52,42 @@ public enum SessionStore {
                 .int(Int64(s.operations.filter { ["get", "put"].contains($0.op) }.count)), .int(Int64(s.bytesUp)), .int(Int64(s.bytesDown)),
                 .int(Int64(s.firstLine)), .int(Int64(s.lastLine)), SQLValue(s.details.isEmpty ? nil : JSONValue.object(s.details).json),
             ]
-            try insert.run(values, db)
-            for (k, o) in s.operations.enumerated() {
-                try ops.run([.text(s.id), .int(Int64(k)), .text(o.op), .text(o.path), SQLValue(o.ok), SQLValue(o.bytes), SQLValue(o.seconds),
-                             SQLValue(o.bytesPerSecond), SQLValue(o.to), SQLValue(o.local), SQLValue(o.detail), .int(Int64(o.line)), SQLValue(o.ts?.iso)], db)
+            let operations = s.operations.enumerated().map { (k, o) -> [SQLValue] in
+                [.text(s.id), .int(Int64(k)), .text(o.op), .text(o.path), SQLValue(o.ok), SQLValue(o.bytes), SQLValue(o.seconds),
+                 SQLValue(o.bytesPerSecond), SQLValue(o.to), SQLValue(o.local), SQLValue(o.detail), .int(Int64(o.line)), SQLValue(o.ts?.iso)]
             }
-            for (k, f) in s.findings.enumerated() {
-                try fnd.run([.text(s.id), .int(Int64(k)), .text(f.algorithm), .text(f.category), SQLValue(f.direction), .text(f.rating),
-                             .text(f.reason), .text(f.reference)], db)
+            let findings = s.findings.enumerated().map { (k, f) -> [SQLValue] in
+                [.text(s.id), .int(Int64(k)), .text(f.algorithm), .text(f.category), SQLValue(f.direction), .text(f.rating),
+                 .text(f.reason), .text(f.reference)]
             }
+            var offered: [[SQLValue]] = []
             for (slot, names) in s.serverOffer {
-                for (k, a) in names.enumerated() { try offered.run([.text(s.id), .text("server"), .text(slot), .int(Int64(k)), .text(a)], db) }
+                for (k, a) in names.enumerated() { offered.append([.text(s.id), .text("server"), .text(slot), .int(Int64(k)), .text(a)]) }
             }
+            return PreparedSession(session: session, operations: operations, findings: findings, offered: offered)
+        }
+    }
+
+    /// Adds sessions (closed ones are stored with each ingest batch).
+    public static func insert(_ db: Database, sourceID: Int64, _ sessions: [SessionTimeline]) throws {
+        try insert(db, sourceID: sourceID, prepare(sessions))
+    }
+
+    static func insert(_ db: Database, sourceID: Int64, _ sessions: [PreparedSession]) throws {
+        guard !sessions.isEmpty else { return }
+        let insert = try db.makeStatement(sql: """
+            INSERT OR REPLACE INTO sessions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+            """)
+        let ops = try db.makeStatement(sql: "INSERT OR REPLACE INTO session_operations VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)")
+        let fnd = try db.makeStatement(sql: "INSERT OR REPLACE INTO findings VALUES (?,?,?,?,?,?,?,?)")
+        let offered = try db.makeStatement(sql: "INSERT OR REPLACE INTO session_algorithms_offered VALUES (?,?,?,?,?)")
+        for s in sessions {
+            var row = s.session
+            row[1] = .int(sourceID)
+            try insert.run(row, db)
+            for o in s.operations { try ops.run(o, db) }
+            for f in s.findings { try fnd.run(f, db) }
+            for o in s.offered { try offered.run(o, db) }
         }
     }
 }

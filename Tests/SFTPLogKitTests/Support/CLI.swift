@@ -11,6 +11,8 @@ enum CLI {
     }
 
     static var binary: String {
+        // A helper building into its own scratch path points the tests at its binary.
+        if let b = ProcessInfo.processInfo.environment["SFTPLOG_TEST_BINARY"] { return b }
         let candidates = [".build/debug/sftplog", ".build/x86_64-unknown-linux-gnu/debug/sftplog"].map { Paths.repo.appendingPathComponent($0).path }
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
     }

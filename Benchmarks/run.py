@@ -1,0 +1,231 @@
+#!/usr/bin/env python3
+"""sftplog benchmark: generates seeded inputs, runs sftplog and the baselines
+side by side (alternating, several runs, medians) and prints a table.
+
+    Benchmarks/run.sh                    # 1M lines, 3 alternating runs, queries
+    Benchmarks/run.sh --lines 300000 --runs 5
+    Benchmarks/run.sh --scaling          # 1e5, 1e6, 5e6 lines: lines/s and peak RSS
+    Benchmarks/run.sh --openssh 10000    # 10,000 OpenSSH transcripts in one ingest
+    Benchmarks/run.sh --smoke            # tiny input, debug build (CI: it builds and runs)
+
+Baselines: `sqlite3 .import --csv` of the same rows pre-parsed into 7 columns
+followed by an FTS5 'rebuild' (ingest), and `grep -c 30014` (parse).
+Timings are printed, never asserted.
+"""
+import argparse, os, random, resource, shutil, statistics, subprocess, sys, time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+GEN = os.path.join(REPO, 'Benchmarks', 'generate.py')
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, check=True, **kw)
+
+
+def timed(cmd, stdin=None, stdout=subprocess.DEVNULL, env=None, cwd=None):
+    """Wall seconds and peak RSS (MiB) of one command, via GNU time when present."""
+    t0 = time.monotonic()
+    if shutil.which('time') or os.path.exists('/usr/bin/time'):
+        full = ['/usr/bin/time', '-f', '%M'] + cmd
+        p = subprocess.run(full, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE, env=env, cwd=cwd)
+        dt = time.monotonic() - t0
+        tail = p.stderr.decode(errors='replace').strip().splitlines()
+        rss = int(tail[-1]) / 1024 if tail and tail[-1].isdigit() else float('nan')
+    else:
+        p = subprocess.run(cmd, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE, env=env, cwd=cwd)
+        dt = time.monotonic() - t0
+        rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    if p.returncode not in (0, 1, 2):
+        sys.stderr.write(p.stderr.decode(errors='replace'))
+        raise SystemExit(f'{cmd[0]} failed with status {p.returncode}')
+    return dt, rss
+
+
+def rm_db(path):
+    for suffix in ('', '-wal', '-shm'):
+        try:
+            os.unlink(path + suffix)
+        except FileNotFoundError:
+            pass
+
+
+def generate(work, lines, seed=1):
+    log = os.path.join(work, f'{lines}.log')
+    csv = os.path.join(work, f'{lines}.csv')
+    if not (os.path.exists(log) and os.path.exists(csv)):
+        with open(log, 'wb') as out:
+            sh([sys.executable, GEN, '--lines', str(lines), '--seed', str(seed), '--csv', csv], stdout=out)
+    return log, csv
+
+
+BASELINE_SQL = """PRAGMA journal_mode=WAL;
+CREATE TABLE records(ts TEXT, event_id TEXT, component TEXT, account TEXT, peer_address TEXT, peer_port INTEGER, message TEXT);
+CREATE VIRTUAL TABLE records_fts USING fts5(message, content='records', content_rowid='rowid');
+.import --csv {csv} records
+INSERT INTO records_fts(records_fts) VALUES('rebuild');
+"""
+
+
+def run_baseline_ingest(work, csv):
+    db = os.path.join(work, 'baseline.db')
+    rm_db(db)
+    script = os.path.join(work, 'baseline.sql')
+    with open(script, 'w') as f:
+        f.write(BASELINE_SQL.format(csv=csv))
+    with open(script) as f:
+        return timed(['sqlite3', db], stdin=f)
+
+
+def run_ingest(binary, work, log, env):
+    db = os.path.join(work, 'sftplog.db')
+    rm_db(db)
+    dt, rss = timed([binary, 'ingest', '--quiet', '--db', db, log], env=env)
+    return dt, rss, db
+
+
+def fmt_rate(lines, secs):
+    return f'{lines / secs:,.0f}' if secs > 0 else '-'
+
+
+def table(rows, headers):
+    widths = [max(len(str(h)), *(len(str(r[i])) for r in rows)) for i, h in enumerate(headers)]
+    line = '  '.join(h.ljust(w) for h, w in zip(headers, widths))
+    print(line)
+    print('  '.join('-' * w for w in widths))
+    for r in rows:
+        print('  '.join(str(c).rjust(w) if i else str(c).ljust(w) for i, (c, w) in enumerate(zip(r, widths))))
+
+
+def main_benchmark(a, binary, env):
+    log, csv = generate(a.work, a.lines)
+    size_mb = os.path.getsize(log) / 1e6
+    print(f'input: {a.lines:,} lines, {size_mb:.0f} MB ({log}); {a.runs} alternating runs, medians\n')
+    res = {k: [] for k in ('baseline', 'ingest', 'parse', 'grep')}
+    rss = {k: [] for k in res}
+    db = None
+    for i in range(a.runs):
+        # Alternate the order so drift on a noisy machine hits both sides.
+        order = ['baseline', 'ingest', 'grep', 'parse'] if i % 2 == 0 else ['parse', 'grep', 'ingest', 'baseline']
+        for k in order:
+            if k == 'baseline':
+                dt, r = run_baseline_ingest(a.work, csv)
+            elif k == 'ingest':
+                dt, r, db = run_ingest(binary, a.work, log, env)
+            elif k == 'parse':
+                dt, r = timed([binary, 'parse', log], env=env)
+            else:
+                dt, r = timed(['grep', '-c', '30014', log])
+            res[k].append(dt)
+            rss[k].append(r)
+        print(f'run {i + 1}: ' + '  '.join(f'{k} {res[k][-1]:.2f}s' for k in res), flush=True)
+    med = {k: statistics.median(v) for k, v in res.items()}
+    rows = [
+        ['sqlite3 .import + FTS rebuild', f'{med["baseline"]:.2f}', fmt_rate(a.lines, med['baseline']), '1.00', f'{max(rss["baseline"]):.0f}'],
+        ['sftplog ingest', f'{med["ingest"]:.2f}', fmt_rate(a.lines, med['ingest']), f'{med["ingest"] / med["baseline"]:.2f}', f'{max(rss["ingest"]):.0f}'],
+        ['grep -c 30014', f'{med["grep"]:.2f}', fmt_rate(a.lines, med['grep']), '1.00', f'{max(rss["grep"]):.0f}'],
+        ['sftplog parse > /dev/null', f'{med["parse"]:.2f}', fmt_rate(a.lines, med['parse']), f'{med["parse"] / med["grep"]:.1f}', f'{max(rss["parse"]):.0f}'],
+    ]
+    print()
+    table(rows, ['command', 'median s', 'lines/s', 'ratio', 'peak RSS MiB'])
+    print(f'\nruns (s): ' + '; '.join(f'{k}: ' + ' '.join(f'{x:.2f}' for x in v) for k, v in res.items()))
+    if not a.no_queries and db:
+        queries(binary, db, env)
+
+
+def queries(binary, db, env):
+    print('\nqueries on the ingested database (median of 3)')
+    hourly = ("SELECT account, substr(ts_utc, 1, 13) AS hour, count(*) AS events FROM records "
+              "WHERE account IS NOT NULL GROUP BY account, hour ORDER BY account, hour")
+    cmds = [
+        ('sessions --json', ['sessions', '--json', '--db', db]),
+        ('audit', ['audit', '--db', db]),
+        ('report (summary)', ['report', '--db', db]),
+        ('catalog search "permission denied"', ['catalog', 'search', 'permission denied']),
+        ('query: events per account per hour', ['query', '--db', db, hourly]),
+    ]
+    rows = []
+    for label, args in cmds:
+        times = [timed([binary] + args, env=env)[0] for _ in range(3)]
+        rows.append([label, f'{statistics.median(times):.3f}'])
+    table(rows, ['command', 'median s'])
+    print('\nEXPLAIN QUERY PLAN ' + hourly)
+    out = subprocess.run(['sqlite3', db, 'EXPLAIN QUERY PLAN ' + hourly], capture_output=True, text=True)
+    print(out.stdout.rstrip())
+
+
+def scaling(a, binary, env):
+    rows = []
+    for n in (100_000, 1_000_000, 5_000_000):
+        log, _ = generate(a.work, n)
+        dt, rss, _ = run_ingest(binary, a.work, log, env)
+        rows.append([f'{n:,}', f'{os.path.getsize(log) / 1e6:.0f}', f'{dt:.2f}', fmt_rate(n, dt), f'{rss:.0f}'])
+        print(f'{n:,} lines: {dt:.2f}s', flush=True)
+    table(rows, ['lines', 'MB', 'ingest s', 'lines/s', 'peak RSS MiB'])
+
+
+def openssh(a, binary, env):
+    """Many transcripts: the bundled real ones, each copy with its own client
+    port and timestamps so that every copy is distinct content."""
+    src_dir = os.path.join(REPO, 'samples', 'openssh')
+    samples = sorted(os.path.join(src_dir, f) for f in os.listdir(src_dir) if f.endswith('.log'))
+    texts = [open(p, 'rb').read() for p in samples]
+    out_dir = os.path.join(a.work, f'openssh-{a.openssh}')
+    if not os.path.isdir(out_dir):
+        os.makedirs(out_dir)
+        rnd = random.Random(7)
+        for i in range(a.openssh):
+            t = texts[i % len(texts)]
+            # Distinct content per copy: a header comment line is enough for
+            # content addressing; the transcript itself stays real.
+            body = b'# benchmark copy %d\n' % i + t.replace(b' port 22', b' port %d' % (2000 + rnd.randrange(60000)))
+            with open(os.path.join(out_dir, f'transcript-{i:05d}.log'), 'wb') as f:
+                f.write(body)
+    files = sorted(os.path.join(out_dir, f) for f in os.listdir(out_dir))
+    total = sum(os.path.getsize(f) for f in files)
+    db = os.path.join(a.work, 'openssh.db')
+    rm_db(db)
+    dt, rss = timed([binary, 'ingest', '--quiet', '--db', db, out_dir], env=env)
+    sessions = subprocess.run(['sqlite3', db, 'SELECT count(*) FROM sessions'], capture_output=True, text=True).stdout.strip()
+    table([[f'{len(files):,}', f'{total / 1e6:.0f}', f'{dt:.2f}', f'{len(files) / dt:,.0f}', sessions, f'{rss:.0f}']],
+          ['transcripts', 'MB', 'ingest s', 'files/s', 'sessions', 'peak RSS MiB'])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--lines', type=int, default=1_000_000)
+    ap.add_argument('--runs', type=int, default=3)
+    ap.add_argument('--work', default=os.environ.get('SFTPLOG_BENCH_DIR', '/tmp/sftplog-bench'))
+    ap.add_argument('--scaling', action='store_true')
+    ap.add_argument('--openssh', type=int, metavar='N')
+    ap.add_argument('--no-queries', action='store_true')
+    ap.add_argument('--smoke', action='store_true', help='tiny input, debug build, one run')
+    ap.add_argument('--binary', help='sftplog binary (default: build release)')
+    a = ap.parse_args()
+    os.makedirs(a.work, exist_ok=True)
+    env = dict(os.environ)
+    env.pop('SFTPLOG_DB', None)
+    env['SFTPLOG_CATALOG'] = os.path.join(REPO, 'catalog')
+    if a.smoke:
+        a.lines, a.runs = 2000, 1
+        binary = a.binary or os.path.join(REPO, '.build', 'debug', 'sftplog')
+        if not os.path.exists(binary):
+            sh(['swift', 'build', '--product', 'sftplog'], cwd=REPO)
+    else:
+        binary = a.binary
+        if not binary:
+            sh(['swift', 'build', '-c', 'release', '--product', 'sftplog'], cwd=REPO, stdout=subprocess.DEVNULL)
+            binary = os.path.join(REPO, '.build', 'release', 'sftplog')
+    if a.scaling:
+        scaling(a, binary, env)
+    elif a.openssh:
+        openssh(a, binary, env)
+    else:
+        main_benchmark(a, binary, env)
+        if a.smoke:
+            openssh_small = argparse.Namespace(**vars(a))
+            openssh_small.openssh = 20
+            openssh(openssh_small, binary, env)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,106 @@
+import Foundation
+
+/// Turns what the user named (files, directories, `-`) into the list of files
+/// to read, oldest content first: rotated logs (`server.log.1`,
+/// `server.log.2025-03-11-15-34-00`, `.gz`) are read in time order whatever
+/// order they were named or listed in, so sessions spanning a rotation join up.
+public enum InputExpansion {
+    public struct Options: Sendable {
+        /// Shell pattern matched against file names found inside directories.
+        public var glob: String?
+        /// Descend into subdirectories.
+        public var recursive = true
+        public init(glob: String? = nil, recursive: Bool = true) { self.glob = glob; self.recursive = recursive }
+    }
+
+    /// Files named directly are kept even if they do not match the glob; files
+    /// found in directories must match it and must not be hidden.
+    public static func expand(_ names: [String], options: Options = Options()) throws -> [String] {
+        var files: [String] = []
+        var seen = Set<String>()
+        func add(_ path: String) {
+            let key = realpath(path, nil).map { p -> String in defer { free(p) }; return String(cString: p) } ?? path
+            if seen.insert(key).inserted { files.append(path) }
+        }
+        for name in names {
+            var st = stat()
+            if name != "-", stat(name, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR {
+                try walk(name, options: options, add: add)
+            } else {
+                add(name)
+            }
+        }
+        // Order everything that is a regular file by its content's start time;
+        // stdin stays where it was named (it cannot be peeked at without consuming it).
+        if files.contains("-") { return files }
+        return inTimeOrder(files)
+    }
+
+    static func walk(_ dir: String, options: Options, add: (String) -> Void) throws {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: dir) else {
+            throw InputError.cannotOpen(path: dir, reason: "cannot list directory")
+        }
+        for entry in entries.sorted() where !entry.hasPrefix(".") {
+            let path = dir.hasSuffix("/") ? dir + entry : dir + "/" + entry
+            var st = stat()
+            guard stat(path, &st) == 0 else { continue }
+            switch st.st_mode & S_IFMT {
+            case S_IFDIR:
+                if options.recursive { try walk(path, options: options, add: add) }
+            case S_IFREG:
+                if let g = options.glob, fnmatch(g, entry, 0) != 0 { continue }
+                add(path)
+            default:
+                continue
+            }
+        }
+    }
+
+    /// Sort key: the first timestamp in the file's first 64 KiB, else its
+    /// modification time; ties broken by rotation rank (`.2` before `.1`
+    /// before the live file).
+    public static func inTimeOrder(_ files: [String]) -> [String] {
+        let keyed = files.enumerated().map { (i, f) in (f, startTime(f), rotationRank(f), i) }
+        return keyed.sorted { a, b in
+            if a.1 != b.1 { return a.1 < b.1 }
+            if a.2 != b.2 { return a.2 > b.2 }
+            return a.3 < b.3
+        }.map(\.0)
+    }
+
+    static func startTime(_ path: String) -> Double {
+        guard let src = try? InputSource.open(path) else { return .infinity }
+        defer { src.close() }
+        let head = (try? src.readUpTo(64 << 10)) ?? []
+        if let t = firstTimestamp(head) { return t }
+        var st = stat()
+        return stat(path, &st) == 0 ? Double(st.st_mtim.tv_sec) : .infinity
+    }
+
+    /// The first ISO-8601-like stamp (`YYYY-MM-DD[T ]hh:mm:ss`) in the bytes, as epoch seconds.
+    static func firstTimestamp(_ bytes: [UInt8]) -> Double? {
+        bytes.withUnsafeBufferPointer { p -> Double? in
+            var i = 0
+            let n = p.count
+            while i + 19 <= n {
+                // Cheap pre-check before the full scanner: digit digit digit digit '-'.
+                if p[i] >= 0x30 && p[i] <= 0x39 && p[i + 4] == 0x2D && p[i + 7] == 0x2D,
+                   i == 0 || !(p[i - 1] >= 0x30 && p[i - 1] <= 0x39),
+                   let (ts, _) = TimestampScanner.iso(p, at: i), ts.isValid {
+                    return ts.epoch(in: TimeZone(identifier: "UTC")!)
+                }
+                i += 1
+            }
+            return nil
+        }
+    }
+
+    /// How many rotations ago a file was written, from its name: `x.log.3` → 3,
+    /// `x.log.3.gz` → 3; timestamped or live names → 0.
+    static func rotationRank(_ path: String) -> Int {
+        var parts = (path as NSString).lastPathComponent.split(separator: ".")
+        while let last = parts.last, ["gz", "bz2", "xz"].contains(last.lowercased()) { parts.removeLast() }
+        if parts.count >= 2, let last = parts.last, last.count <= 4, let n = Int(last) { return n }
+        return 0
+    }
+}

@@ -1,0 +1,57 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One writing process per database (store safety).
+///
+/// SQLite's own locking (WAL, IMMEDIATE write transactions, busy timeout)
+/// keeps every transaction whole, but an ingest decides whether a source is
+/// new *before* its first transaction: two concurrent ingests of the same file
+/// would each find nothing stored and insert it twice. So a process that opens
+/// a database for writing takes an exclusive `flock` on `<database>-lock` and
+/// keeps it until it exits; another one waits for it. The kernel drops the
+/// lock when the holder dies (even by SIGKILL), so a killed ingest never
+/// leaves the database locked. The lock file is empty and left in place.
+/// Readers (`query`, reports) never take it.
+enum WriterLock {
+    private static let mutex = NSLock()
+    /// Lock files this process holds, by (device, inode): opening the same
+    /// database again (by another spelling of its path) must not wait on itself.
+    nonisolated(unsafe) private static var held: [String: Int32] = [:]
+
+    static func lockPath(databasePath: String) -> String {
+        URL(fileURLWithPath: databasePath).resolvingSymlinksInPath().path + "-lock"
+    }
+
+    static func acquire(databasePath: String, waiting: (() -> Void)?) throws {
+        if databasePath.isEmpty || databasePath == ":memory:" { return }
+        let path = lockPath(databasePath: databasePath)
+        // Read-only is enough for flock: a lock file another user created still opens.
+        let fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw StoreError.cannotOpen(path: databasePath, reason: "cannot create the lock file \(path): \(String(cString: strerror(errno)))")
+        }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { close(fd); return }
+        let key = "\(st.st_dev):\(st.st_ino)"
+        mutex.lock()
+        defer { mutex.unlock() }
+        if held[key] != nil { close(fd); return }  // ours already; closing this other descriptor keeps the flock
+        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            guard errno == EWOULDBLOCK else {
+                let e = errno
+                close(fd)
+                throw StoreError.cannotOpen(path: databasePath, reason: "cannot lock \(path): \(String(cString: strerror(e)))")
+            }
+            waiting?()
+            while flock(fd, LOCK_EX) != 0 {
+                if errno == EINTR { continue }
+                let e = errno
+                close(fd)
+                throw StoreError.cannotOpen(path: databasePath, reason: "cannot lock \(path): \(String(cString: strerror(e)))")
+            }
+        }
+        held[key] = fd
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+import GRDB
+import XCTest
+@testable import SFTPLogKit
+
+/// `--follow`: lines stored as they are appended, across a rename rotation,
+/// and everything stored when the user presses Ctrl-C (SIGINT).
+final class FollowTests: XCTestCase {
+    var dir: URL!
+    override func setUp() { dir = Paths.tempDir() }
+    override func tearDown() { try? FileManager.default.removeItem(at: dir) }
+
+    /// The real 5.26 sample's lines, with their terminators.
+    func sampleLines() throws -> [Data] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: Paths.sample("sftpplus/dev-ts-first-5.26.log")))
+        return data.split(separator: 0x0A, omittingEmptySubsequences: false).dropLast().map { Data($0) + Data([0x0A]) }
+    }
+
+    func append(_ lines: ArraySlice<Data>, to path: String) throws {
+        if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+        let h = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        try h.seekToEnd()
+        for l in lines { try h.write(contentsOf: l) }
+        try h.close()
+    }
+
+    func start(_ args: [String], stdout: FileHandle? = nil) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: CLI.binary)
+        p.arguments = args
+        var e = ProcessInfo.processInfo.environment
+        e["SFTPLOG_CATALOG"] = Paths.repo.appendingPathComponent("catalog").path
+        p.environment = e
+        p.standardOutput = stdout ?? FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        return p
+    }
+
+    /// Polls `condition` for up to 20 s (slow CI machines); fails the test if it never holds.
+    func eventually(_ what: String, _ condition: () throws -> Bool) throws {
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline {
+            if (try? condition()) == true { return }
+            usleep(100_000)
+        }
+        XCTFail("timed out waiting for \(what)")
+        throw XCTSkip("gave up")
+    }
+
+    func records(_ db: String, _ sql: String = "SELECT count(*) FROM records") throws -> Int {
+        guard FileManager.default.fileExists(atPath: db) else { return -1 }
+        return try LogStore.openForReading(db).read { try Int.fetchOne($0, sql: sql) ?? -1 }
+    }
+
+    func testIngestFollowStoresAppendedLinesAcrossRotationAndStopsCleanlyOnCtrlC() throws {
+        let lines = try sampleLines()
+        XCTAssertEqual(lines.count, 104)
+        let log = dir.appendingPathComponent("server.log").path
+        let db = dir.appendingPathComponent("follow.db").path
+        try append(lines[0..<40], to: log)
+        let p = try start(["ingest", "--follow", "--db", db, log])
+        defer { if p.isRunning { p.terminate() } }
+
+        try eventually("the first 40 lines") { try records(db) == 40 }
+        try append(lines[40..<70], to: log)
+        try eventually("lines appended while following") { try records(db) == 70 }
+
+        // Rotation by rename: the old file is finished, the new one at the same path followed.
+        try FileManager.default.moveItem(atPath: log, toPath: log + ".1")
+        try append(lines[70..<104], to: log)
+        try eventually("the rotated-in file") { try records(db) == 104 }
+        XCTAssertEqual(try records(db, "SELECT count(*) FROM sources"), 2)
+
+        kill(p.processIdentifier, SIGINT)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationReason, .exit)
+        XCTAssertEqual(p.terminationStatus, 0)
+        let q = try LogStore.openForReading(db)
+        try q.read { db in
+            XCTAssertEqual(try String.fetchOne(db, sql: "PRAGMA integrity_check"), "ok")
+            // Every line once, in order, the same as an ingest of the whole file at once.
+            let stored = try Data.fetchAll(db, sql: "SELECT raw FROM records ORDER BY source_id, line")
+            XCTAssertEqual(stored.map { $0 + Data([0x0A]) }, lines)
+            // Sessions span the follow: connections opened before the rotation are closed after it in the same source.
+            XCTAssertGreaterThan(try Int.fetchOne(db, sql: "SELECT count(*) FROM sessions")!, 0)
+        }
+
+        // A later plain ingest of both files adds nothing: the content is already stored.
+        let again = try CLI.run(["ingest", "--db", db, "--json", log + ".1", log])
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertEqual(try records(db), 104)
+    }
+
+    func testParseFollowPrintsRecordsAsLinesArrive() throws {
+        let lines = try sampleLines()
+        let log = dir.appendingPathComponent("server.log").path
+        let outPath = dir.appendingPathComponent("out.ndjson").path
+        FileManager.default.createFile(atPath: outPath, contents: nil)
+        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+        try append(lines[0..<10], to: log)
+        let p = try start(["parse", "--follow", log], stdout: out)
+        defer { if p.isRunning { p.terminate() } }
+        func printed() throws -> [[String: Any]] { CLI.jsonLines(String(decoding: try Data(contentsOf: URL(fileURLWithPath: outPath)), as: UTF8.self)) }
+        // The last line is printed once the file goes quiet, not only when the next line arrives.
+        try eventually("the first 10 records") { try printed().count == 10 }
+        try append(lines[10..<25], to: log)
+        try eventually("appended records") { try printed().count == 25 }
+        kill(p.processIdentifier, SIGINT)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0)
+        let recs = try printed()
+        XCTAssertEqual(recs.map { $0["line"] as? Int }, Array(1...25))
+        XCTAssertEqual(recs[0]["event_id"] as? String, "30014")
+    }
+}
