@@ -41,7 +41,7 @@ struct Audit: ParsableCommand {
     @Option(name: .long, help: "Policy override file (JSON or YAML, same shape as catalog/ssh-policy.json); repeatable.") var policy: [String] = []
     @Option(name: .long, help: "Lowest rating to report: warn or fail.") var minRating: String = "warn"
     @Flag(name: .long, help: "Print the effective policy as JSON and exit.") var printPolicy = false
-    @Flag(name: .long, help: "JSON output.") var json = false
+    @OptionGroup var output: ListingFormat
 
     func validate() throws {
         guard ["warn", "fail", "info"].contains(minRating) else { throw ValidationError("--min-rating must be warn or fail") }
@@ -60,7 +60,20 @@ struct Audit: ParsableCommand {
             // Judged here with the effective policy (a --policy file changes verdicts of stored sessions too).
             for i in sessions.indices { judge.judge(&sessions[i]) }
             let result = AuditResult(sessions: sessions, minRating: minRating, policyName: effective.name)
-            print(json ? result.json.json : result.text(width: Terminal.width), terminator: json ? "\n" : "")
+            switch output.effective {
+            case .json: print(result.json.json)
+            case .table: print(result.text(width: Terminal.width), terminator: "")
+            case .csv:
+                // One row per weak algorithm of each flagged session.
+                let rows = result.flagged.flatMap { s in
+                    s.findings.filter { RatingOrder.level($0.rating) >= RatingOrder.level(minRating) }.map { f in
+                        [s.id, s.start?.iso ?? "", s.peer?.address ?? "", s.user ?? "", f.category, f.algorithm, f.direction ?? "",
+                         f.rating, f.reason]
+                    }
+                }
+                print(ListingFormat.csv(header: ["session", "start", "peer", "user", "category", "algorithm", "direction", "rating", "reason"],
+                                        rows: rows), terminator: "")
+            }
             if result.exitCode != 0 { throw ExitCode(result.exitCode) }
         }
     }

@@ -35,7 +35,7 @@ struct CatalogCommand: ParsableCommand {
         @Option(name: .long, help: "Only events with a wording in this group (e.g. failure-high).") var group: String?
         @Option(name: .long, help: "Only events this SFTPPlus version can write (e.g. 3.30.0).") var version: String?
         @Option(name: .long, help: "At most this many results.") var limit: Int = 50
-        @Flag(name: .long, help: "JSON output.") var json = false
+        @OptionGroup var output: ListingFormat
 
         func validate() throws {
             if text.isEmpty && group == nil && version == nil { throw ValidationError("give words to search for, --group or --version") }
@@ -46,9 +46,15 @@ struct CatalogCommand: ParsableCommand {
                 let catalog = try Catalogs.load()
                 let hits = try CatalogSearch(catalog: catalog).search(text.isEmpty ? nil : text.joined(separator: " "),
                                                                        group: group, version: version, limit: limit)
-                if json {
+                switch output.effective {
+                case .json:
                     print(JSONValue.array(hits.map(CatalogRender.json)).json)
                     return
+                case .csv:
+                    print(ListingFormat.csv(header: ["id", "area", "meaning", "wording"],
+                                            rows: hits.map { [$0.eventID, $0.area ?? "", $0.description ?? "", $0.template] }), terminator: "")
+                    return
+                case .table: break
                 }
                 if hits.isEmpty { print("no events match"); return }
                 let rows = hits.map { h in
@@ -81,13 +87,19 @@ struct CatalogCommand: ParsableCommand {
     struct Stats: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "How the records of a database resolved against the catalogue.")
         @Option(name: .long, help: "Database path (default: $SFTPLOG_DB, else ./sftplog.db).") var db: String?
-        @Flag(name: .long, help: "JSON output.") var json = false
+        @OptionGroup var output: ListingFormat
 
         func run() throws {
             try reporting {
                 let queue = try LogStore.openForReading(LogStore.defaultPath(db))
                 let s = try queue.read { try CatalogTable.stats($0) }
-                if json {
+                if output.effective == .csv {
+                    let rows = [["resolved", "", String(s.resolved)], ["unresolved", "", String(s.unresolved)], ["unknown_id", "", String(s.unknown)]]
+                        + s.unresolvedByID.map { ["unresolved", $0.0, String($0.1)] } + s.unknownIDs.map { ["unknown_id", $0.0, String($0.1)] }
+                    print(ListingFormat.csv(header: ["status", "event_id", "records"], rows: rows), terminator: "")
+                    return
+                }
+                if output.effective == .json {
                     print(JSONValue.object([
                         ("resolved", .int(s.resolved)), ("unresolved", .int(s.unresolved)), ("unknown_id", .int(s.unknown)),
                         ("unresolved_by_id", .object(s.unresolvedByID.map { ($0.0, .int($0.1)) })),

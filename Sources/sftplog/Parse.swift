@@ -24,7 +24,6 @@ struct Parse: ParsableCommand {
             let files = try input.files(inputs)
             let out = RecordOutput()
             let unparsed = UnparsedReport()
-            defer { out.flush() }  // records read before an error (e.g. corrupt .gz) are still printed
             if follow {
                 guard !files.contains("-") else { throw ValidationError("--follow needs files; standard input is read to its end without it") }
                 FollowControl.installSignalHandlers()
@@ -50,14 +49,12 @@ struct Parse: ParsableCommand {
                     t.start()
                 }
                 done.wait()
-                out.flush()
                 for e in failures.errors { Terminal.warn(e) }
                 if !failures.errors.isEmpty { throw ExitCode(1) }
             } else {
                 let stream = RecordStream(options: options, catalog: try Catalogs.load())
                 for name in files { _ = try parse(name, stream: stream, out: out, unparsed: unparsed, follow: false) }
             }
-            out.flush()
             unparsed.summarise()
             if unparsed.total > 0 { throw ExitCode(2) }
         }
@@ -97,8 +94,6 @@ final class RecordOutput: @unchecked Sendable {
         }
         buffer.bytes.removeAll(keepingCapacity: true)
     }
-
-    func flush() {}
 }
 
 /// Names the first unparsed lines of each file on stderr (file, line, reason)

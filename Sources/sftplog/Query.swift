@@ -17,11 +17,14 @@ struct Query: ParsableCommand {
     @Option(name: .long, help: "Output format: table, csv, json or ndjson.")
     var format: OutputFormat = .table
 
+    @Flag(name: .long, help: "JSON output (same as --format json).")
+    var json = false
+
     func run() throws {
         try reporting {
             let queue = try LogStore.openForReading(LogStore.defaultPath(db))
             let result = try QueryRunner.run(queue, sql: sql)
-            FileHandle.standardOutput.write(Data(QueryRunner.render(result, as: format).utf8))
+            FileHandle.standardOutput.write(Data(QueryRunner.render(result, as: json ? .json : format).utf8))
         }
     }
 }

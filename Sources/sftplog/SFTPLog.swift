@@ -51,6 +51,24 @@ struct InputOptions: ParsableArguments {
     }
 }
 
+/// `--json` / `--format table|json|csv` for listing commands (scripts pick either spelling).
+struct ListingFormat: ParsableArguments {
+    enum Format: String, ExpressibleByArgument, CaseIterable { case table, json, csv }
+
+    @Flag(name: .long, help: "JSON output (same as --format json).") var json = false
+    @Option(name: .long, help: "Output format: table, json or csv.") var format: Format = .table
+
+    var effective: Format { json ? .json : format }
+
+    /// RFC 4180 CSV with a header row; cells that a spreadsheet would run as a
+    /// formula (leading =, +, -, @, tab, CR) are neutralised by TextEscaper.csvCell.
+    static func csv(header: [String], rows: [[String]]) -> String {
+        var out = header.map(TextEscaper.csvCell).joined(separator: ",") + "\r\n"
+        for r in rows { out += r.map(TextEscaper.csvCell).joined(separator: ",") + "\r\n" }
+        return out
+    }
+}
+
 /// One-line errors on stderr, `sftplog: ` first, with terminal-unsafe bytes escaped.
 struct CLIError: Error, CustomStringConvertible {
     let message: String

@@ -32,8 +32,14 @@ public enum InputExpansion {
         }
         // Order everything that is a regular file by its content's start time;
         // stdin stays where it was named (it cannot be peeked at without consuming it).
-        if files.contains("-") { return files }
+        // So do pipes and FIFOs (`<(zcat …)`): peeking would consume them, or hang.
+        if files.contains(where: { !isRegularFile($0) }) { return files }
         return inTimeOrder(files)
+    }
+
+    static func isRegularFile(_ path: String) -> Bool {
+        var st = stat()
+        return path != "-" && stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
     }
 
     static func walk(_ dir: String, options: Options, add: (String) -> Void) throws {

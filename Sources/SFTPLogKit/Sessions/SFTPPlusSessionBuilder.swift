@@ -347,9 +347,9 @@ public final class SFTPPlusSessionBuilder {
             if rule.op == "transfer" {
                 let mode = (f(rule.mode) ?? "").lowercased()
                 let writing = mode.contains("write") || mode.contains("append") || op.op == "put"
-                op.bytes = (SFTPPlusSessionBuilder.number(r, writing ? rule.bytesWritten : rule.bytesRead)).map { Int($0) }
+                op.bytes = (SFTPPlusSessionBuilder.number(r, writing ? rule.bytesWritten : rule.bytesRead)).flatMap { Int(exactly: $0.rounded(.towardZero)) }
             } else if let b = SFTPPlusSessionBuilder.number(r, rule.bytes) {
-                op.bytes = Int(b)
+                op.bytes = Int(exactly: b.rounded(.towardZero))  // nil for NaN, ±inf, beyond Int (e.g. "Read 7e57 bytes")
             }
             op.seconds = SFTPPlusSessionBuilder.number(r, rule.duration)
             op.bytesPerSecond = SFTPPlusSessionBuilder.number(r, rule.speed)
