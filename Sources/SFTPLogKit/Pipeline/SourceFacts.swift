@@ -4,6 +4,29 @@ import GRDB
 /// Facts derived from a source's stored records once its ingest completes.
 public enum SourceFacts {
     /// Infers and stores `sources.sftpplus_versions`.
+    /// What version inference needs, gathered from the records as they stream by.
+    struct Streamed {
+        var resolved = Set<Pair>()
+        var banners: [String] = []
+        struct Pair: Hashable { var eventID: String; var variant: Int }
+
+        mutating func add(_ r: Record) {
+            if let res = r.resolution, res.status == .resolved, let v = res.variant, let id = r.eventID {
+                resolved.insert(Pair(eventID: id, variant: v))
+            }
+            if r.kind == .sftpplusBanner, let v = r.extra.first(where: { $0.0 == "sftpplus_version" })?.1, case .string(let s) = v {
+                banners.append(s)
+            }
+        }
+    }
+
+    static func updateVersions(_ db: Database, sourceID: Int64, catalog: EventCatalog, facts: Streamed) throws -> String? {
+        let v = VersionInference.infer(resolved: facts.resolved.map { (eventID: $0.eventID, variant: $0.variant) },
+                                       bannerVersions: facts.banners, catalog: catalog)
+        try db.execute(sql: "UPDATE sources SET sftpplus_versions = ? WHERE id = ?", arguments: [v, sourceID])
+        return v
+    }
+
     public static func updateVersions(_ db: Database, sourceID: Int64, catalog: EventCatalog) throws -> String? {
         let rows = try Row.fetchAll(db, sql: """
             SELECT DISTINCT event_id, catalog_variant FROM records
