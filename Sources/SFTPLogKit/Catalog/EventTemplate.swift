@@ -102,10 +102,20 @@ public final class EventTemplate: @unchecked Sendable {
     func matchPieces(_ m: UnsafeBufferPointer<UInt8>) -> [(Int, Range<Int>)]? {
         var values: [(Int, Range<Int>)] = []
         values.reserveCapacity(pieces.count / 2 + 1)
+        // First a strict search: token-like holes never take a space or quote, so the
+        // first full match is a clean one. Hostile values full of the template's own
+        // delimiters (a client version `x" using ssh-ed25519 … compression:none.`) made
+        // the permissive search below see 16 unclean matches under the attacker's
+        // split before any clean one, and the fake algorithms won.
+        var strictBudget = 20_000
+        var clean: [(Int, Range<Int>)]?
+        _ = step(0, 0, m, &values, &strictBudget, strict: true) { candidate in clean = candidate; return true }
+        if let clean { return clean }
+        values.removeAll(keepingCapacity: true)
         var budget = 20_000
         var best: (values: [(Int, Range<Int>)], penalty: Int)?
         var found = 0
-        _ = step(0, 0, m, &values, &budget) { candidate in
+        _ = step(0, 0, m, &values, &budget, strict: false) { candidate in
             let p = penalty(candidate, m)
             if best == nil || p < best!.penalty { best = (candidate, p) }
             found += 1
@@ -117,8 +127,14 @@ public final class EventTemplate: @unchecked Sendable {
     /// Token-like fields never hold quotes or spaces in real messages.
     static func isTokenLike(_ name: String) -> Bool {
         if EventCatalog.numericFields.contains(name) { return true }
+        // The client's version string is chosen by whoever connects: it may hold anything.
+        if name == "client_version" { return false }
         for suffix in ["mode", "type", "kind", "_id", "version", "protocol", "family", "state", "code", "port", "uuid", "address"]
         where name == suffix || name.hasSuffix(suffix) { return true }
+        // Negotiated algorithm names never hold quotes or spaces either. Without this, a
+        // client version string `x" using ssh-ed25519 … compression:none.` (attacker-chosen)
+        // matched first and its fake algorithms displaced the real ones in 30011.
+        for suffix in ["host_key", "key_exchange", "hmac", "cipher", "compression"] where name.hasSuffix(suffix) { return true }
         return false
     }
 
@@ -133,16 +149,23 @@ public final class EventTemplate: @unchecked Sendable {
     /// Depth-first search over the holes' end positions; `accept` sees each full
     /// match and returns true to stop the search.
     private func step(_ k: Int, _ pos: Int, _ m: UnsafeBufferPointer<UInt8>, _ values: inout [(Int, Range<Int>)],
-                      _ budget: inout Int, _ accept: ([(Int, Range<Int>)]) -> Bool) -> Bool {
+                      _ budget: inout Int, strict: Bool, _ accept: ([(Int, Range<Int>)]) -> Bool) -> Bool {
         budget -= 1
         if budget < 0 { return true }
         if k == pieces.count { return pos == m.count ? accept(values) : false }
         switch pieces[k] {
         case .literal(let lit):
             guard EntryFormat.hasPrefix(m, at: pos, lit) else { return false }
-            return step(k + 1, pos + lit.count, m, &values, &budget, accept)
+            return step(k + 1, pos + lit.count, m, &values, &budget, strict: strict, accept)
         case .field:
+            let token = strict && tokenLikeMask[k]
+            @inline(__always) func clean(_ r: Range<Int>) -> Bool {
+                if !token { return true }
+                for i in r where m[i] == 0x20 || m[i] == 0x22 { return false }
+                return true
+            }
             if k + 1 == pieces.count {
+                guard clean(pos..<m.count) else { return false }
                 values.append((k, pos..<m.count))
                 defer { values.removeLast() }
                 return accept(values)
@@ -151,19 +174,26 @@ public final class EventTemplate: @unchecked Sendable {
             // A literal that ends the template must end the message: anchor it there.
             if k + 2 == pieces.count {
                 let at = m.count - next.count
-                guard at >= pos, EntryFormat.hasPrefix(m, at: at, next) else { return false }
+                guard at >= pos, EntryFormat.hasPrefix(m, at: at, next), clean(pos..<at) else { return false }
                 values.append((k, pos..<at))
                 defer { values.removeLast() }
                 return accept(values)
             }
             var i = pos
             while i + next.count <= m.count {
+                // Hostile input: scanning counts against the budget too. With only
+                // calls counted, a message repeating a literal (`" of type "` × 10^5
+                // in a username) made each of the 20,000 calls scan megabytes: a
+                // 2 MB line never finished. 64 bytes scanned cost one call.
+                if i & 63 == 63 { budget -= 1; if budget < 0 { return true } }
                 if m[i] == first && EntryFormat.hasPrefix(m, at: i, next) {
                     values.append((k, pos..<i))
-                    let stop = step(k + 1, i, m, &values, &budget, accept)
+                    let stop = step(k + 1, i, m, &values, &budget, strict: strict, accept)
                     values.removeLast()
                     if stop { return true }
                 }
+                // Strict: a token-like value cannot extend past a space or quote.
+                if token && (m[i] == 0x20 || m[i] == 0x22) { return false }
                 i += 1
             }
             return false

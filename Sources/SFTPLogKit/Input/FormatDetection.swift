@@ -15,20 +15,32 @@ public final class DetectingReader: LogReader {
     let factory: Factory
     private var buffered: [(bytes: [UInt8], number: Int, offset: Int64, termLen: Int)] = []
     private var bufferedBytes = 0
+    private var nonBlankLines = 0
     private var chosen: LogReader?
     public private(set) var format: SourceFormat?
     public private(set) var explanation = ""
     static let sniffLines = 40
     static let sniffBytes = 64 << 10
+    /// Lines (blank ones included) buffered at most before deciding.
+    static let maxSniffLines = 4096
 
     public init(factory: @escaping Factory) { self.factory = factory }
 
     public func feed(_ line: PhysicalLine, _ emit: (Record) throws -> Void) rethrows {
         if let r = chosen { try r.feed(line, emit); return }
-        buffered.append((Array(line.bytes) + Array(line.terminator), line.number, line.offset, line.terminatorLength))
+        var copy = [UInt8]()
+        copy.reserveCapacity(line.bytes.count + line.terminatorLength)
+        copy.append(contentsOf: line.bytes)
+        copy.append(contentsOf: line.terminator)
+        buffered.append((copy, line.number, line.offset, line.terminatorLength))
         bufferedBytes += line.bytes.count
-        let nonBlank = buffered.lazy.filter { !$0.bytes.allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D || $0 == 0x0A } }.count
-        if nonBlank >= DetectingReader.sniffLines || bufferedBytes >= DetectingReader.sniffBytes { try decide(emit) }
+        // Hostile input: the non-blank count is kept as lines arrive (it was recounted
+        // over every buffered line on each feed: 10^6 empty lines never reached a
+        // decision and took O(n²), minutes), and a run of blank lines also ends the
+        // sniffing, so nothing is held back without bound.
+        if !PhysicalLine.isBlank(line.bytes) { nonBlankLines += 1 }
+        if nonBlankLines >= DetectingReader.sniffLines || bufferedBytes >= DetectingReader.sniffBytes
+            || buffered.count >= DetectingReader.maxSniffLines { try decide(emit) }
     }
 
     public func finish(_ emit: (Record) throws -> Void) rethrows {
@@ -43,7 +55,9 @@ public final class DetectingReader: LogReader {
     }
 
     private func decide(_ emit: (Record) throws -> Void) rethrows {
-        let lines = buffered.map { Array($0.bytes.prefix($0.bytes.count - $0.termLen)) }
+        // Detection looks at line starts: a huge line is judged by its first 64 KB
+        // (+1, so it is still too long to be a CSV header), not copied whole.
+        let lines = buffered.map { Array($0.bytes.prefix(min($0.bytes.count - $0.termLen, CSVEventReader.maxHeaderBytes + 1))) }
         let (f, why) = DetectingReader.detect(lines)
         format = f
         explanation = why
@@ -77,8 +91,7 @@ public final class DetectingReader: LogReader {
             total += 1
             if firstNonBlank == nil { firstNonBlank = l }
             if opensshMarkers.contains(where: { s.starts(with: $0) }) { openssh += 1; continue }
-            let b = Array(s)
-            let isEvent: Bool = b.withUnsafeBufferPointer { p in
+            let isEvent: Bool = s.withUnsafeBufferPointer { p in
                 let q = (p.count > 2 && p[0] == 0x7C && p[1] == 0x20) ? UnsafeBufferPointer(rebasing: p[2...]) : p
                 return TextLayouts.idFirst(q) != nil || TextLayouts.tsFirst(q) != nil || (q.first == 0x3C) || (q.first == 0x7B)
             }

@@ -42,23 +42,33 @@ public struct LineSplitter {
         _ body: (PhysicalLine) throws -> Void
     ) throws {
         // `prefix`: bytes already read from `fd` (e.g. to sniff stdin), split first.
-        var buffer = prefix + [UInt8](repeating: 0, count: LineSplitter.chunkSize * 2)
+        // Hostile input: the buffer is raw memory grown with realloc. (It was a
+        // [UInt8] grown with `append(contentsOf: repeatElement(0, …))`, which
+        // debug builds run element by element through unspecialised generics:
+        // a 50 MB line took ~40 s there just to grow the buffer.)
+        var capacity = max(LineSplitter.chunkSize * 2, prefix.count + LineSplitter.chunkSize)
+        guard var storage = malloc(capacity)?.assumingMemoryBound(to: UInt8.self) else { throw InputError.readFailed(errno: ENOMEM) }
+        defer { free(storage) }
+        if !prefix.isEmpty { prefix.withUnsafeBufferPointer { _ = memcpy(storage, $0.baseAddress!, $0.count) } }
         var filled = prefix.count  // bytes in buffer
         var lineNumber = startLine
         var offset = startOffset  // source offset of buffer[0]
         var eof = false
 
         while !eof {
-            if buffer.count - filled < LineSplitter.chunkSize {
-                buffer.append(contentsOf: repeatElement(0, count: max(LineSplitter.chunkSize, buffer.count)))
+            if capacity - filled < LineSplitter.chunkSize {
+                let grown = capacity + max(LineSplitter.chunkSize, capacity)
+                guard let p = realloc(storage, grown) else { throw InputError.readFailed(errno: ENOMEM) }
+                storage = p.assumingMemoryBound(to: UInt8.self)
+                capacity = grown
             }
-            let n = buffer.withUnsafeMutableBytes { raw -> Int in
+            let n: Int = {
                 var r: Int
                 repeat {
-                    r = read(fd, raw.baseAddress! + filled, LineSplitter.chunkSize)
+                    r = read(fd, storage + filled, LineSplitter.chunkSize)
                 } while r < 0 && errno == EINTR
                 return r
-            }
+            }()
             if n < 0 { throw InputError.readFailed(errno: errno) }
             if n == 0 {
                 // Following: wait for the file to grow (lines read so far are out already).
@@ -69,8 +79,8 @@ public struct LineSplitter {
             }
             filled += n
             var consumed = 0
-            try buffer.withUnsafeBufferPointer { all in
-                let base = all.baseAddress!
+            do {
+                let base = UnsafePointer(storage)
                 var pos = 0
                 var nextLF = -1
                 while pos < filled {
@@ -85,7 +95,7 @@ public struct LineSplitter {
                     var term = nextLF < filled ? 1 : 0
                     if let p = memchr(base + pos, 0x0D, end - pos) {
                         let cr = base.distance(to: p.assumingMemoryBound(to: UInt8.self))
-                        if cr + 1 == nextLF {
+                        if cr + 1 == nextLF && nextLF < filled {  // a real CRLF (nextLF == filled means "no LF read yet")
                             end = cr; term = 2
                         } else if cr + 1 < filled || eof {
                             end = cr; term = 1
@@ -113,11 +123,7 @@ public struct LineSplitter {
             }
             if consumed > 0 {
                 let rest = filled - consumed
-                if rest > 0 {
-                    buffer.withUnsafeMutableBufferPointer { b in
-                        _ = memmove(b.baseAddress!, b.baseAddress! + consumed, rest)
-                    }
-                }
+                if rest > 0 { _ = memmove(storage, storage + consumed, rest) }
                 filled = rest
                 offset += Int64(consumed)
             }

@@ -38,9 +38,19 @@ public struct RecordStream {
                     checkStream: Bool = true, follow: FollowControl? = nil, onIdle: () throws -> Void = {},
                     onLine: ((PhysicalLine) -> Void)? = nil, emit: (Record) throws -> Void) throws {
         let resolver = catalog.map(SourceResolver.init)
+        let clock = TimestampSanity(zone: options.timeZone)
         func sink(_ rec: Record) throws {
             var r = rec
             resolver?.resolve(&r)
+            clock.check(&r)
+            // Hostile input: a record whose last line has no terminator is where the
+            // input stopped (a truncated file, a cut transcript): it is said, so a cut
+            // message or algorithm list is not taken for a whole one.
+            if !r.raw.isEmpty, r.endOffset == r.offset + Int64(r.raw.count) {
+                let note = "no line terminator after this line: the input may have been cut short here"
+                if r.kind == .unparsed { r.diagnostic = (r.diagnostic.map { $0 + "; " } ?? "") + note }
+                else { r.extra.append(("line_note", .string(note))) }
+            }
             try emit(r)
         }
         try LineSplitter().split(fd: source.fd, startOffset: offset, startLine: line, prefix: prefix, follow: follow,
@@ -67,5 +77,52 @@ extension CSVEventReader {
 
     func restoreHeader(_ state: String) {
         setHeader(state.split(separator: ",", omittingEmptySubsequences: false).map(String.init))
+    }
+}
+
+/// Hostile or broken clocks: a timestamp in the future or one that goes back in
+/// time is still what the log says, so the record keeps it, with a `ts_note`
+/// (appended to any note already there) for the reader to see and query.
+final class TimestampSanity {
+    /// A stamp more than a day after the run is in the future (a day covers any zone
+    /// an offset-less stamp may have been written in).
+    let futureLimit = Date().timeIntervalSince1970 + 86_400
+    /// Going back more than this from the previous stamp is noted (SFTPPlus writes in order;
+    /// threads may swap neighbours by milliseconds).
+    static let backwardsSlack = 1.0
+    private var last: (epoch: Double, line: Int)?
+    /// Offset-less stamps are read in the run's zone (`--timezone`), as everywhere else;
+    /// the zone's offset is looked up once per wall-clock hour.
+    let zone: TimeZone
+    private var zoneHour = Int.min, zoneOffset = 0
+
+    init(zone: TimeZone) { self.zone = zone }
+
+    func check(_ r: inout Record) {
+        guard let ts = r.timestamp else { return }
+        let wall = ts.wallEpoch
+        let epoch: Double
+        if let o = ts.offsetSeconds {
+            epoch = wall - Double(o)
+        } else {
+            let hour = Int((wall / 3600).rounded(.down))
+            if hour != zoneHour { zoneHour = hour; zoneOffset = Int(wall - ts.epoch(in: zone)) }
+            epoch = wall - Double(zoneOffset)
+        }
+        var notes: [String] = []
+        if epoch > futureLimit { notes.append("timestamp is in the future (after the time of this run)") }
+        if let last, epoch < last.epoch - TimestampSanity.backwardsSlack {
+            notes.append("timestamp goes back \(TimestampSanity.span(last.epoch - epoch)) from line \(last.line)")
+        }
+        last = (epoch, r.line)
+        guard !notes.isEmpty else { return }
+        r.timestampNote = ([r.timestampNote].compactMap { $0 } + notes).joined(separator: "; ")
+    }
+
+    static func span(_ s: Double) -> String {
+        if s < 120 { return String(format: "%.0f s", s) }
+        if s < 7200 { return String(format: "%.0f min", s / 60) }
+        if s < 172_800 { return String(format: "%.1f h", s / 3600) }
+        return String(format: "%.0f days", s / 86400)
     }
 }

@@ -22,10 +22,12 @@ public struct JSONBytes {
             let n = p.count
             while i < n {
                 let c = p[i]
-                var esc: UInt8 = 0
-                if c < 0x20 || c == 0x22 || c == 0x5C || c == 0x7F { esc = c }
-                else if c == 0xE2, i + 2 < n, p[i + 1] == 0x80, p[i + 2] == 0xA8 || p[i + 2] == 0xA9 { esc = 0xE2 }
-                if esc == 0 { i += 1; continue }
+                // A flag, not a sentinel byte: with `esc: UInt8 = 0` meaning "none", a NUL
+                // (c == 0) was written raw, making the NDJSON line invalid JSON.
+                var esc = false
+                if c < 0x20 || c == 0x22 || c == 0x5C || c == 0x7F { esc = true }
+                else if c == 0xE2, i + 2 < n, p[i + 1] == 0x80, p[i + 2] == 0xA8 || p[i + 2] == 0xA9 { esc = true }
+                if !esc { i += 1; continue }
                 if i > start { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: p[start..<i])) }
                 switch c {
                 case 0x22: bytes.append(0x5C); bytes.append(0x22)

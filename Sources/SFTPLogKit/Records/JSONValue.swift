@@ -128,7 +128,23 @@ public indirect enum JSONValue: Equatable, Sendable {
     /// Parses JSON text into a JSONValue (objects keep sorted keys). Refuses
     /// nesting deeper than `maxDepth` before handing the text to Foundation,
     /// so hostile input cannot exhaust the stack.
-    public static func parse(_ bytes: [UInt8], maxDepth: Int = 64) -> JSONValue? {
+    public static let defaultMaxDepth = 64
+
+    /// Deepest `{`/`[` nesting in JSON text, brackets inside strings ignored.
+    public static func nestingDepth(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        var depth = 0, deepest = 0
+        var inString = false, escaped = false
+        for b in bytes {
+            if inString {
+                if escaped { escaped = false } else if b == 0x5C { escaped = true } else if b == 0x22 { inString = false }
+            } else if b == 0x22 { inString = true }
+            else if b == 0x7B || b == 0x5B { depth += 1; deepest = max(deepest, depth) }
+            else if b == 0x7D || b == 0x5D { depth -= 1 }
+        }
+        return deepest
+    }
+
+    public static func parse(_ bytes: [UInt8], maxDepth: Int = defaultMaxDepth) -> JSONValue? {
         var depth = 0
         var inString = false
         var escaped = false

@@ -197,6 +197,36 @@ public enum TimestampScanner {
         return ts.isValid ? (ts, i) : nil
     }
 
+    /// Why an ISO-shaped timestamp at `start` is not a valid one (month 13, hour 25,
+    /// year 0, …), for diagnostics; nil when there is no such timestamp there (or it is valid).
+    public static func outOfRange(_ p: UnsafeBufferPointer<UInt8>, at start: Int) -> String? {
+        guard start >= 0, start < p.count else { return nil }
+        var i = start
+        while i < p.count, digit(p[i]) != nil { i += 1 }
+        let yearDigits = i - start
+        // `99999-01-01T…`: a year of five or more digits.
+        if yearDigits > 4, i < p.count, p[i] == 0x2D, number(p, i + 1, 2) != nil {
+            return "year \(String(decoding: UnsafeBufferPointer(rebasing: p[start..<i]), as: UTF8.self)) has more than 4 digits"
+        }
+        guard yearDigits == 4, let y = number(p, start, 4), i + 15 <= p.count, p[i] == 0x2D,
+              let mo = number(p, i + 1, 2), p[i + 3] == 0x2D, let d = number(p, i + 4, 2),
+              p[i + 6] == 0x54 || p[i + 6] == 0x20, let h = number(p, i + 7, 2), p[i + 9] == 0x3A,
+              let mi = number(p, i + 10, 2), p[i + 12] == 0x3A, let s = number(p, i + 13, 2) else { return nil }
+        var problems: [String] = []
+        if !(1...9999).contains(y) { problems.append("year \(y)") }
+        if !(1...12).contains(mo) { problems.append("month \(mo)") }
+        else if d < 1 || d > LogTimestamp.daysInMonth(max(y, 1), mo) { problems.append("day \(d)") }
+        if h > 23 { problems.append("hour \(h)") }
+        if mi > 59 { problems.append("minute \(mi)") }
+        if s > 60 { problems.append("second \(s)") }
+        var j = i + 15
+        if j < p.count, p[j] == 0x2E || p[j] == 0x2C { j += 1; while j < p.count, digit(p[j]) != nil { j += 1 } }
+        if j < p.count, p[j] == 0x2B || p[j] == 0x2D, let oh = number(p, j + 1, 2), oh > 18 { problems.append("UTC offset \(oh) hours") }
+        guard !problems.isEmpty else { return nil }
+        let text = String(decoding: UnsafeBufferPointer(rebasing: p[start..<min(p.count, start + 35)]).prefix { $0 != 0x20 }, as: UTF8.self)
+        return "timestamp \(text) is out of range (" + problems.joined(separator: ", ") + ")"
+    }
+
     static let months: [[UInt8]] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"].map { Array($0.utf8) }
 
     /// RFC 3164 `Mmm dd HH:MM:SS` (day may be space-padded). Year comes from the caller.

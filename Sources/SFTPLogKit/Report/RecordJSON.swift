@@ -27,8 +27,23 @@ public enum RecordJSON {
             o += r.extra
         }
         if r.lineCount > 1 { o.append(("lines", .int(r.lineCount))) }
-        if !r.rawIsUTF8 { o.append(("raw_base64", .string(Data(r.raw).base64EncodedString()))) }
+        if needsRawBase64(r) { o.append(("raw_base64", .string(Data(r.raw).base64EncodedString()))) }
         return .object(o)
+    }
+
+    /// The exact bytes are printed when the output would not otherwise hold them:
+    /// bytes that are not UTF-8, and unparsed records whose `text` is not the
+    /// input verbatim (joined continuation lines, a `| ` block bar removed), so
+    /// every unparsed line can be recovered byte for byte from NDJSON.
+    static func needsRawBase64(_ r: Record) -> Bool {
+        if !r.rawIsUTF8 { return true }
+        guard r.kind == .unparsed else { return false }
+        var text = r.text ?? ""
+        return text.withUTF8 { t in
+            r.raw.withUnsafeBufferPointer { raw in
+                t.count != raw.count || (t.count > 0 && memcmp(t.baseAddress!, raw.baseAddress!, t.count) != 0)
+            }
+        }
     }
 
     static func catalog(_ res: EventResolution?) -> JSONValue {
@@ -79,7 +94,7 @@ public enum RecordJSON {
             for (k, v) in r.extra { o.bytes.append(0x2C); o.string(k); o.bytes.append(0x3A); o.value(v) }
         }
         if r.lineCount > 1 { o.raw(",\"lines\":"); o.int(r.lineCount) }
-        if !r.rawIsUTF8 { opt("raw_base64", Data(r.raw).base64EncodedString()) }
+        if needsRawBase64(r) { opt("raw_base64", Data(r.raw).base64EncodedString()) }
         o.raw("}\n")
     }
 }

@@ -10,6 +10,7 @@ public final class CSVEventReader: LogReader {
     private var lastTerminator: [UInt8] = []
     private var quoteOpen = false
     static let maxRecordBytes = 4 << 20
+    static let maxHeaderBytes = 64 << 10
 
     public init(file: String, options: ReaderOptions) {
         self.file = file
@@ -20,6 +21,9 @@ public final class CSVEventReader: LogReader {
     func setHeader(_ names: [String]) { header = names }
 
     public static func header(_ b: UnsafeBufferPointer<UInt8>) -> [String]? {
+        // A header names a few dozen variables at most: a longer line (a 50 MB
+        // hostile line reaches here from format detection) is not split into cells.
+        guard b.count <= maxHeaderBytes else { return nil }
         guard let cells = split(b), cells.count >= 2 else { return nil }
         let names = cells.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
         guard names.allSatisfy(EntryFormat.isKnownVariable), names.contains("id") || names.contains("message") else { return nil }
@@ -29,6 +33,13 @@ public final class CSVEventReader: LogReader {
     public func feed(_ line: PhysicalLine, _ emit: (Record) throws -> Void) rethrows {
         defer { lastTerminator = Array(line.terminator) }
         let b = line.bytes
+        if pending != nil, quoteOpen, startsRow(b) {
+            // Hostile input: a stray quote used to swallow every following row (up to
+            // 4 MB) into one unparsed record. A line that is a whole row on its own
+            // (balanced quotes, the header's field count, a numeric `id`) starts anew.
+            quoteOpen = false
+            try flush(emit, forcedProblem: "quoted field not closed before the next row (line \(line.number))")
+        }
         if pending != nil {
             // Inside a quoted field: the newline is part of the value.
             pending!.append(line, previousTerminator: lastTerminator, content: b, separator: lastTerminator)
@@ -50,6 +61,20 @@ public final class CSVEventReader: LogReader {
             try flush(emit, forcedProblem: quoteOpen ? "quoted field not closed before end of input" : nil)
         }
         quoteOpen = false
+    }
+
+    /// A complete row for the current header, with a numeric `id` (or, without an
+    /// `id` column, a `timestamp.*` cell that parses).
+    private func startsRow(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let header, b.count <= CSVEventReader.maxRecordBytes, CSVEventReader.quoteCount(b) % 2 == 0,
+              let cells = CSVEventReader.split(b), cells.count == header.count else { return false }
+        for (name, value) in zip(header, cells) {
+            if name == "id" { return !value.isEmpty && value.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }
+        }
+        for (name, value) in zip(header, cells) where name.hasPrefix("timestamp.") && name != "timestamp.timestamp" {
+            return Array(value.utf8).withUnsafeBufferPointer { TimestampScanner.iso($0, at: 0) } != nil
+        }
+        return false
     }
 
     static func quoteCount(_ b: UnsafeBufferPointer<UInt8>) -> Int {

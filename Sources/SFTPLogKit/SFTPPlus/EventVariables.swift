@@ -50,6 +50,10 @@ enum EventVariables {
         if let a = address {
             var p: Int? = nil
             if let ps = port, let v = Int(ps), (0...65535).contains(v) { p = v }
+            else if let ps = port, !ps.isEmpty {
+                // Not silently dropped: say what was written where a port was expected.
+                r.extra.append(("peer_note", .string("port \(ps.debugDescription) is not a port number (0–65535); not taken as a port")))
+            }
             r.peer = Peer(address: a, port: p)
         }
         if !data.isEmpty { r.extra.append(("data", .object(data))) }

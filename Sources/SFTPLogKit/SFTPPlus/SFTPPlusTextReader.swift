@@ -14,6 +14,8 @@ public final class SFTPPlusTextReader: LogReader {
     private var jsonDepth = 0
     /// Seen a client-shell prompt or banner: `name: value` lines are attribute listings.
     private var inClientShell = false
+    /// The source starts with a UTF-16 byte-order mark (named in unparsed diagnostics).
+    private var utf16: String?
     static let maxJSONBytes = 16 << 20
 
     public init(file: String, options: ReaderOptions) {
@@ -23,7 +25,18 @@ public final class SFTPPlusTextReader: LogReader {
 
     public func feed(_ line: PhysicalLine, _ emit: (Record) throws -> Void) rethrows {
         let b = line.bytes
+        if line.offset == 0, b.count >= 2, (b[0] == 0xFF && b[1] == 0xFE) || (b[0] == 0xFE && b[1] == 0xFF) {
+            utf16 = b[0] == 0xFF ? "FF FE" : "FE FF"
+        }
         defer { lastTerminator = Array(line.terminator) }
+        if collectingJSON, pending != nil, SFTPPlusTextReader.startsTextEvent(b) {
+            // Hostile input: a JSON event cut short (truncated file, crashed writer)
+            // used to swallow every following line up to 16 MB into one unparsed
+            // record. No line inside a JSON value can be an ID-first or
+            // timestamp-first event, so such a line ends the collection.
+            collectingJSON = false
+            try flush(emit)
+        }
         if collectingJSON, pending != nil {
             pending!.append(line, previousTerminator: lastTerminator, content: b, separator: [0x0A])
             jsonDepth += SFTPPlusTextReader.depthChange(b)
@@ -64,6 +77,12 @@ public final class SFTPPlusTextReader: LogReader {
     /// A half-read JSON object waits; a plain line is complete once the file is quiet.
     public func idle(_ emit: (Record) throws -> Void) rethrows {
         if !collectingJSON { try flush(emit) }
+    }
+
+    /// A line that is a text-layout event on its own (ID-first or timestamp-first).
+    static func startsTextEvent(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let c = b.first, TextLayouts.isDigit(c) else { return false }
+        return TextLayouts.idFirst(b) != nil || TextLayouts.tsFirst(b) != nil
     }
 
     /// Net `{`/`[` depth of a JSON fragment, ignoring brackets inside strings.
@@ -114,13 +133,26 @@ public final class SFTPPlusTextReader: LogReader {
             let (year, note) = syslogYear()
             fields = TextLayouts.syslog(c, year: year, yearNote: note)
         } else if first == 0x7B {
-            return JSONEvents.records(c, p, file: file) ?? [unparsed(c, p, "not a complete SFTPPlus JSON event")]
+            if let records = JSONEvents.records(c, p, file: file) { return records }
+            // Name the cause: nesting beyond the parser's limit is refused, not "incomplete".
+            let depth = JSONValue.nestingDepth(c)
+            return [unparsed(c, p, depth > JSONValue.defaultMaxDepth
+                ? "JSON nested \(depth) levels deep (more than \(JSONValue.defaultMaxDepth) are refused)"
+                : "not a complete SFTPPlus JSON event")]
         } else if let r = clientShell(c, p) {
             return [r]
         }
         guard let f = fields else {
-            return [unparsed(c, p, options.entryFormat != nil
-                ? "fits neither --entry-format nor a known SFTPPlus layout" : "fits no known SFTPPlus layout")]
+            var why = options.entryFormat != nil
+                ? "fits neither --entry-format nor a known SFTPPlus layout" : "fits no known SFTPPlus layout"
+            // Say what is wrong when it can be named: a timestamp-shaped prefix with
+            // impossible fields (month 13, hour 25, year 0), or a UTF-16 file.
+            if let problem = TimestampScanner.outOfRange(c, at: TextLayouts.isDigit(first) ? 0 : -1)
+                ?? TimestampScanner.outOfRange(c, at: TextLayouts.eventID(c, 0).map { $0 + 1 } ?? -1) {
+                why += ": " + problem
+            }
+            if let bom = utf16 { why += ": the file is UTF-16 (byte-order mark \(bom) at its start); sftplog reads UTF-8, convert it first (iconv -f UTF-16 -t UTF-8)" }
+            return [unparsed(c, p, why)]
         }
         var r = p.record(.sftpplusEvent, file: file)
         r.layout = f.layout
@@ -147,7 +179,8 @@ public final class SFTPPlusTextReader: LogReader {
 
     /// Client-shell transcript lines: `$ command`, the banner, `> command`, `name: value`.
     private func clientShell(_ c: UnsafeBufferPointer<UInt8>, _ p: PendingLine) -> Record? {
-        let text = UTF8Text.decode(c).0
+        // Decoded only when a client-shell form matched (not for every line that fits no layout).
+        var text: String { UTF8Text.decode(c).0 }
         if c[0] == 0x3E && (c.count == 1 || c[1] == 0x20) {
             inClientShell = true
             var r = p.record(.sftpplusPrompt, file: file)

@@ -53,6 +53,15 @@ enum TextLayouts {
         return Peer(address: string(p, addrStart, addrEnd), port: port <= 65535 ? port : nil)
     }
 
+    /// A peer whose written port is above 65535 keeps `port: nil` (it cannot be a
+    /// TCP port); this note says what was written, so the value is not silently lost.
+    static func notePeer(_ pr: Peer, _ p: UnsafeBufferPointer<UInt8>, _ a: Int, _ b: Int, into f: inout TextEventFields) {
+        guard pr.port == nil else { return }
+        var k = b - 1
+        while k > a && p[k] != 0x3A { k -= 1 }
+        f.extra.append(("peer_note", .string("port \(string(p, k + 1, b)) is out of range (0–65535); not taken as a port")))
+    }
+
     static func eventID(_ p: UnsafeBufferPointer<UInt8>, _ a: Int) -> Int? {
         var j = a
         while j < p.count && isDigit(p[j]) { j += 1 }
@@ -67,6 +76,7 @@ enum TextLayouts {
         let e1 = tokenEnd(p, i)
         if let pr = peer(p, i, e1) {
             f.peer = pr
+            notePeer(pr, p, i, e1, into: &f)
             f.messageStart = min(e1 + 1, p.count)
             return true
         }
@@ -78,6 +88,7 @@ enum TextLayouts {
                     f.component = string(p, i, e1)
                     f.account = string(p, s2, e2)
                     f.peer = pr
+                    notePeer(pr, p, s3, e3, into: &f)
                     f.messageStart = min(e3 + 1, p.count)
                     return true
                 }
@@ -141,6 +152,7 @@ enum TextLayouts {
                 if let pr = peer(p, s2, e2), e1 > i2 {
                     f.account = string(p, i2, e1)
                     f.peer = pr
+                    notePeer(pr, p, s2, e2, into: &f)
                     f.messageStart = min(e2 + 1, p.count)
                     return f
                 }
