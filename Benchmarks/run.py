@@ -76,8 +76,8 @@ def run_baseline_ingest(work, csv):
         return timed(['sqlite3', db], stdin=f)
 
 
-def run_ingest(binary, work, log, env):
-    db = os.path.join(work, 'sftplog.db')
+def run_ingest(binary, work, log, env, name='sftplog.db'):
+    db = os.path.join(work, name)
     rm_db(db)
     dt, rss = timed([binary, 'ingest', '--quiet', '--db', db, log], env=env)
     return dt, rss, db
@@ -157,7 +157,7 @@ def scaling(a, binary, env):
     rows = []
     for n in (100_000, 1_000_000, 5_000_000):
         log, _ = generate(a.work, n)
-        dt, rss, _ = run_ingest(binary, a.work, log, env)
+        dt, rss, _ = run_ingest(binary, a.work, log, env, name=f'scaling-{n}.db')
         rows.append([f'{n:,}', f'{os.path.getsize(log) / 1e6:.0f}', f'{dt:.2f}', fmt_rate(n, dt), f'{rss:.0f}'])
         print(f'{n:,} lines: {dt:.2f}s', flush=True)
     table(rows, ['lines', 'MB', 'ingest s', 'lines/s', 'peak RSS MiB'])
@@ -201,6 +201,8 @@ def main():
     ap.add_argument('--smoke', action='store_true', help='tiny input, debug build, one run')
     ap.add_argument('--binary', help='sftplog binary (default: build release)')
     a = ap.parse_args()
+    if a.smoke:
+        a.work = os.path.join(a.work, 'smoke')  # never collides with a real run's files
     os.makedirs(a.work, exist_ok=True)
     env = dict(os.environ)
     env.pop('SFTPLOG_DB', None)

@@ -8,8 +8,9 @@ struct SFTPLog: ParsableCommand {
         commandName: "sftplog",
         abstract: "Read SFTPPlus event logs and OpenSSH client debug output: records, sessions, weak-crypto audit, SQL.",
         discussion: """
-            Exit status: 0 success; 1 an error (message on stderr, starting with "sftplog:"); \
-            64 bad usage. `audit` documents its own codes.
+            Exit status: 0 success; 1 an error (one line on stderr, starting with "sftplog:"); \
+            2 from ingest and parse: done, but some lines were kept as unparsed records; \
+            64 bad usage. `audit` documents its own codes (0 clean, 1 warnings, 2 failures, 3 error).
             """,
         version: "0.1.0",
         subcommands: [Ingest.self, Parse.self, Sessions.self, Report.self, Audit.self, Query.self, CatalogCommand.self]
