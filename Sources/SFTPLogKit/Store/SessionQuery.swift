@@ -16,6 +16,26 @@ public struct SessionFilter: Sendable {
     public init() {}
 }
 
+/// Column positions looked up once per query: GRDB's by-name lookup is
+/// case-insensitive (it lowercases), which cost a third of loading 60k sessions.
+final class ColumnMap {
+    private var positions: [String: Int] = [:]
+    init(_ row: Row) { for (i, n) in row.columnNames.enumerated() { positions[n] = i } }
+    func position(_ name: String) -> Int {
+        guard let p = positions[name] else { preconditionFailure("no column \(name)") }
+        return p
+    }
+}
+
+/// A row read by column name through a `ColumnMap`.
+struct FastRow {
+    let row: Row
+    let columns: ColumnMap
+    @_disfavoredOverload
+    subscript<V: DatabaseValueConvertible>(_ name: String) -> V { row[columns.position(name)] }
+    subscript<V: DatabaseValueConvertible>(_ name: String) -> V? { row[columns.position(name)] }
+}
+
 public enum SessionQuery {
     public static func load(_ db: Database, filter: SessionFilter = SessionFilter(), withTimeline: Bool = false) throws -> [SessionTimeline] {
         var clauses: [String] = []
@@ -32,22 +52,29 @@ public enum SessionQuery {
         }
         let sql = "SELECT * FROM sessions" + (clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND "))
             + " ORDER BY coalesce(start_utc, ''), file, first_line"
-        var sessions = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args)).map(session)
+        let rows = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args))
+        let sessionColumns = rows.first.map(ColumnMap.init)
+        var sessions = rows.map { session(FastRow(row: $0, columns: sessionColumns!)) }
         guard !sessions.isEmpty else { return [] }
         let index = Dictionary(uniqueKeysWithValues: sessions.enumerated().map { ($1.id, $0) })
         let all = sessions.count > 500 || filter.sessionID == nil
         // Operations and findings in two queries, not one per session.
         let idList = sessions.map(\.id)
-        func forEachRow(_ table: String, _ body: (Row) -> Void) throws {
+        func forEachRow(_ table: String, _ body: (FastRow) -> Void) throws {
+            var columns: ColumnMap?
+            func visit(_ r: Row) {
+                if columns == nil { columns = ColumnMap(r) }
+                body(FastRow(row: r, columns: columns!))
+            }
             if all && sessions.count > 500 {
                 let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM \(table) ORDER BY session_id, position")
-                while let r = try cursor.next() { body(r) }
+                while let r = try cursor.next() { visit(r) }
             } else {
                 for chunk in stride(from: 0, to: idList.count, by: 500) {
                     let ids = Array(idList[chunk..<min(chunk + 500, idList.count)])
                     let marks = Array(repeating: "?", count: ids.count).joined(separator: ",")
                     for r in try Row.fetchAll(db, sql: "SELECT * FROM \(table) WHERE session_id IN (\(marks)) ORDER BY session_id, position",
-                                              arguments: StatementArguments(ids)) { body(r) }
+                                              arguments: StatementArguments(ids)) { visit(r) }
                 }
             }
         }
@@ -86,7 +113,7 @@ public enum SessionQuery {
         return ts.epoch(in: TimeZone(identifier: "UTC")!)
     }
 
-    static func session(_ r: Row) -> SessionTimeline {
+    static func session(_ r: FastRow) -> SessionTimeline {
         var s = SessionTimeline(source: r["source"], side: r["side"], file: r["file"])
         s.id = r["id"]; s.sourceID = r["source_id"]
         if let a: String = r["peer_address"] { s.peer = Peer(address: a, port: r["peer_port"]) }
