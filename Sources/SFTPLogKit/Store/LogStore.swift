@@ -39,8 +39,11 @@ public enum LogStore {
                 // WAL: readers never block the writer, and a killed writer leaves no torn pages.
                 _ = try? String.fetchOne(db, sql: "PRAGMA journal_mode=WAL")
                 try db.execute(sql: "PRAGMA synchronous=NORMAL")
-                // 64 MiB of page cache: index and FTS pages of a large load stay in memory.
-                try db.execute(sql: "PRAGMA cache_size=-65536")
+                // 8 MiB of page cache: measured on a 1M-line load, 64 MiB was no faster
+                // (39 s vs 35-38 s) and peaked at 224 MB of RSS instead of 128 MB
+                // (SFTPLOG_CACHE_KIB overrides it, for measuring).
+                let cacheKiB = ProcessInfo.processInfo.environment["SFTPLOG_CACHE_KIB"].flatMap(Int.init) ?? 8192
+                try db.execute(sql: "PRAGMA cache_size=-\(cacheKiB)")
                 // Checkpoint every 64 MiB of WAL instead of every 4 MiB: each checkpoint
                 // fsyncs, and with the default a bulk load paid one per batch.
                 if let pages = ProcessInfo.processInfo.environment["SFTPLOG_WAL_PAGES"].flatMap(Int.init) {
