@@ -46,10 +46,14 @@ struct Sessions: ParsableCommand {
                 let fmt = json ? .json : (format ?? .table)
                 switch fmt {
                 case .json, .ndjson:
-                    let objects = try sessions.map { s in
-                        SessionJSON.object(s, timeline: timeline ? try SessionQuery.timeline(db, s) : nil)
+                    // Streamed a session at a time: 60k sessions as one string took 800 MB.
+                    var buffer = fmt == .json ? "[" : ""
+                    for (k, s) in sessions.enumerated() {
+                        let o = SessionJSON.object(s, timeline: timeline ? try SessionQuery.timeline(db, s) : nil)
+                        if fmt == .json { if k > 0 { buffer += "," }; buffer += o.json } else { buffer += o.json + "\n" }
+                        if buffer.utf8.count >= 1 << 16 { FileHandle.standardOutput.write(Data(buffer.utf8)); buffer = "" }
                     }
-                    return fmt == .json ? JSONValue.array(objects).json + "\n" : objects.map { $0.json + "\n" }.joined()
+                    return buffer + (fmt == .json ? "]\n" : "")
                 case .csv:
                     var rows = "id,source,side,start,duration,user,peer_address,peer_port,client_version,server_version,outcome,files,bytes_up,bytes_down,weak_findings,terrapin_vulnerable\r\n"
                     for s in sessions {
