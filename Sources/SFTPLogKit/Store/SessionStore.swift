@@ -21,8 +21,25 @@ public enum SessionStore {
     /// (OpenSSH runs, resumed sources) with their session.
     public static func assignRecords(_ db: Database, sourceID: Int64, _ sessions: [SessionTimeline]) throws {
         let one = try db.makeStatement(sql: "UPDATE records SET session_id = ?, session_duplicate = ? WHERE source_id = ? AND line = ? AND seq = ?")
+        // Runs of consecutive lines (one record each, same duplicate flag) in one
+        // statement: an OpenSSH transcript is mostly one run, not one UPDATE per line.
+        let range = try db.makeStatement(sql: "UPDATE records SET session_id = ?, session_duplicate = ? "
+            + "WHERE source_id = ? AND line BETWEEN ? AND ? AND seq = 0")
         for s in sessions {
-            for r in s.records { try one.execute(arguments: [s.id, r.duplicate, sourceID, r.line, r.seq]) }
+            var i = 0
+            let refs = s.records
+            while i < refs.count {
+                let first = refs[i]
+                var j = i
+                while first.seq == 0, j + 1 < refs.count, refs[j + 1].seq == 0, refs[j + 1].line == refs[j].line + 1,
+                      refs[j + 1].duplicate == first.duplicate { j += 1 }
+                if j > i {
+                    try range.execute(arguments: [s.id, first.duplicate, sourceID, first.line, refs[j].line])
+                } else {
+                    try one.execute(arguments: [s.id, first.duplicate, sourceID, first.line, first.seq])
+                }
+                i = j + 1
+            }
         }
     }
 
