@@ -277,6 +277,8 @@ public final class Ingestor {
             let catalog = stream.catalog
             let sessions = self.sessions
             try writer.submit { db in
+                let jobStart = DispatchTime.now().uptimeNanoseconds
+                defer { writerSplit.job += Double(DispatchTime.now().uptimeNanoseconds - jobStart) / 1e9 }
                 if sourceID == nil {
                     try db.execute(sql: """
                         INSERT INTO sources(name, format, format_explanation, reader_state, bytes, content_hash, head_hash, head_len,
@@ -332,7 +334,7 @@ public final class Ingestor {
 
         var lastEmittedEnd: (offset: Int64, line: Int)?
         // Written on the writer thread, read after it finished (SFTPLOG_TIMINGS).
-        var writerSplit = (records: 0.0, sessions: 0.0)
+        var writerSplit = (records: 0.0, sessions: 0.0, job: 0.0)
         var streamedFacts = SourceFacts.Streamed()
         try stream.run(src, reader: reader, offset: startOffset, line: startLine, prefix: prefix, checkStream: false,
                        follow: follow, onIdle: {
@@ -372,8 +374,10 @@ public final class Ingestor {
         try commit(final: true)
         writerFinished = true
         try writer.finish()
-        Ingestor.timing(String(format: "%@: writer busy %.2f s (records %.2f s, sessions %.2f s), parser waited %.2f s", name as NSString,
-                               writer.busySeconds, writerSplit.records, writerSplit.sessions, writer.producerWaitSeconds))
+        Ingestor.timing(String(format: "%@: writer busy %.2f s (records %.2f s, sessions %.2f s, rest of the batches %.2f s, commits %.2f s), parser waited %.2f s",
+                               name as NSString, writer.busySeconds, writerSplit.records, writerSplit.sessions,
+                               writerSplit.job - writerSplit.records - writerSplit.sessions, writer.busySeconds - writerSplit.job,
+                               writer.producerWaitSeconds))
         try src.checkStream()  // corrupt compressed data: what came before is stored, then say so
         result.sourceID = sourceID
         let detecting = reader as? DetectingReader
