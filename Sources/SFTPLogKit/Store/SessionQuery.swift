@@ -37,7 +37,10 @@ struct FastRow {
 }
 
 public enum SessionQuery {
-    public static func load(_ db: Database, filter: SessionFilter = SessionFilter(), withTimeline: Bool = false) throws -> [SessionTimeline] {
+    /// `withOperations: false` skips file operations (audit does not show them;
+    /// they are most of the rows of a busy server's sessions).
+    public static func load(_ db: Database, filter: SessionFilter = SessionFilter(), withTimeline: Bool = false,
+                            withOperations: Bool = true) throws -> [SessionTimeline] {
         var clauses: [String] = []
         var args: [DatabaseValueConvertible?] = []
         if let u = filter.user { clauses.append("user = ?"); args.append(u) }
@@ -78,14 +81,14 @@ public enum SessionQuery {
                 }
             }
         }
-        try forEachRow("session_operations") { r in
+        if withOperations { try forEachRow("session_operations") { r in
             guard let i = index[r["session_id"]] else { return }
             var op = SessionOperation(op: r["op"], path: r["path"], ok: r["ok"], line: r["line"] ?? 0,
                                       ts: (r["ts"] as String?).flatMap(parseTimestamp))
             op.bytes = r["bytes"]; op.seconds = r["seconds"]; op.bytesPerSecond = r["bytes_per_second"]
             op.to = r["to_path"]; op.local = r["local_path"]; op.detail = r["detail"]
             sessions[i].operations.append(op)
-        }
+        } }
         try forEachRow("findings") { r in
             guard let i = index[r["session_id"]] else { return }
             sessions[i].findings.append(Finding(algorithm: r["algorithm"], category: r["category"], direction: r["direction"],
