@@ -73,7 +73,6 @@ struct Ingest: ParsableCommand {
             progress?.clear()
             do { try ingestor.finish() } catch { Terminal.warn(LogStore.explain(error, database: path, during: "building the record indexes")); failures += 1 }
             LogStore.finishWriting(queue)
-            progress?.clear()
             unparsed.summarise()
             try report(summary, started: started, database: path)
             if failures > 0 { throw ExitCode(1) }
@@ -94,45 +93,28 @@ struct Ingest: ParsableCommand {
     /// One thread per followed file, each with its own connection and reader;
     /// a rotated file is finished, then its successor at the same path followed.
     func followFiles(_ files: [String], database path: String, options: ReaderOptions) throws -> (IngestSummary, Int) {
-        guard !files.contains("-") else { throw ValidationError("--follow needs files; standard input is read to its end without it") }
-        FollowControl.installSignalHandlers()
         final class Outcome: @unchecked Sendable {
             let lock = NSLock()
             var summary = IngestSummary()
             var failures = 0
         }
         let outcome = Outcome()
-        var threads: [Thread] = []
-        let done = DispatchGroup()
-        for name in files {
-            done.enter()
-            let t = Thread {
-                defer { done.leave() }
-                do {
-                    let queue = try LogStore.openForWriting(path)
-                    defer { LogStore.finishWriting(queue) }
-                    // Each thread has its own catalogue: templates cache lookups as they go.
-                    let ingestor = Ingestor(db: queue, stream: RecordStream(options: options, catalog: try EventCatalog.bundled()))
-                    ingestor.sessions = try Catalogs.sessionRebuild(zone: options.timeZone)
-                    ingestor.deferIndexes = false
-                    while !FollowControl.stopRequested {
-                        // Between a rotation's rename and the new file's creation the path is missing.
-                        guard FileManager.default.fileExists(atPath: name) else { usleep(200_000); continue }
-                        var control: FollowControl?
-                        let r = try ingestor.ingest(name, follow: { control = $0 })
-                        outcome.lock.withLock { outcome.summary.sources.append(r) }
-                        if control?.ended != .rotated { break }
-                    }
-                } catch {
-                    Terminal.warn(LogStore.explain(error, database: path, during: "following \(name)"))
-                    outcome.lock.withLock { outcome.failures += 1 }
-                }
-            }
-            t.stackSize = 8 << 20
-            threads.append(t)
-            t.start()
-        }
-        done.wait()
+        try FollowThreads.run(files, start: { name in
+            let queue = try LogStore.openForWriting(path)
+            // Each thread has its own catalogue: templates cache lookups as they go.
+            let ingestor = Ingestor(db: queue, stream: RecordStream(options: options, catalog: try EventCatalog.bundled()))
+            ingestor.sessions = try Catalogs.sessionRebuild(zone: options.timeZone)
+            ingestor.deferIndexes = false
+            return FollowThreads.Follower(step: {
+                var control: FollowControl?
+                let r = try ingestor.ingest(name, follow: { control = $0 })
+                outcome.lock.withLock { outcome.summary.sources.append(r) }
+                return control?.ended
+            }, finish: { LogStore.finishWriting(queue) })
+        }, failed: { name, error in
+            Terminal.warn(LogStore.explain(error, database: path, during: "following \(name)"))
+            outcome.lock.withLock { outcome.failures += 1 }
+        })
         return (outcome.summary, outcome.failures)
     }
 }

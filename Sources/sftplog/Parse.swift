@@ -25,30 +25,13 @@ struct Parse: ParsableCommand {
             let out = RecordOutput()
             let unparsed = UnparsedReport()
             if follow {
-                guard !files.contains("-") else { throw ValidationError("--follow needs files; standard input is read to its end without it") }
-                FollowControl.installSignalHandlers()
-                let done = DispatchGroup()
                 final class Failures: @unchecked Sendable { var errors: [String] = []; let lock = NSLock() }
                 let failures = Failures()
-                for name in files {
-                    done.enter()
-                    let t = Thread {
-                        defer { done.leave() }
-                        do {
-                            // One catalogue per thread: templates cache lookups as they go.
-                            let stream = RecordStream(options: options, catalog: try EventCatalog.bundled())
-                            while !FollowControl.stopRequested {
-                                guard FileManager.default.fileExists(atPath: name) else { usleep(200_000); continue }
-                                if try parse(name, stream: stream, out: out, unparsed: unparsed, follow: true) != .rotated { break }
-                            }
-                        } catch {
-                            failures.lock.withLock { failures.errors.append("\(error)") }
-                        }
-                    }
-                    t.stackSize = 8 << 20
-                    t.start()
-                }
-                done.wait()
+                try FollowThreads.run(files, start: { name in
+                    // One catalogue per thread: templates cache lookups as they go.
+                    let stream = RecordStream(options: options, catalog: try EventCatalog.bundled())
+                    return FollowThreads.Follower(step: { try parse(name, stream: stream, out: out, unparsed: unparsed, follow: true) })
+                }, failed: { _, error in failures.lock.withLock { failures.errors.append("\(error)") } })
                 for e in failures.errors { Terminal.warn(e) }
                 if !failures.errors.isEmpty { throw ExitCode(1) }
             } else {

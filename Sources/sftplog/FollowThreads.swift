@@ -1,0 +1,42 @@
+import ArgumentParser
+import Foundation
+import SFTPLogKit
+
+/// `--follow` over several files, shared by `ingest` and `parse`: one thread
+/// per file, each with its own reader state; after a rotation the file now at
+/// the same path is followed, until the user interrupts.
+enum FollowThreads {
+    /// One followed file: `step` reads it until it ends and says why; `finish`
+    /// runs once the thread is done with it.
+    struct Follower {
+        var step: () throws -> FollowControl.Ending?
+        var finish: () -> Void = {}
+    }
+
+    /// `start(name)` runs on the file's thread; errors go to `failed`.
+    static func run(_ files: [String], start: @escaping (String) throws -> Follower, failed: @escaping (String, Error) -> Void) throws {
+        guard !files.contains("-") else { throw ValidationError("--follow needs files; standard input is read to its end without it") }
+        FollowControl.installSignalHandlers()
+        let done = DispatchGroup()
+        for name in files {
+            done.enter()
+            let t = Thread {
+                defer { done.leave() }
+                do {
+                    let follower = try start(name)
+                    defer { follower.finish() }
+                    while !FollowControl.stopRequested {
+                        // Between a rotation's rename and the new file's creation the path is missing.
+                        guard FileManager.default.fileExists(atPath: name) else { usleep(200_000); continue }
+                        if try follower.step() != .rotated { break }
+                    }
+                } catch {
+                    failed(name, error)
+                }
+            }
+            t.stackSize = 8 << 20
+            t.start()
+        }
+        done.wait()
+    }
+}
