@@ -28,14 +28,14 @@ final class FollowTests: XCTestCase {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: CLI.binary)
         p.arguments = args
-        var e = ProcessInfo.processInfo.environment
-        e["SFTPLOG_CATALOG"] = Paths.repo.appendingPathComponent("catalog").path
-        p.environment = e
+        p.environment = CLI.environment()
         p.standardOutput = stdout ?? FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         try p.run()
         return p
     }
+
+    struct TimedOut: Error { var what: String }
 
     /// Polls `condition` for up to 20 s (slow CI machines); fails the test if it never holds.
     func eventually(_ what: String, _ condition: () throws -> Bool) throws {
@@ -44,8 +44,7 @@ final class FollowTests: XCTestCase {
             if (try? condition()) == true { return }
             usleep(100_000)
         }
-        XCTFail("timed out waiting for \(what)")
-        throw XCTSkip("gave up")
+        throw TimedOut(what: what)
     }
 
     func records(_ db: String, _ sql: String = "SELECT count(*) FROM records") throws -> Int {

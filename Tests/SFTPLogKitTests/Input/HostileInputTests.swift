@@ -294,7 +294,7 @@ final class HostileInputTests: XCTestCase {
     func testFiftyMegabyteLine() throws {
         let p = dir.appendingPathComponent("line.log").path
         // A seeded 64 KB block repeated (filling 50 MB byte by byte is slow in debug builds).
-        var rng = StoreSafety.SeededRandom(seed: 50)
+        var rng = SplitMix64(seed: 50)
         let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789 \"-:.".utf8)
         let block = Data((0..<(1 << 16)).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] })
         var d = Data(capacity: (50 << 20) + 1)
@@ -367,10 +367,7 @@ enum HostileRun {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: CLI.binary)
         p.arguments = args
-        var env = ProcessInfo.processInfo.environment
-        env["SFTPLOG_CATALOG"] = Paths.repo.appendingPathComponent("catalog").path
-        env.removeValue(forKey: "SFTPLOG_DB")
-        p.environment = env
+        p.environment = CLI.environment()
         FileManager.default.createFile(atPath: out.path, contents: nil)
         FileManager.default.createFile(atPath: err.path, contents: nil)
         p.standardInput = FileHandle.nullDevice

@@ -10,9 +10,7 @@ final class ProgressTests: XCTestCase {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/script")
         p.arguments = ["-qfec", quoted, "/dev/null"]
-        var env = ProcessInfo.processInfo.environment
-        env["SFTPLOG_CATALOG"] = Paths.repo.appendingPathComponent("catalog").path
-        p.environment = env
+        p.environment = CLI.environment()
         let out = Pipe()
         p.standardOutput = out
         p.standardInput = FileHandle.nullDevice

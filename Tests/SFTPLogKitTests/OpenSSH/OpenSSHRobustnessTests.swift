@@ -111,7 +111,7 @@ final class OpenSSHRobustnessTests: XCTestCase {
     }
 
     func testRandomGarbageNeverCrashes() throws {
-        var rng = OpenSSHSplitMix(seed: 0x5EED)
+        var rng = SplitMix64(seed: 0x5EED)
         let seeds: [String] = [
             "debug1: ", "debug2: kex_parse_kexinit: ", "debug1: Connecting to ", "debug1: kex: server->client ",
             "debug1: kex: client->server cipher: ", "Authenticated to (", "debug1: SSH2_MSG_KEX_DH_GEX_REQUEST(<<) sent",
@@ -279,15 +279,3 @@ final class OpenSSHRobustnessTests: XCTestCase {
     }
 }
 
-/// Deterministic generator so garbage tests are reproducible.
-struct OpenSSHSplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -59,7 +59,7 @@ final class StoreSafetyTests: XCTestCase {
         let startUp = Date().timeIntervalSince(noopStarted)
 
         let db = path("killed.db")
-        var rng = StoreSafety.SeededRandom(seed: 0x5EED_0008)
+        var rng = SplitMix64(seed: 0x5EED_0008)
         var killedMid = 0, killedBeforeProgress = 0, completedBeforeKill = 0, chains = 0
         var fresh = true
         var checking = 0.0
@@ -267,7 +267,7 @@ final class StoreSafetyTests: XCTestCase {
         try assertRefused(ingest(marked), file: marked, "not an sftplog database")
 
         // Not SQLite: random bytes.
-        var rng = StoreSafety.SeededRandom(seed: 8)
+        var rng = SplitMix64(seed: 8)
         let random = write(Data((0..<65_536).map { _ in UInt8.random(in: 0...255, using: &rng) }), "random.db")
         try assertRefused(ingest(random), file: random, "not an SQLite database")
         try assertRefused(query(random), file: random, "not an SQLite database")
@@ -287,7 +287,7 @@ final class StoreSafetyTests: XCTestCase {
         try assertRefused(ingest(middleHit), file: middleHit, "corrupt")
     }
 
-    func overwrite(_ path: String, at offset: Int, count: Int, rng: inout StoreSafety.SeededRandom) throws {
+    func overwrite(_ path: String, at offset: Int, count: Int, rng: inout SplitMix64) throws {
         let h = try FileHandle(forUpdating: URL(fileURLWithPath: path))
         try h.seek(toOffset: UInt64(offset))
         try h.write(contentsOf: Data((0..<count).map { _ in UInt8.random(in: 0...255, using: &rng) }))

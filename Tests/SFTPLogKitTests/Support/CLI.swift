@@ -17,17 +17,22 @@ enum CLI {
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
     }
 
+    /// The environment every spawned `sftplog` gets: the repo's catalogue, no
+    /// default database from the developer's shell, then `extra`.
+    static func environment(_ extra: [String: String] = [:]) -> [String: String] {
+        var e = ProcessInfo.processInfo.environment
+        e["SFTPLOG_CATALOG"] = Paths.repo.appendingPathComponent("catalog").path
+        e.removeValue(forKey: "SFTPLOG_DB")
+        for (k, v) in extra { e[k] = v }
+        return e
+    }
+
     @discardableResult
     static func run(_ args: [String], stdin: Data? = nil, env: [String: String] = [:], cwd: URL? = nil) throws -> Result {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: binary)
         p.arguments = args
-        var e = ProcessInfo.processInfo.environment
-        e["SFTPLOG_CATALOG"] = Paths.repo.appendingPathComponent("catalog").path
-        e.removeValue(forKey: "SFTPLOG_DB")
-        e["COLUMNS"] = "80"
-        for (k, v) in env { e[k] = v }
-        p.environment = e
+        p.environment = environment(["COLUMNS": "80"].merging(env) { $1 })
         if let cwd { p.currentDirectoryURL = cwd }
         let out = Pipe(), err = Pipe()
         p.standardOutput = out

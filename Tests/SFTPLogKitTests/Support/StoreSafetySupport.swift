@@ -10,10 +10,7 @@ enum StoreSafety {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: CLI.binary)
         p.arguments = args
-        var e = ProcessInfo.processInfo.environment
-        e["SFTPLOG_CATALOG"] = Paths.repo.appendingPathComponent("catalog").path
-        e.removeValue(forKey: "SFTPLOG_DB")
-        p.environment = e
+        p.environment = CLI.environment()
         p.standardInput = FileHandle.nullDevice
         p.standardOutput = FileHandle.nullDevice
         if let stderr {
@@ -31,10 +28,7 @@ enum StoreSafety {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/bin/sh")
         p.arguments = ["-c", script]
-        var e = ProcessInfo.processInfo.environment
-        e["SFTPLOG_CATALOG"] = Paths.repo.appendingPathComponent("catalog").path
-        e.removeValue(forKey: "SFTPLOG_DB")
-        p.environment = e
+        p.environment = CLI.environment()
         let out = Pipe(), err = Pipe()
         p.standardInput = FileHandle.nullDevice
         p.standardOutput = out
@@ -136,18 +130,6 @@ enum StoreSafety {
         }
     }
 
-    /// A small deterministic generator (SplitMix64), so a failing run can be replayed.
-    struct SeededRandom: RandomNumberGenerator {
-        var state: UInt64
-        init(seed: UInt64) { state = seed }
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
 
     static func bytes(_ path: String) -> Data? { try? Data(contentsOf: URL(fileURLWithPath: path)) }
 
