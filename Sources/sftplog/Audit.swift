@@ -58,7 +58,7 @@ struct Audit: ParsableCommand {
             let judge = SessionJudge(policy: effective)
             var sessions = try queue.read { try SessionQuery.load($0, filter: try filters.filter(), withOperations: false) }
             // Judged here with the effective policy (a --policy file changes verdicts of stored sessions too).
-            for i in sessions.indices { judge.judge(&sessions[i]) }
+            judge.judgeAll(&sessions)
             let result = AuditResult(sessions: sessions, minRating: minRating, policyName: effective.name)
             switch output.effective {
             case .json: print(result.json.json)

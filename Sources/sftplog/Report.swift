@@ -22,7 +22,7 @@ struct Report: ParsableCommand {
             let catalog = try Catalogs.load()
             let filter = try filters.filter()
             let (model, details) = try queue.read { db -> (ReportModel, [ReportModel.SessionDetail]) in
-                let m = try ReportModel.build(db, filter: filter, catalog: catalog, sessionID: session)
+                let m = try ReportModel.build(db, filter: filter, catalog: catalog, sessionID: session, withOperations: format == .html)
                 var details: [ReportModel.SessionDetail] = []
                 if format == .html && m.detail == nil {
                     for s in m.sessions.prefix(maxSessions) { details.append(try ReportModel.sessionDetail(db, s, catalog: catalog)) }

@@ -47,13 +47,16 @@ struct Sessions: ParsableCommand {
                 switch fmt {
                 case .json, .ndjson:
                     // Streamed a session at a time: 60k sessions as one string took 800 MB.
-                    var buffer = fmt == .json ? "[" : ""
+                    // Bytes, not String: appending to a String was a quarter of the time.
+                    var buffer = JSONBytes(capacity: 1 << 17)
+                    if fmt == .json { buffer.bytes.append(0x5B) }
                     for (k, s) in sessions.enumerated() {
-                        let o = SessionJSON.object(s, timeline: timeline ? try SessionQuery.timeline(db, s) : nil)
-                        if fmt == .json { if k > 0 { buffer += "," }; buffer += o.json } else { buffer += o.json + "\n" }
-                        if buffer.utf8.count >= 1 << 16 { FileHandle.standardOutput.write(Data(buffer.utf8)); buffer = "" }
+                        if fmt == .json, k > 0 { buffer.bytes.append(0x2C) }
+                        SessionJSON.write(s, timeline: timeline ? try SessionQuery.timeline(db, s) : nil, to: &buffer)
+                        if fmt == .ndjson { buffer.bytes.append(0x0A) }
+                        if buffer.bytes.count >= 1 << 16 { FileHandle.standardOutput.write(Data(buffer.bytes)); buffer.bytes.removeAll(keepingCapacity: true) }
                     }
-                    return buffer + (fmt == .json ? "]\n" : "")
+                    return buffer.text + (fmt == .json ? "]\n" : "")
                 case .csv:
                     var rows = "id,source,side,start,duration,user,peer_address,peer_port,client_version,server_version,outcome,files,bytes_up,bytes_down,weak_findings,terrapin_vulnerable\r\n"
                     for s in sessions {

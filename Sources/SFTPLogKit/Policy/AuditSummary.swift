@@ -56,10 +56,9 @@ public struct AuditResult: Sendable {
             flagged.append(kept)
             for f in hits {
                 let key = f.category + "|" + f.algorithm + "|" + f.rating
-                var entry = lines[key] ?? (AlgorithmLine(algorithm: f.algorithm, category: f.category, rating: f.rating, reason: f.reason, sessions: 0, peers: 0), [])
-                entry.0.sessions += 1
-                entry.1.insert(s.peer?.address ?? "-")
-                lines[key] = entry
+                // Mutated in place: reading the entry out and storing it back copied its peer set every time.
+                lines[key, default: (AlgorithmLine(algorithm: f.algorithm, category: f.category, rating: f.rating, reason: f.reason, sessions: 0, peers: 0), [])].0.sessions += 1
+                lines[key]!.1.insert(s.peer?.address ?? "-")
             }
         }
         byAlgorithm = lines.values.map { var l = $0.0; l.peers = $0.1.count; return l }
@@ -90,6 +89,8 @@ public struct AuditResult: Sendable {
 
     public func text(width: Int = 80) -> String {
         var out = ""
+        // Sessions share a handful of reasons; wrap each once.
+        var wrapped: [String: String] = [:]
         if flagged.isEmpty {
             out += "No findings at or above \(minRating) in \(sessionsTotal) sessions (policy \(policyName)).\n"
         } else {
@@ -101,15 +102,17 @@ public struct AuditResult: Sendable {
                 out += "\(when)  \(who) @ \(peer)  [\(file):\(s.firstLine), session \(s.id)]\n"
                 for f in s.findings {
                     let dir = f.direction.map { $0 == "both" ? "" : " (\($0))" } ?? ""
-                    out += "  " + f.rating.padding(toLength: 5, withPad: " ", startingAt: 0) + " "
-                        + f.category.padding(toLength: 12, withPad: " ", startingAt: 0) + TextEscaper.terminalSafe(f.algorithm) + dir + "\n"
-                    out += Human.wrap(f.reason + (f.reference.isEmpty ? "" : " [\(f.reference)]"), indent: 8, width: width)
+                    out += "  " + f.rating.fitted(5) + " "
+                        + f.category.fitted(12) + TextEscaper.terminalSafe(f.algorithm) + dir + "\n"
+                    let reason = f.reason + (f.reference.isEmpty ? "" : " [\(f.reference)]")
+                    if wrapped[reason] == nil { wrapped[reason] = Human.wrap(reason, indent: 8, width: width) }
+                    out += wrapped[reason]!
                 }
             }
             out += "\nBy algorithm (policy \(policyName), \(flagged.count) of \(sessionsTotal) sessions flagged):\n"
             for l in byAlgorithm {
                 let label = l.category == "terrapin" ? "Terrapin via \(l.algorithm)" : l.algorithm
-                out += "  \(l.rating.padding(toLength: 5, withPad: " ", startingAt: 0)) \(TextEscaper.terminalSafe(label)): \(l.sessions) session\(l.sessions == 1 ? "" : "s") from \(l.peers) peer\(l.peers == 1 ? "" : "s")\n"
+                out += "  \(l.rating.fitted(5)) \(TextEscaper.terminalSafe(label)): \(l.sessions) session\(l.sessions == 1 ? "" : "s") from \(l.peers) peer\(l.peers == 1 ? "" : "s")\n"
             }
         }
         if terrapinVulnerable > 0 { out += "Terrapin (CVE-2023-48795): \(terrapinVulnerable) session\(terrapinVulnerable == 1 ? "" : "s") vulnerable.\n" }

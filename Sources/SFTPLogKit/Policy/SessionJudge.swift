@@ -8,6 +8,33 @@ public struct SessionJudge: Sendable {
 
     public init(policy: AlgorithmPolicy) { self.policy = policy }
 
+    /// What a judgement depends on: busy servers repeat a handful of these across
+    /// tens of thousands of sessions, so `judgeAll` judges each once.
+    private struct Inputs: Hashable {
+        var negotiated: NegotiatedAlgorithms
+        var gexBits: Int?
+        var strictKex: Bool?
+        var source: String
+        var serverOffer: [String: [String]]
+    }
+
+    /// Judges every session; the same inputs give the same findings (the judge is pure).
+    public func judgeAll(_ sessions: inout [SessionTimeline]) {
+        var verdicts: [Inputs: (findings: [Finding], vulnerable: Bool?, explanation: String?)] = [:]
+        for i in sessions.indices {
+            let key = Inputs(negotiated: sessions[i].negotiated, gexBits: sessions[i].gexBits, strictKex: sessions[i].strictKex,
+                             source: sessions[i].source, serverOffer: sessions[i].serverOffer)
+            if let v = verdicts[key] {
+                sessions[i].findings = v.findings
+                sessions[i].terrapinVulnerable = v.vulnerable
+                sessions[i].terrapinExplanation = v.explanation
+            } else {
+                judge(&sessions[i])
+                verdicts[key] = (sessions[i].findings, sessions[i].terrapinVulnerable, sessions[i].terrapinExplanation)
+            }
+        }
+    }
+
     public func judge(_ s: inout SessionTimeline) {
         var out: [Finding] = []
         let n = s.negotiated

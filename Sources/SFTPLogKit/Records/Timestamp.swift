@@ -119,6 +119,13 @@ extension String {
     func leftPadded(_ width: Int) -> String {
         count >= width ? self : String(repeating: "0", count: width - count) + self
     }
+
+    /// Exactly `width` characters: cut, or padded with spaces on the right (as
+    /// Foundation's `padding(toLength:withPad:startingAt:)`, without the NSString bridge).
+    func fitted(_ width: Int) -> String {
+        let n = count
+        return n == width ? self : n > width ? String(prefix(width)) : self + String(repeating: " ", count: width - n)
+    }
 }
 
 /// Byte-level timestamp parsing: no regex, no Foundation formatters.

@@ -42,11 +42,14 @@ public struct ReportModel {
     public static let bruteForceThreshold = 5
     public static let bruteForceWindow = 600.0
 
-    public static func build(_ db: Database, filter: SessionFilter, catalog: EventCatalog?, sessionID: String? = nil) throws -> ReportModel {
+    /// `withOperations: false` reads transfer totals from the sessions table instead
+    /// of every file operation (the summary shows only totals).
+    public static func build(_ db: Database, filter: SessionFilter, catalog: EventCatalog?, sessionID: String? = nil,
+                             withOperations: Bool = true) throws -> ReportModel {
         var m = ReportModel(generatedAt: LogTimestamp.utcISO(Date().timeIntervalSince1970, fractionDigits: 0))
         var f = filter
         f.sessionID = sessionID
-        m.sessions = try SessionQuery.load(db, filter: f)
+        m.sessions = try SessionQuery.load(db, filter: f, withOperations: withOperations || sessionID != nil)
         m.sources = try Row.fetchAll(db, sql: "SELECT name, records, sftpplus_versions FROM sources ORDER BY id").map { ($0["name"], $0["records"], $0["sftpplus_versions"]) }
         m.recordCount = try Int.fetchOne(db, sql: "SELECT count(*) FROM records") ?? 0
         if let id = sessionID {

@@ -77,7 +77,7 @@ public struct ReportText {
         for (label, value) in [("key exchange", n.kex), ("host key", n.hostkey), ("cipher c2s", n.cipherC2S), ("cipher s2c", n.cipherS2C),
                                ("MAC c2s", n.macC2S ?? (n.cipherC2S != nil ? "(implicit)" : nil)), ("MAC s2c", n.macS2C ?? (n.cipherS2C != nil ? "(implicit)" : nil)),
                                ("compression c2s", n.compressionC2S), ("compression s2c", n.compressionS2C)] {
-            if let v = value { o += "  " + label.padding(toLength: 16, withPad: " ", startingAt: 0) + t(v) + "\n" }
+            if let v = value { o += "  " + label.fitted(16) + t(v) + "\n" }
         }
         if let g = s.gexBits { o += "  DH group size   \(g) bits\n" }
         o += "  strict KEX      " + (s.strictKex.map { $0 ? "yes" : "no" } ?? "not visible in the log") + "\n"
@@ -101,7 +101,7 @@ public struct ReportText {
             o += "\n" + bold("Operations") + "\n"
             for op in s.operations {
                 let status = op.ok.map { $0 ? "ok" : "FAILED" } ?? "?"
-                var line = "  \(op.op.padding(toLength: 7, withPad: " ", startingAt: 0)) \(status.padding(toLength: 6, withPad: " ", startingAt: 0)) \(t(op.path))"
+                var line = "  \(op.op.fitted(7)) \(status.fitted(6)) \(t(op.path))"
                 if let to = op.to { line += " → \(t(to))" }
                 if let b = op.bytes { line += "  \(Human.bytes(b))" }
                 if let r = op.bytesPerSecond { line += " at \(Human.rate(r))" }
@@ -121,7 +121,7 @@ public struct ReportText {
         for e in d.timeline where !e.duplicate {
             let rel = e.offset.map { String(format: "+%.1fs", $0) } ?? "line \(e.line)"
             let id = e.eventID ?? e.kind.replacingOccurrences(of: "openssh.", with: "")
-            o += "  " + rel.padding(toLength: 9, withPad: " ", startingAt: 0) + " " + id.padding(toLength: 8, withPad: " ", startingAt: 0) + " "
+            o += "  " + rel.fitted(9) + " " + id.fitted(8) + " "
             o += String(t(e.message).prefix(max(20, width - 21))) + "\n"
             if let m = e.meaning { o += Human.wrap("(" + m + ")", indent: 21, width: width) }
         }

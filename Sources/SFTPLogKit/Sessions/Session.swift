@@ -2,7 +2,7 @@ import Foundation
 
 /// Algorithms a connection negotiated, by direction (c2s = client to server).
 /// MACs are nil for AEAD ciphers (logged as `<implicit>`).
-public struct NegotiatedAlgorithms: Equatable, Sendable {
+public struct NegotiatedAlgorithms: Hashable, Sendable {
     public var kex: String?
     public var hostkey: String?
     public var cipherC2S: String?
@@ -149,6 +149,9 @@ public struct SessionTimeline: Sendable {
         return max(0, e - s)
     }
 
-    public var bytesUp: Int { operations.filter { $0.op == "put" }.compactMap(\.bytes).reduce(0, +) }
-    public var bytesDown: Int { operations.filter { $0.op == "get" }.compactMap(\.bytes).reduce(0, +) }
+    /// The stored `bytes_up`/`bytes_down`, when the session was read without its operations.
+    public var storedTransferTotals: (up: Int, down: Int)?
+
+    public var bytesUp: Int { storedTransferTotals?.up ?? operations.filter { $0.op == "put" }.compactMap(\.bytes).reduce(0, +) }
+    public var bytesDown: Int { storedTransferTotals?.down ?? operations.filter { $0.op == "get" }.compactMap(\.bytes).reduce(0, +) }
 }

@@ -19,9 +19,8 @@ enum SQLValue {
 extension Statement {
     private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
-    /// Binds and steps without GRDB's argument boxing (measured 3–5× cheaper per row
-    /// for the session tables' inserts).
-    func run(_ values: [SQLValue], _ db: Database) throws {
+    /// Resets the statement and binds `values` without GRDB's argument boxing.
+    func bindRaw(_ values: [SQLValue]) {
         let s = sqliteStatement
         sqlite3_reset(s)
         for (k, v) in values.enumerated() {
@@ -37,7 +36,13 @@ extension Statement {
                 }
             }
         }
-        let rc = sqlite3_step(s)
+    }
+
+    /// Binds and steps without GRDB's argument boxing (measured 3–5× cheaper per row
+    /// for the session tables' inserts).
+    func run(_ values: [SQLValue], _ db: Database) throws {
+        bindRaw(values)
+        let rc = sqlite3_step(sqliteStatement)
         guard rc == SQLITE_DONE else {
             throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
         }
