@@ -70,7 +70,7 @@ public final class Ingestor {
         guard deferIndexes else { bulkLoad = false; return }
         bulkLoad = try db.write { db in
             let empty = try Int.fetchOne(db, sql: "SELECT count(*) FROM (SELECT 1 FROM records LIMIT 1)") == 0
-            if empty { try Schema.dropRecordIndexes(db) }
+            if empty { try Schema.dropBulkIndexes(db) }
             return empty
         }
     }
@@ -79,8 +79,8 @@ public final class Ingestor {
     public func finish() throws {
         guard bulkLoad == true else { return }
         let t0 = Date()
-        try db.write { try Schema.createRecordIndexes($0) }
-        Ingestor.timing("record indexes built in \(String(format: "%.2f", Date().timeIntervalSince(t0))) s")
+        try db.write { try Schema.createBulkIndexes($0) }
+        Ingestor.timing("record and session indexes built in \(String(format: "%.2f", Date().timeIntervalSince(t0))) s")
         bulkLoad = false
     }
 

@@ -99,7 +99,7 @@ public enum LogStore {
                 if try Int32.fetchOne(db, sql: "PRAGMA application_id") != Schema.applicationID {
                     try db.execute(sql: "PRAGMA application_id = \(Schema.applicationID)")
                 }
-                try Schema.createRecordIndexes(db)
+                try Schema.createBulkIndexes(db)
             }
         } catch let e as StoreError {
             throw e

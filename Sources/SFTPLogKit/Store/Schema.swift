@@ -27,8 +27,28 @@ public enum Schema {
         for ix in recordIndexes { try db.execute(sql: "CREATE INDEX IF NOT EXISTS \(ix.name) ON records(\(ix.columns))") }
     }
 
-    public static func dropRecordIndexes(_ db: Database) throws {
+    /// Indexes of the session tables. Sessions arrive in time order but their ids
+    /// are hashes, so rows keyed by session id landed on random pages: keyed as
+    /// WITHOUT ROWID tables, a 1M-line load rewrote most of `session_operations`
+    /// into the WAL at every commit. Now the rows are appended and these indexes
+    /// are built once after a bulk load, like the record indexes.
+    public static let sessionIndexes: [(name: String, table: String, columns: String)] = [
+        ("sessions_start", "sessions", "start_utc"), ("sessions_user", "sessions", "user, start_utc"),
+        ("sessions_peer", "sessions", "peer_address, start_utc"), ("sessions_source", "sessions", "source_id"),
+        ("session_operations_session", "session_operations", "session_id, position"),
+        ("findings_session", "findings", "session_id, position"), ("findings_algorithm", "findings", "algorithm, rating"),
+        ("session_algorithms_offered_session", "session_algorithms_offered", "session_id, side, slot, position"),
+    ]
+
+    /// Every index a bulk load into an empty database leaves out until its end.
+    public static func createBulkIndexes(_ db: Database) throws {
+        try createRecordIndexes(db)
+        for ix in sessionIndexes { try db.execute(sql: "CREATE INDEX IF NOT EXISTS \(ix.name) ON \(ix.table)(\(ix.columns))") }
+    }
+
+    public static func dropBulkIndexes(_ db: Database) throws {
         for ix in recordIndexes { try db.execute(sql: "DROP INDEX IF EXISTS \(ix.name)") }
+        for ix in sessionIndexes { try db.execute(sql: "DROP INDEX IF EXISTS \(ix.name)") }
     }
 
     public static var migrator: DatabaseMigrator {
@@ -197,6 +217,32 @@ public enum Schema {
                   PRIMARY KEY (session_id, side, slot, position)
                 ) WITHOUT ROWID;
                 """)
+        }
+        m.registerMigration("v4-session-rows-appended") { db in
+            // The session child tables become plain rowid tables (same columns, same
+            // order) with their keys as indexes (see `sessionIndexes`).
+            let tables: [(String, String)] = [
+                ("session_operations", """
+                    session_id TEXT NOT NULL, position INTEGER NOT NULL, op TEXT NOT NULL, path TEXT NOT NULL, ok INTEGER,
+                    bytes INTEGER, seconds REAL, bytes_per_second REAL, to_path TEXT, local_path TEXT, detail TEXT, line INTEGER, ts TEXT
+                    """),
+                ("findings", """
+                    session_id TEXT NOT NULL, position INTEGER NOT NULL, algorithm TEXT NOT NULL, category TEXT NOT NULL,
+                    direction TEXT, rating TEXT NOT NULL, reason TEXT NOT NULL, reference TEXT NOT NULL
+                    """),
+                ("session_algorithms_offered", """
+                    session_id TEXT NOT NULL, side TEXT NOT NULL, slot TEXT NOT NULL, position INTEGER NOT NULL, algorithm TEXT NOT NULL
+                    """),
+            ]
+            for (table, columns) in tables {
+                try db.execute(sql: """
+                    CREATE TABLE \(table)_v4 (\(columns));
+                    INSERT INTO \(table)_v4 SELECT * FROM \(table);
+                    DROP TABLE \(table);
+                    ALTER TABLE \(table)_v4 RENAME TO \(table);
+                    """)
+            }
+            for ix in sessionIndexes { try db.execute(sql: "CREATE INDEX IF NOT EXISTS \(ix.name) ON \(ix.table)(\(ix.columns))") }
         }
         return m
     }

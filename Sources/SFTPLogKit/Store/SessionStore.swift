@@ -9,9 +9,11 @@ public enum SessionStore {
         try insert(db, sourceID: sourceID, sessions)
     }
 
+    static let childTables = ["session_operations", "findings", "session_algorithms_offered"]
+
     public static func deleteAll(_ db: Database, sourceID: Int64) throws {
         try db.execute(sql: "UPDATE records SET session_id = NULL, session_duplicate = 0 WHERE source_id = ? AND session_id IS NOT NULL", arguments: [sourceID])
-        for table in ["session_operations", "findings", "session_algorithms_offered"] {
+        for table in childTables {
             try db.execute(sql: "DELETE FROM \(table) WHERE session_id IN (SELECT id FROM sessions WHERE source_id = ?)", arguments: [sourceID])
         }
         try db.execute(sql: "DELETE FROM sessions WHERE source_id = ?", arguments: [sourceID])
@@ -95,12 +97,17 @@ public enum SessionStore {
         let insert = try db.makeStatement(sql: """
             INSERT OR REPLACE INTO sessions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
             """)
-        let ops = try db.makeStatement(sql: "INSERT OR REPLACE INTO session_operations VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)")
-        let fnd = try db.makeStatement(sql: "INSERT OR REPLACE INTO findings VALUES (?,?,?,?,?,?,?,?)")
-        let offered = try db.makeStatement(sql: "INSERT OR REPLACE INTO session_algorithms_offered VALUES (?,?,?,?,?)")
+        let ops = try db.makeStatement(sql: "INSERT INTO session_operations VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)")
+        let fnd = try db.makeStatement(sql: "INSERT INTO findings VALUES (?,?,?,?,?,?,?,?)")
+        let offered = try db.makeStatement(sql: "INSERT INTO session_algorithms_offered VALUES (?,?,?,?,?)")
+        let exists = try db.makeStatement(sql: "SELECT 1 FROM sessions WHERE id = ?")
         for s in sessions {
             var row = s.session
             row[1] = .int(sourceID)
+            // A session stored again replaces the old one whole (its child rows have no unique key).
+            if case .text(let id) = s.session[0], try Bool.fetchOne(exists, arguments: [id]) != nil {
+                for table in childTables { try db.execute(sql: "DELETE FROM \(table) WHERE session_id = ?", arguments: [id]) }
+            }
             try insert.run(row, db)
             for o in s.operations { try ops.run(o, db) }
             for f in s.findings { try fnd.run(f, db) }

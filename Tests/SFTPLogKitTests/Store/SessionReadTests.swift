@@ -78,3 +78,66 @@ final class SessionReadTests: XCTestCase {
         XCTAssertTrue(light.allSatisfy(\.operations.isEmpty))
     }
 }
+
+/// Session rows are appended (rowid tables, key indexes built after bulk loads).
+final class SessionTablesTests: XCTestCase {
+    var dir: URL!
+    override func setUp() { dir = Paths.tempDir() }
+    override func tearDown() { try? FileManager.default.removeItem(at: dir) }
+
+    func testUpgradeFromKeyedTablesKeepsEveryRow() throws {
+        // A database as the v3 schema left it, holding the samples' sessions.
+        let path = dir.appendingPathComponent("old.db").path
+        let r = try CLI.run(["ingest", "--db", path, "-q", "--glob", "*.log", Paths.sample("openssh"), Paths.sample("sftpplus/dev-ts-first-5.26.log")])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let tables = ["session_operations", "findings", "session_algorithms_offered"]
+        func dump(_ q: DatabaseQueue) throws -> [String: [String]] {
+            try q.read { db in
+                var out: [String: [String]] = [:]
+                for t in tables {
+                    out[t] = try Row.fetchAll(db, sql: "SELECT * FROM \(t) ORDER BY 1, 2, 3, 4").map { $0.description }
+                }
+                return out
+            }
+        }
+        let expected = try dump(try DatabaseQueue(path: path))
+        XCTAssertGreaterThan(expected["session_operations"]!.count, 10)
+        XCTAssertGreaterThan(expected["findings"]!.count, 10)
+        XCTAssertGreaterThan(expected["session_algorithms_offered"]!.count, 10)
+        let old = dir.appendingPathComponent("v3.db").path
+        let q3 = try DatabaseQueue(path: old)
+        try Schema.migrator.migrate(q3, upTo: "v3-sessions")
+        try q3.write { db in
+            try db.execute(sql: "PRAGMA application_id = \(Schema.applicationID)")
+            try db.execute(sql: "ATTACH ? AS src", arguments: [path])
+            for t in tables { try db.execute(sql: "INSERT INTO \(t) SELECT * FROM src.\(t)") }
+        }
+        try q3.close()
+        XCTAssertTrue(try DatabaseQueue(path: old).read { try String.fetchOne($0, sql: "SELECT sql FROM sqlite_schema WHERE name = 'findings'")! }.contains("WITHOUT ROWID"))
+        let upgraded = try LogStore.openForWriting(old)
+        XCTAssertEqual(try dump(upgraded), expected)
+        let (schemaSQL, indexes) = try upgraded.read { db in
+            (try String.fetchAll(db, sql: "SELECT sql FROM sqlite_schema WHERE name IN ('session_operations', 'findings', 'session_algorithms_offered')"),
+             Set(try String.fetchAll(db, sql: "SELECT name FROM sqlite_schema WHERE type = 'index'")))
+        }
+        XCTAssertEqual(schemaSQL.count, 3)
+        XCTAssertFalse(schemaSQL.contains { $0.contains("WITHOUT ROWID") })
+        for ix in Schema.sessionIndexes { XCTAssertTrue(indexes.contains(ix.name), ix.name) }
+    }
+
+    func testStoringASessionAgainReplacesItsRows() throws {
+        let path = dir.appendingPathComponent("s.db").path
+        let r = try CLI.run(["ingest", "--db", path, "-q", Paths.sample("sftpplus/dev-ts-first-5.26.log")])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let q = try LogStore.openForWriting(path)
+        func counts() throws -> [Int] {
+            try q.read { db in try ["sessions", "session_operations", "findings"].map { try Int.fetchOne(db, sql: "SELECT count(*) FROM \($0)")! } }
+        }
+        let before = try counts()
+        XCTAssertGreaterThan(before[1], 0)
+        let sessions = try q.read { try SessionQuery.load($0) }
+        try q.write { db in try SessionStore.insert(db, sourceID: sessions[0].sourceID, sessions) }
+        XCTAssertEqual(try counts(), before)
+        XCTAssertEqual(try q.read { try SessionQuery.load($0) }.map(\.operations), sessions.map(\.operations))
+    }
+}

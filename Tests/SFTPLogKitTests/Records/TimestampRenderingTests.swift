@@ -1,0 +1,36 @@
+import Foundation
+import XCTest
+@testable import SFTPLogKit
+
+/// The one-buffer renderings of timestamps must equal the piecewise ones they replaced.
+final class TimestampRenderingTests: XCTestCase {
+    func testISOEqualsPiecewiseRendering() {
+        var rng = SplitMix64(seed: 7)
+        func pick(_ r: ClosedRange<Int>) -> Int { r.lowerBound + Int(rng.next() % UInt64(r.count)) }
+        for _ in 0..<20_000 {
+            let fraction = String(repeating: "7", count: pick(0...9))
+            let offset: Int? = pick(0...2) == 0 ? nil : pick(-14 * 3600...14 * 3600) / 60 * 60
+            let ts = LogTimestamp(year: pick(0...12000), month: pick(0...13), day: pick(0...32), hour: pick(0...24), minute: pick(0...60),
+                                  second: pick(0...61), fraction: fraction, offsetSeconds: offset, zulu: offset == 0 && pick(0...1) == 1)
+            XCTAssertEqual(ts.iso, ts.isoByPieces)
+        }
+        // Values outside the direct path still render.
+        XCTAssertEqual(LogTimestamp(year: -5, month: 1, day: 1, hour: 0, minute: 0, second: 0).iso, "00-5-01-01T00:00:00")
+        XCTAssertEqual(LogTimestamp(year: 2025, month: 3, day: 1, hour: 9, minute: 5, second: 7, fraction: "25", offsetSeconds: -(3 * 3600 + 1800)).iso,
+                       "2025-03-01T09:05:07.25-03:30")
+    }
+
+    func testUTCRenderingAgreesWithFoundation() {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        f.timeZone = TimeZone(identifier: "UTC")
+        var rng = SplitMix64(seed: 11)
+        for _ in 0..<5_000 {
+            let millis = Int64(rng.next() % 253_402_300_799_000)  // 1970 … 9999
+            let epoch = Double(millis) / 1000
+            XCTAssertEqual(LogTimestamp.utcISO(epoch, fractionDigits: 3), f.string(from: Date(timeIntervalSince1970: epoch)), "\(millis)")
+        }
+        XCTAssertEqual(LogTimestamp.utcISO(1_762_000_000.5, fractionDigits: 0), "2025-11-01T12:26:40Z")
+        XCTAssertEqual(LogTimestamp.utcISO(1_762_000_000.123456, fractionDigits: 6), "2025-11-01T12:26:40.123456Z")
+    }
+}
