@@ -20,18 +20,34 @@ public struct SessionJudge: Sendable {
 
     /// Judges every session; the same inputs give the same findings (the judge is pure).
     public func judgeAll(_ sessions: inout [SessionTimeline]) {
-        var verdicts: [Inputs: (findings: [Finding], vulnerable: Bool?, explanation: String?)] = [:]
-        for i in sessions.indices {
-            let key = Inputs(negotiated: sessions[i].negotiated, gexBits: sessions[i].gexBits, strictKex: sessions[i].strictKex,
-                             source: sessions[i].source, serverOffer: sessions[i].serverOffer)
-            if let v = verdicts[key] {
-                sessions[i].findings = v.findings
-                sessions[i].terrapinVulnerable = v.vulnerable
-                sessions[i].terrapinExplanation = v.explanation
-            } else {
-                judge(&sessions[i])
-                verdicts[key] = (sessions[i].findings, sessions[i].terrapinVulnerable, sessions[i].terrapinExplanation)
+        let memo = Memo(self)
+        for i in sessions.indices { memo.judge(&sessions[i]) }
+    }
+
+    /// A judge that remembers its verdict for each distinct set of inputs.
+    public final class Memo: @unchecked Sendable {
+        public let judge: SessionJudge
+        private var verdicts: [Inputs: (findings: [Finding], vulnerable: Bool?, explanation: String?)] = [:]
+        private let lock = NSLock()
+
+        public init(_ judge: SessionJudge) { self.judge = judge }
+
+        public func judge(_ s: inout SessionTimeline) {
+            let key = Inputs(negotiated: s.negotiated, gexBits: s.gexBits, strictKex: s.strictKex, source: s.source, serverOffer: s.serverOffer)
+            lock.lock()
+            let known = verdicts[key]
+            lock.unlock()
+            if let v = known {
+                s.findings = v.findings
+                s.terrapinVulnerable = v.vulnerable
+                s.terrapinExplanation = v.explanation
+                return
             }
+            judge.judge(&s)
+            lock.lock()
+            // A few distinct negotiations per server; the bound only guards odd inputs.
+            if verdicts.count < 4096 { verdicts[key] = (s.findings, s.terrapinVulnerable, s.terrapinExplanation) }
+            lock.unlock()
         }
     }
 

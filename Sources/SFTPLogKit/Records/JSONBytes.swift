@@ -11,8 +11,18 @@ public struct JSONBytes {
 
     static let hex: [UInt8] = Array("0123456789abcdef".utf8)
 
+    /// Whether any byte of the word is a control character, `"`, `\\`, DEL or
+    /// non-ASCII (bit tricks from "Bit Twiddling Hacks": exact for "any byte").
+    @inline(__always) static func wordNeedsCare(_ x: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101, high: UInt64 = 0x8080_8080_8080_8080
+        func hasZero(_ v: UInt64) -> UInt64 { (v &- ones) & ~v & high }
+        let below20 = (x &- ones &* 0x20) & ~x & high
+        return (below20 | hasZero(x ^ (ones &* 0x22)) | hasZero(x ^ (ones &* 0x5C)) | hasZero(x ^ (ones &* 0x7F)) | (x & high)) != 0
+    }
+
     /// A JSON string: quotes, backslash and every control character escaped
     /// (log content can never inject terminal escapes through JSON), plus U+2028/9.
+    /// Clean runs are skipped eight bytes at a time (the byte loop was a fifth of `parse`).
     public mutating func string(_ s: String) {
         var s = s
         s.withUTF8 { p in
@@ -21,6 +31,10 @@ public struct JSONBytes {
             var i = 0
             let n = p.count
             while i < n {
+                if let base = p.baseAddress {
+                    while i + 8 <= n, !JSONBytes.wordNeedsCare(UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)) { i += 8 }
+                    if i >= n { break }
+                }
                 let c = p[i]
                 // A flag, not a sentinel byte: with `esc: UInt8 = 0` meaning "none", a NUL
                 // (c == 0) was written raw, making the NDJSON line invalid JSON.

@@ -9,7 +9,6 @@ import GRDBSQLite
 final class RecordWriter {
     private let insert: Statement
     private let insertFTS: Statement
-    private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
     static let columns = ["source_id", "line", "seq", "line_count", "kind", "file", "layout", "ts", "ts_utc", "ts_note",
                           "event_id", "component", "account", "peer_address", "peer_port", "message", "text",
@@ -21,33 +20,28 @@ final class RecordWriter {
         insertFTS = try db.makeStatement(sql: "INSERT INTO records_fts(rowid, message) VALUES(?, ?)")
     }
 
-    @inline(__always) private func bind(_ s: SQLiteStatement, _ i: Int32, _ v: String?) {
-        guard var v else { sqlite3_bind_null(s, i); return }
-        v.withUTF8 { p in
-            if let base = p.baseAddress, p.count > 0 {
-                _ = sqlite3_bind_text(s, i, UnsafeRawPointer(base).assumingMemoryBound(to: CChar.self), Int32(p.count), RecordWriter.transient)
-            } else {
-                _ = sqlite3_bind_text(s, i, "", 0, RecordWriter.transient)
-            }
-        }
-    }
-
-    @inline(__always) private func bind(_ s: SQLiteStatement, _ i: Int32, _ v: Int?) {
-        if let v { sqlite3_bind_int64(s, i, Int64(v)) } else { sqlite3_bind_null(s, i) }
-    }
-
-    /// A record with its derived column values already rendered: done on the
-    /// parsing thread so the writer thread only binds.
+    /// A record with every column value rendered on the parsing thread, so the
+    /// writer thread only binds. Text and blob values sit back to back in one
+    /// buffer bound in place (SQLITE_STATIC): binding each String as a transient
+    /// copy cost SQLite a malloc and memcpy per column and the writer a String
+    /// release per column.
     struct Prepared {
-        var record: Record
+        var line: Int
         var seq: Int
-        var ts: String?
-        var tsUTC: String?
-        var fields: [UInt8]?
-        var extra: [UInt8]?
-        /// The schema rebuilds `raw` from the columns (see Schema), so the bytes are not stored.
-        var rawRebuilt = false
+        var lineCount: Int
+        var peerPort: Int?
+        var catalogVariant: Int?
+        var sessionDuplicate: Bool
+        /// A header of `(offset, length)` Int32 pairs, one per `textColumns` entry
+        /// (length -1: NULL), then the values.
+        var arena: [UInt8]
     }
+
+    /// The text/blob columns in `Prepared.arena`, by their 1-based parameter position.
+    static let textColumns: [Int32] = [5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 16, 17, 18, 20, 21, 22, 23, 24]
+    static let rawBytesParameter: Int32 = 23
+    /// Index of `message` in `textColumns` (also bound into the FTS index).
+    static let messageSlot = 10
 
     /// Whether `raw` is exactly what the schema's `raw` expression rebuilds for
     /// this layout from the values about to be bound.
@@ -74,27 +68,41 @@ final class RecordWriter {
     }
 
     static func prepare(_ r: Record, seq: Int, zone: TimeZone) -> Prepared {
-        var p = Prepared(record: r, seq: seq, ts: r.timestamp?.iso, tsUTC: utc(r.timestamp, zone))
-        if rebuildsRaw(r, ts: p.ts) {
-            p.rawRebuilt = true
-            p.record.raw = []
+        let ts = r.timestamp?.iso
+        let rebuilt = rebuildsRaw(r, ts: ts)
+        var fields: [UInt8]?, extra: [UInt8]?
+        if let f = r.resolution?.fields, !f.isEmpty { var j = JSONBytes(capacity: 256); j.object(f); fields = j.bytes }
+        if !r.extra.isEmpty { var j = JSONBytes(capacity: 128); j.object(r.extra); extra = j.bytes }
+        let header = textColumns.count * 8
+        var a = [UInt8](repeating: 0, count: header)
+        a.reserveCapacity(header + 160 + (r.message?.utf8.count ?? 0) + (fields?.count ?? 0) + (rebuilt ? 0 : r.raw.count))
+        var slot = 0
+        func span(_ offset: Int, _ length: Int) {
+            a.withUnsafeMutableBytes {
+                $0.storeBytes(of: Int32(offset), toByteOffset: slot * 8, as: Int32.self)
+                $0.storeBytes(of: Int32(length), toByteOffset: slot * 8 + 4, as: Int32.self)
+            }
+            slot += 1
         }
-        if let f = r.resolution?.fields, !f.isEmpty {
-            var j = JSONBytes(capacity: 256); j.object(f); p.fields = j.bytes
-            p.record.resolution?.fields = []  // rendered: free the values early
+        func put(_ v: String?) {
+            guard var v else { span(0, -1); return }
+            let start = a.count
+            v.withUTF8 { a.append(contentsOf: $0) }
+            span(start, a.count - start)
         }
-        if !r.extra.isEmpty {
-            var j = JSONBytes(capacity: 128); j.object(r.extra); p.extra = j.bytes
-            p.record.extra = []
+        func put(bytes v: [UInt8]?) {
+            guard let v else { span(0, -1); return }
+            let start = a.count
+            a.append(contentsOf: v)
+            span(start, v.count)
         }
-        return p
-    }
-
-    @inline(__always) private func bind(_ s: SQLiteStatement, _ i: Int32, bytes: [UInt8]?) {
-        guard let bytes else { sqlite3_bind_null(s, i); return }
-        bytes.withUnsafeBufferPointer { p in
-            _ = sqlite3_bind_text(s, i, UnsafeRawPointer(p.baseAddress!).assumingMemoryBound(to: CChar.self), Int32(p.count), RecordWriter.transient)
-        }
+        // In `textColumns` order.
+        put(r.kind.rawValue); put(r.file); put(r.layout); put(ts); put(utc(r.timestamp, zone)); put(r.timestampNote)
+        put(r.eventID); put(r.component); put(r.account); put(r.peer?.address); put(r.message); put(r.text)
+        put(r.resolution?.status.rawValue); put(bytes: fields); put(bytes: extra); put(r.diagnostic)
+        put(bytes: rebuilt ? nil : r.raw); put(r.sessionID)
+        return Prepared(line: r.line, seq: seq, lineCount: r.lineCount, peerPort: r.peer?.port, catalogVariant: r.resolution?.variant,
+                        sessionDuplicate: r.sessionDuplicate, arena: a)
     }
 
     /// UTC rendering of the record's instant (zone-less stamps read in `zone`).
@@ -103,53 +111,48 @@ final class RecordWriter {
         return LogTimestamp.utcISO(ts.epoch(in: zone), fractionDigits: ts.fraction.count)
     }
 
+    @inline(__always) private func bind(_ s: SQLiteStatement, _ i: Int32, _ v: Int?) {
+        if let v { sqlite3_bind_int64(s, i, Int64(v)) } else { sqlite3_bind_null(s, i) }
+    }
+
     func write(_ p: Prepared, sourceID: Int64, db: Database) throws {
-        let r = p.record
         let s = insert.sqliteStatement
         sqlite3_reset(s)
         sqlite3_bind_int64(s, 1, sourceID)
-        sqlite3_bind_int64(s, 2, Int64(r.line))
+        sqlite3_bind_int64(s, 2, Int64(p.line))
         sqlite3_bind_int64(s, 3, Int64(p.seq))
-        sqlite3_bind_int64(s, 4, Int64(r.lineCount))
-        bind(s, 5, r.kind.rawValue)
-        bind(s, 6, r.file)
-        bind(s, 7, r.layout)
-        bind(s, 8, p.ts)
-        bind(s, 9, p.tsUTC)
-        bind(s, 10, r.timestampNote)
-        bind(s, 11, r.eventID)
-        bind(s, 12, r.component)
-        bind(s, 13, r.account)
-        bind(s, 14, r.peer?.address)
-        bind(s, 15, r.peer?.port)
-        bind(s, 16, r.message)
-        bind(s, 17, r.text)
-        bind(s, 18, r.resolution?.status.rawValue)
-        bind(s, 19, r.resolution?.variant)
-        bind(s, 20, bytes: p.fields)
-        bind(s, 21, bytes: p.extra)
-        bind(s, 22, r.diagnostic)
-        if p.rawRebuilt {
-            sqlite3_bind_null(s, 23)
-        } else {
-            _ = r.raw.withUnsafeBytes { p in
-                sqlite3_bind_blob(s, 23, p.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(p.count), RecordWriter.transient)
+        sqlite3_bind_int64(s, 4, Int64(p.lineCount))
+        bind(s, 15, p.peerPort)
+        bind(s, 19, p.catalogVariant)
+        sqlite3_bind_int64(s, 25, p.sessionDuplicate ? 1 : 0)
+        // Static bindings: SQLite reads them only while stepping, and both steps run inside this closure.
+        try p.arena.withUnsafeBytes { a in
+            let base = a.baseAddress!
+            var message: (UnsafeRawPointer, Int32)?
+            for (k, column) in RecordWriter.textColumns.enumerated() {
+                let offset = Int(a.load(fromByteOffset: k * 8, as: Int32.self)), length = a.load(fromByteOffset: k * 8 + 4, as: Int32.self)
+                if length < 0 { sqlite3_bind_null(s, column); continue }
+                let value = base + offset
+                if column == RecordWriter.rawBytesParameter {
+                    sqlite3_bind_blob(s, column, value, length, nil)
+                } else {
+                    sqlite3_bind_text(s, column, value.assumingMemoryBound(to: CChar.self), length, nil)
+                    if k == RecordWriter.messageSlot { message = (value, length) }
+                }
             }
-        }
-        bind(s, 24, r.sessionID)
-        sqlite3_bind_int64(s, 25, r.sessionDuplicate ? 1 : 0)
-        let rc = sqlite3_step(s)
-        guard rc == SQLITE_DONE else {
-            throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
-        }
-        if let m = r.message {
-            let f = insertFTS.sqliteStatement
-            sqlite3_reset(f)
-            sqlite3_bind_int64(f, 1, sqlite3_last_insert_rowid(db.sqliteConnection))
-            bind(f, 2, m)
-            let rc2 = sqlite3_step(f)
-            guard rc2 == SQLITE_DONE else {
-                throw DatabaseError(resultCode: ResultCode(rawValue: rc2), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+            let rc = sqlite3_step(s)
+            guard rc == SQLITE_DONE else {
+                throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+            }
+            if let (value, length) = message {
+                let f = insertFTS.sqliteStatement
+                sqlite3_reset(f)
+                sqlite3_bind_int64(f, 1, sqlite3_last_insert_rowid(db.sqliteConnection))
+                sqlite3_bind_text(f, 2, value.assumingMemoryBound(to: CChar.self), length, nil)
+                let rc2 = sqlite3_step(f)
+                guard rc2 == SQLITE_DONE else {
+                    throw DatabaseError(resultCode: ResultCode(rawValue: rc2), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+                }
             }
         }
     }

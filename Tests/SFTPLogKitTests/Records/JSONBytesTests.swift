@@ -1,0 +1,36 @@
+import Foundation
+import XCTest
+@testable import SFTPLogKit
+
+/// JSONBytes.string skips clean runs a word at a time; its output must equal the
+/// scalar-by-scalar escaping of JSONValue.writeString for every input.
+final class JSONBytesTests: XCTestCase {
+    func testWordSkippingEscapesLikeTheScalarWriter() {
+        var rng = SplitMix64(seed: 3)
+        // Bytes that matter at every position of a word: controls, quote, backslash, DEL, U+2028/9, other UTF-8.
+        let pieces = ["a", "bcdefgh", "\u{0}", "\u{1F}", "\"", "\\", "\u{7F}", "\u{2028}", "\u{2029}", "\u{2027}", "é", "€", "😀", "\n", "\t", "\r", " ", "~"]
+        for _ in 0..<20_000 {
+            var s = ""
+            for _ in 0..<Int(rng.next() % 24) { s += pieces[Int(rng.next() % UInt64(pieces.count))] }
+            var j = JSONBytes()
+            j.string(s)
+            var reference = ""
+            JSONValue.writeString(s, to: &reference)
+            XCTAssertEqual(j.text, reference, s.debugDescription)
+            XCTAssertNotNil(try? JSONSerialization.jsonObject(with: Data(j.bytes), options: [.fragmentsAllowed]), s.debugDescription)
+        }
+    }
+
+    func testEveryByteValueInEveryWordPosition() {
+        for b in 0..<128 {
+            for pos in 0..<9 {
+                let s = String(repeating: "x", count: pos) + String(UnicodeScalar(UInt8(b))) + String(repeating: "y", count: 16 - pos)
+                var j = JSONBytes()
+                j.string(s)
+                var reference = ""
+                JSONValue.writeString(s, to: &reference)
+                XCTAssertEqual(j.text, reference, "byte \(b) at \(pos)")
+            }
+        }
+    }
+}
