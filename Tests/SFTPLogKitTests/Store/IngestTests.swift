@@ -181,4 +181,18 @@ final class IngestTests: XCTestCase {
         XCTAssertEqual(w.status, 1)
         XCTAssertTrue(w.stderr.contains("newer sftplog"), w.stderr)
     }
+
+    func testNewDatabasesUseLargePagesAndOldOnesKeepTheirs() throws {
+        let sample = Paths.sample("sftpplus/dev-ts-first-5.26.log")
+        XCTAssertEqual(try ingest([sample]).status, 0)
+        XCTAssertEqual(try count("PRAGMA page_size"), 16384)
+        // A database created with 4 KiB pages (earlier sftplog) keeps them and takes more input.
+        let old = dir.appendingPathComponent("old.db").path
+        try DatabaseQueue(path: old).writeWithoutTransaction { try $0.execute(sql: "PRAGMA page_size=4096; VACUUM") }
+        let r = try CLI.run(["ingest", "--db", old, "-q", sample])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let q = try LogStore.openForReading(old)
+        XCTAssertEqual(try q.read { try Int.fetchOne($0, sql: "PRAGMA page_size") }, 4096)
+        XCTAssertEqual(try q.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM records") }, 104)
+    }
 }
