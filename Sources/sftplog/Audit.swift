@@ -56,7 +56,7 @@ struct Audit: ParsableCommand {
             }
             let queue = try source.open(policy: effective)
             let judge = SessionJudge(policy: effective)
-            var sessions = try queue.read { try SessionQuery.load($0, filter: try filters.filter(), withOperations: false) }
+            var sessions = try queue.read { try SessionQuery.load($0, filter: try filters.filter(), withOperations: false, withFindings: false) }
             // Judged here with the effective policy (a --policy file changes verdicts of stored sessions too).
             judge.judgeAll(&sessions)
             let result = AuditResult(sessions: sessions, minRating: minRating, policyName: effective.name)

@@ -18,9 +18,10 @@ public struct SessionFilter: Sendable {
 
 public enum SessionQuery {
     /// `withOperations: false` skips file operations (audit does not show them;
-    /// they are most of the rows of a busy server's sessions).
+    /// they are most of the rows of a busy server's sessions); `withFindings: false`
+    /// skips stored findings (audit judges again with the effective policy).
     public static func load(_ db: Database, filter: SessionFilter = SessionFilter(), withTimeline: Bool = false,
-                            withOperations: Bool = true) throws -> [SessionTimeline] {
+                            withOperations: Bool = true, withFindings: Bool = true) throws -> [SessionTimeline] {
         var clauses: [String] = []
         var args: [SQLValue] = []
         if let u = filter.user { clauses.append("user = ?"); args.append(.text(u)) }
@@ -33,7 +34,7 @@ public enum SessionQuery {
         if filter.weakOnly {
             clauses.append("(EXISTS (SELECT 1 FROM findings f WHERE f.session_id = sessions.id AND f.rating IN ('warn','fail','unknown')) OR terrapin_vulnerable = 1)")
         }
-        let sql = "SELECT * FROM sessions" + (clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND "))
+        let sql = "SELECT \(SessionColumn.selectList), bytes_up, bytes_down FROM sessions" + (clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND "))
             + " ORDER BY coalesce(start_utc, ''), file, first_line"
         var sessions: [SessionTimeline] = []
         let rows = try RawRows(db, sql: sql, arguments: args)
@@ -72,13 +73,13 @@ public enum SessionQuery {
             op.to = r.text(at: c.to); op.local = r.text(at: c.local); op.detail = r.text(at: c.detail)
             sessions[i].operations.append(op)
         } }
-        try forEachRow("findings") { r in
+        if withFindings { try forEachRow("findings") { r in
             let c = findingColumns ?? FindingColumns(r)
             findingColumns = c
             guard let i = index[r.text(at: c.sessionID)!] else { return }
             sessions[i].findings.append(Finding(algorithm: r.text(at: c.algorithm) ?? "", category: r.text(at: c.category) ?? "", direction: r.text(at: c.direction),
                                                 rating: r.text(at: c.rating) ?? "", reason: r.text(at: c.reason) ?? "", reference: r.text(at: c.reference) ?? ""))
-        }
+        } }
         try forEachRow("session_algorithms_offered") { r in
             guard let i = index[r.text("session_id")!] else { return }
             sessions[i].serverOffer[r.text("slot") ?? "", default: []].append(r.text("algorithm") ?? "")
@@ -122,29 +123,37 @@ public enum SessionQuery {
         return ts.epoch(in: utcZone)
     }
 
+    /// The `sessions` columns `load` reads, selected in this order so each is read
+    /// by position (looking names up per row was a tenth of `audit`).
+    enum SessionColumn: Int32, CaseIterable {
+        case source, side, file, id, source_id, peer_address, peer_port, user, component, location, start, end, start_utc, end_utc, outcome, outcome_detail, client_version, server_version, kex, hostkey, cipher_c2s, cipher_s2c, mac_c2s, mac_s2c, compression_c2s, compression_s2c, strict_kex, auth_methods_tried, auth_succeeded_method, auth_failures, host_key_check, terrapin_vulnerable, terrapin_explanation, gex_bits, event_count, first_line, last_line, details
+        static let selectList = allCases.map { "\"\($0)\"" }.joined(separator: ", ")
+    }
+
     static func session(_ r: RawRows) -> SessionTimeline {
-        var s = SessionTimeline(source: r.text("source") ?? "", side: r.text("side") ?? "", file: r.text("file") ?? "")
-        s.id = r.text("id") ?? ""; s.sourceID = Int64(r.int("source_id") ?? 0)
-        if let a = r.text("peer_address") { s.peer = Peer(address: a, port: r.int("peer_port")) }
-        s.user = r.text("user"); s.component = r.text("component"); s.location = r.text("location")
-        s.start = r.bytes("start").flatMap(parseTimestamp)
-        s.end = r.bytes("end").flatMap(parseTimestamp)
-        s.startEpoch = epoch(r.bytes("start_utc")); s.endEpoch = epoch(r.bytes("end_utc"))
-        s.outcome = r.text("outcome") ?? ""; s.outcomeDetail = r.text("outcome_detail")
-        s.clientVersion = r.text("client_version"); s.serverVersion = r.text("server_version")
-        s.negotiated = NegotiatedAlgorithms(kex: r.text("kex"), hostkey: r.text("hostkey"), cipherC2S: r.text("cipher_c2s"), cipherS2C: r.text("cipher_s2c"),
-                                            macC2S: r.text("mac_c2s"), macS2C: r.text("mac_s2c"), compressionC2S: r.text("compression_c2s"),
-                                            compressionS2C: r.text("compression_s2c"))
-        s.strictKex = r.bool("strict_kex")
-        if let m = r.bytes("auth_methods_tried"), case .array(let a)? = JSONValue.parseStored(m) {
+        typealias C = SessionColumn
+        var s = SessionTimeline(source: r.text(at: C.source.rawValue) ?? "", side: r.text(at: C.side.rawValue) ?? "", file: r.text(at: C.file.rawValue) ?? "")
+        s.id = r.text(at: C.id.rawValue) ?? ""; s.sourceID = Int64(r.int(at: C.source_id.rawValue) ?? 0)
+        if let a = r.text(at: C.peer_address.rawValue) { s.peer = Peer(address: a, port: r.int(at: C.peer_port.rawValue)) }
+        s.user = r.text(at: C.user.rawValue); s.component = r.text(at: C.component.rawValue); s.location = r.text(at: C.location.rawValue)
+        s.start = r.bytes(at: C.start.rawValue).flatMap(parseTimestamp)
+        s.end = r.bytes(at: C.end.rawValue).flatMap(parseTimestamp)
+        s.startEpoch = epoch(r.bytes(at: C.start_utc.rawValue)); s.endEpoch = epoch(r.bytes(at: C.end_utc.rawValue))
+        s.outcome = r.text(at: C.outcome.rawValue) ?? ""; s.outcomeDetail = r.text(at: C.outcome_detail.rawValue)
+        s.clientVersion = r.text(at: C.client_version.rawValue); s.serverVersion = r.text(at: C.server_version.rawValue)
+        s.negotiated = NegotiatedAlgorithms(kex: r.text(at: C.kex.rawValue), hostkey: r.text(at: C.hostkey.rawValue), cipherC2S: r.text(at: C.cipher_c2s.rawValue), cipherS2C: r.text(at: C.cipher_s2c.rawValue),
+                                            macC2S: r.text(at: C.mac_c2s.rawValue), macS2C: r.text(at: C.mac_s2c.rawValue), compressionC2S: r.text(at: C.compression_c2s.rawValue),
+                                            compressionS2C: r.text(at: C.compression_s2c.rawValue))
+        s.strictKex = r.bool(at: C.strict_kex.rawValue)
+        if let m = r.bytes(at: C.auth_methods_tried.rawValue), case .array(let a)? = JSONValue.parseStored(m) {
             s.authMethodsTried = a.compactMap(\.stringValue)
         }
-        s.authSucceededMethod = r.text("auth_succeeded_method"); s.authFailures = r.int("auth_failures") ?? 0
-        s.hostKeyCheck = r.text("host_key_check")
-        s.terrapinVulnerable = r.bool("terrapin_vulnerable"); s.terrapinExplanation = r.text("terrapin_explanation")
-        s.gexBits = r.int("gex_bits")
-        s.eventCount = r.int("event_count") ?? 0; s.firstLine = r.int("first_line") ?? 0; s.lastLine = r.int("last_line") ?? 0
-        if let d = r.bytes("details"), case .object(let pairs)? = JSONValue.parseStored(d) { s.details = pairs }
+        s.authSucceededMethod = r.text(at: C.auth_succeeded_method.rawValue); s.authFailures = r.int(at: C.auth_failures.rawValue) ?? 0
+        s.hostKeyCheck = r.text(at: C.host_key_check.rawValue)
+        s.terrapinVulnerable = r.bool(at: C.terrapin_vulnerable.rawValue); s.terrapinExplanation = r.text(at: C.terrapin_explanation.rawValue)
+        s.gexBits = r.int(at: C.gex_bits.rawValue)
+        s.eventCount = r.int(at: C.event_count.rawValue) ?? 0; s.firstLine = r.int(at: C.first_line.rawValue) ?? 0; s.lastLine = r.int(at: C.last_line.rawValue) ?? 0
+        if let d = r.bytes(at: C.details.rawValue), case .object(let pairs)? = JSONValue.parseStored(d) { s.details = pairs }
         return s
     }
 
