@@ -71,8 +71,14 @@ public struct LogTimestamp: Equatable, Sendable {
     }
 
     var fractionValue: Double {
-        guard !fraction.isEmpty, let v = Double("0." + fraction) else { return 0 }
-        return v
+        // Digits over a power of ten: both exact up to 15 digits, so the one rounding
+        // of the division gives what parsing "0.ddd" gives, without making a String.
+        var v = 0.0, scale = 1.0, n = 0
+        for c in fraction.utf8 {
+            guard c >= 0x30, c <= 0x39, n < 15 else { return Double("0." + fraction) ?? 0 }
+            v = v * 10 + Double(c &- 0x30); scale *= 10; n += 1
+        }
+        return v / scale
     }
 
     /// Seconds since the Unix epoch of the wall-clock fields read as UTC.

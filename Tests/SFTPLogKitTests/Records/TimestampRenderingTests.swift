@@ -33,4 +33,14 @@ final class TimestampRenderingTests: XCTestCase {
         XCTAssertEqual(LogTimestamp.utcISO(1_762_000_000.5, fractionDigits: 0), "2025-11-01T12:26:40Z")
         XCTAssertEqual(LogTimestamp.utcISO(1_762_000_000.123456, fractionDigits: 6), "2025-11-01T12:26:40.123456Z")
     }
+
+    func testFractionValueEqualsParsingTheDigits() {
+        var rng = SplitMix64(seed: 5)
+        for _ in 0..<50_000 {
+            let digits = String((0..<Int(1 + rng.next() % 18)).map { _ in Character(String(rng.next() % 10)) })
+            let ts = LogTimestamp(year: 2025, month: 1, day: 1, hour: 0, minute: 0, second: 0, fraction: digits)
+            XCTAssertEqual(ts.fractionValue, Double("0." + digits)!, digits)
+        }
+        XCTAssertEqual(LogTimestamp(year: 2025, month: 1, day: 1, hour: 0, minute: 0, second: 0).fractionValue, 0)
+    }
 }
