@@ -56,10 +56,9 @@ struct Audit: ParsableCommand {
             }
             let queue = try source.open(policy: effective)
             let judge = SessionJudge(policy: effective)
-            var sessions = try queue.read { try SessionQuery.load($0, filter: try filters.filter(), withOperations: false, withFindings: false) }
             // Judged here with the effective policy (a --policy file changes verdicts of stored sessions too).
-            judge.judgeAll(&sessions)
-            let result = AuditResult(sessions: sessions, minRating: minRating, policyName: effective.name)
+            let filter = try filters.filter()
+            let result = try queue.read { try AuditLoad.audit($0, filter: filter, judge: SessionJudge.Memo(judge), minRating: minRating, policyName: effective.name) }
             switch output.effective {
             case .json: print(result.json.json)
             case .table: print(result.text(width: Terminal.width), terminator: "")

@@ -41,28 +41,50 @@ public struct AuditResult: Sendable {
     }
 
     public init(sessions: [SessionTimeline], minRating: String, policyName: String) {
+        self.init(minRating: minRating, policyName: policyName)
+        for s in sessions { add(s) }
+        finish()
+    }
+
+    init(minRating: String, policyName: String) {
         self.minRating = minRating
         self.policyName = policyName
-        sessionsTotal = sessions.count
+    }
+
+    /// Per-algorithm tallies while sessions are added (`finish` turns them into `byAlgorithm`).
+    private var lines: [String: (AlgorithmLine, Set<String>)] = [:]
+
+    /// Counts a judged session; `times` > 1 stands for that many sessions with the
+    /// same verdict, which must then have no finding at or above the minimum.
+    mutating func add(_ s: SessionTimeline, times: Int = 1) {
+        sessionsTotal += times
+        if s.terrapinVulnerable == true { terrapinVulnerable += times }
+        if s.terrapinVulnerable == nil && s.findings.contains(where: { $0.category == "terrapin" }) { terrapinUnknown += times }
         let minLevel = RatingOrder.level(minRating)
-        var lines: [String: (AlgorithmLine, Set<String>)] = [:]
-        for s in sessions {
-            if s.terrapinVulnerable == true { terrapinVulnerable += 1 }
-            if s.terrapinVulnerable == nil && s.findings.contains(where: { $0.category == "terrapin" }) { terrapinUnknown += 1 }
-            let hits = s.findings.filter { RatingOrder.level($0.rating) >= minLevel }
-            guard !hits.isEmpty else { continue }
-            var kept = s
-            kept.findings = hits
-            flagged.append(kept)
-            for f in hits {
-                let key = f.category + "|" + f.algorithm + "|" + f.rating
-                // Mutated in place: reading the entry out and storing it back copied its peer set every time.
-                lines[key, default: (AlgorithmLine(algorithm: f.algorithm, category: f.category, rating: f.rating, reason: f.reason, sessions: 0, peers: 0), [])].0.sessions += 1
-                lines[key]!.1.insert(s.peer?.address ?? "-")
-            }
+        let hits = s.findings.filter { RatingOrder.level($0.rating) >= minLevel }
+        guard !hits.isEmpty else { return }
+        precondition(times == 1, "flagged sessions are added one by one")
+        var kept = s
+        kept.findings = hits
+        flagged.append(kept)
+        for f in hits {
+            let key = f.category + "|" + f.algorithm + "|" + f.rating
+            // Mutated in place: reading the entry out and storing it back copied its peer set every time.
+            lines[key, default: (AlgorithmLine(algorithm: f.algorithm, category: f.category, rating: f.rating, reason: f.reason, sessions: 0, peers: 0), [])].0.sessions += 1
+            lines[key]!.1.insert(s.peer?.address ?? "-")
         }
+    }
+
+    mutating func finish() {
         byAlgorithm = lines.values.map { var l = $0.0; l.peers = $0.1.count; return l }
             .sorted { (RatingOrder.level($0.rating), $0.sessions, $1.algorithm) > (RatingOrder.level($1.rating), $1.sessions, $0.algorithm) }
+        lines = [:]
+    }
+
+    /// Whether a judged session has a finding at or above the minimum rating.
+    func flags(_ s: SessionTimeline) -> Bool {
+        let minLevel = RatingOrder.level(minRating)
+        return s.findings.contains { RatingOrder.level($0.rating) >= minLevel }
     }
 
     public var json: JSONValue {

@@ -12,16 +12,15 @@ public struct SessionFilter: Sendable {
     public var weakOnly = false
     public var sessionID: String?
     public var source: String?
+    /// A further condition from inside the library (audit's negotiation sets).
+    var extra: (sql: String, arguments: [SQLValue])?
 
     public init() {}
 }
 
 public enum SessionQuery {
-    /// `withOperations: false` skips file operations (audit does not show them;
-    /// they are most of the rows of a busy server's sessions); `withFindings: false`
-    /// skips stored findings (audit judges again with the effective policy).
-    public static func load(_ db: Database, filter: SessionFilter = SessionFilter(), withTimeline: Bool = false,
-                            withOperations: Bool = true, withFindings: Bool = true) throws -> [SessionTimeline] {
+    /// The filter as a WHERE clause (empty when it selects everything), values bound.
+    static func whereClause(_ filter: SessionFilter) -> (String, [SQLValue]) {
         var clauses: [String] = []
         var args: [SQLValue] = []
         if let u = filter.user { clauses.append("user = ?"); args.append(.text(u)) }
@@ -34,7 +33,17 @@ public enum SessionQuery {
         if filter.weakOnly {
             clauses.append("(EXISTS (SELECT 1 FROM findings f WHERE f.session_id = sessions.id AND f.rating IN ('warn','fail','unknown')) OR terrapin_vulnerable = 1)")
         }
-        let sql = "SELECT \(SessionColumn.selectList), bytes_up, bytes_down FROM sessions" + (clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND "))
+        if let extra = filter.extra { clauses.append("(\(extra.sql))"); args += extra.arguments }
+        return (clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND "), args)
+    }
+
+    /// `withOperations: false` skips file operations (audit does not show them;
+    /// they are most of the rows of a busy server's sessions); `withFindings: false`
+    /// skips stored findings (audit judges again with the effective policy).
+    public static func load(_ db: Database, filter: SessionFilter = SessionFilter(), withTimeline: Bool = false,
+                            withOperations: Bool = true, withFindings: Bool = true) throws -> [SessionTimeline] {
+        let (whereSQL, args) = whereClause(filter)
+        let sql = "SELECT \(SessionColumn.selectList), bytes_up, bytes_down FROM sessions" + whereSQL
             + " ORDER BY coalesce(start_utc, ''), file, first_line"
         var sessions: [SessionTimeline] = []
         let rows = try RawRows(db, sql: sql, arguments: args)

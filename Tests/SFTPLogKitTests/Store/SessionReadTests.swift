@@ -69,6 +69,38 @@ final class SessionReadTests: XCTestCase {
         }
     }
 
+    func testAuditOfFlaggedNegotiationsEqualsJudgingEverySession() throws {
+        // The samples plus a generated server log: many sessions share a negotiation.
+        let generated = dir.appendingPathComponent("busy.log").path
+        let gen = Process()
+        gen.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        gen.arguments = ["python3", Paths.repo.appendingPathComponent("Benchmarks/generate.py").path, "--lines", "3000"]
+        FileManager.default.createFile(atPath: generated, contents: nil)
+        gen.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: generated))
+        try gen.run(); gen.waitUntilExit()
+        XCTAssertEqual(gen.terminationStatus, 0)
+        let q = try ingestSamples()
+        let r = try CLI.run(["ingest", "--db", db, "-q", generated])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let judge = SessionJudge(policy: try AlgorithmPolicy.bundled(overrides: []))
+        var filters = [SessionFilter()]
+        var weak = SessionFilter(); weak.weakOnly = true; filters.append(weak)
+        var user = SessionFilter(); user.user = "alice"; filters.append(user)
+        for filter in filters {
+            for minRating in ["info", "warn", "fail"] {
+                let (fast, full) = try q.read { db -> (AuditResult, AuditResult) in
+                    var all = try SessionQuery.load(db, filter: filter, withOperations: false, withFindings: false)
+                    judge.judgeAll(&all)
+                    return (try AuditLoad.audit(db, filter: filter, judge: SessionJudge.Memo(judge), minRating: minRating, policyName: "p"),
+                            AuditResult(sessions: all, minRating: minRating, policyName: "p"))
+                }
+                XCTAssertGreaterThan(full.sessionsTotal, 0)
+                XCTAssertEqual(fast.json.json, full.json.json, "min \(minRating)")
+                XCTAssertEqual(fast.text(width: 100), full.text(width: 100))
+            }
+        }
+    }
+
     func testSummaryTotalsWithoutOperationsMatchOperations() throws {
         let q = try ingestSamples()
         let (full, light) = try q.read { db in (try SessionQuery.load(db), try SessionQuery.load(db, withOperations: false)) }
