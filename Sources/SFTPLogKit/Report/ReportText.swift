@@ -21,12 +21,9 @@ public struct ReportText {
 
     public func render(_ m: ReportModel) -> String {
         if let d = m.detail { return session(d) }
-        var o = bold("sftplog report") + ": \(m.sessions.count) sessions, \(m.recordCount) records from \(m.sources.count) sources\n"
-        let starts = m.sessions.compactMap(\.start)
-        let timed = m.sessions.filter { $0.startEpoch != nil && $0.start != nil }
-        if let first = timed.min(by: { $0.startEpoch! < $1.startEpoch! })?.start,
-           let last = timed.max(by: { ($0.endEpoch ?? $0.startEpoch!) < ($1.endEpoch ?? $1.startEpoch!) }).flatMap({ $0.end ?? $0.start }) {
-            o += "from \(Human.clock(first)) to \(Human.clock(last)) (\(Human.zoneLabel(starts.first)))\n"
+        var o = bold("sftplog report") + ": \(m.sessionCount) sessions, \(m.recordCount) records from \(m.sources.count) sources\n"
+        if let span = m.span {
+            o += "from \(Human.clock(span.first)) to \(Human.clock(span.last)) (\(Human.zoneLabel(span.zone)))\n"
         }
         func section(_ title: String, _ body: String) {
             guard !body.isEmpty else { return }
@@ -183,7 +180,7 @@ public struct ReportText {
             })
             return o
         }
-        var o = "# sftplog report\n\n\(m.sessions.count) sessions, \(m.recordCount) records from \(m.sources.count) sources. Generated \(m.generatedAt).\n"
+        var o = "# sftplog report\n\n\(m.sessionCount) sessions, \(m.recordCount) records from \(m.sources.count) sources. Generated \(m.generatedAt).\n"
         o += "\n## Sessions per user\n\n" + table(["user", "sessions", "failed", "up", "down"], m.perUser.map {
             [e($0.key), String($0.count), String($0.extra["failed"] ?? 0), Human.bytes($0.extra["up"]), Human.bytes($0.extra["down"])] })
         o += "\n## Sessions per peer\n\n" + table(["peer", "sessions", "failed logins"], m.perPeer.map { [e($0.key), String($0.count), String($0.extra["failed"] ?? 0)] })
@@ -212,7 +209,7 @@ public struct ReportText {
             .array(c.map { x in .object([("key", .string(x.key)), ("count", .int(x.count))] + x.extra.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) }) })
         }
         return .object([
-            ("generated_at", .string(m.generatedAt)), ("sessions", .int(m.sessions.count)), ("records", .int(m.recordCount)),
+            ("generated_at", .string(m.generatedAt)), ("sessions", .int(m.sessionCount)), ("records", .int(m.recordCount)),
             ("per_user", counts(m.perUser)), ("per_peer", counts(m.perPeer)), ("failed_logins_per_peer", counts(m.failedLoginsPerPeer)),
             ("brute_force", .array(m.bruteForce.map { b in .object([("address", .string(b.address)), ("failures", .int(b.failures)),
                                                                        ("window_seconds", .double(b.windowSeconds)), ("first", .string(b.first)),

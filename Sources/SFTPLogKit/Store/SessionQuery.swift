@@ -39,16 +39,17 @@ public enum SessionQuery {
 
     /// `withOperations: false` skips file operations (audit does not show them;
     /// they are most of the rows of a busy server's sessions); `withFindings: false`
-    /// skips stored findings (audit judges again with the effective policy).
+    /// skips stored findings (audit judges again with the effective policy);
+    /// `withDetails: false` leaves `details` empty (summaries never show it).
     public static func load(_ db: Database, filter: SessionFilter = SessionFilter(), withTimeline: Bool = false,
-                            withOperations: Bool = true, withFindings: Bool = true) throws -> [SessionTimeline] {
+                            withOperations: Bool = true, withFindings: Bool = true, withDetails: Bool = true) throws -> [SessionTimeline] {
         let (whereSQL, args) = whereClause(filter)
         let sql = "SELECT \(SessionColumn.selectList), bytes_up, bytes_down FROM sessions" + whereSQL
             + " ORDER BY coalesce(start_utc, ''), file, first_line"
         var sessions: [SessionTimeline] = []
         let rows = try RawRows(db, sql: sql, arguments: args)
         while try rows.next() {
-            var s = session(rows)
+            var s = session(rows, withDetails: withDetails)
             if !withOperations { s.storedTransferTotals = (rows.int("bytes_up") ?? 0, rows.int("bytes_down") ?? 0) }
             sessions.append(s)
         }
@@ -139,7 +140,7 @@ public enum SessionQuery {
         static let selectList = allCases.map { "\"\($0)\"" }.joined(separator: ", ")
     }
 
-    static func session(_ r: RawRows) -> SessionTimeline {
+    static func session(_ r: RawRows, withDetails: Bool = true) -> SessionTimeline {
         typealias C = SessionColumn
         var s = SessionTimeline(source: r.text(at: C.source.rawValue) ?? "", side: r.text(at: C.side.rawValue) ?? "", file: r.text(at: C.file.rawValue) ?? "")
         s.id = r.text(at: C.id.rawValue) ?? ""; s.sourceID = Int64(r.int(at: C.source_id.rawValue) ?? 0)
@@ -162,7 +163,7 @@ public enum SessionQuery {
         s.terrapinVulnerable = r.bool(at: C.terrapin_vulnerable.rawValue); s.terrapinExplanation = r.text(at: C.terrapin_explanation.rawValue)
         s.gexBits = r.int(at: C.gex_bits.rawValue)
         s.eventCount = r.int(at: C.event_count.rawValue) ?? 0; s.firstLine = r.int(at: C.first_line.rawValue) ?? 0; s.lastLine = r.int(at: C.last_line.rawValue) ?? 0
-        if let d = r.bytes(at: C.details.rawValue), case .object(let pairs)? = JSONValue.parseStored(d) { s.details = pairs }
+        if withDetails, let d = r.bytes(at: C.details.rawValue), case .object(let pairs)? = JSONValue.parseStored(d) { s.details = pairs }
         return s
     }
 

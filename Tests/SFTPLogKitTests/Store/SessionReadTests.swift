@@ -101,6 +101,33 @@ final class SessionReadTests: XCTestCase {
         }
     }
 
+    func testReportSummaryFromSQLEqualsSummaryFromLoadedSessions() throws {
+        let generated = dir.appendingPathComponent("busy.log").path
+        let gen = Process()
+        gen.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        gen.arguments = ["python3", Paths.repo.appendingPathComponent("Benchmarks/generate.py").path, "--lines", "20000", "--seed", "9"]
+        FileManager.default.createFile(atPath: generated, contents: nil)
+        gen.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: generated))
+        try gen.run(); gen.waitUntilExit()
+        let q = try ingestSamples()
+        XCTAssertEqual(try CLI.run(["ingest", "--db", db, "-q", generated]).status, 0)
+        var filters = [SessionFilter()]
+        var weak = SessionFilter(); weak.weakOnly = true; filters.append(weak)
+        var peer = SessionFilter(); peer.peer = "192.0.2.55"; filters.append(peer)
+        for filter in filters {
+            var (fromSQL, fromSessions) = try q.read { db in
+                (try ReportModel.build(db, filter: filter, catalog: Harness.catalog, withOperations: false),
+                 try ReportModel.build(db, filter: filter, catalog: Harness.catalog, withOperations: true))
+            }
+            XCTAssertTrue(fromSQL.sessions.isEmpty)
+            XCTAssertGreaterThan(fromSQL.sessionCount, 0)
+            fromSQL.generatedAt = fromSessions.generatedAt
+            XCTAssertEqual(ReportText(width: 100).render(fromSQL), ReportText(width: 100).render(fromSessions))
+            XCTAssertEqual(ReportText().markdown(fromSQL), ReportText().markdown(fromSessions))
+            XCTAssertEqual(ReportText.json(fromSQL).json, ReportText.json(fromSessions).json)
+        }
+    }
+
     func testSummaryTotalsWithoutOperationsMatchOperations() throws {
         let q = try ingestSamples()
         let (full, light) = try q.read { db in (try SessionQuery.load(db), try SessionQuery.load(db, withOperations: false)) }
