@@ -57,42 +57,63 @@ public enum SessionQuery {
         let index = Dictionary(uniqueKeysWithValues: sessions.enumerated().map { ($1.id, $0) })
         // Operations and findings in a few queries, not one per session.
         let idList = sessions.map(\.id)
-        func forEachRow(_ table: String, _ body: (RawRows) -> Void) throws {
+        /// `body` adds a row to its session and returns that session's index. With
+        /// `reset`, a whole-table read first goes in stored order (sequential pages; a
+        /// session's rows are appended in position order), and only if some row says
+        /// otherwise is the table read again by key (reading by key cost random page reads).
+        func forEachRow(_ table: String, reset: (() -> Void)? = nil, _ body: (RawRows) -> Int?) throws {
             if sessions.count > 500 {
+                if let reset {
+                    var last = [Int](repeating: -1, count: sessions.count)
+                    var ordered = true
+                    let r = try RawRows(db, sql: "SELECT * FROM \(table) ORDER BY rowid")
+                    let position = r.position("position")
+                    while try r.next() {
+                        guard let i = body(r) else { continue }
+                        let p = r.int(at: position) ?? -1
+                        if p <= last[i] { ordered = false; break }
+                        last[i] = p
+                    }
+                    if ordered { return }
+                    reset()
+                }
                 let r = try RawRows(db, sql: "SELECT * FROM \(table) ORDER BY session_id, position")
-                while try r.next() { body(r) }
+                while try r.next() { _ = body(r) }
             } else {
                 for chunk in stride(from: 0, to: idList.count, by: 500) {
                     let ids = idList[chunk..<min(chunk + 500, idList.count)]
                     let marks = Array(repeating: "?", count: ids.count).joined(separator: ",")
                     let r = try RawRows(db, sql: "SELECT * FROM \(table) WHERE session_id IN (\(marks)) ORDER BY session_id, position",
                                         arguments: ids.map(SQLValue.text))
-                    while try r.next() { body(r) }
+                    while try r.next() { _ = body(r) }
                 }
             }
         }
         // Column positions looked up once per table, not per row (hashing names was a tenth of the load).
         var opColumns: OperationColumns?, findingColumns: FindingColumns?
-        if withOperations { try forEachRow("session_operations") { r in
+        if withOperations { try forEachRow("session_operations", reset: { for i in sessions.indices { sessions[i].operations = [] } }) { r in
             let c = opColumns ?? OperationColumns(r)
             opColumns = c
-            guard let i = index[r.text(at: c.sessionID)!] else { return }
+            guard let i = index[r.text(at: c.sessionID)!] else { return nil }
             var op = SessionOperation(op: r.text(at: c.op) ?? "", path: r.text(at: c.path) ?? "", ok: r.bool(at: c.ok), line: r.int(at: c.line) ?? 0,
                                       ts: r.bytes(at: c.ts).flatMap(parseTimestamp))
             op.bytes = r.int(at: c.bytes); op.seconds = r.double(at: c.seconds); op.bytesPerSecond = r.double(at: c.bytesPerSecond)
             op.to = r.text(at: c.to); op.local = r.text(at: c.local); op.detail = r.text(at: c.detail)
             sessions[i].operations.append(op)
+            return i
         } }
-        if withFindings { try forEachRow("findings") { r in
+        if withFindings { try forEachRow("findings", reset: { for i in sessions.indices { sessions[i].findings = [] } }) { r in
             let c = findingColumns ?? FindingColumns(r)
             findingColumns = c
-            guard let i = index[r.text(at: c.sessionID)!] else { return }
+            guard let i = index[r.text(at: c.sessionID)!] else { return nil }
             sessions[i].findings.append(Finding(algorithm: r.text(at: c.algorithm) ?? "", category: r.text(at: c.category) ?? "", direction: r.text(at: c.direction),
                                                 rating: r.text(at: c.rating) ?? "", reason: r.text(at: c.reason) ?? "", reference: r.text(at: c.reference) ?? ""))
+            return i
         } }
         try forEachRow("session_algorithms_offered") { r in
-            guard let i = index[r.text("session_id")!] else { return }
+            guard let i = index[r.text("session_id")!] else { return nil }
             sessions[i].serverOffer[r.text("slot") ?? "", default: []].append(r.text("algorithm") ?? "")
+            return i
         }
         if withTimeline {
             for i in sessions.indices {

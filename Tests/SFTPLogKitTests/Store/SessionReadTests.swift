@@ -128,6 +128,52 @@ final class SessionReadTests: XCTestCase {
         }
     }
 
+    func testWholeTableReadsKeepEachSessionsOrder() throws {
+        // Over 500 sessions: operations and findings are read in stored order, falling
+        // back to key order when a session's rows are not stored in position order.
+        let generated = dir.appendingPathComponent("busy.log").path
+        let gen = Process()
+        gen.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        gen.arguments = ["python3", Paths.repo.appendingPathComponent("Benchmarks/generate.py").path, "--lines", "20000", "--seed", "4"]
+        FileManager.default.createFile(atPath: generated, contents: nil)
+        gen.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: generated))
+        try gen.run(); gen.waitUntilExit()
+        XCTAssertEqual(try CLI.run(["ingest", "--db", db, "-q", generated]).status, 0)
+        func check(_ q: DatabaseQueue) throws {
+            try q.read { db in
+                let all = try SessionQuery.load(db)
+                XCTAssertGreaterThan(all.count, 500)
+                for s in all.prefix(40) + all.suffix(40) {
+                    var one = SessionFilter(); one.sessionID = s.id
+                    let keyed = try SessionQuery.load(db, filter: one)
+                    XCTAssertEqual(keyed.count, 1)
+                    XCTAssertEqual(keyed[0].operations, s.operations, s.id)
+                    XCTAssertEqual(keyed[0].findings, s.findings, s.id)
+                }
+            }
+        }
+        try check(try LogStore.openForReading(db))
+        // Move one session's first operation to the end of the table.
+        let q = try LogStore.openForWriting(db)
+        let moved = try q.write { db -> String in
+            let id = try String.fetchOne(db, sql: "SELECT session_id FROM session_operations GROUP BY session_id HAVING count(*) > 2 LIMIT 1")!
+            try db.execute(sql: """
+                CREATE TEMP TABLE first_op AS SELECT * FROM session_operations WHERE session_id = ? AND position = 0;
+                DELETE FROM session_operations WHERE session_id = ? AND position = 0;
+                INSERT INTO session_operations SELECT * FROM first_op;
+                """, arguments: [id, id])
+            return id
+        }
+        try check(q)
+        try q.read { db in
+            var one = SessionFilter(); one.sessionID = moved
+            let keyed = try SessionQuery.load(db, filter: one)[0]
+            let fromAll = try SessionQuery.load(db).first { $0.id == moved }!
+            XCTAssertEqual(fromAll.operations, keyed.operations)
+            XCTAssertGreaterThan(keyed.operations.count, 2)
+        }
+    }
+
     func testSummaryTotalsWithoutOperationsMatchOperations() throws {
         let q = try ingestSamples()
         let (full, light) = try q.read { db in (try SessionQuery.load(db), try SessionQuery.load(db, withOperations: false)) }
