@@ -13,6 +13,20 @@ final class SessionReadTests: XCTestCase {
     override func setUp() { dir = Paths.tempDir() }
     override func tearDown() { try? FileManager.default.removeItem(at: dir) }
 
+    /// A busy server's log from the benchmark's seeded generator (many sessions share a negotiation).
+    func generatedLog(lines: Int, seed: Int) throws -> String {
+        let path = dir.appendingPathComponent("busy-\(lines)-\(seed).log").path
+        let gen = Process()
+        gen.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        gen.arguments = ["python3", Paths.repo.appendingPathComponent("Benchmarks/generate.py").path, "--lines", String(lines), "--seed", String(seed)]
+        FileManager.default.createFile(atPath: path, contents: nil)
+        gen.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        try gen.run()
+        gen.waitUntilExit()
+        XCTAssertEqual(gen.terminationStatus, 0)
+        return path
+    }
+
     func ingestSamples() throws -> DatabaseQueue {
         let r = try CLI.run(["ingest", "--db", db, "-q", Paths.samples.path])
         XCTAssertTrue(r.status == 0 || r.status == 2, r.stderr)  // 2: the invalid-UTF-8 sample keeps unparsed lines
@@ -71,14 +85,7 @@ final class SessionReadTests: XCTestCase {
 
     func testAuditOfFlaggedNegotiationsEqualsJudgingEverySession() throws {
         // The samples plus a generated server log: many sessions share a negotiation.
-        let generated = dir.appendingPathComponent("busy.log").path
-        let gen = Process()
-        gen.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        gen.arguments = ["python3", Paths.repo.appendingPathComponent("Benchmarks/generate.py").path, "--lines", "3000"]
-        FileManager.default.createFile(atPath: generated, contents: nil)
-        gen.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: generated))
-        try gen.run(); gen.waitUntilExit()
-        XCTAssertEqual(gen.terminationStatus, 0)
+        let generated = try generatedLog(lines: 3000, seed: 1)
         let q = try ingestSamples()
         let r = try CLI.run(["ingest", "--db", db, "-q", generated])
         XCTAssertEqual(r.status, 0, r.stderr)
@@ -102,13 +109,7 @@ final class SessionReadTests: XCTestCase {
     }
 
     func testReportSummaryFromSQLEqualsSummaryFromLoadedSessions() throws {
-        let generated = dir.appendingPathComponent("busy.log").path
-        let gen = Process()
-        gen.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        gen.arguments = ["python3", Paths.repo.appendingPathComponent("Benchmarks/generate.py").path, "--lines", "20000", "--seed", "9"]
-        FileManager.default.createFile(atPath: generated, contents: nil)
-        gen.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: generated))
-        try gen.run(); gen.waitUntilExit()
+        let generated = try generatedLog(lines: 20000, seed: 9)
         let q = try ingestSamples()
         XCTAssertEqual(try CLI.run(["ingest", "--db", db, "-q", generated]).status, 0)
         var filters = [SessionFilter()]
@@ -131,13 +132,7 @@ final class SessionReadTests: XCTestCase {
     func testWholeTableReadsKeepEachSessionsOrder() throws {
         // Over 500 sessions: operations and findings are read in stored order, falling
         // back to key order when a session's rows are not stored in position order.
-        let generated = dir.appendingPathComponent("busy.log").path
-        let gen = Process()
-        gen.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        gen.arguments = ["python3", Paths.repo.appendingPathComponent("Benchmarks/generate.py").path, "--lines", "20000", "--seed", "4"]
-        FileManager.default.createFile(atPath: generated, contents: nil)
-        gen.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: generated))
-        try gen.run(); gen.waitUntilExit()
+        let generated = try generatedLog(lines: 20000, seed: 4)
         XCTAssertEqual(try CLI.run(["ingest", "--db", db, "-q", generated]).status, 0)
         func check(_ q: DatabaseQueue) throws {
             try q.read { db in
