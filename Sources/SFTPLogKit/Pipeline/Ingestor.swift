@@ -307,25 +307,22 @@ public final class Ingestor {
                     """, arguments: [format, explanation, state, bytes, digest, headDigest, headLen, resume.0, resume.1,
                                      final ? 1 : 0, lastLine, now, sourceID])
                 if final {
-                    if let facts = freshFacts {
-                        // A source read in one run: its facts were gathered while streaming,
-                        // which spares two scans of all its rows.
+                    // A source read in one run has its counts and facts from the stream,
+                    // which spares scans of all its rows; a resumed one reads them back.
+                    if freshFacts != nil {
                         try db.execute(sql: "UPDATE sources SET records = ?, unparsed = ? WHERE id = ?",
                                        arguments: [result.records, result.unparsed, sourceID])
-                        if let catalog {
-                            try self.refreshCatalogTable(db, catalog)
-                            result.sftpplusVersions = try SourceFacts.updateVersions(db, sourceID: sourceID!, catalog: catalog, facts: facts)
-                        }
                     } else {
                         try db.execute(sql: """
                             UPDATE sources SET records = (SELECT count(*) FROM records WHERE source_id = sources.id),
                               unparsed = (SELECT count(*) FROM records WHERE source_id = sources.id AND kind = 'unparsed')
                             WHERE id = ?
                             """, arguments: [sourceID])
-                        if let catalog {
-                            try self.refreshCatalogTable(db, catalog)
-                            result.sftpplusVersions = try SourceFacts.updateVersions(db, sourceID: sourceID!, catalog: catalog)
-                        }
+                    }
+                    if let catalog {
+                        try self.refreshCatalogTable(db, catalog)
+                        let facts = try freshFacts ?? SourceFacts.Streamed.stored(db, sourceID: sourceID!)
+                        result.sftpplusVersions = try SourceFacts.updateVersions(db, sourceID: sourceID!, catalog: catalog, facts: facts)
                     }
                     if let sessions, live == nil { _ = try sessions.rebuild(db, sourceID: sourceID!) }
                 }
