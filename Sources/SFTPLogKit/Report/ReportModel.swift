@@ -100,6 +100,11 @@ public struct ReportModel {
         c.map { Count(key: $0.key, count: $0.value) }.sorted { ($0.count, $1.key) > ($1.count, $0.key) }
     }
 
+    static func bytesPerUser(_ perUser: [Count]) -> [Count] {
+        perUser.filter { ($0.extra["up"] ?? 0) + ($0.extra["down"] ?? 0) > 0 }
+            .sorted { ($0.extra["up"]! + $0.extra["down"]!) > ($1.extra["up"]! + $1.extra["down"]!) }
+    }
+
     static func counted(_ keys: [String]) -> [Count] {
         var c: [String: Int] = [:]
         for k in keys { c[k, default: 0] += 1 }
@@ -161,38 +166,19 @@ public struct ReportModel {
 
     /// The summary from loaded sessions (HTML reports, which draw every session).
     mutating func summarise(catalog: EventCatalog?, db: Database) {
-        span = ReportModel.span(sessions.map { ($0.start, $0.startEpoch, $0.end, $0.endEpoch) })
-        // One pass over the sessions (a per-key filter was quadratic: minutes for 60k sessions from 20k peers).
-        var userExtra: [String: [String: Int]] = [:], peerFailed: [String: Int] = [:]
+        var tally = SummaryTally()
         for s in sessions {
-            let u = s.user ?? "(none)", p = s.peer?.address ?? "(none)"
-            let failed = s.outcome == "auth-failed" ? 1 : 0
-            userExtra[u, default: ["failed": 0, "up": 0, "down": 0]]["failed"]! += failed
-            userExtra[u]!["up"]! += s.bytesUp
-            userExtra[u]!["down"]! += s.bytesDown
-            peerFailed[p, default: 0] += failed
+            tally.add(user: s.user, address: s.peer?.address, outcome: s.outcome, authFailures: s.authFailures,
+                      bytesUp: s.bytesUp, bytesDown: s.bytesDown, start: s.start, startEpoch: s.startEpoch,
+                      end: s.end, endEpoch: s.endEpoch, clientVersion: s.clientVersion)
         }
-        perUser = ReportModel.counted(sessions.map { $0.user ?? "(none)" })
-        for i in perUser.indices { perUser[i].extra = userExtra[perUser[i].key] ?? [:] }
-        perPeer = ReportModel.counted(sessions.map { $0.peer?.address ?? "(none)" })
-        for i in perPeer.indices { perPeer[i].extra = ["failed": peerFailed[perPeer[i].key] ?? 0] }
-        let failed = sessions.filter { $0.outcome == "auth-failed" || $0.authFailures > 0 }
-        failedLoginsPerPeer = ReportModel.counted(failed.map { $0.peer?.address ?? "(none)" })
-        bruteForce = ReportModel.bruteForce(failed)
-        bytesPerUser = ReportModel.bytesPerUser(perUser)
-        busiestHours = ReportModel.counted(sessions.compactMap { $0.start.map(ReportModel.hourLabel) })
+        tally.fill(&self)
         failureEvents = ReportModel.failureEvents(db, catalog: catalog)
         weakSessions = sessions.filter { s in s.findings.contains { ["warn", "fail", "unknown"].contains($0.rating) } || s.terrapinVulnerable == true }
-        clientSoftware = ReportModel.counted(sessions.compactMap { $0.clientVersion })
     }
 
-    static func bytesPerUser(_ perUser: [Count]) -> [Count] {
-        perUser.filter { ($0.extra["up"] ?? 0) + ($0.extra["down"] ?? 0) > 0 }
-            .sorted { ($0.extra["up"]! + $0.extra["down"]!) > ($1.extra["up"]! + $1.extra["down"]!) }
-    }
-
-    /// The same summary as `summarise`, computed in SQL over the sessions table;
-    /// only failed-login and weak sessions are read whole.
+    /// The same summary as `summarise`, computed over the sessions table's columns;
+    /// only weak sessions are read whole.
     mutating func summariseInStore(_ db: Database, filter: SessionFilter, catalog: EventCatalog?) throws {
         // One pass over the few columns the summary counts; each further scan of a
         // 63k-session table cost a tenth of a second in page reads.
@@ -201,50 +187,67 @@ public struct ReportModel {
             SELECT start, start_utc, "end", end_utc, client_version, user, peer_address, outcome, auth_failures, bytes_up, bytes_down
             FROM sessions\(whereSQL) ORDER BY coalesce(start_utc, ''), file, first_line
             """, arguments: args)
-        var times: [(start: LogTimestamp?, startEpoch: Double?, end: LogTimestamp?, endEpoch: Double?)] = []
-        // Hours keyed by their numbers; a label is made once per distinct hour.
-        var hourCounts: [Int: (LogTimestamp, Int)] = [:]
-        var clients: [String: Int] = [:], users: [String: Int] = [:], peers: [String: Int] = [:]
-        var userExtra: [String: [String: Int]] = [:], peerFailed: [String: Int] = [:]
-        var failed: [SessionTimeline] = []
+        var tally = SummaryTally()
         while try r.next() {
-            let start = r.bytes("start").flatMap(SessionQuery.parseTimestamp), startEpoch = SessionQuery.epoch(r.bytes("start_utc"))
-            times.append((start, startEpoch, r.bytes("end").flatMap(SessionQuery.parseTimestamp), SessionQuery.epoch(r.bytes("end_utc"))))
-            if let t = start { hourCounts[((t.year * 100 + t.month) * 100 + t.day) * 100 + t.hour, default: (t, 0)].1 += 1 }
-            if let c = r.text("client_version") { clients[c, default: 0] += 1 }
-            let user = r.text("user"), address = r.text("peer_address"), outcome = r.text("outcome"), authFailures = r.int("auth_failures") ?? 0
-            let u = user ?? "(none)", p = address ?? "(none)", failedLogin = outcome == "auth-failed" ? 1 : 0
-            users[u, default: 0] += 1
-            peers[p, default: 0] += 1
-            userExtra[u, default: ["failed": 0, "up": 0, "down": 0]]["failed"]! += failedLogin
-            userExtra[u]!["up"]! += r.int("bytes_up") ?? 0
-            userExtra[u]!["down"]! += r.int("bytes_down") ?? 0
-            peerFailed[p, default: 0] += failedLogin
-            if failedLogin == 1 || authFailures > 0 {
-                // What the failed-login sections read of a session.
-                var s = SessionTimeline(source: "", side: "", file: "")
-                s.peer = address.map { Peer(address: $0, port: nil) }
-                s.user = user; s.start = start; s.startEpoch = startEpoch; s.authFailures = authFailures
-                failed.append(s)
-            }
+            tally.add(user: r.text("user"), address: r.text("peer_address"), outcome: r.text("outcome") ?? "",
+                      authFailures: r.int("auth_failures") ?? 0, bytesUp: r.int("bytes_up") ?? 0, bytesDown: r.int("bytes_down") ?? 0,
+                      start: r.bytes("start").flatMap(SessionQuery.parseTimestamp), startEpoch: SessionQuery.epoch(r.bytes("start_utc")),
+                      end: r.bytes("end").flatMap(SessionQuery.parseTimestamp), endEpoch: SessionQuery.epoch(r.bytes("end_utc")),
+                      clientVersion: r.text("client_version"))
         }
-        sessionCount = times.count
-        span = ReportModel.span(times)
-        var hours: [String: Int] = [:]
-        for (t, n) in hourCounts.values { hours[ReportModel.hourLabel(t), default: 0] += n }
-        busiestHours = ReportModel.counted(hours)
-        clientSoftware = ReportModel.counted(clients)
-        perUser = ReportModel.counted(users)
-        for i in perUser.indices { perUser[i].extra = userExtra[perUser[i].key] ?? [:] }
-        bytesPerUser = ReportModel.bytesPerUser(perUser)
-        perPeer = ReportModel.counted(peers)
-        for i in perPeer.indices { perPeer[i].extra = ["failed": peerFailed[perPeer[i].key] ?? 0] }
-        failedLoginsPerPeer = ReportModel.counted(failed.map { $0.peer?.address ?? "(none)" })
-        bruteForce = ReportModel.bruteForce(failed)
+        tally.fill(&self)
         failureEvents = ReportModel.failureEvents(db, catalog: catalog)
         var weakFilter = filter
         weakFilter.weakOnly = true
         weakSessions = try SessionQuery.load(db, filter: weakFilter, withOperations: false, withDetails: false)
+    }
+}
+
+/// The per-session counts a summary shows, fed one session at a time (from loaded
+/// sessions or from the sessions table's columns), in list order.
+struct SummaryTally {
+    private var times: [(start: LogTimestamp?, startEpoch: Double?, end: LogTimestamp?, endEpoch: Double?)] = []
+    /// Hours keyed by their numbers; a label is made once per distinct hour.
+    private var hourCounts: [Int: (LogTimestamp, Int)] = [:]
+    private var clients: [String: Int] = [:], users: [String: Int] = [:], peers: [String: Int] = [:]
+    private var userExtra: [String: [String: Int]] = [:], peerFailed: [String: Int] = [:]
+    /// Sessions with failed logins, holding what the failed-login sections read.
+    private var failed: [SessionTimeline] = []
+
+    mutating func add(user: String?, address: String?, outcome: String, authFailures: Int, bytesUp: Int, bytesDown: Int,
+                      start: LogTimestamp?, startEpoch: Double?, end: LogTimestamp?, endEpoch: Double?, clientVersion: String?) {
+        times.append((start, startEpoch, end, endEpoch))
+        if let t = start { hourCounts[((t.year * 100 + t.month) * 100 + t.day) * 100 + t.hour, default: (t, 0)].1 += 1 }
+        if let c = clientVersion { clients[c, default: 0] += 1 }
+        let u = user ?? "(none)", p = address ?? "(none)", failedLogin = outcome == "auth-failed" ? 1 : 0
+        users[u, default: 0] += 1
+        peers[p, default: 0] += 1
+        userExtra[u, default: ["failed": 0, "up": 0, "down": 0]]["failed"]! += failedLogin
+        userExtra[u]!["up"]! += bytesUp
+        userExtra[u]!["down"]! += bytesDown
+        peerFailed[p, default: 0] += failedLogin
+        if failedLogin == 1 || authFailures > 0 {
+            var s = SessionTimeline(source: "", side: "", file: "")
+            s.peer = address.map { Peer(address: $0, port: nil) }
+            s.user = user; s.start = start; s.startEpoch = startEpoch; s.authFailures = authFailures
+            failed.append(s)
+        }
+    }
+
+    func fill(_ m: inout ReportModel) {
+        m.sessionCount = times.count
+        m.span = ReportModel.span(times)
+        var hours: [String: Int] = [:]
+        for (t, n) in hourCounts.values { hours[ReportModel.hourLabel(t), default: 0] += n }
+        m.busiestHours = ReportModel.counted(hours)
+        m.clientSoftware = ReportModel.counted(clients)
+        m.perUser = ReportModel.counted(users)
+        for i in m.perUser.indices { m.perUser[i].extra = userExtra[m.perUser[i].key] ?? [:] }
+        m.bytesPerUser = ReportModel.bytesPerUser(m.perUser)
+        m.perPeer = ReportModel.counted(peers)
+        for i in m.perPeer.indices { m.perPeer[i].extra = ["failed": peerFailed[m.perPeer[i].key] ?? 0] }
+        m.failedLoginsPerPeer = ReportModel.counted(failed.map { $0.peer?.address ?? "(none)" })
+        m.bruteForce = ReportModel.bruteForce(failed)
     }
 }
 
