@@ -63,9 +63,9 @@ struct Audit: ParsableCommand {
             case .json: print(result.json.json)
             case .table: print(result.text(width: Terminal.width), terminator: "")
             case .csv:
-                // One row per weak algorithm of each flagged session.
+                // One row per weak algorithm of each flagged session (its findings are those at or above --min-rating).
                 let rows = result.flagged.flatMap { s in
-                    s.findings.filter { RatingOrder.level($0.rating) >= RatingOrder.level(minRating) }.map { f in
+                    s.findings.map { f in
                         [s.id, s.start?.iso ?? "", s.peer?.address ?? "", s.user ?? "", f.category, f.algorithm, f.direction ?? "",
                          f.rating, f.reason]
                     }

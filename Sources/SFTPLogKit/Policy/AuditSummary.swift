@@ -60,8 +60,7 @@ public struct AuditResult: Sendable {
         sessionsTotal += times
         if s.terrapinVulnerable == true { terrapinVulnerable += times }
         if s.terrapinVulnerable == nil && s.findings.contains(where: { $0.category == "terrapin" }) { terrapinUnknown += times }
-        let minLevel = RatingOrder.level(minRating)
-        let hits = s.findings.filter { RatingOrder.level($0.rating) >= minLevel }
+        let hits = self.hits(s)
         guard !hits.isEmpty else { return }
         precondition(times == 1, "flagged sessions are added one by one")
         var kept = s
@@ -81,10 +80,10 @@ public struct AuditResult: Sendable {
         lines = [:]
     }
 
-    /// Whether a judged session has a finding at or above the minimum rating.
-    func flags(_ s: SessionTimeline) -> Bool {
+    /// A judged session's findings at or above the minimum rating (flagged when any).
+    func hits(_ s: SessionTimeline) -> [Finding] {
         let minLevel = RatingOrder.level(minRating)
-        return s.findings.contains { RatingOrder.level($0.rating) >= minLevel }
+        return s.findings.filter { RatingOrder.level($0.rating) >= minLevel }
     }
 
     public var json: JSONValue {

@@ -9,7 +9,7 @@ public struct SessionJudge: Sendable {
     public init(policy: AlgorithmPolicy) { self.policy = policy }
 
     /// What a judgement depends on: busy servers repeat a handful of these across
-    /// tens of thousands of sessions, so `judgeAll` judges each once.
+    /// tens of thousands of sessions, so `Memo` judges each once.
     private struct Inputs: Hashable {
         var negotiated: NegotiatedAlgorithms
         var gexBits: Int?
@@ -18,13 +18,8 @@ public struct SessionJudge: Sendable {
         var serverOffer: [String: [String]]
     }
 
-    /// Judges every session; the same inputs give the same findings (the judge is pure).
-    public func judgeAll(_ sessions: inout [SessionTimeline]) {
-        let memo = Memo(self)
-        for i in sessions.indices { memo.judge(&sessions[i]) }
-    }
-
-    /// A judge that remembers its verdict for each distinct set of inputs.
+    /// A judge that remembers its verdict for each distinct set of inputs (the
+    /// judge is pure: the same inputs give the same findings).
     public final class Memo: @unchecked Sendable {
         public let judge: SessionJudge
         private var verdicts: [Inputs: (findings: [Finding], vulnerable: Bool?, explanation: String?)] = [:]

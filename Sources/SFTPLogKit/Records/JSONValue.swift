@@ -145,19 +145,8 @@ public indirect enum JSONValue: Equatable, Sendable {
     }
 
     public static func parse(_ bytes: [UInt8], maxDepth: Int = defaultMaxDepth) -> JSONValue? {
-        var depth = 0
-        var inString = false
-        var escaped = false
-        for b in bytes {
-            if inString {
-                if escaped { escaped = false } else if b == 0x5C { escaped = true } else if b == 0x22 { inString = false }
-                continue
-            }
-            if b == 0x22 { inString = true }
-            else if b == 0x7B || b == 0x5B { depth += 1; if depth > maxDepth { return nil } }
-            else if b == 0x7D || b == 0x5D { depth -= 1 }
-        }
-        guard let obj = try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed]) else { return nil }
+        guard bytes.withUnsafeBufferPointer(nestingDepth) <= maxDepth,
+              let obj = try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed]) else { return nil }
         return from(foundation: obj)
     }
 }

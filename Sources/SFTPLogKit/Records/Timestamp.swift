@@ -26,6 +26,17 @@ public struct LogTimestamp: Equatable, Sendable {
         i += width
     }
 
+    /// `YYYY-MM-DDTHH:MM:SS` (callers check each value fits its digits).
+    @inline(__always) static func dateTime(_ y: Int, _ mo: Int, _ d: Int, _ h: Int, _ mi: Int, _ s: Int,
+                                           _ b: UnsafeMutableBufferPointer<UInt8>, _ i: inout Int) {
+        digits(y, 4, b, &i); b[i] = 0x2D; i += 1
+        digits(mo, 2, b, &i); b[i] = 0x2D; i += 1
+        digits(d, 2, b, &i); b[i] = 0x54; i += 1
+        digits(h, 2, b, &i); b[i] = 0x3A; i += 1
+        digits(mi, 2, b, &i); b[i] = 0x3A; i += 1
+        digits(s, 2, b, &i)
+    }
+
     /// ISO-8601 rendering with `T`, the source's precision and offset. Written into
     /// one buffer: concatenating padded pieces was a tenth of the ingest's parse thread.
     public var iso: String {
@@ -35,12 +46,7 @@ public struct LogTimestamp: Equatable, Sendable {
               abs(offsetSeconds ?? 0) < 100 * 3600 else { return isoByPieces }
         return String(unsafeUninitializedCapacity: 48) { b in
             var i = 0
-            LogTimestamp.digits(year, 4, b, &i); b[i] = 0x2D; i += 1
-            LogTimestamp.digits(month, 2, b, &i); b[i] = 0x2D; i += 1
-            LogTimestamp.digits(day, 2, b, &i); b[i] = 0x54; i += 1
-            LogTimestamp.digits(hour, 2, b, &i); b[i] = 0x3A; i += 1
-            LogTimestamp.digits(minute, 2, b, &i); b[i] = 0x3A; i += 1
-            LogTimestamp.digits(second, 2, b, &i)
+            LogTimestamp.dateTime(year, month, day, hour, minute, second, b, &i)
             if fractionCount > 0 {
                 b[i] = 0x2E; i += 1
                 for c in fraction.utf8 { b[i] = c; i += 1 }
@@ -123,7 +129,7 @@ public struct LogTimestamp: Equatable, Sendable {
 
     /// UTC ISO rendering of an epoch value, with milliseconds when there is a fraction.
     public static func utcISO(_ epoch: Double, fractionDigits: Int) -> String {
-        var secs = epoch.rounded(.down)
+        let secs = epoch.rounded(.down)
         var frac = epoch - secs
         if frac < 0 { frac = 0 }
         var days = Int(secs / 86400)
@@ -136,15 +142,10 @@ public struct LogTimestamp: Equatable, Sendable {
             scaled = Int((frac * pow(10, Double(fd))).rounded())
             if scaled >= Int(pow(10, Double(fd))) { scaled -= 1 }
         }
-        if (0...9999).contains(y), scaled >= 0 {
+        if (0...9999).contains(y) {
             return String(unsafeUninitializedCapacity: 32) { b in
                 var i = 0
-                digits(y, 4, b, &i); b[i] = 0x2D; i += 1
-                digits(mo, 2, b, &i); b[i] = 0x2D; i += 1
-                digits(d, 2, b, &i); b[i] = 0x54; i += 1
-                digits(rem / 3600, 2, b, &i); b[i] = 0x3A; i += 1
-                digits((rem % 3600) / 60, 2, b, &i); b[i] = 0x3A; i += 1
-                digits(rem % 60, 2, b, &i)
+                dateTime(y, mo, d, rem / 3600, (rem % 3600) / 60, rem % 60, b, &i)
                 if fd > 0 { b[i] = 0x2E; i += 1; digits(scaled, fd, b, &i) }
                 b[i] = 0x5A
                 return i + 1
@@ -153,13 +154,7 @@ public struct LogTimestamp: Equatable, Sendable {
         var s = String(y).leftPadded(4) + "-" + String(mo).leftPadded(2) + "-" + String(d).leftPadded(2)
             + "T" + String(rem / 3600).leftPadded(2) + ":" + String((rem % 3600) / 60).leftPadded(2)
             + ":" + String(rem % 60).leftPadded(2)
-        if fractionDigits > 0 {
-            let digits = min(fractionDigits, 6)
-            var scaled = Int((frac * pow(10, Double(digits))).rounded())
-            if scaled >= Int(pow(10, Double(digits))) { scaled -= 1 }
-            s += "." + String(scaled).leftPadded(digits)
-        }
-        secs = 0
+        if fd > 0 { s += "." + String(scaled).leftPadded(fd) }
         return s + "Z"
     }
 

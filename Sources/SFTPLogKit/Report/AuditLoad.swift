@@ -33,7 +33,7 @@ public enum AuditLoad {
             s.gexBits = groups.int("gex_bits")
             s.strictKex = groups.bool("strict_kex")
             judge.judge(&s)
-            if result.flags(s) {
+            if !result.hits(s).isEmpty {
                 // `IS` matches NULL to NULL, as GROUP BY grouped them.
                 flaggedTerms.append("(" + negotiationColumns.map { "\"\($0)\" IS ?" }.joined(separator: " AND ") + ")")
                 flaggedArgs += [SQLValue(s.negotiated.kex), SQLValue(s.negotiated.hostkey), SQLValue(s.negotiated.cipherC2S),

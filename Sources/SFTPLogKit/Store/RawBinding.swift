@@ -16,6 +16,13 @@ enum SQLValue {
     init(_ v: Bool?) { self = v.map { .int($0 ? 1 : 0) } ?? .null }
 }
 
+extension Database {
+    /// The connection's error for a failed `sqlite3_step` result code.
+    func stepError(_ rc: Int32) -> DatabaseError {
+        DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(sqliteConnection)))
+    }
+}
+
 extension Statement {
     private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
@@ -44,7 +51,7 @@ extension Statement {
         bindRaw(values)
         let rc = sqlite3_step(sqliteStatement)
         guard rc == SQLITE_DONE else {
-            throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+            throw db.stepError(rc)
         }
     }
 }

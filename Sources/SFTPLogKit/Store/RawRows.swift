@@ -23,7 +23,7 @@ struct RawRows {
         let rc = sqlite3_step(statement.sqliteStatement)
         if rc == SQLITE_ROW { return true }
         if rc == SQLITE_DONE { return false }
-        throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+        throw db.stepError(rc)
     }
 
     func position(_ name: String) -> Int32 {

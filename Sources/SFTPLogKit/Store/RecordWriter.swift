@@ -142,7 +142,7 @@ final class RecordWriter {
             }
             let rc = sqlite3_step(s)
             guard rc == SQLITE_DONE else {
-                throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+                throw db.stepError(rc)
             }
             if let (value, length) = message {
                 let f = insertFTS.sqliteStatement
@@ -151,7 +151,7 @@ final class RecordWriter {
                 sqlite3_bind_text(f, 2, value.assumingMemoryBound(to: CChar.self), length, nil)
                 let rc2 = sqlite3_step(f)
                 guard rc2 == SQLITE_DONE else {
-                    throw DatabaseError(resultCode: ResultCode(rawValue: rc2), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+                    throw db.stepError(rc2)
                 }
             }
         }

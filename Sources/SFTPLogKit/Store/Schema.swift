@@ -40,10 +40,14 @@ public enum Schema {
         ("session_algorithms_offered_session", "session_algorithms_offered", "session_id, side, slot, position"),
     ]
 
+    static func createSessionIndexes(_ db: Database) throws {
+        for ix in sessionIndexes { try db.execute(sql: "CREATE INDEX IF NOT EXISTS \(ix.name) ON \(ix.table)(\(ix.columns))") }
+    }
+
     /// Every index a bulk load into an empty database leaves out until its end.
     public static func createBulkIndexes(_ db: Database) throws {
         try createRecordIndexes(db)
-        for ix in sessionIndexes { try db.execute(sql: "CREATE INDEX IF NOT EXISTS \(ix.name) ON \(ix.table)(\(ix.columns))") }
+        try createSessionIndexes(db)
     }
 
     public static func dropBulkIndexes(_ db: Database) throws {
@@ -242,7 +246,7 @@ public enum Schema {
                     ALTER TABLE \(table)_v4 RENAME TO \(table);
                     """)
             }
-            for ix in sessionIndexes { try db.execute(sql: "CREATE INDEX IF NOT EXISTS \(ix.name) ON \(ix.table)(\(ix.columns))") }
+            try createSessionIndexes(db)
         }
         return m
     }

@@ -73,7 +73,8 @@ final class SessionReadTests: XCTestCase {
         var once = try q.read { try SessionQuery.load($0, withOperations: false) }
         var each = once
         let judge = SessionJudge(policy: try AlgorithmPolicy.bundled(overrides: []))
-        judge.judgeAll(&once)
+        let memo = SessionJudge.Memo(judge)
+        for i in once.indices { memo.judge(&once[i]) }
         for i in each.indices { judge.judge(&each[i]) }
         XCTAssertTrue(once.contains { !$0.findings.isEmpty })
         for (a, b) in zip(once, each) {
@@ -97,7 +98,7 @@ final class SessionReadTests: XCTestCase {
             for minRating in ["info", "warn", "fail"] {
                 let (fast, full) = try q.read { db -> (AuditResult, AuditResult) in
                     var all = try SessionQuery.load(db, filter: filter, withOperations: false, withFindings: false)
-                    judge.judgeAll(&all)
+                    for i in all.indices { judge.judge(&all[i]) }
                     return (try AuditLoad.audit(db, filter: filter, judge: SessionJudge.Memo(judge), minRating: minRating, policyName: "p"),
                             AuditResult(sessions: all, minRating: minRating, policyName: "p"))
                 }
