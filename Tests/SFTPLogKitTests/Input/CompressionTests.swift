@@ -22,12 +22,8 @@ final class CompressionTests: XCTestCase {
     }
 
     func shell(_ script: String) throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = ["-c", script]
-        try p.run()
-        p.waitUntilExit()
-        XCTAssertEqual(p.terminationStatus, 0, script)
+        let r = try CLI.capture("/bin/sh", ["-c", script])
+        XCTAssertEqual(r.status, 0, "\(script): \(r.stderr)")
     }
 
     /// Everything `fd` yields, then (with `check`) the stream's verdict.

@@ -7,17 +7,7 @@ final class ProgressTests: XCTestCase {
     func onTerminal(_ args: [String]) throws -> String {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/script") else { throw XCTSkip("util-linux script is missing") }
         let quoted = ([CLI.binary] + args).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/script")
-        p.arguments = ["-qfec", quoted, "/dev/null"]
-        p.environment = CLI.environment()
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        return try CLI.capture("/usr/bin/script", ["-qfec", quoted, "/dev/null"], environment: CLI.environment()).stdout
     }
 
     func testProgressOnATerminalOnly() throws {

@@ -50,16 +50,7 @@ final class ReportTests: XCTestCase {
         guard let bin = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
             XCTFail("no headless browser: .ci/run installs Debian's chromium"); return ""
         }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: bin)
-        p.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", "file://" + path]
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        return try CLI.capture(bin, ["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", "file://" + path]).stdout
     }
 
     func testTextReportFitsAndEscapes() throws {

@@ -35,18 +35,8 @@ final class ShellIntegrationTests: XCTestCase {
     }
 
     func run(_ tool: String, _ args: [String], env: [String: String]? = nil, cwd: URL? = nil) throws -> (Int32, String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: tool.hasPrefix("/") ? tool : "/usr/bin/env")
-        p.arguments = tool.hasPrefix("/") ? args : [tool] + args
-        if let env { p.environment = env }
-        if let cwd { p.currentDirectoryURL = cwd }
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        let r = try CLI.capture(tool.hasPrefix("/") ? tool : "/usr/bin/env", tool.hasPrefix("/") ? args : [tool] + args, environment: env, cwd: cwd)
+        return (r.status, r.stdout + r.stderr)
     }
 
     func available(_ tool: String) -> Bool {

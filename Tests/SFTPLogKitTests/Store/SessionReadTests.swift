@@ -16,14 +16,10 @@ final class SessionReadTests: XCTestCase {
     /// A busy server's log from the benchmark's seeded generator (many sessions share a negotiation).
     func generatedLog(lines: Int, seed: Int) throws -> String {
         let path = dir.appendingPathComponent("busy-\(lines)-\(seed).log").path
-        let gen = Process()
-        gen.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        gen.arguments = ["python3", Paths.repo.appendingPathComponent("Benchmarks/generate.py").path, "--lines", String(lines), "--seed", String(seed)]
-        FileManager.default.createFile(atPath: path, contents: nil)
-        gen.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-        try gen.run()
-        gen.waitUntilExit()
-        XCTAssertEqual(gen.terminationStatus, 0)
+        let gen = try CLI.capture("/usr/bin/env", ["python3", Paths.repo.appendingPathComponent("Benchmarks/generate.py").path,
+                                                   "--lines", String(lines), "--seed", String(seed)])
+        XCTAssertEqual(gen.status, 0, gen.stderr)
+        try gen.stdoutBytes.write(to: URL(fileURLWithPath: path))
         return path
     }
 

@@ -29,10 +29,16 @@ enum CLI {
 
     @discardableResult
     static func run(_ args: [String], stdin: Data? = nil, env: [String: String] = [:], cwd: URL? = nil) throws -> Result {
+        try capture(binary, args, stdin: stdin, environment: environment(["COLUMNS": "80"].merging(env) { $1 }), cwd: cwd)
+    }
+
+    /// Runs any program to its end with both outputs captured (nil environment: inherited).
+    static func capture(_ executable: String, _ args: [String], stdin: Data? = nil, environment: [String: String]? = nil,
+                        cwd: URL? = nil) throws -> Result {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: binary)
+        p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = args
-        p.environment = environment(["COLUMNS": "80"].merging(env) { $1 })
+        if let environment { p.environment = environment }
         if let cwd { p.currentDirectoryURL = cwd }
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
