@@ -42,21 +42,18 @@ struct Sessions: ParsableCommand {
             let queue = try LogStore.openForReading(LogStore.defaultPath(db))
             let f = try filters.filter()
             let out = try queue.read { db -> String in
-                let sessions = try SessionQuery.load(db, filter: f, withTimeline: timeline)
                 let fmt = json ? .json : (format ?? .table)
+                if fmt == .json || fmt == .ndjson {
+                    // Streamed a chunk of sessions at a time: 60k sessions as one string took 800 MB.
+                    try SessionExport.write(db, filter: f, framing: fmt == .json ? .array : .lines, withTimeline: timeline) {
+                        FileHandle.standardOutput.write(Data($0))
+                    }
+                    return ""
+                }
+                let sessions = try SessionQuery.load(db, filter: f, withTimeline: timeline)
                 switch fmt {
                 case .json, .ndjson:
-                    // Streamed a session at a time: 60k sessions as one string took 800 MB.
-                    // Bytes, not String: appending to a String was a quarter of the time.
-                    var buffer = JSONBytes(capacity: 1 << 17)
-                    if fmt == .json { buffer.bytes.append(0x5B) }
-                    for (k, s) in sessions.enumerated() {
-                        if fmt == .json, k > 0 { buffer.bytes.append(0x2C) }
-                        SessionJSON.write(s, timeline: timeline ? try SessionQuery.timeline(db, s) : nil, to: &buffer)
-                        if fmt == .ndjson { buffer.bytes.append(0x0A) }
-                        if buffer.bytes.count >= 1 << 16 { FileHandle.standardOutput.write(Data(buffer.bytes)); buffer.bytes.removeAll(keepingCapacity: true) }
-                    }
-                    return buffer.text + (fmt == .json ? "]\n" : "")
+                    preconditionFailure("streamed above")
                 case .csv:
                     var rows = "id,source,side,start,duration,user,peer_address,peer_port,client_version,server_version,outcome,files,bytes_up,bytes_down,weak_findings,terrapin_vulnerable\r\n"
                     for s in sessions {

@@ -43,28 +43,69 @@ public enum SessionQuery {
     /// `withDetails: false` leaves `details` empty (summaries never show it).
     public static func load(_ db: Database, filter: SessionFilter = SessionFilter(), withTimeline: Bool = false,
                             withOperations: Bool = true, withFindings: Bool = true, withDetails: Bool = true) throws -> [SessionTimeline] {
-        let (whereSQL, args) = whereClause(filter)
-        let sql = "SELECT \(SessionColumn.selectList), bytes_up, bytes_down FROM sessions" + whereSQL
-            + " ORDER BY coalesce(start_utc, ''), file, first_line"
         var sessions: [SessionTimeline] = []
-        let rows = try RawRows(db, sql: sql, arguments: args)
-        while try rows.next() {
-            var s = session(rows, withDetails: withDetails)
-            if !withOperations { s.storedTransferTotals = (rows.int("bytes_up") ?? 0, rows.int("bytes_down") ?? 0) }
-            sessions.append(s)
+        let rows = try sessionRows(db, filter)
+        while try rows.next() { sessions.append(session(rows, withDetails: withDetails, totals: !withOperations)) }
+        try attachChildren(db, &sessions, wholeTables: sessions.count > 500, withTimeline: withTimeline,
+                           withOperations: withOperations, withFindings: withFindings)
+        return sessions
+    }
+
+    /// The same sessions as `load`, in the same order, handed to `body` a chunk at a
+    /// time: memory stays bounded by the chunk (63k sessions loaded at once took
+    /// 280 MB, and faulting in that memory was a fifth of `sessions --json`).
+    public static func forEachChunk(_ db: Database, filter: SessionFilter = SessionFilter(), chunkSize: Int = 1000,
+                                    withTimeline: Bool = false, _ body: ([SessionTimeline]) throws -> Void) throws {
+        // The order is sorted over rowids alone, then each session read by rowid:
+        // sorting whole rows (details JSON and all) took 3× as long.
+        let (whereSQL, args) = whereClause(filter)
+        var order: [Int64] = []
+        let keys = try RawRows(db, sql: "SELECT rowid FROM sessions" + whereSQL + " ORDER BY coalesce(start_utc, ''), file, first_line",
+                               arguments: args)
+        while try keys.next() { order.append(Int64(keys.int(at: 0)!)) }
+        let row = try RawRows(db, sql: "SELECT \(SessionColumn.selectList) FROM sessions WHERE rowid = ?")
+        var chunk: [SessionTimeline] = []
+        chunk.reserveCapacity(chunkSize)
+        for start in stride(from: 0, to: order.count, by: chunkSize) {
+            for rowid in order[start..<min(start + chunkSize, order.count)] {
+                row.rebind([.int(rowid)])
+                // A row gone since the sort cannot happen: this is one read transaction.
+                guard try row.next() else { continue }
+                chunk.append(session(row))
+            }
+            try attachChildren(db, &chunk, wholeTables: false, withTimeline: withTimeline, withOperations: true, withFindings: true)
+            try body(chunk)
+            chunk.removeAll(keepingCapacity: true)
         }
-        guard !sessions.isEmpty else { return [] }
+    }
+
+    private static func sessionRows(_ db: Database, _ filter: SessionFilter) throws -> RawRows {
+        let (whereSQL, args) = whereClause(filter)
+        return try RawRows(db, sql: "SELECT \(SessionColumn.selectList), bytes_up, bytes_down FROM sessions" + whereSQL
+                                + " ORDER BY coalesce(start_utc, ''), file, first_line", arguments: args)
+    }
+
+    /// Adds operations, findings, server offers (and timelines) to `sessions`. With
+    /// `wholeTables`, each child table is read whole rather than by session id.
+    private static func attachChildren(_ db: Database, _ target: inout [SessionTimeline], wholeTables: Bool, withTimeline: Bool,
+                                       withOperations: Bool, withFindings: Bool) throws {
+        guard !target.isEmpty else { return }
+        // Moved into a local so the reset closures may capture it.
+        var sessions = target
+        target = []
+        defer { target = sessions }
         let index = Dictionary(uniqueKeysWithValues: sessions.enumerated().map { ($1.id, $0) })
         // Operations and findings in a few queries, not one per session.
         let idList = sessions.map(\.id)
+        let count = sessions.count
         /// `body` adds a row to its session and returns that session's index. With
         /// `reset`, a whole-table read first goes in stored order (sequential pages; a
         /// session's rows are appended in position order), and only if some row says
         /// otherwise is the table read again by key (reading by key cost random page reads).
         func forEachRow(_ table: String, reset: (() -> Void)? = nil, _ body: (RawRows) -> Int?) throws {
-            if sessions.count > 500 {
+            if wholeTables {
                 if let reset {
-                    var last = [Int](repeating: -1, count: sessions.count)
+                    var last = [Int](repeating: -1, count: count)
                     var ordered = true
                     let r = try RawRows(db, sql: "SELECT * FROM \(table) ORDER BY rowid")
                     let position = r.position("position")
@@ -121,7 +162,6 @@ public enum SessionQuery {
                                                        arguments: [sessions[i].id]).map { RecordRef(line: $0["line"], seq: $0["seq"], duplicate: $0["session_duplicate"] != 0) }
             }
         }
-        return sessions
     }
 
     private struct OperationColumns {
@@ -161,7 +201,7 @@ public enum SessionQuery {
         static let selectList = allCases.map { "\"\($0)\"" }.joined(separator: ", ")
     }
 
-    static func session(_ r: RawRows, withDetails: Bool = true) -> SessionTimeline {
+    static func session(_ r: RawRows, withDetails: Bool = true, totals: Bool = false) -> SessionTimeline {
         typealias C = SessionColumn
         var s = SessionTimeline(source: r.text(at: C.source.rawValue) ?? "", side: r.text(at: C.side.rawValue) ?? "", file: r.text(at: C.file.rawValue) ?? "")
         s.id = r.text(at: C.id.rawValue) ?? ""; s.sourceID = Int64(r.int(at: C.source_id.rawValue) ?? 0)
@@ -185,6 +225,11 @@ public enum SessionQuery {
         s.gexBits = r.int(at: C.gex_bits.rawValue)
         s.eventCount = r.int(at: C.event_count.rawValue) ?? 0; s.firstLine = r.int(at: C.first_line.rawValue) ?? 0; s.lastLine = r.int(at: C.last_line.rawValue) ?? 0
         if withDetails, let d = r.bytes(at: C.details.rawValue), case .object(let pairs)? = JSONValue.parseStored(d) { s.details = pairs }
+        if totals {
+            // bytes_up, bytes_down follow the select list (`sessionRows`).
+            let n = Int32(SessionColumn.allCases.count)
+            s.storedTransferTotals = (r.int(at: n) ?? 0, r.int(at: n + 1) ?? 0)
+        }
         return s
     }
 

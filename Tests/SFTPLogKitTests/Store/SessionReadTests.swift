@@ -105,6 +105,64 @@ final class SessionReadTests: XCTestCase {
         }
     }
 
+    func testStreamedExportEqualsLoadedSessions() throws {
+        // Over 500 sessions, so `load` reads child tables whole while the stream reads them by id.
+        let generated = try generatedLog(lines: 12000, seed: 4)
+        let q = try ingestSamples()
+        XCTAssertEqual(try CLI.run(["ingest", "--db", db, "-q", generated]).status, 0)
+        var filters = [SessionFilter()]
+        var weak = SessionFilter(); weak.weakOnly = true; filters.append(weak)
+        var user = SessionFilter(); user.user = "alice"; filters.append(user)
+        var none = SessionFilter(); none.user = "no-such-user"; filters.append(none)
+        var openssh = SessionFilter(); openssh.source = "openssh"; filters.append(openssh)
+        var timelinesCompared = 0
+        for filter in filters {
+            try q.read { db in
+                let loaded = try SessionQuery.load(db, filter: filter)
+                if filter.user == nil && !filter.weakOnly && filter.source == nil { XCTAssertGreaterThan(loaded.count, 500) }
+                for size in [1, 7, 1000] {
+                    var streamed: [SessionTimeline] = []
+                    try SessionQuery.forEachChunk(db, filter: filter, chunkSize: size) {
+                        XCTAssertLessThanOrEqual($0.count, size)
+                        streamed += $0
+                    }
+                    XCTAssertEqual(streamed.map(\.id), loaded.map(\.id))
+                    XCTAssertEqual(streamed.map(\.operations), loaded.map(\.operations))
+                    XCTAssertEqual(streamed.map(\.findings), loaded.map(\.findings))
+                    XCTAssertEqual(streamed.map(\.serverOffer), loaded.map(\.serverOffer))
+                }
+                // Timelines cost a query per session: compared on the smaller selections.
+                for timeline in loaded.count <= 300 ? [false, true] : [false] {
+                    if timeline { timelinesCompared += loaded.count }
+                    var array = JSONBytes(), lines = JSONBytes()
+                    array.bytes.append(0x5B)
+                    for (k, s) in loaded.enumerated() {
+                        let t = timeline ? try SessionQuery.timeline(db, s) : nil
+                        if k > 0 { array.bytes.append(0x2C) }
+                        SessionJSON.write(s, timeline: t, to: &array)
+                        SessionJSON.write(s, timeline: t, to: &lines)
+                        lines.bytes.append(0x0A)
+                    }
+                    array.raw("]\n")
+                    for (framing, expected) in [(SessionExport.Framing.array, array.bytes), (.lines, lines.bytes)] {
+                        let out = Collected()
+                        let n = try SessionExport.write(db, filter: filter, framing: framing, withTimeline: timeline) { out.add($0) }
+                        XCTAssertEqual(n, loaded.count)
+                        XCTAssertEqual(out.bytes, expected, "\(framing) timeline \(timeline)")
+                    }
+                }
+            }
+        }
+        XCTAssertGreaterThan(timelinesCompared, 10)
+    }
+
+    final class Collected: @unchecked Sendable {
+        private let lock = NSLock()
+        private var buffer: [UInt8] = []
+        func add(_ b: [UInt8]) { lock.lock(); buffer += b; lock.unlock() }
+        var bytes: [UInt8] { lock.lock(); defer { lock.unlock() }; return buffer }
+    }
+
     func testReportSummaryFromSQLEqualsSummaryFromLoadedSessions() throws {
         let generated = try generatedLog(lines: 20000, seed: 9)
         let q = try ingestSamples()
