@@ -48,6 +48,46 @@ struct Parse: ParsableCommand {
         defer { src.close() }
         let control = follow && !src.isStream ? FollowControl(path: name, fd: src.fd) : nil
         let reader = stream.makeReader(file: name, fileYear: src.modificationYear, format: nil, readerState: nil)
+        if control == nil {
+            // Records are rendered to NDJSON on a second thread while this one parses
+            // (rendering was 40% of `parse`), in batches so the handoff costs little.
+            // Rendered batches come back to be freed here: records share strings with the
+            // parser's state, and releasing them on the other core made both cores contend
+            // for the same reference counts.
+            final class Batches: @unchecked Sendable {
+                var buffer = JSONBytes(capacity: 1 << 17)
+                let lock = NSLock()
+                var spent: [[Record]] = []
+            }
+            let b = Batches()
+            let renderer = RenderThread<[Record]>(name: "sftplog-render", capacity: 4, render: { records in
+                for r in records {
+                    RecordJSON.write(r, to: &b.buffer)
+                    if b.buffer.bytes.count >= 1 << 16 { out.write(&b.buffer) }
+                }
+                b.lock.withLock { b.spent.append(records) }
+            }, finish: { out.write(&b.buffer) })
+            var batch: [Record] = []
+            batch.reserveCapacity(1024)
+            // Batches end at 1,024 records or 4 MiB of lines, so a file of huge lines
+            // cannot queue gigabytes.
+            var batchBytes = 0
+            // Records read before an error (e.g. corrupt .gz) are still printed.
+            defer { renderer.put(batch); renderer.close() }
+            try stream.run(src, reader: reader, follow: nil) { r in
+                if r.kind == .unparsed { unparsed.add(r) }
+                batch.append(r)
+                batchBytes += r.raw.count
+                if batch.count == 1024 || batchBytes >= 4 << 20 {
+                    renderer.put(batch)
+                    batchBytes = 0
+                    batch = []
+                    batch.reserveCapacity(1024)
+                    b.lock.withLock { b.spent.removeAll() }
+                }
+            }
+            return nil
+        }
         var buffer = JSONBytes(capacity: 1 << 16)
         defer { out.write(&buffer) }  // records read before an error (e.g. corrupt .gz) are still printed
         try stream.run(src, reader: reader, follow: control, onIdle: { out.write(&buffer) }) { r in

@@ -195,29 +195,32 @@ public final class EventCatalog: @unchecked Sendable {
     /// `address:port` peers and numbers.
     public static func genericFields(_ message: String) -> [(String, JSONValue)] {
         var quoted: [JSONValue] = [], paths: [JSONValue] = [], peers: [JSONValue] = [], numbers: [JSONValue] = []
-        var inQuote = false
-        var current = ""
-        for ch in message {
-            if ch == "\"" {
-                if inQuote {
-                    quoted.append(.string(current))
-                    if current.hasPrefix("/") || current.contains("\\") { paths.append(.string(current)) }
-                    current = ""
-                }
-                inQuote.toggle()
-            } else if inQuote {
-                current.append(ch)
+        // On UTF-8 bytes (every separator is ASCII): Character iteration made a 10 MB line take a second.
+        let u = Array(message.utf8)
+        var quoteStart: Int?
+        for (k, b) in u.enumerated() where b == 0x22 {
+            if let s = quoteStart {
+                let current = String(decoding: u[s..<k], as: UTF8.self)
+                quoted.append(.string(current))
+                if current.hasPrefix("/") || current.contains("\\") { paths.append(.string(current)) }
+                quoteStart = nil
+            } else {
+                quoteStart = k + 1
             }
         }
-        for word in message.split(whereSeparator: { $0 == " " || $0 == "\"" || $0 == "," || $0 == "(" || $0 == ")" }) {
-            var w = Substring(word)
-            while let l = w.last, l == "." || l == ";" { w = w.dropLast() }
-            if !w.isEmpty, let n = Int(w) { numbers.append(.int(n)); continue }
-            if !w.isEmpty, w.first!.isNumber, let d = Double(w) { numbers.append(.double(d)); continue }
-            if let p = EventVariables.peerFrom(String(w)), p.port != nil, w.contains(".") || w.filter({ $0 == ":" }).count > 1 {
+        for word in u.split(whereSeparator: { $0 == 0x20 || $0 == 0x22 || $0 == 0x2C || $0 == 0x28 || $0 == 0x29 }) {
+            // No number, peer or path is this long.
+            if word.count > 4096 { continue }
+            var w = word
+            while let l = w.last, l == 0x2E || l == 0x3B { w = w.dropLast() }
+            if w.isEmpty { continue }
+            let text = String(decoding: w, as: UTF8.self)
+            if let n = Int(text) { numbers.append(.int(n)); continue }
+            if (0x30...0x39).contains(w.first!), let d = Double(text) { numbers.append(.double(d)); continue }
+            if let p = EventVariables.peerFrom(text), p.port != nil, w.contains(0x2E) || w.filter({ $0 == 0x3A }).count > 1 {
                 peers.append(.object([("address", .string(p.address)), ("port", p.port.map(JSONValue.int) ?? .null)]))
-            } else if w.hasPrefix("/") && w.count > 1, !paths.contains(.string(String(w))) {
-                paths.append(.string(String(w)))
+            } else if w.first == 0x2F && w.count > 1, !paths.contains(.string(text)) {
+                paths.append(.string(text))
             }
         }
         var out: [(String, JSONValue)] = []

@@ -86,6 +86,20 @@ final class CatalogTests: XCTestCase {
         XCTAssertEqual(catalog.resolve(eventID: "99999", message: "x").status, .unknownID)
     }
 
+    func testGenericFieldsOfAnUnknownWording() {
+        let huge = String(repeating: "x", count: 5000)
+        let f = EventCatalog.genericFields(
+            "Copied \"/données/é.txt\" and \"C:\\in\\a b.txt\" (3 files, 2.5 MB) from [2001:db8::1]:2222, 10.0.0.7:51000; /tmp/x. \(huge) /\(huge) -4 /")
+        XCTAssertEqual(f.map(\.0), ["quoted", "paths", "peers", "numbers"])
+        XCTAssertEqual(f[0].1, .array([.string("/données/é.txt"), .string("C:\\in\\a b.txt")]))
+        // Quoted paths first, then bare ones (trailing "." dropped); "/" alone and words over 4 KiB are not paths.
+        XCTAssertEqual(f[1].1, .array([.string("/données/é.txt"), .string("C:\\in\\a b.txt"), .string("/tmp/x")]))
+        XCTAssertEqual(f[2].1, .array([.object([("address", .string("2001:db8::1")), ("port", .int(2222))]),
+                                        .object([("address", .string("10.0.0.7")), ("port", .int(51000))])]))
+        XCTAssertEqual(f[3].1, .array([.int(3), .double(2.5), .int(-4)]))
+        XCTAssertTrue(EventCatalog.genericFields("nothing to see here").isEmpty)
+    }
+
     func testVersionInferenceOfEachSample() throws {
         func versions(_ file: String) throws -> VersionRange? {
             let resolver = SourceResolver(catalog: catalog)

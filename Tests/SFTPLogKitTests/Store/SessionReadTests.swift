@@ -13,15 +13,7 @@ final class SessionReadTests: XCTestCase {
     override func setUp() { dir = Paths.tempDir() }
     override func tearDown() { try? FileManager.default.removeItem(at: dir) }
 
-    /// A busy server's log from the benchmark's seeded generator (many sessions share a negotiation).
-    func generatedLog(lines: Int, seed: Int) throws -> String {
-        let path = dir.appendingPathComponent("busy-\(lines)-\(seed).log").path
-        let gen = try CLI.capture("/usr/bin/env", ["python3", Paths.repo.appendingPathComponent("Benchmarks/generate.py").path,
-                                                   "--lines", String(lines), "--seed", String(seed)])
-        XCTAssertEqual(gen.status, 0, gen.stderr)
-        try gen.stdoutBytes.write(to: URL(fileURLWithPath: path))
-        return path
-    }
+    func generatedLog(lines: Int, seed: Int) throws -> String { try Harness.generatedLog(lines: lines, seed: seed, in: dir) }
 
     func ingestSamples() throws -> DatabaseQueue {
         let r = try CLI.run(["ingest", "--db", db, "-q", Paths.samples.path])

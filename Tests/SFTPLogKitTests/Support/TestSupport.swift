@@ -36,6 +36,16 @@ enum Harness {
         return try! EventCatalog.shared()
     }()
 
+    /// A busy server's log from the benchmark's seeded generator (many sessions share a negotiation).
+    static func generatedLog(lines: Int, seed: Int, in dir: URL) throws -> String {
+        let path = dir.appendingPathComponent("busy-\(lines)-\(seed).log").path
+        let gen = try CLI.capture("/usr/bin/env", ["python3", Paths.repo.appendingPathComponent("Benchmarks/generate.py").path,
+                                                   "--lines", String(lines), "--seed", String(seed)])
+        XCTAssertEqual(gen.status, 0, gen.stderr)
+        try gen.stdoutBytes.write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
     /// Parses a file the way `sftplog parse` does.
     static func parse(_ path: String, options: ReaderOptions = ReaderOptions(timeZone: TimeZone(identifier: "UTC")!),
                       resolve: Bool = true) throws -> [Record] {
