@@ -210,7 +210,8 @@ struct SummaryTally {
     /// Hours keyed by their numbers; a label is made once per distinct hour.
     private var hourCounts: [Int: (LogTimestamp, Int)] = [:]
     private var clients: [String: Int] = [:], users: [String: Int] = [:], peers: [String: Int] = [:]
-    private var userExtra: [String: [String: Int]] = [:], peerFailed: [String: Int] = [:]
+    /// Failed logins and bytes per user, as numbers until `fill` (a nested dictionary per session was a tenth of `report`).
+    private var userExtra: [String: (failed: Int, up: Int, down: Int)] = [:], peerFailed: [String: Int] = [:]
     /// Sessions with failed logins, holding what the failed-login sections read.
     private var failed: [SessionTimeline] = []
 
@@ -222,9 +223,9 @@ struct SummaryTally {
         let u = user ?? "(none)", p = address ?? "(none)", failedLogin = outcome == "auth-failed" ? 1 : 0
         users[u, default: 0] += 1
         peers[p, default: 0] += 1
-        userExtra[u, default: ["failed": 0, "up": 0, "down": 0]]["failed"]! += failedLogin
-        userExtra[u]!["up"]! += bytesUp
-        userExtra[u]!["down"]! += bytesDown
+        userExtra[u, default: (0, 0, 0)].failed += failedLogin
+        userExtra[u, default: (0, 0, 0)].up += bytesUp
+        userExtra[u, default: (0, 0, 0)].down += bytesDown
         peerFailed[p, default: 0] += failedLogin
         if failedLogin == 1 || authFailures > 0 {
             var s = SessionTimeline(source: "", side: "", file: "")
@@ -242,7 +243,9 @@ struct SummaryTally {
         m.busiestHours = ReportModel.counted(hours)
         m.clientSoftware = ReportModel.counted(clients)
         m.perUser = ReportModel.counted(users)
-        for i in m.perUser.indices { m.perUser[i].extra = userExtra[m.perUser[i].key] ?? [:] }
+        for i in m.perUser.indices {
+            if let x = userExtra[m.perUser[i].key] { m.perUser[i].extra = ["failed": x.failed, "up": x.up, "down": x.down] }
+        }
         m.bytesPerUser = ReportModel.bytesPerUser(m.perUser)
         m.perPeer = ReportModel.counted(peers)
         for i in m.perPeer.indices { m.perPeer[i].extra = ["failed": peerFailed[m.perPeer[i].key] ?? 0] }

@@ -55,12 +55,6 @@ public enum LogStore {
                 let walPages = ProcessInfo.processInfo.environment["SFTPLOG_WAL_PAGES"].flatMap(Int.init) ?? 16384
                 try db.execute(sql: "PRAGMA wal_autocheckpoint=\(walPages)")
             }
-            if readOnly {
-                // 32 MiB of page cache for readers: reading sessions' operations by
-                // session id revisits pages, and at the default 2 MiB a tenth of
-                // `sessions --json` was pread copying the same pages again.
-                try db.execute(sql: "PRAGMA cache_size=-32768")
-            }
             try db.execute(sql: "PRAGMA foreign_keys=OFF")
         }
         return c
