@@ -25,7 +25,25 @@ public struct JSONBytes {
     /// Clean runs are skipped eight bytes at a time (the byte loop was a fifth of `parse`).
     public mutating func string(_ s: String) {
         var s = s
-        s.withUTF8 { p in
+        s.withUTF8 { escaped($0) }
+    }
+
+    /// A JSON string of a column's bytes as stored: as `string(String(decoding:))`
+    /// would write it (invalid UTF-8 repaired), without making a String when the
+    /// bytes are ASCII.
+    public mutating func string(stored p: UnsafeBufferPointer<UInt8>) {
+        var i = 0
+        let n = p.count
+        if let base = p.baseAddress {
+            while i + 8 <= n, UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self) & 0x8080_8080_8080_8080 == 0 { i += 8 }
+        }
+        while i < n, p[i] < 0x80 { i += 1 }
+        if i == n { escaped(p) } else { string(String(decoding: p, as: UTF8.self)) }
+    }
+
+    /// `p` must be valid UTF-8.
+    private mutating func escaped(_ p: UnsafeBufferPointer<UInt8>) {
+        do {
             bytes.append(0x22)
             var start = 0
             var i = 0

@@ -54,6 +54,14 @@ struct RawRows {
         return Array(UnsafeBufferPointer(start: p, count: Int(sqlite3_column_bytes(s, i))))
     }
 
+    /// The column's bytes in place (valid until the next step), nil when NULL.
+    @inline(__always) func withBytes<T>(at i: Int32, _ body: (UnsafeBufferPointer<UInt8>) -> T) -> T? {
+        let s = statement.sqliteStatement
+        // sqlite3_column_text is NULL for SQL NULL (an empty text is ""), so no type check.
+        guard let p = sqlite3_column_text(s, i) else { return nil }
+        return body(UnsafeBufferPointer(start: p, count: Int(sqlite3_column_bytes(s, i))))
+    }
+
     func int(_ name: String) -> Int? { int(at: position(name)) }
 
     func int(at i: Int32) -> Int? {

@@ -51,32 +51,14 @@ public enum SessionQuery {
         return sessions
     }
 
-    /// The same sessions as `load`, in the same order, handed to `body` a chunk at a
-    /// time: memory stays bounded by the chunk (63k sessions loaded at once took
-    /// 280 MB, and faulting in that memory was a fifth of `sessions --json`).
-    public static func forEachChunk(_ db: Database, filter: SessionFilter = SessionFilter(), chunkSize: Int = 1000,
-                                    withTimeline: Bool = false, _ body: ([SessionTimeline]) throws -> Void) throws {
-        // The order is sorted over rowids alone, then each session read by rowid:
-        // sorting whole rows (details JSON and all) took 3× as long.
+    /// The rowids of the sessions `filter` selects, in `load`'s order.
+    static func orderedRowids(_ db: Database, filter: SessionFilter) throws -> [Int64] {
         let (whereSQL, args) = whereClause(filter)
         var order: [Int64] = []
         let keys = try RawRows(db, sql: "SELECT rowid FROM sessions" + whereSQL + " ORDER BY coalesce(start_utc, ''), file, first_line",
                                arguments: args)
         while try keys.next() { order.append(Int64(keys.int(at: 0)!)) }
-        let row = try RawRows(db, sql: "SELECT \(SessionColumn.selectList) FROM sessions WHERE rowid = ?")
-        var chunk: [SessionTimeline] = []
-        chunk.reserveCapacity(chunkSize)
-        for start in stride(from: 0, to: order.count, by: chunkSize) {
-            for rowid in order[start..<min(start + chunkSize, order.count)] {
-                row.rebind([.int(rowid)])
-                // A row gone since the sort cannot happen: this is one read transaction.
-                guard try row.next() else { continue }
-                chunk.append(session(row))
-            }
-            try attachChildren(db, &chunk, wholeTables: false, withTimeline: withTimeline, withOperations: true, withFindings: true)
-            try body(chunk)
-            chunk.removeAll(keepingCapacity: true)
-        }
+        return order
     }
 
     private static func sessionRows(_ db: Database, _ filter: SessionFilter) throws -> RawRows {
@@ -237,10 +219,14 @@ public enum SessionQuery {
 
     /// The timeline's records (for reports of one session).
     public static func timeline(_ db: Database, _ s: SessionTimeline) throws -> [(record: Record, duplicate: Bool)] {
+        try timeline(db, sessionID: s.id)
+    }
+
+    static func timeline(_ db: Database, sessionID: String) throws -> [(record: Record, duplicate: Bool)] {
         try Row.fetchAll(db, sql: """
             SELECT r.*, r.session_duplicate AS duplicate FROM records r
             WHERE r.session_id = ? ORDER BY r.line, r.seq
-            """, arguments: [s.id]).map { row in
+            """, arguments: [sessionID]).map { row in
             var r = Record(kind: RecordKind(row["kind"] as String), file: row["file"], line: row["line"], raw: [], rawIsUTF8: true)
             r.timestamp = (row["ts"] as String?).flatMap(parseTimestamp)
             r.eventID = row["event_id"]; r.account = row["account"]; r.message = row["message"]; r.text = row["text"]

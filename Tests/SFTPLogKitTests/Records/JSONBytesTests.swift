@@ -33,4 +33,18 @@ final class JSONBytesTests: XCTestCase {
             }
         }
     }
+
+    func testStoredBytesEscapeLikeTheirDecodedString() {
+        var rng = SystemRandomNumberGenerator()
+        let pieces: [[UInt8]] = [Array("plain ascii text, 8+ bytes long".utf8), [0x22, 0x5C, 0x0A, 0x00, 0x7F], Array("é ü ✓".utf8),
+                                 [0xE2, 0x80, 0xA8], [0xFF, 0xFE], [0xC3], [0xED, 0xA0, 0x80], Array("/srv/sftp/file.txt".utf8)]
+        for _ in 0..<5000 {
+            var b: [UInt8] = []
+            for _ in 0..<Int.random(in: 0...6, using: &rng) { b += pieces.randomElement(using: &rng)! }
+            var stored = JSONBytes(), decoded = JSONBytes()
+            b.withUnsafeBufferPointer { stored.string(stored: $0) }
+            decoded.string(String(decoding: b, as: UTF8.self))
+            XCTAssertEqual(stored.bytes, decoded.bytes, "\(b)")
+        }
+    }
 }

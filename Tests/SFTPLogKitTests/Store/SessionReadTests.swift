@@ -21,20 +21,23 @@ final class SessionReadTests: XCTestCase {
         return try LogStore.openForReading(db)
     }
 
-    func testSessionJSONWriterMatchesValueTree() throws {
+    func testJSONFromRowsMatchesValueTree() throws {
         let q = try ingestSamples()
         try q.read { db in
             let sessions = try SessionQuery.load(db)
             XCTAssertGreaterThan(sessions.count, 30)
             XCTAssertTrue(sessions.contains { !$0.operations.isEmpty && !$0.findings.isEmpty && !$0.details.isEmpty })
-            for s in sessions {
-                let timeline = try SessionQuery.timeline(db, s)
-                for t in [nil, timeline] {
-                    var direct = JSONBytes()
-                    SessionJSON.write(s, timeline: t, to: &direct)
+            XCTAssertTrue(sessions.contains { $0.terrapinExplanation != nil })
+            for timeline in [false, true] {
+                let out = Collected()
+                XCTAssertEqual(try SessionExport.write(db, filter: SessionFilter(), framing: .lines, withTimeline: timeline) { out.add($0) },
+                               sessions.count)
+                let lines = out.bytes.split(separator: 0x0A, omittingEmptySubsequences: false).dropLast()
+                XCTAssertEqual(lines.count, sessions.count)
+                for (line, s) in zip(lines, sessions) {
                     var tree = JSONBytes()
-                    tree.value(SessionJSON.object(s, timeline: t))
-                    XCTAssertEqual(direct.text, tree.text, "session \(s.id)")
+                    tree.value(SessionJSON.object(s, timeline: timeline ? try SessionQuery.timeline(db, s) : nil))
+                    XCTAssertEqual(String(decoding: line, as: UTF8.self), tree.text, "session \(s.id)")
                 }
             }
         }
@@ -97,8 +100,8 @@ final class SessionReadTests: XCTestCase {
         }
     }
 
-    func testStreamedExportEqualsLoadedSessions() throws {
-        // Over 500 sessions, so `load` reads child tables whole while the stream reads them by id.
+    func testExportInChunksEqualsLoadedSessions() throws {
+        // Over 500 sessions, so `load` reads child tables whole while the export reads them by id.
         let generated = try generatedLog(lines: 12000, seed: 4)
         let q = try ingestSamples()
         XCTAssertEqual(try CLI.run(["ingest", "--db", db, "-q", generated]).status, 0)
@@ -112,17 +115,6 @@ final class SessionReadTests: XCTestCase {
             try q.read { db in
                 let loaded = try SessionQuery.load(db, filter: filter)
                 if filter.user == nil && !filter.weakOnly && filter.source == nil { XCTAssertGreaterThan(loaded.count, 500) }
-                for size in [1, 7, 1000] {
-                    var streamed: [SessionTimeline] = []
-                    try SessionQuery.forEachChunk(db, filter: filter, chunkSize: size) {
-                        XCTAssertLessThanOrEqual($0.count, size)
-                        streamed += $0
-                    }
-                    XCTAssertEqual(streamed.map(\.id), loaded.map(\.id))
-                    XCTAssertEqual(streamed.map(\.operations), loaded.map(\.operations))
-                    XCTAssertEqual(streamed.map(\.findings), loaded.map(\.findings))
-                    XCTAssertEqual(streamed.map(\.serverOffer), loaded.map(\.serverOffer))
-                }
                 // Timelines cost a query per session: compared on the smaller selections.
                 for timeline in loaded.count <= 300 ? [false, true] : [false] {
                     if timeline { timelinesCompared += loaded.count }
@@ -131,16 +123,18 @@ final class SessionReadTests: XCTestCase {
                     for (k, s) in loaded.enumerated() {
                         let t = timeline ? try SessionQuery.timeline(db, s) : nil
                         if k > 0 { array.bytes.append(0x2C) }
-                        SessionJSON.write(s, timeline: t, to: &array)
-                        SessionJSON.write(s, timeline: t, to: &lines)
+                        array.value(SessionJSON.object(s, timeline: t))
+                        lines.value(SessionJSON.object(s, timeline: t))
                         lines.bytes.append(0x0A)
                     }
                     array.raw("]\n")
                     for (framing, expected) in [(SessionExport.Framing.array, array.bytes), (.lines, lines.bytes)] {
-                        let out = Collected()
-                        let n = try SessionExport.write(db, filter: filter, framing: framing, withTimeline: timeline) { out.add($0) }
-                        XCTAssertEqual(n, loaded.count)
-                        XCTAssertEqual(out.bytes, expected, "\(framing) timeline \(timeline)")
+                        for chunk in [1, 7, 1000] {
+                            let out = Collected()
+                            let n = try SessionExport.write(db, filter: filter, framing: framing, withTimeline: timeline, chunkSize: chunk) { out.add($0) }
+                            XCTAssertEqual(n, loaded.count)
+                            XCTAssertEqual(out.bytes, expected, "\(framing) timeline \(timeline) chunk \(chunk)")
+                        }
                     }
                 }
             }

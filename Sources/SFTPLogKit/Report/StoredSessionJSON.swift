@@ -1,0 +1,190 @@
+import Foundation
+import GRDB
+
+/// Sessions' JSON written straight from their stored rows, without building a
+/// `SessionTimeline` per session: decoding 63k sessions with their 350k
+/// operations and 90k findings into values (a String per column) cost twice
+/// what reading the rows did. The bytes are those of `SessionJSON.object` of
+/// the loaded session (`SessionReadTests` checks every sample session, with and
+/// without timeline); keep the two in step.
+struct StoredSessionJSON {
+    private typealias C = SessionQuery.SessionColumn
+    private let db: Database
+    private let sessionRow: RawRows
+
+    init(_ db: Database) throws {
+        self.db = db
+        sessionRow = try RawRows(db, sql: "SELECT \(SessionQuery.SessionColumn.selectList) FROM sessions WHERE rowid = ?")
+    }
+
+    /// Appends the JSON objects of these sessions, in this order, framed as `framing`
+    /// after `count` sessions already written (and counted here).
+    mutating func write(rowids: ArraySlice<Int64>, framing: SessionExport.Framing, withTimeline: Bool,
+                        count: inout Int, to out: inout JSONBytes) throws {
+        // Each session's parts before and after its operations and findings, which are
+        // read afterwards, a query per table for the whole chunk.
+        var parts = JSONBytes(capacity: rowids.count * 1024)
+        var heads: [Range<Int>] = [], tails: [Range<Int>] = [], ids: [String] = []
+        heads.reserveCapacity(rowids.count); tails.reserveCapacity(rowids.count); ids.reserveCapacity(rowids.count)
+        let r = sessionRow
+        for rowid in rowids {
+            r.rebind([.int(rowid)])
+            guard try r.next() else { continue }  // one read transaction: rows cannot vanish
+            ids.append(r.text(at: C.id.rawValue) ?? "")
+            var start = parts.bytes.count
+            StoredSessionJSON.head(r, to: &parts)
+            heads.append(start..<parts.bytes.count)
+            start = parts.bytes.count
+            StoredSessionJSON.tail(r, to: &parts)
+            tails.append(start..<parts.bytes.count)
+        }
+        guard !ids.isEmpty else { return }
+        var index: [String: Int] = [:]
+        index.reserveCapacity(ids.count)
+        for (k, id) in ids.enumerated() { index[id] = k }
+        var list = JSONBytes(capacity: ids.count * 16)
+        list.raw("[")
+        for (k, id) in ids.enumerated() { if k > 0 { list.raw(",") }; list.string(id) }
+        list.raw("]")
+        let idList = list.text
+        let operations = try children("session_operations", "op, path, ok, bytes, to_path, local_path, seconds, bytes_per_second, detail, line",
+                                      idList: idList, index: index, render: StoredSessionJSON.operation)
+        let findings = try children("findings", "algorithm, category, direction, rating, reason, reference",
+                                    idList: idList, index: index, render: StoredSessionJSON.finding)
+        for k in ids.indices {
+            if framing == .array, count > 0 { out.bytes.append(0x2C) }
+            out.bytes.append(contentsOf: parts.bytes[heads[k]])
+            out.raw(",\"operations\":[")
+            if let range = operations.ranges[k] { out.bytes.append(contentsOf: operations.bytes.bytes[range]) }
+            out.raw("],\"findings\":[")
+            if let range = findings.ranges[k] { out.bytes.append(contentsOf: findings.bytes.bytes[range]) }
+            out.raw("]")
+            out.bytes.append(contentsOf: parts.bytes[tails[k]])
+            if withTimeline {
+                out.raw(",\"timeline\":")
+                SessionJSON.writeTimeline(try SessionQuery.timeline(db, sessionID: ids[k]), to: &out)
+            }
+            out.raw("}")
+            if framing == .lines { out.bytes.append(0x0A) }
+            count += 1
+        }
+    }
+
+    /// Renders the rows of a child table for these sessions (comma-separated per
+    /// session, in position order). Reading the chunk's stretch of the table in
+    /// stored order instead of through the session index measured no faster.
+    private func children(_ table: String, _ columns: String, idList: String, index: [String: Int],
+                          render: (RawRows, inout JSONBytes) -> Void) throws -> (bytes: JSONBytes, ranges: [Range<Int>?]) {
+        // session_id first: `render` reads the columns after it.
+        let r = try RawRows(db, sql: "SELECT session_id, \(columns) FROM \(table) WHERE session_id IN (SELECT value FROM json_each(?)) ORDER BY session_id, position",
+                            arguments: [.text(idList)])
+        var out = JSONBytes(capacity: 1 << 16)
+        var ranges = [Range<Int>?](repeating: nil, count: index.count)
+        var current: [UInt8] = [], currentIndex: Int?, start = 0
+        func close() { if let i = currentIndex { ranges[i] = start..<out.bytes.count } }
+        while try r.next() {
+            if !(r.withBytes(at: 0) { p in p.elementsEqual(current) } ?? false) {
+                close()
+                current = r.bytes(at: 0) ?? []
+                currentIndex = index[String(decoding: current, as: UTF8.self)]
+                start = out.bytes.count
+            } else if currentIndex != nil {
+                out.bytes.append(0x2C)
+            }
+            if currentIndex != nil { render(r, &out) }
+        }
+        close()
+        return (out, ranges)
+    }
+
+    // MARK: columns
+
+    @inline(__always) private static func text(_ r: RawRows, _ i: Int32, _ j: inout JSONBytes) {
+        if r.withBytes(at: i, { p -> Void in j.string(stored: p) }) == nil { j.raw("\"\"") }
+    }
+
+    @inline(__always) private static func optionalText(_ r: RawRows, _ i: Int32, _ j: inout JSONBytes) {
+        if r.withBytes(at: i, { p -> Void in j.string(stored: p) }) == nil { j.raw("null") }
+    }
+
+    @inline(__always) private static func optionalInt(_ r: RawRows, _ i: Int32, _ j: inout JSONBytes) {
+        if let v = r.int(at: i) { j.int(v) } else { j.raw("null") }
+    }
+
+    @inline(__always) private static func optionalBool(_ r: RawRows, _ i: Int32, _ j: inout JSONBytes) {
+        if let v = r.bool(at: i) { j.raw(v ? "true" : "false") } else { j.raw("null") }
+    }
+
+    private static func timestamp(_ r: RawRows, _ i: Int32) -> LogTimestamp? {
+        r.withBytes(at: i) { TimestampScanner.iso($0, at: 0)?.0 } ?? nil
+    }
+
+    // MARK: objects (the field order of `SessionJSON.object`)
+
+    private static func head(_ r: RawRows, to j: inout JSONBytes) {
+        func key(_ k: StaticString) { j.raw(","); j.key(k) }
+        func opt(_ k: StaticString, _ c: C) { key(k); optionalText(r, c.rawValue, &j) }
+        j.raw("{"); j.key("id"); text(r, C.id.rawValue, &j)
+        key("source"); text(r, C.source.rawValue, &j); key("side"); text(r, C.side.rawValue, &j); key("file"); text(r, C.file.rawValue, &j)
+        key("peer")
+        if r.withBytes(at: C.peer_address.rawValue, { p -> Void in j.raw("{"); j.key("address"); j.string(stored: p) }) != nil {
+            key("port"); optionalInt(r, C.peer_port.rawValue, &j); j.raw("}")
+        } else {
+            j.raw("null")
+        }
+        opt("user", .user)
+        let start = timestamp(r, C.start.rawValue), end = timestamp(r, C.end.rawValue)
+        key("start"); if let start { j.string(start.iso) } else { j.raw("null") }
+        key("end"); if let end { j.string(end.iso) } else { j.raw("null") }
+        key("duration")
+        if let s = timestamp(r, C.start_utc.rawValue)?.epoch(in: SessionQuery.utcZone),
+           let e = timestamp(r, C.end_utc.rawValue)?.epoch(in: SessionQuery.utcZone) {
+            j.value(.double((max(0, e - s) * 1000).rounded() / 1000))
+        } else {
+            j.raw("null")
+        }
+        key("outcome"); text(r, C.outcome.rawValue, &j); opt("outcome_detail", .outcome_detail)
+        opt("client_version", .client_version); opt("server_version", .server_version)
+        key("negotiated"); j.raw("{"); j.key("kex"); optionalText(r, C.kex.rawValue, &j)
+        opt("hostkey", .hostkey); opt("cipher_c2s", .cipher_c2s); opt("cipher_s2c", .cipher_s2c); opt("mac_c2s", .mac_c2s); opt("mac_s2c", .mac_s2c)
+        opt("compression_c2s", .compression_c2s); opt("compression_s2c", .compression_s2c); j.raw("}")
+        key("strict_kex"); optionalBool(r, C.strict_kex.rawValue, &j)
+        key("auth"); j.raw("{"); j.key("methods_tried"); j.raw("[")
+        if let m = r.bytes(at: C.auth_methods_tried.rawValue), case .array(let a)? = JSONValue.parseStored(m) {
+            for (k, s) in a.compactMap(\.stringValue).enumerated() { if k > 0 { j.raw(",") }; j.string(s) }
+        }
+        j.raw("]"); opt("succeeded_method", .auth_succeeded_method); key("failures"); j.int(r.int(at: C.auth_failures.rawValue) ?? 0); j.raw("}")
+        opt("host_key_check", .host_key_check)
+    }
+
+    private static func tail(_ r: RawRows, to j: inout JSONBytes) {
+        func key(_ k: StaticString) { j.raw(","); j.key(k) }
+        key("terrapin_vulnerable"); optionalBool(r, C.terrapin_vulnerable.rawValue, &j)
+        key("event_count"); j.int(r.int(at: C.event_count.rawValue) ?? 0)
+        key("location"); optionalText(r, C.location.rawValue, &j); key("component"); optionalText(r, C.component.rawValue, &j)
+        key("lines"); j.raw("{"); j.key("first"); j.int(r.int(at: C.first_line.rawValue) ?? 0)
+        key("last"); j.int(r.int(at: C.last_line.rawValue) ?? 0); j.raw("}")
+        key("details")
+        if let d = r.bytes(at: C.details.rawValue), case .object(let pairs)? = JSONValue.parseStored(d) { j.object(pairs) } else { j.object([]) }
+        if r.withBytes(at: C.terrapin_explanation.rawValue, { _ -> Void in }) != nil { key("terrapin_explanation"); optionalText(r, C.terrapin_explanation.rawValue, &j) }
+    }
+
+    /// Columns: session_id, op, path, ok, bytes, to_path, local_path, seconds, bytes_per_second, detail, line.
+    private static func operation(_ r: RawRows, to j: inout JSONBytes) {
+        func key(_ k: StaticString) { j.raw(","); j.key(k) }
+        j.raw("{"); j.key("op"); text(r, 1, &j); key("path"); text(r, 2, &j); key("ok"); optionalBool(r, 3, &j); key("bytes"); optionalInt(r, 4, &j)
+        if r.withBytes(at: 5, { _ -> Void in }) != nil { key("to"); text(r, 5, &j) }
+        if r.withBytes(at: 6, { _ -> Void in }) != nil { key("local"); text(r, 6, &j) }
+        if let x = r.double(at: 7) { key("seconds"); j.value(.double(x)) }
+        if let x = r.double(at: 8) { key("bytes_per_second"); j.value(.double(x)) }
+        if r.withBytes(at: 9, { _ -> Void in }) != nil { key("detail"); text(r, 9, &j) }
+        key("line"); j.int(r.int(at: 10) ?? 0); j.raw("}")
+    }
+
+    /// Columns: session_id, algorithm, category, direction, rating, reason, reference.
+    private static func finding(_ r: RawRows, to j: inout JSONBytes) {
+        func key(_ k: StaticString) { j.raw(","); j.key(k) }
+        j.raw("{"); j.key("algorithm"); text(r, 1, &j); key("category"); text(r, 2, &j); key("direction"); optionalText(r, 3, &j)
+        key("rating"); text(r, 4, &j); key("reason"); text(r, 5, &j); key("reference"); text(r, 6, &j); j.raw("}")
+    }
+}
