@@ -43,18 +43,15 @@ struct Sessions: ParsableCommand {
             let f = try filters.filter()
             let out = try queue.read { db -> String in
                 let fmt = json ? .json : (format ?? .table)
-                if fmt == .json || fmt == .ndjson {
+                switch fmt {
+                case .json, .ndjson:
                     // Streamed a chunk of sessions at a time: 60k sessions as one string took 800 MB.
                     try SessionExport.write(db, filter: f, framing: fmt == .json ? .array : .lines, withTimeline: timeline) {
                         FileHandle.standardOutput.write(Data($0))
                     }
                     return ""
-                }
-                let sessions = try SessionQuery.load(db, filter: f, withTimeline: timeline)
-                switch fmt {
-                case .json, .ndjson:
-                    preconditionFailure("streamed above")
                 case .csv:
+                    let sessions = try SessionQuery.load(db, filter: f)
                     var rows = "id,source,side,start,duration,user,peer_address,peer_port,client_version,server_version,outcome,files,bytes_up,bytes_down,weak_findings,terrapin_vulnerable\r\n"
                     for s in sessions {
                         let cells: [String] = [s.id, s.source, s.side, s.start?.iso ?? "", s.duration.map { String($0) } ?? "", s.user ?? "",
@@ -67,6 +64,7 @@ struct Sessions: ParsableCommand {
                     }
                     return rows
                 case .table:
+                    let sessions = try SessionQuery.load(db, filter: f)
                     if sessions.isEmpty { return "no sessions match\n" }
                     return SessionTable.render(sessions, width: Terminal.width)
                 }

@@ -43,42 +43,40 @@ public struct JSONBytes {
 
     /// `p` must be valid UTF-8.
     private mutating func escaped(_ p: UnsafeBufferPointer<UInt8>) {
-        do {
-            bytes.append(0x22)
-            var start = 0
-            var i = 0
-            let n = p.count
-            while i < n {
-                if let base = p.baseAddress {
-                    while i + 8 <= n, !JSONBytes.wordNeedsCare(UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)) { i += 8 }
-                    if i >= n { break }
-                }
-                let c = p[i]
-                // A flag, not a sentinel byte: with `esc: UInt8 = 0` meaning "none", a NUL
-                // (c == 0) was written raw, making the NDJSON line invalid JSON.
-                var esc = false
-                if c < 0x20 || c == 0x22 || c == 0x5C || c == 0x7F { esc = true }
-                else if c == 0xE2, i + 2 < n, p[i + 1] == 0x80, p[i + 2] == 0xA8 || p[i + 2] == 0xA9 { esc = true }
-                if !esc { i += 1; continue }
-                if i > start { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: p[start..<i])) }
-                switch c {
-                case 0x22: bytes.append(0x5C); bytes.append(0x22)
-                case 0x5C: bytes.append(0x5C); bytes.append(0x5C)
-                case 0x0A: bytes.append(0x5C); bytes.append(0x6E)
-                case 0x0D: bytes.append(0x5C); bytes.append(0x72)
-                case 0x09: bytes.append(0x5C); bytes.append(0x74)
-                case 0xE2:
-                    raw("\\u202"); bytes.append(p[i + 2] == 0xA8 ? 0x38 : 0x39)
-                    i += 3; start = i; continue
-                default:
-                    raw("\\u00"); bytes.append(JSONBytes.hex[Int(c >> 4)]); bytes.append(JSONBytes.hex[Int(c & 15)])
-                }
-                i += 1
-                start = i
+        bytes.append(0x22)
+        var start = 0
+        var i = 0
+        let n = p.count
+        while i < n {
+            if let base = p.baseAddress {
+                while i + 8 <= n, !JSONBytes.wordNeedsCare(UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)) { i += 8 }
+                if i >= n { break }
             }
-            if n > start { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: p[start..<n])) }
-            bytes.append(0x22)
+            let c = p[i]
+            // A flag, not a sentinel byte: with `esc: UInt8 = 0` meaning "none", a NUL
+            // (c == 0) was written raw, making the NDJSON line invalid JSON.
+            var esc = false
+            if c < 0x20 || c == 0x22 || c == 0x5C || c == 0x7F { esc = true }
+            else if c == 0xE2, i + 2 < n, p[i + 1] == 0x80, p[i + 2] == 0xA8 || p[i + 2] == 0xA9 { esc = true }
+            if !esc { i += 1; continue }
+            if i > start { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: p[start..<i])) }
+            switch c {
+            case 0x22: bytes.append(0x5C); bytes.append(0x22)
+            case 0x5C: bytes.append(0x5C); bytes.append(0x5C)
+            case 0x0A: bytes.append(0x5C); bytes.append(0x6E)
+            case 0x0D: bytes.append(0x5C); bytes.append(0x72)
+            case 0x09: bytes.append(0x5C); bytes.append(0x74)
+            case 0xE2:
+                raw("\\u202"); bytes.append(p[i + 2] == 0xA8 ? 0x38 : 0x39)
+                i += 3; start = i; continue
+            default:
+                raw("\\u00"); bytes.append(JSONBytes.hex[Int(c >> 4)]); bytes.append(JSONBytes.hex[Int(c & 15)])
+            }
+            i += 1
+            start = i
         }
+        if n > start { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: p[start..<n])) }
+        bytes.append(0x22)
     }
 
     public mutating func int(_ v: Int) {

@@ -185,7 +185,7 @@ public struct ReportModel {
         let (whereSQL, args) = SessionQuery.whereClause(filter)
         let r = try RawRows(db, sql: """
             SELECT start, start_utc, "end", end_utc, client_version, user, peer_address, outcome, auth_failures, bytes_up, bytes_down
-            FROM sessions\(whereSQL) ORDER BY coalesce(start_utc, ''), file, first_line
+            FROM sessions\(whereSQL)\(SessionQuery.outputOrder)
             """, arguments: args)
         var tally = SummaryTally()
         while try r.next() {

@@ -42,15 +42,10 @@ struct StoredSessionJSON {
         var index: [String: Int] = [:]
         index.reserveCapacity(ids.count)
         for (k, id) in ids.enumerated() { index[id] = k }
-        var list = JSONBytes(capacity: ids.count * 16)
-        list.raw("[")
-        for (k, id) in ids.enumerated() { if k > 0 { list.raw(",") }; list.string(id) }
-        list.raw("]")
-        let idList = list.text
         let operations = try children("session_operations", "op, path, ok, bytes, to_path, local_path, seconds, bytes_per_second, detail, line",
-                                      idList: idList, index: index, render: StoredSessionJSON.operation)
+                                      ids: ids, index: index, render: StoredSessionJSON.operation)
         let findings = try children("findings", "algorithm, category, direction, rating, reason, reference",
-                                    idList: idList, index: index, render: StoredSessionJSON.finding)
+                                    ids: ids, index: index, render: StoredSessionJSON.finding)
         for k in ids.indices {
             if framing == .array, count > 0 { out.bytes.append(0x2C) }
             out.bytes.append(contentsOf: parts.bytes[heads[k]])
@@ -73,11 +68,10 @@ struct StoredSessionJSON {
     /// Renders the rows of a child table for these sessions (comma-separated per
     /// session, in position order). Reading the chunk's stretch of the table in
     /// stored order instead of through the session index measured no faster.
-    private func children(_ table: String, _ columns: String, idList: String, index: [String: Int],
+    private func children(_ table: String, _ columns: String, ids: [String], index: [String: Int],
                           render: (RawRows, inout JSONBytes) -> Void) throws -> (bytes: JSONBytes, ranges: [Range<Int>?]) {
         // session_id first: `render` reads the columns after it.
-        let r = try RawRows(db, sql: "SELECT session_id, \(columns) FROM \(table) WHERE session_id IN (SELECT value FROM json_each(?)) ORDER BY session_id, position",
-                            arguments: [.text(idList)])
+        let r = try SessionQuery.childRows(db, "SELECT session_id, \(columns) FROM \(table)", ids: ids)
         var out = JSONBytes(capacity: 1 << 16)
         var ranges = [Range<Int>?](repeating: nil, count: index.count)
         var current: [UInt8] = [], currentIndex: Int?, start = 0

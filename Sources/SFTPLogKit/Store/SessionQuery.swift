@@ -43,51 +43,27 @@ public enum SessionQuery {
     /// `withDetails: false` leaves `details` empty (summaries never show it).
     public static func load(_ db: Database, filter: SessionFilter = SessionFilter(), withTimeline: Bool = false,
                             withOperations: Bool = true, withFindings: Bool = true, withDetails: Bool = true) throws -> [SessionTimeline] {
+        let (whereSQL, args) = whereClause(filter)
+        let sql = "SELECT \(SessionColumn.selectList), bytes_up, bytes_down FROM sessions" + whereSQL + outputOrder
         var sessions: [SessionTimeline] = []
-        let rows = try sessionRows(db, filter)
-        while try rows.next() { sessions.append(session(rows, withDetails: withDetails, totals: !withOperations)) }
-        try attachChildren(db, &sessions, wholeTables: sessions.count > 500, withTimeline: withTimeline,
-                           withOperations: withOperations, withFindings: withFindings)
-        return sessions
-    }
-
-    /// The rowids of the sessions `filter` selects, in `load`'s order.
-    static func orderedRowids(_ db: Database, filter: SessionFilter) throws -> [Int64] {
-        let (whereSQL, args) = whereClause(filter)
-        var order: [Int64] = []
-        let keys = try RawRows(db, sql: "SELECT rowid FROM sessions" + whereSQL + " ORDER BY coalesce(start_utc, ''), file, first_line",
-                               arguments: args)
-        while try keys.next() { order.append(Int64(keys.int(at: 0)!)) }
-        return order
-    }
-
-    private static func sessionRows(_ db: Database, _ filter: SessionFilter) throws -> RawRows {
-        let (whereSQL, args) = whereClause(filter)
-        return try RawRows(db, sql: "SELECT \(SessionColumn.selectList), bytes_up, bytes_down FROM sessions" + whereSQL
-                                + " ORDER BY coalesce(start_utc, ''), file, first_line", arguments: args)
-    }
-
-    /// Adds operations, findings, server offers (and timelines) to `sessions`. With
-    /// `wholeTables`, each child table is read whole rather than by session id.
-    private static func attachChildren(_ db: Database, _ target: inout [SessionTimeline], wholeTables: Bool, withTimeline: Bool,
-                                       withOperations: Bool, withFindings: Bool) throws {
-        guard !target.isEmpty else { return }
-        // Moved into a local so the reset closures may capture it.
-        var sessions = target
-        target = []
-        defer { target = sessions }
+        let rows = try RawRows(db, sql: sql, arguments: args)
+        while try rows.next() {
+            var s = session(rows, withDetails: withDetails)
+            if !withOperations { s.storedTransferTotals = (rows.int("bytes_up") ?? 0, rows.int("bytes_down") ?? 0) }
+            sessions.append(s)
+        }
+        guard !sessions.isEmpty else { return [] }
         let index = Dictionary(uniqueKeysWithValues: sessions.enumerated().map { ($1.id, $0) })
         // Operations and findings in a few queries, not one per session.
         let idList = sessions.map(\.id)
-        let count = sessions.count
         /// `body` adds a row to its session and returns that session's index. With
         /// `reset`, a whole-table read first goes in stored order (sequential pages; a
         /// session's rows are appended in position order), and only if some row says
         /// otherwise is the table read again by key (reading by key cost random page reads).
         func forEachRow(_ table: String, reset: (() -> Void)? = nil, _ body: (RawRows) -> Int?) throws {
-            if wholeTables {
+            if sessions.count > 500 {
                 if let reset {
-                    var last = [Int](repeating: -1, count: count)
+                    var last = [Int](repeating: -1, count: sessions.count)
                     var ordered = true
                     let r = try RawRows(db, sql: "SELECT * FROM \(table) ORDER BY rowid")
                     let position = r.position("position")
@@ -103,14 +79,7 @@ public enum SessionQuery {
                 let r = try RawRows(db, sql: "SELECT * FROM \(table) ORDER BY session_id, position")
                 while try r.next() { _ = body(r) }
             } else {
-                // The ids as one bound JSON array: a statement with 500 placeholders cost
-                // more to prepare than its rows cost to read.
-                var ids = JSONBytes(capacity: idList.count * 16)
-                ids.raw("[")
-                for (k, id) in idList.enumerated() { if k > 0 { ids.raw(",") }; ids.string(id) }
-                ids.raw("]")
-                let r = try RawRows(db, sql: "SELECT * FROM \(table) WHERE session_id IN (SELECT value FROM json_each(?)) ORDER BY session_id, position",
-                                    arguments: [.text(ids.text)])
+                let r = try childRows(db, "SELECT * FROM \(table)", ids: idList)
                 while try r.next() { _ = body(r) }
             }
         }
@@ -146,6 +115,32 @@ public enum SessionQuery {
                                                        arguments: [sessions[i].id]).map { RecordRef(line: $0["line"], seq: $0["seq"], duplicate: $0["session_duplicate"] != 0) }
             }
         }
+        return sessions
+    }
+
+    /// The order sessions are listed in (`load`, `sessions --json`, the report summary).
+    static let outputOrder = " ORDER BY coalesce(start_utc, ''), file, first_line"
+
+    /// The rowids of the sessions `filter` selects, in `load`'s order.
+    static func orderedRowids(_ db: Database, filter: SessionFilter) throws -> [Int64] {
+        let (whereSQL, args) = whereClause(filter)
+        var order: [Int64] = []
+        let keys = try RawRows(db, sql: "SELECT rowid FROM sessions" + whereSQL + outputOrder, arguments: args)
+        while try keys.next() { order.append(Int64(keys.int(at: 0)!)) }
+        return order
+    }
+
+    /// Rows of a session child table (`select` is "SELECT … FROM table") for these
+    /// sessions, grouped by session in position order. The ids are bound as one JSON
+    /// array: statements with 500 placeholders cost more to prepare than their rows
+    /// cost to read.
+    static func childRows(_ db: Database, _ select: String, ids: [String]) throws -> RawRows {
+        var list = JSONBytes(capacity: ids.count * 16)
+        list.raw("[")
+        for (k, id) in ids.enumerated() { if k > 0 { list.raw(",") }; list.string(id) }
+        list.raw("]")
+        return try RawRows(db, sql: select + " WHERE session_id IN (SELECT value FROM json_each(?)) ORDER BY session_id, position",
+                           arguments: [.text(list.text)])
     }
 
     private struct OperationColumns {
@@ -185,7 +180,7 @@ public enum SessionQuery {
         static let selectList = allCases.map { "\"\($0)\"" }.joined(separator: ", ")
     }
 
-    static func session(_ r: RawRows, withDetails: Bool = true, totals: Bool = false) -> SessionTimeline {
+    static func session(_ r: RawRows, withDetails: Bool = true) -> SessionTimeline {
         typealias C = SessionColumn
         var s = SessionTimeline(source: r.text(at: C.source.rawValue) ?? "", side: r.text(at: C.side.rawValue) ?? "", file: r.text(at: C.file.rawValue) ?? "")
         s.id = r.text(at: C.id.rawValue) ?? ""; s.sourceID = Int64(r.int(at: C.source_id.rawValue) ?? 0)
@@ -209,11 +204,6 @@ public enum SessionQuery {
         s.gexBits = r.int(at: C.gex_bits.rawValue)
         s.eventCount = r.int(at: C.event_count.rawValue) ?? 0; s.firstLine = r.int(at: C.first_line.rawValue) ?? 0; s.lastLine = r.int(at: C.last_line.rawValue) ?? 0
         if withDetails, let d = r.bytes(at: C.details.rawValue), case .object(let pairs)? = JSONValue.parseStored(d) { s.details = pairs }
-        if totals {
-            // bytes_up, bytes_down follow the select list (`sessionRows`).
-            let n = Int32(SessionColumn.allCases.count)
-            s.storedTransferTotals = (r.int(at: n) ?? 0, r.int(at: n + 1) ?? 0)
-        }
         return s
     }
 

@@ -15,6 +15,15 @@ final class SessionReadTests: XCTestCase {
 
     func generatedLog(lines: Int, seed: Int) throws -> String { try Harness.generatedLog(lines: lines, seed: seed, in: dir) }
 
+    /// The samples plus a generated busy server's log (many sessions share a negotiation).
+    func ingestSamplesAndGenerated(lines: Int, seed: Int) throws -> DatabaseQueue {
+        let generated = try generatedLog(lines: lines, seed: seed)
+        let q = try ingestSamples()
+        let r = try CLI.run(["ingest", "--db", db, "-q", generated])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        return q
+    }
+
     func ingestSamples() throws -> DatabaseQueue {
         let r = try CLI.run(["ingest", "--db", db, "-q", Paths.samples.path])
         XCTAssertTrue(r.status == 0 || r.status == 2, r.stderr)  // 2: the invalid-UTF-8 sample keeps unparsed lines
@@ -77,10 +86,7 @@ final class SessionReadTests: XCTestCase {
 
     func testAuditOfFlaggedNegotiationsEqualsJudgingEverySession() throws {
         // The samples plus a generated server log: many sessions share a negotiation.
-        let generated = try generatedLog(lines: 3000, seed: 1)
-        let q = try ingestSamples()
-        let r = try CLI.run(["ingest", "--db", db, "-q", generated])
-        XCTAssertEqual(r.status, 0, r.stderr)
+        let q = try ingestSamplesAndGenerated(lines: 3000, seed: 1)
         let judge = SessionJudge(policy: try AlgorithmPolicy.bundled(overrides: []))
         var filters = [SessionFilter()]
         var weak = SessionFilter(); weak.weakOnly = true; filters.append(weak)
@@ -102,9 +108,7 @@ final class SessionReadTests: XCTestCase {
 
     func testExportInChunksEqualsLoadedSessions() throws {
         // Over 500 sessions, so `load` reads child tables whole while the export reads them by id.
-        let generated = try generatedLog(lines: 12000, seed: 4)
-        let q = try ingestSamples()
-        XCTAssertEqual(try CLI.run(["ingest", "--db", db, "-q", generated]).status, 0)
+        let q = try ingestSamplesAndGenerated(lines: 12000, seed: 4)
         var filters = [SessionFilter()]
         var weak = SessionFilter(); weak.weakOnly = true; filters.append(weak)
         var user = SessionFilter(); user.user = "alice"; filters.append(user)
@@ -150,9 +154,7 @@ final class SessionReadTests: XCTestCase {
     }
 
     func testReportSummaryFromSQLEqualsSummaryFromLoadedSessions() throws {
-        let generated = try generatedLog(lines: 20000, seed: 9)
-        let q = try ingestSamples()
-        XCTAssertEqual(try CLI.run(["ingest", "--db", db, "-q", generated]).status, 0)
+        let q = try ingestSamplesAndGenerated(lines: 20000, seed: 9)
         var filters = [SessionFilter()]
         var weak = SessionFilter(); weak.weakOnly = true; filters.append(weak)
         var peer = SessionFilter(); peer.peer = "192.0.2.55"; filters.append(peer)
