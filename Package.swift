@@ -21,10 +21,13 @@ let package = Package(
             pkgConfig: "liblzma",
             providers: [.apt(["zlib1g-dev", "libbz2-dev", "liblzma-dev"]), .brew(["xz"])]
         ),
+        // sqlite3_config (variadic C) for the one setting Swift cannot reach.
+        .target(name: "CSQLiteConfig", linkerSettings: [.linkedLibrary("sqlite3")]),
         .target(
             name: "SFTPLogKit",
             dependencies: [
                 "CCompression",
+                "CSQLiteConfig",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Yams", package: "Yams"),

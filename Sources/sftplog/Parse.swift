@@ -99,14 +99,19 @@ struct Parse: ParsableCommand {
     }
 }
 
-/// NDJSON to stdout in whole records; several followed files write through one lock.
+/// Bytes to stdout in whole pieces (NDJSON records, session chunks); several followed files write through one lock.
 final class RecordOutput: @unchecked Sendable {
     private let lock = NSLock()
 
     func write(_ buffer: inout JSONBytes) {
         guard !buffer.bytes.isEmpty else { return }
+        write(buffer.bytes)
+        buffer.bytes.removeAll(keepingCapacity: true)
+    }
+
+    func write(_ bytes: [UInt8]) {
         lock.withLock {
-            buffer.bytes.withUnsafeBytes { p in
+            bytes.withUnsafeBytes { p in
                 var off = 0
                 while off < p.count {
                     let n = Foundation.write(1, p.baseAddress! + off, p.count - off)
@@ -115,7 +120,6 @@ final class RecordOutput: @unchecked Sendable {
                 }
             }
         }
-        buffer.bytes.removeAll(keepingCapacity: true)
     }
 }
 

@@ -39,35 +39,32 @@ struct Sessions: ParsableCommand {
 
     func run() throws {
         try reporting {
-            let queue = try LogStore.openForReading(LogStore.defaultPath(db))
+            let path = LogStore.defaultPath(db)
             let f = try filters.filter()
-            let out = try queue.read { db -> String in
-                let fmt = json ? .json : (format ?? .table)
-                switch fmt {
-                case .json, .ndjson:
-                    // Streamed a chunk of sessions at a time: 60k sessions as one string took 800 MB.
-                    try SessionExport.write(db, filter: f, framing: fmt == .json ? .array : .lines, withTimeline: timeline) {
-                        FileHandle.standardOutput.write(Data($0))
-                    }
-                    return ""
-                case .csv:
-                    let sessions = try SessionQuery.load(db, filter: f)
-                    var rows = "id,source,side,start,duration,user,peer_address,peer_port,client_version,server_version,outcome,files,bytes_up,bytes_down,weak_findings,terrapin_vulnerable\r\n"
-                    for s in sessions {
-                        let cells: [String] = [s.id, s.source, s.side, s.start?.iso ?? "", s.duration.map { String($0) } ?? "", s.user ?? "",
-                                               s.peer?.address ?? "", s.peer?.port.map(String.init) ?? "", s.clientVersion ?? "", s.serverVersion ?? "",
-                                               s.outcome, String(s.operations.filter { $0.op == "get" || $0.op == "put" }.count),
-                                               String(s.bytesUp), String(s.bytesDown),
-                                               String(s.findings.filter { ["warn", "fail", "unknown"].contains($0.rating) }.count),
-                                               s.terrapinVulnerable.map { $0 ? "true" : "false" } ?? ""]
-                        rows += cells.map(TextEscaper.csvCell).joined(separator: ",") + "\r\n"
-                    }
-                    return rows
-                case .table:
-                    let sessions = try SessionQuery.load(db, filter: f)
-                    if sessions.isEmpty { return "no sessions match\n" }
-                    return SessionTable.render(sessions, width: Terminal.width)
+            let fmt = json ? .json : (format ?? .table)
+            let out: String
+            switch fmt {
+            case .json, .ndjson:
+                // Streamed a chunk of sessions at a time: 60k sessions as one string took 800 MB.
+                let stdout = RecordOutput()
+                try SessionExport.write(path: path, filter: f, framing: fmt == .json ? .array : .lines, withTimeline: timeline) { stdout.write($0) }
+                return
+            case .csv:
+                let sessions = try LogStore.openForReading(path).read { try SessionQuery.load($0, filter: f) }
+                var rows = "id,source,side,start,duration,user,peer_address,peer_port,client_version,server_version,outcome,files,bytes_up,bytes_down,weak_findings,terrapin_vulnerable\r\n"
+                for s in sessions {
+                    let cells: [String] = [s.id, s.source, s.side, s.start?.iso ?? "", s.duration.map { String($0) } ?? "", s.user ?? "",
+                                           s.peer?.address ?? "", s.peer?.port.map(String.init) ?? "", s.clientVersion ?? "", s.serverVersion ?? "",
+                                           s.outcome, String(s.operations.filter { $0.op == "get" || $0.op == "put" }.count),
+                                           String(s.bytesUp), String(s.bytesDown),
+                                           String(s.findings.filter { ["warn", "fail", "unknown"].contains($0.rating) }.count),
+                                           s.terrapinVulnerable.map { $0 ? "true" : "false" } ?? ""]
+                    rows += cells.map(TextEscaper.csvCell).joined(separator: ",") + "\r\n"
                 }
+                out = rows
+            case .table:
+                let sessions = try LogStore.openForReading(path).read { try SessionQuery.load($0, filter: f) }
+                out = sessions.isEmpty ? "no sessions match\n" : SessionTable.render(sessions, width: Terminal.width)
             }
             FileHandle.standardOutput.write(Data(out.utf8))
         }

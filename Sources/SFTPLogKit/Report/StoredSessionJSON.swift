@@ -17,10 +17,11 @@ struct StoredSessionJSON {
         sessionRow = try RawRows(db, sql: "SELECT \(SessionQuery.SessionColumn.selectList) FROM sessions WHERE rowid = ?")
     }
 
-    /// Appends the JSON objects of these sessions, in this order, framed as `framing`
-    /// after `count` sessions already written (and counted here).
-    mutating func write(rowids: ArraySlice<Int64>, framing: SessionExport.Framing, withTimeline: Bool,
-                        count: inout Int, to out: inout JSONBytes) throws {
+    /// Appends the JSON objects of these sessions, in this order, framed as
+    /// `framing` (`afterOthers`: an array's separator goes before the first
+    /// too); returns how many.
+    mutating func write(rowids: ArraySlice<Int64>, framing: SessionExport.Framing, withTimeline: Bool, afterOthers: Bool,
+                        to out: inout JSONBytes) throws -> Int {
         // Each session's parts before and after its operations and findings, which are
         // read afterwards, a query per table for the whole chunk.
         var parts = JSONBytes(capacity: rowids.count * 1024)
@@ -38,7 +39,7 @@ struct StoredSessionJSON {
             StoredSessionJSON.tail(r, to: &parts)
             tails.append(start..<parts.bytes.count)
         }
-        guard !ids.isEmpty else { return }
+        guard !ids.isEmpty else { return 0 }
         var index: [String: Int] = [:]
         index.reserveCapacity(ids.count)
         for (k, id) in ids.enumerated() { index[id] = k }
@@ -47,7 +48,7 @@ struct StoredSessionJSON {
         let findings = try children("findings", "algorithm, category, direction, rating, reason, reference",
                                     ids: ids, index: index, render: StoredSessionJSON.finding)
         for k in ids.indices {
-            if framing == .array, count > 0 { out.bytes.append(0x2C) }
+            if framing == .array, k > 0 || afterOthers { out.bytes.append(0x2C) }
             out.bytes.append(contentsOf: parts.bytes[heads[k]])
             out.raw(",\"operations\":[")
             if let range = operations.ranges[k] { out.bytes.append(contentsOf: operations.bytes.bytes[range]) }
@@ -61,8 +62,8 @@ struct StoredSessionJSON {
             }
             out.raw("}")
             if framing == .lines { out.bytes.append(0x0A) }
-            count += 1
         }
+        return ids.count
     }
 
     /// Renders the rows of a child table for these sessions (comma-separated per
@@ -77,7 +78,8 @@ struct StoredSessionJSON {
         var current: [UInt8] = [], currentIndex: Int?, start = 0
         func close() { if let i = currentIndex { ranges[i] = start..<out.bytes.count } }
         while try r.next() {
-            if !(r.withBytes(at: 0) { p in p.elementsEqual(current) } ?? false) {
+            let same = r.withBytes(at: 0) { p in p.count == current.count && (p.isEmpty || memcmp(p.baseAddress!, current, p.count) == 0) }
+            if same != true {
                 close()
                 current = r.bytes(at: 0) ?? []
                 currentIndex = index[String(decoding: current, as: UTF8.self)]
@@ -114,71 +116,75 @@ struct StoredSessionJSON {
     }
 
     // MARK: objects (the field order of `SessionJSON.object`)
+    // Each key is written with its punctuation as one literal (`,"key":`): appending
+    // separator, quotes, name and colon one by one was a tenth of the export.
 
     private static func head(_ r: RawRows, to j: inout JSONBytes) {
-        func key(_ k: StaticString) { j.raw(","); j.key(k) }
-        func opt(_ k: StaticString, _ c: C) { key(k); optionalText(r, c.rawValue, &j) }
-        j.raw("{"); j.key("id"); text(r, C.id.rawValue, &j)
-        key("source"); text(r, C.source.rawValue, &j); key("side"); text(r, C.side.rawValue, &j); key("file"); text(r, C.file.rawValue, &j)
-        key("peer")
-        if r.withBytes(at: C.peer_address.rawValue, { p -> Void in j.raw("{"); j.key("address"); j.string(stored: p) }) != nil {
-            key("port"); optionalInt(r, C.peer_port.rawValue, &j); j.raw("}")
+        func opt(_ key: StaticString, _ c: C) { j.raw(key); optionalText(r, c.rawValue, &j) }
+        j.raw(#"{"id":"#); text(r, C.id.rawValue, &j)
+        j.raw(#","source":"#); text(r, C.source.rawValue, &j)
+        j.raw(#","side":"#); text(r, C.side.rawValue, &j)
+        j.raw(#","file":"#); text(r, C.file.rawValue, &j)
+        if r.withBytes(at: C.peer_address.rawValue, { p -> Void in j.raw(#","peer":{"address":"#); j.string(stored: p) }) != nil {
+            j.raw(#","port":"#); optionalInt(r, C.peer_port.rawValue, &j); j.raw("}")
         } else {
-            j.raw("null")
+            j.raw(#","peer":null"#)
         }
-        opt("user", .user)
+        opt(#","user":"#, .user)
         let start = timestamp(r, C.start.rawValue), end = timestamp(r, C.end.rawValue)
-        key("start"); if let start { j.string(start.iso) } else { j.raw("null") }
-        key("end"); if let end { j.string(end.iso) } else { j.raw("null") }
-        key("duration")
+        j.raw(#","start":"#); if let start { j.string(start.iso) } else { j.raw("null") }
+        j.raw(#","end":"#); if let end { j.string(end.iso) } else { j.raw("null") }
+        j.raw(#","duration":"#)
         if let s = timestamp(r, C.start_utc.rawValue)?.epoch(in: SessionQuery.utcZone),
            let e = timestamp(r, C.end_utc.rawValue)?.epoch(in: SessionQuery.utcZone) {
             j.value(.double((max(0, e - s) * 1000).rounded() / 1000))
         } else {
             j.raw("null")
         }
-        key("outcome"); text(r, C.outcome.rawValue, &j); opt("outcome_detail", .outcome_detail)
-        opt("client_version", .client_version); opt("server_version", .server_version)
-        key("negotiated"); j.raw("{"); j.key("kex"); optionalText(r, C.kex.rawValue, &j)
-        opt("hostkey", .hostkey); opt("cipher_c2s", .cipher_c2s); opt("cipher_s2c", .cipher_s2c); opt("mac_c2s", .mac_c2s); opt("mac_s2c", .mac_s2c)
-        opt("compression_c2s", .compression_c2s); opt("compression_s2c", .compression_s2c); j.raw("}")
-        key("strict_kex"); optionalBool(r, C.strict_kex.rawValue, &j)
-        key("auth"); j.raw("{"); j.key("methods_tried"); j.raw("[")
+        j.raw(#","outcome":"#); text(r, C.outcome.rawValue, &j); opt(#","outcome_detail":"#, .outcome_detail)
+        opt(#","client_version":"#, .client_version); opt(#","server_version":"#, .server_version)
+        opt(#","negotiated":{"kex":"#, .kex)
+        opt(#","hostkey":"#, .hostkey); opt(#","cipher_c2s":"#, .cipher_c2s); opt(#","cipher_s2c":"#, .cipher_s2c)
+        opt(#","mac_c2s":"#, .mac_c2s); opt(#","mac_s2c":"#, .mac_s2c)
+        opt(#","compression_c2s":"#, .compression_c2s); opt(#","compression_s2c":"#, .compression_s2c); j.raw("}")
+        j.raw(#","strict_kex":"#); optionalBool(r, C.strict_kex.rawValue, &j)
+        j.raw(#","auth":{"methods_tried":["#)
         if let m = r.bytes(at: C.auth_methods_tried.rawValue), case .array(let a)? = JSONValue.parseStored(m) {
             for (k, s) in a.compactMap(\.stringValue).enumerated() { if k > 0 { j.raw(",") }; j.string(s) }
         }
-        j.raw("]"); opt("succeeded_method", .auth_succeeded_method); key("failures"); j.int(r.int(at: C.auth_failures.rawValue) ?? 0); j.raw("}")
-        opt("host_key_check", .host_key_check)
+        j.raw("]"); opt(#","succeeded_method":"#, .auth_succeeded_method)
+        j.raw(#","failures":"#); j.int(r.int(at: C.auth_failures.rawValue) ?? 0); j.raw("}")
+        opt(#","host_key_check":"#, .host_key_check)
     }
 
     private static func tail(_ r: RawRows, to j: inout JSONBytes) {
-        func key(_ k: StaticString) { j.raw(","); j.key(k) }
-        key("terrapin_vulnerable"); optionalBool(r, C.terrapin_vulnerable.rawValue, &j)
-        key("event_count"); j.int(r.int(at: C.event_count.rawValue) ?? 0)
-        key("location"); optionalText(r, C.location.rawValue, &j); key("component"); optionalText(r, C.component.rawValue, &j)
-        key("lines"); j.raw("{"); j.key("first"); j.int(r.int(at: C.first_line.rawValue) ?? 0)
-        key("last"); j.int(r.int(at: C.last_line.rawValue) ?? 0); j.raw("}")
-        key("details")
+        j.raw(#","terrapin_vulnerable":"#); optionalBool(r, C.terrapin_vulnerable.rawValue, &j)
+        j.raw(#","event_count":"#); j.int(r.int(at: C.event_count.rawValue) ?? 0)
+        j.raw(#","location":"#); optionalText(r, C.location.rawValue, &j)
+        j.raw(#","component":"#); optionalText(r, C.component.rawValue, &j)
+        j.raw(#","lines":{"first":"#); j.int(r.int(at: C.first_line.rawValue) ?? 0)
+        j.raw(#","last":"#); j.int(r.int(at: C.last_line.rawValue) ?? 0); j.raw("}")
+        j.raw(#","details":"#)
         if let d = r.bytes(at: C.details.rawValue), case .object(let pairs)? = JSONValue.parseStored(d) { j.object(pairs) } else { j.object([]) }
-        if r.withBytes(at: C.terrapin_explanation.rawValue, { _ -> Void in }) != nil { key("terrapin_explanation"); optionalText(r, C.terrapin_explanation.rawValue, &j) }
+        if r.withBytes(at: C.terrapin_explanation.rawValue, { p -> Void in j.raw(#","terrapin_explanation":"#); j.string(stored: p) }) != nil {}
     }
 
     /// Columns: session_id, op, path, ok, bytes, to_path, local_path, seconds, bytes_per_second, detail, line.
     private static func operation(_ r: RawRows, to j: inout JSONBytes) {
-        func key(_ k: StaticString) { j.raw(","); j.key(k) }
-        j.raw("{"); j.key("op"); text(r, 1, &j); key("path"); text(r, 2, &j); key("ok"); optionalBool(r, 3, &j); key("bytes"); optionalInt(r, 4, &j)
-        if r.withBytes(at: 5, { _ -> Void in }) != nil { key("to"); text(r, 5, &j) }
-        if r.withBytes(at: 6, { _ -> Void in }) != nil { key("local"); text(r, 6, &j) }
-        if let x = r.double(at: 7) { key("seconds"); j.value(.double(x)) }
-        if let x = r.double(at: 8) { key("bytes_per_second"); j.value(.double(x)) }
-        if r.withBytes(at: 9, { _ -> Void in }) != nil { key("detail"); text(r, 9, &j) }
-        key("line"); j.int(r.int(at: 10) ?? 0); j.raw("}")
+        j.raw(#"{"op":"#); text(r, 1, &j); j.raw(#","path":"#); text(r, 2, &j)
+        j.raw(#","ok":"#); optionalBool(r, 3, &j); j.raw(#","bytes":"#); optionalInt(r, 4, &j)
+        _ = r.withBytes(at: 5) { p -> Void in j.raw(#","to":"#); j.string(stored: p) }
+        _ = r.withBytes(at: 6) { p -> Void in j.raw(#","local":"#); j.string(stored: p) }
+        if let x = r.double(at: 7) { j.raw(#","seconds":"#); j.value(.double(x)) }
+        if let x = r.double(at: 8) { j.raw(#","bytes_per_second":"#); j.value(.double(x)) }
+        _ = r.withBytes(at: 9) { p -> Void in j.raw(#","detail":"#); j.string(stored: p) }
+        j.raw(#","line":"#); j.int(r.int(at: 10) ?? 0); j.raw("}")
     }
 
     /// Columns: session_id, algorithm, category, direction, rating, reason, reference.
     private static func finding(_ r: RawRows, to j: inout JSONBytes) {
-        func key(_ k: StaticString) { j.raw(","); j.key(k) }
-        j.raw("{"); j.key("algorithm"); text(r, 1, &j); key("category"); text(r, 2, &j); key("direction"); optionalText(r, 3, &j)
-        key("rating"); text(r, 4, &j); key("reason"); text(r, 5, &j); key("reference"); text(r, 6, &j); j.raw("}")
+        j.raw(#"{"algorithm":"#); text(r, 1, &j); j.raw(#","category":"#); text(r, 2, &j)
+        j.raw(#","direction":"#); optionalText(r, 3, &j); j.raw(#","rating":"#); text(r, 4, &j)
+        j.raw(#","reason":"#); text(r, 5, &j); j.raw(#","reference":"#); text(r, 6, &j); j.raw("}")
     }
 }

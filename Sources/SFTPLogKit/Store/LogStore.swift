@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import GRDBSQLite
+import CSQLiteConfig
 
 public enum StoreError: Error, CustomStringConvertible {
     case notOurs(path: String)
@@ -8,6 +9,7 @@ public enum StoreError: Error, CustomStringConvertible {
     case cannotOpen(path: String, reason: String)
     case missing(path: String)
     case readOnlyViolation(String)
+    case changedWhileReading(path: String)
 
     public var description: String {
         switch self {
@@ -16,6 +18,7 @@ public enum StoreError: Error, CustomStringConvertible {
         case .cannotOpen(let p, let r): return "\(p): cannot open database: \(r)"
         case .missing(let p): return "\(p): no such database (run `sftplog ingest` first)"
         case .readOnlyViolation(let m): return "query is read-only: \(m)"
+        case .changedWhileReading(let p): return "\(p): the database changed while it was being read (a writer other than sftplog?); run the command again"
         }
     }
 }
@@ -29,7 +32,13 @@ public enum LogStore {
         return "./sftplog.db"
     }
 
+    /// SQLite counts every allocation under one process-wide mutex unless told
+    /// not to; with two connections reading at once (`SessionExport`) the
+    /// contention on it cost about a sixth of the CPU. Nothing here reads the counts.
+    private static let memoryStatisticsOff: Void = { _ = sftplog_sqlite_memstatus_off() }()
+
     static func configuration(readOnly: Bool) -> Configuration {
+        _ = memoryStatisticsOff
         var c = Configuration()
         c.readonly = readOnly
         c.busyMode = .timeout(30)

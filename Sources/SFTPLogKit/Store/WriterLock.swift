@@ -13,7 +13,8 @@ import Glibc
 /// keeps it until it exits; another one waits for it. The kernel drops the
 /// lock when the holder dies (even by SIGKILL), so a killed ingest never
 /// leaves the database locked. The lock file is empty and left in place.
-/// Readers (`query`, reports) never take it.
+/// Readers (`query`, reports) never wait for it; `holdOffWriters` lets a
+/// reader that reads on several connections start them on one snapshot.
 enum WriterLock {
     private static let mutex = NSLock()
     /// Lock files this process holds, by (device, inode): opening the same
@@ -54,4 +55,19 @@ enum WriterLock {
         }
         held[key] = fd
     }
+
+    /// A shared lock on the lock file, taken only if no writer holds it: while
+    /// held, no sftplog process can start writing, so read transactions begun
+    /// on several connections see the same commit. nil when a writer is at
+    /// work (this process included) or the lock file is missing or unreadable;
+    /// `release` the returned descriptor once every connection has read.
+    static func holdOffWriters(databasePath: String) -> Int32? {
+        if databasePath.isEmpty || databasePath == ":memory:" { return nil }
+        let fd = open(lockPath(databasePath: databasePath), O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        if flock(fd, LOCK_SH | LOCK_NB) != 0 { close(fd); return nil }
+        return fd
+    }
+
+    static func release(_ fd: Int32) { close(fd) }
 }

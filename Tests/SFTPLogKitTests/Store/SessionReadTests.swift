@@ -139,11 +139,44 @@ final class SessionReadTests: XCTestCase {
                             XCTAssertEqual(n, loaded.count)
                             XCTAssertEqual(out.bytes, expected, "\(framing) timeline \(timeline) chunk \(chunk)")
                         }
+                        // Several connections, each rendering every other chunk, handed over in order.
+                        for (readers, chunk) in [(2, 7), (3, 5), (2, 1000)] {
+                            let out = Collected()
+                            let n = try SessionExport.write(path: self.db, filter: filter, framing: framing, withTimeline: timeline,
+                                                            readers: readers, chunkSize: chunk) { out.add($0) }
+                            XCTAssertEqual(n, loaded.count)
+                            XCTAssertEqual(out.bytes, expected, "\(framing) timeline \(timeline) \(readers) readers, chunk \(chunk)")
+                        }
                     }
                 }
             }
         }
         XCTAssertGreaterThan(timelinesCompared, 10)
+    }
+
+    /// Several readers start on one snapshot only while no writer can commit:
+    /// they hold writers off until all have begun, and read alone while one works.
+    func testParallelReadersHoldOffWriters() throws {
+        let q = try ingestSamples()
+        let lockPath = WriterLock.lockPath(databasePath: db)
+        let expected = Collected()
+        let n = try q.read { try SessionExport.write($0, filter: SessionFilter(), framing: .array, withTimeline: false) { expected.add($0) } }
+        XCTAssertGreaterThan(n, 30)
+
+        guard let hold = WriterLock.holdOffWriters(databasePath: db) else { return XCTFail("no writer is at work: the hold must be granted") }
+        let writer = open(lockPath, O_RDONLY)
+        defer { close(writer) }
+        XCTAssertNotEqual(flock(writer, LOCK_EX | LOCK_NB), 0, "a writer must wait while readers start")
+        WriterLock.release(hold)
+        XCTAssertEqual(flock(writer, LOCK_EX | LOCK_NB), 0, "released: the writer goes on")
+
+        // A writer at work: no hold, and the export reads on one connection, with the same bytes.
+        XCTAssertNil(WriterLock.holdOffWriters(databasePath: db))
+        let out = Collected()
+        XCTAssertEqual(try SessionExport.write(path: db, filter: SessionFilter(), framing: .array, withTimeline: false, readers: 2, chunkSize: 3) { out.add($0) }, n)
+        XCTAssertEqual(out.bytes, expected.bytes)
+        flock(writer, LOCK_UN)
+        XCTAssertNotNil(WriterLock.holdOffWriters(databasePath: db).map { WriterLock.release($0) })
     }
 
     final class Collected: @unchecked Sendable {
