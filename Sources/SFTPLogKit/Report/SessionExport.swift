@@ -49,7 +49,7 @@ public enum SessionExport {
                         signalled = true
                         let chunks = (order.count + chunkSize - 1) / chunkSize
                         handoff.setTotal(chunks)
-                        var writer = try StoredSessionJSON(db)
+                        let writer = StoredSessionJSON(db)
                         for k in stride(from: w, to: chunks, by: readers) {
                             var j = JSONBytes(capacity: chunkSize * 2048)
                             let n = try writer.write(rowids: order[k * chunkSize..<min((k + 1) * chunkSize, order.count)],
@@ -92,7 +92,7 @@ public enum SessionExport {
         let output = RenderThread<[UInt8]>(name: "sftplog-output", capacity: 4, render: sink)
         defer { output.close() }
         let order = try SessionQuery.orderedRowids(db, filter: filter)
-        var writer = try StoredSessionJSON(db)
+        let writer = StoredSessionJSON(db)
         var j = JSONBytes(capacity: 1 << 17)
         if framing == .array { j.bytes.append(0x5B) }
         var count = 0

@@ -10,35 +10,40 @@ import GRDB
 struct StoredSessionJSON {
     private typealias C = SessionQuery.SessionColumn
     private let db: Database
-    private let sessionRow: RawRows
 
-    init(_ db: Database) throws {
-        self.db = db
-        sessionRow = try RawRows(db, sql: "SELECT \(SessionQuery.SessionColumn.selectList) FROM sessions WHERE rowid = ?")
-    }
+    init(_ db: Database) { self.db = db }
 
     /// Appends the JSON objects of these sessions, in this order, framed as
     /// `framing` (`afterOthers`: an array's separator goes before the first
     /// too); returns how many.
-    mutating func write(rowids: ArraySlice<Int64>, framing: SessionExport.Framing, withTimeline: Bool, afterOthers: Bool,
-                        to out: inout JSONBytes) throws -> Int {
+    func write(rowids: ArraySlice<Int64>, framing: SessionExport.Framing, withTimeline: Bool, afterOthers: Bool,
+               to out: inout JSONBytes) throws -> Int {
         // Each session's parts before and after its operations and findings, which are
         // read afterwards, a query per table for the whole chunk.
         var parts = JSONBytes(capacity: rowids.count * 1024)
-        var heads: [Range<Int>] = [], tails: [Range<Int>] = [], ids: [String] = []
-        heads.reserveCapacity(rowids.count); tails.reserveCapacity(rowids.count); ids.reserveCapacity(rowids.count)
-        let r = sessionRow
-        for rowid in rowids {
-            r.rebind([.int(rowid)])
-            guard try r.next() else { continue }  // one read transaction: rows cannot vanish
-            ids.append(r.text(at: C.id.rawValue) ?? "")
+        var slots = [(id: String, head: Range<Int>, tail: Range<Int>)?](repeating: nil, count: rowids.count)
+        var place: [Int64: Int] = [:]
+        place.reserveCapacity(rowids.count)
+        var list = JSONBytes(capacity: rowids.count * 8)
+        list.raw("[")
+        for (k, rowid) in rowids.enumerated() { if k > 0 { list.raw(",") }; list.int(Int(rowid)); place[rowid] = k }
+        list.raw("]")
+        // The chunk's rows in one query (they come in rowid order): a query per session
+        // cost its statement reset, binding and step on top of the row.
+        let r = try RawRows(db, sql: "SELECT \(C.selectList), rowid FROM sessions WHERE rowid IN (SELECT value FROM json_each(?))",
+                            arguments: [.text(list.text)])
+        let rowidColumn = Int32(C.allCases.count)
+        while try r.next() {
+            guard let k = r.int(at: rowidColumn).flatMap({ place[Int64($0)] }) else { continue }
             var start = parts.bytes.count
             StoredSessionJSON.head(r, to: &parts)
-            heads.append(start..<parts.bytes.count)
+            let head = start..<parts.bytes.count
             start = parts.bytes.count
             StoredSessionJSON.tail(r, to: &parts)
-            tails.append(start..<parts.bytes.count)
+            slots[k] = (r.text(at: C.id.rawValue) ?? "", head, start..<parts.bytes.count)
         }
+        let sessions = slots.compactMap { $0 }  // one read transaction: none can vanish
+        let ids = sessions.map(\.id)
         guard !ids.isEmpty else { return 0 }
         var index: [String: Int] = [:]
         index.reserveCapacity(ids.count)
@@ -49,13 +54,13 @@ struct StoredSessionJSON {
                                     ids: ids, index: index, render: StoredSessionJSON.finding)
         for k in ids.indices {
             if framing == .array, k > 0 || afterOthers { out.bytes.append(0x2C) }
-            out.bytes.append(contentsOf: parts.bytes[heads[k]])
+            out.bytes.append(contentsOf: parts.bytes[sessions[k].head])
             out.raw(",\"operations\":[")
             if let range = operations.ranges[k] { out.bytes.append(contentsOf: operations.bytes.bytes[range]) }
             out.raw("],\"findings\":[")
             if let range = findings.ranges[k] { out.bytes.append(contentsOf: findings.bytes.bytes[range]) }
             out.raw("]")
-            out.bytes.append(contentsOf: parts.bytes[tails[k]])
+            out.bytes.append(contentsOf: parts.bytes[sessions[k].tail])
             if withTimeline {
                 out.raw(",\"timeline\":")
                 SessionJSON.writeTimeline(try SessionQuery.timeline(db, sessionID: ids[k]), to: &out)

@@ -38,6 +38,9 @@ public enum Schema {
         ("session_operations_session", "session_operations", "session_id, position"),
         ("findings_session", "findings", "session_id, position"), ("findings_algorithm", "findings", "algorithm, rating"),
         ("session_algorithms_offered_session", "session_algorithms_offered", "session_id, side, slot, position"),
+        // `SessionQuery.outputOrder`, the order sessions are listed in: read off the
+        // index instead of sorting 63k sessions (0.07 s) for every listing.
+        ("sessions_order", "sessions", "coalesce(start_utc, ''), file, first_line"),
     ]
 
     static func createSessionIndexes(_ db: Database) throws {
@@ -248,6 +251,7 @@ public enum Schema {
             }
             try createSessionIndexes(db)
         }
+        m.registerMigration("v5-sessions-order-index") { db in try createSessionIndexes(db) }
         return m
     }
 }

@@ -118,7 +118,8 @@ public enum SessionQuery {
         return sessions
     }
 
-    /// The order sessions are listed in (`load`, `sessions --json`, the report summary).
+    /// The order sessions are listed in (`load`, `sessions --json`, the report
+    /// summary); index `sessions_order` holds it (keep the two the same).
     static let outputOrder = " ORDER BY coalesce(start_utc, ''), file, first_line"
 
     /// The rowids of the sessions `filter` selects, in `load`'s order.

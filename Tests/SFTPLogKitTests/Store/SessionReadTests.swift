@@ -179,6 +179,16 @@ final class SessionReadTests: XCTestCase {
         XCTAssertNotNil(WriterLock.holdOffWriters(databasePath: db).map { WriterLock.release($0) })
     }
 
+    /// Listings read sessions in order off `sessions_order`, without sorting them.
+    func testSessionOrderIsReadOffItsIndex() throws {
+        let q = try ingestSamples()
+        let detail = try q.read { db in
+            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN SELECT rowid FROM sessions" + SessionQuery.outputOrder).map { $0["detail"] as String }
+        }
+        XCTAssertTrue(detail.contains { $0.contains("USING INDEX sessions_order") || $0.contains("USING COVERING INDEX sessions_order") }, "\(detail)")
+        XCTAssertFalse(detail.contains { $0.contains("TEMP B-TREE") }, "\(detail)")
+    }
+
     final class Collected: @unchecked Sendable {
         private let lock = NSLock()
         private var buffer: [UInt8] = []
