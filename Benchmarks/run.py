@@ -134,7 +134,7 @@ def main_benchmark(a, binary, env):
 
 
 def queries(binary, db, env):
-    print('\nqueries on the ingested database (median of 3)')
+    print('\nqueries on the ingested database (median of 5)')
     hourly = ("SELECT account, substr(ts_utc, 1, 13) AS hour, count(*) AS events FROM records "
               "WHERE account IS NOT NULL GROUP BY account, hour ORDER BY account, hour")
     cmds = [
@@ -146,7 +146,7 @@ def queries(binary, db, env):
     ]
     rows = []
     for label, args in cmds:
-        times = [timed([binary] + args, env=env)[0] for _ in range(3)]
+        times = [timed([binary] + args, env=env)[0] for _ in range(5)]
         rows.append([label, f'{statistics.median(times):.3f}'])
     table(rows, ['command', 'median s'])
     print('\nEXPLAIN QUERY PLAN ' + hourly)

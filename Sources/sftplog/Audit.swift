@@ -10,13 +10,19 @@ struct SourceOptions: ParsableArguments {
     @Option(name: .long, help: "Database path (default: $SFTPLOG_DB, else ./sftplog.db).") var db: String?
     @OptionGroup var input: InputOptions
 
+    /// No files, no database named, none in the working directory, and standard
+    /// input is not a terminal: `cat server.log | sftplog report` just works.
+    var readsPipedInput: Bool {
+        inputs.isEmpty && isatty(0) == 0 && db == nil && ProcessInfo.processInfo.environment["SFTPLOG_DB"] == nil
+            && !FileManager.default.fileExists(atPath: "./sftplog.db")
+    }
+
+    /// The database file `open` reads, when it reads one.
+    var databasePath: String? { inputs.isEmpty && !readsPipedInput ? LogStore.defaultPath(db) : nil }
+
     func open(policy: AlgorithmPolicy? = nil) throws -> DatabaseQueue {
-        if inputs.isEmpty && isatty(0) == 0 && db == nil && ProcessInfo.processInfo.environment["SFTPLOG_DB"] == nil
-            && !FileManager.default.fileExists(atPath: "./sftplog.db") {
-            // `cat server.log | sftplog report` just works.
-            return try ingest(["-"], policy: policy)
-        }
-        if inputs.isEmpty { return try LogStore.openForReading(LogStore.defaultPath(db)) }
+        if readsPipedInput { return try ingest(["-"], policy: policy) }
+        if let path = databasePath { return try LogStore.openForReading(path) }
         return try ingest(inputs, policy: policy)
     }
 

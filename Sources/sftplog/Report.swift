@@ -18,16 +18,21 @@ struct Report: ParsableCommand {
 
     func run() throws {
         try reporting {
-            let queue = try source.open()
             let catalog = try Catalogs.load()
             let filter = try filters.filter()
-            let (model, details) = try queue.read { db -> (ReportModel, [ReportModel.SessionDetail]) in
-                let m = try ReportModel.build(db, filter: filter, catalog: catalog, sessionID: session, withOperations: format == .html)
-                var details: [ReportModel.SessionDetail] = []
-                if format == .html && m.detail == nil {
-                    for s in m.sessions.prefix(maxSessions) { details.append(try ReportModel.sessionDetail(db, s, catalog: catalog)) }
+            let model: ReportModel, details: [ReportModel.SessionDetail]
+            if session == nil, format != .html, let path = source.databasePath,
+               let summary = try ReportModel.summary(path: path, filter: filter, catalog: catalog) {
+                (model, details) = (summary, [])
+            } else {
+                (model, details) = try source.open().read { db -> (ReportModel, [ReportModel.SessionDetail]) in
+                    let m = try ReportModel.build(db, filter: filter, catalog: catalog, sessionID: session, withOperations: format == .html)
+                    var details: [ReportModel.SessionDetail] = []
+                    if format == .html && m.detail == nil {
+                        for s in m.sessions.prefix(maxSessions) { details.append(try ReportModel.sessionDetail(db, s, catalog: catalog)) }
+                    }
+                    return (m, details)
                 }
-                return (m, details)
             }
             let text: String
             switch format {

@@ -53,13 +53,12 @@ public struct ReportModel {
     /// the failed logins (reading all 63k sessions of a busy day took 2 s).
     public static func build(_ db: Database, filter: SessionFilter, catalog: EventCatalog?, sessionID: String? = nil,
                              withOperations: Bool = true) throws -> ReportModel {
-        var m = ReportModel(generatedAt: LogTimestamp.utcISO(Date().timeIntervalSince1970, fractionDigits: 0))
         var f = filter
         f.sessionID = sessionID
-        m.sources = try Row.fetchAll(db, sql: "SELECT name, records, sftpplus_versions FROM sources ORDER BY id").map { ($0["name"], $0["records"], $0["sftpplus_versions"]) }
-        m.recordCount = try Int.fetchOne(db, sql: "SELECT count(*) FROM records") ?? 0
+        var m = try ReportModel.withSources(db)
         if sessionID == nil && !withOperations {
-            try m.summariseInStore(db, filter: f, catalog: catalog)
+            try m.tallyInStore(db, filter: f)
+            try m.addFlagged(db, filter: f, catalog: catalog)
             return m
         }
         m.sessions = try SessionQuery.load(db, filter: f, withOperations: withOperations || sessionID != nil)
@@ -164,6 +163,40 @@ public struct ReportModel {
                                        count: $0["n"], example: $0["example"] ?? "") }
     }
 
+    /// The summary (`build` with `withOperations: false`) read on two connections
+    /// at once (`SnapshotReaders`): the sessions' counts on one, the failure
+    /// events and the weak sessions on the other, each about half of the 1 s a
+    /// single connection took for 63k sessions. nil while an ingest is writing
+    /// (then `build` reads on one connection).
+    public static func summary(path: String, filter: SessionFilter, catalog: EventCatalog?) throws -> ReportModel? {
+        final class Parts: @unchecked Sendable { var counts: ReportModel?, flagged: ReportModel? }
+        let parts = Parts()
+        guard let readers = try SnapshotReaders.start(path: path, count: 2, body: { reader, db in
+            if reader == 0 {
+                var m = try ReportModel.withSources(db)
+                try m.tallyInStore(db, filter: filter)
+                parts.counts = m
+            } else {
+                var m = ReportModel(generatedAt: "")
+                try m.addFlagged(db, filter: filter, catalog: catalog)
+                parts.flagged = m
+            }
+        }) else { return nil }
+        try readers.wait()
+        guard var m = parts.counts, let flagged = parts.flagged else { return nil }
+        m.failureEvents = flagged.failureEvents
+        m.weakSessions = flagged.weakSessions
+        return m
+    }
+
+    /// A model with the sources and the number of records.
+    static func withSources(_ db: Database) throws -> ReportModel {
+        var m = ReportModel(generatedAt: LogTimestamp.utcISO(Date().timeIntervalSince1970, fractionDigits: 0))
+        m.sources = try Row.fetchAll(db, sql: "SELECT name, records, sftpplus_versions FROM sources ORDER BY id").map { ($0["name"], $0["records"], $0["sftpplus_versions"]) }
+        m.recordCount = try Int.fetchOne(db, sql: "SELECT count(*) FROM records") ?? 0
+        return m
+    }
+
     /// The summary from loaded sessions (HTML reports, which draw every session).
     mutating func summarise(catalog: EventCatalog?, db: Database) {
         var tally = SummaryTally()
@@ -177,9 +210,8 @@ public struct ReportModel {
         weakSessions = sessions.filter { s in s.findings.contains { ["warn", "fail", "unknown"].contains($0.rating) } || s.terrapinVulnerable == true }
     }
 
-    /// The same summary as `summarise`, computed over the sessions table's columns;
-    /// only weak sessions are read whole.
-    mutating func summariseInStore(_ db: Database, filter: SessionFilter, catalog: EventCatalog?) throws {
+    /// The counts of `summarise`, computed over the sessions table's columns.
+    mutating func tallyInStore(_ db: Database, filter: SessionFilter) throws {
         // One pass over the few columns the summary counts; each further scan of a
         // 63k-session table cost a tenth of a second in page reads.
         let (whereSQL, args) = SessionQuery.whereClause(filter)
@@ -196,6 +228,10 @@ public struct ReportModel {
                       clientVersion: r.text("client_version"))
         }
         tally.fill(&self)
+    }
+
+    /// The rest of the summary: the failure events, and the weak sessions read whole.
+    mutating func addFlagged(_ db: Database, filter: SessionFilter, catalog: EventCatalog?) throws {
         failureEvents = ReportModel.failureEvents(db, catalog: catalog)
         var weakFilter = filter
         weakFilter.weakOnly = true

@@ -14,64 +14,41 @@ public enum SessionExport {
         var sessions: Int
     }
 
-    /// Reads the database at `path` on `readers` connections at once, each
-    /// rendering every `readers`-th chunk on a thread of its own, while this
+    /// Reads the database at `path` on `readers` connections at once
+    /// (`SnapshotReaders`), each rendering every `readers`-th chunk, while this
     /// thread writes the chunks to `sink` in order: reading the rows and
     /// rendering them each took about half of a single thread's 2 s for 63k
-    /// sessions, and neither split off alone got under 1 s. The connections
-    /// start on one snapshot (see `WriterLock.holdOffWriters`); while an ingest
-    /// is writing, a single connection reads instead. Returns the number of sessions.
+    /// sessions, and neither split off alone got under 1 s. While an ingest is
+    /// writing, a single connection reads instead. Returns the number of sessions.
     @discardableResult
     public static func write(path: String, filter: SessionFilter, framing: Framing, withTimeline: Bool, readers: Int = 2,
                              chunkSize: Int = 1000, to sink: @escaping @Sendable ([UInt8]) -> Void) throws -> Int {
-        let first = try LogStore.openForReading(path)
-        guard readers > 1, let hold = WriterLock.holdOffWriters(databasePath: path) else {
-            return try first.read { try write($0, filter: filter, framing: framing, withTimeline: withTimeline, chunkSize: chunkSize, to: sink) }
-        }
-        var held: Int32? = hold
-        defer { if let h = held { WriterLock.release(h) } }
-        var queues = [first]
-        for _ in 1..<readers { queues.append(try LogStore.openForReading(path)) }
-
         let handoff = ChunkHandoff(capacity: 2 * readers, disagreement: StoreError.changedWhileReading(path: path))
-        let started = DispatchSemaphore(value: 0), finished = DispatchSemaphore(value: 0)
-        for (w, queue) in queues.enumerated() {
-            let t = Thread {
-                var signalled = false
-                defer {
-                    if !signalled { started.signal() }
-                    finished.signal()
+        let started = readers > 1 ? try SnapshotReaders.start(path: path, count: readers, body: { w, db in
+            do {
+                let order = try SessionQuery.orderedRowids(db, filter: filter)
+                let chunks = (order.count + chunkSize - 1) / chunkSize
+                handoff.setTotal(chunks)
+                let writer = StoredSessionJSON(db)
+                for k in stride(from: w, to: chunks, by: readers) {
+                    var j = JSONBytes(capacity: chunkSize * 2048)
+                    let n = try writer.write(rowids: order[k * chunkSize..<min((k + 1) * chunkSize, order.count)],
+                                             framing: framing, withTimeline: withTimeline, afterOthers: false, to: &j)
+                    guard handoff.put(k, Chunk(bytes: j.bytes, sessions: n)) else { return }
                 }
-                do {
-                    try queue.read { db in
-                        let order = try SessionQuery.orderedRowids(db, filter: filter)
-                        started.signal()
-                        signalled = true
-                        let chunks = (order.count + chunkSize - 1) / chunkSize
-                        handoff.setTotal(chunks)
-                        let writer = StoredSessionJSON(db)
-                        for k in stride(from: w, to: chunks, by: readers) {
-                            var j = JSONBytes(capacity: chunkSize * 2048)
-                            let n = try writer.write(rowids: order[k * chunkSize..<min((k + 1) * chunkSize, order.count)],
-                                                     framing: framing, withTimeline: withTimeline, afterOthers: false, to: &j)
-                            guard handoff.put(k, Chunk(bytes: j.bytes, sessions: n)) else { return }
-                        }
-                    }
-                } catch {
-                    handoff.fail(error)
-                }
+            } catch {
+                handoff.fail(error)
+                throw error
             }
-            t.name = "sftplog-reader-\(w)"
-            t.stackSize = 8 << 20
-            t.start()
+        }) : nil
+        guard let started else {
+            return try LogStore.openForReading(path).read {
+                try write($0, filter: filter, framing: framing, withTimeline: withTimeline, chunkSize: chunkSize, to: sink)
+            }
         }
-        // Every reader has begun its read transaction: writers may go on.
-        for _ in queues { started.wait() }
-        WriterLock.release(hold)
-        held = nil
         defer {
             handoff.fail(CancellationError())  // a reader still waiting to hand over stops (no-op once all is taken)
-            for _ in queues { finished.wait() }
+            try? started.wait()
         }
         var count = 0
         if framing == .array { sink([0x5B]) }

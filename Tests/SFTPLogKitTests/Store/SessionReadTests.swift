@@ -212,6 +212,13 @@ final class SessionReadTests: XCTestCase {
             XCTAssertEqual(ReportText(width: 100).render(fromSQL), ReportText(width: 100).render(fromSessions))
             XCTAssertEqual(ReportText().markdown(fromSQL), ReportText().markdown(fromSessions))
             XCTAssertEqual(ReportText.json(fromSQL).json, ReportText.json(fromSessions).json)
+            // Read on two connections at once: the same summary.
+            guard var parallel = try ReportModel.summary(path: db, filter: filter, catalog: Harness.catalog) else {
+                return XCTFail("no writer is at work: the summary must be read on two connections")
+            }
+            parallel.generatedAt = fromSessions.generatedAt
+            XCTAssertEqual(ReportText.json(parallel).json, ReportText.json(fromSessions).json)
+            XCTAssertEqual(ReportText(width: 100).render(parallel), ReportText(width: 100).render(fromSessions))
         }
     }
 
