@@ -154,7 +154,8 @@ struct StoredSessionJSON {
         opt(#","compression_c2s":"#, .compression_c2s); opt(#","compression_s2c":"#, .compression_s2c); j.raw("}")
         j.raw(#","strict_kex":"#); optionalBool(r, C.strict_kex.rawValue, &j)
         j.raw(#","auth":{"methods_tried":["#)
-        if let m = r.bytes(at: C.auth_methods_tried.rawValue), case .array(let a)? = JSONValue.parseStored(m) {
+        if r.withBytes(at: C.auth_methods_tried.rawValue, { PlainStoredJSON.stringArrayItems($0, to: &j) }) != true,
+           let m = r.bytes(at: C.auth_methods_tried.rawValue), case .array(let a)? = JSONValue.parseStored(m) {
             for (k, s) in a.compactMap(\.stringValue).enumerated() { if k > 0 { j.raw(",") }; j.string(s) }
         }
         j.raw("]"); opt(#","succeeded_method":"#, .auth_succeeded_method)
@@ -170,7 +171,12 @@ struct StoredSessionJSON {
         j.raw(#","lines":{"first":"#); j.int(r.int(at: C.first_line.rawValue) ?? 0)
         j.raw(#","last":"#); j.int(r.int(at: C.last_line.rawValue) ?? 0); j.raw("}")
         j.raw(#","details":"#)
-        if let d = r.bytes(at: C.details.rawValue), case .object(let pairs)? = JSONValue.parseStored(d) { j.object(pairs) } else { j.object([]) }
+        if r.withBytes(at: C.details.rawValue, { PlainStoredJSON.object($0, to: &j) }) == true {
+        } else if let d = r.bytes(at: C.details.rawValue), case .object(let pairs)? = JSONValue.parseStored(d) {
+            j.object(pairs)
+        } else {
+            j.object([])
+        }
         if r.withBytes(at: C.terrapin_explanation.rawValue, { p -> Void in j.raw(#","terrapin_explanation":"#); j.string(stored: p) }) != nil {}
     }
 
@@ -191,5 +197,110 @@ struct StoredSessionJSON {
         j.raw(#"{"algorithm":"#); text(r, 1, &j); j.raw(#","category":"#); text(r, 2, &j)
         j.raw(#","direction":"#); optionalText(r, 3, &j); j.raw(#","rating":"#); text(r, 4, &j)
         j.raw(#","reason":"#); text(r, 5, &j); j.raw(#","reference":"#); text(r, 6, &j); j.raw("}")
+    }
+}
+
+/// Stored JSON columns written back the way `JSONBytes` writes their parsed
+/// value (object keys sorted, a repeated key's last value kept), by copying
+/// the bytes when every token is plain: strings of printable ASCII without
+/// escapes, integers as `JSONValue` writes them, `true`, `false`, `null`.
+/// Parsing each session's details and methods into values was a twentieth of
+/// `sessions --json`. False (nothing written): not plain, parse it instead.
+enum PlainStoredJSON {
+    /// A flat object of plain values.
+    static func object(_ p: UnsafeBufferPointer<UInt8>, to j: inout JSONBytes) -> Bool {
+        let n = p.count
+        guard n >= 2, p[0] == 0x7B, p[n - 1] == 0x7D else { return false }
+        var pairs: [(key: Range<Int>, value: Range<Int>)] = []
+        var i = 1
+        if n > 2 {
+            while true {
+                guard let k = string(p, &i), i < n, p[i] == 0x3A else { return false }
+                i += 1
+                guard let v = value(p, &i), i < n else { return false }
+                let key = k.lowerBound + 1..<k.upperBound - 1
+                if let at = pairs.firstIndex(where: { same(p, $0.key, key) }) { pairs[at].value = v } else { pairs.append((key, v)) }
+                if p[i] == 0x2C { i += 1; continue }
+                guard p[i] == 0x7D, i == n - 1 else { return false }
+                break
+            }
+        }
+        // Byte order is String order for ASCII; sorted by insertion as a stable sort would.
+        let order = pairs.indices.sorted { a, b in
+            let x = UnsafeBufferPointer(rebasing: p[pairs[a].key]), y = UnsafeBufferPointer(rebasing: p[pairs[b].key])
+            return x.lexicographicallyPrecedes(y) || (x.elementsEqual(y) && a < b)
+        }
+        j.bytes.append(0x7B)
+        for (k, at) in order.enumerated() {
+            if k > 0 { j.bytes.append(0x2C) }
+            let key = pairs[at].key
+            j.bytes.append(contentsOf: UnsafeBufferPointer(rebasing: p[key.lowerBound - 1..<key.upperBound + 1]))
+            j.bytes.append(0x3A)
+            j.bytes.append(contentsOf: UnsafeBufferPointer(rebasing: p[pairs[at].value]))
+        }
+        j.bytes.append(0x7D)
+        return true
+    }
+
+    /// The items of an array of plain strings, without its brackets.
+    static func stringArrayItems(_ p: UnsafeBufferPointer<UInt8>, to j: inout JSONBytes) -> Bool {
+        let n = p.count
+        guard n >= 2, p[0] == 0x5B, p[n - 1] == 0x5D else { return false }
+        var i = 1
+        if n > 2 {
+            while true {
+                guard string(p, &i) != nil, i < n else { return false }
+                if p[i] == 0x2C { i += 1; continue }
+                guard p[i] == 0x5D, i == n - 1 else { return false }
+                break
+            }
+        }
+        j.bytes.append(contentsOf: UnsafeBufferPointer(rebasing: p[1..<n - 1]))
+        return true
+    }
+
+    private static func same(_ p: UnsafeBufferPointer<UInt8>, _ a: Range<Int>, _ b: Range<Int>) -> Bool {
+        a.count == b.count && UnsafeBufferPointer(rebasing: p[a]).elementsEqual(UnsafeBufferPointer(rebasing: p[b]))
+    }
+
+    /// A plain string at `i`, quotes included.
+    private static func string(_ p: UnsafeBufferPointer<UInt8>, _ i: inout Int) -> Range<Int>? {
+        guard i < p.count, p[i] == 0x22 else { return nil }
+        let start = i
+        i += 1
+        while i < p.count, p[i] != 0x22 {
+            guard p[i] >= 0x20, p[i] <= 0x7E, p[i] != 0x5C else { return nil }
+            i += 1
+        }
+        guard i < p.count else { return nil }
+        i += 1
+        return start..<i
+    }
+
+    /// A plain value at `i`: a plain string, an integer written as `JSONValue`
+    /// writes it (no leading zero, no "-0", at most 15 digits), or a literal.
+    private static func value(_ p: UnsafeBufferPointer<UInt8>, _ i: inout Int) -> Range<Int>? {
+        guard i < p.count else { return nil }
+        let start = i
+        func literal(_ s: StaticString) -> Range<Int>? {
+            let m = s.utf8CodeUnitCount
+            guard i + m <= p.count else { return nil }
+            for k in 0..<m where p[i + k] != s.utf8Start[k] { return nil }
+            i += m
+            return start..<i
+        }
+        switch p[i] {
+        case 0x22: return string(p, &i)
+        case 0x74: return literal("true")
+        case 0x66: return literal("false")
+        case 0x6E: return literal("null")
+        default:
+            if p[i] == 0x2D { i += 1 }
+            let digits = i
+            while i < p.count, p[i] >= 0x30, p[i] <= 0x39 { i += 1 }
+            let count = i - digits
+            guard count > 0, count <= 15, !(p[digits] == 0x30 && (count > 1 || digits > start)) else { return nil }
+            return start..<i
+        }
     }
 }
