@@ -20,8 +20,10 @@ public enum SessionExport {
     /// rendering them each took about half of a single thread's 2 s for 63k
     /// sessions, and neither split off alone got under 1 s. While an ingest is
     /// writing, a single connection reads instead. Returns the number of sessions.
+    /// `readers`: one per core, up to four (three measured no faster than two on two cores).
     @discardableResult
-    public static func write(path: String, filter: SessionFilter, framing: Framing, withTimeline: Bool, readers: Int = 2,
+    public static func write(path: String, filter: SessionFilter, framing: Framing, withTimeline: Bool,
+                             readers: Int = min(max(ProcessInfo.processInfo.activeProcessorCount, 1), 4),
                              chunkSize: Int = 1000, to sink: @escaping @Sendable ([UInt8]) -> Void) throws -> Int {
         let handoff = ChunkHandoff(capacity: 2 * readers, disagreement: StoreError.changedWhileReading(path: path))
         let started = readers > 1 ? try SnapshotReaders.start(path: path, count: readers, body: { w, db in

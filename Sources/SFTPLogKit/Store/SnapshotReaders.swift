@@ -10,7 +10,7 @@ import GRDB
 /// transactions while holding writers off (`WriterLock.holdOffWriters`, a shared
 /// `flock` on the writer lock file) and let them go once every reader has read.
 /// While an ingest is writing, `start` starts nothing: callers read on one connection.
-public final class SnapshotReaders: @unchecked Sendable {
+final class SnapshotReaders: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
     private let count: Int
     private let lock = NSLock()
@@ -22,7 +22,7 @@ public final class SnapshotReaders: @unchecked Sendable {
     /// connection and thread inside a read transaction; returns once all have
     /// begun (call `wait` for their end). nil, starting nothing, when writers
     /// cannot be held off (one at work, or no lock file).
-    public static func start(path: String, count: Int, body: @escaping @Sendable (Int, Database) throws -> Void) throws -> SnapshotReaders? {
+    static func start(path: String, count: Int, body: @escaping @Sendable (Int, Database) throws -> Void) throws -> SnapshotReaders? {
         guard let hold = WriterLock.holdOffWriters(databasePath: path) else { return nil }
         defer { WriterLock.release(hold) }
         let queues = try (0..<count).map { _ in try LogStore.openForReading(path) }
@@ -61,7 +61,7 @@ public final class SnapshotReaders: @unchecked Sendable {
     }
 
     /// Waits until every reader has ended; throws the first failure.
-    public func wait() throws {
+    func wait() throws {
         for _ in 0..<count { finished.wait() }
         lock.lock(); defer { lock.unlock() }
         if let f = failure { throw f }
