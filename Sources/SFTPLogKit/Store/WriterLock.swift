@@ -45,8 +45,16 @@ enum WriterLock {
                 close(fd)
                 throw StoreError.cannotOpen(path: databasePath, reason: "cannot lock \(path): \(String(cString: strerror(e)))")
             }
-            waiting?()
-            while flock(fd, LOCK_EX) != 0 {
+            // Readers starting on one snapshot (`holdOffWriters`) hold the file for
+            // milliseconds: give them that long before saying a writer is at work.
+            var taken = false
+            for _ in 0..<20 where !taken {
+                usleep(10_000)
+                taken = flock(fd, LOCK_EX | LOCK_NB) == 0
+            }
+            if !taken { waiting?() }
+            while !taken {
+                if flock(fd, LOCK_EX) == 0 { break }
                 if errno == EINTR { continue }
                 let e = errno
                 close(fd)

@@ -179,6 +179,18 @@ final class SessionReadTests: XCTestCase {
         XCTAssertNotNil(WriterLock.holdOffWriters(databasePath: db).map { WriterLock.release($0) })
     }
 
+    /// An ingest starting while readers begin waits for them without saying a
+    /// writer is at work (they hold the lock file for milliseconds).
+    func testWriterWaitsQuietlyForReadersStarting() throws {
+        _ = try ingestSamples()
+        guard let hold = WriterLock.holdOffWriters(databasePath: db) else { return XCTFail("no writer is at work: the hold must be granted") }
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.02) { WriterLock.release(hold) }
+        var said = false
+        try WriterLock.acquire(databasePath: db, waiting: { said = true })
+        XCTAssertFalse(said)
+        XCTAssertNil(WriterLock.holdOffWriters(databasePath: db), "this process writes now: readers read on one connection")
+    }
+
     /// Listings read sessions in order off `sessions_order`, without sorting them.
     func testSessionOrderIsReadOffItsIndex() throws {
         let q = try ingestSamples()
