@@ -42,6 +42,7 @@ struct Sessions: ParsableCommand {
             let path = LogStore.defaultPath(db)
             let f = try filters.filter()
             let fmt = json ? .json : (format ?? .table)
+            func loaded() throws -> [SessionTimeline] { try LogStore.openForReading(path).read { try SessionQuery.load($0, filter: f) } }
             let out: String
             switch fmt {
             case .json, .ndjson:
@@ -50,7 +51,7 @@ struct Sessions: ParsableCommand {
                 try SessionExport.write(path: path, filter: f, framing: fmt == .json ? .array : .lines, withTimeline: timeline) { stdout.write($0) }
                 return
             case .csv:
-                let sessions = try LogStore.openForReading(path).read { try SessionQuery.load($0, filter: f) }
+                let sessions = try loaded()
                 var rows = "id,source,side,start,duration,user,peer_address,peer_port,client_version,server_version,outcome,files,bytes_up,bytes_down,weak_findings,terrapin_vulnerable\r\n"
                 for s in sessions {
                     let cells: [String] = [s.id, s.source, s.side, s.start?.iso ?? "", s.duration.map { String($0) } ?? "", s.user ?? "",
@@ -63,7 +64,7 @@ struct Sessions: ParsableCommand {
                 }
                 out = rows
             case .table:
-                let sessions = try LogStore.openForReading(path).read { try SessionQuery.load($0, filter: f) }
+                let sessions = try loaded()
                 out = sessions.isEmpty ? "no sessions match\n" : SessionTable.render(sessions, width: Terminal.width)
             }
             FileHandle.standardOutput.write(Data(out.utf8))

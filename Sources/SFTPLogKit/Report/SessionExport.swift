@@ -14,6 +14,39 @@ public enum SessionExport {
         var sessions: Int
     }
 
+    /// Chunk `k` of `order`.
+    static func chunk(_ k: Int, of order: [Int64], size: Int, writer: StoredSessionJSON, framing: Framing, withTimeline: Bool) throws -> Chunk {
+        var j = JSONBytes(capacity: size * 2048)
+        let n = try writer.write(rowids: order[k * size..<min((k + 1) * size, order.count)], framing: framing, withTimeline: withTimeline, to: &j)
+        return Chunk(bytes: j.bytes, sessions: n)
+    }
+
+    /// Joins chunks into the output: an array's brackets, and commas between non-empty chunks.
+    struct Framer {
+        let framing: Framing
+        let sink: ([UInt8]) -> Void
+        private(set) var count = 0
+
+        init(_ framing: Framing, sink: @escaping ([UInt8]) -> Void) {
+            self.framing = framing
+            self.sink = sink
+            if framing == .array { sink([0x5B]) }
+        }
+
+        mutating func add(_ chunk: Chunk) {
+            guard chunk.sessions > 0 else { return }
+            if framing == .array, count > 0 { sink([0x2C]) }
+            sink(chunk.bytes)
+            count += chunk.sessions
+        }
+
+        /// The number of sessions written.
+        func end() -> Int {
+            if framing == .array { sink(Array("]\n".utf8)) }
+            return count
+        }
+    }
+
     /// Reads the database at `path` on `readers` connections at once
     /// (`SnapshotReaders`), each rendering every `readers`-th chunk, while this
     /// thread writes the chunks to `sink` in order: reading the rows and
@@ -33,10 +66,8 @@ public enum SessionExport {
                 handoff.setTotal(chunks)
                 let writer = StoredSessionJSON(db)
                 for k in stride(from: w, to: chunks, by: readers) {
-                    var j = JSONBytes(capacity: chunkSize * 2048)
-                    let n = try writer.write(rowids: order[k * chunkSize..<min((k + 1) * chunkSize, order.count)],
-                                             framing: framing, withTimeline: withTimeline, afterOthers: false, to: &j)
-                    guard handoff.put(k, Chunk(bytes: j.bytes, sessions: n)) else { return }
+                    let c = try chunk(k, of: order, size: chunkSize, writer: writer, framing: framing, withTimeline: withTimeline)
+                    guard handoff.put(k, c) else { return }
                 }
             } catch {
                 handoff.fail(error)
@@ -52,16 +83,9 @@ public enum SessionExport {
             handoff.fail(CancellationError())  // a reader still waiting to hand over stops (no-op once all is taken)
             try? started.wait()
         }
-        var count = 0
-        if framing == .array { sink([0x5B]) }
-        while let chunk = try handoff.take() {
-            guard chunk.sessions > 0 else { continue }
-            if framing == .array, count > 0 { sink([0x2C]) }
-            sink(chunk.bytes)
-            count += chunk.sessions
-        }
-        if framing == .array { sink(Array("]\n".utf8)) }
-        return count
+        var framer = Framer(framing, sink: sink)
+        while let c = try handoff.take() { framer.add(c) }
+        return framer.end()
     }
 
     /// The same on one connection, read on this thread while another writes the output.
@@ -72,17 +96,11 @@ public enum SessionExport {
         defer { output.close() }
         let order = try SessionQuery.orderedRowids(db, filter: filter)
         let writer = StoredSessionJSON(db)
-        var j = JSONBytes(capacity: 1 << 17)
-        if framing == .array { j.bytes.append(0x5B) }
-        var count = 0
-        for start in stride(from: 0, to: order.count, by: chunkSize) {
-            count += try writer.write(rowids: order[start..<min(start + chunkSize, order.count)], framing: framing,
-                                      withTimeline: withTimeline, afterOthers: count > 0, to: &j)
-            if j.bytes.count >= 1 << 16 { output.put(j.bytes); j = JSONBytes(capacity: 1 << 17) }
+        var framer = Framer(framing, sink: output.put)
+        for k in 0..<(order.count + chunkSize - 1) / chunkSize {
+            framer.add(try chunk(k, of: order, size: chunkSize, writer: writer, framing: framing, withTimeline: withTimeline))
         }
-        if framing == .array { j.raw("]\n") }
-        if !j.bytes.isEmpty { output.put(j.bytes) }
-        return count
+        return framer.end()
     }
 }
 

@@ -14,10 +14,8 @@ struct StoredSessionJSON {
     init(_ db: Database) { self.db = db }
 
     /// Appends the JSON objects of these sessions, in this order, framed as
-    /// `framing` (`afterOthers`: an array's separator goes before the first
-    /// too); returns how many.
-    func write(rowids: ArraySlice<Int64>, framing: SessionExport.Framing, withTimeline: Bool, afterOthers: Bool,
-               to out: inout JSONBytes) throws -> Int {
+    /// `framing` with no separator before the first; returns how many.
+    func write(rowids: ArraySlice<Int64>, framing: SessionExport.Framing, withTimeline: Bool, to out: inout JSONBytes) throws -> Int {
         // Each session's parts before and after its operations and findings, which are
         // read afterwards, a query per table for the whole chunk.
         var parts = JSONBytes(capacity: rowids.count * 1024)
@@ -53,7 +51,7 @@ struct StoredSessionJSON {
         let findings = try children("findings", "algorithm, category, direction, rating, reason, reference",
                                     ids: ids, index: index, render: StoredSessionJSON.finding)
         for k in ids.indices {
-            if framing == .array, k > 0 || afterOthers { out.bytes.append(0x2C) }
+            if framing == .array, k > 0 { out.bytes.append(0x2C) }
             out.bytes.append(contentsOf: parts.bytes[sessions[k].head])
             out.raw(",\"operations\":[")
             if let range = operations.ranges[k] { out.bytes.append(contentsOf: operations.bytes.bytes[range]) }
@@ -171,13 +169,10 @@ struct StoredSessionJSON {
         j.raw(#","lines":{"first":"#); j.int(r.int(at: C.first_line.rawValue) ?? 0)
         j.raw(#","last":"#); j.int(r.int(at: C.last_line.rawValue) ?? 0); j.raw("}")
         j.raw(#","details":"#)
-        if r.withBytes(at: C.details.rawValue, { PlainStoredJSON.object($0, to: &j) }) == true {
-        } else if let d = r.bytes(at: C.details.rawValue), case .object(let pairs)? = JSONValue.parseStored(d) {
-            j.object(pairs)
-        } else {
-            j.object([])
+        if r.withBytes(at: C.details.rawValue, { PlainStoredJSON.object($0, to: &j) }) != true {
+            if let d = r.bytes(at: C.details.rawValue), case .object(let pairs)? = JSONValue.parseStored(d) { j.object(pairs) } else { j.object([]) }
         }
-        if r.withBytes(at: C.terrapin_explanation.rawValue, { p -> Void in j.raw(#","terrapin_explanation":"#); j.string(stored: p) }) != nil {}
+        _ = r.withBytes(at: C.terrapin_explanation.rawValue) { p -> Void in j.raw(#","terrapin_explanation":"#); j.string(stored: p) }
     }
 
     /// Columns: session_id, op, path, ok, bytes, to_path, local_path, seconds, bytes_per_second, detail, line.
@@ -225,10 +220,9 @@ enum PlainStoredJSON {
                 break
             }
         }
-        // Byte order is String order for ASCII; sorted by insertion as a stable sort would.
-        let order = pairs.indices.sorted { a, b in
-            let x = UnsafeBufferPointer(rebasing: p[pairs[a].key]), y = UnsafeBufferPointer(rebasing: p[pairs[b].key])
-            return x.lexicographicallyPrecedes(y) || (x.elementsEqual(y) && a < b)
+        // Keys are unique by now; byte order is String order for ASCII.
+        let order = pairs.indices.sorted {
+            UnsafeBufferPointer(rebasing: p[pairs[$0].key]).lexicographicallyPrecedes(UnsafeBufferPointer(rebasing: p[pairs[$1].key]))
         }
         j.bytes.append(0x7B)
         for (k, at) in order.enumerated() {

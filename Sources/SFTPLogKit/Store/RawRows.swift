@@ -18,9 +18,6 @@ struct RawRows {
         statement.bindRaw(arguments)
     }
 
-    /// Runs the statement again with new arguments.
-    func rebind(_ arguments: [SQLValue]) { statement.bindRaw(arguments) }
-
     /// Steps to the next row; false at the end.
     func next() throws -> Bool {
         let rc = sqlite3_step(statement.sqliteStatement)
