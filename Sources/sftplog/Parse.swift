@@ -61,9 +61,12 @@ struct Parse: ParsableCommand {
             }
             let b = Batches()
             let renderer = RenderThread<[Record]>(name: "sftplog-render", capacity: 4, render: { records in
-                for r in records {
-                    RecordJSON.write(r, to: &b.buffer)
-                    if b.buffer.bytes.count >= 1 << 16 { out.write(&b.buffer) }
+                // Read in place: `for r in records` copied (retained) every record.
+                records.withUnsafeBufferPointer { rs in
+                    for i in rs.indices {
+                        RecordJSON.write(rs[i], to: &b.buffer)
+                        if b.buffer.bytes.count >= 1 << 16 { out.write(&b.buffer) }
+                    }
                 }
                 b.lock.withLock { b.spent.append(records) }
             }, finish: { out.write(&b.buffer) })

@@ -166,8 +166,7 @@ public final class EventCatalog: @unchecked Sendable {
                     fields.append((name, .string(UTF8Text.decode(slice).0)))
                 }
             }
-            return EventResolution(status: .resolved, variant: t.variant, template: t.template, groups: t.groups,
-                                   versions: t.versions, fields: fields)
+            return EventResolution(status: .resolved, variant: t.variant, wording: t, fields: fields)
         }
     }
 
@@ -242,13 +241,12 @@ public final class SourceResolver {
     public init(catalog: EventCatalog) { self.catalog = catalog }
 
     /// Wordings already folded into `versions` (each narrows the range once).
-    private var narrowedBy = Set<String>()
+    private var narrowedBy = Set<ObjectIdentifier>()
 
     public func resolve(_ r: inout Record) {
         guard r.kind == .sftpplusEvent, let id = r.eventID else { return }
         let res = catalog.resolve(eventID: id, message: r.message ?? "", hint: versions)
-        if res.status == .resolved, let v = res.variant, narrowedBy.insert(id + "#" + String(v)).inserted,
-           let t = catalog.events[id]?.variants.first(where: { $0.variant == v }) {
+        if res.status == .resolved, let t = res.wording, narrowedBy.insert(ObjectIdentifier(t)).inserted {
             narrow(with: VersionInference.writableRange(t, in: catalog))
         }
         r.resolution = res

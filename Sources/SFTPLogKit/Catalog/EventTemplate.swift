@@ -28,6 +28,9 @@ public final class EventTemplate: @unchecked Sendable {
     /// first hole with its name (a repeated name keeps its first value).
     let tokenLikeMask: [Bool]
     let firstOfNameMask: [Bool]
+    /// The `catalog` object of a record this wording resolved (see `RecordJSON`), written once
+    /// here: rendering it per record was a tenth of `parse`.
+    public private(set) var catalogJSON: [UInt8] = []
     /// Filled once by `VersionInference.writableRange` (templates are immutable otherwise).
     var cachedWritableRange: VersionRange??
 
@@ -51,6 +54,15 @@ public final class EventTemplate: @unchecked Sendable {
         var seen = Set<String>()
         tokenLikeMask = pieces.map { if case .field(let f) = $0 { return EventTemplate.isTokenLike(f) } else { return false } }
         firstOfNameMask = pieces.map { if case .field(let f) = $0 { return seen.insert(f).inserted } else { return false } }
+        var json = JSONBytes(capacity: 256)
+        json.value(catalogObject)
+        catalogJSON = json.bytes
+    }
+
+    /// What a record resolved to this wording says about it under `catalog`.
+    public var catalogObject: JSONValue {
+        .object([("variant", .int(variant)), ("template", .string(template)),
+                 ("groups", .array(groups.map(JSONValue.string))), ("versions", versions.map(JSONValue.string) ?? .null)])
     }
 
     func renumbered(_ n: Int) -> EventTemplate {

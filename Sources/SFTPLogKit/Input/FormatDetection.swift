@@ -26,7 +26,7 @@ public final class DetectingReader: LogReader {
 
     public init(factory: @escaping Factory) { self.factory = factory }
 
-    public func feed(_ line: PhysicalLine, _ emit: (Record) throws -> Void) rethrows {
+    public func feed(_ line: PhysicalLine, _ emit: (consuming Record) throws -> Void) rethrows {
         if let r = chosen { try r.feed(line, emit); return }
         var copy = [UInt8]()
         copy.reserveCapacity(line.bytes.count + line.terminatorLength)
@@ -43,18 +43,18 @@ public final class DetectingReader: LogReader {
             || buffered.count >= DetectingReader.maxSniffLines { try decide(emit) }
     }
 
-    public func finish(_ emit: (Record) throws -> Void) rethrows {
+    public func finish(_ emit: (consuming Record) throws -> Void) rethrows {
         if chosen == nil { try decide(emit) }
         try chosen!.finish(emit)
     }
 
     /// A quiet followed file: decide on what arrived so far rather than keep it back.
-    public func idle(_ emit: (Record) throws -> Void) rethrows {
+    public func idle(_ emit: (consuming Record) throws -> Void) rethrows {
         if chosen == nil { if buffered.isEmpty { return }; try decide(emit) }
         try chosen!.idle(emit)
     }
 
-    private func decide(_ emit: (Record) throws -> Void) rethrows {
+    private func decide(_ emit: (consuming Record) throws -> Void) rethrows {
         // Detection looks at line starts: a huge line is judged by its first 64 KB
         // (+1, so it is still too long to be a CSV header), not copied whole.
         let lines = buffered.map { Array($0.bytes.prefix(min($0.bytes.count - $0.termLen, CSVEventReader.maxHeaderBytes + 1))) }

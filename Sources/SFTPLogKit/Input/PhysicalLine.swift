@@ -154,17 +154,17 @@ extension PhysicalLine {
 
 /// Something that turns physical lines into records. One per source; not shared.
 public protocol LogReader: AnyObject {
-    func feed(_ line: PhysicalLine, _ emit: (Record) throws -> Void) rethrows
+    func feed(_ line: PhysicalLine, _ emit: (consuming Record) throws -> Void) rethrows
     /// End of input: emit whatever is pending.
-    func finish(_ emit: (Record) throws -> Void) rethrows
+    func finish(_ emit: (consuming Record) throws -> Void) rethrows
     /// Following a file that has gone quiet: emit what is pending if it is
     /// complete enough (the next line may still continue it, but a follower
     /// should not wait for it).
-    func idle(_ emit: (Record) throws -> Void) rethrows
+    func idle(_ emit: (consuming Record) throws -> Void) rethrows
 }
 
 extension LogReader {
-    public func idle(_ emit: (Record) throws -> Void) rethrows {}
+    public func idle(_ emit: (consuming Record) throws -> Void) rethrows {}
 }
 
 /// Options every reader understands.
@@ -191,8 +191,9 @@ struct PendingLine {
     var endOffset: Int64
 
     init(_ l: PhysicalLine, content: UnsafeBufferPointer<UInt8>) {
-        self.content = Array(content)
         self.raw = Array(l.bytes)
+        // Usually the whole line: share one buffer (a copy per line was measurable).
+        self.content = content.count == l.bytes.count ? raw : Array(content)
         self.line = l.number
         self.lineCount = 1
         self.offset = l.offset
@@ -209,7 +210,7 @@ struct PendingLine {
     }
 
     func record(_ kind: RecordKind, file: String) -> Record {
-        let valid = UTF8Text.decode(raw).1
+        let valid = UTF8Text.isValid(raw)
         var r = Record(kind: kind, file: file, line: line, raw: raw, rawIsUTF8: valid)
         r.lineCount = lineCount
         r.offset = offset

@@ -14,7 +14,7 @@ public final class OpenSSHTranscriptReader: LogReader {
         self.options = options
     }
 
-    public func feed(_ line: PhysicalLine, _ emit: (Record) throws -> Void) rethrows {
+    public func feed(_ line: PhysicalLine, _ emit: (consuming Record) throws -> Void) rethrows {
         let b = line.bytes
         if PhysicalLine.isBlank(b) {
             classifier.blank()
@@ -23,7 +23,7 @@ public final class OpenSSHTranscriptReader: LogReader {
         try emit(record(line))
     }
 
-    public func finish(_ emit: (Record) throws -> Void) rethrows {}
+    public func finish(_ emit: (consuming Record) throws -> Void) rethrows {}
 
     /// Classifies one non-blank physical line.
     func record(_ line: PhysicalLine) -> Record {

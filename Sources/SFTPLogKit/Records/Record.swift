@@ -31,15 +31,17 @@ public struct EventResolution: Sendable {
     public enum Status: String, Sendable { case resolved, unresolved, unknownID = "unknown-id" }
     public var status: Status
     public var variant: Int?
-    public var template: String?
-    public var groups: [String]
-    public var versions: String?
+    /// The wording that matched; nil when read back from the store, which keeps only
+    /// the variant. Held by reference: copying its strings per record was measurable.
+    public var wording: EventTemplate?
     public var fields: [(String, JSONValue)]
 
-    public init(status: Status, variant: Int? = nil, template: String? = nil, groups: [String] = [],
-                versions: String? = nil, fields: [(String, JSONValue)] = []) {
-        self.status = status; self.variant = variant; self.template = template
-        self.groups = groups; self.versions = versions; self.fields = fields
+    public var template: String? { wording?.template }
+    public var groups: [String] { wording?.groups ?? [] }
+    public var versions: String? { wording?.versions }
+
+    public init(status: Status, variant: Int? = nil, wording: EventTemplate? = nil, fields: [(String, JSONValue)] = []) {
+        self.status = status; self.variant = variant; self.wording = wording; self.fields = fields
     }
 }
 
@@ -95,6 +97,19 @@ public enum UTF8Text {
         if ascii { return (String(decoding: p, as: UTF8.self), true) }
         if let s = String(validating: p, as: UTF8.self) { return (s, true) }
         return (String(decoding: p, as: UTF8.self), false)
+    }
+
+    /// Whether bytes are UTF-8, without making a String when they are ASCII.
+    public static func isValid(_ a: [UInt8]) -> Bool {
+        a.withUnsafeBufferPointer { p in
+            var i = 0
+            let n = p.count
+            if let base = p.baseAddress {
+                while i + 8 <= n, UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self) & 0x8080_8080_8080_8080 == 0 { i += 8 }
+            }
+            while i < n, p[i] < 0x80 { i += 1 }
+            return i == n || String(validating: UnsafeBufferPointer(rebasing: p[i...]), as: UTF8.self) != nil
+        }
     }
 
     public static func decode(_ a: [UInt8]) -> (String, Bool) {

@@ -48,6 +48,7 @@ public enum RecordJSON {
 
     static func catalog(_ res: EventResolution?) -> JSONValue {
         guard let res, res.status == .resolved, let v = res.variant else { return .null }
+        if let t = res.wording { return t.catalogObject }
         return .object([("variant", .int(v)), ("template", .string(res.template ?? "")),
                         ("groups", .array(res.groups.map(JSONValue.string))), ("versions", res.versions.map(JSONValue.string) ?? .null)])
     }
@@ -85,7 +86,9 @@ public enum RecordJSON {
                     o.bytes.append(0x7D)
                 } else { o.raw("null") }
                 opt("message", r.message)
-                o.raw(",\"catalog\":"); o.value(catalog(r.resolution))
+                o.raw(",\"catalog\":")
+                if let res = r.resolution, res.status == .resolved, let t = res.wording { o.bytes.append(contentsOf: t.catalogJSON) }
+                else { o.value(catalog(r.resolution)) }
                 o.raw(",\"fields\":"); o.object(r.resolution?.fields ?? [])
             } else {
                 if let m = r.message { opt("message", m) }

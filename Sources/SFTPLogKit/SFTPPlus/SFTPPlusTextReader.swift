@@ -23,12 +23,13 @@ public final class SFTPPlusTextReader: LogReader {
         self.options = options
     }
 
-    public func feed(_ line: PhysicalLine, _ emit: (Record) throws -> Void) rethrows {
+    public func feed(_ line: PhysicalLine, _ emit: (consuming Record) throws -> Void) rethrows {
         let b = line.bytes
         if line.offset == 0, b.count >= 2, (b[0] == 0xFF && b[1] == 0xFE) || (b[0] == 0xFE && b[1] == 0xFF) {
             utf16 = b[0] == 0xFF ? "FF FE" : "FE FF"
         }
-        defer { lastTerminator = Array(line.terminator) }
+        // Reassigned only when it changes: an array per line was measurable.
+        defer { if !lastTerminator.elementsEqual(line.terminator) { lastTerminator = Array(line.terminator) } }
         if collectingJSON, pending != nil, SFTPPlusTextReader.startsTextEvent(b) {
             // Hostile input: a JSON event cut short (truncated file, crashed writer)
             // used to swallow every following line up to 16 MB into one unparsed
@@ -69,13 +70,13 @@ public final class SFTPPlusTextReader: LogReader {
         }
     }
 
-    public func finish(_ emit: (Record) throws -> Void) rethrows {
+    public func finish(_ emit: (consuming Record) throws -> Void) rethrows {
         collectingJSON = false
         try flush(emit)
     }
 
     /// A half-read JSON object waits; a plain line is complete once the file is quiet.
-    public func idle(_ emit: (Record) throws -> Void) rethrows {
+    public func idle(_ emit: (consuming Record) throws -> Void) rethrows {
         if !collectingJSON { try flush(emit) }
     }
 
@@ -99,11 +100,10 @@ public final class SFTPPlusTextReader: LogReader {
         return d
     }
 
-    private func flush(_ emit: (Record) throws -> Void) rethrows {
+    private func flush(_ emit: (consuming Record) throws -> Void) rethrows {
         guard let p = pending else { return }
         pending = nil
-        let records = p.content.withUnsafeBufferPointer { parse($0, p) }
-        for r in records { try emit(r) }
+        try p.content.withUnsafeBufferPointer { try parse($0, p, emit) }
     }
 
     private func syslogYear() -> (Int, String) {
@@ -113,19 +113,21 @@ public final class SFTPPlusTextReader: LogReader {
         return (y, "year \(y) is the current year (RFC 3164 timestamps have none; use --year)")
     }
 
-    func parse(_ c: UnsafeBufferPointer<UInt8>, _ p: PendingLine) -> [Record] {
+    /// Emits the record(s) of one logical line (a JSON array holds several); records go
+    /// straight to `emit`, since an array per line was measurable.
+    func parse(_ c: UnsafeBufferPointer<UInt8>, _ p: PendingLine, _ emit: (consuming Record) throws -> Void) rethrows {
         if let fmt = options.entryFormat, let values = fmt.match(c) {
             var r = p.record(.sftpplusEvent, file: file)
             r.layout = "entry-format"
             if let problem = EventVariables.apply(values, to: &r) {
-                return [unparsed(c, p, "does not fit --entry-format: \(problem)")]
+                try emit(unparsed(c, p, "does not fit --entry-format: \(problem)")); return
             }
             if r.eventID == nil && r.message == nil {
-                return [unparsed(c, p, "matched --entry-format but carries neither id nor message")]
+                try emit(unparsed(c, p, "matched --entry-format but carries neither id nor message")); return
             }
-            return [r]
+            try emit(r); return
         }
-        guard let first = c.first else { return [] }
+        guard let first = c.first else { return }
         var fields: TextEventFields?
         if TextLayouts.isDigit(first) {
             fields = TextLayouts.idFirst(c) ?? TextLayouts.tsFirst(c)
@@ -133,14 +135,14 @@ public final class SFTPPlusTextReader: LogReader {
             let (year, note) = syslogYear()
             fields = TextLayouts.syslog(c, year: year, yearNote: note)
         } else if first == 0x7B {
-            if let records = JSONEvents.records(c, p, file: file) { return records }
+            if let records = JSONEvents.records(c, p, file: file) { for r in records { try emit(r) }; return }
             // Name the cause: nesting beyond the parser's limit is refused, not "incomplete".
             let depth = JSONValue.nestingDepth(c)
-            return [unparsed(c, p, depth > JSONValue.defaultMaxDepth
+            try emit(unparsed(c, p, depth > JSONValue.defaultMaxDepth
                 ? "JSON nested \(depth) levels deep (more than \(JSONValue.defaultMaxDepth) are refused)"
-                : "not a complete SFTPPlus JSON event")]
+                : "not a complete SFTPPlus JSON event")); return
         } else if let r = clientShell(c, p) {
-            return [r]
+            try emit(r); return
         }
         guard let f = fields else {
             var why = options.entryFormat != nil
@@ -152,7 +154,7 @@ public final class SFTPPlusTextReader: LogReader {
                 why += ": " + problem
             }
             if let bom = utf16 { why += ": the file is UTF-16 (byte-order mark \(bom) at its start); sftplog reads UTF-8, convert it first (iconv -f UTF-16 -t UTF-8)" }
-            return [unparsed(c, p, why)]
+            try emit(unparsed(c, p, why)); return
         }
         var r = p.record(.sftpplusEvent, file: file)
         r.layout = f.layout
@@ -164,7 +166,7 @@ public final class SFTPPlusTextReader: LogReader {
         r.peer = f.peer
         r.message = TextLayouts.string(c, f.messageStart, c.count)
         r.extra = f.extra
-        return [r]
+        try emit(r)
     }
 
     private func unparsed(_ c: UnsafeBufferPointer<UInt8>, _ p: PendingLine, _ why: String) -> Record {
