@@ -132,25 +132,39 @@ public final class EventCatalog: @unchecked Sendable {
     /// When several fit, the one nearest `hint` (the versions inferred so far for
     /// the file) wins, then the most specific (most literal text).
     public func resolve(eventID: String, message: String, hint: VersionRange? = nil) -> EventResolution {
+        var scratch = MatchScratch()
+        return resolve(eventID: eventID, message: message, hint: hint, scratch: &scratch)
+    }
+
+    /// Buffers for matching, kept by a caller that resolves many messages (a
+    /// `SourceResolver`) so no arrays are allocated per message.
+    struct MatchScratch {
+        /// The best match so far, the one being tried, and the search's scratch.
+        var values: [(Int, Range<Int>)] = [], candidate: [(Int, Range<Int>)] = [], work: [(Int, Range<Int>)] = []
+    }
+
+    func resolve(eventID: String, message: String, hint: VersionRange?, scratch: inout MatchScratch) -> EventResolution {
         guard let e = events[eventID] else {
             return EventResolution(status: .unknownID, fields: EventCatalog.genericFields(message))
         }
         var msg = message
         return msg.withUTF8 { m -> EventResolution in
-            var best: (EventTemplate, [(Int, Range<Int>)])?
+            var best: EventTemplate?
             for t in e.variants {
                 // Cheap reject: the wording's first literal must open the message.
                 if case .literal(let l)? = t.pieces.first, !EntryFormat.hasPrefix(m, at: 0, l) { continue }
-                guard let values = t.matchPieces(m) else { continue }
-                if let (b, _) = best {
+                guard t.matchPieces(m, into: &scratch.candidate, work: &scratch.work) else { continue }
+                if let b = best {
                     let dt = hint.map { t.documentedRange?.distance(to: $0) ?? Int.max } ?? 0
                     let db = hint.map { b.documentedRange?.distance(to: $0) ?? Int.max } ?? 0
-                    if dt < db || (dt == db && t.literalLength > b.literalLength) { best = (t, values) }
+                    if dt < db || (dt == db && t.literalLength > b.literalLength) { best = t; swap(&scratch.values, &scratch.candidate) }
                 } else {
-                    best = (t, values)
+                    best = t
+                    swap(&scratch.values, &scratch.candidate)
                 }
             }
-            guard let (t, values) = best else {
+            let values = scratch.values
+            guard let t = best else {
                 return EventResolution(status: .unresolved, fields: EventCatalog.genericFields(message))
             }
             var fields: [(String, JSONValue)] = []
@@ -242,10 +256,11 @@ public final class SourceResolver {
 
     /// Wordings already folded into `versions` (each narrows the range once).
     private var narrowedBy = Set<ObjectIdentifier>()
+    private var scratch = EventCatalog.MatchScratch()
 
     public func resolve(_ r: inout Record) {
         guard r.kind == .sftpplusEvent, let id = r.eventID else { return }
-        let res = catalog.resolve(eventID: id, message: r.message ?? "", hint: versions)
+        let res = catalog.resolve(eventID: id, message: r.message ?? "", hint: versions, scratch: &scratch)
         if res.status == .resolved, let t = res.wording, narrowedBy.insert(ObjectIdentifier(t)).inserted {
             narrow(with: VersionInference.writableRange(t, in: catalog))
         }

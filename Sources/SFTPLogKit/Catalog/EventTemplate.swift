@@ -104,36 +104,47 @@ public final class EventTemplate: @unchecked Sendable {
     /// `opened "a" in "b". c" in "write" mode` gives mode `write`, path `a" in "b". c`.
     /// Returns the field values by name (a repeated name keeps its first value).
     public func match(_ m: UnsafeBufferPointer<UInt8>) -> [(String, Range<Int>)]? {
-        matchPieces(m)?.map { (k, r) in
+        var values: [(Int, Range<Int>)] = [], work: [(Int, Range<Int>)] = []
+        guard matchPieces(m, into: &values, work: &work) else { return nil }
+        return values.map { (k, r) in
             guard case .field(let f) = pieces[k] else { return ("", r) }
             return (f, r)
         }
     }
 
     /// Like `match`, with holes identified by their piece index (no string work).
-    func matchPieces(_ m: UnsafeBufferPointer<UInt8>) -> [(Int, Range<Int>)]? {
-        var values: [(Int, Range<Int>)] = []
-        values.reserveCapacity(pieces.count / 2 + 1)
+    /// `values` gets the match; `work` is scratch. Both are the caller's, so
+    /// resolving a message allocates no arrays for wordings that do not fit.
+    func matchPieces(_ m: UnsafeBufferPointer<UInt8>, into values: inout [(Int, Range<Int>)],
+                     work: inout [(Int, Range<Int>)]) -> Bool {
+        values.removeAll(keepingCapacity: true)
+        work.removeAll(keepingCapacity: true)
         // First a strict search: token-like holes never take a space or quote, so the
         // first full match is a clean one. Hostile values full of the template's own
         // delimiters (a client version `x" using ssh-ed25519 … compression:none.`) made
         // the permissive search below see 16 unclean matches under the attacker's
         // split before any clean one, and the fake algorithms won.
         var strictBudget = 20_000
-        var clean: [(Int, Range<Int>)]?
-        _ = step(0, 0, m, &values, &strictBudget, strict: true) { candidate in clean = candidate; return true }
-        if let clean { return clean }
-        values.removeAll(keepingCapacity: true)
-        var budget = 20_000
-        var best: (values: [(Int, Range<Int>)], penalty: Int)?
-        var found = 0
-        _ = step(0, 0, m, &values, &budget, strict: false) { candidate in
-            let p = penalty(candidate, m)
-            if best == nil || p < best!.penalty { best = (candidate, p) }
-            found += 1
-            return p == 0 || found >= 16  // stop: clean, or enough alternatives seen
+        var found = false
+        _ = step(0, 0, m, &work, &strictBudget, strict: true) { candidate in
+            values.append(contentsOf: candidate); found = true; return true
         }
-        return best?.values
+        if found { return true }
+        work.removeAll(keepingCapacity: true)
+        var budget = 20_000
+        var bestPenalty = Int.max
+        var seen = 0
+        _ = step(0, 0, m, &work, &budget, strict: false) { candidate in
+            let p = penalty(candidate, m)
+            if p < bestPenalty {
+                bestPenalty = p
+                values.removeAll(keepingCapacity: true)
+                values.append(contentsOf: candidate)
+            }
+            seen += 1
+            return p == 0 || seen >= 16  // stop: clean, or enough alternatives seen
+        }
+        return seen > 0
     }
 
     /// Token-like fields never hold quotes or spaces in real messages.

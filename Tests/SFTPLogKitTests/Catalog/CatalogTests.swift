@@ -51,6 +51,44 @@ final class CatalogTests: XCTestCase {
         return out
     }
 
+    /// A `SourceResolver` reuses its matching buffers from message to message: the
+    /// results must be those of a fresh resolution, whatever came before (wordings
+    /// that fit, fit partly or not at all, several fitting ones, hostile values).
+    func testReusedMatchBuffersResolveLikeFreshOnes() {
+        var rng = SplitMix64(seed: 7)
+        var messages: [(String, String)] = []
+        for e in catalog.events.values.sorted(by: { $0.id < $1.id }) {
+            for t in e.variants {
+                messages.append((e.id, render(t) { k, name in "v\(k)-\(name)" }))
+                // Values holding the wording's own delimiters, and cut messages.
+                let hostile = render(t) { k, _ in k % 2 == 0 ? "a\" in \"b\". c" : "x y" }
+                messages.append((e.id, hostile))
+                messages.append((e.id, String(hostile.prefix(Int.random(in: 0...hostile.count, using: &rng)))))
+            }
+        }
+        messages.shuffle(using: &rng)
+        let hints: [VersionRange?] = [nil, VersionRange(lower: SFTPPlusVersion("3.0.0")!, upper: SFTPPlusVersion("3.50.0")!),
+                                      VersionRange(lower: SFTPPlusVersion("5.0.0")!, upper: nil)]
+        func text(_ fields: [(String, JSONValue)]) -> String { var j = JSONBytes(); j.object(fields); return j.text }
+        var scratch = EventCatalog.MatchScratch()
+        var multiple = 0
+        for (k, (id, message)) in messages.enumerated() {
+            let hint = hints[k % hints.count]
+            let reused = catalog.resolve(eventID: id, message: message, hint: hint, scratch: &scratch)
+            let fresh = catalog.resolve(eventID: id, message: message, hint: hint)
+            XCTAssertEqual(reused.status, fresh.status, "\(id): \(message)")
+            XCTAssertEqual(reused.variant, fresh.variant, "\(id): \(message)")
+            XCTAssertTrue(reused.wording === fresh.wording, "\(id): \(message)")
+            XCTAssertEqual(text(reused.fields), text(fresh.fields), "\(id): \(message)")
+            let fitting = Array(message.utf8).withUnsafeBufferPointer { m in
+                catalog.events[id]?.variants.filter { $0.match(m) != nil }.count ?? 0
+            }
+            if fitting > 1 { multiple += 1 }
+        }
+        XCTAssertGreaterThan(messages.count, 2000)
+        XCTAssertGreaterThan(multiple, 50, "messages that several wordings fit (the buffers swap)")
+    }
+
     func testReusedIDsResolveToTheMeaningOfTheirEra() {
         let old = catalog.resolve(eventID: "20138", message: "Ignoring ldap authentication \"LDAP\" for \"bob\" since it is not active.")
         XCTAssertEqual(old.variant, 1)
