@@ -114,9 +114,9 @@ struct OpenSSHLineClassifier {
         typealias T = OpenSSHText
         func R(_ k: RecordKind, _ e: [(String, JSONValue)]) -> Result { Result(kind: k, extra: e) }
         func str(_ x: Substring) -> JSONValue { .string(String(x)) }
-        guard let first = s.first else { return nil }
+        guard let first = s.utf8.first else { return nil }
         switch first {
-        case "R":
+        case UInt8(ascii: "R"):
             if let r = T.after(s, "Reading configuration data ") {
                 return R(.opensshDebug, [("event", .string("config")), ("config_file", str(r))])
             }
@@ -136,24 +136,24 @@ struct OpenSSHLineClassifier {
             if let r = T.after(s, "Remote: ") {
                 return R(.opensshDebug, [("event", .string("remote_message")), ("remote_text", str(r))])
             }
-            if s.hasPrefix("Received stat reply") || s.hasPrefix("Received reply ") || s.hasPrefix("Received data ")
-                || s.hasPrefix("Received limits reply") || s.hasPrefix("Received SSH2_FXP_STATUS ")
-                || (s.hasPrefix("Received ") && T.contains(s, "SSH2_FXP_NAME")) || s.hasPrefix("Request range ") {
+            if s.hasBytePrefix("Received stat reply") || s.hasBytePrefix("Received reply ") || s.hasBytePrefix("Received data ")
+                || s.hasBytePrefix("Received limits reply") || s.hasBytePrefix("Received SSH2_FXP_STATUS ")
+                || (s.hasBytePrefix("Received ") && T.contains(s, "SSH2_FXP_NAME")) || s.hasBytePrefix("Request range ") {
                 var e: [(String, JSONValue)] = [("event", .string("reply"))]
                 if let r = T.after(s, "Received SSH2_FXP_STATUS "), let code = T.int(r) {
                     e = [("event", .string("status")), ("code", .int(code))]
                 }
                 return R(.opensshSFTP, e)
             }
-        case "C":
+        case UInt8(ascii: "C"):
             if let r = T.after(s, "Connecting to ") { return R(.opensshConnect, connecting(r)) }
             if s == "Connection established." { return R(.opensshConnect, [("event", .string("established"))]) }
-            if s.hasPrefix("Couldn't ") { return R(.opensshSFTP, [("event", .string("debug_error"))]) }
-        case "c":
-            if s.hasPrefix("ciphers ctos:") { return proposal(s, label: "ciphers ctos:", slot: "cipher_c2s") }
-            if s.hasPrefix("ciphers stoc:") { return proposal(s, label: "ciphers stoc:", slot: "cipher_s2c") }
-            if s.hasPrefix("compression ctos:") { return proposal(s, label: "compression ctos:", slot: "compression_c2s") }
-            if s.hasPrefix("compression stoc:") { return proposal(s, label: "compression stoc:", slot: "compression_s2c") }
+            if s.hasBytePrefix("Couldn't ") { return R(.opensshSFTP, [("event", .string("debug_error"))]) }
+        case UInt8(ascii: "c"):
+            if s.hasBytePrefix("ciphers ctos:") { return proposal(s, label: "ciphers ctos:", slot: "cipher_c2s") }
+            if s.hasBytePrefix("ciphers stoc:") { return proposal(s, label: "ciphers stoc:", slot: "cipher_s2c") }
+            if s.hasBytePrefix("compression ctos:") { return proposal(s, label: "compression ctos:", slot: "compression_c2s") }
+            if s.hasBytePrefix("compression stoc:") { return proposal(s, label: "compression stoc:", slot: "compression_s2c") }
             if let r = T.after(s, "connect to address ") {
                 var e: [(String, JSONValue)] = [("event", .string("connect_failed"))]
                 if let (ap, reason) = T.split2(r, ": ") {
@@ -167,16 +167,16 @@ struct OpenSSHLineClassifier {
             }
             if let r = T.after(s, "channel ") {
                 if let (n, rest) = T.split2(r, ": "), let ch = T.int(n) {
-                    if rest.hasPrefix("new ") {
+                    if rest.hasBytePrefix("new ") {
                         return R(.opensshChannel, [("event", .string("open")), ("channel", .int(ch))])
                     }
-                    if rest.hasPrefix("setting env ") {
+                    if rest.hasBytePrefix("setting env ") {
                         return R(.opensshChannel, [("event", .string("env")), ("channel", .int(ch))])
                     }
-                    if rest.hasPrefix("free: ") {
+                    if rest.hasBytePrefix("free: ") {
                         return R(.opensshChannel, [("event", .string("free")), ("channel", .int(ch))])
                     }
-                    if rest.hasPrefix("status: The following connections are open:") {
+                    if rest.hasBytePrefix("status: The following connections are open:") {
                         inStatusDump = true
                         return R(.opensshChannel, [("event", .string("status")), ("channel", .int(ch))])
                     }
@@ -193,7 +193,7 @@ struct OpenSSHLineClassifier {
             }
             if let r = T.after(s, "compress outgoing: ") { return R(.opensshTransfer, compression(r, "outgoing")) }
             if let r = T.after(s, "compress incoming: ") { return R(.opensshTransfer, compression(r, "incoming")) }
-        case "L":
+        case UInt8(ascii: "L"):
             if let r = T.after(s, "Local version string ") {
                 var e: [(String, JSONValue)] = [("event", .string("local")), ("version_string", str(r))]
                 if let v = T.after(r, "SSH-"), let (proto, sw) = T.split2(v, "-") {
@@ -202,16 +202,16 @@ struct OpenSSHLineClassifier {
                 }
                 return R(.opensshVersion, e)
             }
-            if s.hasPrefix("Looking up ") { return R(.opensshSFTP, [("event", .string("lookup")), ("path", str(s.dropFirst(11)))]) }
-        case "O":
-            if s.hasPrefix("OpenSSH_") { return R(.opensshVersion, banner(s)) }
+            if s.hasBytePrefix("Looking up ") { return R(.opensshSFTP, [("event", .string("lookup")), ("path", str(s.dropFirst(11)))]) }
+        case UInt8(ascii: "O"):
+            if s.hasBytePrefix("OpenSSH_") { return R(.opensshVersion, banner(s)) }
             if let r = T.after(s, "Offering ") { return R(.opensshAuth, offering(r)) }
-        case "m":
+        case UInt8(ascii: "m"):
             if let r = T.after(s, "match: ") { return R(.opensshCompat, compat(r, match: true)) }
-        case "n":
+        case UInt8(ascii: "n"):
             if let r = T.after(s, "no match: ") { return R(.opensshCompat, [("event", .string("no_match")), ("software", str(r))]) }
             if s == "need rekeying" { return R(.opensshDebug, [("event", .string("rekey"))]) }
-        case "A":
+        case UInt8(ascii: "A"):
             if let r = T.after(s, "Authenticating to ") { return R(.opensshAuth, authenticating(r)) }
             if let r = T.after(s, "Authentications that can continue: ") {
                 return R(.opensshAuth, [("event", .string("methods")), ("methods", .array(T.list(r).map(JSONValue.string)))])
@@ -220,7 +220,7 @@ struct OpenSSHLineClassifier {
                 let m = r.hasSuffix(").") ? r.dropLast(2) : (r.hasSuffix(")") ? r.dropLast() : r)
                 return R(.opensshAuth, [("event", .string("succeeded")), ("method", str(m))])
             }
-        case "S":
+        case UInt8(ascii: "S"):
             if s == "SSH2_MSG_KEXINIT sent" { return R(.opensshDebug, [("event", .string("kexinit_sent"))]) }
             if s == "SSH2_MSG_KEXINIT received" {
                 oldIndex = 0; oldBlock = 0; kexSide = nil
@@ -244,7 +244,7 @@ struct OpenSSHLineClassifier {
                 let bits = T.split2(r, ")").flatMap { T.int($0.0) }
                 return R(.opensshGEX, [("event", .string("request_old")), ("preferred", bits.map(JSONValue.int) ?? .null)])
             }
-            if s.hasPrefix("SSH2_MSG_KEX_DH_GEX_") { return R(.opensshGEX, [("event", .string(gexEvent(s)))]) }
+            if s.hasBytePrefix("SSH2_MSG_KEX_DH_GEX_") { return R(.opensshGEX, [("event", .string(gexEvent(s)))]) }
             if let r = T.after(s, "Server host key: ") { return R(.opensshHostKey, serverHostKey(r)) }
             if let r = T.after(s, "Server accepts key: ") { return R(.opensshAuth, acceptsKey(r)) }
             if let r = T.after(s, "Sending subsystem: ") {
@@ -265,56 +265,56 @@ struct OpenSSHLineClassifier {
                 }
                 return R(.opensshSFTP, e)
             }
-            if s.hasPrefix("SSH2_FXP_") || s.hasPrefix("SSH_FXP_") { return R(.opensshSFTP, fxpReply(s)) }
-            if s.hasPrefix("Sent message ") || s.hasPrefix("Sent remote message ") || s.hasPrefix("Sent dest message ")
-                || s.hasPrefix("Sent origin message ") || s.hasPrefix("Short data block") || s.hasPrefix("Server handle limit") {
+            if s.hasBytePrefix("SSH2_FXP_") || s.hasBytePrefix("SSH_FXP_") { return R(.opensshSFTP, fxpReply(s)) }
+            if s.hasBytePrefix("Sent message ") || s.hasBytePrefix("Sent remote message ") || s.hasBytePrefix("Sent dest message ")
+                || s.hasBytePrefix("Sent origin message ") || s.hasBytePrefix("Short data block") || s.hasBytePrefix("Server handle limit") {
                 return R(.opensshSFTP, [("event", .string("message"))])
             }
-            if s.hasPrefix("SSH2_MSG_KEX_ECDH_") || s.hasPrefix("SSH2_MSG_KEXDH_") {
+            if s.hasBytePrefix("SSH2_MSG_KEX_ECDH_") || s.hasBytePrefix("SSH2_MSG_KEXDH_") {
                 return R(.opensshDebug, [("event", .string("kex_reply"))])
             }
-        case "K":
-            if s.hasPrefix("KEX algorithms:") { return proposal(s, label: "KEX algorithms:", slot: "kex") }
-        case "h":
-            if s.hasPrefix("host key algorithms:") { return proposal(s, label: "host key algorithms:", slot: "hostkey") }
-        case "M":
-            if s.hasPrefix("MACs ctos:") { return proposal(s, label: "MACs ctos:", slot: "mac_c2s") }
-            if s.hasPrefix("MACs stoc:") { return proposal(s, label: "MACs stoc:", slot: "mac_s2c") }
-        case "l":
-            if s.hasPrefix("languages ctos:") { return proposal(s, label: "languages ctos:", slot: "languages_c2s") }
-            if s.hasPrefix("languages stoc:") { return proposal(s, label: "languages stoc:", slot: "languages_s2c") }
-            if s.hasPrefix("local ") && s.hasSuffix(" KEXINIT proposal") {
+        case UInt8(ascii: "K"):
+            if s.hasBytePrefix("KEX algorithms:") { return proposal(s, label: "KEX algorithms:", slot: "kex") }
+        case UInt8(ascii: "h"):
+            if s.hasBytePrefix("host key algorithms:") { return proposal(s, label: "host key algorithms:", slot: "hostkey") }
+        case UInt8(ascii: "M"):
+            if s.hasBytePrefix("MACs ctos:") { return proposal(s, label: "MACs ctos:", slot: "mac_c2s") }
+            if s.hasBytePrefix("MACs stoc:") { return proposal(s, label: "MACs stoc:", slot: "mac_s2c") }
+        case UInt8(ascii: "l"):
+            if s.hasBytePrefix("languages ctos:") { return proposal(s, label: "languages ctos:", slot: "languages_c2s") }
+            if s.hasBytePrefix("languages stoc:") { return proposal(s, label: "languages stoc:", slot: "languages_s2c") }
+            if s.hasBytePrefix("local ") && s.hasSuffix(" KEXINIT proposal") {
                 let side = String(s.dropFirst(6).dropLast(17))
                 kexSide = side
                 return R(.opensshKexinit, [("event", .string("header")), ("side", .string(side)), ("local", .bool(true))])
             }
-        case "p":
-            if s.hasPrefix("peer ") && s.hasSuffix(" KEXINIT proposal") {
+        case UInt8(ascii: "p"):
+            if s.hasBytePrefix("peer ") && s.hasSuffix(" KEXINIT proposal") {
                 let side = String(s.dropFirst(5).dropLast(17))
                 kexSide = side
                 return R(.opensshKexinit, [("event", .string("header")), ("side", .string(side)), ("local", .bool(false))])
             }
-        case "f":
+        case UInt8(ascii: "f"):
             if let r = T.after(s, "first_kex_follows ") { return kexinitNumber(r, slot: "first_kex_follows") }
-        case "r":
+        case UInt8(ascii: "r"):
             if let r = T.after(s, "reserved ") { return kexinitNumber(r, slot: "reserved") }
-            if s.hasPrefix("rekey ") || s == "rekeying in progress" { return R(.opensshDebug, [("event", .string("rekey"))]) }
+            if s.hasBytePrefix("rekey ") || s == "rekeying in progress" { return R(.opensshDebug, [("event", .string("rekey"))]) }
             if let r = T.after(s, "resetting send seqnr ") {
                 return R(.opensshStrictKex, [("event", .string("reset_seqnr")), ("direction", .string("send")), ("seqnr", T.int(r).map(JSONValue.int) ?? .null)])
             }
             if let r = T.after(s, "resetting read seqnr ") {
                 return R(.opensshStrictKex, [("event", .string("reset_seqnr")), ("direction", .string("read")), ("seqnr", T.int(r).map(JSONValue.int) ?? .null)])
             }
-        case "k":
+        case UInt8(ascii: "k"):
             if let r = T.after(s, "kex: ") { if let n = negotiated(r) { return n } }
             if let r = T.after(s, "kex_parse_kexinit: ") { return oldProposal(r) }
-        case "w":
+        case UInt8(ascii: "w"):
             if s == "will use strict KEX ordering" { return R(.opensshStrictKex, [("event", .string("will_use"))]) }
             if let r = T.after(s, "we sent a "), let (m, _) = T.split2(r, " packet") {
                 return R(.opensshAuth, [("event", .string("sent_packet")), ("method", str(m))])
             }
-            if s.hasPrefix("we did not send a packet") { return R(.opensshAuth, [("event", .string("not_sent"))]) }
-        case "b":
+            if s.hasBytePrefix("we did not send a packet") { return R(.opensshAuth, [("event", .string("not_sent"))]) }
+        case UInt8(ascii: "b"):
             if let r = T.after(s, "bits set: ") {
                 var e: [(String, JSONValue)] = [("event", .string("bits_set"))]
                 if let (a, bb) = T.split2(r, "/") {
@@ -323,40 +323,40 @@ struct OpenSSHLineClassifier {
                 }
                 return R(.opensshGEX, e)
             }
-        case "e":
-            if s.hasPrefix("expecting SSH2_MSG_KEX_DH_GEX_") { return R(.opensshGEX, [("event", .string(gexEvent(s)))]) }
+        case UInt8(ascii: "e"):
+            if s.hasBytePrefix("expecting SSH2_MSG_KEX_DH_GEX_") { return R(.opensshGEX, [("event", .string(gexEvent(s)))]) }
             if s == "expecting SSH2_MSG_NEWKEYS" { return R(.opensshDebug, [("event", .string("newkeys_expecting"))]) }
-            if s.hasPrefix("expand-path@openssh.com ") { return R(.opensshSFTP, [("event", .string("realpath"))]) }
-        case "g":
-            if s.hasPrefix("got SSH2_MSG_KEX_DH_GEX_") { return R(.opensshGEX, [("event", .string(gexEvent(s)))]) }
-        case "H":
+            if s.hasBytePrefix("expand-path@openssh.com ") { return R(.opensshSFTP, [("event", .string("realpath"))]) }
+        case UInt8(ascii: "g"):
+            if s.hasBytePrefix("got SSH2_MSG_KEX_DH_GEX_") { return R(.opensshGEX, [("event", .string(gexEvent(s)))]) }
+        case UInt8(ascii: "H"):
             if let r = T.after(s, "Host '"), let (host, rest) = T.split2(r, "' is known and matches the ") {
                 var e: [(String, JSONValue)] = [("event", .string("known")), ("host", str(host))]
                 if let (t, _) = T.split2(rest, " host ") { e.append(("key_type", str(t))) }
                 return R(.opensshHostKey, e)
             }
-        case "F":
+        case UInt8(ascii: "F"):
             if let r = T.after(s, "Found key in ") ?? T.after(s, "Found CA key in ") { return R(.opensshHostKey, fileLine(r, event: "found")) }
-            if s.hasPrefix("Finish at ") { return R(.opensshSFTP, [("event", .string("message"))]) }
-        case "N":
+            if s.hasBytePrefix("Finish at ") { return R(.opensshSFTP, [("event", .string("message"))]) }
+        case UInt8(ascii: "N"):
             if let r = T.after(s, "Next authentication method: ") {
                 return R(.opensshAuth, [("event", .string("next_method")), ("method", str(r))])
             }
             if s == "No more authentication methods to try." { return R(.opensshAuth, [("event", .string("no_more_methods"))]) }
-        case "W":
+        case UInt8(ascii: "W"):
             if let r = T.after(s, "Will attempt key: ") {
                 var e = keyIdent(r)
                 e.insert(("event", .string("will_attempt")), at: 0)
                 return R(.opensshAuth, e)
             }
-        case "T":
+        case UInt8(ascii: "T"):
             if let r = T.after(s, "Trying private key: ") {
                 return R(.opensshAuth, [("event", .string("trying_private_key")), ("key_path", str(r))])
             }
             if let r = T.after(s, "Transferred: ") { return R(.opensshTransfer, transferred(r)) }
-        case "B":
+        case UInt8(ascii: "B"):
             if let r = T.after(s, "Bytes per second: ") { return R(.opensshTransfer, rate(r)) }
-        case "E":
+        case UInt8(ascii: "E"):
             if let r = T.after(s, "Exit status ") {
                 return R(.opensshChannel, [("event", .string("exit_status")), ("status", T.int(r).map(JSONValue.int) ?? str(r))])
             }
@@ -364,23 +364,23 @@ struct OpenSSHLineClassifier {
                 inChannel = true
                 return R(.opensshChannel, [("event", .string("interactive"))])
             }
-        case "I":
-            if s.hasPrefix("In write loop") { return R(.opensshSFTP, [("event", .string("message"))]) }
+        case UInt8(ascii: "I"):
+            if s.hasBytePrefix("In write loop") { return R(.opensshSFTP, [("event", .string("message"))]) }
             if let r = T.after(s, "Init extension: ") { return R(.opensshSFTP, [("event", .string("extension")), ("name", str(r))]) }
-        case "U":
-            if s.hasPrefix("Unrecognised server extension") { return R(.opensshSFTP, [("event", .string("extension_unrecognised"))]) }
-            if s.hasPrefix("Using server ") { return R(.opensshSFTP, [("event", .string("limits"))]) }
-        case "d":
+        case UInt8(ascii: "U"):
+            if s.hasBytePrefix("Unrecognised server extension") { return R(.opensshSFTP, [("event", .string("extension_unrecognised"))]) }
+            if s.hasBytePrefix("Using server ") { return R(.opensshSFTP, [("event", .string("limits"))]) }
+        case UInt8(ascii: "d"):
             if let r = T.after(s, "do_download: ") { return transferOp(r) }
             if let r = T.after(s, "do_upload: ") { return transferOp(r) }
-            if s.hasPrefix("download ") { return transferOp(s) }
-        case "u":
-            if s.hasPrefix("upload ") { return transferOp(s) }
-        case "s":
+            if s.hasBytePrefix("download ") { return transferOp(s) }
+        case UInt8(ascii: "u"):
+            if s.hasBytePrefix("upload ") { return transferOp(s) }
+        case UInt8(ascii: "s"):
             if let r = T.after(s, "sftp_download: ") { return transferOp(r) }
             if let r = T.after(s, "sftp_upload: ") { return transferOp(r) }
             if let r = T.after(s, "stat remote: ") { return R(.opensshSFTP, [("event", .string("debug_error")), ("error", str(r))]) }
-            if s.hasPrefix("server upload/download buffer sizes") || s.hasPrefix("server handle limit") {
+            if s.hasBytePrefix("server upload/download buffer sizes") || s.hasBytePrefix("server handle limit") {
                 return R(.opensshSFTP, [("event", .string("limits"))])
             }
             if let r = T.after(s, "subsystem request accepted on channel ") {
@@ -398,7 +398,7 @@ struct OpenSSHLineClassifier {
             return R(.opensshChannel, [("event", .string("request_accepted")), ("request", str(req)), ("channel", T.int(rest).map(JSONValue.int) ?? str(rest))])
         }
         if let r = T.after(s, "Transferred: ") { return R(.opensshTransfer, transferred(r)) }
-        if s.hasPrefix("Killed by signal ") { return R(.opensshError, [("event", .string("killed"))]) }
+        if s.hasBytePrefix("Killed by signal ") { return R(.opensshError, [("event", .string("killed"))]) }
         return nil
     }
 
@@ -415,23 +415,23 @@ struct OpenSSHLineClassifier {
         inStatusDump = false
         expectFingerprint = false
 
-        if wasDump, s.hasPrefix(" ") {
+        if wasDump, s.hasBytePrefix(" ") {
             inStatusDump = true
             var e: [(String, JSONValue)] = []
             if let l = statusDumpLevel { e.append(("level", .int(l))) }
             e.append(("continuation", .bool(true)))
             return R(.opensshDebug, e)
         }
-        if wantFingerprint, s.hasPrefix("SHA256:") || s.hasPrefix("MD5:") || (s.count >= 47 && s.dropFirst(2).first == ":") {
+        if wantFingerprint, s.hasBytePrefix("SHA256:") || s.hasBytePrefix("MD5:") || (s.count >= 47 && s.dropFirst(2).first == ":") {
             let fp = s.hasSuffix(".") ? s.dropLast() : s
             return R(.opensshError, [("event", .string("hostkey_changed_fingerprint")), ("fingerprint", str(fp))])
         }
-        if s.hasPrefix("OpenSSH_") { return R(.opensshVersion, banner(s)) }
-        if s.hasPrefix("sftp>") {
+        if s.hasBytePrefix("OpenSSH_") { return R(.opensshVersion, banner(s)) }
+        if s.hasBytePrefix("sftp>") {
             return R(.opensshSFTP, sftpCommand(s.dropFirst(5)))
         }
         if let r = T.after(s, "Authenticated to ") { return R(.opensshAuth, authenticated(r)) }
-        if s.hasPrefix("Authenticated with partial success") { return R(.opensshAuth, [("event", .string("partial_success"))]) }
+        if s.hasBytePrefix("Authenticated with partial success") { return R(.opensshAuth, [("event", .string("partial_success"))]) }
         if let r = T.after(s, "Authenticated using \"") {
             return R(.opensshAuth, [("event", .string("partial_success")), ("method", str(T.split2(r, "\"")?.0 ?? r))])
         }
@@ -448,13 +448,13 @@ struct OpenSSHLineClassifier {
             }
             return R(.opensshHostKey, [("event", .string("added"))])
         }
-        if s.hasPrefix("@") {
+        if s.hasBytePrefix("@") {
             if T.contains(s, "REMOTE HOST IDENTIFICATION HAS CHANGED") {
                 return R(.opensshError, [("event", .string("hostkey_changed_banner"))])
             }
             return R(.opensshError, [("event", .string("warning_banner"))])
         }
-        if s == "IT IS POSSIBLE THAT SOMEONE IS DOING SOMETHING NASTY!" || s.hasPrefix("Someone could be eavesdropping on you right now")
+        if s == "IT IS POSSIBLE THAT SOMEONE IS DOING SOMETHING NASTY!" || s.hasBytePrefix("Someone could be eavesdropping on you right now")
             || s == "It is also possible that a host key has just been changed." || s == "Please contact your system administrator." {
             return R(.opensshError, [("event", .string("hostkey_changed_banner"))])
         }
@@ -480,7 +480,7 @@ struct OpenSSHLineClassifier {
             }
             return R(.opensshHostKey, e)
         }
-        if s.hasPrefix("  remove with:") || s.hasPrefix("  ssh-keygen -f ") || s.hasSuffix("to avoid man-in-the-middle attacks.") {
+        if s.hasBytePrefix("  remove with:") || s.hasBytePrefix("  ssh-keygen -f ") || s.hasSuffix("to avoid man-in-the-middle attacks.") {
             return R(.opensshHostKey, [("event", .string("changed_hint"))])
         }
         if s.hasSuffix("has changed and you have requested strict checking.") {
@@ -500,13 +500,13 @@ struct OpenSSHLineClassifier {
             return R(.opensshHostKey, [("event", .string("authenticity_unknown")), ("host", str(T.splitLast2(r, "'")?.0 ?? r))])
         }
         if let (kt, fp) = T.split2(s, " key fingerprint is"), !kt.contains(" ") {
-            var f = fp.hasPrefix(":") ? fp.dropFirst() : fp
+            var f = fp.hasBytePrefix(":") ? fp.dropFirst() : fp
             f = f.trimmingSpaces
             if f.hasSuffix(".") { f = f.dropLast() }
             return R(.opensshHostKey, [("event", .string("fingerprint")), ("key_type", str(kt)), ("fingerprint", str(f))])
         }
-        if s.hasPrefix("Are you sure you want to continue connecting") || s.hasPrefix("This key is not known by any other names")
-            || s.hasPrefix("Please type 'yes'") {
+        if s.hasBytePrefix("Are you sure you want to continue connecting") || s.hasBytePrefix("This key is not known by any other names")
+            || s.hasBytePrefix("Please type 'yes'") {
             return R(.opensshHostKey, [("event", .string("prompt"))])
         }
         if let r = T.after(s, "ssh: connect to host ") {
@@ -525,7 +525,7 @@ struct OpenSSHLineClassifier {
             if let (h, reason) = T.split2(r, ": ") { e.append(("host", str(h))); e.append(("reason", str(reason))) }
             return R(.opensshError, e)
         }
-        if s.hasPrefix("ssh: ") || s.hasPrefix("ssh_askpass: ") { return R(.opensshError, [("event", .string("fatal"))]) }
+        if s.hasBytePrefix("ssh: ") || s.hasBytePrefix("ssh_askpass: ") { return R(.opensshError, [("event", .string("fatal"))]) }
         if s == "Connection closed" || s == "Connection closed." { return R(.opensshError, [("event", .string("connection_closed"))]) }
         if let r = T.after(s, "Connection closed by ") { return R(.opensshError, peerFacts(r, event: "connection_closed")) }
         if let r = T.after(s, "Connection reset by ") { return R(.opensshError, peerFacts(r, event: "connection_reset")) }
@@ -540,7 +540,7 @@ struct OpenSSHLineClassifier {
         if let r = T.after(s, "Shared connection to "), r.hasSuffix(" closed.") {
             return R(.opensshConnect, [("event", .string("closed")), ("host", str(r.dropLast(8)))])
         }
-        if s.hasPrefix("Connection timed out") { return R(.opensshError, [("event", .string("timeout"))]) }
+        if s.hasBytePrefix("Connection timed out") { return R(.opensshError, [("event", .string("timeout"))]) }
         if let r = T.after(s, "Unable to negotiate ") { return R(.opensshError, unableToNegotiate(r)) }
         if let r = T.after(s, "no matching "), let (what, rest) = T.split2(r, " found") {
             var e: [(String, JSONValue)] = [("event", .string("negotiation_failed")), ("reason", .string("no matching \(what) found"))]
@@ -570,19 +570,19 @@ struct OpenSSHLineClassifier {
             }
             return R(.opensshAuth, e)
         }
-        if s.hasPrefix("Permission denied, please try again") { return R(.opensshAuth, [("event", .string("password_retry"))]) }
+        if s.hasBytePrefix("Permission denied, please try again") { return R(.opensshAuth, [("event", .string("password_retry"))]) }
         if T.contains(s, "Too many authentication failures") { return R(.opensshAuth, [("event", .string("too_many_failures"))]) }
-        if s.hasPrefix("Killed by signal ") {
+        if s.hasBytePrefix("Killed by signal ") {
             let n = T.int(s.dropFirst(17).prefix(while: { $0 != "." }))
             return R(.opensshError, [("event", .string("killed")), ("signal", n.map(JSONValue.int) ?? .null)])
         }
-        if s.hasPrefix("kex_exchange_identification: ") || s.hasPrefix("ssh_exchange_identification: ") || s.hasPrefix("Bad server host key")
-            || s.hasPrefix("Bad owner or permissions") || s.hasPrefix("strict KEX violation") || s.hasPrefix("DH_GEX group out of range")
-            || s.hasPrefix("invalid public DH value") || s.hasPrefix("Couldn't read packet: ") || s.hasPrefix("Server host key ") {
+        if s.hasBytePrefix("kex_exchange_identification: ") || s.hasBytePrefix("ssh_exchange_identification: ") || s.hasBytePrefix("Bad server host key")
+            || s.hasBytePrefix("Bad owner or permissions") || s.hasBytePrefix("strict KEX violation") || s.hasBytePrefix("DH_GEX group out of range")
+            || s.hasBytePrefix("invalid public DH value") || s.hasBytePrefix("Couldn't read packet: ") || s.hasBytePrefix("Server host key ") {
             return R(.opensshError, [("event", .string("fatal"))])
         }
         if T.contains(s, "no mutual signature supported") { return R(.opensshAuth, [("event", .string("no_mutual_signature"))]) }
-        if let t = OpenSSHText.stripFunction(s), t.hasPrefix("Connection to ") {
+        if let t = OpenSSHText.stripFunction(s), t.hasBytePrefix("Connection to ") {
             return R(.opensshError, [("event", .string("transport")), ("error", str(T.splitLast2(t, ": ")?.1 ?? t))])
         }
         if let r = T.after(s, "Connected to "), r.hasSuffix(".") {
@@ -603,10 +603,10 @@ struct OpenSSHLineClassifier {
         if OpenSSHLineClassifier.isSFTPError(s) {
             return R(.opensshSFTP, [("event", .string("error")), ("error", .string(String(s)))])
         }
-        if s.hasPrefix("Pseudo-terminal will not be allocated") || s.hasPrefix("Warning: ") || s.hasPrefix("** ") {
+        if s.hasBytePrefix("Pseudo-terminal will not be allocated") || s.hasBytePrefix("Warning: ") || s.hasBytePrefix("** ") {
             return R(.opensshOutput, [("event", .string("warning"))])
         }
-        if s.hasSuffix("'s password: ") || s.hasSuffix("'s password:") || s.hasPrefix("Enter passphrase for ") || s.hasPrefix("Load key \"") {
+        if s.hasSuffix("'s password: ") || s.hasSuffix("'s password:") || s.hasBytePrefix("Enter passphrase for ") || s.hasBytePrefix("Load key \"") {
             return R(.opensshAuth, [("event", .string("prompt"))])
         }
         if wasGSS {
@@ -631,7 +631,7 @@ struct OpenSSHLineClassifier {
                         "Multiple source paths", "Unknown command", "Failed to ", "Error ", "Unable to ", "Destination is not ",
                         "Download of file ", "Upload of file ", "Operation not permitted", "Server does not support",
                         "Unable to canonicalize"]
-        for p in prefixes where s.hasPrefix(p) { return true }
+        for p in prefixes where s.hasBytePrefix(p) { return true }
         return false
     }
 
@@ -710,7 +710,7 @@ struct OpenSSHLineClassifier {
         }
         e.append(("host", .string(String(host))))
         if let (inner, tail) = T.split2(rest, ")") {
-            if inner.hasPrefix("["), let (a, p) = T.splitLast2(inner.dropFirst(), "]:") {
+            if inner.hasBytePrefix("["), let (a, p) = T.splitLast2(inner.dropFirst(), "]:") {
                 e.append(("address", .string(String(a))))
                 e.append(("port", T.int(p).map(JSONValue.int) ?? .string(String(p))))
             } else if inner == "via proxy" {
@@ -798,9 +798,9 @@ struct OpenSSHLineClassifier {
 
     func gexEvent(_ s: Substring) -> String {
         let t = OpenSSHText.self
-        if t.contains(s, "GEX_GROUP") { return s.hasPrefix("expecting") ? "expecting_group" : "group_received" }
+        if t.contains(s, "GEX_GROUP") { return s.hasBytePrefix("expecting") ? "expecting_group" : "group_received" }
         if t.contains(s, "GEX_INIT") { return "init_sent" }
-        if t.contains(s, "GEX_REPLY") { return s.hasPrefix("expecting") ? "expecting_reply" : "reply_received" }
+        if t.contains(s, "GEX_REPLY") { return s.hasBytePrefix("expecting") ? "expecting_reply" : "reply_received" }
         return "message"
     }
 
@@ -1037,7 +1037,7 @@ struct OpenSSHLineClassifier {
     func transferOp(_ r: Substring) -> Result {
         typealias T = OpenSSHText
         // download [dir ]remote "<r>" to local "<l>" / upload [local dir|local] "<l>" to remote "<r>"
-        let isDownload = r.hasPrefix("download")
+        let isDownload = r.hasBytePrefix("download")
         var e: [(String, JSONValue)] = [("event", .string(isDownload ? "download" : "upload"))]
         if let (a, rest) = T.firstQuoted(r), let (b, _) = T.firstQuoted(rest) {
             if isDownload {
@@ -1052,7 +1052,7 @@ struct OpenSSHLineClassifier {
 
     func sftpCommand(_ r: Substring) -> [(String, JSONValue)] {
         var cmd = r
-        if cmd.hasPrefix(" ") { cmd = cmd.dropFirst() }
+        if cmd.hasBytePrefix(" ") { cmd = cmd.dropFirst() }
         var e: [(String, JSONValue)] = [("event", .string("command")), ("command", .string(String(cmd)))]
         var w = OpenSSHText.words(cmd)
         var ignore = false

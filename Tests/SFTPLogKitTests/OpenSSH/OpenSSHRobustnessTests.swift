@@ -20,6 +20,26 @@ final class OpenSSHRobustnessTests: XCTestCase {
         return out
     }
 
+    /// The byte-wise prefix helpers agree with `hasPrefix`/`dropFirst` on text
+    /// without combining marks (ASCII, accented letters, emoji, mid-line slices).
+    func testBytePrefixHelpersAgreeWithCharacterOnes() {
+        var rng = SplitMix64(seed: 11)
+        let alphabet: [String] = ["a", "b", " ", ":", "é", "ü", "🔑", "\u{1F1E9}\u{1F1EA}", "\t", "\""]
+        func word(_ n: Int) -> String { (0..<n).map { _ in alphabet.randomElement(using: &rng)! }.joined() }
+        var matched = 0
+        for _ in 0..<20_000 {
+            let line = word(Int.random(in: 0...12, using: &rng))
+            let drop = Int.random(in: 0...min(3, line.count), using: &rng)
+            let s = line.dropFirst(drop)  // a slice that does not start at its string's start
+            let prefix = Bool.random(using: &rng) ? String(s.prefix(Int.random(in: 0...s.count, using: &rng))) : word(Int.random(in: 0...3, using: &rng))
+            XCTAssertEqual(s.hasBytePrefix(prefix), s.hasPrefix(prefix), "\(s.debugDescription) \(prefix.debugDescription)")
+            let after = OpenSSHText.after(s, prefix)
+            XCTAssertEqual(after.map(String.init), s.hasPrefix(prefix) ? String(s.dropFirst(prefix.count)) : nil)
+            if after != nil { matched += 1 }
+        }
+        XCTAssertGreaterThan(matched, 5_000)
+    }
+
     func testCutMidKexinitIsIncomplete() throws {
         let all = lines(try bytes("sftp-vvv-default-ls-get.log"))
         let cut = all.firstIndex { String(decoding: $0, as: UTF8.self).hasPrefix("debug2: MACs stoc:") }!
