@@ -73,27 +73,10 @@ public final class Ingestor {
             if empty { try Schema.dropBulkIndexes(db) }
             return empty
         }
-        // Without a second connection, SQLite's automatic checkpoints stay on.
-        if bulkLoad == true, Ingestor.checkpointsOnTheirOwnThread, let c = try? WALCheckpointer(path: db.path) {
-            checkpointer = c
-            try db.writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_autocheckpoint=0") }
-        }
     }
-
-    /// A bulk load checkpoints on a thread of its own (`WALCheckpointer`): a 1M-line
-    /// load's commits took 3.5-4.2 s with SQLite's automatic checkpoints and 1.9-2.7 s
-    /// without (SFTPLOG_CHECKPOINTER=0 turns it off, for measuring).
-    static let checkpointsOnTheirOwnThread = ProcessInfo.processInfo.environment["SFTPLOG_CHECKPOINTER"] != "0"
-    private var checkpointer: WALCheckpointer?
 
     /// Ends a run: builds the indexes a bulk load skipped. Call it even after errors.
     public func finish() throws {
-        if let c = checkpointer {
-            c.stop()
-            checkpointer = nil
-            Ingestor.timing("\(c.count) checkpoints on their own thread")
-            try db.writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_autocheckpoint=\(LogStore.walPages)") }
-        }
         guard bulkLoad == true else { return }
         let t0 = Date()
         try db.write { try Schema.createBulkIndexes($0) }

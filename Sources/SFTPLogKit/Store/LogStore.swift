@@ -37,9 +37,6 @@ public enum LogStore {
     /// contention on it cost about a sixth of the CPU. Nothing here reads the counts.
     private static let memoryStatisticsOff: Void = { _ = sftplog_sqlite_memstatus_off() }()
 
-    /// WAL pages between automatic checkpoints (see `configuration`).
-    static let walPages = ProcessInfo.processInfo.environment["SFTPLOG_WAL_PAGES"].flatMap(Int.init) ?? 16384
-
     static func configuration(readOnly: Bool) -> Configuration {
         _ = memoryStatisticsOff
         var c = Configuration()
@@ -64,6 +61,7 @@ public enum LogStore {
                 // Checkpoint every 64 MiB of WAL instead of every 4 MiB: each checkpoint
                 // fsyncs, and with the default a bulk load paid one per batch (256 MiB
                 // measured no different; SFTPLOG_WAL_PAGES overrides it, for measuring).
+                let walPages = ProcessInfo.processInfo.environment["SFTPLOG_WAL_PAGES"].flatMap(Int.init) ?? 16384
                 try db.execute(sql: "PRAGMA wal_autocheckpoint=\(walPages)")
             }
             try db.execute(sql: "PRAGMA foreign_keys=OFF")
