@@ -170,9 +170,7 @@ extension Substring {
         while let c = s.last, c == " " || c == "\t" { s = s.dropLast() }
         return s
     }
-}
 
-extension Substring {
     /// `hasPrefix` byte for byte (see `OpenSSHText.after`). Differs from it only
     /// where the text continues the prefix's last character with a combining
     /// mark, which a log line's ASCII keywords never need.

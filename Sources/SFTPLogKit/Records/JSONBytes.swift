@@ -32,13 +32,7 @@ public struct JSONBytes {
     /// would write it (invalid UTF-8 repaired), without making a String when the
     /// bytes are ASCII.
     public mutating func string(stored p: UnsafeBufferPointer<UInt8>) {
-        var i = 0
-        let n = p.count
-        if let base = p.baseAddress {
-            while i + 8 <= n, UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self) & 0x8080_8080_8080_8080 == 0 { i += 8 }
-        }
-        while i < n, p[i] < 0x80 { i += 1 }
-        if i == n { escaped(p) } else { string(String(decoding: p, as: UTF8.self)) }
+        if UTF8Text.asciiPrefixCount(p) == p.count { escaped(p) } else { string(String(decoding: p, as: UTF8.self)) }
     }
 
     /// `p` must be valid UTF-8.

@@ -89,12 +89,22 @@ public struct Record: Sendable {
 }
 
 public enum UTF8Text {
+    /// How many bytes at the start are ASCII, scanned eight at a time while they are.
+    @inline(__always)
+    public static func asciiPrefixCount(_ p: UnsafeBufferPointer<UInt8>) -> Int {
+        var i = 0
+        let n = p.count
+        if let base = p.baseAddress {
+            while i + 8 <= n, UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self) & 0x8080_8080_8080_8080 == 0 { i += 8 }
+        }
+        while i < n, p[i] < 0x80 { i += 1 }
+        return i
+    }
+
     /// Decodes bytes, replacing invalid sequences with U+FFFD; says whether the input was valid.
     @inline(__always)
     public static func decode(_ p: UnsafeBufferPointer<UInt8>) -> (String, Bool) {
-        var ascii = true
-        for b in p where b >= 0x80 { ascii = false; break }
-        if ascii { return (String(decoding: p, as: UTF8.self), true) }
+        if asciiPrefixCount(p) == p.count { return (String(decoding: p, as: UTF8.self), true) }
         if let s = String(validating: p, as: UTF8.self) { return (s, true) }
         return (String(decoding: p, as: UTF8.self), false)
     }
@@ -102,13 +112,8 @@ public enum UTF8Text {
     /// Whether bytes are UTF-8, without making a String when they are ASCII.
     public static func isValid(_ a: [UInt8]) -> Bool {
         a.withUnsafeBufferPointer { p in
-            var i = 0
-            let n = p.count
-            if let base = p.baseAddress {
-                while i + 8 <= n, UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self) & 0x8080_8080_8080_8080 == 0 { i += 8 }
-            }
-            while i < n, p[i] < 0x80 { i += 1 }
-            return i == n || String(validating: UnsafeBufferPointer(rebasing: p[i...]), as: UTF8.self) != nil
+            let i = asciiPrefixCount(p)
+            return i == p.count || String(validating: UnsafeBufferPointer(rebasing: p[i...]), as: UTF8.self) != nil
         }
     }
 

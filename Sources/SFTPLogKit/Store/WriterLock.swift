@@ -52,13 +52,14 @@ enum WriterLock {
                 usleep(10_000)
                 taken = flock(fd, LOCK_EX | LOCK_NB) == 0
             }
-            if !taken { waiting?() }
-            while !taken {
-                if flock(fd, LOCK_EX) == 0 { break }
-                if errno == EINTR { continue }
-                let e = errno
-                close(fd)
-                throw StoreError.cannotOpen(path: databasePath, reason: "cannot lock \(path): \(String(cString: strerror(e)))")
+            if !taken {
+                waiting?()
+                while flock(fd, LOCK_EX) != 0 {
+                    if errno == EINTR { continue }
+                    let e = errno
+                    close(fd)
+                    throw StoreError.cannotOpen(path: databasePath, reason: "cannot lock \(path): \(String(cString: strerror(e)))")
+                }
             }
         }
         held[key] = fd
