@@ -83,12 +83,24 @@ public enum LogStore {
         if exists, (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0 > 0 {
             // Check read-only first: opening for writing switches the file to WAL,
             // which would already change a database that is not ours.
-            let reader = try openForReading(path)
-            // Store safety: SQLite finds corrupt pages only when it reads them, so
-            // an ingest could add rows to a damaged file (and checkpoint into it).
-            // A quick_check (structure only, no index contents; ~0.15 s per 100 MB)
-            // refuses it first, read-only.
-            try checkIntegrity(reader, path: path)
+            func check() throws {
+                let reader = try openForReading(path)
+                // Store safety: SQLite finds corrupt pages only when it reads them, so
+                // an ingest could add rows to a damaged file (and checkpoint into it).
+                // A quick_check (structure only, no index contents; ~0.15 s per 100 MB)
+                // refuses it first, read-only.
+                try checkIntegrity(reader, path: path)
+            }
+            do {
+                try check()
+            } catch where FileManager.default.fileExists(atPath: WriterLock.lockPath(databasePath: path)) {
+                // An sftplog has written here, and may be creating the file right now
+                // (its tables exist before its application_id): two ingests started
+                // together refused a new database as "not an sftplog database". Judge
+                // the file again once no other ingest is writing it.
+                try WriterLock.acquire(databasePath: path, waiting: waiting)
+                try check()
+            }
         }
         try WriterLock.acquire(databasePath: path, waiting: waiting)
         let q: DatabaseQueue
