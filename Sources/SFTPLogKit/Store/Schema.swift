@@ -252,6 +252,18 @@ public enum Schema {
             try createSessionIndexes(db)
         }
         m.registerMigration("v5-sessions-order-index") { db in try createSessionIndexes(db) }
+        m.registerMigration("v6-fts-without-column-sizes") { db in
+            // The message index without its per-row token counts (FTS5 `columnsize=0`):
+            // they were an extra B-tree row per record, about a quarter of the index's
+            // load cost (1M-line ingest: 22.5 s instead of 26.1, medians of 3 alternating
+            // runs). `rank` (bm25) still works: it counts the tokens of the rows it
+            // ranks instead (0.1 s more for 45k matches). Same tokens, same matches.
+            try db.execute(sql: """
+                DROP TABLE records_fts;
+                CREATE VIRTUAL TABLE records_fts USING fts5(message, content='records', content_rowid='id', columnsize=0);
+                INSERT INTO records_fts(records_fts) VALUES('rebuild');
+                """)
+        }
         return m
     }
 }
