@@ -29,6 +29,13 @@ public struct OpenSSHSessionBuilder {
         cur!.add(r, isOpenSSH: isOpenSSH)
     }
 
+    /// The sessions already closed (a later run has begun), handed out once.
+    public mutating func takeClosed() -> [OpenSSHSession] {
+        let out = sessions
+        sessions = []
+        return out
+    }
+
     public mutating func finish() -> [OpenSSHSession] {
         close()
         let out = sessions

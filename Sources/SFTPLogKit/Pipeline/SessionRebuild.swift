@@ -36,12 +36,9 @@ public struct SessionRebuild {
     }
 
     func opensshSessions(_ db: Database, sourceID: Int64, file: String) throws -> [SessionTimeline] {
-        var records: [Record] = []
-        var seqs: [Int] = []
-        try StoredRecords.forEach(db, sourceID: sourceID, needsFields: { _, _ in true }) { r, seq in
-            records.append(r); seqs.append(seq)
-        }
-        return OpenSSHSessions.timelines(records: records, seqs: seqs, file: file, sourceID: sourceID, zone: zone)
+        var b = OpenSSHTimelineBuilder(file: file, sourceID: sourceID)
+        try StoredRecords.forEach(db, sourceID: sourceID, needsFields: { _, _ in true }) { r, seq in b.add(r, seq: seq) }
+        return b.finish()
     }
 }
 
@@ -89,7 +86,7 @@ public final class LiveSessions {
     let rebuild: SessionRebuild
     let file: String
     private var sftpplus: SFTPPlusSessionBuilder?
-    private var openssh: [(Record, Int)] = []
+    private var openssh: OpenSSHTimelineBuilder?
     private var isOpenSSH: Bool?
 
     init(_ rebuild: SessionRebuild, file: String) {
@@ -101,20 +98,21 @@ public final class LiveSessions {
     public func add(_ r: Record, seq: Int, format: SourceFormat?) -> (id: String, duplicate: Bool)? {
         if isOpenSSH == nil {
             isOpenSSH = format == .openssh
-            if !isOpenSSH! {
+            if isOpenSSH! {
+                openssh = OpenSSHTimelineBuilder(file: file, sourceID: 0)
+            } else {
                 sftpplus = SFTPPlusSessionBuilder(rules: rebuild.rules, file: file, sourceID: 0, timeZone: rebuild.zone, collectRefs: false)
             }
         }
         if isOpenSSH! {
-            var kept = r
-            kept.raw = []  // the builder reads facts, not bytes
-            openssh.append((kept, seq))
+            openssh!.add(r, seq: seq)
             return nil
         }
         return sftpplus!.add(r, seq: seq)
     }
 
-    /// OpenSSH runs are known only at the end, after their records were stored.
+    /// An OpenSSH run is known once the next one begins, after its records were
+    /// handed to the writer: its records get their session id when it is stored.
     public var marksRecordsAfterwards: Bool { isOpenSSH == true }
 
     func judged(_ list: [SessionTimeline], sourceID: Int64) -> [SessionTimeline] {
@@ -127,15 +125,11 @@ public final class LiveSessions {
     }
 
     public func takeClosed(sourceID: Int64) -> [SessionTimeline] {
-        judged(sftpplus?.takeClosed() ?? [], sourceID: sourceID)
+        judged(openssh?.takeClosed() ?? sftpplus?.takeClosed() ?? [], sourceID: sourceID)
     }
 
     public func finish(sourceID: Int64) -> [SessionTimeline] {
-        if isOpenSSH == true {
-            return judged(OpenSSHSessions.timelines(records: openssh.map(\.0), seqs: openssh.map(\.1), file: file, sourceID: sourceID, zone: rebuild.zone),
-                          sourceID: sourceID)
-        }
-        return judged(sftpplus?.finish() ?? [], sourceID: sourceID)
+        judged(openssh?.finish() ?? sftpplus?.finish() ?? [], sourceID: sourceID)
     }
 }
 

@@ -2,17 +2,10 @@ import Foundation
 
 /// OpenSSH client runs as sessions: one per run of the client in a transcript.
 public enum OpenSSHSessions {
-    public static func timelines(records: [Record], seqs: [Int]? = nil, file: String, sourceID: Int64, zone: TimeZone) -> [SessionTimeline] {
-        let runs = OpenSSHSessionBuilder.sessions(from: records, file: file)
-        return runs.map { run in
-            var s = timeline(run, file: file)
-            s.sourceID = sourceID
-            for (k, r) in records.enumerated() where r.line >= run.firstLine && r.line <= run.lastLine {
-                s.records.append(RecordRef(line: r.line, seq: seqs?[k] ?? 0))
-            }
-            s.id = SessionIdentity.make(s)
-            return s
-        }
+    public static func timelines(records: [Record], seqs: [Int]? = nil, file: String, sourceID: Int64) -> [SessionTimeline] {
+        var b = OpenSSHTimelineBuilder(file: file, sourceID: sourceID)
+        for (k, r) in records.enumerated() { b.add(r, seq: seqs?[k] ?? 0) }
+        return b.finish()
     }
 
     public static func timeline(_ run: OpenSSHSession, file: String) -> SessionTimeline {
@@ -50,5 +43,54 @@ public enum OpenSSHSessions {
             s.details.append(("negotiated_from_proposals", .array(run.negotiatedDerivedSlots.map(JSONValue.string))))
         }
         return s
+    }
+}
+
+/// Folds one file's records into timelines as they stream in: a run's timeline
+/// is ready once the next run begins, and only the places (line, seq) of the
+/// open run's records are held. Holding every record until the end took
+/// 490 MB for an 18 MB transcript.
+public struct OpenSSHTimelineBuilder {
+    public let file: String
+    public let sourceID: Int64
+    private var runs: OpenSSHSessionBuilder
+    /// Places of the records not yet given to a closed run, in order.
+    private var places: [RecordRef] = []
+    /// How many record places are held now (what memory grows with).
+    var heldPlaces: Int { places.count }
+
+    public init(file: String, sourceID: Int64) {
+        self.file = file
+        self.sourceID = sourceID
+        runs = OpenSSHSessionBuilder(file: file)
+    }
+
+    public mutating func add(_ r: Record, seq: Int) {
+        places.append(RecordRef(line: r.line, seq: seq))
+        runs.add(r)
+    }
+
+    /// Timelines of the runs closed since the last call.
+    public mutating func takeClosed() -> [SessionTimeline] { timelines(runs.takeClosed()) }
+
+    /// Timelines of the remaining runs, at the end of the file.
+    public mutating func finish() -> [SessionTimeline] { timelines(runs.finish()) }
+
+    /// A run's records are those whose line lies within its first and last line
+    /// (runs follow each other; records before a run belong to none).
+    private mutating func timelines(_ closed: [OpenSSHSession]) -> [SessionTimeline] {
+        var k = 0
+        let out = closed.map { run in
+            var s = OpenSSHSessions.timeline(run, file: file)
+            s.sourceID = sourceID
+            while k < places.count, places[k].line <= run.lastLine {
+                if places[k].line >= run.firstLine { s.records.append(places[k]) }
+                k += 1
+            }
+            s.id = SessionIdentity.make(s)
+            return s
+        }
+        places.removeFirst(k)
+        return out
     }
 }

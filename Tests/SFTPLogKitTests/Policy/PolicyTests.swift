@@ -13,7 +13,7 @@ final class PolicyTests: XCTestCase {
 
     func opensshSessions(_ path: String) throws -> [SessionTimeline] {
         let records = try Harness.parse(path)
-        return OpenSSHSessions.timelines(records: records, file: path, sourceID: 1, zone: .current)
+        return OpenSSHSessions.timelines(records: records, file: path, sourceID: 1)
     }
 
     func testEveryOpenSSHCaseFlagsExactlyItsExpectedWeakNames() throws {
