@@ -6,10 +6,14 @@ side by side (alternating, several runs, medians) and prints a table.
     Benchmarks/run.sh --lines 300000 --runs 5
     Benchmarks/run.sh --scaling          # 1e5, 1e6, 5e6 lines: lines/s and peak RSS
     Benchmarks/run.sh --openssh 10000    # 10,000 OpenSSH transcripts in one ingest
+    Benchmarks/run.sh --openssh 10000 --openssh-runs 10   # the same, 10 runs per file: about 1 GB
     Benchmarks/run.sh --smoke            # tiny input, debug build (CI: it builds and runs)
 
 Baselines: `sqlite3 .import --csv` of the same rows pre-parsed into 7 columns
-followed by an FTS5 'rebuild' (ingest), and `grep -c 30014` (parse).
+followed by an FTS5 'rebuild' (ingest), and `grep -c 30014` (parse). The
+"floor" row is SQLite alone writing the database the ingest wrote (same
+schema, rows, FTS5 index and indexes, copied with INSERT ... SELECT): the
+least any ingest producing that database on one SQLite connection can take.
 Timings are printed, never asserted.
 """
 import argparse, os, random, resource, shutil, statistics, subprocess, sys, time
@@ -76,6 +80,47 @@ def run_baseline_ingest(work, csv):
         return timed(['sqlite3', db], stdin=f)
 
 
+# The tables an ingest fills, copied in the order it fills them.
+FLOOR_TABLES = ['sources', 'records', 'sessions', 'session_operations', 'findings', 'session_algorithms_offered']
+
+
+def floor_script(src_db):
+    """SQL that makes SQLite alone write what `sftplog ingest` wrote into src_db:
+    the same tables, rows, FTS5 index and indexes, with sftplog's pragmas, copied
+    with INSERT ... SELECT in one transaction (no parsing, resolution or session
+    building, no binding, no batches). No ingest producing that database on one
+    SQLite connection can be faster, so it is the floor under the ingest ratio."""
+    import sqlite3
+    c = sqlite3.connect(f'file:{src_db}?mode=ro', uri=True)
+    out = ['PRAGMA page_size=16384;', 'PRAGMA journal_mode=WAL;', 'PRAGMA synchronous=NORMAL;',
+           'PRAGMA cache_size=-8192;', 'PRAGMA wal_autocheckpoint=16384;', 'PRAGMA threads=2;',
+           f"ATTACH '{src_db}' AS src;"]
+    for t in FLOOR_TABLES:
+        out.append(c.execute("SELECT sql FROM sqlite_schema WHERE type='table' AND name=?", (t,)).fetchone()[0] + ';')
+    out.append(c.execute("SELECT sql FROM sqlite_schema WHERE name='records_fts'").fetchone()[0] + ';')
+    out.append('BEGIN;')
+    for t in FLOOR_TABLES:
+        cols = ', '.join(r[1] for r in c.execute(f'PRAGMA table_xinfo({t})') if r[6] == 0)  # stored columns only
+        out.append(f'INSERT INTO main.{t}({cols}) SELECT {cols} FROM src.{t} ORDER BY rowid;')
+    out.append('INSERT INTO records_fts(rowid, message) SELECT id, message FROM records WHERE message IS NOT NULL;')
+    for (sql,) in c.execute("SELECT sql FROM sqlite_schema WHERE type='index' AND sql IS NOT NULL AND tbl_name IN (%s)"
+                            % ','.join('?' * len(FLOOR_TABLES)), FLOOR_TABLES):
+        out.append(sql + ';')
+    out.append('COMMIT;')
+    c.close()
+    return '\n'.join(out) + '\n'
+
+
+def run_floor(work, src_db):
+    db = os.path.join(work, 'floor.db')
+    rm_db(db)
+    script = os.path.join(work, 'floor.sql')
+    with open(script, 'w') as f:
+        f.write(floor_script(src_db))
+    with open(script) as f:
+        return timed(['sqlite3', '-bail', db], stdin=f)
+
+
 def run_ingest(binary, work, log, env, name='sftplog.db'):
     db = os.path.join(work, name)
     rm_db(db)
@@ -100,17 +145,20 @@ def main_benchmark(a, binary, env):
     log, csv = generate(a.work, a.lines)
     size_mb = os.path.getsize(log) / 1e6
     print(f'input: {a.lines:,} lines, {size_mb:.0f} MB ({log}); {a.runs} alternating runs, medians\n')
-    res = {k: [] for k in ('baseline', 'ingest', 'parse', 'grep')}
+    res = {k: [] for k in ('baseline', 'ingest', 'floor', 'parse', 'grep')}
     rss = {k: [] for k in res}
     db = None
     for i in range(a.runs):
         # Alternate the order so drift on a noisy machine hits both sides.
-        order = ['baseline', 'ingest', 'grep', 'parse'] if i % 2 == 0 else ['parse', 'grep', 'ingest', 'baseline']
+        # The floor copies the database the ingest just wrote, so it follows it.
+        order = ['baseline', 'ingest', 'floor', 'grep', 'parse'] if i % 2 == 0 else ['parse', 'grep', 'ingest', 'floor', 'baseline']
         for k in order:
             if k == 'baseline':
                 dt, r = run_baseline_ingest(a.work, csv)
             elif k == 'ingest':
                 dt, r, db = run_ingest(binary, a.work, log, env)
+            elif k == 'floor':
+                dt, r = run_floor(a.work, db)
             elif k == 'parse':
                 dt, r = timed([binary, 'parse', log], env=env)
             else:
@@ -123,6 +171,7 @@ def main_benchmark(a, binary, env):
     rows = [
         ['sqlite3 .import + FTS rebuild', f'{med["baseline"]:.2f}', fmt_rate(a.lines, med['baseline']), '1.00', f'{max(rss["baseline"]):.0f}'],
         ['sftplog ingest', f'{med["ingest"]:.2f}', fmt_rate(a.lines, med['ingest']), f'{med["ingest"] / med["baseline"]:.2f}', f'{max(rss["ingest"]):.0f}'],
+        ['  floor: SQLite alone writing it', f'{med["floor"]:.2f}', fmt_rate(a.lines, med['floor']), f'{med["floor"] / med["baseline"]:.2f}', f'{max(rss["floor"]):.0f}'],
         ['grep -c 30014', f'{med["grep"]:.2f}', fmt_rate(a.lines, med['grep']), '1.00', f'{max(rss["grep"]):.0f}'],
         ['sftplog parse > /dev/null', f'{med["parse"]:.2f}', fmt_rate(a.lines, med['parse']), f'{med["parse"] / med["grep"]:.1f}', f'{max(rss["parse"]):.0f}'],
     ]
@@ -166,29 +215,35 @@ def scaling(a, binary, env):
 
 def openssh(a, binary, env):
     """Many transcripts: the bundled real ones, each copy with its own client
-    port and timestamps so that every copy is distinct content."""
+    port so that every copy is distinct content. With --openssh-runs R each
+    file holds R runs one after another, as `ssh -E file` appends them (R=10
+    makes 10,000 files about 1 GB)."""
     src_dir = os.path.join(REPO, 'samples', 'openssh')
     samples = sorted(os.path.join(src_dir, f) for f in os.listdir(src_dir) if f.endswith('.log'))
     texts = [open(p, 'rb').read() for p in samples]
-    out_dir = os.path.join(a.work, f'openssh-{a.openssh}')
+    texts = [t if t.endswith(b'\n') else t + b'\n' for t in texts]
+    runs = max(1, a.openssh_runs)
+    out_dir = os.path.join(a.work, f'openssh-{a.openssh}' + (f'x{runs}' if runs > 1 else ''))
     if not os.path.isdir(out_dir):
         os.makedirs(out_dir)
         rnd = random.Random(7)
         for i in range(a.openssh):
-            t = texts[i % len(texts)]
             # Distinct content per copy: a header comment line is enough for
-            # content addressing; the transcript itself stays real.
-            body = b'# benchmark copy %d\n' % i + t.replace(b' port 22', b' port %d' % (2000 + rnd.randrange(60000)))
+            # content addressing; the transcripts themselves stay real.
+            body = [b'# benchmark copy %d\n' % i]
+            for k in range(runs):
+                t = texts[(i * runs + k) % len(texts)]
+                body.append(t.replace(b' port 22', b' port %d' % (2000 + rnd.randrange(60000))))
             with open(os.path.join(out_dir, f'transcript-{i:05d}.log'), 'wb') as f:
-                f.write(body)
+                f.write(b''.join(body))
     files = sorted(os.path.join(out_dir, f) for f in os.listdir(out_dir))
     total = sum(os.path.getsize(f) for f in files)
     db = os.path.join(a.work, 'openssh.db')
     rm_db(db)
     dt, rss = timed([binary, 'ingest', '--quiet', '--db', db, out_dir], env=env)
     sessions = subprocess.run(['sqlite3', db, 'SELECT count(*) FROM sessions'], capture_output=True, text=True).stdout.strip()
-    table([[f'{len(files):,}', f'{total / 1e6:.0f}', f'{dt:.2f}', f'{len(files) / dt:,.0f}', sessions, f'{rss:.0f}']],
-          ['transcripts', 'MB', 'ingest s', 'files/s', 'sessions', 'peak RSS MiB'])
+    table([[f'{len(files):,}', f'{total / 1e6:.0f}', f'{dt:.2f}', f'{len(files) / dt:,.0f}', f'{total / 1e6 / dt:.1f}', sessions, f'{rss:.0f}']],
+          ['transcripts', 'MB', 'ingest s', 'files/s', 'MB/s', 'sessions', 'peak RSS MiB'])
 
 
 def main():
@@ -198,6 +253,7 @@ def main():
     ap.add_argument('--work', default=os.environ.get('SFTPLOG_BENCH_DIR', '/tmp/sftplog-bench'))
     ap.add_argument('--scaling', action='store_true')
     ap.add_argument('--openssh', type=int, metavar='N')
+    ap.add_argument('--openssh-runs', type=int, default=1, metavar='R', help='client runs appended in each transcript file')
     ap.add_argument('--no-queries', action='store_true')
     ap.add_argument('--smoke', action='store_true', help='tiny input, debug build, one run')
     ap.add_argument('--binary', help='sftplog binary (default: build release)')
@@ -227,6 +283,7 @@ def main():
         if a.smoke:
             openssh_small = argparse.Namespace(**vars(a))
             openssh_small.openssh = 20
+            openssh_small.openssh_runs = 3  # appended runs too
             openssh(openssh_small, binary, env)
 
 
