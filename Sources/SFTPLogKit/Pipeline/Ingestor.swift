@@ -294,6 +294,7 @@ public final class Ingestor {
                 let recordWriter = try RecordWriter(db)
                 let t0 = DispatchTime.now().uptimeNanoseconds
                 for p in records { try recordWriter.write(p, sourceID: sourceID!, db: db) }
+                try recordWriter.indexMessages(db)
                 let t1 = DispatchTime.now().uptimeNanoseconds
                 try SessionStore.insert(db, sourceID: sourceID!, preparedSessions)
                 writerSplit.records += Double(t1 - t0) / 1e9
