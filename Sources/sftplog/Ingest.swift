@@ -61,11 +61,11 @@ struct Ingest: ParsableCommand {
             }
             let progress = !quiet && isatty(2) != 0 ? ProgressLine(files: files) : nil
             if let progress { ingestor.onProgress = { progress.update($0) } }
-            for name in files {
-                do {
-                    summary.sources.append(try ingestor.ingest(name))
-                } catch {
-                    // One bad input does not lose the others: report and go on.
+            // One bad input does not lose the others: report and go on.
+            ingestor.ingest(files) { name, outcome in
+                switch outcome {
+                case .success(let r): summary.sources.append(r)
+                case .failure(let error):
                     Terminal.warn(LogStore.explain(error, database: path, during: "storing \(name)"))
                     failures += 1
                 }

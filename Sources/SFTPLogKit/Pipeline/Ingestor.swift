@@ -60,6 +60,58 @@ public final class Ingestor {
     /// Set while following a file.
     private var follow: FollowControl?
 
+    /// A source whose last batch is still being written while `ingest(_:each:)`
+    /// reads the next one. Each file waited for its own writer before the next
+    /// was read: with many small files (10,000 OpenSSH transcripts) the parsing
+    /// and the writing took turns instead of sharing the two cores.
+    private struct Unsettled {
+        let name: String
+        let head: [UInt8]
+        let complete: () throws -> SourceIngestResult
+    }
+    private var unsettled: Unsettled?
+    /// Where `ingest(_:each:)` hands each source's outcome, in input order.
+    private var deliver: ((String, Result<SourceIngestResult, Error>) -> Void)?
+    /// The name the current source was asked for by.
+    private var currentName = ""
+    /// A read connection for source lookups made while the previous source's
+    /// last batch is being written (the writing connection is busy until then).
+    private var lookupReader: DatabaseQueue?
+
+    /// Waits for the previous source's last batch and hands over its outcome.
+    /// Called before the next source writes anything, so sources are stored one
+    /// after another, in order, each in transactions of its own.
+    func settlePrevious() {
+        guard let u = unsettled else { return }
+        unsettled = nil
+        let outcome = Result { try u.complete() }
+        deliver?(u.name, outcome)
+    }
+
+    /// Ingests `names` in order, reading each source while the last batch of the
+    /// one before is written; `each` gets every source's result or error, in
+    /// input order. One failing source does not stop the others.
+    public func ingest(_ names: [String], each: @escaping (String, Result<SourceIngestResult, Error>) -> Void) {
+        deliver = each
+        defer {
+            settlePrevious()
+            deliver = nil
+            try? lookupReader?.close()
+            lookupReader = nil
+        }
+        for name in names {
+            do {
+                if let done = try begin(name, follow: nil) {
+                    settlePrevious()
+                    each(name, .success(done))
+                }
+            } catch {
+                settlePrevious()
+                each(name, .failure(error))
+            }
+        }
+    }
+
     /// nil until the first source: whether this run bulk-loads an empty database.
     private var bulkLoad: Bool?
 
@@ -77,6 +129,7 @@ public final class Ingestor {
 
     /// Ends a run: builds the indexes a bulk load skipped. Call it even after errors.
     public func finish() throws {
+        settlePrevious()
         guard bulkLoad == true else { return }
         let t0 = Date()
         try db.write { try Schema.createBulkIndexes($0) }
@@ -117,7 +170,17 @@ public final class Ingestor {
 
     /// Sources whose stored bytes could be a prefix of this input (by head hash).
     func candidates(head: [UInt8]) throws -> [StoredSource] {
-        try db.read { db in
+        if let u = unsettled {
+            // The source still being written is not in the table yet: an input it
+            // could be a prefix of (the same file again, a grown copy) waits for it.
+            if u.head.count <= head.count && head.starts(with: u.head) {
+                settlePrevious()
+            } else if lookupReader == nil, FileManager.default.fileExists(atPath: db.path) {
+                lookupReader = try? DatabaseQueue(path: db.path, configuration: LogStore.configuration(readOnly: true))
+            }
+            if unsettled != nil && lookupReader == nil { settlePrevious() }
+        }
+        return try (unsettled != nil ? lookupReader! : db).read { db in
             let lens = try Int.fetchAll(db, sql: "SELECT DISTINCT head_len FROM sources WHERE head_len <= ?", arguments: [head.count])
             var out: [StoredSource] = []
             for len in lens {
@@ -139,6 +202,17 @@ public final class Ingestor {
     /// `follow`: keep reading as the file grows, until it is rotated away or the
     /// user interrupts (see `FollowControl`); `control.ended` says which.
     public func ingest(_ name: String, follow: ((FollowControl) -> Void)? = nil) throws -> SourceIngestResult {
+        settlePrevious()
+        if let done = try begin(name, follow: follow) { return done }
+        let u = unsettled!
+        unsettled = nil
+        return try u.complete()
+    }
+
+    /// Reads and stores one source; nil when its last batch is still being
+    /// written (`unsettled`), else its result.
+    func begin(_ name: String, follow: ((FollowControl) -> Void)?) throws -> SourceIngestResult? {
+        currentName = name
         try prepare()
         let src = try InputSource.open(name)
         defer { src.close() }
@@ -158,7 +232,12 @@ public final class Ingestor {
             let (tmpPath, spooled) = try Ingestor.spool(src, head: head)
             defer { unlink(tmpPath) }
             defer { spooled.close() }
-            let result = try ingestSeekable(spooled, displayName: displayName(src))
+            var result = try ingestSeekable(spooled, displayName: displayName(src))
+            if result == nil, let u = unsettled {
+                // Stored first, then the stream's own error (if any) is this source's outcome.
+                unsettled = nil
+                result = try u.complete()
+            }
             try src.checkStream()  // corrupt compressed data: what came before is stored, then say so
             return result
         }
@@ -168,7 +247,7 @@ public final class Ingestor {
 
     func displayName(_ src: InputSource) -> String { src.isStdin ? "-" : src.name }
 
-    func ingestSeekable(_ src: InputSource, displayName: String) throws -> SourceIngestResult {
+    func ingestSeekable(_ src: InputSource, displayName: String) throws -> SourceIngestResult? {
         let size = src.size ?? Int64.max
         let head = try src.readUpTo(Ingestor.headLength)
         if head.isEmpty && follow == nil { throw IngestError.emptyInput(name: displayName) }
@@ -216,7 +295,7 @@ public final class Ingestor {
     }
 
     /// Parses from the current position and stores in batches.
-    func store(_ src: InputSource, resumeFrom: (StoredSource, ContentHash)?, prefix: [UInt8], displayName: String? = nil) throws -> SourceIngestResult {
+    func store(_ src: InputSource, resumeFrom: (StoredSource, ContentHash)?, prefix: [UInt8], displayName: String? = nil) throws -> SourceIngestResult? {
         let name = displayName ?? self.displayName(src)
         var result = SourceIngestResult(name: name)
         var hash = resumeFrom?.1 ?? ContentHash()
@@ -256,6 +335,7 @@ public final class Ingestor {
         func commit(final: Bool) throws {
             // A followed file that stayed empty: nothing to record (an empty source would match any file's head).
             if sourceID == nil && hash.count == 0 { return }
+            settlePrevious()
             let detecting = reader as? DetectingReader
             let format = detecting?.format?.rawValue ?? storedFormat?.rawValue
             let explanation = detecting?.explanation
@@ -371,16 +451,23 @@ public final class Ingestor {
         })
         try commit(final: true)
         writerFinished = true
-        try writer.finish()
-        Ingestor.timing(String(format: "%@: writer busy %.2f s (records %.2f s, sessions %.2f s, rest of the batches %.2f s, commits %.2f s), parser waited %.2f s",
-                               name as NSString, writer.busySeconds, writerSplit.records, writerSplit.sessions,
-                               writerSplit.job - writerSplit.records - writerSplit.sessions, writer.busySeconds - writerSplit.job,
-                               writer.producerWaitSeconds))
-        try src.checkStream()  // corrupt compressed data: what came before is stored, then say so
-        result.sourceID = sourceID
+        // Corrupt compressed data: what came before is stored, then it is said.
+        let streamCheck = Result { try src.checkStream() }
         let detecting = reader as? DetectingReader
-        result.format = detecting?.format?.rawValue ?? storedFormat?.rawValue
-        return result
+        let format = detecting?.format?.rawValue ?? storedFormat?.rawValue
+        settlePrevious()
+        unsettled = Unsettled(name: currentName, head: headBytes) {
+            try writer.finish()
+            Ingestor.timing(String(format: "%@: writer busy %.2f s (records %.2f s, sessions %.2f s, rest of the batches %.2f s, commits %.2f s), parser waited %.2f s",
+                                   name as NSString, writer.busySeconds, writerSplit.records, writerSplit.sessions,
+                                   writerSplit.job - writerSplit.records - writerSplit.sessions, writer.busySeconds - writerSplit.job,
+                                   writer.producerWaitSeconds))
+            try streamCheck.get()
+            result.sourceID = sourceID
+            result.format = format
+            return result
+        }
+        return nil
     }
 }
 

@@ -109,6 +109,66 @@ final class IngestTests: XCTestCase {
         XCTAssertEqual(rows(fresh), rows(before))
     }
 
+    /// Many inputs in one run: each is read while the one before finishes
+    /// writing, yet sources are stored one after another in input order, a
+    /// source still being written is found by the next input that repeats or
+    /// grows it, and each failure is reported for its own input (in order).
+    func testManyInputsInOneRunKeepOrderDuplicatesAndTheirOwnErrors() throws {
+        let sample = Paths.sample("sftpplus/dev-ts-first-5.26.log")
+        let text = try String(contentsOfFile: sample, encoding: .utf8)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        func file(_ name: String, _ content: String) throws -> String {
+            let p = dir.appendingPathComponent(name).path
+            try content.write(toFile: p, atomically: true, encoding: .utf8)
+            return p
+        }
+        let start = try file("start.log", lines[0..<50].joined(separator: "\n") + "\n")
+        let whole = try file("whole.log", text)
+        let copy = try file("copy.log", text)
+        // A gzip cut in half: its first records are stored, then its error is reported.
+        let gz = dir.appendingPathComponent("cut.log.gz").path
+        let z = Process()
+        z.executableURL = URL(fileURLWithPath: "/bin/sh")
+        z.arguments = ["-c", "gzip -c \"$0\" > \"$1\"", Paths.sample("sftpplus/dev-id-first-4.0.log"), gz + ".full"]
+        try z.run(); z.waitUntilExit()
+        let full = try Data(contentsOf: URL(fileURLWithPath: gz + ".full"))
+        try full.prefix(full.count / 2).write(to: URL(fileURLWithPath: gz))
+        let missing = dir.appendingPathComponent("missing.log").path
+        let csv = Paths.sample("sftpplus/dev-csv-4.16.log")
+
+        // (The same path twice is one input.)
+        let r = try ingest([start, whole, copy, gz, whole, missing, csv])
+        XCTAssertEqual(r.status, 1, r.stderr)
+        let errors = r.stderr.split(separator: "\n").filter { $0.hasPrefix("sftplog:") }
+        XCTAssertEqual(errors.count, 2, r.stderr)
+        XCTAssertTrue(errors.first?.contains("cut.log.gz") == true && errors.first?.contains("truncated") == true, r.stderr)
+        XCTAssertTrue(errors.last?.contains("missing.log") == true, r.stderr)
+
+        let summary = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+        let inputs = summary["inputs"] as! [[String: Any]]
+        XCTAssertEqual(inputs.map { ($0["name"] as! String).split(separator: "/").last.map(String.init)! },
+                       ["start.log", "whole.log", "copy.log", "dev-csv-4.16.log"])
+        // whole.log continues start.log (its last record, which might have grown, read again).
+        XCTAssertEqual(inputs.map { $0["records"] as! Int }, [50, 55, 0, 79])
+        XCTAssertEqual(inputs.map { $0["already_stored"] as! Bool }, [false, false, true, false])
+        XCTAssertEqual(inputs.map { $0["resumed"] as! Bool }, [false, true, false, false])
+        XCTAssertEqual(inputs.map { $0["source_id"] as! Int }, [1, 1, 1, 3])
+
+        try LogStore.openForReading(db).read { db in
+            let sources = try Row.fetchAll(db, sql: "SELECT id, name, complete, records FROM sources ORDER BY id")
+            XCTAssertEqual(sources.count, 3)
+            XCTAssertEqual(sources.map { $0["id"] as Int64 }, [1, 2, 3])
+            XCTAssertTrue((sources[1]["name"] as String).hasSuffix("cut.log.gz"))
+            XCTAssertEqual(sources[0]["records"] as Int, 104)
+            XCTAssertEqual(sources[2]["records"] as Int, 79)
+            XCTAssertGreaterThan(try Int.fetchOne(db, sql: "SELECT count(*) FROM records WHERE source_id = 2")!, 0)
+            // One source after another: record ids never go back to an earlier source.
+            let order = try Int64.fetchAll(db, sql: "SELECT source_id FROM records ORDER BY id")
+            XCTAssertEqual(order.count, 104 + 79 + (try Int.fetchOne(db, sql: "SELECT count(*) FROM records WHERE source_id = 2")!))
+            XCTAssertTrue(zip(order, order.dropFirst()).allSatisfy { $0 <= $1 }, "records of sources interleaved")
+        }
+    }
+
     func testStdinFollowsTheSameRule() throws {
         let data = try Data(contentsOf: URL(fileURLWithPath: Paths.sample("sftpplus/dev-id-first-4.0.log")))
         XCTAssertEqual(try ingest(["-"], stdin: data).status, 0)
