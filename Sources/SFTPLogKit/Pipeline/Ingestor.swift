@@ -77,6 +77,11 @@ public final class Ingestor {
     /// A read connection for source lookups made while the previous source's
     /// last batch is being written (the writing connection is busy until then).
     private var lookupReader: DatabaseQueue?
+    /// Every `head_len` stored sources have (a superset: each commit adds its
+    /// own). Read once per run: `SELECT DISTINCT head_len` for every input
+    /// scanned all sources, 0.75 ms per input at 10,000 sources. No other
+    /// process adds sources meanwhile: it waits for the writer lock.
+    private var storedHeadLengths: Set<Int>?
 
     /// Waits for the previous source's last batch and hands over its outcome.
     /// Called before the next source writes anything, so sources are stored one
@@ -181,7 +186,10 @@ public final class Ingestor {
             if unsettled != nil && lookupReader == nil { settlePrevious() }
         }
         return try (unsettled != nil ? lookupReader! : db).read { db in
-            let lens = try Int.fetchAll(db, sql: "SELECT DISTINCT head_len FROM sources WHERE head_len <= ?", arguments: [head.count])
+            if self.storedHeadLengths == nil {
+                self.storedHeadLengths = Set(try Int.fetchAll(db, sql: "SELECT DISTINCT head_len FROM sources"))
+            }
+            let lens = self.storedHeadLengths!.filter { $0 <= head.count }.sorted()
             var out: [StoredSource] = []
             for len in lens {
                 var h = ContentHash()
@@ -345,6 +353,7 @@ public final class Ingestor {
             // At the end, the last record is re-read on the next run (it may grow).
             let resume = final ? (lastRecordStart ?? (hash.count, startLine + lines)) : nextResume
             let bytes = hash.count, digest = hash.digest, headDigest = head.digest, headLen = headBytes.count
+            storedHeadLengths?.insert(headLen)
             let lastLine = startLine + lines - 1
             let records = batch
             batch = []

@@ -135,9 +135,12 @@ final class IngestTests: XCTestCase {
         try full.prefix(full.count / 2).write(to: URL(fileURLWithPath: gz))
         let missing = dir.appendingPathComponent("missing.log").path
         let csv = Paths.sample("sftpplus/dev-csv-4.16.log")
+        // Shorter than a head (4 KiB): found by its own head length.
+        let tiny = try file("tiny.log", lines[0..<3].joined(separator: "\n") + "\n")
+        let tinyCopy = try file("tiny-copy.log", lines[0..<3].joined(separator: "\n") + "\n")
 
         // (The same path twice is one input.)
-        let r = try ingest([start, whole, copy, gz, whole, missing, csv])
+        let r = try ingest([start, whole, copy, gz, whole, missing, csv, tiny, tinyCopy])
         XCTAssertEqual(r.status, 1, r.stderr)
         let errors = r.stderr.split(separator: "\n").filter { $0.hasPrefix("sftplog:") }
         XCTAssertEqual(errors.count, 2, r.stderr)
@@ -147,24 +150,24 @@ final class IngestTests: XCTestCase {
         let summary = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
         let inputs = summary["inputs"] as! [[String: Any]]
         XCTAssertEqual(inputs.map { ($0["name"] as! String).split(separator: "/").last.map(String.init)! },
-                       ["start.log", "whole.log", "copy.log", "dev-csv-4.16.log"])
+                       ["start.log", "whole.log", "copy.log", "dev-csv-4.16.log", "tiny.log", "tiny-copy.log"])
         // whole.log continues start.log (its last record, which might have grown, read again).
-        XCTAssertEqual(inputs.map { $0["records"] as! Int }, [50, 55, 0, 79])
-        XCTAssertEqual(inputs.map { $0["already_stored"] as! Bool }, [false, false, true, false])
-        XCTAssertEqual(inputs.map { $0["resumed"] as! Bool }, [false, true, false, false])
-        XCTAssertEqual(inputs.map { $0["source_id"] as! Int }, [1, 1, 1, 3])
+        XCTAssertEqual(inputs.map { $0["records"] as! Int }, [50, 55, 0, 79, 3, 0])
+        XCTAssertEqual(inputs.map { $0["already_stored"] as! Bool }, [false, false, true, false, false, true])
+        XCTAssertEqual(inputs.map { $0["resumed"] as! Bool }, [false, true, false, false, false, false])
+        XCTAssertEqual(inputs.map { $0["source_id"] as! Int }, [1, 1, 1, 3, 4, 4])
 
         try LogStore.openForReading(db).read { db in
             let sources = try Row.fetchAll(db, sql: "SELECT id, name, complete, records FROM sources ORDER BY id")
-            XCTAssertEqual(sources.count, 3)
-            XCTAssertEqual(sources.map { $0["id"] as Int64 }, [1, 2, 3])
+            XCTAssertEqual(sources.count, 4)
+            XCTAssertEqual(sources.map { $0["id"] as Int64 }, [1, 2, 3, 4])
             XCTAssertTrue((sources[1]["name"] as String).hasSuffix("cut.log.gz"))
             XCTAssertEqual(sources[0]["records"] as Int, 104)
             XCTAssertEqual(sources[2]["records"] as Int, 79)
             XCTAssertGreaterThan(try Int.fetchOne(db, sql: "SELECT count(*) FROM records WHERE source_id = 2")!, 0)
             // One source after another: record ids never go back to an earlier source.
             let order = try Int64.fetchAll(db, sql: "SELECT source_id FROM records ORDER BY id")
-            XCTAssertEqual(order.count, 104 + 79 + (try Int.fetchOne(db, sql: "SELECT count(*) FROM records WHERE source_id = 2")!))
+            XCTAssertEqual(order.count, 104 + 79 + 3 + (try Int.fetchOne(db, sql: "SELECT count(*) FROM records WHERE source_id = 2")!))
             XCTAssertTrue(zip(order, order.dropFirst()).allSatisfy { $0 <= $1 }, "records of sources interleaved")
         }
     }
