@@ -70,14 +70,19 @@ INSERT INTO records_fts(records_fts) VALUES('rebuild');
 """
 
 
-def run_baseline_ingest(work, csv):
-    db = os.path.join(work, 'baseline.db')
+def run_sqlite_script(work, name, sql, bail=False):
+    """Times the sqlite3 CLI running `sql` (kept as <name>.sql) into a new <name>.db."""
+    db = os.path.join(work, name + '.db')
     rm_db(db)
-    script = os.path.join(work, 'baseline.sql')
+    script = os.path.join(work, name + '.sql')
     with open(script, 'w') as f:
-        f.write(BASELINE_SQL.format(csv=csv))
+        f.write(sql)
     with open(script) as f:
-        return timed(['sqlite3', db], stdin=f)
+        return timed(['sqlite3'] + (['-bail'] if bail else []) + [db], stdin=f)
+
+
+def run_baseline_ingest(work, csv):
+    return run_sqlite_script(work, 'baseline', BASELINE_SQL.format(csv=csv))
 
 
 # The tables an ingest fills, copied in the order it fills them.
@@ -112,13 +117,7 @@ def floor_script(src_db):
 
 
 def run_floor(work, src_db):
-    db = os.path.join(work, 'floor.db')
-    rm_db(db)
-    script = os.path.join(work, 'floor.sql')
-    with open(script, 'w') as f:
-        f.write(floor_script(src_db))
-    with open(script) as f:
-        return timed(['sqlite3', '-bail', db], stdin=f)
+    return run_sqlite_script(work, 'floor', floor_script(src_db), bail=True)
 
 
 def run_ingest(binary, work, log, env, name='sftplog.db'):

@@ -173,19 +173,34 @@ public final class Ingestor {
         return (h, snap)
     }
 
-    /// Sources whose stored bytes could be a prefix of this input (by head hash).
-    func candidates(head: [UInt8]) throws -> [StoredSource] {
-        if let u = unsettled {
-            // The source still being written is not in the table yet: an input it
-            // could be a prefix of (the same file again, a grown copy) waits for it.
-            if u.head.count <= head.count && head.starts(with: u.head) {
-                settlePrevious()
-            } else if lookupReader == nil, FileManager.default.fileExists(atPath: db.path) {
+    /// Where to look sources up for an input with this head: the writing
+    /// connection, unless the previous source's last batch is still being
+    /// written on it.
+    private func lookupConnection(head: [UInt8]) -> DatabaseQueue {
+        guard let u = unsettled else { return db }
+        // The source still being written is not in the table yet: an input it
+        // could be a prefix of (the same file again, a grown copy) waits for it.
+        if !(u.head.count <= head.count && head.starts(with: u.head)) {
+            if lookupReader == nil, FileManager.default.fileExists(atPath: db.path) {
                 lookupReader = try? DatabaseQueue(path: db.path, configuration: LogStore.configuration(readOnly: true))
             }
-            if unsettled != nil && lookupReader == nil { settlePrevious() }
+            if let reader = lookupReader { return reader }
         }
-        return try (unsettled != nil ? lookupReader! : db).read { db in
+        settlePrevious()
+        return db
+    }
+
+    /// The current source's result, once its last batch is written (nil when
+    /// `begin` already gave it).
+    private func completeCurrent() throws -> SourceIngestResult? {
+        guard let u = unsettled else { return nil }
+        unsettled = nil
+        return try u.complete()
+    }
+
+    /// Sources whose stored bytes could be a prefix of this input (by head hash).
+    func candidates(head: [UInt8]) throws -> [StoredSource] {
+        return try lookupConnection(head: head).read { db in
             if self.storedHeadLengths == nil {
                 self.storedHeadLengths = Set(try Int.fetchAll(db, sql: "SELECT DISTINCT head_len FROM sources"))
             }
@@ -211,10 +226,7 @@ public final class Ingestor {
     /// user interrupts (see `FollowControl`); `control.ended` says which.
     public func ingest(_ name: String, follow: ((FollowControl) -> Void)? = nil) throws -> SourceIngestResult {
         settlePrevious()
-        if let done = try begin(name, follow: follow) { return done }
-        let u = unsettled!
-        unsettled = nil
-        return try u.complete()
+        return try begin(name, follow: follow) ?? completeCurrent()!
     }
 
     /// Reads and stores one source; nil when its last batch is still being
@@ -240,12 +252,8 @@ public final class Ingestor {
             let (tmpPath, spooled) = try Ingestor.spool(src, head: head)
             defer { unlink(tmpPath) }
             defer { spooled.close() }
-            var result = try ingestSeekable(spooled, displayName: displayName(src))
-            if result == nil, let u = unsettled {
-                // Stored first, then the stream's own error (if any) is this source's outcome.
-                unsettled = nil
-                result = try u.complete()
-            }
+            // Stored first, then the stream's own error (if any) is this source's outcome.
+            let result = try ingestSeekable(spooled, displayName: displayName(src)) ?? completeCurrent()
             try src.checkStream()  // corrupt compressed data: what came before is stored, then say so
             return result
         }

@@ -86,8 +86,8 @@ public final class LiveSessions {
     let rebuild: SessionRebuild
     let file: String
     private var sftpplus: SFTPPlusSessionBuilder?
+    /// One of the two is made at the source's first record, by its format.
     private var openssh: OpenSSHTimelineBuilder?
-    private var isOpenSSH: Bool?
 
     init(_ rebuild: SessionRebuild, file: String) {
         self.rebuild = rebuild
@@ -96,15 +96,14 @@ public final class LiveSessions {
 
     @discardableResult
     public func add(_ r: Record, seq: Int, format: SourceFormat?) -> (id: String, duplicate: Bool)? {
-        if isOpenSSH == nil {
-            isOpenSSH = format == .openssh
-            if isOpenSSH! {
+        if openssh == nil && sftpplus == nil {
+            if format == .openssh {
                 openssh = OpenSSHTimelineBuilder(file: file, sourceID: 0)
             } else {
                 sftpplus = SFTPPlusSessionBuilder(rules: rebuild.rules, file: file, sourceID: 0, timeZone: rebuild.zone, collectRefs: false)
             }
         }
-        if isOpenSSH! {
+        if openssh != nil {
             openssh!.add(r, seq: seq)
             return nil
         }
@@ -113,7 +112,7 @@ public final class LiveSessions {
 
     /// An OpenSSH run is known once the next one begins, after its records were
     /// handed to the writer: its records get their session id when it is stored.
-    public var marksRecordsAfterwards: Bool { isOpenSSH == true }
+    public var marksRecordsAfterwards: Bool { openssh != nil }
 
     func judged(_ list: [SessionTimeline], sourceID: Int64) -> [SessionTimeline] {
         var out = list
