@@ -7,6 +7,7 @@ side by side (alternating, several runs, medians) and prints a table.
     Benchmarks/run.sh --scaling          # 1e5, 1e6, 5e6 lines: lines/s and peak RSS
     Benchmarks/run.sh --openssh 10000    # 10,000 OpenSSH transcripts in one ingest
     Benchmarks/run.sh --openssh 10000 --openssh-runs 10   # the same, 10 runs per file: about 1 GB
+    Benchmarks/run.sh --rotated 30       # the 1M-line log as 30 rotated files against one file
     Benchmarks/run.sh --smoke            # tiny input, debug build (CI: it builds and runs)
 
 Baselines: `sqlite3 .import --csv` of the same rows pre-parsed into 7 columns
@@ -212,6 +213,37 @@ def scaling(a, binary, env):
     table(rows, ['lines', 'MB', 'ingest s', 'lines/s', 'peak RSS MiB'])
 
 
+def rotated(a, binary, env):
+    """A month of rotated logs: the same lines split into N files named as
+    logrotate leaves them (server.log.N-1 ... server.log.1, server.log), so the
+    run must order them by content, ingested in one run; against the one file."""
+    log, _ = generate(a.work, a.lines)
+    out_dir = os.path.join(a.work, f'rotated-{a.lines}x{a.rotated}')
+    if not os.path.isdir(out_dir):
+        os.makedirs(out_dir)
+        with open(log, 'rb') as f:
+            lines = f.readlines()
+        per = -(-len(lines) // a.rotated)
+        for k in range(a.rotated):
+            name = 'server.log' + (f'.{a.rotated - 1 - k}' if k < a.rotated - 1 else '')
+            with open(os.path.join(out_dir, name), 'wb') as out:
+                out.writelines(lines[k * per:(k + 1) * per])
+    print(f'input: {a.lines:,} lines as 1 file and as {a.rotated} rotated files ({out_dir}); {a.runs} alternating runs, medians\n')
+    res = {'one file': [], f'{a.rotated} files': []}
+    rss = {k: [] for k in res}
+    for i in range(a.runs):
+        for k in (list(res) if i % 2 == 0 else list(res)[::-1]):
+            db = os.path.join(a.work, 'rotated.db')
+            rm_db(db)
+            dt, r = timed([binary, 'ingest', '--quiet', '--db', db] + ([log] if k == 'one file' else [out_dir]), env=env)
+            res[k].append(dt)
+            rss[k].append(r)
+        print(f'run {i + 1}: ' + '  '.join(f'{k} {v[-1]:.2f}s' for k, v in res.items()), flush=True)
+    one = statistics.median(res['one file'])
+    table([[k, f'{statistics.median(v):.2f}', fmt_rate(a.lines, statistics.median(v)), f'{statistics.median(v) / one:.2f}', f'{max(rss[k]):.0f}']
+           for k, v in res.items()], ['ingest of', 'median s', 'lines/s', 'ratio', 'peak RSS MiB'])
+
+
 def openssh(a, binary, env):
     """Many transcripts: the bundled real ones, each copy with its own client
     port so that every copy is distinct content. With --openssh-runs R each
@@ -253,6 +285,7 @@ def main():
     ap.add_argument('--scaling', action='store_true')
     ap.add_argument('--openssh', type=int, metavar='N')
     ap.add_argument('--openssh-runs', type=int, default=1, metavar='R', help='client runs appended in each transcript file')
+    ap.add_argument('--rotated', type=int, metavar='N', help='the --lines log split into N rotated files, against one file')
     ap.add_argument('--no-queries', action='store_true')
     ap.add_argument('--smoke', action='store_true', help='tiny input, debug build, one run')
     ap.add_argument('--binary', help='sftplog binary (default: build release)')
@@ -277,6 +310,8 @@ def main():
         scaling(a, binary, env)
     elif a.openssh:
         openssh(a, binary, env)
+    elif a.rotated:
+        rotated(a, binary, env)
     else:
         main_benchmark(a, binary, env)
         if a.smoke:
@@ -284,6 +319,8 @@ def main():
             openssh_small.openssh = 20
             openssh_small.openssh_runs = 3  # appended runs too
             openssh(openssh_small, binary, env)
+            a.rotated = 3
+            rotated(a, binary, env)
 
 
 if __name__ == '__main__':

@@ -60,16 +60,35 @@ public final class Ingestor {
     /// Set while following a file.
     private var follow: FollowControl?
 
-    /// A source whose last batch is still being written while `ingest(_:each:)`
-    /// reads the next one. Each file waited for its own writer before the next
-    /// was read: with many small files (10,000 OpenSSH transcripts) the parsing
-    /// and the writing took turns instead of sharing the two cores.
+    /// A source read to its end whose batches may still be queued or being
+    /// written while `ingest(_:each:)` reads the next ones. Each file waited for
+    /// its own writer before the next was read: with many small files (10,000
+    /// OpenSSH transcripts) the parsing and the writing took turns instead of
+    /// sharing the two cores. `lane` is nil for an outcome known at once (an
+    /// error, a source already stored), kept here to be handed over in order.
     private struct Unsettled {
         let name: String
         let head: [UInt8]
+        let lane: SerialWriter.Lane?
         let complete: () throws -> SourceIngestResult
     }
-    private var unsettled: Unsettled?
+    /// In input order.
+    private var unsettled: [Unsettled] = []
+    /// The writer every source of one `ingest` call queues its batches on.
+    private var writer: SerialWriter?
+    private func sharedWriter() -> SerialWriter {
+        if let w = writer { return w }
+        // Two full batches may wait (many small sources' jobs merge into one transaction).
+        let w = SerialWriter(db: db, capacity: 2 * max(1, batchSize))
+        writer = w
+        return w
+    }
+    /// Waits for every queued batch and ends the writer thread.
+    private func closeWriter() {
+        settleAll()
+        writer?.close()
+        writer = nil
+    }
     /// Where `ingest(_:each:)` hands each source's outcome, in input order.
     private var deliver: ((String, Result<SourceIngestResult, Error>) -> Void)?
     /// The name the current source was asked for by.
@@ -83,14 +102,24 @@ public final class Ingestor {
     /// process adds sources meanwhile: it waits for the writer lock.
     private var storedHeadLengths: Set<Int>?
 
-    /// Waits for the previous source's last batch and hands over its outcome.
-    /// Called before the next source writes anything, so sources are stored one
-    /// after another, in order, each in transactions of its own.
-    func settlePrevious() {
-        guard let u = unsettled else { return }
-        unsettled = nil
-        let outcome = Result { try u.complete() }
-        deliver?(u.name, outcome)
+    /// Hands over the outcomes of the first `count` unsettled sources, in
+    /// order, waiting for their last batches.
+    func settle(first count: Int) {
+        for _ in 0..<min(count, unsettled.count) {
+            let u = unsettled.removeFirst()
+            let outcome = Result { try u.complete() }
+            deliver?(u.name, outcome)
+        }
+    }
+
+    func settleAll() { settle(first: unsettled.count) }
+
+    /// Hands over the outcomes of the sources at the front whose batches are all
+    /// written, without waiting (progress and per-source messages keep up).
+    func settleWritten() {
+        var n = 0
+        while n < unsettled.count, unsettled[n].lane.map({ writer?.isSettled($0) ?? true }) ?? true { n += 1 }
+        settle(first: n)
     }
 
     /// Ingests `names` in order, reading each source while the last batch of the
@@ -99,21 +128,21 @@ public final class Ingestor {
     public func ingest(_ names: [String], each: @escaping (String, Result<SourceIngestResult, Error>) -> Void) {
         deliver = each
         defer {
-            settlePrevious()
+            closeWriter()
             deliver = nil
             try? lookupReader?.close()
             lookupReader = nil
         }
         for name in names {
+            // Outcomes known at once wait their turn behind sources still being written.
             do {
                 if let done = try begin(name, follow: nil) {
-                    settlePrevious()
-                    each(name, .success(done))
+                    unsettled.append(Unsettled(name: name, head: [], lane: nil) { done })
                 }
             } catch {
-                settlePrevious()
-                each(name, .failure(error))
+                unsettled.append(Unsettled(name: name, head: [], lane: nil) { throw error })
             }
+            settleWritten()
         }
     }
 
@@ -134,7 +163,7 @@ public final class Ingestor {
 
     /// Ends a run: builds the indexes a bulk load skipped. Call it even after errors.
     public func finish() throws {
-        settlePrevious()
+        closeWriter()
         guard bulkLoad == true else { return }
         let t0 = Date()
         try db.write { try Schema.createBulkIndexes($0) }
@@ -174,27 +203,30 @@ public final class Ingestor {
     }
 
     /// Where to look sources up for an input with this head: the writing
-    /// connection, unless the previous source's last batch is still being
-    /// written on it.
+    /// connection, unless earlier sources' batches are still being written on it.
     private func lookupConnection(head: [UInt8]) -> DatabaseQueue {
-        guard let u = unsettled else { return db }
-        // The source still being written is not in the table yet: an input it
+        settleWritten()
+        guard !unsettled.isEmpty else { return db }
+        // A source still being written is not in the table yet: an input it
         // could be a prefix of (the same file again, a grown copy) waits for it.
-        if !(u.head.count <= head.count && head.starts(with: u.head)) {
-            if lookupReader == nil, FileManager.default.fileExists(atPath: db.path) {
-                lookupReader = try? DatabaseQueue(path: db.path, configuration: LogStore.configuration(readOnly: true))
-            }
-            if let reader = lookupReader { return reader }
+        if let last = unsettled.lastIndex(where: { $0.lane != nil && $0.head.count <= head.count && head.starts(with: $0.head) }) {
+            settle(first: last + 1)
         }
-        settlePrevious()
+        if unsettled.isEmpty { return db }
+        if lookupReader == nil, FileManager.default.fileExists(atPath: db.path) {
+            lookupReader = try? DatabaseQueue(path: db.path, configuration: LogStore.configuration(readOnly: true))
+        }
+        if let reader = lookupReader { return reader }
+        settleAll()
         return db
     }
 
     /// The current source's result, once its last batch is written (nil when
-    /// `begin` already gave it).
+    /// `begin` already gave it); the sources before it are handed over first.
     private func completeCurrent() throws -> SourceIngestResult? {
-        guard let u = unsettled else { return nil }
-        unsettled = nil
+        guard let u = unsettled.last, u.lane != nil else { return nil }
+        settle(first: unsettled.count - 1)
+        unsettled.removeLast()
         return try u.complete()
     }
 
@@ -209,10 +241,10 @@ public final class Ingestor {
             for len in lens {
                 var h = ContentHash()
                 h.update(Array(head[0..<len]))
-                let rows = try Row.fetchAll(db, sql: """
+                let rows = try Row.fetchAll(db.cachedStatement(sql: """
                     SELECT id, bytes, content_hash, resume_offset, resume_line, complete, format, reader_state
                     FROM sources WHERE head_len = ? AND head_hash = ? ORDER BY bytes DESC
-                    """, arguments: [len, h.digest])
+                    """), arguments: [len, h.digest])
                 out += rows.map {
                     StoredSource(id: $0["id"], bytes: $0["bytes"], contentHash: $0["content_hash"], resumeOffset: $0["resume_offset"],
                                  resumeLine: $0["resume_line"], complete: $0["complete"] != 0, format: $0["format"], readerState: $0["reader_state"])
@@ -225,7 +257,8 @@ public final class Ingestor {
     /// `follow`: keep reading as the file grows, until it is rotated away or the
     /// user interrupts (see `FollowControl`); `control.ended` says which.
     public func ingest(_ name: String, follow: ((FollowControl) -> Void)? = nil) throws -> SourceIngestResult {
-        settlePrevious()
+        closeWriter()
+        defer { closeWriter() }
         return try begin(name, follow: follow) ?? completeCurrent()!
     }
 
@@ -342,16 +375,16 @@ public final class Ingestor {
         // New sources get their sessions while streaming; a resumed one is rebuilt from the store at the end.
         let live = resumeFrom == nil ? sessions?.live(file: name) : nil
 
-        let writer = SerialWriter(db: db)
+        let writer = sharedWriter()
+        let lane = SerialWriter.Lane()
         var writerFinished = false
-        defer { if !writerFinished { try? writer.finish() } }
+        defer { if !writerFinished { try? writer.finish(lane) } }
 
         /// Snapshots what this batch commits (records, closed sessions, the
         /// source's progress) and hands it to the writer thread.
         func commit(final: Bool) throws {
             // A followed file that stayed empty: nothing to record (an empty source would match any file's head).
             if sourceID == nil && hash.count == 0 { return }
-            settlePrevious()
             let detecting = reader as? DetectingReader
             let format = detecting?.format?.rawValue ?? storedFormat?.rawValue
             let explanation = detecting?.explanation
@@ -373,11 +406,11 @@ public final class Ingestor {
             let preparedSessions = SessionStore.prepare(closedSessions)
             let catalog = stream.catalog
             let sessions = self.sessions
-            try writer.submit { db in
+            try writer.submit(on: lane, weight: max(1, records.count)) { db in
                 let jobStart = DispatchTime.now().uptimeNanoseconds
                 defer { writerSplit.job += Double(DispatchTime.now().uptimeNanoseconds - jobStart) / 1e9 }
                 if sourceID == nil {
-                    try db.execute(sql: """
+                    try db.executeCached(sql: """
                         INSERT INTO sources(name, format, format_explanation, reader_state, bytes, content_hash, head_hash, head_len,
                           resume_offset, resume_line, complete, first_ingested_at, last_ingested_at)
                         VALUES(?,?,?,?,?,?,?,?,?,?,0,?,?)
@@ -397,7 +430,7 @@ public final class Ingestor {
                 writerSplit.records += Double(t1 - t0) / 1e9
                 writerSplit.sessions += Double(DispatchTime.now().uptimeNanoseconds - t1) / 1e9
                 if markAfterwards { try SessionStore.assignRecords(db, sourceID: sourceID!, closedSessions) }
-                try db.execute(sql: """
+                try db.executeCached(sql: """
                     UPDATE sources SET format = coalesce(?, format), format_explanation = coalesce(?, format_explanation),
                       reader_state = ?, bytes = ?, content_hash = ?, head_hash = ?, head_len = ?, resume_offset = ?, resume_line = ?,
                       complete = ?, lines = max(lines, ?), last_ingested_at = ?
@@ -408,10 +441,10 @@ public final class Ingestor {
                     // A source read in one run has its counts and facts from the stream,
                     // which spares scans of all its rows; a resumed one reads them back.
                     if freshFacts != nil {
-                        try db.execute(sql: "UPDATE sources SET records = ?, unparsed = ? WHERE id = ?",
+                        try db.executeCached(sql: "UPDATE sources SET records = ?, unparsed = ? WHERE id = ?",
                                        arguments: [result.records, result.unparsed, sourceID])
                     } else {
-                        try db.execute(sql: """
+                        try db.executeCached(sql: """
                             UPDATE sources SET records = (SELECT count(*) FROM records WHERE source_id = sources.id),
                               unparsed = (SELECT count(*) FROM records WHERE source_id = sources.id AND kind = 'unparsed')
                             WHERE id = ?
@@ -472,18 +505,17 @@ public final class Ingestor {
         let streamCheck = Result { try src.checkStream() }
         let detecting = reader as? DetectingReader
         let format = detecting?.format?.rawValue ?? storedFormat?.rawValue
-        settlePrevious()
-        unsettled = Unsettled(name: currentName, head: headBytes) {
-            try writer.finish()
-            Ingestor.timing(String(format: "%@: writer busy %.2f s (records %.2f s, sessions %.2f s, rest of the batches %.2f s, commits %.2f s), parser waited %.2f s",
-                                   name as NSString, writer.busySeconds, writerSplit.records, writerSplit.sessions,
-                                   writerSplit.job - writerSplit.records - writerSplit.sessions, writer.busySeconds - writerSplit.job,
-                                   writer.producerWaitSeconds))
+        unsettled.append(Unsettled(name: currentName, head: headBytes, lane: lane) {
+            try writer.finish(lane)
+            Ingestor.timing(String(format: "%@: writer busy %.3f s (records %.3f s, sessions %.3f s, rest of the batches %.3f s, commits %.3f s), parser waited %.3f s",
+                                   name as NSString, lane.busySeconds, writerSplit.records, writerSplit.sessions,
+                                   writerSplit.job - writerSplit.records - writerSplit.sessions, lane.busySeconds - writerSplit.job,
+                                   lane.producerWaitSeconds))
             try streamCheck.get()
             result.sourceID = sourceID
             result.format = format
             return result
-        }
+        })
         return nil
     }
 }

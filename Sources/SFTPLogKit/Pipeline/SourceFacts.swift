@@ -40,7 +40,7 @@ public enum SourceFacts {
     static func updateVersions(_ db: Database, sourceID: Int64, catalog: EventCatalog, facts: Streamed) throws -> String? {
         let v = VersionInference.infer(resolved: facts.resolved.map { (eventID: $0.eventID, variant: $0.variant) },
                                        bannerVersions: facts.banners, catalog: catalog)
-        try db.execute(sql: "UPDATE sources SET sftpplus_versions = ? WHERE id = ?", arguments: [v, sourceID])
+        try db.executeCached(sql: "UPDATE sources SET sftpplus_versions = ? WHERE id = ?", arguments: [v, sourceID])
         return v
     }
 }

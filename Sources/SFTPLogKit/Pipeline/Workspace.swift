@@ -16,8 +16,10 @@ public enum Workspace {
         let q = try inMemory()
         let ingestor = Ingestor(db: q, stream: stream)
         ingestor.sessions = sessions
-        for name in inputs {
-            do { _ = try ingestor.ingest(name) } catch { warn("\(error)") }
+        withoutActuallyEscaping(warn) { warn in
+            ingestor.ingest(inputs) { _, outcome in
+                if case .failure(let error) = outcome { warn("\(error)") }
+            }
         }
         try ingestor.finish()
         return q

@@ -19,8 +19,8 @@ final class RecordWriter {
 
     init(_ db: Database) throws {
         let cols = RecordWriter.columns
-        insert = try db.makeStatement(sql: "INSERT INTO records(\(cols.joined(separator: ","))) VALUES(\(Array(repeating: "?", count: cols.count).joined(separator: ",")))")
-        insertFTS = try db.makeStatement(sql: """
+        insert = try db.cachedStatement(sql: "INSERT INTO records(\(cols.joined(separator: ","))) VALUES(\(Array(repeating: "?", count: cols.count).joined(separator: ",")))")
+        insertFTS = try db.cachedStatement(sql: """
             INSERT INTO records_fts(rowid, message) SELECT id, message FROM records WHERE id BETWEEN ? AND ? AND message IS NOT NULL
             """)
     }

@@ -1,24 +1,48 @@
 import Foundation
 import GRDB
 
-/// Runs database write jobs on a thread of their own, in order, each in one
-/// transaction, with at most `capacity` jobs waiting: parsing goes on on the
-/// caller's core while SQLite writes on the other. The first failure stops the
-/// writer and is thrown to the producer at its next `submit` or at `finish`.
+/// Runs database write jobs on a thread of their own, in order, with at most
+/// `capacity` records' worth of jobs waiting: parsing goes on on the caller's
+/// core while SQLite writes on the other. One writer serves every source of a
+/// run, so the next source's batches queue behind the previous source's last
+/// ones instead of waiting for them (a thread and a drained queue per source
+/// left one core idle at every file boundary). Each source writes through its
+/// own `Lane`. Waiting jobs share a transaction, each job in a savepoint of its
+/// own: a failing job rolls back only itself and stops only its own lane (its
+/// later jobs are dropped, its error thrown to its producer at the next
+/// `submit` or at `finish(_:)`); the other sources' jobs commit.
 final class SerialWriter: @unchecked Sendable {
     typealias Job = (Database) throws -> Void
+
+    /// One source's jobs in the shared queue.
+    final class Lane: @unchecked Sendable {
+        fileprivate var pending = 0
+        fileprivate var failure: Error?
+        /// Seconds spent writing this lane's jobs (its share of the commits
+        /// included), and seconds its producer waited for room (SFTPLOG_TIMINGS).
+        private(set) var busySeconds = 0.0
+        private(set) var producerWaitSeconds = 0.0
+        fileprivate func addBusy(_ s: Double) { busySeconds += s }
+        fileprivate func addWait(_ s: Double) { producerWaitSeconds += s }
+    }
+
+    private struct Queued {
+        let lane: Lane
+        let weight: Int
+        let job: Job
+    }
+
     private let db: DatabaseQueue
     private let capacity: Int
     private let cond = NSCondition()
-    private var jobs: [Job] = []
+    private var jobs: [Queued] = []
+    private var queuedWeight = 0
     private var closed = false
-    private var failure: Error?
     private let done = DispatchSemaphore(value: 0)
-    /// Seconds spent writing, and seconds the producer waited for room (SFTPLOG_TIMINGS).
-    private(set) var busySeconds = 0.0
-    private(set) var producerWaitSeconds = 0.0
 
-    init(db: DatabaseQueue, capacity: Int = 2) {
+    /// `capacity`: records (job weights) that may wait; a job heavier than
+    /// that waits for an empty queue.
+    init(db: DatabaseQueue, capacity: Int) {
         self.db = db
         self.capacity = capacity
         let t = Thread { [unowned self] in self.loop() }
@@ -36,12 +60,24 @@ final class SerialWriter: @unchecked Sendable {
     static let maxSecondsPerTransaction = 2.0
 
     /// The next queued job, without waiting.
-    private func takeWaitingJob() -> Job? {
+    private func takeWaitingJob() -> Queued? {
         cond.lock()
         defer { cond.unlock() }
         guard !jobs.isEmpty else { return nil }
+        let q = jobs.removeFirst()
+        queuedWeight -= q.weight
         cond.broadcast()
-        return jobs.removeFirst()
+        return q
+    }
+
+    /// Under `cond`: the lane stops; its queued jobs are dropped.
+    private func fail(_ lane: Lane, _ error: Error) {
+        guard lane.failure == nil else { return }
+        lane.failure = error
+        let dropped = jobs.filter { $0.lane === lane }
+        jobs.removeAll { $0.lane === lane }
+        queuedWeight -= dropped.reduce(0) { $0 + $1.weight }
+        lane.pending -= dropped.count
     }
 
     private func loop() {
@@ -49,55 +85,94 @@ final class SerialWriter: @unchecked Sendable {
             cond.lock()
             while jobs.isEmpty && !closed { cond.wait() }
             if jobs.isEmpty { cond.unlock(); break }
-            let job = jobs.removeFirst()
+            let first = jobs.removeFirst()
+            queuedWeight -= first.weight
             cond.broadcast()
             cond.unlock()
             let t0 = DispatchTime.now().uptimeNanoseconds
-            do {
+            // The jobs run in this transaction, and each one's own seconds.
+            var ran: [(lane: Lane, seconds: Double)] = []
+            let outcome = Result {
                 try db.write { db in
-                    try job(db)
-                    var ran = 1
-                    while ran < SerialWriter.maxJobsPerTransaction,
-                          Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9 < SerialWriter.maxSecondsPerTransaction,
-                          let next = takeWaitingJob() {
-                        try next(db)
-                        ran += 1
+                    var next: Queued? = first
+                    while let q = next {
+                        let j0 = DispatchTime.now().uptimeNanoseconds
+                        defer { ran.append((q.lane, Double(DispatchTime.now().uptimeNanoseconds - j0) / 1e9)) }
+                        do {
+                            if q.lane.failure == nil {
+                                try db.inSavepoint { try q.job(db); return .commit }
+                            }
+                        } catch {
+                            // Some errors (disk full, I/O) roll the whole transaction back: then every job in it failed.
+                            if !db.isInsideTransaction { throw error }
+                            cond.lock()
+                            fail(q.lane, error)
+                            cond.unlock()
+                        }
+                        next = nil
+                        if ran.count < SerialWriter.maxJobsPerTransaction,
+                           Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9 < SerialWriter.maxSecondsPerTransaction {
+                            next = takeWaitingJob()
+                        }
                     }
                 }
-                busySeconds += Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
-            } catch {
-                cond.lock()
-                failure = error
-                jobs.removeAll()
-                closed = true
-                cond.broadcast()
-                cond.unlock()
-                break
             }
+            if ran.isEmpty { ran.append((first.lane, 0)) }  // failed before its job ran (BEGIN)
+            // The commit's seconds are shared by the jobs it wrote.
+            let total = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+            let commitShare = max(0, total - ran.reduce(0) { $0 + $1.seconds }) / Double(ran.count)
+            cond.lock()
+            for r in ran {
+                r.lane.addBusy(r.seconds + commitShare)
+                if case .failure(let error) = outcome { fail(r.lane, error) }
+                r.lane.pending -= 1
+            }
+            cond.broadcast()
+            cond.unlock()
         }
         done.signal()
     }
 
-    func submit(_ job: @escaping Job) throws {
+    /// Queues `job` (about `weight` records) for `lane`, waiting for room.
+    func submit(on lane: Lane, weight: Int, _ job: @escaping Job) throws {
         cond.lock()
         defer { cond.unlock() }
-        if jobs.count >= capacity {
+        func full() -> Bool { !jobs.isEmpty && queuedWeight + weight > capacity }
+        if full() && lane.failure == nil {
             let t0 = DispatchTime.now().uptimeNanoseconds
-            while jobs.count >= capacity && failure == nil { cond.wait() }
-            producerWaitSeconds += Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+            while full() && lane.failure == nil { cond.wait() }
+            lane.addWait(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
         }
-        if let f = failure { throw f }
-        jobs.append(job)
+        if let f = lane.failure { throw f }
+        precondition(!closed, "submit after close")
+        jobs.append(Queued(lane: lane, weight: weight, job: job))
+        queuedWeight += weight
+        lane.pending += 1
         cond.broadcast()
     }
 
-    /// Waits until every job ran; throws the writer's failure if there was one.
-    func finish() throws {
+    /// Whether every job of `lane` ran (without waiting).
+    func isSettled(_ lane: Lane) -> Bool {
+        cond.lock()
+        defer { cond.unlock() }
+        return lane.pending == 0
+    }
+
+    /// Waits until every job of `lane` ran; throws the lane's failure if there was one.
+    func finish(_ lane: Lane) throws {
+        cond.lock()
+        while lane.pending > 0 { cond.wait() }
+        let f = lane.failure
+        cond.unlock()
+        if let f { throw f }
+    }
+
+    /// Lets the queued jobs run, then ends the thread.
+    func close() {
         cond.lock()
         closed = true
         cond.broadcast()
         cond.unlock()
         done.wait()
-        if let f = failure { throw f }
     }
 }

@@ -22,10 +22,10 @@ public enum SessionStore {
     /// Marks the records of sessions built after their records were stored
     /// (OpenSSH runs, resumed sources) with their session.
     public static func assignRecords(_ db: Database, sourceID: Int64, _ sessions: [SessionTimeline]) throws {
-        let one = try db.makeStatement(sql: "UPDATE records SET session_id = ?, session_duplicate = ? WHERE source_id = ? AND line = ? AND seq = ?")
+        let one = try db.cachedStatement(sql: "UPDATE records SET session_id = ?, session_duplicate = ? WHERE source_id = ? AND line = ? AND seq = ?")
         // Runs of consecutive lines (one record each, same duplicate flag) in one
         // statement: an OpenSSH transcript is mostly one run, not one UPDATE per line.
-        let range = try db.makeStatement(sql: "UPDATE records SET session_id = ?, session_duplicate = ? "
+        let range = try db.cachedStatement(sql: "UPDATE records SET session_id = ?, session_duplicate = ? "
             + "WHERE source_id = ? AND line BETWEEN ? AND ? AND seq = 0")
         for s in sessions {
             var i = 0
@@ -94,13 +94,13 @@ public enum SessionStore {
 
     static func insert(_ db: Database, sourceID: Int64, _ sessions: [PreparedSession]) throws {
         guard !sessions.isEmpty else { return }
-        let insert = try db.makeStatement(sql: """
+        let insert = try db.cachedStatement(sql: """
             INSERT OR REPLACE INTO sessions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
             """)
-        let ops = try db.makeStatement(sql: "INSERT INTO session_operations VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)")
-        let fnd = try db.makeStatement(sql: "INSERT INTO findings VALUES (?,?,?,?,?,?,?,?)")
-        let offered = try db.makeStatement(sql: "INSERT INTO session_algorithms_offered VALUES (?,?,?,?,?)")
-        let exists = try db.makeStatement(sql: "SELECT 1 FROM sessions WHERE id = ?")
+        let ops = try db.cachedStatement(sql: "INSERT INTO session_operations VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)")
+        let fnd = try db.cachedStatement(sql: "INSERT INTO findings VALUES (?,?,?,?,?,?,?,?)")
+        let offered = try db.cachedStatement(sql: "INSERT INTO session_algorithms_offered VALUES (?,?,?,?,?)")
+        let exists = try db.cachedStatement(sql: "SELECT 1 FROM sessions WHERE id = ?")
         for s in sessions {
             var row = s.session
             row[1] = .int(sourceID)

@@ -172,6 +172,55 @@ final class IngestTests: XCTestCase {
         }
     }
 
+    /// Small sources share transactions on the run's one writer: a source whose
+    /// write fails (here a trigger refuses its rows) loses only its own rows and
+    /// reports its own error, in input order; the sources around it are stored whole.
+    func testAWriteFailingForOneSourceLeavesTheOthersStored() throws {
+        let names = try FileManager.default.contentsOfDirectory(atPath: Paths.sample("openssh")).filter { $0.hasSuffix(".log") }.sorted()
+        XCTAssertGreaterThanOrEqual(names.count, 10)
+        // The fifth is the one refused.
+        var inputs: [String] = []
+        for (i, n) in names.enumerated() {
+            let p = dir.appendingPathComponent(i == 4 ? "poison-\(n)" : n).path
+            try FileManager.default.copyItem(atPath: Paths.sample("openssh/\(n)"), toPath: p)
+            inputs.append(p)
+        }
+        let reference = dir.appendingPathComponent("reference.db").path
+        let ref = try CLI.run(["ingest", "--db", reference, "--json"] + inputs.enumerated().filter { $0.offset != 4 }.map(\.element))
+        XCTAssertEqual(ref.status, 0, ref.stderr)
+        XCTAssertEqual(try ingest([Paths.sample("sftpplus/dev-id-first-4.0.log")]).status, 0)
+        // A plain connection: LogStore's writer lock would be held by this test process until it exits.
+        try DatabaseQueue(path: db).write { db in
+            try db.execute(sql: """
+                CREATE TRIGGER poison BEFORE INSERT ON records WHEN NEW.file LIKE '%poison-%'
+                BEGIN SELECT RAISE(ABORT, 'refused by the test'); END
+                """)
+        }
+        let r = try ingest(inputs)
+        XCTAssertEqual(r.status, 1, r.stderr)
+        let errors = r.stderr.split(separator: "\n").filter { $0.hasPrefix("sftplog:") }
+        XCTAssertEqual(errors.count, 1, r.stderr)
+        XCTAssertTrue(errors.first?.contains("poison-\(names[4])") == true && errors.first?.contains("refused by the test") == true, r.stderr)
+        let summary = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+        let stored = (summary["inputs"] as! [[String: Any]]).map { ($0["name"] as! String).split(separator: "/").last.map(String.init)! }
+        XCTAssertEqual(stored, names.enumerated().filter { $0.offset != 4 }.map(\.element))
+        // Every other source stored exactly as a run without the refused one stores it.
+        func dump(_ path: String) throws -> [String] {
+            try LogStore.openForReading(path).read { db in
+                try String.fetchAll(db, sql: """
+                    SELECT s.name || '|' || s.complete || '|' || s.records || '|' || r.line || '|' || r.seq || '|' || r.kind || '|'
+                      || coalesce(r.message, '') || '|' || coalesce(r.session_id, '')
+                    FROM records r JOIN sources s ON s.id = r.source_id WHERE s.name NOT LIKE '%dev-id-first%' ORDER BY s.name, r.line, r.seq
+                    """)
+            }
+        }
+        XCTAssertEqual(try dump(db), try dump(reference))
+        XCTAssertEqual(try count("SELECT count(*) FROM sources WHERE name LIKE '%poison-%'"), 0)
+        XCTAssertEqual(try count("SELECT count(*) FROM sessions WHERE source_id NOT IN (SELECT id FROM sources)"), 0)
+        let transcriptSessions = "SELECT count(*) FROM sessions WHERE source_id IN (SELECT id FROM sources WHERE name NOT LIKE '%dev-id-first%')"
+        XCTAssertEqual(try count(transcriptSessions), try LogStore.openForReading(reference).read { try Int.fetchOne($0, sql: transcriptSessions)! })
+    }
+
     func testStdinFollowsTheSameRule() throws {
         let data = try Data(contentsOf: URL(fileURLWithPath: Paths.sample("sftpplus/dev-id-first-4.0.log")))
         XCTAssertEqual(try ingest(["-"], stdin: data).status, 0)
