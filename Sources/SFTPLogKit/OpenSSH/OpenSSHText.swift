@@ -29,8 +29,38 @@ enum OpenSSHText {
         return Substring(u[u.index(u.startIndex, offsetBy: prefix.utf8.count)...])
     }
 
-    /// Index range of the first occurrence of `needle` in `s`.
+    /// Index range of the first occurrence of `needle` in `s`. Searched with
+    /// `memchr` on the contiguous UTF-8 (walking `Substring.UTF8View` index by
+    /// index, with the needle copied into an array per call, was a sixth of an
+    /// OpenSSH transcript's parsing).
     static func find(_ s: Substring, _ needle: String) -> Range<Substring.Index>? {
+        var needle = needle
+        let u = s.utf8
+        let found: Int?? = u.withContiguousStorageIfAvailable { hay in
+            needle.withUTF8 { n -> Int? in
+                guard n.count > 0, hay.count >= n.count, let h = hay.baseAddress, let nb = n.baseAddress else { return nil }
+                // (Glibc's memmem is not visible to Swift: memchr for the first byte, then memcmp.)
+                let last = hay.count - n.count
+                var i = 0
+                while i <= last {
+                    guard let p = memchr(h + i, Int32(nb[0]), last - i + 1) else { return nil }
+                    let at = UnsafeRawPointer(p) - UnsafeRawPointer(h)
+                    if memcmp(h + at, nb, n.count) == 0 { return at }
+                    i = at + 1
+                }
+                return nil
+            }
+        }
+        if let found {
+            guard let offset = found else { return nil }
+            let lower = u.index(u.startIndex, offsetBy: offset)
+            return lower..<u.index(lower, offsetBy: needle.utf8.count)
+        }
+        return findWalking(s, needle)
+    }
+
+    /// `find` for text without contiguous UTF-8 (bridged strings).
+    private static func findWalking(_ s: Substring, _ needle: String) -> Range<Substring.Index>? {
         let n = Array(needle.utf8)
         guard let first = n.first else { return nil }
         let u = s.utf8
@@ -72,7 +102,25 @@ enum OpenSSHText {
 
     /// Comma-separated names (empty entries dropped).
     static func list(_ s: Substring) -> [String] {
-        s.split(separator: ",", omittingEmptySubsequences: true).map { String($0.trimmingSpaces) }.filter { !$0.isEmpty }
+        // Byte-wise: `split` and trimming walk Characters (grapheme breaking), and
+        // a -vvv transcript has ~20 proposal lists of ~15 names each.
+        let bytes: [String]? = s.utf8.withContiguousStorageIfAvailable { b in
+            var out: [String] = []
+            var start = 0
+            func take(_ end: Int) {
+                var lo = start, hi = end
+                while lo < hi, b[lo] == 0x20 || b[lo] == 0x09 { lo += 1 }
+                while hi > lo, b[hi - 1] == 0x20 || b[hi - 1] == 0x09 { hi -= 1 }
+                if hi > lo { out.append(String(decoding: UnsafeBufferPointer(rebasing: b[lo..<hi]), as: UTF8.self)) }
+            }
+            for i in 0..<b.count where b[i] == 0x2C {
+                take(i)
+                start = i + 1
+            }
+            take(b.count)
+            return out
+        }
+        return bytes ?? s.split(separator: ",", omittingEmptySubsequences: true).map { String($0.trimmingSpaces) }.filter { !$0.isEmpty }
     }
 
     static func int(_ s: Substring) -> Int? {
@@ -165,10 +213,16 @@ enum OpenSSHText {
 
 extension Substring {
     var trimmingSpaces: Substring {
-        var s = self
-        while let c = s.first, c == " " || c == "\t" { s = s.dropFirst() }
-        while let c = s.last, c == " " || c == "\t" { s = s.dropLast() }
-        return s
+        // On the UTF-8 view: ASCII spaces and tabs are never part of a longer character.
+        let u = utf8
+        var lo = u.startIndex, hi = u.endIndex
+        while lo != hi, u[lo] == 0x20 || u[lo] == 0x09 { lo = u.index(after: lo) }
+        while hi != lo {
+            let before = u.index(before: hi)
+            guard u[before] == 0x20 || u[before] == 0x09 else { break }
+            hi = before
+        }
+        return Substring(u[lo..<hi])
     }
 
     /// `hasPrefix` byte for byte (see `OpenSSHText.after`). Differs from it only
