@@ -34,46 +34,27 @@ enum OpenSSHText {
     /// index, with the needle copied into an array per call, was a sixth of an
     /// OpenSSH transcript's parsing).
     static func find(_ s: Substring, _ needle: String) -> Range<Substring.Index>? {
-        var needle = needle
-        let u = s.utf8
-        let found: Int?? = u.withContiguousStorageIfAvailable { hay in
+        var hay = s, needle = needle
+        let found: Int? = hay.withUTF8 { h in
             needle.withUTF8 { n -> Int? in
-                guard n.count > 0, hay.count >= n.count, let h = hay.baseAddress, let nb = n.baseAddress else { return nil }
+                guard n.count > 0, h.count >= n.count, let hb = h.baseAddress, let nb = n.baseAddress else { return nil }
                 // (Glibc's memmem is not visible to Swift: memchr for the first byte, then memcmp.)
-                let last = hay.count - n.count
+                let last = h.count - n.count
                 var i = 0
                 while i <= last {
-                    guard let p = memchr(h + i, Int32(nb[0]), last - i + 1) else { return nil }
-                    let at = UnsafeRawPointer(p) - UnsafeRawPointer(h)
-                    if memcmp(h + at, nb, n.count) == 0 { return at }
+                    guard let p = memchr(hb + i, Int32(nb[0]), last - i + 1) else { return nil }
+                    let at = UnsafeRawPointer(p) - UnsafeRawPointer(hb)
+                    if memcmp(hb + at, nb, n.count) == 0 { return at }
                     i = at + 1
                 }
                 return nil
             }
         }
-        if let found {
-            guard let offset = found else { return nil }
-            let lower = u.index(u.startIndex, offsetBy: offset)
-            return lower..<u.index(lower, offsetBy: needle.utf8.count)
-        }
-        return findWalking(s, needle)
-    }
-
-    /// `find` for text without contiguous UTF-8 (bridged strings).
-    private static func findWalking(_ s: Substring, _ needle: String) -> Range<Substring.Index>? {
-        let n = Array(needle.utf8)
-        guard let first = n.first else { return nil }
+        guard let offset = found else { return nil }
+        // UTF-8 offsets are the same in `s` whether or not `withUTF8` had to copy it.
         let u = s.utf8
-        var i = u.startIndex
-        while i != u.endIndex {
-            if u[i] == first {
-                var j = i, k = 0
-                while k < n.count, j != u.endIndex, u[j] == n[k] { j = u.index(after: j); k += 1 }
-                if k == n.count { return i..<j }
-            }
-            i = u.index(after: i)
-        }
-        return nil
+        let lower = u.index(u.startIndex, offsetBy: offset)
+        return lower..<u.index(lower, offsetBy: needle.utf8.count)
     }
 
     /// Last occurrence of `needle`.
@@ -104,7 +85,8 @@ enum OpenSSHText {
     static func list(_ s: Substring) -> [String] {
         // Byte-wise: `split` and trimming walk Characters (grapheme breaking), and
         // a -vvv transcript has ~20 proposal lists of ~15 names each.
-        let bytes: [String]? = s.utf8.withContiguousStorageIfAvailable { b in
+        var s = s
+        return s.withUTF8 { b in
             var out: [String] = []
             var start = 0
             func take(_ end: Int) {
@@ -120,7 +102,6 @@ enum OpenSSHText {
             take(b.count)
             return out
         }
-        return bytes ?? s.split(separator: ",", omittingEmptySubsequences: true).map { String($0.trimmingSpaces) }.filter { !$0.isEmpty }
     }
 
     static func int(_ s: Substring) -> Int? {

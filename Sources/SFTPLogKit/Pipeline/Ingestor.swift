@@ -93,8 +93,8 @@ public final class Ingestor {
     private var deliver: ((String, Result<SourceIngestResult, Error>) -> Void)?
     /// The name the current source was asked for by.
     private var currentName = ""
-    /// A read connection for source lookups made while the previous source's
-    /// last batch is being written (the writing connection is busy until then).
+    /// A read connection for source lookups made while earlier sources' batches
+    /// are still being written (the writing connection is busy until then).
     private var lookupReader: DatabaseQueue?
     /// Every `head_len` stored sources have (a superset: each commit adds its
     /// own). Read once per run: `SELECT DISTINCT head_len` for every input
@@ -122,9 +122,10 @@ public final class Ingestor {
         settle(first: n)
     }
 
-    /// Ingests `names` in order, reading each source while the last batch of the
-    /// one before is written; `each` gets every source's result or error, in
-    /// input order. One failing source does not stop the others.
+    /// Ingests `names` in order, reading each source while the batches of the
+    /// ones before are still queued on the shared writer; `each` gets every
+    /// source's result or error, in input order. One failing source does not
+    /// stop the others.
     public func ingest(_ names: [String], each: @escaping (String, Result<SourceIngestResult, Error>) -> Void) {
         deliver = each
         defer {
@@ -279,7 +280,8 @@ public final class Ingestor {
             let head = try src.readUpTo(Ingestor.headLength)
             if head.isEmpty { try src.checkStream(); throw IngestError.emptyInput(name: displayName(src)) }
             if try candidates(head: head).isEmpty {
-                return try store(src, resumeFrom: nil, prefix: head)
+                try store(src, resumeFrom: nil, prefix: head)
+                return nil
             }
             // Possibly seen before: spool to a file so the prefix can be verified and skipped.
             let (tmpPath, spooled) = try Ingestor.spool(src, head: head)
@@ -311,10 +313,12 @@ public final class Ingestor {
                 return r
             }
             try src.seek(to: c.resumeOffset)
-            return try store(src, resumeFrom: (c, atResume), prefix: [], displayName: displayName)
+            try store(src, resumeFrom: (c, atResume), prefix: [], displayName: displayName)
+            return nil
         }
         try src.seek(to: 0)
-        return try store(src, resumeFrom: nil, prefix: [], displayName: displayName)
+        try store(src, resumeFrom: nil, prefix: [], displayName: displayName)
+        return nil
     }
 
     static func spool(_ src: InputSource, head: [UInt8]) throws -> (String, InputSource) {
@@ -343,8 +347,9 @@ public final class Ingestor {
         return (path, try InputSource.open(path))
     }
 
-    /// Parses from the current position and stores in batches.
-    func store(_ src: InputSource, resumeFrom: (StoredSource, ContentHash)?, prefix: [UInt8], displayName: String? = nil) throws -> SourceIngestResult? {
+    /// Parses from the current position and queues its batches on the shared
+    /// writer; its outcome joins `unsettled`.
+    func store(_ src: InputSource, resumeFrom: (StoredSource, ContentHash)?, prefix: [UInt8], displayName: String? = nil) throws {
         let name = displayName ?? self.displayName(src)
         var result = SourceIngestResult(name: name)
         var hash = resumeFrom?.1 ?? ContentHash()
@@ -516,7 +521,6 @@ public final class Ingestor {
             result.format = format
             return result
         })
-        return nil
     }
 }
 
