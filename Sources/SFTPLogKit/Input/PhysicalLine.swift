@@ -209,6 +209,31 @@ struct PendingLine {
         endOffset = l.endOffset
     }
 
+    /// One record per physical line of the logical line (terminators dropped),
+    /// for text that turned out not to belong together.
+    func physicalRecords(_ kind: RecordKind, file: String) -> [Record] {
+        var out: [Record] = []
+        var start = 0, number = line, offset = self.offset
+        while start <= raw.count {
+            var end = start
+            while end < raw.count && raw[end] != 0x0A && raw[end] != 0x0D { end += 1 }
+            var next = end
+            if next < raw.count && raw[next] == 0x0D { next += 1 }
+            if next < raw.count && raw[next] == 0x0A { next += 1 }
+            let bytes = Array(raw[start..<end])
+            var r = Record(kind: kind, file: file, line: number, raw: bytes, rawIsUTF8: UTF8Text.isValid(bytes))
+            r.offset = offset
+            r.endOffset = offset + Int64(next - start)
+            if !bytes.withUnsafeBufferPointer(PhysicalLine.isBlank) { out.append(r) }
+            guard next > end else { break }
+            offset += Int64(next - start)
+            number += 1
+            start = next
+        }
+        if let last = out.indices.last { out[last].endOffset = endOffset }
+        return out
+    }
+
     func record(_ kind: RecordKind, file: String) -> Record {
         let valid = UTF8Text.isValid(raw)
         var r = Record(kind: kind, file: file, line: line, raw: raw, rawIsUTF8: valid)

@@ -17,6 +17,10 @@ public struct RecordKind: RawRepresentable, Hashable, Sendable, CustomStringConv
     public static let sftpplusBanner = RecordKind("sftpplus.banner")
     /// The shell command that started the client shell (`$ ./bin/client-shell.sh …`).
     public static let sftpplusShell = RecordKind("sftpplus.shell")
+    /// An HTTP request line before a pasted event-handler body (`POST /events HTTP/1.1`).
+    public static let httpRequest = RecordKind("http.request")
+    /// A header line of that request (`Content-Type: application/json`).
+    public static let httpHeader = RecordKind("http.header")
     public static let unparsed = RecordKind("unparsed")
 }
 

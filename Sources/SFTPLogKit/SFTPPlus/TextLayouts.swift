@@ -93,10 +93,33 @@ enum TextLayouts {
                     return true
                 }
             }
+            // Copies in documentation and tickets sometimes lack one of the two.
+            if e1 > i, let pr = peer(p, s2, e2) {
+                if looksLikeComponent(p, i, e1) { f.component = string(p, i, e1) } else { f.account = string(p, i, e1) }
+                f.peer = pr
+                notePeer(pr, p, s2, e2, into: &f)
+                f.messageStart = min(e2 + 1, p.count)
+                return true
+            }
         }
         guard allowBare else { return false }
         f.messageStart = i
         return true
+    }
+
+    /// A lone token before the peer is a component when it has a component's
+    /// shape (a service with a number, `sftp-1`; a UUID; `…uuid…`); else an
+    /// account (`Unknown`, a user name), the usual case in pasted excerpts.
+    static func looksLikeComponent(_ p: UnsafeBufferPointer<UInt8>, _ a: Int, _ b: Int) -> Bool {
+        let t = string(p, a, b).lowercased()
+        if t.contains("uuid") || t == "local-manager" || t == "manager" { return true }
+        var hex = 0, dashes = 0
+        for c in t.utf8 { if c == 0x2D { dashes += 1 } else if isDigit(c) || (c >= 0x61 && c <= 0x66) { hex += 1 } }
+        if dashes == 4 && hex == t.utf8.count - 4 && t.utf8.count == 36 { return true }
+        guard let dash = t.lastIndex(of: "-") else { return false }
+        let service = t[..<dash], number = t[t.index(after: dash)...]
+        return !number.isEmpty && number.allSatisfy(\.isNumber)
+            && ["sftp", "ftp", "ftps", "http", "https", "ssh", "scp", "as2", "webdav", "smtp"].contains(String(service))
     }
 
     /// ID-first (3.x): `id YYYY-MM-DD HH:MM:SS [component account] address:port message`.
