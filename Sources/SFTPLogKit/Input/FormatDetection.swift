@@ -78,6 +78,9 @@ public final class DetectingReader: LogReader {
         "debug1: ", "debug2: ", "debug3: ", "OpenSSH_", "Authenticated to ", "ssh: connect to host ",
         "Connection closed", "sftp> ", "Transferred: sent", "Warning: Permanently added", "Unable to negotiate with ",
         "Permission denied (", "@@@@@@@@@@@", "Connecting to ", "Bytes per second:", "Connection to ",
+        "Host key verification failed.", "kex_exchange_identification: ", "ssh_exchange_identification: ", "scp: ",
+        "Read from socket failed: ", "Read from remote host ", "Received disconnect from ", "lost connection",
+        "Couldn't read packet: ", "Executing: program ", "The authenticity of host ",
     ].map { Array($0.utf8) }
 
     /// Decides the format of a source from its first lines.
@@ -91,6 +94,12 @@ public final class DetectingReader: LogReader {
             total += 1
             if firstNonBlank == nil { firstNonBlank = l }
             if opensshMarkers.contains(where: { s.starts(with: $0) }) { openssh += 1; continue }
+            // A pasted terminal: the command line that ran the client counts for several lines.
+            if let text = String(bytes: s, encoding: .utf8), let (_, cmd) = PasteLines.command(text[...]),
+               PasteLines.clientTool(cmd) != nil {
+                openssh += 3
+                continue
+            }
             let isEvent: Bool = s.withUnsafeBufferPointer { p in
                 let q = (p.count > 2 && p[0] == 0x7C && p[1] == 0x20) ? UnsafeBufferPointer(rebasing: p[2...]) : p
                 return TextLayouts.idFirst(q) != nil || TextLayouts.tsFirst(q) != nil || (q.first == 0x3C) || (q.first == 0x7B)

@@ -22,11 +22,16 @@ public struct PhysicalLine {
     }
 }
 
-/// Splits a byte stream into physical lines. LF, CRLF and lone CR all end a line,
-/// so CR-only files (old Mac exports) split correctly. Lines longer than
+/// Splits a byte stream into physical lines. In text with LF line ends a line
+/// ends at LF, and any CRs just before it belong to the line end (CRLF, and the
+/// CR CR LF a terminal writes); a CR inside a line is part of it (progress
+/// meters and prompts redraw with CR). Text without LF (old Mac exports) is
+/// split at CR. The first read that holds a line end decides. Lines longer than
 /// `maxLineLength` are cut into pieces of that size so memory stays bounded.
 public struct LineSplitter {
     public static let chunkSize = 1 << 20
+    /// Text read without an LF before CRs are taken as line ends.
+    static let modeWindow = 64 << 10
     public var maxLineLength: Int
 
     public init(maxLineLength: Int = 64 << 20) {
@@ -54,6 +59,8 @@ public struct LineSplitter {
         var lineNumber = startLine
         var offset = startOffset  // source offset of buffer[0]
         var eof = false
+        // nil until a read holds a line end; then whether a lone CR ends a line.
+        var crEndsLines: Bool?
 
         while !eof {
             if capacity - filled < LineSplitter.chunkSize {
@@ -78,6 +85,16 @@ public struct LineSplitter {
                 eof = true  // interrupted mid-backlog: end after these bytes, the rest is read next time
             }
             filled += n
+            if crEndsLines == nil {
+                if memchr(storage, 0x0A, filled) != nil { crEndsLines = false }
+                else if memchr(storage, 0x0D, filled) != nil {
+                    // CRs but no LF yet: an LF may still come (a pipe delivers little at a
+                    // time); only a good stretch of text without one is CR-only.
+                    if !eof && filled < LineSplitter.modeWindow { continue }
+                    crEndsLines = true
+                }
+            }
+            let splitAtCR = crEndsLines ?? true
             var consumed = 0
             do {
                 let base = UnsafePointer(storage)
@@ -93,7 +110,9 @@ public struct LineSplitter {
                     }
                     var end = nextLF
                     var term = nextLF < filled ? 1 : 0
-                    if let p = memchr(base + pos, 0x0D, end - pos) {
+                    if !splitAtCR {
+                        while term > 0 && end > pos && base[end - 1] == 0x0D { end -= 1; term += 1 }
+                    } else if let p = memchr(base + pos, 0x0D, end - pos) {
                         let cr = base.distance(to: p.assumingMemoryBound(to: UInt8.self))
                         if cr + 1 == nextLF && nextLF < filled {  // a real CRLF (nextLF == filled means "no LF read yet")
                             end = cr; term = 2
@@ -189,6 +208,9 @@ struct PendingLine {
     var lineCount: Int
     var offset: Int64
     var endOffset: Int64
+    /// For each physical line after the first: where it starts in `raw` and the
+    /// length of the terminator before it.
+    var joins: [(start: Int, terminator: Int)] = []
 
     init(_ l: PhysicalLine, content: UnsafeBufferPointer<UInt8>) {
         self.raw = Array(l.bytes)
@@ -204,6 +226,7 @@ struct PendingLine {
         self.content.append(contentsOf: separator)
         self.content.append(contentsOf: content)
         raw.append(contentsOf: previousTerminator)
+        joins.append((raw.count, previousTerminator.count))
         raw.append(contentsOf: l.bytes)
         lineCount += 1
         endOffset = l.endOffset
@@ -213,24 +236,16 @@ struct PendingLine {
     /// for text that turned out not to belong together.
     func physicalRecords(_ kind: RecordKind, file: String) -> [Record] {
         var out: [Record] = []
-        var start = 0, number = line, offset = self.offset
-        while start <= raw.count {
-            var end = start
-            while end < raw.count && raw[end] != 0x0A && raw[end] != 0x0D { end += 1 }
-            var next = end
-            if next < raw.count && raw[next] == 0x0D { next += 1 }
-            if next < raw.count && raw[next] == 0x0A { next += 1 }
+        let starts = [0] + joins.map(\.start)
+        for (k, start) in starts.enumerated() {
+            let end = k + 1 < starts.count ? starts[k + 1] - joins[k].terminator : raw.count
             let bytes = Array(raw[start..<end])
-            var r = Record(kind: kind, file: file, line: number, raw: bytes, rawIsUTF8: UTF8Text.isValid(bytes))
-            r.offset = offset
-            r.endOffset = offset + Int64(next - start)
-            if !bytes.withUnsafeBufferPointer(PhysicalLine.isBlank) { out.append(r) }
-            guard next > end else { break }
-            offset += Int64(next - start)
-            number += 1
-            start = next
+            guard !bytes.withUnsafeBufferPointer(PhysicalLine.isBlank) else { continue }
+            var r = Record(kind: kind, file: file, line: line + k, raw: bytes, rawIsUTF8: UTF8Text.isValid(bytes))
+            r.offset = offset + Int64(start)
+            r.endOffset = k + 1 < starts.count ? offset + Int64(starts[k + 1]) : endOffset
+            out.append(r)
         }
-        if let last = out.indices.last { out[last].endOffset = endOffset }
         return out
     }
 

@@ -256,6 +256,12 @@ public struct OpenSSHSession: Equatable, Sendable {
     public var error: String?
     /// Highest debug level seen (0 = no `debugN:` lines).
     public var verbosity: Int = 0
+    /// The program that ran (`ssh`, `sftp`, `scp`) when the text shows it.
+    public var tool: String?
+    /// Where `auth.user` was read: `authenticating`, `command_line`, `prompt` or `denied`.
+    public var userSource: String?
+    /// The end of the run is in the text (not cut off before it).
+    public var closed: Bool = false
     public var recordCount: Int = 0
 
     public init(file: String, firstLine: Int) {

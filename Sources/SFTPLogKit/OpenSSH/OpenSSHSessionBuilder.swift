@@ -22,10 +22,15 @@ public struct OpenSSHSessionBuilder {
 
     public mutating func add(_ r: Record) {
         let isOpenSSH = r.kind.rawValue.hasPrefix("openssh.")
-        if isOpenSSH, let c = cur, c.startsNewSession(r) {
+        let isCommand = r.kind == .pasteCommand && r.extraValue("tool")?.stringValue != nil
+        if isOpenSSH || isCommand || r.kind == .pasteInterrupt, let c = cur, c.startsNewSession(r) {
             close()
         }
-        if cur == nil { cur = Scratch(file: file, firstLine: r.line) }
+        if cur == nil {
+            // Notes, prompts and other text before the first run belong to no run.
+            guard isOpenSSH || isCommand else { return }
+            cur = Scratch(file: file, firstLine: r.line)
+        }
         cur!.add(r, isOpenSSH: isOpenSSH)
     }
 
@@ -46,7 +51,7 @@ public struct OpenSSHSessionBuilder {
     private mutating func close() {
         guard let c = cur else { return }
         cur = nil
-        if c.opensshRecords > 0 { sessions.append(c.finalize()) }
+        if c.opensshRecords > 0 || c.command != nil { sessions.append(c.finalize()) }
     }
 }
 
@@ -84,7 +89,42 @@ private struct Scratch {
     var hostkeyRefused: String?
     var verificationFailed: String?
     var disconnect: String?
+    var disconnectCount = 0
+    /// The last operation failed only because the connection was already gone.
+    var opLostWithConnection = false
     var opOpen = false
+
+    /// The command line that started the run, when the paste shows it.
+    var command: ClientCommand?
+    /// The end of the run is in the text.
+    var closedSeen = false
+    /// Remote output was shown (the run got past authentication).
+    var sawOutput = false
+    /// Users and peers as each kind of line shows them (the best is chosen at the end).
+    var authenticatingUser: String?
+    var promptUser: String?
+    var deniedUser: String?
+    var execUser: String?
+    var connectingHost: String?
+    var connectingPort: Int?
+    var errorHost: String?
+    var errorPort: Int?
+    var authenticatingHost: String?
+    var authenticatingPort: Int?
+    /// Hints of the program that ran.
+    var sawSCP = false
+    var sawSFTP = false
+    var sawSSHCommand = false
+    /// `Server host key:` type as printed (short names before 6.8).
+    var serverHostKeyType: String?
+    /// The last thing typed or printed in the session (`exit` before the server closes is a normal end).
+    var lastTyped: String?
+    /// The publickey attempt rests on an `Offering` the client may still withdraw.
+    var publickeyFromOffer = false
+    /// The client reached authentication, so the key exchange completed.
+    var kexCompleted = false
+    /// The last progress meter of an operation: (operation index, percent).
+    var lastPercent: (op: Int, percent: Int)?
 
     init(file: String, firstLine: Int) {
         s = OpenSSHSession(file: file, firstLine: firstLine)
@@ -92,12 +132,47 @@ private struct Scratch {
 
     /// Whether `r` begins a new run after this one.
     func startsNewSession(_ r: Record) -> Bool {
-        guard opensshRecords > 0 else { return false }
+        guard opensshRecords > 0 || command != nil else { return false }
         let event = r.extraValue("event")?.stringValue
-        if r.kind == .opensshVersion, event == "banner" { return true }
-        if r.kind == .opensshDebug, event == "config" { return phase >= 2 || ended }
-        if r.kind == .opensshConnect, event == "connecting" { return phase >= 3 || ended }
-        return false
+        // A client command line always starts a run; the lines of the run it starts follow it.
+        if r.kind == .pasteCommand { return true }
+        let over = ended || closedSeen
+        if r.kind == .opensshVersion, event == "banner" { return phase >= 1 || over }
+        if r.kind == .opensshDebug, event == "config" { return phase >= 2 || over }
+        if r.kind == .opensshConnect, event == "connecting" { return phase >= 3 || over }
+        // sftp's own `Connecting to host...` comes before the output of the run it starts.
+        if r.kind == .opensshConnect, event == "sftp_connecting" { return phase >= 1 || over }
+        // A run without debug output shows itself by a result after the last run ended.
+        return over && Scratch.isResult(r.kind, event)
+    }
+
+    /// Lines that each run prints at most once, near its start or as its result.
+    static func isResult(_ kind: RecordKind, _ event: String?) -> Bool {
+        switch (kind, event) {
+        case (.opensshError, "connect_failed"), (.opensshError, "resolve_failed"), (.opensshError, "negotiation_failed"),
+             (.opensshError, "banner_exchange_failed"), (.opensshError, "warning_banner"), (.opensshError, "hostkey_changed_banner"),
+             (.opensshAuth, "denied"), (.opensshAuth, "prompt"), (.opensshAuth, "authenticated"),
+             (.opensshHostKey, "added"), (.opensshHostKey, "added_ip"), (.opensshHostKey, "unknown_refused"),
+             (.opensshHostKey, "authenticity_unknown"), (.opensshHostKey, "changed"),
+             (.opensshConnect, "sftp_connected"), (.opensshConnect, "exec"):
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// Lines after which the client prints nothing more of this run.
+    static func endsRun(_ kind: RecordKind, _ event: String?) -> Bool {
+        switch kind {
+        case .opensshError:
+            return !["hostkey_changed_banner", "warning_banner", "hostkey_changed_fingerprint"].contains(event ?? "")
+        case .opensshAuth: return event == "denied" || event == "too_many_failures"
+        case .opensshChannel: return event == "exit_status"
+        case .opensshTransfer: return event == "transferred"
+        case .opensshConnect: return event == "closed"
+        case .pasteInterrupt: return true
+        default: return false
+        }
     }
 
     var round: Int { max(1, kexReceived) }
@@ -105,10 +180,38 @@ private struct Scratch {
     mutating func add(_ r: Record, isOpenSSH: Bool) {
         s.recordCount += 1
         s.lastLine = r.line + max(0, r.lineCount - 1)
+        let event = r.extraValue("event")?.stringValue
+        if Scratch.endsRun(r.kind, event) { closedSeen = true }
+        if r.kind == .pastePrompt || r.kind == .pasteCommand {
+            // Back at the shell the client was started from: the run is over.
+            if r.extraValue("shell") == .string("local"), r.extraValue("tool")?.stringValue == nil { closedSeen = true }
+            lastTyped = r.extraValue("command")?.stringValue
+        } else if r.kind == .opensshOutput {
+            lastTyped = r.message
+        }
+        switch r.kind {
+        case .pasteCommand:
+            guard let tool = r.extraValue("tool")?.stringValue, command == nil else { return }
+            func int(_ k: String) -> Int? { if case .int(let v)? = r.extraValue(k) { return v }; return nil }
+            command = ClientCommand(tool: tool, user: r.extraValue("user")?.stringValue, host: r.extraValue("host")?.stringValue,
+                                    port: int("port"), verbosity: int("verbosity") ?? 0)
+            // `-v` on the command line shows the level even where the debug lines were cut out.
+            s.verbosity = max(s.verbosity, command!.verbosity)
+            return
+        case .pasteWrapped:
+            wrappedProposal(r)
+            return
+        case .opensshOutput where event == nil:
+            sawOutput = true
+        default:
+            break
+        }
         guard isOpenSSH else { return }
+        if r.extraValue("via") == .string("scp:") || r.extraValue("program") == .string("scp") { sawSCP = true }
+        if r.extraValue("program") == .string("ssh") { sawSSHCommand = true }
+        if r.extraValue("after_progress") == .bool(true) { kexCompleted = true }
         opensshRecords += 1
         if case .int(let l)? = r.extraValue("level") { s.verbosity = max(s.verbosity, l) }
-        let event = r.extraValue("event")?.stringValue
         func str(_ k: String) -> String? {
             if case .string(let v)? = r.extraValue(k) { return v }
             return nil
@@ -135,6 +238,8 @@ private struct Scratch {
         case .opensshVersion:
             switch event {
             case "banner":
+                // Before 10.0 the version line is printed only with `-v`.
+                s.verbosity = max(s.verbosity, 1)
                 if s.clientVersion == nil { s.clientVersion = str("client_version") }
                 s.clientLibrary = str("library")
                 phase = max(phase, 1)
@@ -152,18 +257,28 @@ private struct Scratch {
         case .opensshConnect:
             switch event {
             case "connecting":
-                s.peer.host = str("host") ?? s.peer.host
+                if connectingHost == nil { connectingHost = str("host"); connectingPort = int("port") }
                 s.peer.address = str("address") ?? s.peer.address
-                s.peer.port = int("port") ?? s.peer.port
                 phase = max(phase, 2)
             case "established":
                 phase = max(phase, 3)
             case "closed":
                 completed = true
+            case "sftp_connecting":
+                sawSFTP = true
+                if connectingHost == nil { connectingHost = str("host") }
+            case "sftp_connected":
+                sawSFTP = true
+                authenticated = true
+            case "exec":
+                sawSCP = true
+                execUser = execUser ?? str("user")
+                if connectingHost == nil { connectingHost = str("host") }
             default: break
             }
         case .opensshDebug:
             switch event {
+            case "newkeys_received": kexCompleted = true
             case "config": phase = max(phase, 1)
             case "kexinit_sent": kexSent += 1; phase = max(phase, 3)
             case "kexinit_received": kexReceived += 1; phase = max(phase, 3)
@@ -212,11 +327,17 @@ private struct Scratch {
         case .opensshHostKey:
             hostKey(event: event, str: str, int: int)
         case .opensshAuth:
-            auth(event: event, text: text, str: str, list: list)
+            // Everything of authentication but its announcement comes after the key exchange.
+            if event != "agent_signature_mismatch" && event != "authenticating" { kexCompleted = true }
+            auth(event: event, text: text, str: str, int: int, list: list)
         case .opensshChannel:
             switch event {
-            case "subsystem": s.channel.subsystem = str("subsystem")
-            case "command": s.channel.command = str("command")
+            case "subsystem":
+                s.channel.subsystem = str("subsystem")
+                if s.channel.subsystem == "sftp" { sawSFTP = true }
+            case "command":
+                s.channel.command = str("command")
+                sawSSHCommand = true
             case "exit_status":
                 s.channel.remoteExitStatus = int("status")
                 completed = true; ended = true
@@ -225,6 +346,10 @@ private struct Scratch {
         case .opensshSFTP:
             sftp(r, event: event, str: str, list: list)
         case .opensshTransfer:
+            if event == "progress" {
+                kexCompleted = true
+                if opOpen, let k = s.operations.indices.last, case .int(let p)? = r.extraValue("percent") { lastPercent = (k, p) }
+            }
             switch event {
             case "transferred":
                 s.transfer.bytesSent = int("bytes_sent") ?? int("stdin")
@@ -246,9 +371,25 @@ private struct Scratch {
         }
     }
 
+    /// The rest of a proposal list a terminal wrapped onto the next line.
+    mutating func wrappedProposal(_ r: Record) {
+        guard r.extraValue("event") == .string("proposal"), round == 1, case .string(let slot)? = r.extraValue("slot"),
+              case .array(let a)? = r.extraValue("names") else { return }
+        var names = a.compactMap { $0.stringValue }
+        let side = r.extraValue("side")?.stringValue
+        guard side == "client" || side == "server" else { return }
+        var list = side == "client" ? client[slot] : server[slot]
+        if r.extraValue("joins_previous") == .bool(true), let last = list.popLast(), !names.isEmpty {
+            names[0] = last + names[0]
+        }
+        list += names
+        if side == "client" { client[slot] = list } else { server[slot] = list }
+    }
+
     mutating func hostKey(event: String?, str: (String) -> String?, int: (String) -> Int?) {
         switch event {
         case "server_host_key":
+            if serverHostKeyType == nil { serverHostKeyType = str("key_type") }
             if s.hostKey.fingerprint == nil {
                 s.hostKey.type = str("key_type")
                 s.hostKey.fingerprint = str("fingerprint")
@@ -284,15 +425,16 @@ private struct Scratch {
     /// Text of the record being folded (set in `sftp`/`auth`/`error` callers).
     var currentText: String?
 
-    mutating func auth(event: String?, text: String, str: (String) -> String?, list: (String) -> [String]) {
+    mutating func auth(event: String?, text: String, str: (String) -> String?, int: (String) -> Int?, list: (String) -> [String]) {
         func tried(_ m: String) {
             if m != "none", !s.auth.methodsTried.contains(m) { s.auth.methodsTried.append(m) }
         }
         switch event {
         case "authenticating":
-            s.auth.user = str("user")
-            if s.peer.host == nil { s.peer.host = str("host") }
+            authenticatingUser = authenticatingUser ?? str("user")
+            if authenticatingHost == nil { authenticatingHost = str("host"); authenticatingPort = int("port") }
         case "methods":
+            publickeyFromOffer = false
             s.auth.methodsAllowed.append(list("methods"))
             if privateKeyPending { tried("publickey"); privateKeyPending = false }
             if attemptInFlight { s.auth.failures += 1; attemptInFlight = false }
@@ -302,6 +444,7 @@ private struct Scratch {
             attemptInFlight = false
             if m == "password" || m == "keyboard-interactive" { tried(m) }
         case "offering":
+            if !s.auth.methodsTried.contains("publickey") { publickeyFromOffer = true }
             tried("publickey")
             privateKeyPending = false
             if let k = str("key_path") ?? str("fingerprint") { s.auth.keysOffered.append(k) }
@@ -311,7 +454,13 @@ private struct Scratch {
             privateKeyPending = true
             if let k = str("key_path") { s.auth.keysOffered.append(k) }
             attemptInFlight = true
+        case "no_mutual_signature":
+            // The client withdrew the key it was offering: nothing was sent.
+            if publickeyFromOffer { s.auth.methodsTried.removeAll { $0 == "publickey" } }
+            publickeyFromOffer = false
+            attemptInFlight = false
         case "accepts_key":
+            publickeyFromOffer = false
             tried("publickey")
         case "sent_packet":
             if let m = str("method") { tried(m) }
@@ -332,8 +481,16 @@ private struct Scratch {
             authDenied = authDenied ?? text
             s.auth.failures += attemptInFlight ? 1 : 0
             attemptInFlight = false
-            if s.auth.user == nil { s.auth.user = str("user") }
+            deniedUser = deniedUser ?? str("user")
+            if errorHost == nil { errorHost = str("host") }
             ended = true
+        case "prompt":
+            // A password or keyboard-interactive prompt is an attempt of that method.
+            if let m = str("method") {
+                tried(m)
+                attemptInFlight = true
+            }
+            promptUser = promptUser ?? str("user")
         case "too_many_failures":
             authDenied = authDenied ?? text
             ended = true
@@ -349,6 +506,9 @@ private struct Scratch {
     mutating func sftp(_ r: Record, event: String?, str: (String) -> String?, list: (String) -> [String]) {
         switch event {
         case "command":
+            sawSFTP = true
+            authenticated = true
+            if let op = str("op"), ["exit", "quit", "bye"].contains(op) { closedSeen = true }
             guard let op = str("op"), !op.isEmpty, !["exit", "quit", "bye"].contains(op) else { opOpen = false; return }
             let args = list("args")
             var i = 0
@@ -397,6 +557,12 @@ private struct Scratch {
     }
 
     mutating func error(event: String?, text: String, r: Record, str: (String) -> String?) {
+        if errorHost == nil, let h = str("host") ?? str("address") {
+            errorHost = h
+            if case .int(let p)? = r.extraValue("port") { errorPort = p }
+        }
+        if event == "lost_connection" { sawSCP = true }
+        if event == "connection_closed" && r.extraValue("address") == nil { sawSFTP = true }
         switch event {
         case "connect_failed", "resolve_failed":
             connectFailed = connectFailed ?? text
@@ -421,33 +587,108 @@ private struct Scratch {
         default:
             // connection_closed, connection_reset, disconnect_received, disconnected, closed_by_remote,
             // timeout, transport, killed, fatal
-            if disconnect == nil {
-                if event == "disconnect_received", let t = str("text") { disconnect = t } else { disconnect = text }
+            if event == "closed_by_remote", let t = lastTyped?.trimmingCharacters(in: .whitespaces),
+               ["exit", "logout", "quit", "bye"].contains(where: { t == $0 || t.hasSuffix(">" + $0) || t.hasSuffix(" " + $0) }) {
+                // The server closed after the user ended the session: a normal end.
+                completed = true
+                ended = true
+                return
+            }
+            // A transfer the connection broke off did not happen, whatever its meter said last;
+            // any operation sftp could no longer send or read failed.
+            if opOpen, let k = s.operations.indices.last, s.operations[k].ok,
+               event == "connection_lost" || (Scratch.transferOps.contains(s.operations[k].op) && (lastPercent.map { $0.op == k && $0.percent < 100 } ?? false)) {
+                s.operations[k].ok = false
+                s.operations[k].error = text
+                opLostWithConnection = disconnect != nil || event != "connection_lost"
+            }
+            // sftp's `Connection closed` after its ssh child ended says nothing new.
+            let echo = event == "connection_closed" && r.extraValue("address") == nil && ended
+            if !echo {
+                // Every distinct reason the client gave, in order (`Bad packet length` then the fatal line).
+                let said = event == "disconnect_received" ? (str("text") ?? text) : text
+                if disconnect == nil { disconnect = said }
+                else if disconnectCount < 3, !(disconnect!.contains(said)) { disconnect! += " / " + said; disconnectCount += 1 }
             }
             ended = true
         }
     }
 
+    static let transferOps: Set<String> = ["get", "put", "reget", "reput", "aget", "aput"]
+
     static func choose(_ client: [String], _ server: [String]) -> String? {
         client.first { server.contains($0) }
     }
 
+    /// A value the paste blanked out (`x.x.x.x`, `****`) is not a value.
+    static func shown(_ v: String?) -> String? {
+        guard let v, !v.isEmpty, !PasteLines.isRedacted(v[...]) else { return nil }
+        return v
+    }
+
+    /// User, peer and program from the lines that show them, best source first.
+    func identify(_ out: inout OpenSSHSession) {
+        let users: [(String?, String)] = [(authenticatingUser, "authenticating"), (command?.user, "command_line"),
+                                          (execUser, "command_line"), (promptUser, "prompt"), (deniedUser, "denied")]
+        if let (u, source) = users.first(where: { Scratch.shown($0.0) != nil }) {
+            out.auth.user = u
+            out.userSource = source
+        }
+        let hosts: [(String?, Int?)] = [(connectingHost, connectingPort), (command?.host, command?.port),
+                                         (authenticatingHost, authenticatingPort), (errorHost, errorPort)]
+        out.peer.host = hosts.lazy.compactMap { Scratch.shown($0.0) }.first
+        out.peer.port = hosts.lazy.compactMap { $0.1 }.first
+        out.peer.address = Scratch.shown(out.peer.address)
+        if let t = command?.tool { out.tool = t }
+        else if sawSCP { out.tool = "scp" }
+        else if sawSFTP { out.tool = "sftp" }
+        else if sawSSHCommand { out.tool = "ssh" }
+    }
+
+    /// Before 7.2 there is no `kex: host key algorithm:` line; the key's type
+    /// names the algorithm where only one fits (DSA, Ed25519, RSA before rsa-sha2).
+    static func hostKeyAlgorithm(keyType: String) -> String? {
+        switch keyType {
+        case "RSA", "ssh-rsa": return "ssh-rsa"
+        case "DSA", "ssh-dss": return "ssh-dss"
+        case "ED25519", "ssh-ed25519": return "ssh-ed25519"
+        default:
+            // Full names from 6.8 on are the algorithm themselves (ecdsa-sha2-nistp256, certificates).
+            return keyType.contains("-") ? keyType : nil
+        }
+    }
+
     func finalize() -> OpenSSHSession {
         var out = s
+        identify(&out)
+        out.closed = closedSeen
         out.rekeyCount = max(0, max(kexSent, kexReceived) - 1)
         if !client.isEmpty { out.clientProposal = client }
         if !server.isEmpty { out.serverProposal = server }
         let bothKex = client.slotsSeen.contains("kex") && server.slotsSeen.contains("kex")
 
-        if let s2c, let c2s {
+        // `kex:` lines come before the exchange itself: it completed only if the run got past it.
+        let exchanged = kexCompleted || authenticated || sawOutput || completed
+        if let s2c, let c2s, exchanged {
             var n = NegotiatedAlgorithms()
             if kexLine.set { n.kex = kexLine.value } else if bothKex {
                 n.kex = Scratch.choose(client.kexAlgorithms, server.kexAlgorithms)
                 out.negotiatedDerivedSlots.append("kex")
             }
+            if !kexLine.set && !bothKex && server.kexAlgorithms.count == 1 {
+                // The server offered one name: it is what was negotiated.
+                n.kex = server.kexAlgorithms[0]
+                out.negotiatedDerivedSlots.append("kex")
+            }
             if hostkeyLine.set { n.hostkey = hostkeyLine.value }
             else if client.slotsSeen.contains("hostkey") && server.slotsSeen.contains("hostkey") {
                 n.hostkey = Scratch.choose(client.hostKey, server.hostKey)
+                out.negotiatedDerivedSlots.append("hostkey")
+            } else if server.hostKey.count == 1 {
+                n.hostkey = server.hostKey[0]
+                out.negotiatedDerivedSlots.append("hostkey")
+            } else if !kexLine.set, let t = serverHostKeyType, let alg = Scratch.hostKeyAlgorithm(keyType: t) {
+                n.hostkey = alg
                 out.negotiatedDerivedSlots.append("hostkey")
             }
             n.cipherS2C = s2c.cipher; n.macS2C = s2c.mac; n.compressionS2C = s2c.comp
@@ -455,6 +696,15 @@ private struct Scratch {
             if let c = n.cipherS2C, OpenSSHText.isAEAD(c) { n.macS2C = nil }
             if let c = n.cipherC2S, OpenSSHText.isAEAD(c) { n.macC2S = nil }
             out.negotiated = n
+        }
+
+        if verificationFailed != nil {
+            // The host key was refused inside the key exchange: it never completed.
+            out.negotiated = nil
+            out.negotiatedDerivedSlots = []
+        } else if out.negotiated == nil, negotiationFailed == nil, exchanged {
+            // The exchange completed but the text does not show its algorithms.
+            out.negotiated = NegotiatedAlgorithms()
         }
 
         // Strict KEX: only meaningful for a completed negotiation.
@@ -484,17 +734,18 @@ private struct Scratch {
             out.error = hostkeyChangedMessage ?? verificationFailed ?? "REMOTE HOST IDENTIFICATION HAS CHANGED"
         } else if hostkeyRefused != nil || verificationFailed != nil {
             out.outcome = .hostkeyUnknown
-            out.error = hostkeyRefused ?? verificationFailed
+            out.error = [hostkeyRefused, verificationFailed].compactMap { $0 }.joined(separator: " / ")
             if out.hostKey.check == nil { out.hostKey.check = "unknown-refused" }
         } else if let e = authDenied {
             out.outcome = .authFailed; out.error = e
         } else if authExhausted && !authenticated {
             out.outcome = .authFailed; out.error = "No more authentication methods to try."
-        } else if let op = lastOp, !op.ok, !op.ignoreErrors {
+        } else if let op = lastOp, !op.ok, !op.ignoreErrors, !opLostWithConnection {
             out.outcome = .sftpCommandFailed; out.error = op.error
         } else if let d = disconnect {
             out.outcome = .disconnected; out.disconnectReason = d; out.error = d
-        } else if completed {
+        } else if authenticated || sawOutput || completed {
+            // Authenticated and nothing failed after it, whether or not the paste shows the end.
             out.outcome = .ok
         } else {
             out.outcome = .incomplete

@@ -19,6 +19,26 @@ enum OpenSSHText {
         return (Int(b[5] - 0x30), 8)
     }
 
+    /// `debugN: ` at the start of text: the level and the text after it.
+    static func debugLevel(_ s: Substring) -> (Int, Substring)? {
+        let u = s.utf8
+        var i = u.startIndex
+        for c in "debug".utf8 {
+            guard i != u.endIndex, u[i] == c else { return nil }
+            i = u.index(after: i)
+        }
+        guard i != u.endIndex, u[i] >= 0x30, u[i] <= 0x39 else { return nil }
+        let level = Int(u[i] - 0x30)
+        i = u.index(after: i)
+        guard i != u.endIndex, u[i] == 0x3A else { return nil }
+        i = u.index(after: i)
+        if i != u.endIndex {
+            guard u[i] == 0x20 else { return nil }
+            i = u.index(after: i)
+        }
+        return (level, Substring(u[i...]))
+    }
+
     /// Text after `prefix`, or nil. Compared byte for byte: `Substring.hasPrefix`
     /// and `dropFirst(prefix.count)` walk Characters (grapheme breaking), and this
     /// helper runs ~100 times per debug line.
@@ -106,7 +126,7 @@ enum OpenSSHText {
 
     static func int(_ s: Substring) -> Int? {
         let t = s.trimmingSpaces
-        guard !t.isEmpty, t.count <= 18 else { return nil }
+        guard !t.isEmpty, t.utf8.count <= 18 else { return nil }
         return Int(t)
     }
 
@@ -193,6 +213,18 @@ enum OpenSSHText {
 }
 
 extension Substring {
+    /// Without the spaces, tabs and CRs a line may end with.
+    var trimmingTrailingSpace: Substring {
+        let u = utf8
+        var hi = u.endIndex
+        while hi != u.startIndex {
+            let before = u.index(before: hi)
+            guard u[before] == 0x20 || u[before] == 0x09 || u[before] == 0x0D else { break }
+            hi = before
+        }
+        return Substring(u[u.startIndex..<hi])
+    }
+
     var trimmingSpaces: Substring {
         // On the UTF-8 view: ASCII spaces and tabs are never part of a longer character.
         let u = utf8

@@ -35,12 +35,39 @@ public final class OpenSSHTranscriptReader: LogReader {
         r.layout = "openssh"
         var level: Int?
         var body = text[...]
-        if let p = OpenSSHText.debugPrefix(b) {
-            level = p.level
-            let idx = text.utf8.index(text.utf8.startIndex, offsetBy: p.start, limitedBy: text.utf8.endIndex) ?? text.utf8.endIndex
-            body = text[idx...]
+        // A terminal redraws a line after CR (progress meters, prompts): what stays on
+        // screen is the last text drawn. scp's meter also runs into the next message.
+        if b.contains(0x0D) {
+            let segments = body.split(separator: "\r", omittingEmptySubsequences: true)
+            body = segments.last { !$0.trimmingSpaces.isEmpty } ?? body
         }
-        let c = classifier.classify(body, level: level, crlf: line.terminatorLength == 2)
+        var afterProgress = false
+        if body.utf8.contains(0x25), let eta = OpenSSHText.findLast(body, " ETA"), eta.upperBound != body.endIndex,
+           body[eta.upperBound] != " " {
+            body = body[eta.upperBound...]
+            afterProgress = true
+        }
+        // A paste may put client output behind sftp's prompt, scp's name or forum
+        // markup: `sftp> debug1: …`, `scp: debug1: …`, `[code]debug1: …`.
+        var via: String?
+        for wrapper in OpenSSHTranscriptReader.wrappers where body.hasBytePrefix(wrapper) {
+            let rest = OpenSSHText.after(body, wrapper)!
+            // After sftp's prompt, a capital letter is a message, not a command (commands are lower case).
+            let message = rest.utf8.first.map { $0 >= 0x41 && $0 <= 0x5A } ?? false
+            if OpenSSHText.debugLevel(rest) != nil || (wrapper == "sftp> " && message)
+                || ((wrapper.hasPrefix("[") || wrapper.hasPrefix("<")) && !rest.trimmingSpaces.isEmpty) {
+                body = rest
+                via = wrapper.trimmingCharacters(in: .whitespaces)
+            }
+            break
+        }
+        if let (l, rest) = OpenSSHText.debugLevel(body) {
+            level = l
+            body = rest
+        }
+        // Values never carry the line end's spaces or CR, nor markup inside the line.
+        let clean = PasteLines.withoutInlineMarkup(body).trimmingTrailingSpace
+        let c = classifier.classify(clean, level: level, crlf: line.terminatorLength == 2, width: b.count)
         r.kind = c.kind
         if c.kind == .unparsed {
             r.text = text
@@ -50,10 +77,14 @@ public final class OpenSSHTranscriptReader: LogReader {
         r.message = String(body)
         var extra: [(String, JSONValue)] = []
         if let level { extra.append(("level", .int(level))) }
+        if let via { extra.append(("via", .string(via))) }
+        if afterProgress { extra.append(("after_progress", .bool(true))) }
         extra += c.extra
         r.extra = extra
         return r
     }
+
+    static let wrappers = ["sftp> ", "scp: ", "[code]", "[quote]", "<pre>", "<code>"]
 }
 
 /// The per-line state machine: which KEXINIT block a proposal line belongs to,
@@ -78,6 +109,15 @@ struct OpenSSHLineClassifier {
     var statusDumpLevel: Int?
     /// GSSAPI failures embed the minor status text after a newline.
     var gssContinuation = false
+    /// After a client command line: plain lines are the command's output.
+    var afterCommand = false
+    /// The previous line's proposal list (a terminal may wrap it) and that line's width.
+    var lastProposal: (side: String?, slot: String, endsWithComma: Bool)?
+    var previousWidth = 0
+    /// Inside the randomart box of `VisualHostKey`.
+    var inRandomart = false
+    /// The shell prompt the last client command was typed at.
+    var launchPrompt: String?
 
     mutating func blank() {
         gssContinuation = false
@@ -88,11 +128,16 @@ struct OpenSSHLineClassifier {
     static let oldSlots = ["kex", "hostkey", "cipher_c2s", "cipher_s2c", "mac_c2s", "mac_s2c",
                            "compression_c2s", "compression_s2c", "languages_c2s", "languages_s2c"]
 
-    mutating func classify(_ s: Substring, level: Int?, crlf: Bool) -> Result {
+    mutating func classify(_ s: Substring, level: Int?, crlf: Bool, width: Int) -> Result {
+        let wrapFrom = (proposal: lastProposal, width: previousWidth)
+        lastProposal = nil
+        previousWidth = 0
         if let level {
+            previousWidth = width
             statusDumpLevel = level
             inStatusDump = false
             expectFingerprint = false
+            inRandomart = false
             gssContinuation = OpenSSHText.contains(s, "GSS failure")
             if let r = debugLine(s) { return r }
             if let t = OpenSSHText.stripFunction(s), var r = debugLine(t) {
@@ -105,7 +150,30 @@ struct OpenSSHLineClassifier {
             }
             return Result(kind: .opensshDebug, extra: [])
         }
-        return plainLine(s, crlf: crlf)
+        var r = plainLine(s, crlf: crlf)
+        if r.kind == .unparsed || r.kind == .opensshOutput, let w = wrapped(s, from: wrapFrom) { r = w }
+        // Only the client's own long lines can wrap onto the next one.
+        if r.kind.rawValue.hasPrefix("openssh."), r.kind != .opensshOutput { previousWidth = width }
+        return r
+    }
+
+    /// A line a terminal wrapped: the rest of a proposal list (no spaces in it), or
+    /// the tail of a long debug line that reads as nothing else.
+    mutating func wrapped(_ s: Substring, from: (proposal: (side: String?, slot: String, endsWithComma: Bool)?, width: Int)) -> Result? {
+        if let p = from.proposal, !s.contains(" "), !s.isEmpty {
+            lastProposal = p
+            // A wrap inside a name continues it; one after a comma starts the next.
+            let joins = !p.endsWithComma && !s.hasBytePrefix(",")
+            lastProposal?.endsWithComma = s.hasSuffix(",")
+            return Result(kind: .pasteWrapped, extra: [
+                ("event", .string("proposal")), ("side", p.side.map(JSONValue.string) ?? .null), ("slot", .string(p.slot)),
+                ("names", .array(OpenSSHText.list(s).map(JSONValue.string))), ("joins_previous", .bool(joins)),
+            ])
+        }
+        if from.width >= 79, !inChannel, !afterCommand {
+            return Result(kind: .pasteWrapped, extra: [])
+        }
+        return nil
     }
 
     // MARK: debugN: lines
@@ -118,6 +186,7 @@ struct OpenSSHLineClassifier {
         switch first {
         case UInt8(ascii: "R"):
             if let r = T.after(s, "Reading configuration data ") {
+                inChannel = false
                 return R(.opensshDebug, [("event", .string("config")), ("config_file", str(r))])
             }
             if let r = T.after(s, "Remote protocol version ") {
@@ -204,7 +273,10 @@ struct OpenSSHLineClassifier {
             }
             if s.hasBytePrefix("Looking up ") { return R(.opensshSFTP, [("event", .string("lookup")), ("path", str(s.dropFirst(11)))]) }
         case UInt8(ascii: "O"):
-            if s.hasBytePrefix("OpenSSH_") { return R(.opensshVersion, banner(s)) }
+            if s.hasBytePrefix("OpenSSH_") {
+                inChannel = false
+                return R(.opensshVersion, banner(s))
+            }
             if let r = T.after(s, "Offering ") { return R(.opensshAuth, offering(r)) }
         case UInt8(ascii: "m"):
             if let r = T.after(s, "match: ") { return R(.opensshCompat, compat(r, match: true)) }
@@ -307,7 +379,8 @@ struct OpenSSHLineClassifier {
             }
         case UInt8(ascii: "k"):
             if let r = T.after(s, "kex: ") { if let n = negotiated(r) { return n } }
-            if let r = T.after(s, "kex_parse_kexinit: ") { return oldProposal(r) }
+            // (An empty list leaves only the label: the line's trailing space is trimmed.)
+            if let r = T.after(s, "kex_parse_kexinit:") { return oldProposal(r.hasBytePrefix(" ") ? r.dropFirst() : r) }
         case UInt8(ascii: "w"):
             if s == "will use strict KEX ordering" { return R(.opensshStrictKex, [("event", .string("will_use"))]) }
             if let r = T.after(s, "we sent a "), let (m, _) = T.split2(r, " packet") {
@@ -353,7 +426,10 @@ struct OpenSSHLineClassifier {
             if let r = T.after(s, "Trying private key: ") {
                 return R(.opensshAuth, [("event", .string("trying_private_key")), ("key_path", str(r))])
             }
-            if let r = T.after(s, "Transferred: ") { return R(.opensshTransfer, transferred(r)) }
+            if let r = T.after(s, "Transferred: ") {
+                inChannel = false; afterCommand = false
+                return R(.opensshTransfer, transferred(r))
+            }
         case UInt8(ascii: "B"):
             if let r = T.after(s, "Bytes per second: ") { return R(.opensshTransfer, rate(r)) }
         case UInt8(ascii: "E"):
@@ -385,6 +461,9 @@ struct OpenSSHLineClassifier {
             }
             if let r = T.after(s, "subsystem request accepted on channel ") {
                 return R(.opensshChannel, [("event", .string("request_accepted")), ("request", .string("subsystem")), ("channel", T.int(r).map(JSONValue.int) ?? str(r))])
+            }
+            if s.hasBytePrefix("send_pubkey_test: no mutual signature") {
+                return R(.opensshAuth, [("event", .string("no_mutual_signature"))])
             }
             if let r = T.after(s, "sign_and_send_pubkey: signing using ") {
                 let alg = r.split(separator: " ").first.map(String.init) ?? String(r)
@@ -426,16 +505,39 @@ struct OpenSSHLineClassifier {
             let fp = s.hasSuffix(".") ? s.dropLast() : s
             return R(.opensshError, [("event", .string("hostkey_changed_fingerprint")), ("fingerprint", str(fp))])
         }
-        if s.hasBytePrefix("OpenSSH_") { return R(.opensshVersion, banner(s)) }
+        let wasRandomart = inRandomart
+        inRandomart = false
+        if s.hasBytePrefix("OpenSSH_") {
+            inChannel = false; afterCommand = false
+            return R(.opensshVersion, banner(s))
+        }
         if s.hasBytePrefix("sftp>") {
             return R(.opensshSFTP, sftpCommand(s.dropFirst(5)))
+        }
+        // VisualHostKey: `Host key fingerprint is …` and the randomart box after it.
+        if let r = T.after(s, "Host key fingerprint is ") {
+            inRandomart = true
+            return R(.opensshHostKey, [("event", .string("fingerprint")), ("fingerprint", str(r))])
+        }
+        if s.hasBytePrefix("+-") && s.hasSuffix("+") {
+            // The top border names the key (`+---[ED25519 256]---+`), the bottom one the hash.
+            inRandomart = !(T.contains(s, "SHA256]") || T.contains(s, "MD5]"))
+            return R(.opensshHostKey, [("event", .string("randomart"))])
+        }
+        if wasRandomart, s.hasBytePrefix("|"), s.hasSuffix("|") {
+            inRandomart = true
+            return R(.opensshHostKey, [("event", .string("randomart"))])
         }
         if let r = T.after(s, "Authenticated to ") { return R(.opensshAuth, authenticated(r)) }
         if s.hasBytePrefix("Authenticated with partial success") { return R(.opensshAuth, [("event", .string("partial_success"))]) }
         if let r = T.after(s, "Authenticated using \"") {
             return R(.opensshAuth, [("event", .string("partial_success")), ("method", str(T.split2(r, "\"")?.0 ?? r))])
         }
-        if let r = T.after(s, "Transferred: ") { return R(.opensshTransfer, transferred(r)) }
+        if let r = T.after(s, "Transferred: ") {
+            // The client's last words: nothing after this is remote output.
+            inChannel = false; afterCommand = false
+            return R(.opensshTransfer, transferred(r))
+        }
         if let r = T.after(s, "Bytes per second: ") { return R(.opensshTransfer, rate(r)) }
         if let r = T.after(s, "Warning: Permanently added ") {
             if let r2 = T.after(r, "'"), let (host, rest) = T.split2(r2, "'") {
@@ -533,14 +635,70 @@ struct OpenSSHLineClassifier {
             if r.hasSuffix(" closed by remote host.") {
                 return R(.opensshError, [("event", .string("closed_by_remote")), ("host", str(r.dropLast(23)))])
             }
-            if r.hasSuffix(" closed.") { inChannel = false; return R(.opensshConnect, [("event", .string("closed")), ("host", str(r.dropLast(8)))]) }
-            if r.hasSuffix(" timed out") { return R(.opensshError, [("event", .string("timeout"))]) }
-            return R(.opensshError, [("event", .string("transport"))])
+            if r.hasSuffix(" closed.") {
+                inChannel = false; afterCommand = false
+                return R(.opensshConnect, [("event", .string("closed")), ("host", str(r.dropLast(8)))])
+            }
+            if r.hasSuffix(" timed out") { return R(.opensshError, peerFacts(r.dropLast(10), event: "timeout")) }
+            // `Connection to <ip> port <port>: <error>` (a transport failure); anything else is another program's.
+            if let (who, error) = T.split2(r, ": "), T.contains(who, " port ") {
+                var e = peerFacts(who, event: "transport")
+                e.append(("error", str(error)))
+                return R(.opensshError, e)
+            }
         }
         if let r = T.after(s, "Shared connection to "), r.hasSuffix(" closed.") {
             return R(.opensshConnect, [("event", .string("closed")), ("host", str(r.dropLast(8)))])
         }
         if s.hasBytePrefix("Connection timed out") { return R(.opensshError, [("event", .string("timeout"))]) }
+        if let r = T.after(s, "Read from remote host "), let (host, reason) = T.split2(r, ": ") {
+            return R(.opensshError, [("event", .string("read_failed")), ("host", str(host)), ("reason", str(reason))])
+        }
+        if let r = T.after(s, "Read from socket failed: ") {
+            return R(.opensshError, [("event", .string("read_failed")), ("reason", str(r))])
+        }
+        if s == "Connection reset by peer" { return R(.opensshError, [("event", .string("connection_reset"))]) }
+        if let r = T.after(s, "Disconnecting: ") ?? T.after(s, "Disconnecting ").flatMap({ T.split2($0, ": ")?.1 }) {
+            // packet_disconnect(): the client hangs up itself (`Disconnecting: Packet corrupt`).
+            return R(.opensshError, [("event", .string("disconnecting")), ("reason", str(r))])
+        }
+        if let r = T.after(s, "Bad packet length") {
+            return R(.opensshError, [("event", .string("bad_packet_length")), ("length", T.int(r.hasSuffix(".") ? r.dropLast() : r).map(JSONValue.int) ?? .null)])
+        }
+        if s.hasBytePrefix("Corrupted MAC on input") { return R(.opensshError, [("event", .string("corrupted_mac"))]) }
+        if s == "lost connection" { return R(.opensshError, [("event", .string("lost_connection")), ("program", .string("scp"))]) }
+        if let r = T.after(s, "Timeout, server "), let (host, _) = T.split2(r, " not responding") {
+            return R(.opensshError, [("event", .string("timeout")), ("host", str(host))])
+        }
+        if s.hasBytePrefix("Couldn't send packet: ") || s.hasBytePrefix("Couldn't read packet: ") {
+            return R(.opensshError, [("event", .string("connection_lost")), ("reason", str(T.split2(s, ": ")?.1 ?? s))])
+        }
+        if let r = T.after(s, "kex_exchange_identification: ") ?? T.after(s, "ssh_exchange_identification: ") {
+            return R(.opensshError, [("event", .string("banner_exchange_failed")), ("reason", str(r))])
+        }
+        if let r = T.after(s, "warning: agent returned different signature type ") {
+            var e: [(String, JSONValue)] = [("event", .string("agent_signature_mismatch"))]
+            if let (got, rest) = T.split2(r, " (expected ") {
+                e.append(("returned", str(got)))
+                e.append(("expected", str(rest.hasSuffix(")") ? rest.dropLast() : rest)))
+            }
+            return R(.opensshAuth, e)
+        }
+        if s.hasBytePrefix("UpdateHostkeys is disabled") {
+            return R(.opensshHostKey, [("event", .string("update_hostkeys_disabled")), ("reason", str(T.split2(s, " because ")?.1 ?? ""))])
+        }
+        if let r = T.after(s, "Executing: program ") {
+            // scp's `-v`: `Executing: program /usr/bin/ssh host H, user U, command sftp`
+            var e: [(String, JSONValue)] = [("event", .string("exec")), ("program", .string("scp"))]
+            for part in r.split(separator: ",") {
+                let p = part.trimmingSpaces
+                if let h = T.after(p, "host ") ?? T.split2(p, " host ").map({ $0.1 }) { e.append(("host", str(h))) }
+                if let u = T.after(p, "user ") { e.append(("user", str(u))) }
+                if let c = T.after(p, "command ") { e.append(("command", str(c))) }
+            }
+            return R(.opensshConnect, e)
+        }
+        if let p = scpProgress(s) { return R(.opensshTransfer, p) }
         if let r = T.after(s, "Unable to negotiate ") { return R(.opensshError, unableToNegotiate(r)) }
         if let r = T.after(s, "no matching "), let (what, rest) = T.split2(r, " found") {
             var e: [(String, JSONValue)] = [("event", .string("negotiation_failed")), ("reason", .string("no matching \(what) found"))]
@@ -576,9 +734,9 @@ struct OpenSSHLineClassifier {
             let n = T.int(s.dropFirst(17).prefix(while: { $0 != "." }))
             return R(.opensshError, [("event", .string("killed")), ("signal", n.map(JSONValue.int) ?? .null)])
         }
-        if s.hasBytePrefix("kex_exchange_identification: ") || s.hasBytePrefix("ssh_exchange_identification: ") || s.hasBytePrefix("Bad server host key")
+        if s.hasBytePrefix("Bad server host key")
             || s.hasBytePrefix("Bad owner or permissions") || s.hasBytePrefix("strict KEX violation") || s.hasBytePrefix("DH_GEX group out of range")
-            || s.hasBytePrefix("invalid public DH value") || s.hasBytePrefix("Couldn't read packet: ") || s.hasBytePrefix("Server host key ") {
+            || s.hasBytePrefix("invalid public DH value") || s.hasBytePrefix("Server host key ") {
             return R(.opensshError, [("event", .string("fatal"))])
         }
         if T.contains(s, "no mutual signature supported") { return R(.opensshAuth, [("event", .string("no_mutual_signature"))]) }
@@ -603,10 +761,15 @@ struct OpenSSHLineClassifier {
         if OpenSSHLineClassifier.isSFTPError(s) {
             return R(.opensshSFTP, [("event", .string("error")), ("error", .string(String(s)))])
         }
-        if s.hasBytePrefix("Pseudo-terminal will not be allocated") || s.hasBytePrefix("Warning: ") || s.hasBytePrefix("** ") {
+        if s.hasBytePrefix("Pseudo-terminal will not be allocated") {
+            // Only ssh asks for a terminal (sftp and scp never do).
+            return R(.opensshOutput, [("event", .string("warning")), ("program", .string("ssh"))])
+        }
+        if s.hasBytePrefix("Warning: ") || s.hasBytePrefix("** ") {
             return R(.opensshOutput, [("event", .string("warning"))])
         }
-        if s.hasSuffix("'s password: ") || s.hasSuffix("'s password:") || s.hasBytePrefix("Enter passphrase for ") || s.hasBytePrefix("Load key \"") {
+        if let p = passwordPrompt(s) { return R(.opensshAuth, p) }
+        if s.hasBytePrefix("Enter passphrase for ") || s.hasBytePrefix("Load key \"") {
             return R(.opensshAuth, [("event", .string("prompt"))])
         }
         if wasGSS {
@@ -616,15 +779,95 @@ struct OpenSSHLineClassifier {
             e.append(("continuation", .bool(true)))
             return R(.opensshDebug, e)
         }
-        if inChannel {
+        if let p = pasteLine(s) { return p }
+        if inChannel || afterCommand {
             return R(.opensshOutput, [])
         }
         return Result(kind: .unparsed, extra: [], diagnostic: "not an OpenSSH client line (outside a session channel)")
     }
 
+    /// `user@host's password:` (password), `(user@host) Password:` and a bare
+    /// `Password:` (keyboard-interactive, the server's own prompt text).
+    func passwordPrompt(_ s: Substring) -> [(String, JSONValue)]? {
+        typealias T = OpenSSHText
+        var e: [(String, JSONValue)] = [("event", .string("prompt"))]
+        func who(_ uh: Substring) {
+            if let (u, h) = T.splitLast2(uh, "@") {
+                e.append(("user", .string(String(u))))
+                e.append(("host", .string(String(h))))
+            }
+        }
+        if s.hasSuffix("'s password:"), let (uh, _) = T.splitLast2(s, "'s password:") {
+            e.append(("method", .string("password")))
+            who(uh)
+            return e
+        }
+        if s.hasBytePrefix("("), let (uh, rest) = T.split2(s.dropFirst(), ") "), rest.hasSuffix(":"), uh.contains("@"), !uh.contains(" ") {
+            e.append(("method", .string("keyboard-interactive")))
+            e.append(("prompt", .string(String(rest))))
+            who(uh)
+            return e
+        }
+        if s == "Password:" || s == "password:" || (s.hasBytePrefix("Password for ") && s.hasSuffix(":")) {
+            e.append(("method", .string("keyboard-interactive")))
+            if let uh = T.after(s, "Password for ") { who(uh.dropLast()) }
+            return e
+        }
+        return nil
+    }
+
+    /// The progress meter of scp and sftp: `name   100% 3016    20.5MB/s   00:00`.
+    func scpProgress(_ s: Substring) -> [(String, JSONValue)]? {
+        let words = s.split(separator: " ", omittingEmptySubsequences: true)
+        guard words.count >= 5, let pct = words.firstIndex(where: { $0.hasSuffix("%") && Int($0.dropLast()) != nil }), pct >= 1,
+              pct + 3 < words.count || (pct + 3 == words.count) else { return nil }
+        let eta = words[words.count - 1]
+        guard eta.contains(":") || eta == "ETA" else { return nil }
+        return [("event", .string("progress")), ("file", .string(words[..<pct].joined(separator: " "))),
+                ("percent", .int(Int(words[pct].dropLast())!))]
+    }
+
+    /// Text around the client's output: prompts and command lines, notes, elisions, markup, `^C`.
+    mutating func pasteLine(_ s: Substring) -> Result? {
+        func R(_ k: RecordKind, _ e: [(String, JSONValue)]) -> Result { Result(kind: k, extra: e) }
+        if s == "^C" || s.hasSuffix(" ^C") { return R(.pasteInterrupt, []) }
+        if PasteLines.isMarkup(s) { return R(.pasteMarkup, []) }
+        if PasteLines.isPromptHeader(s) {
+            return R(.pastePrompt, [("prompt", .string(String(s))), ("shell", .string("local"))])
+        }
+        if let (prompt, command) = PasteLines.command(s) {
+            // The prompt the client was started from marks its end; another prompt
+            // while a session is open is the remote shell's.
+            let remote = (inChannel || afterCommand) && launchPrompt != nil && String(prompt) != launchPrompt
+            let shell: JSONValue = .string(remote ? "remote" : "local")
+            let c = command.isEmpty ? ClientCommand() : PasteLines.parse(command)
+            if !remote || c.tool != nil {
+                inChannel = false
+                // A client run without -v prints little of its own: what follows is the remote side's.
+                afterCommand = c.tool != nil && c.verbosity == 0
+            }
+            if c.tool != nil { launchPrompt = String(prompt) }
+            if command.isEmpty {
+                return R(.pastePrompt, [("prompt", .string(String(prompt))), ("shell", shell)])
+            }
+            var e: [(String, JSONValue)] = [("prompt", .string(String(prompt))), ("command", .string(String(command))), ("shell", shell)]
+            e.append(("tool", c.tool.map(JSONValue.string) ?? .null))
+            if c.tool != nil {
+                e.append(("verbosity", .int(c.verbosity)))
+                e.append(("user", c.user.map(JSONValue.string) ?? .null))
+                e.append(("host", c.host.map(JSONValue.string) ?? .null))
+                e.append(("port", c.port.map(JSONValue.int) ?? .null))
+            }
+            return R(.pasteCommand, e)
+        }
+        if PasteLines.isAnnotation(s) { return R(.pasteAnnotation, []) }
+        if PasteLines.isElision(s) { return R(.pasteElision, []) }
+        return nil
+    }
+
     /// Error messages sftp prints for a failed command (stderr, no prefix).
     static func isSFTPError(_ s: Substring) -> Bool {
-        let prefixes = ["Couldn't ", "Can't ", "Cannot ", "stat remote: ", "remote open(", "remote mkdir ", "remote rename ",
+        let prefixes = ["Couldn't ", "Can't ", "Cannot ", "stat remote: ", "remote open(", "dest open ", "remote open ", "remote mkdir ", "remote rename ",
                         "remote delete ", "remote rmdir ", "remote setstat ", "remote fsetstat ", "remote readdir(",
                         "remote symlink ", "remote link ", "remote copy ", "remote statvfs", "remote read ", "remote write ",
                         "open local ", "read local ", "write local ", "download \"", "upload \"", "Invalid command",
@@ -806,6 +1049,7 @@ struct OpenSSHLineClassifier {
 
     mutating func proposal(_ s: Substring, label: String, slot: String) -> Result {
         let rest = s.dropFirst(label.count)
+        lastProposal = (kexSide, slot, rest.hasSuffix(","))
         var e: [(String, JSONValue)] = [("event", .string("proposal"))]
         e.append(("side", kexSide.map(JSONValue.string) ?? .null))
         e.append(("slot", .string(slot)))
@@ -836,6 +1080,7 @@ struct OpenSSHLineClassifier {
         let side = oldBlock % 2 == 0 ? "client" : "server"
         oldIndex += 1
         kexSide = nil
+        lastProposal = (side, slot, r.hasSuffix(","))
         return Result(kind: .opensshKexinit, extra: [
             ("event", .string("proposal")), ("side", .string(side)), ("slot", .string(slot)),
             ("names", .array(OpenSSHText.list(r).map(JSONValue.string))), ("format", .string("kex_parse_kexinit")),
@@ -914,7 +1159,8 @@ struct OpenSSHLineClassifier {
             } else {
                 e.append(("address", .string(String(who))))
             }
-            let (reason, offer) = T.split2(rest, ". Their offer: ") ?? (rest, "")
+            let (reason, offer) = T.split2(rest, ". Their offer: ")
+                ?? (rest.hasSuffix(". Their offer:") ? (rest.dropLast(14), "") : (rest, ""))
             e.append(("reason", .string(String(reason))))
             if let f = OpenSSHLineClassifier.slotFamily(String(reason)) { e.append(("slot", .string(f))) }
             e.append(("their_offer", .array(T.list(offer).map(JSONValue.string))))

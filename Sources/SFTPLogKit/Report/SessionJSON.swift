@@ -10,6 +10,7 @@ public enum SessionJSON {
             ("user", str(s.user)), ("start", str(s.start?.iso)), ("end", str(s.end?.iso)),
             ("duration", s.duration.map { .double(($0 * 1000).rounded() / 1000) } ?? .null),
             ("outcome", .string(s.outcome)), ("outcome_detail", str(s.outcomeDetail)),
+            ("closed", s.closed.map(JSONValue.bool) ?? .null),
             ("client_version", str(s.clientVersion)), ("server_version", str(s.serverVersion)),
             ("negotiated", s.negotiated.json), ("strict_kex", s.strictKex.map(JSONValue.bool) ?? .null),
             ("auth", .object([("methods_tried", .array(s.authMethodsTried.map(JSONValue.string))),

@@ -145,6 +145,7 @@ struct StoredSessionJSON {
             j.raw("null")
         }
         j.raw(#","outcome":"#); text(r, C.outcome.rawValue, &j); opt(#","outcome_detail":"#, .outcome_detail)
+        j.raw(#","closed":"#); optionalBool(r, C.closed.rawValue, &j)
         opt(#","client_version":"#, .client_version); opt(#","server_version":"#, .server_version)
         opt(#","negotiated":{"kex":"#, .kex)
         opt(#","hostkey":"#, .hostkey); opt(#","cipher_c2s":"#, .cipher_c2s); opt(#","cipher_s2c":"#, .cipher_s2c)

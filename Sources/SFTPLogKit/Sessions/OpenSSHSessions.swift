@@ -13,6 +13,7 @@ public enum OpenSSHSessions {
         if let a = run.peer.address ?? run.peer.host { s.peer = Peer(address: a, port: run.peer.port) }
         s.user = run.auth.user
         s.outcome = run.outcome.rawValue
+        s.closed = run.closed
         s.outcomeDetail = run.negotiationFailure?.reason ?? run.disconnectReason ?? run.error
         s.clientVersion = run.clientVersion
         s.serverVersion = run.serverVersion
@@ -39,8 +40,12 @@ public enum OpenSSHSessions {
                     "protocol_version", "compat", "error", "negotiation_failure"] {
             if let v = full[key], v != .null { s.details.append((key, v)) }
         }
+        if let t = run.tool { s.details.append(("tool", .string(t))) }
+        if let u = run.userSource { s.details.append(("user_source", .string(u))) }
         if !run.negotiatedDerivedSlots.isEmpty {
-            s.details.append(("negotiated_from_proposals", .array(run.negotiatedDerivedSlots.map(JSONValue.string))))
+            // Slots not printed as negotiated but read from what the text shows (both proposals,
+            // a name the server offered alone, the host key's type before 7.2).
+            s.details.append(("derived", .array(run.negotiatedDerivedSlots.map(JSONValue.string))))
         }
         return s
     }

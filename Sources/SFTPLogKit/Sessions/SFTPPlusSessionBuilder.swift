@@ -378,6 +378,7 @@ public final class SFTPPlusSessionBuilder {
     private func settle(_ i: Int, closedBy: String?, details: String?) {
         let box = sessions[i]!
         var s = box.s
+        s.closed = closedBy != nil
         if s.side == "client" {
             if s.outcome == "incomplete", closedBy != nil { s.outcome = "disconnected" }
         } else if s.authFailures > 0 && s.authSucceededMethod == nil {

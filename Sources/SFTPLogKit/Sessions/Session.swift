@@ -115,6 +115,9 @@ public struct SessionTimeline: Sendable {
     public var endEpoch: Double?
     public var outcome: String = "incomplete"
     public var outcomeDetail: String?
+    /// The end of the session is in the log (a close event, the client's last lines).
+    /// Nil for sessions stored before this was recorded.
+    public var closed: Bool? = false
     public var clientVersion: String?
     public var serverVersion: String?
     public var negotiated = NegotiatedAlgorithms()

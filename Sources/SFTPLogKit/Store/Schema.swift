@@ -264,6 +264,10 @@ public enum Schema {
                 INSERT INTO records_fts(records_fts) VALUES('rebuild');
                 """)
         }
+        m.registerMigration("v7-sessions-closed") { db in
+            // Whether the end of the session is in the log; NULL for sessions stored before.
+            try db.execute(sql: "ALTER TABLE sessions ADD COLUMN closed INTEGER")
+        }
         return m
     }
 }

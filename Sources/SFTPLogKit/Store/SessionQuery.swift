@@ -177,7 +177,7 @@ public enum SessionQuery {
     /// The `sessions` columns `load` reads, selected in this order so each is read
     /// by position (looking names up per row was a tenth of `audit`).
     enum SessionColumn: Int32, CaseIterable {
-        case source, side, file, id, source_id, peer_address, peer_port, user, component, location, start, end, start_utc, end_utc, outcome, outcome_detail, client_version, server_version, kex, hostkey, cipher_c2s, cipher_s2c, mac_c2s, mac_s2c, compression_c2s, compression_s2c, strict_kex, auth_methods_tried, auth_succeeded_method, auth_failures, host_key_check, terrapin_vulnerable, terrapin_explanation, gex_bits, event_count, first_line, last_line, details
+        case source, side, file, id, source_id, peer_address, peer_port, user, component, location, start, end, start_utc, end_utc, outcome, outcome_detail, client_version, server_version, kex, hostkey, cipher_c2s, cipher_s2c, mac_c2s, mac_s2c, compression_c2s, compression_s2c, strict_kex, auth_methods_tried, auth_succeeded_method, auth_failures, host_key_check, terrapin_vulnerable, terrapin_explanation, gex_bits, event_count, first_line, last_line, details, closed
         static let selectList = allCases.map { "\"\($0)\"" }.joined(separator: ", ")
     }
 
@@ -191,6 +191,7 @@ public enum SessionQuery {
         s.end = r.bytes(at: C.end.rawValue).flatMap(parseTimestamp)
         s.startEpoch = epoch(r.bytes(at: C.start_utc.rawValue)); s.endEpoch = epoch(r.bytes(at: C.end_utc.rawValue))
         s.outcome = r.text(at: C.outcome.rawValue) ?? ""; s.outcomeDetail = r.text(at: C.outcome_detail.rawValue)
+        s.closed = r.bool(at: C.closed.rawValue)
         s.clientVersion = r.text(at: C.client_version.rawValue); s.serverVersion = r.text(at: C.server_version.rawValue)
         s.negotiated = NegotiatedAlgorithms(kex: r.text(at: C.kex.rawValue), hostkey: r.text(at: C.hostkey.rawValue), cipherC2S: r.text(at: C.cipher_c2s.rawValue), cipherS2C: r.text(at: C.cipher_s2c.rawValue),
                                             macC2S: r.text(at: C.mac_c2s.rawValue), macS2C: r.text(at: C.mac_s2c.rawValue), compressionC2S: r.text(at: C.compression_c2s.rawValue),

@@ -70,6 +70,7 @@ public enum SessionStore {
                 SQLValue(s.terrapinExplanation), SQLValue(s.gexBits), .int(Int64(s.eventCount)),
                 .int(Int64(s.operations.filter { ["get", "put"].contains($0.op) }.count)), .int(Int64(s.bytesUp)), .int(Int64(s.bytesDown)),
                 .int(Int64(s.firstLine)), .int(Int64(s.lastLine)), SQLValue(s.details.isEmpty ? nil : JSONValue.object(s.details).json),
+                SQLValue(s.closed),
             ]
             let operations = s.operations.enumerated().map { (k, o) -> [SQLValue] in
                 [.text(s.id), .int(Int64(k)), .text(o.op), .text(o.path), SQLValue(o.ok), SQLValue(o.bytes), SQLValue(o.seconds),
@@ -95,7 +96,7 @@ public enum SessionStore {
     static func insert(_ db: Database, sourceID: Int64, _ sessions: [PreparedSession]) throws {
         guard !sessions.isEmpty else { return }
         let insert = try db.cachedStatement(sql: """
-            INSERT OR REPLACE INTO sessions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+            INSERT OR REPLACE INTO sessions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
             """)
         let ops = try db.cachedStatement(sql: "INSERT INTO session_operations VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)")
         let fnd = try db.cachedStatement(sql: "INSERT INTO findings VALUES (?,?,?,?,?,?,?,?)")

@@ -38,8 +38,16 @@ final class FuzzRegressionTests: XCTestCase {
             XCTAssertEqual(pieces.map(\.term), whole.map(\.term), name)
             for l in pieces { XCTAssertLessThanOrEqual(l.offset + Int64(l.text.count + l.term), Int64(body.count), name) }
         }
+        // In text with LF a lone CR is part of its line (a terminal's redraw), even when a read ends on it.
         let cut = try splitInReads(Array("ab\rcd\n".utf8), pieces: 2)
-        XCTAssertEqual(cut.map { String(decoding: $0.text, as: UTF8.self) }, ["ab", "cd"], "not `d`: no byte lost after a CR ending a read")
+        XCTAssertEqual(cut.map { String(decoding: $0.text, as: UTF8.self) }, ["ab\rcd"], "no byte lost after a CR ending a read")
+        // Text without LF is split at CR, whatever the reads.
+        let crOnly = try splitInReads(Array("ab\rcd\ref".utf8), pieces: 3)
+        XCTAssertEqual(crOnly.map { String(decoding: $0.text, as: UTF8.self) }, ["ab", "cd", "ef"])
+        // A terminal's CR CR LF is one line end.
+        let doubled = try splitInReads(Array("ab\r\r\ncd\r\n".utf8), pieces: 2)
+        XCTAssertEqual(doubled.map { String(decoding: $0.text, as: UTF8.self) }, ["ab", "cd"])
+        XCTAssertEqual(doubled.map(\.term), [3, 2])
         let crlf = try splitInReads(Array("ab\r\ncd".utf8), pieces: 2)  // "ab\r" | "\ncd"
         XCTAssertEqual(crlf.map { String(decoding: $0.text, as: UTF8.self) }, ["ab", "cd"])
         XCTAssertEqual(crlf.map(\.term), [2, 0])

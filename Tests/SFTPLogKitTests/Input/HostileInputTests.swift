@@ -387,9 +387,22 @@ enum HostileRun {
     }
 
     /// Physical lines as LineSplitter cuts them (LF, CRLF, lone CR), with their terminators.
+    /// Lines as the splitter cuts them: with an LF in the text, at LF (CRs just before
+    /// it are part of the line end); without one, at CR too.
     static func physicalLines(_ d: Data) -> [(bytes: Data, terminator: Data)] {
         let b = [UInt8](d)
         var out: [(Data, Data)] = []
+        if b.contains(0x0A) {
+            var start = 0
+            for (i, c) in b.enumerated() where c == 0x0A {
+                var end = i
+                while end > start && b[end - 1] == 0x0D { end -= 1 }
+                out.append((Data(b[start..<end]), Data(b[end...i])))
+                start = i + 1
+            }
+            if start < b.count { out.append((Data(b[start...]), Data())) }
+            return out
+        }
         var start = 0, i = 0
         while i < b.count {
             if b[i] == 0x0A || b[i] == 0x0D {

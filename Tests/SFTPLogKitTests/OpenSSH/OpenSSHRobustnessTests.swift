@@ -57,24 +57,36 @@ final class OpenSSHRobustnessTests: XCTestCase {
         XCTAssertEqual(s[0].clientProposal?.cipherC2S.first, "chacha20-poly1305@openssh.com")
         XCTAssertEqual(s[0].clientProposal?.slotsSeen.contains("mac_s2c"), false)
         XCTAssertEqual(s[0].json()["outcome"], .string("incomplete"))
+        XCTAssertFalse(s[0].closed)
         XCTAssertEqual(s[0].json()["negotiated"], .null)
     }
 
-    /// Every line prefix of an ok transcript (and of a failing one) parses; before the
-    /// closing lines the session is incomplete.
+    /// Every line prefix of an ok transcript (and of a failing one) parses. Cut before
+    /// any result the session is incomplete; cut after authentication succeeded it is
+    /// ok, not closed; only with its closing lines is it closed.
     func testEveryTruncationPoint() throws {
         for name in ["sftp-vvv-default-ls-get.log", "ssh-auth-publickey-denied.log", "sftp-v1-put-ls.log"] {
             let b = try bytes(name)
             let all = lines(b)
-            let end = all.firstIndex { String(decoding: $0, as: UTF8.self).hasPrefix("Transferred:") }
-                ?? all.firstIndex { String(decoding: $0, as: UTF8.self).contains("No more authentication methods to try.") }!
+            func at(_ p: (String) -> Bool) -> Int? { all.firstIndex { p(String(decoding: $0, as: UTF8.self)) } }
+            let authenticated = at { $0.hasPrefix("Authenticated to ") }
+            let denied = at { $0.contains("Permission denied (") || $0.contains("No more authentication methods to try.") }
+            let closing = at { $0.hasPrefix("Transferred:") || $0.hasPrefix("debug1: Exit status") || $0.contains("Permission denied (") }!
+            let whole = OpenSSHSessionBuilder.sessions(from: try OpenSSHFixtures.records(bytes: b))[0]
             for n in 0..<all.count {
                 let recs = try OpenSSHFixtures.records(bytes: Array(all[..<n].joined()))
                 OpenSSHFixtures.assertWellFormed(recs)
                 let sessions = OpenSSHSessionBuilder.sessions(from: recs)
                 XCTAssertEqual(sessions.count, n == 0 ? 0 : 1, "\(name) cut at \(n)")
-                if n > 0 && n <= end {
-                    XCTAssertEqual(sessions.first?.outcome, .incomplete, "\(name) cut at line \(n)")
+                guard let s = sessions.first else { continue }
+                XCTAssertEqual(s.closed, n > closing, "\(name) cut at line \(n): closed")
+                if let a = authenticated, n > a {
+                    XCTAssertEqual(s.outcome, whole.outcome == .sftpCommandFailed && s.operations.contains { !$0.ok } ? .sftpCommandFailed : .ok,
+                                   "\(name) cut at line \(n), after authentication")
+                } else if let d = denied, n > d {
+                    XCTAssertEqual(s.outcome, .authFailed, "\(name) cut at line \(n)")
+                } else {
+                    XCTAssertEqual(s.outcome, .incomplete, "\(name) cut at line \(n), before any result")
                 }
             }
             // Cut inside a line too (no terminator, half a UTF-8 sequence is fine).
@@ -183,12 +195,16 @@ final class OpenSSHRobustnessTests: XCTestCase {
 
         """
         let recs = try OpenSSHFixtures.records(text: text)
-        XCTAssertEqual(recs.map(\.kind), [.unparsed, .unparsed, .opensshVersion, .opensshChannel, .opensshSFTP, .opensshOutput, .opensshChannel])
-        XCTAssertEqual(recs[0].text, "$ sftp -v -b batch.txt user@host")
-        XCTAssertNotNil(recs[0].diagnostic)
+        XCTAssertEqual(recs.map(\.kind), [.pasteCommand, .unparsed, .opensshVersion, .opensshChannel, .opensshSFTP, .opensshOutput, .opensshChannel])
+        XCTAssertEqual(recs[0].extraValue("tool"), .string("sftp"))
+        XCTAssertEqual(recs[1].text, "2024-03-01 10:00:00 some other program wrote this")
+        XCTAssertNotNil(recs[1].diagnostic)
         let s = OpenSSHSessionBuilder.sessions(from: recs)
         XCTAssertEqual(s.count, 1)
         XCTAssertEqual(s[0].recordCount, 7)
+        XCTAssertEqual(s[0].firstLine, 1, "the command line begins the run")
+        XCTAssertEqual(s[0].user, "user")
+        XCTAssertEqual(s[0].userSource, "command_line")
         XCTAssertEqual(s[0].operations.map(\.op), ["ls"])
     }
 
@@ -243,8 +259,10 @@ final class OpenSSHRobustnessTests: XCTestCase {
         let s = try OpenSSHFixtures.sessions(text: text)[0]
         XCTAssertEqual(s.outcome, .hostkeyUnknown)
         XCTAssertEqual(s.hostKey.check, "unknown-refused")
-        XCTAssertEqual(s.negotiated?.macC2S, "hmac-sha2-256-etm@openssh.com")
+        // The host key was refused inside the key exchange, so nothing was negotiated.
+        XCTAssertNil(s.negotiated)
         XCTAssertNil(s.strictKex, "-v, no seqnr lines")
+        XCTAssertTrue(s.error?.hasSuffix("Host key verification failed.") ?? false)
         XCTAssertTrue(s.error?.hasPrefix("No ED25519 host key is known") ?? false)
     }
 
@@ -272,7 +290,9 @@ final class OpenSSHRobustnessTests: XCTestCase {
         """
         let b = try OpenSSHFixtures.sessions(text: reset)[0]
         XCTAssertEqual(b.outcome, .disconnected)
-        XCTAssertEqual(b.disconnectReason, "kex_exchange_identification: read: Connection reset by peer")
+        // Both lines the client gave, in order.
+        XCTAssertEqual(b.disconnectReason, "kex_exchange_identification: read: Connection reset by peer / Connection reset by 10.0.0.1 port 22")
+        XCTAssertTrue(b.closed)
         let recs = try OpenSSHFixtures.records(text: disc)
         let d = recs.first { $0.kind == .opensshAuth }!
         XCTAssertEqual(d.extraValue("code"), .int(2))

@@ -53,7 +53,7 @@ enum OpenSSHFixtures {
     /// Every record kind must be an OpenSSH kind or `unparsed`, with layout and exact raw bytes.
     static func assertWellFormed(_ recs: [Record], file: StaticString = #filePath, line: UInt = #line) {
         for r in recs {
-            XCTAssertTrue(r.kind.rawValue.hasPrefix("openssh.") || r.kind == .unparsed,
+            XCTAssertTrue(r.kind.rawValue.hasPrefix("openssh.") || r.kind.rawValue.hasPrefix("paste.") || r.kind == .unparsed,
                           "kind \(r.kind) at line \(r.line)", file: file, line: line)
             XCTAssertEqual(r.layout, "openssh", file: file, line: line)
         }
