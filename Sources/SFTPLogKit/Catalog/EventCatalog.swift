@@ -7,7 +7,7 @@ public struct CatalogEvent: Sendable {
     public var variants: [EventTemplate]
 }
 
-public enum CatalogError: Error, CustomStringConvertible {
+public enum CatalogError: Error, CustomStringConvertible, Sendable {
     case missing(String)
     case malformed(String, String)
     public var description: String {
