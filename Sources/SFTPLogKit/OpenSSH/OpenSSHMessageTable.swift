@@ -89,7 +89,7 @@ public final class OpenSSHMessageTable: Sendable {
     /// Per entry: bit i = printed by `releases[i]`.
     let releaseMasks: [UInt64]
     private let releaseNumbers: [OpenSSHRelease?]
-    private let lines: [LinePattern]
+    private let patterns: PatternStore
     private let debugIndexes: [LineIndex]
     private let plainIndex: LineIndex
     private let reasonIndex: LineIndex
@@ -147,7 +147,7 @@ public final class OpenSSHMessageTable: Sendable {
             }
             return mask | bits(e.backports) | bits(e.seenIn)
         }
-        var lines: [LinePattern] = []
+        var store = PatternStore()
         var compiled = 0, withoutLiteral = 0
         for (k, e) in entries.enumerated() {
             guard let parts = OpenSSHFormat.compileLines(e.format) else { continue }
@@ -164,13 +164,12 @@ public final class OpenSSHMessageTable: Sendable {
                 case .reason: group = .reason
                 default: group = .plain
                 }
-                lines.append(LinePattern(entry: Int32(k), line: Int32(n), group: group, pieces: pieces,
-                                         lastRelease: e.last.flatMap { position[$0] } ?? releases.count))
+                store.append(entry: k, line: n, group: group, pieces: pieces, lastRelease: e.last.flatMap { position[$0] } ?? releases.count)
             }
             if !any { withoutLiteral += 1 }
         }
-        self.lines = lines
-        func index(_ g: LineGroup) -> LineIndex { LineIndex(lines, group: g) }
+        patterns = store
+        func index(_ g: LineGroup) -> LineIndex { LineIndex(store, group: g) }
         debugIndexes = [index(.debug1), index(.debug2), index(.debug3)]
         plainIndex = index(.plain)
         reasonIndex = index(.reason)
@@ -226,15 +225,11 @@ public final class OpenSSHMessageTable: Sendable {
             want = 1 << UInt64(i)
         }
         return s.withUTF8 { m -> Match? in
-            var search = Search(message: m, lines: lines, releaseMasks: releaseMasks, want: want)
-            for n in index.keyLengths where n <= m.count {
-                if let bucket = index.buckets[LineIndex.key(UnsafeBufferPointer(rebasing: m[0..<n]))] { search.consider(bucket[...]) }
+            patterns.search(m, index: index, releaseMasks: releaseMasks, want: want) { best, spans in
+                let p = patterns.lines[best]
+                return Match(entry: entries[Int(p.entry)], line: Int(p.line),
+                             values: spans.map { String(decoding: UnsafeBufferPointer(rebasing: m[$0]), as: UTF8.self) })
             }
-            if search.best == nil || (want != 0 && !search.bestIsPrinted) { search.consider(index.fallback[...]) }
-            guard let best = search.best else { return nil }
-            let p = lines[Int(best)]
-            return Match(entry: entries[Int(p.entry)], line: Int(p.line),
-                         values: search.bestSpans.map { String(decoding: UnsafeBufferPointer(rebasing: m[$0]), as: UTF8.self) })
         }
     }
 
@@ -355,35 +350,86 @@ enum OpenSSHFormat {
 /// Which lines a pattern is tried on.
 enum LineGroup: Sendable { case debug1, debug2, debug3, plain, reason }
 
+/// A literal run or a conversion of a compiled line, stored flat (no references),
+/// so the search does no reference counting.
+struct FlatPiece: Sendable {
+    /// nil: a literal run of `count` bytes at `start` in the store's literal bytes.
+    let hole: OpenSSHHole?
+    let start: Int32
+    let count: Int32
+}
+
 struct LinePattern: Sendable {
     let entry: Int32
     let line: Int32
     let group: LineGroup
-    let pieces: [OpenSSHPiece]
+    /// The pattern's pieces: `pieces[firstPiece ..< firstPiece + pieceCount]` of the store.
+    let firstPiece: Int32
+    let pieceCount: Int32
     /// Bytes of literal text: more literal text is a more specific format.
-    let literalBytes: Int
+    let literalBytes: Int32
     /// Conversions other than text: a number is more specific than `%s`.
-    let typedHoles: Int
-    let holes: Int
+    let typedHoles: Int16
+    let holes: Int16
     /// Index of the entry's last release (newer wins a tie).
-    let lastRelease: Int
+    let lastRelease: Int32
     /// The shortest message that can fit (literals plus a byte per typed conversion).
-    let minimumLength: Int
-    /// Leading literal bytes (the index key), empty when the format starts with a conversion.
-    let head: [UInt8]
+    let minimumLength: Int32
+}
 
-    init(entry: Int32, line: Int32, group: LineGroup, pieces: [OpenSSHPiece], lastRelease: Int) {
-        self.entry = entry; self.line = line; self.group = group; self.pieces = pieces; self.lastRelease = lastRelease
+/// Every compiled line of the table: patterns, their pieces and literal bytes in
+/// three flat arrays.
+struct PatternStore: Sendable {
+    private(set) var lines: [LinePattern] = []
+    private(set) var pieces: [FlatPiece] = []
+    private(set) var literals: [UInt8] = []
+
+    mutating func append(entry: Int, line: Int, group: LineGroup, pieces compiled: [OpenSSHPiece], lastRelease: Int) {
+        let first = pieces.count
         var literal = 0, typed = 0, holes = 0
-        for p in pieces {
+        for p in compiled {
             switch p {
-            case .literal(let l): literal += l.count
-            case .hole(let h): holes += 1; if h.shape != .text { typed += 1 }
+            case .literal(let l):
+                pieces.append(FlatPiece(hole: nil, start: Int32(literals.count), count: Int32(l.count)))
+                literals += l
+                literal += l.count
+            case .hole(let h):
+                pieces.append(FlatPiece(hole: h, start: 0, count: 0))
+                holes += 1
+                if h.shape != .text { typed += 1 }
             }
         }
-        literalBytes = literal; typedHoles = typed; self.holes = holes
-        minimumLength = literal + typed
-        if case .literal(let l)? = pieces.first { head = l } else { head = [] }
+        lines.append(LinePattern(entry: Int32(entry), line: Int32(line), group: group, firstPiece: Int32(first),
+                                 pieceCount: Int32(compiled.count), literalBytes: Int32(literal), typedHoles: Int16(typed),
+                                 holes: Int16(holes), lastRelease: Int32(lastRelease), minimumLength: Int32(literal + typed)))
+    }
+
+    /// The leading literal bytes of pattern k (the index key); empty when it starts with a conversion.
+    func head(_ k: Int) -> ArraySlice<UInt8> {
+        let p = pieces[Int(lines[k].firstPiece)]
+        guard p.hole == nil else { return [] }
+        return literals[Int(p.start)..<Int(p.start + p.count)]
+    }
+
+    /// The best pattern of `index` for message `m`, given to `found` with its
+    /// conversions' extents: the index's buckets for the message's first bytes,
+    /// then (when they give nothing, or nothing `want` prints) the fallback list.
+    func search<T>(_ m: UnsafeBufferPointer<UInt8>, index: LineIndex, releaseMasks: [UInt64], want: UInt64,
+                   _ found: (Int, [Range<Int>]) -> T) -> T? {
+        lines.withUnsafeBufferPointer { lines in
+            pieces.withUnsafeBufferPointer { pieces in
+                literals.withUnsafeBufferPointer { literals in
+                    releaseMasks.withUnsafeBufferPointer { masks in
+                        var s = Search(message: m, lines: lines, pieces: pieces, literals: literals, releaseMasks: masks, want: want)
+                        for n in index.keyLengths where n <= m.count {
+                            if let bucket = index.buckets[LineIndex.key(UnsafeBufferPointer(rebasing: m[0..<n]))] { s.consider(bucket) }
+                        }
+                        if s.best < 0 || (want != 0 && !s.bestIsPrinted) { s.consider(index.fallback, probing: true) }
+                        return s.best < 0 ? nil : found(s.best, s.bestSpans)
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -402,18 +448,18 @@ struct LineIndex: Sendable {
     let fallback: [Int32]
     var indexedCount: Int { buckets.values.reduce(0) { $0 + $1.count } }
 
-    init(_ lines: [LinePattern], group: LineGroup) {
+    init(_ store: PatternStore, group: LineGroup) {
         var buckets: [Key: [Int32]] = [:], fallback: [Int32] = []
-        for (k, p) in lines.enumerated() where p.group == group {
-            if p.head.isEmpty { fallback.append(Int32(k)); continue }
-            let n = min(p.head.count, LineIndex.keyBytes)
-            buckets[LineIndex.key(p.head[..<n]), default: []].append(Int32(k))
+        for (k, p) in store.lines.enumerated() where p.group == group {
+            let head = store.head(k)
+            if head.isEmpty { fallback.append(Int32(k)); continue }
+            buckets[LineIndex.key(head.prefix(LineIndex.keyBytes)), default: []].append(Int32(k))
         }
         // Most literal text first: a search can stop once nothing left can beat its best.
         func order(_ list: [Int32]) -> [Int32] {
             list.sorted { a, b in
-                let x = lines[Int(a)], y = lines[Int(b)]
-                return x.literalBytes != y.literalBytes ? x.literalBytes > y.literalBytes : a < b
+                let x = store.lines[Int(a)].literalBytes, y = store.lines[Int(b)].literalBytes
+                return x != y ? x > y : a < b
             }
         }
         self.buckets = buckets.mapValues(order)
@@ -431,37 +477,45 @@ struct LineIndex: Sendable {
 /// One line's search for its best pattern.
 struct Search {
     let message: UnsafeBufferPointer<UInt8>
-    let lines: [LinePattern]
-    let releaseMasks: [UInt64]
+    let lines: UnsafeBufferPointer<LinePattern>
+    let pieces: UnsafeBufferPointer<FlatPiece>
+    let literals: UnsafeBufferPointer<UInt8>
+    let releaseMasks: UnsafeBufferPointer<UInt64>
     /// The wanted release's bit (0: any release).
     let want: UInt64
-    var best: Int32?
+    var best = -1
     var bestIsPrinted = false
     var bestSpans: [Range<Int>] = []
     private var spans: [Range<Int>] = []
 
-    init(message: UnsafeBufferPointer<UInt8>, lines: [LinePattern], releaseMasks: [UInt64], want: UInt64) {
-        self.message = message; self.lines = lines; self.releaseMasks = releaseMasks; self.want = want
-        spans.reserveCapacity(16)
+    init(message: UnsafeBufferPointer<UInt8>, lines: UnsafeBufferPointer<LinePattern>, pieces: UnsafeBufferPointer<FlatPiece>,
+         literals: UnsafeBufferPointer<UInt8>, releaseMasks: UnsafeBufferPointer<UInt64>, want: UInt64) {
+        self.message = message; self.lines = lines; self.pieces = pieces; self.literals = literals
+        self.releaseMasks = releaseMasks; self.want = want
     }
 
-    mutating func consider(_ candidates: ArraySlice<Int32>) {
+    /// `probing`: first check that the pattern's literals occur in order in the
+    /// message. Cheap next to the search of a pattern that starts with a
+    /// conversion (it tries every place its first literal occurs), and a line
+    /// that matches nothing (program output) would otherwise search them all.
+    mutating func consider(_ candidates: [Int32], probing: Bool = false) {
         for c in candidates {
             let p = lines[Int(c)]
             let printed = want == 0 || releaseMasks[Int(p.entry)] & want != 0
-            if let b = best {
-                let q = lines[Int(b)]
+            if best >= 0 {
+                let q = lines[best]
                 // Ordered by literal bytes: once the best is printed by the wanted
                 // release (or none is wanted), nothing further in this list can win.
                 if bestIsPrinted && p.literalBytes < q.literalBytes { return }
                 if !beats(p, printed, q, bestIsPrinted) { continue }
             }
-            guard p.minimumLength <= message.count else { continue }
+            guard Int(p.minimumLength) <= message.count else { continue }
             spans.removeAll(keepingCapacity: true)
-            var budget = 20_000
-            let fits = p.pieces.withUnsafeBufferPointer { OpenSSHFit.fits($0, 0, 0, message, &spans, &budget) }
-            guard fits, budget >= 0 else { continue }
-            best = c
+            var fit = OpenSSHFit(pieces: UnsafeBufferPointer(rebasing: pieces[Int(p.firstPiece)..<Int(p.firstPiece + p.pieceCount)]),
+                                 literals: literals, message: message)
+            if probing && !fit.literalsOccurInOrder() { continue }
+            guard fit.fits(0, 0, &spans) else { continue }
+            best = Int(c)
             bestIsPrinted = printed
             bestSpans = spans
         }
@@ -478,70 +532,119 @@ struct Search {
     }
 }
 
-enum OpenSSHFit {
-    /// Whether pieces[k...] print message[pos...], depth first over the extents of the
-    /// conversions: a text conversion takes the shortest extent that lets the rest fit,
-    /// a number the longest run of its characters first. `spans` gets each
-    /// conversion's extent. Every step and every 64 bytes scanned cost one unit of
-    /// `budget`, so a hostile line full of the format's own delimiters stays cheap.
-    static func fits(_ p: UnsafeBufferPointer<OpenSSHPiece>, _ k: Int, _ pos: Int, _ m: UnsafeBufferPointer<UInt8>,
-                     _ spans: inout [Range<Int>], _ budget: inout Int) -> Bool {
+/// Whether a compiled line prints a message, depth first over the extents of the
+/// conversions: a text conversion takes the shortest extent that lets the rest fit,
+/// a number the longest run of its characters first. Every step and every 64
+/// bytes scanned cost one unit of `budget`; past it the line does not fit, so a
+/// hostile line full of the format's own delimiters stays cheap.
+struct OpenSSHFit {
+    let pieces: UnsafeBufferPointer<FlatPiece>
+    let literals: UnsafeBufferPointer<UInt8>
+    let m: UnsafeBufferPointer<UInt8>
+    var budget = 20_000
+
+    init(pieces: UnsafeBufferPointer<FlatPiece>, literals: UnsafeBufferPointer<UInt8>, message: UnsafeBufferPointer<UInt8>) {
+        self.pieces = pieces; self.literals = literals; self.m = message
+    }
+
+    /// The extents of the conversions of `pieces` in `text`, or nil when it does not fit.
+    static func extents(_ pieces: [OpenSSHPiece], _ text: [UInt8]) -> [Range<Int>]? {
+        var store = PatternStore()
+        store.append(entry: 0, line: 0, group: .plain, pieces: pieces, lastRelease: 0)
+        var spans: [Range<Int>] = []
+        let fits = store.pieces.withUnsafeBufferPointer { p in
+            store.literals.withUnsafeBufferPointer { l in
+                text.withUnsafeBufferPointer { m in
+                    var fit = OpenSSHFit(pieces: p, literals: l, message: m)
+                    return fit.fits(0, 0, &spans)
+                }
+            }
+        }
+        return fits ? spans : nil
+    }
+
+    /// Whether pieces[k...] print m[pos...]; `spans` gets each conversion's extent.
+    mutating func fits(_ k: Int, _ pos: Int, _ spans: inout [Range<Int>]) -> Bool {
         budget -= 1
         if budget < 0 { return false }
-        if k == p.count { return pos == m.count }
-        switch p[k] {
-        case .literal(let lit):
-            guard has(m, at: pos, lit) else { return false }
-            return fits(p, k + 1, pos + lit.count, m, &spans, &budget)
-        case .hole(let h) where h.shape == .text:
-            if k + 1 == p.count {
-                spans.append(pos..<m.count)
-                return true
-            }
-            guard case .literal(let next) = p[k + 1] else {
-                // Another conversion follows (`%s%u`): try every split.
-                for end in pos...m.count {
-                    if fitsAfter(p, k, pos..<end, m, &spans, &budget) { return true }
-                    if budget < 0 { return false }
-                }
-                return false
-            }
-            // A literal that ends the format must end the line: anchor it there.
-            if k + 2 == p.count {
-                let at = m.count - next.count
-                guard at >= pos, has(m, at: at, next) else { return false }
-                spans.append(pos..<at)
-                return true
-            }
-            let first = next[0]
-            var i = pos
-            while i + next.count <= m.count {
-                if m[i] == first && has(m, at: i, next) {
-                    if fitsAfter(p, k, pos..<i, m, &spans, &budget) { return true }
-                    if budget < 0 { return false }
-                }
-                i += 1
-                if i & 63 == 0 { budget -= 1; if budget < 0 { return false } }
-            }
-            return false
-        case .hole(let h):
-            guard let ends = extent(h, m, pos) else { return false }
+        if k == pieces.count { return pos == m.count }
+        let piece = pieces[k]
+        guard let h = piece.hole else {
+            guard has(piece, at: pos) else { return false }
+            return fits(k + 1, pos + Int(piece.count), &spans)
+        }
+        guard h.shape == .text else {
+            guard let ends = OpenSSHFit.extent(h, m, pos) else { return false }
             for end in ends.reversed() {
-                if fitsAfter(p, k, pos..<end, m, &spans, &budget) { return true }
+                if fitsAfter(k, pos..<end, &spans) { return true }
                 if budget < 0 { return false }
             }
             return false
         }
+        if k + 1 == pieces.count {
+            spans.append(pos..<m.count)
+            return true
+        }
+        let next = pieces[k + 1]
+        guard next.hole == nil else {
+            // Another conversion follows (`%s%u`): try every split.
+            for end in pos...m.count {
+                if fitsAfter(k, pos..<end, &spans) { return true }
+                if budget < 0 { return false }
+            }
+            return false
+        }
+        let n = Int(next.count)
+        // A literal that ends the format must end the line: anchor it there.
+        if k + 2 == pieces.count {
+            let at = m.count - n
+            guard at >= pos, has(next, at: at) else { return false }
+            spans.append(pos..<at)
+            return true
+        }
+        let first = literals[Int(next.start)]
+        var i = pos
+        while i + n <= m.count {
+            if m[i] == first && has(next, at: i) {
+                if fitsAfter(k, pos..<i, &spans) { return true }
+                if budget < 0 { return false }
+            }
+            i += 1
+            if i & 63 == 0 { budget -= 1; if budget < 0 { return false } }
+        }
+        return false
+    }
+
+    /// Whether each literal occurs after the previous one: needed for a fit (taking
+    /// each literal's first occurrence leaves the most room for the rest).
+    func literalsOccurInOrder() -> Bool {
+        var pos = 0
+        for piece in pieces where piece.hole == nil {
+            let n = Int(piece.count), first = Int32(literals[Int(piece.start)])
+            while true {
+                guard pos + n <= m.count, let hit = memchr(m.baseAddress! + pos, first, m.count - n - pos + 1) else { return false }
+                let at = UnsafeRawPointer(hit) - UnsafeRawPointer(m.baseAddress!)
+                if has(piece, at: at) { pos = at + n; break }
+                pos = at + 1
+            }
+        }
+        return true
     }
 
     /// Conversion k takes `extent`; whether the rest fits after it.
     @inline(__always)
-    private static func fitsAfter(_ p: UnsafeBufferPointer<OpenSSHPiece>, _ k: Int, _ extent: Range<Int>,
-                                  _ m: UnsafeBufferPointer<UInt8>, _ spans: inout [Range<Int>], _ budget: inout Int) -> Bool {
+    private mutating func fitsAfter(_ k: Int, _ extent: Range<Int>, _ spans: inout [Range<Int>]) -> Bool {
         spans.append(extent)
-        if fits(p, k + 1, extent.upperBound, m, &spans, &budget) { return true }
+        if fits(k + 1, extent.upperBound, &spans) { return true }
         spans.removeLast()
         return false
+    }
+
+    @inline(__always)
+    private func has(_ literal: FlatPiece, at pos: Int) -> Bool {
+        let n = Int(literal.count)
+        guard pos >= 0, pos + n <= m.count else { return false }
+        return memcmp(m.baseAddress! + pos, literals.baseAddress! + Int(literal.start), n) == 0
     }
 
     /// Where a typed conversion starting at `pos` can end (nil: it cannot start there).
@@ -554,6 +657,7 @@ enum OpenSSHFit {
             return i > start ? (start + 1)...i : nil
         }
         let digit = { (c: UInt8) in c >= 0x30 && c <= 0x39 }
+        let hexDigit = { (c: UInt8) in digit(c) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x66) }
         switch h.shape {
         case .text:
             return pos...m.count
@@ -563,7 +667,7 @@ enum OpenSSHFit {
         case .unsigned:
             return run(digit)
         case .hex:
-            return run { digit($0) || (($0 | 0x20) >= 0x61 && ($0 | 0x20) <= 0x66) }
+            return run(hexDigit)
         case .octal:
             return run { $0 >= 0x30 && $0 <= 0x37 }
         case .decimal:
@@ -571,10 +675,13 @@ enum OpenSSHFit {
             guard i < m.count, digit(m[i]) else { return nil }
             return run { digit($0) || $0 == 0x2E }
         case .pointer:
-            if has(m, at: i, Array("(nil)".utf8)) { return (i + 5)...(i + 5) }
-            guard has(m, at: i, [0x30, 0x78]) else { return nil }
+            // "0x…", or glibc's "(nil)".
+            if i + 5 <= m.count && m[i] == 0x28 && m[i + 1] == 0x6E && m[i + 2] == 0x69 && m[i + 3] == 0x6C && m[i + 4] == 0x29 {
+                return (i + 5)...(i + 5)
+            }
+            guard i + 2 <= m.count, m[i] == 0x30, m[i + 1] == 0x78 else { return nil }
             i += 2
-            return run { digit($0) || (($0 | 0x20) >= 0x61 && ($0 | 0x20) <= 0x66) }
+            return run(hexDigit)
         case .character:
             // One character, or strnvis's `\ooo` / `\\` for a control byte or a backslash.
             guard i < m.count else { return nil }
@@ -586,11 +693,5 @@ enum OpenSSHFit {
             let n = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1
             return i + n <= m.count ? (i + n)...(i + n) : nil
         }
-    }
-
-    @inline(__always)
-    static func has(_ m: UnsafeBufferPointer<UInt8>, at pos: Int, _ lit: [UInt8]) -> Bool {
-        guard pos >= 0, pos + lit.count <= m.count, lit.count > 0 else { return lit.isEmpty && pos <= m.count }
-        return lit.withUnsafeBufferPointer { l in memcmp(m.baseAddress! + pos, l.baseAddress!, l.count) == 0 }
     }
 }

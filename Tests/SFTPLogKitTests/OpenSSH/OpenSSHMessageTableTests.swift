@@ -80,10 +80,7 @@ final class OpenSSHMessageTableTests: XCTestCase {
     }
 
     private func fits(_ pieces: [OpenSSHPiece], _ text: String) -> Bool {
-        var spans: [Range<Int>] = [], budget = 20_000
-        return Array(text.utf8).withUnsafeBufferPointer { m in
-            pieces.withUnsafeBufferPointer { OpenSSHFit.fits($0, 0, 0, m, &spans, &budget) }
-        }
+        OpenSSHFit.extents(pieces, Array(text.utf8)) != nil
     }
 
     /// The 13 transcripts (Debian 9.2p1 client): every `debugN:` line matches a
