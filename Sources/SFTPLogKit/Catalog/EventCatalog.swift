@@ -12,8 +12,9 @@ public enum CatalogError: Error, CustomStringConvertible, Sendable {
     case malformed(String, String)
     public var description: String {
         switch self {
-        case .missing(let p): return "event catalogue not found at \(p)"
-        case .malformed(let p, let why): return "\(p): malformed event catalogue: \(why)"
+        // Also the OpenSSH message table's errors: the path says which file.
+        case .missing(let p): return "catalogue file not found at \(p)"
+        case .malformed(let p, let why): return "\(p): malformed catalogue file: \(why)"
         }
     }
 }

@@ -253,6 +253,34 @@ public final class OpenSSHMessageTable: Sendable {
     }
 }
 
+extension OpenSSHMessageTable {
+    /// How stored messages match the table (`catalog stats --db`).
+    public struct Coverage: Sendable {
+        public var records = 0
+        public var matched = 0
+        public var unmatched: Int { records - matched }
+        /// Records matching no format, by the first word of their message, most first.
+        public var unmatchedByFirstWord: [(word: String, records: Int)] = []
+    }
+
+    /// `messages`: distinct messages with their `debugN` level (nil: unprefixed) and record count.
+    public func coverage(of messages: [(message: String, level: Int?, records: Int)]) -> Coverage {
+        var c = Coverage()
+        var words: [String: Int] = [:]
+        for (message, level, records) in messages {
+            c.records += records
+            if match(message: message[...], level: level) != nil {
+                c.matched += records
+            } else {
+                words[String(message.prefix { $0 != " " }), default: 0] += records
+            }
+        }
+        c.unmatchedByFirstWord = words.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+            .map { (word: $0.key, records: $0.value) }
+        return c
+    }
+}
+
 struct OpenSSHRelease: Comparable, Sendable {
     let major: Int, minor: Int
     static func < (a: Self, b: Self) -> Bool { (a.major, a.minor) < (b.major, b.minor) }
