@@ -129,7 +129,7 @@ public final class OpenSSHMessageTable: Sendable {
         return OpenSSHMessageTable(entries: entries, releases: root["releases"] as? [String] ?? [])
     }
 
-    public init(entries: [Entry], releases: [String]) {
+    init(entries: [Entry], releases: [String]) {
         self.entries = entries
         self.releases = Array(releases.prefix(64))
         let releases = self.releases
