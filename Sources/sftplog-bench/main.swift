@@ -7,8 +7,16 @@ import SFTPLogKit
 
 let args = CommandLine.arguments
 guard args.count >= 2 else {
-    FileHandle.standardError.write(Data("usage: sftplog-bench FILE [split|read|resolve|sessions|json]...\n".utf8))
+    FileHandle.standardError.write(Data("""
+        usage: sftplog-bench FILE [split|read|resolve|sessions|json]...
+               sftplog-bench openssh-table [--repeat N] [--release R] TRANSCRIPT...
+
+        """.utf8))
     exit(2)
+}
+if args[1] == "openssh-table" {
+    try benchOpenSSHTable(Array(args.dropFirst(2)))
+    exit(0)
 }
 let path = args[1]
 let stages = args.count > 2 ? Array(args[2...]) : ["split", "read", "resolve", "sessions", "json"]

@@ -85,38 +85,107 @@ struct CatalogCommand: ParsableCommand {
     }
 
     struct Stats: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "How the records of a database resolved against the catalogue.")
+        static let configuration = CommandConfiguration(
+            abstract: "How the records of a database resolved against the catalogue, and what the OpenSSH message table holds.",
+            discussion: "Without --db, $SFTPLOG_DB or ./sftplog.db, only the OpenSSH message table is described.")
         @Option(name: .long, help: "Database path (default: $SFTPLOG_DB, else ./sftplog.db).") var db: String?
         @OptionGroup var output: ListingFormat
 
         func run() throws {
             try reporting {
-                let queue = try LogStore.openForReading(LogStore.defaultPath(db))
-                let s = try queue.read { try CatalogTable.stats($0) }
-                if output.effective == .csv {
-                    let rows = [["resolved", "", String(s.resolved)], ["unresolved", "", String(s.unresolved)], ["unknown_id", "", String(s.unknown)]]
-                        + s.unresolvedByID.map { ["unresolved", $0.0, String($0.1)] } + s.unknownIDs.map { ["unknown_id", $0.0, String($0.1)] }
-                    print(ListingFormat.csv(header: ["status", "event_id", "records"], rows: rows), terminator: "")
+                let path = LogStore.defaultPath(db)
+                // Nothing named and nothing at the default place: the table alone.
+                let named = db != nil || !(ProcessInfo.processInfo.environment["SFTPLOG_DB"] ?? "").isEmpty
+                guard named || FileManager.default.fileExists(atPath: path) else {
+                    render(nil, try OpenSSHMessageTable.shared(), nil)
                     return
                 }
-                if output.effective == .json {
-                    print(JSONValue.object([
+                let queue = try LogStore.openForReading(path)
+                let (s, messages) = try queue.read { (try CatalogTable.stats($0), try CatalogTable.opensshMessages($0)) }
+                // A catalogue without the OpenSSH table (an older install) still gives the SFTPPlus part.
+                let table: OpenSSHMessageTable?
+                do { table = try OpenSSHMessageTable.shared() } catch {
+                    FileHandle.standardError.write(Data("sftplog: \(TextEscaper.terminalSafe("\(error)")); no OpenSSH section\n".utf8))
+                    table = nil
+                }
+                render(s, table, table?.coverage(of: messages))
+            }
+        }
+
+        private func render(_ s: CatalogTable.Stats?, _ table: OpenSSHMessageTable?, _ coverage: OpenSSHMessageTable.Coverage?) {
+            let unmatchedWords = Array((coverage?.unmatchedByFirstWord ?? []).prefix(20))
+            switch output.effective {
+            case .csv:
+                var rows: [[String]] = []
+                if let s {
+                    rows += [["resolved", "", String(s.resolved)], ["unresolved", "", String(s.unresolved)], ["unknown_id", "", String(s.unknown)]]
+                        + s.unresolvedByID.map { ["unresolved", $0.0, String($0.1)] } + s.unknownIDs.map { ["unknown_id", $0.0, String($0.1)] }
+                }
+                // The OpenSSH rows follow, in the same columns (the level, kind or first word in the second).
+                if let t = table?.summary {
+                    rows += t.byLevel.map { ["openssh_level", $0.0.rawValue, String($0.1)] } + t.byKind.map { ["openssh_kind", $0.0, String($0.1)] }
+                }
+                if let coverage {
+                    rows += [["openssh_matched", "", String(coverage.matched)], ["openssh_unmatched", "", String(coverage.unmatched)]]
+                        + unmatchedWords.map { ["openssh_unmatched", $0.word, String($0.records)] }
+                }
+                print(ListingFormat.csv(header: ["status", "event_id", "records"], rows: rows), terminator: "")
+            case .json:
+                var fields: [(String, JSONValue)] = []
+                if let s {
+                    fields = [
                         ("resolved", .int(s.resolved)), ("unresolved", .int(s.unresolved)), ("unknown_id", .int(s.unknown)),
                         ("unresolved_by_id", .object(s.unresolvedByID.map { ($0.0, .int($0.1)) })),
                         ("unknown_ids", .object(s.unknownIDs.map { ($0.0, .int($0.1)) })),
-                    ]).json)
-                    return
+                    ]
                 }
-                let total = s.resolved + s.unresolved + s.unknown
-                print("SFTPPlus events: \(total); resolved \(s.resolved), unresolved \(s.unresolved), unknown ID \(s.unknown)")
-                if !s.unresolvedByID.isEmpty {
-                    print("\nunresolved (no documented wording fits):")
-                    print(TableLayout.render(header: ["id", "records"], rows: s.unresolvedByID.map { [TextEscaper.terminalSafe($0.0), String($0.1)] }, numeric: [false, true]), terminator: "")
+                if let t = table?.summary {
+                    var openssh: [(String, JSONValue)] = [
+                        ("formats", .int(t.entries)), ("compiled", .int(t.compiled)), ("without_literal", .int(t.withoutLiteral)),
+                        ("releases", .object([("first", t.releases.first.map(JSONValue.string) ?? .null),
+                                              ("last", t.releases.last.map(JSONValue.string) ?? .null), ("count", .int(t.releases.count))])),
+                        ("by_level", .object(t.byLevel.map { ($0.0.rawValue, .int($0.1)) })),
+                        ("by_kind", .object(t.byKind.map { ($0.0, .int($0.1)) })),
+                    ]
+                    if let coverage {
+                        openssh.append(("records", .object([
+                            ("total", .int(coverage.records)), ("matched", .int(coverage.matched)), ("unmatched", .int(coverage.unmatched)),
+                            ("unmatched_by_first_word", .object(unmatchedWords.map { ($0.word, .int($0.records)) })),
+                        ])))
+                    }
+                    fields.append(("openssh", .object(openssh)))
                 }
-                if !s.unknownIDs.isEmpty {
-                    print("\nunknown IDs (not in the catalogue):")
-                    print(TableLayout.render(header: ["id", "records"], rows: s.unknownIDs.map { [TextEscaper.terminalSafe($0.0), String($0.1)] }, numeric: [false, true]), terminator: "")
+                print(JSONValue.object(fields).json)
+            case .table:
+                if let s { printSFTPPlus(s) }
+                guard let t = table?.summary else { return }
+                if s != nil { print() }
+                let span = t.releases.isEmpty ? "" : " from \(t.releases.count) releases (\(t.releases.first!)–\(t.releases.last!))"
+                print("OpenSSH message table: \(t.entries) formats\(span); \(t.compiled) compiled, \(t.withoutLiteral) without literal text (never matched)")
+                print("by level: " + t.byLevel.map { "\($0.0.rawValue) \($0.1)" }.joined(separator: ", "))
+                print("by kind: " + t.byKind.map { "\($0.0) \($0.1)" }.joined(separator: ", "))
+                guard let coverage else { return }
+                let share = coverage.records == 0 ? "" : String(format: " (%.1f%%)", Double(coverage.matched) * 100 / Double(coverage.records))
+                print("\nOpenSSH records: \(coverage.records); matching a format \(coverage.matched)\(share), matching none \(coverage.unmatched)")
+                if !unmatchedWords.isEmpty {
+                    print("\nmatching none, by first word (top 20):")
+                    print(TableLayout.render(header: ["first word", "records"],
+                                             rows: unmatchedWords.map { [TextEscaper.terminalSafe($0.word), String($0.records)] },
+                                             numeric: [false, true]), terminator: "")
                 }
+            }
+        }
+
+        private func printSFTPPlus(_ s: CatalogTable.Stats) {
+            let total = s.resolved + s.unresolved + s.unknown
+            print("SFTPPlus events: \(total); resolved \(s.resolved), unresolved \(s.unresolved), unknown ID \(s.unknown)")
+            if !s.unresolvedByID.isEmpty {
+                print("\nunresolved (no documented wording fits):")
+                print(TableLayout.render(header: ["id", "records"], rows: s.unresolvedByID.map { [TextEscaper.terminalSafe($0.0), String($0.1)] }, numeric: [false, true]), terminator: "")
+            }
+            if !s.unknownIDs.isEmpty {
+                print("\nunknown IDs (not in the catalogue):")
+                print(TableLayout.render(header: ["id", "records"], rows: s.unknownIDs.map { [TextEscaper.terminalSafe($0.0), String($0.1)] }, numeric: [false, true]), terminator: "")
             }
         }
     }

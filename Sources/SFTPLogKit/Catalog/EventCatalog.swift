@@ -7,13 +7,14 @@ public struct CatalogEvent: Sendable {
     public var variants: [EventTemplate]
 }
 
-public enum CatalogError: Error, CustomStringConvertible {
+public enum CatalogError: Error, CustomStringConvertible, Sendable {
     case missing(String)
     case malformed(String, String)
     public var description: String {
         switch self {
-        case .missing(let p): return "event catalogue not found at \(p)"
-        case .malformed(let p, let why): return "\(p): malformed event catalogue: \(why)"
+        // Also the OpenSSH message table's errors: the path says which file.
+        case .missing(let p): return "catalogue file not found at \(p)"
+        case .malformed(let p, let why): return "\(p): malformed catalogue file: \(why)"
         }
     }
 }

@@ -55,4 +55,16 @@ public enum CatalogTable {
             """).map { ($0["event_id"], $0["n"]) }
         return s
     }
+
+    /// `catalog stats`: the distinct messages of the stored OpenSSH records, each with
+    /// its `debugN` level (nil for an unprefixed line: a continuation line carries the
+    /// level of the line it continues, with `continuation` set) and its record count.
+    public static func opensshMessages(_ db: Database) throws -> [(message: String, level: Int?, records: Int)] {
+        // The kind range (not LIKE) so the `records_kind` index serves it.
+        try Row.fetchAll(db, sql: """
+            SELECT message, CASE WHEN json_extract(extra, '$.continuation') THEN NULL ELSE json_extract(extra, '$.level') END AS level,
+                   count(*) AS n
+            FROM records WHERE kind >= 'openssh.' AND kind < 'openssh/' AND message IS NOT NULL GROUP BY 1, 2
+            """).map { ($0["message"], $0["level"], $0["n"]) }
+    }
 }

@@ -17,54 +17,21 @@ Standard library only.
 """
 
 import argparse
-import hashlib
 import json
 import os
 import re
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-CATALOG = os.path.dirname(HERE)
-REPO = os.path.dirname(CATALOG)
-SHARED = os.path.join(os.path.dirname(REPO), "shared", "reference")
+sys.dont_write_bytecode = True  # no __pycache__ inside the bundled catalog folder
+from catalog_io import CatalogError, locations, read_json, read_jsonl, sha256, write_or_check
+
+CATALOG, SHARED = locations(__file__)
+
 
 FIELD_RE = re.compile(r"%\(([^)]*)\)s")
 DESC_KEY_RE = re.compile(r"^([0-9]+)(?:#([1-9][0-9]*))?$")
 MAX_DESCRIPTION = 200
 FORMAT = 1
-
-
-class CatalogError(Exception):
-    pass
-
-
-def read_jsonl(path):
-    items = []
-    with open(path, encoding="utf-8") as stream:
-        for number, line in enumerate(stream, 1):
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                items.append(json.loads(line))
-            except ValueError as error:
-                raise CatalogError("%s:%d: invalid JSON: %s" % (path, number, error))
-    return items
-
-
-def read_json(path):
-    with open(path, encoding="utf-8") as stream:
-        try:
-            return json.load(stream)
-        except ValueError as error:
-            raise CatalogError("%s: invalid JSON: %s" % (path, error))
-
-
-def sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        digest.update(stream.read())
-    return digest.hexdigest()
 
 
 def template_fields(template):
@@ -306,20 +273,9 @@ def main(argv=None):
                          "without description: %s\n" % (
                              len(core_missing), " ".join(core_missing)))
 
-    if args.check:
-        try:
-            with open(args.output, encoding="utf-8") as stream:
-                current = stream.read()
-        except OSError:
-            current = None
-        if current != text:
-            sys.stderr.write("build-catalog: %s is out of date\n" % args.output)
-            return 1
-        action = "up to date"
-    else:
-        with open(args.output, "w", encoding="utf-8", newline="\n") as stream:
-            stream.write(text)
-        action = "written"
+    action = write_or_check(args.output, text, args.check, "build-catalog", sys.stderr)
+    if action is None:
+        return 1
 
     print("%s %s" % (os.path.relpath(args.output), action))
     print("IDs: %(ids)d  variants: %(variants)d (documented %(documented_variants)d"

@@ -1,0 +1,242 @@
+import Foundation
+import XCTest
+@testable import SFTPLogKit
+
+/// The OpenSSH message table finds the format that printed a line: each format
+/// matches its own rendering, the real transcripts match formats of their
+/// release, and lines that are not OpenSSH output match nothing.
+final class OpenSSHMessageTableTests: XCTestCase {
+    static let table: OpenSSHMessageTable = {
+        try! OpenSSHMessageTable.load(path: Paths.repo.appendingPathComponent("catalog/openssh-messages.json").path)
+    }()
+    var table: OpenSSHMessageTable { Self.table }
+
+    /// A line printed from `pieces` with sample values: text `x1`, numbers `7`.
+    private func render(_ pieces: [OpenSSHPiece]) -> String {
+        var out: [UInt8] = []
+        for p in pieces {
+            switch p {
+            case .literal(let l): out += l
+            case .hole(let h):
+                switch h.shape {
+                case .text: out += Array("x1".utf8)
+                case .character: out += Array("c".utf8)
+                case .pointer: out += Array("0x7".utf8)
+                case .decimal: out += Array("7.0".utf8)
+                default: out += Array("7".utf8)
+                }
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private func debugLevel(_ l: OpenSSHMessageTable.Level) -> Int? {
+        switch l {
+        case .debug1: return 1
+        case .debug2: return 2
+        case .debug3: return 3
+        default: return nil
+        }
+    }
+
+    func testEveryFormatMatchesItsOwnRendering() {
+        var tried = 0, ambiguous = 0
+        var failures: [String] = []
+        for e in table.entries where !e.fragment {
+            guard let lines = OpenSSHFormat.compileLines(e.format) else { continue }
+            for (n, pieces) in lines where OpenSSHFormat.hasText(pieces) {
+                let text = render(pieces)
+                let level = n == 0 ? debugLevel(e.level) : nil
+                let m = e.level == .reason ? table.reason(text[...]) : table.match(message: text[...], level: level)
+                tried += 1
+                guard let m else { failures.append("\(e.id) \(e.level) no match: \(text)"); continue }
+                if m.id == e.id { continue }
+                // Another format printing the same text for the same values is as good.
+                guard let winner = OpenSSHFormat.compileLines(m.entry.format)?.first(where: { $0.0 == m.line })?.1 else {
+                    failures.append("\(e.id): winner \(m.id) does not compile"); continue
+                }
+                if render(winner) == text { continue }
+                // So is one the text cannot tell apart: as much literal text and as many
+                // numbers (`key %s` and `key %s%s` both print `key x1x1`).
+                if weight(winner) == weight(pieces) && fits(pieces, text) { ambiguous += 1; continue }
+                failures.append("\(e.id) \(e.level) \(text.debugDescription) -> \(m.id) \(m.entry.level) \(m.entry.format.debugDescription)")
+            }
+        }
+        print("OpenSSH table: \(tried) format lines rendered and matched, \(ambiguous) won by a format printing the same text")
+        XCTAssertGreaterThan(tried, 4_500)
+        XCTAssertEqual(failures.count, 0, failures.prefix(30).joined(separator: "\n"))
+    }
+
+    /// Literal bytes and typed conversions: what ranks two formats fitting one line.
+    private func weight(_ pieces: [OpenSSHPiece]) -> [Int] {
+        var literal = 0, typed = 0
+        for p in pieces {
+            switch p {
+            case .literal(let l): literal += l.count
+            case .hole(let h): if h.shape != .text { typed += 1 }
+            }
+        }
+        return [literal, typed]
+    }
+
+    private func fits(_ pieces: [OpenSSHPiece], _ text: String) -> Bool {
+        OpenSSHFit.extents(pieces, Array(text.utf8)) != nil
+    }
+
+    /// The 13 transcripts (Debian 9.2p1 client): every `debugN:` line matches a
+    /// format of that level that 9.2 prints (Debian's backports included).
+    func testRealTranscriptsMatchFormatsOfTheirRelease() throws {
+        let dir = Paths.sample("openssh")
+        var total = 0, matched = 0, debug = 0
+        var failures: [String] = []
+        var unmatched: [String] = []
+        for name in try FileManager.default.contentsOfDirectory(atPath: dir).sorted() where name.hasSuffix(".log") {
+            let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: dir + "/" + name)))
+            for raw in bytes.split(separator: 0x0A, omittingEmptySubsequences: false) {
+                var line = raw[...]
+                if line.last == 0x0D { line = line.dropLast() }
+                let text = String(decoding: line, as: UTF8.self)
+                if text.allSatisfy({ $0 == " " || $0 == "\t" }) { continue }
+                total += 1
+                var level: Int?
+                var body = text[...]
+                let prefix = Array(line).withUnsafeBufferPointer { OpenSSHText.debugPrefix($0) }
+                if let p = prefix {
+                    level = p.level
+                    body = text.dropFirst(p.start)
+                    debug += 1
+                }
+                let m = table.match(message: body, level: level, release: "9.2")
+                if m != nil { matched += 1 } else { unmatched.append(text) }
+                guard let level else { continue }
+                guard let m else { failures.append("\(name): no match: \(text)"); continue }
+                if m.level.rawValue != "debug\(level)" || !m.entry.isPrinted(inRelease: "9.2") {
+                    failures.append("\(name): \(text) -> \(m.entry.format) \(m.level) \(m.first ?? "-")-\(m.last ?? "-")")
+                }
+            }
+        }
+        XCTAssertEqual(total, 2233)
+        XCTAssertEqual(failures.count, 0, failures.prefix(30).joined(separator: "\n"))
+        let share = Double(matched) / Double(total)
+        print(String(format: "OpenSSH table coverage: %d of %d non-blank lines matched (%.1f%%), %d debug lines; unmatched: %@",
+                     matched, total, share * 100, debug, Set(unmatched).sorted().prefix(8).joined(separator: " | ")))
+        // What is left is program output (sftp listings, a remote command's stdout).
+        XCTAssertGreaterThanOrEqual(share, 0.99)
+    }
+
+    func testLinesThatAreNotOpenSSHOutputMatchNothing() {
+        for text in ["$ ls -l", "total 12", "hello world", "# comment", "", "x1: x1", "x1 x1"] {
+            for level in [nil, 1, 2, 3] as [Int?] {
+                let m = table.match(message: text[...], level: level)
+                XCTAssertNil(m, "\(text) at \(String(describing: level)) -> \(m?.entry.format ?? "")")
+            }
+        }
+        // `%s: %s` (the KEXINIT lists) has no literal text of its own: only its labelled forms match.
+        XCTAssertNil(table.match(message: "anything: at all", level: 2))
+        XCTAssertEqual(table.match(message: "KEX algorithms: curve25519-sha256", level: 2)?.kind, .opensshKexinit)
+    }
+
+    func testALineOfAnotherLevelIsNotReturned() {
+        // debug1 only.
+        XCTAssertEqual(table.match(message: "Connection established.", level: 1)?.kind, .opensshConnect)
+        for level in [nil, 2, 3] as [Int?] {
+            XCTAssertNil(table.match(message: "Connection established.", level: level))
+        }
+        // debug2 only.
+        XCTAssertEqual(table.match(message: "bits set: 4095/8192", level: 2)?.values, ["4095", "8192"])
+        XCTAssertNil(table.match(message: "bits set: 4095/8192", level: 1))
+        XCTAssertNil(table.match(message: "bits set: 4095/8192", level: 3))
+        // verbose (unprefixed) only.
+        let authenticated = "Authenticated to example.org ([192.0.2.1]:22) using \"publickey\"."
+        XCTAssertEqual(table.match(message: authenticated[...], level: nil)?.kind, .opensshAuth)
+        XCTAssertNil(table.match(message: authenticated[...], level: 1))
+    }
+
+    func testMatchGivesTheEntryFactsAndTheValues() throws {
+        let m = try XCTUnwrap(table.match(message: "kex_choose_conf: will use strict KEX ordering", level: 3, release: "9.2"))
+        XCTAssertEqual(m.kind, .opensshStrictKex)
+        XCTAssertEqual(m.area, "kex")
+        XCTAssertEqual(m.function, "kex_choose_conf")
+        XCTAssertEqual(m.first, "9.6")
+        XCTAssertTrue(m.entry.isPrinted(inRelease: "9.2p1"), "Debian backport")
+        XCTAssertFalse(m.entry.isPrinted(inRelease: "9.5"))
+
+        let c = try XCTUnwrap(table.match(message: "Connecting to example.org [192.0.2.1] port 2222.", level: 1, release: "9.2"))
+        XCTAssertEqual(c.values, ["example.org", "192.0.2.1", "2222"])
+        XCTAssertEqual(c.kind, .opensshConnect)
+        // A trailing CR is not part of the message.
+        XCTAssertEqual(table.match(message: "Connection established.\r", level: 1)?.id, table.match(message: "Connection established.", level: 1)?.id)
+        // The version line (the reference keeps it as `%s, %s`).
+        XCTAssertEqual(table.match(message: "OpenSSH_9.2p1 Debian-2+deb12u10, OpenSSL 3.0.19 27 Jan 2026", level: nil, release: "9.2")?.kind, .opensshVersion)
+        // Failure texts after `: `.
+        XCTAssertEqual(table.reason("message authentication code incorrect")?.kind, .opensshError)
+        XCTAssertEqual(table.reason("Bad packet length 1349676916.")?.values, ["1349676916"])
+        XCTAssertNil(table.reason("hello world"))
+    }
+
+    func testEveryKindIsAnOpenSSHRecordKind() {
+        let kinds = Set(RecordKind.opensshKinds)
+        for e in table.entries { XCTAssertTrue(kinds.contains(e.kind), "\(e.id): \(e.kind)") }
+        XCTAssertEqual(table.releases.first, "5.0")
+        XCTAssertEqual(table.releases.last, "10.5")
+        XCTAssertEqual(table.summary.compiled, table.entries.count, "every format compiles")
+        XCTAssertEqual(Set(table.entries.map(\.id)).count, table.entries.count, "ids are unique")
+    }
+
+    /// The per-release bits the search ranks by say what `Entry.isPrinted` says.
+    func testReleaseBitsAgreeWithIsPrinted() {
+        for (k, e) in table.entries.enumerated() {
+            for (i, r) in table.releases.enumerated() {
+                let bit = table.releaseMasks[k] & (1 << UInt64(i)) != 0
+                if bit != e.isPrinted(inRelease: r) { XCTFail("\(e.id) \(e.format) in \(r): bit \(bit)"); return }
+            }
+        }
+    }
+
+    func testHostileLinesStayCheap() {
+        // A line repeating a format's delimiters: each format's search has a budget,
+        // so this returns instead of backtracking for ever (no timing is asserted).
+        let hostile = "channel 1: " + String(repeating: "rcvd ext data ", count: 20_000)
+        XCTAssertNil(table.match(message: hostile[...], level: 2))
+        _ = table.match(message: String(repeating: ": ", count: 50_000)[...], level: nil)
+    }
+
+    /// `catalog stats`: the SFTPPlus lines first and unchanged, then the table; with a
+    /// database, how its OpenSSH records match; without one, the table alone.
+    func testCatalogStatsDescribesTheTableAndTheStoredRecords() throws {
+        let dir = Paths.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let alone = try CLI.run(["catalog", "stats"], cwd: dir)
+        XCTAssertEqual(alone.status, 0, alone.stderr)
+        XCTAssertTrue(alone.stdout.hasPrefix("OpenSSH message table: \(table.entries.count) formats from 56 releases (5.0–10.5)"), alone.stdout)
+        let json = try CLI.run(["catalog", "stats", "--json"], cwd: dir)
+        let tableOnly = try XCTUnwrap(JSONSerialization.jsonObject(with: json.stdoutBytes) as? [String: Any])
+        XCTAssertEqual(Array(tableOnly.keys), ["openssh"])
+        XCTAssertEqual(try CLI.run(["catalog", "stats", "--db", dir.appendingPathComponent("none.db").path]).status, 1, "a named database must exist")
+
+        let db = dir.appendingPathComponent("t.db").path
+        let log = dir.appendingPathComponent("mixed.log").path
+        try "2025-01-01 10:00:00 30014 sftp-1 Unknown 192.0.2.1:1 New SSH connection made.\n".write(toFile: log, atomically: true, encoding: .utf8)
+        let ingest = try CLI.run(["ingest", "--db", db, log, Paths.sample("openssh/sftp-v1-put-ls.log")])
+        XCTAssertLessThanOrEqual(ingest.status, 2, ingest.stderr)
+        let text = try CLI.run(["catalog", "stats", "--db", db])
+        XCTAssertTrue(text.stdout.hasPrefix("SFTPPlus events: 1; resolved 1, unresolved 0, unknown ID 0\n\nOpenSSH message table: "), text.stdout)
+        XCTAssertTrue(text.stdout.contains("\nOpenSSH records: "), text.stdout)
+        let stats = try XCTUnwrap(JSONSerialization.jsonObject(with: try CLI.run(["catalog", "stats", "--db", db, "--json"]).stdoutBytes) as? [String: Any])
+        XCTAssertEqual(stats["resolved"] as? Int, 1)
+        let openssh = try XCTUnwrap(stats["openssh"] as? [String: Any])
+        XCTAssertEqual(openssh["formats"] as? Int, table.entries.count)
+        XCTAssertEqual((openssh["releases"] as? [String: Any])?["count"] as? Int, 56)
+        let records = try XCTUnwrap(openssh["records"] as? [String: Any])
+        let total = try XCTUnwrap(records["total"] as? Int), matched = try XCTUnwrap(records["matched"] as? Int)
+        XCTAssertGreaterThan(total, 50)
+        XCTAssertEqual(total - matched, records["unmatched"] as? Int)
+        // What is left of that transcript is the sftp listing (`-rw-r--r-- …`).
+        XCTAssertEqual(Set(((records["unmatched_by_first_word"] as? [String: Any]) ?? [:]).keys), ["-rw-r--r--"])
+    }
+
+    func testTheBundledTableLoads() throws {
+        let shared = try OpenSSHMessageTable.shared()
+        XCTAssertEqual(shared.entries.count, table.entries.count)
+    }
+}
