@@ -8,6 +8,10 @@ public final class OpenSSHTranscriptReader: LogReader {
     let file: String
     let options: ReaderOptions
     private var classifier = OpenSSHLineClassifier()
+    /// Every message the client code prints (nil when the catalogue has no table).
+    private let messages = try? OpenSSHMessageTable.shared()
+    /// The client's release, from its version line: the same text can fit an older and a newer wording.
+    private var release: String?
 
     public init(file: String, options: ReaderOptions) {
         self.file = file
@@ -67,7 +71,28 @@ public final class OpenSSHTranscriptReader: LogReader {
         }
         // Values never carry the line end's spaces or CR, nor markup inside the line.
         let clean = PasteLines.withoutInlineMarkup(body).trimmingTrailingSpace
-        let c = classifier.classify(clean, level: level, crlf: line.terminatorLength == 2, width: b.count)
+        var c = classifier.classify(clean, level: level, crlf: line.terminatorLength == 2, width: b.count)
+        // Which message of the client printed the line; a line the extractors do not
+        // know still gets its kind from the table, and a debug line nothing knows is unparsed.
+        var known: OpenSSHMessageTable.Match?
+        let isClientLine = c.kind.rawValue.hasPrefix("openssh.") && c.kind != .opensshOutput && !c.isContinuation
+        if let messages, isClientLine || c.kind == .unparsed {
+            known = messages.match(message: clean, level: level, release: release)
+            // Some formats end in a space (`first_kex_follows %d `, an empty `languages ctos: %s`).
+            if known == nil, body.utf8.count != clean.utf8.count {
+                known = messages.match(message: PasteLines.withoutInlineMarkup(body), level: level, release: release)
+            }
+        }
+        if c.kind == .opensshVersion, case .string(let v)? = c.extra.first(where: { $0.0 == "client_version" || $0.0 == "software" })?.1 {
+            release = release ?? v
+        }
+        if let m = known, c.kind == .unparsed {
+            c = OpenSSHLineClassifier.Result(kind: m.kind == .opensshError && m.level != .fatal ? .opensshDebug : m.kind,
+                                             extra: [("event", .string(m.level == .fatal ? "fatal" : "message"))])
+        } else if messages != nil, level != nil, known == nil, c.kind == .opensshDebug, c.extra.isEmpty {
+            c = OpenSSHLineClassifier.Result(kind: .unparsed, extra: [],
+                                             diagnostic: "a debug\(level!) line that no OpenSSH client release prints (catalog/openssh-messages.json)")
+        }
         r.kind = c.kind
         if c.kind == .unparsed {
             r.text = text
@@ -80,6 +105,10 @@ public final class OpenSSHTranscriptReader: LogReader {
         if let via { extra.append(("via", .string(via))) }
         if afterProgress { extra.append(("after_progress", .bool(true))) }
         extra += c.extra
+        if let m = known {
+            extra.append(("message_id", .string(m.id)))
+            if !extra.contains(where: { $0.0 == "function" }), let f = m.function { extra.append(("function", .string(f))) }
+        }
         r.extra = extra
         return r
     }
@@ -95,6 +124,8 @@ struct OpenSSHLineClassifier {
         var kind: RecordKind
         var extra: [(String, JSONValue)]
         var diagnostic: String?
+        /// A line continuing the previous message (status dump, GSS minor text): not a message of its own.
+        var isContinuation: Bool { extra.contains { $0.0 == "continuation" } }
     }
 
     /// Side of the proposal being dumped (7.2+ headers).

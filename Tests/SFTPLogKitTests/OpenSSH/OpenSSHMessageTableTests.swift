@@ -240,3 +240,50 @@ final class OpenSSHMessageTableTests: XCTestCase {
         XCTAssertEqual(shared.entries.count, table.entries.count)
     }
 }
+
+/// The reader names the message of every client line it reads, and the table
+/// decides lines the extractors do not know.
+final class OpenSSHReaderTableTests: XCTestCase {
+    func testEveryDebugLineCarriesItsMessage() throws {
+        let files = try FileManager.default.contentsOfDirectory(atPath: Paths.sample("openssh")).filter { $0.hasSuffix(".log") }.map { Paths.sample("openssh/\($0)") }
+            + (try FileManager.default.contentsOfDirectory(atPath: Paths.sample("pastes/openssh"))).filter { $0.hasPrefix("real-") && $0.hasSuffix(".log") }.map { Paths.sample("pastes/openssh/\($0)") }
+        XCTAssertGreaterThan(files.count, 60)
+        var debug = 0, client = 0, named = 0
+        for f in files {
+            for r in try Harness.parse(f, resolve: false) where r.kind.rawValue.hasPrefix("openssh.") && r.kind != .opensshOutput {
+                if r.extraValue("continuation") != nil { continue }
+                client += 1
+                if r.extraValue("message_id") != nil { named += 1 }
+                if r.extraValue("level") != nil {
+                    debug += 1
+                    XCTAssertNotNil(r.extraValue("message_id"), "\(f):\(r.line): \(r.message ?? "")")
+                }
+            }
+        }
+        // The rest are texts the table cannot hold: a server's keyboard-interactive prompt, the randomart box, progress meters.
+        XCTAssertGreaterThan(Double(named) / Double(client), 0.98, "\(named) of \(client) client lines named")
+        print("message table: \(named) of \(client) client lines named, all \(debug) debug lines")
+    }
+
+    func testTheTableDecidesWhatTheExtractorsDoNotKnow() throws {
+        let text = """
+        OpenSSH_8.4p1 Debian-5+deb11u1, OpenSSL 1.1.1w  11 Sep 2023\r
+        debug1: Reading configuration data /etc/ssh/ssh_config\r
+        debug2: resolve_canonicalize: hostname h is address\r
+        debug1: this line is printed by no OpenSSH release\r
+        Bad owner or permissions on /home/u/.ssh/config\r
+
+        """
+        let recs = try OpenSSHFixtures.records(text: text)
+        XCTAssertEqual(recs.map(\.kind), [.opensshVersion, .opensshDebug, .opensshDebug, .unparsed, .opensshError])
+        XCTAssertEqual(recs[2].extraValue("function"), .string("resolve_canonicalize"))
+        XCTAssertNotNil(recs[2].extraValue("message_id"))
+        XCTAssertTrue(recs[3].diagnostic?.contains("no OpenSSH client release prints") ?? false, recs[3].diagnostic ?? "")
+        XCTAssertEqual(recs[4].extraValue("event"), .string("fatal"))
+        // The same id for the same message whatever its values.
+        let a = try OpenSSHFixtures.records(text: "debug1: Connecting to a [192.0.2.1] port 22.\n")
+        let b = try OpenSSHFixtures.records(text: "debug1: Connecting to b [2001:db8::1] port 2222.\n")
+        XCTAssertEqual(a[0].extraValue("message_id"), b[0].extraValue("message_id"))
+        XCTAssertNotNil(a[0].extraValue("message_id"))
+    }
+}
