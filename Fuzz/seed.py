@@ -49,6 +49,9 @@ def base(p):
 text = [p for p in s("sftpplus/*.log") + s("sftpplus/layouts/*.log") if "csv" not in p and "entry-format" not in p]
 for p in text:
     write("FuzzSFTPPlusText", base(p), chunks(p))
+# Documentation-shaped excerpts: indented line blocks, quoted mail, HTTP requests with JSON as published.
+for p in s("pastes/sftpplus/*.txt"):
+    write("FuzzSFTPPlusText", "paste-" + base(p), chunks(p, limit=2))
 
 for p in s("sftpplus/layouts/json-lines-*.log"):
     write("FuzzJSONEvents", base(p), [l.rstrip(b"\n") for l in open(p, "rb").read().splitlines()[:12]])
@@ -60,6 +63,9 @@ for p in s("sftpplus/*csv*.log"):
 
 for p in s("openssh/*.log"):
     write("FuzzOpenSSH", base(p), chunks(p))
+# Pastes: prompts, several runs, wraps, markup, CRLF and CR CR LF, other programs' text.
+for p in s("pastes/openssh/*.log"):
+    write("FuzzOpenSSH", "paste-" + base(p), chunks(p, limit=2))
 
 # RecordStream: first byte = number of reads (low 6 bits + 1), then the bytes.
 for k, p in enumerate(s("sftpplus/*.log") + s("sftpplus/layouts/*.log") + s("openssh/*.log")):
