@@ -52,14 +52,15 @@ struct Sessions: ParsableCommand {
                 return
             case .csv:
                 let sessions = try loaded()
-                var rows = "id,source,side,start,duration,user,peer_address,peer_port,client_version,server_version,outcome,files,bytes_up,bytes_down,weak_findings,terrapin_vulnerable\r\n"
+                var rows = "id,source,side,start,duration,user,peer_address,peer_port,client_version,server_version,outcome,files,bytes_up,bytes_down,weak_findings,terrapin_vulnerable,closed\r\n"
                 for s in sessions {
                     let cells: [String] = [s.id, s.source, s.side, s.start?.iso ?? "", s.duration.map { String($0) } ?? "", s.user ?? "",
                                            s.peer?.address ?? "", s.peer?.port.map(String.init) ?? "", s.clientVersion ?? "", s.serverVersion ?? "",
                                            s.outcome, String(s.operations.filter { $0.op == "get" || $0.op == "put" }.count),
                                            String(s.bytesUp), String(s.bytesDown),
                                            String(s.findings.filter { ["warn", "fail", "unknown"].contains($0.rating) }.count),
-                                           s.terrapinVulnerable.map { $0 ? "true" : "false" } ?? ""]
+                                           s.terrapinVulnerable.map { $0 ? "true" : "false" } ?? "",
+                                           s.closed.map { $0 ? "true" : "false" } ?? ""]
                     rows += cells.map(TextEscaper.csvCell).joined(separator: ",") + "\r\n"
                 }
                 out = rows
