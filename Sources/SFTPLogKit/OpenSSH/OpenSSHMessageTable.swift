@@ -217,6 +217,28 @@ public final class OpenSSHMessageTable: Sendable {
         find(in: reasonIndex, text, release: nil)
     }
 
+    /// Which entry printed the line, without reading out its values: what the
+    /// transcript reader asks of every line. `release` as `releaseMask(_:)` gives it.
+    func entryIndex(message: Substring, level: Int?, releaseMask want: UInt64) -> Int? {
+        let index: LineIndex
+        switch level {
+        case nil: index = plainIndex
+        case 1?, 2?, 3?: index = debugIndexes[level! - 1]
+        default: return nil
+        }
+        var s = message
+        if s.utf8.last == 0x0D { s = Substring(s.utf8.dropLast()) }
+        return s.withUTF8 { m -> Int? in
+            patterns.search(m, index: index, releaseMasks: releaseMasks, want: want) { best, _ in Int(patterns.lines[best].entry) }
+        }
+    }
+
+    /// The bit `match(…release:)` prefers for `release` (0 when the table does not know it).
+    func releaseMask(_ release: String?) -> UInt64 {
+        guard let release, let r = OpenSSHMessageTable.releaseNumber(release), let i = releaseNumbers.firstIndex(of: r) else { return 0 }
+        return 1 << UInt64(i)
+    }
+
     private func find(in index: LineIndex, _ message: Substring, release: String?) -> Match? {
         var s = message
         if s.utf8.last == 0x0D { s = Substring(s.utf8.dropLast()) }

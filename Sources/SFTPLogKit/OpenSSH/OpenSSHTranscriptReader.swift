@@ -10,8 +10,10 @@ public final class OpenSSHTranscriptReader: LogReader {
     private var classifier = OpenSSHLineClassifier()
     /// Every message the client code prints (nil when the catalogue has no table).
     private let messages = try? OpenSSHMessageTable.shared()
-    /// The client's release, from its version line: the same text can fit an older and a newer wording.
-    private var release: String?
+    /// The client's release, from its version line: the same text can fit an older
+    /// and a newer wording (as the table's release bit).
+    private var releaseMask: UInt64 = 0
+    private var releaseKnown = false
 
     public init(file: String, options: ReaderOptions) {
         self.file = file
@@ -74,17 +76,20 @@ public final class OpenSSHTranscriptReader: LogReader {
         var c = classifier.classify(clean, level: level, crlf: line.terminatorLength == 2, width: b.count)
         // Which message of the client printed the line; a line the extractors do not
         // know still gets its kind from the table, and a debug line nothing knows is unparsed.
-        var known: OpenSSHMessageTable.Match?
+        var known: OpenSSHMessageTable.Entry?
         let isClientLine = c.kind.rawValue.hasPrefix("openssh.") && c.kind != .opensshOutput && !c.isContinuation
         if let messages, isClientLine || c.kind == .unparsed {
-            known = messages.match(message: clean, level: level, release: release)
+            var at = messages.entryIndex(message: clean, level: level, releaseMask: releaseMask)
             // Some formats end in a space (`first_kex_follows %d `, an empty `languages ctos: %s`).
-            if known == nil, body.utf8.count != clean.utf8.count {
-                known = messages.match(message: PasteLines.withoutInlineMarkup(body), level: level, release: release)
+            if at == nil, body.utf8.count != clean.utf8.count {
+                at = messages.entryIndex(message: PasteLines.withoutInlineMarkup(body), level: level, releaseMask: releaseMask)
             }
+            known = at.map { messages.entries[$0] }
         }
-        if c.kind == .opensshVersion, case .string(let v)? = c.extra.first(where: { $0.0 == "client_version" || $0.0 == "software" })?.1 {
-            release = release ?? v
+        if !releaseKnown, c.kind == .opensshVersion, let messages,
+           case .string(let v)? = c.extra.first(where: { $0.0 == "client_version" || $0.0 == "software" })?.1 {
+            releaseMask = messages.releaseMask(v)
+            releaseKnown = true
         }
         if let m = known, c.kind == .unparsed {
             c = OpenSSHLineClassifier.Result(kind: m.kind == .opensshError && m.level != .fatal ? .opensshDebug : m.kind,
@@ -107,7 +112,7 @@ public final class OpenSSHTranscriptReader: LogReader {
         extra += c.extra
         if let m = known {
             extra.append(("message_id", .string(m.id)))
-            if !extra.contains(where: { $0.0 == "function" }), let f = m.function { extra.append(("function", .string(f))) }
+            if let f = m.functions.first, !extra.contains(where: { $0.0 == "function" }) { extra.append(("function", .string(f))) }
         }
         r.extra = extra
         return r

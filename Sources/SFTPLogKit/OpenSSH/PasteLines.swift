@@ -230,6 +230,29 @@ enum PasteLines {
         return false
     }
 
+    /// Whether one of `inlineTags` (or `[email=`) occurs: a byte scan, since most
+    /// client lines hold `[` or `<` (`[192.0.2.1]`, `<implicit>`) but no markup.
+    static func hasInlineTag(_ s: Substring) -> Bool {
+        var s = s
+        return s.withUTF8 { b in
+            var i = 0
+            while i < b.count {
+                let c = b[i]
+                if c == 0x5B || c == 0x3C, i + 1 < b.count {
+                    for tag in inlineTagBytes where tag[0] == c && i + tag.count <= b.count {
+                        var k = 1
+                        while k < tag.count && b[i + k] == tag[k] { k += 1 }
+                        if k == tag.count { return true }
+                    }
+                }
+                i += 1
+            }
+            return false
+        }
+    }
+
+    static let inlineTagBytes: [[UInt8]] = (inlineTags + ["[email="]).map { Array($0.utf8) }
+
     /// `[code]`, `[/code]`, `[quote]`, ```` ``` ````, `<pre>`, `</pre>` (a markup line of its own).
     static func isMarkup(_ s: Substring) -> Bool {
         let t = s.trimmingSpaces
@@ -244,7 +267,7 @@ enum PasteLines {
     static let inlineTags = ["[email]", "[/email]", "[url]", "[/url]", "[b]", "[/b]", "[i]", "[/i]", "[code]", "[/code]", "<code>", "</code>"]
 
     static func withoutInlineMarkup(_ s: Substring) -> Substring {
-        guard s.utf8.contains(0x5B) || s.utf8.contains(0x3C) else { return s }
+        guard hasInlineTag(s) else { return s }
         var t = String(s)
         for tag in inlineTags where t.contains(tag) { t = t.replacingOccurrences(of: tag, with: "") }
         // `[email=a@b]a@b[/email]`

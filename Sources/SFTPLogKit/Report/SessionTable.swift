@@ -1,14 +1,14 @@
 import Foundation
 
 /// The `sessions` table: start, duration, user, peer, client, outcome, whether
-/// its end is in the log, files, bytes, findings — fitted to the terminal width,
-/// log content escaped.
+/// its end is in the log (`end`: `seen`, or `cut` when the log stops before it),
+/// files, bytes, findings — fitted to the terminal width, log content escaped.
 public enum SessionTable {
     public static func render(_ sessions: [SessionTimeline], width: Int = 80) -> String {
         let cols: [FittedTable.Column] = [
-            .init("start", min: 11), .init("dur", right: true), .init("user", flexible: true, min: 8, shrinkOrder: 3),
-            .init("peer", flexible: true, min: 15, shrinkOrder: 4), .init("client", flexible: true, min: 8, shrinkOrder: 1),
-            .init("outcome", flexible: true, min: 9, shrinkOrder: 2), .init("closed"),
+            .init("start", min: 11), .init("dur", right: true), .init("user", flexible: true, min: 6, shrinkOrder: 3),
+            .init("peer", flexible: true, min: 13, shrinkOrder: 4), .init("client", flexible: true, min: 7, shrinkOrder: 1),
+            .init("outcome", flexible: true, min: 8, shrinkOrder: 2), .init("end"),
             .init("files", right: true), .init("bytes", right: true), .init("weak", right: true),
         ]
         let rows = sessions.map { s -> [String] in
@@ -21,7 +21,7 @@ public enum SessionTable {
                 TextEscaper.terminalSafe(s.user ?? "-"),
                 s.peer.map { TextEscaper.terminalSafe($0.address + ($0.port.map { ":\($0)" } ?? "")) } ?? "-",
                 TextEscaper.terminalSafe(client.replacingOccurrences(of: "SSH-2.0-", with: "")),
-                s.outcome, s.closed.map { $0 ? "yes" : "no" } ?? "-",
+                s.outcome, s.closed.map { $0 ? "seen" : "cut" } ?? "-",
                 String(s.operations.filter { $0.op == "get" || $0.op == "put" }.count),
                 bytes > 0 ? Human.bytes(bytes) : "-", weak > 0 ? String(weak) : "",
             ]

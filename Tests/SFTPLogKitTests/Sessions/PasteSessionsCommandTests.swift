@@ -50,10 +50,11 @@ final class PasteSessionsCommandTests: XCTestCase {
     }
 
     func testTableAndCSVShowWhetherTheEndWasSeen() throws {
-        let t = try CLI.run(["sessions", "--db", Self.db], env: ["COLUMNS": "120"])
+        let t = try CLI.run(["sessions", "--db", Self.db], env: ["COLUMNS": "80"])
         XCTAssertEqual(t.status, 0, t.stderr)
-        XCTAssertTrue(t.stdout.split(separator: "\n").first?.contains("closed") ?? false, t.stdout)
-        XCTAssertTrue(t.stdout.contains(" no ") && t.stdout.contains(" yes "))
+        XCTAssertTrue(t.stdout.split(separator: "\n").first?.contains(" end ") ?? false, t.stdout)
+        XCTAssertTrue(t.stdout.contains(" cut ") && t.stdout.contains(" seen "))
+        XCTAssertTrue(t.stdout.split(separator: "\n").allSatisfy { $0.count <= 80 }, "fits 80 columns")
         let c = try CLI.run(["sessions", "--db", Self.db, "--format", "csv"])
         XCTAssertEqual(c.status, 0, c.stderr)
         let lines = c.stdout.components(separatedBy: "\r\n").filter { !$0.isEmpty }
