@@ -9,6 +9,7 @@ side by side (alternating, several runs, medians) and prints a table.
     Benchmarks/run.sh --openssh 10000 --openssh-runs 10   # the same, 10 runs per file: about 1 GB
     Benchmarks/run.sh --rotated 30       # the 1M-line log as 30 rotated files against one file
     Benchmarks/run.sh --smoke            # tiny input, debug build (CI: it builds and runs)
+    Benchmarks/run.sh --compare OLD --runs 5   # parse/ingest of the log and 1,000 transcripts, this build vs OLD
 
 Baselines: `sqlite3 .import --csv` of the same rows pre-parsed into 7 columns
 followed by an FTS5 'rebuild' (ingest), and `grep -c 30014` (parse). The
@@ -244,21 +245,21 @@ def rotated(a, binary, env):
            for k, v in res.items()], ['ingest of', 'median s', 'lines/s', 'ratio', 'peak RSS MiB'])
 
 
-def openssh(a, binary, env):
+def openssh_files(work, count, runs):
     """Many transcripts: the bundled real ones, each copy with its own client
-    port so that every copy is distinct content. With --openssh-runs R each
-    file holds R runs one after another, as `ssh -E file` appends them (R=10
-    makes 10,000 files about 1 GB)."""
+    port so that every copy is distinct content. With R runs each file holds R
+    runs one after another, as `ssh -E file` appends them (R=10 makes 10,000
+    files about 1 GB). Returns the folder, its files and their bytes."""
     src_dir = os.path.join(REPO, 'samples', 'openssh')
     samples = sorted(os.path.join(src_dir, f) for f in os.listdir(src_dir) if f.endswith('.log'))
     texts = [open(p, 'rb').read() for p in samples]
     texts = [t if t.endswith(b'\n') else t + b'\n' for t in texts]
-    runs = max(1, a.openssh_runs)
-    out_dir = os.path.join(a.work, f'openssh-{a.openssh}' + (f'x{runs}' if runs > 1 else ''))
+    runs = max(1, runs)
+    out_dir = os.path.join(work, f'openssh-{count}' + (f'x{runs}' if runs > 1 else ''))
     if not os.path.isdir(out_dir):
         os.makedirs(out_dir)
         rnd = random.Random(7)
-        for i in range(a.openssh):
+        for i in range(count):
             # Distinct content per copy: a header comment line is enough for
             # content addressing; the transcripts themselves stay real.
             body = [b'# benchmark copy %d\n' % i]
@@ -268,13 +269,44 @@ def openssh(a, binary, env):
             with open(os.path.join(out_dir, f'transcript-{i:05d}.log'), 'wb') as f:
                 f.write(b''.join(body))
     files = sorted(os.path.join(out_dir, f) for f in os.listdir(out_dir))
-    total = sum(os.path.getsize(f) for f in files)
+    return out_dir, files, sum(os.path.getsize(f) for f in files)
+
+
+def openssh(a, binary, env):
+    """--openssh N: N transcripts (see openssh_files) in one ingest."""
+    out_dir, files, total = openssh_files(a.work, a.openssh, a.openssh_runs)
     db = os.path.join(a.work, 'openssh.db')
     rm_db(db)
     dt, rss = timed([binary, 'ingest', '--quiet', '--db', db, out_dir], env=env)
     sessions = subprocess.run(['sqlite3', db, 'SELECT count(*) FROM sessions'], capture_output=True, text=True).stdout.strip()
     table([[f'{len(files):,}', f'{total / 1e6:.0f}', f'{dt:.2f}', f'{len(files) / dt:,.0f}', f'{total / 1e6 / dt:.1f}', sessions, f'{rss:.0f}']],
           ['transcripts', 'MB', 'ingest s', 'files/s', 'MB/s', 'sessions', 'peak RSS MiB'])
+
+
+def compare(a, binary, env):
+    """--compare OLD: this build against another sftplog binary, side by side:
+    parse and ingest of the --lines log and of --openssh transcripts (default
+    1,000), the two binaries alternating run by run; medians and new/old."""
+    log, _ = generate(a.work, a.lines)
+    out_dir, files, _ = openssh_files(a.work, a.openssh or 1000, a.openssh_runs)
+    cases = [('parse', f'{a.lines:,}-line log', lambda b, n: timed([b, 'parse', log], env=env)[0]),
+             ('ingest', f'{a.lines:,}-line log', lambda b, n: run_ingest(b, a.work, log, env, name=f'cmp-{n}.db')[0]),
+             ('parse', f'{len(files):,} transcripts', lambda b, n: timed([b, 'parse', out_dir], env=env)[0]),
+             ('ingest', f'{len(files):,} transcripts', lambda b, n: run_ingest(b, a.work, out_dir, env, name=f'cmp-ssh-{n}.db')[0])]
+    times = {(c[0], c[1], who): [] for c in cases for who in ('old', 'new')}
+    for r in range(a.runs):
+        order = [('old', a.compare), ('new', binary)]
+        if r % 2:
+            order.reverse()
+        for cmd, what, run in cases:
+            for who, b in order:
+                times[(cmd, what, who)].append(run(b, who))
+    rows = []
+    for cmd, what, _ in cases:
+        old, new = statistics.median(times[(cmd, what, 'old')]), statistics.median(times[(cmd, what, 'new')])
+        rows.append([f'{cmd} {what}', f'{old:.2f}', f'{new:.2f}', f'{new / old:.2f}',
+                     ' '.join(f'{x:.2f}' for x in times[(cmd, what, 'old')]), ' '.join(f'{x:.2f}' for x in times[(cmd, what, 'new')])])
+    table(rows, ['command', 'old s', 'new s', 'new/old', 'old runs', 'new runs'])
 
 
 def main():
@@ -289,6 +321,7 @@ def main():
     ap.add_argument('--no-queries', action='store_true')
     ap.add_argument('--smoke', action='store_true', help='tiny input, debug build, one run')
     ap.add_argument('--binary', help='sftplog binary (default: build release)')
+    ap.add_argument('--compare', metavar='OLD', help='another sftplog binary to run side by side (parse and ingest)')
     a = ap.parse_args()
     if a.smoke:
         a.work = os.path.join(a.work, 'smoke')  # never collides with a real run's files
@@ -306,7 +339,9 @@ def main():
         if not binary:
             sh(['swift', 'build', '-c', 'release', '--product', 'sftplog'], cwd=REPO, stdout=subprocess.DEVNULL)
             binary = os.path.join(REPO, '.build', 'release', 'sftplog')
-    if a.scaling:
+    if a.compare:
+        compare(a, binary, env)
+    elif a.scaling:
         scaling(a, binary, env)
     elif a.openssh:
         openssh(a, binary, env)

@@ -75,6 +75,7 @@ build() {
 }
 
 [ -d corpus ] || python3 seed.py
+mkdir -p "$SCRATCH"
 build
 BIN=$SCRATCH/$CONFIG
 

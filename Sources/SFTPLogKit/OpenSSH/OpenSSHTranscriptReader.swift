@@ -309,10 +309,7 @@ struct OpenSSHLineClassifier {
             }
             if s.hasBytePrefix("Looking up ") { return R(.opensshSFTP, [("event", .string("lookup")), ("path", str(s.dropFirst(11)))]) }
         case UInt8(ascii: "O"):
-            if s.hasBytePrefix("OpenSSH_") {
-                inChannel = false
-                return R(.opensshVersion, banner(s))
-            }
+            if s.hasBytePrefix("OpenSSH_") { return versionLine(s) }
             if let r = T.after(s, "Offering ") { return R(.opensshAuth, offering(r)) }
         case UInt8(ascii: "m"):
             if let r = T.after(s, "match: ") { return R(.opensshCompat, compat(r, match: true)) }
@@ -462,10 +459,7 @@ struct OpenSSHLineClassifier {
             if let r = T.after(s, "Trying private key: ") {
                 return R(.opensshAuth, [("event", .string("trying_private_key")), ("key_path", str(r))])
             }
-            if let r = T.after(s, "Transferred: ") {
-                inChannel = false; afterCommand = false
-                return R(.opensshTransfer, transferred(r))
-            }
+            if let r = T.after(s, "Transferred: ") { return transferredLine(r) }
         case UInt8(ascii: "B"):
             if let r = T.after(s, "Bytes per second: ") { return R(.opensshTransfer, rate(r)) }
         case UInt8(ascii: "E"):
@@ -512,7 +506,6 @@ struct OpenSSHLineClassifier {
         if let (req, rest) = T.split2(s, " request accepted on channel "), !req.contains(" ") {
             return R(.opensshChannel, [("event", .string("request_accepted")), ("request", str(req)), ("channel", T.int(rest).map(JSONValue.int) ?? str(rest))])
         }
-        if let r = T.after(s, "Transferred: ") { return R(.opensshTransfer, transferred(r)) }
         if s.hasBytePrefix("Killed by signal ") { return R(.opensshError, [("event", .string("killed"))]) }
         return nil
     }
@@ -543,10 +536,7 @@ struct OpenSSHLineClassifier {
         }
         let wasRandomart = inRandomart
         inRandomart = false
-        if s.hasBytePrefix("OpenSSH_") {
-            inChannel = false; afterCommand = false
-            return R(.opensshVersion, banner(s))
-        }
+        if s.hasBytePrefix("OpenSSH_") { return versionLine(s) }
         if s.hasBytePrefix("sftp>") {
             return R(.opensshSFTP, sftpCommand(s.dropFirst(5)))
         }
@@ -569,11 +559,7 @@ struct OpenSSHLineClassifier {
         if let r = T.after(s, "Authenticated using \"") {
             return R(.opensshAuth, [("event", .string("partial_success")), ("method", str(T.split2(r, "\"")?.0 ?? r))])
         }
-        if let r = T.after(s, "Transferred: ") {
-            // The client's last words: nothing after this is remote output.
-            inChannel = false; afterCommand = false
-            return R(.opensshTransfer, transferred(r))
-        }
+        if let r = T.after(s, "Transferred: ") { return transferredLine(r) }
         if let r = T.after(s, "Bytes per second: ") { return R(.opensshTransfer, rate(r)) }
         if let r = T.after(s, "Warning: Permanently added ") {
             if let r2 = T.after(r, "'"), let (host, rest) = T.split2(r2, "'") {
@@ -820,6 +806,20 @@ struct OpenSSHLineClassifier {
             return R(.opensshOutput, [])
         }
         return Result(kind: .unparsed, extra: [], diagnostic: "not an OpenSSH client line (outside a session channel)")
+    }
+
+    /// The version line begins a run: nothing after it is an earlier run's remote output.
+    mutating func versionLine(_ s: Substring) -> Result {
+        inChannel = false
+        afterCommand = false
+        return Result(kind: .opensshVersion, extra: banner(s))
+    }
+
+    /// `Transferred:` is the client's last line: nothing after it is remote output.
+    mutating func transferredLine(_ r: Substring) -> Result {
+        inChannel = false
+        afterCommand = false
+        return Result(kind: .opensshTransfer, extra: transferred(r))
     }
 
     /// `user@host's password:` (password), `(user@host) Password:` and a bare
