@@ -673,6 +673,14 @@ struct OpenSSHLineClassifier {
             return R(.opensshConnect, [("event", .string("closed")), ("host", str(r.dropLast(8)))])
         }
         if s.hasBytePrefix("Connection timed out") { return R(.opensshError, [("event", .string("timeout"))]) }
+        // The connection dropping, as 5.x–6.x (`Write failed: Broken pipe`) and 8.x+
+        // (`client_loop: send disconnect: Broken pipe`) say it.
+        if let r = T.after(s, "Write failed: ") ?? T.after(s, "client_loop: send disconnect: ") {
+            return R(.opensshError, [("event", .string("write_failed")), ("reason", str(r))])
+        }
+        if s == "no hostkey alg" {
+            return R(.opensshError, [("event", .string("negotiation_failed")), ("reason", str(s)), ("slot", .string("hostkey"))])
+        }
         if let r = T.after(s, "Read from remote host "), let (host, reason) = T.split2(r, ": ") {
             return R(.opensshError, [("event", .string("read_failed")), ("host", str(host)), ("reason", str(reason))])
         }
@@ -764,6 +772,13 @@ struct OpenSSHLineClassifier {
         if T.contains(s, "no mutual signature supported") { return R(.opensshAuth, [("event", .string("no_mutual_signature"))]) }
         if let t = OpenSSHText.stripFunction(s), t.hasBytePrefix("Connection to ") {
             return R(.opensshError, [("event", .string("transport")), ("error", str(T.splitLast2(t, ": ")?.1 ?? t))])
+        }
+        // `client_loop: ssh_packet_write_poll: Connection to … port …: Broken pipe`,
+        // `banner exchange: Connection to … port …: invalid format`: a transport failure behind two tags.
+        if let at = T.find(s, ": Connection to "), let (who, error) = T.split2(s[at.upperBound...], ": "), T.contains(who, " port ") {
+            var e = peerFacts(who, event: "transport")
+            e.append(("error", str(error)))
+            return R(.opensshError, e)
         }
         if let r = T.after(s, "Connected to "), r.hasSuffix(".") {
             return R(.opensshConnect, [("event", .string("sftp_connected")), ("host", str(r.dropLast()))])

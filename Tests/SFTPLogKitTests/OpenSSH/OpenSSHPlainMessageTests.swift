@@ -34,6 +34,10 @@ final class OpenSSHPlainMessageTests: XCTestCase {
             (["Connection closed."], true, "Connection closed."),
             (["Couldn't read packet: Connection reset by peer"], true, "Connection reset by peer"),
             (["Timeout, server sftp.example.net not responding."], true, "not responding"),
+            (["Write failed: Broken pipe"], true, "Broken pipe"),
+            (["client_loop: send disconnect: Broken pipe"], true, "Broken pipe"),
+            (["packet_write_wait: Connection to 198.51.100.7 port 22: Broken pipe"], true, "Broken pipe"),
+            (["client_loop: ssh_packet_write_poll: Connection to 198.51.100.7 port 22: Broken pipe"], true, "Broken pipe"),
         ]
         for (tail, auth, reason) in cases {
             let s = try run(tail, authenticated: auth)
