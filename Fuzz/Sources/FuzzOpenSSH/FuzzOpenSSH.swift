@@ -15,6 +15,6 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         Fuzz.blackHole(run.json())
         Fuzz.blackHole(OpenSSHSessions.timeline(run, file: "fuzz.txt"))
     }
-    Fuzz.blackHole(OpenSSHSessions.timelines(records: records, file: "fuzz.txt", sourceID: 1, zone: Fuzz.utc).count)
+    Fuzz.blackHole(OpenSSHSessions.timelines(records: records, file: "fuzz.txt", sourceID: 1).count)
     return 0
 }
