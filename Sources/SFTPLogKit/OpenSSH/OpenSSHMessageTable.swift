@@ -36,6 +36,10 @@ public final class OpenSSHMessageTable: Sendable {
         public let fragment: Bool
         /// From `openssh-extra-messages.json`, not from the extraction.
         public let extra: Bool
+        /// For messages the reader reads by data (`openssh-events.json`): the record's
+        /// event, and what each conversion's value is called and how it is typed.
+        public let event: String?
+        public let fields: [Field]
 
         public var function: String? { functions.first }
 
@@ -47,6 +51,29 @@ public final class OpenSSHMessageTable: Sendable {
             guard let f = first.flatMap(OpenSSHMessageTable.releaseNumber),
                   let l = last.flatMap(OpenSSHMessageTable.releaseNumber) else { return seenIn.isEmpty }
             return f <= r && r <= l && !same(gaps)
+        }
+    }
+
+    /// A conversion's value in a record: its name (nil: not kept) and type.
+    public struct Field: Sendable {
+        public enum Shape: String, Sendable { case string, int, list }
+        public let name: String?
+        public let shape: Shape
+
+        /// `name`, `name:int`, `name:list`, or nil.
+        init(_ spec: String?) {
+            guard let spec else { name = nil; shape = .string; return }
+            let parts = spec.split(separator: ":", maxSplits: 1)
+            name = String(parts[0])
+            shape = parts.count > 1 ? Shape(rawValue: String(parts[1])) ?? .string : .string
+        }
+
+        func value(_ text: Substring) -> JSONValue {
+            switch shape {
+            case .string: return .string(String(text))
+            case .int: return OpenSSHText.int(text).map(JSONValue.int) ?? .string(String(text))
+            case .list: return .array(OpenSSHText.list(text).map(JSONValue.string))
+            }
         }
     }
 
@@ -124,7 +151,8 @@ public final class OpenSSHMessageTable: Sendable {
                                  first: e["first"] as? String, last: e["last"] as? String, gaps: e["gaps"] as? [String] ?? [],
                                  backports: e["backports"] as? [String] ?? [], seenIn: e["seen_in"] as? [String] ?? [],
                                  area: area, kind: RecordKind(kind), stream: e["stream"] as? String,
-                                 fragment: e["fragment"] as? Bool ?? false, extra: e["extra"] as? Bool ?? false))
+                                 fragment: e["fragment"] as? Bool ?? false, extra: e["extra"] as? Bool ?? false,
+                                 event: e["event"] as? String, fields: (e["fields"] as? [Any] ?? []).map { Field($0 as? String) }))
         }
         return OpenSSHMessageTable(entries: entries, releases: root["releases"] as? [String] ?? [])
     }
@@ -230,6 +258,32 @@ public final class OpenSSHMessageTable: Sendable {
         if s.utf8.last == 0x0D { s = Substring(s.utf8.dropLast()) }
         return s.withUTF8 { m -> Int? in
             patterns.search(m, index: index, releaseMasks: releaseMasks, want: want) { best, _ in Int(patterns.lines[best].entry) }
+        }
+    }
+
+    /// Which entry printed the line and, when the entry is read by data, the
+    /// record's event and named values (`openssh-events.json`).
+    func read(message: Substring, level: Int?, releaseMask want: UInt64) -> (entry: Int, facts: [(String, JSONValue)]?)? {
+        let index: LineIndex
+        switch level {
+        case nil: index = plainIndex
+        case 1?, 2?, 3?: index = debugIndexes[level! - 1]
+        default: return nil
+        }
+        var s = message
+        if s.utf8.last == 0x0D { s = Substring(s.utf8.dropLast()) }
+        return s.withUTF8 { m -> (Int, [(String, JSONValue)]?)? in
+            patterns.search(m, index: index, releaseMasks: releaseMasks, want: want) { best, spans in
+                let k = Int(patterns.lines[best].entry)
+                let e = entries[k]
+                guard let event = e.event, spans.count == e.fields.count else { return (k, nil) }
+                var facts: [(String, JSONValue)] = [("event", .string(event))]
+                for (f, span) in zip(e.fields, spans) {
+                    guard let name = f.name else { continue }
+                    facts.append((name, f.value(Substring(String(decoding: UnsafeBufferPointer(rebasing: m[span]), as: UTF8.self)))))
+                }
+                return (k, facts)
+            }
         }
     }
 

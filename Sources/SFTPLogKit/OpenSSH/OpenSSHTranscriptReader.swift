@@ -79,12 +79,16 @@ public final class OpenSSHTranscriptReader: LogReader {
         var known: OpenSSHMessageTable.Entry?
         let isClientLine = c.kind.rawValue.hasPrefix("openssh.") && c.kind != .opensshOutput && !c.isContinuation
         if let messages, isClientLine || c.kind == .unparsed {
-            var at = messages.entryIndex(message: clean, level: level, releaseMask: releaseMask)
+            var read = messages.read(message: clean, level: level, releaseMask: releaseMask)
             // Some formats end in a space (`first_kex_follows %d `, an empty `languages ctos: %s`).
-            if at == nil, body.utf8.count != clean.utf8.count {
-                at = messages.entryIndex(message: PasteLines.withoutInlineMarkup(body), level: level, releaseMask: releaseMask)
+            if read == nil, body.utf8.count != clean.utf8.count {
+                read = messages.read(message: PasteLines.withoutInlineMarkup(body), level: level, releaseMask: releaseMask)
             }
-            known = at.map { messages.entries[$0] }
+            if let read {
+                known = messages.entries[read.entry]
+                // A message read by data (`openssh-events.json`): its event and values come from the table.
+                if let facts = read.facts { c = OpenSSHLineClassifier.Result(kind: messages.entries[read.entry].kind, extra: facts) }
+            }
         }
         if !releaseKnown, c.kind == .opensshVersion, let messages,
            case .string(let v)? = c.extra.first(where: { $0.0 == "client_version" || $0.0 == "software" })?.1 {
@@ -235,9 +239,6 @@ struct OpenSSHLineClassifier {
                 }
                 return R(.opensshVersion, e)
             }
-            if let r = T.after(s, "Remote version: ") {
-                return R(.opensshSFTP, [("event", .string("remote_version")), ("version", T.int(r).map(JSONValue.int) ?? str(r))])
-            }
             if let r = T.after(s, "Remote: ") {
                 return R(.opensshDebug, [("event", .string("remote_message")), ("remote_text", str(r))])
             }
@@ -252,7 +253,6 @@ struct OpenSSHLineClassifier {
             }
         case UInt8(ascii: "C"):
             if let r = T.after(s, "Connecting to ") { return R(.opensshConnect, connecting(r)) }
-            if s == "Connection established." { return R(.opensshConnect, [("event", .string("established"))]) }
             if s.hasBytePrefix("Couldn't ") { return R(.opensshSFTP, [("event", .string("debug_error"))]) }
         case UInt8(ascii: "c"):
             if s.hasBytePrefix("ciphers ctos:") { return proposal(s, label: "ciphers ctos:", slot: "cipher_c2s") }
@@ -307,7 +307,6 @@ struct OpenSSHLineClassifier {
                 }
                 return R(.opensshVersion, e)
             }
-            if s.hasBytePrefix("Looking up ") { return R(.opensshSFTP, [("event", .string("lookup")), ("path", str(s.dropFirst(11)))]) }
         case UInt8(ascii: "O"):
             if s.hasBytePrefix("OpenSSH_") { return versionLine(s) }
             if let r = T.after(s, "Offering ") { return R(.opensshAuth, offering(r)) }
@@ -318,21 +317,15 @@ struct OpenSSHLineClassifier {
             if s == "need rekeying" { return R(.opensshDebug, [("event", .string("rekey"))]) }
         case UInt8(ascii: "A"):
             if let r = T.after(s, "Authenticating to ") { return R(.opensshAuth, authenticating(r)) }
-            if let r = T.after(s, "Authentications that can continue: ") {
-                return R(.opensshAuth, [("event", .string("methods")), ("methods", .array(T.list(r).map(JSONValue.string)))])
-            }
             if let r = T.after(s, "Authentication succeeded (") {
                 let m = r.hasSuffix(").") ? r.dropLast(2) : (r.hasSuffix(")") ? r.dropLast() : r)
                 return R(.opensshAuth, [("event", .string("succeeded")), ("method", str(m))])
             }
         case UInt8(ascii: "S"):
-            if s == "SSH2_MSG_KEXINIT sent" { return R(.opensshDebug, [("event", .string("kexinit_sent"))]) }
             if s == "SSH2_MSG_KEXINIT received" {
                 oldIndex = 0; oldBlock = 0; kexSide = nil
                 return R(.opensshDebug, [("event", .string("kexinit_received"))])
             }
-            if s == "SSH2_MSG_NEWKEYS sent" { return R(.opensshDebug, [("event", .string("newkeys_sent"))]) }
-            if s == "SSH2_MSG_NEWKEYS received" { return R(.opensshDebug, [("event", .string("newkeys_received"))]) }
             if let r = T.after(s, "SSH2_MSG_KEX_DH_GEX_REQUEST(") {
                 var e: [(String, JSONValue)] = [("event", .string("request"))]
                 if let (inner, _) = T.split2(r, ")") {
@@ -360,7 +353,6 @@ struct OpenSSHLineClassifier {
                 inChannel = true
                 return R(.opensshChannel, [("event", .string("command")), ("command", str(r))])
             }
-            if s == "Sending environment." { return R(.opensshChannel, [("event", .string("environment"))]) }
             if let r = T.after(s, "Sending SSH2_FXP_") { return R(.opensshSFTP, fxpRequest(r)) }
             if let r = T.after(s, "Server supports extension \"") {
                 var e: [(String, JSONValue)] = [("event", .string("extension"))]
@@ -431,7 +423,6 @@ struct OpenSSHLineClassifier {
             }
         case UInt8(ascii: "e"):
             if s.hasBytePrefix("expecting SSH2_MSG_KEX_DH_GEX_") { return R(.opensshGEX, [("event", .string(gexEvent(s)))]) }
-            if s == "expecting SSH2_MSG_NEWKEYS" { return R(.opensshDebug, [("event", .string("newkeys_expecting"))]) }
             if s.hasBytePrefix("expand-path@openssh.com ") { return R(.opensshSFTP, [("event", .string("realpath"))]) }
         case UInt8(ascii: "g"):
             if s.hasBytePrefix("got SSH2_MSG_KEX_DH_GEX_") { return R(.opensshGEX, [("event", .string(gexEvent(s)))]) }
@@ -444,11 +435,6 @@ struct OpenSSHLineClassifier {
         case UInt8(ascii: "F"):
             if let r = T.after(s, "Found key in ") ?? T.after(s, "Found CA key in ") { return R(.opensshHostKey, fileLine(r, event: "found")) }
             if s.hasBytePrefix("Finish at ") { return R(.opensshSFTP, [("event", .string("message"))]) }
-        case UInt8(ascii: "N"):
-            if let r = T.after(s, "Next authentication method: ") {
-                return R(.opensshAuth, [("event", .string("next_method")), ("method", str(r))])
-            }
-            if s == "No more authentication methods to try." { return R(.opensshAuth, [("event", .string("no_more_methods"))]) }
         case UInt8(ascii: "W"):
             if let r = T.after(s, "Will attempt key: ") {
                 var e = keyIdent(r)
@@ -456,16 +442,10 @@ struct OpenSSHLineClassifier {
                 return R(.opensshAuth, e)
             }
         case UInt8(ascii: "T"):
-            if let r = T.after(s, "Trying private key: ") {
-                return R(.opensshAuth, [("event", .string("trying_private_key")), ("key_path", str(r))])
-            }
             if let r = T.after(s, "Transferred: ") { return transferredLine(r) }
         case UInt8(ascii: "B"):
             if let r = T.after(s, "Bytes per second: ") { return R(.opensshTransfer, rate(r)) }
         case UInt8(ascii: "E"):
-            if let r = T.after(s, "Exit status ") {
-                return R(.opensshChannel, [("event", .string("exit_status")), ("status", T.int(r).map(JSONValue.int) ?? str(r))])
-            }
             if s == "Entering interactive session." {
                 inChannel = true
                 return R(.opensshChannel, [("event", .string("interactive"))])

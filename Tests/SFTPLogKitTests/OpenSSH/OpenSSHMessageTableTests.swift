@@ -39,6 +39,33 @@ final class OpenSSHMessageTableTests: XCTestCase {
         }
     }
 
+    /// Each message the reader reads by data (`openssh-events.json`) gives its
+    /// event and every named value when a line of it goes through the reader.
+    func testMessagesReadByDataGiveTheirEventAndValues() throws {
+        let read = table.entries.filter { $0.event != nil }
+        XCTAssertGreaterThanOrEqual(read.count, 14)
+        for e in read {
+            guard let parts = OpenSSHFormat.compileLines(e.format), let first = parts.first else { XCTFail(e.format); continue }
+            let prefix = debugLevel(e.level).map { "debug\($0): " } ?? ""
+            let recs = try OpenSSHFixtures.records(text: prefix + render(first.1) + "\r\n")
+            XCTAssertEqual(recs.count, 1, e.format)
+            guard let r = recs.first else { continue }
+            XCTAssertEqual(r.kind, e.kind, e.format)
+            XCTAssertEqual(r.extraValue("event"), .string(e.event!), e.format)
+            // (`Remote version: %d` and `%u` print the same text: either may be named.)
+            let twins = read.filter { t in t.event == e.event && OpenSSHFormat.compileLines(t.format).map { render($0[0].1) } == render(first.1) }
+            XCTAssertTrue(twins.contains { .string($0.id) == r.extraValue("message_id") }, e.format)
+            for f in e.fields {
+                guard let name = f.name else { continue }
+                switch f.shape {
+                case .int: XCTAssertEqual(r.extraValue(name), .int(7), "\(e.format): \(name)")
+                case .list: XCTAssertEqual(r.extraValue(name), .array([.string("x1")]), "\(e.format): \(name)")
+                case .string: XCTAssertEqual(r.extraValue(name), .string("x1"), "\(e.format): \(name)")
+                }
+            }
+        }
+    }
+
     func testEveryFormatMatchesItsOwnRendering() {
         var tried = 0, ambiguous = 0
         var failures: [String] = []

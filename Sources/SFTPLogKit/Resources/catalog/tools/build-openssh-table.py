@@ -24,6 +24,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import sys
 
 sys.dont_write_bytecode = True  # no __pycache__ inside the bundled catalog folder
@@ -289,6 +290,48 @@ def apply_extra(path, entries, releases):
     return added, widened
 
 
+FIELD_TYPES = ("int", "list")
+# A printf conversion as the table's formats use them (`%%` is a literal percent).
+CONVERSION = re.compile(r"%(%|[-+ #0]*(\d+|\*)?(\.(\d+|\*))?(hh|h|ll|l|z|j|t|q|L)?[diouxXsScpfgeE])")
+
+
+def apply_events(path, entries):
+    """Gives the messages the reader extracts by data their event name and the
+    names of their conversions' values (`openssh-events.json`): `name`, `name:int`
+    or `name:list` per conversion, in order, null for one that is skipped."""
+    if not os.path.exists(path):
+        return 0
+    data = read_json(path)
+    if not isinstance(data, list):
+        raise CatalogError("%s: expected a JSON array" % path)
+    by_key = dict(((e["format"], e["level"]), e) for e in entries)
+    errors = []
+    for index, item in enumerate(data, 1):
+        where = "%s entry %d" % (path, index)
+        missing = [k for k in ("format", "level", "kind", "event", "fields") if k not in item]
+        if missing:
+            errors.append("%s: missing keys %s" % (where, ", ".join(missing)))
+            continue
+        entry = by_key.get((item["format"], item["level"]))
+        if entry is None:
+            errors.append("%s: %r at %s is no message of the table" % (where, item["format"], item["level"]))
+            continue
+        if item["kind"] not in KINDS:
+            errors.append("%s: unknown kind %r" % (where, item["kind"]))
+        conversions = len([m for m in CONVERSION.finditer(item["format"]) if m.group(0) != "%%"])
+        if len(item["fields"]) != conversions:
+            errors.append("%s: %d field names for %d conversions" % (where, len(item["fields"]), conversions))
+        for field in item["fields"]:
+            if field is not None and ":" in field and field.split(":", 1)[1] not in FIELD_TYPES:
+                errors.append("%s: unknown field type in %r" % (where, field))
+        entry["kind"] = item["kind"]
+        entry["event"] = item["event"]
+        entry["fields"] = item["fields"]
+    if errors:
+        raise CatalogError("invalid events:\n  " + "\n  ".join(errors))
+    return len(data)
+
+
 def build(args):
     records = read_jsonl(args.reference)
     errors = []
@@ -300,6 +343,7 @@ def build(args):
     releases = releases_of(records)
     entries = build_entries(records, releases)
     added, widened = apply_extra(args.extra, entries, releases)
+    apply_events(args.events, entries)
 
     level_order = dict((level, k) for k, level in enumerate(LEVELS))
     entries.sort(key=lambda e: (e["format"], level_order[e["level"]]))
@@ -310,9 +354,10 @@ def build(args):
                 entry["id"], entry["format"], entry["level"], seen[entry["id"]]))
         seen[entry["id"]] = entry["format"]
 
-    generated_from = "%s sha256:%s; %s sha256:%s" % (
+    generated_from = "%s sha256:%s; %s sha256:%s; %s sha256:%s" % (
         os.path.basename(args.reference), sha256(args.reference),
-        os.path.basename(args.extra), sha256(args.extra) if os.path.exists(args.extra) else "-")
+        os.path.basename(args.extra), sha256(args.extra) if os.path.exists(args.extra) else "-",
+        os.path.basename(args.events), sha256(args.events) if os.path.exists(args.events) else "-")
     dump = lambda value: json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     text = (
         '{"format":%d,"generated_from":%s,"releases":%s,"entries":[\n' % (
@@ -340,6 +385,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reference", default=os.path.join(SHARED, "openssh-messages.jsonl"))
     parser.add_argument("--extra", default=os.path.join(CATALOG, "openssh-extra-messages.json"))
+    parser.add_argument("--events", default=os.path.join(CATALOG, "openssh-events.json"))
     parser.add_argument("--output", default=os.path.join(CATALOG, "openssh-messages.json"))
     parser.add_argument("--check", action="store_true",
                         help="do not write; exit 1 if the output is out of date")
