@@ -239,9 +239,6 @@ struct OpenSSHLineClassifier {
                 }
                 return R(.opensshVersion, e)
             }
-            if let r = T.after(s, "Remote: ") {
-                return R(.opensshDebug, [("event", .string("remote_message")), ("remote_text", str(r))])
-            }
             if s.hasBytePrefix("Received stat reply") || s.hasBytePrefix("Received reply ") || s.hasBytePrefix("Received data ")
                 || s.hasBytePrefix("Received limits reply") || s.hasBytePrefix("Received SSH2_FXP_STATUS ")
                 || (s.hasBytePrefix("Received ") && T.contains(s, "SSH2_FXP_NAME")) || s.hasBytePrefix("Request range ") {
@@ -252,7 +249,6 @@ struct OpenSSHLineClassifier {
                 return R(.opensshSFTP, e)
             }
         case UInt8(ascii: "C"):
-            if let r = T.after(s, "Connecting to ") { return R(.opensshConnect, connecting(r)) }
             if s.hasBytePrefix("Couldn't ") { return R(.opensshSFTP, [("event", .string("debug_error"))]) }
         case UInt8(ascii: "c"):
             if s.hasBytePrefix("ciphers ctos:") { return proposal(s, label: "ciphers ctos:", slot: "cipher_c2s") }
@@ -314,7 +310,6 @@ struct OpenSSHLineClassifier {
             if let r = T.after(s, "match: ") { return R(.opensshCompat, compat(r, match: true)) }
         case UInt8(ascii: "n"):
             if let r = T.after(s, "no match: ") { return R(.opensshCompat, [("event", .string("no_match")), ("software", str(r))]) }
-            if s == "need rekeying" { return R(.opensshDebug, [("event", .string("rekey"))]) }
         case UInt8(ascii: "A"):
             if let r = T.after(s, "Authenticating to ") { return R(.opensshAuth, authenticating(r)) }
             if let r = T.after(s, "Authentication succeeded (") {
@@ -354,14 +349,6 @@ struct OpenSSHLineClassifier {
                 return R(.opensshChannel, [("event", .string("command")), ("command", str(r))])
             }
             if let r = T.after(s, "Sending SSH2_FXP_") { return R(.opensshSFTP, fxpRequest(r)) }
-            if let r = T.after(s, "Server supports extension \"") {
-                var e: [(String, JSONValue)] = [("event", .string("extension"))]
-                if let (name, rest) = T.split2(r, "\"") {
-                    e.append(("name", str(name)))
-                    if let rev = T.after(rest, " revision "), let n = T.int(rev) { e.append(("revision", .int(n))) }
-                }
-                return R(.opensshSFTP, e)
-            }
             if s.hasBytePrefix("SSH2_FXP_") || s.hasBytePrefix("SSH_FXP_") { return R(.opensshSFTP, fxpReply(s)) }
             if s.hasBytePrefix("Sent message ") || s.hasBytePrefix("Sent remote message ") || s.hasBytePrefix("Sent dest message ")
                 || s.hasBytePrefix("Sent origin message ") || s.hasBytePrefix("Short data block") || s.hasBytePrefix("Server handle limit") {
@@ -395,7 +382,7 @@ struct OpenSSHLineClassifier {
             if let r = T.after(s, "first_kex_follows ") { return kexinitNumber(r, slot: "first_kex_follows") }
         case UInt8(ascii: "r"):
             if let r = T.after(s, "reserved ") { return kexinitNumber(r, slot: "reserved") }
-            if s.hasBytePrefix("rekey ") || s == "rekeying in progress" { return R(.opensshDebug, [("event", .string("rekey"))]) }
+            if s.hasBytePrefix("rekey ") { return R(.opensshDebug, [("event", .string("rekey"))]) }
             if let r = T.after(s, "resetting send seqnr ") {
                 return R(.opensshStrictKex, [("event", .string("reset_seqnr")), ("direction", .string("send")), ("seqnr", T.int(r).map(JSONValue.int) ?? .null)])
             }
@@ -412,26 +399,11 @@ struct OpenSSHLineClassifier {
                 return R(.opensshAuth, [("event", .string("sent_packet")), ("method", str(m))])
             }
             if s.hasBytePrefix("we did not send a packet") { return R(.opensshAuth, [("event", .string("not_sent"))]) }
-        case UInt8(ascii: "b"):
-            if let r = T.after(s, "bits set: ") {
-                var e: [(String, JSONValue)] = [("event", .string("bits_set"))]
-                if let (a, bb) = T.split2(r, "/") {
-                    e.append(("bits_set", T.int(a).map(JSONValue.int) ?? .null))
-                    e.append(("group_bits", T.int(bb).map(JSONValue.int) ?? .null))
-                }
-                return R(.opensshGEX, e)
-            }
         case UInt8(ascii: "e"):
             if s.hasBytePrefix("expecting SSH2_MSG_KEX_DH_GEX_") { return R(.opensshGEX, [("event", .string(gexEvent(s)))]) }
             if s.hasBytePrefix("expand-path@openssh.com ") { return R(.opensshSFTP, [("event", .string("realpath"))]) }
         case UInt8(ascii: "g"):
             if s.hasBytePrefix("got SSH2_MSG_KEX_DH_GEX_") { return R(.opensshGEX, [("event", .string(gexEvent(s)))]) }
-        case UInt8(ascii: "H"):
-            if let r = T.after(s, "Host '"), let (host, rest) = T.split2(r, "' is known and matches the ") {
-                var e: [(String, JSONValue)] = [("event", .string("known")), ("host", str(host))]
-                if let (t, _) = T.split2(rest, " host ") { e.append(("key_type", str(t))) }
-                return R(.opensshHostKey, e)
-            }
         case UInt8(ascii: "F"):
             if let r = T.after(s, "Found key in ") ?? T.after(s, "Found CA key in ") { return R(.opensshHostKey, fileLine(r, event: "found")) }
             if s.hasBytePrefix("Finish at ") { return R(.opensshSFTP, [("event", .string("message"))]) }
@@ -910,26 +882,6 @@ struct OpenSSHLineClassifier {
     }
 
     // MARK: helpers
-
-    func connecting(_ r: Substring) -> [(String, JSONValue)] {
-        typealias T = OpenSSHText
-        var e: [(String, JSONValue)] = [("event", .string("connecting"))]
-        var rest = r.hasSuffix(".") ? r.dropLast() : r
-        if let (h, a) = T.split2(rest, " [") {
-            e.append(("host", .string(String(h))))
-            if let (addr, after) = T.split2(a, "]") {
-                e.append(("address", .string(String(addr))))
-                rest = after
-            }
-        } else if let (h, after) = T.splitLast2(rest, " port ") {
-            e.append(("host", .string(String(h))))
-            rest = " port " + after
-        }
-        if let p = T.after(rest, " port ") {
-            e.append(("port", T.int(p).map(JSONValue.int) ?? .string(String(p))))
-        }
-        return e
-    }
 
     func banner(_ s: Substring) -> [(String, JSONValue)] {
         var e: [(String, JSONValue)] = [("event", .string("banner"))]
