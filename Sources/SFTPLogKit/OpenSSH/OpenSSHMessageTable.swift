@@ -56,11 +56,11 @@ public final class OpenSSHMessageTable: Sendable {
 
     /// A conversion's value in a record: its name (nil: not kept) and type.
     public struct Field: Sendable {
-        public enum Shape: String, Sendable { case string, int, list }
+        public enum Shape: String, Sendable { case string, int, double, list }
         public let name: String?
         public let shape: Shape
 
-        /// `name`, `name:int`, `name:list`, or nil.
+        /// `name`, `name:int`, `name:double`, `name:list`, or nil.
         init(_ spec: String?) {
             guard let spec else { name = nil; shape = .string; return }
             let parts = spec.split(separator: ":", maxSplits: 1)
@@ -72,6 +72,7 @@ public final class OpenSSHMessageTable: Sendable {
             switch shape {
             case .string: return .string(String(text))
             case .int: return OpenSSHText.int(text).map(JSONValue.int) ?? .string(String(text))
+            case .double: return OpenSSHText.double(text).map(JSONValue.double) ?? .null
             case .list: return .array(OpenSSHText.list(text).map(JSONValue.string))
             }
         }

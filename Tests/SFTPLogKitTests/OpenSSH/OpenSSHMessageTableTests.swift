@@ -57,7 +57,7 @@ final class OpenSSHMessageTableTests: XCTestCase {
             XCTAssertTrue(twins.contains { .string($0.id) == r.extraValue("message_id") }, e.format)
             // What each conversion was rendered as: `x1` for text, `7` for numbers.
             let holes = first.1.compactMap { p -> String? in
-                if case .hole(let h) = p { return h.shape == .text ? "x1" : "7" }
+                if case .hole(let h) = p { return h.shape == .text ? "x1" : h.shape == .decimal ? "7.0" : "7" }
                 return nil
             }
             XCTAssertEqual(holes.count, e.fields.count, e.format)
@@ -65,6 +65,7 @@ final class OpenSSHMessageTableTests: XCTestCase {
                 guard let name = f.name else { continue }
                 switch f.shape {
                 case .int: XCTAssertEqual(r.extraValue(name), Int(rendered).map(JSONValue.int) ?? .string(rendered), "\(e.format): \(name)")
+                case .double: XCTAssertEqual(r.extraValue(name), Double(rendered).map(JSONValue.double) ?? .null, "\(e.format): \(name)")
                 case .list: XCTAssertEqual(r.extraValue(name), .array([.string(rendered)]), "\(e.format): \(name)")
                 case .string: XCTAssertEqual(r.extraValue(name), .string(rendered), "\(e.format): \(name)")
                 }

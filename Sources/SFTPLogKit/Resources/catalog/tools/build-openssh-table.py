@@ -290,7 +290,7 @@ def apply_extra(path, entries, releases):
     return added, widened
 
 
-FIELD_TYPES = ("int", "list")
+FIELD_TYPES = ("int", "double", "list")
 # A printf conversion as the table's formats use them (`%%` is a literal percent).
 CONVERSION = re.compile(r"%(%|[-+ #0]*(\d+|\*)?(\.(\d+|\*))?(hh|h|ll|l|z|j|t|q|L)?[diouxXsScpfgeE])")
 
