@@ -40,6 +40,9 @@ public final class OpenSSHMessageTable: Sendable {
         /// event, and what each conversion's value is called and how it is typed.
         public let event: String?
         public let fields: [Field]
+        /// Or the reader's extractor for the text after `after` (values naming cannot give).
+        public let extractor: String?
+        public let after: String?
 
         public var function: String? { functions.first }
 
@@ -153,7 +156,8 @@ public final class OpenSSHMessageTable: Sendable {
                                  backports: e["backports"] as? [String] ?? [], seenIn: e["seen_in"] as? [String] ?? [],
                                  area: area, kind: RecordKind(kind), stream: e["stream"] as? String,
                                  fragment: e["fragment"] as? Bool ?? false, extra: e["extra"] as? Bool ?? false,
-                                 event: e["event"] as? String, fields: (e["fields"] as? [Any] ?? []).map { Field($0 as? String) }))
+                                 event: e["event"] as? String, fields: (e["fields"] as? [Any] ?? []).map { Field($0 as? String) },
+                                 extractor: e["extractor"] as? String, after: e["after"] as? String))
         }
         return OpenSSHMessageTable(entries: entries, releases: root["releases"] as? [String] ?? [])
     }

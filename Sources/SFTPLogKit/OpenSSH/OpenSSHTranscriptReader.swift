@@ -85,9 +85,16 @@ public final class OpenSSHTranscriptReader: LogReader {
                 read = messages.read(message: PasteLines.withoutInlineMarkup(body), level: level, releaseMask: releaseMask)
             }
             if let read {
-                known = messages.entries[read.entry]
-                // A message read by data (`openssh-events.json`): its event and values come from the table.
-                if let facts = read.facts { c = OpenSSHLineClassifier.Result(kind: messages.entries[read.entry].kind, extra: facts) }
+                let entry = messages.entries[read.entry]
+                known = entry
+                // A message read by data (`openssh-events.json`): its event and values come from the
+                // table, or from the extractor it names, on the text after its start.
+                if let facts = read.facts {
+                    c = OpenSSHLineClassifier.Result(kind: entry.kind, extra: facts)
+                } else if let name = entry.extractor, let after = entry.after, let rest = OpenSSHText.after(clean, after),
+                          let facts = classifier.extract(name, rest) {
+                    c = OpenSSHLineClassifier.Result(kind: entry.kind, extra: facts)
+                }
             }
         }
         if !releaseKnown, c.kind == .opensshVersion, let messages,
@@ -197,6 +204,55 @@ struct OpenSSHLineClassifier {
         return r
     }
 
+    /// The extractors `openssh-events.json` names: the values of a message from the
+    /// text after its start; some also move the reader's state (a session channel
+    /// opening, a new KEXINIT dump). Nil for a name the reader does not have.
+    mutating func extract(_ name: String, _ r: Substring) -> [(String, JSONValue)]? {
+        typealias T = OpenSSHText
+        func str(_ x: Substring) -> JSONValue { .string(String(x)) }
+        switch name {
+        case "config":
+            inChannel = false
+            return [("event", .string("config")), ("config_file", str(r))]
+        case "remote_version":
+            var e: [(String, JSONValue)] = [("event", .string("remote"))]
+            if let (p, sw) = T.split2(r, ", remote software version ") {
+                e.append(("protocol_version", str(p)))
+                e.append(("software", str(sw)))
+            } else {
+                e.append(("protocol_version", str(r)))
+            }
+            return e
+        case "local_version":
+            var e: [(String, JSONValue)] = [("event", .string("local")), ("version_string", str(r))]
+            if let v = T.after(r, "SSH-"), let (proto, sw) = T.split2(v, "-") {
+                e.append(("protocol_version", str(proto)))
+                e.append(("software", str(sw)))
+            }
+            return e
+        case "offering": return offering(r)
+        case "authenticating": return authenticating(r)
+        case "kexinit_received":
+            oldIndex = 0; oldBlock = 0; kexSide = nil
+            return [("event", .string("kexinit_received"))]
+        case "server_host_key": return serverHostKey(r)
+        case "accepts_key": return acceptsKey(r)
+        case "subsystem":
+            inChannel = true
+            return [("event", .string("subsystem")), ("subsystem", str(r))]
+        case "command":
+            inChannel = true
+            return [("event", .string("command")), ("command", str(r))]
+        case "will_attempt":
+            return [("event", .string("will_attempt"))] + keyIdent(r)
+        case "interactive":
+            inChannel = true
+            return [("event", .string("interactive"))]
+        default:
+            return nil
+        }
+    }
+
     /// A line a terminal wrapped: the rest of a proposal list (no spaces in it), or
     /// the tail of a long debug line that reads as nothing else.
     mutating func wrapped(_ s: Substring, from: (proposal: (side: String?, slot: String, endsWithComma: Bool)?, width: Int)) -> Result? {
@@ -225,20 +281,6 @@ struct OpenSSHLineClassifier {
         guard let first = s.utf8.first else { return nil }
         switch first {
         case UInt8(ascii: "R"):
-            if let r = T.after(s, "Reading configuration data ") {
-                inChannel = false
-                return R(.opensshDebug, [("event", .string("config")), ("config_file", str(r))])
-            }
-            if let r = T.after(s, "Remote protocol version ") {
-                var e: [(String, JSONValue)] = [("event", .string("remote"))]
-                if let (p, sw) = T.split2(r, ", remote software version ") {
-                    e.append(("protocol_version", str(p)))
-                    e.append(("software", str(sw)))
-                } else {
-                    e.append(("protocol_version", str(r)))
-                }
-                return R(.opensshVersion, e)
-            }
             if s.hasBytePrefix("Received stat reply") || s.hasBytePrefix("Received reply ") || s.hasBytePrefix("Received data ")
                 || s.hasBytePrefix("Received limits reply") || s.hasBytePrefix("Received SSH2_FXP_STATUS ")
                 || (s.hasBytePrefix("Received ") && T.contains(s, "SSH2_FXP_NAME")) || s.hasBytePrefix("Request range ") {
@@ -276,41 +318,15 @@ struct OpenSSHLineClassifier {
             }
             if let r = T.after(s, "compress outgoing: ") { return R(.opensshTransfer, compression(r, "outgoing")) }
             if let r = T.after(s, "compress incoming: ") { return R(.opensshTransfer, compression(r, "incoming")) }
-        case UInt8(ascii: "L"):
-            if let r = T.after(s, "Local version string ") {
-                var e: [(String, JSONValue)] = [("event", .string("local")), ("version_string", str(r))]
-                if let v = T.after(r, "SSH-"), let (proto, sw) = T.split2(v, "-") {
-                    e.append(("protocol_version", str(proto)))
-                    e.append(("software", str(sw)))
-                }
-                return R(.opensshVersion, e)
-            }
         case UInt8(ascii: "O"):
             if s.hasBytePrefix("OpenSSH_") { return versionLine(s) }
-            if let r = T.after(s, "Offering ") { return R(.opensshAuth, offering(r)) }
         case UInt8(ascii: "m"):
             if let r = T.after(s, "match: ") { return R(.opensshCompat, compat(r, match: true)) }
         case UInt8(ascii: "n"):
             // Also reached as `compat_banner: no match: …` (8.5+), behind its function name.
             if let r = T.after(s, "no match: ") { return R(.opensshCompat, [("event", .string("no_match")), ("software", str(r))]) }
-        case UInt8(ascii: "A"):
-            if let r = T.after(s, "Authenticating to ") { return R(.opensshAuth, authenticating(r)) }
         case UInt8(ascii: "S"):
-            if s == "SSH2_MSG_KEXINIT received" {
-                oldIndex = 0; oldBlock = 0; kexSide = nil
-                return R(.opensshDebug, [("event", .string("kexinit_received"))])
-            }
             if s.hasBytePrefix("SSH2_MSG_KEX_DH_GEX_") { return R(.opensshGEX, [("event", .string(gexEvent(s)))]) }
-            if let r = T.after(s, "Server host key: ") { return R(.opensshHostKey, serverHostKey(r)) }
-            if let r = T.after(s, "Server accepts key: ") { return R(.opensshAuth, acceptsKey(r)) }
-            if let r = T.after(s, "Sending subsystem: ") {
-                inChannel = true
-                return R(.opensshChannel, [("event", .string("subsystem")), ("subsystem", str(r))])
-            }
-            if let r = T.after(s, "Sending command: ") {
-                inChannel = true
-                return R(.opensshChannel, [("event", .string("command")), ("command", str(r))])
-            }
             if let r = T.after(s, "Sending SSH2_FXP_") { return R(.opensshSFTP, fxpRequest(r)) }
             if s.hasBytePrefix("SSH2_FXP_") || s.hasBytePrefix("SSH_FXP_") { return R(.opensshSFTP, fxpReply(s)) }
             if s.hasBytePrefix("Sent message ") || s.hasBytePrefix("Sent remote message ") || s.hasBytePrefix("Sent dest message ")
@@ -366,21 +382,10 @@ struct OpenSSHLineClassifier {
         case UInt8(ascii: "F"):
             if let r = T.after(s, "Found key in ") ?? T.after(s, "Found CA key in ") { return R(.opensshHostKey, fileLine(r, event: "found")) }
             if s.hasBytePrefix("Finish at ") { return R(.opensshSFTP, [("event", .string("message"))]) }
-        case UInt8(ascii: "W"):
-            if let r = T.after(s, "Will attempt key: ") {
-                var e = keyIdent(r)
-                e.insert(("event", .string("will_attempt")), at: 0)
-                return R(.opensshAuth, e)
-            }
         case UInt8(ascii: "T"):
             if let r = T.after(s, "Transferred: ") { return transferredLine(r) }
         case UInt8(ascii: "B"):
             if let r = T.after(s, "Bytes per second: ") { return R(.opensshTransfer, rate(r)) }
-        case UInt8(ascii: "E"):
-            if s == "Entering interactive session." {
-                inChannel = true
-                return R(.opensshChannel, [("event", .string("interactive"))])
-            }
         case UInt8(ascii: "I"):
             if s.hasBytePrefix("In write loop") { return R(.opensshSFTP, [("event", .string("message"))]) }
             if let r = T.after(s, "Init extension: ") { return R(.opensshSFTP, [("event", .string("extension")), ("name", str(r))]) }

@@ -73,6 +73,22 @@ final class OpenSSHMessageTableTests: XCTestCase {
         }
     }
 
+    /// Every extractor the data names exists, and a line of each such message
+    /// gives a record of the message's kind with an event.
+    func testMessagesReadByAnExtractorGiveTheirRecord() throws {
+        let read = table.entries.filter { $0.extractor != nil }
+        XCTAssertGreaterThanOrEqual(read.count, 17)
+        for e in read {
+            guard let parts = OpenSSHFormat.compileLines(e.format), let first = parts.first else { XCTFail(e.format); continue }
+            var classifier = OpenSSHLineClassifier()
+            XCTAssertNotNil(classifier.extract(e.extractor!, "x1"), "\(e.format): extractor \(e.extractor!)")
+            let prefix = debugLevel(e.level).map { "debug\($0): " } ?? ""
+            let r = try OpenSSHFixtures.records(text: prefix + render(first.1) + "\r\n").first
+            XCTAssertEqual(r?.kind, e.kind, e.format)
+            XCTAssertNotNil(r?.extraValue("event"), e.format)
+        }
+    }
+
     func testEveryFormatMatchesItsOwnRendering() {
         var tried = 0, ambiguous = 0
         var failures: [String] = []

@@ -297,8 +297,10 @@ CONVERSION = re.compile(r"%(%|[-+ #0]*(\d+|\*)?(\.(\d+|\*))?(hh|h|ll|l|z|j|t|q|L
 
 def apply_events(path, entries):
     """Gives the messages the reader extracts by data their event name and the
-    names of their conversions' values (`openssh-events.json`): `name`, `name:int`
-    or `name:list` per conversion, in order, null for one that is skipped."""
+    names of their conversions' values (`openssh-events.json`): `name`, `name:int`,
+    `name:double` or `name:list` per conversion, in order, null for one that is
+    skipped; or the extractor (per area, in the reader) that reads the text after
+    `after`, for values that naming alone cannot give."""
     if not os.path.exists(path):
         return 0
     data = read_json(path)
@@ -308,7 +310,8 @@ def apply_events(path, entries):
     errors = []
     for index, item in enumerate(data, 1):
         where = "%s entry %d" % (path, index)
-        missing = [k for k in ("format", "level", "kind", "event", "fields") if k not in item]
+        keys = ("format", "level", "kind", "extractor", "after") if "extractor" in item else ("format", "level", "kind", "event", "fields")
+        missing = [k for k in keys if k not in item]
         if missing:
             errors.append("%s: missing keys %s" % (where, ", ".join(missing)))
             continue
@@ -318,6 +321,13 @@ def apply_events(path, entries):
             continue
         if item["kind"] not in KINDS:
             errors.append("%s: unknown kind %r" % (where, item["kind"]))
+        if "extractor" in item:
+            if not item["format"].startswith(item["after"].split("%")[0]) or "%" in item["after"]:
+                errors.append("%s: after %r is not the start of the format" % (where, item["after"]))
+            entry["kind"] = item["kind"]
+            entry["extractor"] = item["extractor"]
+            entry["after"] = item["after"]
+            continue
         conversions = len([m for m in CONVERSION.finditer(item["format"]) if m.group(0) != "%%"])
         if len(item["fields"]) != conversions:
             errors.append("%s: %d field names for %d conversions" % (where, len(item["fields"]), conversions))
