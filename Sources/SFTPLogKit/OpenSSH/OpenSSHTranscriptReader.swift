@@ -297,17 +297,6 @@ struct OpenSSHLineClassifier {
             if s.hasBytePrefix("ciphers stoc:") { return proposal(s, label: "ciphers stoc:", slot: "cipher_s2c") }
             if s.hasBytePrefix("compression ctos:") { return proposal(s, label: "compression ctos:", slot: "compression_c2s") }
             if s.hasBytePrefix("compression stoc:") { return proposal(s, label: "compression stoc:", slot: "compression_s2c") }
-            if let r = T.after(s, "connect to address ") {
-                var e: [(String, JSONValue)] = [("event", .string("connect_failed"))]
-                if let (ap, reason) = T.split2(r, ": ") {
-                    if let (a, p) = T.split2(ap, " port ") {
-                        e.append(("address", str(a)))
-                        e.append(("port", T.int(p).map(JSONValue.int) ?? str(p)))
-                    }
-                    e.append(("reason", str(reason)))
-                }
-                return R(.opensshConnect, e)
-            }
             if let r = T.after(s, "channel ") {
                 if let (n, rest) = T.split2(r, ": "), let ch = T.int(n) {
                     if rest.hasBytePrefix("status: The following connections are open:") {
@@ -361,7 +350,6 @@ struct OpenSSHLineClassifier {
             if let r = T.after(s, "first_kex_follows ") { return kexinitNumber(r, slot: "first_kex_follows") }
         case UInt8(ascii: "r"):
             if let r = T.after(s, "reserved ") { return kexinitNumber(r, slot: "reserved") }
-            if s.hasBytePrefix("rekey ") { return R(.opensshDebug, [("event", .string("rekey"))]) }
             if let r = T.after(s, "resetting send seqnr ") {
                 return R(.opensshStrictKex, [("event", .string("reset_seqnr")), ("direction", .string("send")), ("seqnr", T.int(r).map(JSONValue.int) ?? .null)])
             }
@@ -381,17 +369,12 @@ struct OpenSSHLineClassifier {
             if s.hasBytePrefix("got SSH2_MSG_KEX_DH_GEX_") { return R(.opensshGEX, [("event", .string(gexEvent(s)))]) }
         case UInt8(ascii: "F"):
             if let r = T.after(s, "Found key in ") ?? T.after(s, "Found CA key in ") { return R(.opensshHostKey, fileLine(r, event: "found")) }
-            if s.hasBytePrefix("Finish at ") { return R(.opensshSFTP, [("event", .string("message"))]) }
         case UInt8(ascii: "T"):
             if let r = T.after(s, "Transferred: ") { return transferredLine(r) }
         case UInt8(ascii: "B"):
             if let r = T.after(s, "Bytes per second: ") { return R(.opensshTransfer, rate(r)) }
         case UInt8(ascii: "I"):
-            if s.hasBytePrefix("In write loop") { return R(.opensshSFTP, [("event", .string("message"))]) }
             if let r = T.after(s, "Init extension: ") { return R(.opensshSFTP, [("event", .string("extension")), ("name", str(r))]) }
-        case UInt8(ascii: "U"):
-            if s.hasBytePrefix("Unrecognised server extension") { return R(.opensshSFTP, [("event", .string("extension_unrecognised"))]) }
-            if s.hasBytePrefix("Using server ") { return R(.opensshSFTP, [("event", .string("limits"))]) }
         case UInt8(ascii: "d"):
             if let r = T.after(s, "do_download: ") { return transferOp(r) }
             if let r = T.after(s, "do_upload: ") { return transferOp(r) }
