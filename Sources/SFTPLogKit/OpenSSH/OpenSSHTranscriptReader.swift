@@ -210,7 +210,17 @@ struct OpenSSHLineClassifier {
     mutating func extract(_ name: String, _ r: Substring) -> [(String, JSONValue)]? {
         typealias T = OpenSSHText
         func str(_ x: Substring) -> JSONValue { .string(String(x)) }
-        switch name {
+        // `name:argument`: one extractor for the ten proposal lists, say, each naming its slot.
+        let parts = name.split(separator: ":", maxSplits: 1)
+        let argument = parts.count > 1 ? String(parts[1]) : ""
+        switch parts.first.map(String.init) ?? name {
+        case "proposal": return proposal(r, slot: argument).extra
+        case "kexinit_header":
+            guard r.hasSuffix(" KEXINIT proposal") else { return nil }
+            let side = String(r.dropLast(17))
+            kexSide = side
+            return [("event", .string("header")), ("side", .string(side)), ("local", .bool(argument == "local"))]
+        case "negotiated": return negotiated(r)?.extra
         case "config":
             inChannel = false
             return [("event", .string("config")), ("config_file", str(r))]
@@ -293,10 +303,6 @@ struct OpenSSHLineClassifier {
         case UInt8(ascii: "C"):
             if s.hasBytePrefix("Couldn't ") { return R(.opensshSFTP, [("event", .string("debug_error"))]) }
         case UInt8(ascii: "c"):
-            if s.hasBytePrefix("ciphers ctos:") { return proposal(s, label: "ciphers ctos:", slot: "cipher_c2s") }
-            if s.hasBytePrefix("ciphers stoc:") { return proposal(s, label: "ciphers stoc:", slot: "cipher_s2c") }
-            if s.hasBytePrefix("compression ctos:") { return proposal(s, label: "compression ctos:", slot: "compression_c2s") }
-            if s.hasBytePrefix("compression stoc:") { return proposal(s, label: "compression stoc:", slot: "compression_s2c") }
             if let r = T.after(s, "channel ") {
                 if let (n, rest) = T.split2(r, ": "), let ch = T.int(n) {
                     if rest.hasBytePrefix("status: The following connections are open:") {
@@ -325,27 +331,6 @@ struct OpenSSHLineClassifier {
             if s.hasBytePrefix("SSH2_MSG_KEX_ECDH_") || s.hasBytePrefix("SSH2_MSG_KEXDH_") {
                 return R(.opensshDebug, [("event", .string("kex_reply"))])
             }
-        case UInt8(ascii: "K"):
-            if s.hasBytePrefix("KEX algorithms:") { return proposal(s, label: "KEX algorithms:", slot: "kex") }
-        case UInt8(ascii: "h"):
-            if s.hasBytePrefix("host key algorithms:") { return proposal(s, label: "host key algorithms:", slot: "hostkey") }
-        case UInt8(ascii: "M"):
-            if s.hasBytePrefix("MACs ctos:") { return proposal(s, label: "MACs ctos:", slot: "mac_c2s") }
-            if s.hasBytePrefix("MACs stoc:") { return proposal(s, label: "MACs stoc:", slot: "mac_s2c") }
-        case UInt8(ascii: "l"):
-            if s.hasBytePrefix("languages ctos:") { return proposal(s, label: "languages ctos:", slot: "languages_c2s") }
-            if s.hasBytePrefix("languages stoc:") { return proposal(s, label: "languages stoc:", slot: "languages_s2c") }
-            if s.hasBytePrefix("local ") && s.hasSuffix(" KEXINIT proposal") {
-                let side = String(s.dropFirst(6).dropLast(17))
-                kexSide = side
-                return R(.opensshKexinit, [("event", .string("header")), ("side", .string(side)), ("local", .bool(true))])
-            }
-        case UInt8(ascii: "p"):
-            if s.hasBytePrefix("peer ") && s.hasSuffix(" KEXINIT proposal") {
-                let side = String(s.dropFirst(5).dropLast(17))
-                kexSide = side
-                return R(.opensshKexinit, [("event", .string("header")), ("side", .string(side)), ("local", .bool(false))])
-            }
         case UInt8(ascii: "f"):
             if let r = T.after(s, "first_kex_follows ") { return kexinitNumber(r, slot: "first_kex_follows") }
         case UInt8(ascii: "r"):
@@ -357,7 +342,6 @@ struct OpenSSHLineClassifier {
                 return R(.opensshStrictKex, [("event", .string("reset_seqnr")), ("direction", .string("read")), ("seqnr", T.int(r).map(JSONValue.int) ?? .null)])
             }
         case UInt8(ascii: "k"):
-            if let r = T.after(s, "kex: ") { if let n = negotiated(r) { return n } }
             // (An empty list leaves only the label: the line's trailing space is trimmed.)
             if let r = T.after(s, "kex_parse_kexinit:") { return oldProposal(r.hasBytePrefix(" ") ? r.dropFirst() : r) }
         case UInt8(ascii: "w"):
@@ -963,8 +947,8 @@ struct OpenSSHLineClassifier {
         return "message"
     }
 
-    mutating func proposal(_ s: Substring, label: String, slot: String) -> Result {
-        let rest = s.dropFirst(label.count)
+    /// A proposal list (7.2+), `rest` being the text after its label's colon.
+    mutating func proposal(_ rest: Substring, slot: String) -> Result {
         lastProposal = (kexSide, slot, rest.hasSuffix(","))
         var e: [(String, JSONValue)] = [("event", .string("proposal"))]
         e.append(("side", kexSide.map(JSONValue.string) ?? .null))
