@@ -73,30 +73,41 @@ public final class OpenSSHTranscriptReader: LogReader {
         }
         // Values never carry the line end's spaces or CR, nor markup inside the line.
         let clean = PasteLines.withoutInlineMarkup(body).trimmingTrailingSpace
-        var c = classifier.classify(clean, level: level, crlf: line.terminatorLength == 2, width: b.count)
-        // Which message of the client printed the line; a line the extractors do not
-        // know still gets its kind from the table, and a debug line nothing knows is unparsed.
-        var known: OpenSSHMessageTable.Entry?
-        let isClientLine = c.kind.rawValue.hasPrefix("openssh.") && c.kind != .opensshOutput && !c.isContinuation
-        if let messages, isClientLine || c.kind == .unparsed {
-            var read = messages.read(message: clean, level: level, releaseMask: releaseMask)
+        // Which message of the client printed the line: a message read by data
+        // (`openssh-events.json`) takes its event and values from the table or from the
+        // extractor it names; a line the extractors do not know still gets its kind from
+        // the table, and a debug line nothing knows is unparsed.
+        func lookUp() -> (entry: Int, facts: [(String, JSONValue)]?)? {
+            guard let messages else { return nil }
             // Some formats end in a space (`first_kex_follows %d `, an empty `languages ctos: %s`).
-            if read == nil, body.utf8.count != clean.utf8.count {
-                read = messages.read(message: PasteLines.withoutInlineMarkup(body), level: level, releaseMask: releaseMask)
+            return messages.read(message: clean, level: level, releaseMask: releaseMask)
+                ?? (body.utf8.count != clean.utf8.count ? messages.read(message: PasteLines.withoutInlineMarkup(body), level: level, releaseMask: releaseMask) : nil)
+        }
+        func byData(_ read: (entry: Int, facts: [(String, JSONValue)]?)) -> OpenSSHLineClassifier.Result? {
+            guard let entry = messages?.entries[read.entry] else { return nil }
+            if let facts = read.facts { return OpenSSHLineClassifier.Result(kind: entry.kind, extra: facts) }
+            if let name = entry.extractor, let after = entry.after, let rest = OpenSSHText.after(clean, after),
+               let facts = classifier.extract(name, rest) {
+                return OpenSSHLineClassifier.Result(kind: entry.kind, extra: facts)
             }
-            if let read {
-                let entry = messages.entries[read.entry]
-                known = entry
-                // A message read by data (`openssh-events.json`): its event and values come from the
-                // table, or from the extractor it names, on the text after its start.
-                if let facts = read.facts {
-                    c = OpenSSHLineClassifier.Result(kind: entry.kind, extra: facts)
-                } else if let name = entry.extractor, let after = entry.after, let rest = OpenSSHText.after(clean, after),
-                          let facts = classifier.extract(name, rest) {
-                    c = OpenSSHLineClassifier.Result(kind: entry.kind, extra: facts)
-                }
+            return nil
+        }
+        // Every debug line is a client message: looked up first, so that one read by data
+        // skips the extractors' own search.
+        var read = level != nil ? lookUp() : nil
+        var c: OpenSSHLineClassifier.Result
+        if let level, let found = read, messages?.entries[found.entry].event != nil || messages?.entries[found.entry].extractor != nil {
+            classifier.beginDebugLine(clean, level: level, width: b.count)
+            c = byData(found) ?? classifier.classify(clean, level: level, crlf: line.terminatorLength == 2, width: b.count)
+        } else {
+            c = classifier.classify(clean, level: level, crlf: line.terminatorLength == 2, width: b.count)
+            let isClientLine = c.kind.rawValue.hasPrefix("openssh.") && c.kind != .opensshOutput && !c.isContinuation
+            if level == nil, isClientLine || c.kind == .unparsed {
+                read = lookUp()
+                if let r = read, let data = byData(r) { c = data }
             }
         }
+        let known = read.flatMap { messages?.entries[$0.entry] }
         if !releaseKnown, c.kind == .opensshVersion, let messages,
            case .string(let v)? = c.extra.first(where: { $0.0 == "client_version" || $0.0 == "software" })?.1 {
             releaseMask = messages.releaseMask(v)
@@ -175,17 +186,23 @@ struct OpenSSHLineClassifier {
     static let oldSlots = ["kex", "hostkey", "cipher_c2s", "cipher_s2c", "mac_c2s", "mac_s2c",
                            "compression_c2s", "compression_s2c", "languages_c2s", "languages_s2c"]
 
+    /// What every `debugN:` line does to the state, whoever reads its values.
+    mutating func beginDebugLine(_ s: Substring, level: Int, width: Int) {
+        lastProposal = nil
+        previousWidth = width
+        statusDumpLevel = level
+        inStatusDump = false
+        expectFingerprint = false
+        inRandomart = false
+        gssContinuation = OpenSSHText.contains(s, "GSS failure")
+    }
+
     mutating func classify(_ s: Substring, level: Int?, crlf: Bool, width: Int) -> Result {
         let wrapFrom = (proposal: lastProposal, width: previousWidth)
         lastProposal = nil
         previousWidth = 0
         if let level {
-            previousWidth = width
-            statusDumpLevel = level
-            inStatusDump = false
-            expectFingerprint = false
-            inRandomart = false
-            gssContinuation = OpenSSHText.contains(s, "GSS failure")
+            beginDebugLine(s, level: level, width: width)
             if let r = debugLine(s) { return r }
             if let t = OpenSSHText.stripFunction(s), var r = debugLine(t) {
                 let fn = s[s.startIndex..<t.startIndex].dropLast(2)
