@@ -338,15 +338,11 @@ struct OpenSSHLineClassifier {
             // Also reached as `compat_banner: no match: …` (8.5+), behind its function name.
             if let r = T.after(s, "no match: ") { return R(.opensshCompat, [("event", .string("no_match")), ("software", str(r))]) }
         case UInt8(ascii: "S"):
-            if s.hasBytePrefix("SSH2_MSG_KEX_DH_GEX_") { return R(.opensshGEX, [("event", .string(gexEvent(s)))]) }
             if let r = T.after(s, "Sending SSH2_FXP_") { return R(.opensshSFTP, fxpRequest(r)) }
             if s.hasBytePrefix("SSH2_FXP_") || s.hasBytePrefix("SSH_FXP_") { return R(.opensshSFTP, fxpReply(s)) }
             if s.hasBytePrefix("Sent message ") || s.hasBytePrefix("Sent remote message ") || s.hasBytePrefix("Sent dest message ")
                 || s.hasBytePrefix("Sent origin message ") || s.hasBytePrefix("Short data block") || s.hasBytePrefix("Server handle limit") {
                 return R(.opensshSFTP, [("event", .string("message"))])
-            }
-            if s.hasBytePrefix("SSH2_MSG_KEX_ECDH_") || s.hasBytePrefix("SSH2_MSG_KEXDH_") {
-                return R(.opensshDebug, [("event", .string("kex_reply"))])
             }
         case UInt8(ascii: "f"):
             if let r = T.after(s, "first_kex_follows ") { return kexinitNumber(r, slot: "first_kex_follows") }
@@ -364,10 +360,7 @@ struct OpenSSHLineClassifier {
         case UInt8(ascii: "w"):
             if s == "will use strict KEX ordering" { return R(.opensshStrictKex, [("event", .string("will_use"))]) }
         case UInt8(ascii: "e"):
-            if s.hasBytePrefix("expecting SSH2_MSG_KEX_DH_GEX_") { return R(.opensshGEX, [("event", .string(gexEvent(s)))]) }
             if s.hasBytePrefix("expand-path@openssh.com ") { return R(.opensshSFTP, [("event", .string("realpath"))]) }
-        case UInt8(ascii: "g"):
-            if s.hasBytePrefix("got SSH2_MSG_KEX_DH_GEX_") { return R(.opensshGEX, [("event", .string(gexEvent(s)))]) }
         case UInt8(ascii: "F"):
             if let r = T.after(s, "Found key in ") ?? T.after(s, "Found CA key in ") { return R(.opensshHostKey, fileLine(r, event: "found")) }
         case UInt8(ascii: "T"):
@@ -954,14 +947,6 @@ struct OpenSSHLineClassifier {
             e.append(("file", .string(String(r))))
         }
         return e
-    }
-
-    func gexEvent(_ s: Substring) -> String {
-        let t = OpenSSHText.self
-        if t.contains(s, "GEX_GROUP") { return s.hasBytePrefix("expecting") ? "expecting_group" : "group_received" }
-        if t.contains(s, "GEX_INIT") { return "init_sent" }
-        if t.contains(s, "GEX_REPLY") { return s.hasBytePrefix("expecting") ? "expecting_reply" : "reply_received" }
-        return "message"
     }
 
     /// A proposal list (7.2+), `rest` being the text after its label's colon.
