@@ -307,16 +307,6 @@ struct OpenSSHLineClassifier {
         func str(_ x: Substring) -> JSONValue { .string(String(x)) }
         guard let first = s.utf8.first else { return nil }
         switch first {
-        case UInt8(ascii: "R"):
-            if s.hasBytePrefix("Received stat reply") || s.hasBytePrefix("Received reply ") || s.hasBytePrefix("Received data ")
-                || s.hasBytePrefix("Received limits reply") || s.hasBytePrefix("Received SSH2_FXP_STATUS ")
-                || (s.hasBytePrefix("Received ") && T.contains(s, "SSH2_FXP_NAME")) || s.hasBytePrefix("Request range ") {
-                var e: [(String, JSONValue)] = [("event", .string("reply"))]
-                if let r = T.after(s, "Received SSH2_FXP_STATUS "), let code = T.int(r) {
-                    e = [("event", .string("status")), ("code", .int(code))]
-                }
-                return R(.opensshSFTP, e)
-            }
         case UInt8(ascii: "C"):
             if s.hasBytePrefix("Couldn't ") { return R(.opensshSFTP, [("event", .string("debug_error"))]) }
         case UInt8(ascii: "c"):
