@@ -330,10 +330,6 @@ struct OpenSSHLineClassifier {
         case UInt8(ascii: "S"):
             if let r = T.after(s, "Sending SSH2_FXP_") { return R(.opensshSFTP, fxpRequest(r)) }
             if s.hasBytePrefix("SSH2_FXP_") || s.hasBytePrefix("SSH_FXP_") { return R(.opensshSFTP, fxpReply(s)) }
-            if s.hasBytePrefix("Sent message ") || s.hasBytePrefix("Sent remote message ") || s.hasBytePrefix("Sent dest message ")
-                || s.hasBytePrefix("Sent origin message ") || s.hasBytePrefix("Short data block") || s.hasBytePrefix("Server handle limit") {
-                return R(.opensshSFTP, [("event", .string("message"))])
-            }
         case UInt8(ascii: "f"):
             if let r = T.after(s, "first_kex_follows ") { return kexinitNumber(r, slot: "first_kex_follows") }
         case UInt8(ascii: "r"):
