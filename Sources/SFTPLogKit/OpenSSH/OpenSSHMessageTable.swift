@@ -45,6 +45,8 @@ public final class OpenSSHMessageTable: Sendable {
         public let after: String?
 
         public var function: String? { functions.first }
+        /// The reader takes this message's record from the data, not from its own extractors.
+        public var isReadByData: Bool { event != nil || extractor != nil }
 
         /// Whether `release` ("9.2", "9.2p1", "OpenSSH_9.2p1 Debian-2") can print it.
         public func isPrinted(inRelease release: String) -> Bool {
@@ -235,13 +237,17 @@ public final class OpenSSHMessageTable: Sendable {
     /// Like `match(message:level:)`, preferring formats that `release` ("9.2") prints:
     /// the same line can fit an older and a newer wording.
     public func match(message: Substring, level: Int?, release: String?) -> Match? {
-        let index: LineIndex
+        guard let index = index(level: level) else { return nil }
+        return find(in: index, message, release: release)
+    }
+
+    /// The patterns a line of `level` can be: `debugN: ` lines one level's, unprefixed lines the rest.
+    private func index(level: Int?) -> LineIndex? {
         switch level {
-        case nil: index = plainIndex
-        case 1?, 2?, 3?: index = debugIndexes[level! - 1]
+        case nil: return plainIndex
+        case 1?, 2?, 3?: return debugIndexes[level! - 1]
         default: return nil
         }
-        return find(in: index, message, release: release)
     }
 
     /// The text printed after `: ` of a failure (`message authentication code incorrect`,
@@ -250,31 +256,10 @@ public final class OpenSSHMessageTable: Sendable {
         find(in: reasonIndex, text, release: nil)
     }
 
-    /// Which entry printed the line, without reading out its values: what the
-    /// transcript reader asks of every line. `release` as `releaseMask(_:)` gives it.
-    func entryIndex(message: Substring, level: Int?, releaseMask want: UInt64) -> Int? {
-        let index: LineIndex
-        switch level {
-        case nil: index = plainIndex
-        case 1?, 2?, 3?: index = debugIndexes[level! - 1]
-        default: return nil
-        }
-        var s = message
-        if s.utf8.last == 0x0D { s = Substring(s.utf8.dropLast()) }
-        return s.withUTF8 { m -> Int? in
-            patterns.search(m, index: index, releaseMasks: releaseMasks, want: want) { best, _ in Int(patterns.lines[best].entry) }
-        }
-    }
-
     /// Which entry printed the line and, when the entry is read by data, the
     /// record's event and named values (`openssh-events.json`).
     func read(message: Substring, level: Int?, releaseMask want: UInt64) -> (entry: Int, facts: [(String, JSONValue)]?)? {
-        let index: LineIndex
-        switch level {
-        case nil: index = plainIndex
-        case 1?, 2?, 3?: index = debugIndexes[level! - 1]
-        default: return nil
-        }
+        guard let index = index(level: level) else { return nil }
         var s = message
         if s.utf8.last == 0x0D { s = Substring(s.utf8.dropLast()) }
         return s.withUTF8 { m -> (Int, [(String, JSONValue)]?)? in
@@ -301,10 +286,7 @@ public final class OpenSSHMessageTable: Sendable {
     private func find(in index: LineIndex, _ message: Substring, release: String?) -> Match? {
         var s = message
         if s.utf8.last == 0x0D { s = Substring(s.utf8.dropLast()) }
-        var want: UInt64 = 0
-        if let release, let r = OpenSSHMessageTable.releaseNumber(release), let i = releaseNumbers.firstIndex(of: r) {
-            want = 1 << UInt64(i)
-        }
+        let want = releaseMask(release)
         return s.withUTF8 { m -> Match? in
             patterns.search(m, index: index, releaseMasks: releaseMasks, want: want) { best, spans in
                 let p = patterns.lines[best]

@@ -3,22 +3,6 @@ import Foundation
 /// Small prefix/substring scanners used by the OpenSSH stage. No regular
 /// expressions: every helper walks the text once.
 enum OpenSSHText {
-    /// `debugN: ` at the start of a line: the level (1...3) and where the text starts.
-    @inline(__always)
-    static func debugPrefix(_ b: UnsafeBufferPointer<UInt8>) -> (level: Int, start: Int)? {
-        // "debug" d ":" " "
-        guard b.count >= 8, b[0] == 0x64, b[1] == 0x65, b[2] == 0x62, b[3] == 0x75, b[4] == 0x67,
-              b[5] >= 0x30, b[5] <= 0x39, b[6] == 0x3A, b[7] == 0x20 else {
-            // "debug1:" with nothing after (empty message)
-            if b.count == 7, b[0] == 0x64, b[1] == 0x65, b[2] == 0x62, b[3] == 0x75, b[4] == 0x67,
-               b[5] >= 0x30, b[5] <= 0x39, b[6] == 0x3A {
-                return (Int(b[5] - 0x30), 7)
-            }
-            return nil
-        }
-        return (Int(b[5] - 0x30), 8)
-    }
-
     /// `debugN: ` at the start of text: the level and the text after it.
     static func debugLevel(_ s: Substring) -> (Int, Substring)? {
         let u = s.utf8

@@ -96,7 +96,7 @@ public final class OpenSSHTranscriptReader: LogReader {
         // skips the extractors' own search.
         var read = level != nil ? lookUp() : nil
         var c: OpenSSHLineClassifier.Result
-        if let level, let found = read, messages?.entries[found.entry].event != nil || messages?.entries[found.entry].extractor != nil {
+        if let level, let found = read, messages?.entries[found.entry].isReadByData == true {
             classifier.beginDebugLine(clean, level: level, width: b.count)
             c = byData(found) ?? classifier.classify(clean, level: level, crlf: line.terminatorLength == 2, width: b.count)
         } else {

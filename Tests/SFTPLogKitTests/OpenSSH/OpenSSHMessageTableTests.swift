@@ -158,10 +158,9 @@ final class OpenSSHMessageTableTests: XCTestCase {
                 total += 1
                 var level: Int?
                 var body = text[...]
-                let prefix = Array(line).withUnsafeBufferPointer { OpenSSHText.debugPrefix($0) }
-                if let p = prefix {
-                    level = p.level
-                    body = text.dropFirst(p.start)
+                if let (l, rest) = OpenSSHText.debugLevel(body) {
+                    level = l
+                    body = rest
                     debug += 1
                 }
                 let m = table.match(message: body, level: level, release: "9.2")
