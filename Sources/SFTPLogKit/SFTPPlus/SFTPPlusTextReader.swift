@@ -83,7 +83,7 @@ public final class SFTPPlusTextReader: LogReader {
             column += after - i
             i = after
         }
-        let isBar = b[i] == 0x7C && (i + 1 == b.count || b[i + 1] == 0x20)
+        let isBar = SFTPPlusTextReader.isLineBlockItem(UnsafeBufferPointer(rebasing: b[i...]))
         if pending != nil, !pendingIsCommand, !isBar, column > pendingIndent,
            !SFTPPlusTextReader.startsEventHead(UnsafeBufferPointer(rebasing: b[i...])) {
             // A wrap is one space, whatever spaces the copy left at the line's end.
@@ -127,9 +127,7 @@ public final class SFTPPlusTextReader: LogReader {
         if !quoted {
             var k = 0
             while k < rest.count && (rest[k] == 0x20 || rest[k] == 0x09) { k += 1 }
-            let after = UnsafeBufferPointer(rebasing: rest[k...])
-            let bar = after.first == 0x7C && (after.count == 1 || after[1] == 0x20)
-            guard bar || SFTPPlusTextReader.startsEventHead(after) else { return b }
+            guard SFTPPlusTextReader.startsCopiedLine(UnsafeBufferPointer(rebasing: rest[k...])) else { return b }
             quoted = true
         }
         return rest
@@ -149,9 +147,17 @@ public final class SFTPPlusTextReader: LogReader {
         }
         guard j < b.count, b[j] == 0x20 else { return nil }
         while j < b.count && b[j] == 0x20 { j += 1 }
-        let rest = UnsafeBufferPointer(rebasing: b[j...])
-        let bar = rest.first == 0x7C && (rest.count == 1 || rest[1] == 0x20)
-        return bar || startsEventHead(rest) ? j : nil
+        return startsCopiedLine(UnsafeBufferPointer(rebasing: b[j...])) ? j : nil
+    }
+
+    /// A reStructuredText line-block item: `| text`, or `|` alone for an empty line.
+    static func isLineBlockItem(_ p: UnsafeBufferPointer<UInt8>) -> Bool {
+        p.first == 0x7C && (p.count == 1 || p[1] == 0x20)
+    }
+
+    /// What a copied log line starts with: a `| ` item or an event head.
+    static func startsCopiedLine(_ p: UnsafeBufferPointer<UInt8>) -> Bool {
+        isLineBlockItem(p) || startsEventHead(p)
     }
 
     /// The line begins like an event, whatever follows: an ID then a date and
