@@ -43,6 +43,10 @@ public final class OpenSSHMessageTable: Sendable {
         /// Or the reader's extractor for the text after `after` (values naming cannot give).
         public let extractor: String?
         public let after: String?
+        /// A value the wording itself says (`resetting send seqnr` → direction send).
+        public var constant: (name: String, value: String)? = nil
+        /// The format starts with its function's name: the record names it first.
+        public var functionFirst = false
 
         public var function: String? { functions.first }
         /// The reader takes this message's record from the data, not from its own extractors.
@@ -160,6 +164,10 @@ public final class OpenSSHMessageTable: Sendable {
                                  fragment: e["fragment"] as? Bool ?? false, extra: e["extra"] as? Bool ?? false,
                                  event: e["event"] as? String, fields: (e["fields"] as? [Any] ?? []).map { Field($0 as? String) },
                                  extractor: e["extractor"] as? String, after: e["after"] as? String))
+            if let with = e["with"] as? [String: String], with.count == 1, let (name, value) = with.first {
+                entries[entries.count - 1].constant = (name, value)
+            }
+            entries[entries.count - 1].functionFirst = e["function_first"] as? Bool ?? false
         }
         return OpenSSHMessageTable(entries: entries, releases: root["releases"] as? [String] ?? [])
     }
@@ -267,7 +275,10 @@ public final class OpenSSHMessageTable: Sendable {
                 let k = Int(patterns.lines[best].entry)
                 let e = entries[k]
                 guard let event = e.event, spans.count == e.fields.count else { return (k, nil) }
-                var facts: [(String, JSONValue)] = [("event", .string(event))]
+                var facts: [(String, JSONValue)] = []
+                if e.functionFirst, let f = e.function { facts.append(("function", .string(f))) }
+                facts.append(("event", .string(event)))
+                if let c = e.constant { facts.append((c.name, .string(c.value))) }
                 for (f, span) in zip(e.fields, spans) {
                     guard let name = f.name else { continue }
                     facts.append((name, f.value(Substring(String(decoding: UnsafeBufferPointer(rebasing: m[span]), as: UTF8.self)))))

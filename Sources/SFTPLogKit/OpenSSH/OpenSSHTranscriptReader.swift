@@ -83,11 +83,12 @@ public final class OpenSSHTranscriptReader: LogReader {
             return messages.read(message: clean, level: level, releaseMask: releaseMask)
                 ?? (body.utf8.count != clean.utf8.count ? messages.read(message: PasteLines.withoutInlineMarkup(body), level: level, releaseMask: releaseMask) : nil)
         }
-        func byData(_ read: (entry: Int, facts: [(String, JSONValue)]?)) -> OpenSSHLineClassifier.Result? {
+        func byData(_ read: (entry: Int, facts: [(String, JSONValue)]?), text: Substring) -> OpenSSHLineClassifier.Result? {
             guard let entry = messages?.entries[read.entry] else { return nil }
             if let facts = read.facts { return OpenSSHLineClassifier.Result(kind: entry.kind, extra: facts) }
-            if let name = entry.extractor, let after = entry.after, let rest = OpenSSHText.after(clean, after),
-               let facts = classifier.extract(name, rest) {
+            if let name = entry.extractor, let after = entry.after, let rest = OpenSSHText.after(text, after),
+               var facts = classifier.extract(name, rest) {
+                if entry.functionFirst, let f = entry.function { facts.insert(("function", .string(f)), at: 0) }
                 return OpenSSHLineClassifier.Result(kind: entry.kind, extra: facts)
             }
             return nil
@@ -98,13 +99,26 @@ public final class OpenSSHTranscriptReader: LogReader {
         var c: OpenSSHLineClassifier.Result
         if let level, let found = read, messages?.entries[found.entry].isReadByData == true {
             classifier.beginDebugLine(clean, level: level, width: b.count)
-            c = byData(found) ?? classifier.classify(clean, level: level, crlf: line.terminatorLength == 2, width: b.count)
+            c = byData(found, text: clean) ?? classifier.classify(clean, level: level, crlf: line.terminatorLength == 2, width: b.count)
+        } else if let level, read == nil, let messages, let t = OpenSSHText.stripFunction(clean),
+                  let found = messages.read(message: t, level: level, releaseMask: releaseMask),
+                  messages.entries[found.entry].isReadByData {
+            // A message behind a name the release's own format lacks (`LogVerbose`'s
+            // `file.c:func():line` tag, a patched build's function): read by the rest,
+            // naming what was in front first.
+            classifier.beginDebugLine(t, level: level, width: b.count)
+            if var data = byData(found, text: t) {
+                data.extra.insert(("function", .string(String(clean[clean.startIndex..<t.startIndex].dropLast(2)))), at: 0)
+                c = data
+            } else {
+                c = classifier.classify(clean, level: level, crlf: line.terminatorLength == 2, width: b.count)
+            }
         } else {
             c = classifier.classify(clean, level: level, crlf: line.terminatorLength == 2, width: b.count)
             let isClientLine = c.kind.rawValue.hasPrefix("openssh.") && c.kind != .opensshOutput && !c.isContinuation
             if level == nil, isClientLine || c.kind == .unparsed {
                 read = lookUp()
-                if let r = read, let data = byData(r) { c = data }
+                if let r = read, let data = byData(r, text: clean) { c = data }
             }
         }
         let known = read.flatMap { messages?.entries[$0.entry] }
@@ -203,12 +217,6 @@ struct OpenSSHLineClassifier {
         previousWidth = 0
         if let level {
             beginDebugLine(s, level: level, width: width)
-            if let r = debugLine(s) { return r }
-            if let t = OpenSSHText.stripFunction(s), var r = debugLine(t) {
-                let fn = s[s.startIndex..<t.startIndex].dropLast(2)
-                r.extra.insert(("function", .string(String(fn))), at: 0)
-                return r
-            }
             if OpenSSHText.contains(s, "status: The following connections are open:") {
                 inStatusDump = true
             }
@@ -275,6 +283,18 @@ struct OpenSSHLineClassifier {
         case "interactive":
             inChannel = true
             return [("event", .string("interactive"))]
+        case "status_dump":
+            guard let (n, rest) = T.split2(r, ": "), let ch = T.int(n),
+                  rest.hasBytePrefix("status: The following connections are open:") else { return nil }
+            inStatusDump = true
+            return [("event", .string("status")), ("channel", .int(ch))]
+        case "version": return versionLine(r).extra
+        case "compat": return compat(r)
+        case "fxp_request": return fxpRequest(r)
+        case "kexinit_number": return kexinitNumber(r, slot: argument).extra
+        case "old_proposal": return oldProposal(r.hasBytePrefix(" ") ? r.dropFirst() : r).extra
+        case "transferred": return transferredLine(r).extra
+        case "transfer": return transferOp(r).extra
         default:
             return nil
         }
@@ -296,83 +316,6 @@ struct OpenSSHLineClassifier {
         if from.width >= 79, !inChannel, !afterCommand {
             return Result(kind: .pasteWrapped, extra: [])
         }
-        return nil
-    }
-
-    // MARK: debugN: lines
-
-    mutating func debugLine(_ s: Substring) -> Result? {
-        typealias T = OpenSSHText
-        func R(_ k: RecordKind, _ e: [(String, JSONValue)]) -> Result { Result(kind: k, extra: e) }
-        func str(_ x: Substring) -> JSONValue { .string(String(x)) }
-        guard let first = s.utf8.first else { return nil }
-        switch first {
-        case UInt8(ascii: "C"):
-            if s.hasBytePrefix("Couldn't ") { return R(.opensshSFTP, [("event", .string("debug_error"))]) }
-        case UInt8(ascii: "c"):
-            if let r = T.after(s, "channel ") {
-                if let (n, rest) = T.split2(r, ": "), let ch = T.int(n) {
-                    if rest.hasBytePrefix("status: The following connections are open:") {
-                        inStatusDump = true
-                        return R(.opensshChannel, [("event", .string("status")), ("channel", .int(ch))])
-                    }
-                }
-            }
-            if let r = T.after(s, "compress outgoing: ") { return R(.opensshTransfer, compression(r, "outgoing")) }
-            if let r = T.after(s, "compress incoming: ") { return R(.opensshTransfer, compression(r, "incoming")) }
-        case UInt8(ascii: "O"):
-            if s.hasBytePrefix("OpenSSH_") { return versionLine(s) }
-        case UInt8(ascii: "m"):
-            if let r = T.after(s, "match: ") { return R(.opensshCompat, compat(r, match: true)) }
-        case UInt8(ascii: "n"):
-            // Also reached as `compat_banner: no match: …` (8.5+), behind its function name.
-            if let r = T.after(s, "no match: ") { return R(.opensshCompat, [("event", .string("no_match")), ("software", str(r))]) }
-        case UInt8(ascii: "S"):
-            if let r = T.after(s, "Sending SSH2_FXP_") { return R(.opensshSFTP, fxpRequest(r)) }
-            if s.hasBytePrefix("SSH2_FXP_") || s.hasBytePrefix("SSH_FXP_") { return R(.opensshSFTP, fxpReply(s)) }
-        case UInt8(ascii: "f"):
-            if let r = T.after(s, "first_kex_follows ") { return kexinitNumber(r, slot: "first_kex_follows") }
-        case UInt8(ascii: "r"):
-            if let r = T.after(s, "reserved ") { return kexinitNumber(r, slot: "reserved") }
-            if let r = T.after(s, "resetting send seqnr ") {
-                return R(.opensshStrictKex, [("event", .string("reset_seqnr")), ("direction", .string("send")), ("seqnr", T.int(r).map(JSONValue.int) ?? .null)])
-            }
-            if let r = T.after(s, "resetting read seqnr ") {
-                return R(.opensshStrictKex, [("event", .string("reset_seqnr")), ("direction", .string("read")), ("seqnr", T.int(r).map(JSONValue.int) ?? .null)])
-            }
-        case UInt8(ascii: "k"):
-            // (An empty list leaves only the label: the line's trailing space is trimmed.)
-            if let r = T.after(s, "kex_parse_kexinit:") { return oldProposal(r.hasBytePrefix(" ") ? r.dropFirst() : r) }
-        case UInt8(ascii: "w"):
-            if s == "will use strict KEX ordering" { return R(.opensshStrictKex, [("event", .string("will_use"))]) }
-        case UInt8(ascii: "e"):
-            if s.hasBytePrefix("expand-path@openssh.com ") { return R(.opensshSFTP, [("event", .string("realpath"))]) }
-        case UInt8(ascii: "F"):
-            if let r = T.after(s, "Found key in ") ?? T.after(s, "Found CA key in ") { return R(.opensshHostKey, fileLine(r, event: "found")) }
-        case UInt8(ascii: "T"):
-            if let r = T.after(s, "Transferred: ") { return transferredLine(r) }
-        case UInt8(ascii: "B"):
-            if let r = T.after(s, "Bytes per second: ") { return R(.opensshTransfer, rate(r)) }
-        case UInt8(ascii: "I"):
-            if let r = T.after(s, "Init extension: ") { return R(.opensshSFTP, [("event", .string("extension")), ("name", str(r))]) }
-        case UInt8(ascii: "d"):
-            if let r = T.after(s, "do_download: ") { return transferOp(r) }
-            if let r = T.after(s, "do_upload: ") { return transferOp(r) }
-            if s.hasBytePrefix("download ") { return transferOp(s) }
-        case UInt8(ascii: "u"):
-            if s.hasBytePrefix("upload ") { return transferOp(s) }
-        case UInt8(ascii: "s"):
-            if let r = T.after(s, "sftp_download: ") { return transferOp(r) }
-            if let r = T.after(s, "sftp_upload: ") { return transferOp(r) }
-            if let r = T.after(s, "stat remote: ") { return R(.opensshSFTP, [("event", .string("debug_error")), ("error", str(r))]) }
-            if s.hasBytePrefix("server upload/download buffer sizes") || s.hasBytePrefix("server handle limit") {
-                return R(.opensshSFTP, [("event", .string("limits"))])
-            }
-        default:
-            break
-        }
-        // Lines recognised by a suffix or an inner marker.
-        if s.hasBytePrefix("Killed by signal ") { return R(.opensshError, [("event", .string("killed"))]) }
         return nil
     }
 
@@ -807,7 +750,7 @@ struct OpenSSHLineClassifier {
         return e
     }
 
-    func compat(_ r: Substring, match: Bool) -> [(String, JSONValue)] {
+    func compat(_ r: Substring) -> [(String, JSONValue)] {
         typealias T = OpenSSHText
         var e: [(String, JSONValue)] = [("event", .string("match"))]
         if let (sw, rest) = T.split2(r, " pat ") {

@@ -52,6 +52,9 @@ final class OpenSSHMessageTableTests: XCTestCase {
             guard let r = recs.first else { continue }
             XCTAssertEqual(r.kind, e.kind, e.format)
             XCTAssertEqual(r.extraValue("event"), .string(e.event!), e.format)
+            if let c = e.constant { XCTAssertEqual(r.extraValue(c.name), .string(c.value), e.format) }
+            // A format starting with its function names it before the event, as older records did.
+            if e.functionFirst { XCTAssertEqual(r.extra.first { $0.0 != "level" }?.1, e.function.map(JSONValue.string), e.format) }
             // (`Remote version: %d` and `%u` print the same text: either may be named.)
             let twins = read.filter { t in t.event == e.event && OpenSSHFormat.compileLines(t.format).map { render($0[0].1) } == render(first.1) }
             XCTAssertTrue(twins.contains { .string($0.id) == r.extraValue("message_id") }, e.format)
@@ -82,6 +85,10 @@ final class OpenSSHMessageTableTests: XCTestCase {
             "offering": "public key: /home/u/.ssh/id_ed25519", "authenticating": "h.example:22 as 'u'", "kexinit_received": "",
             "server_host_key": "ssh-ed25519 SHA256:abc", "accepts_key": "/home/u/.ssh/id_ed25519 ED25519 SHA256:abc", "subsystem": "sftp",
             "command": "true", "will_attempt": "/home/u/.ssh/id_ed25519 ED25519 SHA256:abc explicit", "interactive": "",
+            "status_dump": "0: status: The following connections are open:", "version": "OpenSSH_10.0p2, OpenSSL 3.5.1 1 Jul 2025",
+            "compat": "OpenSSH_9.2p1 pat OpenSSH* compat 0x04000000", "fxp_request": "STAT \"/srv/in\"",
+            "kexinit_number": "0", "old_proposal": " diffie-hellman-group1-sha1", "transferred": "stdin 0, stdout 0, stderr 0 bytes in 1.0 seconds",
+            "transfer": "download remote \"/srv/a\" to local \"a\"",
         ]
         let names = Set(table.entries.compactMap(\.extractor))
         XCTAssertGreaterThanOrEqual(names.count, 15)

@@ -300,7 +300,10 @@ def apply_events(path, entries):
     names of their conversions' values (`openssh-events.json`): `name`, `name:int`,
     `name:double` or `name:list` per conversion, in order, null for one that is
     skipped; or the extractor (per area, in the reader) that reads the text after
-    `after`, for values that naming alone cannot give."""
+    `after`, for values that naming alone cannot give. Optional: `with`, values the
+    wording itself says (`{"direction": "send"}`), put after the event; and
+    `function_first`, for a format that starts with its function's name, which the
+    record then names before the event."""
     if not os.path.exists(path):
         return 0
     data = read_json(path)
@@ -321,6 +324,18 @@ def apply_events(path, entries):
             continue
         if item["kind"] not in KINDS:
             errors.append("%s: unknown kind %r" % (where, item["kind"]))
+        unknown = sorted(set(item) - set(keys) - {"with", "function_first"})
+        if unknown:
+            errors.append("%s: unknown keys %s" % (where, ", ".join(unknown)))
+        if item.get("function_first"):
+            if not entry.get("functions") or not item["format"].startswith(entry["functions"][0] + ": "):
+                errors.append("%s: function_first, but the format does not start with its function" % where)
+            entry["function_first"] = True
+        if "with" in item:
+            if "extractor" in item or not isinstance(item["with"], dict) or len(item["with"]) != 1:
+                errors.append("%s: with must be one name and value, for an entry read by fields" % where)
+            else:
+                entry["with"] = item["with"]
         if "extractor" in item:
             if not item["format"].startswith(item["after"].split("%")[0]) or "%" in item["after"]:
                 errors.append("%s: after %r is not the start of the format" % (where, item["after"]))
