@@ -137,11 +137,17 @@ enum OpenSSHText {
             let j = u.index(after: i)
             if j != u.endIndex, u[j] == 0x20 { return s[u.index(after: j)...] }
         }
-        // LogVerbose tag: "<file>.c:<func>():<line> (bin=..., pid=...): "
-        if u[i] == 0x2E, let r = find(s, "): "), contains(s[s.startIndex..<r.lowerBound], "(bin=") {
-            return s[r.upperBound...]
-        }
         return nil
+    }
+
+    /// `-o LogVerbose`'s tag in front of a message: `kex.c:kex_buf2prop():443 (pid=7): `
+    /// (9.x; older releases write `(bin=ssh, pid=7)`).
+    static func logVerboseTag(_ s: Substring) -> (file: Substring, function: Substring, line: Int, rest: Substring)? {
+        guard let (file, r1) = split2(s, ":"), file.hasSuffix(".c"), !file.contains(" "),
+              let (function, r2) = split2(r1, "():"), !function.isEmpty, !function.contains(" "),
+              let (number, r3) = split2(r2, " ("), let line = int(number),
+              let (inside, rest) = split2(r3, "): "), inside.hasBytePrefix("pid=") || inside.hasBytePrefix("bin=") else { return nil }
+        return (file, function, line, rest)
     }
 
     /// The first `"quoted"` string (backslash escapes kept as written).

@@ -71,8 +71,19 @@ public final class OpenSSHTranscriptReader: LogReader {
             level = l
             body = rest
         }
+        // `-o LogVerbose` names the source of a message in front of it.
+        var source: (function: Substring, at: String)?
+        if let tag = OpenSSHText.logVerboseTag(body) {
+            source = (tag.function, "\(tag.file):\(tag.line)")
+            body = tag.rest
+        }
         // Values never carry the line end's spaces or CR, nor markup inside the line.
-        let clean = PasteLines.withoutInlineMarkup(body).trimmingTrailingSpace
+        var clean = PasteLines.withoutInlineMarkup(body).trimmingTrailingSpace
+        // The tag replaces the `function: ` that the release's format writes in front.
+        if let source, let messages, messages.read(message: clean, level: level, releaseMask: releaseMask) == nil {
+            let named = "\(source.function): \(clean)"
+            if messages.read(message: named[...], level: level, releaseMask: releaseMask) != nil { clean = named[...] }
+        }
         // Which message of the client printed the line: a message read by data
         // (`openssh-events.json`) takes its event and values from the table or from the
         // extractor it names; a line the extractors do not know still gets its kind from
@@ -145,7 +156,9 @@ public final class OpenSSHTranscriptReader: LogReader {
         if let level { extra.append(("level", .int(level))) }
         if let via { extra.append(("via", .string(via))) }
         if afterProgress { extra.append(("after_progress", .bool(true))) }
+        if let source { extra.append(("source", .string(source.at))) }
         extra += c.extra
+        if let source, !extra.contains(where: { $0.0 == "function" }) { extra.append(("function", .string(String(source.function)))) }
         if let m = known {
             extra.append(("message_id", .string(m.id)))
             if let f = m.functions.first, !extra.contains(where: { $0.0 == "function" }) { extra.append(("function", .string(f))) }
