@@ -96,13 +96,7 @@ public final class OpenSSHTranscriptReader: LogReader {
         }
         func byData(_ read: (entry: Int, facts: [(String, JSONValue)]?), text: Substring) -> OpenSSHLineClassifier.Result? {
             guard let entry = messages?.entries[read.entry] else { return nil }
-            if let facts = read.facts { return OpenSSHLineClassifier.Result(kind: entry.kind, extra: facts) }
-            if let name = entry.extractor, let after = entry.after, let rest = OpenSSHText.after(text, after),
-               var facts = classifier.extract(name, rest) {
-                if entry.functionFirst, let f = entry.function { facts.insert(("function", .string(f)), at: 0) }
-                return OpenSSHLineClassifier.Result(kind: entry.kind, extra: facts)
-            }
-            return nil
+            return classifier.fromTable(entry, facts: read.facts, text: text)
         }
         // Every debug line is a client message: looked up first, so that one read by data
         // skips the extractors' own search.
@@ -125,11 +119,21 @@ public final class OpenSSHTranscriptReader: LogReader {
                 c = classifier.classify(clean, level: level, crlf: line.terminatorLength == 2, width: b.count)
             }
         } else {
-            c = classifier.classify(clean, level: level, crlf: line.terminatorLength == 2, width: b.count)
+            // An unprefixed line is looked up once the reader knows it is no continuation
+            // of a multi-line message; a message read by data then needs no extractor's search.
+            var looked = false
+            c = classifier.classify(clean, level: level, crlf: line.terminatorLength == 2, width: b.count) {
+                looked = true
+                read = lookUp()
+                return read.flatMap { r in messages.map { ($0.entries[r.entry], r.facts) } }
+            }
             let isClientLine = c.kind.rawValue.hasPrefix("openssh.") && c.kind != .opensshOutput && !c.isContinuation
-            if level == nil, isClientLine || c.kind == .unparsed {
+            if level == nil, !looked, isClientLine || c.kind == .unparsed {
                 read = lookUp()
                 if let r = read, let data = byData(r, text: clean) { c = data }
+            } else if looked, !isClientLine, c.kind != .unparsed {
+                // Program output names no message of the client, even where its text could.
+                read = nil
             }
         }
         let known = read.flatMap { messages?.entries[$0.entry] }
@@ -224,7 +228,18 @@ struct OpenSSHLineClassifier {
         gssContinuation = OpenSSHText.contains(s, "GSS failure")
     }
 
-    mutating func classify(_ s: Substring, level: Int?, crlf: Bool, width: Int) -> Result {
+    /// A message's record from the table: the event and values it names, or what its extractor reads.
+    mutating func fromTable(_ entry: OpenSSHMessageTable.Entry, facts: [(String, JSONValue)]?, text: Substring) -> Result? {
+        if let facts { return Result(kind: entry.kind, extra: facts) }
+        guard let name = entry.extractor, let after = entry.after, let rest = OpenSSHText.after(text, after),
+              var facts = extract(name, rest) else { return nil }
+        if entry.functionFirst, let f = entry.function { facts.insert(("function", .string(f)), at: 0) }
+        return Result(kind: entry.kind, extra: facts)
+    }
+
+    /// `table`: which message of the client an unprefixed line is (asked once the line is no continuation).
+    mutating func classify(_ s: Substring, level: Int?, crlf: Bool, width: Int,
+                           table: () -> (OpenSSHMessageTable.Entry, [(String, JSONValue)]?)? = { nil }) -> Result {
         let wrapFrom = (proposal: lastProposal, width: previousWidth)
         lastProposal = nil
         previousWidth = 0
@@ -235,7 +250,7 @@ struct OpenSSHLineClassifier {
             }
             return Result(kind: .opensshDebug, extra: [])
         }
-        var r = plainLine(s, crlf: crlf)
+        var r = plainLine(s, crlf: crlf, table: table)
         if r.kind == .unparsed || r.kind == .opensshOutput, let w = wrapped(s, from: wrapFrom) { r = w }
         // Only the client's own long lines can wrap onto the next one.
         if r.kind.rawValue.hasPrefix("openssh."), r.kind != .opensshOutput { previousWidth = width }
@@ -334,7 +349,7 @@ struct OpenSSHLineClassifier {
 
     // MARK: unprefixed lines
 
-    mutating func plainLine(_ s: Substring, crlf: Bool) -> Result {
+    mutating func plainLine(_ s: Substring, crlf: Bool, table: () -> (OpenSSHMessageTable.Entry, [(String, JSONValue)]?)?) -> Result {
         typealias T = OpenSSHText
         func R(_ k: RecordKind, _ e: [(String, JSONValue)]) -> Result { Result(kind: k, extra: e) }
         func str(_ x: Substring) -> JSONValue { .string(String(x)) }
@@ -376,6 +391,7 @@ struct OpenSSHLineClassifier {
             inRandomart = true
             return R(.opensshHostKey, [("event", .string("randomart"))])
         }
+        if let (entry, facts) = table(), entry.isReadByData, let r = fromTable(entry, facts: facts, text: s) { return r }
         if let r = T.after(s, "Authenticated to ") { return R(.opensshAuth, authenticated(r)) }
         if s.hasBytePrefix("Authenticated with partial success") { return R(.opensshAuth, [("event", .string("partial_success"))]) }
         if let r = T.after(s, "Authenticated using \"") {
