@@ -131,7 +131,7 @@ public final class OpenSSHTranscriptReader: LogReader {
             if level == nil, !looked, isClientLine || c.kind == .unparsed {
                 read = lookUp()
                 if let r = read, let data = byData(r, text: clean) { c = data }
-            } else if looked, !isClientLine, c.kind != .unparsed {
+            } else if looked, !c.byTable, !isClientLine, c.kind != .unparsed {
                 // Program output names no message of the client, even where its text could.
                 read = nil
             }
@@ -182,6 +182,8 @@ struct OpenSSHLineClassifier {
         var kind: RecordKind
         var extra: [(String, JSONValue)]
         var diagnostic: String?
+        /// Read by the table's data (then it names its message, even as program output).
+        var byTable = false
         /// A line continuing the previous message (status dump, GSS minor text): not a message of its own.
         var isContinuation: Bool { extra.contains { $0.0 == "continuation" } }
     }
@@ -230,11 +232,11 @@ struct OpenSSHLineClassifier {
 
     /// A message's record from the table: the event and values it names, or what its extractor reads.
     mutating func fromTable(_ entry: OpenSSHMessageTable.Entry, facts: [(String, JSONValue)]?, text: Substring) -> Result? {
-        if let facts { return Result(kind: entry.kind, extra: facts) }
+        if let facts { return Result(kind: entry.kind, extra: facts, byTable: true) }
         guard let name = entry.extractor, let after = entry.after, let rest = OpenSSHText.after(text, after),
               var facts = extract(name, rest) else { return nil }
         if entry.functionFirst, let f = entry.function { facts.insert(("function", .string(f)), at: 0) }
-        return Result(kind: entry.kind, extra: facts)
+        return Result(kind: entry.kind, extra: facts, byTable: true)
     }
 
     /// `table`: which message of the client an unprefixed line is (asked once the line is no continuation).
@@ -323,6 +325,71 @@ struct OpenSSHLineClassifier {
         case "old_proposal": return oldProposal(r.hasBytePrefix(" ") ? r.dropFirst() : r).extra
         case "transferred": return transferredLine(r).extra
         case "transfer": return transferOp(r).extra
+        // Unprefixed messages: errors and results.
+        case "authenticated": return authenticated(r)
+        case "peer": return peerFacts(r, event: argument)
+        case "timed_out":
+            // `Connection to H port P timed out` (and ≤6.8's `… while waiting to read`).
+            guard let (who, _) = T.split2(r, " timed out") else { return nil }
+            return peerFacts(T.after(who, "to ") ?? who, event: "timeout")
+        case "closed":
+            // The session's end: nothing after it is remote output.
+            guard r.hasSuffix(" closed.") else { return nil }
+            inChannel = false; afterCommand = false
+            return [("event", .string("closed")), ("host", str(r.dropLast(8)))]
+        case "disconnecting":
+            // packet_disconnect(): the client hangs up itself (`Disconnecting: Packet corrupt`).
+            guard let reason = T.after(r, ": ") ?? T.after(r, " ").flatMap({ T.split2($0, ": ")?.1 }) else { return nil }
+            return [("event", .string("disconnecting")), ("reason", str(reason))]
+        case "banner_exchange": return [("event", .string("banner_exchange_failed")), ("reason", str(r))]
+        case "exec":
+            // scp's `-v`: `Executing: program /usr/bin/ssh host H, user U, command sftp`
+            var e: [(String, JSONValue)] = [("event", .string("exec")), ("program", .string("scp"))]
+            for part in r.split(separator: ",") {
+                let p = part.trimmingSpaces
+                if let h = T.after(p, "host ") ?? T.split2(p, " host ").map({ $0.1 }) { e.append(("host", str(h))) }
+                if let u = T.after(p, "user ") { e.append(("user", str(u))) }
+                if let c = T.after(p, "command ") { e.append(("command", str(c))) }
+            }
+            return e
+        case "unable_to_negotiate": return unableToNegotiate(r)
+        case "no_matching":
+            guard let (what, rest) = T.split2(r, " found") else { return nil }
+            var e: [(String, JSONValue)] = [("event", .string("negotiation_failed")), ("reason", .string("no matching \(what) found"))]
+            e.append(("slot", .string(OpenSSHLineClassifier.slotFamily("no matching \(what) found") ?? String(what))))
+            if let c = T.after(rest, ": client "), let (cl, sv) = T.split2(c, " server ") {
+                e.append(("client_offer", .array(T.list(cl).map(JSONValue.string))))
+                e.append(("server_offer", .array(T.list(sv).map(JSONValue.string))))
+            }
+            return e
+        case "denied":
+            guard let (who, rest) = T.split2(r, "Permission denied (") else { return nil }
+            var e: [(String, JSONValue)] = [("event", .string("denied"))]
+            e.append(("methods", .array(T.list(T.split2(rest, ")")?.0 ?? rest).map(JSONValue.string))))
+            if who.hasSuffix(": "), let (u, h) = T.splitLast2(who.dropLast(2), "@") {
+                e.append(("user", str(u)))
+                e.append(("host", str(h)))
+            }
+            return e
+        case "file_not_found":
+            guard r.hasSuffix("\" not found.") else { return nil }
+            return [("event", .string("error")), ("path", str(r.dropLast(12))), ("error", .string("File \"" + r))]
+        case "offending":
+            var e: [(String, JSONValue)] = [("event", .string("offending"))]
+            if let (kt, fl) = T.split2(r, " key in ") ?? T.split2(r, " key for IP in ") {
+                if kt != "key" { e.append(("key_type", str(kt))) }
+                e += Array(fileLine(fl, event: "offending").dropFirst())
+            }
+            return e
+        case "changed":
+            var e: [(String, JSONValue)] = [("event", .string("changed"))]
+            if let (pre, rest) = T.split2(r, "ost key for "), let (host, _) = T.split2(rest, " has changed") {
+                e.append(("host", str(host)))
+                let kt = pre.dropLast()  // "…H" of "Host"/"host"
+                if kt.hasSuffix(" ") { e.append(("key_type", str(kt.dropLast()))) }
+            }
+            return e
+        case "authenticity": return [("event", .string("authenticity_unknown")), ("host", str(T.splitLast2(r, "'")?.0 ?? r))]
         default:
             return nil
         }
@@ -392,23 +459,6 @@ struct OpenSSHLineClassifier {
             return R(.opensshHostKey, [("event", .string("randomart"))])
         }
         if let (entry, facts) = table(), entry.isReadByData, let r = fromTable(entry, facts: facts, text: s) { return r }
-        if let r = T.after(s, "Authenticated to ") { return R(.opensshAuth, authenticated(r)) }
-        if s.hasBytePrefix("Authenticated with partial success") { return R(.opensshAuth, [("event", .string("partial_success"))]) }
-        if let r = T.after(s, "Authenticated using \"") {
-            return R(.opensshAuth, [("event", .string("partial_success")), ("method", str(T.split2(r, "\"")?.0 ?? r))])
-        }
-        if let r = T.after(s, "Transferred: ") { return transferredLine(r) }
-        if let r = T.after(s, "Warning: Permanently added ") {
-            if let r2 = T.after(r, "'"), let (host, rest) = T.split2(r2, "'") {
-                var e: [(String, JSONValue)] = [("event", .string("added")), ("host", str(host))]
-                if let t = T.after(rest, " ("), let (kt, _) = T.split2(t, ")") { e.append(("key_type", str(kt))) }
-                return R(.opensshHostKey, e)
-            }
-            if let r2 = T.after(r, "the "), let (kt, rest) = T.split2(r2, " host key for IP address '") {
-                return R(.opensshHostKey, [("event", .string("added_ip")), ("key_type", str(kt)), ("address", str(T.split2(rest, "'")?.0 ?? rest))])
-            }
-            return R(.opensshHostKey, [("event", .string("added"))])
-        }
         if s.hasBytePrefix("@") {
             if T.contains(s, "REMOTE HOST IDENTIFICATION HAS CHANGED") {
                 return R(.opensshError, [("event", .string("hostkey_changed_banner"))])
@@ -430,35 +480,8 @@ struct OpenSSHLineClassifier {
             }
             return R(.opensshError, e)
         }
-        if let r = T.after(s, "Add correct host key in ") {
-            return R(.opensshHostKey, [("event", .string("add_correct")), ("file", str(T.split2(r, " to get rid of")?.0 ?? r))])
-        }
-        if let r = T.after(s, "Offending ") {
-            var e: [(String, JSONValue)] = [("event", .string("offending"))]
-            if let (kt, fl) = T.split2(r, " key in ") ?? T.split2(r, " key for IP in ") {
-                if kt != "key" { e.append(("key_type", str(kt))) }
-                e += Array(fileLine(fl, event: "offending").dropFirst())
-            }
-            return R(.opensshHostKey, e)
-        }
         if s.hasBytePrefix("  remove with:") || s.hasBytePrefix("  ssh-keygen -f ") || s.hasSuffix("to avoid man-in-the-middle attacks.") {
             return R(.opensshHostKey, [("event", .string("changed_hint"))])
-        }
-        if s.hasSuffix("has changed and you have requested strict checking.") {
-            var e: [(String, JSONValue)] = [("event", .string("changed"))]
-            if let (pre, rest) = T.split2(s, "ost key for "), let (host, _) = T.split2(rest, " has changed") {
-                e.append(("host", str(host)))
-                let kt = pre.dropLast()  // "…H" of "Host"/"host"
-                if kt.hasSuffix(" ") { e.append(("key_type", str(kt.dropLast()))) }
-            }
-            return R(.opensshHostKey, e)
-        }
-        if let r = T.after(s, "No "), s.hasSuffix("and you have requested strict checking."), let (kt, rest) = T.split2(r, " host key is known for ") {
-            return R(.opensshHostKey, [("event", .string("unknown_refused")), ("key_type", str(kt)), ("host", str(T.split2(rest, " and you have")?.0 ?? rest))])
-        }
-        if s == "Host key verification failed." { return R(.opensshError, [("event", .string("hostkey_verification_failed"))]) }
-        if let r = T.after(s, "The authenticity of host '") {
-            return R(.opensshHostKey, [("event", .string("authenticity_unknown")), ("host", str(T.splitLast2(r, "'")?.0 ?? r))])
         }
         if let (kt, fp) = T.split2(s, " key fingerprint is"), !kt.contains(" ") {
             var f = fp.hasBytePrefix(":") ? fp.dropFirst() : fp
@@ -470,112 +493,20 @@ struct OpenSSHLineClassifier {
             || s.hasBytePrefix("Please type 'yes'") {
             return R(.opensshHostKey, [("event", .string("prompt"))])
         }
-        if let r = T.after(s, "ssh: connect to host ") {
-            var e: [(String, JSONValue)] = [("event", .string("connect_failed"))]
-            if let (hp, reason) = T.split2(r, ": ") {
-                if let (h, p) = T.splitLast2(hp, " port ") {
-                    e.append(("host", str(h)))
-                    e.append(("port", T.int(p).map(JSONValue.int) ?? str(p)))
-                }
-                e.append(("reason", str(reason)))
-            }
-            return R(.opensshError, e)
-        }
-        if let r = T.after(s, "ssh: Could not resolve hostname ") {
-            var e: [(String, JSONValue)] = [("event", .string("resolve_failed"))]
-            if let (h, reason) = T.split2(r, ": ") { e.append(("host", str(h))); e.append(("reason", str(reason))) }
-            return R(.opensshError, e)
-        }
         if s.hasBytePrefix("ssh: ") || s.hasBytePrefix("ssh_askpass: ") { return R(.opensshError, [("event", .string("fatal"))]) }
         if s == "Connection closed" || s == "Connection closed." { return R(.opensshError, [("event", .string("connection_closed"))]) }
-        if let r = T.after(s, "Connection closed by ") { return R(.opensshError, peerFacts(r, event: "connection_closed")) }
-        if let r = T.after(s, "Connection reset by ") { return R(.opensshError, peerFacts(r, event: "connection_reset")) }
-        if let r = T.after(s, "Connection to ") {
-            if r.hasSuffix(" closed by remote host.") {
-                return R(.opensshError, [("event", .string("closed_by_remote")), ("host", str(r.dropLast(23)))])
-            }
-            if r.hasSuffix(" closed.") {
-                inChannel = false; afterCommand = false
-                return R(.opensshConnect, [("event", .string("closed")), ("host", str(r.dropLast(8)))])
-            }
-            if r.hasSuffix(" timed out") { return R(.opensshError, peerFacts(r.dropLast(10), event: "timeout")) }
-            // `Connection to <ip> port <port>: <error>` (a transport failure); anything else is another program's.
-            if let (who, error) = T.split2(r, ": "), T.contains(who, " port ") {
-                var e = peerFacts(who, event: "transport")
-                e.append(("error", str(error)))
-                return R(.opensshError, e)
-            }
-        }
-        if let r = T.after(s, "Shared connection to "), r.hasSuffix(" closed.") {
-            return R(.opensshConnect, [("event", .string("closed")), ("host", str(r.dropLast(8)))])
+        // `Connection to <ip> port <port>: <error>` (a transport failure); anything else is another program's.
+        if let r = T.after(s, "Connection to "), let (who, error) = T.split2(r, ": "), T.contains(who, " port ") {
+            var e = peerFacts(who, event: "transport")
+            e.append(("error", str(error)))
+            return R(.opensshError, e)
         }
         if s.hasBytePrefix("Connection timed out") { return R(.opensshError, [("event", .string("timeout"))]) }
-        // The connection dropping, as 5.x–6.x (`Write failed: Broken pipe`) and 8.x+
-        // (`client_loop: send disconnect: Broken pipe`) say it.
-        if let r = T.after(s, "Write failed: ") ?? T.after(s, "client_loop: send disconnect: ") {
-            return R(.opensshError, [("event", .string("write_failed")), ("reason", str(r))])
-        }
         if s == "no hostkey alg" {
             return R(.opensshError, [("event", .string("negotiation_failed")), ("reason", str(s)), ("slot", .string("hostkey"))])
         }
-        if let r = T.after(s, "Read from remote host "), let (host, reason) = T.split2(r, ": ") {
-            return R(.opensshError, [("event", .string("read_failed")), ("host", str(host)), ("reason", str(reason))])
-        }
-        if let r = T.after(s, "Read from socket failed: ") {
-            return R(.opensshError, [("event", .string("read_failed")), ("reason", str(r))])
-        }
         if s == "Connection reset by peer" { return R(.opensshError, [("event", .string("connection_reset"))]) }
-        if let r = T.after(s, "Disconnecting: ") ?? T.after(s, "Disconnecting ").flatMap({ T.split2($0, ": ")?.1 }) {
-            // packet_disconnect(): the client hangs up itself (`Disconnecting: Packet corrupt`).
-            return R(.opensshError, [("event", .string("disconnecting")), ("reason", str(r))])
-        }
-        if let r = T.after(s, "Bad packet length") {
-            return R(.opensshError, [("event", .string("bad_packet_length")), ("length", T.int(r.hasSuffix(".") ? r.dropLast() : r).map(JSONValue.int) ?? .null)])
-        }
-        if s.hasBytePrefix("Corrupted MAC on input") { return R(.opensshError, [("event", .string("corrupted_mac"))]) }
-        if s == "lost connection" { return R(.opensshError, [("event", .string("lost_connection")), ("program", .string("scp"))]) }
-        if let r = T.after(s, "Timeout, server "), let (host, _) = T.split2(r, " not responding") {
-            return R(.opensshError, [("event", .string("timeout")), ("host", str(host))])
-        }
-        if s.hasBytePrefix("Couldn't send packet: ") || s.hasBytePrefix("Couldn't read packet: ") {
-            return R(.opensshError, [("event", .string("connection_lost")), ("reason", str(T.split2(s, ": ")?.1 ?? s))])
-        }
-        if let r = T.after(s, "kex_exchange_identification: ") ?? T.after(s, "ssh_exchange_identification: ") {
-            return R(.opensshError, [("event", .string("banner_exchange_failed")), ("reason", str(r))])
-        }
-        if let r = T.after(s, "warning: agent returned different signature type ") {
-            var e: [(String, JSONValue)] = [("event", .string("agent_signature_mismatch"))]
-            if let (got, rest) = T.split2(r, " (expected ") {
-                e.append(("returned", str(got)))
-                e.append(("expected", str(rest.hasSuffix(")") ? rest.dropLast() : rest)))
-            }
-            return R(.opensshAuth, e)
-        }
-        if s.hasBytePrefix("UpdateHostkeys is disabled") {
-            return R(.opensshHostKey, [("event", .string("update_hostkeys_disabled")), ("reason", str(T.split2(s, " because ")?.1 ?? ""))])
-        }
-        if let r = T.after(s, "Executing: program ") {
-            // scp's `-v`: `Executing: program /usr/bin/ssh host H, user U, command sftp`
-            var e: [(String, JSONValue)] = [("event", .string("exec")), ("program", .string("scp"))]
-            for part in r.split(separator: ",") {
-                let p = part.trimmingSpaces
-                if let h = T.after(p, "host ") ?? T.split2(p, " host ").map({ $0.1 }) { e.append(("host", str(h))) }
-                if let u = T.after(p, "user ") { e.append(("user", str(u))) }
-                if let c = T.after(p, "command ") { e.append(("command", str(c))) }
-            }
-            return R(.opensshConnect, e)
-        }
         if let p = scpProgress(s) { return R(.opensshTransfer, p) }
-        if let r = T.after(s, "Unable to negotiate ") { return R(.opensshError, unableToNegotiate(r)) }
-        if let r = T.after(s, "no matching "), let (what, rest) = T.split2(r, " found") {
-            var e: [(String, JSONValue)] = [("event", .string("negotiation_failed")), ("reason", .string("no matching \(what) found"))]
-            e.append(("slot", .string(OpenSSHLineClassifier.slotFamily("no matching \(what) found") ?? String(what))))
-            if let c = T.after(rest, ": client "), let (cl, sv) = T.split2(c, " server ") {
-                e.append(("client_offer", .array(T.list(cl).map(JSONValue.string))))
-                e.append(("server_offer", .array(T.list(sv).map(JSONValue.string))))
-            }
-            return R(.opensshError, e)
-        }
         if let r = T.after(s, "Received disconnect from ") {
             var e = disconnect(r)
             if T.contains(s, "Too many authentication failures") {
@@ -584,23 +515,7 @@ struct OpenSSHLineClassifier {
             }
             return R(.opensshError, e)
         }
-        if let r = T.after(s, "Disconnected from ") { return R(.opensshError, peerFacts(r, event: "disconnected")) }
-        if let (who, r) = T.split2(s, "Permission denied (") {
-            var e: [(String, JSONValue)] = [("event", .string("denied"))]
-            let methods = T.split2(r, ")")?.0 ?? r
-            e.append(("methods", .array(T.list(methods).map(JSONValue.string))))
-            if who.hasSuffix(": "), let (u, h) = T.splitLast2(who.dropLast(2), "@") {
-                e.append(("user", str(u)))
-                e.append(("host", str(h)))
-            }
-            return R(.opensshAuth, e)
-        }
-        if s.hasBytePrefix("Permission denied, please try again") { return R(.opensshAuth, [("event", .string("password_retry"))]) }
         if T.contains(s, "Too many authentication failures") { return R(.opensshAuth, [("event", .string("too_many_failures"))]) }
-        if s.hasBytePrefix("Killed by signal ") {
-            let n = T.int(s.dropFirst(17).prefix(while: { $0 != "." }))
-            return R(.opensshError, [("event", .string("killed")), ("signal", n.map(JSONValue.int) ?? .null)])
-        }
         if s.hasBytePrefix("Bad server host key")
             || s.hasBytePrefix("Bad owner or permissions") || s.hasBytePrefix("strict KEX violation") || s.hasBytePrefix("DH_GEX group out of range")
             || s.hasBytePrefix("invalid public DH value") || s.hasBytePrefix("Server host key ") {
@@ -617,27 +532,8 @@ struct OpenSSHLineClassifier {
             e.append(("error", str(error)))
             return R(.opensshError, e)
         }
-        if let r = T.after(s, "Connected to "), r.hasSuffix(".") {
-            return R(.opensshConnect, [("event", .string("sftp_connected")), ("host", str(r.dropLast()))])
-        }
-        if let r = T.after(s, "Connecting to "), r.hasSuffix("...") {
-            return R(.opensshConnect, [("event", .string("sftp_connecting")), ("host", str(r.dropLast(3)))])
-        }
-        if let r = T.after(s, "File \""), r.hasSuffix("\" not found.") {
-            return R(.opensshSFTP, [("event", .string("error")), ("path", str(r.dropLast(12))), ("error", .string(String(s)))])
-        }
-        if let r = T.after(s, "Fetching "), let (a, b) = T.split2(r, " to ") {
-            return R(.opensshSFTP, [("event", .string("fetching")), ("remote", str(a)), ("local", str(b))])
-        }
-        if let r = T.after(s, "Uploading "), let (a, b) = T.split2(r, " to ") {
-            return R(.opensshSFTP, [("event", .string("uploading")), ("local", str(a)), ("remote", str(b))])
-        }
         if OpenSSHLineClassifier.isSFTPError(s) {
             return R(.opensshSFTP, [("event", .string("error")), ("error", .string(String(s)))])
-        }
-        if s.hasBytePrefix("Pseudo-terminal will not be allocated") {
-            // Only ssh asks for a terminal (sftp and scp never do).
-            return R(.opensshOutput, [("event", .string("warning")), ("program", .string("ssh"))])
         }
         if s.hasBytePrefix("Warning: ") || s.hasBytePrefix("** ") {
             return R(.opensshOutput, [("event", .string("warning"))])

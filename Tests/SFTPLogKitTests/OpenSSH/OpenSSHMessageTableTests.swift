@@ -89,6 +89,13 @@ final class OpenSSHMessageTableTests: XCTestCase {
             "compat": "OpenSSH_9.2p1 pat OpenSSH* compat 0x04000000", "fxp_request": "STAT \"/srv/in\"",
             "kexinit_number": "0", "old_proposal": " diffie-hellman-group1-sha1", "transferred": "stdin 0, stdout 0, stderr 0 bytes in 1.0 seconds",
             "transfer": "download remote \"/srv/a\" to local \"a\"",
+            "authenticated": "h.example ([192.0.2.7]:22) using \"publickey\".", "peer": "192.0.2.7 port 22",
+            "closed": "h.example closed.", "timed_out": "to 192.0.2.7 port 22 timed out", "disconnecting": ": Packet corrupt",
+            "banner_exchange": "read: Connection reset by peer", "exec": "/usr/bin/ssh host h, user u, command sftp",
+            "unable_to_negotiate": "with 192.0.2.7 port 22: no matching host key type found. Their offer: ssh-dss",
+            "no_matching": "cipher found: client aes128-ctr server 3des-cbc", "denied": "u@h: Permission denied (publickey).",
+            "file_not_found": "/srv/x\" not found.", "offending": "ED25519 key in /home/u/.ssh/known_hosts:3",
+            "changed": "Host key for h has changed and you have requested strict checking.", "authenticity": "h (192.0.2.7)' can't be established.",
         ]
         let names = Set(table.entries.compactMap(\.extractor))
         XCTAssertGreaterThanOrEqual(names.count, 15)
