@@ -146,6 +146,8 @@ struct CatalogCommand: ParsableCommand {
                                               ("last", t.releases.last.map(JSONValue.string) ?? .null), ("count", .int(t.releases.count))])),
                         ("by_level", .object(t.byLevel.map { ($0.0.rawValue, .int($0.1)) })),
                         ("by_kind", .object(t.byKind.map { ($0.0, .int($0.1)) })),
+                        ("read_by_data", .object([("fields", .int(t.readByFields)), ("extractor", .int(t.readByExtractor)),
+                                                  ("extractors", .int(t.extractors))])),
                     ]
                     if let coverage {
                         openssh.append(("records", .object([
@@ -164,6 +166,8 @@ struct CatalogCommand: ParsableCommand {
                 print("OpenSSH message table: \(t.entries) formats\(span); \(t.compiled) compiled, \(t.withoutLiteral) without literal text (never matched)")
                 print("by level: " + t.byLevel.map { "\($0.0.rawValue) \($0.1)" }.joined(separator: ", "))
                 print("by kind: " + t.byKind.map { "\($0.0) \($0.1)" }.joined(separator: ", "))
+                print("read by data (catalog/openssh-events.json): \(t.readByFields + t.readByExtractor) formats, "
+                    + "\(t.readByFields) by their values' names, \(t.readByExtractor) by \(t.extractors) extractors")
                 guard let coverage else { return }
                 let share = coverage.records == 0 ? "" : String(format: " (%.1f%%)", Double(coverage.matched) * 100 / Double(coverage.records))
                 print("\nOpenSSH records: \(coverage.records); matching a format \(coverage.matched)\(share), matching none \(coverage.unmatched)")

@@ -117,6 +117,11 @@ public final class OpenSSHMessageTable: Sendable {
         public let indexedLines: Int
         public let fallbackLines: Int
         public let releases: [String]
+        /// Formats whose records the reader takes from `openssh-events.json`: by the
+        /// names of their values, or by one of the reader's extractors (and how many).
+        public let readByFields: Int
+        public let readByExtractor: Int
+        public let extractors: Int
     }
 
     public let entries: [Entry]
@@ -228,7 +233,9 @@ public final class OpenSSHMessageTable: Sendable {
             byKind: kinds.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map { ($0.key, $0.value) },
             compiled: compiled, withoutLiteral: withoutLiteral,
             indexedLines: all.reduce(0) { $0 + $1.indexedCount }, fallbackLines: all.reduce(0) { $0 + $1.fallback.count },
-            releases: releases)
+            releases: releases,
+            readByFields: entries.filter { $0.event != nil }.count, readByExtractor: entries.filter { $0.extractor != nil }.count,
+            extractors: Set(entries.compactMap { $0.extractor?.split(separator: ":").first }).count)
     }
 
     // MARK: matching

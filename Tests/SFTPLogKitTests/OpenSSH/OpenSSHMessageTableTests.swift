@@ -298,6 +298,12 @@ final class OpenSSHMessageTableTests: XCTestCase {
         let openssh = try XCTUnwrap(stats["openssh"] as? [String: Any])
         XCTAssertEqual(openssh["formats"] as? Int, table.entries.count)
         XCTAssertEqual((openssh["releases"] as? [String: Any])?["count"] as? Int, 56)
+        // How many formats the reader reads by data, as the table itself counts them.
+        let byData = try XCTUnwrap(openssh["read_by_data"] as? [String: Any])
+        XCTAssertEqual(byData["fields"] as? Int, table.entries.filter { $0.event != nil }.count)
+        XCTAssertEqual(byData["extractor"] as? Int, table.entries.filter { $0.extractor != nil }.count)
+        XCTAssertGreaterThan((byData["fields"] as? Int ?? 0) + (byData["extractor"] as? Int ?? 0), 350)
+        XCTAssertTrue(text.stdout.contains("\nread by data (catalog/openssh-events.json): \(table.entries.filter(\.isReadByData).count) formats"), text.stdout)
         let records = try XCTUnwrap(openssh["records"] as? [String: Any])
         let total = try XCTUnwrap(records["total"] as? Int), matched = try XCTUnwrap(records["matched"] as? Int)
         XCTAssertGreaterThan(total, 50)
