@@ -99,10 +99,11 @@ struct Ingest: ParsableCommand {
             var failures = 0
         }
         let outcome = Outcome()
+        // One catalogue for every thread: it is immutable once loaded.
+        let catalog = try Catalogs.load()
         try FollowThreads.run(files, start: { name in
             let queue = try LogStore.openForWriting(path)
-            // Each thread has its own catalogue: templates cache lookups as they go.
-            let ingestor = Ingestor(db: queue, stream: RecordStream(options: options, catalog: try EventCatalog.bundled()))
+            let ingestor = Ingestor(db: queue, stream: RecordStream(options: options, catalog: catalog))
             ingestor.sessions = try Catalogs.sessionRebuild(zone: options.timeZone)
             ingestor.deferIndexes = false
             return FollowThreads.Follower(step: {

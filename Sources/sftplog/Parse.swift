@@ -27,9 +27,10 @@ struct Parse: ParsableCommand {
             if follow {
                 final class Failures: @unchecked Sendable { var errors: [String] = []; let lock = NSLock() }
                 let failures = Failures()
+                // One catalogue for every thread: it is immutable once loaded.
+                let catalog = try Catalogs.load()
                 try FollowThreads.run(files, start: { name in
-                    // One catalogue per thread: templates cache lookups as they go.
-                    let stream = RecordStream(options: options, catalog: try EventCatalog.bundled())
+                    let stream = RecordStream(options: options, catalog: catalog)
                     return FollowThreads.Follower(step: { try parse(name, stream: stream, out: out, unparsed: unparsed, follow: true) })
                 }, failed: { _, error in failures.lock.withLock { failures.errors.append("\(error)") } })
                 for e in failures.errors { Terminal.warn(e) }

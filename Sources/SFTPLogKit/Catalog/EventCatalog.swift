@@ -21,9 +21,15 @@ public enum CatalogError: Error, CustomStringConvertible, Sendable {
 
 /// The SFTPPlus event-ID catalogue (`catalog/events.json`): every documented
 /// wording of every ID, compiled for matching.
-public final class EventCatalog: @unchecked Sendable {
-    public private(set) var events: [String: CatalogEvent] = [:]
-    public private(set) var groups: [(name: String, documentedIn: [String])] = []
+/// Immutable once built, so one catalogue serves every thread (`--follow` included).
+public final class EventCatalog: Sendable {
+    public let events: [String: CatalogEvent]
+    public let groups: [(name: String, documentedIn: [String])]
+    /// The newest SFTPPlus version whose documentation this catalogue holds: a
+    /// wording it still lists may be written by any later version.
+    public let newestDocumented: SFTPPlusVersion
+    /// Per ID and variant: the versions that can have written the wording.
+    private let writableRanges: [String: [Int: VersionRange]]
     /// Numeric-valued field names: their values are stored as numbers.
     static let numericFields: Set<String> = [
         "total_read", "total_write", "read_size", "write_size", "size", "total_size", "transferred_size",
@@ -35,8 +41,26 @@ public final class EventCatalog: @unchecked Sendable {
     ]
 
     public init(events: [CatalogEvent], groups: [(String, [String])] = []) {
-        for e in events { self.events[e.id] = e }
+        var byID: [String: CatalogEvent] = [:]
+        for e in events { byID[e.id] = e }
+        self.events = byID
         self.groups = groups.map { (name: $0.0, documentedIn: $0.1) }
+        let newest = byID.values.flatMap { $0.variants.flatMap(\.documentedIn) }.compactMap(SFTPPlusVersion.init).max()
+            ?? SFTPPlusVersion("0.0.0")!
+        newestDocumented = newest
+        var ranges: [String: [Int: VersionRange]] = [:]
+        for e in byID.values {
+            for t in e.variants {
+                if let r = VersionInference.computeWritableRange(t, events: byID, newest: newest) { ranges[e.id, default: [:]][t.variant] = r }
+            }
+        }
+        writableRanges = ranges
+    }
+
+    /// The versions that can have written `t`, one of this catalogue's wordings (or computed for another).
+    func writableRange(_ t: EventTemplate) -> VersionRange? {
+        if let e = events[t.eventID], e.variants.contains(where: { $0 === t }) { return writableRanges[t.eventID]?[t.variant] }
+        return VersionInference.computeWritableRange(t, events: events, newest: newestDocumented)
     }
 
     /// The catalogue bundled with sftplog, or `$SFTPLOG_CATALOG/events.json` when set.
@@ -62,18 +86,10 @@ public final class EventCatalog: @unchecked Sendable {
         return candidates[0].path
     }
 
-    nonisolated(unsafe) private static var cache: EventCatalog?
-    private static let lock = NSLock()
+    /// Loaded once per process (with the wordings of `catalog import`).
+    public static func shared() throws -> EventCatalog { try loaded.get() }
 
-    /// Loaded once per process.
-    public static func shared() throws -> EventCatalog {
-        lock.lock(); defer { lock.unlock() }
-        if let c = cache { return c }
-        let c = try bundled()
-        c.add(ImportedCatalog.load())
-        cache = c
-        return c
-    }
+    private static let loaded: Result<EventCatalog, Error> = Result { try bundled().adding(ImportedCatalog.load()) }
 
     public static func load(path: String) throws -> EventCatalog {
         guard let data = FileManager.default.contents(atPath: path) else { throw CatalogError.missing(path) }
@@ -102,10 +118,10 @@ public final class EventCatalog: @unchecked Sendable {
         return EventCatalog(events: events, groups: groups)
     }
 
-    /// Adds wordings (e.g. from `catalog import`); a template already known for the ID is skipped.
-    @discardableResult
-    public func add(_ templates: [EventTemplate]) -> Int {
-        var added = 0
+    /// This catalogue with more wordings (e.g. from `catalog import`); a template
+    /// already known for the ID is skipped.
+    public func adding(_ templates: [EventTemplate]) -> EventCatalog {
+        var events = self.events
         for t in templates {
             var e = events[t.eventID] ?? CatalogEvent(id: t.eventID, area: nil, description: nil, variants: [])
             if e.variants.contains(where: { $0.template == t.template }) { continue }
@@ -115,9 +131,8 @@ public final class EventCatalog: @unchecked Sendable {
             }
             e.variants.append(v)
             events[t.eventID] = e
-            added += 1
         }
-        return added
+        return EventCatalog(events: Array(events.values), groups: groups.map { ($0.name, $0.documentedIn) })
     }
 
     public var variantCount: Int { events.values.reduce(0) { $0 + $1.variants.count } }
@@ -282,35 +297,22 @@ public final class SourceResolver {
 /// `from_version` (or the first version listing it) to its `to_version` (or the
 /// last version listing it; open-ended when the newest docs still list it).
 public enum VersionInference {
-    nonisolated(unsafe) static var newestDocumented: SFTPPlusVersion?
-
     public static func writableRange(_ t: EventTemplate, in catalog: EventCatalog) -> VersionRange? {
-        if let cached = t.cachedWritableRange { return cached }
-        let r = computeWritableRange(t, in: catalog)
-        t.cachedWritableRange = .some(r)
-        return r
+        catalog.writableRange(t)
     }
 
-    static func computeWritableRange(_ t: EventTemplate, in catalog: EventCatalog) -> VersionRange? {
+    static func computeWritableRange(_ t: EventTemplate, events: [String: CatalogEvent], newest: SFTPPlusVersion) -> VersionRange? {
         guard let doc = t.documentedRange else { return nil }
         var lower = doc.lower
         // The ID's first wording may be older than the first snapshot that lists it.
-        if let first = catalog.events[t.eventID]?.variants.first, first.variant == t.variant,
+        if let first = events[t.eventID]?.variants.first, first.variant == t.variant,
            let from = t.fromVersion.flatMap(SFTPPlusVersion.init), from < lower, !t.inferred {
             lower = from
         }
         var upper: SFTPPlusVersion? = doc.upper
         if let to = t.toVersion.flatMap(SFTPPlusVersion.init) { upper = max(to, doc.upper ?? to) }
-        else if t.documentedIn.contains(newest(catalog).label) { upper = nil }
+        else if t.documentedIn.contains(newest.label) { upper = nil }
         return VersionRange(lower: lower, upper: upper)
-    }
-
-    static func newest(_ catalog: EventCatalog) -> SFTPPlusVersion {
-        if let n = newestDocumented { return n }
-        let all = catalog.events.values.flatMap { $0.variants.flatMap(\.documentedIn) }.compactMap(SFTPPlusVersion.init)
-        let n = all.max() ?? SFTPPlusVersion("0.0.0")!
-        newestDocumented = n
-        return n
     }
 }
 

@@ -2,7 +2,7 @@ import Foundation
 
 /// One documented (or inferred) wording of an event ID, compiled once into
 /// literal segments and named holes. Matching scans for the literals; no regex.
-public final class EventTemplate: @unchecked Sendable {
+public final class EventTemplate: Sendable {
     public enum Piece: Sendable { case literal([UInt8]), field(String) }
 
     public let eventID: String
@@ -30,9 +30,7 @@ public final class EventTemplate: @unchecked Sendable {
     let firstOfNameMask: [Bool]
     /// The `catalog` object of a record this wording resolved (see `RecordJSON`), written once
     /// here: rendering it per record was a tenth of `parse`.
-    public private(set) var catalogJSON: [UInt8] = []
-    /// Filled once by `VersionInference.writableRange` (templates are immutable otherwise).
-    var cachedWritableRange: VersionRange??
+    public let catalogJSON: [UInt8]
 
     public init(eventID: String, variant: Int, template: String, fields: [String], groups: [String], fromVersion: String?,
                 toVersion: String?, documentedIn: [String], seenIn: [String], inferred: Bool, description: String?) {
@@ -55,14 +53,18 @@ public final class EventTemplate: @unchecked Sendable {
         tokenLikeMask = pieces.map { if case .field(let f) = $0 { return EventTemplate.isTokenLike(f) } else { return false } }
         firstOfNameMask = pieces.map { if case .field(let f) = $0 { return seen.insert(f).inserted } else { return false } }
         var json = JSONBytes(capacity: 256)
-        json.value(catalogObject)
+        json.value(EventTemplate.catalogObject(variant: variant, template: template, groups: groups, range: documentedRange))
         catalogJSON = json.bytes
     }
 
     /// What a record resolved to this wording says about it under `catalog`.
     public var catalogObject: JSONValue {
+        EventTemplate.catalogObject(variant: variant, template: template, groups: groups, range: documentedRange)
+    }
+
+    private static func catalogObject(variant: Int, template: String, groups: [String], range: VersionRange?) -> JSONValue {
         .object([("variant", .int(variant)), ("template", .string(template)),
-                 ("groups", .array(groups.map(JSONValue.string))), ("versions", versions.map(JSONValue.string) ?? .null)])
+                 ("groups", .array(groups.map(JSONValue.string))), ("versions", range.map { .string($0.description) } ?? .null)])
     }
 
     func renumbered(_ n: Int) -> EventTemplate {

@@ -223,3 +223,46 @@ final class CatalogTests: XCTestCase {
         XCTAssertTrue(q.stdout.contains("New SSH connection made."), q.stdout)
     }
 }
+
+/// Which versions can have written a wording is a question about one catalogue:
+/// its answer never leaks into another catalogue (a process-wide cache of the
+/// newest documented version, and one per template, used to make it leak).
+final class WritableRangeTests: XCTestCase {
+    private func wording(_ id: String, _ text: String, documentedIn: [String]) -> EventTemplate {
+        EventTemplate(eventID: id, variant: 1, template: text, fields: [], groups: [], fromVersion: nil, toVersion: nil,
+                      documentedIn: documentedIn, seenIn: [], inferred: false, description: nil)
+    }
+
+    func testEachCatalogueAnswersForItsOwnNewestVersion() throws {
+        let old = wording("90001", "Old wording.", documentedIn: ["5.0.0", "5.1.0"])
+        let a = EventCatalog(events: [CatalogEvent(id: "90001", area: nil, description: nil, variants: [old])])
+        // In A the wording is in the newest docs: any later version may write it.
+        XCTAssertEqual(VersionInference.writableRange(old, in: a), VersionRange(lower: SFTPPlusVersion("5.0.0")!, upper: nil))
+        // B has newer docs that no longer list it: it was last written by 5.1.0. Same template object, asked after A.
+        let new = wording("90002", "New wording.", documentedIn: ["6.0.0"])
+        let b = EventCatalog(events: [CatalogEvent(id: "90001", area: nil, description: nil, variants: [old]),
+                                      CatalogEvent(id: "90002", area: nil, description: nil, variants: [new])])
+        XCTAssertEqual(VersionInference.writableRange(old, in: b), VersionRange(lower: SFTPPlusVersion("5.0.0")!, upper: SFTPPlusVersion("5.1.0")!))
+        XCTAssertNil(VersionInference.writableRange(new, in: b)?.upper)
+        // And A still answers as before.
+        XCTAssertNil(VersionInference.writableRange(old, in: a)?.upper)
+        // `adding` (how imported wordings join) builds the same answers.
+        let c = a.adding([new])
+        XCTAssertEqual(c.newestDocumented, SFTPPlusVersion("6.0.0"))
+        XCTAssertEqual(VersionInference.writableRange(old, in: c), VersionInference.writableRange(old, in: b))
+    }
+
+    /// The bundled catalogue's answers: every wording's range holds its documented versions.
+    func testBundledRangesHoldTheirDocumentedVersions() throws {
+        let catalog = try EventCatalog.bundled()
+        var checked = 0
+        for e in catalog.events.values {
+            for t in e.variants {
+                guard let r = VersionInference.writableRange(t, in: catalog) else { continue }
+                for v in t.documentedIn.compactMap(SFTPPlusVersion.init) { XCTAssertTrue(r.contains(v), "\(t.eventID)/\(t.variant) \(v)") }
+                checked += 1
+            }
+        }
+        XCTAssertGreaterThan(checked, 700)
+    }
+}
