@@ -60,7 +60,7 @@ struct CatalogCommand: ParsableCommand {
                 let rows = hits.map { h in
                     [h.eventID, h.area ?? "", TextEscaper.terminalSafe(h.description ?? h.template)]
                 }
-                print(TableLayout.render(header: ["id", "area", "meaning"], rows: rows, maxCell: 100), terminator: "")
+                print(TableLayout.render(header: ["id", "area", "meaning"], rows: rows, maxCell: Terminal.maxCell(100)), terminator: "")
             }
         }
     }
@@ -175,7 +175,7 @@ struct CatalogCommand: ParsableCommand {
                     print("\nmatching none, by first word (top 20):")
                     print(TableLayout.render(header: ["first word", "records"],
                                              rows: unmatchedWords.map { [TextEscaper.terminalSafe($0.word), String($0.records)] },
-                                             numeric: [false, true]), terminator: "")
+                                             numeric: [false, true], maxCell: Terminal.maxCell(60)), terminator: "")
                 }
             }
         }
@@ -185,11 +185,11 @@ struct CatalogCommand: ParsableCommand {
             print("SFTPPlus events: \(total); resolved \(s.resolved), unresolved \(s.unresolved), unknown ID \(s.unknown)")
             if !s.unresolvedByID.isEmpty {
                 print("\nunresolved (no documented wording fits):")
-                print(TableLayout.render(header: ["id", "records"], rows: s.unresolvedByID.map { [TextEscaper.terminalSafe($0.0), String($0.1)] }, numeric: [false, true]), terminator: "")
+                print(TableLayout.render(header: ["id", "records"], rows: s.unresolvedByID.map { [TextEscaper.terminalSafe($0.0), String($0.1)] }, numeric: [false, true], maxCell: Terminal.maxCell(60)), terminator: "")
             }
             if !s.unknownIDs.isEmpty {
                 print("\nunknown IDs (not in the catalogue):")
-                print(TableLayout.render(header: ["id", "records"], rows: s.unknownIDs.map { [TextEscaper.terminalSafe($0.0), String($0.1)] }, numeric: [false, true]), terminator: "")
+                print(TableLayout.render(header: ["id", "records"], rows: s.unknownIDs.map { [TextEscaper.terminalSafe($0.0), String($0.1)] }, numeric: [false, true], maxCell: Terminal.maxCell(60)), terminator: "")
             }
         }
     }

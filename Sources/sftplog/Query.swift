@@ -24,7 +24,7 @@ struct Query: ParsableCommand {
         try reporting {
             let queue = try LogStore.openForReading(LogStore.defaultPath(db))
             let result = try QueryRunner.run(queue, sql: sql)
-            FileHandle.standardOutput.write(Data(QueryRunner.render(result, as: json ? .json : format).utf8))
+            FileHandle.standardOutput.write(Data(QueryRunner.render(result, as: json ? .json : format, maxCell: Terminal.maxCell(60)).utf8))
         }
     }
 }

@@ -78,13 +78,20 @@ struct CLIError: Error, CustomStringConvertible {
 }
 
 enum Terminal {
-    /// Output width: $COLUMNS when set, else the terminal's, else 80.
-    static var width: Int {
+    /// Output width: $COLUMNS when set, else the terminal's; nil into a pipe or a
+    /// file, where tables are never cut to fit.
+    static var width: Int? {
         if let c = ProcessInfo.processInfo.environment["COLUMNS"].flatMap(Int.init), c > 20 { return c }
         var ws = winsize()
         if isatty(1) != 0, ioctl(1, UInt(TIOCGWINSZ), &ws) == 0, ws.ws_col > 20 { return Int(ws.ws_col) }
-        return 80
+        return isatty(1) != 0 ? 80 : nil
     }
+
+    /// The width tables fit into (unlimited when `width` is nil).
+    static var fitWidth: Int { width ?? Int.max }
+
+    /// The longest cell of a table for a reader's eyes (`n` on a terminal, unlimited otherwise).
+    static func maxCell(_ n: Int) -> Int { width == nil ? Int.max : n }
 
     /// Colour only on a terminal and never with NO_COLOR set.
     static var colour: Bool {

@@ -66,7 +66,7 @@ struct Sessions: ParsableCommand {
                 out = rows
             case .table:
                 let sessions = try loaded()
-                out = sessions.isEmpty ? "no sessions match\n" : SessionTable.render(sessions, width: Terminal.width)
+                out = sessions.isEmpty ? "no sessions match\n" : SessionTable.render(sessions, width: Terminal.fitWidth)
             }
             FileHandle.standardOutput.write(Data(out.utf8))
         }

@@ -54,7 +54,8 @@ public enum QueryRunner {
         }
     }
 
-    public static func render(_ r: Result, as format: OutputFormat) -> String {
+    /// `maxCell`: the longest table cell (longer ones end in `…`).
+    public static func render(_ r: Result, as format: OutputFormat, maxCell: Int = 60) -> String {
         switch format {
         case .json:
             return JSONValue.array(r.rows.map { row in .object(zip(r.columns, row).map { ($0, json($1)) }) }).json + "\n"
@@ -70,7 +71,7 @@ public enum QueryRunner {
                                           !r.rows.isEmpty && r.rows.allSatisfy {
                                               switch $0[i].storage { case .int64, .double, .null: return true; default: return false }
                                           }
-                                      })
+                                      }, maxCell: maxCell)
         }
     }
 }

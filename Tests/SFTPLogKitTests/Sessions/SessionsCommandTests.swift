@@ -26,6 +26,25 @@ final class SessionsCommandTests: XCTestCase {
         return try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [[String: Any]]
     }
 
+    /// The table is fitted to a terminal (here `COLUMNS=80`), never to a pipe:
+    /// piped, every user, peer, client and outcome is printed whole.
+    func testTableIsCutOnlyToFitATerminal() throws {
+        let all = try sessions()
+        let fitted = try CLI.run(["sessions", "--db", Self.db], env: ["COLUMNS": "80"])
+        XCTAssertEqual(fitted.status, 0, fitted.stderr)
+        XCTAssertTrue(fitted.stdout.split(separator: "\n").allSatisfy { $0.count <= 80 })
+        XCTAssertTrue(fitted.stdout.contains("…"))
+        let piped = try CLI.run(["sessions", "--db", Self.db], env: ["COLUMNS": ""])
+        XCTAssertEqual(piped.status, 0, piped.stderr)
+        XCTAssertFalse(piped.stdout.contains("…"), piped.stdout)
+        let rows = piped.stdout.split(separator: "\n").dropFirst()
+        XCTAssertEqual(rows.count, all.count)
+        for s in all {
+            let outcome = s["outcome"] as! String, client = (s["client_version"] as? String ?? "").replacingOccurrences(of: "SSH-2.0-", with: "")
+            XCTAssertTrue(rows.contains { $0.contains(" \(outcome) ") && (client.isEmpty || $0.contains(client)) }, "\(outcome) \(client)")
+        }
+    }
+
     func testOpenSSHTranscriptsGiveTheirTruthFactsThroughSessionsJSON() throws {
         let all = try sessions()
         for c in Self.opensshCases {
