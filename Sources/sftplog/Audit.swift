@@ -67,7 +67,7 @@ struct Audit: ParsableCommand {
             let result = try queue.read { try AuditLoad.audit($0, filter: filter, judge: SessionJudge.Memo(judge), minRating: minRating, policyName: effective.name) }
             switch output.effective {
             case .json: print(result.json.json)
-            case .table: print(result.text(width: Terminal.fitWidth), terminator: "")
+            case .table: print(result.text(width: Terminal.wrapWidth), terminator: "")
             case .csv:
                 // One row per weak algorithm of each flagged session (its findings are those at or above --min-rating).
                 let rows = result.flagged.flatMap { s in

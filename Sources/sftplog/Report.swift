@@ -36,7 +36,7 @@ struct Report: ParsableCommand {
             }
             let text: String
             switch format {
-            case .text: text = ReportText(colour: output == nil && Terminal.colour, width: Terminal.fitWidth).render(model)
+            case .text: text = ReportText(colour: output == nil && Terminal.colour, width: Terminal.wrapWidth, fitWidth: Terminal.fitWidth).render(model)
             case .markdown: text = ReportText().markdown(model)
             case .html: text = HTMLReport.render(model, details: details)
             case .json: text = ReportText.json(model).json + "\n"

@@ -90,6 +90,9 @@ enum Terminal {
     /// The width tables fit into (unlimited when `width` is nil).
     static var fitWidth: Int { width ?? Int.max }
 
+    /// The width prose is wrapped at (80 into a pipe or a file).
+    static var wrapWidth: Int { width ?? 80 }
+
     /// The longest cell of a table for a reader's eyes (`n` on a terminal, unlimited otherwise).
     static func maxCell(_ n: Int) -> Int { width == nil ? Int.max : n }
 

@@ -5,8 +5,12 @@ import Foundation
 public struct ReportText {
     public var colour = false
     public var width = 80
+    /// The width tables and cut lines fit into (unlimited into a pipe or a file).
+    public var fitWidth = 80
 
-    public init(colour: Bool = false, width: Int = 80) { self.colour = colour; self.width = width }
+    public init(colour: Bool = false, width: Int = 80, fitWidth: Int? = nil) {
+        self.colour = colour; self.width = width; self.fitWidth = fitWidth ?? width
+    }
 
     func bold(_ s: String) -> String { colour ? "\u{1B}[1m\(s)\u{1B}[0m" : s }
     func rated(_ r: String) -> String {
@@ -30,7 +34,7 @@ public struct ReportText {
             o += "\n" + bold(title) + "\n" + body
         }
         func table(_ cols: [FittedTable.Column], _ rows: [[String]]) -> String {
-            rows.isEmpty ? "" : FittedTable.render(cols, rows, width: width).split(separator: "\n").map { "  " + $0 }.joined(separator: "\n") + "\n"
+            rows.isEmpty ? "" : FittedTable.render(cols, rows, width: fitWidth).split(separator: "\n").map { "  " + $0 }.joined(separator: "\n") + "\n"
         }
         section("Sessions per user", table([.init("user", flexible: true, min: 8), .init("sessions", right: true), .init("failed", right: true),
                                             .init("up", right: true), .init("down", right: true)],
@@ -119,7 +123,7 @@ public struct ReportText {
             let rel = e.offset.map { String(format: "+%.1fs", $0) } ?? "line \(e.line)"
             let id = e.eventID ?? e.kind.replacingOccurrences(of: "openssh.", with: "")
             o += "  " + rel.fitted(9) + " " + id.fitted(8) + " "
-            o += String(t(e.message).prefix(max(20, width - 21))) + "\n"
+            o += String(t(e.message).prefix(max(20, fitWidth - 21))) + "\n"
             if let m = e.meaning { o += Human.wrap("(" + m + ")", indent: 21, width: width) }
         }
         return o
