@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "sftplog",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "sftplog", targets: ["sftplog"]),
         .executable(name: "sftplog-bench", targets: ["sftplog-bench"]),
@@ -53,5 +53,5 @@ let package = Package(
             exclude: ["Fixtures"]
         ),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v6]
 )

@@ -14,7 +14,8 @@ enum FollowThreads {
     }
 
     /// `start(name)` runs on the file's thread; errors go to `failed`.
-    static func run(_ files: [String], start: @escaping (String) throws -> Follower, failed: @escaping (String, Error) -> Void) throws {
+    static func run(_ files: [String], start: @escaping @Sendable (String) throws -> Follower,
+                    failed: @escaping @Sendable (String, Error) -> Void) throws {
         guard !files.contains("-") else { throw ValidationError("--follow needs files; standard input is read to its end without it") }
         FollowControl.installSignalHandlers()
         let done = DispatchGroup()

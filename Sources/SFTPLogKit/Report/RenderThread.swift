@@ -1,22 +1,26 @@
+import Dispatch
 import Foundation
+import Synchronization
 
 /// Renders items on a thread of its own, in the order they are put, with at
 /// most `capacity` waiting: the producer (parsing, or reading the database)
 /// goes on on one core while output is rendered and written on the other.
 /// `put` blocks while the queue is full, so memory stays bounded.
-public final class RenderThread<Item>: @unchecked Sendable {
-    private let cond = NSCondition()
-    private var waiting: [Item] = []
-    private var closed = false
-    private var done = false
-    private let capacity: Int
+public final class RenderThread<Item: Sendable>: Sendable {
+    /// Queued items; nil marks the end (`close`).
+    private let waiting = Mutex<[Item?]>([])
+    private let closed = Mutex(false)
+    /// Free places in the queue, items in it, and the thread having finished.
+    private let free: DispatchSemaphore
+    private let queued = DispatchSemaphore(value: 0)
+    private let finished = DispatchSemaphore(value: 0)
 
-    public init(name: String, capacity: Int = 2, render: @escaping (Item) -> Void, finish: @escaping () -> Void = {}) {
-        self.capacity = capacity
+    public init(name: String, capacity: Int = 2, render: @escaping @Sendable (Item) -> Void, finish: @escaping @Sendable () -> Void = {}) {
+        free = DispatchSemaphore(value: capacity)
         let t = Thread { [self] in
             while let item = take() { render(item) }
             finish()
-            cond.lock(); done = true; cond.broadcast(); cond.unlock()
+            finished.signal()
         }
         t.name = name
         t.stackSize = 8 << 20
@@ -24,25 +28,25 @@ public final class RenderThread<Item>: @unchecked Sendable {
     }
 
     public func put(_ item: Item) {
-        cond.lock(); defer { cond.unlock() }
-        while waiting.count >= capacity { cond.wait() }
-        waiting.append(item)
-        cond.broadcast()
+        free.wait()
+        waiting.withLock { $0.append(item) }
+        queued.signal()
     }
 
-    /// Renders what is queued, runs `finish`, and returns once the thread has.
+    /// Renders what is queued, runs `finish`, and returns once the thread has
+    /// (a later `close` returns at once).
     public func close() {
-        cond.lock(); defer { cond.unlock() }
-        closed = true
-        cond.broadcast()
-        while !done { cond.wait() }
+        guard closed.withLock({ c in defer { c = true }; return !c }) else { return }
+        free.wait()
+        waiting.withLock { $0.append(nil) }
+        queued.signal()
+        finished.wait()
     }
 
     private func take() -> Item? {
-        cond.lock(); defer { cond.unlock() }
-        while waiting.isEmpty && !closed { cond.wait() }
-        if waiting.isEmpty { return nil }
-        cond.broadcast()
-        return waiting.removeFirst()
+        queued.wait()
+        let item = waiting.withLock { $0.removeFirst() }
+        free.signal()
+        return item
     }
 }

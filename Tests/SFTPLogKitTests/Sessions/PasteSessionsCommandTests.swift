@@ -5,13 +5,11 @@ import XCTest
 /// The OpenSSH pastes through the commands users run: `ingest` then `sessions`
 /// (JSON, table, CSV) and `audit`, read from the database.
 final class PasteSessionsCommandTests: XCTestCase {
-    static var dir: URL!
+    static let dir = Paths.tempDir()
     static var db: String { dir.appendingPathComponent("p.db").path }
-    static var names: [String] = []
+    static let names = OpenSSHPasteTruthTests.cases()
 
     override class func setUp() {
-        dir = Paths.tempDir()
-        names = OpenSSHPasteTruthTests.cases()
         let r = try! CLI.run(["ingest", "--quiet", "--db", db] + names.map { "\(OpenSSHPasteTruthTests.dir)/\($0).log" })
         // Some pastes hold other programs' text: stored, and said with exit status 2.
         precondition(r.status == 0 || r.status == 2, r.stderr)

@@ -4,14 +4,13 @@ import XCTest
 
 /// `sftplog sessions` over a database holding both SFTPPlus logs and OpenSSH transcripts.
 final class SessionsCommandTests: XCTestCase {
-    static var dir: URL!
+    static let dir = Paths.tempDir()
     static var db: String { dir.appendingPathComponent("s.db").path }
-    static var opensshCases: [String] = []
+    static let opensshCases = (try! FileManager.default.contentsOfDirectory(atPath: Paths.samples.appendingPathComponent("openssh").path))
+        .filter { $0.hasSuffix(".log") }.sorted()
 
     override class func setUp() {
-        dir = Paths.tempDir()
         let openssh = Paths.samples.appendingPathComponent("openssh")
-        opensshCases = (try! FileManager.default.contentsOfDirectory(atPath: openssh.path)).filter { $0.hasSuffix(".log") }.sorted()
         // A mixed directory's files, ingested together: both kinds are detected and stored.
         let inputs = ["dev-ts-first-5.26", "dev-id-first-4.0", "dev-csv-4.16", "seed-server-3.30", "seed-client-3.31"].map { Paths.sample("sftpplus/\($0).log") }
             + opensshCases.map { openssh.appendingPathComponent($0).path }

@@ -3,11 +3,10 @@ import XCTest
 @testable import SFTPLogKit
 
 final class QueryTests: XCTestCase {
-    static var dir: URL!
+    static let dir = Paths.tempDir()
     static var db: String { dir.appendingPathComponent("q.db").path }
 
     override class func setUp() {
-        dir = Paths.tempDir()
         let r = try! CLI.run(["ingest", "--db", db] + ["dev-ts-first-5.26", "dev-id-first-4.0", "dev-csv-4.16"].map { Paths.sample("sftpplus/\($0).log") })
         precondition(r.status == 0, r.stderr)
     }
