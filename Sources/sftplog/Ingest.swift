@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 import SFTPLogKit
 
 struct Ingest: ParsableCommand {
@@ -93,12 +94,7 @@ struct Ingest: ParsableCommand {
     /// One thread per followed file, each with its own connection and reader;
     /// a rotated file is finished, then its successor at the same path followed.
     func followFiles(_ files: [String], database path: String, options: ReaderOptions) throws -> (IngestSummary, Int) {
-        final class Outcome: @unchecked Sendable {
-            let lock = NSLock()
-            var summary = IngestSummary()
-            var failures = 0
-        }
-        let outcome = Outcome()
+        let outcome = Mutex((summary: IngestSummary(), failures: 0))
         // One catalogue for every thread: it is immutable once loaded.
         let catalog = try Catalogs.load()
         try FollowThreads.run(files, start: { name in
@@ -109,14 +105,14 @@ struct Ingest: ParsableCommand {
             return FollowThreads.Follower(step: {
                 var control: FollowControl?
                 let r = try ingestor.ingest(name, follow: { control = $0 })
-                outcome.lock.withLock { outcome.summary.sources.append(r) }
+                outcome.withLock { $0.summary.sources.append(r) }
                 return control?.ended
             }, finish: { LogStore.finishWriting(queue) })
         }, failed: { name, error in
             Terminal.warn(LogStore.explain(error, database: path, during: "following \(name)"))
-            outcome.lock.withLock { outcome.failures += 1 }
+            outcome.withLock { $0.failures += 1 }
         })
-        return (outcome.summary, outcome.failures)
+        return outcome.withLock { ($0.summary, $0.failures) }
     }
 }
 

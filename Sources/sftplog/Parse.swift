@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 import SFTPLogKit
 
 struct Parse: ParsableCommand {
@@ -25,16 +26,16 @@ struct Parse: ParsableCommand {
             let out = RecordOutput()
             let unparsed = UnparsedReport()
             if follow {
-                final class Failures: @unchecked Sendable { var errors: [String] = []; let lock = NSLock() }
-                let failures = Failures()
+                let failures = Mutex<[String]>([])
                 // One catalogue for every thread: it is immutable once loaded.
                 let catalog = try Catalogs.load()
                 try FollowThreads.run(files, start: { name in
                     let stream = RecordStream(options: options, catalog: catalog)
                     return FollowThreads.Follower(step: { try parse(name, stream: stream, out: out, unparsed: unparsed, follow: true) })
-                }, failed: { _, error in failures.lock.withLock { failures.errors.append("\(error)") } })
-                for e in failures.errors { Terminal.warn(e) }
-                if !failures.errors.isEmpty { throw ExitCode(1) }
+                }, failed: { _, error in failures.withLock { $0.append("\(error)") } })
+                let errors = failures.withLock { $0 }
+                for e in errors { Terminal.warn(e) }
+                if !errors.isEmpty { throw ExitCode(1) }
             } else {
                 let stream = RecordStream(options: options, catalog: try Catalogs.load())
                 for name in files { _ = try parse(name, stream: stream, out: out, unparsed: unparsed, follow: false) }
@@ -55,22 +56,21 @@ struct Parse: ParsableCommand {
             // Rendered batches come back to be freed here: records share strings with the
             // parser's state, and releasing them on the other core made both cores contend
             // for the same reference counts.
-            final class Batches: @unchecked Sendable {
-                var buffer = JSONBytes(capacity: 1 << 17)
-                let lock = NSLock()
-                var spent: [[Record]] = []
-            }
-            let b = Batches()
+            // The render thread's buffer (only it takes the lock, once a batch) and the spent batches.
+            let buffer = Mutex(JSONBytes(capacity: 1 << 17))
+            let spent = Mutex<[[Record]]>([])
             let renderer = RenderThread<[Record]>(name: "sftplog-render", capacity: 4, render: { records in
-                // Read in place: `for r in records` copied (retained) every record.
-                records.withUnsafeBufferPointer { rs in
-                    for i in rs.indices {
-                        RecordJSON.write(rs[i], to: &b.buffer)
-                        if b.buffer.bytes.count >= 1 << 16 { out.write(&b.buffer) }
+                buffer.withLock { buffer in
+                    // Read in place: `for r in records` copied (retained) every record.
+                    records.withUnsafeBufferPointer { rs in
+                        for i in rs.indices {
+                            RecordJSON.write(rs[i], to: &buffer)
+                            if buffer.bytes.count >= 1 << 16 { out.write(&buffer) }
+                        }
                     }
                 }
-                b.lock.withLock { b.spent.append(records) }
-            }, finish: { out.write(&b.buffer) })
+                spent.withLock { $0.append(records) }
+            }, finish: { buffer.withLock { out.write(&$0) } })
             var batch: [Record] = []
             batch.reserveCapacity(1024)
             // Batches end at 1,024 records or 4 MiB of lines, so a file of huge lines
@@ -87,7 +87,7 @@ struct Parse: ParsableCommand {
                     batchBytes = 0
                     batch = []
                     batch.reserveCapacity(1024)
-                    b.lock.withLock { b.spent.removeAll() }
+                    spent.withLock { $0.removeAll() }
                 }
             }
             return nil
@@ -104,8 +104,8 @@ struct Parse: ParsableCommand {
 }
 
 /// Bytes to stdout in whole pieces (NDJSON records, session chunks); several followed files write through one lock.
-final class RecordOutput: @unchecked Sendable {
-    private let lock = NSLock()
+final class RecordOutput: Sendable {
+    private let lock = Mutex(())
 
     func write(_ buffer: inout JSONBytes) {
         guard !buffer.bytes.isEmpty else { return }
@@ -114,7 +114,7 @@ final class RecordOutput: @unchecked Sendable {
     }
 
     func write(_ bytes: [UInt8]) {
-        lock.withLock {
+        lock.withLock { _ in
             bytes.withUnsafeBytes { p in
                 var off = 0
                 while off < p.count {
@@ -129,17 +129,16 @@ final class RecordOutput: @unchecked Sendable {
 
 /// Names the first unparsed lines of each file on stderr (file, line, reason)
 /// and counts the rest, so a hostile or foreign file cannot flood the terminal.
-final class UnparsedReport: @unchecked Sendable {
+final class UnparsedReport: Sendable {
     static let shownPerFile = 5
-    private let lock = NSLock()
-    private var perFile: [String: Int] = [:]
-    private(set) var total = 0
+    private let counts = Mutex((total: 0, perFile: [String: Int]()))
+    var total: Int { counts.withLock { $0.total } }
 
     func add(_ r: Record) {
-        lock.withLock {
-            total += 1
-            let n = perFile[r.file, default: 0] + 1
-            perFile[r.file] = n
+        counts.withLock { c in
+            c.total += 1
+            let n = c.perFile[r.file, default: 0] + 1
+            c.perFile[r.file] = n
             if n <= UnparsedReport.shownPerFile {
                 Terminal.warn("\(r.file):\(r.line): unparsed: \(r.diagnostic ?? "not a line of a known layout")")
             }
@@ -147,12 +146,12 @@ final class UnparsedReport: @unchecked Sendable {
     }
 
     func add(file: String, count: Int) {
-        lock.withLock { total += count; perFile[file, default: 0] += count }
+        counts.withLock { $0.total += count; $0.perFile[file, default: 0] += count }
     }
 
     func summarise() {
-        lock.withLock {
-            for (file, n) in perFile.sorted(by: { $0.key < $1.key }) where n > UnparsedReport.shownPerFile {
+        counts.withLock { c in
+            for (file, n) in c.perFile.sorted(by: { $0.key < $1.key }) where n > UnparsedReport.shownPerFile {
                 Terminal.warn("\(file): \(n - UnparsedReport.shownPerFile) more unparsed lines (\(n) in all)")
             }
         }

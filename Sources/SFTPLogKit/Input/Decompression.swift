@@ -1,5 +1,6 @@
 import CCompression
 import Foundation
+import Synchronization
 
 /// A compression format read transparently, recognised by its magic bytes
 /// (rotated logs are often compressed under names that do not say so).
@@ -276,12 +277,11 @@ final class XZDecoder: StreamDecoder {
 /// a pipe: the pipeline reads the pipe's read end like standard input, so line
 /// splitting, hashing and spooling need nothing format-specific. With no
 /// compression it just copies (a sniffed pipe whose first bytes were consumed).
-final class DecompressionPump: @unchecked Sendable {
+final class DecompressionPump: Sendable {
     let readFD: Int32
     let compression: Compression?
     private let writeFD: Int32
-    private let lock = NSLock()
-    private var failure: (DecompressionError.Reason, Int64)?
+    private let failure = Mutex<(DecompressionError.Reason, Int64)?>(nil)
     private let done = DispatchSemaphore(value: 0)
 
     /// Reads `source` from its current position (after `head`, bytes already taken from it).
@@ -302,10 +302,7 @@ final class DecompressionPump: @unchecked Sendable {
     }
 
     /// Set before the write end closes, so a reader that saw EOF sees it.
-    var outcome: (DecompressionError.Reason, Int64)? {
-        lock.lock(); defer { lock.unlock() }
-        return failure
-    }
+    var outcome: (DecompressionError.Reason, Int64)? { failure.withLock { $0 } }
 
     /// Blocks until the thread has exited (after the read end is closed, its next write fails).
     func waitUntilDone() {
@@ -373,7 +370,6 @@ final class DecompressionPump: @unchecked Sendable {
     }
 
     private func record(_ reason: DecompressionError.Reason, _ delivered: Int64) {
-        lock.lock(); defer { lock.unlock() }
-        failure = (reason, delivered)
+        failure.withLock { $0 = (reason, delivered) }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// `--follow`: what the line splitter does at the end of a growing file.
 /// Instead of ending, it waits for the file to grow; it ends when the file is
@@ -16,18 +17,20 @@ public final class FollowControl {
     public private(set) var ended: Ending?
     public enum Ending: Equatable { case rotated, interrupted }
 
-    /// Set by the signal handler; checked between reads.
-    nonisolated(unsafe) private static var stopFlag: sig_atomic_t = 0
-    public static var stopRequested: Bool { stopFlag != 0 }
+    /// Set by the signal handler (a lock-free atomic store is safe there); checked between reads.
+    private static let stopFlag = Atomic<Bool>(false)
+    public static var stopRequested: Bool { stopFlag.load(ordering: .relaxed) }
 
     /// Makes SIGINT and SIGTERM end following cleanly instead of killing the process.
     public static func installSignalHandlers() {
-        signal(SIGINT) { _ in FollowControl.stopFlag = 1 }
-        signal(SIGTERM) { _ in FollowControl.stopFlag = 1 }
+        // Touched first here, so the handler never runs the static's one-time initialisation.
+        _ = stopRequested
+        signal(SIGINT) { _ in FollowControl.stopFlag.store(true, ordering: .relaxed) }
+        signal(SIGTERM) { _ in FollowControl.stopFlag.store(true, ordering: .relaxed) }
     }
 
     /// For tests: a fresh start after an interruption.
-    public static func resetStop() { stopFlag = 0 }
+    public static func resetStop() { stopFlag.store(false, ordering: .relaxed) }
 
     private var device: UInt64 = 0
     private var inode: UInt64 = 0

@@ -20,7 +20,9 @@ public struct AlgorithmRating: Equatable, Sendable {
 /// The SSH algorithm policy (`catalog/ssh-policy.json`), plain data like
 /// ssh-audit's database, plus `--policy` override files (JSON or YAML, same
 /// shape): an override replaces whole per-name entries and single rule keys.
-public struct AlgorithmPolicy: @unchecked Sendable {  // immutable after load
+// @unchecked: `tree` is the `[String: Any]` JSONSerialization and Yams give;
+// it is built by `load` and never changed once the policy is shared.
+public struct AlgorithmPolicy: @unchecked Sendable {
     public static let categories = ["kex", "hostkey", "cipher", "mac", "compression"]
 
     /// The effective policy as a JSON-like tree (what `--print-policy` prints).

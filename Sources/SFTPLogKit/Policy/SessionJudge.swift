@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Judges a session's cryptography with the policy: one finding per weak (or
 /// unknown) negotiated name, the DH group-exchange size, Terrapin, and weak
@@ -20,18 +21,15 @@ public struct SessionJudge: Sendable {
 
     /// A judge that remembers its verdict for each distinct set of inputs (the
     /// judge is pure: the same inputs give the same findings).
-    public final class Memo: @unchecked Sendable {
+    public final class Memo: Sendable {
         public let judge: SessionJudge
-        private var verdicts: [Inputs: (findings: [Finding], vulnerable: Bool?, explanation: String?)] = [:]
-        private let lock = NSLock()
+        private let verdicts = Mutex<[Inputs: (findings: [Finding], vulnerable: Bool?, explanation: String?)]>([:])
 
         public init(_ judge: SessionJudge) { self.judge = judge }
 
         public func judge(_ s: inout SessionTimeline) {
             let key = Inputs(negotiated: s.negotiated, gexBits: s.gexBits, strictKex: s.strictKex, source: s.source, serverOffer: s.serverOffer)
-            lock.lock()
-            let known = verdicts[key]
-            lock.unlock()
+            let known = verdicts.withLock { $0[key] }
             if let v = known {
                 s.findings = v.findings
                 s.terrapinVulnerable = v.vulnerable
@@ -39,10 +37,9 @@ public struct SessionJudge: Sendable {
                 return
             }
             judge.judge(&s)
-            lock.lock()
             // A few distinct negotiations per server; the bound only guards odd inputs.
-            if verdicts.count < 4096 { verdicts[key] = (s.findings, s.terrapinVulnerable, s.terrapinExplanation) }
-            lock.unlock()
+            let verdict = (s.findings, s.terrapinVulnerable, s.terrapinExplanation)
+            verdicts.withLock { if $0.count < 4096 { $0[key] = verdict } }
         }
     }
 

@@ -1,12 +1,13 @@
 import Foundation
+import Synchronization
 import GRDB
 
 /// Everything a report shows, computed once from the store; renderers only format.
-public struct ReportModel {
-    public struct Count { public var key: String; public var count: Int; public var extra: [String: Int] = [:] }
-    public struct BruteForce { public var address: String; public var failures: Int; public var users: [String]; public var first: String; public var last: String; public var windowSeconds: Double }
-    public struct FailureEvent { public var eventID: String; public var meaning: String; public var count: Int; public var example: String }
-    public struct TimelineEntry {
+public struct ReportModel: Sendable {
+    public struct Count: Sendable { public var key: String; public var count: Int; public var extra: [String: Int] = [:] }
+    public struct BruteForce: Sendable { public var address: String; public var failures: Int; public var users: [String]; public var first: String; public var last: String; public var windowSeconds: Double }
+    public struct FailureEvent: Sendable { public var eventID: String; public var meaning: String; public var count: Int; public var example: String }
+    public struct TimelineEntry: Sendable {
         public var offset: Double?
         public var ts: LogTimestamp?
         public var line: Int
@@ -17,7 +18,7 @@ public struct ReportModel {
         public var failure: Bool
         public var duplicate: Bool
     }
-    public struct SessionDetail {
+    public struct SessionDetail: Sendable {
         public var session: SessionTimeline
         public var timeline: [TimelineEntry]
         public var failures: [TimelineEntry]
@@ -169,21 +170,20 @@ public struct ReportModel {
     /// single connection took for 63k sessions. nil while an ingest is writing
     /// (then `build` reads on one connection).
     public static func summary(path: String, filter: SessionFilter, catalog: EventCatalog?) throws -> ReportModel? {
-        final class Parts: @unchecked Sendable { var counts: ReportModel?, flagged: ReportModel? }
-        let parts = Parts()
+        let parts = Mutex<(counts: ReportModel?, flagged: ReportModel?)>((nil, nil))
         guard let readers = try SnapshotReaders.start(path: path, count: 2, body: { reader, db in
             if reader == 0 {
                 var m = try ReportModel.withSources(db)
                 try m.tallyInStore(db, filter: filter)
-                parts.counts = m
+                parts.withLock { $0.counts = m }
             } else {
                 var m = ReportModel(generatedAt: "")
                 try m.addFlagged(db, filter: filter, catalog: catalog)
-                parts.flagged = m
+                parts.withLock { $0.flagged = m }
             }
         }) else { return nil }
         try readers.wait()
-        guard var m = parts.counts, let flagged = parts.flagged else { return nil }
+        guard var m = parts.withLock({ $0.counts }), let flagged = parts.withLock({ $0.flagged }) else { return nil }
         m.failureEvents = flagged.failureEvents
         m.weakSessions = flagged.weakSessions
         return m

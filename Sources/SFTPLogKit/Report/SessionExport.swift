@@ -106,6 +106,8 @@ public enum SessionExport {
 
 /// Chunks handed from reader threads to the writing thread, which takes them
 /// in index order; a reader more than `capacity` chunks ahead waits.
+// @unchecked: every field is read and written under `cond` (readers wait for
+// room, the writer for the next chunk in order; Mutex has no waiting).
 final class ChunkHandoff: @unchecked Sendable {
     private let cond = NSCondition()
     private var ready: [Int: SessionExport.Chunk] = [:]

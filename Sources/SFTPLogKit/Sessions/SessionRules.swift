@@ -86,14 +86,8 @@ public struct SessionRules: Sendable {
         return r
     }
 
-    nonisolated(unsafe) private static var cache: SessionRules?
-    private static let lock = NSLock()
+    /// Loaded once per process.
+    public static func bundled() throws -> SessionRules { try loaded.get() }
 
-    public static func bundled() throws -> SessionRules {
-        lock.lock(); defer { lock.unlock() }
-        if let c = cache { return c }
-        let r = try load(path: EventCatalog.catalogDirectory() + "/session-rules.json")
-        cache = r
-        return r
-    }
+    private static let loaded: Result<SessionRules, Error> = Result { try load(path: EventCatalog.catalogDirectory() + "/session-rules.json") }
 }

@@ -11,10 +11,14 @@ import GRDB
 /// own: a failing job rolls back only itself and stops only its own lane (its
 /// later jobs are dropped, its error thrown to its producer at the next
 /// `submit` or at `finish(_:)`); the other sources' jobs commit.
+// @unchecked: the SQLite boundary. Jobs are closures over GRDB's `Database`, run
+// on the writer's thread and connection only; every other field is read and
+// written under `cond` (an NSCondition: producers wait for room, the writer for jobs).
 final class SerialWriter: @unchecked Sendable {
     typealias Job = (Database) throws -> Void
 
     /// One source's jobs in the shared queue.
+    // @unchecked: a lane's counters are changed only under the writer's `cond`.
     final class Lane: @unchecked Sendable {
         fileprivate var pending = 0
         fileprivate var failure: Error?

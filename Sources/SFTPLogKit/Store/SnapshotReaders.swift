@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import GRDB
 
 /// Read transactions on several connections to one database file, each on a
@@ -10,11 +11,10 @@ import GRDB
 /// transactions while holding writers off (`WriterLock.holdOffWriters`, a shared
 /// `flock` on the writer lock file) and let them go once every reader has read.
 /// While an ingest is writing, `start` starts nothing: callers read on one connection.
-final class SnapshotReaders: @unchecked Sendable {
+final class SnapshotReaders: Sendable {
     private let finished = DispatchSemaphore(value: 0)
     private let count: Int
-    private let lock = NSLock()
-    private var failure: Error?
+    private let failure = Mutex<(any Error)?>(nil)
 
     private init(count: Int) { self.count = count }
 
@@ -56,14 +56,12 @@ final class SnapshotReaders: @unchecked Sendable {
     }
 
     private func fail(_ error: Error) {
-        lock.lock(); defer { lock.unlock() }
-        if failure == nil { failure = error }
+        failure.withLock { if $0 == nil { $0 = error } }
     }
 
     /// Waits until every reader has ended; throws the first failure.
     func wait() throws {
         for _ in 0..<count { finished.wait() }
-        lock.lock(); defer { lock.unlock() }
-        if let f = failure { throw f }
+        if let f = failure.withLock({ $0 }) { throw f }
     }
 }

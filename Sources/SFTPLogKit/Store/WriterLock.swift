@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -16,10 +17,9 @@ import Glibc
 /// Readers (`query`, reports) never wait for it; `holdOffWriters` lets a
 /// reader that reads on several connections start them on one snapshot.
 enum WriterLock {
-    private static let mutex = NSLock()
     /// Lock files this process holds, by (device, inode): opening the same
     /// database again (by another spelling of its path) must not wait on itself.
-    nonisolated(unsafe) private static var held: [String: Int32] = [:]
+    private static let held = Mutex<[String: Int32]>([:])
 
     static func lockPath(databasePath: String) -> String {
         URL(fileURLWithPath: databasePath).resolvingSymlinksInPath().path + "-lock"
@@ -36,33 +36,33 @@ enum WriterLock {
         var st = stat()
         guard fstat(fd, &st) == 0 else { close(fd); return }
         let key = "\(st.st_dev):\(st.st_ino)"
-        mutex.lock()
-        defer { mutex.unlock() }
-        if held[key] != nil { close(fd); return }  // ours already; closing this other descriptor keeps the flock
-        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
-            guard errno == EWOULDBLOCK else {
-                let e = errno
-                close(fd)
-                throw StoreError.cannotOpen(path: databasePath, reason: "cannot lock \(path): \(String(cString: strerror(e)))")
-            }
-            // Readers starting on one snapshot (`holdOffWriters`) hold the file for
-            // milliseconds: give them that long before saying a writer is at work.
-            var taken = false
-            for _ in 0..<20 where !taken {
-                usleep(10_000)
-                taken = flock(fd, LOCK_EX | LOCK_NB) == 0
-            }
-            if !taken {
-                waiting?()
-                while flock(fd, LOCK_EX) != 0 {
-                    if errno == EINTR { continue }
+        try held.withLock { held in
+            if held[key] != nil { close(fd); return }  // ours already; closing this other descriptor keeps the flock
+            if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+                guard errno == EWOULDBLOCK else {
                     let e = errno
                     close(fd)
                     throw StoreError.cannotOpen(path: databasePath, reason: "cannot lock \(path): \(String(cString: strerror(e)))")
                 }
+                // Readers starting on one snapshot (`holdOffWriters`) hold the file for
+                // milliseconds: give them that long before saying a writer is at work.
+                var taken = false
+                for _ in 0..<20 where !taken {
+                    usleep(10_000)
+                    taken = flock(fd, LOCK_EX | LOCK_NB) == 0
+                }
+                if !taken {
+                    waiting?()
+                    while flock(fd, LOCK_EX) != 0 {
+                        if errno == EINTR { continue }
+                        let e = errno
+                        close(fd)
+                        throw StoreError.cannotOpen(path: databasePath, reason: "cannot lock \(path): \(String(cString: strerror(e)))")
+                    }
+                }
             }
+            held[key] = fd
         }
-        held[key] = fd
     }
 
     /// A shared lock on the lock file, taken only if no writer holds it: while
