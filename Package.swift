@@ -32,9 +32,7 @@ let package = Package(
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Yams", package: "Yams"),
             ],
-            resources: [.copy("Resources/catalog")],
-            // Exclusivity checks cost ~5% on the per-record path; the engine has no overlapping accesses.
-            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+            resources: [.copy("Resources/catalog")]
         ),
         .executableTarget(
             name: "sftplog",
