@@ -326,7 +326,7 @@ public final class Ingestor {
         var template = Array("\(dir)/sftplog-stdin-XXXXXX".utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard fd >= 0 else { throw InputError.cannotOpen(path: dir, reason: "cannot create a temporary file") }
-        let path = String(cString: template)
+        let path = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
         func writeAll(_ p: UnsafeRawBufferPointer) throws {
             var off = 0
             while off < p.count {

@@ -17,7 +17,7 @@ final class FollowTests: XCTestCase {
     }
 
     func append(_ lines: ArraySlice<Data>, to path: String) throws {
-        if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
         let h = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         try h.seekToEnd()
         for l in lines { try h.write(contentsOf: l) }
@@ -95,7 +95,7 @@ final class FollowTests: XCTestCase {
         let lines = try sampleLines()
         let log = dir.appendingPathComponent("server.log").path
         let outPath = dir.appendingPathComponent("out.ndjson").path
-        FileManager.default.createFile(atPath: outPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
         let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
         try append(lines[0..<10], to: log)
         let p = try start(["parse", "--follow", log], stdout: out)

@@ -164,7 +164,7 @@ final class HostileInputTests: XCTestCase {
         XCTAssertNotNil(utf8.last?["raw_base64"], "half a UTF-8 sequence is kept exactly")
         // An unparsed last line says it in its diagnostic.
         let p = dir.appendingPathComponent("cut.log").path
-        FileManager.default.createFile(atPath: p, contents: Data("2025-11-21T08:1".utf8))
+        _ = FileManager.default.createFile(atPath: p, contents: Data("2025-11-21T08:1".utf8))
         let u = try HostileRun.run(["parse", p])
         XCTAssertEqual(u.status, 2)
         XCTAssertTrue((u.records[0]["diagnostic"] as! String).hasSuffix(note))
@@ -300,7 +300,7 @@ final class HostileInputTests: XCTestCase {
         var d = Data(capacity: (50 << 20) + 1)
         for _ in 0..<((50 << 20) / block.count) { d.append(block) }
         d.append(0x0A)
-        FileManager.default.createFile(atPath: p, contents: d)
+        _ = FileManager.default.createFile(atPath: p, contents: d)
         let start = Date()
         let r = try HostileRun.run(["parse", p])
         print("50 MB line: sftplog parse took \(String(format: "%.1f", Date().timeIntervalSince(start))) s")
@@ -315,7 +315,7 @@ final class HostileInputTests: XCTestCase {
     /// 10^6 empty lines: no records, nothing unparsed, linear time.
     func testMillionEmptyLines() throws {
         let p = dir.appendingPathComponent("empty.log").path
-        FileManager.default.createFile(atPath: p, contents: Data(repeating: 0x0A, count: 1_000_000))
+        _ = FileManager.default.createFile(atPath: p, contents: Data(repeating: 0x0A, count: 1_000_000))
         let r = try HostileRun.run(["parse", p])
         XCTAssertFalse(r.timedOut)
         XCTAssertEqual(r.status, 0)
@@ -324,7 +324,7 @@ final class HostileInputTests: XCTestCase {
         let q = dir.appendingPathComponent("empty-then-event.log").path
         var d = Data(repeating: 0x0A, count: 1_000_000)
         d.append(Data("2025-11-21T08:14:14.492+02:00 30014 sftp-1 Unknown 10.0.4.28:37545 New SSH connection made.\n".utf8))
-        FileManager.default.createFile(atPath: q, contents: d)
+        _ = FileManager.default.createFile(atPath: q, contents: d)
         let e = try HostileRun.run(["parse", q])
         XCTAssertEqual(e.status, 0)
         XCTAssertEqual(e.records.first?["line"] as? Int, 1_000_001)
@@ -334,7 +334,7 @@ final class HostileInputTests: XCTestCase {
     func testRepeatedTemplateLiteralsDoNotHang() throws {
         let p = dir.appendingPathComponent("literals.log").path
         let msg = "Account \"" + String(repeating: "\" of type \"", count: 200_000)
-        FileManager.default.createFile(atPath: p, contents: Data(("2025-11-21T08:14:14.492+02:00 20137 sftp-1 alice 10.0.4.28:37545 " + msg + "\n").utf8))
+        _ = FileManager.default.createFile(atPath: p, contents: Data(("2025-11-21T08:14:14.492+02:00 20137 sftp-1 alice 10.0.4.28:37545 " + msg + "\n").utf8))
         let r = try HostileRun.run(["parse", p])
         XCTAssertFalse(r.timedOut)
         XCTAssertEqual(r.status, 0)
@@ -368,8 +368,8 @@ enum HostileRun {
         p.executableURL = URL(fileURLWithPath: CLI.binary)
         p.arguments = args
         p.environment = CLI.environment()
-        FileManager.default.createFile(atPath: out.path, contents: nil)
-        FileManager.default.createFile(atPath: err.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
         p.standardInput = FileHandle.nullDevice
         p.standardOutput = try FileHandle(forWritingTo: out)
         p.standardError = try FileHandle(forWritingTo: err)

@@ -63,7 +63,7 @@ final class LayoutTruthTests: XCTestCase {
     func testSyslogYearFallsBackToFileModificationYear() throws {
         let dir = Paths.tempDir()
         let path = dir.appendingPathComponent("s.log").path
-        FileManager.default.createFile(atPath: path, contents: Data("<30>Apr 19 18:08:11 host sftpplus: 20156 admin 127.0.0.1:33674 Successfully started location \"x\" of type sftp.\n".utf8))
+        _ = FileManager.default.createFile(atPath: path, contents: Data("<30>Apr 19 18:08:11 host sftpplus: 20156 admin 127.0.0.1:33674 Successfully started location \"x\" of type sftp.\n".utf8))
         var comps = DateComponents()
         comps.year = 2019; comps.month = 6; comps.day = 1
         let date = Calendar(identifier: .gregorian).date(from: comps)!

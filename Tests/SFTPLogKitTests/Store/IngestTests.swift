@@ -311,7 +311,7 @@ final class IngestTests: XCTestCase {
         XCTAssertTrue(missing.stderr.hasPrefix("sftplog: "))
         XCTAssertEqual(try count(), 75 + 79, "the good input is still stored")
         let empty = dir.appendingPathComponent("empty.log").path
-        FileManager.default.createFile(atPath: empty, contents: Data())
+        _ = FileManager.default.createFile(atPath: empty, contents: Data())
         let e = try ingest([empty])
         XCTAssertEqual(e.status, 1)
         XCTAssertTrue(e.stderr.contains("empty.log: empty input"), e.stderr)

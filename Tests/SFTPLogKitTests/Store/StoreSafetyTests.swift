@@ -21,7 +21,7 @@ final class StoreSafetyTests: XCTestCase {
 
     func write(_ data: Data, _ name: String) -> String {
         let p = path(name)
-        FileManager.default.createFile(atPath: p, contents: data)
+        _ = FileManager.default.createFile(atPath: p, contents: data)
         return p
     }
 

@@ -14,7 +14,7 @@ enum StoreSafety {
         p.standardInput = FileHandle.nullDevice
         p.standardOutput = FileHandle.nullDevice
         if let stderr {
-            FileManager.default.createFile(atPath: stderr.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: stderr.path, contents: nil)
             p.standardError = try FileHandle(forWritingTo: stderr)
         } else {
             p.standardError = FileHandle.nullDevice

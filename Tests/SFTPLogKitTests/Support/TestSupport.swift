@@ -62,7 +62,7 @@ enum Harness {
     static func parse(bytes: [UInt8], options: ReaderOptions = ReaderOptions(timeZone: TimeZone(identifier: "UTC")!)) throws -> [Record] {
         let dir = Paths.tempDir()
         let path = dir.appendingPathComponent("input.log").path
-        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
         defer { try? FileManager.default.removeItem(at: dir) }
         return try parse(path, options: options)
     }
