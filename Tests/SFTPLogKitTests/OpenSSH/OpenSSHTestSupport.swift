@@ -4,14 +4,20 @@ import XCTest
 
 /// Helpers for the OpenSSH stage tests (kept separate from the shared Support files).
 enum OpenSSHFixtures {
+    /// Transcripts only the tests use (older releases, LogVerbose); the corpus with
+    /// truth files is read from `samples/openssh`, never from copies of it.
     static let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures/openssh")
+    static let samples = Paths.samples.appendingPathComponent("openssh")
 
-    static func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
+    static func path(_ name: String) -> String {
+        let sample = samples.appendingPathComponent(name).path
+        return FileManager.default.fileExists(atPath: sample) ? sample : dir.appendingPathComponent(name).path
+    }
 
     /// The shared corpus cases (`<case>.log` with a `<case>.truth.json`).
     static func truthCases() -> [String] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: samples.path)) ?? []
         return names.filter { $0.hasSuffix(".truth.json") }.map { String($0.dropLast(".truth.json".count)) }.sorted()
     }
 
@@ -46,7 +52,7 @@ enum OpenSSHFixtures {
     }
 
     static func truth(_ name: String) throws -> [String: Any] {
-        let data = try Data(contentsOf: dir.appendingPathComponent(name + ".truth.json"))
+        let data = try Data(contentsOf: URL(fileURLWithPath: path(name + ".truth.json")))
         return try JSONSerialization.jsonObject(with: data) as! [String: Any]
     }
 
