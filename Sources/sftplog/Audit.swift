@@ -3,22 +3,33 @@ import Foundation
 import GRDB
 import SFTPLogKit
 
+/// `--db`, declared once for every command that reads or writes a database.
+struct DatabaseOption: ParsableArguments {
+    @Option(name: .long, help: "Database path (default: $SFTPLOG_DB, else ./sftplog.db).") var db: String?
+
+    /// The database file: `--db`, else `$SFTPLOG_DB`, else `./sftplog.db`.
+    var path: String { LogStore.defaultPath(db) }
+
+    /// Whether the user named one (`--db` or `$SFTPLOG_DB`).
+    var isNamed: Bool { db != nil || !(ProcessInfo.processInfo.environment["SFTPLOG_DB"] ?? "").isEmpty }
+}
+
 /// Where `report` and `audit` read: files (ingested in memory) or a database.
 struct SourceOptions: ParsableArguments {
     @Argument(help: "Log files to read (ingested into a temporary in-memory database); - for standard input. Without files, --db is read.")
     var inputs: [String] = []
-    @Option(name: .long, help: "Database path (default: $SFTPLOG_DB, else ./sftplog.db).") var db: String?
+    @OptionGroup var database: DatabaseOption
     @OptionGroup var input: InputOptions
 
     /// No files, no database named, none in the working directory, and standard
     /// input is not a terminal: `cat server.log | sftplog report` just works.
     var readsPipedInput: Bool {
-        inputs.isEmpty && isatty(0) == 0 && db == nil && ProcessInfo.processInfo.environment["SFTPLOG_DB"] == nil
+        inputs.isEmpty && isatty(0) == 0 && database.db == nil && ProcessInfo.processInfo.environment["SFTPLOG_DB"] == nil
             && !FileManager.default.fileExists(atPath: "./sftplog.db")
     }
 
     /// The database file `open` reads, when it reads one.
-    var databasePath: String? { inputs.isEmpty && !readsPipedInput ? LogStore.defaultPath(db) : nil }
+    var databasePath: String? { inputs.isEmpty && !readsPipedInput ? database.path : nil }
 
     func open(policy: AlgorithmPolicy? = nil) throws -> DatabaseQueue {
         if readsPipedInput { return try ingest(["-"], policy: policy) }

@@ -88,14 +88,14 @@ struct CatalogCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "How the records of a database resolved against the catalogue, and what the OpenSSH message table holds.",
             discussion: "Without --db, $SFTPLOG_DB or ./sftplog.db, only the OpenSSH message table is described.")
-        @Option(name: .long, help: "Database path (default: $SFTPLOG_DB, else ./sftplog.db).") var db: String?
+        @OptionGroup var database: DatabaseOption
         @OptionGroup var output: ListingFormat
 
         func run() throws {
             try reporting {
-                let path = LogStore.defaultPath(db)
+                let path = database.path
                 // Nothing named and nothing at the default place: the table alone.
-                let named = db != nil || !(ProcessInfo.processInfo.environment["SFTPLOG_DB"] ?? "").isEmpty
+                let named = database.isNamed
                 guard named || FileManager.default.fileExists(atPath: path) else {
                     render(nil, try OpenSSHMessageTable.shared(), nil)
                     return

@@ -18,8 +18,7 @@ struct Ingest: ParsableCommand {
 
     @OptionGroup var input: InputOptions
 
-    @Option(name: .long, help: "Database path (default: $SFTPLOG_DB, else ./sftplog.db).")
-    var db: String?
+    @OptionGroup var database: DatabaseOption
 
     @Flag(name: .long, help: "Print the summary as JSON on stdout.")
     var json = false
@@ -39,7 +38,7 @@ struct Ingest: ParsableCommand {
     func run() throws {
         try reporting {
             let started = Date()
-            let path = LogStore.defaultPath(db)
+            let path = database.path
             let queue = try LogStore.openForWriting(path, waiting: quiet ? nil : {
                 Terminal.warn("\(path): another sftplog is writing this database; waiting for it to finish")
             })

@@ -11,8 +11,7 @@ struct Query: ParsableCommand {
     @Argument(help: "One SQL statement, e.g. \"SELECT account, count(*) FROM records GROUP BY account\".")
     var sql: String
 
-    @Option(name: .long, help: "Database path (default: $SFTPLOG_DB, else ./sftplog.db).")
-    var db: String?
+    @OptionGroup var database: DatabaseOption
 
     @Option(name: .long, help: "Output format: table, csv, json or ndjson.")
     var format: OutputFormat = .table
@@ -22,7 +21,7 @@ struct Query: ParsableCommand {
 
     func run() throws {
         try reporting {
-            let queue = try LogStore.openForReading(LogStore.defaultPath(db))
+            let queue = try LogStore.openForReading(database.path)
             let result = try QueryRunner.run(queue, sql: sql)
             FileHandle.standardOutput.write(Data(QueryRunner.render(result, as: json ? .json : format, maxCell: Terminal.maxCell(60)).utf8))
         }

@@ -31,7 +31,7 @@ struct Sessions: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List reconstructed sessions: who connected, how, what they did, what went wrong.")
 
-    @Option(name: .long, help: "Database path (default: $SFTPLOG_DB, else ./sftplog.db).") var db: String?
+    @OptionGroup var database: DatabaseOption
     @OptionGroup var filters: SessionFilterOptions
     @Flag(name: .long, help: "JSON array of session objects.") var json = false
     @Flag(name: .long, help: "With --json: include each session's timeline of records.") var timeline = false
@@ -39,7 +39,7 @@ struct Sessions: ParsableCommand {
 
     func run() throws {
         try reporting {
-            let path = LogStore.defaultPath(db)
+            let path = database.path
             let f = try filters.filter()
             let fmt = json ? .json : (format ?? .table)
             func loaded() throws -> [SessionTimeline] { try LogStore.openForReading(path).read { try SessionQuery.load($0, filter: f) } }
