@@ -28,7 +28,8 @@ public enum SessionQuery {
         if let s = filter.since { clauses.append("start_utc >= ?"); args.append(.text(s)) }
         if let u = filter.until { clauses.append("start_utc < ?"); args.append(.text(u)) }
         if let o = filter.outcome { clauses.append("outcome = ?"); args.append(.text(o)) }
-        if let id = filter.sessionID { clauses.append("id LIKE ? || '%'"); args.append(.text(id)) }
+        // A prefix of the id, compared as text: `%` and `_` are no wildcards here.
+        if let id = filter.sessionID { clauses.append("substr(id, 1, length(?)) = ?"); args += [.text(id), .text(id)] }
         if let src = filter.source { clauses.append("source = ?"); args.append(.text(src)) }
         if filter.weakOnly {
             clauses.append("(EXISTS (SELECT 1 FROM findings f WHERE f.session_id = sessions.id AND f.rating IN ('warn','fail','unknown')) OR terrapin_vulnerable = 1)")

@@ -82,6 +82,14 @@ final class ReportTests: XCTestCase {
         let md = try CLI.run(["report", "--db", ingest(), "--session", id, "--format", "markdown"])
         XCTAssertTrue(md.stdout.hasPrefix("# Session \(id)"))
         XCTAssertTrue(md.stdout.contains("| rating | category | algorithm | reason | reference |"))
+        // `--session` takes a prefix of the id; `%` and `_` are characters, not SQL wildcards.
+        let prefix = try CLI.run(["report", "--db", ingest(), "--session", String(id.prefix(6)), "--format", "markdown"])
+        XCTAssertTrue(prefix.stdout.hasPrefix("# Session \(id)"), prefix.stderr)
+        for pattern in ["%", "_", "\(id.prefix(3))%", "_\(id.dropFirst())"] {
+            let none = try CLI.run(["report", "--db", ingest(), "--session", pattern])
+            XCTAssertTrue(none.stderr.contains("no session"), "\(pattern): \(none.stderr)")
+            XCTAssertFalse(none.stdout.contains("# Session"), pattern)
+        }
         let summaryMD = try CLI.run(["report", "--db", ingest(), "--format", "markdown"])
         XCTAssertTrue(summaryMD.stdout.contains("## Sessions per user"))
     }
