@@ -80,7 +80,7 @@ public final class OpenSSHMessageTable: Sendable {
         func value(_ text: Substring) -> JSONValue {
             switch shape {
             case .string: return .string(String(text))
-            case .int: return OpenSSHText.int(text).map(JSONValue.int) ?? .string(String(text))
+            case .int: return OpenSSHText.intOrText(text)
             case .double: return OpenSSHText.double(text).map(JSONValue.double) ?? .null
             case .list: return .array(OpenSSHText.list(text).map(JSONValue.string))
             }

@@ -114,14 +114,19 @@ enum OpenSSHText {
         return Int(t)
     }
 
+    /// A number where the text is one, else the text as written (a port, a code).
+    static func intOrText(_ s: Substring) -> JSONValue {
+        int(s).map(JSONValue.int) ?? .string(String(s))
+    }
+
     static func double(_ s: Substring) -> Double? {
         let t = s.trimmingSpaces
         guard !t.isEmpty, t.count <= 40 else { return nil }
         return Double(t)
     }
 
-    /// Strips a `function: ` prefix (identifier then colon-space) or a LogVerbose
-    /// tag (`file.c:func():123 (bin=ssh, pid=1): `). Nil when there is none.
+    /// Strips a `function: ` prefix (identifier then colon-space). Nil when there is
+    /// none. (`LogVerbose`'s tag is `logVerboseTag`'s.)
     static func stripFunction(_ s: Substring) -> Substring? {
         let u = s.utf8
         var i = u.startIndex

@@ -108,9 +108,8 @@ public final class OpenSSHTranscriptReader: LogReader {
         } else if let level, read == nil, let messages, let t = OpenSSHText.stripFunction(clean),
                   let found = messages.read(message: t, level: level, releaseMask: releaseMask),
                   messages.entries[found.entry].isReadByData {
-            // A message behind a name the release's own format lacks (`LogVerbose`'s
-            // `file.c:func():line` tag, a patched build's function): read by the rest,
-            // naming what was in front first.
+            // A message behind a function name the release's own format lacks (a
+            // patched build's): read by the rest, naming what was in front first.
             classifier.beginDebugLine(t, level: level, width: b.count)
             if var data = byData(found, text: t) {
                 data.extra.insert(("function", .string(String(clean[clean.startIndex..<t.startIndex].dropLast(2)))), at: 0)

@@ -51,7 +51,7 @@ extension OpenSSHLineClassifier {
         if let (hp, u) = T.split2(r, " as '") {
             if let (h, p) = T.splitLast2(hp, ":") {
                 e.append(("host", .string(String(h))))
-                e.append(("port", T.int(p).map(JSONValue.int) ?? .string(String(p))))
+                e.append(("port", T.intOrText(p)))
             } else {
                 e.append(("host", .string(String(hp))))
             }
@@ -72,7 +72,7 @@ extension OpenSSHLineClassifier {
         if let (inner, tail) = T.split2(rest, ")") {
             if inner.hasBytePrefix("["), let (a, p) = T.splitLast2(inner.dropFirst(), "]:") {
                 e.append(("address", .string(String(a))))
-                e.append(("port", T.int(p).map(JSONValue.int) ?? .string(String(p))))
+                e.append(("port", T.intOrText(p)))
             } else if inner == "via proxy" {
                 e.append(("via_proxy", .bool(true)))
             }

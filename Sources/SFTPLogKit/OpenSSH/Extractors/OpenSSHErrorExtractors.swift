@@ -31,9 +31,9 @@ extension OpenSSHLineClassifier {
         if let (who, rest) = T.split2(r, " port ") {
             e.append(("address", .string(String(who))))
             if let (p, tail) = T.split2(rest, ":") {
-                e.append(("port", T.int(p).map(JSONValue.int) ?? .string(String(p))))
+                e.append(("port", T.intOrText(p)))
                 if let (code, text) = T.split2(tail, ": ") {
-                    e.append(("code", T.int(code).map(JSONValue.int) ?? .string(String(code))))
+                    e.append(("code", T.intOrText(code)))
                     e.append(("text", .string(String(text))))
                 } else {
                     e.append(("text", .string(String(tail.trimmingSpaces))))
@@ -55,7 +55,7 @@ extension OpenSSHLineClassifier {
         var e: [(String, JSONValue)] = [("event", .string(event))]
         if let (a, p) = OpenSSHText.split2(r, " port ") {
             e.append(("address", .string(String(a))))
-            e.append(("port", OpenSSHText.int(p).map(JSONValue.int) ?? .string(String(p))))
+            e.append(("port", OpenSSHText.intOrText(p)))
         } else {
             e.append(("address", .string(String(r))))
         }

@@ -213,7 +213,7 @@ extension OpenSSHLineClassifier {
         if let (who, rest) = T.split2(w, ": ") {
             if let (a, p) = T.split2(who, " port ") {
                 e.append(("address", .string(String(a))))
-                e.append(("port", T.int(p).map(JSONValue.int) ?? .string(String(p))))
+                e.append(("port", T.intOrText(p)))
             } else {
                 e.append(("address", .string(String(who))))
             }
