@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import GRDB
 import SFTPLogKit
 
 /// `--db`, declared once for every command that reads or writes a database.
@@ -31,13 +30,13 @@ struct SourceOptions: ParsableArguments {
     /// The database file `open` reads, when it reads one.
     var databasePath: String? { inputs.isEmpty && !readsPipedInput ? database.path : nil }
 
-    func open(policy: AlgorithmPolicy? = nil) throws -> DatabaseQueue {
+    func open(policy: AlgorithmPolicy? = nil) throws -> LogStore {
         if readsPipedInput { return try ingest(["-"], policy: policy) }
         if let path = databasePath { return try LogStore.openForReading(path) }
         return try ingest(inputs, policy: policy)
     }
 
-    func ingest(_ names: [String], policy: AlgorithmPolicy?) throws -> DatabaseQueue {
+    func ingest(_ names: [String], policy: AlgorithmPolicy?) throws -> LogStore {
         let options = try input.readerOptions()
         return try Workspace.ingest(names, stream: RecordStream(options: options, catalog: try Catalogs.load()),
                                     sessions: try Catalogs.sessionRebuild(zone: options.timeZone, policy: policy),

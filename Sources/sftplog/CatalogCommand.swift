@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import GRDB
 import SFTPLogKit
 
 struct CatalogCommand: ParsableCommand {
@@ -101,7 +100,7 @@ struct CatalogCommand: ParsableCommand {
                     return
                 }
                 let queue = try LogStore.openForReading(path)
-                let (s, messages) = try queue.read { (try CatalogTable.stats($0), try CatalogTable.opensshMessages($0)) }
+                let (s, messages) = try queue.read { (try $0.catalogStats(), try $0.opensshMessages()) }
                 // A catalogue without the OpenSSH table (an older install) still gives the SFTPPlus part.
                 let table: OpenSSHMessageTable?
                 do { table = try OpenSSHMessageTable.shared() } catch {

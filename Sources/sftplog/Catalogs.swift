@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import SFTPLogKit
 
 /// Wiring of the bundled catalogue into commands.

@@ -44,7 +44,7 @@ struct Ingest: ParsableCommand {
             })
             let catalog = try Catalogs.load()
             let options = try input.readerOptions()
-            let ingestor = Ingestor(db: queue, stream: RecordStream(options: options, catalog: catalog))
+            let ingestor = Ingestor(store: queue, stream: RecordStream(options: options, catalog: catalog))
             ingestor.sessions = try Catalogs.sessionRebuild(zone: options.timeZone)
             if let batchSize { ingestor.batchSize = max(1, batchSize) }
             let unparsed = UnparsedReport()
@@ -72,7 +72,7 @@ struct Ingest: ParsableCommand {
             }
             progress?.clear()
             do { try ingestor.finish() } catch { Terminal.warn(LogStore.explain(error, database: path, during: "building the record indexes")); failures += 1 }
-            LogStore.finishWriting(queue)
+            queue.finishWriting()
             unparsed.summarise()
             try report(summary, started: started, database: path)
             if failures > 0 { throw ExitCode(1) }
@@ -98,7 +98,7 @@ struct Ingest: ParsableCommand {
         let catalog = try Catalogs.load()
         try FollowThreads.run(files, start: { name in
             let queue = try LogStore.openForWriting(path)
-            let ingestor = Ingestor(db: queue, stream: RecordStream(options: options, catalog: catalog))
+            let ingestor = Ingestor(store: queue, stream: RecordStream(options: options, catalog: catalog))
             ingestor.sessions = try Catalogs.sessionRebuild(zone: options.timeZone)
             ingestor.deferIndexes = false
             return FollowThreads.Follower(step: {
@@ -106,7 +106,7 @@ struct Ingest: ParsableCommand {
                 let r = try ingestor.ingest(name, follow: { control = $0 })
                 outcome.withLock { $0.summary.sources.append(r) }
                 return control?.ended
-            }, finish: { LogStore.finishWriting(queue) })
+            }, finish: { queue.finishWriting() })
         }, failed: { name, error in
             Terminal.warn(LogStore.explain(error, database: path, during: "following \(name)"))
             outcome.withLock { $0.failures += 1 }

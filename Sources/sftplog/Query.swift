@@ -21,8 +21,7 @@ struct Query: ParsableCommand {
 
     func run() throws {
         try reporting {
-            let queue = try LogStore.openForReading(database.path)
-            let result = try QueryRunner.run(queue, sql: sql)
+            let result = try LogStore.openForReading(database.path).read { try $0.query(sql) }
             FileHandle.standardOutput.write(Data(QueryRunner.render(result, as: json ? .json : format, maxCell: Terminal.maxCell(60)).utf8))
         }
     }

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import GRDB
 import SFTPLogKit
 
 /// Filters shared by `sessions`, `report` and `audit`.
@@ -42,7 +41,7 @@ struct Sessions: ParsableCommand {
             let path = database.path
             let f = try filters.filter()
             let fmt = json ? .json : (format ?? .table)
-            func loaded() throws -> [SessionTimeline] { try LogStore.openForReading(path).read { try SessionQuery.load($0, filter: f) } }
+            func loaded() throws -> [SessionTimeline] { try LogStore.openForReading(path).read { try $0.sessions(f) } }
             let out: String
             switch fmt {
             case .json, .ndjson:

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// What one ingest run did to one source.
 public struct SourceIngestResult: Sendable {
@@ -28,7 +27,7 @@ public struct IngestSummary: Sendable {
 /// source resumes after what is stored, and every batch commits its records
 /// together with the source's progress, so a killed run resumes cleanly.
 public final class Ingestor {
-    public let db: DatabaseQueue
+    public let store: LogStore
     public var stream: RecordStream
     public var batchSize = 8_000
     /// Rebuilds a source's sessions once its records are stored.
@@ -39,17 +38,17 @@ public final class Ingestor {
     public var onProgress: ((IngestProgress) -> Void)?
     static let headLength = 4096
 
-    public init(db: DatabaseQueue, stream: RecordStream) {
-        self.db = db
+    public init(store: LogStore, stream: RecordStream) {
+        self.store = store
         self.stream = stream
     }
 
     /// The catalogue table is brought up to date once per run (its fingerprint
     /// costs ~1 ms: per source it dominated ingests of many small transcripts).
     private var catalogTableFresh = false
-    func refreshCatalogTable(_ db: Database, _ catalog: EventCatalog) throws {
+    func refreshCatalogTable(_ w: StoreWriter, _ catalog: EventCatalog) throws {
         guard !catalogTableFresh else { return }
-        try CatalogTable.refresh(db, catalog: catalog)
+        try w.refreshCatalog(catalog)
         catalogTableFresh = true
     }
 
@@ -79,7 +78,7 @@ public final class Ingestor {
     private func sharedWriter() -> SerialWriter {
         if let w = writer { return w }
         // Two full batches may wait (many small sources' jobs merge into one transaction).
-        let w = SerialWriter(db: db, capacity: 2 * max(1, batchSize))
+        let w = SerialWriter(store: store, capacity: 2 * max(1, batchSize))
         writer = w
         return w
     }
@@ -95,7 +94,7 @@ public final class Ingestor {
     private var currentName = ""
     /// A read connection for source lookups made while earlier sources' batches
     /// are still being written (the writing connection is busy until then).
-    private var lookupReader: DatabaseQueue?
+    private var lookupReader: LogStore?
     /// Every `head_len` stored sources have (a superset: each commit adds its
     /// own). Read once per run: `SELECT DISTINCT head_len` for every input
     /// scanned all sources, 0.75 ms per input at 10,000 sources. No other
@@ -131,7 +130,7 @@ public final class Ingestor {
         defer {
             closeWriter()
             deliver = nil
-            try? lookupReader?.close()
+            lookupReader?.close()
             lookupReader = nil
         }
         for name in names {
@@ -155,11 +154,7 @@ public final class Ingestor {
     func prepare() throws {
         guard bulkLoad == nil else { return }
         guard deferIndexes else { bulkLoad = false; return }
-        bulkLoad = try db.write { db in
-            let empty = try Int.fetchOne(db, sql: "SELECT count(*) FROM (SELECT 1 FROM records LIMIT 1)") == 0
-            if empty { try Schema.dropBulkIndexes(db) }
-            return empty
-        }
+        bulkLoad = try store.write { try $0.dropIndexesIfEmpty() }
     }
 
     /// Ends a run: builds the indexes a bulk load skipped. Call it even after errors.
@@ -167,7 +162,7 @@ public final class Ingestor {
         closeWriter()
         guard bulkLoad == true else { return }
         let t0 = Date()
-        try db.write { try Schema.createBulkIndexes($0) }
+        try store.write { try $0.createIndexes() }
         Ingestor.timing("record and session indexes built in \(String(format: "%.2f", Date().timeIntervalSince(t0))) s")
         bulkLoad = false
     }
@@ -176,11 +171,6 @@ public final class Ingestor {
     static func timing(_ line: @autoclosure () -> String) {
         guard getenv("SFTPLOG_TIMINGS") != nil else { return }
         FileHandle.standardError.write(Data(("timing: " + line() + "\n").utf8))
-    }
-
-    struct StoredSource {
-        var id: Int64, bytes: Int64, contentHash: String, resumeOffset: Int64, resumeLine: Int, complete: Bool
-        var format: String?, readerState: String?
     }
 
     /// Hash of the first `n` bytes of the file (reads from the start).
@@ -205,21 +195,19 @@ public final class Ingestor {
 
     /// Where to look sources up for an input with this head: the writing
     /// connection, unless earlier sources' batches are still being written on it.
-    private func lookupConnection(head: [UInt8]) -> DatabaseQueue {
+    private func lookupConnection(head: [UInt8]) -> LogStore {
         settleWritten()
-        guard !unsettled.isEmpty else { return db }
+        guard !unsettled.isEmpty else { return store }
         // A source still being written is not in the table yet: an input it
         // could be a prefix of (the same file again, a grown copy) waits for it.
         if let last = unsettled.lastIndex(where: { $0.lane != nil && $0.head.count <= head.count && head.starts(with: $0.head) }) {
             settle(first: last + 1)
         }
-        if unsettled.isEmpty { return db }
-        if lookupReader == nil, FileManager.default.fileExists(atPath: db.path) {
-            lookupReader = try? DatabaseQueue(path: db.path, configuration: LogStore.configuration(readOnly: true))
-        }
+        if unsettled.isEmpty { return store }
+        if lookupReader == nil { lookupReader = store.readerAlongside() }
         if let reader = lookupReader { return reader }
         settleAll()
-        return db
+        return store
     }
 
     /// The current source's result, once its last batch is written (nil when
@@ -234,22 +222,13 @@ public final class Ingestor {
     /// Sources whose stored bytes could be a prefix of this input (by head hash).
     func candidates(head: [UInt8]) throws -> [StoredSource] {
         return try lookupConnection(head: head).read { db in
-            if self.storedHeadLengths == nil {
-                self.storedHeadLengths = Set(try Int.fetchAll(db, sql: "SELECT DISTINCT head_len FROM sources"))
-            }
+            if self.storedHeadLengths == nil { self.storedHeadLengths = try db.sourceHeadLengths() }
             let lens = self.storedHeadLengths!.filter { $0 <= head.count }.sorted()
             var out: [StoredSource] = []
             for len in lens {
                 var h = ContentHash()
                 h.update(Array(head[0..<len]))
-                let rows = try Row.fetchAll(db.cachedStatement(sql: """
-                    SELECT id, bytes, content_hash, resume_offset, resume_line, complete, format, reader_state
-                    FROM sources WHERE head_len = ? AND head_hash = ? ORDER BY bytes DESC
-                    """), arguments: [len, h.digest])
-                out += rows.map {
-                    StoredSource(id: $0["id"], bytes: $0["bytes"], contentHash: $0["content_hash"], resumeOffset: $0["resume_offset"],
-                                 resumeLine: $0["resume_line"], complete: $0["complete"] != 0, format: $0["format"], readerState: $0["reader_state"])
-                }
+                out += try db.sources(headLength: len, headHash: h.digest)
             }
             return out.sorted { $0.bytes > $1.bytes }
         }
@@ -411,56 +390,43 @@ public final class Ingestor {
             let preparedSessions = SessionStore.prepare(closedSessions)
             let catalog = stream.catalog
             let sessions = self.sessions
-            try writer.submit(on: lane, weight: max(1, records.count)) { db in
+            let progress = SourceProgress(name: name, format: format, formatExplanation: explanation, readerState: state, bytes: bytes,
+                                          contentHash: digest, headHash: headDigest, headLength: headLen, resumeOffset: resume.0,
+                                          resumeLine: resume.1, complete: final, lastLine: lastLine, ingestedAt: now)
+            try writer.submit(on: lane, weight: max(1, records.count)) { w in
                 let jobStart = DispatchTime.now().uptimeNanoseconds
                 defer { writerSplit.job += Double(DispatchTime.now().uptimeNanoseconds - jobStart) / 1e9 }
-                if sourceID == nil {
-                    try db.executeCached(sql: """
-                        INSERT INTO sources(name, format, format_explanation, reader_state, bytes, content_hash, head_hash, head_len,
-                          resume_offset, resume_line, complete, first_ingested_at, last_ingested_at)
-                        VALUES(?,?,?,?,?,?,?,?,?,?,0,?,?)
-                        """, arguments: [name, format, explanation, state, bytes, digest, headDigest, headLen,
-                                         resume.0, resume.1, now, now])
-                    sourceID = db.lastInsertedRowID
-                } else if let id = sourceID, !deletedTail {
-                    try RecordWriter.deleteTail(db, sourceID: id, fromLine: startLine)
+                let id: Int64
+                if let known = sourceID {
+                    id = known
+                    if !deletedTail { try w.deleteRecords(sourceID: id, fromLine: startLine) }
+                } else {
+                    id = try w.addSource(progress)
+                    sourceID = id
                 }
                 deletedTail = true
-                let recordWriter = try RecordWriter(db)
                 let t0 = DispatchTime.now().uptimeNanoseconds
-                for p in records { try recordWriter.write(p, sourceID: sourceID!, db: db) }
-                try recordWriter.indexMessages(db)
+                try w.writeRecords(records, sourceID: id)
                 let t1 = DispatchTime.now().uptimeNanoseconds
-                try SessionStore.insert(db, sourceID: sourceID!, preparedSessions)
+                try w.addSessions(preparedSessions, sourceID: id)
                 writerSplit.records += Double(t1 - t0) / 1e9
                 writerSplit.sessions += Double(DispatchTime.now().uptimeNanoseconds - t1) / 1e9
-                if markAfterwards { try SessionStore.assignRecords(db, sourceID: sourceID!, closedSessions) }
-                try db.executeCached(sql: """
-                    UPDATE sources SET format = coalesce(?, format), format_explanation = coalesce(?, format_explanation),
-                      reader_state = ?, bytes = ?, content_hash = ?, head_hash = ?, head_len = ?, resume_offset = ?, resume_line = ?,
-                      complete = ?, lines = max(lines, ?), last_ingested_at = ?
-                    WHERE id = ?
-                    """, arguments: [format, explanation, state, bytes, digest, headDigest, headLen, resume.0, resume.1,
-                                     final ? 1 : 0, lastLine, now, sourceID])
+                if markAfterwards { try w.assignRecords(sourceID: id, to: closedSessions) }
+                try w.updateSource(id: id, progress)
                 if final {
                     // A source read in one run has its counts and facts from the stream,
                     // which spares scans of all its rows; a resumed one reads them back.
                     if freshFacts != nil {
-                        try db.executeCached(sql: "UPDATE sources SET records = ?, unparsed = ? WHERE id = ?",
-                                       arguments: [result.records, result.unparsed, sourceID])
+                        try w.setRecordCounts(sourceID: id, records: result.records, unparsed: result.unparsed)
                     } else {
-                        try db.executeCached(sql: """
-                            UPDATE sources SET records = (SELECT count(*) FROM records WHERE source_id = sources.id),
-                              unparsed = (SELECT count(*) FROM records WHERE source_id = sources.id AND kind = 'unparsed')
-                            WHERE id = ?
-                            """, arguments: [sourceID])
+                        try w.recountRecords(sourceID: id)
                     }
                     if let catalog {
-                        try self.refreshCatalogTable(db, catalog)
-                        let facts = try freshFacts ?? SourceFacts.Streamed.stored(db, sourceID: sourceID!)
-                        result.sftpplusVersions = try SourceFacts.updateVersions(db, sourceID: sourceID!, catalog: catalog, facts: facts)
+                        try self.refreshCatalogTable(w, catalog)
+                        let facts = try freshFacts ?? SourceFacts.Streamed.stored(w.reader, sourceID: id)
+                        result.sftpplusVersions = try SourceFacts.updateVersions(w, sourceID: id, catalog: catalog, facts: facts)
                     }
-                    if let sessions, live == nil { _ = try sessions.rebuild(db, sourceID: sourceID!) }
+                    if let sessions, live == nil { _ = try sessions.rebuild(w, sourceID: id) }
                 }
             }
         }

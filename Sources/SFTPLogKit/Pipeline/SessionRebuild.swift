@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// Rebuilds the sessions of one stored source from its records (after an
 /// ingest completes or resumes), judges them with the policy, and stores them.
@@ -13,70 +12,26 @@ public struct SessionRebuild {
         self.rules = rules; self.zone = zone; self.judge = judge
     }
 
-    public func rebuild(_ db: Database, sourceID: Int64) throws -> Int {
-        guard let row = try Row.fetchOne(db, sql: "SELECT name, format FROM sources WHERE id = ?", arguments: [sourceID]) else { return 0 }
-        let file: String = row["name"]
-        let format: String? = row["format"]
+    public func rebuild(_ store: StoreWriter, sourceID: Int64) throws -> Int {
+        guard let (file, format) = try store.reader.source(id: sourceID) else { return 0 }
         var sessions: [SessionTimeline]
         if format == SourceFormat.openssh.rawValue {
-            sessions = try opensshSessions(db, sourceID: sourceID, file: file)
+            var b = OpenSSHTimelineBuilder(file: file, sourceID: sourceID)
+            try store.reader.forEachRecord(sourceID: sourceID, needsFields: { _, _ in true }) { r, seq in b.add(r, seq: seq) }
+            sessions = b.finish()
         } else {
             let builder = SFTPPlusSessionBuilder(rules: rules, file: file, sourceID: sourceID, timeZone: zone)
             let wanted = rules.eventIDsWithFields
-            try StoredRecords.forEach(db, sourceID: sourceID, needsFields: { r, fieldsText in
+            try store.reader.forEachRecord(sourceID: sourceID, needsFields: { r, fieldsText in
                 guard let id = r.eventID else { return false }
                 return wanted.contains(id) || fieldsText.contains("\"location\"") || fieldsText.contains("\"client_version\"")
             }) { r, seq in builder.add(r, seq: seq) }
             sessions = builder.finish()
         }
         if let judge { for i in sessions.indices { judge(&sessions[i]) } }
-        try SessionStore.replace(db, sourceID: sourceID, with: sessions, zone: zone)
-        try SessionStore.assignRecords(db, sourceID: sourceID, sessions)
+        try store.replaceSessions(sourceID: sourceID, with: sessions, zone: zone)
+        try store.assignRecords(sourceID: sourceID, to: sessions)
         return sessions.count
-    }
-
-    func opensshSessions(_ db: Database, sourceID: Int64, file: String) throws -> [SessionTimeline] {
-        var b = OpenSSHTimelineBuilder(file: file, sourceID: sourceID)
-        try StoredRecords.forEach(db, sourceID: sourceID, needsFields: { _, _ in true }) { r, seq in b.add(r, seq: seq) }
-        return b.finish()
-    }
-}
-
-/// Reads a source's records back from the database, in order.
-public enum StoredRecords {
-    public static func forEach(_ db: Database, sourceID: Int64, needsFields: (Record, String) -> Bool,
-                               _ body: (Record, Int) throws -> Void) throws {
-        let cursor = try Row.fetchCursor(db, sql: """
-            SELECT seq, kind, file, line, line_count, layout, ts, event_id, component, account, peer_address, peer_port,
-                   message, text, catalog_status, catalog_variant, fields, extra
-            FROM records WHERE source_id = ? ORDER BY line, seq
-            """, arguments: [sourceID])
-        while let row = try cursor.next() {
-            var r = Record(kind: RecordKind(row["kind"] as String), file: row["file"], line: row["line"], raw: [], rawIsUTF8: true)
-            r.lineCount = row["line_count"]
-            r.layout = row["layout"]
-            if let ts: String = row["ts"] {
-                r.timestamp = Array(ts.utf8).withUnsafeBufferPointer { TimestampScanner.iso($0, at: 0)?.0 }
-            }
-            r.eventID = row["event_id"]
-            r.component = row["component"]
-            r.account = row["account"]
-            if let a: String = row["peer_address"] { r.peer = Peer(address: a, port: row["peer_port"]) }
-            r.message = row["message"]
-            r.text = row["text"]
-            let fieldsText: String? = row["fields"]
-            if let status: String = row["catalog_status"] {
-                var res = EventResolution(status: EventResolution.Status(rawValue: status) ?? .unresolved, variant: row["catalog_variant"])
-                if let ft = fieldsText, needsFields(r, ft), case .object(let pairs)? = JSONValue.parse(Array(ft.utf8)) {
-                    res.fields = pairs
-                }
-                r.resolution = res
-            }
-            if let ex: String = row["extra"], needsFields(r, ex), case .object(let pairs)? = JSONValue.parse(Array(ex.utf8)) {
-                r.extra = pairs
-            }
-            try body(r, row["seq"])
-        }
     }
 }
 

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// Facts derived from a source's records once its ingest completes.
 public enum SourceFacts {
@@ -20,27 +19,20 @@ public enum SourceFacts {
         }
 
         /// The same facts read from a source's stored records.
-        static func stored(_ db: Database, sourceID: Int64) throws -> Streamed {
+        static func stored(_ store: StoreReader, sourceID: Int64) throws -> Streamed {
+            let (resolved, banners) = try store.versionFacts(sourceID: sourceID)
             var facts = Streamed()
-            for row in try Row.fetchAll(db, sql: """
-                SELECT DISTINCT event_id, catalog_variant FROM records
-                WHERE source_id = ? AND catalog_status = 'resolved' AND catalog_variant IS NOT NULL
-                """, arguments: [sourceID]) {
-                facts.resolved.insert(Pair(eventID: row["event_id"], variant: row["catalog_variant"]))
-            }
-            facts.banners = try String.fetchAll(db, sql: """
-                SELECT json_extract(extra, '$.sftpplus_version') FROM records
-                WHERE source_id = ? AND kind = 'sftpplus.banner' AND extra IS NOT NULL
-                """, arguments: [sourceID]).compactMap { $0 }
+            for r in resolved { facts.resolved.insert(Pair(eventID: r.eventID, variant: r.variant)) }
+            facts.banners = banners
             return facts
         }
     }
 
     /// Infers and stores `sources.sftpplus_versions`.
-    static func updateVersions(_ db: Database, sourceID: Int64, catalog: EventCatalog, facts: Streamed) throws -> String? {
+    static func updateVersions(_ store: StoreWriter, sourceID: Int64, catalog: EventCatalog, facts: Streamed) throws -> String? {
         let v = VersionInference.infer(resolved: facts.resolved.map { (eventID: $0.eventID, variant: $0.variant) },
                                        bannerVersions: facts.banners, catalog: catalog)
-        try db.executeCached(sql: "UPDATE sources SET sftpplus_versions = ? WHERE id = ?", arguments: [v, sourceID])
+        try store.setSFTPPlusVersions(v, sourceID: sourceID)
         return v
     }
 }

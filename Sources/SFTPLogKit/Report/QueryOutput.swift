@@ -1,61 +1,36 @@
 import Foundation
-import GRDB
 
 /// Output formats of `sftplog query` (and other listings).
 public enum OutputFormat: String, CaseIterable, Sendable {
     case table, csv, json, ndjson
 }
 
-/// Runs one read-only SQL statement and renders its rows.
+/// Renders the rows of `sftplog query`.
 public enum QueryRunner {
-    public struct Result {
-        public var columns: [String]
-        public var rows: [[DatabaseValue]]
-    }
-
-    public static func run(_ queue: DatabaseQueue, sql: String, arguments: StatementArguments = []) throws -> Result {
-        try queue.read { db in
-            let stmt: Statement
-            do {
-                stmt = try db.makeStatement(sql: sql)
-            } catch let e as DatabaseError {
-                throw QueryError.invalid(e.message ?? "\(e)")
-            }
-            guard stmt.isReadonly else {
-                throw StoreError.readOnlyViolation("the database is opened read-only; statements that change it are refused")
-            }
-            stmt.arguments = arguments
-            let cursor = try Row.fetchCursor(stmt)
-            var rows: [[DatabaseValue]] = []
-            while let row = try cursor.next() { rows.append(row.databaseValues.map { $0 }) }
-            return Result(columns: stmt.columnNames, rows: rows)
-        }
-    }
-
-    static func text(_ v: DatabaseValue) -> String {
-        switch v.storage {
+    static func text(_ v: QueryValue) -> String {
+        switch v {
         case .null: return ""
-        case .int64(let i): return String(i)
-        case .double(let d): return JSONValue.format(d)
-        case .string(let s): return s
-        case .blob(let d): return UTF8Text.decode([UInt8](d)).0
+        case .integer(let i): return String(i)
+        case .real(let d): return JSONValue.format(d)
+        case .text(let s): return s
+        case .blob(let d): return UTF8Text.decode(d).0
         }
     }
 
-    static func json(_ v: DatabaseValue) -> JSONValue {
-        switch v.storage {
+    static func json(_ v: QueryValue) -> JSONValue {
+        switch v {
         case .null: return .null
-        case .int64(let i): return .int(Int(i))
-        case .double(let d): return .double(d)
-        case .string(let s): return .string(s)
+        case .integer(let i): return .int(Int(i))
+        case .real(let d): return .double(d)
+        case .text(let s): return .string(s)
         case .blob(let d):
-            let (s, ok) = UTF8Text.decode([UInt8](d))
-            return ok ? .string(s) : .object([("base64", .string(d.base64EncodedString()))])
+            let (s, ok) = UTF8Text.decode(d)
+            return ok ? .string(s) : .object([("base64", .string(Data(d).base64EncodedString()))])
         }
     }
 
     /// `maxCell`: the longest table cell (longer ones end in `…`).
-    public static func render(_ r: Result, as format: OutputFormat, maxCell: Int = 60) -> String {
+    public static func render(_ r: QueryResult, as format: OutputFormat, maxCell: Int = 60) -> String {
         switch format {
         case .json:
             return JSONValue.array(r.rows.map { row in .object(zip(r.columns, row).map { ($0, json($1)) }) }).json + "\n"
@@ -69,17 +44,10 @@ public enum QueryRunner {
             return TableLayout.render(header: r.columns, rows: r.rows.map { $0.map { TextEscaper.terminalSafe(text($0)) } },
                                       numeric: r.columns.indices.map { i in
                                           !r.rows.isEmpty && r.rows.allSatisfy {
-                                              switch $0[i].storage { case .int64, .double, .null: return true; default: return false }
+                                              switch $0[i] { case .integer, .real, .null: return true; default: return false }
                                           }
                                       }, maxCell: maxCell)
         }
-    }
-}
-
-public enum QueryError: Error, CustomStringConvertible {
-    case invalid(String)
-    public var description: String {
-        switch self { case .invalid(let m): return "SQL error: \(m)" }
     }
 }
 

@@ -1,6 +1,5 @@
 import Foundation
 import Synchronization
-import GRDB
 
 /// Everything a report shows, computed once from the store; renderers only format.
 public struct ReportModel: Sendable {
@@ -52,7 +51,7 @@ public struct ReportModel: Sendable {
     /// `withOperations: false` is the summary (text, Markdown, JSON): computed with
     /// SQL over the sessions table, reading whole sessions only for the weak ones and
     /// the failed logins (reading all 63k sessions of a busy day took 2 s).
-    public static func build(_ db: Database, filter: SessionFilter, catalog: EventCatalog?, sessionID: String? = nil,
+    public static func build(_ db: StoreReader, filter: SessionFilter, catalog: EventCatalog?, sessionID: String? = nil,
                              withOperations: Bool = true) throws -> ReportModel {
         var f = filter
         f.sessionID = sessionID
@@ -62,7 +61,7 @@ public struct ReportModel: Sendable {
             try m.addFlagged(db, filter: f, catalog: catalog)
             return m
         }
-        m.sessions = try SessionQuery.load(db, filter: f, withOperations: withOperations || sessionID != nil)
+        m.sessions = try db.sessions(f, withOperations: withOperations || sessionID != nil)
         m.sessionCount = m.sessions.count
         if let id = sessionID {
             guard let s = m.sessions.first else { throw ReportError.noSuchSession(id) }
@@ -74,10 +73,10 @@ public struct ReportModel: Sendable {
         return m
     }
 
-    public static func sessionDetail(_ db: Database, _ s: SessionTimeline, catalog: EventCatalog?) throws -> SessionDetail {
-        let groupsByVariant = try failureVariants(db)
+    public static func sessionDetail(_ db: StoreReader, _ s: SessionTimeline, catalog: EventCatalog?) throws -> SessionDetail {
+        let groupsByVariant = try db.failureVariants()
         var entries: [TimelineEntry] = []
-        for (r, dup) in try SessionQuery.timeline(db, s) {
+        for (r, dup) in try db.timeline(s) {
             let epoch = r.timestamp?.epoch(in: .current)
             let startEpoch = s.start?.epoch(in: .current)
             let failure = r.eventID.map { groupsByVariant.contains("\($0)#\(r.resolution?.variant ?? 0)") } ?? false
@@ -88,12 +87,6 @@ public struct ReportModel: Sendable {
                                          message: r.message ?? r.text ?? "", failure: failure, duplicate: dup))
         }
         return SessionDetail(session: s, timeline: entries, failures: entries.filter { $0.failure && !$0.duplicate })
-    }
-
-    /// Wordings in a failure group, as "id#variant".
-    static func failureVariants(_ db: Database) throws -> Set<String> {
-        Set(try Row.fetchAll(db, sql: "SELECT event_id, variant FROM catalog_variants WHERE groups LIKE '%\"failure%'")
-            .map { "\($0["event_id"] as String)#\($0["variant"] as Int)" })
     }
 
     static func counted(_ c: [String: Int]) -> [Count] {
@@ -151,17 +144,10 @@ public struct ReportModel: Sendable {
         "\(t.year)-\(String(t.month).leftPadded(2))-\(String(t.day).leftPadded(2)) \(String(t.hour).leftPadded(2)):00"
     }
 
-    static func failureEvents(_ db: Database, catalog: EventCatalog?) -> [FailureEvent] {
-        // Only the records of failure wordings' IDs are read (through the event index), not every record.
-        guard let rows = try? Row.fetchAll(db, sql: """
-            SELECT r.event_id, r.catalog_variant, count(*) AS n, min(r.message) AS example FROM records r
-            JOIN catalog_variants c ON c.event_id = r.event_id AND c.variant = r.catalog_variant
-            WHERE c.groups LIKE '%"failure%'
-              AND r.event_id IN (SELECT event_id FROM catalog_variants WHERE groups LIKE '%"failure%')
-            GROUP BY r.event_id, r.catalog_variant ORDER BY n DESC LIMIT 10
-            """) else { return [] }
-        return rows.map { FailureEvent(eventID: $0["event_id"], meaning: catalog?.meaning($0["event_id"], variant: $0["catalog_variant"]) ?? "",
-                                       count: $0["n"], example: $0["example"] ?? "") }
+    static func failureEvents(_ db: StoreReader, catalog: EventCatalog?) -> [FailureEvent] {
+        guard let rows = try? db.failureEventCounts(limit: 10) else { return [] }
+        return rows.map { FailureEvent(eventID: $0.eventID, meaning: catalog?.meaning($0.eventID, variant: $0.variant) ?? "",
+                                       count: $0.count, example: $0.example ?? "") }
     }
 
     /// The summary (`build` with `withOperations: false`) read on two connections
@@ -171,7 +157,7 @@ public struct ReportModel: Sendable {
     /// (then `build` reads on one connection).
     public static func summary(path: String, filter: SessionFilter, catalog: EventCatalog?) throws -> ReportModel? {
         let parts = Mutex<(counts: ReportModel?, flagged: ReportModel?)>((nil, nil))
-        guard let readers = try SnapshotReaders.start(path: path, count: 2, body: { reader, db in
+        guard let readers = try LogStore.readInParallel(path: path, count: 2, body: { reader, db in
             if reader == 0 {
                 var m = try ReportModel.withSources(db)
                 try m.tallyInStore(db, filter: filter)
@@ -190,15 +176,15 @@ public struct ReportModel: Sendable {
     }
 
     /// A model with the sources and the number of records.
-    static func withSources(_ db: Database) throws -> ReportModel {
+    static func withSources(_ db: StoreReader) throws -> ReportModel {
         var m = ReportModel(generatedAt: LogTimestamp.utcISO(Date().timeIntervalSince1970, fractionDigits: 0))
-        m.sources = try Row.fetchAll(db, sql: "SELECT name, records, sftpplus_versions FROM sources ORDER BY id").map { ($0["name"], $0["records"], $0["sftpplus_versions"]) }
-        m.recordCount = try Int.fetchOne(db, sql: "SELECT count(*) FROM records") ?? 0
+        m.sources = try db.sources()
+        m.recordCount = try db.recordCount()
         return m
     }
 
     /// The summary from loaded sessions (HTML reports, which draw every session).
-    mutating func summarise(catalog: EventCatalog?, db: Database) {
+    mutating func summarise(catalog: EventCatalog?, db: StoreReader) {
         var tally = SummaryTally()
         for s in sessions {
             tally.add(user: s.user, address: s.peer?.address, outcome: s.outcome, authFailures: s.authFailures,
@@ -211,31 +197,24 @@ public struct ReportModel: Sendable {
     }
 
     /// The counts of `summarise`, computed over the sessions table's columns.
-    mutating func tallyInStore(_ db: Database, filter: SessionFilter) throws {
+    mutating func tallyInStore(_ db: StoreReader, filter: SessionFilter) throws {
         // One pass over the few columns the summary counts; each further scan of a
         // 63k-session table cost a tenth of a second in page reads.
-        let (whereSQL, args) = SessionQuery.whereClause(filter)
-        let r = try RawRows(db, sql: """
-            SELECT start, start_utc, "end", end_utc, client_version, user, peer_address, outcome, auth_failures, bytes_up, bytes_down
-            FROM sessions\(whereSQL)\(SessionQuery.outputOrder)
-            """, arguments: args)
         var tally = SummaryTally()
-        while try r.next() {
-            tally.add(user: r.text("user"), address: r.text("peer_address"), outcome: r.text("outcome") ?? "",
-                      authFailures: r.int("auth_failures") ?? 0, bytesUp: r.int("bytes_up") ?? 0, bytesDown: r.int("bytes_down") ?? 0,
-                      start: r.bytes("start").flatMap(SessionQuery.parseTimestamp), startEpoch: SessionQuery.epoch(r.bytes("start_utc")),
-                      end: r.bytes("end").flatMap(SessionQuery.parseTimestamp), endEpoch: SessionQuery.epoch(r.bytes("end_utc")),
-                      clientVersion: r.text("client_version"))
+        try db.forEachSessionSummary(filter) { r in
+            tally.add(user: r.user, address: r.peerAddress, outcome: r.outcome, authFailures: r.authFailures,
+                      bytesUp: r.bytesUp, bytesDown: r.bytesDown, start: r.start, startEpoch: r.startEpoch,
+                      end: r.end, endEpoch: r.endEpoch, clientVersion: r.clientVersion)
         }
         tally.fill(&self)
     }
 
     /// The rest of the summary: the failure events, and the weak sessions read whole.
-    mutating func addFlagged(_ db: Database, filter: SessionFilter, catalog: EventCatalog?) throws {
+    mutating func addFlagged(_ db: StoreReader, filter: SessionFilter, catalog: EventCatalog?) throws {
         failureEvents = ReportModel.failureEvents(db, catalog: catalog)
         var weakFilter = filter
         weakFilter.weakOnly = true
-        weakSessions = try SessionQuery.load(db, filter: weakFilter, withOperations: false, withDetails: false)
+        weakSessions = try db.sessions(weakFilter, withOperations: false, withDetails: false)
     }
 }
 

@@ -12,7 +12,7 @@ public enum CatalogTable {
         return h.digest
     }
 
-    public static func refresh(_ db: Database, catalog c: EventCatalog) throws {
+    static func refresh(_ db: Database, catalog c: EventCatalog) throws {
         let fp = fingerprint(c)
         if try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'catalog_fingerprint'") == fp { return }
         try db.execute(sql: "DELETE FROM catalog_variants")
@@ -36,7 +36,7 @@ public enum CatalogTable {
         public var unknownIDs: [(String, Int)] = []
     }
 
-    public static func stats(_ db: Database) throws -> Stats {
+    static func stats(_ db: Database) throws -> Stats {
         var s = Stats()
         for row in try Row.fetchAll(db, sql: "SELECT catalog_status, count(*) AS n FROM records WHERE kind = 'sftpplus.event' GROUP BY catalog_status") {
             let n: Int = row["n"]
@@ -59,7 +59,7 @@ public enum CatalogTable {
     /// `catalog stats`: the distinct messages of the stored OpenSSH records, each with
     /// its `debugN` level (nil for an unprefixed line: a continuation line carries the
     /// level of the line it continues, with `continuation` set) and its record count.
-    public static func opensshMessages(_ db: Database) throws -> [(message: String, level: Int?, records: Int)] {
+    static func opensshMessages(_ db: Database) throws -> [(message: String, level: Int?, records: Int)] {
         // The kind range (not LIKE) so the `records_kind` index serves it.
         try Row.fetchAll(db, sql: """
             SELECT message, CASE WHEN json_extract(extra, '$.continuation') THEN NULL ELSE json_extract(extra, '$.level') END AS level,

@@ -23,9 +23,37 @@ public enum StoreError: Error, CustomStringConvertible {
     }
 }
 
-/// Opens sftplog databases. Writers get WAL and a busy timeout so concurrent
-/// ingests queue instead of failing; readers open the file read-only.
-public enum LogStore {
+/// An sftplog database: the one facade through which commands, reports and
+/// the ingest pipeline reach the store (no SQL outside `Store/`). Writers get
+/// WAL and a busy timeout so concurrent ingests queue instead of failing;
+/// readers open the file read-only.
+public final class LogStore: Sendable {
+    let queue: DatabaseQueue
+
+    init(_ queue: DatabaseQueue) { self.queue = queue }
+
+    /// The database file (`:memory:` for a workspace).
+    public var path: String { queue.path }
+
+    /// Reads in one transaction: every call on `StoreReader` sees the same snapshot.
+    public func read<T>(_ body: (StoreReader) throws -> T) throws -> T {
+        try queue.read { try body(StoreReader(db: $0)) }
+    }
+
+    /// Writes in one transaction.
+    public func write<T>(_ body: (StoreWriter) throws -> T) throws -> T {
+        try queue.write { try body(StoreWriter(db: $0)) }
+    }
+
+    /// A fresh in-memory database with the schema: where `report` and `audit`
+    /// put the files they are given.
+    public static func inMemory() throws -> LogStore {
+        let q = try DatabaseQueue()
+        try Schema.migrator.migrate(q)
+        try q.write { try $0.execute(sql: "PRAGMA application_id = \(Schema.applicationID)") }
+        return LogStore(q)
+    }
+
     public static func defaultPath(_ explicit: String?) -> String {
         if let e = explicit { return e }
         if let env = ProcessInfo.processInfo.environment["SFTPLOG_DB"], !env.isEmpty { return env }
@@ -75,7 +103,7 @@ public enum LogStore {
     /// exclusive lock (`WriterLock`, file `<path>-lock`) held until it exits,
     /// later ones wait for it (`waiting` is called first). That keeps two
     /// concurrent ingests of the same content from storing it twice.
-    public static func openForWriting(_ path: String, waiting: (() -> Void)? = nil) throws -> DatabaseQueue {
+    public static func openForWriting(_ path: String, waiting: (() -> Void)? = nil) throws -> LogStore {
         // Store safety: a write past `ulimit -f` must fail with EFBIG (reported
         // as an I/O error, the transaction rolled back), not kill the process.
         signal(SIGXFSZ, SIG_IGN)
@@ -84,7 +112,7 @@ public enum LogStore {
             // Check read-only first: opening for writing switches the file to WAL,
             // which would already change a database that is not ours.
             func check() throws {
-                let reader = try openForReading(path)
+                let reader = try openQueueForReading(path)
                 // Store safety: SQLite finds corrupt pages only when it reads them, so
                 // an ingest could add rows to a damaged file (and checkpoint into it).
                 // A quick_check (structure only, no index contents; ~0.15 s per 100 MB)
@@ -132,19 +160,41 @@ public enum LogStore {
         } catch {
             throw StoreError.cannotOpen(path: path, reason: describe(error))
         }
-        return q
+        return LogStore(q)
     }
 
     /// Ends a run of writes: folds the WAL into the main file, so the database
     /// file alone holds everything (a copy of just `PATH` is complete), then
     /// closes. Never fails: what is committed is safe in the WAL either way.
-    public static func finishWriting(_ q: DatabaseQueue) {
-        _ = try? q.writeWithoutTransaction { try $0.checkpoint(.passive) }
-        try? q.close()
+    public func finishWriting() {
+        _ = try? queue.writeWithoutTransaction { try $0.checkpoint(.passive) }
+        try? queue.close()
+    }
+
+    /// Closes the connection (a reader; a writer calls `finishWriting`).
+    public func close() { try? queue.close() }
+
+    /// A read-only connection to the same file, opened without the checks of
+    /// `openForReading` (this writer made them): lookups while this connection is
+    /// busy writing. nil for an in-memory database or when it cannot be opened.
+    public func readerAlongside() -> LogStore? {
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        return (try? DatabaseQueue(path: path, configuration: LogStore.configuration(readOnly: true))).map(LogStore.init)
+    }
+
+    /// Reads the database at `path` on `count` connections at once, all on one
+    /// snapshot (see `SnapshotReaders`); nil, starting nothing, while an ingest writes it.
+    public static func readInParallel(path: String, count: Int,
+                                      body: @escaping @Sendable (Int, StoreReader) throws -> Void) throws -> SnapshotReaders? {
+        try SnapshotReaders.start(path: path, count: count, body: body)
     }
 
     /// Opens an existing database read-only (SQL that writes fails).
-    public static func openForReading(_ path: String) throws -> DatabaseQueue {
+    public static func openForReading(_ path: String) throws -> LogStore {
+        LogStore(try openQueueForReading(path))
+    }
+
+    static func openQueueForReading(_ path: String) throws -> DatabaseQueue {
         guard FileManager.default.fileExists(atPath: path) else { throw StoreError.missing(path: path) }
         func open(_ location: String) throws -> DatabaseQueue {
             let q = try DatabaseQueue(path: location, configuration: configuration(readOnly: true))

@@ -7,7 +7,7 @@ import GRDBSQLite
 /// transaction; binding through its argument arrays measured 2× slower here).
 /// The FTS5 index is filled by one INSERT … SELECT per batch (`indexMessages`),
 /// never by a trigger.
-final class RecordWriter {
+package final class RecordWriter {
     private let insert: Statement
     private let insertFTS: Statement
     /// Row ids written since the last `indexMessages` (a single writer: they are consecutive).
@@ -30,7 +30,7 @@ final class RecordWriter {
     /// buffer bound in place (SQLITE_STATIC): binding each String as a transient
     /// copy cost SQLite a malloc and memcpy per column and the writer a String
     /// release per column.
-    struct Prepared {
+    package struct Prepared: Sendable {
         var line: Int
         var seq: Int
         var lineCount: Int
@@ -70,7 +70,7 @@ final class RecordWriter {
         }
     }
 
-    static func prepare(_ r: Record, seq: Int, zone: TimeZone) -> Prepared {
+    package static func prepare(_ r: Record, seq: Int, zone: TimeZone) -> Prepared {
         let ts = r.timestamp?.iso
         let rebuilt = rebuildsRaw(r, ts: ts)
         var fields: [UInt8]?, extra: [UInt8]?

@@ -21,7 +21,7 @@ public enum Schema {
         ("records_peer", "peer_address, ts_utc"), ("records_kind", "kind"), ("records_session", "session_id"),
     ]
 
-    public static func createRecordIndexes(_ db: Database) throws {
+    static func createRecordIndexes(_ db: Database) throws {
         // Let SQLite sort with a second thread while building them (bulk loads build all six at once).
         try db.execute(sql: "PRAGMA threads = 2")
         for ix in recordIndexes { try db.execute(sql: "CREATE INDEX IF NOT EXISTS \(ix.name) ON records(\(ix.columns))") }
@@ -48,17 +48,17 @@ public enum Schema {
     }
 
     /// Every index a bulk load into an empty database leaves out until its end.
-    public static func createBulkIndexes(_ db: Database) throws {
+    static func createBulkIndexes(_ db: Database) throws {
         try createRecordIndexes(db)
         try createSessionIndexes(db)
     }
 
-    public static func dropBulkIndexes(_ db: Database) throws {
+    static func dropBulkIndexes(_ db: Database) throws {
         for ix in recordIndexes { try db.execute(sql: "DROP INDEX IF EXISTS \(ix.name)") }
         for ix in sessionIndexes { try db.execute(sql: "DROP INDEX IF EXISTS \(ix.name)") }
     }
 
-    public static var migrator: DatabaseMigrator {
+    static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
         m.registerMigration("v1-sources-records") { db in
             try db.execute(sql: """

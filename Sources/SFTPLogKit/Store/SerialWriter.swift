@@ -11,21 +11,22 @@ import GRDB
 /// own: a failing job rolls back only itself and stops only its own lane (its
 /// later jobs are dropped, its error thrown to its producer at the next
 /// `submit` or at `finish(_:)`); the other sources' jobs commit.
-// @unchecked: the SQLite boundary. Jobs are closures over GRDB's `Database`, run
+// @unchecked: the SQLite boundary. Jobs are closures over a `StoreWriter` (GRDB's `Database`), run
 // on the writer's thread and connection only; every other field is read and
 // written under `cond` (an NSCondition: producers wait for room, the writer for jobs).
-final class SerialWriter: @unchecked Sendable {
-    typealias Job = (Database) throws -> Void
+package final class SerialWriter: @unchecked Sendable {
+    package typealias Job = (StoreWriter) throws -> Void
 
     /// One source's jobs in the shared queue.
     // @unchecked: a lane's counters are changed only under the writer's `cond`.
-    final class Lane: @unchecked Sendable {
+    package final class Lane: @unchecked Sendable {
         fileprivate var pending = 0
         fileprivate var failure: Error?
         /// Seconds spent writing this lane's jobs (its share of the commits
         /// included), and seconds its producer waited for room (SFTPLOG_TIMINGS).
-        private(set) var busySeconds = 0.0
-        private(set) var producerWaitSeconds = 0.0
+        package private(set) var busySeconds = 0.0
+        package private(set) var producerWaitSeconds = 0.0
+        package init() {}
         fileprivate func addBusy(_ s: Double) { busySeconds += s }
         fileprivate func addWait(_ s: Double) { producerWaitSeconds += s }
     }
@@ -46,8 +47,8 @@ final class SerialWriter: @unchecked Sendable {
 
     /// `capacity`: records (job weights) that may wait; a job heavier than
     /// that waits for an empty queue.
-    init(db: DatabaseQueue, capacity: Int) {
-        self.db = db
+    package init(store: LogStore, capacity: Int) {
+        self.db = store.queue
         self.capacity = capacity
         let t = Thread { [unowned self] in self.loop() }
         t.name = "sftplog-writer"
@@ -104,7 +105,7 @@ final class SerialWriter: @unchecked Sendable {
                         defer { ran.append((q.lane, Double(DispatchTime.now().uptimeNanoseconds - j0) / 1e9)) }
                         do {
                             if q.lane.failure == nil {
-                                try db.inSavepoint { try q.job(db); return .commit }
+                                try db.inSavepoint { try q.job(StoreWriter(db: db)); return .commit }
                             }
                         } catch {
                             // Some errors (disk full, I/O) roll the whole transaction back: then every job in it failed.
@@ -138,7 +139,7 @@ final class SerialWriter: @unchecked Sendable {
     }
 
     /// Queues `job` (about `weight` records) for `lane`, waiting for room.
-    func submit(on lane: Lane, weight: Int, _ job: @escaping Job) throws {
+    package func submit(on lane: Lane, weight: Int, _ job: @escaping Job) throws {
         cond.lock()
         defer { cond.unlock() }
         func full() -> Bool { !jobs.isEmpty && queuedWeight + weight > capacity }
@@ -156,14 +157,14 @@ final class SerialWriter: @unchecked Sendable {
     }
 
     /// Whether every job of `lane` ran (without waiting).
-    func isSettled(_ lane: Lane) -> Bool {
+    package func isSettled(_ lane: Lane) -> Bool {
         cond.lock()
         defer { cond.unlock() }
         return lane.pending == 0
     }
 
     /// Waits until every job of `lane` ran; throws the lane's failure if there was one.
-    func finish(_ lane: Lane) throws {
+    package func finish(_ lane: Lane) throws {
         cond.lock()
         while lane.pending > 0 { cond.wait() }
         let f = lane.failure
@@ -172,7 +173,7 @@ final class SerialWriter: @unchecked Sendable {
     }
 
     /// Lets the queued jobs run, then ends the thread.
-    func close() {
+    package func close() {
         cond.lock()
         closed = true
         cond.broadcast()

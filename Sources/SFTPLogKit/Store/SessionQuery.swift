@@ -42,7 +42,7 @@ public enum SessionQuery {
     /// they are most of the rows of a busy server's sessions); `withFindings: false`
     /// skips stored findings (audit judges again with the effective policy);
     /// `withDetails: false` leaves `details` empty (summaries never show it).
-    public static func load(_ db: Database, filter: SessionFilter = SessionFilter(), withTimeline: Bool = false,
+    static func load(_ db: Database, filter: SessionFilter = SessionFilter(), withTimeline: Bool = false,
                             withOperations: Bool = true, withFindings: Bool = true, withDetails: Bool = true) throws -> [SessionTimeline] {
         let (whereSQL, args) = whereClause(filter)
         let sql = "SELECT \(SessionColumn.selectList), bytes_up, bytes_down FROM sessions" + whereSQL + outputOrder
@@ -211,7 +211,7 @@ public enum SessionQuery {
     }
 
     /// The timeline's records (for reports of one session).
-    public static func timeline(_ db: Database, _ s: SessionTimeline) throws -> [(record: Record, duplicate: Bool)] {
+    static func timeline(_ db: Database, _ s: SessionTimeline) throws -> [(record: Record, duplicate: Bool)] {
         try timeline(db, sessionID: s.id)
     }
 

@@ -4,14 +4,14 @@ import GRDB
 /// Writes and reads reconstructed sessions. A source's sessions are replaced
 /// as a whole when the source changes (grown file), so ids stay stable.
 public enum SessionStore {
-    public static func replace(_ db: Database, sourceID: Int64, with sessions: [SessionTimeline], zone: TimeZone) throws {
+    static func replace(_ db: Database, sourceID: Int64, with sessions: [SessionTimeline], zone: TimeZone) throws {
         try deleteAll(db, sourceID: sourceID)
         try insert(db, sourceID: sourceID, sessions)
     }
 
     static let childTables = ["session_operations", "findings", "session_algorithms_offered"]
 
-    public static func deleteAll(_ db: Database, sourceID: Int64) throws {
+    static func deleteAll(_ db: Database, sourceID: Int64) throws {
         try db.execute(sql: "UPDATE records SET session_id = NULL, session_duplicate = 0 WHERE source_id = ? AND session_id IS NOT NULL", arguments: [sourceID])
         for table in childTables {
             try db.execute(sql: "DELETE FROM \(table) WHERE session_id IN (SELECT id FROM sessions WHERE source_id = ?)", arguments: [sourceID])
@@ -21,7 +21,7 @@ public enum SessionStore {
 
     /// Marks the records of sessions built after their records were stored
     /// (OpenSSH runs, resumed sources) with their session.
-    public static func assignRecords(_ db: Database, sourceID: Int64, _ sessions: [SessionTimeline]) throws {
+    static func assignRecords(_ db: Database, sourceID: Int64, _ sessions: [SessionTimeline]) throws {
         let one = try db.cachedStatement(sql: "UPDATE records SET session_id = ?, session_duplicate = ? WHERE source_id = ? AND line = ? AND seq = ?")
         // Runs of consecutive lines (one record each, same duplicate flag) in one
         // statement: an OpenSSH transcript is mostly one run, not one UPDATE per line.
@@ -47,7 +47,7 @@ public enum SessionStore {
 
     /// A session's rows with every value rendered, so that the ingest's parsing
     /// thread does the formatting and the writer thread only binds.
-    struct PreparedSession {
+    package struct PreparedSession: Sendable {
         /// `sessions` row; the source id (column 2) is filled in at insert.
         var session: [SQLValue]
         var operations: [[SQLValue]]
@@ -55,7 +55,7 @@ public enum SessionStore {
         var offered: [[SQLValue]]
     }
 
-    static func prepare(_ sessions: [SessionTimeline]) -> [PreparedSession] {
+    package static func prepare(_ sessions: [SessionTimeline]) -> [PreparedSession] {
         sessions.map { s in
             let n = s.negotiated
             let utc = { (e: Double?, ts: LogTimestamp?) in e.map { LogTimestamp.utcISO($0, fractionDigits: ts?.fraction.count ?? 0) } }
@@ -89,7 +89,7 @@ public enum SessionStore {
     }
 
     /// Adds sessions (closed ones are stored with each ingest batch).
-    public static func insert(_ db: Database, sourceID: Int64, _ sessions: [SessionTimeline]) throws {
+    static func insert(_ db: Database, sourceID: Int64, _ sessions: [SessionTimeline]) throws {
         try insert(db, sourceID: sourceID, prepare(sessions))
     }
 

@@ -11,7 +11,7 @@ import GRDB
 /// transactions while holding writers off (`WriterLock.holdOffWriters`, a shared
 /// `flock` on the writer lock file) and let them go once every reader has read.
 /// While an ingest is writing, `start` starts nothing: callers read on one connection.
-final class SnapshotReaders: Sendable {
+public final class SnapshotReaders: Sendable {
     private let finished = DispatchSemaphore(value: 0)
     private let count: Int
     private let failure = Mutex<(any Error)?>(nil)
@@ -22,10 +22,10 @@ final class SnapshotReaders: Sendable {
     /// connection and thread inside a read transaction; returns once all have
     /// begun (call `wait` for their end). nil, starting nothing, when writers
     /// cannot be held off (one at work, or no lock file).
-    static func start(path: String, count: Int, body: @escaping @Sendable (Int, Database) throws -> Void) throws -> SnapshotReaders? {
+    static func start(path: String, count: Int, body: @escaping @Sendable (Int, StoreReader) throws -> Void) throws -> SnapshotReaders? {
         guard let hold = WriterLock.holdOffWriters(databasePath: path) else { return nil }
         defer { WriterLock.release(hold) }
-        let queues = try (0..<count).map { _ in try LogStore.openForReading(path) }
+        let queues = try (0..<count).map { _ in try LogStore.openQueueForReading(path) }
         let readers = SnapshotReaders(count: count)
         let begun = DispatchSemaphore(value: 0)
         for (index, queue) in queues.enumerated() {
@@ -41,7 +41,7 @@ final class SnapshotReaders: Sendable {
                         _ = try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master")
                         begun.signal()
                         signalled = true
-                        try body(index, db)
+                        try body(index, StoreReader(db: db))
                     }
                 } catch {
                     readers.fail(error)
@@ -60,7 +60,7 @@ final class SnapshotReaders: Sendable {
     }
 
     /// Waits until every reader has ended; throws the first failure.
-    func wait() throws {
+    public func wait() throws {
         for _ in 0..<count { finished.wait() }
         if let f = failure.withLock({ $0 }) { throw f }
     }

@@ -181,7 +181,7 @@ final class CompressionTests: XCTestCase {
         let first = try CLI.run(["ingest", "--db", db, cut])
         XCTAssertEqual(first.status, 1)
         XCTAssertTrue(first.stderr.contains("sftplog: \(cut): gzip data is truncated"), first.stderr)
-        let q = try LogStore.openForReading(db)
+        let q = try LogStore.openForReading(db).queue
         let stored = try q.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM records")! }
         XCTAssertGreaterThan(stored, 0)
         XCTAssertLessThanOrEqual(stored, printed.count)
@@ -214,7 +214,7 @@ final class CompressionTests: XCTestCase {
         let plain = try CLI.run(["ingest", "--db", db2, "--json", sample])
         let s2 = try JSONSerialization.jsonObject(with: Data(plain.stdout.utf8)) as! [String: Any]
         XCTAssertEqual((s2["inputs"] as! [[String: Any]]).first?["already_stored"] as? Bool, true)
-        let q = try LogStore.openForReading(db2)
+        let q = try LogStore.openForReading(db2).queue
         try q.read { db in
             XCTAssertEqual(try Int.fetchOne(db, sql: "SELECT count(*) FROM records"), 104)
             XCTAssertEqual(try Int.fetchOne(db, sql: "SELECT count(*) FROM sources"), 1)

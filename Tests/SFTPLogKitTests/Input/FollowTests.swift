@@ -49,7 +49,7 @@ final class FollowTests: XCTestCase {
 
     func records(_ db: String, _ sql: String = "SELECT count(*) FROM records") throws -> Int {
         guard FileManager.default.fileExists(atPath: db) else { return -1 }
-        return try LogStore.openForReading(db).read { try Int.fetchOne($0, sql: sql) ?? -1 }
+        return try LogStore.openForReading(db).queue.read { try Int.fetchOne($0, sql: sql) ?? -1 }
     }
 
     func testIngestFollowStoresAppendedLinesAcrossRotationAndStopsCleanlyOnCtrlC() throws {
@@ -75,7 +75,7 @@ final class FollowTests: XCTestCase {
         p.waitUntilExit()
         XCTAssertEqual(p.terminationReason, .exit)
         XCTAssertEqual(p.terminationStatus, 0)
-        let q = try LogStore.openForReading(db)
+        let q = try LogStore.openForReading(db).queue
         try q.read { db in
             XCTAssertEqual(try String.fetchOne(db, sql: "PRAGMA integrity_check"), "ok")
             // Every line once, in order, the same as an ingest of the whole file at once.

@@ -62,7 +62,7 @@ final class FuzzRegressionTests: XCTestCase {
             .map { Paths.fixture("\(Self.dir)/FuzzSFTPPlusText/\($0)") }
         let r = try CLI.run(["ingest", "--db", db] + files)
         XCTAssertEqual(r.status, 0, r.stderr)
-        let ops = try LogStore.openForReading(db).read { db in
+        let ops = try LogStore.openForReading(db).queue.read { db in
             try Row.fetchAll(db, sql: "SELECT path, bytes FROM session_operations ORDER BY path")
         }
         XCTAssertTrue(ops.contains { ($0["path"] as String?) == "/a" })

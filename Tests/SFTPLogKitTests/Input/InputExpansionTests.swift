@@ -46,7 +46,7 @@ final class InputExpansionTests: XCTestCase {
         let db = dir.appendingPathComponent("t.db").path
         let r = try CLI.run(["ingest", "--db", db, "--json", "--glob", "server.log*", logs.path])
         XCTAssertEqual(r.status, 0, r.stderr)
-        try LogStore.openForReading(db).read { db in
+        try LogStore.openForReading(db).queue.read { db in
             let names = try String.fetchAll(db, sql: "SELECT name FROM sources ORDER BY id").map { ($0 as NSString).lastPathComponent }
             XCTAssertEqual(names, ["server.log.2", "server.log.2025-11-21-08-20-00", "server.log.1", "server.log"])
             let raw = try Data.fetchAll(db, sql: "SELECT raw FROM records ORDER BY source_id, line")

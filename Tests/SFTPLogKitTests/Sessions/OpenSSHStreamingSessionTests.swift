@@ -80,7 +80,7 @@ final class OpenSSHStreamingSessionTests: XCTestCase {
         let r = try CLI.run(["ingest", "--db", db, "--batch-size", "40", "-q", path])
         XCTAssertEqual(r.status, 0, r.stderr)
         func dump() throws -> [String] {
-            try LogStore.openForReading(db).read { db in
+            try LogStore.openForReading(db).queue.read { db in
                 var out: [String] = []
                 for sql in ["SELECT * FROM sessions ORDER BY id", "SELECT * FROM session_operations ORDER BY session_id, position",
                             "SELECT * FROM findings ORDER BY session_id, position",
@@ -92,19 +92,19 @@ final class OpenSSHStreamingSessionTests: XCTestCase {
             }
         }
         let streamed = try dump()
-        let sessions = try LogStore.openForReading(db).read { try Int.fetchOne($0, sql: "SELECT count(*) FROM sessions")! }
+        let sessions = try LogStore.openForReading(db).queue.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM sessions")! }
         XCTAssertEqual(sessions, runs)
-        let unassigned = try LogStore.openForReading(db).read {
+        let unassigned = try LogStore.openForReading(db).queue.read {
             try Int.fetchOne($0, sql: "SELECT count(*) FROM records WHERE session_id IS NULL AND kind LIKE 'openssh.%'")!
         }
         XCTAssertEqual(unassigned, 0)
 
-        let q = try LogStore.openForWriting(db)
+        let q = try LogStore.openForWriting(db).queue
         let judge = SessionJudge.Memo(SessionJudge(policy: try AlgorithmPolicy.bundled()))
         let rebuild = SessionRebuild(rules: try SessionRules.bundled(), zone: TimeZone.current, judge: { judge.judge(&$0) })
         try q.write { db in
             try db.execute(sql: "UPDATE records SET session_id = NULL, session_duplicate = 0")
-            XCTAssertEqual(try rebuild.rebuild(db, sourceID: 1), runs)
+            XCTAssertEqual(try rebuild.rebuild(StoreWriter(db: db), sourceID: 1), runs)
         }
         try q.close()
         XCTAssertEqual(try dump(), streamed)

@@ -11,7 +11,7 @@ final class IngestTests: XCTestCase {
     override func tearDown() { try? FileManager.default.removeItem(at: dir) }
 
     func count(_ sql: String = "SELECT count(*) FROM records") throws -> Int {
-        try LogStore.openForReading(db).read { try Int.fetchOne($0, sql: sql)! }
+        try LogStore.openForReading(db).queue.read { try Int.fetchOne($0, sql: sql)! }
     }
 
     func ingest(_ args: [String], stdin: Data? = nil) throws -> CLI.Result {
@@ -75,7 +75,7 @@ final class IngestTests: XCTestCase {
                 return out
             }
         }
-        let fresh = try answers(try LogStore.openForReading(db))
+        let fresh = try answers(try LogStore.openForReading(db).queue)
         XCTAssertGreaterThan(fresh["connection"]!.count, 20)
         XCTAssertGreaterThan(fresh.values.filter { !$0.isEmpty }.count, 3)
 
@@ -98,7 +98,7 @@ final class IngestTests: XCTestCase {
         let before = try answers(q5)
         try q5.close()
 
-        let upgraded = try LogStore.openForWriting(old)
+        let upgraded = try LogStore.openForWriting(old).queue
         XCTAssertTrue(try ftsSQL(upgraded).contains("columnsize=0"))
         XCTAssertFalse(try upgraded.read { try $0.tableExists("records_fts_docsize") })
         XCTAssertEqual(try answers(upgraded), before)
@@ -157,7 +157,7 @@ final class IngestTests: XCTestCase {
         XCTAssertEqual(inputs.map { $0["resumed"] as! Bool }, [false, true, false, false, false, false])
         XCTAssertEqual(inputs.map { $0["source_id"] as! Int }, [1, 1, 1, 3, 4, 4])
 
-        try LogStore.openForReading(db).read { db in
+        try LogStore.openForReading(db).queue.read { db in
             let sources = try Row.fetchAll(db, sql: "SELECT id, name, complete, records FROM sources ORDER BY id")
             XCTAssertEqual(sources.count, 4)
             XCTAssertEqual(sources.map { $0["id"] as Int64 }, [1, 2, 3, 4])
@@ -206,7 +206,7 @@ final class IngestTests: XCTestCase {
         XCTAssertEqual(stored, names.enumerated().filter { $0.offset != 4 }.map(\.element))
         // Every other source stored exactly as a run without the refused one stores it.
         func dump(_ path: String) throws -> [String] {
-            try LogStore.openForReading(path).read { db in
+            try LogStore.openForReading(path).queue.read { db in
                 try String.fetchAll(db, sql: """
                     SELECT s.name || '|' || s.complete || '|' || s.records || '|' || r.line || '|' || r.seq || '|' || r.kind || '|'
                       || coalesce(r.message, '') || '|' || coalesce(r.session_id, '')
@@ -218,7 +218,7 @@ final class IngestTests: XCTestCase {
         XCTAssertEqual(try count("SELECT count(*) FROM sources WHERE name LIKE '%poison-%'"), 0)
         XCTAssertEqual(try count("SELECT count(*) FROM sessions WHERE source_id NOT IN (SELECT id FROM sources)"), 0)
         let transcriptSessions = "SELECT count(*) FROM sessions WHERE source_id IN (SELECT id FROM sources WHERE name NOT LIKE '%dev-id-first%')"
-        XCTAssertEqual(try count(transcriptSessions), try LogStore.openForReading(reference).read { try Int.fetchOne($0, sql: transcriptSessions)! })
+        XCTAssertEqual(try count(transcriptSessions), try LogStore.openForReading(reference).queue.read { try Int.fetchOne($0, sql: transcriptSessions)! })
     }
 
     func testStdinFollowsTheSameRule() throws {
@@ -236,7 +236,7 @@ final class IngestTests: XCTestCase {
     func testStoredColumnsAndVersionInference() throws {
         XCTAssertEqual(try ingest([Paths.sample("sftpplus/dev-ts-first-5.26.log"), Paths.sample("sftpplus/seed-server-3.30.log"),
                                    Paths.sample("sftpplus/invalid-utf8-5.26.log")]).status, 0)
-        let q = try LogStore.openForReading(db)
+        let q = try LogStore.openForReading(db).queue
         try q.read { db in
             let row = try Row.fetchOne(db, sql: "SELECT * FROM records WHERE line = 1 AND file LIKE '%dev-ts-first%'")!
             XCTAssertEqual(row["kind"], "sftpplus.event")
@@ -270,7 +270,7 @@ final class IngestTests: XCTestCase {
         }.sorted()
         XCTAssertGreaterThan(files.count, 10)
         XCTAssertEqual(try ingest(files).status, 2, "stored, with the invalid-UTF-8 sample's unparsed lines")
-        let q = try LogStore.openForReading(db)
+        let q = try LogStore.openForReading(db).queue
         var rebuilt = 0, checked = 0
         try q.read { db in
             for file in files {
@@ -354,7 +354,7 @@ final class IngestTests: XCTestCase {
         try DatabaseQueue(path: old).writeWithoutTransaction { try $0.execute(sql: "PRAGMA page_size=4096; VACUUM") }
         let r = try CLI.run(["ingest", "--db", old, "-q", sample])
         XCTAssertEqual(r.status, 0, r.stderr)
-        let q = try LogStore.openForReading(old)
+        let q = try LogStore.openForReading(old).queue
         XCTAssertEqual(try q.read { try Int.fetchOne($0, sql: "PRAGMA page_size") }, 4096)
         XCTAssertEqual(try q.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM records") }, 104)
     }

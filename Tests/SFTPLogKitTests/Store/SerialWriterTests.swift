@@ -26,10 +26,10 @@ final class SerialWriterTests: XCTestCase {
         let counter = CommitCounter { commits += 1 }
         q.add(transactionObserver: counter)  // held weakly by GRDB
         defer { withExtendedLifetime(counter) {} }
-        let writer = SerialWriter(db: q, capacity: 100)
+        let writer = SerialWriter(store: LogStore(q), capacity: 100)
         let release = DispatchSemaphore(value: 0)
         let lanes = ["hold", "a", "b", "c"].map { ($0, SerialWriter.Lane()) }
-        func insert(_ name: String) -> SerialWriter.Job { { try $0.execute(sql: "INSERT INTO t VALUES (?)", arguments: [name]) } }
+        func insert(_ name: String) -> SerialWriter.Job { { try $0.db.execute(sql: "INSERT INTO t VALUES (?)", arguments: [name]) } }
         try writer.submit(on: lanes[0].1, weight: 1) { db in
             try insert("hold")(db)
             release.wait()
@@ -37,7 +37,7 @@ final class SerialWriterTests: XCTestCase {
         try writer.submit(on: lanes[1].1, weight: 1, insert("a"))
         try writer.submit(on: lanes[2].1, weight: 1) { db in
             try insert("b")(db)
-            try failing(db)
+            try failing(db.db)
         }
         try writer.submit(on: lanes[2].1, weight: 1, insert("b-later"))
         try writer.submit(on: lanes[3].1, weight: 1, insert("c"))

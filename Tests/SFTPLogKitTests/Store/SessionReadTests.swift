@@ -27,7 +27,7 @@ final class SessionReadTests: XCTestCase {
     func ingestSamples() throws -> DatabaseQueue {
         let r = try CLI.run(["ingest", "--db", db, "-q", Paths.samples.path])
         XCTAssertTrue(r.status == 0 || r.status == 2, r.stderr)  // 2: the invalid-UTF-8 sample keeps unparsed lines
-        return try LogStore.openForReading(db)
+        return try LogStore.openForReading(db).queue
     }
 
     func testJSONFromRowsMatchesValueTree() throws {
@@ -96,7 +96,7 @@ final class SessionReadTests: XCTestCase {
                 let (fast, full) = try q.read { db -> (AuditResult, AuditResult) in
                     var all = try SessionQuery.load(db, filter: filter, withOperations: false, withFindings: false)
                     for i in all.indices { judge.judge(&all[i]) }
-                    return (try AuditLoad.audit(db, filter: filter, judge: SessionJudge.Memo(judge), minRating: minRating, policyName: "p"),
+                    return (try AuditLoad.audit(StoreReader(db: db), filter: filter, judge: SessionJudge.Memo(judge), minRating: minRating, policyName: "p"),
                             AuditResult(sessions: all, minRating: minRating, policyName: "p"))
                 }
                 XCTAssertGreaterThan(full.sessionsTotal, 0)
@@ -215,8 +215,8 @@ final class SessionReadTests: XCTestCase {
         var peer = SessionFilter(); peer.peer = "192.0.2.55"; filters.append(peer)
         for filter in filters {
             var (fromSQL, fromSessions) = try q.read { db in
-                (try ReportModel.build(db, filter: filter, catalog: Harness.catalog, withOperations: false),
-                 try ReportModel.build(db, filter: filter, catalog: Harness.catalog, withOperations: true))
+                (try ReportModel.build(StoreReader(db: db), filter: filter, catalog: Harness.catalog, withOperations: false),
+                 try ReportModel.build(StoreReader(db: db), filter: filter, catalog: Harness.catalog, withOperations: true))
             }
             XCTAssertTrue(fromSQL.sessions.isEmpty)
             XCTAssertGreaterThan(fromSQL.sessionCount, 0)
@@ -252,9 +252,9 @@ final class SessionReadTests: XCTestCase {
                 }
             }
         }
-        try check(try LogStore.openForReading(db))
+        try check(try LogStore.openForReading(db).queue)
         // Move one session's first operation to the end of the table.
-        let q = try LogStore.openForWriting(db)
+        let q = try LogStore.openForWriting(db).queue
         let moved = try q.write { db -> String in
             let id = try String.fetchOne(db, sql: "SELECT session_id FROM session_operations GROUP BY session_id HAVING count(*) > 2 LIMIT 1")!
             try db.execute(sql: """
@@ -319,7 +319,7 @@ final class SessionTablesTests: XCTestCase {
         }
         try q3.close()
         XCTAssertTrue(try DatabaseQueue(path: old).read { try String.fetchOne($0, sql: "SELECT sql FROM sqlite_schema WHERE name = 'findings'")! }.contains("WITHOUT ROWID"))
-        let upgraded = try LogStore.openForWriting(old)
+        let upgraded = try LogStore.openForWriting(old).queue
         XCTAssertEqual(try dump(upgraded), expected)
         let (schemaSQL, indexes) = try upgraded.read { db in
             (try String.fetchAll(db, sql: "SELECT sql FROM sqlite_schema WHERE name IN ('session_operations', 'findings', 'session_algorithms_offered')"),
@@ -334,7 +334,7 @@ final class SessionTablesTests: XCTestCase {
         let path = dir.appendingPathComponent("s.db").path
         let r = try CLI.run(["ingest", "--db", path, "-q", Paths.sample("sftpplus/dev-ts-first-5.26.log")])
         XCTAssertEqual(r.status, 0, r.stderr)
-        let q = try LogStore.openForWriting(path)
+        let q = try LogStore.openForWriting(path).queue
         func counts() throws -> [Int] {
             try q.read { db in try ["sessions", "session_operations", "findings"].map { try Int.fetchOne(db, sql: "SELECT count(*) FROM \($0)")! } }
         }

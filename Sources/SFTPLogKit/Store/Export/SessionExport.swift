@@ -59,7 +59,8 @@ public enum SessionExport {
                              readers: Int = min(max(ProcessInfo.processInfo.activeProcessorCount, 1), 4),
                              chunkSize: Int = 1000, to sink: @escaping @Sendable ([UInt8]) -> Void) throws -> Int {
         let handoff = ChunkHandoff(capacity: 2 * readers, disagreement: StoreError.changedWhileReading(path: path))
-        let started = readers > 1 ? try SnapshotReaders.start(path: path, count: readers, body: { w, db in
+        let started = readers > 1 ? try SnapshotReaders.start(path: path, count: readers, body: { w, reader in
+            let db = reader.db
             do {
                 let order = try SessionQuery.orderedRowids(db, filter: filter)
                 let chunks = (order.count + chunkSize - 1) / chunkSize
@@ -75,7 +76,7 @@ public enum SessionExport {
             }
         }) : nil
         guard let started else {
-            return try LogStore.openForReading(path).read {
+            return try LogStore.openQueueForReading(path).read {
                 try write($0, filter: filter, framing: framing, withTimeline: withTimeline, chunkSize: chunkSize, to: sink)
             }
         }
@@ -90,7 +91,7 @@ public enum SessionExport {
 
     /// The same on one connection, read on this thread while another writes the output.
     @discardableResult
-    public static func write(_ db: Database, filter: SessionFilter, framing: Framing, withTimeline: Bool, chunkSize: Int = 1000,
+    static func write(_ db: Database, filter: SessionFilter, framing: Framing, withTimeline: Bool, chunkSize: Int = 1000,
                              to sink: @escaping @Sendable ([UInt8]) -> Void) throws -> Int {
         let output = RenderThread<[UInt8]>(name: "sftplog-output", capacity: 4, render: sink)
         defer { output.close() }

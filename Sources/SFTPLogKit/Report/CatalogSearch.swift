@@ -1,9 +1,7 @@
 import Foundation
-import GRDB
 
 /// Full-text search over the catalogue (templates, our descriptions, field and
-/// group names) with SQLite FTS5 and BM25 ranking. The index is built in memory
-/// per search: a thousand short rows index in milliseconds.
+/// group names), ranked by BM25 (`TextSearch`).
 public struct CatalogSearch {
     public struct Hit: Sendable {
         public var eventID: String
@@ -40,26 +38,15 @@ public struct CatalogSearch {
         if query.isEmpty {
             for t in candidates { hits.append(hit(t, score: 0)) }
         } else {
-            let db = try DatabaseQueue()
-            try db.write { db in
-                try db.execute(sql: """
-                    CREATE VIRTUAL TABLE idx USING fts5(key UNINDEXED, template, description, fields, groups,
-                      tokenize = 'porter unicode61')
-                    """)
-                let stmt = try db.makeStatement(sql: "INSERT INTO idx VALUES (?, ?, ?, ?, ?)")
-                for (k, t) in candidates.enumerated() {
-                    let desc = [t.description, catalog.events[t.eventID]?.description].compactMap { $0 }.joined(separator: " ")
-                    try stmt.execute(arguments: [k, t.template.replacingOccurrences(of: "%(", with: " ").replacingOccurrences(of: ")s", with: " "),
-                                                 desc, t.fields.joined(separator: " ").replacingOccurrences(of: "_", with: " "),
-                                                 t.groups.joined(separator: " ") + " " + t.eventID])
-                }
-                // Weights: a word in the wording counts most, then our description.
-                let rows = try Row.fetchAll(db, sql: "SELECT key, bm25(idx, 0, 4.0, 2.0, 1.0, 1.0) AS score FROM idx WHERE idx MATCH ? ORDER BY score",
-                                            arguments: [query])
-                for row in rows {
-                    let k: Int = row["key"]
-                    hits.append(hit(candidates[k], score: row["score"]))
-                }
+            let documents = candidates.map { t -> TextSearch.Document in
+                let desc = [t.description, catalog.events[t.eventID]?.description].compactMap { $0 }.joined(separator: " ")
+                return TextSearch.Document([t.template.replacingOccurrences(of: "%(", with: " ").replacingOccurrences(of: ")s", with: " "),
+                                            desc, t.fields.joined(separator: " ").replacingOccurrences(of: "_", with: " "),
+                                            t.groups.joined(separator: " ") + " " + t.eventID])
+            }
+            // Weights: a word in the wording counts most, then our description.
+            for (k, score) in try TextSearch.rank(documents, columnWeights: [4.0, 2.0, 1.0, 1.0], query: query) {
+                hits.append(hit(candidates[k], score: score))
             }
         }
         // One hit per event: its best wording.
