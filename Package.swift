@@ -45,10 +45,23 @@ let package = Package(
             name: "sftplog-bench",
             dependencies: ["SFTPLogKit"]
         ),
+        // Paths, the CLI runner and scratch directories, for both test targets.
+        .target(name: "SFTPLogTestSupport", dependencies: ["SFTPLogKit"], path: "Tests/SFTPLogTestSupport"),
         .testTarget(
             name: "SFTPLogKitTests",
-            dependencies: ["SFTPLogKit"],
+            dependencies: ["SFTPLogKit", "SFTPLogTestSupport"],
             exclude: ["Fixtures"]
+        ),
+        // Tests that run the built `sftplog` as a user would: depending on the
+        // executable makes SwiftPM build it first.
+        .testTarget(
+            name: "sftplogCLITests",
+            dependencies: [
+                "sftplog",
+                "SFTPLogKit",
+                "SFTPLogTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -47,6 +47,8 @@ snapshot() {
   local snap=$SCRATCH/snapshot/sftplog
   rm -rf "$snap"; mkdir -p "$snap"
   cp -a "$ROOT/Package.swift" "$ROOT/Sources" "$snap/"
+  # The manifest names the test support target's folder; SwiftPM wants it present.
+  mkdir -p "$snap/Tests" && cp -a "$ROOT/Tests/SFTPLogTestSupport" "$snap/Tests/"
   [ -f "$ROOT/Package.resolved" ] && cp -a "$ROOT/Package.resolved" "$snap/"
   export SFTPLOG_FUZZ_PACKAGE=$snap
 }

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import SFTPLogTestSupport
 @testable import SFTPLogKit
 
 /// `-o LogVerbose=kex.c:*,…` puts `file.c:function():line (pid=N): ` in front of

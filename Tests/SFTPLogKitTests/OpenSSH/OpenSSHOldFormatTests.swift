@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import SFTPLogTestSupport
 @testable import SFTPLogKit
 
 /// Hand-written transcripts in the line formats of older clients (see

@@ -1,17 +1,13 @@
 import Foundation
 import XCTest
+import SFTPLogTestSupport
 @testable import SFTPLogKit
 
 /// Every paste in samples/pastes/openssh (real runs made here, and excerpts built
 /// from the documented formats) against its hand-checked truth: the number of
 /// runs, where each begins, and every fact its text shows.
 final class OpenSSHPasteTruthTests: XCTestCase {
-    static let dir = Paths.sample("pastes/openssh")
-
-    static func cases() -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [])
-            .filter { $0.hasSuffix(".truth.json") }.map { String($0.dropLast(".truth.json".count)) }.sorted()
-    }
+    static let dir = OpenSSHFixtures.pastes
 
     /// One fact of one run: what the truth says and what we found.
     struct Fact {
@@ -70,7 +66,7 @@ final class OpenSSHPasteTruthTests: XCTestCase {
     }
 
     func testEveryPasteFact() throws {
-        let names = Self.cases()
+        let names = OpenSSHFixtures.pasteCases()
         XCTAssertGreaterThanOrEqual(names.count, 40, "pastes with truth files")
         var right = 0, total = 0, runsRight = 0
         var wrong: [String: Int] = [:]

@@ -1,26 +1,10 @@
 import Foundation
 import XCTest
+import SFTPLogTestSupport
 @testable import SFTPLogKit
 
 /// Helpers for the OpenSSH stage tests (kept separate from the shared Support files).
-enum OpenSSHFixtures {
-    /// Transcripts only the tests use (older releases, LogVerbose); the corpus with
-    /// truth files is read from `samples/openssh`, never from copies of it.
-    static let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fixtures/openssh")
-    static let samples = Paths.samples.appendingPathComponent("openssh")
-
-    static func path(_ name: String) -> String {
-        let sample = samples.appendingPathComponent(name).path
-        return FileManager.default.fileExists(atPath: sample) ? sample : dir.appendingPathComponent(name).path
-    }
-
-    /// The shared corpus cases (`<case>.log` with a `<case>.truth.json`).
-    static func truthCases() -> [String] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: samples.path)) ?? []
-        return names.filter { $0.hasSuffix(".truth.json") }.map { String($0.dropLast(".truth.json".count)) }.sorted()
-    }
-
+extension OpenSSHFixtures {
     /// Reads a file through the real line splitter into the OpenSSH reader.
     static func records(file path: String) throws -> [Record] {
         let fd = open(path, O_RDONLY)

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import SFTPLogTestSupport
 @testable import SFTPLogKit
 
 /// The byte-wise scanners answer as a plain byte-by-byte reading does, on every

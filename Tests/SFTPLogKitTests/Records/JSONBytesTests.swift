@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import SFTPLogTestSupport
 @testable import SFTPLogKit
 
 /// JSONBytes.string skips clean runs a word at a time; its output must equal the

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import SFTPLogTestSupport
 @testable import SFTPLogKit
 
 /// The one-buffer renderings of timestamps must equal the piecewise ones they replaced.

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import SFTPLogTestSupport
 @testable import SFTPLogKit
 
 /// SFTPPlus excerpts as documentation, tickets and e-mails show them: indented

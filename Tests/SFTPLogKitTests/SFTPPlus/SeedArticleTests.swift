@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import SFTPLogTestSupport
 @testable import SFTPLogKit
 
 /// The seed article's SFTPPlus 3.30 server and 3.31 client excerpts, copied as the

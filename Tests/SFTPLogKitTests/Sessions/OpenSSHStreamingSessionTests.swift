@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import XCTest
+import SFTPLogTestSupport
 @testable import SFTPLogKit
 
 /// OpenSSH sessions are built while a transcript streams in: a run's session is
@@ -12,23 +13,8 @@ final class OpenSSHStreamingSessionTests: XCTestCase {
     override func setUp() { dir = Paths.tempDir() }
     override func tearDown() { try? FileManager.default.removeItem(at: dir) }
 
-    /// Every bundled real transcript, one after another in one file (as `ssh -E` appends).
-    func concatenatedTranscripts() throws -> (path: String, runs: Int) {
-        let names = OpenSSHFixtures.truthCases()
-        XCTAssertGreaterThan(names.count, 10)
-        var bytes: [UInt8] = []
-        for n in names {
-            var t = [UInt8](try Data(contentsOf: URL(fileURLWithPath: OpenSSHFixtures.path(n + ".log"))))
-            if t.last != 0x0A { t.append(0x0A) }
-            bytes += t
-        }
-        let path = dir.appendingPathComponent("appended.log").path
-        try Data(bytes).write(to: URL(fileURLWithPath: path))
-        return (path, names.count)
-    }
-
     func testRunsAreHandedOutWhenTheNextBeginsAndMatchTheWholeFileFold() throws {
-        let (path, runs) = try concatenatedTranscripts()
+        let (path, runs) = try OpenSSHFixtures.concatenatedTranscripts(in: dir)
         let records = try OpenSSHFixtures.records(file: path)
         // Reference: the whole-file fold, each run given the records within its lines.
         let whole = OpenSSHSessionBuilder.sessions(from: records, file: path)
@@ -72,41 +58,4 @@ final class OpenSSHStreamingSessionTests: XCTestCase {
         XCTAssertLessThan(maxHeld, records.count / 3)
     }
 
-    /// Ingest hands each closed run to the batch commit; what it stores is what
-    /// the after-the-fact rebuild (used when a source resumes) stores.
-    func testIngestStoresStreamedSessionsLikeTheRebuild() throws {
-        let (path, runs) = try concatenatedTranscripts()
-        let db = dir.appendingPathComponent("s.db").path
-        let r = try CLI.run(["ingest", "--db", db, "--batch-size", "40", "-q", path])
-        XCTAssertEqual(r.status, 0, r.stderr)
-        func dump() throws -> [String] {
-            try LogStore.openForReading(db).queue.read { db in
-                var out: [String] = []
-                for sql in ["SELECT * FROM sessions ORDER BY id", "SELECT * FROM session_operations ORDER BY session_id, position",
-                            "SELECT * FROM findings ORDER BY session_id, position",
-                            "SELECT * FROM session_algorithms_offered ORDER BY session_id, side, slot, position",
-                            "SELECT line, seq, session_id, session_duplicate FROM records ORDER BY line, seq"] {
-                    out += try Row.fetchAll(db, sql: sql).map { $0.description }
-                }
-                return out
-            }
-        }
-        let streamed = try dump()
-        let sessions = try LogStore.openForReading(db).queue.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM sessions")! }
-        XCTAssertEqual(sessions, runs)
-        let unassigned = try LogStore.openForReading(db).queue.read {
-            try Int.fetchOne($0, sql: "SELECT count(*) FROM records WHERE session_id IS NULL AND kind LIKE 'openssh.%'")!
-        }
-        XCTAssertEqual(unassigned, 0)
-
-        let q = try LogStore.openForWriting(db).queue
-        let judge = SessionJudge.Memo(SessionJudge(policy: try AlgorithmPolicy.bundled()))
-        let rebuild = SessionRebuild(rules: try SessionRules.bundled(), zone: TimeZone.current, judge: { judge.judge(&$0) })
-        try q.write { db in
-            try db.execute(sql: "UPDATE records SET session_id = NULL, session_duplicate = 0")
-            XCTAssertEqual(try rebuild.rebuild(StoreWriter(db: db), sourceID: 1), runs)
-        }
-        try q.close()
-        XCTAssertEqual(try dump(), streamed)
-    }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import SFTPLogTestSupport
 @testable import SFTPLogKit
 
 final class SFTPPlusSessionTests: XCTestCase {

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import XCTest
+import SFTPLogTestSupport
 @testable import SFTPLogKit
 
 final class IngestTests: XCTestCase {

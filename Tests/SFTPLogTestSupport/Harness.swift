@@ -1,12 +1,12 @@
 import Foundation
 import XCTest
-@testable import SFTPLogKit
+import SFTPLogKit
 
 /// A small deterministic generator (SplitMix64), so a failing run can be replayed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
+public struct SplitMix64: RandomNumberGenerator {
+    public var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -15,39 +15,19 @@ struct SplitMix64: RandomNumberGenerator {
     }
 }
 
-enum Paths {
-    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent()
-    static let samples = repo.appendingPathComponent("samples")
-    static let fixtures = repo.appendingPathComponent("Tests/SFTPLogKitTests/Fixtures")
-    static func sample(_ rel: String) -> String { samples.appendingPathComponent(rel).path }
-    static func fixture(_ rel: String) -> String { fixtures.appendingPathComponent(rel).path }
+public enum Harness {
+    /// The repository's OpenSSH message table.
+    public static let opensshTable: OpenSSHMessageTable = {
+        try! OpenSSHMessageTable.load(path: Paths.repo.appendingPathComponent("catalog/openssh-messages.json").path)
+    }()
 
-    static func tempDir() -> URL {
-        let d = FileManager.default.temporaryDirectory.appendingPathComponent("sftplog-tests-\(UUID().uuidString)")
-        try? FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
-        return d
-    }
-}
-
-enum Harness {
-    static let catalog: EventCatalog = {
+    public static let catalog: EventCatalog = {
         setenv("SFTPLOG_CATALOG", Paths.repo.appendingPathComponent("catalog").path, 1)
         return try! EventCatalog.shared()
     }()
 
-    /// A busy server's log from the benchmark's seeded generator (many sessions share a negotiation).
-    static func generatedLog(lines: Int, seed: Int, in dir: URL) throws -> String {
-        let path = dir.appendingPathComponent("busy-\(lines)-\(seed).log").path
-        let gen = try CLI.capture("/usr/bin/env", ["python3", Paths.repo.appendingPathComponent("Benchmarks/generate.py").path,
-                                                   "--lines", String(lines), "--seed", String(seed)])
-        XCTAssertEqual(gen.status, 0, gen.stderr)
-        try gen.stdoutBytes.write(to: URL(fileURLWithPath: path))
-        return path
-    }
-
     /// Parses a file the way `sftplog parse` does.
-    static func parse(_ path: String, options: ReaderOptions = ReaderOptions(timeZone: TimeZone(identifier: "UTC")!),
+    public static func parse(_ path: String, options: ReaderOptions = ReaderOptions(timeZone: TimeZone(identifier: "UTC")!),
                       resolve: Bool = true) throws -> [Record] {
         let stream = RecordStream(options: options, catalog: resolve ? catalog : nil)
         let src = try InputSource.open(path)
@@ -59,7 +39,7 @@ enum Harness {
     }
 
     /// Parses bytes written to a temporary file.
-    static func parse(bytes: [UInt8], options: ReaderOptions = ReaderOptions(timeZone: TimeZone(identifier: "UTC")!)) throws -> [Record] {
+    public static func parse(bytes: [UInt8], options: ReaderOptions = ReaderOptions(timeZone: TimeZone(identifier: "UTC")!)) throws -> [Record] {
         let dir = Paths.tempDir()
         let path = dir.appendingPathComponent("input.log").path
         _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
@@ -67,17 +47,17 @@ enum Harness {
         return try parse(path, options: options)
     }
 
-    static func parse(text: String, options: ReaderOptions = ReaderOptions(timeZone: TimeZone(identifier: "UTC")!)) throws -> [Record] {
+    public static func parse(text: String, options: ReaderOptions = ReaderOptions(timeZone: TimeZone(identifier: "UTC")!)) throws -> [Record] {
         try parse(bytes: Array(text.utf8), options: options)
     }
 
-    static func json(_ path: String) throws -> [String: Any] {
+    public static func json(_ path: String) throws -> [String: Any] {
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
         return try JSONSerialization.jsonObject(with: data) as! [String: Any]
     }
 
     /// Reader options a truth file's `parse_options` ask for.
-    static func options(from truth: [String: Any]) throws -> ReaderOptions {
+    public static func options(from truth: [String: Any]) throws -> ReaderOptions {
         var o = ReaderOptions(timeZone: TimeZone(identifier: "UTC")!)
         let po = truth["parse_options"] as? [String: Any] ?? [:]
         if let f = po["entry_format"] as? String { o.entryFormat = try EntryFormat(f) }
@@ -88,7 +68,7 @@ enum Harness {
 
 /// Timestamps compared by wall-clock fields and fraction value, ignoring how
 /// many fraction digits were printed and (optionally) the offset.
-func sameInstantText(_ ours: String?, _ truth: String?, ignoreOffset: Bool) -> Bool {
+public func sameInstantText(_ ours: String?, _ truth: String?, ignoreOffset: Bool) -> Bool {
     guard let ours, let truth else { return ours == nil && truth == nil }
     func split(_ s: String) -> (String, Double, String) {
         var body = s
@@ -105,7 +85,7 @@ func sameInstantText(_ ours: String?, _ truth: String?, ignoreOffset: Bool) -> B
     return a.0 == b.0 && abs(a.1 - b.1) < 0.0005 && (ignoreOffset || a.2 == b.2)
 }
 
-func stringValue(_ v: JSONValue?) -> String? {
+public func stringValue(_ v: JSONValue?) -> String? {
     guard let v else { return nil }
     if case .null = v { return nil }
     return v.stringValue

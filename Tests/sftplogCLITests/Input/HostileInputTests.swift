@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import XCTest
+import SFTPLogTestSupport
 @testable import SFTPLogKit
 
 /// Issue 8, "Bad input": the hostile corpus in Fixtures/hostile (small cases committed,

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import XCTest
+import SFTPLogTestSupport
 @testable import SFTPLogKit
 
 /// `--follow`: lines stored as they are appended, across a rename rotation,

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import XCTest
+import SFTPLogTestSupport
 
 /// Helpers for the store-safety tests: background `sftplog` processes that
 /// can be killed, generated inputs, and table snapshots to compare databases.

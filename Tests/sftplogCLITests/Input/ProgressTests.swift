@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import SFTPLogTestSupport
 
 /// The progress line appears on a terminal only, and never with --quiet.
 final class ProgressTests: XCTestCase {

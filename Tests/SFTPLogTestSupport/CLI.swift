@@ -2,24 +2,30 @@ import Foundation
 import XCTest
 
 /// Runs the built `sftplog` binary, as a user would.
-enum CLI {
-    struct Result {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-        var stdoutBytes: Data
+public enum CLI {
+    public struct Result {
+        public var status: Int32
+        public var stdout: String
+        public var stderr: String
+        public var stdoutBytes: Data
+        public init(status: Int32, stdout: String, stderr: String, stdoutBytes: Data) {
+            self.status = status; self.stdout = stdout; self.stderr = stderr; self.stdoutBytes = stdoutBytes
+        }
     }
 
-    static var binary: String {
+    public static var binary: String {
         // A helper building into its own scratch path points the tests at its binary.
         if let b = ProcessInfo.processInfo.environment["SFTPLOG_TEST_BINARY"] { return b }
+        // The CLI tests depend on the executable, which SwiftPM builds beside the test bundle.
+        let besideTests = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("sftplog").path
+        if FileManager.default.isExecutableFile(atPath: besideTests) { return besideTests }
         let candidates = [".build/debug/sftplog", ".build/x86_64-unknown-linux-gnu/debug/sftplog"].map { Paths.repo.appendingPathComponent($0).path }
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
     }
 
     /// The environment every spawned `sftplog` gets: the repo's catalogue, no
     /// default database from the developer's shell, then `extra`.
-    static func environment(_ extra: [String: String] = [:]) -> [String: String] {
+    public static func environment(_ extra: [String: String] = [:]) -> [String: String] {
         var e = ProcessInfo.processInfo.environment
         e["SFTPLOG_CATALOG"] = Paths.repo.appendingPathComponent("catalog").path
         e.removeValue(forKey: "SFTPLOG_DB")
@@ -28,12 +34,12 @@ enum CLI {
     }
 
     @discardableResult
-    static func run(_ args: [String], stdin: Data? = nil, env: [String: String] = [:], cwd: URL? = nil) throws -> Result {
+    public static func run(_ args: [String], stdin: Data? = nil, env: [String: String] = [:], cwd: URL? = nil) throws -> Result {
         try capture(binary, args, stdin: stdin, environment: environment(["COLUMNS": "80"].merging(env) { $1 }), cwd: cwd)
     }
 
     /// Runs any program to its end with both outputs captured (nil environment: inherited).
-    static func capture(_ executable: String, _ args: [String], stdin: Data? = nil, environment: [String: String]? = nil,
+    public static func capture(_ executable: String, _ args: [String], stdin: Data? = nil, environment: [String: String]? = nil,
                         cwd: URL? = nil) throws -> Result {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: executable)
@@ -65,7 +71,7 @@ enum CLI {
                       stderr: String(decoding: errData, as: UTF8.self), stdoutBytes: outData)
     }
 
-    static func jsonLines(_ s: String) -> [[String: Any]] {
+    public static func jsonLines(_ s: String) -> [[String: Any]] {
         s.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
     }
 }

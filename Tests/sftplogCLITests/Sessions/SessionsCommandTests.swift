@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import SFTPLogTestSupport
 @testable import SFTPLogKit
 
 /// `sftplog sessions` over a database holding both SFTPPlus logs and OpenSSH transcripts.

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import XCTest
+import SFTPLogTestSupport
 @testable import SFTPLogKit
 
 /// Issue 8, "Store safety": killed ingests, concurrent ingests with a reader,

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import SFTPLogTestSupport
 
 /// Every listing command speaks --json and --format csv (scripts depend on both).
 final class ListingFormatTests: XCTestCase {

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import SFTPLogTestSupport
 @testable import SFTPLogKit
 
 /// The OpenSSH pastes through the commands users run: `ingest` then `sessions`
@@ -7,10 +8,10 @@ import XCTest
 final class PasteSessionsCommandTests: XCTestCase {
     static let dir = Paths.tempDir()
     static var db: String { dir.appendingPathComponent("p.db").path }
-    static let names = OpenSSHPasteTruthTests.cases()
+    static let names = OpenSSHFixtures.pasteCases()
 
     override class func setUp() {
-        let r = try! CLI.run(["ingest", "--quiet", "--db", db] + names.map { "\(OpenSSHPasteTruthTests.dir)/\($0).log" })
+        let r = try! CLI.run(["ingest", "--quiet", "--db", db] + names.map { "\(OpenSSHFixtures.pastes)/\($0).log" })
         // Some pastes hold other programs' text: stored, and said with exit status 2.
         precondition(r.status == 0 || r.status == 2, r.stderr)
     }
@@ -22,7 +23,7 @@ final class PasteSessionsCommandTests: XCTestCase {
         let all = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [[String: Any]]
         var runs = 0
         for name in Self.names {
-            let truth = try Harness.json("\(OpenSSHPasteTruthTests.dir)/\(name).truth.json")
+            let truth = try Harness.json("\(OpenSSHFixtures.pastes)/\(name).truth.json")
             let want = truth["runs"] as! [[String: Any]]
             runs += want.count
             let mine = all.filter { ($0["file"] as! String).hasSuffix("/\(name).log") }
@@ -59,7 +60,7 @@ final class PasteSessionsCommandTests: XCTestCase {
         XCTAssertTrue(lines[0].hasSuffix(",terrapin_vulnerable,closed"))
         var open = 0, closed = 0
         for name in Self.names {
-            for run in try Harness.json("\(OpenSSHPasteTruthTests.dir)/\(name).truth.json")["runs"] as! [[String: Any]] {
+            for run in try Harness.json("\(OpenSSHFixtures.pastes)/\(name).truth.json")["runs"] as! [[String: Any]] {
                 if run["closed"] as? Bool == true { closed += 1 } else { open += 1 }
             }
         }

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import XCTest
+import SFTPLogTestSupport
 @testable import SFTPLogKit
 
 /// The fast read paths (raw column reads, the stored-JSON parser, the tree-free
@@ -13,7 +14,7 @@ final class SessionReadTests: XCTestCase {
     override func setUp() { dir = Paths.tempDir() }
     override func tearDown() { try? FileManager.default.removeItem(at: dir) }
 
-    func generatedLog(lines: Int, seed: Int) throws -> String { try Harness.generatedLog(lines: lines, seed: seed, in: dir) }
+    func generatedLog(lines: Int, seed: Int) throws -> String { try Paths.generatedLog(lines: lines, seed: seed, in: dir) }
 
     /// The samples plus a generated busy server's log (many sessions share a negotiation).
     func ingestSamplesAndGenerated(lines: Int, seed: Int) throws -> DatabaseQueue {

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import SFTPLogTestSupport
 
 /// Completions, the committed man page, and `make install`.
 final class ShellIntegrationTests: XCTestCase {
