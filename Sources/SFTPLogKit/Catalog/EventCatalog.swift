@@ -92,7 +92,7 @@ public final class EventCatalog: Sendable {
     private static let loaded: Result<EventCatalog, Error> = Result { try bundled().adding(ImportedCatalog.load()) }
 
     public static func load(path: String) throws -> EventCatalog {
-        guard let data = FileManager.default.contents(atPath: path) else { throw CatalogError.missing(path) }
+        guard let data = CatalogFiles.contents(atPath: path) else { throw CatalogError.missing(path) }
         guard let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
               let list = root["events"] as? [[String: Any]] else {
             throw CatalogError.malformed(path, "expected an object with an \"events\" array")

@@ -149,7 +149,7 @@ public final class OpenSSHMessageTable: Sendable {
     }()
 
     public static func load(path: String) throws -> OpenSSHMessageTable {
-        guard let data = FileManager.default.contents(atPath: path) else { throw CatalogError.missing(path) }
+        guard let data = CatalogFiles.contents(atPath: path) else { throw CatalogError.missing(path) }
         guard let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
               let list = root["entries"] as? [[String: Any]] else {
             throw CatalogError.malformed(path, "expected an object with an \"entries\" array")

@@ -47,7 +47,7 @@ public struct AlgorithmPolicy: @unchecked Sendable {
     }
 
     static func readTree(_ path: String) throws -> [String: Any] {
-        guard let data = FileManager.default.contents(atPath: path) else { throw PolicyError.unreadable(path, "no such file") }
+        guard let data = CatalogFiles.contents(atPath: path) else { throw PolicyError.unreadable(path, "no such file") }
         let text = String(decoding: data, as: UTF8.self)
         if let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any] { return obj }
         do {

@@ -65,7 +65,7 @@ public struct SessionRules: Sendable {
     }
 
     public static func load(path: String) throws -> SessionRules {
-        guard let data = FileManager.default.contents(atPath: path),
+        guard let data = CatalogFiles.contents(atPath: path),
               let root = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw CatalogError.malformed(path, "expected a JSON object")
         }
