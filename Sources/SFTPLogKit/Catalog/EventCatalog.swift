@@ -246,7 +246,7 @@ public final class EventCatalog: Sendable {
             let text = String(decoding: w, as: UTF8.self)
             if let n = Int(text) { numbers.append(.int(n)); continue }
             if (0x30...0x39).contains(w.first!), let d = Double(text) { numbers.append(.double(d)); continue }
-            if let p = EventVariables.peerFrom(text), p.port != nil, w.contains(0x2E) || w.filter({ $0 == 0x3A }).count > 1 {
+            if let p = Peer.parse(text: text), p.port != nil, w.contains(0x2E) || w.filter({ $0 == 0x3A }).count > 1 {
                 peers.append(.object([("address", .string(p.address)), ("port", p.port.map(JSONValue.int) ?? .null)]))
             } else if w.first == 0x2F && w.count > 1, !paths.contains(.string(text)) {
                 paths.append(.string(text))
@@ -277,7 +277,8 @@ public final class SourceResolver {
     public func resolve(_ r: inout Record) {
         guard r.kind == .sftpplusEvent, let id = r.eventID else { return }
         let res = catalog.resolve(eventID: id, message: r.message ?? "", hint: versions, scratch: &scratch)
-        if res.status == .resolved, let t = res.wording, narrowedBy.insert(ObjectIdentifier(t)).inserted {
+        // Cast once per wording: every wording this catalogue resolves to is one of its templates.
+        if res.status == .resolved, let w = res.wording, narrowedBy.insert(ObjectIdentifier(w)).inserted, let t = w as? EventTemplate {
             narrow(with: VersionInference.writableRange(t, in: catalog))
         }
         r.resolution = res

@@ -2,7 +2,7 @@ import Foundation
 
 /// One documented (or inferred) wording of an event ID, compiled once into
 /// literal segments and named holes. Matching scans for the literals; no regex.
-public final class EventTemplate: Sendable {
+public final class EventTemplate: EventWording {
     public enum Piece: Sendable { case literal([UInt8]), field(String) }
 
     public let eventID: String

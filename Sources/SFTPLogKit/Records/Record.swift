@@ -30,6 +30,51 @@ public struct Peer: Equatable, Sendable {
     public init(address: String, port: Int?) { self.address = address; self.port = port }
 }
 
+extension Peer {
+    /// `address:port` (port after the last colon, so IPv6 works; `[v6]:port` too).
+    /// Returns nil when the token cannot be a peer.
+    public static func parse(_ p: UnsafeBufferPointer<UInt8>, _ a: Int, _ b: Int) -> Peer? {
+        guard b - a >= 3 else { return nil }
+        var colon = -1
+        var k = b - 1
+        while k > a { if p[k] == 0x3A { colon = k; break }; k -= 1 }
+        guard colon > a, colon < b - 1, b - colon - 1 <= 10 else { return nil }
+        var port = 0
+        for q in (colon + 1)..<b {
+            guard p[q] >= 0x30 && p[q] <= 0x39 else { return nil }
+            port = port * 10 + Int(p[q] - 0x30)
+        }
+        for q in a..<colon {
+            let c = p[q]
+            let ok = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A)
+                || c == 0x2E || c == 0x3A || c == 0x2D || c == 0x5F || c == 0x25 || c == 0x5B || c == 0x5D
+            if !ok { return nil }
+        }
+        var addrStart = a, addrEnd = colon
+        if p[a] == 0x5B && p[colon - 1] == 0x5D { addrStart += 1; addrEnd -= 1 }
+        guard addrEnd > addrStart else { return nil }
+        return Peer(address: UTF8Text.decode(UnsafeBufferPointer(rebasing: p[addrStart..<addrEnd])).0, port: port <= 65535 ? port : nil)
+    }
+
+    /// `address:port` in a whole text.
+    public static func parse(text: String) -> Peer? {
+        let b = Array(text.utf8)
+        return b.withUnsafeBufferPointer { parse($0, 0, $0.count) }
+    }
+}
+
+/// A catalogue wording as records see it: the Catalog stage's `EventTemplate`,
+/// which sits above this stage.
+public protocol EventWording: AnyObject, Sendable {
+    var template: String { get }
+    var groups: [String] { get }
+    /// The SFTPPlus versions documented to write it, as text.
+    var versions: String? { get }
+    /// The `catalog` object of a record's JSON, and its bytes rendered once.
+    var catalogObject: JSONValue { get }
+    var catalogJSON: [UInt8] { get }
+}
+
 /// The catalogue's verdict on an event message (filled by the Catalog stage).
 public struct EventResolution: Sendable {
     public enum Status: String, Sendable { case resolved, unresolved, unknownID = "unknown-id" }
@@ -37,14 +82,14 @@ public struct EventResolution: Sendable {
     public var variant: Int?
     /// The wording that matched; nil when read back from the store, which keeps only
     /// the variant. Held by reference: copying its strings per record was measurable.
-    public var wording: EventTemplate?
+    public var wording: (any EventWording)?
     public var fields: [(String, JSONValue)]
 
     public var template: String? { wording?.template }
     public var groups: [String] { wording?.groups ?? [] }
     public var versions: String? { wording?.versions }
 
-    public init(status: Status, variant: Int? = nil, wording: EventTemplate? = nil, fields: [(String, JSONValue)] = []) {
+    public init(status: Status, variant: Int? = nil, wording: (any EventWording)? = nil, fields: [(String, JSONValue)] = []) {
         self.status = status; self.variant = variant; self.wording = wording; self.fields = fields
     }
 }

@@ -23,7 +23,7 @@ enum EventVariables {
             case "account.peer.address": address = value
             case "account.peer.port": port = value
             case "account.peer":
-                if let pr = peerFrom(value) { address = pr.address; port = pr.port.map(String.init) }
+                if let pr = Peer.parse(text: value) { address = pr.address; port = pr.port.map(String.init) }
             case "data_json":
                 if let v = JSONValue.parse(Array(value.utf8)), case .object(let pairs) = v { data += pairs }
                 else { r.extra.append(("data_json", .string(value))) }
@@ -58,10 +58,5 @@ enum EventVariables {
         }
         if !data.isEmpty { r.extra.append(("data", .object(data))) }
         return nil
-    }
-
-    static func peerFrom(_ s: String) -> Peer? {
-        let b = Array(s.utf8)
-        return b.withUnsafeBufferPointer { TextLayouts.peer($0, 0, $0.count) }
     }
 }

@@ -28,30 +28,8 @@ enum TextLayouts {
         UTF8Text.decode(UnsafeBufferPointer(rebasing: p[a..<b])).0
     }
 
-    /// `address:port` (port after the last colon, so IPv6 works; `[v6]:port` too).
-    /// Returns nil when the token cannot be a peer.
-    static func peer(_ p: UnsafeBufferPointer<UInt8>, _ a: Int, _ b: Int) -> Peer? {
-        guard b - a >= 3 else { return nil }
-        var colon = -1
-        var k = b - 1
-        while k > a { if p[k] == 0x3A { colon = k; break }; k -= 1 }
-        guard colon > a, colon < b - 1, b - colon - 1 <= 10 else { return nil }
-        var port = 0
-        for q in (colon + 1)..<b {
-            guard isDigit(p[q]) else { return nil }
-            port = port * 10 + Int(p[q] - 0x30)
-        }
-        for q in a..<colon {
-            let c = p[q]
-            let ok = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A)
-                || c == 0x2E || c == 0x3A || c == 0x2D || c == 0x5F || c == 0x25 || c == 0x5B || c == 0x5D
-            if !ok { return nil }
-        }
-        var addrStart = a, addrEnd = colon
-        if p[a] == 0x5B && p[colon - 1] == 0x5D { addrStart += 1; addrEnd -= 1 }
-        guard addrEnd > addrStart else { return nil }
-        return Peer(address: string(p, addrStart, addrEnd), port: port <= 65535 ? port : nil)
-    }
+    /// `address:port` (see `Peer.parse`).
+    @inline(__always) static func peer(_ p: UnsafeBufferPointer<UInt8>, _ a: Int, _ b: Int) -> Peer? { Peer.parse(p, a, b) }
 
     /// A peer whose written port is above 65535 keeps `port: nil` (it cannot be a
     /// TCP port); this note says what was written, so the value is not silently lost.

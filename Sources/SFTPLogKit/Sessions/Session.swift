@@ -1,41 +1,5 @@
 import Foundation
 
-/// Algorithms a connection negotiated, by direction (c2s = client to server).
-/// MACs are nil for AEAD ciphers (logged as `<implicit>`).
-public struct NegotiatedAlgorithms: Hashable, Sendable {
-    public var kex: String?
-    public var hostkey: String?
-    public var cipherC2S: String?
-    public var cipherS2C: String?
-    public var macC2S: String?
-    public var macS2C: String?
-    public var compressionC2S: String?
-    public var compressionS2C: String?
-
-    public init(kex: String? = nil, hostkey: String? = nil, cipherC2S: String? = nil, cipherS2C: String? = nil,
-                macC2S: String? = nil, macS2C: String? = nil, compressionC2S: String? = nil, compressionS2C: String? = nil) {
-        self.kex = kex; self.hostkey = hostkey; self.cipherC2S = cipherC2S; self.cipherS2C = cipherS2C
-        self.macC2S = macC2S; self.macS2C = macS2C; self.compressionC2S = compressionC2S; self.compressionS2C = compressionS2C
-    }
-
-    public var isEmpty: Bool { self == NegotiatedAlgorithms() }
-
-    /// Fills what is still unknown from `other` (a later event may log more).
-    public mutating func merge(_ other: NegotiatedAlgorithms) {
-        kex = kex ?? other.kex; hostkey = hostkey ?? other.hostkey
-        cipherC2S = cipherC2S ?? other.cipherC2S; cipherS2C = cipherS2C ?? other.cipherS2C
-        macC2S = macC2S ?? other.macC2S; macS2C = macS2C ?? other.macS2C
-        compressionC2S = compressionC2S ?? other.compressionC2S; compressionS2C = compressionS2C ?? other.compressionS2C
-    }
-
-    public var json: JSONValue {
-        func v(_ s: String?) -> JSONValue { s.map(JSONValue.string) ?? .null }
-        return .object([("kex", v(kex)), ("hostkey", v(hostkey)), ("cipher_c2s", v(cipherC2S)), ("cipher_s2c", v(cipherS2C)),
-                        ("mac_c2s", v(macC2S)), ("mac_s2c", v(macS2C)), ("compression_c2s", v(compressionC2S)),
-                        ("compression_s2c", v(compressionS2C))])
-    }
-}
-
 /// One file operation of a session (`get`, `put`, `ls`, `mkdir`, `rename`, `rm`, …).
 public struct SessionOperation: Equatable, Sendable {
     public var op: String
