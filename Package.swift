@@ -23,14 +23,35 @@ let package = Package(
         ),
         // sqlite3_config (variadic C) for the one setting Swift cannot reach.
         .target(name: "CSQLiteConfig", linkerSettings: [.linkedLibrary("sqlite3")]),
+        // The engine, one target per stage; each may use only the stages before it
+        // (docs/architecture.md draws the graph).
+        .target(name: "SFTPLogRecords", dependencies: ["CCompression"]),
+        .target(name: "SFTPLogCatalog", dependencies: ["SFTPLogRecords"]),
+        .target(name: "SFTPLogSFTPPlus", dependencies: ["SFTPLogRecords"]),
+        .target(name: "SFTPLogOpenSSH", dependencies: ["SFTPLogRecords", "SFTPLogCatalog"]),
+        .target(
+            name: "SFTPLogSessions",
+            dependencies: ["SFTPLogRecords", "SFTPLogCatalog", "SFTPLogOpenSSH", .product(name: "Yams", package: "Yams")]
+        ),
+        .target(
+            name: "SFTPLogStore",
+            dependencies: [
+                "SFTPLogRecords", "SFTPLogCatalog", "SFTPLogSessions", "CSQLiteConfig",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ]
+        ),
+        .target(name: "SFTPLogReport", dependencies: ["SFTPLogRecords", "SFTPLogCatalog", "SFTPLogSessions", "SFTPLogStore"]),
+        .target(
+            name: "SFTPLogPipeline",
+            dependencies: ["SFTPLogRecords", "SFTPLogCatalog", "SFTPLogSFTPPlus", "SFTPLogOpenSSH", "SFTPLogSessions", "SFTPLogStore"]
+        ),
+        // All of the above, re-exported, with the catalogue as resources.
         .target(
             name: "SFTPLogKit",
             dependencies: [
-                "CCompression",
-                "CSQLiteConfig",
-                .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "GRDBSQLite", package: "GRDB.swift"),
-                .product(name: "Yams", package: "Yams"),
+                "SFTPLogRecords", "SFTPLogCatalog", "SFTPLogSFTPPlus", "SFTPLogOpenSSH", "SFTPLogSessions", "SFTPLogStore",
+                "SFTPLogReport", "SFTPLogPipeline",
             ],
             resources: [.copy("Resources/catalog")]
         ),
@@ -49,7 +70,8 @@ let package = Package(
         .target(name: "SFTPLogTestSupport", dependencies: ["SFTPLogKit"], path: "Tests/SFTPLogTestSupport"),
         .testTarget(
             name: "SFTPLogKitTests",
-            dependencies: ["SFTPLogKit", "SFTPLogTestSupport"],
+            // Each stage too, for @testable imports of its internals.
+            dependencies: ["SFTPLogKit", "SFTPLogTestSupport", "SFTPLogRecords", "SFTPLogCatalog", "SFTPLogSFTPPlus", "SFTPLogOpenSSH", "SFTPLogSessions", "SFTPLogStore", "SFTPLogReport", "SFTPLogPipeline"],
             exclude: ["Fixtures"]
         ),
         // Tests that run the built `sftplog` as a user would: depending on the
@@ -60,6 +82,7 @@ let package = Package(
                 "sftplog",
                 "SFTPLogKit",
                 "SFTPLogTestSupport",
+                "SFTPLogRecords", "SFTPLogCatalog", "SFTPLogSFTPPlus", "SFTPLogOpenSSH", "SFTPLogSessions", "SFTPLogStore", "SFTPLogReport", "SFTPLogPipeline",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),

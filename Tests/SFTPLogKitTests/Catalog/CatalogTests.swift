@@ -1,7 +1,12 @@
 import Foundation
 import XCTest
 import SFTPLogTestSupport
-@testable import SFTPLogKit
+import SFTPLogKit
+@testable import SFTPLogRecords
+@testable import SFTPLogCatalog
+@testable import SFTPLogOpenSSH
+@testable import SFTPLogStore
+@testable import SFTPLogReport
 
 final class CatalogTests: XCTestCase {
     let catalog = Harness.catalog

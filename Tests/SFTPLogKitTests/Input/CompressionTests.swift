@@ -2,7 +2,8 @@ import Foundation
 import GRDB
 import XCTest
 import SFTPLogTestSupport
-@testable import SFTPLogKit
+import SFTPLogKit
+@testable import SFTPLogRecords
 
 /// Compressed inputs (gzip, bzip2, xz) are recognised by content and read as
 /// the log they contain. Fixtures are made at test time with the system tools.

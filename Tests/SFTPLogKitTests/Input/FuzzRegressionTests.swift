@@ -2,7 +2,8 @@ import Foundation
 import GRDB
 import XCTest
 import SFTPLogTestSupport
-@testable import SFTPLogKit
+import SFTPLogKit
+@testable import SFTPLogRecords
 
 /// Inputs that crashed the fuzz targets (Fuzz/), kept as regressions.
 final class FuzzRegressionTests: XCTestCase {

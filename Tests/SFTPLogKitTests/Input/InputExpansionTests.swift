@@ -2,7 +2,8 @@ import Foundation
 import GRDB
 import XCTest
 import SFTPLogTestSupport
-@testable import SFTPLogKit
+import SFTPLogKit
+@testable import SFTPLogRecords
 
 /// Directories, globs and rotated names: files are read oldest content first.
 final class InputExpansionTests: TemporaryDirectoryTestCase {

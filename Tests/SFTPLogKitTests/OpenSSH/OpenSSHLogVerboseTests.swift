@@ -1,7 +1,8 @@
 import Foundation
 import XCTest
 import SFTPLogTestSupport
-@testable import SFTPLogKit
+import SFTPLogKit
+@testable import SFTPLogOpenSSH
 
 /// `-o LogVerbose=kex.c:*,…` puts `file.c:function():line (pid=N): ` in front of
 /// the messages of the named files. Fixture: OpenSSH 9.2's sftp at -vvv against

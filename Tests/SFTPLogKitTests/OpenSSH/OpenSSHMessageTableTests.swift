@@ -1,7 +1,10 @@
 import Foundation
 import XCTest
 import SFTPLogTestSupport
-@testable import SFTPLogKit
+import SFTPLogKit
+@testable import SFTPLogRecords
+@testable import SFTPLogCatalog
+@testable import SFTPLogOpenSSH
 
 /// The OpenSSH message table finds the format that printed a line: each format
 /// matches its own rendering, the real transcripts match formats of their

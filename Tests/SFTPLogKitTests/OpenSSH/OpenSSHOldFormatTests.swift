@@ -1,7 +1,10 @@
 import Foundation
 import XCTest
 import SFTPLogTestSupport
-@testable import SFTPLogKit
+import SFTPLogKit
+@testable import SFTPLogRecords
+@testable import SFTPLogOpenSSH
+@testable import SFTPLogStore
 
 /// Hand-written transcripts in the line formats of older clients (see
 /// shared/reference/openssh-debug-formats.md).

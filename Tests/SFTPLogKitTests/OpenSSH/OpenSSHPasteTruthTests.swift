@@ -1,7 +1,9 @@
 import Foundation
 import XCTest
 import SFTPLogTestSupport
-@testable import SFTPLogKit
+import SFTPLogKit
+@testable import SFTPLogRecords
+@testable import SFTPLogOpenSSH
 
 /// Every paste in samples/pastes/openssh (real runs made here, and excerpts built
 /// from the documented formats) against its hand-checked truth: the number of

@@ -1,7 +1,9 @@
 import Foundation
 import XCTest
 import SFTPLogTestSupport
-@testable import SFTPLogKit
+import SFTPLogKit
+@testable import SFTPLogRecords
+@testable import SFTPLogOpenSSH
 
 /// The client's messages that are not `debug` lines, one by one: each gives its
 /// kind and facts, and in a run the outcome and reason it stands for.

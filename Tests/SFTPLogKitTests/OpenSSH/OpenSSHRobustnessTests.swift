@@ -1,7 +1,8 @@
 import Foundation
 import XCTest
 import SFTPLogTestSupport
-@testable import SFTPLogKit
+import SFTPLogKit
+@testable import SFTPLogOpenSSH
 
 /// Truncation, concatenation, garbage and the less common outcomes.
 final class OpenSSHRobustnessTests: XCTestCase {

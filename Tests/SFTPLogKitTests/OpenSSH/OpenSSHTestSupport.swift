@@ -1,7 +1,10 @@
 import Foundation
 import XCTest
 import SFTPLogTestSupport
-@testable import SFTPLogKit
+import SFTPLogKit
+@testable import SFTPLogRecords
+@testable import SFTPLogOpenSSH
+@testable import SFTPLogStore
 
 /// Helpers for the OpenSSH stage tests (kept separate from the shared Support files).
 extension OpenSSHFixtures {

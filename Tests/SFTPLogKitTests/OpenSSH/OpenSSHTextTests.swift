@@ -1,7 +1,8 @@
 import Foundation
 import XCTest
 import SFTPLogTestSupport
-@testable import SFTPLogKit
+import SFTPLogKit
+@testable import SFTPLogOpenSSH
 
 /// The byte-wise scanners answer as a plain byte-by-byte reading does, on every
 /// line of the real transcripts and on the edges a scan gets wrong.

@@ -1,7 +1,10 @@
 import Foundation
 import XCTest
 import SFTPLogTestSupport
-@testable import SFTPLogKit
+import SFTPLogKit
+@testable import SFTPLogRecords
+@testable import SFTPLogOpenSSH
+@testable import SFTPLogPipeline
 
 /// Walks every shared corpus case and checks each fact of its truth file
 /// against the session folded from the transcript.

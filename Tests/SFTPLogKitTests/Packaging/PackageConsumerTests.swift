@@ -1,7 +1,10 @@
 import Foundation
 import XCTest
 import SFTPLogTestSupport
-@testable import SFTPLogKit
+import SFTPLogKit
+@testable import SFTPLogRecords
+@testable import SFTPLogCatalog
+@testable import SFTPLogPipeline
 
 /// SFTPLogKit as a library: another package depends on it by version from a
 /// git URL (SwiftPM refuses such a dependency when it uses unsafe flags).

@@ -1,7 +1,9 @@
 import Foundation
 import XCTest
 import SFTPLogTestSupport
-@testable import SFTPLogKit
+import SFTPLogKit
+@testable import SFTPLogRecords
+@testable import SFTPLogSessions
 
 final class PolicyTests: XCTestCase {
     static let policy: AlgorithmPolicy = { _ = Harness.catalog; return try! AlgorithmPolicy.bundled() }()

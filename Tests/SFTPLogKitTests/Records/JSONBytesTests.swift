@@ -1,7 +1,8 @@
 import Foundation
 import XCTest
 import SFTPLogTestSupport
-@testable import SFTPLogKit
+import SFTPLogKit
+@testable import SFTPLogRecords
 
 /// JSONBytes.string skips clean runs a word at a time; its output must equal the
 /// scalar-by-scalar escaping of JSONValue.writeString for every input.

@@ -1,7 +1,8 @@
 import Foundation
 import XCTest
 import SFTPLogTestSupport
-@testable import SFTPLogKit
+import SFTPLogKit
+@testable import SFTPLogRecords
 
 /// The one-buffer renderings of timestamps must equal the piecewise ones they replaced.
 final class TimestampRenderingTests: XCTestCase {

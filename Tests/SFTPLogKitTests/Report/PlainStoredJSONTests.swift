@@ -1,6 +1,8 @@
 import Foundation
 import XCTest
-@testable import SFTPLogKit
+import SFTPLogKit
+@testable import SFTPLogRecords
+@testable import SFTPLogStore
 
 /// Copying a stored JSON column's bytes must give what parsing it and writing
 /// the value gives (sorted keys, last of a repeated key), or leave it to parsing.

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
-@testable import SFTPLogKit
+import SFTPLogKit
+@testable import SFTPLogRecords
 
 /// Output rendered on a second thread must come out exactly as rendering in
 /// line would have made it: same records, same order, nothing lost at the end.

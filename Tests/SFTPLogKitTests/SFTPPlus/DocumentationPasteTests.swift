@@ -1,7 +1,9 @@
 import Foundation
 import XCTest
 import SFTPLogTestSupport
-@testable import SFTPLogKit
+import SFTPLogKit
+@testable import SFTPLogRecords
+@testable import SFTPLogStore
 
 /// SFTPPlus excerpts as documentation, tickets and e-mails show them: indented
 /// `| ` line blocks, quoted mail, fields missing before the peer, client-shell

@@ -1,7 +1,8 @@
 import Foundation
 import XCTest
 import SFTPLogTestSupport
-@testable import SFTPLogKit
+import SFTPLogKit
+@testable import SFTPLogRecords
 
 /// Every record of every SFTPPlus sample must come out as its truth file says:
 /// event id, timestamp, account, peer, message, and the catalogue's field values.

@@ -1,7 +1,9 @@
 import Foundation
 import XCTest
 import SFTPLogTestSupport
-@testable import SFTPLogKit
+import SFTPLogKit
+@testable import SFTPLogRecords
+@testable import SFTPLogReport
 
 /// The seed article's SFTPPlus 3.30 server and 3.31 client excerpts, copied as the
 /// article shows them: `| ` line blocks with wrapped, indented continuations.

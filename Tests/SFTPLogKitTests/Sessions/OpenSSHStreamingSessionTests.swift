@@ -2,7 +2,9 @@ import Foundation
 import GRDB
 import XCTest
 import SFTPLogTestSupport
-@testable import SFTPLogKit
+import SFTPLogKit
+@testable import SFTPLogOpenSSH
+@testable import SFTPLogSessions
 
 /// OpenSSH sessions are built while a transcript streams in: a run's session is
 /// handed out when the next run begins, and only the open run's record places

@@ -1,7 +1,8 @@
 import Foundation
 import GRDB
 import XCTest
-@testable import SFTPLogKit
+import SFTPLogKit
+@testable import SFTPLogStore
 
 /// The shared writer merges waiting jobs of several sources into one
 /// transaction: one source's failure must not cost another source its rows.

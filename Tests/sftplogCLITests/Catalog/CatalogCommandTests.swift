@@ -1,7 +1,8 @@
 import Foundation
 import XCTest
 import SFTPLogTestSupport
-@testable import SFTPLogKit
+import SFTPLogKit
+@testable import SFTPLogCatalog
 
 /// `catalog import`, `show` and `stats` through the command line.
 final class CatalogCommandTests: XCTestCase {

@@ -2,7 +2,9 @@ import Foundation
 import GRDB
 import XCTest
 import SFTPLogTestSupport
-@testable import SFTPLogKit
+import SFTPLogKit
+@testable import SFTPLogRecords
+@testable import SFTPLogStore
 
 /// Compressed inputs through the command line: parse, ingest and stdin.
 final class CompressedInputCommandTests: TemporaryDirectoryTestCase {

@@ -2,7 +2,8 @@ import Foundation
 import GRDB
 import XCTest
 import SFTPLogTestSupport
-@testable import SFTPLogKit
+import SFTPLogKit
+@testable import SFTPLogStore
 
 /// Rotated files in a directory, through `ingest`.
 final class DirectoryIngestTests: TemporaryDirectoryTestCase {

@@ -2,7 +2,8 @@ import Foundation
 import GRDB
 import XCTest
 import SFTPLogTestSupport
-@testable import SFTPLogKit
+import SFTPLogKit
+@testable import SFTPLogStore
 
 /// `--follow`: lines stored as they are appended, across a rename rotation,
 /// and everything stored when the user presses Ctrl-C (SIGINT).

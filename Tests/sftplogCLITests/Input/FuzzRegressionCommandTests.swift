@@ -2,7 +2,8 @@ import Foundation
 import GRDB
 import XCTest
 import SFTPLogTestSupport
-@testable import SFTPLogKit
+import SFTPLogKit
+@testable import SFTPLogStore
 
 final class FuzzRegressionCommandTests: XCTestCase {
     /// Byte counts of 1e400, NaN or 20 digits left a session builder trapping on Int(_:).

@@ -2,7 +2,9 @@ import Foundation
 import GRDB
 import XCTest
 import SFTPLogTestSupport
-@testable import SFTPLogKit
+import SFTPLogKit
+@testable import SFTPLogRecords
+@testable import SFTPLogOpenSSH
 
 /// Issue 8, "Bad input": the hostile corpus in Fixtures/hostile (small cases committed,
 /// written by Fixtures/hostile/generate.py small; large ones generated here and, full

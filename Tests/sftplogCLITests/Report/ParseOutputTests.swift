@@ -1,7 +1,9 @@
 import Foundation
 import XCTest
 import SFTPLogTestSupport
-@testable import SFTPLogKit
+import SFTPLogKit
+@testable import SFTPLogRecords
+@testable import SFTPLogReport
 
 final class ParseOutputTests: XCTestCase {
     func testParseOutputEqualsRecordsRenderedInLine() throws {

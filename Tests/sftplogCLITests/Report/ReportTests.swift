@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 import SFTPLogTestSupport
-@testable import SFTPLogKit
+import SFTPLogKit
 
 final class ReportTests: XCTestCase {
     var dir: URL!

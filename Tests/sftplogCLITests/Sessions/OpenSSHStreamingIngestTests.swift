@@ -2,7 +2,10 @@ import Foundation
 import GRDB
 import XCTest
 import SFTPLogTestSupport
-@testable import SFTPLogKit
+import SFTPLogKit
+@testable import SFTPLogSessions
+@testable import SFTPLogStore
+@testable import SFTPLogPipeline
 
 /// Sessions stored while an appended transcript streams in equal a rebuild from the store.
 final class OpenSSHStreamingIngestTests: TemporaryDirectoryTestCase {

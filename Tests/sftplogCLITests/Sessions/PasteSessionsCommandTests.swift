@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 import SFTPLogTestSupport
-@testable import SFTPLogKit
+import SFTPLogKit
 
 /// The OpenSSH pastes through the commands users run: `ingest` then `sessions`
 /// (JSON, table, CSV) and `audit`, read from the database.

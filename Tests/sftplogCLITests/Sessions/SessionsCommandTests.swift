@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 import SFTPLogTestSupport
-@testable import SFTPLogKit
+import SFTPLogKit
 
 /// `sftplog sessions` over a database holding both SFTPPlus logs and OpenSSH transcripts.
 final class SessionsCommandTests: XCTestCase {

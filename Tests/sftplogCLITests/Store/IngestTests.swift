@@ -2,7 +2,9 @@ import Foundation
 import GRDB
 import XCTest
 import SFTPLogTestSupport
-@testable import SFTPLogKit
+import SFTPLogKit
+@testable import SFTPLogOpenSSH
+@testable import SFTPLogStore
 
 final class IngestTests: XCTestCase {
     var dir: URL!

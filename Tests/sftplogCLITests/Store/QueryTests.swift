@@ -1,7 +1,8 @@
 import Foundation
 import XCTest
 import SFTPLogTestSupport
-@testable import SFTPLogKit
+import SFTPLogKit
+@testable import SFTPLogOpenSSH
 
 final class QueryTests: XCTestCase {
     static let dir = Paths.tempDir()

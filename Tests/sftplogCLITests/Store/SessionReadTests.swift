@@ -2,7 +2,11 @@ import Foundation
 import GRDB
 import XCTest
 import SFTPLogTestSupport
-@testable import SFTPLogKit
+import SFTPLogKit
+@testable import SFTPLogRecords
+@testable import SFTPLogSessions
+@testable import SFTPLogStore
+@testable import SFTPLogReport
 
 /// The fast read paths (raw column reads, the stored-JSON parser, the tree-free
 /// session JSON writer, judging each distinct negotiation once) must give what

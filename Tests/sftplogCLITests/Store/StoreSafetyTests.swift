@@ -2,7 +2,8 @@ import Foundation
 import GRDB
 import XCTest
 import SFTPLogTestSupport
-@testable import SFTPLogKit
+import SFTPLogKit
+@testable import SFTPLogOpenSSH
 
 /// Issue 8, "Store safety": killed ingests, concurrent ingests with a reader,
 /// and databases sftplog must refuse (newer, foreign, corrupt, read-only, full disk).

@@ -1,0 +1,242 @@
+import Foundation
+import SFTPLogRecords
+
+/// One documented (or inferred) wording of an event ID, compiled once into
+/// literal segments and named holes. Matching scans for the literals; no regex.
+public final class EventTemplate: EventWording {
+    public enum Piece: Sendable { case literal([UInt8]), field(String) }
+
+    public let eventID: String
+    public let variant: Int
+    public let template: String
+    public let fields: [String]
+    public let groups: [String]
+    public let fromVersion: String?
+    public let toVersion: String?
+    public let documentedIn: [String]
+    public let seenIn: [String]
+    public let inferred: Bool
+    public let description: String?
+    public let pieces: [Piece]
+    /// Bytes of literal text: more literal text = a more specific wording.
+    public let literalLength: Int
+    /// Versions whose documentation lists this wording (or logs showed it).
+    public let documentedRange: VersionRange?
+    /// Field names the message's values get typed as numbers for, and where a leading space is trimmed.
+    let numericFieldMask: [Bool]
+    let trimFieldMask: [Bool]
+    /// Per piece: a token-like field (see `isTokenLike`), and whether it is the
+    /// first hole with its name (a repeated name keeps its first value).
+    let tokenLikeMask: [Bool]
+    let firstOfNameMask: [Bool]
+    /// The `catalog` object of a record this wording resolved (see `RecordJSON`), written once
+    /// here: rendering it per record was a tenth of `parse`.
+    public let catalogJSON: [UInt8]
+
+    public init(eventID: String, variant: Int, template: String, fields: [String], groups: [String], fromVersion: String?,
+                toVersion: String?, documentedIn: [String], seenIn: [String], inferred: Bool, description: String?) {
+        self.eventID = eventID; self.variant = variant; self.template = template; self.fields = fields
+        self.groups = groups; self.fromVersion = fromVersion; self.toVersion = toVersion
+        self.documentedIn = documentedIn; self.seenIn = seenIn; self.inferred = inferred; self.description = description
+        pieces = EventTemplate.compile(template)
+        literalLength = pieces.reduce(0) { if case .literal(let l) = $1 { return $0 + l.count }; return $0 }
+        let versions = (documentedIn + seenIn).compactMap(SFTPPlusVersion.init).sorted()
+        documentedRange = versions.first.map { VersionRange(lower: $0, upper: versions.last!) }
+        var numeric: [Bool] = [], trim: [Bool] = []
+        for (k, p) in pieces.enumerated() {
+            guard case .field(let f) = p else { numeric.append(false); trim.append(false); continue }
+            numeric.append(EventCatalog.numericFields.contains(f))
+            if k > 0, case .literal(let l) = pieces[k - 1], l.last == 0x3A { trim.append(true) } else { trim.append(false) }
+        }
+        numericFieldMask = numeric
+        trimFieldMask = trim
+        var seen = Set<String>()
+        tokenLikeMask = pieces.map { if case .field(let f) = $0 { return EventTemplate.isTokenLike(f) } else { return false } }
+        firstOfNameMask = pieces.map { if case .field(let f) = $0 { return seen.insert(f).inserted } else { return false } }
+        var json = JSONBytes(capacity: 256)
+        json.value(EventTemplate.catalogObject(variant: variant, template: template, groups: groups, range: documentedRange))
+        catalogJSON = json.bytes
+    }
+
+    /// What a record resolved to this wording says about it under `catalog`.
+    public var catalogObject: JSONValue {
+        EventTemplate.catalogObject(variant: variant, template: template, groups: groups, range: documentedRange)
+    }
+
+    private static func catalogObject(variant: Int, template: String, groups: [String], range: VersionRange?) -> JSONValue {
+        .object([("variant", .int(variant)), ("template", .string(template)),
+                 ("groups", .array(groups.map(JSONValue.string))), ("versions", range.map { .string($0.description) } ?? .null)])
+    }
+
+    func renumbered(_ n: Int) -> EventTemplate {
+        // A copy under another number (variants are immutable once loaded).
+        EventTemplate(eventID: eventID, variant: n, template: template, fields: fields, groups: groups, fromVersion: fromVersion,
+                      toVersion: toVersion, documentedIn: documentedIn, seenIn: seenIn, inferred: inferred, description: description)
+    }
+
+    /// "4.26.2–5.23.0": the versions whose docs list this wording (or that logs showed).
+    public var versions: String? { documentedRange?.description }
+
+    /// Python %-format: `%(name)s` / `%(name)d` holes, `%%` a literal percent.
+    static func compile(_ t: String) -> [Piece] {
+        var out: [Piece] = []
+        var lit: [UInt8] = []
+        let b = Array(t.utf8)
+        var i = 0
+        while i < b.count {
+            if b[i] == 0x25 && i + 1 < b.count {
+                if b[i + 1] == 0x25 { lit.append(0x25); i += 2; continue }
+                if b[i + 1] == 0x28, let close = b[(i + 2)...].firstIndex(of: 0x29), close + 1 < b.count {
+                    if !lit.isEmpty { out.append(.literal(lit)); lit = [] }
+                    out.append(.field(String(decoding: b[(i + 2)..<close], as: UTF8.self)))
+                    i = close + 2  // skip the conversion letter (s, d, r, …)
+                    continue
+                }
+            }
+            lit.append(b[i]); i += 1
+        }
+        if !lit.isEmpty { out.append(.literal(lit)) }
+        return out
+    }
+
+    /// Matches the whole message. Each hole extends to an occurrence of the next
+    /// literal; the first occurrence is tried first, later ones on backtracking,
+    /// so values containing the template's own delimiters still fit. When the
+    /// first full match puts a quote or space into a token-like field (a mode,
+    /// type, number, ID), later full matches are tried and the cleanest wins:
+    /// `opened "a" in "b". c" in "write" mode` gives mode `write`, path `a" in "b". c`.
+    /// Returns the field values by name (a repeated name keeps its first value).
+    public func match(_ m: UnsafeBufferPointer<UInt8>) -> [(String, Range<Int>)]? {
+        var values: [(Int, Range<Int>)] = [], work: [(Int, Range<Int>)] = []
+        guard matchPieces(m, into: &values, work: &work) else { return nil }
+        return values.map { (k, r) in
+            guard case .field(let f) = pieces[k] else { return ("", r) }
+            return (f, r)
+        }
+    }
+
+    /// Like `match`, with holes identified by their piece index (no string work).
+    /// `values` gets the match; `work` is scratch. Both are the caller's, so
+    /// resolving a message allocates no arrays for wordings that do not fit.
+    func matchPieces(_ m: UnsafeBufferPointer<UInt8>, into values: inout [(Int, Range<Int>)],
+                     work: inout [(Int, Range<Int>)]) -> Bool {
+        values.removeAll(keepingCapacity: true)
+        work.removeAll(keepingCapacity: true)
+        // First a strict search: token-like holes never take a space or quote, so the
+        // first full match is a clean one. Hostile values full of the template's own
+        // delimiters (a client version `x" using ssh-ed25519 … compression:none.`) made
+        // the permissive search below see 16 unclean matches under the attacker's
+        // split before any clean one, and the fake algorithms won.
+        var strictBudget = 20_000
+        var found = false
+        _ = step(0, 0, m, &work, &strictBudget, strict: true) { candidate in
+            values.append(contentsOf: candidate); found = true; return true
+        }
+        if found { return true }
+        work.removeAll(keepingCapacity: true)
+        var budget = 20_000
+        var bestPenalty = Int.max
+        var seen = 0
+        _ = step(0, 0, m, &work, &budget, strict: false) { candidate in
+            let p = penalty(candidate, m)
+            if p < bestPenalty {
+                bestPenalty = p
+                values.removeAll(keepingCapacity: true)
+                values.append(contentsOf: candidate)
+            }
+            seen += 1
+            return p == 0 || seen >= 16  // stop: clean, or enough alternatives seen
+        }
+        return seen > 0
+    }
+
+    /// Token-like fields never hold quotes or spaces in real messages.
+    static func isTokenLike(_ name: String) -> Bool {
+        if EventCatalog.numericFields.contains(name) { return true }
+        // The client's version string is chosen by whoever connects: it may hold anything.
+        if name == "client_version" { return false }
+        for suffix in ["mode", "type", "kind", "_id", "version", "protocol", "family", "state", "code", "port", "uuid", "address"]
+        where name == suffix || name.hasSuffix(suffix) { return true }
+        // Negotiated algorithm names never hold quotes or spaces either. Without this, a
+        // client version string `x" using ssh-ed25519 … compression:none.` (attacker-chosen)
+        // matched first and its fake algorithms displaced the real ones in 30011.
+        for suffix in ["host_key", "key_exchange", "hmac", "cipher", "compression"] where name.hasSuffix(suffix) { return true }
+        return false
+    }
+
+    private func penalty(_ values: [(Int, Range<Int>)], _ m: UnsafeBufferPointer<UInt8>) -> Int {
+        var p = 0
+        for (k, r) in values where tokenLikeMask[k] {
+            for i in r where m[i] == 0x22 || m[i] == 0x20 { p += 1; break }
+        }
+        return p
+    }
+
+    /// Depth-first search over the holes' end positions; `accept` sees each full
+    /// match and returns true to stop the search.
+    private func step(_ k: Int, _ pos: Int, _ m: UnsafeBufferPointer<UInt8>, _ values: inout [(Int, Range<Int>)],
+                      _ budget: inout Int, strict: Bool, _ accept: ([(Int, Range<Int>)]) -> Bool) -> Bool {
+        budget -= 1
+        if budget < 0 { return true }
+        if k == pieces.count { return pos == m.count ? accept(values) : false }
+        switch pieces[k] {
+        case .literal(let lit):
+            guard EntryFormat.hasPrefix(m, at: pos, lit) else { return false }
+            return step(k + 1, pos + lit.count, m, &values, &budget, strict: strict, accept)
+        case .field:
+            let token = strict && tokenLikeMask[k]
+            @inline(__always) func clean(_ r: Range<Int>) -> Bool {
+                if !token { return true }
+                for i in r where m[i] == 0x20 || m[i] == 0x22 { return false }
+                return true
+            }
+            if k + 1 == pieces.count {
+                guard clean(pos..<m.count) else { return false }
+                values.append((k, pos..<m.count))
+                defer { values.removeLast() }
+                return accept(values)
+            }
+            guard case .literal(let next) = pieces[k + 1], let first = next.first else { return false }
+            // A literal that ends the template must end the message: anchor it there.
+            if k + 2 == pieces.count {
+                let at = m.count - next.count
+                guard at >= pos, EntryFormat.hasPrefix(m, at: at, next), clean(pos..<at) else { return false }
+                values.append((k, pos..<at))
+                defer { values.removeLast() }
+                return accept(values)
+            }
+            var i = pos
+            while i + next.count <= m.count {
+                // Hostile input: scanning counts against the budget too. With only
+                // calls counted, a message repeating a literal (`" of type "` × 10^5
+                // in a username) made each of the 20,000 calls scan megabytes: a
+                // 2 MB line never finished. 64 bytes scanned cost one call.
+                if i & 63 == 63 { budget -= 1; if budget < 0 { return true } }
+                if m[i] == first && EntryFormat.hasPrefix(m, at: i, next) {
+                    values.append((k, pos..<i))
+                    let stop = step(k + 1, i, m, &values, &budget, strict: strict, accept)
+                    values.removeLast()
+                    if stop { return true }
+                }
+                // Strict: a token-like value cannot extend past a space or quote.
+                if token && (m[i] == 0x20 || m[i] == 0x22) { return false }
+                i += 1
+            }
+            return false
+        }
+    }
+
+    /// Where a hole follows `name:` (e.g. `key-exchange:%(key_exchange)s`), leading
+    /// spaces are a wrapping artefact of copied logs, not part of the value.
+    func trims(_ field: String) -> Bool {
+        for (k, p) in pieces.enumerated() { if case .field(let f) = p, f == field { return trimFieldMask[k] } }
+        return false
+    }
+
+    func trimsLeadingSpace(_ field: String) -> Bool {
+        for (k, p) in pieces.enumerated() {
+            if case .field(let f) = p, f == field, k > 0, case .literal(let l) = pieces[k - 1], l.last == 0x3A { return true }
+        }
+        return false
+    }
+}

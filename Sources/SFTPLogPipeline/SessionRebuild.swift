@@ -1,0 +1,98 @@
+import Foundation
+import SFTPLogRecords
+import SFTPLogCatalog
+import SFTPLogSFTPPlus
+import SFTPLogOpenSSH
+import SFTPLogSessions
+import SFTPLogStore
+
+/// Rebuilds the sessions of one stored source from its records (after an
+/// ingest completes or resumes), judges them with the policy, and stores them.
+public struct SessionRebuild {
+    public var rules: SessionRules
+    public var zone: TimeZone
+    /// Judges each session (Policy stage); nil leaves findings empty.
+    public var judge: ((inout SessionTimeline) -> Void)?
+
+    public init(rules: SessionRules, zone: TimeZone, judge: ((inout SessionTimeline) -> Void)? = nil) {
+        self.rules = rules; self.zone = zone; self.judge = judge
+    }
+
+    public func rebuild(_ store: StoreWriter, sourceID: Int64) throws -> Int {
+        guard let (file, format) = try store.reader.source(id: sourceID) else { return 0 }
+        var sessions: [SessionTimeline]
+        if format == SourceFormat.openssh.rawValue {
+            var b = OpenSSHTimelineBuilder(file: file, sourceID: sourceID)
+            try store.reader.forEachRecord(sourceID: sourceID, needsFields: { _, _ in true }) { r, seq in b.add(r, seq: seq) }
+            sessions = b.finish()
+        } else {
+            let builder = SFTPPlusSessionBuilder(rules: rules, file: file, sourceID: sourceID, timeZone: zone)
+            let wanted = rules.eventIDsWithFields
+            try store.reader.forEachRecord(sourceID: sourceID, needsFields: { r, fieldsText in
+                guard let id = r.eventID else { return false }
+                return wanted.contains(id) || fieldsText.contains("\"location\"") || fieldsText.contains("\"client_version\"")
+            }) { r, seq in builder.add(r, seq: seq) }
+            sessions = builder.finish()
+        }
+        if let judge { for i in sessions.indices { judge(&sessions[i]) } }
+        try store.replaceSessions(sourceID: sourceID, with: sessions, zone: zone)
+        try store.assignRecords(sourceID: sourceID, to: sessions)
+        return sessions.count
+    }
+}
+
+/// Sessions built while a new source streams in: closed sessions are handed
+/// to each batch commit, so memory holds only the open ones.
+public final class LiveSessions {
+    let rebuild: SessionRebuild
+    let file: String
+    private var sftpplus: SFTPPlusSessionBuilder?
+    /// One of the two is made at the source's first record, by its format.
+    private var openssh: OpenSSHTimelineBuilder?
+
+    init(_ rebuild: SessionRebuild, file: String) {
+        self.rebuild = rebuild
+        self.file = file
+    }
+
+    @discardableResult
+    public func add(_ r: Record, seq: Int, format: SourceFormat?) -> (id: String, duplicate: Bool)? {
+        if openssh == nil && sftpplus == nil {
+            if format == .openssh {
+                openssh = OpenSSHTimelineBuilder(file: file, sourceID: 0)
+            } else {
+                sftpplus = SFTPPlusSessionBuilder(rules: rebuild.rules, file: file, sourceID: 0, timeZone: rebuild.zone, collectRefs: false)
+            }
+        }
+        if openssh != nil {
+            openssh!.add(r, seq: seq)
+            return nil
+        }
+        return sftpplus!.add(r, seq: seq)
+    }
+
+    /// An OpenSSH run is known once the next one begins, after its records were
+    /// handed to the writer: its records get their session id when it is stored.
+    public var marksRecordsAfterwards: Bool { openssh != nil }
+
+    func judged(_ list: [SessionTimeline], sourceID: Int64) -> [SessionTimeline] {
+        var out = list
+        for i in out.indices {
+            out[i].sourceID = sourceID
+            rebuild.judge?(&out[i])
+        }
+        return out
+    }
+
+    public func takeClosed(sourceID: Int64) -> [SessionTimeline] {
+        judged(openssh?.takeClosed() ?? sftpplus?.takeClosed() ?? [], sourceID: sourceID)
+    }
+
+    public func finish(sourceID: Int64) -> [SessionTimeline] {
+        judged(openssh?.finish() ?? sftpplus?.finish() ?? [], sourceID: sourceID)
+    }
+}
+
+extension SessionRebuild {
+    public func live(file: String) -> LiveSessions { LiveSessions(self, file: file) }
+}

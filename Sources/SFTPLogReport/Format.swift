@@ -1,0 +1,112 @@
+import Foundation
+import SFTPLogRecords
+import SFTPLogCatalog
+import SFTPLogSessions
+import SFTPLogStore
+
+/// Human formatting shared by reports.
+public enum Human {
+    public static func bytes(_ n: Int?) -> String {
+        guard let n else { return "-" }
+        let units = ["B", "K", "M", "G", "T"]
+        var v = Double(n)
+        var u = 0
+        while v >= 1000 && u < units.count - 1 { v /= 1000; u += 1 }
+        if u == 0 { return "\(n)B" }
+        return (v >= 100 ? String(format: "%.0f", v) : String(format: "%.1f", v)) + units[u]
+    }
+
+    public static func duration(_ s: Double?) -> String {
+        guard let s else { return "-" }
+        if s < 60 { return s < 10 ? String(format: "%.1fs", s) : "\(Int(s.rounded()))s" }
+        let m = Int(s) / 60, sec = Int(s) % 60
+        if m < 60 { return "\(m)m\(String(sec).leftPadded(2))s" }
+        return "\(m / 60)h\(String(m % 60).leftPadded(2))m"
+    }
+
+    public static func rate(_ bps: Double?) -> String {
+        guard let bps else { return "-" }
+        return bytes(Int(bps)) + "/s"
+    }
+
+    /// "2025-11-21 08:14:20" from a timestamp as written (offset dropped; see `zoneLabel`).
+    public static func clock(_ ts: LogTimestamp?) -> String {
+        guard let t = ts else { return "-" }
+        return "\(t.year)-\(String(t.month).leftPadded(2))-\(String(t.day).leftPadded(2)) "
+            + "\(String(t.hour).leftPadded(2)):\(String(t.minute).leftPadded(2)):\(String(t.second).leftPadded(2))"
+    }
+
+    /// Word-wraps text to `width`, every line indented by `indent` spaces.
+    public static func wrap(_ text: String, indent: Int, width: Int) -> String {
+        let pad = String(repeating: " ", count: indent)
+        var out = "", line = ""
+        for w in text.split(separator: " ") {
+            var word = Substring(w)
+            if !line.isEmpty && indent + line.count + 1 + word.count > width {
+                out += pad + line + "\n"; line = ""
+            }
+            // A word longer than the line (a long path) is cut into line-sized pieces.
+            while indent + word.count > width && width - indent > 10 {
+                out += pad + word.prefix(width - indent) + "\n"
+                word = word.dropFirst(width - indent)
+            }
+            line += (line.isEmpty ? "" : " ") + word
+        }
+        if !line.isEmpty { out += pad + line + "\n" }
+        return out
+    }
+
+    public static func zoneLabel(_ ts: LogTimestamp?) -> String {
+        guard let t = ts else { return "" }
+        if t.zulu { return "UTC" }
+        if let o = t.offsetSeconds { return "UTC" + LogTimestamp.renderOffset(o) }
+        return "log time (no zone)"
+    }
+}
+
+/// Fits rows into a terminal width by shrinking the flexible columns first.
+public enum FittedTable {
+    public struct Column {
+        public var title: String
+        public var rightAligned: Bool
+        public var flexible: Bool
+        public var minWidth: Int
+        /// Flexible columns give up width in this order (lowest first).
+        public var shrinkOrder: Int
+        public init(_ title: String, right: Bool = false, flexible: Bool = false, min: Int = 3, shrinkOrder: Int = 0) {
+            self.title = title; rightAligned = right; self.flexible = flexible; minWidth = min; self.shrinkOrder = shrinkOrder
+        }
+    }
+
+    public static func render(_ columns: [Column], _ rows: [[String]], width: Int = 80) -> String {
+        var widths = columns.map { $0.title.count }
+        for r in rows { for (i, c) in r.enumerated() where i < widths.count { widths[i] = max(widths[i], c.count) } }
+        let sep = 1
+        var total = widths.reduce(0, +) + sep * (columns.count - 1)
+        while total > width {
+            guard let i = widths.indices.filter({ columns[$0].flexible && widths[$0] > columns[$0].minWidth })
+                .min(by: { columns[$0].shrinkOrder < columns[$1].shrinkOrder }) else { break }
+            widths[i] -= 1
+            total -= 1
+        }
+        func cell(_ s: String, _ i: Int) -> String {
+            var v = s
+            if v.count > widths[i] { v = String(v.prefix(max(1, widths[i] - 1))) + "…" }
+            let pad = String(repeating: " ", count: max(0, widths[i] - v.count))
+            return columns[i].rightAligned ? pad + v : v + pad
+        }
+        var out = columns.indices.map { cell(columns[$0].title, $0) }.joined(separator: " ").trimmingTrailing() + "\n"
+        for r in rows {
+            out += r.indices.map { cell(r[$0], $0) }.joined(separator: " ").trimmingTrailing() + "\n"
+        }
+        return out
+    }
+}
+
+extension String {
+    func trimmingTrailing() -> String {
+        var s = self
+        while s.last == " " { s.removeLast() }
+        return s
+    }
+}

@@ -1,0 +1,81 @@
+import Foundation
+import SFTPLogRecords
+import SFTPLogCatalog
+import SFTPLogSessions
+import SFTPLogStore
+
+/// Output formats of `sftplog query` (and other listings).
+public enum OutputFormat: String, CaseIterable, Sendable {
+    case table, csv, json, ndjson
+}
+
+/// Renders the rows of `sftplog query`.
+public enum QueryRunner {
+    static func text(_ v: QueryValue) -> String {
+        switch v {
+        case .null: return ""
+        case .integer(let i): return String(i)
+        case .real(let d): return JSONValue.format(d)
+        case .text(let s): return s
+        case .blob(let d): return UTF8Text.decode(d).0
+        }
+    }
+
+    static func json(_ v: QueryValue) -> JSONValue {
+        switch v {
+        case .null: return .null
+        case .integer(let i): return .int(Int(i))
+        case .real(let d): return .double(d)
+        case .text(let s): return .string(s)
+        case .blob(let d):
+            let (s, ok) = UTF8Text.decode(d)
+            return ok ? .string(s) : .object([("base64", .string(Data(d).base64EncodedString()))])
+        }
+    }
+
+    /// `maxCell`: the longest table cell (longer ones end in `…`).
+    public static func render(_ r: QueryResult, as format: OutputFormat, maxCell: Int = 60) -> String {
+        switch format {
+        case .json:
+            return JSONValue.array(r.rows.map { row in .object(zip(r.columns, row).map { ($0, json($1)) }) }).json + "\n"
+        case .ndjson:
+            return r.rows.map { row in JSONValue.object(zip(r.columns, row).map { ($0, json($1)) }).json + "\n" }.joined()
+        case .csv:
+            var out = r.columns.map(TextEscaper.csvCell).joined(separator: ",") + "\r\n"
+            for row in r.rows { out += row.map { TextEscaper.csvCell(text($0)) }.joined(separator: ",") + "\r\n" }
+            return out
+        case .table:
+            return TableLayout.render(header: r.columns, rows: r.rows.map { $0.map { TextEscaper.terminalSafe(text($0)) } },
+                                      numeric: r.columns.indices.map { i in
+                                          !r.rows.isEmpty && r.rows.allSatisfy {
+                                              switch $0[i] { case .integer, .real, .null: return true; default: return false }
+                                          }
+                                      }, maxCell: maxCell)
+        }
+    }
+}
+
+/// Aligned columns for a terminal (values already escaped by the caller).
+public enum TableLayout {
+    public static func width(_ s: String) -> Int { s.count }
+
+    public static func render(header: [String], rows: [[String]], numeric: [Bool] = [], maxCell: Int = 60) -> String {
+        let cut: (String) -> String = { s in s.count > maxCell ? String(s.prefix(maxCell - 1)) + "…" : s }
+        let cells = rows.map { $0.map(cut) }
+        var widths = header.map(width)
+        for row in cells { for (i, c) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], width(c)) } }
+        func line(_ row: [String], _ isHeader: Bool) -> String {
+            var parts: [String] = []
+            for (i, c) in row.enumerated() {
+                let pad = String(repeating: " ", count: max(0, widths[i] - width(c)))
+                let right = !isHeader && i < numeric.count && numeric[i]
+                parts.append(right ? pad + c : (i == row.count - 1 ? c : c + pad))
+            }
+            return parts.joined(separator: "  ")
+        }
+        var out = line(header, true) + "\n"
+        out += widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n"
+        for row in cells { out += line(row, false) + "\n" }
+        return out
+    }
+}

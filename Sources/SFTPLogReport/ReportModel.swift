@@ -1,0 +1,285 @@
+import Foundation
+import Synchronization
+import SFTPLogRecords
+import SFTPLogCatalog
+import SFTPLogSessions
+import SFTPLogStore
+
+/// Everything a report shows, computed once from the store; renderers only format.
+public struct ReportModel: Sendable {
+    public struct Count: Sendable { public var key: String; public var count: Int; public var extra: [String: Int] = [:] }
+    public struct BruteForce: Sendable { public var address: String; public var failures: Int; public var users: [String]; public var first: String; public var last: String; public var windowSeconds: Double }
+    public struct FailureEvent: Sendable { public var eventID: String; public var meaning: String; public var count: Int; public var example: String }
+    public struct TimelineEntry: Sendable {
+        public var offset: Double?
+        public var ts: LogTimestamp?
+        public var line: Int
+        public var eventID: String?
+        public var kind: String
+        public var meaning: String?
+        public var message: String
+        public var failure: Bool
+        public var duplicate: Bool
+    }
+    public struct SessionDetail: Sendable {
+        public var session: SessionTimeline
+        public var timeline: [TimelineEntry]
+        public var failures: [TimelineEntry]
+    }
+
+    public var generatedAt: String
+    /// Every selected session: read for HTML reports and single-session reports;
+    /// a text, Markdown or JSON summary is computed in SQL and leaves this empty.
+    public var sessions: [SessionTimeline] = []
+    public var sessionCount = 0
+    /// The first session's start and the last session's end, as the log wrote them,
+    /// and the timestamp whose zone labels them.
+    public var span: (first: LogTimestamp, last: LogTimestamp, zone: LogTimestamp?)?
+    public var sources: [(name: String, records: Int, versions: String?)] = []
+    public var recordCount = 0
+    public var perUser: [Count] = []
+    public var perPeer: [Count] = []
+    public var bruteForce: [BruteForce] = []
+    public var failedLoginsPerPeer: [Count] = []
+    public var bytesPerUser: [Count] = []
+    public var busiestHours: [Count] = []
+    public var failureEvents: [FailureEvent] = []
+    public var weakSessions: [SessionTimeline] = []
+    public var clientSoftware: [Count] = []
+    public var detail: SessionDetail?
+
+    /// Brute-force heuristic: at least `threshold` failed logins from one address within `window` seconds.
+    public static let bruteForceThreshold = 5
+    public static let bruteForceWindow = 600.0
+
+    /// `withOperations: false` is the summary (text, Markdown, JSON): computed with
+    /// SQL over the sessions table, reading whole sessions only for the weak ones and
+    /// the failed logins (reading all 63k sessions of a busy day took 2 s).
+    public static func build(_ db: StoreReader, filter: SessionFilter, catalog: EventCatalog?, sessionID: String? = nil,
+                             withOperations: Bool = true) throws -> ReportModel {
+        var f = filter
+        f.sessionID = sessionID
+        var m = try ReportModel.withSources(db)
+        if sessionID == nil && !withOperations {
+            try m.tallyInStore(db, filter: f)
+            try m.addFlagged(db, filter: f, catalog: catalog)
+            return m
+        }
+        m.sessions = try db.sessions(f, withOperations: withOperations || sessionID != nil)
+        m.sessionCount = m.sessions.count
+        if let id = sessionID {
+            guard let s = m.sessions.first else { throw ReportError.noSuchSession(id) }
+            if m.sessions.count > 1 { throw ReportError.ambiguousSession(id, m.sessions.map(\.id)) }
+            m.detail = try sessionDetail(db, s, catalog: catalog)
+            return m
+        }
+        m.summarise(catalog: catalog, db: db)
+        return m
+    }
+
+    public static func sessionDetail(_ db: StoreReader, _ s: SessionTimeline, catalog: EventCatalog?) throws -> SessionDetail {
+        let groupsByVariant = try db.failureVariants()
+        var entries: [TimelineEntry] = []
+        for (r, dup) in try db.timeline(s) {
+            let epoch = r.timestamp?.epoch(in: .current)
+            let startEpoch = s.start?.epoch(in: .current)
+            let failure = r.eventID.map { groupsByVariant.contains("\($0)#\(r.resolution?.variant ?? 0)") } ?? false
+                || r.kind.rawValue == "openssh.error"
+            entries.append(TimelineEntry(offset: epoch.flatMap { e in startEpoch.map { e - $0 } }, ts: r.timestamp, line: r.line,
+                                         eventID: r.eventID, kind: r.kind.rawValue,
+                                         meaning: r.eventID.flatMap { catalog?.meaning($0, variant: r.resolution?.variant) },
+                                         message: r.message ?? r.text ?? "", failure: failure, duplicate: dup))
+        }
+        return SessionDetail(session: s, timeline: entries, failures: entries.filter { $0.failure && !$0.duplicate })
+    }
+
+    static func counted(_ c: [String: Int]) -> [Count] {
+        c.map { Count(key: $0.key, count: $0.value) }.sorted { ($0.count, $1.key) > ($1.count, $0.key) }
+    }
+
+    static func bytesPerUser(_ perUser: [Count]) -> [Count] {
+        perUser.filter { ($0.extra["up"] ?? 0) + ($0.extra["down"] ?? 0) > 0 }
+            .sorted { ($0.extra["up"]! + $0.extra["down"]!) > ($1.extra["up"]! + $1.extra["down"]!) }
+    }
+
+    static func counted(_ keys: [String]) -> [Count] {
+        var c: [String: Int] = [:]
+        for k in keys { c[k, default: 0] += 1 }
+        return counted(c)
+    }
+
+    /// First start and last end over sessions in list order (ties: the earlier in the list).
+    static func span(_ sessions: [(start: LogTimestamp?, startEpoch: Double?, end: LogTimestamp?, endEpoch: Double?)])
+        -> (first: LogTimestamp, last: LogTimestamp, zone: LogTimestamp?)? {
+        let timed = sessions.filter { $0.startEpoch != nil && $0.start != nil }
+        guard let first = timed.min(by: { $0.startEpoch! < $1.startEpoch! })?.start,
+              let last = timed.max(by: { ($0.endEpoch ?? $0.startEpoch!) < ($1.endEpoch ?? $1.startEpoch!) }).flatMap({ $0.end ?? $0.start })
+        else { return nil }
+        return (first, last, sessions.lazy.compactMap(\.start).first)
+    }
+
+    /// Brute force: a sliding window over each address's failed logins (sessions in list order).
+    static func bruteForce(_ failed: [SessionTimeline]) -> [BruteForce] {
+        var out: [BruteForce] = []
+        for (address, list) in Dictionary(grouping: failed.filter { $0.startEpoch != nil }, by: { $0.peer?.address ?? "(none)" }) {
+            let sorted = list.sorted { $0.startEpoch! < $1.startEpoch! }
+            // Sliding window: the densest run of failures within `bruteForceWindow`.
+            var best: (Int, Int)?
+            var lo = 0, n = 0
+            for hi in sorted.indices {
+                n += max(1, sorted[hi].authFailures)
+                while sorted[hi].startEpoch! - sorted[lo].startEpoch! > ReportModel.bruteForceWindow {
+                    n -= max(1, sorted[lo].authFailures); lo += 1
+                }
+                if best == nil || n > best!.0 { best = (n, lo) }
+            }
+            if let (n, start) = best, n >= ReportModel.bruteForceThreshold {
+                let window = sorted[start...].prefix { $0.startEpoch! - sorted[start].startEpoch! <= ReportModel.bruteForceWindow }
+                out.append(BruteForce(address: address, failures: n, users: Array(Set(window.compactMap(\.user))).sorted(),
+                                      first: window.first!.start?.iso ?? "", last: window.last!.start?.iso ?? "",
+                                      windowSeconds: (window.last!.startEpoch ?? 0) - (window.first!.startEpoch ?? 0)))
+            }
+        }
+        // Address breaks ties, so the order does not depend on hashing.
+        return out.sorted { ($0.failures, $1.address) > ($1.failures, $0.address) }
+    }
+
+    static func hourLabel(_ t: LogTimestamp) -> String {
+        "\(t.year)-\(String(t.month).leftPadded(2))-\(String(t.day).leftPadded(2)) \(String(t.hour).leftPadded(2)):00"
+    }
+
+    static func failureEvents(_ db: StoreReader, catalog: EventCatalog?) -> [FailureEvent] {
+        guard let rows = try? db.failureEventCounts(limit: 10) else { return [] }
+        return rows.map { FailureEvent(eventID: $0.eventID, meaning: catalog?.meaning($0.eventID, variant: $0.variant) ?? "",
+                                       count: $0.count, example: $0.example ?? "") }
+    }
+
+    /// The summary (`build` with `withOperations: false`) read on two connections
+    /// at once (`SnapshotReaders`): the sessions' counts on one, the failure
+    /// events and the weak sessions on the other, each about half of the 1 s a
+    /// single connection took for 63k sessions. nil while an ingest is writing
+    /// (then `build` reads on one connection).
+    public static func summary(path: String, filter: SessionFilter, catalog: EventCatalog?) throws -> ReportModel? {
+        let parts = Mutex<(counts: ReportModel?, flagged: ReportModel?)>((nil, nil))
+        guard let readers = try LogStore.readInParallel(path: path, count: 2, body: { reader, db in
+            if reader == 0 {
+                var m = try ReportModel.withSources(db)
+                try m.tallyInStore(db, filter: filter)
+                parts.withLock { $0.counts = m }
+            } else {
+                var m = ReportModel(generatedAt: "")
+                try m.addFlagged(db, filter: filter, catalog: catalog)
+                parts.withLock { $0.flagged = m }
+            }
+        }) else { return nil }
+        try readers.wait()
+        guard var m = parts.withLock({ $0.counts }), let flagged = parts.withLock({ $0.flagged }) else { return nil }
+        m.failureEvents = flagged.failureEvents
+        m.weakSessions = flagged.weakSessions
+        return m
+    }
+
+    /// A model with the sources and the number of records.
+    static func withSources(_ db: StoreReader) throws -> ReportModel {
+        var m = ReportModel(generatedAt: LogTimestamp.utcISO(Date().timeIntervalSince1970, fractionDigits: 0))
+        m.sources = try db.sources()
+        m.recordCount = try db.recordCount()
+        return m
+    }
+
+    /// The summary from loaded sessions (HTML reports, which draw every session).
+    mutating func summarise(catalog: EventCatalog?, db: StoreReader) {
+        var tally = SummaryTally()
+        for s in sessions {
+            tally.add(user: s.user, address: s.peer?.address, outcome: s.outcome, authFailures: s.authFailures,
+                      bytesUp: s.bytesUp, bytesDown: s.bytesDown, start: s.start, startEpoch: s.startEpoch,
+                      end: s.end, endEpoch: s.endEpoch, clientVersion: s.clientVersion)
+        }
+        tally.fill(&self)
+        failureEvents = ReportModel.failureEvents(db, catalog: catalog)
+        weakSessions = sessions.filter { s in s.findings.contains { ["warn", "fail", "unknown"].contains($0.rating) } || s.terrapinVulnerable == true }
+    }
+
+    /// The counts of `summarise`, computed over the sessions table's columns.
+    mutating func tallyInStore(_ db: StoreReader, filter: SessionFilter) throws {
+        // One pass over the few columns the summary counts; each further scan of a
+        // 63k-session table cost a tenth of a second in page reads.
+        var tally = SummaryTally()
+        try db.forEachSessionSummary(filter) { r in
+            tally.add(user: r.user, address: r.peerAddress, outcome: r.outcome, authFailures: r.authFailures,
+                      bytesUp: r.bytesUp, bytesDown: r.bytesDown, start: r.start, startEpoch: r.startEpoch,
+                      end: r.end, endEpoch: r.endEpoch, clientVersion: r.clientVersion)
+        }
+        tally.fill(&self)
+    }
+
+    /// The rest of the summary: the failure events, and the weak sessions read whole.
+    mutating func addFlagged(_ db: StoreReader, filter: SessionFilter, catalog: EventCatalog?) throws {
+        failureEvents = ReportModel.failureEvents(db, catalog: catalog)
+        var weakFilter = filter
+        weakFilter.weakOnly = true
+        weakSessions = try db.sessions(weakFilter, withOperations: false, withDetails: false)
+    }
+}
+
+/// The per-session counts a summary shows, fed one session at a time (from loaded
+/// sessions or from the sessions table's columns), in list order.
+struct SummaryTally {
+    private var times: [(start: LogTimestamp?, startEpoch: Double?, end: LogTimestamp?, endEpoch: Double?)] = []
+    /// Hours keyed by their numbers; a label is made once per distinct hour.
+    private var hourCounts: [Int: (LogTimestamp, Int)] = [:]
+    private var clients: [String: Int] = [:], users: [String: Int] = [:], peers: [String: Int] = [:]
+    /// Failed logins and bytes per user, as numbers until `fill` (a nested dictionary per session was a tenth of `report`).
+    private var userExtra: [String: (failed: Int, up: Int, down: Int)] = [:], peerFailed: [String: Int] = [:]
+    /// Sessions with failed logins, holding what the failed-login sections read.
+    private var failed: [SessionTimeline] = []
+
+    mutating func add(user: String?, address: String?, outcome: String, authFailures: Int, bytesUp: Int, bytesDown: Int,
+                      start: LogTimestamp?, startEpoch: Double?, end: LogTimestamp?, endEpoch: Double?, clientVersion: String?) {
+        times.append((start, startEpoch, end, endEpoch))
+        if let t = start { hourCounts[((t.year * 100 + t.month) * 100 + t.day) * 100 + t.hour, default: (t, 0)].1 += 1 }
+        if let c = clientVersion { clients[c, default: 0] += 1 }
+        let u = user ?? "(none)", p = address ?? "(none)", failedLogin = outcome == "auth-failed" ? 1 : 0
+        users[u, default: 0] += 1
+        peers[p, default: 0] += 1
+        userExtra[u, default: (0, 0, 0)].failed += failedLogin
+        userExtra[u, default: (0, 0, 0)].up += bytesUp
+        userExtra[u, default: (0, 0, 0)].down += bytesDown
+        peerFailed[p, default: 0] += failedLogin
+        if failedLogin == 1 || authFailures > 0 {
+            var s = SessionTimeline(source: "", side: "", file: "")
+            s.peer = address.map { Peer(address: $0, port: nil) }
+            s.user = user; s.start = start; s.startEpoch = startEpoch; s.authFailures = authFailures
+            failed.append(s)
+        }
+    }
+
+    func fill(_ m: inout ReportModel) {
+        m.sessionCount = times.count
+        m.span = ReportModel.span(times)
+        var hours: [String: Int] = [:]
+        for (t, n) in hourCounts.values { hours[ReportModel.hourLabel(t), default: 0] += n }
+        m.busiestHours = ReportModel.counted(hours)
+        m.clientSoftware = ReportModel.counted(clients)
+        m.perUser = ReportModel.counted(users)
+        for i in m.perUser.indices {
+            if let x = userExtra[m.perUser[i].key] { m.perUser[i].extra = ["failed": x.failed, "up": x.up, "down": x.down] }
+        }
+        m.bytesPerUser = ReportModel.bytesPerUser(m.perUser)
+        m.perPeer = ReportModel.counted(peers)
+        for i in m.perPeer.indices { m.perPeer[i].extra = ["failed": peerFailed[m.perPeer[i].key] ?? 0] }
+        m.failedLoginsPerPeer = ReportModel.counted(failed.map { $0.peer?.address ?? "(none)" })
+        m.bruteForce = ReportModel.bruteForce(failed)
+    }
+}
+
+public enum ReportError: Error, CustomStringConvertible {
+    case noSuchSession(String)
+    case ambiguousSession(String, [String])
+    public var description: String {
+        switch self {
+        case .noSuchSession(let id): return "no session \(id) (see `sftplog sessions`)"
+        case .ambiguousSession(let id, let ids): return "session prefix \(id) matches \(ids.count) sessions: \(ids.prefix(5).joined(separator: ", "))"
+        }
+    }
+}

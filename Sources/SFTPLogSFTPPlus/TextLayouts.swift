@@ -1,0 +1,166 @@
+import Foundation
+import SFTPLogRecords
+
+/// What a text layout found in one logical line.
+package struct TextEventFields {
+    var layout: String
+    var timestamp: LogTimestamp?
+    var timestampNote: String?
+    var eventID: String
+    var component: String?
+    var account: String?
+    var peer: Peer?
+    var messageStart: Int
+    var extra: [(String, JSONValue)] = []
+}
+
+/// The fixed text layouts SFTPPlus writes, recognised by byte scanning.
+package enum TextLayouts {
+    @inline(__always) static func isDigit(_ b: UInt8) -> Bool { b >= 0x30 && b <= 0x39 }
+
+    /// End of the space-delimited token starting at `i`.
+    @inline(__always) static func tokenEnd(_ p: UnsafeBufferPointer<UInt8>, _ i: Int) -> Int {
+        var j = i
+        while j < p.count && p[j] != 0x20 { j += 1 }
+        return j
+    }
+
+    static func string(_ p: UnsafeBufferPointer<UInt8>, _ a: Int, _ b: Int) -> String {
+        UTF8Text.decode(UnsafeBufferPointer(rebasing: p[a..<b])).0
+    }
+
+    /// `address:port` (see `Peer.parse`).
+    @inline(__always) static func peer(_ p: UnsafeBufferPointer<UInt8>, _ a: Int, _ b: Int) -> Peer? { Peer.parse(p, a, b) }
+
+    /// A peer whose written port is above 65535 keeps `port: nil` (it cannot be a
+    /// TCP port); this note says what was written, so the value is not silently lost.
+    static func notePeer(_ pr: Peer, _ p: UnsafeBufferPointer<UInt8>, _ a: Int, _ b: Int, into f: inout TextEventFields) {
+        guard pr.port == nil else { return }
+        var k = b - 1
+        while k > a && p[k] != 0x3A { k -= 1 }
+        f.extra.append(("peer_note", .string("port \(string(p, k + 1, b)) is out of range (0–65535); not taken as a port")))
+    }
+
+    static func eventID(_ p: UnsafeBufferPointer<UInt8>, _ a: Int) -> Int? {
+        var j = a
+        while j < p.count && isDigit(p[j]) { j += 1 }
+        guard j > a, j < p.count ? p[j] == 0x20 : true else { return nil }
+        return j
+    }
+
+    /// After the event ID: `component account address:port message`, or (short forms)
+    /// `address:port message`, or just `message`.
+    static func tail(_ p: UnsafeBufferPointer<UInt8>, at i: Int, into f: inout TextEventFields, allowBare: Bool) -> Bool {
+        if i >= p.count { f.messageStart = p.count; return allowBare }
+        let e1 = tokenEnd(p, i)
+        if let pr = peer(p, i, e1) {
+            f.peer = pr
+            notePeer(pr, p, i, e1, into: &f)
+            f.messageStart = min(e1 + 1, p.count)
+            return true
+        }
+        if e1 < p.count {
+            let s2 = e1 + 1, e2 = tokenEnd(p, s2)
+            if e2 < p.count {
+                let s3 = e2 + 1, e3 = tokenEnd(p, s3)
+                if let pr = peer(p, s3, e3), e2 > s2, e1 > i {
+                    f.component = string(p, i, e1)
+                    f.account = string(p, s2, e2)
+                    f.peer = pr
+                    notePeer(pr, p, s3, e3, into: &f)
+                    f.messageStart = min(e3 + 1, p.count)
+                    return true
+                }
+            }
+            // Copies in documentation and tickets sometimes lack one of the two.
+            if e1 > i, let pr = peer(p, s2, e2) {
+                if looksLikeComponent(p, i, e1) { f.component = string(p, i, e1) } else { f.account = string(p, i, e1) }
+                f.peer = pr
+                notePeer(pr, p, s2, e2, into: &f)
+                f.messageStart = min(e2 + 1, p.count)
+                return true
+            }
+        }
+        guard allowBare else { return false }
+        f.messageStart = i
+        return true
+    }
+
+    /// A lone token before the peer is a component when it has a component's
+    /// shape (a service with a number, `sftp-1`; a UUID; `…uuid…`); else an
+    /// account (`Unknown`, a user name), the usual case in pasted excerpts.
+    static func looksLikeComponent(_ p: UnsafeBufferPointer<UInt8>, _ a: Int, _ b: Int) -> Bool {
+        let t = string(p, a, b).lowercased()
+        if t.contains("uuid") || t == "local-manager" || t == "manager" { return true }
+        var hex = 0, dashes = 0
+        for c in t.utf8 { if c == 0x2D { dashes += 1 } else if isDigit(c) || (c >= 0x61 && c <= 0x66) { hex += 1 } }
+        if dashes == 4 && hex == t.utf8.count - 4 && t.utf8.count == 36 { return true }
+        guard let dash = t.lastIndex(of: "-") else { return false }
+        let service = t[..<dash], number = t[t.index(after: dash)...]
+        return !number.isEmpty && number.allSatisfy(\.isNumber)
+            && ["sftp", "ftp", "ftps", "http", "https", "ssh", "scp", "as2", "webdav", "smtp"].contains(String(service))
+    }
+
+    /// ID-first (3.x): `id YYYY-MM-DD HH:MM:SS [component account] address:port message`.
+    package static func idFirst(_ p: UnsafeBufferPointer<UInt8>) -> TextEventFields? {
+        guard let idEnd = eventID(p, 0), idEnd < p.count,
+              let (ts, after) = TimestampScanner.iso(p, at: idEnd + 1) else { return nil }
+        guard after == p.count || p[after] == 0x20 else { return nil }
+        var f = TextEventFields(layout: "id-first", timestamp: ts, eventID: string(p, 0, idEnd), messageStart: p.count)
+        return tail(p, at: after + 1, into: &f, allowBare: false) ? f : nil
+    }
+
+    /// Timestamp-first (4.x+): `ts id component account address:port message`,
+    /// or the short form `ts id message`.
+    package static func tsFirst(_ p: UnsafeBufferPointer<UInt8>) -> TextEventFields? {
+        guard let (ts, after) = TimestampScanner.iso(p, at: 0), after < p.count, p[after] == 0x20,
+              let idEnd = eventID(p, after + 1) else { return nil }
+        var f = TextEventFields(layout: "ts-first", timestamp: ts, eventID: string(p, after + 1, idEnd), messageStart: p.count)
+        guard tail(p, at: idEnd + 1, into: &f, allowBare: true) else { return nil }
+        if f.peer == nil { f.layout = "short" }
+        return f
+    }
+
+    /// RFC 3164: `<PRI>Mmm dd HH:MM:SS [host] proc[pid]: id [account] address:port message`.
+    static func syslog(_ p: UnsafeBufferPointer<UInt8>, year: Int, yearNote: String) -> TextEventFields? {
+        guard p.count > 4, p[0] == 0x3C else { return nil }
+        var i = 1
+        var pri = 0
+        while i < p.count && i < 5 && isDigit(p[i]) { pri = pri * 10 + Int(p[i] - 0x30); i += 1 }
+        guard i > 1, i < p.count, p[i] == 0x3E else { return nil }
+        i += 1
+        guard let (ts, after) = TimestampScanner.bsd(p, at: i, year: year), after < p.count, p[after] == 0x20 else { return nil }
+        var extra: [(String, JSONValue)] = [("syslog_priority", .int(pri))]
+        // host (optional) then process tag ending with ':'
+        var s = after + 1
+        var e = tokenEnd(p, s)
+        if e > s && p[e - 1] != 0x3A {
+            extra.append(("syslog_host", .string(string(p, s, e))))
+            guard e < p.count else { return nil }
+            s = e + 1; e = tokenEnd(p, s)
+        }
+        guard e > s, p[e - 1] == 0x3A, e < p.count else { return nil }
+        extra.append(("syslog_tag", .string(string(p, s, e - 1))))
+        let idStart = e + 1
+        guard let idEnd = eventID(p, idStart) else { return nil }
+        var f = TextEventFields(layout: "syslog", timestamp: ts, timestampNote: yearNote,
+                                eventID: string(p, idStart, idEnd), messageStart: p.count, extra: extra)
+        let i2 = idEnd + 1
+        if i2 < p.count {
+            // `account address:port message` is what the syslog handler writes.
+            let e1 = tokenEnd(p, i2)
+            if e1 < p.count {
+                let s2 = e1 + 1, e2 = tokenEnd(p, s2)
+                if let pr = peer(p, s2, e2), e1 > i2 {
+                    f.account = string(p, i2, e1)
+                    f.peer = pr
+                    notePeer(pr, p, s2, e2, into: &f)
+                    f.messageStart = min(e2 + 1, p.count)
+                    return f
+                }
+            }
+        }
+        guard tail(p, at: i2, into: &f, allowBare: true) else { return nil }
+        return f
+    }
+}

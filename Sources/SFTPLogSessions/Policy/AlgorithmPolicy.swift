@@ -1,0 +1,128 @@
+import Foundation
+import Yams
+import SFTPLogRecords
+import SFTPLogCatalog
+import SFTPLogOpenSSH
+
+public enum PolicyError: Error, CustomStringConvertible {
+    case unreadable(String, String)
+    public var description: String {
+        switch self { case .unreadable(let p, let why): return "\(p): cannot read policy: \(why)" }
+    }
+}
+
+/// A rating of one algorithm name: `fail`, `warn`, `ok` (or `unknown` for names
+/// the policy does not list), with our reason and the authority behind it.
+public struct AlgorithmRating: Equatable, Sendable {
+    public var rating: String
+    public var reason: String
+    public var reference: String
+    public var notes: [String]
+}
+
+/// The SSH algorithm policy (`catalog/ssh-policy.json`), plain data like
+/// ssh-audit's database, plus `--policy` override files (JSON or YAML, same
+/// shape): an override replaces whole per-name entries and single rule keys.
+// @unchecked: `tree` is the `[String: Any]` JSONSerialization and Yams give;
+// it is built by `load` and never changed once the policy is shared.
+public struct AlgorithmPolicy: @unchecked Sendable {
+    public static let categories = ["kex", "hostkey", "cipher", "mac", "compression"]
+
+    /// The effective policy as a JSON-like tree (what `--print-policy` prints).
+    public private(set) var tree: [String: Any]
+    public private(set) var sources: [String]
+
+    public var name: String { tree["name"] as? String ?? "default" }
+
+    init(tree: [String: Any], sources: [String]) {
+        self.tree = tree
+        self.sources = sources
+    }
+
+    public static func load(defaultPath: String, overrides: [String] = []) throws -> AlgorithmPolicy {
+        var p = AlgorithmPolicy(tree: try readTree(defaultPath), sources: [defaultPath])
+        for o in overrides { p.apply(try readTree(o), from: o) }
+        return p
+    }
+
+    public static func bundled(overrides: [String] = []) throws -> AlgorithmPolicy {
+        try load(defaultPath: EventCatalog.catalogDirectory() + "/ssh-policy.json", overrides: overrides)
+    }
+
+    static func readTree(_ path: String) throws -> [String: Any] {
+        guard let data = CatalogFiles.contents(atPath: path) else { throw PolicyError.unreadable(path, "no such file") }
+        let text = String(decoding: data, as: UTF8.self)
+        if let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any] { return obj }
+        do {
+            guard let obj = try Yams.load(yaml: text) as? [String: Any] else { throw PolicyError.unreadable(path, "expected a mapping at the top") }
+            return obj
+        } catch let e as PolicyError {
+            throw e
+        } catch {
+            throw PolicyError.unreadable(path, "neither JSON nor YAML (\(error))")
+        }
+    }
+
+    mutating func apply(_ o: [String: Any], from path: String) {
+        sources.append(path)
+        for key in ["name", "description"] { if let v = o[key] { tree[key] = v } }
+        var algos = tree["algorithms"] as? [String: Any] ?? [:]
+        for (cat, entries) in o["algorithms"] as? [String: Any] ?? [:] {
+            var current = algos[cat] as? [String: Any] ?? [:]
+            for (name, entry) in entries as? [String: Any] ?? [:] { current[name] = entry }
+            algos[cat] = current
+        }
+        tree["algorithms"] = algos
+        if let pats = o["patterns"] as? [[String: Any]] {
+            // Override patterns go first so they win over the defaults.
+            tree["patterns"] = pats + (tree["patterns"] as? [[String: Any]] ?? [])
+        }
+        var rules = tree["rules"] as? [String: Any] ?? [:]
+        for (rule, value) in o["rules"] as? [String: Any] ?? [:] {
+            if var existing = rules[rule] as? [String: Any], let patch = value as? [String: Any] {
+                for (k, v) in patch { existing[k] = v }
+                rules[rule] = existing
+            } else {
+                rules[rule] = value
+            }
+        }
+        tree["rules"] = rules
+    }
+
+    var markers: Set<String> { Set(tree["markers"] as? [String] ?? []) }
+
+    /// Rating of a name in a category: exact entry, else the longest matching
+    /// prefix/suffix pattern, else `unknown` (never silently ok).
+    public func rate(_ category: String, _ name: String) -> AlgorithmRating {
+        if let e = (tree["algorithms"] as? [String: Any])?[category] as? [String: Any], let r = e[name] as? [String: Any] {
+            return AlgorithmPolicy.rating(r)
+        }
+        var best: ([String: Any], Int)?
+        for p in tree["patterns"] as? [[String: Any]] ?? [] where p["category"] as? String == category {
+            var len = -1
+            if let pre = p["prefix"] as? String, name.hasPrefix(pre) { len = pre.count }
+            if let suf = p["suffix"] as? String, name.hasSuffix(suf) { len = max(len, suf.count) }
+            if len >= 0, best == nil || len > best!.1 { best = (p, len) }
+        }
+        if let (p, _) = best { return AlgorithmPolicy.rating(p) }
+        return AlgorithmRating(rating: "unknown", reason: "not in the algorithm policy: rate it in a --policy file", reference: "", notes: [])
+    }
+
+    static func rating(_ r: [String: Any]) -> AlgorithmRating {
+        AlgorithmRating(rating: r["rating"] as? String ?? "unknown", reason: r["reason"] as? String ?? "",
+                        reference: r["reference"] as? String ?? "", notes: r["notes"] as? [String] ?? [])
+    }
+
+    func rule(_ name: String) -> [String: Any] { (tree["rules"] as? [String: Any])?[name] as? [String: Any] ?? [:] }
+
+    func note(_ name: String) -> (report: Bool, rating: String, reason: String, reference: String)? {
+        guard let n = (rule("notes")[name]) as? [String: Any] else { return nil }
+        return (n["report"] as? Bool ?? true, n["rating"] as? String ?? "info", n["reason"] as? String ?? "", n["reference"] as? String ?? "")
+    }
+
+    /// The effective policy as pretty JSON, keys sorted.
+    public func printable() throws -> String {
+        let data = try JSONSerialization.data(withJSONObject: tree, options: [.prettyPrinted, .sortedKeys])
+        return String(decoding: data, as: UTF8.self)
+    }
+}

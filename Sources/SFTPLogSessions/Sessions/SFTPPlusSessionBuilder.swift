@@ -1,0 +1,453 @@
+import Foundation
+import SFTPLogRecords
+import SFTPLogCatalog
+import SFTPLogOpenSSH
+
+/// Folds the ordered records of one SFTPPlus source into sessions.
+///
+/// Server side: a connection is keyed by the peer `address:port` (components
+/// change along a connection: service, authentication method, `Process`), opened
+/// by `30014` and closed by `30015`/`30050`/`30082`; a reused port after a close
+/// is a new session. Events whose account is `Process` with no real peer are
+/// server-level. Client side: one session per location connection, keyed by the
+/// location name. Records without a peer (short layout) join the only open
+/// peerless session, or the one whose user matches; when that is ambiguous they
+/// stay unattributed rather than merging two sessions.
+public final class SFTPPlusSessionBuilder {
+    let rules: SessionRules
+    let file: String
+    let sourceID: Int64
+    let zone: TimeZone
+    /// A session under construction, boxed so updates never copy it.
+    final class Box { var s: SessionTimeline; init(_ s: SessionTimeline) { self.s = s } }
+    /// Sessions still open (or closed but not yet taken), by serial number.
+    private var sessions: [Int: Box] = [:]
+    private var nextSerial = 0
+    /// Closed sessions ready to be stored, in the order they closed.
+    private var done: [Int] = []
+    struct PeerKey: Hashable { var address: String; var port: Int }
+    private var openServer: [PeerKey: Int] = [:]
+    private var openClient: [String: Int] = [:]
+    private var openPeerless: [Int] = []
+    /// Per session: pending (started, not finished) operations and open files by real path.
+    private var pendingOps: [Int: [Int]] = [:]
+    private var openFiles: [Int: [String: Int]] = [:]
+    private var closed: Set<Int> = []
+    /// The last 64 keyed events (a ring), for spotting the same event shown again without its peer.
+    private var recent: [(key: DedupKey, session: Int)] = []
+    private var recentHead = 0
+    public private(set) var unattributed = 0
+    /// Client-shell prompts and attribute listings go to the latest client session.
+    private var lastClient: Int?
+
+    /// Keep each session's list of record references (needed when records are
+    /// already stored and must be marked afterwards; not while streaming).
+    let collectRefs: Bool
+    /// The session the last added record joined, and whether as a duplicate.
+    private var lastAttach: (id: String, duplicate: Bool)?
+
+    public init(rules: SessionRules, file: String, sourceID: Int64, timeZone: TimeZone, collectRefs: Bool = true) {
+        self.rules = rules; self.file = file; self.sourceID = sourceID; self.zone = timeZone; self.collectRefs = collectRefs
+    }
+
+    static func field(_ r: Record, _ name: String?) -> String? {
+        guard let name, let v = r.resolution?.fields.first(where: { $0.0 == name })?.1 else { return nil }
+        if case .null = v { return nil }
+        return v.stringValue
+    }
+
+    static func number(_ r: Record, _ name: String?) -> Double? {
+        guard let name, let v = r.resolution?.fields.first(where: { $0.0 == name })?.1 else { return nil }
+        switch v {
+        case .int(let i): return Double(i)
+        case .double(let d): return d
+        case .string(let s): return Double(s)
+        default: return nil
+        }
+    }
+
+    private func open(_ s: SessionTimeline) -> Int {
+        sessions[nextSerial] = Box(s)
+        nextSerial += 1
+        return nextSerial - 1
+    }
+
+    /// Folds a record in; returns the id of the session it joined (and whether as a duplicate).
+    @discardableResult
+    public func add(_ r: Record, seq: Int = 0) -> (id: String, duplicate: Bool)? {
+        lastAttach = nil
+        fold(r, RecordRef(line: r.line, seq: seq))
+        return lastAttach
+    }
+
+    private func fold(_ r: Record, _ rowID: RecordRef) {
+        switch r.kind {
+        case .sftpplusEvent: break
+        case .sftpplusPrompt, .sftpplusAttribute:
+            if let c = lastClient, sessions[c] != nil { attach(c, r, rowID: rowID, counts: false) }
+            return
+        default: return
+        }
+        guard let id = r.eventID else { return }
+        if isClientEvent(r, id) { client(r, id, rowID); return }
+        if let peer = r.peer, let port = peer.port, !(peer.address == "0.0.0.0" && port == 0) {
+            if r.account == "Process" && r.component == "Process" { return }  // server-level
+            server(r, id, key: PeerKey(address: peer.address, port: port), rowID: rowID)
+            return
+        }
+        if r.peer != nil || r.account == "Process" { return }  // 0.0.0.0:0 or Process: server-level
+        peerless(r, id, rowID)
+    }
+
+    func isClientEvent(_ r: Record, _ id: String) -> Bool {
+        if rules.role(id).client { return true }
+        return r.resolution?.fields.contains(where: { $0.0 == "location" }) ?? false
+    }
+
+    // MARK: server side
+
+    private func server(_ r: Record, _ id: String, key: PeerKey, rowID: RecordRef) {
+        var idx = openServer[key]
+        let role = rules.role(id)
+        if role.serverOpen, let i = idx {
+            // A new connection on a key still open: the earlier one ended unlogged.
+            finishOpen(i); openServer[key] = nil; idx = nil
+        }
+        if idx == nil {
+            var s = SessionTimeline(source: "sftpplus", side: "server", file: file)
+            s.peer = r.peer
+            s.component = r.component
+            if !role.serverOpen { s.details.append(("started_before_log", .bool(true))) }
+            idx = open(s)
+            openServer[key] = idx
+        }
+        let i = idx!
+        attach(i, r, rowID: rowID, counts: true)
+        remember(r, i)
+        apply(i, r, id, serverSide: true)
+        if role.serverClose {
+            closeSession(i, r, id)
+            openServer[key] = nil
+        }
+    }
+
+    // MARK: client side
+
+    private func client(_ r: Record, _ id: String, _ rowID: RecordRef) {
+        let name = rules.locationFields.lazy.compactMap { SFTPPlusSessionBuilder.field(r, $0) }.first ?? r.component ?? "?"
+        var idx = openClient[name]
+        if rules.clientOpen.contains(id), let i = idx, sessions[i]!.s.eventCount > 0, !rules.clientConnected.contains(id) || closed.contains(i) {
+            finishOpen(i); openClient[name] = nil; idx = nil
+        }
+        if idx == nil {
+            var s = SessionTimeline(source: "sftpplus", side: "client", file: file)
+            s.location = name
+            s.component = r.component
+            idx = open(s)
+            openClient[name] = idx
+        }
+        let i = idx!
+        if sessions[i]!.s.peer == nil, let p = r.peer, p.port != 0 { sessions[i]!.s.peer = p }
+        if let a = r.account, a != "Process", a != "Unknown", sessions[i]!.s.user == nil { sessions[i]!.s.user = a }
+        attach(i, r, rowID: rowID, counts: true)
+        lastClient = i
+        apply(i, r, id, serverSide: false)
+        if rules.clientConnected.contains(id), sessions[i]!.s.outcome == "incomplete" { sessions[i]!.s.outcome = "ok" }
+        if rules.clientClose.contains(id) {
+            closeSession(i, r, id)
+            openClient[name] = nil
+        }
+    }
+
+    // MARK: records without a peer
+
+    private func peerless(_ r: Record, _ id: String, _ rowID: RecordRef) {
+        // The same event shown again in another layout (documentation copies do this).
+        let k = dedupKey(r)
+        if let hit = recent.first(where: { $0.key == k }), sessions[hit.session] != nil {
+            attach(hit.session, r, rowID: rowID, counts: false)
+            return
+        }
+        var candidates = openPeerless.filter { !closed.contains($0) && sessions[$0] != nil }
+        if rules.serverOpen.contains(id) {
+            var s = SessionTimeline(source: "sftpplus", side: "server", file: file)
+            s.details.append(("grouped_without_peer", .bool(true)))
+            let i = open(s)
+            openPeerless.append(i)
+            candidates = [i]
+        } else if candidates.count > 1, let a = r.account, a != "Unknown" {
+            let byUser = candidates.filter { sessions[$0]!.s.user == a }
+            if byUser.count == 1 { candidates = byUser }
+        }
+        guard candidates.count == 1 else {
+            unattributed += 1
+            for c in candidates { markAmbiguous(c) }
+            return
+        }
+        let i = candidates[0]
+        attach(i, r, rowID: rowID, counts: true)
+        apply(i, r, id, serverSide: true)
+        if rules.serverClose.contains(id) { closeSession(i, r, id) }
+    }
+
+    private func markAmbiguous(_ i: Int) {
+        if !sessions[i]!.s.details.contains(where: { $0.0 == "ambiguous" }) {
+            sessions[i]!.s.details.append(("ambiguous", .string("events without a peer could not be told apart between concurrent sessions")))
+        }
+    }
+
+    /// The same event rendered in two layouts: same ID, same second, same message.
+    struct DedupKey: Equatable {
+        var id: String, second: Int, message: String
+    }
+
+    private func dedupKey(_ r: Record) -> DedupKey {
+        let t = r.timestamp
+        let second = t.map { (($0.year * 13 + $0.month) * 32 + $0.day) * 86400 + $0.hour * 3600 + $0.minute * 60 + $0.second } ?? -1
+        return DedupKey(id: r.eventID ?? "", second: second, message: r.message ?? "")
+    }
+
+    private func remember(_ r: Record, _ i: Int) {
+        if recent.count < 64 { recent.append((dedupKey(r), i)) } else { recent[recentHead] = (dedupKey(r), i) }
+        recentHead = (recentHead + 1) % 64
+    }
+
+    // MARK: shared
+
+    private func attach(_ i: Int, _ r: Record, rowID: RecordRef, counts: Bool) {
+        let box = sessions[i]!
+        if collectRefs { box.s.records.append(RecordRef(line: rowID.line, seq: rowID.seq, duplicate: !counts)) }
+        if counts && box.s.eventCount == 0 {
+            box.s.start = r.timestamp
+            box.s.startEpoch = r.timestamp?.epoch(in: zone)
+            box.s.firstLine = r.line
+            // Everything the id depends on is known at the first event.
+            box.s.id = SessionIdentity.make(box.s)
+        }
+        if !box.s.id.isEmpty { lastAttach = (box.s.id, !counts) }
+        guard counts else { return }
+        sessions[i]!.s.eventCount += 1
+        if let ts = r.timestamp {
+            sessions[i]!.s.end = ts
+            sessions[i]!.s.endEpoch = ts.epoch(in: zone)
+        }
+        sessions[i]!.s.lastLine = r.line
+    }
+
+    private func apply(_ i: Int, _ r: Record, _ id: String, serverSide: Bool) {
+        let box = sessions[i]!
+        let f = { (name: String) in SFTPPlusSessionBuilder.field(r, name) }
+        if serverSide, let a = r.account, a != "Unknown", a != "Process", !a.isEmpty, box.s.authSucceededMethod != nil || box.s.user == nil {
+            if box.s.authFailures == 0 || box.s.authSucceededMethod != nil { box.s.user = a }
+        }
+        // One pass over the fields for the names any event may carry.
+        var sawKex = false
+        for (name, value) in r.resolution?.fields ?? [] {
+            switch name {
+            case "client_version" where serverSide: box.s.clientVersion = value.stringValue
+            case "server_version" where !serverSide: box.s.serverVersion = value.stringValue
+            case "key_exchange": sawKex = true
+            default: break
+            }
+        }
+        let role = rules.role(id)
+        if sawKex || (serverSide ? role.serverNegotiation : role.clientNegotiation) {
+            box.s.negotiated.merge(negotiated(r, serverSide: serverSide))
+        }
+        guard role.any else { return }
+        if role.authSuccess {
+            sessions[i]!.s.user = f("username") ?? f("account_name") ?? r.account
+            let m = method(f("credentials_type"))
+            sessions[i]!.s.authSucceededMethod = m
+            if let m { sessions[i]!.s.authMethodsTried.append(m) }
+        } else if role.authFailure {
+            sessions[i]!.s.authFailures += 1
+            if sessions[i]!.s.authSucceededMethod == nil { sessions[i]!.s.user = f("username") ?? f("name") ?? sessions[i]!.s.user }
+            if let m = method(f("credentials_type")) { sessions[i]!.s.authMethodsTried.append(m) }
+        }
+        if let rule = role.operation { operation(i, r, rule) }
+    }
+
+    /// SFTPPlus's credential names, in SSH's vocabulary (as OpenSSH reports them).
+    func method(_ credentials: String?) -> String? {
+        guard let c = credentials?.lowercased() else { return nil }
+        switch c {
+        case "ssh-key", "ssh_key", "publickey", "key": return "publickey"
+        case "password": return "password"
+        default: return c
+        }
+    }
+
+    /// `Protected using …`: for a server `in` is client→server; for a client location the reverse.
+    func negotiated(_ r: Record, serverSide: Bool) -> NegotiatedAlgorithms {
+        let f = { (name: String) -> String? in
+            guard var v = SFTPPlusSessionBuilder.field(r, name) else { return nil }
+            if v.first == " " || v.last == " " { v = String(v.drop(while: { $0 == " " }).reversed().drop(while: { $0 == " " }).reversed()) }
+            return v.isEmpty ? nil : v
+        }
+        let mac = { (name: String) -> String? in
+            guard let v = f(name), v != "<implicit>" else { return nil }
+            return v
+        }
+        var n = NegotiatedAlgorithms(kex: f("key_exchange"), hostkey: f("host_key"))
+        let inC = f("in_cipher"), outC = f("out_cipher"), inM = mac("in_hmac"), outM = mac("out_hmac")
+        let inZ = f("in_compression"), outZ = f("out_compression")
+        if serverSide {
+            n.cipherC2S = inC; n.cipherS2C = outC; n.macC2S = inM; n.macS2C = outM; n.compressionC2S = inZ; n.compressionS2C = outZ
+        } else {
+            n.cipherC2S = outC; n.cipherS2C = inC; n.macC2S = outM; n.macS2C = inM; n.compressionC2S = outZ; n.compressionS2C = inZ
+        }
+        // A MAC logged as <implicit> is known to be none: keep it nil but do not let a later event fill it.
+        return n
+    }
+
+    private func operation(_ i: Int, _ r: Record, _ rule: SessionRules.OperationRule) {
+        let f = { (name: String?) in SFTPPlusSessionBuilder.field(r, name) }
+        switch rule.phase {
+        case "start":
+            var op = SessionOperation(op: rule.op, path: f(rule.path) ?? "", line: r.line, ts: r.timestamp)
+            op.to = f(rule.to)
+            sessions[i]!.s.operations.append(op)
+            pendingOps[i, default: []].append(sessions[i]!.s.operations.count - 1)
+        case "ok", "fail":
+            let path = f(rule.path) ?? ""
+            let ok = rule.phase == "ok"
+            if let k = pendingOps[i]?.lastIndex(where: { sessions[i]!.s.operations[$0].op == rule.op && sessions[i]!.s.operations[$0].path == path }) {
+                let opIndex = pendingOps[i]!.remove(at: k)
+                sessions[i]!.s.operations[opIndex].ok = ok
+                if !ok { sessions[i]!.s.operations[opIndex].detail = f("details") }
+            } else {
+                var op = SessionOperation(op: rule.op, path: path, ok: ok, line: r.line, ts: r.timestamp)
+                op.to = f(rule.to)
+                if !ok { op.detail = f("details") }
+                sessions[i]!.s.operations.append(op)
+            }
+        case "open", "open-fail":
+            let mode = (f(rule.mode) ?? "").lowercased()
+            let opName = rules.openModes[mode] ?? (mode.contains("write") || mode.contains("append") ? "put" : "get")
+            var op = SessionOperation(op: opName, path: f(rule.path) ?? f(rule.realPath) ?? "", line: r.line, ts: r.timestamp)
+            if rule.phase == "open-fail" {
+                op.ok = false
+                op.detail = f("details")
+                sessions[i]!.s.operations.append(op)
+            } else {
+                sessions[i]!.s.operations.append(op)
+                if let real = f(rule.realPath) { openFiles[i, default: [:]][real] = sessions[i]!.s.operations.count - 1 }
+            }
+        case "close-ok", "close-fail":
+            let real = f(rule.realPath) ?? ""
+            let ok = rule.phase == "close-ok"
+            let opIndex: Int
+            if let k = openFiles[i]?[real] {
+                opIndex = k
+                openFiles[i]![real] = nil
+            } else {
+                sessions[i]!.s.operations.append(SessionOperation(op: rule.op == "transfer" ? "get" : rule.op, path: real, line: r.line, ts: r.timestamp))
+                opIndex = sessions[i]!.s.operations.count - 1
+            }
+            var op = sessions[i]!.s.operations[opIndex]
+            op.ok = ok
+            if rule.op == "transfer" {
+                let mode = (f(rule.mode) ?? "").lowercased()
+                let writing = mode.contains("write") || mode.contains("append") || op.op == "put"
+                op.bytes = (SFTPPlusSessionBuilder.number(r, writing ? rule.bytesWritten : rule.bytesRead)).flatMap { Int(exactly: $0.rounded(.towardZero)) }
+            } else if let b = SFTPPlusSessionBuilder.number(r, rule.bytes) {
+                op.bytes = Int(exactly: b.rounded(.towardZero))  // nil for NaN, ±inf, beyond Int (e.g. "Read 7e57 bytes")
+            }
+            op.seconds = SFTPPlusSessionBuilder.number(r, rule.duration)
+            op.bytesPerSecond = SFTPPlusSessionBuilder.number(r, rule.speed)
+            if !ok { op.detail = f("details") ?? op.detail }
+            sessions[i]!.s.operations[opIndex] = op
+        default:
+            break
+        }
+    }
+
+    private func closeSession(_ i: Int, _ r: Record, _ id: String) {
+        closed.insert(i)
+        done.append(i)
+        sessions[i]!.s.details.append(("closed_by", .string(id)))
+        let details = SFTPPlusSessionBuilder.field(r, "details")
+        if let d = details { sessions[i]!.s.details.append(("close_details", .string(d))) }
+        settle(i, closedBy: id, details: details)
+    }
+
+    private func finishOpen(_ i: Int) {
+        if !closed.contains(i) { settle(i, closedBy: nil, details: nil); done.append(i) }
+        closed.insert(i)
+    }
+
+    /// The session's outcome from what its events showed.
+    private func settle(_ i: Int, closedBy: String?, details: String?) {
+        let box = sessions[i]!
+        var s = box.s
+        s.closed = closedBy != nil
+        if s.side == "client" {
+            if s.outcome == "incomplete", closedBy != nil { s.outcome = "disconnected" }
+        } else if s.authFailures > 0 && s.authSucceededMethod == nil {
+            s.outcome = "auth-failed"
+        } else if closedBy == "30051" {
+            s.outcome = "connection-refused"
+            s.outcomeDetail = "too many concurrent connections"
+        } else if closedBy == nil {
+            s.outcome = "incomplete"
+        } else if s.authSucceededMethod != nil || s.user != nil || !s.operations.isEmpty {
+            s.outcome = "ok"
+        } else {
+            s.outcome = "disconnected"
+            s.outcomeDetail = details
+        }
+        box.s = s
+    }
+
+    private func release(_ i: Int) -> SessionTimeline {
+        var s = sessions.removeValue(forKey: i)!.s
+        pendingOps[i] = nil
+        openFiles[i] = nil
+        closed.remove(i)
+        s.sourceID = sourceID
+        if s.id.isEmpty { s.id = SessionIdentity.make(s) }
+        return s
+    }
+
+    /// Sessions that have closed since the last call, ready to store; memory
+    /// then holds only the open ones. Keeps the most recent few so a duplicate
+    /// rendering of a closing event can still join its session.
+    public func takeClosed(keepingLast keep: Int = 64) -> [SessionTimeline] {
+        guard done.count > keep else { return [] }
+        let ready = done.prefix(done.count - keep)
+        done.removeFirst(ready.count)
+        let readySet = Set(ready)
+        recent.removeAll { readySet.contains($0.session) }
+        recentHead = recent.count % 64
+        openPeerless.removeAll { readySet.contains($0) }
+        if let c = lastClient, readySet.contains(c) { lastClient = nil }
+        return ready.map(release)
+    }
+
+    /// Ends the fold: sessions still open end `incomplete` (the log stops first).
+    public func finish() -> [SessionTimeline] {
+        for i in sessions.keys.sorted() where !closed.contains(i) {
+            if sessions[i]!.s.side == "client" {
+                if sessions[i]!.s.outcome == "incomplete" && sessions[i]!.s.eventCount > 0 && !sessions[i]!.s.operations.isEmpty { sessions[i]!.s.outcome = "ok" }
+            } else {
+                settle(i, closedBy: nil, details: nil)
+                if sessions[i]!.s.authFailures > 0 && sessions[i]!.s.authSucceededMethod == nil { sessions[i]!.s.outcome = "auth-failed" }
+            }
+        }
+        done = []
+        return sessions.keys.sorted().map(release)
+    }
+}
+
+/// Session ids stable across re-ingest: derived from what the session is (its
+/// source kind, side, peer or location, first line and start), not from row ids.
+public enum SessionIdentity {
+    public static func make(_ s: SessionTimeline) -> String {
+        var h = ContentHash()
+        let key = [s.source, s.side, s.file.split(separator: "/").last.map(String.init) ?? s.file, s.peer.map { "\($0.address):\($0.port ?? -1)" } ?? "",
+                   s.location ?? "", String(s.firstLine), s.start?.iso ?? ""].joined(separator: "|")
+        h.update(Array(key.utf8))
+        return String(h.digest.prefix(12))
+    }
+}

@@ -1,0 +1,127 @@
+import Foundation
+import SFTPLogRecords
+import SFTPLogCatalog
+import SFTPLogOpenSSH
+
+/// One file operation of a session (`get`, `put`, `ls`, `mkdir`, `rename`, `rm`, …).
+public struct SessionOperation: Equatable, Sendable {
+    public var op: String
+    public var path: String
+    /// nil when the log never said how it ended.
+    public var ok: Bool?
+    public var bytes: Int?
+    public var to: String?
+    public var local: String?
+    public var seconds: Double?
+    public var bytesPerSecond: Double?
+    public var detail: String?
+    public var line: Int
+    public var ts: LogTimestamp?
+
+    public init(op: String, path: String, ok: Bool? = nil, line: Int, ts: LogTimestamp? = nil) {
+        self.op = op; self.path = path; self.ok = ok; self.line = line; self.ts = ts
+    }
+
+    public var json: JSONValue {
+        var o: [(String, JSONValue)] = [("op", .string(op)), ("path", .string(path)), ("ok", ok.map(JSONValue.bool) ?? .null),
+                                         ("bytes", bytes.map(JSONValue.int) ?? .null)]
+        if let to { o.append(("to", .string(to))) }
+        if let local { o.append(("local", .string(local))) }
+        if let seconds { o.append(("seconds", .double(seconds))) }
+        if let bytesPerSecond { o.append(("bytes_per_second", .double(bytesPerSecond))) }
+        if let detail { o.append(("detail", .string(detail))) }
+        o.append(("line", .int(line)))
+        return .object(o)
+    }
+}
+
+/// Where a record is in its source: `records(source_id, line, seq)` is unique.
+public struct RecordRef: Equatable, Sendable {
+    public var line: Int
+    public var seq: Int
+    public var duplicate: Bool
+    public init(line: Int, seq: Int, duplicate: Bool = false) { self.line = line; self.seq = seq; self.duplicate = duplicate }
+}
+
+/// A weak-algorithm finding (filled by the Policy stage).
+public struct Finding: Equatable, Sendable {
+    public var algorithm: String
+    public var category: String
+    public var direction: String?
+    public var rating: String
+    public var reason: String
+    public var reference: String
+
+    public init(algorithm: String, category: String, direction: String?, rating: String, reason: String, reference: String) {
+        self.algorithm = algorithm; self.category = category; self.direction = direction
+        self.rating = rating; self.reason = reason; self.reference = reference
+    }
+
+    public var json: JSONValue {
+        .object([("algorithm", .string(algorithm)), ("category", .string(category)),
+                 ("direction", direction.map(JSONValue.string) ?? .null), ("rating", .string(rating)),
+                 ("reason", .string(reason)), ("reference", .string(reference))])
+    }
+}
+
+/// One reconstructed session: an SFTPPlus connection (server side), a location
+/// connection (client side), or one OpenSSH client run.
+public struct SessionTimeline: Sendable {
+    public var id: String = ""
+    public var source: String
+    public var side: String
+    public var file: String
+    public var sourceID: Int64 = 0
+    public var peer: Peer?
+    public var user: String?
+    public var component: String?
+    public var location: String?
+    public var start: LogTimestamp?
+    public var end: LogTimestamp?
+    public var startEpoch: Double?
+    public var endEpoch: Double?
+    public var outcome: String = "incomplete"
+    public var outcomeDetail: String?
+    /// The end of the session is in the log (a close event, the client's last lines).
+    /// Nil for sessions stored before this was recorded.
+    public var closed: Bool? = false
+    public var clientVersion: String?
+    public var serverVersion: String?
+    public var negotiated = NegotiatedAlgorithms()
+    public var strictKex: Bool?
+    public var authMethodsTried: [String] = []
+    public var authSucceededMethod: String?
+    public var authFailures = 0
+    public var hostKeyCheck: String?
+    public var operations: [SessionOperation] = []
+    public var findings: [Finding] = []
+    public var terrapinVulnerable: Bool?
+    public var terrapinExplanation: String?
+    public var eventCount = 0
+    public var firstLine = 0
+    public var lastLine = 0
+    /// The timeline's records, in order, by their place in the source (duplicates:
+    /// the same event shown again in another layout).
+    public var records: [RecordRef] = []
+    /// Server's offer, when the log shows it (OpenSSH debug2): weak names it still offers.
+    public var serverOffer: [String: [String]] = [:]
+    /// DH group exchange size the server sent, when logged.
+    public var gexBits: Int?
+    /// Other facts worth keeping (proposals, transfer totals, errors), as JSON.
+    public var details: [(String, JSONValue)] = []
+
+    public init(source: String, side: String, file: String) {
+        self.source = source; self.side = side; self.file = file
+    }
+
+    public var duration: Double? {
+        guard let s = startEpoch, let e = endEpoch else { return nil }
+        return max(0, e - s)
+    }
+
+    /// The stored `bytes_up`/`bytes_down`, when the session was read without its operations.
+    public var storedTransferTotals: (up: Int, down: Int)?
+
+    public var bytesUp: Int { storedTransferTotals?.up ?? operations.filter { $0.op == "put" }.compactMap(\.bytes).reduce(0, +) }
+    public var bytesDown: Int { storedTransferTotals?.down ?? operations.filter { $0.op == "get" }.compactMap(\.bytes).reduce(0, +) }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import GRDB
+import SFTPLogRecords
+import SFTPLogCatalog
+import SFTPLogSessions
+
+/// Keeps the `catalog_variants` table equal to the catalogue in use (refreshed
+/// when its fingerprint changes, e.g. after `catalog import` or an upgrade).
+public enum CatalogTable {
+    static func fingerprint(_ c: EventCatalog) -> String {
+        var h = ContentHash()
+        for id in c.events.keys.sorted() {
+            for t in c.events[id]!.variants { h.update(Array("\(id)|\(t.variant)|\(t.template)|\(t.versions ?? "")\n".utf8)) }
+        }
+        return h.digest
+    }
+
+    static func refresh(_ db: Database, catalog c: EventCatalog) throws {
+        let fp = fingerprint(c)
+        if try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'catalog_fingerprint'") == fp { return }
+        try db.execute(sql: "DELETE FROM catalog_variants")
+        let stmt = try db.makeStatement(sql: "INSERT INTO catalog_variants VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")
+        for e in c.events.values {
+            for t in e.variants {
+                try stmt.execute(arguments: [
+                    e.id, t.variant, e.area, t.template, JSONValue.array(t.fields.map(JSONValue.string)).json,
+                    JSONValue.array(t.groups.map(JSONValue.string)).json, t.versions, t.fromVersion, t.toVersion,
+                    JSONValue.array(t.documentedIn.map(JSONValue.string)).json, t.inferred, t.description ?? e.description,
+                ])
+            }
+        }
+        try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES ('catalog_fingerprint', ?)", arguments: [fp])
+    }
+
+    /// `catalog stats`: how the records of a database resolved.
+    public struct Stats: Sendable {
+        public var resolved = 0, unresolved = 0, unknown = 0
+        public var unresolvedByID: [(String, Int)] = []
+        public var unknownIDs: [(String, Int)] = []
+    }
+
+    static func stats(_ db: Database) throws -> Stats {
+        var s = Stats()
+        for row in try Row.fetchAll(db, sql: "SELECT catalog_status, count(*) AS n FROM records WHERE kind = 'sftpplus.event' GROUP BY catalog_status") {
+            let n: Int = row["n"]
+            switch row["catalog_status"] as String? {
+            case "resolved": s.resolved = n
+            case "unresolved": s.unresolved = n
+            case "unknown-id": s.unknown = n
+            default: break
+            }
+        }
+        s.unresolvedByID = try Row.fetchAll(db, sql: """
+            SELECT event_id, count(*) AS n FROM records WHERE catalog_status = 'unresolved' GROUP BY event_id ORDER BY n DESC, event_id
+            """).map { ($0["event_id"], $0["n"]) }
+        s.unknownIDs = try Row.fetchAll(db, sql: """
+            SELECT event_id, count(*) AS n FROM records WHERE catalog_status = 'unknown-id' GROUP BY event_id ORDER BY n DESC, event_id
+            """).map { ($0["event_id"], $0["n"]) }
+        return s
+    }
+
+    /// `catalog stats`: the distinct messages of the stored OpenSSH records, each with
+    /// its `debugN` level (nil for an unprefixed line: a continuation line carries the
+    /// level of the line it continues, with `continuation` set) and its record count.
+    static func opensshMessages(_ db: Database) throws -> [(message: String, level: Int?, records: Int)] {
+        // The kind range (not LIKE) so the `records_kind` index serves it.
+        try Row.fetchAll(db, sql: """
+            SELECT message, CASE WHEN json_extract(extra, '$.continuation') THEN NULL ELSE json_extract(extra, '$.level') END AS level,
+                   count(*) AS n
+            FROM records WHERE kind >= 'openssh.' AND kind < 'openssh/' AND message IS NOT NULL GROUP BY 1, 2
+            """).map { ($0["message"], $0["level"], $0["n"]) }
+    }
+}

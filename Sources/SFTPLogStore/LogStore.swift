@@ -1,0 +1,287 @@
+import Foundation
+import GRDB
+import GRDBSQLite
+import CSQLiteConfig
+import SFTPLogRecords
+import SFTPLogCatalog
+import SFTPLogSessions
+
+public enum StoreError: Error, CustomStringConvertible {
+    case notOurs(path: String)
+    case newerSchema(path: String)
+    case cannotOpen(path: String, reason: String)
+    case missing(path: String)
+    case readOnlyViolation(String)
+    case changedWhileReading(path: String)
+
+    public var description: String {
+        switch self {
+        case .notOurs(let p): return "\(p): not an sftplog database (it has other tables); refusing to touch it"
+        case .newerSchema(let p): return "\(p): written by a newer sftplog (unknown schema migrations); upgrade sftplog to use it"
+        case .cannotOpen(let p, let r): return "\(p): cannot open database: \(r)"
+        case .missing(let p): return "\(p): no such database (run `sftplog ingest` first)"
+        case .readOnlyViolation(let m): return "query is read-only: \(m)"
+        case .changedWhileReading(let p): return "\(p): the database changed while it was being read (a writer other than sftplog?); run the command again"
+        }
+    }
+}
+
+/// An sftplog database: the one facade through which commands, reports and
+/// the ingest pipeline reach the store (no SQL outside `Store/`). Writers get
+/// WAL and a busy timeout so concurrent ingests queue instead of failing;
+/// readers open the file read-only.
+public final class LogStore: Sendable {
+    let queue: DatabaseQueue
+
+    init(_ queue: DatabaseQueue) { self.queue = queue }
+
+    /// The database file (`:memory:` for a workspace).
+    public var path: String { queue.path }
+
+    /// Reads in one transaction: every call on `StoreReader` sees the same snapshot.
+    public func read<T>(_ body: (StoreReader) throws -> T) throws -> T {
+        try queue.read { try body(StoreReader(db: $0)) }
+    }
+
+    /// Writes in one transaction.
+    public func write<T>(_ body: (StoreWriter) throws -> T) throws -> T {
+        try queue.write { try body(StoreWriter(db: $0)) }
+    }
+
+    /// A fresh in-memory database with the schema: where `report` and `audit`
+    /// put the files they are given.
+    public static func inMemory() throws -> LogStore {
+        let q = try DatabaseQueue()
+        try Schema.migrator.migrate(q)
+        try q.write { try $0.execute(sql: "PRAGMA application_id = \(Schema.applicationID)") }
+        return LogStore(q)
+    }
+
+    public static func defaultPath(_ explicit: String?) -> String {
+        if let e = explicit { return e }
+        if let env = ProcessInfo.processInfo.environment["SFTPLOG_DB"], !env.isEmpty { return env }
+        return "./sftplog.db"
+    }
+
+    /// SQLite counts every allocation under one process-wide mutex unless told
+    /// not to; with two connections reading at once (`SessionExport`) the
+    /// contention on it cost about a sixth of the CPU. Nothing here reads the counts.
+    private static let memoryStatisticsOff: Void = { _ = sftplog_sqlite_memstatus_off() }()
+
+    static func configuration(readOnly: Bool) -> Configuration {
+        _ = memoryStatisticsOff
+        var c = Configuration()
+        c.readonly = readOnly
+        c.busyMode = .timeout(30)
+        c.label = "sftplog"
+        c.prepareDatabase { db in
+            if !readOnly {
+                // WAL: readers never block the writer, and a killed writer leaves no torn pages.
+                // 16 KiB pages for new databases (an existing file keeps its own): a
+                // 1M-line load measured ~1 s faster, with 40% less system time, than
+                // at 4 KiB (SFTPLOG_PAGE_SIZE overrides it, for measuring).
+                let pageSize = ProcessInfo.processInfo.environment["SFTPLOG_PAGE_SIZE"].flatMap(Int.init) ?? 16384
+                try db.execute(sql: "PRAGMA page_size=\(pageSize)")
+                _ = try? String.fetchOne(db, sql: "PRAGMA journal_mode=WAL")
+                try db.execute(sql: "PRAGMA synchronous=NORMAL")
+                // 8 MiB of page cache: measured on a 1M-line load, 64 MiB was no faster
+                // (39 s vs 35-38 s) and peaked at 224 MB of RSS instead of 128 MB
+                // (SFTPLOG_CACHE_KIB overrides it, for measuring).
+                let cacheKiB = ProcessInfo.processInfo.environment["SFTPLOG_CACHE_KIB"].flatMap(Int.init) ?? 8192
+                try db.execute(sql: "PRAGMA cache_size=-\(cacheKiB)")
+                // Checkpoint every 64 MiB of WAL instead of every 4 MiB: each checkpoint
+                // fsyncs, and with the default a bulk load paid one per batch (256 MiB
+                // measured no different; SFTPLOG_WAL_PAGES overrides it, for measuring).
+                let walPages = ProcessInfo.processInfo.environment["SFTPLOG_WAL_PAGES"].flatMap(Int.init) ?? 16384
+                try db.execute(sql: "PRAGMA wal_autocheckpoint=\(walPages)")
+            }
+            try db.execute(sql: "PRAGMA foreign_keys=OFF")
+        }
+        return c
+    }
+
+    /// Opens (creating if needed) a database for writing and brings its schema up to date.
+    ///
+    /// Only one process writes a database at a time: the first takes an
+    /// exclusive lock (`WriterLock`, file `<path>-lock`) held until it exits,
+    /// later ones wait for it (`waiting` is called first). That keeps two
+    /// concurrent ingests of the same content from storing it twice.
+    public static func openForWriting(_ path: String, waiting: (() -> Void)? = nil) throws -> LogStore {
+        // Store safety: a write past `ulimit -f` must fail with EFBIG (reported
+        // as an I/O error, the transaction rolled back), not kill the process.
+        signal(SIGXFSZ, SIG_IGN)
+        let exists = FileManager.default.fileExists(atPath: path)
+        if exists, (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0 > 0 {
+            // Check read-only first: opening for writing switches the file to WAL,
+            // which would already change a database that is not ours.
+            func check() throws {
+                let reader = try openQueueForReading(path)
+                // Store safety: SQLite finds corrupt pages only when it reads them, so
+                // an ingest could add rows to a damaged file (and checkpoint into it).
+                // A quick_check (structure only, no index contents; ~0.15 s per 100 MB)
+                // refuses it first, read-only.
+                try checkIntegrity(reader, path: path)
+            }
+            do {
+                try check()
+            } catch where FileManager.default.fileExists(atPath: WriterLock.lockPath(databasePath: path)) {
+                // An sftplog has written here, and may be creating the file right now
+                // (its tables exist before its application_id): two ingests started
+                // together refused a new database as "not an sftplog database". Judge
+                // the file again once no other ingest is writing it.
+                try WriterLock.acquire(databasePath: path, waiting: waiting)
+                try check()
+            }
+        }
+        try WriterLock.acquire(databasePath: path, waiting: waiting)
+        let q: DatabaseQueue
+        do {
+            q = try DatabaseQueue(path: path, configuration: configuration(readOnly: false))
+        } catch {
+            throw StoreError.cannotOpen(path: path, reason: describe(error))
+        }
+        do {
+            try q.writeWithoutTransaction { db in
+                // Store safety: SQLite opens a file it may not write read-only without
+                // saying so; say it now, before any input is read.
+                if sqlite3_db_readonly(db.sqliteConnection, "main") == 1 {
+                    throw StoreError.cannotOpen(path: path, reason: "database is read-only (no permission to write the file)")
+                }
+                try checkOwnership(db, path: path, isNew: !exists)
+                if try Schema.isSuperseded(db) { throw StoreError.newerSchema(path: path) }
+            }
+            try Schema.migrator.migrate(q)
+            try q.writeWithoutTransaction { db in
+                // Only when missing: a refused or failed run must leave the file's bytes as they were.
+                if try Int32.fetchOne(db, sql: "PRAGMA application_id") != Schema.applicationID {
+                    try db.execute(sql: "PRAGMA application_id = \(Schema.applicationID)")
+                }
+                try Schema.createBulkIndexes(db)
+            }
+        } catch let e as StoreError {
+            throw e
+        } catch {
+            throw StoreError.cannotOpen(path: path, reason: describe(error))
+        }
+        return LogStore(q)
+    }
+
+    /// Ends a run of writes: folds the WAL into the main file, so the database
+    /// file alone holds everything (a copy of just `PATH` is complete), then
+    /// closes. Never fails: what is committed is safe in the WAL either way.
+    public func finishWriting() {
+        _ = try? queue.writeWithoutTransaction { try $0.checkpoint(.passive) }
+        try? queue.close()
+    }
+
+    /// Closes the connection (a reader; a writer calls `finishWriting`).
+    public func close() { try? queue.close() }
+
+    /// A read-only connection to the same file, opened without the checks of
+    /// `openForReading` (this writer made them): lookups while this connection is
+    /// busy writing. nil for an in-memory database or when it cannot be opened.
+    public func readerAlongside() -> LogStore? {
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        return (try? DatabaseQueue(path: path, configuration: LogStore.configuration(readOnly: true))).map(LogStore.init)
+    }
+
+    /// Reads the database at `path` on `count` connections at once, all on one
+    /// snapshot (see `SnapshotReaders`); nil, starting nothing, while an ingest writes it.
+    public static func readInParallel(path: String, count: Int,
+                                      body: @escaping @Sendable (Int, StoreReader) throws -> Void) throws -> SnapshotReaders? {
+        try SnapshotReaders.start(path: path, count: count, body: body)
+    }
+
+    /// Opens an existing database read-only (SQL that writes fails).
+    public static func openForReading(_ path: String) throws -> LogStore {
+        LogStore(try openQueueForReading(path))
+    }
+
+    static func openQueueForReading(_ path: String) throws -> DatabaseQueue {
+        guard FileManager.default.fileExists(atPath: path) else { throw StoreError.missing(path: path) }
+        func open(_ location: String) throws -> DatabaseQueue {
+            let q = try DatabaseQueue(path: location, configuration: configuration(readOnly: true))
+            try q.read { db in
+                try checkOwnership(db, path: path, isNew: false)
+                if try Schema.isSuperseded(db) { throw StoreError.newerSchema(path: path) }
+            }
+            return q
+        }
+        do {
+            return try open(path)
+        } catch let e as StoreError {
+            throw e
+        } catch {
+            // Store safety: a WAL database in a read-only directory (or a read-only
+            // copy without its -shm) cannot set up the WAL index. With no -wal file
+            // everything committed is in the main file, so it is read as immutable.
+            if let e = error as? DatabaseError, e.resultCode == .SQLITE_READONLY || e.resultCode == .SQLITE_CANTOPEN,
+               !FileManager.default.fileExists(atPath: path + "-wal"),
+               let encoded = URL(fileURLWithPath: path).path.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) {
+                do { return try open("file:\(encoded)?immutable=1") } catch let e as StoreError { throw e } catch {}
+            }
+            throw StoreError.cannotOpen(path: path, reason: describe(error))
+        }
+    }
+
+    static func checkOwnership(_ db: Database, path: String, isNew: Bool) throws {
+        let appID = try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0
+        if appID == Schema.applicationID { return }
+        let tables = try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'") ?? 0
+        if appID == 0, tables > 0, try isOursBeingCreated(db) { return }
+        if appID != 0 || tables > 0 { throw StoreError.notOurs(path: path) }
+    }
+
+    /// Store safety: `application_id` is set after the migrations, in a separate
+    /// transaction, so a database can be seen (by a concurrent ingest or query,
+    /// or after a kill in between) with sftplog's migrations and no mark yet.
+    /// It is ours when every migration it records is one of ours.
+    static func isOursBeingCreated(_ db: Database) throws -> Bool {
+        guard try db.tableExists("grdb_migrations") else { return false }
+        let applied = try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations")
+        return !applied.isEmpty && Set(applied).isSubset(of: Set(Schema.migrator.migrations))
+    }
+
+    /// Refuses a database whose pages are damaged (`PRAGMA quick_check`), read-only.
+    static func checkIntegrity(_ reader: DatabaseQueue, path: String) throws {
+        let problems: [String]
+        do {
+            problems = try reader.read { try String.fetchAll($0, sql: "PRAGMA quick_check(3)") }
+        } catch {
+            throw StoreError.cannotOpen(path: path, reason: describe(error))
+        }
+        guard problems != ["ok"] else { return }
+        let detail = problems.joined(separator: "; ").replacingOccurrences(of: "\n", with: " ")
+        throw StoreError.cannotOpen(path: path, reason: "database file is corrupt (\(detail)); refusing to write into it")
+    }
+
+    /// One line for an error met while writing the database at `path`: SQLite's
+    /// errors in words and the file named (others as they describe themselves).
+    public static func explain(_ error: Error, database path: String, during: String? = nil) -> String {
+        guard error is DatabaseError else { return "\(error)" }
+        return "\(path): \(describe(error))" + (during.map { " (while \($0))" } ?? "")
+    }
+
+    public static func describe(_ error: Error) -> String {
+        if let e = error as? DatabaseError {
+            switch e.resultCode {
+            case .SQLITE_NOTADB: return "not an SQLite database"
+            case .SQLITE_CORRUPT: return "database file is corrupt"
+            case .SQLITE_CANTOPEN: return "cannot open file (missing directory or no permission)"
+            case .SQLITE_READONLY: return "database is read-only"
+            case .SQLITE_FULL: return "disk full"
+            case .SQLITE_IOERR:
+                // A failed write (EFBIG past `ulimit -f`, EIO, ENOSPC seen as EIO) rolls the transaction back.
+                if e.extendedResultCode == .SQLITE_IOERR_WRITE || e.extendedResultCode == .SQLITE_IOERR_FSYNC {
+                    return "cannot write the database (disk full, file size limit or I/O error); its last transaction was rolled back"
+                }
+                return "I/O error (\(e.message ?? "no detail"))"
+            default: return e.message ?? "\(e)"
+            }
+        }
+        return "\(error)"
+    }
+}
+
+/// Our log record, not GRDB's `Record` class.
+typealias Record = SFTPLogRecords.Record

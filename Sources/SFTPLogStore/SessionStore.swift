@@ -1,0 +1,121 @@
+import Foundation
+import GRDB
+import SFTPLogRecords
+import SFTPLogCatalog
+import SFTPLogSessions
+
+/// Writes and reads reconstructed sessions. A source's sessions are replaced
+/// as a whole when the source changes (grown file), so ids stay stable.
+public enum SessionStore {
+    static func replace(_ db: Database, sourceID: Int64, with sessions: [SessionTimeline], zone: TimeZone) throws {
+        try deleteAll(db, sourceID: sourceID)
+        try insert(db, sourceID: sourceID, sessions)
+    }
+
+    static let childTables = ["session_operations", "findings", "session_algorithms_offered"]
+
+    static func deleteAll(_ db: Database, sourceID: Int64) throws {
+        try db.execute(sql: "UPDATE records SET session_id = NULL, session_duplicate = 0 WHERE source_id = ? AND session_id IS NOT NULL", arguments: [sourceID])
+        for table in childTables {
+            try db.execute(sql: "DELETE FROM \(table) WHERE session_id IN (SELECT id FROM sessions WHERE source_id = ?)", arguments: [sourceID])
+        }
+        try db.execute(sql: "DELETE FROM sessions WHERE source_id = ?", arguments: [sourceID])
+    }
+
+    /// Marks the records of sessions built after their records were stored
+    /// (OpenSSH runs, resumed sources) with their session.
+    static func assignRecords(_ db: Database, sourceID: Int64, _ sessions: [SessionTimeline]) throws {
+        let one = try db.cachedStatement(sql: "UPDATE records SET session_id = ?, session_duplicate = ? WHERE source_id = ? AND line = ? AND seq = ?")
+        // Runs of consecutive lines (one record each, same duplicate flag) in one
+        // statement: an OpenSSH transcript is mostly one run, not one UPDATE per line.
+        let range = try db.cachedStatement(sql: "UPDATE records SET session_id = ?, session_duplicate = ? "
+            + "WHERE source_id = ? AND line BETWEEN ? AND ? AND seq = 0")
+        for s in sessions {
+            var i = 0
+            let refs = s.records
+            while i < refs.count {
+                let first = refs[i]
+                var j = i
+                while first.seq == 0, j + 1 < refs.count, refs[j + 1].seq == 0, refs[j + 1].line == refs[j].line + 1,
+                      refs[j + 1].duplicate == first.duplicate { j += 1 }
+                if j > i {
+                    try range.execute(arguments: [s.id, first.duplicate, sourceID, first.line, refs[j].line])
+                } else {
+                    try one.execute(arguments: [s.id, first.duplicate, sourceID, first.line, first.seq])
+                }
+                i = j + 1
+            }
+        }
+    }
+
+    /// A session's rows with every value rendered, so that the ingest's parsing
+    /// thread does the formatting and the writer thread only binds.
+    package struct PreparedSession: Sendable {
+        /// `sessions` row; the source id (column 2) is filled in at insert.
+        var session: [SQLValue]
+        var operations: [[SQLValue]]
+        var findings: [[SQLValue]]
+        var offered: [[SQLValue]]
+    }
+
+    package static func prepare(_ sessions: [SessionTimeline]) -> [PreparedSession] {
+        sessions.map { s in
+            let n = s.negotiated
+            let utc = { (e: Double?, ts: LogTimestamp?) in e.map { LogTimestamp.utcISO($0, fractionDigits: ts?.fraction.count ?? 0) } }
+            let session: [SQLValue] = [
+                .text(s.id), .null, .text(s.source), .text(s.side), .text(s.file), SQLValue(s.peer?.address), SQLValue(s.peer?.port),
+                SQLValue(s.user), SQLValue(s.component), SQLValue(s.location), SQLValue(s.start?.iso), SQLValue(s.end?.iso),
+                SQLValue(utc(s.startEpoch, s.start)), SQLValue(utc(s.endEpoch, s.end)), SQLValue(s.duration), .text(s.outcome),
+                SQLValue(s.outcomeDetail), SQLValue(s.clientVersion), SQLValue(s.serverVersion), SQLValue(n.kex), SQLValue(n.hostkey),
+                SQLValue(n.cipherC2S), SQLValue(n.cipherS2C), SQLValue(n.macC2S), SQLValue(n.macS2C), SQLValue(n.compressionC2S),
+                SQLValue(n.compressionS2C), SQLValue(s.strictKex), .text(JSONValue.array(s.authMethodsTried.map(JSONValue.string)).json),
+                SQLValue(s.authSucceededMethod), .int(Int64(s.authFailures)), SQLValue(s.hostKeyCheck), SQLValue(s.terrapinVulnerable),
+                SQLValue(s.terrapinExplanation), SQLValue(s.gexBits), .int(Int64(s.eventCount)),
+                .int(Int64(s.operations.filter { ["get", "put"].contains($0.op) }.count)), .int(Int64(s.bytesUp)), .int(Int64(s.bytesDown)),
+                .int(Int64(s.firstLine)), .int(Int64(s.lastLine)), SQLValue(s.details.isEmpty ? nil : JSONValue.object(s.details).json),
+                SQLValue(s.closed),
+            ]
+            let operations = s.operations.enumerated().map { (k, o) -> [SQLValue] in
+                [.text(s.id), .int(Int64(k)), .text(o.op), .text(o.path), SQLValue(o.ok), SQLValue(o.bytes), SQLValue(o.seconds),
+                 SQLValue(o.bytesPerSecond), SQLValue(o.to), SQLValue(o.local), SQLValue(o.detail), .int(Int64(o.line)), SQLValue(o.ts?.iso)]
+            }
+            let findings = s.findings.enumerated().map { (k, f) -> [SQLValue] in
+                [.text(s.id), .int(Int64(k)), .text(f.algorithm), .text(f.category), SQLValue(f.direction), .text(f.rating),
+                 .text(f.reason), .text(f.reference)]
+            }
+            var offered: [[SQLValue]] = []
+            for (slot, names) in s.serverOffer {
+                for (k, a) in names.enumerated() { offered.append([.text(s.id), .text("server"), .text(slot), .int(Int64(k)), .text(a)]) }
+            }
+            return PreparedSession(session: session, operations: operations, findings: findings, offered: offered)
+        }
+    }
+
+    /// Adds sessions (closed ones are stored with each ingest batch).
+    static func insert(_ db: Database, sourceID: Int64, _ sessions: [SessionTimeline]) throws {
+        try insert(db, sourceID: sourceID, prepare(sessions))
+    }
+
+    static func insert(_ db: Database, sourceID: Int64, _ sessions: [PreparedSession]) throws {
+        guard !sessions.isEmpty else { return }
+        let insert = try db.cachedStatement(sql: """
+            INSERT OR REPLACE INTO sessions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+            """)
+        let ops = try db.cachedStatement(sql: "INSERT INTO session_operations VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)")
+        let fnd = try db.cachedStatement(sql: "INSERT INTO findings VALUES (?,?,?,?,?,?,?,?)")
+        let offered = try db.cachedStatement(sql: "INSERT INTO session_algorithms_offered VALUES (?,?,?,?,?)")
+        let exists = try db.cachedStatement(sql: "SELECT 1 FROM sessions WHERE id = ?")
+        for s in sessions {
+            var row = s.session
+            row[1] = .int(sourceID)
+            // A session stored again replaces the old one whole (its child rows have no unique key).
+            if case .text(let id) = s.session[0], try Bool.fetchOne(exists, arguments: [id]) != nil {
+                for table in childTables { try db.execute(sql: "DELETE FROM \(table) WHERE session_id = ?", arguments: [id]) }
+            }
+            try insert.run(row, db)
+            for o in s.operations { try ops.run(o, db) }
+            for f in s.findings { try fnd.run(f, db) }
+            for o in s.offered { try offered.run(o, db) }
+        }
+    }
+}

@@ -1,0 +1,184 @@
+import Foundation
+import GRDB
+import SFTPLogRecords
+import SFTPLogCatalog
+import SFTPLogSessions
+
+/// What the answering commands read, inside one read transaction of a
+/// `LogStore`: every call sees the same snapshot. The SQL stays here; callers
+/// get sessions, records and counts.
+public struct StoreReader {
+    let db: Database
+
+    // MARK: Sessions
+
+    /// Stored sessions matching `filter`, in output order. `withOperations: false`
+    /// skips file operations, `withFindings: false` stored findings, and
+    /// `withDetails: false` leaves `details` empty.
+    public func sessions(_ filter: SessionFilter = SessionFilter(), withTimeline: Bool = false, withOperations: Bool = true,
+                         withFindings: Bool = true, withDetails: Bool = true) throws -> [SessionTimeline] {
+        try SessionQuery.load(db, filter: filter, withTimeline: withTimeline, withOperations: withOperations,
+                              withFindings: withFindings, withDetails: withDetails)
+    }
+
+    /// A session's records in log order; `duplicate` marks a record another session also claims.
+    public func timeline(_ s: SessionTimeline) throws -> [(record: SFTPLogRecords.Record, duplicate: Bool)] {
+        try SessionQuery.timeline(db, s)
+    }
+
+    /// The few columns a summary counts, one session at a time in output order.
+    public struct SessionSummaryRow {
+        public var user: String?, peerAddress: String?, outcome: String, clientVersion: String?
+        public var authFailures: Int, bytesUp: Int, bytesDown: Int
+        public var start: LogTimestamp?, startEpoch: Double?, end: LogTimestamp?, endEpoch: Double?
+    }
+
+    public func forEachSessionSummary(_ filter: SessionFilter, _ body: (SessionSummaryRow) -> Void) throws {
+        let (whereSQL, args) = SessionQuery.whereClause(filter)
+        let r = try RawRows(db, sql: """
+            SELECT start, start_utc, "end", end_utc, client_version, user, peer_address, outcome, auth_failures, bytes_up, bytes_down
+            FROM sessions\(whereSQL)\(SessionQuery.outputOrder)
+            """, arguments: args)
+        while try r.next() {
+            body(SessionSummaryRow(user: r.text("user"), peerAddress: r.text("peer_address"), outcome: r.text("outcome") ?? "",
+                                   clientVersion: r.text("client_version"), authFailures: r.int("auth_failures") ?? 0,
+                                   bytesUp: r.int("bytes_up") ?? 0, bytesDown: r.int("bytes_down") ?? 0,
+                                   start: r.bytes("start").flatMap(SessionQuery.parseTimestamp), startEpoch: SessionQuery.epoch(r.bytes("start_utc")),
+                                   end: r.bytes("end").flatMap(SessionQuery.parseTimestamp), endEpoch: SessionQuery.epoch(r.bytes("end_utc"))))
+        }
+    }
+
+    // MARK: Negotiations (audit)
+
+    static let negotiationColumns = ["kex", "hostkey", "cipher_c2s", "cipher_s2c", "mac_c2s", "mac_s2c",
+                                     "compression_c2s", "compression_s2c", "gex_bits", "strict_kex", "source"]
+    static let hasServerOffer = "id IN (SELECT session_id FROM session_algorithms_offered)"
+
+    /// Each distinct negotiation (algorithms, group size, strict KEX, source) of
+    /// the matching sessions whose server offer is not stored, as a session
+    /// holding just those, with the number of sessions that share it.
+    public func negotiations(_ filter: SessionFilter) throws -> [(negotiation: SessionTimeline, sessions: Int)] {
+        let (whereSQL, args) = SessionQuery.whereClause(filter)
+        let columns = StoreReader.negotiationColumns.joined(separator: ", ")
+        let groups = try RawRows(db, sql: "SELECT \(columns), count(*) AS n FROM sessions"
+            + (whereSQL.isEmpty ? " WHERE " : whereSQL + " AND ") + "NOT \(StoreReader.hasServerOffer) GROUP BY \(columns)", arguments: args)
+        var out: [(SessionTimeline, Int)] = []
+        while try groups.next() {
+            var s = SessionTimeline(source: groups.text("source") ?? "", side: "", file: "")
+            s.negotiated = NegotiatedAlgorithms(kex: groups.text("kex"), hostkey: groups.text("hostkey"),
+                                                cipherC2S: groups.text("cipher_c2s"), cipherS2C: groups.text("cipher_s2c"),
+                                                macC2S: groups.text("mac_c2s"), macS2C: groups.text("mac_s2c"),
+                                                compressionC2S: groups.text("compression_c2s"), compressionS2C: groups.text("compression_s2c"))
+            s.gexBits = groups.int("gex_bits")
+            s.strictKex = groups.bool("strict_kex")
+            out.append((s, groups.int("n") ?? 0))
+        }
+        return out
+    }
+
+    /// The matching sessions that negotiated one of `negotiations` (as
+    /// `negotiations(_:)` gave them) or whose server offer is stored, without
+    /// operations or stored findings.
+    public func sessions(_ filter: SessionFilter, negotiatedAsAnyOf negotiations: [SessionTimeline]) throws -> [SessionTimeline] {
+        // `IS` matches NULL to NULL, as GROUP BY grouped them.
+        let term = "(" + StoreReader.negotiationColumns.map { "\"\($0)\" IS ?" }.joined(separator: " AND ") + ")"
+        var args: [SQLValue] = []
+        for s in negotiations {
+            args += [SQLValue(s.negotiated.kex), SQLValue(s.negotiated.hostkey), SQLValue(s.negotiated.cipherC2S),
+                     SQLValue(s.negotiated.cipherS2C), SQLValue(s.negotiated.macC2S), SQLValue(s.negotiated.macS2C),
+                     SQLValue(s.negotiated.compressionC2S), SQLValue(s.negotiated.compressionS2C), SQLValue(s.gexBits),
+                     SQLValue(s.strictKex), .text(s.source)]
+        }
+        var f = filter
+        f.extra = ((Array(repeating: term, count: negotiations.count) + [StoreReader.hasServerOffer]).joined(separator: " OR "), args)
+        return try SessionQuery.load(db, filter: f, withOperations: false, withFindings: false)
+    }
+
+    // MARK: Sources, records and the catalogue
+
+    /// Every source in ingest order: its name, record count and inferred SFTPPlus versions.
+    public func sources() throws -> [(name: String, records: Int, versions: String?)] {
+        try Row.fetchAll(db, sql: "SELECT name, records, sftpplus_versions FROM sources ORDER BY id")
+            .map { ($0["name"], $0["records"], $0["sftpplus_versions"]) }
+    }
+
+    public func recordCount() throws -> Int {
+        try Int.fetchOne(db, sql: "SELECT count(*) FROM records") ?? 0
+    }
+
+    /// Catalogue wordings in a failure group, as "id#variant".
+    public func failureVariants() throws -> Set<String> {
+        Set(try Row.fetchAll(db, sql: "SELECT event_id, variant FROM catalog_variants WHERE groups LIKE '%\"failure%'")
+            .map { "\($0["event_id"] as String)#\($0["variant"] as Int)" })
+    }
+
+    /// The most frequent records of failure wordings: event ID, wording, count and one message.
+    public func failureEventCounts(limit: Int) throws -> [(eventID: String, variant: Int?, count: Int, example: String?)] {
+        // Only the records of failure wordings' IDs are read (through the event index), not every record.
+        try Row.fetchAll(db, sql: """
+            SELECT r.event_id, r.catalog_variant, count(*) AS n, min(r.message) AS example FROM records r
+            JOIN catalog_variants c ON c.event_id = r.event_id AND c.variant = r.catalog_variant
+            WHERE c.groups LIKE '%"failure%'
+              AND r.event_id IN (SELECT event_id FROM catalog_variants WHERE groups LIKE '%"failure%')
+            GROUP BY r.event_id, r.catalog_variant ORDER BY n DESC LIMIT ?
+            """, arguments: [limit]).map { ($0["event_id"], $0["catalog_variant"], $0["n"], $0["example"]) }
+    }
+
+    /// How the stored SFTPPlus records resolved against the catalogue.
+    public func catalogStats() throws -> CatalogTable.Stats { try CatalogTable.stats(db) }
+
+    /// The OpenSSH messages the stored transcripts hold, with their counts.
+    public func opensshMessages() throws -> [(message: String, level: Int?, records: Int)] { try CatalogTable.opensshMessages(db) }
+
+    // MARK: SQL from the user
+
+    /// Runs one read-only statement (`sftplog query`): a statement that would
+    /// change the database is refused before it runs.
+    public func query(_ sql: String) throws -> QueryResult {
+        let stmt: Statement
+        do {
+            stmt = try db.makeStatement(sql: sql)
+        } catch let e as DatabaseError {
+            throw QueryError.invalid(e.message ?? "\(e)")
+        }
+        guard stmt.isReadonly else {
+            throw StoreError.readOnlyViolation("the database is opened read-only; statements that change it are refused")
+        }
+        let cursor = try Row.fetchCursor(stmt)
+        var rows: [[QueryValue]] = []
+        while let row = try cursor.next() { rows.append(row.databaseValues.map(QueryValue.init)) }
+        return QueryResult(columns: stmt.columnNames, rows: rows)
+    }
+}
+
+/// The rows of a user's SQL statement.
+public struct QueryResult: Sendable {
+    public var columns: [String]
+    public var rows: [[QueryValue]]
+}
+
+/// One value of a query's row, as SQLite stored it.
+public enum QueryValue: Sendable, Equatable {
+    case null
+    case integer(Int64)
+    case real(Double)
+    case text(String)
+    case blob([UInt8])
+
+    init(_ v: DatabaseValue) {
+        switch v.storage {
+        case .null: self = .null
+        case .int64(let i): self = .integer(i)
+        case .double(let d): self = .real(d)
+        case .string(let s): self = .text(s)
+        case .blob(let d): self = .blob([UInt8](d))
+        }
+    }
+}
+
+public enum QueryError: Error, CustomStringConvertible {
+    case invalid(String)
+    public var description: String {
+        switch self { case .invalid(let m): return "SQL error: \(m)" }
+    }
+}
