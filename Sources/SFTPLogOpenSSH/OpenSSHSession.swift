@@ -194,17 +194,6 @@ public struct TransferStats: Equatable, Sendable {
     }
 }
 
-public enum OpenSSHOutcome: String, Sendable {
-    case ok
-    case authFailed = "auth-failed"
-    case negotiationFailed = "negotiation-failed"
-    case connectionRefused = "connection-refused"
-    case hostkeyChanged = "hostkey-changed"
-    case hostkeyUnknown = "hostkey-unknown"
-    case sftpCommandFailed = "sftp-command-failed"
-    case disconnected
-    case incomplete
-}
 
 /// Why algorithm negotiation failed.
 public struct NegotiationFailure: Equatable, Sendable {
@@ -250,7 +239,7 @@ public struct OpenSSHSession: Equatable, Sendable {
     public var channel: ChannelInfo = ChannelInfo()
     public var operations: [SFTPOperation] = []
     public var transfer: TransferStats = TransferStats()
-    public var outcome: OpenSSHOutcome = .incomplete
+    public var outcome: SessionOutcome = .incomplete
     public var negotiationFailure: NegotiationFailure?
     /// Reason given for a disconnect (outcome `disconnected`).
     public var disconnectReason: String?

@@ -13,7 +13,7 @@ public enum AuditLoad {
     /// Above this many flagged negotiations, every session is read instead.
     static let maxNegotiationTerms = 200
 
-    public static func audit(_ store: StoreReader, filter: SessionFilter, judge: SessionJudge.Memo, minRating: String,
+    public static func audit(_ store: StoreReader, filter: SessionFilter, judge: SessionJudge.Memo, minRating: Rating,
                              policyName: String) throws -> AuditResult {
         var result = AuditResult(minRating: minRating, policyName: policyName)
         var flagged: [SessionTimeline] = []

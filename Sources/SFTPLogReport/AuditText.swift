@@ -11,7 +11,7 @@ extension AuditResult {
         // Sessions share a handful of reasons; wrap each once.
         var wrapped: [String: String] = [:]
         if flagged.isEmpty {
-            out += "No findings at or above \(minRating) in \(sessionsTotal) sessions (policy \(policyName)).\n"
+            out += "No findings at or above \(minRating.rawValue) in \(sessionsTotal) sessions (policy \(policyName)).\n"
         } else {
             for s in flagged {
                 let when = s.start.map { Human.clock($0) + " " + Human.zoneLabel($0) } ?? "(no timestamps)"
@@ -21,7 +21,7 @@ extension AuditResult {
                 out += "\(when)  \(who) @ \(peer)  [\(file):\(s.firstLine), session \(s.id)]\n"
                 for f in s.findings {
                     let dir = f.direction.map { $0 == "both" ? "" : " (\($0))" } ?? ""
-                    out += "  " + f.rating.fitted(5) + " "
+                    out += "  " + f.rating.rawValue.fitted(5) + " "
                         + f.category.fitted(12) + TextEscaper.terminalSafe(f.algorithm) + dir + "\n"
                     let reason = f.reason + (f.reference.isEmpty ? "" : " [\(f.reference)]")
                     if wrapped[reason] == nil { wrapped[reason] = Human.wrap(reason, indent: 8, width: width) }
@@ -31,7 +31,7 @@ extension AuditResult {
             out += "\nBy algorithm (policy \(policyName), \(flagged.count) of \(sessionsTotal) sessions flagged):\n"
             for l in byAlgorithm {
                 let label = l.category == "terrapin" ? "Terrapin via \(l.algorithm)" : l.algorithm
-                out += "  \(l.rating.fitted(5)) \(TextEscaper.terminalSafe(label)): \(l.sessions) session\(l.sessions == 1 ? "" : "s") from \(l.peers) peer\(l.peers == 1 ? "" : "s")\n"
+                out += "  \(l.rating.rawValue.fitted(5)) \(TextEscaper.terminalSafe(label)): \(l.sessions) session\(l.sessions == 1 ? "" : "s") from \(l.peers) peer\(l.peers == 1 ? "" : "s")\n"
             }
         }
         if terrapinVulnerable > 0 { out += "Terrapin (CVE-2023-48795): \(terrapinVulnerable) session\(terrapinVulnerable == 1 ? "" : "s") vulnerable.\n" }

@@ -68,7 +68,7 @@ public enum HTMLReport {
 
     static func summary(_ m: ReportModel) -> String {
         var o = "<h1>sftplog report</h1>\n"
-        let failed = m.sessions.filter { $0.outcome != "ok" }.count
+        let failed = m.sessions.filter { $0.outcome != .ok }.count
         o += "<div class=\"cards\">"
         for (label, value) in [("sessions", "\(m.sessions.count)"), ("not ok", "\(failed)"), ("weak crypto", "\(m.weakSessions.count)"),
                                ("records", "\(m.recordCount)"), ("sources", "\(m.sources.count)")] {
@@ -89,16 +89,16 @@ public enum HTMLReport {
             ["<code>\(h($0.eventID))</code>", "\($0.count)", h($0.meaning), "<span class=\"mono\">\(h($0.example))</span>"] }, numeric: [1])
         o += "<h2>Sessions with weak cryptography</h2>\n" + table(["session", "user", "peer", "findings"], m.weakSessions.map { s in
             ["<code>\(h(s.id))</code>", h(s.user ?? "-"), h(s.peer?.address ?? "-"),
-             s.findings.filter { RatingOrder.level($0.rating) >= 2 }.map { "<span class=\"\(h($0.rating))\">\(h($0.rating))</span> \(h($0.algorithm))" }.joined(separator: "<br>")] })
+             s.findings.filter { $0.rating.isWeak }.map { "<span class=\"\(h($0.rating.rawValue))\">\(h($0.rating.rawValue))</span> \(h($0.algorithm))" }.joined(separator: "<br>")] })
         o += "<h2>Client software</h2>\n" + table(["client", "sessions"], m.clientSoftware.map { [h($0.key), "\($0.count)"] }, numeric: [1])
         o += "<h2>Sources</h2>\n" + table(["file", "records", "SFTPPlus versions"], m.sources.map { [h($0.name), "\($0.records)", h($0.versions ?? "-")] }, numeric: [1])
         return o
     }
 
-    static func colour(_ outcome: String) -> String {
+    static func colour(_ outcome: SessionOutcome) -> String {
         switch outcome {
-        case "ok": return "var(--ok)"
-        case "incomplete": return "var(--info)"
+        case .ok: return "var(--ok)"
+        case .incomplete: return "var(--info)"
         default: return "var(--fail)"
         }
     }
@@ -122,8 +122,8 @@ public enum HTMLReport {
                 let x1 = left + ((s.endEpoch ?? s.startEpoch!) - dayStart) / 86400 * (width - left - right)
                 let lane = lanes.firstIndex { $0 < x0 - 1 } ?? { lanes.append(0); return lanes.count - 1 }()
                 lanes[lane] = max(x1, x0 + 3)
-                let weak = s.findings.contains { RatingOrder.level($0.rating) >= 2 }
-                let label = "\(s.user ?? "-") @ \(s.peer?.address ?? "-") \(Human.clock(s.start).suffix(8)) \(s.outcome)\(weak ? " weak crypto" : "")"
+                let weak = s.findings.contains { $0.rating.isWeak }
+                let label = "\(s.user ?? "-") @ \(s.peer?.address ?? "-") \(Human.clock(s.start).suffix(8)) \(s.outcome.rawValue)\(weak ? " weak crypto" : "")"
                 bars += String(format: "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" rx=\"2\" fill=\"%@\"%@><title>%@</title></rect>\n",
                                x0, 24 + Double(lane) * laneH, max(3, x1 - x0), laneH - 2, colour(s.outcome),
                                weak ? " stroke=\"var(--warn)\" stroke-width=\"2\"" : "", h(label))
@@ -144,11 +144,11 @@ public enum HTMLReport {
     static func sessionBody(_ d: ReportModel.SessionDetail, open: Bool) -> String {
         let s = d.session
         let peer = s.peer.map { $0.address + ($0.port.map { ":\($0)" } ?? "") } ?? "-"
-        var o = open ? "" : "<details><summary><code>\(h(s.id))</code> \(h(Human.clock(s.start))) <b>\(h(s.user ?? "-"))</b> @ \(h(peer)) — <span class=\"\(s.outcome == "ok" ? "ok" : "fail")\">\(h(s.outcome))</span></summary>\n"
+        var o = open ? "" : "<details><summary><code>\(h(s.id))</code> \(h(Human.clock(s.start))) <b>\(h(s.user ?? "-"))</b> @ \(h(peer)) — <span class=\"\(s.outcome == .ok ? "ok" : "fail")\">\(h(s.outcome.rawValue))</span></summary>\n"
         o += table(["", ""], [
             ["user", h(s.user ?? "-")], ["peer", h(peer)], ["source", h("\(s.source) \(s.side), \(s.file) lines \(s.firstLine)–\(s.lastLine)")],
             ["start", h(s.start.map { Human.clock($0) + " " + Human.zoneLabel($0) } ?? "-")], ["duration", h(Human.duration(s.duration))],
-            ["outcome", h(s.outcome + (s.outcomeDetail.map { " (\($0))" } ?? ""))], ["client", h(s.clientVersion ?? "-")], ["server", h(s.serverVersion ?? "-")],
+            ["outcome", h(s.outcome.rawValue + (s.outcomeDetail.map { " (\($0))" } ?? ""))], ["client", h(s.clientVersion ?? "-")], ["server", h(s.serverVersion ?? "-")],
             ["auth", h("tried \(s.authMethodsTried.isEmpty ? "-" : s.authMethodsTried.joined(separator: ", ")); succeeded \(s.authSucceededMethod ?? "no")")],
         ])
         let n = s.negotiated
@@ -161,7 +161,7 @@ public enum HTMLReport {
             + (s.terrapinExplanation.map { " — " + h($0) } ?? "") + "</p>\n"
         if !s.findings.isEmpty {
             o += "<h3>Findings</h3>\n" + table(["rating", "category", "algorithm", "why"], s.findings.map {
-                ["<span class=\"\(h($0.rating))\">\(h($0.rating))</span>", h($0.category), "<code>\(h($0.algorithm))</code>",
+                ["<span class=\"\(h($0.rating.rawValue))\">\(h($0.rating.rawValue))</span>", h($0.category), "<code>\(h($0.algorithm))</code>",
                  h($0.reason) + ($0.reference.isEmpty ? "" : " <span class=\"muted\">[\(h($0.reference))]</span>")] })
         }
         if !s.operations.isEmpty {

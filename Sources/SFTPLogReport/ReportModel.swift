@@ -197,7 +197,7 @@ public struct ReportModel: Sendable {
         }
         tally.fill(&self)
         failureEvents = ReportModel.failureEvents(db, catalog: catalog)
-        weakSessions = sessions.filter { s in s.findings.contains { ["warn", "fail", "unknown"].contains($0.rating) } || s.terrapinVulnerable == true }
+        weakSessions = sessions.filter { s in s.findings.contains { $0.rating.isWeak } || s.terrapinVulnerable == true }
     }
 
     /// The counts of `summarise`, computed over the sessions table's columns.
@@ -234,12 +234,12 @@ struct SummaryTally {
     /// Sessions with failed logins, holding what the failed-login sections read.
     private var failed: [SessionTimeline] = []
 
-    mutating func add(user: String?, address: String?, outcome: String, authFailures: Int, bytesUp: Int, bytesDown: Int,
+    mutating func add(user: String?, address: String?, outcome: SessionOutcome, authFailures: Int, bytesUp: Int, bytesDown: Int,
                       start: LogTimestamp?, startEpoch: Double?, end: LogTimestamp?, endEpoch: Double?, clientVersion: String?) {
         times.append((start, startEpoch, end, endEpoch))
         if let t = start { hourCounts[((t.year * 100 + t.month) * 100 + t.day) * 100 + t.hour, default: (t, 0)].1 += 1 }
         if let c = clientVersion { clients[c, default: 0] += 1 }
-        let u = user ?? "(none)", p = address ?? "(none)", failedLogin = outcome == "auth-failed" ? 1 : 0
+        let u = user ?? "(none)", p = address ?? "(none)", failedLogin = outcome == .authFailed ? 1 : 0
         users[u, default: 0] += 1
         peers[p, default: 0] += 1
         userExtra[u, default: (0, 0, 0)].failed += failedLogin

@@ -17,12 +17,12 @@ public struct ReportText {
     }
 
     func bold(_ s: String) -> String { colour ? "\u{1B}[1m\(s)\u{1B}[0m" : s }
-    func rated(_ r: String) -> String {
-        guard colour else { return r }
+    func rated(_ r: Rating) -> String {
+        guard colour else { return r.rawValue }
         switch r {
-        case "fail": return "\u{1B}[31m\(r)\u{1B}[0m"
-        case "warn", "unknown": return "\u{1B}[33m\(r)\u{1B}[0m"
-        default: return "\u{1B}[2m\(r)\u{1B}[0m"
+        case .fail: return "\u{1B}[31m\(r.rawValue)\u{1B}[0m"
+        case .warn, .unknown: return "\u{1B}[33m\(r.rawValue)\u{1B}[0m"
+        default: return "\u{1B}[2m\(r.rawValue)\u{1B}[0m"
         }
     }
     func t(_ s: String) -> String { TextEscaper.terminalSafe(s) }
@@ -57,7 +57,7 @@ public struct ReportText {
             Human.wrap("\(e.eventID) ×\(e.count)  \(t(e.meaning))", indent: 2, width: width) + Human.wrap("e.g. " + t(e.example), indent: 10, width: width)
         }.joined())
         section("Sessions with weak cryptography (\(m.weakSessions.count))", m.weakSessions.prefix(20).map { s in
-            let names = s.findings.filter { RatingOrder.level($0.rating) >= 2 }.map { "\(rated($0.rating)) \(t($0.algorithm))" }
+            let names = s.findings.filter { $0.rating.isWeak }.map { "\(rated($0.rating)) \(t($0.algorithm))" }
             let who = "\(t(s.user ?? "-"))@\(t(s.peer?.address ?? "-"))"
             return "  \(s.id) \(Human.clock(s.start).prefix(16)) \(who)\n" + Human.wrap(names.joined(separator: ", ") + (s.terrapinVulnerable == true ? ", Terrapin" : ""), indent: 6, width: width + (colour ? 30 : 0))
         }.joined())
@@ -72,7 +72,7 @@ public struct ReportText {
         var o = bold("Session \(s.id)") + ": \(t(s.user ?? "(no user)")) @ \(t(s.peer.map { $0.address + ($0.port.map { ":\($0)" } ?? "") } ?? "-"))\n"
         o += Human.wrap("\(s.source) \(s.side) session, \(t(s.file)) lines \(s.firstLine)–\(s.lastLine), \(s.eventCount) events", indent: 0, width: width)
         if let st = s.start { o += "start \(Human.clock(st)) \(Human.zoneLabel(st)), duration \(Human.duration(s.duration))\n" }
-        o += "outcome: \(s.outcome)" + (s.outcomeDetail.map { " (\(t($0)))" } ?? "") + "\n"
+        o += "outcome: \(s.outcome.rawValue)" + (s.outcomeDetail.map { " (\(t($0)))" } ?? "") + "\n"
         if let c = s.clientVersion { o += "client: \(t(c))\n" }
         if let v = s.serverVersion { o += "server: \(t(v))\n" }
         if let l = s.location { o += "location: \(t(l))\n" }
@@ -165,7 +165,7 @@ public struct ReportText {
             o += "- **User:** \(e(s.user ?? "-"))\n- **Peer:** \(e(s.peer.map { $0.address + ($0.port.map { ":\($0)" } ?? "") } ?? "-"))\n"
             o += "- **Source:** \(s.source) \(s.side), \(e(s.file)) lines \(s.firstLine)–\(s.lastLine)\n"
             o += "- **Start:** \(s.start.map { Human.clock($0) + " " + Human.zoneLabel($0) } ?? "-"), **duration** \(Human.duration(s.duration))\n"
-            o += "- **Outcome:** \(s.outcome)\(s.outcomeDetail.map { " (\(e($0)))" } ?? "")\n"
+            o += "- **Outcome:** \(s.outcome.rawValue)\(s.outcomeDetail.map { " (\(e($0)))" } ?? "")\n"
             if let c = s.clientVersion { o += "- **Client:** \(e(c))\n" }
             if let v = s.serverVersion { o += "- **Server:** \(e(v))\n" }
             o += "\n## Negotiation\n\n"
@@ -175,7 +175,7 @@ public struct ReportText {
                                                ("compression s2c", n.compressionS2C)].compactMap { k, v in v.map { [k, e($0)] } })
             o += "\nStrict KEX: \(s.strictKex.map { $0 ? "yes" : "no" } ?? "not visible"); Terrapin: \(s.terrapinVulnerable.map { $0 ? "**vulnerable**" : "no" } ?? "undetermined")\n"
             o += "\n## Findings\n\n" + table(["rating", "category", "algorithm", "reason", "reference"],
-                                            s.findings.map { [$0.rating, $0.category, e($0.algorithm), e($0.reason), e($0.reference)] })
+                                            s.findings.map { [$0.rating.rawValue, $0.category, e($0.algorithm), e($0.reason), e($0.reference)] })
             o += "\n## Authentication\n\nTried: \(s.authMethodsTried.isEmpty ? "-" : s.authMethodsTried.joined(separator: ", ")); succeeded: \(s.authSucceededMethod ?? "no")\n"
             o += "\n## Operations\n\n" + table(["op", "path", "ok", "bytes", "speed"], s.operations.map {
                 [$0.op, e($0.path) + ($0.to.map { " → " + e($0) } ?? ""), $0.ok.map { $0 ? "yes" : "**no**" } ?? "?", Human.bytes($0.bytes), Human.rate($0.bytesPerSecond)]
@@ -198,7 +198,7 @@ public struct ReportText {
         o += "\n## Busiest hours\n\n" + table(["hour", "sessions"], m.busiestHours.prefix(10).map { [$0.key, String($0.count)] })
         o += "\n## Most frequent failure events\n\n" + table(["event", "count", "meaning"], m.failureEvents.map { [$0.eventID, String($0.count), e($0.meaning)] })
         o += "\n## Sessions with weak cryptography\n\n" + table(["session", "user", "peer", "findings"], m.weakSessions.map { s in
-            [s.id, e(s.user ?? "-"), e(s.peer?.address ?? "-"), s.findings.filter { RatingOrder.level($0.rating) >= 2 }.map { "\($0.rating) \(e($0.algorithm))" }.joined(separator: ", ")] })
+            [s.id, e(s.user ?? "-"), e(s.peer?.address ?? "-"), s.findings.filter { $0.rating.isWeak }.map { "\($0.rating.rawValue) \(e($0.algorithm))" }.joined(separator: ", ")] })
         o += "\n## Client software\n\n" + table(["client", "sessions"], m.clientSoftware.map { [e($0.key), String($0.count)] })
         return o
     }

@@ -16,7 +16,7 @@ public enum SessionTable {
             .init("files", right: true), .init("bytes", right: true), .init("weak", right: true),
         ]
         let rows = sessions.map { s -> [String] in
-            let weak = s.findings.filter { ["warn", "fail", "unknown"].contains($0.rating) }.count
+            let weak = s.findings.filter { $0.rating.isWeak }.count
             let client = s.clientVersion ?? (s.side == "client" && s.source == "sftpplus" ? "SFTPPlus" : "-")
             let start = s.start.map { Human.clock($0).dropFirst(5).dropLast(3).description } ?? "-"
             let bytes = s.bytesUp + s.bytesDown
@@ -25,7 +25,7 @@ public enum SessionTable {
                 TextEscaper.terminalSafe(s.user ?? "-"),
                 s.peer.map { TextEscaper.terminalSafe($0.address + ($0.port.map { ":\($0)" } ?? "")) } ?? "-",
                 TextEscaper.terminalSafe(client.replacingOccurrences(of: "SSH-2.0-", with: "")),
-                s.outcome, s.closed.map { $0 ? "seen" : "cut" } ?? "-",
+                s.outcome.rawValue, s.closed.map { $0 ? "seen" : "cut" } ?? "-",
                 String(s.operations.filter { $0.op == "get" || $0.op == "put" }.count),
                 bytes > 0 ? Human.bytes(bytes) : "-", weak > 0 ? String(weak) : "",
             ]

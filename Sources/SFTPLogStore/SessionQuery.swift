@@ -11,7 +11,7 @@ public struct SessionFilter: Sendable {
     public var peer: String?
     public var since: String?
     public var until: String?
-    public var outcome: String?
+    public var outcome: SessionOutcome?
     public var weakOnly = false
     public var sessionID: String?
     public var source: String?
@@ -30,7 +30,7 @@ public enum SessionQuery {
         if let p = filter.peer { clauses.append("(peer_address = ? OR peer_address || ':' || peer_port = ?)"); args += [.text(p), .text(p)] }
         if let s = filter.since { clauses.append("start_utc >= ?"); args.append(.text(s)) }
         if let u = filter.until { clauses.append("start_utc < ?"); args.append(.text(u)) }
-        if let o = filter.outcome { clauses.append("outcome = ?"); args.append(.text(o)) }
+        if let o = filter.outcome { clauses.append("outcome = ?"); args.append(.text(o.rawValue)) }
         // A prefix of the id, compared as text: `%` and `_` are no wildcards here.
         if let id = filter.sessionID { clauses.append("substr(id, 1, length(?)) = ?"); args += [.text(id), .text(id)] }
         if let src = filter.source { clauses.append("source = ?"); args.append(.text(src)) }
@@ -105,7 +105,7 @@ public enum SessionQuery {
             findingColumns = c
             guard let i = index[r.text(at: c.sessionID)!] else { return nil }
             sessions[i].findings.append(Finding(algorithm: r.text(at: c.algorithm) ?? "", category: r.text(at: c.category) ?? "", direction: r.text(at: c.direction),
-                                                rating: r.text(at: c.rating) ?? "", reason: r.text(at: c.reason) ?? "", reference: r.text(at: c.reference) ?? ""))
+                                                rating: r.text(at: c.rating).flatMap(Rating.init(rawValue:)) ?? .unknown, reason: r.text(at: c.reason) ?? "", reference: r.text(at: c.reference) ?? ""))
             return i
         } }
         try forEachRow("session_algorithms_offered") { r in
@@ -194,7 +194,7 @@ public enum SessionQuery {
         s.start = r.bytes(at: C.start.rawValue).flatMap(parseTimestamp)
         s.end = r.bytes(at: C.end.rawValue).flatMap(parseTimestamp)
         s.startEpoch = epoch(r.bytes(at: C.start_utc.rawValue)); s.endEpoch = epoch(r.bytes(at: C.end_utc.rawValue))
-        s.outcome = r.text(at: C.outcome.rawValue) ?? ""; s.outcomeDetail = r.text(at: C.outcome_detail.rawValue)
+        s.outcome = r.text(at: C.outcome.rawValue).flatMap(SessionOutcome.init(rawValue:)) ?? .incomplete; s.outcomeDetail = r.text(at: C.outcome_detail.rawValue)
         s.closed = r.bool(at: C.closed.rawValue)
         s.clientVersion = r.text(at: C.client_version.rawValue); s.serverVersion = r.text(at: C.server_version.rawValue)
         s.negotiated = NegotiatedAlgorithms(kex: r.text(at: C.kex.rawValue), hostkey: r.text(at: C.hostkey.rawValue), cipherC2S: r.text(at: C.cipher_c2s.rawValue), cipherS2C: r.text(at: C.cipher_s2c.rawValue),

@@ -65,7 +65,7 @@ public enum SessionStore {
             let session: [SQLValue] = [
                 .text(s.id), .null, .text(s.source), .text(s.side), .text(s.file), SQLValue(s.peer?.address), SQLValue(s.peer?.port),
                 SQLValue(s.user), SQLValue(s.component), SQLValue(s.location), SQLValue(s.start?.iso), SQLValue(s.end?.iso),
-                SQLValue(utc(s.startEpoch, s.start)), SQLValue(utc(s.endEpoch, s.end)), SQLValue(s.duration), .text(s.outcome),
+                SQLValue(utc(s.startEpoch, s.start)), SQLValue(utc(s.endEpoch, s.end)), SQLValue(s.duration), .text(s.outcome.rawValue),
                 SQLValue(s.outcomeDetail), SQLValue(s.clientVersion), SQLValue(s.serverVersion), SQLValue(n.kex), SQLValue(n.hostkey),
                 SQLValue(n.cipherC2S), SQLValue(n.cipherS2C), SQLValue(n.macC2S), SQLValue(n.macS2C), SQLValue(n.compressionC2S),
                 SQLValue(n.compressionS2C), SQLValue(s.strictKex), .text(JSONValue.array(s.authMethodsTried.map(JSONValue.string)).json),
@@ -80,7 +80,7 @@ public enum SessionStore {
                  SQLValue(o.bytesPerSecond), SQLValue(o.to), SQLValue(o.local), SQLValue(o.detail), .int(Int64(o.line)), SQLValue(o.ts?.iso)]
             }
             let findings = s.findings.enumerated().map { (k, f) -> [SQLValue] in
-                [.text(s.id), .int(Int64(k)), .text(f.algorithm), .text(f.category), SQLValue(f.direction), .text(f.rating),
+                [.text(s.id), .int(Int64(k)), .text(f.algorithm), .text(f.category), SQLValue(f.direction), .text(f.rating.rawValue),
                  .text(f.reason), .text(f.reference)]
             }
             var offered: [[SQLValue]] = []

@@ -28,7 +28,7 @@ public struct StoreReader {
 
     /// The few columns a summary counts, one session at a time in output order.
     public struct SessionSummaryRow {
-        public var user: String?, peerAddress: String?, outcome: String, clientVersion: String?
+        public var user: String?, peerAddress: String?, outcome: SessionOutcome, clientVersion: String?
         public var authFailures: Int, bytesUp: Int, bytesDown: Int
         public var start: LogTimestamp?, startEpoch: Double?, end: LogTimestamp?, endEpoch: Double?
     }
@@ -40,7 +40,7 @@ public struct StoreReader {
             FROM sessions\(whereSQL)\(SessionQuery.outputOrder)
             """, arguments: args)
         while try r.next() {
-            body(SessionSummaryRow(user: r.text("user"), peerAddress: r.text("peer_address"), outcome: r.text("outcome") ?? "",
+            body(SessionSummaryRow(user: r.text("user"), peerAddress: r.text("peer_address"), outcome: r.text("outcome").flatMap(SessionOutcome.init(rawValue:)) ?? .incomplete,
                                    clientVersion: r.text("client_version"), authFailures: r.int("auth_failures") ?? 0,
                                    bytesUp: r.int("bytes_up") ?? 0, bytesDown: r.int("bytes_down") ?? 0,
                                    start: r.bytes("start").flatMap(SessionQuery.parseTimestamp), startEpoch: SessionQuery.epoch(r.bytes("start_utc")),

@@ -44,6 +44,18 @@ struct SourceOptions: ParsableArguments {
     }
 }
 
+/// The ratings `--min-rating` takes (`info` too, to list every finding).
+enum MinimumRating: String, ExpressibleByArgument, CaseIterable {
+    case info, warn, fail
+    var rating: Rating {
+        switch self {
+        case .info: return .info
+        case .warn: return .warn
+        case .fail: return .fail
+        }
+    }
+}
+
 struct Audit: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Judge every session's negotiated cryptography: weak algorithms, DH group sizes, Terrapin.",
@@ -55,13 +67,9 @@ struct Audit: ParsableCommand {
     @OptionGroup var source: SourceOptions
     @OptionGroup var filters: SessionFilterOptions
     @Option(name: .long, help: "Policy override file (JSON or YAML, same shape as catalog/ssh-policy.json); repeatable.") var policy: [String] = []
-    @Option(name: .long, help: "Lowest rating to report: warn or fail.") var minRating: String = "warn"
+    @Option(name: .long, help: "Lowest rating to report (info lists every finding).") var minRating: MinimumRating = .warn
     @Flag(name: .long, help: "Print the effective policy as JSON and exit.") var printPolicy = false
     @OptionGroup var output: ListingFormat
-
-    func validate() throws {
-        guard ["warn", "fail", "info"].contains(minRating) else { throw ValidationError("--min-rating must be warn or fail") }
-    }
 
     func run() throws {
         try reporting(errorStatus: 3) {
@@ -74,7 +82,7 @@ struct Audit: ParsableCommand {
             let judge = SessionJudge(policy: effective)
             // Judged here with the effective policy (a --policy file changes verdicts of stored sessions too).
             let filter = try filters.filter()
-            let result = try queue.read { try AuditLoad.audit($0, filter: filter, judge: SessionJudge.Memo(judge), minRating: minRating, policyName: effective.name) }
+            let result = try queue.read { try AuditLoad.audit($0, filter: filter, judge: SessionJudge.Memo(judge), minRating: minRating.rating, policyName: effective.name) }
             switch output.effective {
             case .json: print(result.json.json)
             case .table: print(result.text(width: Terminal.wrapWidth), terminator: "")
@@ -83,7 +91,7 @@ struct Audit: ParsableCommand {
                 let rows = result.flagged.flatMap { s in
                     s.findings.map { f in
                         [s.id, s.start?.iso ?? "", s.peer?.address ?? "", s.user ?? "", f.category, f.algorithm, f.direction ?? "",
-                         f.rating, f.reason]
+                         f.rating.rawValue, f.reason]
                     }
                 }
                 print(ListingFormat.csv(header: ["session", "start", "peer", "user", "category", "algorithm", "direction", "rating", "reason"],

@@ -2,13 +2,15 @@ import ArgumentParser
 import Foundation
 import SFTPLogKit
 
+extension SessionOutcome: ExpressibleByArgument {}
+
 /// Filters shared by `sessions`, `report` and `audit`.
 struct SessionFilterOptions: ParsableArguments {
     @Option(name: .long, help: "Only sessions of this user (the account, or the username tried).") var user: String?
     @Option(name: .long, help: "Only sessions from this peer address (or address:port).") var peer: String?
     @Option(name: .long, help: "Only sessions starting at or after T (ISO date/time, or 90m, 24h, 7d back from now).") var since: String?
     @Option(name: .long, help: "Only sessions starting before T (same forms as --since).") var until: String?
-    @Option(name: .long, help: "Only sessions with this outcome (ok, auth-failed, negotiation-failed, …).") var outcome: String?
+    @Option(name: .long, help: "Only sessions with this outcome.") var outcome: SessionOutcome?
     @Flag(name: .long, help: "Only sessions with weak (warn/fail/unknown) cryptography or Terrapin exposure.") var weak = false
 
     func filter(zone: TimeZone = .current) throws -> SessionFilter {
@@ -55,9 +57,9 @@ struct Sessions: ParsableCommand {
                 for s in sessions {
                     let cells: [String] = [s.id, s.source, s.side, s.start?.iso ?? "", s.duration.map { String($0) } ?? "", s.user ?? "",
                                            s.peer?.address ?? "", s.peer?.port.map(String.init) ?? "", s.clientVersion ?? "", s.serverVersion ?? "",
-                                           s.outcome, String(s.operations.filter { $0.op == "get" || $0.op == "put" }.count),
+                                           s.outcome.rawValue, String(s.operations.filter { $0.op == "get" || $0.op == "put" }.count),
                                            String(s.bytesUp), String(s.bytesDown),
-                                           String(s.findings.filter { ["warn", "fail", "unknown"].contains($0.rating) }.count),
+                                           String(s.findings.filter { $0.rating.isWeak }.count),
                                            s.terrapinVulnerable.map { $0 ? "true" : "false" } ?? "",
                                            s.closed.map { $0 ? "true" : "false" } ?? ""]
                     rows += cells.map(TextEscaper.csvCell).joined(separator: ",") + "\r\n"

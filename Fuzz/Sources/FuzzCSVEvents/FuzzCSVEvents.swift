@@ -1,5 +1,7 @@
 import FuzzSupport
-@testable import SFTPLogKit
+import SFTPLogKit
+@testable import SFTPLogSFTPPlus
+@testable import SFTPLogPipeline
 
 // (c) `structured_fields` CSV: header detection, RFC 4180 quoting across
 // physical lines, row-to-variable mapping; then catalogue resolution.

@@ -1,5 +1,7 @@
 import FuzzSupport
-@testable import SFTPLogKit
+import SFTPLogKit
+@testable import SFTPLogRecords
+@testable import SFTPLogSFTPPlus
 
 // (f) User-supplied `entry_content` formats (`--entry-format`): compiling the
 // format string and matching log lines against it inside the text reader.

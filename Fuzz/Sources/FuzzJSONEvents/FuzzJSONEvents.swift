@@ -1,5 +1,8 @@
 import FuzzSupport
-@testable import SFTPLogKit
+import SFTPLogKit
+@testable import SFTPLogRecords
+@testable import SFTPLogCatalog
+@testable import SFTPLogSFTPPlus
 
 // (b) SFTPPlus JSON events: the whole input is one logical line handed to
 // `JSONEvents.records` (JSON parser, `{"events":[...]}` batches, context

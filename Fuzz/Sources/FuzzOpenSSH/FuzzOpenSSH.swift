@@ -1,5 +1,7 @@
 import FuzzSupport
-@testable import SFTPLogKit
+import SFTPLogKit
+@testable import SFTPLogOpenSSH
+@testable import SFTPLogSessions
 
 // (d) OpenSSH client transcripts: the line classifier state machine, then the
 // session builder (KEXINIT proposals, negotiation, auth, transfers) and the

@@ -1,6 +1,9 @@
 import FuzzSupport
 import Foundation
-@testable import SFTPLogKit
+import SFTPLogKit
+@testable import SFTPLogRecords
+@testable import SFTPLogStore
+@testable import SFTPLogPipeline
 
 // (e) The whole `parse` path: the real `LineSplitter` reading a file descriptor,
 // format detection (`DetectingReader` buffering and replay), the chosen reader

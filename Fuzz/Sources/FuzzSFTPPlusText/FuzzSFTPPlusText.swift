@@ -1,5 +1,7 @@
 import FuzzSupport
-@testable import SFTPLogKit
+import SFTPLogKit
+@testable import SFTPLogSFTPPlus
+@testable import SFTPLogSessions
 
 // (a) SFTPPlus text reader: ID-first, ts-first, short, syslog, `| ` line blocks,
 // indented continuations, multi-line JSON, client-shell lines; then catalogue

@@ -1,5 +1,11 @@
 import Foundation
-@testable import SFTPLogKit
+import SFTPLogKit
+@testable import SFTPLogRecords
+@testable import SFTPLogCatalog
+@testable import SFTPLogOpenSSH
+@testable import SFTPLogSessions
+@testable import SFTPLogStore
+@testable import SFTPLogReport
 
 /// Shared pieces of the fuzz harnesses: fixed reader options, the catalogue,
 /// an in-memory line splitter with the same line-end rules as `LineSplitter`,

@@ -35,3 +35,17 @@ public struct NegotiatedAlgorithms: Hashable, Sendable {
                         ("compression_s2c", v(compressionS2C))])
     }
 }
+
+/// How a session (an SFTPPlus server session or an OpenSSH client run) ended.
+/// The raw values are the `outcome` strings of every output and of the store.
+public enum SessionOutcome: String, Sendable, CaseIterable {
+    case ok
+    case authFailed = "auth-failed"
+    case negotiationFailed = "negotiation-failed"
+    case connectionRefused = "connection-refused"
+    case hostkeyChanged = "hostkey-changed"
+    case hostkeyUnknown = "hostkey-unknown"
+    case sftpCommandFailed = "sftp-command-failed"
+    case disconnected
+    case incomplete
+}

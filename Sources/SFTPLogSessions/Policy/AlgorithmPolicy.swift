@@ -14,7 +14,7 @@ public enum PolicyError: Error, CustomStringConvertible {
 /// A rating of one algorithm name: `fail`, `warn`, `ok` (or `unknown` for names
 /// the policy does not list), with our reason and the authority behind it.
 public struct AlgorithmRating: Equatable, Sendable {
-    public var rating: String
+    public var rating: Rating
     public var reason: String
     public var reference: String
     public var notes: [String]
@@ -50,6 +50,28 @@ public struct AlgorithmPolicy: @unchecked Sendable {
     }
 
     static func readTree(_ path: String) throws -> [String: Any] {
+        let tree = try parseTree(path)
+        try checkRatings(tree, path: path)
+        return tree
+    }
+
+    /// Every `rating` in a policy file must be one of `Rating`'s: a typo would
+    /// otherwise rate an algorithm as nothing at all.
+    static func checkRatings(_ value: Any, path: String) throws {
+        if let o = value as? [String: Any] {
+            if let r = o["rating"] {
+                guard let s = r as? String, Rating(rawValue: s) != nil else {
+                    throw PolicyError.unreadable(path, "rating \(String(describing: r).debugDescription) is not one of "
+                                                 + Rating.allCases.map(\.rawValue).joined(separator: ", "))
+                }
+            }
+            for v in o.values { try checkRatings(v, path: path) }
+        } else if let a = value as? [Any] {
+            for v in a { try checkRatings(v, path: path) }
+        }
+    }
+
+    static func parseTree(_ path: String) throws -> [String: Any] {
         guard let data = CatalogFiles.contents(atPath: path) else { throw PolicyError.unreadable(path, "no such file") }
         let text = String(decoding: data, as: UTF8.self)
         if let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any] { return obj }
@@ -105,19 +127,19 @@ public struct AlgorithmPolicy: @unchecked Sendable {
             if len >= 0, best == nil || len > best!.1 { best = (p, len) }
         }
         if let (p, _) = best { return AlgorithmPolicy.rating(p) }
-        return AlgorithmRating(rating: "unknown", reason: "not in the algorithm policy: rate it in a --policy file", reference: "", notes: [])
+        return AlgorithmRating(rating: .unknown, reason: "not in the algorithm policy: rate it in a --policy file", reference: "", notes: [])
     }
 
     static func rating(_ r: [String: Any]) -> AlgorithmRating {
-        AlgorithmRating(rating: r["rating"] as? String ?? "unknown", reason: r["reason"] as? String ?? "",
+        AlgorithmRating(rating: (r["rating"] as? String).flatMap(Rating.init(rawValue:)) ?? .unknown, reason: r["reason"] as? String ?? "",
                         reference: r["reference"] as? String ?? "", notes: r["notes"] as? [String] ?? [])
     }
 
     func rule(_ name: String) -> [String: Any] { (tree["rules"] as? [String: Any])?[name] as? [String: Any] ?? [:] }
 
-    func note(_ name: String) -> (report: Bool, rating: String, reason: String, reference: String)? {
+    func note(_ name: String) -> (report: Bool, rating: Rating, reason: String, reference: String)? {
         guard let n = (rule("notes")[name]) as? [String: Any] else { return nil }
-        return (n["report"] as? Bool ?? true, n["rating"] as? String ?? "info", n["reason"] as? String ?? "", n["reference"] as? String ?? "")
+        return (n["report"] as? Bool ?? true, (n["rating"] as? String).flatMap(Rating.init(rawValue:)) ?? .info, n["reason"] as? String ?? "", n["reference"] as? String ?? "")
     }
 
     /// The effective policy as pretty JSON, keys sorted.

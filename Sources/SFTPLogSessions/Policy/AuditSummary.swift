@@ -3,31 +3,19 @@ import SFTPLogRecords
 import SFTPLogCatalog
 import SFTPLogOpenSSH
 
-/// Ratings ordered by severity; `unknown` counts like `warn` (never silently ok).
-public enum RatingOrder {
-    public static func level(_ rating: String) -> Int {
-        switch rating {
-        case "fail": return 3
-        case "warn", "unknown": return 2
-        case "info": return 1
-        default: return 0
-        }
-    }
-}
-
 /// What `audit` reports: sessions with findings at or above a rating, and a
 /// summary by algorithm.
 public struct AuditResult: Sendable {
     public struct AlgorithmLine: Sendable {
         public var algorithm: String
         public var category: String
-        public var rating: String
+        public var rating: Rating
         public var reason: String
         public var sessions: Int
         public var peers: Int
     }
 
-    public var minRating: String
+    public var minRating: Rating
     public var policyName: String
     public var sessionsTotal = 0
     public var flagged: [SessionTimeline] = []
@@ -37,19 +25,19 @@ public struct AuditResult: Sendable {
 
     /// 0 no finding at or above the minimum, 1 warnings (or unknown names) only, 2 any failure.
     public var exitCode: Int32 {
-        let worst = flagged.flatMap(\.findings).map { RatingOrder.level($0.rating) }.max() ?? 0
+        let worst = flagged.flatMap(\.findings).map { $0.rating.level }.max() ?? 0
         if worst >= 3 { return 2 }
-        if worst >= RatingOrder.level(minRating) && worst >= 2 { return 1 }
+        if worst >= minRating.level && worst >= 2 { return 1 }
         return 0
     }
 
-    public init(sessions: [SessionTimeline], minRating: String, policyName: String) {
+    public init(sessions: [SessionTimeline], minRating: Rating, policyName: String) {
         self.init(minRating: minRating, policyName: policyName)
         for s in sessions { add(s) }
         finish()
     }
 
-    package init(minRating: String, policyName: String) {
+    package init(minRating: Rating, policyName: String) {
         self.minRating = minRating
         self.policyName = policyName
     }
@@ -70,7 +58,7 @@ public struct AuditResult: Sendable {
         kept.findings = hits
         flagged.append(kept)
         for f in hits {
-            let key = f.category + "|" + f.algorithm + "|" + f.rating
+            let key = f.category + "|" + f.algorithm + "|" + f.rating.rawValue
             // Mutated in place: reading the entry out and storing it back copied its peer set every time.
             lines[key, default: (AlgorithmLine(algorithm: f.algorithm, category: f.category, rating: f.rating, reason: f.reason, sessions: 0, peers: 0), [])].0.sessions += 1
             lines[key]!.1.insert(s.peer?.address ?? "-")
@@ -79,14 +67,14 @@ public struct AuditResult: Sendable {
 
     package mutating func finish() {
         byAlgorithm = lines.values.map { var l = $0.0; l.peers = $0.1.count; return l }
-            .sorted { (RatingOrder.level($0.rating), $0.sessions, $1.algorithm) > (RatingOrder.level($1.rating), $1.sessions, $0.algorithm) }
+            .sorted { ($0.rating.level, $0.sessions, $1.algorithm) > ($1.rating.level, $1.sessions, $0.algorithm) }
         lines = [:]
     }
 
     /// A judged session's findings at or above the minimum rating (flagged when any).
     package func hits(_ s: SessionTimeline) -> [Finding] {
-        let minLevel = RatingOrder.level(minRating)
-        return s.findings.filter { RatingOrder.level($0.rating) >= minLevel }
+        let minLevel = minRating.level
+        return s.findings.filter { $0.rating.level >= minLevel }
     }
 
     public var json: JSONValue {
@@ -99,11 +87,11 @@ public struct AuditResult: Sendable {
                          ("terrapin_vulnerable", s.terrapinVulnerable.map(JSONValue.bool) ?? .null)])
             })),
             ("summary", .object([
-                ("policy", .string(policyName)), ("min_rating", .string(minRating)),
+                ("policy", .string(policyName)), ("min_rating", .string(minRating.rawValue)),
                 ("sessions_total", .int(sessionsTotal)), ("sessions_flagged", .int(flagged.count)),
                 ("terrapin_vulnerable", .int(terrapinVulnerable)), ("terrapin_undetermined", .int(terrapinUnknown)),
                 ("by_algorithm", .array(byAlgorithm.map { l in
-                    .object([("algorithm", .string(l.algorithm)), ("category", .string(l.category)), ("rating", .string(l.rating)),
+                    .object([("algorithm", .string(l.algorithm)), ("category", .string(l.category)), ("rating", .string(l.rating.rawValue)),
                              ("sessions", .int(l.sessions)), ("peers", .int(l.peers)), ("reason", .string(l.reason))])
                 })),
                 ("exit_code", .int(Int(exitCode))),

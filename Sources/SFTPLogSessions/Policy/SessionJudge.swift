@@ -52,7 +52,7 @@ public struct SessionJudge: Sendable {
         func add(_ category: String, _ name: String?, _ direction: String?) {
             guard let name, !name.isEmpty, name != "<implicit>" else { return }
             let r = policy.rate(category, name)
-            if r.rating == "warn" || r.rating == "fail" || r.rating == "unknown" {
+            if r.rating.isWeak {
                 out.append(Finding(algorithm: name, category: category, direction: direction, rating: r.rating, reason: r.reason, reference: r.reference))
             }
             for noteName in r.notes where noteName != "gex_group_size" {
@@ -86,16 +86,16 @@ public struct SessionJudge: Sendable {
         let ref = rule["reference"] as? String ?? ""
         guard let bits else {
             let note = policy.note("gex_group_size")
-            return [Finding(algorithm: kex, category: "gex-size", direction: "both", rating: "info",
+            return [Finding(algorithm: kex, category: "gex-size", direction: "both", rating: .info,
                             reason: "group size not in the log; the name's own rating applies. " + (note?.reason ?? ""), reference: ref)]
         }
         let failBelow = rule["fail_below"] as? Int ?? 2048, warnBelow = rule["warn_below"] as? Int ?? 3072
         if bits < failBelow {
-            return [Finding(algorithm: kex, category: "gex-size", direction: "both", rating: "fail",
+            return [Finding(algorithm: kex, category: "gex-size", direction: "both", rating: .fail,
                             reason: "\(bits)-bit group: " + (rule["reason_fail"] as? String ?? ""), reference: ref)]
         }
         if bits < warnBelow {
-            return [Finding(algorithm: kex, category: "gex-size", direction: "both", rating: "warn",
+            return [Finding(algorithm: kex, category: "gex-size", direction: "both", rating: .warn,
                             reason: "\(bits)-bit group: " + (rule["reason_warn"] as? String ?? ""), reference: ref)]
         }
         return []
@@ -124,14 +124,14 @@ public struct SessionJudge: Sendable {
         case true?:
             return (false, nil, "strict KEX was in force, which closes the hole for \(affected)")
         case false?:
-            return (true, Finding(algorithm: affected, category: "terrapin", direction: "both", rating: rule["rating"] as? String ?? "warn",
+            return (true, Finding(algorithm: affected, category: "terrapin", direction: "both", rating: (rule["rating"] as? String).flatMap(Rating.init(rawValue:)) ?? .warn,
                                   reason: rule["reason"] as? String ?? "", reference: ref),
                     "strict KEX was not in force and \(affected) was negotiated")
         case nil:
             let why = s.source == "openssh"
                 ? "the transcript does not show whether strict KEX was in force (run with -vv or -vvv to see the proposals); \(affected) is affected unless it was"
                 : "SFTPPlus logs do not say whether strict KEX was in force; \(affected) is affected unless it was"
-            return (nil, Finding(algorithm: affected, category: "terrapin", direction: "both", rating: "info", reason: why, reference: ref), why)
+            return (nil, Finding(algorithm: affected, category: "terrapin", direction: "both", rating: .info, reason: why, reference: ref), why)
         }
     }
 
@@ -148,10 +148,10 @@ public struct SessionJudge: Sendable {
             let direction = slot.hasSuffix("c2s") ? "c2s" : slot.hasSuffix("s2c") ? "s2c" : "both"
             for name in names where !negotiated.contains(name) && !policy.markers.contains(name) && !seen.contains(category + name) {
                 let r = policy.rate(category, name)
-                guard r.rating == "warn" || r.rating == "fail" else { continue }
+                guard r.rating == .warn || r.rating == .fail else { continue }
                 seen.insert(category + name)
-                out.append(Finding(algorithm: name, category: category, direction: direction, rating: "info",
-                                   reason: "offered by the server but not negotiated (\(r.rating): \(r.reason))", reference: r.reference))
+                out.append(Finding(algorithm: name, category: category, direction: direction, rating: .info,
+                                   reason: "offered by the server but not negotiated (\(r.rating.rawValue): \(r.reason))", reference: r.reference))
             }
         }
         return out

@@ -15,7 +15,7 @@ public enum OpenSSHSessions {
         var s = SessionTimeline(source: "openssh", side: "client", file: file)
         if let a = run.peer.address ?? run.peer.host { s.peer = Peer(address: a, port: run.peer.port) }
         s.user = run.auth.user
-        s.outcome = run.outcome.rawValue
+        s.outcome = run.outcome
         s.closed = run.closed
         s.outcomeDetail = run.negotiationFailure?.reason ?? run.disconnectReason ?? run.error
         s.clientVersion = run.clientVersion

@@ -152,7 +152,7 @@ public final class SFTPPlusSessionBuilder {
         attach(i, r, rowID: rowID, counts: true)
         lastClient = i
         apply(i, r, id, serverSide: false)
-        if rules.clientConnected.contains(id), sessions[i]!.s.outcome == "incomplete" { sessions[i]!.s.outcome = "ok" }
+        if rules.clientConnected.contains(id), sessions[i]!.s.outcome == .incomplete { sessions[i]!.s.outcome = .ok }
         if rules.clientClose.contains(id) {
             closeSession(i, r, id)
             openClient[name] = nil
@@ -383,18 +383,18 @@ public final class SFTPPlusSessionBuilder {
         var s = box.s
         s.closed = closedBy != nil
         if s.side == "client" {
-            if s.outcome == "incomplete", closedBy != nil { s.outcome = "disconnected" }
+            if s.outcome == .incomplete, closedBy != nil { s.outcome = .disconnected }
         } else if s.authFailures > 0 && s.authSucceededMethod == nil {
-            s.outcome = "auth-failed"
+            s.outcome = .authFailed
         } else if closedBy == "30051" {
-            s.outcome = "connection-refused"
+            s.outcome = .connectionRefused
             s.outcomeDetail = "too many concurrent connections"
         } else if closedBy == nil {
-            s.outcome = "incomplete"
+            s.outcome = .incomplete
         } else if s.authSucceededMethod != nil || s.user != nil || !s.operations.isEmpty {
-            s.outcome = "ok"
+            s.outcome = .ok
         } else {
-            s.outcome = "disconnected"
+            s.outcome = .disconnected
             s.outcomeDetail = details
         }
         box.s = s
@@ -429,10 +429,10 @@ public final class SFTPPlusSessionBuilder {
     public func finish() -> [SessionTimeline] {
         for i in sessions.keys.sorted() where !closed.contains(i) {
             if sessions[i]!.s.side == "client" {
-                if sessions[i]!.s.outcome == "incomplete" && sessions[i]!.s.eventCount > 0 && !sessions[i]!.s.operations.isEmpty { sessions[i]!.s.outcome = "ok" }
+                if sessions[i]!.s.outcome == .incomplete && sessions[i]!.s.eventCount > 0 && !sessions[i]!.s.operations.isEmpty { sessions[i]!.s.outcome = .ok }
             } else {
                 settle(i, closedBy: nil, details: nil)
-                if sessions[i]!.s.authFailures > 0 && sessions[i]!.s.authSucceededMethod == nil { sessions[i]!.s.outcome = "auth-failed" }
+                if sessions[i]!.s.authFailures > 0 && sessions[i]!.s.authSucceededMethod == nil { sessions[i]!.s.outcome = .authFailed }
             }
         }
         done = []

@@ -43,23 +43,44 @@ public struct RecordRef: Equatable, Sendable {
     public init(line: Int, seq: Int, duplicate: Bool = false) { self.line = line; self.seq = seq; self.duplicate = duplicate }
 }
 
+/// A policy's verdict on an algorithm. The raw values are the `rating`
+/// strings of every output, the store and the policy files.
+public enum Rating: String, Sendable, CaseIterable {
+    case ok, info, warn, fail
+    /// A name the policy does not list: counted like `warn`, never silently ok.
+    case unknown
+
+    /// Severity: ok 0, info 1, warn and unknown 2, fail 3.
+    public var level: Int {
+        switch self {
+        case .ok: return 0
+        case .info: return 1
+        case .warn, .unknown: return 2
+        case .fail: return 3
+        }
+    }
+
+    /// warn, fail or unknown: what `--weak` selects and the weak counts count.
+    public var isWeak: Bool { level >= 2 }
+}
+
 /// A weak-algorithm finding (filled by the Policy stage).
 public struct Finding: Equatable, Sendable {
     public var algorithm: String
     public var category: String
     public var direction: String?
-    public var rating: String
+    public var rating: Rating
     public var reason: String
     public var reference: String
 
-    public init(algorithm: String, category: String, direction: String?, rating: String, reason: String, reference: String) {
+    public init(algorithm: String, category: String, direction: String?, rating: Rating, reason: String, reference: String) {
         self.algorithm = algorithm; self.category = category; self.direction = direction
         self.rating = rating; self.reason = reason; self.reference = reference
     }
 
     public var json: JSONValue {
         .object([("algorithm", .string(algorithm)), ("category", .string(category)),
-                 ("direction", direction.map(JSONValue.string) ?? .null), ("rating", .string(rating)),
+                 ("direction", direction.map(JSONValue.string) ?? .null), ("rating", .string(rating.rawValue)),
                  ("reason", .string(reason)), ("reference", .string(reference))])
     }
 }
@@ -80,7 +101,7 @@ public struct SessionTimeline: Sendable {
     public var end: LogTimestamp?
     public var startEpoch: Double?
     public var endEpoch: Double?
-    public var outcome: String = "incomplete"
+    public var outcome: SessionOutcome = .incomplete
     public var outcomeDetail: String?
     /// The end of the session is in the log (a close event, the client's last lines).
     /// Nil for sessions stored before this was recorded.

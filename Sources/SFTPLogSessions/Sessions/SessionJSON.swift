@@ -12,7 +12,7 @@ public enum SessionJSON {
             ("peer", s.peer.map { .object([("address", .string($0.address)), ("port", $0.port.map(JSONValue.int) ?? .null)]) } ?? .null),
             ("user", str(s.user)), ("start", str(s.start?.iso)), ("end", str(s.end?.iso)),
             ("duration", s.duration.map { .double(($0 * 1000).rounded() / 1000) } ?? .null),
-            ("outcome", .string(s.outcome)), ("outcome_detail", str(s.outcomeDetail)),
+            ("outcome", .string(s.outcome.rawValue)), ("outcome_detail", str(s.outcomeDetail)),
             ("closed", s.closed.map(JSONValue.bool) ?? .null),
             ("client_version", str(s.clientVersion)), ("server_version", str(s.serverVersion)),
             ("negotiated", s.negotiated.json), ("strict_kex", s.strictKex.map(JSONValue.bool) ?? .null),

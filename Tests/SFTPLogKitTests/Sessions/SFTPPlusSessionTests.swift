@@ -38,7 +38,7 @@ final class SFTPPlusSessionTests: XCTestCase {
                 }
                 XCTAssertEqual(s.side, "server", ctx)
                 XCTAssertEqual(s.user, t["user"] as? String, ctx)
-                XCTAssertEqual(s.outcome, t["outcome"] as? String, ctx)
+                XCTAssertEqual(s.outcome.rawValue, t["outcome"] as? String, ctx)
                 XCTAssertEqual(s.eventCount, t["event_count"] as? Int, ctx)
                 XCTAssertEqual(s.clientVersion, t["client_version"] as? String, ctx)
                 XCTAssertTrue(sameInstantText(s.start?.iso, t["start"] as? String, ignoreOffset: true), "\(ctx) start \(s.start?.iso ?? "-")")
@@ -92,7 +92,7 @@ final class SFTPPlusSessionTests: XCTestCase {
         let s = try sessions(text: log)
         XCTAssertEqual(s.count, 3, "same address, two ports, then the first port reused after its close")
         XCTAssertEqual(s.map(\.user), ["ann", "root", "bob"])
-        XCTAssertEqual(s.map(\.outcome), ["ok", "auth-failed", "ok"])
+        XCTAssertEqual(s.map(\.outcome.rawValue), ["ok", "auth-failed", "ok"])
         XCTAssertEqual(s.map(\.eventCount), [5, 3, 3])
         XCTAssertEqual(s[0].operations.first?.op, "rm")
         XCTAssertEqual(s[0].operations.first?.ok, true)

@@ -97,7 +97,7 @@ final class SessionReadTests: XCTestCase {
         var weak = SessionFilter(); weak.weakOnly = true; filters.append(weak)
         var user = SessionFilter(); user.user = "alice"; filters.append(user)
         for filter in filters {
-            for minRating in ["info", "warn", "fail"] {
+            for minRating in [Rating.info, .warn, .fail] {
                 let (fast, full) = try q.read { db -> (AuditResult, AuditResult) in
                     var all = try SessionQuery.load(db, filter: filter, withOperations: false, withFindings: false)
                     for i in all.indices { judge.judge(&all[i]) }

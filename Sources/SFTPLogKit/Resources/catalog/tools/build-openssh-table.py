@@ -37,7 +37,7 @@ FORMAT = 1
 
 LEVELS = ["debug1", "debug2", "debug3", "verbose", "info", "error", "fatal", "stderr", "reason"]
 AREAS = ["kex", "hostkey", "auth", "channel", "sftp", "scp", "connect", "transport", "config", "agent", "other"]
-# Mirrors RecordKind.opensshKinds (Sources/SFTPLogKit/OpenSSH/OpenSSHRecordKinds.swift);
+# Mirrors RecordKind.opensshKinds (Sources/SFTPLogOpenSSH/OpenSSHRecordKinds.swift);
 # a Swift test checks that every kind in the output is one of them.
 KINDS = ["openssh.version", "openssh.compat", "openssh.connect", "openssh.kexinit", "openssh.negotiated",
          "openssh.strict_kex", "openssh.gex", "openssh.hostkey", "openssh.auth", "openssh.channel",

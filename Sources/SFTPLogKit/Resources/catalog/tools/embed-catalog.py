@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Appends the catalogue's data files to a binary (`make dist`), so that one
-file carries both. The layout is what Sources/SFTPLogKit/Catalog/CatalogFiles.swift
+file carries both. The layout is what Sources/SFTPLogCatalog/CatalogFiles.swift
 reads: entries (name length u32 LE, name, data length u64 LE, data), then the
 entries' length (u64 LE) and the magic b"SFTPLOGC".
 
