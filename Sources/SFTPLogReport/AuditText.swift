@@ -22,7 +22,7 @@ extension AuditResult {
                 for f in s.findings {
                     let dir = f.direction.map { $0 == "both" ? "" : " (\($0))" } ?? ""
                     out += "  " + f.rating.rawValue.fitted(5) + " "
-                        + f.category.fitted(12) + TextEscaper.terminalSafe(f.algorithm) + dir + "\n"
+                        + f.category.rawValue.fitted(12) + TextEscaper.terminalSafe(f.algorithm) + dir + "\n"
                     let reason = f.reason + (f.reference.isEmpty ? "" : " [\(f.reference)]")
                     if wrapped[reason] == nil { wrapped[reason] = Human.wrap(reason, indent: 8, width: width) }
                     out += wrapped[reason]!
@@ -30,7 +30,7 @@ extension AuditResult {
             }
             out += "\nBy algorithm (policy \(policyName), \(flagged.count) of \(sessionsTotal) sessions flagged):\n"
             for l in byAlgorithm {
-                let label = l.category == "terrapin" ? "Terrapin via \(l.algorithm)" : l.algorithm
+                let label = l.category == .terrapin ? "Terrapin via \(l.algorithm)" : l.algorithm
                 out += "  \(l.rating.rawValue.fitted(5)) \(TextEscaper.terminalSafe(label)): \(l.sessions) session\(l.sessions == 1 ? "" : "s") from \(l.peers) peer\(l.peers == 1 ? "" : "s")\n"
             }
         }

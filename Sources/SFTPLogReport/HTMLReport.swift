@@ -161,7 +161,7 @@ public enum HTMLReport {
             + (s.terrapinExplanation.map { " — " + h($0) } ?? "") + "</p>\n"
         if !s.findings.isEmpty {
             o += "<h3>Findings</h3>\n" + table(["rating", "category", "algorithm", "why"], s.findings.map {
-                ["<span class=\"\(h($0.rating.rawValue))\">\(h($0.rating.rawValue))</span>", h($0.category), "<code>\(h($0.algorithm))</code>",
+                ["<span class=\"\(h($0.rating.rawValue))\">\(h($0.rating.rawValue))</span>", h($0.category.rawValue), "<code>\(h($0.algorithm))</code>",
                  h($0.reason) + ($0.reference.isEmpty ? "" : " <span class=\"muted\">[\(h($0.reference))]</span>")] })
         }
         if !s.operations.isEmpty {

@@ -94,7 +94,7 @@ public struct ReportText {
         if !s.findings.isEmpty {
             o += "\n" + bold("Findings") + "\n"
             for f in s.findings {
-                o += "  \(rated(f.rating)) \(f.category) \(t(f.algorithm))" + (f.direction.map { $0 == "both" ? "" : " (\($0))" } ?? "") + "\n"
+                o += "  \(rated(f.rating)) \(f.category.rawValue) \(t(f.algorithm))" + (f.direction.map { $0 == "both" ? "" : " (\($0))" } ?? "") + "\n"
                 o += Human.wrap(f.reason + (f.reference.isEmpty ? "" : " [\(f.reference)]"), indent: 6, width: width)
             }
         }
@@ -175,7 +175,7 @@ public struct ReportText {
                                                ("compression s2c", n.compressionS2C)].compactMap { k, v in v.map { [k, e($0)] } })
             o += "\nStrict KEX: \(s.strictKex.map { $0 ? "yes" : "no" } ?? "not visible"); Terrapin: \(s.terrapinVulnerable.map { $0 ? "**vulnerable**" : "no" } ?? "undetermined")\n"
             o += "\n## Findings\n\n" + table(["rating", "category", "algorithm", "reason", "reference"],
-                                            s.findings.map { [$0.rating.rawValue, $0.category, e($0.algorithm), e($0.reason), e($0.reference)] })
+                                            s.findings.map { [$0.rating.rawValue, $0.category.rawValue, e($0.algorithm), e($0.reason), e($0.reference)] })
             o += "\n## Authentication\n\nTried: \(s.authMethodsTried.isEmpty ? "-" : s.authMethodsTried.joined(separator: ", ")); succeeded: \(s.authSucceededMethod ?? "no")\n"
             o += "\n## Operations\n\n" + table(["op", "path", "ok", "bytes", "speed"], s.operations.map {
                 [$0.op, e($0.path) + ($0.to.map { " → " + e($0) } ?? ""), $0.ok.map { $0 ? "yes" : "**no**" } ?? "?", Human.bytes($0.bytes), Human.rate($0.bytesPerSecond)]

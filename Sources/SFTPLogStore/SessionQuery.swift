@@ -104,7 +104,9 @@ public enum SessionQuery {
             let c = findingColumns ?? FindingColumns(r)
             findingColumns = c
             guard let i = index[r.text(at: c.sessionID)!] else { return nil }
-            sessions[i].findings.append(Finding(algorithm: r.text(at: c.algorithm) ?? "", category: r.text(at: c.category) ?? "", direction: r.text(at: c.direction),
+            // A category this build does not know (none is ever written) leaves the finding out.
+            guard let category = r.text(at: c.category).flatMap(AlgorithmCategory.init(rawValue:)) else { return i }
+            sessions[i].findings.append(Finding(algorithm: r.text(at: c.algorithm) ?? "", category: category, direction: r.text(at: c.direction),
                                                 rating: r.text(at: c.rating).flatMap(Rating.init(rawValue:)) ?? .unknown, reason: r.text(at: c.reason) ?? "", reference: r.text(at: c.reference) ?? ""))
             return i
         } }

@@ -80,7 +80,7 @@ public enum SessionStore {
                  SQLValue(o.bytesPerSecond), SQLValue(o.to), SQLValue(o.local), SQLValue(o.detail), .int(Int64(o.line)), SQLValue(o.ts?.iso)]
             }
             let findings = s.findings.enumerated().map { (k, f) -> [SQLValue] in
-                [.text(s.id), .int(Int64(k)), .text(f.algorithm), .text(f.category), SQLValue(f.direction), .text(f.rating.rawValue),
+                [.text(s.id), .int(Int64(k)), .text(f.algorithm), .text(f.category.rawValue), SQLValue(f.direction), .text(f.rating.rawValue),
                  .text(f.reason), .text(f.reference)]
             }
             var offered: [[SQLValue]] = []

@@ -26,7 +26,6 @@ public struct AlgorithmRating: Equatable, Sendable {
 // @unchecked: `tree` is the `[String: Any]` JSONSerialization and Yams give;
 // it is built by `load` and never changed once the policy is shared.
 public struct AlgorithmPolicy: @unchecked Sendable {
-    public static let categories = ["kex", "hostkey", "cipher", "mac", "compression"]
 
     /// The effective policy as a JSON-like tree (what `--print-policy` prints).
     public private(set) var tree: [String: Any]
@@ -115,12 +114,12 @@ public struct AlgorithmPolicy: @unchecked Sendable {
 
     /// Rating of a name in a category: exact entry, else the longest matching
     /// prefix/suffix pattern, else `unknown` (never silently ok).
-    public func rate(_ category: String, _ name: String) -> AlgorithmRating {
-        if let e = (tree["algorithms"] as? [String: Any])?[category] as? [String: Any], let r = e[name] as? [String: Any] {
+    public func rate(_ category: AlgorithmCategory, _ name: String) -> AlgorithmRating {
+        if let e = (tree["algorithms"] as? [String: Any])?[category.rawValue] as? [String: Any], let r = e[name] as? [String: Any] {
             return AlgorithmPolicy.rating(r)
         }
         var best: ([String: Any], Int)?
-        for p in tree["patterns"] as? [[String: Any]] ?? [] where p["category"] as? String == category {
+        for p in tree["patterns"] as? [[String: Any]] ?? [] where p["category"] as? String == category.rawValue {
             var len = -1
             if let pre = p["prefix"] as? String, name.hasPrefix(pre) { len = pre.count }
             if let suf = p["suffix"] as? String, name.hasSuffix(suf) { len = max(len, suf.count) }

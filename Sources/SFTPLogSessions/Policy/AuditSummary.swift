@@ -8,7 +8,7 @@ import SFTPLogOpenSSH
 public struct AuditResult: Sendable {
     public struct AlgorithmLine: Sendable {
         public var algorithm: String
-        public var category: String
+        public var category: AlgorithmCategory
         public var rating: Rating
         public var reason: String
         public var sessions: Int
@@ -50,7 +50,7 @@ public struct AuditResult: Sendable {
     package mutating func add(_ s: SessionTimeline, times: Int = 1) {
         sessionsTotal += times
         if s.terrapinVulnerable == true { terrapinVulnerable += times }
-        if s.terrapinVulnerable == nil && s.findings.contains(where: { $0.category == "terrapin" }) { terrapinUnknown += times }
+        if s.terrapinVulnerable == nil && s.findings.contains(where: { $0.category == .terrapin }) { terrapinUnknown += times }
         let hits = self.hits(s)
         guard !hits.isEmpty else { return }
         precondition(times == 1, "flagged sessions are added one by one")
@@ -58,7 +58,7 @@ public struct AuditResult: Sendable {
         kept.findings = hits
         flagged.append(kept)
         for f in hits {
-            let key = f.category + "|" + f.algorithm + "|" + f.rating.rawValue
+            let key = f.category.rawValue + "|" + f.algorithm + "|" + f.rating.rawValue
             // Mutated in place: reading the entry out and storing it back copied its peer set every time.
             lines[key, default: (AlgorithmLine(algorithm: f.algorithm, category: f.category, rating: f.rating, reason: f.reason, sessions: 0, peers: 0), [])].0.sessions += 1
             lines[key]!.1.insert(s.peer?.address ?? "-")
@@ -91,7 +91,7 @@ public struct AuditResult: Sendable {
                 ("sessions_total", .int(sessionsTotal)), ("sessions_flagged", .int(flagged.count)),
                 ("terrapin_vulnerable", .int(terrapinVulnerable)), ("terrapin_undetermined", .int(terrapinUnknown)),
                 ("by_algorithm", .array(byAlgorithm.map { l in
-                    .object([("algorithm", .string(l.algorithm)), ("category", .string(l.category)), ("rating", .string(l.rating.rawValue)),
+                    .object([("algorithm", .string(l.algorithm)), ("category", .string(l.category.rawValue)), ("rating", .string(l.rating.rawValue)),
                              ("sessions", .int(l.sessions)), ("peers", .int(l.peers)), ("reason", .string(l.reason))])
                 })),
                 ("exit_code", .int(Int(exitCode))),

@@ -49,7 +49,7 @@ public struct SessionJudge: Sendable {
     public func judge(_ s: inout SessionTimeline) {
         var out: [Finding] = []
         let n = s.negotiated
-        func add(_ category: String, _ name: String?, _ direction: String?) {
+        func add(_ category: AlgorithmCategory, _ name: String?, _ direction: String?) {
             guard let name, !name.isEmpty, name != "<implicit>" else { return }
             let r = policy.rate(category, name)
             if r.rating.isWeak {
@@ -61,14 +61,14 @@ public struct SessionJudge: Sendable {
                 }
             }
         }
-        func pair(_ category: String, _ c2s: String?, _ s2c: String?) {
+        func pair(_ category: AlgorithmCategory, _ c2s: String?, _ s2c: String?) {
             if c2s == s2c { add(category, c2s, "both") } else { add(category, c2s, "c2s"); add(category, s2c, "s2c") }
         }
-        add("kex", n.kex, "both")
-        add("hostkey", n.hostkey, "both")
-        pair("cipher", n.cipherC2S, n.cipherS2C)
-        pair("mac", n.macC2S, n.macS2C)
-        pair("compression", n.compressionC2S, n.compressionS2C)
+        add(.kex, n.kex, "both")
+        add(.hostkey, n.hostkey, "both")
+        pair(.cipher, n.cipherC2S, n.cipherS2C)
+        pair(.mac, n.macC2S, n.macS2C)
+        pair(.compression, n.compressionC2S, n.compressionS2C)
         if let kex = n.kex { out += groupExchange(kex, bits: s.gexBits) }
         let (vulnerable, terrapin, why) = self.terrapin(s)
         s.terrapinVulnerable = vulnerable
@@ -86,16 +86,16 @@ public struct SessionJudge: Sendable {
         let ref = rule["reference"] as? String ?? ""
         guard let bits else {
             let note = policy.note("gex_group_size")
-            return [Finding(algorithm: kex, category: "gex-size", direction: "both", rating: .info,
+            return [Finding(algorithm: kex, category: .gexSize, direction: "both", rating: .info,
                             reason: "group size not in the log; the name's own rating applies. " + (note?.reason ?? ""), reference: ref)]
         }
         let failBelow = rule["fail_below"] as? Int ?? 2048, warnBelow = rule["warn_below"] as? Int ?? 3072
         if bits < failBelow {
-            return [Finding(algorithm: kex, category: "gex-size", direction: "both", rating: .fail,
+            return [Finding(algorithm: kex, category: .gexSize, direction: "both", rating: .fail,
                             reason: "\(bits)-bit group: " + (rule["reason_fail"] as? String ?? ""), reference: ref)]
         }
         if bits < warnBelow {
-            return [Finding(algorithm: kex, category: "gex-size", direction: "both", rating: .warn,
+            return [Finding(algorithm: kex, category: .gexSize, direction: "both", rating: .warn,
                             reason: "\(bits)-bit group: " + (rule["reason_warn"] as? String ?? ""), reference: ref)]
         }
         return []
@@ -124,14 +124,14 @@ public struct SessionJudge: Sendable {
         case true?:
             return (false, nil, "strict KEX was in force, which closes the hole for \(affected)")
         case false?:
-            return (true, Finding(algorithm: affected, category: "terrapin", direction: "both", rating: (rule["rating"] as? String).flatMap(Rating.init(rawValue:)) ?? .warn,
+            return (true, Finding(algorithm: affected, category: .terrapin, direction: "both", rating: (rule["rating"] as? String).flatMap(Rating.init(rawValue:)) ?? .warn,
                                   reason: rule["reason"] as? String ?? "", reference: ref),
                     "strict KEX was not in force and \(affected) was negotiated")
         case nil:
             let why = s.source == "openssh"
                 ? "the transcript does not show whether strict KEX was in force (run with -vv or -vvv to see the proposals); \(affected) is affected unless it was"
                 : "SFTPPlus logs do not say whether strict KEX was in force; \(affected) is affected unless it was"
-            return (nil, Finding(algorithm: affected, category: "terrapin", direction: "both", rating: .info, reason: why, reference: ref), why)
+            return (nil, Finding(algorithm: affected, category: .terrapin, direction: "both", rating: .info, reason: why, reference: ref), why)
         }
     }
 
@@ -143,13 +143,13 @@ public struct SessionJudge: Sendable {
         var seen = Set<String>()
         for slot in KexProposal.slotNames {
             guard let names = s.serverOffer[slot] else { continue }
-            let category = slot.split(separator: "_").first.map(String.init) ?? slot
-            guard AlgorithmPolicy.categories.contains(category) else { continue }
+            guard let category = (slot.split(separator: "_").first).flatMap({ AlgorithmCategory(rawValue: String($0)) }),
+                  AlgorithmCategory.negotiated.contains(category) else { continue }
             let direction = slot.hasSuffix("c2s") ? "c2s" : slot.hasSuffix("s2c") ? "s2c" : "both"
-            for name in names where !negotiated.contains(name) && !policy.markers.contains(name) && !seen.contains(category + name) {
+            for name in names where !negotiated.contains(name) && !policy.markers.contains(name) && !seen.contains(category.rawValue + name) {
                 let r = policy.rate(category, name)
                 guard r.rating == .warn || r.rating == .fail else { continue }
-                seen.insert(category + name)
+                seen.insert(category.rawValue + name)
                 out.append(Finding(algorithm: name, category: category, direction: direction, rating: .info,
                                    reason: "offered by the server but not negotiated (\(r.rating.rawValue): \(r.reason))", reference: r.reference))
             }

@@ -64,22 +64,34 @@ public enum Rating: String, Sendable, CaseIterable {
     public var isWeak: Bool { level >= 2 }
 }
 
+/// What a finding is about: one of the negotiated algorithm kinds, the
+/// Diffie-Hellman group size of a group exchange, or Terrapin exposure. The raw
+/// values are the `category` strings of every output and the policy files.
+public enum AlgorithmCategory: String, Sendable, CaseIterable {
+    case kex, hostkey, cipher, mac, compression
+    case gexSize = "gex-size"
+    case terrapin
+
+    /// The kinds a connection negotiates by name (the policy rates each name).
+    public static let negotiated: [AlgorithmCategory] = [.kex, .hostkey, .cipher, .mac, .compression]
+}
+
 /// A weak-algorithm finding (filled by the Policy stage).
 public struct Finding: Equatable, Sendable {
     public var algorithm: String
-    public var category: String
+    public var category: AlgorithmCategory
     public var direction: String?
     public var rating: Rating
     public var reason: String
     public var reference: String
 
-    public init(algorithm: String, category: String, direction: String?, rating: Rating, reason: String, reference: String) {
+    public init(algorithm: String, category: AlgorithmCategory, direction: String?, rating: Rating, reason: String, reference: String) {
         self.algorithm = algorithm; self.category = category; self.direction = direction
         self.rating = rating; self.reason = reason; self.reference = reference
     }
 
     public var json: JSONValue {
-        .object([("algorithm", .string(algorithm)), ("category", .string(category)),
+        .object([("algorithm", .string(algorithm)), ("category", .string(category.rawValue)),
                  ("direction", direction.map(JSONValue.string) ?? .null), ("rating", .string(rating.rawValue)),
                  ("reason", .string(reason)), ("reference", .string(reference))])
     }

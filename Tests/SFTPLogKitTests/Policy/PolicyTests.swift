@@ -8,7 +8,7 @@ import SFTPLogKit
 final class PolicyTests: XCTestCase {
     static let policy: AlgorithmPolicy = { _ = Harness.catalog; return try! AlgorithmPolicy.bundled() }()
     let judge = SessionJudge(policy: PolicyTests.policy)
-    static let nameCategories: Set<String> = ["kex", "hostkey", "cipher", "mac", "compression", "gex-size"]
+    static let nameCategories: Set<AlgorithmCategory> = [.kex, .hostkey, .cipher, .mac, .compression, .gexSize]
 
     func weakNames(_ s: SessionTimeline) -> Set<String> {
         Set(s.findings.filter { Self.nameCategories.contains($0.category) && [.warn, .fail].contains($0.rating) }.map(\.algorithm))
@@ -31,7 +31,7 @@ final class PolicyTests: XCTestCase {
             XCTAssertEqual(weakNames(sessions[0]), Set(truth["expected_weak"] as! [String]), c)
             XCTAssertEqual(sessions[0].terrapinVulnerable, truth["terrapin_vulnerable"] as? Bool, "\(c): terrapin")
             if truth["terrapin_vulnerable"] as? Bool == true {
-                XCTAssertTrue(sessions[0].findings.contains { $0.category == "terrapin" && $0.rating == .warn }, c)
+                XCTAssertTrue(sessions[0].findings.contains { $0.category == .terrapin && $0.rating == .warn }, c)
             }
         }
     }
@@ -78,22 +78,22 @@ final class PolicyTests: XCTestCase {
         s.gexBits = 1536
         s.strictKex = false
         judge.judge(&s)
-        XCTAssertTrue(s.findings.contains { $0.category == "gex-size" && $0.rating == .fail && $0.reason.contains("1536") })
+        XCTAssertTrue(s.findings.contains { $0.category == .gexSize && $0.rating == .fail && $0.reason.contains("1536") })
         XCTAssertEqual(s.terrapinVulnerable, true, "CBC with an ETM MAC and no strict KEX")
         s.gexBits = 2048
         judge.judge(&s)
-        XCTAssertTrue(s.findings.contains { $0.category == "gex-size" && $0.rating == .warn })
+        XCTAssertTrue(s.findings.contains { $0.category == .gexSize && $0.rating == .warn })
         s.gexBits = nil
         s.strictKex = nil
         judge.judge(&s)
-        XCTAssertTrue(s.findings.contains { $0.category == "gex-size" && $0.rating == .info && $0.reason.contains("not in the log") })
+        XCTAssertTrue(s.findings.contains { $0.category == .gexSize && $0.rating == .info && $0.reason.contains("not in the log") })
         XCTAssertNil(s.terrapinVulnerable, "strict KEX not visible: undetermined")
         XCTAssertTrue(s.terrapinExplanation?.contains("strict KEX") ?? false)
         // none cipher/MAC fail; a name nobody rated is `unknown`, never silently ok.
         s.negotiated = NegotiatedAlgorithms(kex: "curve25519-sha256", hostkey: "ssh-ed25519", cipherC2S: "none", cipherS2C: "frob-cipher@example.com",
                                             macC2S: "none", macS2C: "hmac-sha2-256")
         judge.judge(&s)
-        XCTAssertEqual(s.findings.first { $0.algorithm == "none" && $0.category == "cipher" }?.rating, .fail)
+        XCTAssertEqual(s.findings.first { $0.algorithm == "none" && $0.category == .cipher }?.rating, .fail)
         XCTAssertEqual(s.findings.first { $0.algorithm == "frob-cipher@example.com" }?.rating, .unknown)
     }
 
@@ -128,20 +128,20 @@ final class PolicyTests: XCTestCase {
         """.write(to: yaml, atomically: true, encoding: .utf8)
         let p = try AlgorithmPolicy.bundled(overrides: [yaml.path])
         XCTAssertEqual(p.name, "very-strict")
-        XCTAssertEqual(p.rate("kex", "curve25519-sha256").rating, .warn)
-        XCTAssertEqual(p.rate("kex", "diffie-hellman-group1-sha1").rating, .fail, "untouched entries keep the default")
+        XCTAssertEqual(p.rate(.kex, "curve25519-sha256").rating, .warn)
+        XCTAssertEqual(p.rate(.kex, "diffie-hellman-group1-sha1").rating, .fail, "untouched entries keep the default")
         var s = SessionTimeline(source: "openssh", side: "client", file: "x")
         s.negotiated = NegotiatedAlgorithms(kex: "diffie-hellman-group-exchange-sha256")
         s.gexBits = 8192
         SessionJudge(policy: p).judge(&s)
-        XCTAssertTrue(s.findings.contains { $0.category == "gex-size" && $0.rating == .fail })
+        XCTAssertTrue(s.findings.contains { $0.category == .gexSize && $0.rating == .fail })
         // The bundled profiles load and change verdicts.
         let strict = try AlgorithmPolicy.bundled(overrides: [Paths.repo.appendingPathComponent("catalog/policies/strict.json").path])
-        XCTAssertEqual(strict.rate("cipher", "aes128-cbc").rating, .fail)
-        XCTAssertEqual(PolicyTests.policy.rate("cipher", "aes128-cbc").rating, .warn)
+        XCTAssertEqual(strict.rate(.cipher, "aes128-cbc").rating, .fail)
+        XCTAssertEqual(PolicyTests.policy.rate(.cipher, "aes128-cbc").rating, .warn)
         let pq = try AlgorithmPolicy.bundled(overrides: [Paths.repo.appendingPathComponent("catalog/policies/post-quantum.json").path])
-        XCTAssertEqual(pq.rate("kex", "curve25519-sha256").rating, .warn)
-        XCTAssertEqual(pq.rate("kex", "sntrup761x25519-sha512").rating, .ok)
+        XCTAssertEqual(pq.rate(.kex, "curve25519-sha256").rating, .warn)
+        XCTAssertEqual(pq.rate(.kex, "sntrup761x25519-sha512").rating, .ok)
     }
 
 }
