@@ -137,7 +137,7 @@ public struct ChannelInfo: Equatable, Sendable {
 }
 
 public struct SFTPOperation: Equatable, Sendable {
-    public var op: String
+    public var op: FileOperation
     /// Remote path as typed in the batch (relative to the remote home when relative).
     public var path: String?
     public var ok: Bool
@@ -151,14 +151,14 @@ public struct SFTPOperation: Equatable, Sendable {
     public var line: Int
     public var command: String
 
-    public init(op: String, path: String?, ok: Bool, local: String? = nil, to: String? = nil, bytes: Int? = nil,
+    public init(op: FileOperation, path: String?, ok: Bool, local: String? = nil, to: String? = nil, bytes: Int? = nil,
                 ignoreErrors: Bool = false, error: String? = nil, line: Int, command: String) {
         self.op = op; self.path = path; self.ok = ok; self.local = local; self.to = to; self.bytes = bytes
         self.ignoreErrors = ignoreErrors; self.error = error; self.line = line; self.command = command
     }
 
     public func json() -> JSONValue {
-        var o: [(String, JSONValue)] = [("op", .string(op)), ("path", path.map(JSONValue.string) ?? .null), ("ok", .bool(ok))]
+        var o: [(String, JSONValue)] = [("op", .string(op.rawValue)), ("path", path.map(JSONValue.string) ?? .null), ("ok", .bool(ok))]
         if let local { o.append(("local", .string(local))) }
         if let to { o.append(("to", .string(to))) }
         if let bytes { o.append(("bytes", .int(bytes))) }

@@ -516,7 +516,7 @@ private struct Scratch {
             var i = 0
             while i < args.count, args[i].hasPrefix("-"), args[i].count > 1 { i += 1 }
             let a = Array(args[i...])
-            var o = SFTPOperation(op: op, path: nil, ok: true, ignoreErrors: r.extraValue("ignore_errors") == .bool(true),
+            var o = SFTPOperation(op: FileOperation(op), path: nil, ok: true, ignoreErrors: r.extraValue("ignore_errors") == .bool(true),
                                   line: r.line, command: str("command") ?? "")
             switch op {
             case "get", "reget", "aget":
@@ -616,7 +616,7 @@ private struct Scratch {
         }
     }
 
-    static let transferOps: Set<String> = ["get", "put", "reget", "reput", "aget", "aput"]
+    static let transferOps: Set<FileOperation> = [.get, .put, .reget, .reput, .aget, .aput]
 
     static func choose(_ client: [String], _ server: [String]) -> String? {
         client.first { server.contains($0) }

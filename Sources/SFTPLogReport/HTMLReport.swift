@@ -166,7 +166,7 @@ public enum HTMLReport {
         }
         if !s.operations.isEmpty {
             o += "<h3>Operations</h3>\n" + table(["op", "path", "ok", "size", "speed", "time"], s.operations.map {
-                [h($0.op), "<span class=\"mono\">\(h($0.path))\($0.to.map { " → " + h($0) } ?? "")</span>" + ($0.detail.map { "<br><span class=\"muted\">\(h($0))</span>" } ?? ""),
+                [h($0.op.rawValue), "<span class=\"mono\">\(h($0.path))\($0.to.map { " → " + h($0) } ?? "")</span>" + ($0.detail.map { "<br><span class=\"muted\">\(h($0))</span>" } ?? ""),
                  $0.ok.map { $0 ? "<span class=\"ok\">ok</span>" : "<span class=\"fail\">failed</span>" } ?? "?",
                  h(Human.bytes($0.bytes)), h(Human.rate($0.bytesPerSecond)), h(Human.duration($0.seconds))] }, numeric: [3, 4, 5])
         }

@@ -106,7 +106,7 @@ public struct ReportText {
             o += "\n" + bold("Operations") + "\n"
             for op in s.operations {
                 let status = op.ok.map { $0 ? "ok" : "FAILED" } ?? "?"
-                var line = "  \(op.op.fitted(7)) \(status.fitted(6)) \(t(op.path))"
+                var line = "  \(op.op.rawValue.fitted(7)) \(status.fitted(6)) \(t(op.path))"
                 if let to = op.to { line += " → \(t(to))" }
                 if let b = op.bytes { line += "  \(Human.bytes(b))" }
                 if let r = op.bytesPerSecond { line += " at \(Human.rate(r))" }
@@ -178,7 +178,7 @@ public struct ReportText {
                                             s.findings.map { [$0.rating.rawValue, $0.category.rawValue, e($0.algorithm), e($0.reason), e($0.reference)] })
             o += "\n## Authentication\n\nTried: \(s.authMethodsTried.isEmpty ? "-" : s.authMethodsTried.joined(separator: ", ")); succeeded: \(s.authSucceededMethod ?? "no")\n"
             o += "\n## Operations\n\n" + table(["op", "path", "ok", "bytes", "speed"], s.operations.map {
-                [$0.op, e($0.path) + ($0.to.map { " → " + e($0) } ?? ""), $0.ok.map { $0 ? "yes" : "**no**" } ?? "?", Human.bytes($0.bytes), Human.rate($0.bytesPerSecond)]
+                [$0.op.rawValue, e($0.path) + ($0.to.map { " → " + e($0) } ?? ""), $0.ok.map { $0 ? "yes" : "**no**" } ?? "?", Human.bytes($0.bytes), Human.rate($0.bytesPerSecond)]
             })
             if !d.failures.isEmpty {
                 o += "\n## Failures explained\n\n" + d.failures.map { "- line \($0.line) `\($0.eventID ?? $0.kind)`: \(e($0.message))" + ($0.meaning.map { " — \(e($0))" } ?? "") + "\n" }.joined()

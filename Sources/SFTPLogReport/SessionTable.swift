@@ -26,7 +26,7 @@ public enum SessionTable {
                 s.peer.map { TextEscaper.terminalSafe($0.address + ($0.port.map { ":\($0)" } ?? "")) } ?? "-",
                 TextEscaper.terminalSafe(client.replacingOccurrences(of: "SSH-2.0-", with: "")),
                 s.outcome.rawValue, s.closed.map { $0 ? "seen" : "cut" } ?? "-",
-                String(s.operations.filter { $0.op == "get" || $0.op == "put" }.count),
+                String(s.operations.filter { $0.op.isFileTransfer }.count),
                 bytes > 0 ? Human.bytes(bytes) : "-", weak > 0 ? String(weak) : "",
             ]
         }

@@ -93,7 +93,7 @@ public enum SessionQuery {
             let c = opColumns ?? OperationColumns(r)
             opColumns = c
             guard let i = index[r.text(at: c.sessionID)!] else { return nil }
-            var op = SessionOperation(op: r.text(at: c.op) ?? "", path: r.text(at: c.path) ?? "", ok: r.bool(at: c.ok), line: r.int(at: c.line) ?? 0,
+            var op = SessionOperation(op: FileOperation(r.text(at: c.op) ?? ""), path: r.text(at: c.path) ?? "", ok: r.bool(at: c.ok), line: r.int(at: c.line) ?? 0,
                                       ts: r.bytes(at: c.ts).flatMap(parseTimestamp))
             op.bytes = r.int(at: c.bytes); op.seconds = r.double(at: c.seconds); op.bytesPerSecond = r.double(at: c.bytesPerSecond)
             op.to = r.text(at: c.to); op.local = r.text(at: c.local); op.detail = r.text(at: c.detail)

@@ -71,12 +71,12 @@ public enum SessionStore {
                 SQLValue(n.compressionS2C), SQLValue(s.strictKex), .text(JSONValue.array(s.authMethodsTried.map(JSONValue.string)).json),
                 SQLValue(s.authSucceededMethod), .int(Int64(s.authFailures)), SQLValue(s.hostKeyCheck), SQLValue(s.terrapinVulnerable),
                 SQLValue(s.terrapinExplanation), SQLValue(s.gexBits), .int(Int64(s.eventCount)),
-                .int(Int64(s.operations.filter { ["get", "put"].contains($0.op) }.count)), .int(Int64(s.bytesUp)), .int(Int64(s.bytesDown)),
+                .int(Int64(s.operations.filter { $0.op.isFileTransfer }.count)), .int(Int64(s.bytesUp)), .int(Int64(s.bytesDown)),
                 .int(Int64(s.firstLine)), .int(Int64(s.lastLine)), SQLValue(s.details.isEmpty ? nil : JSONValue.object(s.details).json),
                 SQLValue(s.closed),
             ]
             let operations = s.operations.enumerated().map { (k, o) -> [SQLValue] in
-                [.text(s.id), .int(Int64(k)), .text(o.op), .text(o.path), SQLValue(o.ok), SQLValue(o.bytes), SQLValue(o.seconds),
+                [.text(s.id), .int(Int64(k)), .text(o.op.rawValue), .text(o.path), SQLValue(o.ok), SQLValue(o.bytes), SQLValue(o.seconds),
                  SQLValue(o.bytesPerSecond), SQLValue(o.to), SQLValue(o.local), SQLValue(o.detail), .int(Int64(o.line)), SQLValue(o.ts?.iso)]
             }
             let findings = s.findings.enumerated().map { (k, f) -> [SQLValue] in

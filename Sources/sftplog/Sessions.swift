@@ -57,7 +57,7 @@ struct Sessions: ParsableCommand {
                 for s in sessions {
                     let cells: [String] = [s.id, s.source, s.side, s.start?.iso ?? "", s.duration.map { String($0) } ?? "", s.user ?? "",
                                            s.peer?.address ?? "", s.peer?.port.map(String.init) ?? "", s.clientVersion ?? "", s.serverVersion ?? "",
-                                           s.outcome.rawValue, String(s.operations.filter { $0.op == "get" || $0.op == "put" }.count),
+                                           s.outcome.rawValue, String(s.operations.filter { $0.op.isFileTransfer }.count),
                                            String(s.bytesUp), String(s.bytesDown),
                                            String(s.findings.filter { $0.rating.isWeak }.count),
                                            s.terrapinVulnerable.map { $0 ? "true" : "false" } ?? "",

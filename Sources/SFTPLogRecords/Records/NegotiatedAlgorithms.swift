@@ -49,3 +49,28 @@ public enum SessionOutcome: String, Sendable, CaseIterable {
     case disconnected
     case incomplete
 }
+
+/// A file operation of a session: an SFTP request SFTPPlus logged, or an
+/// sftp/scp command a client ran. Open like `RecordKind`: a client may type a
+/// command no list names, and it is kept as typed. The raw values are the `op`
+/// strings of every output and of `catalog/session-rules.json`.
+public struct FileOperation: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public init(_ raw: String) { self.rawValue = raw }
+    public var description: String { rawValue }
+
+    public static let get = FileOperation("get"), put = FileOperation("put")
+    /// sftp's resuming and appending transfers.
+    public static let reget = FileOperation("reget"), reput = FileOperation("reput")
+    public static let aget = FileOperation("aget"), aput = FileOperation("aput")
+    public static let ls = FileOperation("ls"), stat = FileOperation("stat"), setstat = FileOperation("setstat")
+    public static let mkdir = FileOperation("mkdir"), rmdir = FileOperation("rmdir"), rm = FileOperation("rm")
+    public static let rename = FileOperation("rename"), symlink = FileOperation("symlink"), readlink = FileOperation("readlink")
+    public static let open = FileOperation("open")
+    /// SFTPPlus's transfer events, which become a get or a put by the file's open mode.
+    public static let transfer = FileOperation("transfer")
+
+    /// A file's contents moved: what the `files` counts count.
+    public var isFileTransfer: Bool { self == .get || self == .put }
+}

@@ -325,7 +325,7 @@ public final class SFTPPlusSessionBuilder {
         case "open", "open-fail":
             let mode = (f(rule.mode) ?? "").lowercased()
             let opName = rules.openModes[mode] ?? (mode.contains("write") || mode.contains("append") ? "put" : "get")
-            var op = SessionOperation(op: opName, path: f(rule.path) ?? f(rule.realPath) ?? "", line: r.line, ts: r.timestamp)
+            var op = SessionOperation(op: FileOperation(opName), path: f(rule.path) ?? f(rule.realPath) ?? "", line: r.line, ts: r.timestamp)
             if rule.phase == "open-fail" {
                 op.ok = false
                 op.detail = f("details")
@@ -342,14 +342,14 @@ public final class SFTPPlusSessionBuilder {
                 opIndex = k
                 openFiles[i]![real] = nil
             } else {
-                sessions[i]!.s.operations.append(SessionOperation(op: rule.op == "transfer" ? "get" : rule.op, path: real, line: r.line, ts: r.timestamp))
+                sessions[i]!.s.operations.append(SessionOperation(op: rule.op == .transfer ? .get : rule.op, path: real, line: r.line, ts: r.timestamp))
                 opIndex = sessions[i]!.s.operations.count - 1
             }
             var op = sessions[i]!.s.operations[opIndex]
             op.ok = ok
-            if rule.op == "transfer" {
+            if rule.op == .transfer {
                 let mode = (f(rule.mode) ?? "").lowercased()
-                let writing = mode.contains("write") || mode.contains("append") || op.op == "put"
+                let writing = mode.contains("write") || mode.contains("append") || op.op == .put
                 op.bytes = (SFTPPlusSessionBuilder.number(r, writing ? rule.bytesWritten : rule.bytesRead)).flatMap { Int(exactly: $0.rounded(.towardZero)) }
             } else if let b = SFTPPlusSessionBuilder.number(r, rule.bytes) {
                 op.bytes = Int(exactly: b.rounded(.towardZero))  // nil for NaN, ±inf, beyond Int (e.g. "Read 7e57 bytes")

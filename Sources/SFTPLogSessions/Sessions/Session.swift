@@ -5,7 +5,7 @@ import SFTPLogOpenSSH
 
 /// One file operation of a session (`get`, `put`, `ls`, `mkdir`, `rename`, `rm`, …).
 public struct SessionOperation: Equatable, Sendable {
-    public var op: String
+    public var op: FileOperation
     public var path: String
     /// nil when the log never said how it ended.
     public var ok: Bool?
@@ -18,12 +18,12 @@ public struct SessionOperation: Equatable, Sendable {
     public var line: Int
     public var ts: LogTimestamp?
 
-    public init(op: String, path: String, ok: Bool? = nil, line: Int, ts: LogTimestamp? = nil) {
+    public init(op: FileOperation, path: String, ok: Bool? = nil, line: Int, ts: LogTimestamp? = nil) {
         self.op = op; self.path = path; self.ok = ok; self.line = line; self.ts = ts
     }
 
     public var json: JSONValue {
-        var o: [(String, JSONValue)] = [("op", .string(op)), ("path", .string(path)), ("ok", ok.map(JSONValue.bool) ?? .null),
+        var o: [(String, JSONValue)] = [("op", .string(op.rawValue)), ("path", .string(path)), ("ok", ok.map(JSONValue.bool) ?? .null),
                                          ("bytes", bytes.map(JSONValue.int) ?? .null)]
         if let to { o.append(("to", .string(to))) }
         if let local { o.append(("local", .string(local))) }
@@ -155,6 +155,6 @@ public struct SessionTimeline: Sendable {
     /// The stored `bytes_up`/`bytes_down`, when the session was read without its operations.
     public var storedTransferTotals: (up: Int, down: Int)?
 
-    public var bytesUp: Int { storedTransferTotals?.up ?? operations.filter { $0.op == "put" }.compactMap(\.bytes).reduce(0, +) }
-    public var bytesDown: Int { storedTransferTotals?.down ?? operations.filter { $0.op == "get" }.compactMap(\.bytes).reduce(0, +) }
+    public var bytesUp: Int { storedTransferTotals?.up ?? operations.filter { $0.op == .put }.compactMap(\.bytes).reduce(0, +) }
+    public var bytesDown: Int { storedTransferTotals?.down ?? operations.filter { $0.op == .get }.compactMap(\.bytes).reduce(0, +) }
 }

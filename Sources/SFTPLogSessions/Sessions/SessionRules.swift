@@ -8,13 +8,13 @@ import SFTPLogOpenSSH
 /// operations. Data, so new events need no code change.
 public struct SessionRules: Sendable {
     public final class OperationRule: Sendable {
-        public let op: String
+        public let op: FileOperation
         public let phase: String
         public let path: String?, to: String?, realPath: String?, mode: String?
         public let bytes: String?, bytesRead: String?, bytesWritten: String?, speed: String?, duration: String?
 
         init(_ v: [String: String]) {
-            op = v["op"] ?? ""; phase = v["phase"] ?? ""
+            op = FileOperation(v["op"] ?? ""); phase = v["phase"] ?? ""
             path = v["path"]; to = v["to"]; realPath = v["real_path"]; mode = v["mode"]
             bytes = v["bytes"]; bytesRead = v["bytes_read"]; bytesWritten = v["bytes_written"]; speed = v["speed"]; duration = v["duration"]
         }

@@ -63,7 +63,7 @@ final class OpenSSHOldFormatTests: XCTestCase {
         XCTAssertEqual(s.auth.succeededMethod, "publickey")
         XCTAssertNil(s.auth.user, "6.6 has no `Authenticating to` line")
         // sftp: `-rm` failed without aborting; `bye` is not an operation.
-        XCTAssertEqual(s.operations.map(\.op), ["cd", "get", "rm", "rename"])
+        XCTAssertEqual(s.operations.map(\.op.rawValue), ["cd", "get", "rm", "rename"])
         XCTAssertEqual(s.operations[1].path, "report-2014.csv")
         XCTAssertEqual(s.operations[1].local, "report-2014.csv", "from the Fetching line")
         XCTAssertEqual(s.operations[2].ok, false)
@@ -150,7 +150,7 @@ final class OpenSSHOldFormatTests: XCTestCase {
         XCTAssertEqual(s.auth.methodsTried, ["publickey"])
         XCTAssertEqual(s.auth.succeededMethod, "publickey")
         XCTAssertEqual(s.auth.keysOffered, ["/home/carol/.ssh/id_ed25519"])
-        XCTAssertEqual(s.operations.map(\.op), ["put", "mkdir", "chmod", "rename", "ls", "get"])
+        XCTAssertEqual(s.operations.map(\.op.rawValue), ["put", "mkdir", "chmod", "rename", "ls", "get"])
         XCTAssertEqual(s.operations[0].path, "/upload/nightly.tar.gz")
         XCTAssertEqual(s.operations[0].local, "nightly.tar.gz")
         XCTAssertEqual(s.operations[2].path, "/upload/nightly.tar.gz")

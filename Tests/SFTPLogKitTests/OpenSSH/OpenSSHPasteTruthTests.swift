@@ -62,7 +62,7 @@ final class OpenSSHPasteTruthTests: XCTestCase {
         let ops = (t["sftp_ops"] as? [[String: Any]] ?? []).map { o -> JSONValue in
             .object([("op", v(o["op"])), ("path", v(o["path"])), ("ok", v(o["ok"]))])
         }
-        let ours = s.operations.map { o -> JSONValue in .object([("op", .string(o.op)), ("path", str(o.path)), ("ok", .bool(o.ok))]) }
+        let ours = s.operations.map { o -> JSONValue in .object([("op", .string(o.op.rawValue)), ("path", str(o.path)), ("ok", .bool(o.ok))]) }
         out.append(Fact(name: "sftp_ops", want: .array(ops), got: .array(ours)))
         return out
     }

@@ -207,7 +207,7 @@ final class OpenSSHRobustnessTests: XCTestCase {
         XCTAssertEqual(s[0].firstLine, 1, "the command line begins the run")
         XCTAssertEqual(s[0].user, "user")
         XCTAssertEqual(s[0].userSource, "command_line")
-        XCTAssertEqual(s[0].operations.map(\.op), ["ls"])
+        XCTAssertEqual(s[0].operations.map(\.op.rawValue), ["ls"])
     }
 
     func testHostKeyChanged() throws {

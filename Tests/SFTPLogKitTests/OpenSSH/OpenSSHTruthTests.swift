@@ -85,7 +85,7 @@ final class OpenSSHTruthTests: XCTestCase {
             XCTAssertEqual(s.operations.count, tOps.count, "\(name): sftp op count \(s.operations.map(\.command))")
             for (k, t) in tOps.enumerated() where k < s.operations.count {
                 let o = s.operations[k]
-                XCTAssertEqual(o.op, t["op"] as? String, "\(name): op[\(k)].op")
+                XCTAssertEqual(o.op.rawValue, t["op"] as? String, "\(name): op[\(k)].op")
                 XCTAssertEqual(o.path, t["path"] as? String, "\(name): op[\(k)].path")
                 XCTAssertEqual(o.ok, t["ok"] as? Bool, "\(name): op[\(k)].ok")
                 XCTAssertEqual(o.local, t["local"] as? String, "\(name): op[\(k)].local")
@@ -96,7 +96,7 @@ final class OpenSSHTruthTests: XCTestCase {
                 XCTAssertEqual(jo?["local"], (t["local"] as? String).map(JSONValue.string), "\(name): json op[\(k)].local")
             }
             for n in truth["sftp_ops_not_executed"] as? [[String: Any]] ?? [] {
-                XCTAssertFalse(s.operations.contains { $0.op == n["op"] as? String && $0.path == n["path"] as? String },
+                XCTAssertFalse(s.operations.contains { $0.op.rawValue == n["op"] as? String && $0.path == n["path"] as? String },
                                "\(name): \(n) was never run")
             }
             if let rk = truth["rekey_count"] as? Int {

@@ -49,7 +49,7 @@ final class SFTPPlusSessionTests: XCTestCase {
                     XCTAssertEqual(stringValue(ours[key]), n?[key] as? String, "\(ctx) negotiated.\(key)")
                 }
                 let ops = t["sftp_ops"] as! [[String: Any]]
-                XCTAssertEqual(s.operations.map(\.op), ops.map { $0["op"] as! String }, "\(ctx) ops")
+                XCTAssertEqual(s.operations.map(\.op.rawValue), ops.map { $0["op"] as! String }, "\(ctx) ops")
                 for (o, e) in zip(s.operations, ops) {
                     XCTAssertEqual(o.path, e["path"] as? String, ctx)
                     XCTAssertEqual(o.ok, e["ok"] as? Bool, "\(ctx) \(o.op) \(o.path)")
@@ -66,7 +66,7 @@ final class SFTPPlusSessionTests: XCTestCase {
         XCTAssertEqual(peer[0].user, "user")
         XCTAssertEqual(peer[0].authSucceededMethod, "publickey")
         XCTAssertEqual(peer[0].eventCount, 10)
-        XCTAssertEqual(peer[0].operations.map(\.op), ["ls"])
+        XCTAssertEqual(peer[0].operations.map(\.op.rawValue), ["ls"])
         // The same events shown again in the short layout join that session as duplicates.
         XCTAssertEqual(peer[0].records.count, 18)
         XCTAssertEqual(peer[0].records.filter(\.duplicate).count, 8)
@@ -94,7 +94,7 @@ final class SFTPPlusSessionTests: XCTestCase {
         XCTAssertEqual(s.map(\.user), ["ann", "root", "bob"])
         XCTAssertEqual(s.map(\.outcome.rawValue), ["ok", "auth-failed", "ok"])
         XCTAssertEqual(s.map(\.eventCount), [5, 3, 3])
-        XCTAssertEqual(s[0].operations.first?.op, "rm")
+        XCTAssertEqual(s[0].operations.first?.op, .rm)
         XCTAssertEqual(s[0].operations.first?.ok, true)
         XCTAssertNil(s[0].negotiated.macC2S, "<implicit> MAC is null")
         XCTAssertEqual(s[2].negotiated.macS2C, "hmac-sha2-512", "server out- is server-to-client")
@@ -120,7 +120,7 @@ final class SFTPPlusSessionTests: XCTestCase {
         XCTAssertEqual(partner.peer, Peer(address: "198.51.100.7", port: 22))
         XCTAssertEqual(partner.serverVersion, "SSH-2.0-OpenSSH_9.6")
         XCTAssertEqual(partner.eventCount, 4)
-        XCTAssertEqual(partner.operations.map(\.op), ["rename"])
+        XCTAssertEqual(partner.operations.map(\.op.rawValue), ["rename"])
         // For a client location `out` is client-to-server.
         XCTAssertEqual(partner.negotiated.cipherC2S, "aes128-cbc")
         XCTAssertEqual(partner.negotiated.macC2S, "hmac-sha1")
