@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import GRDB
 import SFTPLogRecords
 import SFTPLogCatalog
@@ -110,58 +111,90 @@ public enum SessionExport {
 
 /// Chunks handed from reader threads to the writing thread, which takes them
 /// in index order; a reader more than `capacity` chunks ahead waits.
-// @unchecked: every field is read and written under `cond` (readers wait for
-// room, the writer for the next chunk in order; Mutex has no waiting).
-final class ChunkHandoff: @unchecked Sendable {
-    private let cond = NSCondition()
-    private var ready: [Int: SessionExport.Chunk] = [:]
-    private var next = 0
-    private var total: Int?
-    private var failure: Error?
+///
+/// The state is a `Mutex`'s; `wakeups` only puts threads to sleep until the
+/// state changes (Mutex has no waiting). A waiter checks the state while
+/// holding `wakeups`' lock and a changer broadcasts under it, so no change is
+/// missed between the check and the wait.
+final class ChunkHandoff: Sendable {
+    private struct State {
+        var ready: [Int: SessionExport.Chunk] = [:]
+        var next = 0
+        var total: Int?
+        var failure: (any Error)?
+    }
+    private let state = Mutex(State())
+    private let wakeups = NSCondition()
     private let capacity: Int
-    private let disagreement: Error
+    private let disagreement: any Error
 
-    init(capacity: Int, disagreement: Error) {
+    init(capacity: Int, disagreement: any Error) {
         self.capacity = capacity
         self.disagreement = disagreement
     }
 
+    /// Changes the state, then wakes every waiting thread.
+    private func change(_ body: (inout State) -> Void) {
+        state.withLock { s in body(&s) }
+        wakeups.lock()
+        wakeups.broadcast()
+        wakeups.unlock()
+    }
+
+    /// Waits until `ready` says the state is ready, then returns what `take` makes of it.
+    private func wait<T: Sendable>(until ready: (inout State) -> T?) -> T {
+        wakeups.lock()
+        defer { wakeups.unlock() }
+        while true {
+            if let v = state.withLock({ s in ready(&s) }) { return v }
+            wakeups.wait()
+        }
+    }
+
     /// Every reader says how many chunks there are; on one snapshot they agree.
     func setTotal(_ n: Int) {
-        cond.lock(); defer { cond.unlock() }
-        if let t = total, t != n, failure == nil { failure = disagreement }
-        total = n
-        cond.broadcast()
+        change { s in
+            if let t = s.total, t != n, s.failure == nil { s.failure = disagreement }
+            s.total = n
+        }
     }
 
     /// False once the export failed or ended: the reader stops.
     func put(_ index: Int, _ chunk: SessionExport.Chunk) -> Bool {
-        cond.lock(); defer { cond.unlock() }
-        while index >= next + capacity && failure == nil { cond.wait() }
-        guard failure == nil else { return false }
-        ready[index] = chunk
-        cond.broadcast()
-        return true
+        let room = wait { s -> Bool? in s.failure != nil ? false : index < s.next + capacity ? true : nil }
+        guard room else { return false }
+        var stored = false
+        change { s in
+            guard s.failure == nil else { return }
+            s.ready[index] = chunk
+            stored = true
+        }
+        return stored
     }
 
-    func fail(_ error: Error) {
-        cond.lock(); defer { cond.unlock() }
-        if failure == nil { failure = error }
-        cond.broadcast()
+    func fail(_ error: any Error) {
+        change { s in if s.failure == nil { s.failure = error } }
     }
 
     /// The next chunk in order, nil after the last; throws a reader's failure.
     func take() throws -> SessionExport.Chunk? {
-        cond.lock(); defer { cond.unlock() }
-        while true {
-            if let f = failure { throw f }
-            if let c = ready.removeValue(forKey: next) {
-                next += 1
-                cond.broadcast()
-                return c
+        enum Taken: Sendable { case chunk(SessionExport.Chunk), end, failed(any Error) }
+        let taken = wait { s -> Taken? in
+            if let f = s.failure { return .failed(f) }
+            if let c = s.ready.removeValue(forKey: s.next) {
+                s.next += 1
+                return .chunk(c)
             }
-            if let t = total, next >= t { return nil }
-            cond.wait()
+            if let t = s.total, s.next >= t { return .end }
+            return nil
+        }
+        switch taken {
+        case .chunk(let c):
+            // Room for a reader waiting to put.
+            change { _ in }
+            return c
+        case .end: return nil
+        case .failed(let e): throw e
         }
     }
 }
