@@ -336,162 +336,48 @@ public final class Ingestor {
     /// writer; its outcome joins `unsettled`.
     func store(_ src: InputSource, resumeFrom: (StoredSource, ContentHash)?, prefix: [UInt8], displayName: String? = nil) throws {
         let name = displayName ?? self.displayName(src)
-        var result = SourceIngestResult(name: name)
-        var hash = resumeFrom?.1 ?? ContentHash()
-        var head = ContentHash()
-        var headBytes: [UInt8] = []
-        var sourceID = resumeFrom?.0.id
-        let startOffset = resumeFrom?.0.resumeOffset ?? 0
-        let startLine = resumeFrom?.0.resumeLine ?? 1
-        if resumeFrom != nil {
-            result.resumed = true
-            // The head is already stored; recompute its hash from the file's start.
-            try src.seek(to: 0)
-            headBytes = try src.readUpTo(Ingestor.headLength)
-            try src.seek(to: startOffset)
-        }
-        var batch: [RecordWriter.Prepared] = []
-        batch.reserveCapacity(batchSize)
-        var lastLineSeq = (line: -1, seq: 0)
-        var nextResume = (offset: startOffset, line: startLine)
-        var lines = 0
-        var deletedTail = false
-        let storedFormat = resumeFrom?.0.format.flatMap(SourceFormat.init(rawValue:))
-        let reader = stream.makeReader(file: name, fileYear: src.modificationYear, format: storedFormat,
-                                       readerState: resumeFrom?.0.readerState)
-        // Rendered by hand: an ISO8601DateFormatter per source cost ~0.5 ms (10,000 transcripts).
-        let now = LogTimestamp.utcISO(Date().timeIntervalSince1970.rounded(.down), fractionDigits: 0)
-        var lastRecordStart: (Int64, Int)?
-        // New sources get their sessions while streaming; a resumed one is rebuilt from the store at the end.
-        let live = resumeFrom == nil ? sessions?.live(file: name) : nil
-
+        let load = try SourceLoad(src, name: name, resumeFrom: resumeFrom, stream: stream, sessions: sessions, batchSize: batchSize)
         let writer = sharedWriter()
         let lane = SerialWriter.Lane()
         var writerFinished = false
         defer { if !writerFinished { try? writer.finish(lane) } }
 
-        /// Snapshots what this batch commits (records, closed sessions, the
-        /// source's progress) and hands it to the writer thread.
+        /// Snapshots what this batch commits and hands it to the writer thread.
         func commit(final: Bool) throws {
-            // A followed file that stayed empty: nothing to record (an empty source would match any file's head).
-            if sourceID == nil && hash.count == 0 { return }
-            let detecting = reader as? DetectingReader
-            let format = detecting?.format?.rawValue ?? storedFormat?.rawValue
-            let explanation = detecting?.explanation
-            let state = (reader as? CSVEventReader)?.savedState ?? resumeFrom?.0.readerState
-            head = ContentHash()
-            head.update(headBytes)
-            // At the end, the last record is re-read on the next run (it may grow).
-            let resume = final ? (lastRecordStart ?? (hash.count, startLine + lines)) : nextResume
-            let bytes = hash.count, digest = hash.digest, headDigest = head.digest, headLen = headBytes.count
-            storedHeadLengths?.insert(headLen)
-            let lastLine = startLine + lines - 1
-            let records = batch
-            batch = []
-            batch.reserveCapacity(batchSize)
-            onProgress?(IngestProgress(name: name, bytesRead: bytes, totalBytes: src.size, lines: lines, final: final))
-            let freshFacts = final && resumeFrom == nil ? streamedFacts : nil
-            let closedSessions = live.map { final ? $0.finish(sourceID: 0) : $0.takeClosed(sourceID: 0) } ?? []
-            let markAfterwards = live?.marksRecordsAfterwards ?? false
-            let preparedSessions = SessionStore.prepare(closedSessions)
-            let catalog = stream.catalog
-            let sessions = self.sessions
-            let progress = SourceProgress(name: name, format: format, formatExplanation: explanation, readerState: state, bytes: bytes,
-                                          contentHash: digest, headHash: headDigest, headLength: headLen, resumeOffset: resume.0,
-                                          resumeLine: resume.1, complete: final, lastLine: lastLine, ingestedAt: now)
-            try writer.submit(on: lane, weight: max(1, records.count)) { w in
-                let jobStart = DispatchTime.now().uptimeNanoseconds
-                defer { writerSplit.job += Double(DispatchTime.now().uptimeNanoseconds - jobStart) / 1e9 }
-                let id: Int64
-                if let known = sourceID {
-                    id = known
-                    if !deletedTail { try w.deleteRecords(sourceID: id, fromLine: startLine) }
-                } else {
-                    id = try w.addSource(progress)
-                    sourceID = id
-                }
-                deletedTail = true
-                let t0 = DispatchTime.now().uptimeNanoseconds
-                try w.writeRecords(records, sourceID: id)
-                let t1 = DispatchTime.now().uptimeNanoseconds
-                try w.addSessions(preparedSessions, sourceID: id)
-                writerSplit.records += Double(t1 - t0) / 1e9
-                writerSplit.sessions += Double(DispatchTime.now().uptimeNanoseconds - t1) / 1e9
-                if markAfterwards { try w.assignRecords(sourceID: id, to: closedSessions) }
-                try w.updateSource(id: id, progress)
-                if final {
-                    // A source read in one run has its counts and facts from the stream,
-                    // which spares scans of all its rows; a resumed one reads them back.
-                    if freshFacts != nil {
-                        try w.setRecordCounts(sourceID: id, records: result.records, unparsed: result.unparsed)
-                    } else {
-                        try w.recountRecords(sourceID: id)
-                    }
-                    if let catalog {
-                        try self.refreshCatalogTable(w, catalog)
-                        let facts = try freshFacts ?? SourceFacts.Streamed.stored(w.reader, sourceID: id)
-                        result.sftpplusVersions = try SourceFacts.updateVersions(w, sourceID: id, catalog: catalog, facts: facts)
-                    }
-                    if let sessions, live == nil { _ = try sessions.rebuild(w, sourceID: id) }
-                }
-            }
+            guard let b = load.takeBatch(final: final, batchSize: batchSize) else { return }
+            storedHeadLengths?.insert(b.progress.headLength)
+            onProgress?(IngestProgress(name: name, bytesRead: b.progress.bytes, totalBytes: src.size, lines: load.lines, final: final))
+            try writer.submit(on: lane, weight: max(1, b.records.count)) { w in try load.write(b, to: w, ingestor: self) }
         }
 
-        var lastEmittedEnd: (offset: Int64, line: Int)?
-        // Written on the writer thread, read after it finished (SFTPLOG_TIMINGS).
-        var writerSplit = (records: 0.0, sessions: 0.0, job: 0.0)
-        var streamedFacts = SourceFacts.Streamed()
-        try stream.run(src, reader: reader, offset: startOffset, line: startLine, prefix: prefix, checkStream: false,
+        let zone = stream.options.timeZone
+        try stream.run(src, reader: load.reader, offset: load.startOffset, line: load.startLine, prefix: prefix, checkStream: false,
                        follow: follow, onIdle: {
             // A followed file went quiet: store what is read so far (the reader flushed it).
-            guard !batch.isEmpty, let end = lastEmittedEnd else { return }
-            nextResume = end
+            guard !load.batch.isEmpty, let end = load.lastEmittedEnd else { return }
+            load.nextResume = end
             try commit(final: false)
-        }, onLine: { l in
-            let all = UnsafeBufferPointer(start: l.bytes.baseAddress, count: l.bytes.count + l.terminatorLength)
-            hash.update(all)
-            if headBytes.count < Ingestor.headLength {
-                headBytes += all.prefix(Ingestor.headLength - headBytes.count)
-            }
-            lines += 1
-        }, emit: { r in
-            let seq = (r.line == lastLineSeq.line) ? lastLineSeq.seq + 1 : 0
-            lastLineSeq = (r.line, seq)
+        }, onLine: load.line, emit: { r in
+            let seq = load.seq(of: r)
             if seq == 0 {
                 // Commit only at a line boundary, so records sharing a line (JSON batches) stay together.
-                if batch.count >= batchSize {
-                    nextResume = (r.offset, r.line)
+                if load.batch.count >= batchSize {
+                    load.nextResume = (r.offset, r.line)
                     try commit(final: false)
                 }
-                lastRecordStart = (r.offset, r.line)
+                load.lastRecordStart = (r.offset, r.line)
             }
-            var r = r
-            if let joined = live?.add(r, seq: seq, format: (reader as? DetectingReader)?.format ?? storedFormat) {
-                r.sessionID = joined.id
-                r.sessionDuplicate = joined.duplicate
-            }
-            lastEmittedEnd = (r.endOffset, r.line + r.lineCount)
-            streamedFacts.add(r)
-            batch.append(RecordWriter.prepare(r, seq: seq, zone: stream.options.timeZone))
-            result.records += 1
-            if r.kind == .unparsed { result.unparsed += 1; onUnparsed?(r) }
+            load.add(r, seq: seq, zone: zone, onUnparsed: onUnparsed)
         })
         try commit(final: true)
         writerFinished = true
         // Corrupt compressed data: what came before is stored, then it is said.
         let streamCheck = Result { try src.checkStream() }
-        let detecting = reader as? DetectingReader
-        let format = detecting?.format?.rawValue ?? storedFormat?.rawValue
-        unsettled.append(Unsettled(name: currentName, head: headBytes, lane: lane) {
+        unsettled.append(Unsettled(name: currentName, head: load.headBytes, lane: lane) {
             try writer.finish(lane)
-            Ingestor.timing(String(format: "%@: writer busy %.3f s (records %.3f s, sessions %.3f s, rest of the batches %.3f s, commits %.3f s), parser waited %.3f s",
-                                   name as NSString, lane.busySeconds, writerSplit.records, writerSplit.sessions,
-                                   writerSplit.job - writerSplit.records - writerSplit.sessions, lane.busySeconds - writerSplit.job,
-                                   lane.producerWaitSeconds))
+            Ingestor.timing(load.timings(lane))
             try streamCheck.get()
-            result.sourceID = sourceID
-            result.format = format
-            return result
+            return load.outcome
         })
     }
 }
