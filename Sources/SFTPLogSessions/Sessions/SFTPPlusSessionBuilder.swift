@@ -121,7 +121,7 @@ public final class SFTPPlusSessionBuilder {
             idx = open(s)
             openServer[key] = idx
         }
-        let i = idx!
+        guard let i = idx else { return }
         attach(i, r, rowID: rowID, counts: true)
         remember(r, i)
         apply(i, r, id, serverSide: true)
@@ -136,7 +136,7 @@ public final class SFTPPlusSessionBuilder {
     private func client(_ r: Record, _ id: String, _ rowID: RecordRef) {
         let name = rules.locationFields.lazy.compactMap { SFTPPlusSessionBuilder.field(r, $0) }.first ?? r.component ?? "?"
         var idx = openClient[name]
-        if rules.clientOpen.contains(id), let i = idx, sessions[i]!.s.eventCount > 0, !rules.clientConnected.contains(id) || closed.contains(i) {
+        if rules.clientOpen.contains(id), let i = idx, let box = sessions[i], box.s.eventCount > 0, !rules.clientConnected.contains(id) || closed.contains(i) {
             finishOpen(i); openClient[name] = nil; idx = nil
         }
         if idx == nil {
@@ -146,13 +146,13 @@ public final class SFTPPlusSessionBuilder {
             idx = open(s)
             openClient[name] = idx
         }
-        let i = idx!
-        if sessions[i]!.s.peer == nil, let p = r.peer, p.port != 0 { sessions[i]!.s.peer = p }
-        if let a = r.account, a != "Process", a != "Unknown", sessions[i]!.s.user == nil { sessions[i]!.s.user = a }
+        guard let i = idx, let box = sessions[i] else { return }
+        if box.s.peer == nil, let p = r.peer, p.port != 0 { box.s.peer = p }
+        if let a = r.account, a != "Process", a != "Unknown", box.s.user == nil { box.s.user = a }
         attach(i, r, rowID: rowID, counts: true)
         lastClient = i
         apply(i, r, id, serverSide: false)
-        if rules.clientConnected.contains(id), sessions[i]!.s.outcome == .incomplete { sessions[i]!.s.outcome = .ok }
+        if rules.clientConnected.contains(id), box.s.outcome == .incomplete { box.s.outcome = .ok }
         if rules.clientClose.contains(id) {
             closeSession(i, r, id)
             openClient[name] = nil
@@ -176,7 +176,7 @@ public final class SFTPPlusSessionBuilder {
             openPeerless.append(i)
             candidates = [i]
         } else if candidates.count > 1, let a = r.account, a != "Unknown" {
-            let byUser = candidates.filter { sessions[$0]!.s.user == a }
+            let byUser = candidates.filter { sessions[$0]?.s.user == a }
             if byUser.count == 1 { candidates = byUser }
         }
         guard candidates.count == 1 else {
@@ -191,8 +191,9 @@ public final class SFTPPlusSessionBuilder {
     }
 
     private func markAmbiguous(_ i: Int) {
-        if !sessions[i]!.s.details.contains(where: { $0.0 == "ambiguous" }) {
-            sessions[i]!.s.details.append(("ambiguous", .string("events without a peer could not be told apart between concurrent sessions")))
+        guard let box = sessions[i] else { return }
+        if !box.s.details.contains(where: { $0.0 == "ambiguous" }) {
+            box.s.details.append(("ambiguous", .string("events without a peer could not be told apart between concurrent sessions")))
         }
     }
 
@@ -215,7 +216,7 @@ public final class SFTPPlusSessionBuilder {
     // MARK: shared
 
     private func attach(_ i: Int, _ r: Record, rowID: RecordRef, counts: Bool) {
-        let box = sessions[i]!
+        guard let box = sessions[i] else { return }
         if collectRefs { box.s.records.append(RecordRef(line: rowID.line, seq: rowID.seq, duplicate: !counts)) }
         if counts && box.s.eventCount == 0 {
             box.s.start = r.timestamp
@@ -226,16 +227,16 @@ public final class SFTPPlusSessionBuilder {
         }
         if !box.s.id.isEmpty { lastAttach = (box.s.id, !counts) }
         guard counts else { return }
-        sessions[i]!.s.eventCount += 1
+        box.s.eventCount += 1
         if let ts = r.timestamp {
-            sessions[i]!.s.end = ts
-            sessions[i]!.s.endEpoch = ts.epoch(in: zone)
+            box.s.end = ts
+            box.s.endEpoch = ts.epoch(in: zone)
         }
-        sessions[i]!.s.lastLine = r.line
+        box.s.lastLine = r.line
     }
 
     private func apply(_ i: Int, _ r: Record, _ id: String, serverSide: Bool) {
-        let box = sessions[i]!
+        guard let box = sessions[i] else { return }
         let f = { (name: String) in SFTPPlusSessionBuilder.field(r, name) }
         if serverSide, let a = r.account, a != "Unknown", a != "Process", !a.isEmpty, box.s.authSucceededMethod != nil || box.s.user == nil {
             if box.s.authFailures == 0 || box.s.authSucceededMethod != nil { box.s.user = a }
@@ -256,14 +257,14 @@ public final class SFTPPlusSessionBuilder {
         }
         guard role.any else { return }
         if role.authSuccess {
-            sessions[i]!.s.user = f("username") ?? f("account_name") ?? r.account
+            box.s.user = f("username") ?? f("account_name") ?? r.account
             let m = method(f("credentials_type"))
-            sessions[i]!.s.authSucceededMethod = m
-            if let m { sessions[i]!.s.authMethodsTried.append(m) }
+            box.s.authSucceededMethod = m
+            if let m { box.s.authMethodsTried.append(m) }
         } else if role.authFailure {
-            sessions[i]!.s.authFailures += 1
-            if sessions[i]!.s.authSucceededMethod == nil { sessions[i]!.s.user = f("username") ?? f("name") ?? sessions[i]!.s.user }
-            if let m = method(f("credentials_type")) { sessions[i]!.s.authMethodsTried.append(m) }
+            box.s.authFailures += 1
+            if box.s.authSucceededMethod == nil { box.s.user = f("username") ?? f("name") ?? box.s.user }
+            if let m = method(f("credentials_type")) { box.s.authMethodsTried.append(m) }
         }
         if let rule = role.operation { operation(i, r, rule) }
     }
@@ -302,25 +303,26 @@ public final class SFTPPlusSessionBuilder {
     }
 
     private func operation(_ i: Int, _ r: Record, _ rule: SessionRules.OperationRule) {
+        guard let box = sessions[i] else { return }
         let f = { (name: String?) in SFTPPlusSessionBuilder.field(r, name) }
         switch rule.phase {
         case "start":
             var op = SessionOperation(op: rule.op, path: f(rule.path) ?? "", line: r.line, ts: r.timestamp)
             op.to = f(rule.to)
-            sessions[i]!.s.operations.append(op)
-            pendingOps[i, default: []].append(sessions[i]!.s.operations.count - 1)
+            box.s.operations.append(op)
+            pendingOps[i, default: []].append(box.s.operations.count - 1)
         case "ok", "fail":
             let path = f(rule.path) ?? ""
             let ok = rule.phase == "ok"
-            if let k = pendingOps[i]?.lastIndex(where: { sessions[i]!.s.operations[$0].op == rule.op && sessions[i]!.s.operations[$0].path == path }) {
-                let opIndex = pendingOps[i]!.remove(at: k)
-                sessions[i]!.s.operations[opIndex].ok = ok
-                if !ok { sessions[i]!.s.operations[opIndex].detail = f("details") }
+            if let k = pendingOps[i]?.lastIndex(where: { box.s.operations[$0].op == rule.op && box.s.operations[$0].path == path }) {
+                let opIndex = pendingOps[i, default: []].remove(at: k)
+                box.s.operations[opIndex].ok = ok
+                if !ok { box.s.operations[opIndex].detail = f("details") }
             } else {
                 var op = SessionOperation(op: rule.op, path: path, ok: ok, line: r.line, ts: r.timestamp)
                 op.to = f(rule.to)
                 if !ok { op.detail = f("details") }
-                sessions[i]!.s.operations.append(op)
+                box.s.operations.append(op)
             }
         case "open", "open-fail":
             let mode = (f(rule.mode) ?? "").lowercased()
@@ -329,10 +331,10 @@ public final class SFTPPlusSessionBuilder {
             if rule.phase == "open-fail" {
                 op.ok = false
                 op.detail = f("details")
-                sessions[i]!.s.operations.append(op)
+                box.s.operations.append(op)
             } else {
-                sessions[i]!.s.operations.append(op)
-                if let real = f(rule.realPath) { openFiles[i, default: [:]][real] = sessions[i]!.s.operations.count - 1 }
+                box.s.operations.append(op)
+                if let real = f(rule.realPath) { openFiles[i, default: [:]][real] = box.s.operations.count - 1 }
             }
         case "close-ok", "close-fail":
             let real = f(rule.realPath) ?? ""
@@ -340,12 +342,12 @@ public final class SFTPPlusSessionBuilder {
             let opIndex: Int
             if let k = openFiles[i]?[real] {
                 opIndex = k
-                openFiles[i]![real] = nil
+                openFiles[i]?[real] = nil
             } else {
-                sessions[i]!.s.operations.append(SessionOperation(op: rule.op == .transfer ? .get : rule.op, path: real, line: r.line, ts: r.timestamp))
-                opIndex = sessions[i]!.s.operations.count - 1
+                box.s.operations.append(SessionOperation(op: rule.op == .transfer ? .get : rule.op, path: real, line: r.line, ts: r.timestamp))
+                opIndex = box.s.operations.count - 1
             }
-            var op = sessions[i]!.s.operations[opIndex]
+            var op = box.s.operations[opIndex]
             op.ok = ok
             if rule.op == .transfer {
                 let mode = (f(rule.mode) ?? "").lowercased()
@@ -357,18 +359,19 @@ public final class SFTPPlusSessionBuilder {
             op.seconds = SFTPPlusSessionBuilder.number(r, rule.duration)
             op.bytesPerSecond = SFTPPlusSessionBuilder.number(r, rule.speed)
             if !ok { op.detail = f("details") ?? op.detail }
-            sessions[i]!.s.operations[opIndex] = op
+            box.s.operations[opIndex] = op
         default:
             break
         }
     }
 
     private func closeSession(_ i: Int, _ r: Record, _ id: String) {
+        guard let box = sessions[i] else { return }
         closed.insert(i)
         done.append(i)
-        sessions[i]!.s.details.append(("closed_by", .string(id)))
+        box.s.details.append(("closed_by", .string(id)))
         let details = SFTPPlusSessionBuilder.field(r, "details")
-        if let d = details { sessions[i]!.s.details.append(("close_details", .string(d))) }
+        if let d = details { box.s.details.append(("close_details", .string(d))) }
         settle(i, closedBy: id, details: details)
     }
 
@@ -379,7 +382,7 @@ public final class SFTPPlusSessionBuilder {
 
     /// The session's outcome from what its events showed.
     private func settle(_ i: Int, closedBy: String?, details: String?) {
-        let box = sessions[i]!
+        guard let box = sessions[i] else { return }
         var s = box.s
         s.closed = closedBy != nil
         if s.side == "client" {
@@ -400,8 +403,8 @@ public final class SFTPPlusSessionBuilder {
         box.s = s
     }
 
-    private func release(_ i: Int) -> SessionTimeline {
-        var s = sessions.removeValue(forKey: i)!.s
+    private func release(_ i: Int) -> SessionTimeline? {
+        guard var s = sessions.removeValue(forKey: i)?.s else { return nil }
         pendingOps[i] = nil
         openFiles[i] = nil
         closed.remove(i)
@@ -422,21 +425,21 @@ public final class SFTPPlusSessionBuilder {
         recentHead = recent.count % 64
         openPeerless.removeAll { readySet.contains($0) }
         if let c = lastClient, readySet.contains(c) { lastClient = nil }
-        return ready.map(release)
+        return ready.compactMap(release)
     }
 
     /// Ends the fold: sessions still open end `incomplete` (the log stops first).
     public func finish() -> [SessionTimeline] {
-        for i in sessions.keys.sorted() where !closed.contains(i) {
-            if sessions[i]!.s.side == "client" {
-                if sessions[i]!.s.outcome == .incomplete && sessions[i]!.s.eventCount > 0 && !sessions[i]!.s.operations.isEmpty { sessions[i]!.s.outcome = .ok }
+        for (i, box) in sessions.sorted(by: { $0.key < $1.key }) where !closed.contains(i) {
+            if box.s.side == "client" {
+                if box.s.outcome == .incomplete && box.s.eventCount > 0 && !box.s.operations.isEmpty { box.s.outcome = .ok }
             } else {
                 settle(i, closedBy: nil, details: nil)
-                if sessions[i]!.s.authFailures > 0 && sessions[i]!.s.authSucceededMethod == nil { sessions[i]!.s.outcome = .authFailed }
+                if box.s.authFailures > 0 && box.s.authSucceededMethod == nil { box.s.outcome = .authFailed }
             }
         }
         done = []
-        return sessions.keys.sorted().map(release)
+        return sessions.keys.sorted().compactMap(release)
     }
 }
 
