@@ -36,7 +36,7 @@ public struct CatalogSearch {
                 guard let range = VersionInference.writableRange(t, in: catalog), range.contains(v) else { return false }
             }
             return true
-        }
+        }.sorted(by: CatalogSearch.byID)
         var hits: [Hit] = []
         let query = text.map(CatalogSearch.ftsQuery) ?? ""
         if query.isEmpty {
@@ -56,12 +56,21 @@ public struct CatalogSearch {
         // One hit per event: its best wording.
         var seen = Set<String>()
         var out: [Hit] = []
-        let ordered = query.isEmpty ? hits.sorted { ($0.eventID.count, $0.eventID, $0.variant) < ($1.eventID.count, $1.eventID, $1.variant) } : hits
+        let ordered = query.isEmpty ? hits.sorted { CatalogSearch.byID($0, $1) } : hits
         for h in ordered where !seen.contains(h.eventID) {
             seen.insert(h.eventID)
             out.append(h)
         }
         return Array(out.prefix(limit))
+    }
+
+    /// Event IDs in numeric order (shorter first), then wordings: the order of equal scores too.
+    static func byID(_ a: EventTemplate, _ b: EventTemplate) -> Bool {
+        (a.eventID.count, a.eventID, a.variant) < (b.eventID.count, b.eventID, b.variant)
+    }
+
+    static func byID(_ a: Hit, _ b: Hit) -> Bool {
+        (a.eventID.count, a.eventID, a.variant) < (b.eventID.count, b.eventID, b.variant)
     }
 
     func hit(_ t: EventTemplate, score: Double) -> Hit {

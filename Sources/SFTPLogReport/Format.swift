@@ -64,45 +64,6 @@ public enum Human {
     }
 }
 
-/// Fits rows into a terminal width by shrinking the flexible columns first.
-public enum FittedTable {
-    public struct Column {
-        public var title: String
-        public var rightAligned: Bool
-        public var flexible: Bool
-        public var minWidth: Int
-        /// Flexible columns give up width in this order (lowest first).
-        public var shrinkOrder: Int
-        public init(_ title: String, right: Bool = false, flexible: Bool = false, min: Int = 3, shrinkOrder: Int = 0) {
-            self.title = title; rightAligned = right; self.flexible = flexible; minWidth = min; self.shrinkOrder = shrinkOrder
-        }
-    }
-
-    public static func render(_ columns: [Column], _ rows: [[String]], width: Int = 80) -> String {
-        var widths = columns.map { $0.title.count }
-        for r in rows { for (i, c) in r.enumerated() where i < widths.count { widths[i] = max(widths[i], c.count) } }
-        let sep = 1
-        var total = widths.reduce(0, +) + sep * (columns.count - 1)
-        while total > width {
-            guard let i = widths.indices.filter({ columns[$0].flexible && widths[$0] > columns[$0].minWidth })
-                .min(by: { columns[$0].shrinkOrder < columns[$1].shrinkOrder }) else { break }
-            widths[i] -= 1
-            total -= 1
-        }
-        func cell(_ s: String, _ i: Int) -> String {
-            var v = s
-            if v.count > widths[i] { v = String(v.prefix(max(1, widths[i] - 1))) + "…" }
-            let pad = String(repeating: " ", count: max(0, widths[i] - v.count))
-            return columns[i].rightAligned ? pad + v : v + pad
-        }
-        var out = columns.indices.map { cell(columns[$0].title, $0) }.joined(separator: " ").trimmingTrailing() + "\n"
-        for r in rows {
-            out += r.indices.map { cell(r[$0], $0) }.joined(separator: " ").trimmingTrailing() + "\n"
-        }
-        return out
-    }
-}
-
 extension String {
     func trimmingTrailing() -> String {
         var s = self

@@ -45,37 +45,13 @@ public enum QueryRunner {
             for row in r.rows { out += row.map { TextEscaper.csvCell(text($0)) }.joined(separator: ",") + "\r\n" }
             return out
         case .table:
-            return TableLayout.render(header: r.columns, rows: r.rows.map { $0.map { TextEscaper.terminalSafe(text($0)) } },
-                                      numeric: r.columns.indices.map { i in
-                                          !r.rows.isEmpty && r.rows.allSatisfy {
-                                              switch $0[i] { case .integer, .real, .null: return true; default: return false }
-                                          }
-                                      }, maxCell: maxCell)
-        }
-    }
-}
-
-/// Aligned columns for a terminal (values already escaped by the caller).
-public enum TableLayout {
-    public static func width(_ s: String) -> Int { s.count }
-
-    public static func render(header: [String], rows: [[String]], numeric: [Bool] = [], maxCell: Int = 60) -> String {
-        let cut: (String) -> String = { s in s.count > maxCell ? String(s.prefix(maxCell - 1)) + "…" : s }
-        let cells = rows.map { $0.map(cut) }
-        var widths = header.map(width)
-        for row in cells { for (i, c) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], width(c)) } }
-        func line(_ row: [String], _ isHeader: Bool) -> String {
-            var parts: [String] = []
-            for (i, c) in row.enumerated() {
-                let pad = String(repeating: " ", count: max(0, widths[i] - width(c)))
-                let right = !isHeader && i < numeric.count && numeric[i]
-                parts.append(right ? pad + c : (i == row.count - 1 ? c : c + pad))
+            let numeric = r.columns.indices.map { i in
+                !r.rows.isEmpty && r.rows.allSatisfy {
+                    switch $0[i] { case .integer, .real, .null: return true; default: return false }
+                }
             }
-            return parts.joined(separator: "  ")
+            return TextTable.render(zip(r.columns, numeric).map { TextTable.Column($0, right: $1) },
+                                    r.rows.map { $0.map { TextEscaper.terminalSafe(text($0)) } }, style: .ruled, maxCell: maxCell)
         }
-        var out = line(header, true) + "\n"
-        out += widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n"
-        for row in cells { out += line(row, false) + "\n" }
-        return out
     }
 }

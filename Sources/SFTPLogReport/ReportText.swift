@@ -37,8 +37,8 @@ public struct ReportText {
             guard !body.isEmpty else { return }
             o += "\n" + bold(title) + "\n" + body
         }
-        func table(_ cols: [FittedTable.Column], _ rows: [[String]]) -> String {
-            rows.isEmpty ? "" : FittedTable.render(cols, rows, width: fitWidth).split(separator: "\n").map { "  " + $0 }.joined(separator: "\n") + "\n"
+        func table(_ cols: [TextTable.Column], _ rows: [[String]]) -> String {
+            rows.isEmpty ? "" : TextTable.render(cols, rows, width: fitWidth).split(separator: "\n").map { "  " + $0 }.joined(separator: "\n") + "\n"
         }
         section("Sessions per user", table([.init("user", flexible: true, min: 8), .init("sessions", right: true), .init("failed", right: true),
                                             .init("up", right: true), .init("down", right: true)],

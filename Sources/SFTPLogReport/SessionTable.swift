@@ -9,7 +9,7 @@ import SFTPLogStore
 /// files, bytes, findings — fitted to the terminal width, log content escaped.
 public enum SessionTable {
     public static func render(_ sessions: [SessionTimeline], width: Int = 80) -> String {
-        let cols: [FittedTable.Column] = [
+        let cols: [TextTable.Column] = [
             .init("start", min: 11), .init("dur", right: true), .init("user", flexible: true, min: 6, shrinkOrder: 3),
             .init("peer", flexible: true, min: 13, shrinkOrder: 4), .init("client", flexible: true, min: 7, shrinkOrder: 1),
             .init("outcome", flexible: true, min: 8, shrinkOrder: 2), .init("end"),
@@ -30,7 +30,7 @@ public enum SessionTable {
                 bytes > 0 ? Human.bytes(bytes) : "-", weak > 0 ? String(weak) : "",
             ]
         }
-        return FittedTable.render(cols, rows, width: width)
+        return TextTable.render(cols, rows, width: width)
     }
 }
 

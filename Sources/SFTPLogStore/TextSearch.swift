@@ -15,7 +15,8 @@ public enum TextSearch {
     }
 
     /// The indexes of the documents matching `query` (an FTS5 query), best
-    /// first, with their BM25 scores (lower is better). Words are stemmed (porter).
+    /// first (equal scores in document order), with their BM25 scores (lower
+    /// is better). Words are stemmed (porter).
     public static func rank(_ documents: [Document], columnWeights: [Double], query: String) throws -> [(index: Int, score: Double)] {
         let names = columnWeights.indices.map { "c\($0)" }
         let db = try DatabaseQueue()
@@ -28,7 +29,7 @@ public enum TextSearch {
                 try stmt.execute(arguments: StatementArguments(args))
             }
             let weights = (["0"] + columnWeights.map { String($0) }).joined(separator: ", ")
-            return try Row.fetchAll(db, sql: "SELECT key, bm25(idx, \(weights)) AS score FROM idx WHERE idx MATCH ? ORDER BY score",
+            return try Row.fetchAll(db, sql: "SELECT key, bm25(idx, \(weights)) AS score FROM idx WHERE idx MATCH ? ORDER BY score, key",
                                     arguments: [query]).map { (index: $0["key"], score: $0["score"]) }
         }
     }

@@ -59,7 +59,7 @@ struct CatalogCommand: ParsableCommand {
                 let rows = hits.map { h in
                     [h.eventID, h.area ?? "", TextEscaper.terminalSafe(h.description ?? h.template)]
                 }
-                print(TableLayout.render(header: ["id", "area", "meaning"], rows: rows, maxCell: Terminal.maxCell(100)), terminator: "")
+                print(TextTable.render([.init("id"), .init("area"), .init("meaning")], rows, style: .ruled, maxCell: Terminal.maxCell(100)), terminator: "")
             }
         }
     }
@@ -172,9 +172,9 @@ struct CatalogCommand: ParsableCommand {
                 print("\nOpenSSH records: \(coverage.records); matching a format \(coverage.matched)\(share), matching none \(coverage.unmatched)")
                 if !unmatchedWords.isEmpty {
                     print("\nmatching none, by first word (top 20):")
-                    print(TableLayout.render(header: ["first word", "records"],
-                                             rows: unmatchedWords.map { [TextEscaper.terminalSafe($0.word), String($0.records)] },
-                                             numeric: [false, true], maxCell: Terminal.maxCell(60)), terminator: "")
+                    print(TextTable.render([.init("first word"), .init("records", right: true)],
+                                           unmatchedWords.map { [TextEscaper.terminalSafe($0.word), String($0.records)] },
+                                           style: .ruled, maxCell: Terminal.maxCell(60)), terminator: "")
                 }
             }
         }
@@ -184,11 +184,11 @@ struct CatalogCommand: ParsableCommand {
             print("SFTPPlus events: \(total); resolved \(s.resolved), unresolved \(s.unresolved), unknown ID \(s.unknown)")
             if !s.unresolvedByID.isEmpty {
                 print("\nunresolved (no documented wording fits):")
-                print(TableLayout.render(header: ["id", "records"], rows: s.unresolvedByID.map { [TextEscaper.terminalSafe($0.0), String($0.1)] }, numeric: [false, true], maxCell: Terminal.maxCell(60)), terminator: "")
+                print(TextTable.render([.init("id"), .init("records", right: true)], s.unresolvedByID.map { [TextEscaper.terminalSafe($0.0), String($0.1)] }, style: .ruled, maxCell: Terminal.maxCell(60)), terminator: "")
             }
             if !s.unknownIDs.isEmpty {
                 print("\nunknown IDs (not in the catalogue):")
-                print(TableLayout.render(header: ["id", "records"], rows: s.unknownIDs.map { [TextEscaper.terminalSafe($0.0), String($0.1)] }, numeric: [false, true], maxCell: Terminal.maxCell(60)), terminator: "")
+                print(TextTable.render([.init("id"), .init("records", right: true)], s.unknownIDs.map { [TextEscaper.terminalSafe($0.0), String($0.1)] }, style: .ruled, maxCell: Terminal.maxCell(60)), terminator: "")
             }
         }
     }

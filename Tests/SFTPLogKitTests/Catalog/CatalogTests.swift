@@ -173,6 +173,21 @@ final class CatalogTests: XCTestCase {
         XCTAssertNoThrow(try search.search("\"unbalanced AND OR ( *"))
     }
 
+    /// Equal scores come in event-ID order: before, they came in the order of
+    /// a dictionary's hashing, so the same search printed other orders in other runs.
+    func testEqualScoresAreInIDOrder() throws {
+        let search = CatalogSearch(catalog: catalog)
+        var ties = 0
+        for text in ["login", "key", "failed", "connection"] {
+            let hits = try search.search(text, limit: 1000)
+            for (a, b) in zip(hits, hits.dropFirst()) where a.score == b.score {
+                ties += 1
+                XCTAssertTrue((a.eventID.count, a.eventID) < (b.eventID.count, b.eventID), "\(text): \(a.eventID) before \(b.eventID)")
+            }
+        }
+        XCTAssertGreaterThan(ties, 10, "the searches have equal scores to order")
+    }
+
 }
 
 /// Which versions can have written a wording is a question about one catalogue:
