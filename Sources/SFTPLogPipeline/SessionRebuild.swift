@@ -56,7 +56,7 @@ public final class LiveSessions {
     }
 
     @discardableResult
-    public func add(_ r: Record, seq: Int, format: SourceFormat?) -> (id: String, duplicate: Bool)? {
+    public func add(_ r: Record, seq: Int, format: SourceFormat?) -> (id: SessionID, duplicate: Bool)? {
         if openssh == nil && sftpplus == nil {
             if format == .openssh {
                 openssh = OpenSSHTimelineBuilder(file: file, sourceID: 0)

@@ -26,7 +26,7 @@ public enum HTMLReport {
     public static func render(_ m: ReportModel, details: [ReportModel.SessionDetail]) -> String {
         var o = head(title: m.detail.map { "sftplog session \($0.session.id)" } ?? "sftplog report")
         if let d = m.detail {
-            o += "<h1>Session <code>\(h(d.session.id))</code></h1>\n"
+            o += "<h1>Session <code>\(h(d.session.id.rawValue))</code></h1>\n"
             o += sessionBody(d, open: true)
         } else {
             o += summary(m)
@@ -88,7 +88,7 @@ public enum HTMLReport {
         o += "<h2>Most frequent failure events</h2>\n" + table(["event", "count", "meaning", "example"], m.failureEvents.map {
             ["<code>\(h($0.eventID))</code>", "\($0.count)", h($0.meaning), "<span class=\"mono\">\(h($0.example))</span>"] }, numeric: [1])
         o += "<h2>Sessions with weak cryptography</h2>\n" + table(["session", "user", "peer", "findings"], m.weakSessions.map { s in
-            ["<code>\(h(s.id))</code>", h(s.user ?? "-"), h(s.peer?.address ?? "-"),
+            ["<code>\(h(s.id.rawValue))</code>", h(s.user ?? "-"), h(s.peer?.address ?? "-"),
              s.findings.filter { $0.rating.isWeak }.map { "<span class=\"\(h($0.rating.rawValue))\">\(h($0.rating.rawValue))</span> \(h($0.algorithm))" }.joined(separator: "<br>")] })
         o += "<h2>Client software</h2>\n" + table(["client", "sessions"], m.clientSoftware.map { [h($0.key), "\($0.count)"] }, numeric: [1])
         o += "<h2>Sources</h2>\n" + table(["file", "records", "SFTPPlus versions"], m.sources.map { [h($0.name), "\($0.records)", h($0.versions ?? "-")] }, numeric: [1])
@@ -144,7 +144,7 @@ public enum HTMLReport {
     static func sessionBody(_ d: ReportModel.SessionDetail, open: Bool) -> String {
         let s = d.session
         let peer = s.peer.map { $0.address + ($0.port.map { ":\($0)" } ?? "") } ?? "-"
-        var o = open ? "" : "<details><summary><code>\(h(s.id))</code> \(h(Human.clock(s.start))) <b>\(h(s.user ?? "-"))</b> @ \(h(peer)) — <span class=\"\(s.outcome == .ok ? "ok" : "fail")\">\(h(s.outcome.rawValue))</span></summary>\n"
+        var o = open ? "" : "<details><summary><code>\(h(s.id.rawValue))</code> \(h(Human.clock(s.start))) <b>\(h(s.user ?? "-"))</b> @ \(h(peer)) — <span class=\"\(s.outcome == .ok ? "ok" : "fail")\">\(h(s.outcome.rawValue))</span></summary>\n"
         o += table(["", ""], [
             ["user", h(s.user ?? "-")], ["peer", h(peer)], ["source", h("\(s.source) \(s.side), \(s.file) lines \(s.firstLine)–\(s.lastLine)")],
             ["start", h(s.start.map { Human.clock($0) + " " + Human.zoneLabel($0) } ?? "-")], ["duration", h(Human.duration(s.duration))],

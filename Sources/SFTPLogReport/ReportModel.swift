@@ -69,7 +69,7 @@ public struct ReportModel: Sendable {
         m.sessionCount = m.sessions.count
         if let id = sessionID {
             guard let s = m.sessions.first else { throw ReportError.noSuchSession(id) }
-            if m.sessions.count > 1 { throw ReportError.ambiguousSession(id, m.sessions.map(\.id)) }
+            if m.sessions.count > 1 { throw ReportError.ambiguousSession(id, m.sessions.map(\.id.rawValue)) }
             m.detail = try sessionDetail(db, s, catalog: catalog)
             return m
         }

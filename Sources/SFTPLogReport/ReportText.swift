@@ -198,7 +198,7 @@ public struct ReportText {
         o += "\n## Busiest hours\n\n" + table(["hour", "sessions"], m.busiestHours.prefix(10).map { [$0.key, String($0.count)] })
         o += "\n## Most frequent failure events\n\n" + table(["event", "count", "meaning"], m.failureEvents.map { [$0.eventID, String($0.count), e($0.meaning)] })
         o += "\n## Sessions with weak cryptography\n\n" + table(["session", "user", "peer", "findings"], m.weakSessions.map { s in
-            [s.id, e(s.user ?? "-"), e(s.peer?.address ?? "-"), s.findings.filter { $0.rating.isWeak }.map { "\($0.rating.rawValue) \(e($0.algorithm))" }.joined(separator: ", ")] })
+            [s.id.rawValue, e(s.user ?? "-"), e(s.peer?.address ?? "-"), s.findings.filter { $0.rating.isWeak }.map { "\($0.rating.rawValue) \(e($0.algorithm))" }.joined(separator: ", ")] })
         o += "\n## Client software\n\n" + table(["client", "sessions"], m.clientSoftware.map { [e($0.key), String($0.count)] })
         return o
     }
@@ -225,7 +225,7 @@ public struct ReportText {
             ("bytes_per_user", counts(m.bytesPerUser)), ("busiest_hours", counts(m.busiestHours)),
             ("failure_events", .array(m.failureEvents.map { .object([("event_id", .string($0.eventID)), ("count", .int($0.count)),
                                                                      ("meaning", .string($0.meaning)), ("example", .string($0.example))]) })),
-            ("weak_sessions", .array(m.weakSessions.map { .string($0.id) })),
+            ("weak_sessions", .array(m.weakSessions.map { .string($0.id.rawValue) })),
             ("client_software", counts(m.clientSoftware)),
             ("sources", .array(m.sources.map { .object([("name", .string($0.name)), ("records", .int($0.records)),
                                                         ("sftpplus_versions", $0.versions.map(JSONValue.string) ?? .null)]) })),

@@ -106,7 +106,7 @@ package final class RecordWriter {
         put(r.kind.rawValue); put(r.file); put(r.layout); put(ts); put(utc(r.timestamp, zone)); put(r.timestampNote)
         put(r.eventID); put(r.component); put(r.account); put(r.peer?.address); put(r.message); put(r.text)
         put(r.resolution?.status.rawValue); put(bytes: fields); put(bytes: extra); put(r.diagnostic)
-        put(bytes: rebuilt ? nil : r.raw); put(r.sessionID)
+        put(bytes: rebuilt ? nil : r.raw); put(r.sessionID?.rawValue)
         return Prepared(line: r.line, seq: seq, lineCount: r.lineCount, peerPort: r.peer?.port, catalogVariant: r.resolution?.variant,
                         sessionDuplicate: r.sessionDuplicate, arena: a)
     }

@@ -59,7 +59,7 @@ public enum SessionQuery {
         guard !sessions.isEmpty else { return [] }
         let index = Dictionary(uniqueKeysWithValues: sessions.enumerated().map { ($1.id, $0) })
         // Operations and findings in a few queries, not one per session.
-        let idList = sessions.map(\.id)
+        let idList = sessions.map(\.id.rawValue)
         /// `body` adds a row to its session and returns that session's index. With
         /// `reset`, a whole-table read first goes in stored order (sequential pages; a
         /// session's rows are appended in position order), and only if some row says
@@ -92,7 +92,7 @@ public enum SessionQuery {
         if withOperations { try forEachRow("session_operations", reset: { for i in sessions.indices { sessions[i].operations = [] } }) { r in
             let c = opColumns ?? OperationColumns(r)
             opColumns = c
-            guard let i = index[r.text(at: c.sessionID)!] else { return nil }
+            guard let id = r.text(at: c.sessionID), let i = index[SessionID(id)] else { return nil }
             var op = SessionOperation(op: FileOperation(r.text(at: c.op) ?? ""), path: r.text(at: c.path) ?? "", ok: r.bool(at: c.ok), line: r.int(at: c.line) ?? 0,
                                       ts: r.bytes(at: c.ts).flatMap(parseTimestamp))
             op.bytes = r.int(at: c.bytes); op.seconds = r.double(at: c.seconds); op.bytesPerSecond = r.double(at: c.bytesPerSecond)
@@ -103,7 +103,7 @@ public enum SessionQuery {
         if withFindings { try forEachRow("findings", reset: { for i in sessions.indices { sessions[i].findings = [] } }) { r in
             let c = findingColumns ?? FindingColumns(r)
             findingColumns = c
-            guard let i = index[r.text(at: c.sessionID)!] else { return nil }
+            guard let id = r.text(at: c.sessionID), let i = index[SessionID(id)] else { return nil }
             // A category this build does not know (none is ever written) leaves the finding out.
             guard let category = r.text(at: c.category).flatMap(AlgorithmCategory.init(rawValue:)) else { return i }
             sessions[i].findings.append(Finding(algorithm: r.text(at: c.algorithm) ?? "", category: category, direction: r.text(at: c.direction),
@@ -111,14 +111,14 @@ public enum SessionQuery {
             return i
         } }
         try forEachRow("session_algorithms_offered") { r in
-            guard let i = index[r.text("session_id")!] else { return nil }
+            guard let id = r.text("session_id"), let i = index[SessionID(id)] else { return nil }
             sessions[i].serverOffer[r.text("slot") ?? "", default: []].append(r.text("algorithm") ?? "")
             return i
         }
         if withTimeline {
             for i in sessions.indices {
                 sessions[i].records = try Row.fetchAll(db, sql: "SELECT line, seq, session_duplicate FROM records WHERE session_id = ? ORDER BY line, seq",
-                                                       arguments: [sessions[i].id]).map { RecordRef(line: $0["line"], seq: $0["seq"], duplicate: $0["session_duplicate"] != 0) }
+                                                       arguments: [sessions[i].id.rawValue]).map { RecordRef(line: $0["line"], seq: $0["seq"], duplicate: $0["session_duplicate"] != 0) }
             }
         }
         return sessions
@@ -190,7 +190,7 @@ public enum SessionQuery {
     static func session(_ r: RawRows, withDetails: Bool = true) -> SessionTimeline {
         typealias C = SessionColumn
         var s = SessionTimeline(source: r.text(at: C.source.rawValue) ?? "", side: r.text(at: C.side.rawValue) ?? "", file: r.text(at: C.file.rawValue) ?? "")
-        s.id = r.text(at: C.id.rawValue) ?? ""; s.sourceID = Int64(r.int(at: C.source_id.rawValue) ?? 0)
+        s.id = SessionID(r.text(at: C.id.rawValue) ?? ""); s.sourceID = Int64(r.int(at: C.source_id.rawValue) ?? 0)
         if let a = r.text(at: C.peer_address.rawValue) { s.peer = Peer(address: a, port: r.int(at: C.peer_port.rawValue)) }
         s.user = r.text(at: C.user.rawValue); s.component = r.text(at: C.component.rawValue); s.location = r.text(at: C.location.rawValue)
         s.start = r.bytes(at: C.start.rawValue).flatMap(parseTimestamp)
@@ -217,7 +217,7 @@ public enum SessionQuery {
 
     /// The timeline's records (for reports of one session).
     static func timeline(_ db: Database, _ s: SessionTimeline) throws -> [(record: Record, duplicate: Bool)] {
-        try timeline(db, sessionID: s.id)
+        try timeline(db, sessionID: s.id.rawValue)
     }
 
     static func timeline(_ db: Database, sessionID: String) throws -> [(record: Record, duplicate: Bool)] {

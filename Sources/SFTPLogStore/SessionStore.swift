@@ -39,9 +39,9 @@ public enum SessionStore {
                 while first.seq == 0, j + 1 < refs.count, refs[j + 1].seq == 0, refs[j + 1].line == refs[j].line + 1,
                       refs[j + 1].duplicate == first.duplicate { j += 1 }
                 if j > i {
-                    try range.execute(arguments: [s.id, first.duplicate, sourceID, first.line, refs[j].line])
+                    try range.execute(arguments: [s.id.rawValue, first.duplicate, sourceID, first.line, refs[j].line])
                 } else {
-                    try one.execute(arguments: [s.id, first.duplicate, sourceID, first.line, first.seq])
+                    try one.execute(arguments: [s.id.rawValue, first.duplicate, sourceID, first.line, first.seq])
                 }
                 i = j + 1
             }
@@ -63,7 +63,7 @@ public enum SessionStore {
             let n = s.negotiated
             let utc = { (e: Double?, ts: LogTimestamp?) in e.map { LogTimestamp.utcISO($0, fractionDigits: ts?.fraction.count ?? 0) } }
             let session: [SQLValue] = [
-                .text(s.id), .null, .text(s.source), .text(s.side), .text(s.file), SQLValue(s.peer?.address), SQLValue(s.peer?.port),
+                .text(s.id.rawValue), .null, .text(s.source), .text(s.side), .text(s.file), SQLValue(s.peer?.address), SQLValue(s.peer?.port),
                 SQLValue(s.user), SQLValue(s.component), SQLValue(s.location), SQLValue(s.start?.iso), SQLValue(s.end?.iso),
                 SQLValue(utc(s.startEpoch, s.start)), SQLValue(utc(s.endEpoch, s.end)), SQLValue(s.duration), .text(s.outcome.rawValue),
                 SQLValue(s.outcomeDetail), SQLValue(s.clientVersion), SQLValue(s.serverVersion), SQLValue(n.kex), SQLValue(n.hostkey),
@@ -76,16 +76,16 @@ public enum SessionStore {
                 SQLValue(s.closed),
             ]
             let operations = s.operations.enumerated().map { (k, o) -> [SQLValue] in
-                [.text(s.id), .int(Int64(k)), .text(o.op.rawValue), .text(o.path), SQLValue(o.ok), SQLValue(o.bytes), SQLValue(o.seconds),
+                [.text(s.id.rawValue), .int(Int64(k)), .text(o.op.rawValue), .text(o.path), SQLValue(o.ok), SQLValue(o.bytes), SQLValue(o.seconds),
                  SQLValue(o.bytesPerSecond), SQLValue(o.to), SQLValue(o.local), SQLValue(o.detail), .int(Int64(o.line)), SQLValue(o.ts?.iso)]
             }
             let findings = s.findings.enumerated().map { (k, f) -> [SQLValue] in
-                [.text(s.id), .int(Int64(k)), .text(f.algorithm), .text(f.category.rawValue), SQLValue(f.direction), .text(f.rating.rawValue),
+                [.text(s.id.rawValue), .int(Int64(k)), .text(f.algorithm), .text(f.category.rawValue), SQLValue(f.direction), .text(f.rating.rawValue),
                  .text(f.reason), .text(f.reference)]
             }
             var offered: [[SQLValue]] = []
             for (slot, names) in s.serverOffer {
-                for (k, a) in names.enumerated() { offered.append([.text(s.id), .text("server"), .text(slot), .int(Int64(k)), .text(a)]) }
+                for (k, a) in names.enumerated() { offered.append([.text(s.id.rawValue), .text("server"), .text(slot), .int(Int64(k)), .text(a)]) }
             }
             return PreparedSession(session: session, operations: operations, findings: findings, offered: offered)
         }

@@ -90,7 +90,7 @@ struct Audit: ParsableCommand {
                 // One row per weak algorithm of each flagged session (its findings are those at or above --min-rating).
                 let rows = result.flagged.flatMap { s in
                     s.findings.map { f in
-                        [s.id, s.start?.iso ?? "", s.peer?.address ?? "", s.user ?? "", f.category.rawValue, f.algorithm, f.direction ?? "",
+                        [s.id.rawValue, s.start?.iso ?? "", s.peer?.address ?? "", s.user ?? "", f.category.rawValue, f.algorithm, f.direction ?? "",
                          f.rating.rawValue, f.reason]
                     }
                 }

@@ -55,7 +55,7 @@ struct Sessions: ParsableCommand {
                 let sessions = try loaded()
                 var rows = "id,source,side,start,duration,user,peer_address,peer_port,client_version,server_version,outcome,files,bytes_up,bytes_down,weak_findings,terrapin_vulnerable,closed\r\n"
                 for s in sessions {
-                    let cells: [String] = [s.id, s.source, s.side, s.start?.iso ?? "", s.duration.map { String($0) } ?? "", s.user ?? "",
+                    let cells: [String] = [s.id.rawValue, s.source, s.side, s.start?.iso ?? "", s.duration.map { String($0) } ?? "", s.user ?? "",
                                            s.peer?.address ?? "", s.peer?.port.map(String.init) ?? "", s.clientVersion ?? "", s.serverVersion ?? "",
                                            s.outcome.rawValue, String(s.operations.filter { $0.op.isFileTransfer }.count),
                                            String(s.bytesUp), String(s.bytesDown),

@@ -74,3 +74,19 @@ public struct FileOperation: RawRepresentable, Hashable, Sendable, CustomStringC
     /// A file's contents moved: what the `files` counts count.
     public var isFileTransfer: Bool { self == .get || self == .put }
 }
+
+/// A session's ID: twelve hex digits of a hash of what identifies the session
+/// (source, side, file name, peer, location, first line, start), so the same
+/// session has the same ID in every run and database. Empty until known.
+public struct SessionID: RawRepresentable, Hashable, Comparable, Sendable, CustomStringConvertible {
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public init(_ raw: String) { self.rawValue = raw }
+    public var description: String { rawValue }
+
+    /// Not known yet (the session has had no event).
+    public static let none = SessionID("")
+    public var isEmpty: Bool { rawValue.isEmpty }
+
+    public static func < (a: SessionID, b: SessionID) -> Bool { a.rawValue < b.rawValue }
+}

@@ -127,7 +127,7 @@ public struct Record: Sendable {
     public var diagnostic: String?
     /// The session the record belongs to (set by the Sessions stage), and whether it
     /// only repeats an event of that session in another layout.
-    public var sessionID: String?
+    public var sessionID: SessionID?
     public var sessionDuplicate = false
 
     public init(kind: RecordKind, file: String, line: Int, raw: [UInt8], rawIsUTF8: Bool) {

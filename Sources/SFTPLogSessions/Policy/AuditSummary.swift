@@ -80,7 +80,7 @@ public struct AuditResult: Sendable {
     public var json: JSONValue {
         .object([
             ("sessions", .array(flagged.map { s in
-                .object([("id", .string(s.id)), ("source", .string(s.source)),
+                .object([("id", .string(s.id.rawValue)), ("source", .string(s.source)),
                          ("peer", s.peer.map { .object([("address", .string($0.address)), ("port", $0.port.map(JSONValue.int) ?? .null)]) } ?? .null),
                          ("user", s.user.map(JSONValue.string) ?? .null), ("start", s.start.map { .string($0.iso) } ?? .null),
                          ("findings", .array(s.findings.map(\.json))),

@@ -44,7 +44,7 @@ public final class SFTPPlusSessionBuilder {
     /// already stored and must be marked afterwards; not while streaming).
     let collectRefs: Bool
     /// The session the last added record joined, and whether as a duplicate.
-    private var lastAttach: (id: String, duplicate: Bool)?
+    private var lastAttach: (id: SessionID, duplicate: Bool)?
 
     public init(rules: SessionRules, file: String, sourceID: Int64, timeZone: TimeZone, collectRefs: Bool = true) {
         self.rules = rules; self.file = file; self.sourceID = sourceID; self.zone = timeZone; self.collectRefs = collectRefs
@@ -74,7 +74,7 @@ public final class SFTPPlusSessionBuilder {
 
     /// Folds a record in; returns the id of the session it joined (and whether as a duplicate).
     @discardableResult
-    public func add(_ r: Record, seq: Int = 0) -> (id: String, duplicate: Bool)? {
+    public func add(_ r: Record, seq: Int = 0) -> (id: SessionID, duplicate: Bool)? {
         lastAttach = nil
         fold(r, RecordRef(line: r.line, seq: seq))
         return lastAttach
@@ -446,11 +446,11 @@ public final class SFTPPlusSessionBuilder {
 /// Session ids stable across re-ingest: derived from what the session is (its
 /// source kind, side, peer or location, first line and start), not from row ids.
 public enum SessionIdentity {
-    public static func make(_ s: SessionTimeline) -> String {
+    public static func make(_ s: SessionTimeline) -> SessionID {
         var h = ContentHash()
         let key = [s.source, s.side, s.file.split(separator: "/").last.map(String.init) ?? s.file, s.peer.map { "\($0.address):\($0.port ?? -1)" } ?? "",
                    s.location ?? "", String(s.firstLine), s.start?.iso ?? ""].joined(separator: "|")
         h.update(Array(key.utf8))
-        return String(h.digest.prefix(12))
+        return SessionID(String(h.digest.prefix(12)))
     }
 }

@@ -100,7 +100,7 @@ public struct Finding: Equatable, Sendable {
 /// One reconstructed session: an SFTPPlus connection (server side), a location
 /// connection (client side), or one OpenSSH client run.
 public struct SessionTimeline: Sendable {
-    public var id: String = ""
+    public var id: SessionID = .none
     public var source: String
     public var side: String
     public var file: String

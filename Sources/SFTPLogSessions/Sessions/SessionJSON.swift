@@ -8,7 +8,7 @@ public enum SessionJSON {
     public static func object(_ s: SessionTimeline, timeline: [(record: Record, duplicate: Bool)]? = nil) -> JSONValue {
         func str(_ v: String?) -> JSONValue { v.map(JSONValue.string) ?? .null }
         var o: [(String, JSONValue)] = [
-            ("id", .string(s.id)), ("source", .string(s.source)), ("side", .string(s.side)), ("file", .string(s.file)),
+            ("id", .string(s.id.rawValue)), ("source", .string(s.source)), ("side", .string(s.side)), ("file", .string(s.file)),
             ("peer", s.peer.map { .object([("address", .string($0.address)), ("port", $0.port.map(JSONValue.int) ?? .null)]) } ?? .null),
             ("user", str(s.user)), ("start", str(s.start?.iso)), ("end", str(s.end?.iso)),
             ("duration", s.duration.map { .double(($0 * 1000).rounded() / 1000) } ?? .null),

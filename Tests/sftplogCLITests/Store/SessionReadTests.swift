@@ -83,9 +83,9 @@ final class SessionReadTests: XCTestCase {
         for i in each.indices { judge.judge(&each[i]) }
         XCTAssertTrue(once.contains { !$0.findings.isEmpty })
         for (a, b) in zip(once, each) {
-            XCTAssertEqual(a.findings, b.findings, a.id)
-            XCTAssertEqual(a.terrapinVulnerable, b.terrapinVulnerable, a.id)
-            XCTAssertEqual(a.terrapinExplanation, b.terrapinExplanation, a.id)
+            XCTAssertEqual(a.findings, b.findings, a.id.rawValue)
+            XCTAssertEqual(a.terrapinVulnerable, b.terrapinVulnerable, a.id.rawValue)
+            XCTAssertEqual(a.terrapinExplanation, b.terrapinExplanation, a.id.rawValue)
         }
     }
 
@@ -249,11 +249,11 @@ final class SessionReadTests: XCTestCase {
                 let all = try SessionQuery.load(db)
                 XCTAssertGreaterThan(all.count, 500)
                 for s in all.prefix(40) + all.suffix(40) {
-                    var one = SessionFilter(); one.sessionID = s.id
+                    var one = SessionFilter(); one.sessionID = s.id.rawValue
                     let keyed = try SessionQuery.load(db, filter: one)
                     XCTAssertEqual(keyed.count, 1)
-                    XCTAssertEqual(keyed[0].operations, s.operations, s.id)
-                    XCTAssertEqual(keyed[0].findings, s.findings, s.id)
+                    XCTAssertEqual(keyed[0].operations, s.operations, s.id.rawValue)
+                    XCTAssertEqual(keyed[0].findings, s.findings, s.id.rawValue)
                 }
             }
         }
@@ -273,7 +273,7 @@ final class SessionReadTests: XCTestCase {
         try q.read { db in
             var one = SessionFilter(); one.sessionID = moved
             let keyed = try SessionQuery.load(db, filter: one)[0]
-            let fromAll = try SessionQuery.load(db).first { $0.id == moved }!
+            let fromAll = try SessionQuery.load(db).first { $0.id.rawValue == moved }!
             XCTAssertEqual(fromAll.operations, keyed.operations)
             XCTAssertGreaterThan(keyed.operations.count, 2)
         }
