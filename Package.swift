@@ -71,7 +71,7 @@ let package = Package(
         .testTarget(
             name: "SFTPLogKitTests",
             // Each stage too, for @testable imports of its internals.
-            dependencies: ["SFTPLogKit", "SFTPLogTestSupport", "SFTPLogRecords", "SFTPLogCatalog", "SFTPLogSFTPPlus", "SFTPLogOpenSSH", "SFTPLogSessions", "SFTPLogStore", "SFTPLogReport", "SFTPLogPipeline"],
+            dependencies: ["SFTPLogKit", "SFTPLogTestSupport", .product(name: "Yams", package: "Yams"), "SFTPLogRecords", "SFTPLogCatalog", "SFTPLogSFTPPlus", "SFTPLogOpenSSH", "SFTPLogSessions", "SFTPLogStore", "SFTPLogReport", "SFTPLogPipeline"],
             exclude: ["Fixtures"]
         ),
         // Tests that run the built `sftplog` as a user would: depending on the

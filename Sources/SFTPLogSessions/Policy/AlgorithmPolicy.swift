@@ -23,17 +23,15 @@ public struct AlgorithmRating: Equatable, Sendable {
 /// The SSH algorithm policy (`catalog/ssh-policy.json`), plain data like
 /// ssh-audit's database, plus `--policy` override files (JSON or YAML, same
 /// shape): an override replaces whole per-name entries and single rule keys.
-// @unchecked: `tree` is the `[String: Any]` JSONSerialization and Yams give;
-// it is built by `load` and never changed once the policy is shared.
-public struct AlgorithmPolicy: @unchecked Sendable {
+public struct AlgorithmPolicy: Sendable {
 
     /// The effective policy as a JSON-like tree (what `--print-policy` prints).
-    public private(set) var tree: [String: Any]
+    public private(set) var tree: [String: PolicyValue]
     public private(set) var sources: [String]
 
-    public var name: String { tree["name"] as? String ?? "default" }
+    public var name: String { tree["name"]?.string ?? "default" }
 
-    init(tree: [String: Any], sources: [String]) {
+    init(tree: [String: PolicyValue], sources: [String]) {
         self.tree = tree
         self.sources = sources
     }
@@ -48,24 +46,24 @@ public struct AlgorithmPolicy: @unchecked Sendable {
         try load(defaultPath: EventCatalog.catalogDirectory() + "/ssh-policy.json", overrides: overrides)
     }
 
-    static func readTree(_ path: String) throws -> [String: Any] {
-        let tree = try parseTree(path)
-        try checkRatings(tree, path: path)
+    static func readTree(_ path: String) throws -> [String: PolicyValue] {
+        let tree = try parseTree(path).mapValues(PolicyValue.init)
+        try checkRatings(.object(tree), path: path)
         return tree
     }
 
     /// Every `rating` in a policy file must be one of `Rating`'s: a typo would
     /// otherwise rate an algorithm as nothing at all.
-    static func checkRatings(_ value: Any, path: String) throws {
-        if let o = value as? [String: Any] {
+    static func checkRatings(_ value: PolicyValue, path: String) throws {
+        if let o = value.object {
             if let r = o["rating"] {
-                guard let s = r as? String, Rating(rawValue: s) != nil else {
-                    throw PolicyError.unreadable(path, "rating \(String(describing: r).debugDescription) is not one of "
+                guard let s = r.string, Rating(rawValue: s) != nil else {
+                    throw PolicyError.unreadable(path, "rating \(String(describing: r.foundation).debugDescription) is not one of "
                                                  + Rating.allCases.map(\.rawValue).joined(separator: ", "))
                 }
             }
             for v in o.values { try checkRatings(v, path: path) }
-        } else if let a = value as? [Any] {
+        } else if let a = value.array {
             for v in a { try checkRatings(v, path: path) }
         }
     }
@@ -84,66 +82,67 @@ public struct AlgorithmPolicy: @unchecked Sendable {
         }
     }
 
-    mutating func apply(_ o: [String: Any], from path: String) {
+    mutating func apply(_ o: [String: PolicyValue], from path: String) {
         sources.append(path)
         for key in ["name", "description"] { if let v = o[key] { tree[key] = v } }
-        var algos = tree["algorithms"] as? [String: Any] ?? [:]
-        for (cat, entries) in o["algorithms"] as? [String: Any] ?? [:] {
-            var current = algos[cat] as? [String: Any] ?? [:]
-            for (name, entry) in entries as? [String: Any] ?? [:] { current[name] = entry }
-            algos[cat] = current
+        var algos = tree["algorithms"]?.object ?? [:]
+        for (cat, entries) in o["algorithms"]?.object ?? [:] {
+            var current = algos[cat]?.object ?? [:]
+            for (name, entry) in entries.object ?? [:] { current[name] = entry }
+            algos[cat] = .object(current)
         }
-        tree["algorithms"] = algos
-        if let pats = o["patterns"] as? [[String: Any]] {
+        tree["algorithms"] = .object(algos)
+        if let pats = o["patterns"]?.array, pats.allSatisfy({ $0.object != nil }) {
             // Override patterns go first so they win over the defaults.
-            tree["patterns"] = pats + (tree["patterns"] as? [[String: Any]] ?? [])
+            tree["patterns"] = .array(pats + (tree["patterns"]?.array ?? []))
         }
-        var rules = tree["rules"] as? [String: Any] ?? [:]
-        for (rule, value) in o["rules"] as? [String: Any] ?? [:] {
-            if var existing = rules[rule] as? [String: Any], let patch = value as? [String: Any] {
+        var rules = tree["rules"]?.object ?? [:]
+        for (rule, value) in o["rules"]?.object ?? [:] {
+            if var existing = rules[rule]?.object, let patch = value.object {
                 for (k, v) in patch { existing[k] = v }
-                rules[rule] = existing
+                rules[rule] = .object(existing)
             } else {
                 rules[rule] = value
             }
         }
-        tree["rules"] = rules
+        tree["rules"] = .object(rules)
     }
 
-    var markers: Set<String> { Set(tree["markers"] as? [String] ?? []) }
+    var markers: Set<String> { Set(tree["markers"]?.strings ?? []) }
 
     /// Rating of a name in a category: exact entry, else the longest matching
     /// prefix/suffix pattern, else `unknown` (never silently ok).
     public func rate(_ category: AlgorithmCategory, _ name: String) -> AlgorithmRating {
-        if let e = (tree["algorithms"] as? [String: Any])?[category.rawValue] as? [String: Any], let r = e[name] as? [String: Any] {
+        if let r = tree["algorithms"]?[category.rawValue]?[name]?.object {
             return AlgorithmPolicy.rating(r)
         }
-        var best: ([String: Any], Int)?
-        for p in tree["patterns"] as? [[String: Any]] ?? [] where p["category"] as? String == category.rawValue {
+        var best: ([String: PolicyValue], Int)?
+        for p in (tree["patterns"]?.array ?? []).compactMap(\.object) where p["category"]?.string == category.rawValue {
             var len = -1
-            if let pre = p["prefix"] as? String, name.hasPrefix(pre) { len = pre.count }
-            if let suf = p["suffix"] as? String, name.hasSuffix(suf) { len = max(len, suf.count) }
+            if let pre = p["prefix"]?.string, name.hasPrefix(pre) { len = pre.count }
+            if let suf = p["suffix"]?.string, name.hasSuffix(suf) { len = max(len, suf.count) }
             if len >= 0, best == nil || len > best!.1 { best = (p, len) }
         }
         if let (p, _) = best { return AlgorithmPolicy.rating(p) }
         return AlgorithmRating(rating: .unknown, reason: "not in the algorithm policy: rate it in a --policy file", reference: "", notes: [])
     }
 
-    static func rating(_ r: [String: Any]) -> AlgorithmRating {
-        AlgorithmRating(rating: (r["rating"] as? String).flatMap(Rating.init(rawValue:)) ?? .unknown, reason: r["reason"] as? String ?? "",
-                        reference: r["reference"] as? String ?? "", notes: r["notes"] as? [String] ?? [])
+    static func rating(_ r: [String: PolicyValue]) -> AlgorithmRating {
+        AlgorithmRating(rating: r["rating"]?.string.flatMap(Rating.init(rawValue:)) ?? .unknown, reason: r["reason"]?.string ?? "",
+                        reference: r["reference"]?.string ?? "", notes: r["notes"]?.strings ?? [])
     }
 
-    func rule(_ name: String) -> [String: Any] { (tree["rules"] as? [String: Any])?[name] as? [String: Any] ?? [:] }
+    func rule(_ name: String) -> [String: PolicyValue] { tree["rules"]?[name]?.object ?? [:] }
 
     func note(_ name: String) -> (report: Bool, rating: Rating, reason: String, reference: String)? {
-        guard let n = (rule("notes")[name]) as? [String: Any] else { return nil }
-        return (n["report"] as? Bool ?? true, (n["rating"] as? String).flatMap(Rating.init(rawValue:)) ?? .info, n["reason"] as? String ?? "", n["reference"] as? String ?? "")
+        guard let n = rule("notes")[name]?.object else { return nil }
+        return (n["report"]?.bool ?? true, n["rating"]?.string.flatMap(Rating.init(rawValue:)) ?? .info, n["reason"]?.string ?? "",
+                n["reference"]?.string ?? "")
     }
 
     /// The effective policy as pretty JSON, keys sorted.
     public func printable() throws -> String {
-        let data = try JSONSerialization.data(withJSONObject: tree, options: [.prettyPrinted, .sortedKeys])
+        let data = try JSONSerialization.data(withJSONObject: PolicyValue.object(tree).foundation, options: [.prettyPrinted, .sortedKeys])
         return String(decoding: data, as: UTF8.self)
     }
 }

@@ -80,23 +80,23 @@ public struct SessionJudge: Sendable {
 
     func groupExchange(_ kex: String, bits: Int?) -> [Finding] {
         let rule = policy.rule("gex_size")
-        let applies = (rule["applies_to"] as? [String] ?? []).contains(kex)
-            || (rule["applies_to_prefixes"] as? [String] ?? []).contains(where: { kex.hasPrefix($0) })
+        let applies = (rule["applies_to"]?.strings ?? []).contains(kex)
+            || (rule["applies_to_prefixes"]?.strings ?? []).contains(where: { kex.hasPrefix($0) })
         guard applies else { return [] }
-        let ref = rule["reference"] as? String ?? ""
+        let ref = rule["reference"]?.string ?? ""
         guard let bits else {
             let note = policy.note("gex_group_size")
             return [Finding(algorithm: kex, category: .gexSize, direction: "both", rating: .info,
                             reason: "group size not in the log; the name's own rating applies. " + (note?.reason ?? ""), reference: ref)]
         }
-        let failBelow = rule["fail_below"] as? Int ?? 2048, warnBelow = rule["warn_below"] as? Int ?? 3072
+        let failBelow = rule["fail_below"]?.int ?? 2048, warnBelow = rule["warn_below"]?.int ?? 3072
         if bits < failBelow {
             return [Finding(algorithm: kex, category: .gexSize, direction: "both", rating: .fail,
-                            reason: "\(bits)-bit group: " + (rule["reason_fail"] as? String ?? ""), reference: ref)]
+                            reason: "\(bits)-bit group: " + (rule["reason_fail"]?.string ?? ""), reference: ref)]
         }
         if bits < warnBelow {
             return [Finding(algorithm: kex, category: .gexSize, direction: "both", rating: .warn,
-                            reason: "\(bits)-bit group: " + (rule["reason_warn"] as? String ?? ""), reference: ref)]
+                            reason: "\(bits)-bit group: " + (rule["reason_warn"]?.string ?? ""), reference: ref)]
         }
         return []
     }
@@ -108,10 +108,10 @@ public struct SessionJudge: Sendable {
         let rule = policy.rule("terrapin")
         let n = s.negotiated
         guard n.kex != nil || n.cipherC2S != nil else { return (nil, nil, "no completed key exchange in the log") }
-        let chacha = Set(rule["chacha20"] as? [String] ?? ["chacha20-poly1305@openssh.com"])
-        let etm = rule["etm_suffix"] as? String ?? "-etm@openssh.com"
-        let cbcSuffixes = rule["cbc_suffixes"] as? [String] ?? ["-cbc"]
-        let cbcNames = Set(rule["cbc_names"] as? [String] ?? [])
+        let chacha = Set(rule["chacha20"]?.strings ?? ["chacha20-poly1305@openssh.com"])
+        let etm = rule["etm_suffix"]?.string ?? "-etm@openssh.com"
+        let cbcSuffixes = rule["cbc_suffixes"]?.strings ?? ["-cbc"]
+        let cbcNames = Set(rule["cbc_names"]?.strings ?? [])
         func isCBC(_ c: String?) -> Bool { c.map { name in cbcNames.contains(name) || cbcSuffixes.contains { name.hasSuffix($0) } } ?? false }
         var affected: String?
         for (c, m) in [(n.cipherC2S, n.macC2S), (n.cipherS2C, n.macS2C)] {
@@ -119,13 +119,13 @@ public struct SessionJudge: Sendable {
             if isCBC(c), let m, m.hasSuffix(etm) { affected = "\(c!) with \(m)"; break }
         }
         guard let affected else { return (false, nil, "neither ChaCha20-Poly1305 nor CBC with an ETM MAC was negotiated") }
-        let ref = rule["reference"] as? String ?? "CVE-2023-48795"
+        let ref = rule["reference"]?.string ?? "CVE-2023-48795"
         switch s.strictKex {
         case true?:
             return (false, nil, "strict KEX was in force, which closes the hole for \(affected)")
         case false?:
-            return (true, Finding(algorithm: affected, category: .terrapin, direction: "both", rating: (rule["rating"] as? String).flatMap(Rating.init(rawValue:)) ?? .warn,
-                                  reason: rule["reason"] as? String ?? "", reference: ref),
+            return (true, Finding(algorithm: affected, category: .terrapin, direction: "both", rating: rule["rating"]?.string.flatMap(Rating.init(rawValue:)) ?? .warn,
+                                  reason: rule["reason"]?.string ?? "", reference: ref),
                     "strict KEX was not in force and \(affected) was negotiated")
         case nil:
             let why = s.source == "openssh"

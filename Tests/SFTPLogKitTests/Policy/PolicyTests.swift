@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import Yams
 import SFTPLogTestSupport
 import SFTPLogKit
 @testable import SFTPLogRecords
@@ -103,6 +104,28 @@ final class PolicyTests: XCTestCase {
         let offered = sessions[0].findings.filter { $0.reason.hasPrefix("offered by the server") }
         XCTAssertTrue(offered.contains { $0.algorithm == "hmac-sha1" })
         XCTAssertTrue(offered.allSatisfy { $0.rating == .info })
+    }
+
+    /// The policy tree is typed (Sendable): JSON's booleans, whole and fractional
+    /// numbers keep their kinds, and `--print-policy` prints what JSONSerialization
+    /// printed of the untyped tree.
+    func testPolicyValuesKeepTheirKindsAndPrintAsBefore() throws {
+        let text = #"{"b":true,"f":false,"i":2048,"d":1.5,"s":"x","a":["y",1],"o":{"n":null}}"#
+        let any = try JSONSerialization.jsonObject(with: Data(text.utf8)) as! [String: Any]
+        let typed = any.mapValues(PolicyValue.init)
+        XCTAssertEqual(typed["b"], .bool(true))
+        XCTAssertEqual(typed["f"], .bool(false))
+        XCTAssertEqual(typed["i"], .int(2048))
+        XCTAssertEqual(typed["d"], .double(1.5))
+        XCTAssertEqual(typed["a"], .array([.string("y"), .int(1)]))
+        XCTAssertNil(typed["a"]?.strings, "a list with a number is no list of strings")
+        XCTAssertEqual(typed["o"]?["n"], .null)
+        func printed(_ v: Any) throws -> String {
+            String(decoding: try JSONSerialization.data(withJSONObject: v, options: [.prettyPrinted, .sortedKeys]), as: UTF8.self)
+        }
+        XCTAssertEqual(try printed(PolicyValue.object(typed).foundation), try printed(any))
+        XCTAssertEqual(PolicyValue.init(try XCTUnwrap(try Yams.load(yaml: "n: 3\nb: yes\nd: 2.0\n") as? [String: Any])),
+                       .object(["n": .int(3), "b": .bool(true), "d": .double(2.0)]))
     }
 
     func testARatingThatIsNoRatingIsRefusedWithItsFile() throws {
