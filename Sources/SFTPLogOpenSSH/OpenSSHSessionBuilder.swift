@@ -238,46 +238,11 @@ private struct Scratch {
 
         switch r.kind {
         case .opensshVersion:
-            switch event {
-            case "banner":
-                // Before 10.0 the version line is printed only with `-v`.
-                s.verbosity = max(s.verbosity, 1)
-                if s.clientVersion == nil { s.clientVersion = str("client_version") }
-                s.clientLibrary = str("library")
-                phase = max(phase, 1)
-            case "local":
-                if let v = str("software") { s.clientVersion = v }
-                phase = max(phase, 3)
-            case "remote":
-                s.serverVersion = str("software")
-                s.protocolVersion = str("protocol_version")
-                phase = max(phase, 3)
-            default: break
-            }
+            version(r, event: event)
         case .opensshCompat:
             if event == "match" { s.compat = str("compat") }
         case .opensshConnect:
-            switch event {
-            case "connecting":
-                if connectingHost == nil { connectingHost = str("host"); connectingPort = int("port") }
-                s.peer.address = str("address") ?? s.peer.address
-                phase = max(phase, 2)
-            case "established":
-                phase = max(phase, 3)
-            case "closed":
-                completed = true
-            case "sftp_connecting":
-                sawSFTP = true
-                if connectingHost == nil { connectingHost = str("host") }
-            case "sftp_connected":
-                sawSFTP = true
-                authenticated = true
-            case "exec":
-                sawSCP = true
-                execUser = execUser ?? str("user")
-                if connectingHost == nil { connectingHost = str("host") }
-            default: break
-            }
+            connect(r, event: event)
         case .opensshDebug:
             switch event {
             case "newkeys_received": kexCompleted = true
@@ -287,45 +252,13 @@ private struct Scratch {
             default: break
             }
         case .opensshKexinit:
-            guard event == "proposal", round == 1, let slot = str("slot") else { break }
-            let side = str("side")
-            if side != "client" && side != "server" { break }
-            if slot == "first_kex_follows" || slot == "reserved" {
-                let v = int("value")
-                if side == "client" {
-                    if slot == "reserved" { client.reserved = v } else { client.firstKexFollows = v }
-                } else {
-                    if slot == "reserved" { server.reserved = v } else { server.firstKexFollows = v }
-                }
-            } else if side == "client" {
-                client[slot] = list("names")
-            } else {
-                server[slot] = list("names")
-            }
+            proposal(r, event: event)
         case .opensshNegotiated:
-            guard round == 1 else { break }
-            let slot = str("slot")
-            if slot == "kex", !kexLine.set { kexLine = (true, str("algorithm")) }
-            else if slot == "hostkey", !hostkeyLine.set { hostkeyLine = (true, str("algorithm")) }
-            else if let dir = str("direction") {
-                let v = (cipher: str("cipher"), mac: str("mac"), comp: str("compression"))
-                if dir == "s2c", s2c == nil { s2c = v }
-                if dir == "c2s", c2s == nil { c2s = v }
-            }
+            negotiated(r, event: event)
         case .opensshStrictKex:
             strictEvidence = true
         case .opensshGEX:
-            var g = s.gex ?? GEXInfo()
-            switch event {
-            case "request":
-                if g.requestedMin == nil { g.requestedMin = int("min"); g.requestedPreferred = int("preferred"); g.requestedMax = int("max") }
-            case "request_old":
-                if g.requestedPreferred == nil { g.requestedPreferred = int("preferred") }
-            case "bits_set":
-                if g.groupBits == nil { g.groupBits = int("group_bits") }
-            default: break
-            }
-            s.gex = g
+            groupExchange(r, event: event)
         case .opensshHostKey:
             hostKey(event: event, str: str, int: int)
         case .opensshAuth:
@@ -333,43 +266,159 @@ private struct Scratch {
             if event != "agent_signature_mismatch" && event != "authenticating" { kexCompleted = true }
             auth(event: event, text: text, str: str, int: int, list: list)
         case .opensshChannel:
-            switch event {
-            case "subsystem":
-                s.channel.subsystem = str("subsystem")
-                if s.channel.subsystem == "sftp" { sawSFTP = true }
-            case "command":
-                s.channel.command = str("command")
-                sawSSHCommand = true
-            case "exit_status":
-                s.channel.remoteExitStatus = int("status")
-                completed = true; ended = true
-            default: break
-            }
+            channel(r, event: event)
         case .opensshSFTP:
             sftp(r, event: event, str: str, list: list)
         case .opensshTransfer:
-            if event == "progress" {
-                kexCompleted = true
-                if opOpen, let k = s.operations.indices.last, case .int(let p)? = r.extraValue("percent") { lastPercent = (k, p) }
-            }
-            switch event {
-            case "transferred":
-                s.transfer.bytesSent = int("bytes_sent") ?? int("stdin")
-                s.transfer.bytesReceived = int("bytes_received") ?? int("stdout")
-                s.transfer.seconds = dbl("seconds")
-                completed = true; ended = true
-            case "rate":
-                s.transfer.bytesPerSecondSent = dbl("sent_per_second")
-                s.transfer.bytesPerSecondReceived = dbl("received_per_second")
-            case "compression":
-                if str("direction") == "outgoing" { s.transfer.compressionFactorOutgoing = dbl("factor") }
-                else { s.transfer.compressionFactorIncoming = dbl("factor") }
-            default: break
-            }
+            transfer(r, event: event)
         case .opensshError:
             error(event: event, text: text, r: r, str: str)
         default:
             break
+        }
+    }
+
+    /// The client's and the server's software versions.
+    private mutating func version(_ r: Record, event: String?) {
+        let x = ExtraValues(r)
+        let str = x.str
+        switch event {
+        case "banner":
+            // Before 10.0 the version line is printed only with `-v`.
+            s.verbosity = max(s.verbosity, 1)
+            if s.clientVersion == nil { s.clientVersion = str("client_version") }
+            s.clientLibrary = str("library")
+            phase = max(phase, 1)
+        case "local":
+            if let v = str("software") { s.clientVersion = v }
+            phase = max(phase, 3)
+        case "remote":
+            s.serverVersion = str("software")
+            s.protocolVersion = str("protocol_version")
+            phase = max(phase, 3)
+        default: break
+        }
+    }
+
+    /// Connecting, the connection, and what sftp or scp started on it.
+    private mutating func connect(_ r: Record, event: String?) {
+        let x = ExtraValues(r)
+        let str = x.str, int = x.int
+        switch event {
+        case "connecting":
+            if connectingHost == nil { connectingHost = str("host"); connectingPort = int("port") }
+            s.peer.address = str("address") ?? s.peer.address
+            phase = max(phase, 2)
+        case "established":
+            phase = max(phase, 3)
+        case "closed":
+            completed = true
+        case "sftp_connecting":
+            sawSFTP = true
+            if connectingHost == nil { connectingHost = str("host") }
+        case "sftp_connected":
+            sawSFTP = true
+            authenticated = true
+        case "exec":
+            sawSCP = true
+            execUser = execUser ?? str("user")
+            if connectingHost == nil { connectingHost = str("host") }
+        default: break
+        }
+    }
+
+    /// One slot of the first key exchange's proposals, the client's or the server's.
+    private mutating func proposal(_ r: Record, event: String?) {
+        let x = ExtraValues(r)
+        let str = x.str, int = x.int, list = x.list
+        guard event == "proposal", round == 1, let slot = str("slot") else { return }
+        let side = str("side")
+        if side != "client" && side != "server" { return }
+        if slot == "first_kex_follows" || slot == "reserved" {
+            let v = int("value")
+            if side == "client" {
+                if slot == "reserved" { client.reserved = v } else { client.firstKexFollows = v }
+            } else {
+                if slot == "reserved" { server.reserved = v } else { server.firstKexFollows = v }
+            }
+        } else if side == "client" {
+            client[slot] = list("names")
+        } else {
+            server[slot] = list("names")
+        }
+    }
+
+    /// An algorithm the first key exchange settled on.
+    private mutating func negotiated(_ r: Record, event: String?) {
+        let x = ExtraValues(r)
+        let str = x.str
+        guard round == 1 else { return }
+        let slot = str("slot")
+        if slot == "kex", !kexLine.set { kexLine = (true, str("algorithm")) }
+        else if slot == "hostkey", !hostkeyLine.set { hostkeyLine = (true, str("algorithm")) }
+        else if let dir = str("direction") {
+            let v = (cipher: str("cipher"), mac: str("mac"), comp: str("compression"))
+            if dir == "s2c", s2c == nil { s2c = v }
+            if dir == "c2s", c2s == nil { c2s = v }
+        }
+    }
+
+    /// The Diffie-Hellman group exchange: the sizes asked for and the group's.
+    private mutating func groupExchange(_ r: Record, event: String?) {
+        let x = ExtraValues(r)
+        let int = x.int
+        var g = s.gex ?? GEXInfo()
+        switch event {
+        case "request":
+            if g.requestedMin == nil { g.requestedMin = int("min"); g.requestedPreferred = int("preferred"); g.requestedMax = int("max") }
+        case "request_old":
+            if g.requestedPreferred == nil { g.requestedPreferred = int("preferred") }
+        case "bits_set":
+            if g.groupBits == nil { g.groupBits = int("group_bits") }
+        default: break
+        }
+        s.gex = g
+    }
+
+    /// The session channel: subsystem, command, exit status.
+    private mutating func channel(_ r: Record, event: String?) {
+        let x = ExtraValues(r)
+        let str = x.str, int = x.int
+        switch event {
+        case "subsystem":
+            s.channel.subsystem = str("subsystem")
+            if s.channel.subsystem == "sftp" { sawSFTP = true }
+        case "command":
+            s.channel.command = str("command")
+            sawSSHCommand = true
+        case "exit_status":
+            s.channel.remoteExitStatus = int("status")
+            completed = true; ended = true
+        default: break
+        }
+    }
+
+    /// Transfer progress and the totals a run prints at its end.
+    private mutating func transfer(_ r: Record, event: String?) {
+        let x = ExtraValues(r)
+        let str = x.str, int = x.int, dbl = x.dbl
+        if event == "progress" {
+            kexCompleted = true
+            if opOpen, let k = s.operations.indices.last, case .int(let p)? = r.extraValue("percent") { lastPercent = (k, p) }
+        }
+        switch event {
+        case "transferred":
+            s.transfer.bytesSent = int("bytes_sent") ?? int("stdin")
+            s.transfer.bytesReceived = int("bytes_received") ?? int("stdout")
+            s.transfer.seconds = dbl("seconds")
+            completed = true; ended = true
+        case "rate":
+            s.transfer.bytesPerSecondSent = dbl("sent_per_second")
+            s.transfer.bytesPerSecondReceived = dbl("received_per_second")
+        case "compression":
+            if str("direction") == "outgoing" { s.transfer.compressionFactorOutgoing = dbl("factor") }
+            else { s.transfer.compressionFactorIncoming = dbl("factor") }
+        default: break
         }
     }
 
@@ -788,5 +837,30 @@ private struct Scratch {
             }
         }
         return NegotiationFailure(slot: slot, reason: reason, clientOffer: clientOffer, serverOffer: serverOffer)
+    }
+}
+
+/// A record's `extra` values by name, typed (the builder's steps read them so).
+struct ExtraValues {
+    let r: Record
+    init(_ r: Record) { self.r = r }
+    func str(_ k: String) -> String? {
+        if case .string(let v)? = r.extraValue(k) { return v }
+        return nil
+    }
+    func int(_ k: String) -> Int? {
+        if case .int(let v)? = r.extraValue(k) { return v }
+        return nil
+    }
+    func dbl(_ k: String) -> Double? {
+        switch r.extraValue(k) {
+        case .double(let v)?: return v
+        case .int(let v)?: return Double(v)
+        default: return nil
+        }
+    }
+    func list(_ k: String) -> [String] {
+        if case .array(let a)? = r.extraValue(k) { return a.compactMap { $0.stringValue } }
+        return []
     }
 }
