@@ -214,25 +214,8 @@ private struct Scratch {
         if r.extraValue("after_progress") == .bool(true) { kexCompleted = true }
         opensshRecords += 1
         if case .int(let l)? = r.extraValue("level") { s.verbosity = max(s.verbosity, l) }
-        func str(_ k: String) -> String? {
-            if case .string(let v)? = r.extraValue(k) { return v }
-            return nil
-        }
-        func int(_ k: String) -> Int? {
-            if case .int(let v)? = r.extraValue(k) { return v }
-            return nil
-        }
-        func dbl(_ k: String) -> Double? {
-            switch r.extraValue(k) {
-            case .double(let v)?: return v
-            case .int(let v)?: return Double(v)
-            default: return nil
-            }
-        }
-        func list(_ k: String) -> [String] {
-            if case .array(let a)? = r.extraValue(k) { return a.compactMap { $0.stringValue } }
-            return []
-        }
+        let x = ExtraValues(r)
+        let str = x.str, int = x.int, list = x.list
         let text = r.message ?? ""
         currentText = text
 
