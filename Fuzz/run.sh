@@ -49,6 +49,12 @@ snapshot() {
   cp -a "$ROOT/Package.swift" "$ROOT/Sources" "$snap/"
   # The manifest names the test support target's folder; SwiftPM wants it present.
   mkdir -p "$snap/Tests" && cp -a "$ROOT/Tests/SFTPLogTestSupport" "$snap/Tests/"
+  # A new copy can add or move source files, or change signatures: SwiftPM's
+  # build plan for a path dependency, and the harnesses built against it, do not
+  # notice ("cannot find type", "undefined reference"), so the plan is made again
+  # and the harnesses (a few small files) are compiled again.
+  rm -f "$SCRATCH"/*.yaml "$SCRATCH"/*/*/description.json
+  rm -rf "$SCRATCH"/*/*/Fuzz*.build
   [ -f "$ROOT/Package.resolved" ] && cp -a "$ROOT/Package.resolved" "$snap/"
   export SFTPLOG_FUZZ_PACKAGE=$snap
 }
