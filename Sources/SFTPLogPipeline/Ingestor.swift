@@ -228,8 +228,9 @@ public final class Ingestor {
     /// Sources whose stored bytes could be a prefix of this input (by head hash).
     func candidates(head: [UInt8]) throws -> [StoredSource] {
         return try lookupConnection(head: head).read { db in
-            if self.storedHeadLengths == nil { self.storedHeadLengths = try db.sourceHeadLengths() }
-            let lens = self.storedHeadLengths!.filter { $0 <= head.count }.sorted()
+            let known = try self.storedHeadLengths ?? db.sourceHeadLengths()
+            self.storedHeadLengths = known
+            let lens = known.filter { $0 <= head.count }.sorted()
             var out: [StoredSource] = []
             for len in lens {
                 var h = ContentHash()

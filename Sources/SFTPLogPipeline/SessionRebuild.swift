@@ -65,10 +65,10 @@ public final class LiveSessions {
             }
         }
         if openssh != nil {
-            openssh!.add(r, seq: seq)
+            openssh?.add(r, seq: seq)  // in place: the builder is a value
             return nil
         }
-        return sftpplus!.add(r, seq: seq)
+        return sftpplus?.add(r, seq: seq) ?? nil
     }
 
     /// An OpenSSH run is known once the next one begins, after its records were

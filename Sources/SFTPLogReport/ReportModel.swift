@@ -99,7 +99,7 @@ public struct ReportModel: Sendable {
 
     static func bytesPerUser(_ perUser: [Count]) -> [Count] {
         perUser.filter { ($0.extra["up"] ?? 0) + ($0.extra["down"] ?? 0) > 0 }
-            .sorted { ($0.extra["up"]! + $0.extra["down"]!) > ($1.extra["up"]! + $1.extra["down"]!) }
+            .sorted { ($0.extra["up"] ?? 0) + ($0.extra["down"] ?? 0) > ($1.extra["up"] ?? 0) + ($1.extra["down"] ?? 0) }
     }
 
     static func counted(_ keys: [String]) -> [Count] {
@@ -111,34 +111,38 @@ public struct ReportModel: Sendable {
     /// First start and last end over sessions in list order (ties: the earlier in the list).
     static func span(_ sessions: [(start: LogTimestamp?, startEpoch: Double?, end: LogTimestamp?, endEpoch: Double?)])
         -> (first: LogTimestamp, last: LogTimestamp, zone: LogTimestamp?)? {
-        let timed = sessions.filter { $0.startEpoch != nil && $0.start != nil }
-        guard let first = timed.min(by: { $0.startEpoch! < $1.startEpoch! })?.start,
-              let last = timed.max(by: { ($0.endEpoch ?? $0.startEpoch!) < ($1.endEpoch ?? $1.startEpoch!) }).flatMap({ $0.end ?? $0.start })
+        let timed = sessions.compactMap { s -> (start: LogTimestamp, startEpoch: Double, end: LogTimestamp?, endEpoch: Double?)? in
+            guard let start = s.start, let epoch = s.startEpoch else { return nil }
+            return (start, epoch, s.end, s.endEpoch)
+        }
+        guard let first = timed.min(by: { $0.startEpoch < $1.startEpoch }),
+              let last = timed.max(by: { ($0.endEpoch ?? $0.startEpoch) < ($1.endEpoch ?? $1.startEpoch) })
         else { return nil }
-        return (first, last, sessions.lazy.compactMap(\.start).first)
+        return (first.start, last.end ?? last.start, sessions.lazy.compactMap(\.start).first)
     }
 
     /// Brute force: a sliding window over each address's failed logins (sessions in list order).
     static func bruteForce(_ failed: [SessionTimeline]) -> [BruteForce] {
         var out: [BruteForce] = []
-        for (address, list) in Dictionary(grouping: failed.filter { $0.startEpoch != nil }, by: { $0.peer?.address ?? "(none)" }) {
-            let sorted = list.sorted { $0.startEpoch! < $1.startEpoch! }
+        let timed = failed.compactMap { s in s.startEpoch.map { (epoch: $0, session: s) } }
+        for (address, list) in Dictionary(grouping: timed, by: { $0.session.peer?.address ?? "(none)" }) {
+            let sorted = list.sorted { $0.epoch < $1.epoch }
             // Sliding window: the densest run of failures within `bruteForceWindow`.
-            var best: (Int, Int)?
+            var best: (failures: Int, start: Int)?
             var lo = 0, n = 0
             for hi in sorted.indices {
-                n += max(1, sorted[hi].authFailures)
-                while sorted[hi].startEpoch! - sorted[lo].startEpoch! > ReportModel.bruteForceWindow {
-                    n -= max(1, sorted[lo].authFailures); lo += 1
+                n += max(1, sorted[hi].session.authFailures)
+                while sorted[hi].epoch - sorted[lo].epoch > ReportModel.bruteForceWindow {
+                    n -= max(1, sorted[lo].session.authFailures); lo += 1
                 }
-                if best == nil || n > best!.0 { best = (n, lo) }
+                if best.map({ n > $0.failures }) ?? true { best = (n, lo) }
             }
-            if let (n, start) = best, n >= ReportModel.bruteForceThreshold {
-                let window = sorted[start...].prefix { $0.startEpoch! - sorted[start].startEpoch! <= ReportModel.bruteForceWindow }
-                out.append(BruteForce(address: address, failures: n, users: Array(Set(window.compactMap(\.user))).sorted(),
-                                      first: window.first!.start?.iso ?? "", last: window.last!.start?.iso ?? "",
-                                      windowSeconds: (window.last!.startEpoch ?? 0) - (window.first!.startEpoch ?? 0)))
-            }
+            guard let (n, start) = best, n >= ReportModel.bruteForceThreshold else { continue }
+            let window = sorted[start...].prefix { $0.epoch - sorted[start].epoch <= ReportModel.bruteForceWindow }
+            guard let first = window.first, let last = window.last else { continue }
+            out.append(BruteForce(address: address, failures: n, users: Array(Set(window.compactMap(\.session.user))).sorted(),
+                                  first: first.session.start?.iso ?? "", last: last.session.start?.iso ?? "",
+                                  windowSeconds: last.epoch - first.epoch))
         }
         // Address breaks ties, so the order does not depend on hashing.
         return out.sorted { ($0.failures, $1.address) > ($1.failures, $0.address) }
