@@ -194,11 +194,12 @@ private struct Scratch {
         switch r.kind {
         case .pasteCommand:
             guard let tool = r.extraValue("tool")?.stringValue, command == nil else { return }
-            func int(_ k: String) -> Int? { if case .int(let v)? = r.extraValue(k) { return v }; return nil }
-            command = ClientCommand(tool: tool, user: r.extraValue("user")?.stringValue, host: r.extraValue("host")?.stringValue,
-                                    port: int("port"), verbosity: int("verbosity") ?? 0)
+            let x = ExtraValues(r)
+            let typed = ClientCommand(tool: tool, user: r.extraValue("user")?.stringValue, host: r.extraValue("host")?.stringValue,
+                                      port: x.int("port"), verbosity: x.int("verbosity") ?? 0)
+            command = typed
             // `-v` on the command line shows the level even where the debug lines were cut out.
-            s.verbosity = max(s.verbosity, command!.verbosity)
+            s.verbosity = max(s.verbosity, typed.verbosity)
             return
         case .pasteWrapped:
             wrappedProposal(r)

@@ -36,7 +36,7 @@ public struct CatalogSearch {
                 guard let range = VersionInference.writableRange(t, in: catalog), range.contains(v) else { return false }
             }
             return true
-        }.sorted(by: CatalogSearch.byID)
+        }.sorted { CatalogSearch.byID(($0.eventID, $0.variant), ($1.eventID, $1.variant)) }
         var hits: [Hit] = []
         let query = text.map(CatalogSearch.ftsQuery) ?? ""
         if query.isEmpty {
@@ -56,7 +56,7 @@ public struct CatalogSearch {
         // One hit per event: its best wording.
         var seen = Set<String>()
         var out: [Hit] = []
-        let ordered = query.isEmpty ? hits.sorted { CatalogSearch.byID($0, $1) } : hits
+        let ordered = query.isEmpty ? hits.sorted { CatalogSearch.byID(($0.eventID, $0.variant), ($1.eventID, $1.variant)) } : hits
         for h in ordered where !seen.contains(h.eventID) {
             seen.insert(h.eventID)
             out.append(h)
@@ -65,11 +65,7 @@ public struct CatalogSearch {
     }
 
     /// Event IDs in numeric order (shorter first), then wordings: the order of equal scores too.
-    static func byID(_ a: EventTemplate, _ b: EventTemplate) -> Bool {
-        (a.eventID.count, a.eventID, a.variant) < (b.eventID.count, b.eventID, b.variant)
-    }
-
-    static func byID(_ a: Hit, _ b: Hit) -> Bool {
+    static func byID(_ a: (eventID: String, variant: Int), _ b: (eventID: String, variant: Int)) -> Bool {
         (a.eventID.count, a.eventID, a.variant) < (b.eventID.count, b.eventID, b.variant)
     }
 

@@ -136,6 +136,10 @@ final class ChunkHandoff: Sendable {
     /// Changes the state, then wakes every waiting thread.
     private func change(_ body: (inout State) -> Void) {
         state.withLock { s in body(&s) }
+        wakeAll()
+    }
+
+    private func wakeAll() {
         wakeups.lock()
         wakeups.broadcast()
         wakeups.unlock()
@@ -191,7 +195,7 @@ final class ChunkHandoff: Sendable {
         switch taken {
         case .chunk(let c):
             // Room for a reader waiting to put.
-            change { _ in }
+            wakeAll()
             return c
         case .end: return nil
         case .failed(let e): throw e
