@@ -4,9 +4,10 @@ import SFTPLogCatalog
 import SFTPLogSessions
 import SFTPLogStore
 
-/// Output formats of `sftplog query` (and other listings).
+/// Every output format sftplog writes. Each command accepts the part it can
+/// render (`report`: text, markdown, html, json; listings: table, json, csv…).
 public enum OutputFormat: String, CaseIterable, Sendable {
-    case table, csv, json, ndjson
+    case table, text, markdown, html, json, ndjson, csv
 }
 
 /// Renders the rows of `sftplog query`.
@@ -44,7 +45,8 @@ public enum QueryRunner {
             var out = r.columns.map(TextEscaper.csvCell).joined(separator: ",") + "\r\n"
             for row in r.rows { out += row.map { TextEscaper.csvCell(text($0)) }.joined(separator: ",") + "\r\n" }
             return out
-        case .table:
+        case .table, .text, .markdown, .html:
+            // A result set has one human form, the terminal table.
             let numeric = r.columns.indices.map { i in
                 !r.rows.isEmpty && r.rows.allSatisfy {
                     switch $0[i] { case .integer, .real, .null: return true; default: return false }

@@ -69,7 +69,7 @@ struct Audit: ParsableCommand {
     @Option(name: .long, help: "Policy override file (JSON or YAML, same shape as catalog/ssh-policy.json); repeatable.") var policy: [String] = []
     @Option(name: .long, help: "Lowest rating to report (info lists every finding).") var minRating: MinimumRating = .warn
     @Flag(name: .long, help: "Print the effective policy as JSON and exit.") var printPolicy = false
-    @OptionGroup var output: ListingFormat
+    @OptionGroup var output: OutputOptions<ListingFormats>
 
     func run() throws {
         try reporting(errorStatus: 3) {
@@ -85,7 +85,6 @@ struct Audit: ParsableCommand {
             let result = try queue.read { try AuditLoad.audit($0, filter: filter, judge: SessionJudge.Memo(judge), minRating: minRating.rating, policyName: effective.name) }
             switch output.effective {
             case .json: print(result.json.json)
-            case .table: print(result.text(width: Terminal.wrapWidth), terminator: "")
             case .csv:
                 // One row per weak algorithm of each flagged session (its findings are those at or above --min-rating).
                 let rows = result.flagged.flatMap { s in
@@ -94,8 +93,9 @@ struct Audit: ParsableCommand {
                          f.rating.rawValue, f.reason]
                     }
                 }
-                print(ListingFormat.csv(header: ["session", "start", "peer", "user", "category", "algorithm", "direction", "rating", "reason"],
-                                        rows: rows), terminator: "")
+                print(CSVRows.render(header: ["session", "start", "peer", "user", "category", "algorithm", "direction", "rating", "reason"],
+                                     rows: rows), terminator: "")
+            default: print(result.text(width: Terminal.wrapWidth), terminator: "")
             }
             if result.exitCode != 0 { throw ExitCode(result.exitCode) }
         }

@@ -34,7 +34,7 @@ struct CatalogCommand: ParsableCommand {
         @Option(name: .long, help: "Only events with a wording in this group (e.g. failure-high).") var group: String?
         @Option(name: .long, help: "Only events this SFTPPlus version can write (e.g. 3.30.0).") var version: String?
         @Option(name: .long, help: "At most this many results.") var limit: Int = 50
-        @OptionGroup var output: ListingFormat
+        @OptionGroup var output: OutputOptions<ListingFormats>
 
         func validate() throws {
             if text.isEmpty && group == nil && version == nil { throw ValidationError("give words to search for, --group or --version") }
@@ -50,10 +50,10 @@ struct CatalogCommand: ParsableCommand {
                     print(JSONValue.array(hits.map(CatalogRender.json)).json)
                     return
                 case .csv:
-                    print(ListingFormat.csv(header: ["id", "area", "meaning", "wording"],
-                                            rows: hits.map { [$0.eventID, $0.area ?? "", $0.description ?? "", $0.template] }), terminator: "")
+                    print(CSVRows.render(header: ["id", "area", "meaning", "wording"],
+                                         rows: hits.map { [$0.eventID, $0.area ?? "", $0.description ?? "", $0.template] }), terminator: "")
                     return
-                case .table: break
+                default: break
                 }
                 if hits.isEmpty { print("no events match"); return }
                 let rows = hits.map { h in
@@ -88,7 +88,7 @@ struct CatalogCommand: ParsableCommand {
             abstract: "How the records of a database resolved against the catalogue, and what the OpenSSH message table holds.",
             discussion: "Without --db, $SFTPLOG_DB or ./sftplog.db, only the OpenSSH message table is described.")
         @OptionGroup var database: DatabaseOption
-        @OptionGroup var output: ListingFormat
+        @OptionGroup var output: OutputOptions<ListingFormats>
 
         func run() throws {
             try reporting {
@@ -128,7 +128,7 @@ struct CatalogCommand: ParsableCommand {
                     rows += [["openssh_matched", "", String(coverage.matched)], ["openssh_unmatched", "", String(coverage.unmatched)]]
                         + unmatchedWords.map { ["openssh_unmatched", $0.word, String($0.records)] }
                 }
-                print(ListingFormat.csv(header: ["status", "event_id", "records"], rows: rows), terminator: "")
+                print(CSVRows.render(header: ["status", "event_id", "records"], rows: rows), terminator: "")
             case .json:
                 var fields: [(String, JSONValue)] = []
                 if let s {
@@ -157,7 +157,7 @@ struct CatalogCommand: ParsableCommand {
                     fields.append(("openssh", .object(openssh)))
                 }
                 print(JSONValue.object(fields).json)
-            case .table:
+            default:
                 if let s { printSFTPPlus(s) }
                 guard let t = table?.summary else { return }
                 if s != nil { print() }

@@ -6,17 +6,16 @@ struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "A report of all sessions (summary) or of one session (--session ID): text, Markdown, HTML or JSON.")
 
-    enum Format: String, ExpressibleByArgument, CaseIterable { case text, markdown, html, json }
-
     @OptionGroup var source: SourceOptions
     @OptionGroup var filters: SessionFilterOptions
     @Option(name: .long, help: "One session's report (an id from `sftplog sessions`, or a unique prefix).") var session: String?
-    @Option(name: .long, help: "Output format: text, markdown, html or json.") var format: Format = .text
+    @OptionGroup var formatting: OutputOptions<ReportFormats>
     @Option(name: .long, help: "Write to this file instead of standard output.") var output: String?
     @Option(name: .long, help: "HTML: most sessions to include in full (the rest are summarised).") var maxSessions: Int = 200
 
     func run() throws {
         try reporting {
+            let format = formatting.effective
             let catalog = try Catalogs.load()
             let filter = try filters.filter()
             let model: ReportModel, details: [ReportModel.SessionDetail]
@@ -38,7 +37,7 @@ struct Report: ParsableCommand {
             case .text: text = ReportText(colour: output == nil && Terminal.colour, width: Terminal.wrapWidth, fitWidth: Terminal.fitWidth).render(model)
             case .markdown: text = ReportText().markdown(model)
             case .html: text = HTMLReport.render(model, details: details)
-            case .json: text = ReportText.json(model).json + "\n"
+            default: text = ReportText.json(model).json + "\n"
             }
             if let output {
                 do { try Data(text.utf8).write(to: URL(fileURLWithPath: output), options: .atomic) }
@@ -49,4 +48,9 @@ struct Report: ParsableCommand {
             }
         }
     }
+}
+
+enum ReportFormats: OutputChoices {
+    static var formats: [OutputFormat] { [.text, .markdown, .html, .json] }
+    static var standard: OutputFormat { .text }
 }

@@ -52,18 +52,44 @@ struct InputOptions: ParsableArguments {
     }
 }
 
-/// `--json` / `--format table|json|csv` for listing commands (scripts pick either spelling).
-struct ListingFormat: ParsableArguments {
-    enum Format: String, ExpressibleByArgument, CaseIterable { case table, json, csv }
+/// The formats a command can write and the one it writes by default.
+protocol OutputChoices: SendableMetatype {
+    static var formats: [OutputFormat] { get }
+    static var standard: OutputFormat { get }
+}
 
+enum ListingFormats: OutputChoices {
+    static var formats: [OutputFormat] { [.table, .json, .csv] }
+    static var standard: OutputFormat { .table }
+}
+
+/// `--json` / `--format F`, declared once for every command; `C` names the
+/// formats the command accepts, and `--help` lists only those.
+struct OutputOptions<C: OutputChoices>: ParsableArguments {
     @Flag(name: .long, help: "JSON output (same as --format json).") var json = false
-    @Option(name: .long, help: "Output format: table, json or csv.") var format: Format = .table
+    @Option(name: .long, help: ArgumentHelp("Output format: \(OutputOptions.spelled(C.formats)) (default: \(C.standard.rawValue)).", valueName: "format"),
+            completion: .list(C.formats.map(\.rawValue)), transform: OutputOptions.parse)
+    var format: OutputFormat = C.standard
 
-    var effective: Format { json ? .json : format }
+    var effective: OutputFormat { json ? .json : format }
 
-    /// RFC 4180 CSV with a header row; cells that a spreadsheet would run as a
-    /// formula (leading =, +, -, @, tab, CR) are neutralised by TextEscaper.csvCell.
-    static func csv(header: [String], rows: [[String]]) -> String {
+    private static func spelled(_ f: [OutputFormat]) -> String {
+        let names = f.map(\.rawValue)
+        return names.count < 2 ? names.joined() : names.dropLast().joined(separator: ", ") + " or " + names[names.count - 1]
+    }
+
+    private static func parse(_ s: String) throws -> OutputFormat {
+        guard let f = OutputFormat(rawValue: s), C.formats.contains(f) else {
+            throw ValidationError("use \(spelled(C.formats))")
+        }
+        return f
+    }
+}
+
+/// RFC 4180 CSV with a header row; cells that a spreadsheet would run as a
+/// formula (leading =, +, -, @, tab, CR) are neutralised by TextEscaper.csvCell.
+enum CSVRows {
+    static func render(header: [String], rows: [[String]]) -> String {
         var out = header.map(TextEscaper.csvCell).joined(separator: ",") + "\r\n"
         for r in rows { out += r.map(TextEscaper.csvCell).joined(separator: ",") + "\r\n" }
         return out

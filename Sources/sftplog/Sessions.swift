@@ -34,15 +34,14 @@ struct Sessions: ParsableCommand {
 
     @OptionGroup var database: DatabaseOption
     @OptionGroup var filters: SessionFilterOptions
-    @Flag(name: .long, help: "JSON array of session objects.") var json = false
+    @OptionGroup var output: OutputOptions<SessionFormats>
     @Flag(name: .long, help: "With --json: include each session's timeline of records.") var timeline = false
-    @Option(name: .long, help: "Output format: table, json or csv.") var format: OutputFormat?
 
     func run() throws {
         try reporting {
             let path = database.path
             let f = try filters.filter()
-            let fmt = json ? .json : (format ?? .table)
+            let fmt = output.effective
             func loaded() throws -> [SessionTimeline] { try LogStore.openForReading(path).read { try $0.sessions(f) } }
             let out: String
             switch fmt {
@@ -65,11 +64,16 @@ struct Sessions: ParsableCommand {
                     rows += cells.map(TextEscaper.csvCell).joined(separator: ",") + "\r\n"
                 }
                 out = rows
-            case .table:
+            default:
                 let sessions = try loaded()
                 out = sessions.isEmpty ? "no sessions match\n" : SessionTable.render(sessions, width: Terminal.fitWidth)
             }
             FileHandle.standardOutput.write(Data(out.utf8))
         }
     }
+}
+
+enum SessionFormats: OutputChoices {
+    static var formats: [OutputFormat] { [.table, .json, .ndjson, .csv] }
+    static var standard: OutputFormat { .table }
 }

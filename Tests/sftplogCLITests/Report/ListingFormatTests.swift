@@ -30,4 +30,34 @@ final class ListingFormatTests: XCTestCase {
         XCTAssertTrue(audit.stdout.hasPrefix("session,start,peer,user,category,algorithm,direction,rating,reason\r\n"), audit.stdout)
         XCTAssertTrue(audit.stdout.contains(",aes128-cbc,"), audit.stdout)
     }
+
+    /// One format option for every command: each refuses what it cannot write and
+    /// says what it can, and `--json` means `--format json` everywhere.
+    func testEachCommandNamesTheFormatsItWrites() throws {
+        let dir = Paths.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let db = dir.appendingPathComponent("t.db").path
+        let sample = Paths.sample("openssh/sftp-cbc-aes128-hmac-sha1.log")
+        XCTAssertEqual(try CLI.run(["ingest", "--quiet", "--db", db, sample]).status, 0)
+        let accepted: [([String], String, String)] = [
+            (["report", "--db", db], "csv", "text, markdown, html or json"),
+            (["sessions", "--db", db], "html", "table, json, ndjson or csv"),
+            (["query", "--db", db, "SELECT 1"], "markdown", "table, csv, json or ndjson"),
+            (["audit", "--db", db], "ndjson", "table, json or csv"),
+        ]
+        for (args, refused, list) in accepted {
+            let r = try CLI.run(args + ["--format", refused])
+            XCTAssertEqual(r.status, 64, "\(args) --format \(refused)")
+            XCTAssertTrue(r.stderr.contains("use \(list)"), "\(args): \(r.stderr)")
+            let help = try CLI.run([args[0], "--help"])
+            XCTAssertTrue(help.stdout.contains("Output format: \(list)"), help.stdout)
+        }
+        let flag = try CLI.run(["report", "--db", db, "--json"])
+        let spelled = try CLI.run(["report", "--db", db, "--format", "json"])
+        XCTAssertEqual(flag.status, 0, flag.stderr)
+        // Both name the moment they were made; the rest is the same report.
+        func undated(_ s: String) -> String { s.replacingOccurrences(of: #""generated_at":"[^"]*""#, with: "", options: .regularExpression) }
+        XCTAssertEqual(undated(flag.stdout), undated(spelled.stdout))
+        XCTAssertTrue(flag.stdout.contains("\"sessions\""), flag.stdout.prefix(300).description)
+    }
 }
