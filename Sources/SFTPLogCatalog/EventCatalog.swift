@@ -94,27 +94,26 @@ public final class EventCatalog: Sendable {
 
     public static func load(path: String) throws -> EventCatalog {
         guard let data = CatalogFiles.contents(atPath: path) else { throw CatalogError.missing(path) }
-        guard let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let list = root["events"] as? [[String: Any]] else {
+        guard let root = JSONValue.parse(data), let list = root["events"]?.arrayValue else {
             throw CatalogError.malformed(path, "expected an object with an \"events\" array")
         }
         var events: [CatalogEvent] = []
         for e in list {
-            guard let id = e["id"] as? String, let vs = e["variants"] as? [[String: Any]] else {
+            guard let id = e["id"]?.textValue, let vs = e["variants"]?.arrayValue, vs.allSatisfy({ $0.objectValue != nil }) else {
                 throw CatalogError.malformed(path, "an event lacks id or variants")
             }
             let variants = vs.enumerated().map { (k, v) in
-                EventTemplate(eventID: id, variant: v["variant"] as? Int ?? k + 1, template: v["template"] as? String ?? "",
-                              fields: v["fields"] as? [String] ?? [], groups: v["groups"] as? [String] ?? [],
-                              fromVersion: v["from_version"] as? String, toVersion: v["to_version"] as? String,
-                              documentedIn: v["documented_in"] as? [String] ?? [], seenIn: v["seen_in"] as? [String] ?? [],
-                              inferred: v["inferred"] as? Bool ?? false, description: v["description"] as? String)
+                EventTemplate(eventID: id, variant: v["variant"]?.intValue ?? k + 1, template: v["template"]?.textValue ?? "",
+                              fields: v["fields"]?.texts ?? [], groups: v["groups"]?.texts ?? [],
+                              fromVersion: v["from_version"]?.textValue, toVersion: v["to_version"]?.textValue,
+                              documentedIn: v["documented_in"]?.texts ?? [], seenIn: v["seen_in"]?.texts ?? [],
+                              inferred: v["inferred"]?.boolValue ?? false, description: v["description"]?.textValue)
             }
-            events.append(CatalogEvent(id: id, area: e["area"] as? String, description: e["description"] as? String, variants: variants))
+            events.append(CatalogEvent(id: id, area: e["area"]?.textValue, description: e["description"]?.textValue, variants: variants))
         }
-        let groups = (root["groups"] as? [[String: Any]] ?? []).compactMap { g -> (String, [String])? in
-            guard let n = g["group"] as? String else { return nil }
-            return (n, g["documented_in"] as? [String] ?? [])
+        let groups = (root["groups"]?.arrayValue ?? []).compactMap { g -> (String, [String])? in
+            guard let n = g["group"]?.textValue else { return nil }
+            return (n, g["documented_in"]?.texts ?? [])
         }
         return EventCatalog(events: events, groups: groups)
     }

@@ -107,13 +107,13 @@ public enum ImportedCatalog {
     }
 
     public static func load() -> [EventTemplate] {
-        guard let data = FileManager.default.contents(atPath: path),
-              let list = (try? JSONSerialization.jsonObject(with: data)) as? [[String: Any]] else { return [] }
+        guard let data = FileManager.default.contents(atPath: path), let list = JSONValue.parse(data)?.arrayValue,
+              list.allSatisfy({ $0.objectValue != nil }) else { return [] }
         return list.compactMap { v in
-            guard let id = v["id"] as? String, let t = v["template"] as? String else { return nil }
-            return EventTemplate(eventID: id, variant: v["variant"] as? Int ?? 0, template: t, fields: v["fields"] as? [String] ?? [],
-                                 groups: v["groups"] as? [String] ?? [], fromVersion: v["from_version"] as? String,
-                                 toVersion: v["to_version"] as? String, documentedIn: v["documented_in"] as? [String] ?? [],
+            guard let id = v["id"]?.textValue, let t = v["template"]?.textValue else { return nil }
+            return EventTemplate(eventID: id, variant: v["variant"]?.intValue ?? 0, template: t, fields: v["fields"]?.texts ?? [],
+                                 groups: v["groups"]?.texts ?? [], fromVersion: v["from_version"]?.textValue,
+                                 toVersion: v["to_version"]?.textValue, documentedIn: v["documented_in"]?.texts ?? [],
                                  seenIn: [], inferred: false, description: nil)
         }
     }

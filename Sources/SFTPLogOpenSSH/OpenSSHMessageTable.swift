@@ -152,31 +152,30 @@ public final class OpenSSHMessageTable: Sendable {
 
     public static func load(path: String) throws -> OpenSSHMessageTable {
         guard let data = CatalogFiles.contents(atPath: path) else { throw CatalogError.missing(path) }
-        guard let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let list = root["entries"] as? [[String: Any]] else {
+        guard let root = JSONValue.parse(data), let list = root["entries"]?.arrayValue else {
             throw CatalogError.malformed(path, "expected an object with an \"entries\" array")
         }
         var entries: [Entry] = []
         entries.reserveCapacity(list.count)
         for e in list {
-            guard let id = e["id"] as? String, let format = e["format"] as? String,
-                  let level = (e["level"] as? String).flatMap(Level.init(rawValue:)),
-                  let kind = e["kind"] as? String, let area = e["area"] as? String else {
-                throw CatalogError.malformed(path, "an entry lacks id, format, level, kind or area: \(e["id"] ?? "?")")
+            guard let id = e["id"]?.textValue, let format = e["format"]?.textValue,
+                  let level = e["level"]?.textValue.flatMap(Level.init(rawValue:)),
+                  let kind = e["kind"]?.textValue, let area = e["area"]?.textValue else {
+                throw CatalogError.malformed(path, "an entry lacks id, format, level, kind or area: \(e["id"]?.stringValue ?? "?")")
             }
-            entries.append(Entry(id: id, level: level, format: format, functions: e["functions"] as? [String] ?? [],
-                                 first: e["first"] as? String, last: e["last"] as? String, gaps: e["gaps"] as? [String] ?? [],
-                                 backports: e["backports"] as? [String] ?? [], seenIn: e["seen_in"] as? [String] ?? [],
-                                 area: area, kind: RecordKind(kind), stream: e["stream"] as? String,
-                                 fragment: e["fragment"] as? Bool ?? false, extra: e["extra"] as? Bool ?? false,
-                                 event: e["event"] as? String, fields: (e["fields"] as? [Any] ?? []).map { Field($0 as? String) },
-                                 extractor: e["extractor"] as? String, after: e["after"] as? String))
-            if let with = e["with"] as? [String: String], with.count == 1, let (name, value) = with.first {
-                entries[entries.count - 1].constant = (name, value)
+            entries.append(Entry(id: id, level: level, format: format, functions: e["functions"]?.texts ?? [],
+                                 first: e["first"]?.textValue, last: e["last"]?.textValue, gaps: e["gaps"]?.texts ?? [],
+                                 backports: e["backports"]?.texts ?? [], seenIn: e["seen_in"]?.texts ?? [],
+                                 area: area, kind: RecordKind(kind), stream: e["stream"]?.textValue,
+                                 fragment: e["fragment"]?.boolValue ?? false, extra: e["extra"]?.boolValue ?? false,
+                                 event: e["event"]?.textValue, fields: (e["fields"]?.arrayValue ?? []).map { Field($0.textValue) },
+                                 extractor: e["extractor"]?.textValue, after: e["after"]?.textValue))
+            if let with = e["with"]?.objectValue, with.count == 1, let value = with[0].1.textValue {
+                entries[entries.count - 1].constant = (with[0].0, value)
             }
-            entries[entries.count - 1].functionFirst = e["function_first"] as? Bool ?? false
+            entries[entries.count - 1].functionFirst = e["function_first"]?.boolValue ?? false
         }
-        return OpenSSHMessageTable(entries: entries, releases: root["releases"] as? [String] ?? [])
+        return OpenSSHMessageTable(entries: entries, releases: root["releases"]?.texts ?? [])
     }
 
     init(entries: [Entry], releases: [String]) {

@@ -164,15 +164,7 @@ enum JSONRepair {
     /// The line (0-based) where JSON text stops parsing, from the parser's own
     /// account of the byte it stopped at; nil when it does not say.
     static func failureLine(_ b: [UInt8]) -> Int? {
-        do {
-            _ = try JSONSerialization.jsonObject(with: Data(b), options: [.fragmentsAllowed])
-            return nil
-        } catch {
-            let text = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? ""
-            guard let r = text.range(of: "character ") else { return nil }
-            let digits = text[r.upperBound...].prefix { $0.isNumber }
-            guard let at = Int(digits) else { return nil }
-            return b.prefix(min(at, b.count)).reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
-        }
+        guard let at = JSONValue.failureOffset(b) else { return nil }
+        return b.prefix(min(at, b.count)).reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
     }
 }

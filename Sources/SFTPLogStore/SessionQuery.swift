@@ -203,7 +203,7 @@ public enum SessionQuery {
                                             macC2S: r.text(at: C.mac_c2s.rawValue), macS2C: r.text(at: C.mac_s2c.rawValue), compressionC2S: r.text(at: C.compression_c2s.rawValue),
                                             compressionS2C: r.text(at: C.compression_s2c.rawValue))
         s.strictKex = r.bool(at: C.strict_kex.rawValue)
-        if let m = r.bytes(at: C.auth_methods_tried.rawValue), case .array(let a)? = JSONValue.parseStored(m) {
+        if let m = r.bytes(at: C.auth_methods_tried.rawValue), case .array(let a)? = JSONValue.parse(m) {
             s.authMethodsTried = a.compactMap(\.stringValue)
         }
         s.authSucceededMethod = r.text(at: C.auth_succeeded_method.rawValue); s.authFailures = r.int(at: C.auth_failures.rawValue) ?? 0
@@ -211,7 +211,7 @@ public enum SessionQuery {
         s.terrapinVulnerable = r.bool(at: C.terrapin_vulnerable.rawValue); s.terrapinExplanation = r.text(at: C.terrapin_explanation.rawValue)
         s.gexBits = r.int(at: C.gex_bits.rawValue)
         s.eventCount = r.int(at: C.event_count.rawValue) ?? 0; s.firstLine = r.int(at: C.first_line.rawValue) ?? 0; s.lastLine = r.int(at: C.last_line.rawValue) ?? 0
-        if withDetails, let d = r.bytes(at: C.details.rawValue), case .object(let pairs)? = JSONValue.parseStored(d) { s.details = pairs }
+        if withDetails, let d = r.bytes(at: C.details.rawValue), case .object(let pairs)? = JSONValue.parse(d) { s.details = pairs }
         return s
     }
 

@@ -115,5 +115,37 @@ public struct JSONBytes {
         bytes.append(0x7D)
     }
 
+    /// `v` indented two spaces a level, with `"key" : value` pairs.
+    public mutating func pretty(_ v: JSONValue, indent: Int) {
+        func newline(_ level: Int) {
+            bytes.append(0x0A)
+            bytes.append(contentsOf: repeatElement(0x20, count: 2 * level))
+        }
+        switch v {
+        case .array(let a) where !a.isEmpty:
+            bytes.append(0x5B)
+            for (k, x) in a.enumerated() {
+                if k > 0 { bytes.append(0x2C) }
+                newline(indent + 1)
+                pretty(x, indent: indent + 1)
+            }
+            newline(indent)
+            bytes.append(0x5D)
+        case .object(let pairs) where !pairs.isEmpty:
+            bytes.append(0x7B)
+            for (k, p) in pairs.enumerated() {
+                if k > 0 { bytes.append(0x2C) }
+                newline(indent + 1)
+                string(p.0)
+                raw(" : ")
+                pretty(p.1, indent: indent + 1)
+            }
+            newline(indent)
+            bytes.append(0x7D)
+        default:
+            value(v)
+        }
+    }
+
     public var text: String { String(decoding: bytes, as: UTF8.self) }
 }

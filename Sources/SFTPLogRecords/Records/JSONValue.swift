@@ -30,6 +30,22 @@ public indirect enum JSONValue: Equatable, Sendable {
         return nil
     }
 
+    // Typed reads for data files (catalogue, policy, rules): nil when the value
+    // is of another kind, as a Foundation `as?` cast gave.
+    public var textValue: String? { if case .string(let s) = self { return s }; return nil }
+    public var intValue: Int? { if case .int(let i) = self { return i }; return nil }
+    public var boolValue: Bool? { if case .bool(let b) = self { return b }; return nil }
+    public var arrayValue: [JSONValue]? { if case .array(let a) = self { return a }; return nil }
+    public var objectValue: [(String, JSONValue)]? { if case .object(let o) = self { return o }; return nil }
+    /// An array of strings only; nil when any element is something else.
+    public var texts: [String]? {
+        guard case .array(let a) = self else { return nil }
+        var out: [String] = []
+        out.reserveCapacity(a.count)
+        for v in a { guard case .string(let s) = v else { return nil }; out.append(s) }
+        return out
+    }
+
     public var stringValue: String? {
         switch self {
         case .string(let s): return s
@@ -40,113 +56,37 @@ public indirect enum JSONValue: Equatable, Sendable {
         }
     }
 
-    /// Converts a Foundation JSON object (from JSONSerialization). Key order of
-    /// objects is not preserved by Foundation, so keys are sorted.
-    public static func from(foundation v: Any) -> JSONValue {
-        switch v {
-        case is NSNull: return .null
-        case let s as String: return .string(s)
-        case let n as NSNumber:
-            // JSON booleans come back as NSNumber with the `c` (char) type; JSON has no chars.
-            if String(cString: n.objCType) == "c" { return .bool(n.boolValue) }
-            let d = n.doubleValue
-            if d == d.rounded(), abs(d) < 9.0e15, !String(describing: n).contains(".") { return .int(n.intValue) }
-            return .double(d)
-        case let a as [Any]: return .array(a.map { from(foundation: $0) })
-        case let o as [String: Any]:
-            return .object(o.keys.sorted().map { ($0, from(foundation: o[$0]!)) })
-        default: return .string(String(describing: v))
-        }
-    }
-
     package static func format(_ d: Double) -> String {
         if d.isNaN || d.isInfinite { return "null" }
         if d == d.rounded(), abs(d) < 1e15 { return String(Int(d)) }
         return String(d)
     }
 
+    // Text forms of the one writer, JSONBytes.
+
     public func write(to out: inout String) {
-        switch self {
-        case .null: out += "null"
-        case .bool(let b): out += b ? "true" : "false"
-        case .int(let i): out += String(i)
-        case .double(let d): out += JSONValue.format(d)
-        case .string(let s): JSONValue.writeString(s, to: &out)
-        case .array(let a):
-            out += "["
-            for (k, v) in a.enumerated() {
-                if k > 0 { out += "," }
-                v.write(to: &out)
-            }
-            out += "]"
-        case .object(let pairs):
-            out += "{"
-            for (k, p) in pairs.enumerated() {
-                if k > 0 { out += "," }
-                JSONValue.writeString(p.0, to: &out)
-                out += ":"
-                p.1.write(to: &out)
-            }
-            out += "}"
-        }
+        var j = JSONBytes(capacity: 64)
+        j.value(self)
+        out += j.text
     }
 
     public var json: String {
-        var s = ""
-        write(to: &s)
-        return s
+        var j = JSONBytes(capacity: 64)
+        j.value(self)
+        return j.text
     }
 
-    /// JSON string escaping: quotes, backslash, every control character (so log
-    /// content can never inject terminal escapes through JSON output), and the
-    /// line/paragraph separators that break JavaScript consumers.
+    /// Indented two spaces a level, `"key" : value`, for files people read and edit.
+    public var prettyJSON: String {
+        var j = JSONBytes(capacity: 1024)
+        j.pretty(self, indent: 0)
+        return j.text
+    }
+
+    /// JSON string escaping (see `JSONBytes.string`).
     public static func writeString(_ s: String, to out: inout String) {
-        out += "\""
-        var needs = false
-        for b in s.utf8 where b < 0x20 || b == 0x22 || b == 0x5C || b == 0x7F || b == 0xE2 { needs = true; break }
-        if !needs { out += s; out += "\""; return }
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{2028}": out += "\\u2028"
-            case "\u{2029}": out += "\\u2029"
-            default:
-                if u.value < 0x20 || u.value == 0x7F {
-                    out += "\\u" + String(u.value, radix: 16).leftPadded(4)
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        out += "\""
-    }
-
-    /// Parses JSON text into a JSONValue (objects keep sorted keys). Refuses
-    /// nesting deeper than `maxDepth` before handing the text to Foundation,
-    /// so hostile input cannot exhaust the stack.
-    public static let defaultMaxDepth = 64
-
-    /// Deepest `{`/`[` nesting in JSON text, brackets inside strings ignored.
-    public static func nestingDepth(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
-        var depth = 0, deepest = 0
-        var inString = false, escaped = false
-        for b in bytes {
-            if inString {
-                if escaped { escaped = false } else if b == 0x5C { escaped = true } else if b == 0x22 { inString = false }
-            } else if b == 0x22 { inString = true }
-            else if b == 0x7B || b == 0x5B { depth += 1; deepest = max(deepest, depth) }
-            else if b == 0x7D || b == 0x5D { depth -= 1 }
-        }
-        return deepest
-    }
-
-    public static func parse(_ bytes: [UInt8], maxDepth: Int = defaultMaxDepth) -> JSONValue? {
-        guard bytes.withUnsafeBufferPointer(nestingDepth) <= maxDepth,
-              let obj = try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed]) else { return nil }
-        return from(foundation: obj)
+        var j = JSONBytes(capacity: s.utf8.count + 2)
+        j.string(s)
+        out += j.text
     }
 }

@@ -47,7 +47,7 @@ public struct AlgorithmPolicy: Sendable {
     }
 
     static func readTree(_ path: String) throws -> [String: PolicyValue] {
-        let tree = try parseTree(path).mapValues(PolicyValue.init)
+        let tree = try parseTree(path)
         try checkRatings(.object(tree), path: path)
         return tree
     }
@@ -58,7 +58,7 @@ public struct AlgorithmPolicy: Sendable {
         if let o = value.object {
             if let r = o["rating"] {
                 guard let s = r.string, Rating(rawValue: s) != nil else {
-                    throw PolicyError.unreadable(path, "rating \(String(describing: r.foundation).debugDescription) is not one of "
+                    throw PolicyError.unreadable(path, "rating \(r.json.json) is not one of "
                                                  + Rating.allCases.map(\.rawValue).joined(separator: ", "))
                 }
             }
@@ -68,13 +68,14 @@ public struct AlgorithmPolicy: Sendable {
         }
     }
 
-    static func parseTree(_ path: String) throws -> [String: Any] {
+    static func parseTree(_ path: String) throws -> [String: PolicyValue] {
         guard let data = CatalogFiles.contents(atPath: path) else { throw PolicyError.unreadable(path, "no such file") }
-        let text = String(decoding: data, as: UTF8.self)
-        if let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any] { return obj }
+        if let json = JSONValue.parse(data), case .object(let tree) = PolicyValue(json) { return tree }
         do {
-            guard let obj = try Yams.load(yaml: text) as? [String: Any] else { throw PolicyError.unreadable(path, "expected a mapping at the top") }
-            return obj
+            guard let obj = try Yams.load(yaml: String(decoding: data, as: UTF8.self)) as? [String: Any] else {
+                throw PolicyError.unreadable(path, "expected a mapping at the top")
+            }
+            return obj.mapValues(PolicyValue.init(yaml:))
         } catch let e as PolicyError {
             throw e
         } catch {
@@ -142,7 +143,6 @@ public struct AlgorithmPolicy: Sendable {
 
     /// The effective policy as pretty JSON, keys sorted.
     public func printable() throws -> String {
-        let data = try JSONSerialization.data(withJSONObject: PolicyValue.object(tree).foundation, options: [.prettyPrinted, .sortedKeys])
-        return String(decoding: data, as: UTF8.self)
+        PolicyValue.object(tree).json.prettyJSON
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SFTPLogRecords
 
 /// A value of a policy file, as JSON or YAML gives it: the policy's tree is
 /// made of these, so it is an immutable Sendable value shared by threads.
@@ -11,13 +12,28 @@ public indirect enum PolicyValue: Sendable, Equatable {
     case object([String: PolicyValue])
     case null
 
-    /// From what JSONSerialization (NSNumber, with booleans as their own kind)
-    /// or Yams (Swift values) returns.
-    init(_ v: Any) {
+    /// From a JSON policy file.
+    init(_ j: JSONValue) {
+        switch j {
+        case .string(let s): self = .string(s)
+        case .int(let i): self = .int(i)
+        case .double(let d): self = .double(d)
+        case .bool(let b): self = .bool(b)
+        case .array(let a): self = .array(a.map(PolicyValue.init))
+        case .object(let pairs):
+            var o: [String: PolicyValue] = [:]
+            for (k, v) in pairs { o[k] = PolicyValue(v) }
+            self = .object(o)
+        case .null: self = .null
+        }
+    }
+
+    /// From what Yams returns for a YAML policy file (Swift values).
+    init(yaml v: Any) {
         switch v {
         case let s as String: self = .string(s)
-        case let a as [Any]: self = .array(a.map(PolicyValue.init))
-        case let o as [String: Any]: self = .object(o.mapValues(PolicyValue.init))
+        case let a as [Any]: self = .array(a.map(PolicyValue.init(yaml:)))
+        case let o as [String: Any]: self = .object(o.mapValues(PolicyValue.init(yaml:)))
         case let b as Bool where type(of: v) == Bool.self: self = .bool(b)
         case let i as Int where type(of: v) == Int.self: self = .int(i)
         case let d as Double where type(of: v) == Double.self: self = .double(d)
@@ -31,16 +47,20 @@ public indirect enum PolicyValue: Sendable, Equatable {
         }
     }
 
-    /// Back to Foundation values, for JSONSerialization (`--print-policy`).
-    var foundation: Any {
+    /// As JSON (`--print-policy`, error messages), object keys in the order
+    /// JSONSerialization's `.sortedKeys` gave them: numbers within names compare
+    /// as numbers (curve448 before curve25519), case ignored.
+    var json: JSONValue {
         switch self {
-        case .string(let s): return s
-        case .int(let i): return i
-        case .double(let d): return d
-        case .bool(let b): return b
-        case .array(let a): return a.map(\.foundation)
-        case .object(let o): return o.mapValues(\.foundation)
-        case .null: return NSNull()
+        case .string(let s): return .string(s)
+        case .int(let i): return .int(i)
+        case .double(let d): return .double(d)
+        case .bool(let b): return .bool(b)
+        case .array(let a): return .array(a.map(\.json))
+        case .object(let o):
+            let order: String.CompareOptions = [.numeric, .caseInsensitive, .forcedOrdering, .widthInsensitive]
+            return .object(o.sorted { $0.key.compare($1.key, options: order) == .orderedAscending }.map { ($0.key, $0.value.json) })
+        case .null: return .null
         }
     }
 

@@ -68,23 +68,28 @@ public struct SessionRules: Sendable {
     }
 
     public static func load(path: String) throws -> SessionRules {
-        guard let data = CatalogFiles.contents(atPath: path),
-              let root = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+        guard let data = CatalogFiles.contents(atPath: path), let root = JSONValue.parse(data), root.objectValue != nil else {
             throw CatalogError.malformed(path, "expected a JSON object")
         }
-        func set(_ o: Any?, _ k: String) -> Set<String> { Set((o as? [String: Any])?[k] as? [String] ?? []) }
+        func set(_ o: JSONValue?, _ k: String) -> Set<String> { Set(o?[k]?.texts ?? []) }
+        func strings(_ o: JSONValue?) -> [String: String] {
+            var out: [String: String] = [:]
+            for (k, v) in o?.objectValue ?? [] { if let s = v.textValue { out[k] = s } }
+            return out
+        }
         var r = SessionRules()
         let server = root["server"], client = root["client"]
         r.serverOpen = set(server, "open"); r.serverClose = set(server, "close"); r.serverNegotiation = set(server, "negotiation")
         r.authSuccess = set(server, "auth_success"); r.authFailure = set(server, "auth_failure")
         r.clientOpen = set(client, "open"); r.clientConnected = set(client, "connected"); r.clientClose = set(client, "close")
         r.clientNegotiation = set(client, "negotiation")
-        r.locationFields = (client as? [String: Any])?["location_fields"] as? [String] ?? r.locationFields
-        for (id, v) in root["operations"] as? [String: [String: String]] ?? [:] {
-            guard v["op"] != nil, v["phase"] != nil else { continue }
-            r.operations[id] = OperationRule(v)
+        r.locationFields = client?["location_fields"]?.texts ?? r.locationFields
+        for (id, v) in root["operations"]?.objectValue ?? [] {
+            let rule = strings(v)
+            guard rule["op"] != nil, rule["phase"] != nil else { continue }
+            r.operations[id] = OperationRule(rule)
         }
-        r.openModes = root["open_modes"] as? [String: String] ?? [:]
+        r.openModes = strings(root["open_modes"])
         r.indexRoles()
         return r
     }

@@ -157,7 +157,7 @@ struct StoredSessionJSON {
         j.raw(#","strict_kex":"#); optionalBool(r, C.strict_kex.rawValue, &j)
         j.raw(#","auth":{"methods_tried":["#)
         if r.withBytes(at: C.auth_methods_tried.rawValue, { PlainStoredJSON.stringArrayItems($0, to: &j) }) != true,
-           let m = r.bytes(at: C.auth_methods_tried.rawValue), case .array(let a)? = JSONValue.parseStored(m) {
+           let m = r.bytes(at: C.auth_methods_tried.rawValue), case .array(let a)? = JSONValue.parse(m) {
             for (k, s) in a.compactMap(\.stringValue).enumerated() { if k > 0 { j.raw(",") }; j.string(s) }
         }
         j.raw("]"); opt(#","succeeded_method":"#, .auth_succeeded_method)
@@ -174,7 +174,7 @@ struct StoredSessionJSON {
         j.raw(#","last":"#); j.int(r.int(at: C.last_line.rawValue) ?? 0); j.raw("}")
         j.raw(#","details":"#)
         if r.withBytes(at: C.details.rawValue, { PlainStoredJSON.object($0, to: &j) }) != true {
-            if let d = r.bytes(at: C.details.rawValue), case .object(let pairs)? = JSONValue.parseStored(d) { j.object(pairs) } else { j.object([]) }
+            if let d = r.bytes(at: C.details.rawValue), case .object(let pairs)? = JSONValue.parse(d) { j.object(pairs) } else { j.object([]) }
         }
         _ = r.withBytes(at: C.terrapin_explanation.rawValue) { p -> Void in j.raw(#","terrapin_explanation":"#); j.string(stored: p) }
     }

@@ -15,13 +15,13 @@ final class PlainStoredJSONTests: XCTestCase {
     /// The old way: parse, then write the pairs (or `{}` for anything else).
     func parsedObject(_ bytes: [UInt8]) -> [UInt8] {
         var j = JSONBytes()
-        if case .object(let pairs)? = JSONValue.parseStored(bytes) { j.object(pairs) } else { j.object([]) }
+        if case .object(let pairs)? = JSONValue.parse(bytes) { j.object(pairs) } else { j.object([]) }
         return j.bytes
     }
 
     func parsedStrings(_ bytes: [UInt8]) -> [UInt8] {
         var j = JSONBytes()
-        if case .array(let a)? = JSONValue.parseStored(bytes) {
+        if case .array(let a)? = JSONValue.parse(bytes) {
             for (k, s) in a.compactMap(\.stringValue).enumerated() { if k > 0 { j.raw(",") }; j.string(s) }
         }
         return j.bytes
