@@ -269,13 +269,11 @@ public struct OpenSSHSession: Equatable, Sendable {
             ("file", .string(file)), ("first_line", .int(firstLine)), ("last_line", .int(lastLine)),
             ("client_version", s(clientVersion)), ("server_version", s(serverVersion)),
             ("protocol_version", s(protocolVersion)), ("compat", s(compat)),
-            ("peer", .object([("host", s(peer.host)), ("port", i(peer.port)), ("address", s(peer.address))])),
+            ("peer", peerJSON),
             ("negotiated", negotiated?.json ?? .null),
             ("strict_kex", strictKex.map(JSONValue.bool) ?? .null),
             ("hostkey_fingerprint", s(hostKey.fingerprint)),
-            ("hostkey", .object([("type", s(hostKey.type)), ("fingerprint", s(hostKey.fingerprint)),
-                                 ("fingerprint_hash", s(hostKey.fingerprintHash)), ("check", s(hostKey.check)),
-                                 ("file", s(hostKey.file)), ("line", i(hostKey.line))])),
+            ("hostkey", hostKeyJSON),
             ("auth", .object([
                 ("user", s(auth.user)), ("methods_tried", .array(auth.methodsTried.map(JSONValue.string))),
                 ("succeeded_method", s(auth.succeededMethod)),
@@ -291,21 +289,46 @@ public struct OpenSSHSession: Equatable, Sendable {
             ("remote_exit_status", i(channel.remoteExitStatus)),
             ("sftp_ops", .array(operations.map { $0.json() })),
             ("rekey_count", .int(rekeyCount)),
-            ("proposals", .object([("client", clientProposal?.json() ?? .null), ("server", serverProposal?.json() ?? .null)])),
-            ("gex", gex.map { g in .object([("min", i(g.requestedMin)), ("preferred", i(g.requestedPreferred)),
-                                             ("max", i(g.requestedMax)), ("group_bits", i(g.groupBits))]) } ?? .null),
+            ("proposals", proposalsJSON),
+            ("gex", gexJSON),
             ("transfer", transfer.isEmpty ? .null : transfer.json()),
         ]
-        if let f = negotiationFailure {
-            o.append(("negotiation_failure", .object([
-                ("slot", s(f.slot)), ("reason", .string(f.reason)),
-                ("client_offer", .array(f.clientOffer.map(JSONValue.string))),
-                ("server_offer", .array(f.serverOffer.map(JSONValue.string))),
-            ])))
-        }
+        if let f = negotiationFailureJSON { o.append(("negotiation_failure", f)) }
         if let r = disconnectReason { o.append(("disconnect_reason", .string(r))) }
         o.append(("verbosity", .int(verbosity)))
         o.append(("record_count", .int(recordCount)))
         return .object(o)
+    }
+
+    // Parts of `json()` that session timelines carry as details too.
+
+    public var peerJSON: JSONValue {
+        .object([("host", peer.host.map(JSONValue.string) ?? .null), ("port", peer.port.map(JSONValue.int) ?? .null),
+                 ("address", peer.address.map(JSONValue.string) ?? .null)])
+    }
+
+    public var hostKeyJSON: JSONValue {
+        func s(_ v: String?) -> JSONValue { v.map(JSONValue.string) ?? .null }
+        return .object([("type", s(hostKey.type)), ("fingerprint", s(hostKey.fingerprint)),
+                        ("fingerprint_hash", s(hostKey.fingerprintHash)), ("check", s(hostKey.check)),
+                        ("file", s(hostKey.file)), ("line", hostKey.line.map(JSONValue.int) ?? .null)])
+    }
+
+    public var proposalsJSON: JSONValue {
+        .object([("client", clientProposal?.json() ?? .null), ("server", serverProposal?.json() ?? .null)])
+    }
+
+    public var gexJSON: JSONValue {
+        func i(_ v: Int?) -> JSONValue { v.map(JSONValue.int) ?? .null }
+        return gex.map { g in .object([("min", i(g.requestedMin)), ("preferred", i(g.requestedPreferred)),
+                                       ("max", i(g.requestedMax)), ("group_bits", i(g.groupBits))]) } ?? .null
+    }
+
+    public var negotiationFailureJSON: JSONValue? {
+        negotiationFailure.map { f in
+            .object([("slot", f.slot.map(JSONValue.string) ?? .null), ("reason", .string(f.reason)),
+                     ("client_offer", .array(f.clientOffer.map(JSONValue.string))),
+                     ("server_offer", .array(f.serverOffer.map(JSONValue.string)))])
+        }
     }
 }

@@ -24,7 +24,7 @@ public struct OpenSSHSessionBuilder {
 
     public mutating func add(_ r: Record) {
         let isOpenSSH = r.kind.rawValue.hasPrefix("openssh.")
-        let isCommand = r.kind == .pasteCommand && r.extraValue("tool")?.stringValue != nil
+        let isCommand = r.kind == .pasteCommand && r.fact(.tool)?.stringValue != nil
         if isOpenSSH || isCommand || r.kind == .pasteInterrupt, let c = cur, c.startsNewSession(r) {
             close()
         }
@@ -135,28 +135,28 @@ private struct Scratch {
     /// Whether `r` begins a new run after this one.
     func startsNewSession(_ r: Record) -> Bool {
         guard opensshRecords > 0 || command != nil else { return false }
-        let event = r.extraValue("event")?.stringValue
+        let event = OpenSSHEvent(r)
         // A client command line always starts a run; the lines of the run it starts follow it.
         if r.kind == .pasteCommand { return true }
         let over = ended || closedSeen
-        if r.kind == .opensshVersion, event == "banner" { return phase >= 1 || over }
-        if r.kind == .opensshDebug, event == "config" { return phase >= 2 || over }
-        if r.kind == .opensshConnect, event == "connecting" { return phase >= 3 || over }
+        if r.kind == .opensshVersion, event == .banner { return phase >= 1 || over }
+        if r.kind == .opensshDebug, event == .config { return phase >= 2 || over }
+        if r.kind == .opensshConnect, event == .connecting { return phase >= 3 || over }
         // sftp's own `Connecting to host...` comes before the output of the run it starts.
-        if r.kind == .opensshConnect, event == "sftp_connecting" { return phase >= 1 || over }
+        if r.kind == .opensshConnect, event == .sftpConnecting { return phase >= 1 || over }
         // A run without debug output shows itself by a result after the last run ended.
         return over && Scratch.isResult(r.kind, event)
     }
 
     /// Lines that each run prints at most once, near its start or as its result.
-    static func isResult(_ kind: RecordKind, _ event: String?) -> Bool {
+    static func isResult(_ kind: RecordKind, _ event: OpenSSHEvent?) -> Bool {
         switch (kind, event) {
-        case (.opensshError, "connect_failed"), (.opensshError, "resolve_failed"), (.opensshError, "negotiation_failed"),
-             (.opensshError, "banner_exchange_failed"), (.opensshError, "warning_banner"), (.opensshError, "hostkey_changed_banner"),
-             (.opensshAuth, "denied"), (.opensshAuth, "prompt"), (.opensshAuth, "authenticated"),
-             (.opensshHostKey, "added"), (.opensshHostKey, "added_ip"), (.opensshHostKey, "unknown_refused"),
-             (.opensshHostKey, "authenticity_unknown"), (.opensshHostKey, "changed"),
-             (.opensshConnect, "sftp_connected"), (.opensshConnect, "exec"):
+        case (.opensshError, .connectFailed), (.opensshError, .resolveFailed), (.opensshError, .negotiationFailed),
+             (.opensshError, .bannerExchangeFailed), (.opensshError, .warningBanner), (.opensshError, .hostkeyChangedBanner),
+             (.opensshAuth, .denied), (.opensshAuth, .prompt), (.opensshAuth, .authenticated),
+             (.opensshHostKey, .added), (.opensshHostKey, .addedIp), (.opensshHostKey, .unknownRefused),
+             (.opensshHostKey, .authenticityUnknown), (.opensshHostKey, .changed),
+             (.opensshConnect, .sftpConnected), (.opensshConnect, .exec):
             return true
         default:
             return false
@@ -164,14 +164,14 @@ private struct Scratch {
     }
 
     /// Lines after which the client prints nothing more of this run.
-    static func endsRun(_ kind: RecordKind, _ event: String?) -> Bool {
+    static func endsRun(_ kind: RecordKind, _ event: OpenSSHEvent?) -> Bool {
         switch kind {
         case .opensshError:
-            return !["hostkey_changed_banner", "warning_banner", "hostkey_changed_fingerprint"].contains(event ?? "")
-        case .opensshAuth: return event == "denied" || event == "too_many_failures"
-        case .opensshChannel: return event == "exit_status"
-        case .opensshTransfer: return event == "transferred"
-        case .opensshConnect: return event == "closed"
+            return ![.hostkeyChangedBanner, .warningBanner, .hostkeyChangedFingerprint].contains(event)
+        case .opensshAuth: return event == .denied || event == .tooManyFailures
+        case .opensshChannel: return event == .exitStatus
+        case .opensshTransfer: return event == .transferred
+        case .opensshConnect: return event == .closed
         case .pasteInterrupt: return true
         default: return false
         }
@@ -182,39 +182,33 @@ private struct Scratch {
     mutating func add(_ r: Record, isOpenSSH: Bool) {
         s.recordCount += 1
         s.lastLine = r.line + max(0, r.lineCount - 1)
-        let event = r.extraValue("event")?.stringValue
+        let event = OpenSSHEvent(r)
         if Scratch.endsRun(r.kind, event) { closedSeen = true }
         if r.kind == .pastePrompt || r.kind == .pasteCommand {
             // Back at the shell the client was started from: the run is over.
-            if r.extraValue("shell") == .string("local"), r.extraValue("tool")?.stringValue == nil { closedSeen = true }
-            lastTyped = r.extraValue("command")?.stringValue
+            if r.fact(.shell) == .string("local"), r.fact(.tool)?.stringValue == nil { closedSeen = true }
+            lastTyped = r.fact(.command)?.stringValue
         } else if r.kind == .opensshOutput {
             lastTyped = r.message
         }
         switch r.kind {
         case .pasteCommand:
-            guard let tool = r.extraValue("tool")?.stringValue, command == nil else { return }
-            let x = ExtraValues(r)
-            let typed = ClientCommand(tool: tool, user: r.extraValue("user")?.stringValue, host: r.extraValue("host")?.stringValue,
-                                      port: x.int("port"), verbosity: x.int("verbosity") ?? 0)
-            command = typed
-            // `-v` on the command line shows the level even where the debug lines were cut out.
-            s.verbosity = max(s.verbosity, typed.verbosity)
+            pastedCommand(r)
             return
         case .pasteWrapped:
             wrappedProposal(r)
             return
-        case .opensshOutput where event == nil:
+        case .opensshOutput where r.extraValue("event") == nil:
             sawOutput = true
         default:
             break
         }
         guard isOpenSSH else { return }
-        if r.extraValue("via") == .string("scp:") || r.extraValue("program") == .string("scp") { sawSCP = true }
-        if r.extraValue("program") == .string("ssh") { sawSSHCommand = true }
-        if r.extraValue("after_progress") == .bool(true) { kexCompleted = true }
+        if r.fact(.via) == .string("scp:") || r.fact(.program) == .string("scp") { sawSCP = true }
+        if r.fact(.program) == .string("ssh") { sawSSHCommand = true }
+        if r.fact(.afterProgress) == .bool(true) { kexCompleted = true }
         opensshRecords += 1
-        if case .int(let l)? = r.extraValue("level") { s.verbosity = max(s.verbosity, l) }
+        if case .int(let l)? = r.fact(.level) { s.verbosity = max(s.verbosity, l) }
         let x = ExtraValues(r)
         let str = x.str, int = x.int, list = x.list
         let text = r.message ?? ""
@@ -224,15 +218,15 @@ private struct Scratch {
         case .opensshVersion:
             version(r, event: event)
         case .opensshCompat:
-            if event == "match" { s.compat = str("compat") }
+            if event == .match { s.compat = str(.compat) }
         case .opensshConnect:
             connect(r, event: event)
         case .opensshDebug:
             switch event {
-            case "newkeys_received": kexCompleted = true
-            case "config": phase = max(phase, 1)
-            case "kexinit_sent": kexSent += 1; phase = max(phase, 3)
-            case "kexinit_received": kexReceived += 1; phase = max(phase, 3)
+            case .newkeysReceived: kexCompleted = true
+            case .config: phase = max(phase, 1)
+            case .kexinitSent: kexSent += 1; phase = max(phase, 3)
+            case .kexinitReceived: kexReceived += 1; phase = max(phase, 3)
             default: break
             }
         case .opensshKexinit:
@@ -247,7 +241,7 @@ private struct Scratch {
             hostKey(event: event, str: str, int: int)
         case .opensshAuth:
             // Everything of authentication but its announcement comes after the key exchange.
-            if event != "agent_signature_mismatch" && event != "authenticating" { kexCompleted = true }
+            if event != .agentSignatureMismatch && event != .authenticating { kexCompleted = true }
             auth(event: event, text: text, str: str, int: int, list: list)
         case .opensshChannel:
             channel(r, event: event)
@@ -262,197 +256,208 @@ private struct Scratch {
         }
     }
 
+    /// The command line that started the run, when the paste shows it.
+    private mutating func pastedCommand(_ r: Record) {
+        guard let tool = r.fact(.tool)?.stringValue, command == nil else { return }
+        let x = ExtraValues(r)
+        let typed = ClientCommand(tool: tool, user: r.fact(.user)?.stringValue, host: r.fact(.host)?.stringValue,
+                                  port: x.int(.port), verbosity: x.int(.verbosity) ?? 0)
+        command = typed
+        // `-v` on the command line shows the level even where the debug lines were cut out.
+        s.verbosity = max(s.verbosity, typed.verbosity)
+    }
+
     /// The client's and the server's software versions.
-    private mutating func version(_ r: Record, event: String?) {
+    private mutating func version(_ r: Record, event: OpenSSHEvent?) {
         let x = ExtraValues(r)
         let str = x.str
         switch event {
-        case "banner":
+        case .banner:
             // Before 10.0 the version line is printed only with `-v`.
             s.verbosity = max(s.verbosity, 1)
-            if s.clientVersion == nil { s.clientVersion = str("client_version") }
-            s.clientLibrary = str("library")
+            if s.clientVersion == nil { s.clientVersion = str(.clientVersion) }
+            s.clientLibrary = str(.library)
             phase = max(phase, 1)
-        case "local":
-            if let v = str("software") { s.clientVersion = v }
+        case .local:
+            if let v = str(.software) { s.clientVersion = v }
             phase = max(phase, 3)
-        case "remote":
-            s.serverVersion = str("software")
-            s.protocolVersion = str("protocol_version")
+        case .remote:
+            s.serverVersion = str(.software)
+            s.protocolVersion = str(.protocolVersion)
             phase = max(phase, 3)
         default: break
         }
     }
 
     /// Connecting, the connection, and what sftp or scp started on it.
-    private mutating func connect(_ r: Record, event: String?) {
+    private mutating func connect(_ r: Record, event: OpenSSHEvent?) {
         let x = ExtraValues(r)
         let str = x.str, int = x.int
         switch event {
-        case "connecting":
-            if connectingHost == nil { connectingHost = str("host"); connectingPort = int("port") }
-            s.peer.address = str("address") ?? s.peer.address
+        case .connecting:
+            if connectingHost == nil { connectingHost = str(.host); connectingPort = int(.port) }
+            s.peer.address = str(.address) ?? s.peer.address
             phase = max(phase, 2)
-        case "established":
+        case .established:
             phase = max(phase, 3)
-        case "closed":
+        case .closed:
             completed = true
-        case "sftp_connecting":
+        case .sftpConnecting:
             sawSFTP = true
-            if connectingHost == nil { connectingHost = str("host") }
-        case "sftp_connected":
+            if connectingHost == nil { connectingHost = str(.host) }
+        case .sftpConnected:
             sawSFTP = true
             authenticated = true
-        case "exec":
+        case .exec:
             sawSCP = true
-            execUser = execUser ?? str("user")
-            if connectingHost == nil { connectingHost = str("host") }
+            execUser = execUser ?? str(.user)
+            if connectingHost == nil { connectingHost = str(.host) }
         default: break
         }
     }
 
     /// One slot of the first key exchange's proposals, the client's or the server's.
-    private mutating func proposal(_ r: Record, event: String?) {
+    private mutating func proposal(_ r: Record, event: OpenSSHEvent?) {
         let x = ExtraValues(r)
         let str = x.str, int = x.int, list = x.list
-        guard event == "proposal", round == 1, let slot = str("slot") else { return }
-        let side = str("side")
+        guard event == .proposal, round == 1, let slot = str(.slot) else { return }
+        let side = str(.side)
         if side != "client" && side != "server" { return }
         if slot == "first_kex_follows" || slot == "reserved" {
-            let v = int("value")
+            let v = int(.value)
             if side == "client" {
                 if slot == "reserved" { client.reserved = v } else { client.firstKexFollows = v }
             } else {
                 if slot == "reserved" { server.reserved = v } else { server.firstKexFollows = v }
             }
         } else if side == "client" {
-            client[slot] = list("names")
+            client[slot] = list(.names)
         } else {
-            server[slot] = list("names")
+            server[slot] = list(.names)
         }
     }
 
     /// An algorithm the first key exchange settled on.
-    private mutating func negotiated(_ r: Record, event: String?) {
+    private mutating func negotiated(_ r: Record, event: OpenSSHEvent?) {
         let x = ExtraValues(r)
         let str = x.str
         guard round == 1 else { return }
-        let slot = str("slot")
-        if slot == "kex", !kexLine.set { kexLine = (true, str("algorithm")) }
-        else if slot == "hostkey", !hostkeyLine.set { hostkeyLine = (true, str("algorithm")) }
-        else if let dir = str("direction") {
-            let v = (cipher: str("cipher"), mac: str("mac"), comp: str("compression"))
+        let slot = str(.slot)
+        if slot == "kex", !kexLine.set { kexLine = (true, str(.algorithm)) }
+        else if slot == "hostkey", !hostkeyLine.set { hostkeyLine = (true, str(.algorithm)) }
+        else if let dir = str(.direction) {
+            let v = (cipher: str(.cipher), mac: str(.mac), comp: str(.compression))
             if dir == "s2c", s2c == nil { s2c = v }
             if dir == "c2s", c2s == nil { c2s = v }
         }
     }
 
     /// The Diffie-Hellman group exchange: the sizes asked for and the group's.
-    private mutating func groupExchange(_ r: Record, event: String?) {
+    private mutating func groupExchange(_ r: Record, event: OpenSSHEvent?) {
         let x = ExtraValues(r)
         let int = x.int
         var g = s.gex ?? GEXInfo()
         switch event {
-        case "request":
-            if g.requestedMin == nil { g.requestedMin = int("min"); g.requestedPreferred = int("preferred"); g.requestedMax = int("max") }
-        case "request_old":
-            if g.requestedPreferred == nil { g.requestedPreferred = int("preferred") }
-        case "bits_set":
-            if g.groupBits == nil { g.groupBits = int("group_bits") }
+        case .request:
+            if g.requestedMin == nil { g.requestedMin = int(.min); g.requestedPreferred = int(.preferred); g.requestedMax = int(.max) }
+        case .requestOld:
+            if g.requestedPreferred == nil { g.requestedPreferred = int(.preferred) }
+        case .bitsSet:
+            if g.groupBits == nil { g.groupBits = int(.groupBits) }
         default: break
         }
         s.gex = g
     }
 
     /// The session channel: subsystem, command, exit status.
-    private mutating func channel(_ r: Record, event: String?) {
+    private mutating func channel(_ r: Record, event: OpenSSHEvent?) {
         let x = ExtraValues(r)
         let str = x.str, int = x.int
         switch event {
-        case "subsystem":
-            s.channel.subsystem = str("subsystem")
+        case .subsystem:
+            s.channel.subsystem = str(.subsystem)
             if s.channel.subsystem == "sftp" { sawSFTP = true }
-        case "command":
-            s.channel.command = str("command")
+        case .command:
+            s.channel.command = str(.command)
             sawSSHCommand = true
-        case "exit_status":
-            s.channel.remoteExitStatus = int("status")
+        case .exitStatus:
+            s.channel.remoteExitStatus = int(.status)
             completed = true; ended = true
         default: break
         }
     }
 
     /// Transfer progress and the totals a run prints at its end.
-    private mutating func transfer(_ r: Record, event: String?) {
+    private mutating func transfer(_ r: Record, event: OpenSSHEvent?) {
         let x = ExtraValues(r)
         let str = x.str, int = x.int, dbl = x.dbl
-        if event == "progress" {
+        if event == .progress {
             kexCompleted = true
-            if opOpen, let k = s.operations.indices.last, case .int(let p)? = r.extraValue("percent") { lastPercent = (k, p) }
+            if opOpen, let k = s.operations.indices.last, case .int(let p)? = r.fact(.percent) { lastPercent = (k, p) }
         }
         switch event {
-        case "transferred":
-            s.transfer.bytesSent = int("bytes_sent") ?? int("stdin")
-            s.transfer.bytesReceived = int("bytes_received") ?? int("stdout")
-            s.transfer.seconds = dbl("seconds")
+        case .transferred:
+            s.transfer.bytesSent = int(.bytesSent) ?? int(.stdin)
+            s.transfer.bytesReceived = int(.bytesReceived) ?? int(.stdout)
+            s.transfer.seconds = dbl(.seconds)
             completed = true; ended = true
-        case "rate":
-            s.transfer.bytesPerSecondSent = dbl("sent_per_second")
-            s.transfer.bytesPerSecondReceived = dbl("received_per_second")
-        case "compression":
-            if str("direction") == "outgoing" { s.transfer.compressionFactorOutgoing = dbl("factor") }
-            else { s.transfer.compressionFactorIncoming = dbl("factor") }
+        case .rate:
+            s.transfer.bytesPerSecondSent = dbl(.sentPerSecond)
+            s.transfer.bytesPerSecondReceived = dbl(.receivedPerSecond)
+        case .compression:
+            if str(.direction) == "outgoing" { s.transfer.compressionFactorOutgoing = dbl(.factor) }
+            else { s.transfer.compressionFactorIncoming = dbl(.factor) }
         default: break
         }
     }
 
     /// The rest of a proposal list a terminal wrapped onto the next line.
     mutating func wrappedProposal(_ r: Record) {
-        guard r.extraValue("event") == .string("proposal"), round == 1, case .string(let slot)? = r.extraValue("slot"),
-              case .array(let a)? = r.extraValue("names") else { return }
+        guard OpenSSHEvent(r) == .proposal, round == 1, case .string(let slot)? = r.fact(.slot),
+              case .array(let a)? = r.fact(.names) else { return }
         var names = a.compactMap { $0.stringValue }
-        let side = r.extraValue("side")?.stringValue
+        let side = r.fact(.side)?.stringValue
         guard side == "client" || side == "server" else { return }
         var list = side == "client" ? client[slot] : server[slot]
-        if r.extraValue("joins_previous") == .bool(true), let last = list.popLast(), !names.isEmpty {
+        if r.fact(.joinsPrevious) == .bool(true), let last = list.popLast(), !names.isEmpty {
             names[0] = last + names[0]
         }
         list += names
         if side == "client" { client[slot] = list } else { server[slot] = list }
     }
 
-    mutating func hostKey(event: String?, str: (String) -> String?, int: (String) -> Int?) {
+    mutating func hostKey(event: OpenSSHEvent?, str: (OpenSSHFact) -> String?, int: (OpenSSHFact) -> Int?) {
         switch event {
-        case "server_host_key":
-            if serverHostKeyType == nil { serverHostKeyType = str("key_type") }
+        case .serverHostKey:
+            if serverHostKeyType == nil { serverHostKeyType = str(.keyType) }
             if s.hostKey.fingerprint == nil {
-                s.hostKey.type = str("key_type")
-                s.hostKey.fingerprint = str("fingerprint")
-                s.hostKey.fingerprintHash = str("fingerprint_hash")
+                s.hostKey.type = str(.keyType)
+                s.hostKey.fingerprint = str(.fingerprint)
+                s.hostKey.fingerprintHash = str(.fingerprintHash)
             }
-        case "known":
+        case .known:
             if s.hostKey.check == nil || s.hostKey.check == "added" { s.hostKey.check = "known" }
-        case "found":
-            if s.hostKey.file == nil { s.hostKey.file = str("file"); s.hostKey.line = int("file_line") }
-        case "added":
+        case .found:
+            if s.hostKey.file == nil { s.hostKey.file = str(.file); s.hostKey.line = int(.fileLine) }
+        case .added:
             if s.hostKey.check == nil { s.hostKey.check = "added" }
-        case "added_ip":
+        case .addedIp:
             if s.hostKey.check == nil { s.hostKey.check = "added" }
-        case "changed":
+        case .changed:
             hostkeyChanged = true
             s.hostKey.check = "changed"
             hostkeyChangedMessage = hostkeyChangedMessage ?? currentText
-        case "offending":
+        case .offending:
             hostkeyChanged = true
             s.hostKey.check = "changed"
-            s.hostKey.file = str("file")
-            s.hostKey.line = int("file_line")
-        case "unknown_refused":
+            s.hostKey.file = str(.file)
+            s.hostKey.line = int(.fileLine)
+        case .unknownRefused:
             hostkeyRefused = hostkeyRefused ?? currentText
             if s.hostKey.check != "changed" { s.hostKey.check = "unknown-refused" }
-        case "fingerprint":
-            if s.hostKey.fingerprint == nil { s.hostKey.fingerprint = str("fingerprint") }
-            if s.hostKey.type == nil { s.hostKey.type = str("key_type") }
+        case .fingerprint:
+            if s.hostKey.fingerprint == nil { s.hostKey.fingerprint = str(.fingerprint) }
+            if s.hostKey.type == nil { s.hostKey.type = str(.keyType) }
         default: break
         }
     }
@@ -460,97 +465,97 @@ private struct Scratch {
     /// Text of the record being folded (set in `sftp`/`auth`/`error` callers).
     var currentText: String?
 
-    mutating func auth(event: String?, text: String, str: (String) -> String?, int: (String) -> Int?, list: (String) -> [String]) {
+    mutating func auth(event: OpenSSHEvent?, text: String, str: (OpenSSHFact) -> String?, int: (OpenSSHFact) -> Int?, list: (OpenSSHFact) -> [String]) {
         func tried(_ m: String) {
             if m != "none", !s.auth.methodsTried.contains(m) { s.auth.methodsTried.append(m) }
         }
         switch event {
-        case "authenticating":
-            authenticatingUser = authenticatingUser ?? str("user")
-            if authenticatingHost == nil { authenticatingHost = str("host"); authenticatingPort = int("port") }
-        case "methods":
+        case .authenticating:
+            authenticatingUser = authenticatingUser ?? str(.user)
+            if authenticatingHost == nil { authenticatingHost = str(.host); authenticatingPort = int(.port) }
+        case .methods:
             publickeyFromOffer = false
-            s.auth.methodsAllowed.append(list("methods"))
+            s.auth.methodsAllowed.append(list(.methods))
             if privateKeyPending { tried("publickey"); privateKeyPending = false }
             if attemptInFlight { s.auth.failures += 1; attemptInFlight = false }
-        case "next_method":
-            let m = str("method") ?? ""
+        case .nextMethod:
+            let m = str(.method) ?? ""
             privateKeyPending = false
             attemptInFlight = false
             if m == "password" || m == "keyboard-interactive" { tried(m) }
-        case "offering":
+        case .offering:
             if !s.auth.methodsTried.contains("publickey") { publickeyFromOffer = true }
             tried("publickey")
             privateKeyPending = false
-            if let k = str("key_path") ?? str("fingerprint") { s.auth.keysOffered.append(k) }
+            if let k = str(.keyPath) ?? str(.fingerprint) { s.auth.keysOffered.append(k) }
             attemptInFlight = true
-        case "trying_private_key":
+        case .tryingPrivateKey:
             // Sent only if the key loads: confirmed by the server's answer that follows.
             privateKeyPending = true
-            if let k = str("key_path") { s.auth.keysOffered.append(k) }
+            if let k = str(.keyPath) { s.auth.keysOffered.append(k) }
             attemptInFlight = true
-        case "no_mutual_signature":
+        case .noMutualSignature:
             // The client withdrew the key it was offering: nothing was sent.
             if publickeyFromOffer { s.auth.methodsTried.removeAll { $0 == "publickey" } }
             publickeyFromOffer = false
             attemptInFlight = false
-        case "accepts_key":
+        case .acceptsKey:
             publickeyFromOffer = false
             tried("publickey")
-        case "sent_packet":
-            if let m = str("method") { tried(m) }
+        case .sentPacket:
+            if let m = str(.method) { tried(m) }
             privateKeyPending = false
             attemptInFlight = true
-        case "not_sent":
+        case .notSent:
             privateKeyPending = false
             attemptInFlight = false
-        case "succeeded", "authenticated":
+        case .succeeded, .authenticated:
             if privateKeyPending { tried("publickey"); privateKeyPending = false }
-            if let m = str("method") { s.auth.succeededMethod = m; tried(m) }
+            if let m = str(.method) { s.auth.succeededMethod = m; tried(m) }
             authenticated = true
             attemptInFlight = false
-        case "partial_success":
+        case .partialSuccess:
             s.auth.partialSuccess = true
-            if let m = str("method") { tried(m) }
-        case "denied":
+            if let m = str(.method) { tried(m) }
+        case .denied:
             authDenied = authDenied ?? text
             s.auth.failures += attemptInFlight ? 1 : 0
             attemptInFlight = false
-            deniedUser = deniedUser ?? str("user")
-            if errorHost == nil { errorHost = str("host") }
+            deniedUser = deniedUser ?? str(.user)
+            if errorHost == nil { errorHost = str(.host) }
             ended = true
-        case "prompt":
+        case .prompt:
             // A password or keyboard-interactive prompt is an attempt of that method.
-            if let m = str("method") {
+            if let m = str(.method) {
                 tried(m)
                 attemptInFlight = true
             }
-            promptUser = promptUser ?? str("user")
-        case "too_many_failures":
+            promptUser = promptUser ?? str(.user)
+        case .tooManyFailures:
             authDenied = authDenied ?? text
             ended = true
-        case "password_retry":
+        case .passwordRetry:
             // Counted already when `Authentications that can continue` followed the attempt.
             if attemptInFlight { s.auth.failures += 1; attemptInFlight = false }
-        case "no_more_methods":
+        case .noMoreMethods:
             authExhausted = true
         default: break
         }
     }
 
-    mutating func sftp(_ r: Record, event: String?, str: (String) -> String?, list: (String) -> [String]) {
+    mutating func sftp(_ r: Record, event: OpenSSHEvent?, str: (OpenSSHFact) -> String?, list: (OpenSSHFact) -> [String]) {
         switch event {
-        case "command":
+        case .command:
             sawSFTP = true
             authenticated = true
-            if let op = str("op"), ["exit", "quit", "bye"].contains(op) { closedSeen = true }
-            guard let op = str("op"), !op.isEmpty, !["exit", "quit", "bye"].contains(op) else { opOpen = false; return }
-            let args = list("args")
+            if let op = str(.op), ["exit", "quit", "bye"].contains(op) { closedSeen = true }
+            guard let op = str(.op), !op.isEmpty, !["exit", "quit", "bye"].contains(op) else { opOpen = false; return }
+            let args = list(.args)
             var i = 0
             while i < args.count, args[i].hasPrefix("-"), args[i].count > 1 { i += 1 }
             let a = Array(args[i...])
-            var o = SFTPOperation(op: FileOperation(op), path: nil, ok: true, ignoreErrors: r.extraValue("ignore_errors") == .bool(true),
-                                  line: r.line, command: str("command") ?? "")
+            var o = SFTPOperation(op: FileOperation(op), path: nil, ok: true, ignoreErrors: r.fact(.ignoreErrors) == .bool(true),
+                                  line: r.line, command: str(.command) ?? "")
             switch op {
             case "get", "reget", "aget":
                 o.path = a.first
@@ -568,61 +573,61 @@ private struct Scratch {
             }
             s.operations.append(o)
             opOpen = true
-        case "error":
+        case .error:
             guard opOpen, !s.operations.isEmpty else { return }
             let k = s.operations.count - 1
             if s.operations[k].ok {
                 s.operations[k].ok = false
-                s.operations[k].error = str("error") ?? r.message
+                s.operations[k].error = str(.error) ?? r.message
             }
-        case "download":
+        case .download:
             if opOpen, let k = s.operations.indices.last, s.operations[k].local == nil {
-                s.operations[k].local = str("local")
+                s.operations[k].local = str(.local)
             }
-        case "upload":
+        case .upload:
             if opOpen, let k = s.operations.indices.last, s.operations[k].path == nil {
-                s.operations[k].path = str("remote")
+                s.operations[k].path = str(.remote)
             }
-        case "fetching":
+        case .fetching:
             if opOpen, let k = s.operations.indices.last, s.operations[k].local == nil {
-                s.operations[k].local = str("local")
+                s.operations[k].local = str(.local)
             }
         default: break
         }
     }
 
-    mutating func error(event: String?, text: String, r: Record, str: (String) -> String?) {
-        if errorHost == nil, let h = str("host") ?? str("address") {
+    mutating func error(event: OpenSSHEvent?, text: String, r: Record, str: (OpenSSHFact) -> String?) {
+        if errorHost == nil, let h = str(.host) ?? str(.address) {
             errorHost = h
-            if case .int(let p)? = r.extraValue("port") { errorPort = p }
+            if case .int(let p)? = r.fact(.port) { errorPort = p }
         }
-        if event == "lost_connection" { sawSCP = true }
-        if event == "connection_closed" && r.extraValue("address") == nil { sawSFTP = true }
+        if event == .lostConnection { sawSCP = true }
+        if event == .connectionClosed && r.fact(.address) == nil { sawSFTP = true }
         switch event {
-        case "connect_failed", "resolve_failed":
+        case .connectFailed, .resolveFailed:
             connectFailed = connectFailed ?? text
             ended = true
-        case "negotiation_failed":
+        case .negotiationFailed:
             if negotiationFailed == nil {
                 negotiationFailed = text
                 negotiationExtra = r.extra
             }
             ended = true
-        case "hostkey_changed_banner":
+        case .hostkeyChangedBanner:
             hostkeyChanged = true
             s.hostKey.check = "changed"
-        case "hostkey_changed_fingerprint":
+        case .hostkeyChangedFingerprint:
             hostkeyChanged = true
-            if s.hostKey.fingerprint == nil { s.hostKey.fingerprint = str("fingerprint") }
-        case "hostkey_verification_failed":
+            if s.hostKey.fingerprint == nil { s.hostKey.fingerprint = str(.fingerprint) }
+        case .hostkeyVerificationFailed:
             verificationFailed = verificationFailed ?? text
             ended = true
-        case "warning_banner":
+        case .warningBanner:
             break
         default:
             // connection_closed, connection_reset, disconnect_received, disconnected, closed_by_remote,
             // timeout, transport, killed, fatal
-            if event == "closed_by_remote", let t = lastTyped?.trimmingCharacters(in: .whitespaces),
+            if event == .closedByRemote, let t = lastTyped?.trimmingCharacters(in: .whitespaces),
                ["exit", "logout", "quit", "bye"].contains(where: { t == $0 || t.hasSuffix(">" + $0) || t.hasSuffix(" " + $0) }) {
                 // The server closed after the user ended the session: a normal end.
                 completed = true
@@ -632,16 +637,16 @@ private struct Scratch {
             // A transfer the connection broke off did not happen, whatever its meter said last;
             // any operation sftp could no longer send or read failed.
             if opOpen, let k = s.operations.indices.last, s.operations[k].ok,
-               event == "connection_lost" || (Scratch.transferOps.contains(s.operations[k].op) && (lastPercent.map { $0.op == k && $0.percent < 100 } ?? false)) {
+               event == .connectionLost || (Scratch.transferOps.contains(s.operations[k].op) && (lastPercent.map { $0.op == k && $0.percent < 100 } ?? false)) {
                 s.operations[k].ok = false
                 s.operations[k].error = text
-                opLostWithConnection = disconnect != nil || event != "connection_lost"
+                opLostWithConnection = disconnect != nil || event != .connectionLost
             }
             // sftp's `Connection closed` after its ssh child ended says nothing new.
-            let echo = event == "connection_closed" && r.extraValue("address") == nil && ended
+            let echo = event == .connectionClosed && r.fact(.address) == nil && ended
             if !echo {
                 // Every distinct reason the client gave, in order (`Bad packet length` then the fatal line).
-                let said = event == "disconnect_received" ? (str("text") ?? text) : text
+                let said = event == .disconnectReceived ? (str(.text) ?? text) : text
                 if disconnect == nil { disconnect = said }
                 else if disconnectCount < 3, !(disconnect!.contains(said)) { disconnect! += " / " + said; disconnectCount += 1 }
             }
@@ -700,10 +705,21 @@ private struct Scratch {
         out.rekeyCount = max(0, max(kexSent, kexReceived) - 1)
         if !client.isEmpty { out.clientProposal = client }
         if !server.isEmpty { out.serverProposal = server }
-        let bothKex = client.slotsSeen.contains("kex") && server.slotsSeen.contains("kex")
+        negotiation(&out)
+        if let text = negotiationFailed {
+            out.negotiationFailure = negotiationFailure(text)
+        }
+        outcome(&out)
+        return out
+    }
 
-        // `kex:` lines come before the exchange itself: it completed only if the run got past it.
-        let exchanged = kexCompleted || authenticated || sawOutput || completed
+    /// Whether the key exchange completed: `kex:` lines come before the exchange
+    /// itself, so only a run that got past it counts.
+    var exchanged: Bool { kexCompleted || authenticated || sawOutput || completed }
+
+    /// The algorithms the first key exchange settled on, and whether it was strict.
+    func negotiation(_ out: inout OpenSSHSession) {
+        let bothKex = client.slotsSeen.contains("kex") && server.slotsSeen.contains("kex")
         if let s2c, let c2s, exchanged {
             var n = NegotiatedAlgorithms()
             if kexLine.set { n.kex = kexLine.value } else if bothKex {
@@ -754,11 +770,10 @@ private struct Scratch {
                 out.strictKex = nil
             }
         }
+    }
 
-        if let text = negotiationFailed {
-            out.negotiationFailure = negotiationFailure(text)
-        }
-
+    /// How the run ended, the first failure in the order the client meets them.
+    func outcome(_ out: inout OpenSSHSession) {
         let lastOp = out.operations.last
         if let e = connectFailed {
             out.outcome = .connectionRefused; out.error = e
@@ -785,20 +800,19 @@ private struct Scratch {
         } else {
             out.outcome = .incomplete
         }
-        return out
     }
 
     func negotiationFailure(_ text: String) -> NegotiationFailure {
-        func v(_ k: String) -> JSONValue? { negotiationExtra.first { $0.0 == k }?.1 }
-        func strs(_ k: String) -> [String]? {
+        func v(_ k: OpenSSHFact) -> JSONValue? { negotiationExtra.first { $0.0 == k.rawValue }?.1 }
+        func strs(_ k: OpenSSHFact) -> [String]? {
             if case .array(let a)? = v(k) { return a.compactMap { $0.stringValue } }
             return nil
         }
-        let reason = v("reason")?.stringValue ?? text
-        let family = v("slot")?.stringValue
+        let reason = v(.reason)?.stringValue ?? text
+        let family = v(.slot)?.stringValue
         var slot = family
-        var clientOffer = strs("client_offer") ?? []
-        var serverOffer = strs("their_offer") ?? strs("server_offer") ?? []
+        var clientOffer = strs(.clientOffer) ?? []
+        var serverOffer = strs(.theirOffer) ?? strs(.serverOffer) ?? []
         if let f = family {
             let candidates: [String]
             switch f {
@@ -824,27 +838,27 @@ private struct Scratch {
     }
 }
 
-/// A record's `extra` values by name, typed (the builder's steps read them so).
+/// A record's facts, typed (the builder's steps read them so).
 struct ExtraValues {
     let r: Record
     init(_ r: Record) { self.r = r }
-    func str(_ k: String) -> String? {
-        if case .string(let v)? = r.extraValue(k) { return v }
+    func str(_ k: OpenSSHFact) -> String? {
+        if case .string(let v)? = r.fact(k) { return v }
         return nil
     }
-    func int(_ k: String) -> Int? {
-        if case .int(let v)? = r.extraValue(k) { return v }
+    func int(_ k: OpenSSHFact) -> Int? {
+        if case .int(let v)? = r.fact(k) { return v }
         return nil
     }
-    func dbl(_ k: String) -> Double? {
-        switch r.extraValue(k) {
+    func dbl(_ k: OpenSSHFact) -> Double? {
+        switch r.fact(k) {
         case .double(let v)?: return v
         case .int(let v)?: return Double(v)
         default: return nil
         }
     }
-    func list(_ k: String) -> [String] {
-        if case .array(let a)? = r.extraValue(k) { return a.compactMap { $0.stringValue } }
+    func list(_ k: OpenSSHFact) -> [String] {
+        if case .array(let a)? = r.fact(k) { return a.compactMap { $0.stringValue } }
         return []
     }
 }

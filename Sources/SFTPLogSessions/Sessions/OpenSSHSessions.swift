@@ -38,11 +38,16 @@ public enum OpenSSHSessions {
             for slot in KexProposal.slotNames where !p[slot].isEmpty { s.serverOffer[slot] = p[slot] }
         }
         s.gexBits = run.gex?.groupBits
-        let full = run.json()
-        for key in ["peer", "hostkey", "proposals", "gex", "transfer", "rekey_count", "command", "subsystem", "remote_exit_status",
-                    "protocol_version", "compat", "error", "negotiation_failure"] {
-            if let v = full[key], v != .null { s.details.append((key, v)) }
-        }
+        // The run's own facts that have no column, in the order the truth files give them.
+        let details: [(String, JSONValue?)] = [
+            ("peer", run.peerJSON), ("hostkey", run.hostKeyJSON), ("proposals", run.proposalsJSON), ("gex", run.gexJSON),
+            ("transfer", run.transfer.isEmpty ? nil : run.transfer.json()), ("rekey_count", .int(run.rekeyCount)),
+            ("command", run.channel.command.map(JSONValue.string)), ("subsystem", run.channel.subsystem.map(JSONValue.string)),
+            ("remote_exit_status", run.channel.remoteExitStatus.map(JSONValue.int)),
+            ("protocol_version", run.protocolVersion.map(JSONValue.string)), ("compat", run.compat.map(JSONValue.string)),
+            ("error", run.error.map(JSONValue.string)), ("negotiation_failure", run.negotiationFailureJSON),
+        ]
+        for case let (key, v?) in details where v != .null { s.details.append((key, v)) }
         if let t = run.tool { s.details.append(("tool", .string(t))) }
         if let u = run.userSource { s.details.append(("user_source", .string(u))) }
         if !run.negotiatedDerivedSlots.isEmpty {
