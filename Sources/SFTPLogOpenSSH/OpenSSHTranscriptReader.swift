@@ -41,7 +41,35 @@ public final class OpenSSHTranscriptReader: LogReader {
         r.offset = line.offset
         r.endOffset = line.endOffset
         r.layout = "openssh"
+        let m = message(of: text, bytes: b)
+        let (c, known) = classify(m, line: line)
+        r.kind = c.kind
+        if c.kind == .unparsed {
+            r.text = text
+            r.diagnostic = c.diagnostic ?? "not an OpenSSH client line"
+            return r
+        }
+        r.message = String(m.body)
+        r.extra = facts(m, c, known: known)
+        return r
+    }
+
+    /// A line's message with what surrounds it on screen or in a paste taken off.
+    struct LineMessage {
+        /// The message as printed (trailing space kept).
+        var body: Substring
+        /// The message the table and extractors read: no trailing space, CR or inline markup.
+        var clean: Substring
         var level: Int?
+        /// What the message was behind (`sftp>`, `scp:`, forum markup).
+        var via: String?
+        /// The message followed a progress meter on the same line.
+        var afterProgress = false
+        /// `-o LogVerbose`'s function and file:line.
+        var source: (function: Substring, at: String)?
+    }
+
+    func message(of text: String, bytes b: UnsafeBufferPointer<UInt8>) -> LineMessage {
         var body = text[...]
         // A terminal redraws a line after CR (progress meters, prompts): what stays on
         // screen is the last text drawn. scp's meter also runs into the next message.
@@ -69,6 +97,7 @@ public final class OpenSSHTranscriptReader: LogReader {
             }
             break
         }
+        var level: Int?
         if let (l, rest) = OpenSSHText.debugLevel(body) {
             level = l
             body = rest
@@ -86,15 +115,20 @@ public final class OpenSSHTranscriptReader: LogReader {
             let named = "\(source.function): \(clean)"
             if messages.read(message: named[...], level: level, releaseMask: releaseMask) != nil { clean = named[...] }
         }
-        // Which message of the client printed the line: a message read by data
-        // (`openssh-events.json`) takes its event and values from the table or from the
-        // extractor it names; a line the extractors do not know still gets its kind from
-        // the table, and a debug line nothing knows is unparsed.
+        return LineMessage(body: body, clean: clean, level: level, via: via, afterProgress: afterProgress, source: source)
+    }
+
+    /// Which message of the client printed the line: a message read by data
+    /// (`openssh-events.json`) takes its event and values from the table or from the
+    /// extractor it names; a line the extractors do not know still gets its kind from
+    /// the table, and a debug line nothing knows is unparsed.
+    func classify(_ m: LineMessage, line: PhysicalLine) -> (OpenSSHLineClassifier.Result, OpenSSHMessageTable.Entry?) {
+        let clean = m.clean, level = m.level, width = line.bytes.count, crlf = line.terminatorLength == 2
         func lookUp() -> (entry: Int, facts: [(String, JSONValue)]?)? {
             guard let messages else { return nil }
             // Some formats end in a space (`first_kex_follows %d `, an empty `languages ctos: %s`).
             return messages.read(message: clean, level: level, releaseMask: releaseMask)
-                ?? (body.utf8.count != clean.utf8.count ? messages.read(message: PasteLines.withoutInlineMarkup(body), level: level, releaseMask: releaseMask) : nil)
+                ?? (m.body.utf8.count != clean.utf8.count ? messages.read(message: PasteLines.withoutInlineMarkup(m.body), level: level, releaseMask: releaseMask) : nil)
         }
         func byData(_ read: (entry: Int, facts: [(String, JSONValue)]?), text: Substring) -> OpenSSHLineClassifier.Result? {
             guard let entry = messages?.entries[read.entry] else { return nil }
@@ -105,25 +139,25 @@ public final class OpenSSHTranscriptReader: LogReader {
         var read = level != nil ? lookUp() : nil
         var c: OpenSSHLineClassifier.Result
         if let level, let found = read, messages?.entries[found.entry].isReadByData == true {
-            classifier.beginDebugLine(clean, level: level, width: b.count)
-            c = byData(found, text: clean) ?? classifier.classify(clean, level: level, crlf: line.terminatorLength == 2, width: b.count)
+            classifier.beginDebugLine(clean, level: level, width: width)
+            c = byData(found, text: clean) ?? classifier.classify(clean, level: level, crlf: crlf, width: width)
         } else if let level, read == nil, let messages, let t = OpenSSHText.stripFunction(clean),
                   let found = messages.read(message: t, level: level, releaseMask: releaseMask),
                   messages.entries[found.entry].isReadByData {
             // A message behind a function name the release's own format lacks (a
             // patched build's): read by the rest, naming what was in front first.
-            classifier.beginDebugLine(t, level: level, width: b.count)
+            classifier.beginDebugLine(t, level: level, width: width)
             if var data = byData(found, text: t) {
                 data.extra.insert(("function", .string(String(clean[clean.startIndex..<t.startIndex].dropLast(2)))), at: 0)
                 c = data
             } else {
-                c = classifier.classify(clean, level: level, crlf: line.terminatorLength == 2, width: b.count)
+                c = classifier.classify(clean, level: level, crlf: crlf, width: width)
             }
         } else {
             // An unprefixed line is looked up once the reader knows it is no continuation
             // of a multi-line message; a message read by data then needs no extractor's search.
             var looked = false
-            c = classifier.classify(clean, level: level, crlf: line.terminatorLength == 2, width: b.count) {
+            c = classifier.classify(clean, level: level, crlf: crlf, width: width) {
                 looked = true
                 read = lookUp()
                 return read.flatMap { r in messages.map { ($0.entries[r.entry], r.facts) } }
@@ -143,33 +177,30 @@ public final class OpenSSHTranscriptReader: LogReader {
             releaseMask = messages.releaseMask(v)
             releaseKnown = true
         }
-        if let m = known, c.kind == .unparsed {
-            c = OpenSSHLineClassifier.Result(kind: m.kind == .opensshError && m.level != .fatal ? .opensshDebug : m.kind,
-                                             extra: [("event", .string(m.level == .fatal ? "fatal" : "message"))])
-        } else if messages != nil, level != nil, known == nil, c.kind == .opensshDebug, c.extra.isEmpty {
+        if let e = known, c.kind == .unparsed {
+            c = OpenSSHLineClassifier.Result(kind: e.kind == .opensshError && e.level != .fatal ? .opensshDebug : e.kind,
+                                             extra: [("event", .string(e.level == .fatal ? "fatal" : "message"))])
+        } else if messages != nil, let level, known == nil, c.kind == .opensshDebug, c.extra.isEmpty {
             c = OpenSSHLineClassifier.Result(kind: .unparsed, extra: [],
-                                             diagnostic: "a debug\(level!) line that no OpenSSH client release prints (catalog/openssh-messages.json)")
+                                             diagnostic: "a debug\(level) line that no OpenSSH client release prints (catalog/openssh-messages.json)")
         }
-        r.kind = c.kind
-        if c.kind == .unparsed {
-            r.text = text
-            r.diagnostic = c.diagnostic ?? "not an OpenSSH client line"
-            return r
-        }
-        r.message = String(body)
+        return (c, known)
+    }
+
+    /// A classified line's facts, in output order.
+    func facts(_ m: LineMessage, _ c: OpenSSHLineClassifier.Result, known: OpenSSHMessageTable.Entry?) -> [(String, JSONValue)] {
         var extra: [(String, JSONValue)] = []
-        if let level { extra.append(("level", .int(level))) }
-        if let via { extra.append(("via", .string(via))) }
-        if afterProgress { extra.append(("after_progress", .bool(true))) }
-        if let source { extra.append(("source", .string(source.at))) }
+        if let level = m.level { extra.append(("level", .int(level))) }
+        if let via = m.via { extra.append(("via", .string(via))) }
+        if m.afterProgress { extra.append(("after_progress", .bool(true))) }
+        if let source = m.source { extra.append(("source", .string(source.at))) }
         extra += c.extra
-        if let source, !extra.contains(where: { $0.0 == "function" }) { extra.append(("function", .string(String(source.function)))) }
-        if let m = known {
-            extra.append(("message_id", .string(m.id)))
-            if let f = m.functions.first, !extra.contains(where: { $0.0 == "function" }) { extra.append(("function", .string(f))) }
+        if let source = m.source, !extra.contains(where: { $0.0 == "function" }) { extra.append(("function", .string(String(source.function)))) }
+        if let e = known {
+            extra.append(("message_id", .string(e.id)))
+            if let f = e.functions.first, !extra.contains(where: { $0.0 == "function" }) { extra.append(("function", .string(f))) }
         }
-        r.extra = extra
-        return r
+        return extra
     }
 
     static let wrappers = ["sftp> ", "scp: ", "[code]", "[quote]", "<pre>", "<code>"]
@@ -340,6 +371,37 @@ struct OpenSSHLineClassifier {
             return R(.opensshHostKey, [("event", .string("randomart"))])
         }
         if let (entry, facts) = table(), entry.isReadByData, let r = fromTable(entry, facts: facts, text: s) { return r }
+        if let r = hostKeyWarning(s) { return r }
+        if let r = connectionFailure(s) { return r }
+        if OpenSSHLineClassifier.isSFTPError(s) {
+            return R(.opensshSFTP, [("event", .string("error")), ("error", .string(String(s)))])
+        }
+        if s.hasBytePrefix("Warning: ") || s.hasBytePrefix("** ") {
+            return R(.opensshOutput, [("event", .string("warning"))])
+        }
+        if let p = passwordPrompt(s) { return R(.opensshAuth, p) }
+        if s.hasBytePrefix("Enter passphrase for ") || s.hasBytePrefix("Load key \"") {
+            return R(.opensshAuth, [("event", .string("prompt"))])
+        }
+        if wasGSS {
+            gssContinuation = true
+            var e: [(String, JSONValue)] = []
+            if let l = statusDumpLevel { e.append(("level", .int(l))) }
+            e.append(("continuation", .bool(true)))
+            return R(.opensshDebug, e)
+        }
+        if let p = pasteLine(s) { return p }
+        if inChannel || afterCommand {
+            return R(.opensshOutput, [])
+        }
+        return Result(kind: .unparsed, extra: [], diagnostic: "not an OpenSSH client line (outside a session channel)")
+    }
+
+    /// The changed-host-key warning, fingerprints and the unknown-host prompt.
+    mutating func hostKeyWarning(_ s: Substring) -> Result? {
+        typealias T = OpenSSHText
+        func R(_ k: RecordKind, _ e: [(String, JSONValue)]) -> Result { Result(kind: k, extra: e) }
+        func str(_ x: Substring) -> JSONValue { .string(String(x)) }
         if s.hasBytePrefix("@") {
             if T.contains(s, "REMOTE HOST IDENTIFICATION HAS CHANGED") {
                 return R(.opensshError, [("event", .string("hostkey_changed_banner"))])
@@ -374,6 +436,14 @@ struct OpenSSHLineClassifier {
             || s.hasBytePrefix("Please type 'yes'") {
             return R(.opensshHostKey, [("event", .string("prompt"))])
         }
+        return nil
+    }
+
+    /// Lines that end a connection: fatal errors, disconnects, transport failures.
+    func connectionFailure(_ s: Substring) -> Result? {
+        typealias T = OpenSSHText
+        func R(_ k: RecordKind, _ e: [(String, JSONValue)]) -> Result { Result(kind: k, extra: e) }
+        func str(_ x: Substring) -> JSONValue { .string(String(x)) }
         if s.hasBytePrefix("ssh: ") || s.hasBytePrefix("ssh_askpass: ") { return R(.opensshError, [("event", .string("fatal"))]) }
         if s == "Connection closed" || s == "Connection closed." { return R(.opensshError, [("event", .string("connection_closed"))]) }
         // `Connection to <ip> port <port>: <error>` (a transport failure); anything else is another program's.
@@ -413,28 +483,7 @@ struct OpenSSHLineClassifier {
             e.append(("error", str(error)))
             return R(.opensshError, e)
         }
-        if OpenSSHLineClassifier.isSFTPError(s) {
-            return R(.opensshSFTP, [("event", .string("error")), ("error", .string(String(s)))])
-        }
-        if s.hasBytePrefix("Warning: ") || s.hasBytePrefix("** ") {
-            return R(.opensshOutput, [("event", .string("warning"))])
-        }
-        if let p = passwordPrompt(s) { return R(.opensshAuth, p) }
-        if s.hasBytePrefix("Enter passphrase for ") || s.hasBytePrefix("Load key \"") {
-            return R(.opensshAuth, [("event", .string("prompt"))])
-        }
-        if wasGSS {
-            gssContinuation = true
-            var e: [(String, JSONValue)] = []
-            if let l = statusDumpLevel { e.append(("level", .int(l))) }
-            e.append(("continuation", .bool(true)))
-            return R(.opensshDebug, e)
-        }
-        if let p = pasteLine(s) { return p }
-        if inChannel || afterCommand {
-            return R(.opensshOutput, [])
-        }
-        return Result(kind: .unparsed, extra: [], diagnostic: "not an OpenSSH client line (outside a session channel)")
+        return nil
     }
 
     /// Text around the client's output: prompts and command lines, notes, elisions, markup, `^C`.
