@@ -10,6 +10,7 @@ side by side (alternating, several runs, medians) and prints a table.
     Benchmarks/run.sh --rotated 30       # the 1M-line log as 30 rotated files against one file
     Benchmarks/run.sh --smoke            # tiny input, debug build (CI: it builds and runs)
     Benchmarks/run.sh --compare OLD --runs 5   # parse/ingest of the log and 1,000 transcripts, this build vs OLD
+    Benchmarks/run.sh --answers          # audit/report/parse of the log against lnav (Benchmarks/lnav) and grep
 
 Baselines: `sqlite3 .import --csv` of the same rows pre-parsed into 7 columns
 followed by an FTS5 'rebuild' (ingest), and `grep -c 30014` (parse). The
@@ -309,6 +310,59 @@ def compare(a, binary, env):
     table(rows, ['command', 'old s', 'new s', 'new/old', 'old runs', 'new runs'])
 
 
+LNAV_QUERY = ';SELECT account, count(*) FROM sftpplus_log GROUP BY account'
+
+
+def lnav_cmd(log, query=LNAV_QUERY):
+    """lnav indexing the log with the SFTPPlus format under Benchmarks/lnav, then one SQL query."""
+    return ['lnav', '-n', '-I', os.path.join(REPO, 'Benchmarks', 'lnav'), '-c', query, log]
+
+
+def answers(a, binary, env):
+    """Issue 21's table: answers straight from the log against lnav and grep."""
+    if not shutil.which('lnav'):
+        raise SystemExit('lnav is not installed (Debian: apt-get install lnav)')
+    log, _ = generate(a.work, a.lines)
+    size_mb = os.path.getsize(log) / 1e6
+    # lnav keeps its state under HOME: a fresh one, so no earlier index helps it.
+    lnav_env = dict(os.environ, HOME=os.path.join(a.work, 'lnav-home'))
+    shutil.rmtree(lnav_env['HOME'], ignore_errors=True)
+    os.makedirs(lnav_env['HOME'])
+    seen = subprocess.run(lnav_cmd(log, ';SELECT count(*) FROM sftpplus_log'), capture_output=True, env=lnav_env, check=True)
+    print(f'input: {a.lines:,} lines, {size_mb:.0f} MB ({log}); lnav reads {seen.stdout.decode().split()[-1]} of them as '
+          f'sftpplus_log; {a.runs} alternating runs, medians\n')
+    cmds = {
+        'lnav': (lnav_cmd(log), lnav_env),
+        'audit': ([binary, 'audit', log], env),
+        'report': ([binary, 'report', log], env),
+        'grep': (['grep', '-c', '30014', log], None),
+        'parse': ([binary, 'parse', log], env),
+    }
+    res = {k: [] for k in cmds}
+    rss = {k: [] for k in cmds}
+    for i in range(a.runs):
+        order = list(cmds) if i % 2 == 0 else list(reversed(cmds))
+        for k in order:
+            cmd, e = cmds[k]
+            # Into a pipe: GNU grep stops at the first match when its output is /dev/null.
+            dt, r = timed(cmd, env=e, stdout=subprocess.PIPE if k == 'grep' else subprocess.DEVNULL)
+            res[k].append(dt)
+            rss[k].append(r)
+        print(f'run {i + 1}: ' + '  '.join(f'{k} {res[k][-1]:.2f}s' for k in res), flush=True)
+    med = {k: statistics.median(v) for k, v in res.items()}
+    spread = {k: f'{min(v):.2f}-{max(v):.2f}' for k, v in res.items()}
+    rows = [
+        ['lnav: index + GROUP BY account', 'lnav', 'lnav'],
+        ['sftplog audit FILE', 'audit', 'lnav'],
+        ['sftplog report FILE (text)', 'report', 'lnav'],
+        ['grep -c 30014', 'grep', 'grep'],
+        ['sftplog parse FILE > /dev/null', 'parse', 'grep'],
+    ]
+    print()
+    table([[label, f'{med[k]:.2f}', spread[k], f'{med[k] / med[base]:.2f}', f'{max(rss[k]):.0f}'] for label, k, base in rows],
+          ['command', 'median s', 'range s', 'ratio', 'peak RSS MiB'])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--lines', type=int, default=1_000_000)
@@ -319,6 +373,7 @@ def main():
     ap.add_argument('--openssh-runs', type=int, default=1, metavar='R', help='client runs appended in each transcript file')
     ap.add_argument('--rotated', type=int, metavar='N', help='the --lines log split into N rotated files, against one file')
     ap.add_argument('--no-queries', action='store_true')
+    ap.add_argument('--answers', action='store_true', help='audit/report/parse straight from the log, against lnav and grep')
     ap.add_argument('--smoke', action='store_true', help='tiny input, debug build, one run')
     ap.add_argument('--binary', help='sftplog binary (default: build release)')
     ap.add_argument('--compare', metavar='OLD', help='another sftplog binary to run side by side (parse and ingest)')
@@ -341,6 +396,8 @@ def main():
             binary = os.path.join(REPO, '.build', 'release', 'sftplog')
     if a.compare:
         compare(a, binary, env)
+    elif a.answers:
+        answers(a, binary, env)
     elif a.scaling:
         scaling(a, binary, env)
     elif a.openssh:
