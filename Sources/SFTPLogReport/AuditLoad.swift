@@ -37,3 +37,43 @@ public enum AuditLoad {
         return result
     }
 }
+
+/// `audit` over sessions that were never stored, fed one at a time as a
+/// streaming pass closes them: the same result as `AuditLoad.audit` on a
+/// database holding them. Only the flagged sessions are kept (without their
+/// operations, records and details), to list them in the database's order.
+public struct AuditCollector {
+    public let filter: SessionFilter
+    let judge: SessionJudge.Memo
+    var result: AuditResult
+    private var flagged: [(key: SessionQuery.OrderKey, session: SessionTimeline)] = []
+
+    public init(filter: SessionFilter, judge: SessionJudge.Memo, minRating: Rating, policyName: String) {
+        self.filter = filter
+        self.judge = judge
+        result = AuditResult(minRating: minRating, policyName: policyName)
+    }
+
+    public mutating func add(_ session: SessionTimeline) {
+        guard filter.matches(session) else { return }
+        var s = session
+        s.findings = []
+        judge.judge(&s)
+        if result.hits(s).isEmpty {
+            result.add(s)
+            return
+        }
+        s.operations = []
+        s.records = []
+        s.details = []
+        flagged.append((SessionQuery.OrderKey(s), s))
+    }
+
+    /// The result, flagged sessions in the order a database lists them.
+    public mutating func finish() -> AuditResult {
+        for (_, s) in flagged.sorted(by: { $0.key < $1.key }) { result.add(s) }
+        flagged = []
+        result.finish()
+        return result
+    }
+}

@@ -21,6 +21,28 @@ public struct SessionFilter: Sendable {
     public init() {}
 }
 
+extension SessionFilter {
+    /// Whether the filter selects a session that was never stored: `whereClause`
+    /// for one session in memory (keep the two the same).
+    public func matches(_ s: SessionTimeline) -> Bool {
+        if let u = user, s.user != u { return false }
+        if let p = peer {
+            guard let a = s.peer?.address else { return false }
+            if a != p && s.peer?.port.map({ "\(a):\($0)" }) != p { return false }
+        }
+        if since != nil || until != nil {
+            guard let t = SessionQuery.startUTC(s).map({ Array($0.utf8) }) else { return false }
+            if let since, t.lexicographicallyPrecedes(Array(since.utf8)) { return false }
+            if let until, !t.lexicographicallyPrecedes(Array(until.utf8)) { return false }
+        }
+        if let o = outcome, s.outcome != o { return false }
+        if let id = sessionID, !s.id.rawValue.hasPrefix(id) { return false }
+        if let src = source, s.source != src { return false }
+        if weakOnly, !(s.findings.contains { $0.rating.isWeak } || s.terrapinVulnerable == true) { return false }
+        return true
+    }
+}
+
 public enum SessionQuery {
     /// The filter as a WHERE clause (empty when it selects everything), values bound.
     static func whereClause(_ filter: SessionFilter) -> (String, [SQLValue]) {
@@ -125,8 +147,32 @@ public enum SessionQuery {
     }
 
     /// The order sessions are listed in (`load`, `sessions --json`, the report
-    /// summary); index `sessions_order` holds it (keep the two the same).
+    /// summary); index `sessions_order` holds it (keep the two the same, and
+    /// `OrderKey` for sessions that were never stored).
     static let outputOrder = " ORDER BY coalesce(start_utc, ''), file, first_line"
+
+    /// `outputOrder` for a session in memory: the columns it would be stored with,
+    /// compared as SQLite compares them (text byte by byte).
+    public struct OrderKey: Comparable, Sendable {
+        let startUTC: [UInt8], file: [UInt8], firstLine: Int
+
+        public init(_ s: SessionTimeline) {
+            startUTC = Array((SessionQuery.startUTC(s) ?? "").utf8)
+            file = Array(s.file.utf8)
+            firstLine = s.firstLine
+        }
+
+        public static func < (a: OrderKey, b: OrderKey) -> Bool {
+            if a.startUTC != b.startUTC { return a.startUTC.lexicographicallyPrecedes(b.startUTC) }
+            if a.file != b.file { return a.file.lexicographicallyPrecedes(b.file) }
+            return a.firstLine < b.firstLine
+        }
+    }
+
+    /// The `start_utc` column a session is stored with.
+    public static func startUTC(_ s: SessionTimeline) -> String? {
+        s.startEpoch.map { LogTimestamp.utcISO($0, fractionDigits: s.start?.fraction.count ?? 0) }
+    }
 
     /// The rowids of the sessions `filter` selects, in `load`'s order.
     static func orderedRowids(_ db: Database, filter: SessionFilter) throws -> [Int64] {

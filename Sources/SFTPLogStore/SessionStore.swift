@@ -58,6 +58,17 @@ public enum SessionStore {
         var offered: [[SQLValue]]
     }
 
+    /// The session as storing and loading it gives it back, for answers made
+    /// without a database (they must equal the same answer on one): `details`
+    /// is stored as JSON, whose objects come back with their keys sorted.
+    public static func storedForm(_ s: SessionTimeline) -> SessionTimeline {
+        var out = s
+        if !s.details.isEmpty, case .object(let pairs)? = JSONValue.parse(Array(JSONValue.object(s.details).json.utf8)) {
+            out.details = pairs
+        }
+        return out
+    }
+
     package static func prepare(_ sessions: [SessionTimeline]) -> [PreparedSession] {
         sessions.map { s in
             let n = s.negotiated

@@ -21,6 +21,13 @@ public struct StoreReader {
                               withFindings: withFindings, withDetails: withDetails)
     }
 
+    /// `sessions --json` from this connection (an in-memory store too), as `SessionExport.write(path:)` writes it.
+    @discardableResult
+    public func exportSessions(filter: SessionFilter, framing: SessionExport.Framing, withTimeline: Bool,
+                               to sink: @escaping @Sendable ([UInt8]) -> Void) throws -> Int {
+        try SessionExport.write(db, filter: filter, framing: framing, withTimeline: withTimeline, to: sink)
+    }
+
     /// A session's records in log order; `duplicate` marks a record another session also claims.
     public func timeline(_ s: SessionTimeline) throws -> [(record: SFTPLogRecords.Record, duplicate: Bool)] {
         try SessionQuery.timeline(db, s)

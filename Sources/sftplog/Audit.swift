@@ -15,10 +15,11 @@ struct DatabaseOption: ParsableArguments {
 
 /// Where `report` and `audit` read: files (ingested in memory) or a database.
 struct SourceOptions: ParsableArguments {
-    @Argument(help: "Log files to read (ingested into a temporary in-memory database); - for standard input. Without files, --db is read.")
+    @Argument(help: "Log files or directories to read in one streaming pass (nothing is stored); - for standard input. Without files, --db is read.")
     var inputs: [String] = []
     @OptionGroup var database: DatabaseOption
     @OptionGroup var input: InputOptions
+    @Flag(name: [.short, .long], help: "No progress line and no unparsed lines on stderr.") var quiet = false
 
     /// No files, no database named, none in the working directory, and standard
     /// input is not a terminal: `cat server.log | sftplog report` just works.
@@ -30,10 +31,17 @@ struct SourceOptions: ParsableArguments {
     /// The database file `open` reads, when it reads one.
     var databasePath: String? { inputs.isEmpty && !readsPipedInput ? database.path : nil }
 
+    /// The inputs of a streaming pass (directories walked), or nil when the answer comes from a database.
+    func streamedFiles() throws -> [String]? {
+        if readsPipedInput { return ["-"] }
+        if databasePath != nil { return nil }
+        return try input.files(inputs)
+    }
+
     func open(policy: AlgorithmPolicy? = nil) throws -> LogStore {
         if readsPipedInput { return try ingest(["-"], policy: policy) }
         if let path = databasePath { return try LogStore.openForReading(path) }
-        return try ingest(inputs, policy: policy)
+        return try ingest(try input.files(inputs), policy: policy)
     }
 
     func ingest(_ names: [String], policy: AlgorithmPolicy?) throws -> LogStore {
@@ -41,6 +49,44 @@ struct SourceOptions: ParsableArguments {
         return try Workspace.ingest(names, stream: RecordStream(options: options, catalog: try Catalogs.load()),
                                     sessions: try Catalogs.sessionRebuild(zone: options.timeZone, policy: policy),
                                     warn: Terminal.warn)
+    }
+
+    /// What a streaming pass read.
+    struct Pass {
+        var sources: [StreamedSource] = []
+        var failures = 0
+        var unparsed: Int { sources.reduce(0) { $0 + $1.unparsed } }
+        var records: Int { sources.reduce(0) { $0 + $1.records } }
+
+        /// `ingest`'s exit status for the same inputs: 1 an input failed, 2 some lines unparsed.
+        var ingestStatus: Int32 { failures > 0 ? 1 : unparsed > 0 ? 2 : 0 }
+    }
+
+    /// One streaming pass over `files`, with ingest's progress line and unparsed-line
+    /// report on stderr; an input that fails is named and the others are read.
+    func stream(_ files: [String], policy: AlgorithmPolicy? = nil, onRecord: ((Record) -> Void)? = nil,
+                session: (SessionTimeline) throws -> Void) throws -> Pass {
+        let options = try input.readerOptions()
+        let pass = SessionStream(stream: RecordStream(options: options, catalog: try Catalogs.load()),
+                                 sessions: try Catalogs.sessionRebuild(zone: options.timeZone, policy: policy))
+        pass.onRecord = onRecord
+        let unparsed = UnparsedReport()
+        if !quiet { pass.onUnparsed = { unparsed.add($0) } }
+        let progress = !quiet && isatty(2) != 0 ? ProgressLine(files: files) : nil
+        if let progress { pass.onProgress = { progress.update($0) } }
+        var result = Pass()
+        try pass.run(files, each: { name, outcome in
+            switch outcome {
+            case .success(let r): result.sources.append(r)
+            case .failure(let error):
+                progress?.clear()
+                Terminal.warn("\(error)")
+                result.failures += 1
+            }
+        }, session: session)
+        progress?.clear()
+        unparsed.summarise()
+        return result
     }
 }
 
@@ -72,17 +118,27 @@ struct Audit: ParsableCommand {
     @OptionGroup var output: OutputOptions<ListingFormats>
 
     func run() throws {
+        var inputFailed = false
         try reporting(errorStatus: 3) {
             let effective = try AlgorithmPolicy.bundled(overrides: policy)
             if printPolicy {
                 print(try effective.printable())
                 return
             }
-            let queue = try source.open(policy: effective)
-            let judge = SessionJudge(policy: effective)
+            let judge = SessionJudge.Memo(SessionJudge(policy: effective))
             // Judged here with the effective policy (a --policy file changes verdicts of stored sessions too).
             let filter = try filters.filter()
-            let result = try queue.read { try AuditLoad.audit($0, filter: filter, judge: SessionJudge.Memo(judge), minRating: minRating.rating, policyName: effective.name) }
+            let result: AuditResult
+            if let files = try source.streamedFiles() {
+                var collector = AuditCollector(filter: filter, judge: judge, minRating: minRating.rating, policyName: effective.name)
+                let pass = try source.stream(files, policy: effective) { collector.add($0) }
+                result = collector.finish()
+                if pass.failures > 0 { inputFailed = true }
+            } else {
+                result = try source.open(policy: effective).read {
+                    try AuditLoad.audit($0, filter: filter, judge: judge, minRating: minRating.rating, policyName: effective.name)
+                }
+            }
             switch output.effective {
             case .json: print(result.json.json)
             case .csv:
@@ -97,6 +153,8 @@ struct Audit: ParsableCommand {
                                      rows: rows), terminator: "")
             default: print(result.text(width: Terminal.wrapWidth), terminator: "")
             }
+            // An input that could not be read is an error (3) once the rest is answered.
+            if inputFailed { throw ExitCode(3) }
             if result.exitCode != 0 { throw ExitCode(result.exitCode) }
         }
     }

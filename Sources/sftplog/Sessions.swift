@@ -30,46 +30,71 @@ struct SessionFilterOptions: ParsableArguments {
 
 struct Sessions: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "List reconstructed sessions: who connected, how, what they did, what went wrong.")
+        abstract: "List reconstructed sessions: who connected, how, what they did, what went wrong.",
+        discussion: """
+            From files or standard input: one streaming pass, nothing stored; exit status as `ingest`'s \
+            (2 some lines unparsed, 1 an input could not be read). From a database: --db, $SFTPLOG_DB or ./sftplog.db.
+            """)
 
-    @OptionGroup var database: DatabaseOption
+    @OptionGroup var source: SourceOptions
     @OptionGroup var filters: SessionFilterOptions
     @OptionGroup var output: OutputOptions<SessionFormats>
     @Flag(name: .long, help: "With --json: include each session's timeline of records.") var timeline = false
 
     func run() throws {
+        var status: Int32 = 0
         try reporting {
-            let path = database.path
             let f = try filters.filter()
             let fmt = output.effective
-            func loaded() throws -> [SessionTimeline] { try LogStore.openForReading(path).read { try $0.sessions(f) } }
-            let out: String
+            let stdout = RecordOutput()
+            if let files = try source.streamedFiles() {
+                if timeline && (fmt == .json || fmt == .ndjson) {
+                    // The timeline needs every record of every session: read into memory and exported from there.
+                    _ = try source.open().read { try $0.exportSessions(filter: f, framing: fmt == .json ? .array : .lines, withTimeline: true) { stdout.write($0) } }
+                    return
+                }
+                var listing = SessionListing(filter: f)
+                let pass = try source.stream(files) { listing.add($0) }
+                let sessions = listing.finish()
+                switch fmt {
+                case .json, .ndjson:
+                    SessionListing.json(sessions, framing: fmt == .json ? .array : .lines) { stdout.write($0) }
+                default:
+                    FileHandle.standardOutput.write(Data(render(sessions, fmt).utf8))
+                }
+                status = pass.ingestStatus
+                return
+            }
+            let path = source.database.path
             switch fmt {
             case .json, .ndjson:
                 // Streamed a chunk of sessions at a time: 60k sessions as one string took 800 MB.
-                let stdout = RecordOutput()
                 try SessionExport.write(path: path, filter: f, framing: fmt == .json ? .array : .lines, withTimeline: timeline) { stdout.write($0) }
-                return
-            case .csv:
-                let sessions = try loaded()
-                var rows = "id,source,side,start,duration,user,peer_address,peer_port,client_version,server_version,outcome,files,bytes_up,bytes_down,weak_findings,terrapin_vulnerable,closed\r\n"
-                for s in sessions {
-                    let cells: [String] = [s.id.rawValue, s.source, s.side, s.start?.iso ?? "", s.duration.map { String($0) } ?? "", s.user ?? "",
-                                           s.peer?.address ?? "", s.peer?.port.map(String.init) ?? "", s.clientVersion ?? "", s.serverVersion ?? "",
-                                           s.outcome.rawValue, String(s.operations.filter { $0.op.isFileTransfer }.count),
-                                           String(s.bytesUp), String(s.bytesDown),
-                                           String(s.findings.filter { $0.rating.isWeak }.count),
-                                           s.terrapinVulnerable.map { $0 ? "true" : "false" } ?? "",
-                                           s.closed.map { $0 ? "true" : "false" } ?? ""]
-                    rows += cells.map(TextEscaper.csvCell).joined(separator: ",") + "\r\n"
-                }
-                out = rows
             default:
-                let sessions = try loaded()
-                out = sessions.isEmpty ? "no sessions match\n" : SessionTable.render(sessions, width: Terminal.fitWidth)
+                let sessions = try LogStore.openForReading(path).read { try $0.sessions(f) }
+                FileHandle.standardOutput.write(Data(render(sessions, fmt).utf8))
             }
-            FileHandle.standardOutput.write(Data(out.utf8))
         }
+        if status != 0 { throw ExitCode(status) }
+    }
+
+    /// The table or CSV of `sessions`.
+    func render(_ sessions: [SessionTimeline], _ fmt: OutputFormat) -> String {
+        guard fmt == .csv else {
+            return sessions.isEmpty ? "no sessions match\n" : SessionTable.render(sessions, width: Terminal.fitWidth)
+        }
+        var rows = "id,source,side,start,duration,user,peer_address,peer_port,client_version,server_version,outcome,files,bytes_up,bytes_down,weak_findings,terrapin_vulnerable,closed\r\n"
+        for s in sessions {
+            let cells: [String] = [s.id.rawValue, s.source, s.side, s.start?.iso ?? "", s.duration.map { String($0) } ?? "", s.user ?? "",
+                                   s.peer?.address ?? "", s.peer?.port.map(String.init) ?? "", s.clientVersion ?? "", s.serverVersion ?? "",
+                                   s.outcome.rawValue, String(s.operations.filter { $0.op.isFileTransfer }.count),
+                                   String(s.bytesUp), String(s.bytesDown),
+                                   String(s.findings.filter { $0.rating.isWeak }.count),
+                                   s.terrapinVulnerable.map { $0 ? "true" : "false" } ?? "",
+                                   s.closed.map { $0 ? "true" : "false" } ?? ""]
+            rows += cells.map(TextEscaper.csvCell).joined(separator: ",") + "\r\n"
+        }
+        return rows
     }
 }
 

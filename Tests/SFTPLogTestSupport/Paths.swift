@@ -10,6 +10,18 @@ public enum Paths {
     public static func sample(_ rel: String) -> String { samples.appendingPathComponent(rel).path }
     public static func fixture(_ rel: String) -> String { fixtures.appendingPathComponent(rel).path }
 
+    /// Every bundled sample and hostile or OpenSSH test log (not the fuzz regressions), sorted.
+    public static func everyTestLog() -> [String] {
+        var out: [String] = []
+        for root in [samples.path, fixture("hostile"), fixture("openssh")] {
+            guard let e = FileManager.default.enumerator(atPath: root) else { continue }
+            for case let rel as String in e where rel.hasSuffix(".log") && !rel.contains("fuzz-regressions") {
+                out.append(root + "/" + rel)
+            }
+        }
+        return out.sorted()
+    }
+
     public static func tempDir() -> URL {
         let d = FileManager.default.temporaryDirectory.appendingPathComponent("sftplog-tests-\(UUID().uuidString)")
         try? FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)

@@ -1,0 +1,46 @@
+import Foundation
+import Synchronization
+import XCTest
+import SFTPLogTestSupport
+import SFTPLogKit
+
+/// A streaming pass must give the answers a database of the same input gives:
+/// every bundled sample and hostile test log, one at a time, through the
+/// library (the CLI tests compare the commands on all of them at once).
+final class SessionStreamTests: XCTestCase {
+    func testEachInputAnswersAsItsIngest() throws {
+        let catalog = try EventCatalog.shared()
+        let policy = try AlgorithmPolicy.bundled()
+        let memo = SessionJudge.Memo(SessionJudge(policy: policy))
+        let rebuild = SessionRebuild(rules: try SessionRules.bundled(), zone: .current, judge: { memo.judge(&$0) })
+        let stream = RecordStream(options: ReaderOptions(), catalog: catalog)
+        let inputs = Paths.everyTestLog()
+        XCTAssertGreaterThan(inputs.count, 100)
+        var sessionsSeen = 0, flaggedSeen = 0
+        for f in inputs {
+            // The database's answers.
+            let store = try Workspace.ingest([f], stream: stream, sessions: rebuild, warn: { _ in })
+            let storedAudit = try store.read { try AuditLoad.audit($0, filter: SessionFilter(), judge: memo, minRating: .info, policyName: policy.name) }
+            let bytes = Mutex<[UInt8]>([])
+            _ = try store.read { try $0.exportSessions(filter: SessionFilter(), framing: .array, withTimeline: false) { b in bytes.withLock { $0 += b } } }
+            // The streaming pass's.
+            var audit = AuditCollector(filter: SessionFilter(), judge: memo, minRating: .info, policyName: policy.name)
+            var listing = SessionListing(filter: SessionFilter())
+            try SessionStream(stream: stream, sessions: rebuild).run([f], each: { _, _ in }) { s in
+                audit.add(s)
+                listing.add(s)
+            }
+            let streamedAudit = audit.finish()
+            XCTAssertEqual(streamedAudit.json.json, storedAudit.json.json, f)
+            let sessions = listing.finish()
+            var streamed: [UInt8] = []
+            SessionListing.json(sessions, framing: .array) { streamed += $0 }
+            XCTAssertEqual(String(decoding: streamed, as: UTF8.self), String(decoding: bytes.withLock { $0 }, as: UTF8.self), f)
+            sessionsSeen += sessions.count
+            flaggedSeen += streamedAudit.flagged.count
+        }
+        // The comparison covers real answers, not empty ones.
+        XCTAssertGreaterThan(sessionsSeen, 150)
+        XCTAssertGreaterThan(flaggedSeen, 50)
+    }
+}
