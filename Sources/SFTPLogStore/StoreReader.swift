@@ -38,6 +38,20 @@ public struct StoreReader {
         public var user: String?, peerAddress: String?, outcome: SessionOutcome, clientVersion: String?
         public var authFailures: Int, bytesUp: Int, bytesDown: Int
         public var start: LogTimestamp?, startEpoch: Double?, end: LogTimestamp?, endEpoch: Double?
+
+        /// The row of a session that was never stored (give it `SessionStore.storedForm`'s times).
+        public init(_ s: SessionTimeline) {
+            self.init(user: s.user, peerAddress: s.peer?.address, outcome: s.outcome, clientVersion: s.clientVersion,
+                      authFailures: s.authFailures, bytesUp: s.bytesUp, bytesDown: s.bytesDown,
+                      start: s.start, startEpoch: s.startEpoch, end: s.end, endEpoch: s.endEpoch)
+        }
+
+        init(user: String?, peerAddress: String?, outcome: SessionOutcome, clientVersion: String?, authFailures: Int, bytesUp: Int,
+             bytesDown: Int, start: LogTimestamp?, startEpoch: Double?, end: LogTimestamp?, endEpoch: Double?) {
+            self.user = user; self.peerAddress = peerAddress; self.outcome = outcome; self.clientVersion = clientVersion
+            self.authFailures = authFailures; self.bytesUp = bytesUp; self.bytesDown = bytesDown
+            self.start = start; self.startEpoch = startEpoch; self.end = end; self.endEpoch = endEpoch
+        }
     }
 
     public func forEachSessionSummary(_ filter: SessionFilter, _ body: (SessionSummaryRow) -> Void) throws {

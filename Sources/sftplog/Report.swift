@@ -14,12 +14,19 @@ struct Report: ParsableCommand {
     @Option(name: .long, help: "HTML: most sessions to include in full (the rest are summarised).") var maxSessions: Int = 200
 
     func run() throws {
+        var status: Int32 = 0
         try reporting {
             let format = formatting.effective
             let catalog = try Catalogs.load()
             let filter = try filters.filter()
             let model: ReportModel, details: [ReportModel.SessionDetail]
-            if session == nil, format != .html, let path = source.databasePath,
+            if session == nil, format != .html, let files = try source.streamedFiles() {
+                // The summary in one streaming pass; HTML and --session read an in-memory database.
+                var collector = ReportCollector(filter: filter, catalog: catalog)
+                let pass = try source.stream(files, onRecord: { collector.add(record: $0) }) { collector.add(session: $0) }
+                (model, details) = (collector.finish(sources: pass.sources.map { ($0.name, $0.records, $0.sftpplusVersions) }), [])
+                status = pass.ingestStatus
+            } else if session == nil, format != .html, let path = source.databasePath,
                let summary = try ReportModel.summary(path: path, filter: filter, catalog: catalog) {
                 (model, details) = (summary, [])
             } else {
@@ -47,6 +54,7 @@ struct Report: ParsableCommand {
                 FileHandle.standardOutput.write(Data(text.utf8))
             }
         }
+        if status != 0 { throw ExitCode(status) }
     }
 }
 

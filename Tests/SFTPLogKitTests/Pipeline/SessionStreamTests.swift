@@ -4,7 +4,8 @@ import XCTest
 import SFTPLogTestSupport
 import SFTPLogKit
 
-/// A streaming pass must give the answers a database of the same input gives:
+/// A streaming pass must give the answers a database of the same input gives
+/// (audit, the session list, the report's summary):
 /// every bundled sample and hostile test log, one at a time, through the
 /// library (the CLI tests compare the commands on all of them at once).
 final class SessionStreamTests: XCTestCase {
@@ -21,15 +22,28 @@ final class SessionStreamTests: XCTestCase {
             // The database's answers.
             let store = try Workspace.ingest([f], stream: stream, sessions: rebuild, warn: { _ in })
             let storedAudit = try store.read { try AuditLoad.audit($0, filter: SessionFilter(), judge: memo, minRating: .info, policyName: policy.name) }
+            var storedReport = try store.read { try ReportModel.build($0, filter: SessionFilter(), catalog: catalog, withOperations: false) }
             let bytes = Mutex<[UInt8]>([])
             _ = try store.read { try $0.exportSessions(filter: SessionFilter(), framing: .array, withTimeline: false) { b in bytes.withLock { $0 += b } } }
             // The streaming pass's.
             var audit = AuditCollector(filter: SessionFilter(), judge: memo, minRating: .info, policyName: policy.name)
             var listing = SessionListing(filter: SessionFilter())
-            try SessionStream(stream: stream, sessions: rebuild).run([f], each: { _, _ in }) { s in
+            var report = ReportCollector(filter: SessionFilter(), catalog: catalog)
+            var sources: [(name: String, records: Int, versions: String?)] = []
+            let pass = SessionStream(stream: stream, sessions: rebuild)
+            pass.onRecord = { report.add(record: $0) }
+            try pass.run([f], each: { _, r in
+                if case .success(let s) = r { sources.append((s.name, s.records, s.sftpplusVersions)) }
+            }) { s in
                 audit.add(s)
                 listing.add(s)
+                report.add(session: s)
             }
+            var streamedReport = report.finish(sources: sources)
+            // Made at different moments; the rest is the answer.
+            (storedReport.generatedAt, streamedReport.generatedAt) = ("", "")
+            XCTAssertEqual(ReportText.json(streamedReport).json, ReportText.json(storedReport).json, f)
+            XCTAssertEqual(ReportText().render(streamedReport), ReportText().render(storedReport), f)
             let streamedAudit = audit.finish()
             XCTAssertEqual(streamedAudit.json.json, storedAudit.json.json, f)
             let sessions = listing.finish()

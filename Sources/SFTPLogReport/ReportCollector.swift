@@ -1,0 +1,97 @@
+import Foundation
+import SFTPLogRecords
+import SFTPLogCatalog
+import SFTPLogSessions
+import SFTPLogStore
+
+/// The report's summary (text, Markdown, JSON) over the records and sessions
+/// of a streaming pass: the same model `ReportModel.build` makes from a
+/// database holding them. It keeps one small row per selected session (the
+/// summary's counts are made in the database's order), the weak sessions
+/// without their operations, and a count per failure wording.
+public struct ReportCollector {
+    public let filter: SessionFilter
+    let catalog: EventCatalog?
+    /// The catalogue's wordings in a failure group (as the database's `groups LIKE '%"failure%'` selects them).
+    private let failureWordings: Set<Wording>
+    private var rows: [(key: SessionQuery.OrderKey, row: StoreReader.SessionSummaryRow)] = []
+    private var weak: [(key: SessionQuery.OrderKey, session: SessionTimeline)] = []
+    private var failures: [Wording: (count: Int, example: [UInt8]?)] = [:]
+    private var records = 0
+
+    struct Wording: Hashable, Comparable {
+        var eventID: String, variant: Int
+        /// The database's GROUP BY order: the ID's text byte by byte, then the variant.
+        static func < (a: Wording, b: Wording) -> Bool {
+            a.eventID != b.eventID ? a.eventID.utf8.lexicographicallyPrecedes(b.eventID.utf8) : a.variant < b.variant
+        }
+    }
+
+    public init(filter: SessionFilter, catalog: EventCatalog?) {
+        self.filter = filter
+        self.catalog = catalog
+        var wordings = Set<Wording>()
+        for e in catalog?.events.values ?? [:].values {
+            for t in e.variants where t.groups.contains(where: { $0.lowercased().hasPrefix("failure") }) {
+                wordings.insert(Wording(eventID: e.id, variant: t.variant))
+            }
+        }
+        failureWordings = wordings
+    }
+
+    /// Every record of the pass, in input order.
+    public mutating func add(record r: Record) {
+        records += 1
+        guard let id = r.eventID, let v = r.resolution?.variant else { return }
+        let w = Wording(eventID: id, variant: v)
+        guard failureWordings.contains(w) else { return }
+        // The example is the least message as SQLite's min() orders text: byte by byte.
+        let message = r.message.map { Array($0.utf8) }
+        var f = failures[w] ?? (0, nil)
+        f.count += 1
+        if let m = message, f.example.map({ m.lexicographicallyPrecedes($0) }) ?? true { f.example = m }
+        failures[w] = f
+    }
+
+    public mutating func add(session: SessionTimeline) {
+        guard filter.matches(session) else { return }
+        let s = SessionStore.storedForm(session)
+        let key = SessionQuery.OrderKey(s)
+        rows.append((key, StoreReader.SessionSummaryRow(s)))
+        var weakFilter = filter
+        weakFilter.weakOnly = true
+        if weakFilter.matches(s) {
+            var kept = s
+            kept.operations = []
+            kept.records = []
+            kept.details = []
+            weak.append((key, kept))
+        }
+    }
+
+    /// The summary, with the sources in the order they were read.
+    public mutating func finish(sources: [(name: String, records: Int, versions: String?)]) -> ReportModel {
+        var m = ReportModel(generatedAt: LogTimestamp.utcISO(Date().timeIntervalSince1970, fractionDigits: 0))
+        m.sources = sources
+        m.recordCount = records
+        var tally = SummaryTally()
+        for (_, r) in rows.sorted(by: { $0.key < $1.key }) {
+            tally.add(user: r.user, address: r.peerAddress, outcome: r.outcome, authFailures: r.authFailures,
+                      bytesUp: r.bytesUp, bytesDown: r.bytesDown, start: r.start, startEpoch: r.startEpoch,
+                      end: r.end, endEpoch: r.endEpoch, clientVersion: r.clientVersion)
+        }
+        tally.fill(&m)
+        // ORDER BY n DESC over groups made in (event_id, variant) order; the sort is stable.
+        let counted = failures.sorted { $0.key < $1.key }.enumerated()
+            .sorted { ($0.element.value.count, $1.offset) > ($1.element.value.count, $0.offset) }
+            .prefix(10).map(\.element)
+        m.failureEvents = counted.map { w, f in
+            ReportModel.FailureEvent(eventID: w.eventID, meaning: catalog?.meaning(w.eventID, variant: w.variant) ?? "",
+                                     count: f.count, example: f.example.map { String(decoding: $0, as: UTF8.self) } ?? "")
+        }
+        m.weakSessions = weak.sorted { $0.key < $1.key }.map(\.session)
+        rows = []
+        weak = []
+        return m
+    }
+}
