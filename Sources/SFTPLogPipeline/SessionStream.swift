@@ -13,6 +13,9 @@ public struct StreamedSource: Sendable {
     public var unparsed = 0
     public var format: String?
     public var sftpplusVersions: String?
+    /// Why reading stopped early (compressed data cut short): what was read
+    /// before is in the answer, as `ingest` stores it, and the error is reported.
+    public var interruption: Error?
 
     public init(name: String) { self.name = name }
 }
@@ -139,7 +142,7 @@ public final class SessionStream {
                                                               bannerVersions: facts.banners, catalog: catalog)
         }
         // Corrupt compressed data: what came before was answered, then it is said.
-        try opened.last?.checkStream()
+        do { try opened.last?.checkStream() } catch { result.interruption = error }
         return result
     }
 }

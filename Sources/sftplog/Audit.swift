@@ -77,7 +77,13 @@ struct SourceOptions: ParsableArguments {
         var result = Pass()
         try pass.run(files, each: { name, outcome in
             switch outcome {
-            case .success(let r): result.sources.append(r)
+            case .success(let r):
+                result.sources.append(r)
+                if let error = r.interruption {
+                    progress?.clear()
+                    Terminal.warn("\(error)")
+                    result.failures += 1
+                }
             case .failure(let error):
                 progress?.clear()
                 Terminal.warn("\(error)")
