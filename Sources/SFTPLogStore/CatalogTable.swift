@@ -71,3 +71,60 @@ public enum CatalogTable {
             """).map { ($0["message"], $0["level"], $0["n"]) }
     }
 }
+
+/// `catalog stats` over records that were never stored (a streaming pass):
+/// what `CatalogTable.stats` and `opensshMessages` give for a database holding
+/// them (keep the two the same).
+public struct CatalogTally {
+    private var byStatus: [EventResolution.Status: Int] = [:]
+    private var unresolved: [String: Int] = [:], unknown: [String: Int] = [:]
+    private var messages: [MessageKey: Int] = [:]
+
+    private struct MessageKey: Hashable { var message: String; var level: Int? }
+
+    public init() {}
+
+    public mutating func add(_ r: SFTPLogRecords.Record) {
+        if r.kind == .sftpplusEvent, let status = r.resolution?.status {
+            byStatus[status, default: 0] += 1
+            if let id = r.eventID {
+                if status == .unresolved { unresolved[id, default: 0] += 1 }
+                if status == .unknownID { unknown[id, default: 0] += 1 }
+            }
+        }
+        if r.kind.rawValue.hasPrefix("openssh."), let m = r.message {
+            // SQL's json_extract: a continuation line's level is NULL; a level is a JSON integer.
+            let continuation: Bool
+            switch r.extraValue("continuation") {
+            case .bool(let b)?: continuation = b
+            case .int(let i)?: continuation = i != 0
+            default: continuation = false
+            }
+            var level: Int?
+            if !continuation, case .int(let l)? = r.extraValue("level") { level = l }
+            messages[MessageKey(message: m, level: level), default: 0] += 1
+        }
+    }
+
+    public var stats: CatalogTable.Stats {
+        var s = CatalogTable.Stats()
+        s.resolved = byStatus[.resolved] ?? 0
+        s.unresolved = byStatus[.unresolved] ?? 0
+        s.unknown = byStatus[.unknownID] ?? 0
+        // ORDER BY n DESC, event_id: IDs compared as SQLite compares text, byte by byte.
+        func ordered(_ c: [String: Int]) -> [(String, Int)] {
+            c.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }.map { ($0.key, $0.value) }
+        }
+        s.unresolvedByID = ordered(unresolved)
+        s.unknownIDs = ordered(unknown)
+        return s
+    }
+
+    /// In GROUP BY order: by message (byte by byte), then level (none first).
+    public var opensshMessages: [(message: String, level: Int?, records: Int)] {
+        messages.sorted { a, b in
+            if a.key.message != b.key.message { return a.key.message.utf8.lexicographicallyPrecedes(b.key.message.utf8) }
+            return (a.key.level ?? Int.min) < (b.key.level ?? Int.min)
+        }.map { ($0.key.message, $0.key.level, $0.value) }
+    }
+}

@@ -86,12 +86,29 @@ struct CatalogCommand: ParsableCommand {
     struct Stats: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "How the records of a database resolved against the catalogue, and what the OpenSSH message table holds.",
-            discussion: "Without --db, $SFTPLOG_DB or ./sftplog.db, only the OpenSSH message table is described.")
+            discussion: """
+                With FILE, DIR or -: the records of those inputs, read in one streaming pass (nothing stored). \
+                Without them, --db, $SFTPLOG_DB or ./sftplog.db; without any of these, only the OpenSSH message table is described.
+                """)
+        @Argument(help: "Log files or directories to read (nothing is stored); - for standard input.") var inputs: [String] = []
         @OptionGroup var database: DatabaseOption
+        @OptionGroup var input: InputOptions
+        @Flag(name: [.short, .long], help: "No progress line and no unparsed lines on stderr.") var quiet = false
         @OptionGroup var output: OutputOptions<ListingFormats>
 
         func run() throws {
+            var status: Int32 = 0
             try reporting {
+                if !inputs.isEmpty {
+                    var source = SourceOptions()
+                    (source.inputs, source.input, source.quiet) = (inputs, input, quiet)
+                    var tally = CatalogTally()
+                    let pass = try source.stream(try input.files(inputs), onRecord: { tally.add($0) }) { _ in }
+                    let table = try? OpenSSHMessageTable.shared()
+                    render(tally.stats, table, table?.coverage(of: tally.opensshMessages))
+                    status = pass.ingestStatus
+                    return
+                }
                 let path = database.path
                 // Nothing named and nothing at the default place: the table alone.
                 let named = database.isNamed
@@ -109,6 +126,7 @@ struct CatalogCommand: ParsableCommand {
                 }
                 render(s, table, table?.coverage(of: messages))
             }
+            if status != 0 { throw ExitCode(status) }
         }
 
         private func render(_ s: CatalogTable.Stats?, _ table: OpenSSHMessageTable?, _ coverage: OpenSSHMessageTable.Coverage?) {

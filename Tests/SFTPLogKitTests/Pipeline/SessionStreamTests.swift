@@ -5,7 +5,7 @@ import SFTPLogTestSupport
 import SFTPLogKit
 
 /// A streaming pass must give the answers a database of the same input gives
-/// (audit, the session list, the report's summary):
+/// (audit, the session list, the report's summary, catalog stats):
 /// every bundled sample and hostile test log, one at a time, through the
 /// library (the CLI tests compare the commands on all of them at once).
 final class SessionStreamTests: XCTestCase {
@@ -23,6 +23,7 @@ final class SessionStreamTests: XCTestCase {
             let store = try Workspace.ingest([f], stream: stream, sessions: rebuild, warn: { _ in })
             let storedAudit = try store.read { try AuditLoad.audit($0, filter: SessionFilter(), judge: memo, minRating: .info, policyName: policy.name) }
             var storedReport = try store.read { try ReportModel.build($0, filter: SessionFilter(), catalog: catalog, withOperations: false) }
+            let (storedStats, storedMessages) = try store.read { (try $0.catalogStats(), try $0.opensshMessages()) }
             let bytes = Mutex<[UInt8]>([])
             _ = try store.read { try $0.exportSessions(filter: SessionFilter(), framing: .array, withTimeline: false) { b in bytes.withLock { $0 += b } } }
             // The streaming pass's.
@@ -31,7 +32,8 @@ final class SessionStreamTests: XCTestCase {
             var report = ReportCollector(filter: SessionFilter(), catalog: catalog)
             var sources: [(name: String, records: Int, versions: String?)] = []
             let pass = SessionStream(stream: stream, sessions: rebuild)
-            pass.onRecord = { report.add(record: $0) }
+            var tally = CatalogTally()
+            pass.onRecord = { report.add(record: $0); tally.add($0) }
             try pass.run([f], each: { _, r in
                 if case .success(let s) = r { sources.append((s.name, s.records, s.sftpplusVersions)) }
             }) { s in
@@ -44,6 +46,12 @@ final class SessionStreamTests: XCTestCase {
             (storedReport.generatedAt, streamedReport.generatedAt) = ("", "")
             XCTAssertEqual(ReportText.json(streamedReport).json, ReportText.json(storedReport).json, f)
             XCTAssertEqual(ReportText().render(streamedReport), ReportText().render(storedReport), f)
+            let stats = tally.stats
+            XCTAssertEqual([stats.resolved, stats.unresolved, stats.unknown], [storedStats.resolved, storedStats.unresolved, storedStats.unknown], f)
+            XCTAssertEqual(stats.unresolvedByID.map { "\($0.0)=\($0.1)" }, storedStats.unresolvedByID.map { "\($0.0)=\($0.1)" }, f)
+            XCTAssertEqual(stats.unknownIDs.map { "\($0.0)=\($0.1)" }, storedStats.unknownIDs.map { "\($0.0)=\($0.1)" }, f)
+            XCTAssertEqual(tally.opensshMessages.map { "\($0.level ?? -1) \($0.records) \($0.message)" },
+                           storedMessages.map { "\($0.level ?? -1) \($0.records) \($0.message)" }, f)
             let streamedAudit = audit.finish()
             XCTAssertEqual(streamedAudit.json.json, storedAudit.json.json, f)
             let sessions = listing.finish()

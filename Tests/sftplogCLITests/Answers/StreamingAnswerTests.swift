@@ -17,6 +17,8 @@ final class StreamingAnswerTests: XCTestCase {
     static let moreAnswers: [[String]] = [
         ["report"],
         ["report", "--format", "markdown"],
+        ["catalog", "stats", "--json"],
+        ["catalog", "stats", "--format", "csv"],
         ["audit", "--json", "--min-rating", "fail"],
         ["sessions", "--format", "csv"],
         ["sessions", "--format", "ndjson"],
@@ -38,7 +40,7 @@ final class StreamingAnswerTests: XCTestCase {
             let streamed = try CLI.run(args + ["--quiet"] + files)
             XCTAssertEqual(Self.undated(streamed.stdout), Self.undated(stored.stdout), "\(args) on \(label)")
             if args[0] == "audit" { XCTAssertEqual(streamed.status, stored.status, "\(args) on \(label): exit status") }
-            if args[0] != "audit" { XCTAssertEqual(streamed.status, ingest.status, "\(args) on \(label): exit status as ingest's") }
+            if args[0] == "sessions" || args[0] == "report" { XCTAssertEqual(streamed.status, ingest.status, "\(args) on \(label): exit status as ingest's") }
         }
     }
 
