@@ -8,7 +8,7 @@ import SFTPLogStore
 
 /// Turns one input into records: line splitting, format detection, the chosen
 /// reader, then catalogue resolution. Used by `parse` (print) and `ingest` (store).
-public struct RecordStream {
+public struct RecordStream: Sendable {
     public var options: ReaderOptions
     public var catalog: EventCatalog?
 

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import SFTPLogRecords
 import SFTPLogCatalog
 import SFTPLogSFTPPlus
@@ -70,12 +71,14 @@ public final class SessionStream {
     /// first continues the one before from where `ingest` would resume it (the
     /// start of its last line's records, with the format and CSV header known),
     /// and those records of the one before are read again from it.
+    ///
+    /// Each file is parsed and resolved on a thread of its own (`MemberReading`)
+    /// while this one builds the sessions from its records, in order.
     private func read(_ chain: [String], as name: String, sourceID: Int64, session: (SessionTimeline) throws -> Void) throws -> StreamedSource {
         var result = StreamedSource(name: name)
         let live = sessions.live(file: name)
         var facts = SourceFacts.Streamed()
-        var format: SourceFormat?, readerState: String?
-        var resume: (offset: Int64, line: Int) = (0, 1)
+        var format: SourceFormat?
         func handOver(_ closed: [SessionTimeline]) throws {
             for s in closed {
                 do { try session(s) } catch { throw SessionSinkError(underlying: error) }
@@ -89,51 +92,34 @@ public final class SessionStream {
             onRecord?(r)
             if seq == 0, result.records % 8_000 == 0 { try handOver(live.takeClosed(sourceID: sourceID)) }
         }
-        var opened: [InputSource] = []
-        defer { for src in opened { src.close() } }
+        var start = MemberReading.Start(format: nil, readerState: nil, offset: 0, line: 1)
         for (k, path) in chain.enumerated() {
-            let isLast = k == chain.count - 1
-            let src = try InputSource.open(path)
-            opened.append(src)
-            let display = src.isStdin ? "-" : name
-            if !src.isStream, src.size == 0 { throw IngestError.emptyInput(name: display) }
-            let reader = stream.makeReader(file: display, fileYear: src.modificationYear, format: format, readerState: readerState)
-            let detecting = reader as? DetectingReader
-            var lastLine = (line: -1, seq: 0)
-            var bytes = resume.offset, lines = 0, sawLine = false
-            var lastStart: (offset: Int64, line: Int)?
-            /// The records of the line being read, held while a later input reads them again.
-            var held: [(Record, Int)] = []
-            if resume.offset > 0 { try src.seek(to: resume.offset) }
-            try stream.run(src, reader: reader, offset: resume.offset, line: resume.line, checkStream: false, onLine: { l in
-                sawLine = true
-                lines += 1
-                bytes = l.offset + Int64(l.bytes.count + l.terminatorLength)
-                if lines % 65_536 == 0 {
-                    self.onProgress?(IngestProgress(name: display, bytesRead: bytes, totalBytes: src.size, lines: lines, final: false))
+            let member = MemberReading(stream: stream, path: path, name: name, start: start, isLast: k == chain.count - 1)
+            var ending: MemberReading.Ending?
+            var failure: Error?
+            while ending == nil {
+                switch member.queue.take() {
+                case .records(let list, let detected, let progress):
+                    if format == nil { format = detected }
+                    guard failure == nil else { continue }  // draining after an error here
+                    do {
+                        for (r, seq) in list { try accept(r, seq: seq) }
+                    } catch {
+                        failure = error
+                        member.cancel()
+                    }
+                    if let progress { onProgress?(progress) }
+                case .end(let e):
+                    ending = e
                 }
-            }, emit: { r in
-                let seq = r.line == lastLine.line ? lastLine.seq + 1 : 0
-                lastLine = (r.line, seq)
-                if format == nil { format = detecting?.format }
-                if isLast { try accept(r, seq: seq); return }
-                if seq == 0 {
-                    lastStart = (r.offset, r.line)
-                    for (h, hs) in held { try accept(h, seq: hs) }
-                    held = []
-                }
-                held.append((r, seq))
-            })
-            if !sawLine, src.isStream {
-                try src.checkStream()
-                throw IngestError.emptyInput(name: display)
             }
-            onProgress?(IngestProgress(name: display, bytesRead: bytes, totalBytes: src.size, lines: lines, final: true))
-            if !isLast {
-                resume = lastStart ?? (bytes, resume.line + lines)
-                format = detecting?.format ?? format
-                readerState = (reader as? CSVEventReader)?.savedState ?? readerState
-            }
+            if let failure { throw failure }
+            guard let end = ending else { break }
+            if let error = end.error { throw error }
+            onProgress?(end.progress)
+            format = format ?? end.start.format
+            start = end.start
+            result.interruption = end.interruption
         }
         try handOver(live.finish(sourceID: sourceID))
         result.format = format?.rawValue
@@ -141,8 +127,108 @@ public final class SessionStream {
             result.sftpplusVersions = VersionInference.infer(resolved: facts.resolved.map { (eventID: $0.eventID, variant: $0.variant) },
                                                               bannerVersions: facts.banners, catalog: catalog)
         }
-        // Corrupt compressed data: what came before was answered, then it is said.
-        do { try opened.last?.checkStream() } catch { result.interruption = error }
         return result
+    }
+}
+
+/// One file of a streaming pass parsed and resolved on a thread of its own,
+/// its records handed over in batches, in order, at most a few batches ahead.
+final class MemberReading: Sendable {
+    /// Where and how reading starts: from the top, or where `ingest` would resume.
+    struct Start: Sendable {
+        var format: SourceFormat?, readerState: String?
+        var offset: Int64, line: Int
+    }
+
+    struct Ending: Sendable {
+        /// Where the next file of the chain resumes, with what this one's reader knew.
+        var start: Start
+        var progress: IngestProgress
+        var error: Error?
+        /// The last file's compressed data cut short: what came before was read.
+        var interruption: Error?
+    }
+
+    enum Piece: Sendable {
+        case records([(Record, Int)], format: SourceFormat?, progress: IngestProgress?)
+        case end(Ending)
+    }
+
+    let queue = BoundedQueue<Piece>(capacity: 4)
+    private let cancelled = Mutex(false)
+    static let batchSize = 1_024
+
+    func cancel() { cancelled.withLock { $0 = true } }
+
+    init(stream: RecordStream, path: String, name: String, start: Start, isLast: Bool) {
+        let t = Thread { [self] in
+            queue.put(.end(read(stream: stream, path: path, name: name, start: start, isLast: isLast)))
+        }
+        t.name = "sftplog-parse"
+        t.stackSize = 8 << 20
+        t.start()
+    }
+
+    private func read(stream: RecordStream, path: String, name: String, start: Start, isLast: Bool) -> Ending {
+        var ending = Ending(start: start, progress: IngestProgress(name: name, bytesRead: 0, totalBytes: nil, lines: 0, final: true))
+        do {
+            let src = try InputSource.open(path)
+            defer { src.close() }
+            let display = src.isStdin ? "-" : name
+            ending.progress.name = display
+            ending.progress.totalBytes = src.size
+            if !src.isStream, src.size == 0 { throw IngestError.emptyInput(name: display) }
+            let reader = stream.makeReader(file: display, fileYear: src.modificationYear, format: start.format, readerState: start.readerState)
+            let detecting = reader as? DetectingReader
+            var lastLine = (line: -1, seq: 0)
+            var bytes = start.offset, lines = 0, sawLine = false
+            var lastStart: (offset: Int64, line: Int)?
+            var batch: [(Record, Int)] = []
+            batch.reserveCapacity(MemberReading.batchSize)
+            /// The records of the line being read, held while a later file reads them again.
+            var held: [(Record, Int)] = []
+            func send(progress: Bool) {
+                let p = progress ? IngestProgress(name: display, bytesRead: bytes, totalBytes: src.size, lines: lines, final: false) : nil
+                queue.put(.records(batch, format: detecting?.format ?? start.format, progress: p))
+                batch = []
+                batch.reserveCapacity(MemberReading.batchSize)
+            }
+            if start.offset > 0 { try src.seek(to: start.offset) }
+            try stream.run(src, reader: reader, offset: start.offset, line: start.line, checkStream: false, onLine: { l in
+                sawLine = true
+                lines += 1
+                bytes = l.offset + Int64(l.bytes.count + l.terminatorLength)
+            }, emit: { r in
+                if cancelled.withLock({ $0 }) { throw CancellationError() }
+                let seq = r.line == lastLine.line ? lastLine.seq + 1 : 0
+                lastLine = (r.line, seq)
+                if isLast {
+                    batch.append((r, seq))
+                } else {
+                    if seq == 0 {
+                        lastStart = (r.offset, r.line)
+                        batch += held
+                        held = []
+                    }
+                    held.append((r, seq))
+                }
+                if batch.count >= MemberReading.batchSize { send(progress: true) }
+            })
+            if !batch.isEmpty { send(progress: false) }
+            if !sawLine, src.isStream {
+                try src.checkStream()
+                throw IngestError.emptyInput(name: display)
+            }
+            ending.progress.bytesRead = bytes
+            ending.progress.lines = lines
+            let state = (reader as? CSVEventReader)?.savedState ?? start.readerState
+            let resume = lastStart ?? (bytes, start.line + lines)
+            ending.start = Start(format: detecting?.format ?? start.format, readerState: state, offset: resume.offset, line: resume.line)
+            // Corrupt compressed data: what came before is answered, then it is said.
+            if isLast { do { try src.checkStream() } catch { ending.interruption = error } }
+        } catch {
+            ending.error = error
+        }
+        return ending
     }
 }

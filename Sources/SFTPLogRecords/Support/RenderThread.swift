@@ -50,3 +50,26 @@ public final class RenderThread<Item: Sendable>: Sendable {
         return item
     }
 }
+
+/// Items handed from one thread to another, in order, with at most `capacity`
+/// waiting: `put` blocks while it is full, `take` while it is empty.
+public final class BoundedQueue<Item: Sendable>: Sendable {
+    private let items = Mutex<[Item]>([])
+    private let free: DispatchSemaphore
+    private let queued = DispatchSemaphore(value: 0)
+
+    public init(capacity: Int) { free = DispatchSemaphore(value: capacity) }
+
+    public func put(_ item: Item) {
+        free.wait()
+        items.withLock { $0.append(item) }
+        queued.signal()
+    }
+
+    public func take() -> Item {
+        queued.wait()
+        let item = items.withLock { $0.removeFirst() }
+        free.signal()
+        return item
+    }
+}

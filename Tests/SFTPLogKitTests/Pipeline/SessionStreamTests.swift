@@ -65,4 +65,23 @@ final class SessionStreamTests: XCTestCase {
         XCTAssertGreaterThan(sessionsSeen, 150)
         XCTAssertGreaterThan(flaggedSeen, 50)
     }
+
+    /// The parsing thread stops when the caller's session handler fails, and
+    /// the handler's error is what the pass throws (no thread left waiting).
+    func testAFailingSessionHandlerEndsThePass() throws {
+        struct Stop: Error {}
+        let dir = Paths.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let log = try Paths.generatedLog(lines: 60_000, seed: 7, in: dir)
+        let rebuild = SessionRebuild(rules: try SessionRules.bundled(), zone: .current)
+        let pass = SessionStream(stream: RecordStream(options: ReaderOptions(), catalog: try EventCatalog.shared()), sessions: rebuild)
+        var seen = 0, records = 0
+        pass.onRecord = { _ in records += 1 }
+        XCTAssertThrowsError(try pass.run([log], each: { _, _ in XCTFail("no outcome after the handler failed") }) { _ in
+            seen += 1
+            if seen == 3 { throw Stop() }
+        }) { XCTAssertTrue($0 is Stop, "\($0)") }
+        XCTAssertEqual(seen, 3)
+        XCTAssertLessThan(records, 60_000, "the pass stopped before the end of the input")
+    }
 }
