@@ -33,6 +33,10 @@ struct ContentPlan {
 
     private(set) var sources: [Source] = []
     private(set) var entries: [Entry] = []
+    /// The sources by their heads, per head length: an input's candidates are
+    /// found by looking up its own head's prefixes (comparing it with every
+    /// earlier head made 10,000 transcripts quadratic).
+    private var byHead: [Int: [[UInt8]: [Int]]] = [:]
 
     init(_ names: [String]) {
         for name in names { entries.append(place(name)) }
@@ -42,9 +46,11 @@ struct ContentPlan {
         guard name != "-", let src = try? InputSource.open(name) else { return .asGiven }
         defer { src.close() }
         guard !src.isStream, let size = src.size, size > 0, let head = try? src.readUpTo(Ingestor.headLength) else { return .asGiven }
-        let candidates = sources.indices.filter { i in
-            sources[i].head.count <= head.count && head.starts(with: sources[i].head) && sources[i].bytes <= size
-        }.sorted { sources[$0].bytes > sources[$1].bytes }
+        var candidates: [Int] = []
+        for (length, heads) in byHead where length <= head.count {
+            candidates += (heads[Array(head.prefix(length))] ?? []).filter { sources[$0].bytes <= size }
+        }
+        candidates.sort { sources[$0].bytes > sources[$1].bytes }
         for i in candidates {
             guard let theirs = contentHash(of: i), let (mine, _) = try? Ingestor.prefixHash(src, sources[i].bytes),
                   mine.count == theirs.count, mine.digest == theirs.digest else { continue }
@@ -52,12 +58,23 @@ struct ContentPlan {
             // A continuation: the source goes on with this input's content, under its first name.
             sources[i].members.append(name)
             sources[i].bytes = size
+            unindex(i)
             sources[i].head = head
+            index(i)
             sources[i].hash = nil
             return .skip
         }
         sources.append(Source(name: name, members: [name], head: head, bytes: size, hash: nil))
+        index(sources.count - 1)
         return .read(sources.count - 1)
+    }
+
+    private mutating func index(_ i: Int) {
+        byHead[sources[i].head.count, default: [:]][sources[i].head, default: []].append(i)
+    }
+
+    private mutating func unindex(_ i: Int) {
+        byHead[sources[i].head.count]?[sources[i].head]?.removeAll { $0 == i }
     }
 
     /// The whole content's hash of a source (computed when first needed).
