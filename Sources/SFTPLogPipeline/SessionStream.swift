@@ -33,6 +33,11 @@ public final class SessionStream {
     public var onProgress: ((IngestProgress) -> Void)?
     /// Every record, in input order (for answers that count records, e.g. failure events).
     public var onRecord: ((Record) -> Void)?
+    /// Sessions whose records are kept (`report --session`), each handed to
+    /// `onSessionRecords` with them (line order; `duplicate` as `ingest` marks
+    /// a record another session shows) just before the session itself.
+    public var keepsRecords: ((SessionID) -> Bool)?
+    public var onSessionRecords: ((SessionID, [(record: Record, duplicate: Bool)]) -> Void)?
 
     public init(stream: RecordStream, sessions: SessionRebuild) {
         self.stream = stream
@@ -79,13 +84,33 @@ public final class SessionStream {
         let live = sessions.live(file: name)
         var facts = SourceFacts.Streamed()
         var format: SourceFormat?
+        /// Kept sessions' records: SFTPPlus records know their session as they are
+        /// added; an OpenSSH run's are those of its lines, known when it closes.
+        var keptRecords: [SessionID: [(record: Record, duplicate: Bool)]] = [:]
+        var runRecords: [(record: Record, seq: Int)] = []
         func handOver(_ closed: [SessionTimeline]) throws {
+            if let keep = keepsRecords {
+                for s in closed where keep(s.id) {
+                    var list = keptRecords.removeValue(forKey: s.id) ?? []
+                    let places = Set(s.records.map { "\($0.line):\($0.seq)" })
+                    list += runRecords.filter { places.contains("\($0.record.line):\($0.seq)") }.map { ($0.record, false) }
+                    onSessionRecords?(s.id, list)
+                }
+                if let last = closed.map(\.lastLine).max() { runRecords.removeAll { $0.record.line <= last } }
+            }
             for s in closed {
                 do { try session(s) } catch { throw SessionSinkError(underlying: error) }
             }
         }
         func accept(_ r: consuming Record, seq: Int) throws {
-            live.add(r, seq: seq, format: format)
+            let joined = live.add(r, seq: seq, format: format)
+            if let keep = keepsRecords {
+                if let j = joined {
+                    if keep(j.id) { keptRecords[j.id, default: []].append((r, j.duplicate)) }
+                } else if live.marksRecordsAfterwards {
+                    runRecords.append((r, seq))
+                }
+            }
             facts.add(r)
             result.records += 1
             if r.kind == .unparsed { result.unparsed += 1; onUnparsed?(r) }

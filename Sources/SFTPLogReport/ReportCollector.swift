@@ -30,13 +30,10 @@ public struct ReportCollector {
     public init(filter: SessionFilter, catalog: EventCatalog?) {
         self.filter = filter
         self.catalog = catalog
-        var wordings = Set<Wording>()
-        for e in catalog?.events.values ?? [:].values {
-            for t in e.variants where t.groups.contains(where: { $0.lowercased().hasPrefix("failure") }) {
-                wordings.insert(Wording(eventID: e.id, variant: t.variant))
-            }
-        }
-        failureWordings = wordings
+        failureWordings = Set(ReportModel.failureVariants(catalog).compactMap { key -> Wording? in
+            guard let hash = key.lastIndex(of: "#"), let v = Int(key[key.index(after: hash)...]) else { return nil }
+            return Wording(eventID: String(key[..<hash]), variant: v)
+        })
     }
 
     /// Every record of the pass, in input order.
@@ -92,6 +89,23 @@ public struct ReportCollector {
         m.weakSessions = weak.sorted { $0.key < $1.key }.map(\.session)
         rows = []
         weak = []
+        return m
+    }
+}
+
+extension ReportModel {
+    /// `report --session ID` over a streaming pass: the sessions it found with
+    /// that prefix (one, else an error as on a database) and the records kept for them.
+    public static func session(_ id: String, from found: [SessionTimeline], timelines: [SessionID: [(record: Record, duplicate: Bool)]],
+                               catalog: EventCatalog?, sources: [(name: String, records: Int, versions: String?)]) throws -> ReportModel {
+        guard let s = found.first else { throw ReportError.noSuchSession(id) }
+        if found.count > 1 { throw ReportError.ambiguousSession(id, found.map(\.id.rawValue)) }
+        var m = ReportModel(generatedAt: LogTimestamp.utcISO(Date().timeIntervalSince1970, fractionDigits: 0))
+        m.sources = sources
+        m.recordCount = sources.reduce(0) { $0 + $1.records }
+        m.sessions = found
+        m.sessionCount = 1
+        m.detail = sessionDetail(s, timeline: timelines[s.id] ?? [], failureVariants: failureVariants(catalog), catalog: catalog)
         return m
     }
 }

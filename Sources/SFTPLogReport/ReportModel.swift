@@ -78,9 +78,24 @@ public struct ReportModel: Sendable {
     }
 
     public static func sessionDetail(_ db: StoreReader, _ s: SessionTimeline, catalog: EventCatalog?) throws -> SessionDetail {
-        let groupsByVariant = try db.failureVariants()
+        sessionDetail(s, timeline: try db.timeline(s), failureVariants: try db.failureVariants(), catalog: catalog)
+    }
+
+    /// The catalogue's wordings in a failure group, as "id#variant" (what the
+    /// database's `catalog_variants.groups LIKE '%"failure%'` selects).
+    public static func failureVariants(_ catalog: EventCatalog?) -> Set<String> {
+        var out = Set<String>()
+        for e in catalog?.events.values ?? [:].values {
+            for t in e.variants where t.groups.contains(where: { $0.lowercased().hasPrefix("failure") }) { out.insert("\(e.id)#\(t.variant)") }
+        }
+        return out
+    }
+
+    /// A session's detail from its records in log order (`duplicate`: shown by another session too).
+    public static func sessionDetail(_ s: SessionTimeline, timeline: [(record: Record, duplicate: Bool)], failureVariants groupsByVariant: Set<String>,
+                                     catalog: EventCatalog?) -> SessionDetail {
         var entries: [TimelineEntry] = []
-        for (r, dup) in try db.timeline(s) {
+        for (r, dup) in timeline {
             let epoch = r.timestamp?.epoch(in: .current)
             let startEpoch = s.start?.epoch(in: .current)
             let failure = r.eventID.map { groupsByVariant.contains("\($0)#\(r.resolution?.variant ?? 0)") } ?? false

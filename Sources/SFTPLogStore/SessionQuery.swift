@@ -268,12 +268,16 @@ public enum SessionQuery {
 
     static func timeline(_ db: Database, sessionID: String) throws -> [(record: Record, duplicate: Bool)] {
         try Row.fetchAll(db, sql: """
-            SELECT r.*, r.session_duplicate AS duplicate FROM records r
+            SELECT r.*, r.session_duplicate AS duplicate, CAST(r.message AS BLOB) AS message_bytes, CAST(r.text AS BLOB) AS text_bytes
+            FROM records r
             WHERE r.session_id = ? ORDER BY r.line, r.seq
             """, arguments: [sessionID]).map { row in
             var r = Record(kind: RecordKind(row["kind"] as String), file: row["file"], line: row["line"], raw: [], rawIsUTF8: true)
             r.timestamp = (row["ts"] as String?).flatMap(parseTimestamp)
-            r.eventID = row["event_id"]; r.account = row["account"]; r.message = row["message"]; r.text = row["text"]
+            r.eventID = row["event_id"]; r.account = row["account"]
+            // As bytes: text read as a C string would stop at a NUL the log carried.
+            r.message = (row["message_bytes"] as Data?).map { String(decoding: $0, as: UTF8.self) }
+            r.text = (row["text_bytes"] as Data?).map { String(decoding: $0, as: UTF8.self) }
             r.component = row["component"]
             if let a: String = row["peer_address"] { r.peer = Peer(address: a, port: row["peer_port"]) }
             if let st: String = row["catalog_status"] {

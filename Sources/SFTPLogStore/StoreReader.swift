@@ -137,12 +137,12 @@ public struct StoreReader {
     public func failureEventCounts(limit: Int) throws -> [(eventID: String, variant: Int?, count: Int, example: String?)] {
         // Only the records of failure wordings' IDs are read (through the event index), not every record.
         try Row.fetchAll(db, sql: """
-            SELECT r.event_id, r.catalog_variant, count(*) AS n, min(r.message) AS example FROM records r
+            SELECT r.event_id, r.catalog_variant, count(*) AS n, CAST(min(r.message) AS BLOB) AS example FROM records r
             JOIN catalog_variants c ON c.event_id = r.event_id AND c.variant = r.catalog_variant
             WHERE c.groups LIKE '%"failure%'
               AND r.event_id IN (SELECT event_id FROM catalog_variants WHERE groups LIKE '%"failure%')
             GROUP BY r.event_id, r.catalog_variant ORDER BY n DESC LIMIT ?
-            """, arguments: [limit]).map { ($0["event_id"], $0["catalog_variant"], $0["n"], $0["example"]) }
+            """, arguments: [limit]).map { ($0["event_id"], $0["catalog_variant"], $0["n"], ($0["example"] as Data?).map { String(decoding: $0, as: UTF8.self) }) }
     }
 
     /// How the stored SFTPPlus records resolved against the catalogue.

@@ -10,7 +10,7 @@ enum StoredRecords {
                                _ body: (Record, Int) throws -> Void) throws {
         let cursor = try Row.fetchCursor(db, sql: """
             SELECT seq, kind, file, line, line_count, layout, ts, event_id, component, account, peer_address, peer_port,
-                   message, text, catalog_status, catalog_variant, fields, extra
+                   CAST(message AS BLOB) AS message, CAST(text AS BLOB) AS text, catalog_status, catalog_variant, fields, extra
             FROM records WHERE source_id = ? ORDER BY line, seq
             """, arguments: [sourceID])
         while let row = try cursor.next() {
@@ -24,8 +24,9 @@ enum StoredRecords {
             r.component = row["component"]
             r.account = row["account"]
             if let a: String = row["peer_address"] { r.peer = Peer(address: a, port: row["peer_port"]) }
-            r.message = row["message"]
-            r.text = row["text"]
+            // As bytes: text read as a C string would stop at a NUL the log carried.
+            r.message = (row["message"] as Data?).map { String(decoding: $0, as: UTF8.self) }
+            r.text = (row["text"] as Data?).map { String(decoding: $0, as: UTF8.self) }
             let fieldsText: String? = row["fields"]
             if let status: String = row["catalog_status"] {
                 var res = EventResolution(status: EventResolution.Status(rawValue: status) ?? .unresolved, variant: row["catalog_variant"])

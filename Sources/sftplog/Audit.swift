@@ -65,11 +65,15 @@ struct SourceOptions: ParsableArguments {
     /// One streaming pass over `files`, with ingest's progress line and unparsed-line
     /// report on stderr; an input that fails is named and the others are read.
     func stream(_ files: [String], policy: AlgorithmPolicy? = nil, onRecord: ((Record) -> Void)? = nil,
+                keepsRecords: ((SessionID) -> Bool)? = nil,
+                onSessionRecords: ((SessionID, [(record: Record, duplicate: Bool)]) -> Void)? = nil,
                 session: (SessionTimeline) throws -> Void) throws -> Pass {
         let options = try input.readerOptions()
         let pass = SessionStream(stream: RecordStream(options: options, catalog: try Catalogs.load()),
                                  sessions: try Catalogs.sessionRebuild(zone: options.timeZone, policy: policy))
         pass.onRecord = onRecord
+        pass.keepsRecords = keepsRecords
+        pass.onSessionRecords = onSessionRecords
         let unparsed = UnparsedReport()
         if !quiet { pass.onUnparsed = { unparsed.add($0) } }
         let progress = !quiet && isatty(2) != 0 ? ProgressLine(files: files) : nil

@@ -20,7 +20,19 @@ struct Report: ParsableCommand {
             let catalog = try Catalogs.load()
             let filter = try filters.filter()
             let model: ReportModel, details: [ReportModel.SessionDetail]
-            if session == nil, format != .html, let files = try source.streamedFiles() {
+            if let id = session, let files = try source.streamedFiles() {
+                // One session: its records are kept while the pass reads everything else once.
+                var f = filter
+                f.sessionID = id
+                var listing = SessionListing(filter: f)
+                var timelines: [SessionID: [(record: Record, duplicate: Bool)]] = [:]
+                let pass = try source.stream(files, keepsRecords: { $0.rawValue.hasPrefix(id) },
+                                             onSessionRecords: { timelines[$0] = $1 }) { listing.add($0) }
+                let m = try ReportModel.session(id, from: listing.finish(), timelines: timelines, catalog: catalog,
+                                                sources: pass.sources.map { ($0.name, $0.records, $0.sftpplusVersions) })
+                (model, details) = (m, [])
+                status = pass.ingestStatus
+            } else if session == nil, format != .html, let files = try source.streamedFiles() {
                 // The summary in one streaming pass; HTML and --session read an in-memory database.
                 var collector = ReportCollector(filter: filter, catalog: catalog)
                 let pass = try source.stream(files, onRecord: { collector.add(record: $0) }) { collector.add(session: $0) }

@@ -17,7 +17,7 @@ final class SessionStreamTests: XCTestCase {
         let stream = RecordStream(options: ReaderOptions(), catalog: catalog)
         let inputs = Paths.everyTestLog()
         XCTAssertGreaterThan(inputs.count, 100)
-        var sessionsSeen = 0, flaggedSeen = 0
+        var sessionsSeen = 0, flaggedSeen = 0, detailsSeen = 0
         for f in inputs {
             // The database's answers.
             let store = try Workspace.ingest([f], stream: stream, sessions: rebuild, warn: { _ in })
@@ -34,6 +34,9 @@ final class SessionStreamTests: XCTestCase {
             let pass = SessionStream(stream: stream, sessions: rebuild)
             var tally = CatalogTally()
             pass.onRecord = { report.add(record: $0); tally.add($0) }
+            var timelines: [SessionID: [(record: Record, duplicate: Bool)]] = [:]
+            pass.keepsRecords = { _ in true }
+            pass.onSessionRecords = { timelines[$0] = $1 }
             try pass.run([f], each: { _, r in
                 if case .success(let s) = r { sources.append((s.name, s.records, s.sftpplusVersions)) }
             }) { s in
@@ -55,6 +58,15 @@ final class SessionStreamTests: XCTestCase {
             let streamedAudit = audit.finish()
             XCTAssertEqual(streamedAudit.json.json, storedAudit.json.json, f)
             let sessions = listing.finish()
+            // report --session of every session, with its timeline.
+            for one in sessions where sessions.filter({ $0.id == one.id }).count == 1 {
+                var stored = try store.read { try ReportModel.build($0, filter: SessionFilter(), catalog: catalog, sessionID: one.id.rawValue) }
+                var streamed = try ReportModel.session(one.id.rawValue, from: [one], timelines: timelines, catalog: catalog, sources: sources)
+                (stored.generatedAt, streamed.generatedAt) = ("", "")
+                XCTAssertEqual(ReportText.json(streamed).json, ReportText.json(stored).json, "\(f) --session \(one.id.rawValue)")
+                XCTAssertEqual(ReportText().render(streamed), ReportText().render(stored), "\(f) --session \(one.id.rawValue)")
+                detailsSeen += streamed.detail?.timeline.count ?? 0
+            }
             var streamed: [UInt8] = []
             SessionListing.json(sessions, framing: .array) { streamed += $0 }
             XCTAssertEqual(String(decoding: streamed, as: UTF8.self), String(decoding: bytes.withLock { $0 }, as: UTF8.self), f)
@@ -64,6 +76,7 @@ final class SessionStreamTests: XCTestCase {
         // The comparison covers real answers, not empty ones.
         XCTAssertGreaterThan(sessionsSeen, 150)
         XCTAssertGreaterThan(flaggedSeen, 50)
+        XCTAssertGreaterThan(detailsSeen, 2_000, "timeline entries compared")
     }
 
     /// The parsing thread stops when the caller's session handler fails, and

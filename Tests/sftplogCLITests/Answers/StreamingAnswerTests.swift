@@ -101,4 +101,35 @@ final class StreamingAnswerTests: XCTestCase {
             XCTAssertEqual(try CLI.run(["audit", "--json", "--min-rating", "info", "--quiet"] + filter + files).stdout, audit.stdout, "audit \(filter)")
         }
     }
+
+    /// `report --session` on files keeps that session's records while the pass
+    /// reads the rest once: the same report, and the same refusals, as on a database.
+    func testOneSessionReportAnswersAsItsIngest() throws {
+        let dir = Paths.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var compared = 0
+        for f in [Paths.sample("sftpplus/dev-ts-first-5.26.log"), Paths.sample("openssh/sftp-vvv-default-ls-get.log"),
+                  Paths.sample("sftpplus/dev-csv-4.16.log")] {
+            let db = dir.appendingPathComponent("\(compared).db").path
+            XCTAssertEqual(try CLI.run(["ingest", "--quiet", "--db", db, f]).status, 0)
+            let ids = try CLI.run(["sessions", "--format", "csv", "--db", db]).stdout.components(separatedBy: "\r\n").dropFirst()
+                .compactMap { $0.split(separator: ",").first.map(String.init) }.prefix(4)
+            for id in ids {
+                for format in ["json", "text"] {
+                    let stored = try CLI.run(["report", "--session", id, "--format", format, "--db", db])
+                    let streamed = try CLI.run(["report", "--session", id, "--format", format, "--quiet", f])
+                    XCTAssertEqual(Self.undated(streamed.stdout), Self.undated(stored.stdout), "\(f) \(id) \(format)")
+                    XCTAssertEqual(streamed.status, stored.status)
+                    compared += 1
+                }
+            }
+            for prefix in ["zzz", ""] {
+                let stored = try CLI.run(["report", "--session", prefix, "--db", db])
+                let streamed = try CLI.run(["report", "--session", prefix, "--quiet", f])
+                XCTAssertEqual(streamed.stderr, stored.stderr, "--session \(prefix.debugDescription)")
+                XCTAssertEqual(streamed.status, stored.status)
+            }
+        }
+        XCTAssertGreaterThan(compared, 10)
+    }
 }
