@@ -27,17 +27,30 @@ public struct SessionListing {
         return kept.map(\.session)
     }
 
-    /// `sessions --json` (`.array`) or `--format ndjson` (`.lines`), as `SessionExport` frames it.
-    public static func json(_ sessions: [SessionTimeline], framing: SessionExport.Framing, to sink: ([UInt8]) -> Void) {
+    /// `sessions --json` (`.array`) or `--format ndjson` (`.lines`), as `SessionExport` frames it;
+    /// with `timelines`, each session's `timeline` (`--timeline`).
+    public static func json(_ sessions: [SessionTimeline], framing: SessionExport.Framing,
+                            timelines: [SessionID: [(record: Record, duplicate: Bool)]]? = nil, to sink: ([UInt8]) -> Void) {
         var j = JSONBytes(capacity: 1 << 16)
         if framing == .array { j.raw("[") }
         for (k, s) in sessions.enumerated() {
             if framing == .array, k > 0 { j.raw(",") }
-            j.value(SessionJSON.object(s))
+            j.value(SessionJSON.object(s, timeline: timelines.map { $0[s.id] ?? [] }))
             if framing == .lines { j.raw("\n") }
             if j.bytes.count > 1 << 20 { sink(j.bytes); j.bytes.removeAll(keepingCapacity: true) }
         }
         if framing == .array { j.raw("]\n") }
         sink(j.bytes)
+    }
+}
+
+extension SessionListing {
+    /// What a `--timeline` entry shows of a record, kept instead of the whole record.
+    public static func timelineEntry(_ r: Record) -> Record {
+        var e = Record(kind: r.kind, file: r.file, line: r.line, raw: [], rawIsUTF8: true)
+        e.timestamp = r.timestamp
+        e.eventID = r.eventID
+        e.message = r.message ?? r.text
+        return e
     }
 }

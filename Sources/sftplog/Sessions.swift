@@ -48,17 +48,17 @@ struct Sessions: ParsableCommand {
             let fmt = output.effective
             let stdout = RecordOutput()
             if let files = try source.streamedFiles() {
-                if timeline && (fmt == .json || fmt == .ndjson) {
-                    // The timeline needs every record of every session: read into memory and exported from there.
-                    _ = try source.open().read { try $0.exportSessions(filter: f, framing: fmt == .json ? .array : .lines, withTimeline: true) { stdout.write($0) } }
-                    return
-                }
+                // --timeline keeps what each selected session's records show, until the list is in order.
+                let withTimeline = timeline && (fmt == .json || fmt == .ndjson)
+                var timelines: [SessionID: [(record: Record, duplicate: Bool)]] = [:]
                 var listing = SessionListing(filter: f)
-                let pass = try source.stream(files) { listing.add($0) }
+                let pass = try source.stream(files, keepsRecords: withTimeline ? { _ in true } : nil, onSessionRecords: { id, list in
+                    timelines[id] = list.map { (SessionListing.timelineEntry($0.record), $0.duplicate) }
+                }) { listing.add($0) }
                 let sessions = listing.finish()
                 switch fmt {
                 case .json, .ndjson:
-                    SessionListing.json(sessions, framing: fmt == .json ? .array : .lines) { stdout.write($0) }
+                    SessionListing.json(sessions, framing: fmt == .json ? .array : .lines, timelines: withTimeline ? timelines : nil) { stdout.write($0) }
                 default:
                     FileHandle.standardOutput.write(Data(render(sessions, fmt).utf8))
                 }

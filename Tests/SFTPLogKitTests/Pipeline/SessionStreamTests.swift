@@ -36,7 +36,7 @@ final class SessionStreamTests: XCTestCase {
             pass.onRecord = { report.add(record: $0); tally.add($0) }
             var timelines: [SessionID: [(record: Record, duplicate: Bool)]] = [:]
             pass.keepsRecords = { _ in true }
-            pass.onSessionRecords = { timelines[$0] = $1 }
+            pass.onSessionRecords = { id, list in timelines[id] = list }
             try pass.run([f], each: { _, r in
                 if case .success(let s) = r { sources.append((s.name, s.records, s.sftpplusVersions)) }
             }) { s in
@@ -58,6 +58,15 @@ final class SessionStreamTests: XCTestCase {
             let streamedAudit = audit.finish()
             XCTAssertEqual(streamedAudit.json.json, storedAudit.json.json, f)
             let sessions = listing.finish()
+            // sessions --json --timeline.
+            let storedTimelines = Mutex<[UInt8]>([])
+            _ = try store.read { try $0.exportSessions(filter: SessionFilter(), framing: .array, withTimeline: true) { b in storedTimelines.withLock { $0 += b } } }
+            var streamedTimelines: [UInt8] = []
+            SessionListing.json(sessions, framing: .array, timelines: timelines.mapValues { $0.map { (SessionListing.timelineEntry($0.record), $0.duplicate) } }) {
+                streamedTimelines += $0
+            }
+            XCTAssertEqual(String(decoding: streamedTimelines, as: UTF8.self), String(decoding: storedTimelines.withLock { $0 }, as: UTF8.self),
+                           "\(f) --timeline")
             // report --session of every session, with its timeline.
             for one in sessions where sessions.filter({ $0.id == one.id }).count == 1 {
                 var stored = try store.read { try ReportModel.build($0, filter: SessionFilter(), catalog: catalog, sessionID: one.id.rawValue) }

@@ -22,6 +22,7 @@ final class StreamingAnswerTests: XCTestCase {
         ["audit", "--json", "--min-rating", "fail"],
         ["sessions", "--format", "csv"],
         ["sessions", "--format", "ndjson"],
+        ["sessions", "--json", "--timeline"],
     ]
 
     /// The moment a report was made is no part of its answer.
