@@ -89,18 +89,17 @@ public final class SessionStream {
         var keptRecords: [SessionID: [(record: Record, duplicate: Bool)]] = [:]
         var runRecords: [(record: Record, seq: Int)] = []
         func handOver(_ closed: [SessionTimeline]) throws {
-            if let keep = keepsRecords {
-                for s in closed where keep(s.id) {
+            for s in closed {
+                // Each session's records just before the session itself.
+                if let keep = keepsRecords, keep(s.id) {
                     var list = keptRecords.removeValue(forKey: s.id) ?? []
                     let places = Set(s.records.map { "\($0.line):\($0.seq)" })
                     list += runRecords.filter { places.contains("\($0.record.line):\($0.seq)") }.map { ($0.record, false) }
                     onSessionRecords?(s.id, list)
                 }
-                if let last = closed.map(\.lastLine).max() { runRecords.removeAll { $0.record.line <= last } }
-            }
-            for s in closed {
                 do { try session(s) } catch { throw SessionSinkError(underlying: error) }
             }
+            if keepsRecords != nil, let last = closed.map(\.lastLine).max() { runRecords.removeAll { $0.record.line <= last } }
         }
         func accept(_ r: consuming Record, seq: Int) throws {
             let joined = live.add(r, seq: seq, format: format)

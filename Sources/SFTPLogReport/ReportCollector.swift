@@ -109,3 +109,23 @@ extension ReportModel {
         return m
     }
 }
+
+extension ReportModel {
+    /// The HTML summary over a streaming pass: every selected session (with its
+    /// operations, as `SessionListing` gives them in order), the counts of
+    /// `collector` (which saw the records), and the detail of the first
+    /// `maxDetails` sessions from their kept records.
+    public static func html(sessions: [SessionTimeline], collector: inout ReportCollector,
+                            timelines: [SessionID: [(record: Record, duplicate: Bool)]], maxDetails: Int,
+                            catalog: EventCatalog?, sources: [(name: String, records: Int, versions: String?)]) -> (ReportModel, [SessionDetail]) {
+        var m = collector.finish(sources: sources)
+        m.sessions = sessions
+        m.sessionCount = sessions.count
+        m.summarise(failureEvents: m.failureEvents)
+        let failures = failureVariants(catalog)
+        let details = sessions.prefix(maxDetails).map { s in
+            sessionDetail(s, timeline: timelines[s.id] ?? [], failureVariants: failures, catalog: catalog)
+        }
+        return (m, details)
+    }
+}

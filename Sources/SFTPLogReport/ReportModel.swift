@@ -208,6 +208,10 @@ public struct ReportModel: Sendable {
 
     /// The summary from loaded sessions (HTML reports, which draw every session).
     mutating func summarise(catalog: EventCatalog?, db: StoreReader) {
+        summarise(failureEvents: ReportModel.failureEvents(db, catalog: catalog))
+    }
+
+    mutating func summarise(failureEvents: [FailureEvent]) {
         var tally = SummaryTally()
         for s in sessions {
             tally.add(user: s.user, address: s.peer?.address, outcome: s.outcome, authFailures: s.authFailures,
@@ -215,7 +219,7 @@ public struct ReportModel: Sendable {
                       end: s.end, endEpoch: s.endEpoch, clientVersion: s.clientVersion)
         }
         tally.fill(&self)
-        failureEvents = ReportModel.failureEvents(db, catalog: catalog)
+        self.failureEvents = failureEvents
         weakSessions = sessions.filter { s in s.findings.contains { $0.rating.isWeak } || s.terrapinVulnerable == true }
     }
 

@@ -13,11 +13,15 @@ public struct SessionListing {
 
     public init(filter: SessionFilter) { self.filter = filter }
 
-    public mutating func add(_ session: SessionTimeline) {
-        guard filter.matches(session) else { return }
+    /// The session's place in the list when the filter selects it.
+    @discardableResult
+    public mutating func add(_ session: SessionTimeline) -> SessionQuery.OrderKey? {
+        guard filter.matches(session) else { return nil }
         var s = SessionStore.storedForm(session)
         s.records = []
-        kept.append((SessionQuery.OrderKey(s), s))
+        let key = SessionQuery.OrderKey(s)
+        kept.append((key, s))
+        return key
     }
 
     /// The selected sessions in the database's order.
@@ -45,12 +49,40 @@ public struct SessionListing {
 }
 
 extension SessionListing {
-    /// What a `--timeline` entry shows of a record, kept instead of the whole record.
+    /// What a timeline entry shows of a record (`--timeline`, a report's session
+    /// detail), kept instead of the whole record: place, time, kind, event and
+    /// wording, message.
     public static func timelineEntry(_ r: Record) -> Record {
         var e = Record(kind: r.kind, file: r.file, line: r.line, raw: [], rawIsUTF8: true)
         e.timestamp = r.timestamp
         e.eventID = r.eventID
         e.message = r.message ?? r.text
+        if let res = r.resolution { e.resolution = EventResolution(status: res.status, variant: res.variant) }
         return e
+    }
+}
+
+/// The timelines of the sessions that come first in a list (the HTML report
+/// details its first `--max-sessions`): a session's records are kept while it
+/// is among the first `limit` seen so far, so memory holds at most `limit`
+/// timelines whatever the input's size.
+public struct FirstTimelines {
+    public let limit: Int
+    private var first: [(key: SessionQuery.OrderKey, id: SessionID)] = []
+    public private(set) var timelines: [SessionID: [(record: Record, duplicate: Bool)]] = [:]
+
+    public init(limit: Int) { self.limit = limit }
+
+    /// Offers a listed session's records (as `SessionListing.add` placed it).
+    public mutating func offer(_ id: SessionID, key: SessionQuery.OrderKey, records: [(record: Record, duplicate: Bool)]) {
+        guard limit > 0 else { return }
+        if first.count == limit, let last = first.last, !(key < last.key) { return }
+        var lo = 0, hi = first.count
+        while lo < hi { let mid = (lo + hi) / 2; if first[mid].key < key || !(key < first[mid].key) { lo = mid + 1 } else { hi = mid } }
+        first.insert((key, id), at: lo)
+        timelines[id] = records.map { (SessionListing.timelineEntry($0.record), $0.duplicate) }
+        if first.count > limit, let out = first.popLast() {
+            if !first.contains(where: { $0.id == out.id }) { timelines[out.id] = nil }
+        }
     }
 }

@@ -32,6 +32,23 @@ struct Report: ParsableCommand {
                                                 sources: pass.sources.map { ($0.name, $0.records, $0.sftpplusVersions) })
                 (model, details) = (m, [])
                 status = pass.ingestStatus
+            } else if format == .html, let files = try source.streamedFiles() {
+                // Every session is drawn, and the first --max-sessions in full with their records.
+                var collector = ReportCollector(filter: filter, catalog: catalog)
+                var listing = SessionListing(filter: filter)
+                var first = FirstTimelines(limit: maxSessions)
+                var closing: (id: SessionID, records: [(record: Record, duplicate: Bool)])?
+                let pass = try source.stream(files, onRecord: { collector.add(record: $0) }, keepsRecords: { _ in true },
+                                             onSessionRecords: { closing = ($0, $1) }) { s in
+                    guard let key = listing.add(s) else { return }
+                    if let c = closing, c.id == s.id { first.offer(s.id, key: key, records: c.records) }
+                    closing = nil
+                }
+                let timelines = first.timelines
+                (model, details) = ReportModel.html(sessions: listing.finish(), collector: &collector, timelines: timelines,
+                                                    maxDetails: maxSessions, catalog: catalog,
+                                                    sources: pass.sources.map { ($0.name, $0.records, $0.sftpplusVersions) })
+                status = pass.ingestStatus
             } else if session == nil, format != .html, let files = try source.streamedFiles() {
                 // The summary in one streaming pass; HTML and --session read an in-memory database.
                 var collector = ReportCollector(filter: filter, catalog: catalog)

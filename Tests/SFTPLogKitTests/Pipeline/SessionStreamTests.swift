@@ -5,7 +5,8 @@ import SFTPLogTestSupport
 import SFTPLogKit
 
 /// A streaming pass must give the answers a database of the same input gives
-/// (audit, the session list, the report's summary, catalog stats):
+/// (audit, the session list with and without timelines, the report's summary,
+/// HTML and one-session reports, catalog stats):
 /// every bundled sample and hostile test log, one at a time, through the
 /// library (the CLI tests compare the commands on all of them at once).
 final class SessionStreamTests: XCTestCase {
@@ -33,7 +34,8 @@ final class SessionStreamTests: XCTestCase {
             var sources: [(name: String, records: Int, versions: String?)] = []
             let pass = SessionStream(stream: stream, sessions: rebuild)
             var tally = CatalogTally()
-            pass.onRecord = { report.add(record: $0); tally.add($0) }
+            var htmlCounts = ReportCollector(filter: SessionFilter(), catalog: catalog)
+            pass.onRecord = { report.add(record: $0); tally.add($0); htmlCounts.add(record: $0) }
             var timelines: [SessionID: [(record: Record, duplicate: Bool)]] = [:]
             pass.keepsRecords = { _ in true }
             pass.onSessionRecords = { id, list in timelines[id] = list }
@@ -67,6 +69,15 @@ final class SessionStreamTests: XCTestCase {
             }
             XCTAssertEqual(String(decoding: streamedTimelines, as: UTF8.self), String(decoding: storedTimelines.withLock { $0 }, as: UTF8.self),
                            "\(f) --timeline")
+            // The HTML report: every session drawn, the first 200 in full.
+            var (streamedHTML, streamedDetails) = ReportModel.html(sessions: sessions, collector: &htmlCounts, timelines: timelines, maxDetails: 200,
+                                                                   catalog: catalog, sources: sources)
+            var (storedHTML, storedDetails) = try store.read { db -> (ReportModel, [ReportModel.SessionDetail]) in
+                let m = try ReportModel.build(db, filter: SessionFilter(), catalog: catalog, withOperations: true)
+                return (m, try m.sessions.prefix(200).map { try ReportModel.sessionDetail(db, $0, catalog: catalog) })
+            }
+            (storedHTML.generatedAt, streamedHTML.generatedAt) = ("", "")
+            XCTAssertEqual(HTMLReport.render(streamedHTML, details: streamedDetails), HTMLReport.render(storedHTML, details: storedDetails), "\(f) html")
             // report --session of every session, with its timeline.
             for one in sessions where sessions.filter({ $0.id == one.id }).count == 1 {
                 var stored = try store.read { try ReportModel.build($0, filter: SessionFilter(), catalog: catalog, sessionID: one.id.rawValue) }
