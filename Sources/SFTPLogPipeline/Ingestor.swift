@@ -366,7 +366,6 @@ public final class Ingestor {
                     load.nextResume = (r.offset, r.line)
                     try commit(final: false)
                 }
-                load.lastRecordStart = (r.offset, r.line)
             }
             load.add(r, seq: seq, zone: zone, onUnparsed: onUnparsed)
         })

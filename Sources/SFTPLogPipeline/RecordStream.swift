@@ -71,6 +71,20 @@ public struct RecordStream: Sendable {
     }
 }
 
+/// A record's place among the records of its line (`seq`), and where the last
+/// line's records start: where `ingest` resumes a source, re-reading them.
+struct RecordPlaces {
+    private var last = (line: -1, seq: 0)
+    private(set) var lastLineStart: (offset: Int64, line: Int)?
+
+    mutating func seq(of r: Record) -> Int {
+        let seq = r.line == last.line ? last.seq + 1 : 0
+        last = (r.line, seq)
+        if seq == 0 { lastLineStart = (r.offset, r.line) }
+        return seq
+    }
+}
+
 /// Where OpenSSH transcripts get their reader; replaced when the OpenSSH stage lands.
 enum OpenSSHReaderFactory {
     static func make(file: String, options: ReaderOptions) -> LogReader {

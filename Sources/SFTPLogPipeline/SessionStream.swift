@@ -93,8 +93,8 @@ public final class SessionStream {
                 // Each session's records just before the session itself.
                 if let keep = keepsRecords, keep(s.id) {
                     var list = keptRecords.removeValue(forKey: s.id) ?? []
-                    let places = Set(s.records.map { "\($0.line):\($0.seq)" })
-                    list += runRecords.filter { places.contains("\($0.record.line):\($0.seq)") }.map { ($0.record, false) }
+                    let places = Set(s.records.map { SIMD2($0.line, $0.seq) })
+                    list += runRecords.filter { places.contains(SIMD2($0.record.line, $0.seq)) }.map { ($0.record, false) }
                     onSessionRecords?(s.id, list)
                 }
                 do { try session(s) } catch { throw SessionSinkError(underlying: error) }
@@ -119,9 +119,9 @@ public final class SessionStream {
         var start = MemberReading.Start(format: nil, readerState: nil, offset: 0, line: 1)
         for (k, path) in chain.enumerated() {
             let member = MemberReading(stream: stream, path: path, name: name, start: start, isLast: k == chain.count - 1)
-            var ending: MemberReading.Ending?
             var failure: Error?
-            while ending == nil {
+            var ending: MemberReading.Ending
+            taking: while true {
                 switch member.queue.take() {
                 case .records(let list, let detected, let progress):
                     if format == nil { format = detected }
@@ -135,15 +135,15 @@ public final class SessionStream {
                     if let progress { onProgress?(progress) }
                 case .end(let e):
                     ending = e
+                    break taking
                 }
             }
             if let failure { throw failure }
-            guard let end = ending else { break }
-            if let error = end.error { throw error }
-            onProgress?(end.progress)
-            format = format ?? end.start.format
-            start = end.start
-            result.interruption = end.interruption
+            if let error = ending.error { throw error }
+            onProgress?(ending.progress)
+            format = format ?? ending.start.format
+            start = ending.start
+            result.interruption = ending.interruption
         }
         try handOver(live.finish(sourceID: sourceID))
         result.format = format?.rawValue
@@ -204,9 +204,8 @@ final class MemberReading: Sendable {
             if !src.isStream, src.size == 0 { throw IngestError.emptyInput(name: display) }
             let reader = stream.makeReader(file: display, fileYear: src.modificationYear, format: start.format, readerState: start.readerState)
             let detecting = reader as? DetectingReader
-            var lastLine = (line: -1, seq: 0)
+            var places = RecordPlaces()
             var bytes = start.offset, lines = 0, sawLine = false
-            var lastStart: (offset: Int64, line: Int)?
             var batch: [(Record, Int)] = []
             batch.reserveCapacity(MemberReading.batchSize)
             /// The records of the line being read, held while a later file reads them again.
@@ -224,13 +223,11 @@ final class MemberReading: Sendable {
                 bytes = l.offset + Int64(l.bytes.count + l.terminatorLength)
             }, emit: { r in
                 if cancelled.withLock({ $0 }) { throw CancellationError() }
-                let seq = r.line == lastLine.line ? lastLine.seq + 1 : 0
-                lastLine = (r.line, seq)
+                let seq = places.seq(of: r)
                 if isLast {
                     batch.append((r, seq))
                 } else {
                     if seq == 0 {
-                        lastStart = (r.offset, r.line)
                         batch += held
                         held = []
                     }
@@ -246,7 +243,7 @@ final class MemberReading: Sendable {
             ending.progress.bytesRead = bytes
             ending.progress.lines = lines
             let state = (reader as? CSVEventReader)?.savedState ?? start.readerState
-            let resume = lastStart ?? (bytes, start.line + lines)
+            let resume = places.lastLineStart ?? (bytes, start.line + lines)
             ending.start = Start(format: detecting?.format ?? start.format, readerState: state, offset: resume.offset, line: resume.line)
             // Corrupt compressed data: what came before is answered, then it is said.
             if isLast { do { try src.checkStream() } catch { ending.interruption = error } }

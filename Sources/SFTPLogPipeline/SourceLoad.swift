@@ -41,10 +41,9 @@ final class SourceLoad {
     var hash: ContentHash
     var headBytes: [UInt8] = []
     var batch: [RecordWriter.Prepared] = []
-    var lastLineSeq = (line: -1, seq: 0)
+    var places = RecordPlaces()
     var nextResume: (offset: Int64, line: Int)
     var lines = 0
-    var lastRecordStart: (Int64, Int)?
     var lastEmittedEnd: (offset: Int64, line: Int)?
     var streamedFacts = SourceFacts.Streamed()
 
@@ -93,11 +92,7 @@ final class SourceLoad {
     }
 
     /// The record's place among the records of its line.
-    func seq(of r: Record) -> Int {
-        let seq = (r.line == lastLineSeq.line) ? lastLineSeq.seq + 1 : 0
-        lastLineSeq = (r.line, seq)
-        return seq
-    }
+    func seq(of r: Record) -> Int { places.seq(of: r) }
 
     /// Adds a record to the batch (and to its session while streaming).
     func add(_ r: consuming Record, seq: Int, zone: TimeZone, onUnparsed: ((Record) -> Void)?) {
@@ -122,7 +117,7 @@ final class SourceLoad {
         var head = ContentHash()
         head.update(headBytes)
         // At the end, the last record is re-read on the next run (it may grow).
-        let resume = final ? (lastRecordStart ?? (hash.count, startLine + lines)) : nextResume
+        let resume = final ? (places.lastLineStart ?? (hash.count, startLine + lines)) : nextResume
         let progress = SourceProgress(name: name, format: format, formatExplanation: detecting?.explanation, readerState: state,
                                       bytes: hash.count, contentHash: hash.digest, headHash: head.digest, headLength: headBytes.count,
                                       resumeOffset: resume.0, resumeLine: resume.1, complete: final, lastLine: startLine + lines - 1,
