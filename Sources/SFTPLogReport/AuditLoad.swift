@@ -63,7 +63,7 @@ public struct AuditCollector {
             result.add(s)
             return
         }
-        // Only what the audit shows of a flagged session is kept (11,600 whole ones were 40 MB).
+        // Only what the audit shows of a flagged session is kept, not its operations or details.
         var kept = SessionTimeline(source: s.source, side: s.side, file: s.file)
         kept.id = s.id
         kept.firstLine = s.firstLine

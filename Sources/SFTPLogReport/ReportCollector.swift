@@ -68,15 +68,11 @@ public struct ReportCollector {
 
     /// The summary, with the sources in the order they were read.
     public mutating func finish(sources: [(name: String, records: Int, versions: String?)]) -> ReportModel {
-        var m = ReportModel(generatedAt: LogTimestamp.utcISO(Date().timeIntervalSince1970, fractionDigits: 0))
+        var m = ReportModel.madeNow()
         m.sources = sources
         m.recordCount = records
         var tally = SummaryTally()
-        for (_, r) in rows.sorted(by: { $0.key < $1.key }) {
-            tally.add(user: r.user, address: r.peerAddress, outcome: r.outcome, authFailures: r.authFailures,
-                      bytesUp: r.bytesUp, bytesDown: r.bytesDown, start: r.start, startEpoch: r.startEpoch,
-                      end: r.end, endEpoch: r.endEpoch, clientVersion: r.clientVersion)
-        }
+        for (_, r) in rows.sorted(by: { $0.key < $1.key }) { tally.add(r) }
         tally.fill(&m)
         // ORDER BY n DESC over groups made in (event_id, variant) order; the sort is stable.
         let counted = failures.sorted { $0.key < $1.key }.enumerated()
@@ -100,7 +96,7 @@ extension ReportModel {
                                catalog: EventCatalog?, sources: [(name: String, records: Int, versions: String?)]) throws -> ReportModel {
         guard let s = found.first else { throw ReportError.noSuchSession(id) }
         if found.count > 1 { throw ReportError.ambiguousSession(id, found.map(\.id.rawValue)) }
-        var m = ReportModel(generatedAt: LogTimestamp.utcISO(Date().timeIntervalSince1970, fractionDigits: 0))
+        var m = ReportModel.madeNow()
         m.sources = sources
         m.recordCount = sources.reduce(0) { $0 + $1.records }
         m.sessions = found

@@ -198,9 +198,12 @@ public struct ReportModel: Sendable {
         return m
     }
 
+    /// An empty model, made now.
+    static func madeNow() -> ReportModel { ReportModel(generatedAt: LogTimestamp.utcISO(Date().timeIntervalSince1970, fractionDigits: 0)) }
+
     /// A model with the sources and the number of records.
     static func withSources(_ db: StoreReader) throws -> ReportModel {
-        var m = ReportModel(generatedAt: LogTimestamp.utcISO(Date().timeIntervalSince1970, fractionDigits: 0))
+        var m = ReportModel.madeNow()
         m.sources = try db.sources()
         m.recordCount = try db.recordCount()
         return m
@@ -213,11 +216,7 @@ public struct ReportModel: Sendable {
 
     mutating func summarise(failureEvents: [FailureEvent]) {
         var tally = SummaryTally()
-        for s in sessions {
-            tally.add(user: s.user, address: s.peer?.address, outcome: s.outcome, authFailures: s.authFailures,
-                      bytesUp: s.bytesUp, bytesDown: s.bytesDown, start: s.start, startEpoch: s.startEpoch,
-                      end: s.end, endEpoch: s.endEpoch, clientVersion: s.clientVersion)
-        }
+        for s in sessions { tally.add(StoreReader.SessionSummaryRow(s)) }
         tally.fill(&self)
         self.failureEvents = failureEvents
         weakSessions = sessions.filter { s in s.findings.contains { $0.rating.isWeak } || s.terrapinVulnerable == true }
@@ -228,11 +227,7 @@ public struct ReportModel: Sendable {
         // One pass over the few columns the summary counts; each further scan of a
         // 63k-session table cost a tenth of a second in page reads.
         var tally = SummaryTally()
-        try db.forEachSessionSummary(filter) { r in
-            tally.add(user: r.user, address: r.peerAddress, outcome: r.outcome, authFailures: r.authFailures,
-                      bytesUp: r.bytesUp, bytesDown: r.bytesDown, start: r.start, startEpoch: r.startEpoch,
-                      end: r.end, endEpoch: r.endEpoch, clientVersion: r.clientVersion)
-        }
+        try db.forEachSessionSummary(filter) { tally.add($0) }
         tally.fill(&self)
     }
 
@@ -257,22 +252,21 @@ struct SummaryTally {
     /// Sessions with failed logins, holding what the failed-login sections read.
     private var failed: [SessionTimeline] = []
 
-    mutating func add(user: String?, address: String?, outcome: SessionOutcome, authFailures: Int, bytesUp: Int, bytesDown: Int,
-                      start: LogTimestamp?, startEpoch: Double?, end: LogTimestamp?, endEpoch: Double?, clientVersion: String?) {
-        times.append((start, startEpoch, end, endEpoch))
-        if let t = start { hourCounts[((t.year * 100 + t.month) * 100 + t.day) * 100 + t.hour, default: (t, 0)].1 += 1 }
-        if let c = clientVersion { clients[c, default: 0] += 1 }
-        let u = user ?? "(none)", p = address ?? "(none)", failedLogin = outcome == .authFailed ? 1 : 0
+    mutating func add(_ r: StoreReader.SessionSummaryRow) {
+        times.append((r.start, r.startEpoch, r.end, r.endEpoch))
+        if let t = r.start { hourCounts[((t.year * 100 + t.month) * 100 + t.day) * 100 + t.hour, default: (t, 0)].1 += 1 }
+        if let c = r.clientVersion { clients[c, default: 0] += 1 }
+        let u = r.user ?? "(none)", p = r.peerAddress ?? "(none)", failedLogin = r.outcome == .authFailed ? 1 : 0
         users[u, default: 0] += 1
         peers[p, default: 0] += 1
         userExtra[u, default: (0, 0, 0)].failed += failedLogin
-        userExtra[u, default: (0, 0, 0)].up += bytesUp
-        userExtra[u, default: (0, 0, 0)].down += bytesDown
+        userExtra[u, default: (0, 0, 0)].up += r.bytesUp
+        userExtra[u, default: (0, 0, 0)].down += r.bytesDown
         peerFailed[p, default: 0] += failedLogin
-        if failedLogin == 1 || authFailures > 0 {
+        if failedLogin == 1 || r.authFailures > 0 {
             var s = SessionTimeline(source: "", side: "", file: "")
-            s.peer = address.map { Peer(address: $0, port: nil) }
-            s.user = user; s.start = start; s.startEpoch = startEpoch; s.authFailures = authFailures
+            s.peer = r.peerAddress.map { Peer(address: $0, port: nil) }
+            s.user = r.user; s.start = r.start; s.startEpoch = r.startEpoch; s.authFailures = r.authFailures
             failed.append(s)
         }
     }

@@ -78,7 +78,8 @@ public struct FirstTimelines {
         guard limit > 0 else { return }
         if first.count == limit, let last = first.last, !(key < last.key) { return }
         var lo = 0, hi = first.count
-        while lo < hi { let mid = (lo + hi) / 2; if first[mid].key < key || !(key < first[mid].key) { lo = mid + 1 } else { hi = mid } }
+        // After any equal keys, as a stable sort places a later one.
+        while lo < hi { let mid = (lo + hi) / 2; if !(key < first[mid].key) { lo = mid + 1 } else { hi = mid } }
         first.insert((key, id), at: lo)
         timelines[id] = records.map { (SessionListing.timelineEntry($0.record), $0.duplicate) }
         if first.count > limit, let out = first.popLast() {

@@ -13,7 +13,8 @@ struct DatabaseOption: ParsableArguments {
     var isNamed: Bool { db != nil || !(ProcessInfo.processInfo.environment["SFTPLOG_DB"] ?? "").isEmpty }
 }
 
-/// Where `report` and `audit` read: files (ingested in memory) or a database.
+/// Where the answering commands read: files, directories and pipes in one
+/// streaming pass, or a database.
 struct SourceOptions: ParsableArguments {
     @Argument(help: "Log files or directories to read in one streaming pass (nothing is stored); - for standard input. Without files, --db is read.")
     var inputs: [String] = []
@@ -28,28 +29,14 @@ struct SourceOptions: ParsableArguments {
             && !FileManager.default.fileExists(atPath: "./sftplog.db")
     }
 
-    /// The database file `open` reads, when it reads one.
-    var databasePath: String? { inputs.isEmpty && !readsPipedInput ? database.path : nil }
-
     /// The inputs of a streaming pass (directories walked), or nil when the answer comes from a database.
     func streamedFiles() throws -> [String]? {
         if readsPipedInput { return ["-"] }
-        if databasePath != nil { return nil }
-        return try input.files(inputs)
+        return inputs.isEmpty ? nil : try input.files(inputs)
     }
 
-    func open(policy: AlgorithmPolicy? = nil) throws -> LogStore {
-        if readsPipedInput { return try ingest(["-"], policy: policy) }
-        if let path = databasePath { return try LogStore.openForReading(path) }
-        return try ingest(try input.files(inputs), policy: policy)
-    }
-
-    func ingest(_ names: [String], policy: AlgorithmPolicy?) throws -> LogStore {
-        let options = try input.readerOptions()
-        return try Workspace.ingest(names, stream: RecordStream(options: options, catalog: try Catalogs.load()),
-                                    sessions: try Catalogs.sessionRebuild(zone: options.timeZone, policy: policy),
-                                    warn: Terminal.warn)
-    }
+    /// The database, when the answer comes from one (`streamedFiles` is nil).
+    func openDatabase() throws -> LogStore { try LogStore.openForReading(database.path) }
 
     /// What a streaming pass read.
     struct Pass {
@@ -57,6 +44,8 @@ struct SourceOptions: ParsableArguments {
         var failures = 0
         var unparsed: Int { sources.reduce(0) { $0 + $1.unparsed } }
         var records: Int { sources.reduce(0) { $0 + $1.records } }
+        /// The sources as a report lists them.
+        var reportSources: [(name: String, records: Int, versions: String?)] { sources.map { ($0.name, $0.records, $0.sftpplusVersions) } }
 
         /// `ingest`'s exit status for the same inputs: 1 an input failed, 2 some lines unparsed.
         var ingestStatus: Int32 { failures > 0 ? 1 : unparsed > 0 ? 2 : 0 }
@@ -145,7 +134,7 @@ struct Audit: ParsableCommand {
                 result = collector.finish()
                 if pass.failures > 0 { inputFailed = true }
             } else {
-                result = try source.open(policy: effective).read {
+                result = try source.openDatabase().read {
                     try AuditLoad.audit($0, filter: filter, judge: judge, minRating: minRating.rating, policyName: effective.name)
                 }
             }

@@ -20,46 +20,12 @@ struct Report: ParsableCommand {
             let catalog = try Catalogs.load()
             let filter = try filters.filter()
             let model: ReportModel, details: [ReportModel.SessionDetail]
-            if let id = session, let files = try source.streamedFiles() {
-                // One session: its records are kept while the pass reads everything else once.
-                var f = filter
-                f.sessionID = id
-                var listing = SessionListing(filter: f)
-                var timelines: [SessionID: [(record: Record, duplicate: Bool)]] = [:]
-                let pass = try source.stream(files, keepsRecords: { $0.rawValue.hasPrefix(id) },
-                                             onSessionRecords: { timelines[$0] = $1 }) { listing.add($0) }
-                let m = try ReportModel.session(id, from: listing.finish(), timelines: timelines, catalog: catalog,
-                                                sources: pass.sources.map { ($0.name, $0.records, $0.sftpplusVersions) })
-                (model, details) = (m, [])
-                status = pass.ingestStatus
-            } else if format == .html, let files = try source.streamedFiles() {
-                // Every session is drawn, and the first --max-sessions in full with their records.
-                var collector = ReportCollector(filter: filter, catalog: catalog)
-                var listing = SessionListing(filter: filter)
-                var first = FirstTimelines(limit: maxSessions)
-                var closing: (id: SessionID, records: [(record: Record, duplicate: Bool)])?
-                let pass = try source.stream(files, onRecord: { collector.add(record: $0) }, keepsRecords: { _ in true },
-                                             onSessionRecords: { closing = ($0, $1) }) { s in
-                    guard let key = listing.add(s) else { return }
-                    if let c = closing, c.id == s.id { first.offer(s.id, key: key, records: c.records) }
-                    closing = nil
-                }
-                let timelines = first.timelines
-                (model, details) = ReportModel.html(sessions: listing.finish(), collector: &collector, timelines: timelines,
-                                                    maxDetails: maxSessions, catalog: catalog,
-                                                    sources: pass.sources.map { ($0.name, $0.records, $0.sftpplusVersions) })
-                status = pass.ingestStatus
-            } else if session == nil, format != .html, let files = try source.streamedFiles() {
-                // The summary in one streaming pass; HTML and --session read an in-memory database.
-                var collector = ReportCollector(filter: filter, catalog: catalog)
-                let pass = try source.stream(files, onRecord: { collector.add(record: $0) }) { collector.add(session: $0) }
-                (model, details) = (collector.finish(sources: pass.sources.map { ($0.name, $0.records, $0.sftpplusVersions) }), [])
-                status = pass.ingestStatus
-            } else if session == nil, format != .html, let path = source.databasePath,
-               let summary = try ReportModel.summary(path: path, filter: filter, catalog: catalog) {
+            if let files = try source.streamedFiles() {
+                (model, details, status) = try streamed(files, format: format, filter: filter, catalog: catalog)
+            } else if session == nil, format != .html, let summary = try ReportModel.summary(path: source.database.path, filter: filter, catalog: catalog) {
                 (model, details) = (summary, [])
             } else {
-                (model, details) = try source.open().read { db -> (ReportModel, [ReportModel.SessionDetail]) in
+                (model, details) = try source.openDatabase().read { db -> (ReportModel, [ReportModel.SessionDetail]) in
                     let m = try ReportModel.build(db, filter: filter, catalog: catalog, sessionID: session, withOperations: format == .html)
                     var details: [ReportModel.SessionDetail] = []
                     if format == .html && m.detail == nil {
@@ -84,6 +50,40 @@ struct Report: ParsableCommand {
             }
         }
         if status != 0 { throw ExitCode(status) }
+    }
+
+    /// The report in one streaming pass over `files`, with `ingest`'s exit status for them.
+    func streamed(_ files: [String], format: OutputFormat, filter: SessionFilter, catalog: EventCatalog)
+        throws -> (ReportModel, [ReportModel.SessionDetail], Int32) {
+        if let id = session {
+            // One session: its records are kept while the pass reads everything else once.
+            var f = filter
+            f.sessionID = id
+            var listing = SessionListing(filter: f)
+            var timelines: [SessionID: [(record: Record, duplicate: Bool)]] = [:]
+            let pass = try source.stream(files, keepsRecords: { $0.rawValue.hasPrefix(id) },
+                                         onSessionRecords: { timelines[$0] = $1 }) { listing.add($0) }
+            let m = try ReportModel.session(id, from: listing.finish(), timelines: timelines, catalog: catalog, sources: pass.reportSources)
+            return (m, [], pass.ingestStatus)
+        }
+        var collector = ReportCollector(filter: filter, catalog: catalog)
+        guard format == .html else {
+            let pass = try source.stream(files, onRecord: { collector.add(record: $0) }) { collector.add(session: $0) }
+            return (collector.finish(sources: pass.reportSources), [], pass.ingestStatus)
+        }
+        // HTML: every session is drawn, and the first --max-sessions in full with their records.
+        var listing = SessionListing(filter: filter)
+        var first = FirstTimelines(limit: maxSessions)
+        var closing: (id: SessionID, records: [(record: Record, duplicate: Bool)])?
+        let pass = try source.stream(files, onRecord: { collector.add(record: $0) }, keepsRecords: { _ in true },
+                                     onSessionRecords: { closing = ($0, $1) }) { s in
+            guard let key = listing.add(s) else { return }
+            if let c = closing, c.id == s.id { first.offer(s.id, key: key, records: c.records) }
+            closing = nil
+        }
+        let (m, details) = ReportModel.html(sessions: listing.finish(), collector: &collector, timelines: first.timelines,
+                                            maxDetails: maxSessions, catalog: catalog, sources: pass.reportSources)
+        return (m, details, pass.ingestStatus)
     }
 }
 
