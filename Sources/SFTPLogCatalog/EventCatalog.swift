@@ -157,6 +157,8 @@ public final class EventCatalog: Sendable {
     struct MatchScratch {
         /// The best match so far, the one being tried, and the search's scratch.
         var values: [(Int, Range<Int>)] = [], candidate: [(Int, Range<Int>)] = [], work: [(Int, Range<Int>)] = []
+        /// The last message matched more than one wording: the version hint chose among them.
+        var ambiguous = false
     }
 
     func resolve(eventID: String, message: String, hint: VersionRange?, scratch: inout MatchScratch) -> EventResolution {
@@ -164,6 +166,7 @@ public final class EventCatalog: Sendable {
             return EventResolution(status: .unknownID, fields: EventCatalog.genericFields(message))
         }
         var msg = message
+        scratch.ambiguous = false
         return msg.withUTF8 { m -> EventResolution in
             var best: EventTemplate?
             for t in e.variants {
@@ -171,6 +174,7 @@ public final class EventCatalog: Sendable {
                 if case .literal(let l)? = t.pieces.first, !EntryFormat.hasPrefix(m, at: 0, l) { continue }
                 guard t.matchPieces(m, into: &scratch.candidate, work: &scratch.work) else { continue }
                 if let b = best {
+                    scratch.ambiguous = true
                     let dt = hint.map { t.documentedRange?.distance(to: $0) ?? Int.max } ?? 0
                     let db = hint.map { b.documentedRange?.distance(to: $0) ?? Int.max } ?? 0
                     if dt < db || (dt == db && t.literalLength > b.literalLength) { best = t; swap(&scratch.values, &scratch.candidate) }
@@ -282,6 +286,26 @@ public final class SourceResolver {
             narrow(with: VersionInference.writableRange(t, in: catalog))
         }
         r.resolution = res
+    }
+
+    /// Resolves without the version hint the records before this one would
+    /// give (they are being read by another worker): true when more than one
+    /// wording matched, so the hint could have chosen differently and `replay`
+    /// must resolve it again.
+    public func resolveAlone(_ r: inout Record) -> Bool {
+        guard r.kind == .sftpplusEvent, let id = r.eventID else { return false }
+        r.resolution = catalog.resolve(eventID: id, message: r.message ?? "", hint: nil, scratch: &scratch)
+        return scratch.ambiguous
+    }
+
+    /// Takes in order a record `resolveAlone` resolved elsewhere: narrows the
+    /// versions as `resolve` would have, or resolves it again when the hint mattered.
+    public func replay(_ r: inout Record, hintSensitive: Bool) {
+        if hintSensitive { resolve(&r); return }
+        if let res = r.resolution, res.status == .resolved, let w = res.wording,
+           narrowedBy.insert(ObjectIdentifier(w)).inserted, let t = w as? EventTemplate {
+            narrow(with: VersionInference.writableRange(t, in: catalog))
+        }
     }
 
     func narrow(with range: VersionRange?) {

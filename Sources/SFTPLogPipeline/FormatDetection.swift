@@ -25,6 +25,8 @@ public final class DetectingReader: LogReader {
     private var chosen: LogReader?
     public private(set) var format: SourceFormat?
     public private(set) var explanation = ""
+    /// The reader for the detected format, once detected.
+    public var detected: LogReader? { chosen }
     static let sniffLines = 40
     static let sniffBytes = 64 << 10
     /// Lines (blank ones included) buffered at most before deciding.

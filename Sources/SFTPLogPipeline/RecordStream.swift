@@ -11,6 +11,11 @@ import SFTPLogStore
 public struct RecordStream: Sendable {
     public var options: ReaderOptions
     public var catalog: EventCatalog?
+    /// Large regular files are read in pieces on several cores by `runInPieces` (nil: one thread).
+    public var chunking: Chunking?
+    /// The events an answer needs resolved against the catalogue (nil: every one).
+    /// The others keep their layout's fields and no wording (`audit`).
+    public var needs: ResolutionNeeds?
 
     public init(options: ReaderOptions, catalog: EventCatalog? = nil) {
         self.options = options
@@ -43,21 +48,11 @@ public struct RecordStream: Sendable {
     public func run(_ source: InputSource, reader: LogReader, offset: Int64 = 0, line: Int = 1, prefix: [UInt8] = [],
                     checkStream: Bool = true, follow: FollowControl? = nil, onIdle: () throws -> Void = {},
                     onLine: ((PhysicalLine) -> Void)? = nil, emit: (consuming Record) throws -> Void) throws {
-        let resolver = catalog.map(SourceResolver.init)
-        let clock = TimestampSanity(zone: options.timeZone)
+        let completion = RecordCompletion(self)
         // Records move from reader to caller (`consuming`): each copy retained a
         // dozen strings and arrays, a tenth of the parsing thread.
         func sink(_ r: consuming Record) throws {
-            resolver?.resolve(&r)
-            clock.check(&r)
-            // Hostile input: a record whose last line has no terminator is where the
-            // input stopped (a truncated file, a cut transcript): it is said, so a cut
-            // message or algorithm list is not taken for a whole one.
-            if !r.raw.isEmpty, r.endOffset == r.offset + Int64(r.raw.count) {
-                let note = "no line terminator after this line: the input may have been cut short here"
-                if r.kind == .unparsed { r.diagnostic = (r.diagnostic.map { $0 + "; " } ?? "") + note }
-                else { r.extra.append(("line_note", .string(note))) }
-            }
+            completion.complete(&r)
             try emit(r)
         }
         try LineSplitter().split(fd: source.fd, startOffset: offset, startLine: line, prefix: prefix, follow: follow,
@@ -68,6 +63,54 @@ public struct RecordStream: Sendable {
         try reader.finish(sink)
         // Corrupt compressed input ends the stream early: report it once what came before is out.
         if checkStream { try source.checkStream() }
+    }
+}
+
+/// What every record gets after its reader, in input order: its wording (when
+/// the answer needs it), the clock check, a note on a missing line end.
+final class RecordCompletion {
+    let resolver: SourceResolver?
+    let clock: TimestampSanity
+    let needs: ResolutionNeeds?
+
+    init(_ stream: RecordStream) {
+        resolver = stream.catalog.map(SourceResolver.init)
+        clock = TimestampSanity(zone: stream.options.timeZone)
+        needs = stream.needs
+    }
+
+    func complete(_ r: inout Record) {
+        if needs?.skips(r) != true { resolver?.resolve(&r) }
+        clock.check(&r)
+        RecordStream.noteMissingTerminator(&r)
+    }
+}
+
+/// Which events an answer needs resolved: the catalogue's wording match is
+/// most of a record's cost, and `audit` reads only the events that carry a
+/// connection, its authentication and its algorithms.
+public struct ResolutionNeeds: Sendable {
+    let wanted: Set<String>
+    let known: Set<String>
+
+    /// Events the session builder reads fields of (without file operations
+    /// unless `operations`), every event a wording of which carries a field any
+    /// event may give a session (versions, key exchange, a location), and every
+    /// ID the catalogue does not know (their fields are guessed from the text).
+    public init(rules: SessionRules, catalog: EventCatalog, operations: Bool) {
+        var ids = rules.eventIDsWithFields
+        if !operations { ids.subtract(rules.operations.keys.filter { !rules.role($0).anyButOperation }) }
+        let sessionFields: Set<String> = Set(["client_version", "server_version", "key_exchange", "location"]).union(rules.locationFields)
+        for (id, e) in catalog.events where e.variants.contains(where: { !sessionFields.isDisjoint(with: $0.fields) }) {
+            ids.insert(id)
+        }
+        wanted = ids
+        known = Set(catalog.events.keys)
+    }
+
+    func skips(_ r: borrowing Record) -> Bool {
+        guard r.kind == .sftpplusEvent, let id = r.eventID else { return false }
+        return known.contains(id) && !wanted.contains(id)
     }
 }
 

@@ -127,7 +127,8 @@ public final class SessionStream {
                     if format == nil { format = detected }
                     guard failure == nil else { continue }  // draining after an error here
                     do {
-                        for (r, seq) in list { try accept(r, seq: seq) }
+                        for i in list.indices { try accept(list[i].0, seq: list[i].1) }
+                        member.giveBack(list)
                     } catch {
                         failure = error
                         member.cancel()
@@ -180,6 +181,14 @@ final class MemberReading: Sendable {
 
     let queue = BoundedQueue<Piece>(capacity: 4)
     private let cancelled = Mutex(false)
+    /// Batches the consumer is done with, freed by the thread that allocated
+    /// their records: freeing them elsewhere contends for its malloc arena's lock.
+    private let spent = Mutex<[[(Record, Int)]]>([])
+
+    func giveBack(_ batch: consuming [(Record, Int)]) {
+        let b = batch
+        spent.withLock { $0.append(b) }
+    }
     static let batchSize = 1_024
 
     func cancel() { cancelled.withLock { $0 = true } }
@@ -213,14 +222,16 @@ final class MemberReading: Sendable {
             func send(progress: Bool) {
                 let p = progress ? IngestProgress(name: display, bytesRead: bytes, totalBytes: src.size, lines: lines, final: false) : nil
                 queue.put(.records(batch, format: detecting?.format ?? start.format, progress: p))
+                let done = spent.withLock { list in defer { list = [] }; return list }
+                _ = consume done
                 batch = []
                 batch.reserveCapacity(MemberReading.batchSize)
             }
             if start.offset > 0 { try src.seek(to: start.offset) }
-            try stream.run(src, reader: reader, offset: start.offset, line: start.line, checkStream: false, onLine: { l in
+            try stream.runInPieces(src, reader: reader, offset: start.offset, line: start.line, checkStream: false, progress: { n, end in
                 sawLine = true
-                lines += 1
-                bytes = l.offset + Int64(l.bytes.count + l.terminatorLength)
+                lines = n
+                bytes = end
             }, emit: { r in
                 if cancelled.withLock({ $0 }) { throw CancellationError() }
                 let seq = places.seq(of: r)

@@ -6,8 +6,8 @@ import SFTPLogRecords
 /// (`| ` line blocks, indented continuations) and client-shell transcripts.
 /// Layouts are recognised per logical line, so a file may mix them.
 public final class SFTPPlusTextReader: LogReader {
-    let file: String
-    let options: ReaderOptions
+    public let file: String
+    public let options: ReaderOptions
     private var pending: PendingLine?
     private var lastTerminator: [UInt8] = []
     /// A JSON value spread over several physical lines is being collected.
@@ -32,6 +32,28 @@ public final class SFTPPlusTextReader: LogReader {
     public init(file: String, options: ReaderOptions) {
         self.file = file
         self.options = options
+    }
+
+    /// What the reader carries from one event-head line at column 0 to the
+    /// lines after it: everything else it knows is reset by such a line, so a
+    /// piece of a file that starts with one reads alike from a reader holding
+    /// this state (`ChunkedReading`).
+    public struct CarriedState: Equatable, Sendable {
+        var inClientShell = false, inHTTPHeaders = false, utf16: String?
+        public init() {}
+    }
+
+    /// After `finish`: the state the next line would be read with.
+    public var carried: CarriedState {
+        get { var c = CarriedState(); c.inClientShell = inClientShell; c.inHTTPHeaders = inHTTPHeaders; c.utf16 = utf16; return c }
+        set { inClientShell = newValue.inClientShell; inHTTPHeaders = newValue.inHTTPHeaders; utf16 = newValue.utf16 }
+    }
+
+    /// A line a piece of the file may start at: an ID-first or timestamp-first
+    /// event from its first byte (no indent, quote or list marker), after an LF.
+    /// Reading one flushes whatever was pending, whatever the reader's state.
+    public static func startsPiece(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        startsTextEvent(b)
     }
 
     public func feed(_ line: PhysicalLine, _ emit: (consuming Record) throws -> Void) rethrows {

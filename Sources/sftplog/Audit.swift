@@ -53,13 +53,19 @@ struct SourceOptions: ParsableArguments {
 
     /// One streaming pass over `files`, with ingest's progress line and unparsed-line
     /// report on stderr; an input that fails is named and the others are read.
-    func stream(_ files: [String], policy: AlgorithmPolicy? = nil, onRecord: ((Record) -> Void)? = nil,
+    /// `needsAllEvents: false`: the answer reads only sessions' connection,
+    /// authentication and algorithms (`audit`), so the other events are not resolved.
+    func stream(_ files: [String], policy: AlgorithmPolicy? = nil, needsAllEvents: Bool = true, onRecord: ((Record) -> Void)? = nil,
                 keepsRecords: ((SessionID) -> Bool)? = nil,
                 onSessionRecords: ((SessionID, [(record: Record, duplicate: Bool)]) -> Void)? = nil,
                 session: (SessionTimeline) throws -> Void) throws -> Pass {
         let options = try input.readerOptions()
-        let pass = SessionStream(stream: RecordStream(options: options, catalog: try Catalogs.load()),
-                                 sessions: try Catalogs.sessionRebuild(zone: options.timeZone, policy: policy))
+        let catalog = try Catalogs.load()
+        let sessions = try Catalogs.sessionRebuild(zone: options.timeZone, policy: policy)
+        var records = RecordStream(options: options, catalog: catalog)
+        records.chunking = Chunking.fromEnvironment()
+        if !needsAllEvents { records.needs = ResolutionNeeds(rules: sessions.rules, catalog: catalog, operations: false) }
+        let pass = SessionStream(stream: records, sessions: sessions)
         pass.onRecord = onRecord
         pass.keepsRecords = keepsRecords
         pass.onSessionRecords = onSessionRecords
@@ -130,7 +136,8 @@ struct Audit: ParsableCommand {
             let result: AuditResult
             if let files = try source.streamedFiles() {
                 var collector = AuditCollector(filter: filter, judge: judge, minRating: minRating.rating, policyName: effective.name)
-                let pass = try source.stream(files, policy: effective) { collector.add($0) }
+                // Outcomes depend on file operations; nothing else audit shows does.
+                let pass = try source.stream(files, policy: effective, needsAllEvents: filter.outcome != nil) { collector.add($0) }
                 result = collector.finish()
                 if pass.failures > 0 { inputFailed = true }
             } else {

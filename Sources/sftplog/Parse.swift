@@ -37,7 +37,8 @@ struct Parse: ParsableCommand {
                 for e in errors { Terminal.warn(e) }
                 if !errors.isEmpty { throw ExitCode(1) }
             } else {
-                let stream = RecordStream(options: options, catalog: try Catalogs.load())
+                var stream = RecordStream(options: options, catalog: try Catalogs.load())
+                stream.chunking = Chunking.fromEnvironment()
                 for name in files { _ = try parse(name, stream: stream, out: out, unparsed: unparsed, follow: false) }
             }
             unparsed.summarise()
@@ -78,7 +79,7 @@ struct Parse: ParsableCommand {
             var batchBytes = 0
             // Records read before an error (e.g. corrupt .gz) are still printed.
             defer { renderer.put(batch); renderer.close() }
-            try stream.run(src, reader: reader, follow: nil) { r in
+            try stream.runInPieces(src, reader: reader, progress: { _, _ in }) { r in
                 if r.kind == .unparsed { unparsed.add(r) }
                 batch.append(r)
                 batchBytes += r.raw.count

@@ -47,15 +47,18 @@ public struct LineSplitter {
     /// (used when resuming a file that has grown).
     public func split(
         fd: Int32, startOffset: Int64 = 0, startLine: Int = 1, prefix: [UInt8] = [],
-        follow: FollowControl? = nil, idle: () throws -> Void = {},
+        follow: FollowControl? = nil, idle: () throws -> Void = {}, lfEndsLines: Bool = false,
+        readSize: Int = LineSplitter.chunkSize,
         _ body: (PhysicalLine) throws -> Void
     ) throws {
+        // `readSize`: bytes asked of each read (a small piece of a file needs few).
+        let chunkSize = max(4096, min(readSize, LineSplitter.chunkSize))
         // `prefix`: bytes already read from `fd` (e.g. to sniff stdin), split first.
         // Hostile input: the buffer is raw memory grown with realloc. (It was a
         // [UInt8] grown with `append(contentsOf: repeatElement(0, …))`, which
         // debug builds run element by element through unspecialised generics:
         // a 50 MB line took ~40 s there just to grow the buffer.)
-        var capacity = max(LineSplitter.chunkSize * 2, prefix.count + LineSplitter.chunkSize)
+        var capacity = max(chunkSize * 2, prefix.count + chunkSize)
         guard var storage = malloc(capacity)?.assumingMemoryBound(to: UInt8.self) else { throw InputError.readFailed(errno: ENOMEM) }
         defer { free(storage) }
         if !prefix.isEmpty { prefix.withUnsafeBufferPointer { _ = memcpy(storage, $0.baseAddress!, $0.count) } }
@@ -64,11 +67,13 @@ public struct LineSplitter {
         var offset = startOffset  // source offset of buffer[0]
         var eof = false
         // nil until a read holds a line end; then whether a lone CR ends a line.
-        var crEndsLines: Bool?
+        // A piece of a file read from its middle (`lfEndsLines`) has the mode
+        // its start was read with: LF.
+        var crEndsLines: Bool? = lfEndsLines ? false : nil
 
         while !eof {
-            if capacity - filled < LineSplitter.chunkSize {
-                let grown = capacity + max(LineSplitter.chunkSize, capacity)
+            if capacity - filled < chunkSize {
+                let grown = capacity + max(chunkSize, capacity)
                 guard let p = realloc(storage, grown) else { throw InputError.readFailed(errno: ENOMEM) }
                 storage = p.assumingMemoryBound(to: UInt8.self)
                 capacity = grown
@@ -76,7 +81,7 @@ public struct LineSplitter {
             let n: Int = {
                 var r: Int
                 repeat {
-                    r = read(fd, storage + filled, LineSplitter.chunkSize)
+                    r = read(fd, storage + filled, chunkSize)
                 } while r < 0 && errno == EINTR
                 return r
             }()

@@ -40,6 +40,10 @@ public struct SessionRules: Sendable {
         public var client = false, clientNegotiation = false
         public var operation: OperationRule?
         public var any: Bool { serverOpen || serverClose || authSuccess || authFailure || client || operation != nil }
+        /// A role other than a file operation's.
+        public var anyButOperation: Bool {
+            serverOpen || serverClose || serverNegotiation || authSuccess || authFailure || client || clientNegotiation
+        }
     }
     private var roles: [String: Role] = [:]
     static let noRole = Role()
