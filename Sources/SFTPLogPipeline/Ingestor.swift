@@ -64,6 +64,15 @@ public final class Ingestor {
 
     /// Set while following a file.
     private var follow: FollowControl?
+    /// While `ingest(_ names:)` runs: the current input's log, whether a later
+    /// input is a file of it too, and each log's last load whose open sessions
+    /// its next file continues.
+    private var family: String?
+    private var familyGoesOn = false
+    private var carries: [String: SourceLoad] = [:]
+    /// Sessions stored as they stood at the end of a log's file, replaced when
+    /// they end in a later one. The writer thread's alone.
+    var provisionalSessions = SessionStore.ProvisionalRows()
 
     /// A source read to its end whose batches may still be queued or being
     /// written while `ingest(_:each:)` reads the next ones. Each file waited for
@@ -139,7 +148,17 @@ public final class Ingestor {
             lookupReader?.close()
             lookupReader = nil
         }
+        // How many files of each log (its rotations) are still to come: one whose
+        // log goes on keeps its open sessions for the next (`SourceLoad.continues`).
+        var later: [String: Int] = [:]
+        for name in names where name != "-" { later[InputExpansion.logFamily(name), default: 0] += 1 }
+        defer { carries = [:]; family = nil }
         for name in names {
+            family = name == "-" ? nil : InputExpansion.logFamily(name)
+            if let f = family {
+                later[f, default: 1] -= 1
+                familyGoesOn = later[f, default: 0] > 0
+            }
             // Outcomes known at once wait their turn behind sources still being written.
             do {
                 if let done = try begin(name, follow: nil) {
@@ -337,7 +356,11 @@ public final class Ingestor {
     /// writer; its outcome joins `unsettled`.
     func store(_ src: InputSource, resumeFrom: (StoredSource, ContentHash)?, prefix: [UInt8], displayName: String? = nil) throws {
         let name = displayName ?? self.displayName(src)
-        let load = try SourceLoad(src, name: name, resumeFrom: resumeFrom, stream: stream, sessions: sessions, batchSize: batchSize)
+        let log = follow == nil ? family : nil
+        let carried = log.flatMap { carries.removeValue(forKey: $0) }
+        let load = try SourceLoad(src, name: name, resumeFrom: resumeFrom, stream: stream, sessions: sessions, carried: carried,
+                                  batchSize: batchSize)
+        load.keepsSessionsOpen = log != nil && familyGoesOn
         let writer = sharedWriter()
         let lane = SerialWriter.Lane()
         var writerFinished = false
@@ -370,6 +393,7 @@ public final class Ingestor {
             load.add(r, seq: seq, zone: zone, onUnparsed: onUnparsed)
         })
         try commit(final: true)
+        if let log, load.keepsSessionsOpen, load.continues { carries[log] = load }
         writerFinished = true
         // Corrupt compressed data: what came before is stored, then it is said.
         let streamCheck = Result { try src.checkStream() }

@@ -26,13 +26,26 @@ public struct SessionRebuild {
             try store.reader.forEachRecord(sourceID: sourceID, needsFields: { _, _ in true }) { r, seq in b.add(r, seq: seq) }
             sessions = b.finish()
         } else {
+            // A rotated log's earlier files whose sessions go on in this one are
+            // read again first, so those sessions are rebuilt whole.
+            let chain = try store.reader.continuedSources(endingAt: sourceID, logFamily: InputExpansion.logFamily)
             let builder = SFTPPlusSessionBuilder(rules: rules, file: file, sourceID: sourceID, timeZone: zone)
             let wanted = rules.eventIDsWithFields
-            try store.reader.forEachRecord(sourceID: sourceID, needsFields: { r, fieldsText in
-                guard let id = r.eventID else { return false }
-                return wanted.contains(id) || fieldsText.contains("\"location\"") || fieldsText.contains("\"client_version\"")
-            }) { r, seq in builder.add(r, seq: seq) }
+            for id in chain {
+                guard let (name, _) = try store.reader.source(id: id) else { continue }
+                builder.continueInto(file: name, sourceID: id)
+                try store.reader.forEachRecord(sourceID: id, needsFields: { r, fieldsText in
+                    guard let id = r.eventID else { return false }
+                    return wanted.contains(id) || fieldsText.contains("\"location\"") || fieldsText.contains("\"client_version\"")
+                }) { r, seq in builder.add(r, seq: seq) }
+            }
             sessions = builder.finish()
+            if chain.count > 1 {
+                if let judge { for i in sessions.indices { judge(&sessions[i]) } }
+                for id in chain { try store.replaceSessions(sourceID: id, with: sessions.filter { $0.sourceID == id }, zone: zone) }
+                for id in chain { try store.assignRecords(sourceID: id, to: sessions) }
+                return sessions.count
+            }
         }
         if let judge { for i in sessions.indices { judge(&sessions[i]) } }
         try store.replaceSessions(sourceID: sourceID, with: sessions, zone: zone)
@@ -42,17 +55,20 @@ public struct SessionRebuild {
 }
 
 /// Sessions built while a new source streams in: closed sessions are handed
-/// to each batch commit, so memory holds only the open ones.
+/// to each batch commit, so memory holds only the open ones. An SFTPPlus log's
+/// sessions go on into the next file of the same log (`continueInto`).
 public final class LiveSessions {
     let rebuild: SessionRebuild
-    let file: String
+    private(set) var file: String
+    private(set) var sourceID: Int64
     private var sftpplus: SFTPPlusSessionBuilder?
     /// One of the two is made at the source's first record, by its format.
     private var openssh: OpenSSHTimelineBuilder?
 
-    init(_ rebuild: SessionRebuild, file: String) {
+    init(_ rebuild: SessionRebuild, file: String, sourceID: Int64) {
         self.rebuild = rebuild
         self.file = file
+        self.sourceID = sourceID
     }
 
     @discardableResult
@@ -61,7 +77,7 @@ public final class LiveSessions {
             if format == .openssh {
                 openssh = OpenSSHTimelineBuilder(file: file, sourceID: 0)
             } else {
-                sftpplus = SFTPPlusSessionBuilder(rules: rebuild.rules, file: file, sourceID: 0, timeZone: rebuild.zone, collectRefs: false)
+                sftpplus = SFTPPlusSessionBuilder(rules: rebuild.rules, file: file, sourceID: sourceID, timeZone: rebuild.zone, collectRefs: false)
             }
         }
         if openssh != nil {
@@ -75,10 +91,24 @@ public final class LiveSessions {
     /// handed to the writer: its records get their session id when it is stored.
     public var marksRecordsAfterwards: Bool { openssh != nil }
 
+    /// SFTPPlus sessions can go on into a rotated log's next file; a transcript's cannot.
+    public var continues: Bool { sftpplus != nil }
+
+    /// The next file of the same log, of format `format`: true when its sessions
+    /// go on from this one's (then its records are added here).
+    public func continueInto(file: String, sourceID: Int64, format: SourceFormat?) -> Bool {
+        guard let b = sftpplus, format != .openssh else { return false }
+        self.file = file
+        self.sourceID = sourceID
+        b.continueInto(file: file, sourceID: sourceID)
+        return true
+    }
+
     func judged(_ list: [SessionTimeline], sourceID: Int64) -> [SessionTimeline] {
         var out = list
         for i in out.indices {
-            out[i].sourceID = sourceID
+            // A session begun in an earlier file of the log keeps that file's source.
+            if out[i].sourceID == 0 { out[i].sourceID = sourceID }
             rebuild.judge?(&out[i])
         }
         return out
@@ -91,8 +121,15 @@ public final class LiveSessions {
     public func finish(sourceID: Int64) -> [SessionTimeline] {
         judged(openssh?.finish() ?? sftpplus?.finish() ?? [], sourceID: sourceID)
     }
+
+    /// Every session still held, ended as `finish` would end it, while they go on.
+    public func snapshot(sourceID: Int64) -> [SessionTimeline] {
+        judged(sftpplus?.snapshot() ?? [], sourceID: sourceID)
+    }
 }
 
 extension SessionRebuild {
-    public func live(file: String) -> LiveSessions { LiveSessions(self, file: file) }
+    /// `sourceID`: the source's when it is known while reading (a streaming pass);
+    /// 0 when the store gives it later (`ingest`).
+    public func live(file: String, sourceID: Int64 = 0) -> LiveSessions { LiveSessions(self, file: file, sourceID: sourceID) }
 }

@@ -46,10 +46,14 @@ public final class SessionStream {
 
     /// Reads `names` in order. `session` gets every session as it closes; `each`
     /// every input's outcome (an input that fails is reported and the others go on).
+    /// Files of one log (`InputExpansion.logFamily`: its rotations) continue each
+    /// other's sessions, as `ingest` stores them.
     public func run(_ names: [String], each: (String, Result<StreamedSource, Error>) -> Void,
                     session: (SessionTimeline) throws -> Void) throws {
         let plan = ContentPlan(names)
         var sourceID: Int64 = 0
+        var carries: [String: Carry] = [:]
+        var families: [String] = []
         for (name, entry) in zip(names, plan.entries) {
             let (chain, shownAs): ([String], String)
             switch entry {
@@ -58,50 +62,90 @@ public final class SessionStream {
             case .read(let i): (chain, shownAs) = (plan.sources[i].members, plan.sources[i].name)
             }
             sourceID += 1
+            let family = shownAs == "-" ? nil : InputExpansion.logFamily(shownAs)
+            let carried = family.flatMap { carries.removeValue(forKey: $0) }
             do {
-                let result = try read(chain, as: shownAs, sourceID: sourceID, session: session)
+                let (result, carry) = try read(chain, as: shownAs, sourceID: sourceID, carried: carried, session: session)
+                if let family, let carry {
+                    carries[family] = carry
+                    families.append(family)
+                }
                 each(name, .success(result))
             } catch let e as SessionSinkError {
                 throw e.underlying
             } catch {
+                if let family, let carried { carries[family] = carried }
                 each(name, .failure(error))
             }
+        }
+        // The sessions still open at the end of each log's last file.
+        for family in families {
+            guard let c = carries.removeValue(forKey: family) else { continue }
+            var none: [(record: Record, seq: Int)] = []
+            try handOver(c.live.finish(sourceID: 0), kept: &c.kept, runRecords: &none, session: session)
         }
     }
 
     /// An error thrown by the caller's session handler, which ends the pass.
     struct SessionSinkError: Error { let underlying: Error }
 
+    /// A log's sessions still open after one of its files, with the records
+    /// kept of them, for its next file.
+    final class Carry {
+        let live: LiveSessions
+        var kept: [SessionID: [(record: Record, duplicate: Bool)]]
+        init(live: LiveSessions, kept: [SessionID: [(record: Record, duplicate: Bool)]]) { self.live = live; self.kept = kept }
+    }
+
+    /// Hands sessions to `session`, each after its kept records (if kept):
+    /// SFTPPlus records know their session as they are added; an OpenSSH run's
+    /// are those of its lines, known when it closes.
+    private func handOver(_ closed: [SessionTimeline], kept: inout [SessionID: [(record: Record, duplicate: Bool)]],
+                          runRecords: inout [(record: Record, seq: Int)], session: (SessionTimeline) throws -> Void) throws {
+        for s in closed {
+            if let keep = keepsRecords, keep(s.id) {
+                var list = kept.removeValue(forKey: s.id) ?? []
+                let places = Set(s.records.map { SIMD2($0.line, $0.seq) })
+                list += runRecords.filter { places.contains(SIMD2($0.record.line, $0.seq)) }.map { ($0.record, false) }
+                onSessionRecords?(s.id, list)
+            }
+            do { try session(s) } catch { throw SessionSinkError(underlying: error) }
+        }
+        if keepsRecords != nil, let last = closed.map(\.lastLine).max() { runRecords.removeAll { $0.record.line <= last } }
+    }
+
     /// Reads the files of `chain` as one source named `name`: each after the
     /// first continues the one before from where `ingest` would resume it (the
     /// start of its last line's records, with the format and CSV header known),
     /// and those records of the one before are read again from it.
+    /// `carried`: the sessions its log's file before left open. Returns what
+    /// its own next file is to continue (nil: its sessions all ended here).
     ///
     /// Each file is parsed and resolved on a thread of its own (`MemberReading`)
     /// while this one builds the sessions from its records, in order.
-    private func read(_ chain: [String], as name: String, sourceID: Int64, session: (SessionTimeline) throws -> Void) throws -> StreamedSource {
+    private func read(_ chain: [String], as name: String, sourceID: Int64, carried: Carry?,
+                      session: (SessionTimeline) throws -> Void) throws -> (StreamedSource, Carry?) {
         var result = StreamedSource(name: name)
-        let live = sessions.live(file: name)
+        var live: LiveSessions?
         var facts = SourceFacts.Streamed()
         var format: SourceFormat?
-        /// Kept sessions' records: SFTPPlus records know their session as they are
-        /// added; an OpenSSH run's are those of its lines, known when it closes.
-        var keptRecords: [SessionID: [(record: Record, duplicate: Bool)]] = [:]
+        var keptRecords = carried?.kept ?? [:]
         var runRecords: [(record: Record, seq: Int)] = []
-        func handOver(_ closed: [SessionTimeline]) throws {
-            for s in closed {
-                // Each session's records just before the session itself.
-                if let keep = keepsRecords, keep(s.id) {
-                    var list = keptRecords.removeValue(forKey: s.id) ?? []
-                    let places = Set(s.records.map { SIMD2($0.line, $0.seq) })
-                    list += runRecords.filter { places.contains(SIMD2($0.record.line, $0.seq)) }.map { ($0.record, false) }
-                    onSessionRecords?(s.id, list)
-                }
-                do { try session(s) } catch { throw SessionSinkError(underlying: error) }
+        /// The sessions this file's records go to: the log's open ones, or new.
+        func sessions(_ f: SourceFormat?) throws -> LiveSessions {
+            if let live { return live }
+            let chosen: LiveSessions
+            if let c = carried, c.live.continueInto(file: name, sourceID: sourceID, format: f) {
+                chosen = c.live
+            } else {
+                if let c = carried { try handOver(c.live.finish(sourceID: 0), kept: &keptRecords, runRecords: &runRecords, session: session) }
+                chosen = self.sessions.live(file: name, sourceID: sourceID)
             }
-            if keepsRecords != nil, let last = closed.map(\.lastLine).max() { runRecords.removeAll { $0.record.line <= last } }
+            live = chosen
+            return chosen
         }
         func accept(_ r: consuming Record, seq: Int) throws {
+            let live = try sessions(format)
             let joined = live.add(r, seq: seq, format: format)
             if let keep = keepsRecords {
                 if let j = joined {
@@ -114,7 +158,9 @@ public final class SessionStream {
             result.records += 1
             if r.kind == .unparsed { result.unparsed += 1; onUnparsed?(r) }
             onRecord?(r)
-            if seq == 0, result.records % 8_000 == 0 { try handOver(live.takeClosed(sourceID: sourceID)) }
+            if seq == 0, result.records % 8_000 == 0 {
+                try handOver(live.takeClosed(sourceID: sourceID), kept: &keptRecords, runRecords: &runRecords, session: session)
+            }
         }
         var start = MemberReading.Start(format: nil, readerState: nil, offset: 0, line: 1)
         for (k, path) in chain.enumerated() {
@@ -146,13 +192,19 @@ public final class SessionStream {
             start = ending.start
             result.interruption = ending.interruption
         }
-        try handOver(live.finish(sourceID: sourceID))
         result.format = format?.rawValue
         if let catalog = stream.catalog {
             result.sftpplusVersions = VersionInference.infer(resolved: facts.resolved.map { (eventID: $0.eventID, variant: $0.variant) },
                                                               bannerVersions: facts.banners, catalog: catalog)
         }
-        return result
+        // No record: the log's sessions wait for its next file.
+        guard let live else { return (result, carried) }
+        if live.continues, name != "-" {
+            try handOver(live.takeClosed(sourceID: sourceID), kept: &keptRecords, runRecords: &runRecords, session: session)
+            return (result, Carry(live: live, kept: keptRecords))
+        }
+        try handOver(live.finish(sourceID: sourceID), kept: &keptRecords, runRecords: &runRecords, session: session)
+        return (result, nil)
     }
 }
 

@@ -21,6 +21,11 @@ final class SourceLoad {
         var closedSessions: [SessionTimeline]
         var preparedSessions: [SessionStore.PreparedSession]
         var markRecordsAfterwards: Bool
+        /// Per prepared session, the load of the earlier file of its log where it
+        /// began (nil: this one's); its source id is known on the writer thread.
+        var origins: [SourceLoad?]
+        /// The sessions from this index on are stored as they stand (the log goes on).
+        var provisionalFrom: Int
         /// Facts gathered while streaming, for a source read in one run (a resumed one reads them back).
         var streamedFacts: SourceFacts.Streamed?
         var counts: (records: Int, unparsed: Int)
@@ -32,7 +37,16 @@ final class SourceLoad {
     let storedFormat: SourceFormat?
     let reader: LogReader
     /// New sources get their sessions while streaming; a resumed one is rebuilt from the store at the end.
-    let live: LiveSessions?
+    /// Chosen at the first record (`sessions(format:)`): the sessions its log's
+    /// file before left open, continued, or new ones.
+    private(set) var live: LiveSessions?
+    private let liveSessions: SessionRebuild?
+    /// The load of the file before in the same log, read in this run, whose open sessions this one may continue.
+    private let carried: SourceLoad?
+    /// The loads where sessions this one continues began, by file name.
+    private var origins: [String: SourceLoad] = [:]
+    /// Set by the ingest when this source's log may go on in a later file of the run.
+    var keepsSessionsOpen = false
     /// Rendered by hand: an ISO8601DateFormatter per source cost ~0.5 ms (10,000 transcripts).
     let now = LogTimestamp.utcISO(Date().timeIntervalSince1970.rounded(.down), fractionDigits: 0)
 
@@ -56,8 +70,9 @@ final class SourceLoad {
 
     /// Positions `src` where reading starts: after what is stored for a resumed source.
     init(_ src: InputSource, name: String, resumeFrom: (StoredSource, ContentHash)?, stream: RecordStream,
-         sessions: SessionRebuild?, batchSize: Int) throws {
+         sessions: SessionRebuild?, carried: SourceLoad? = nil, batchSize: Int) throws {
         self.name = name
+        self.carried = resumeFrom == nil ? carried : nil
         self.resumeFrom = resumeFrom?.0
         result = SourceIngestResult(name: name)
         hash = resumeFrom?.1 ?? ContentHash()
@@ -76,8 +91,26 @@ final class SourceLoad {
         batch.reserveCapacity(batchSize)
         reader = stream.makeReader(file: name, fileYear: src.modificationYear, format: storedFormat,
                                    readerState: resumeFrom?.0.readerState)
-        live = resumeFrom == nil ? sessions?.live(file: name) : nil
+        liveSessions = resumeFrom == nil ? sessions : nil
     }
+
+    /// The sessions this source's records go to, once its format is known.
+    private func sessions(format: SourceFormat?) -> LiveSessions? {
+        if let live { return live }
+        guard let liveSessions else { return nil }
+        if let c = carried, let l = c.live, l.continueInto(file: name, sourceID: 0, format: format) {
+            live = l
+            origins = c.origins
+            origins[c.name] = c
+        } else {
+            // The file before's open sessions were stored as they stood at its end.
+            live = liveSessions.live(file: name)
+        }
+        return live
+    }
+
+    /// Whether the next file of this source's log may continue its sessions.
+    var continues: Bool { live?.continues ?? false }
 
     var format: String? { (reader as? DetectingReader)?.format?.rawValue ?? storedFormat?.rawValue }
 
@@ -97,7 +130,8 @@ final class SourceLoad {
     /// Adds a record to the batch (and to its session while streaming).
     func add(_ r: consuming Record, seq: Int, zone: TimeZone, onUnparsed: ((Record) -> Void)?) {
         var r = r
-        if let joined = live?.add(r, seq: seq, format: (reader as? DetectingReader)?.format ?? storedFormat) {
+        let format = (reader as? DetectingReader)?.format ?? storedFormat
+        if let joined = sessions(format: format)?.add(r, seq: seq, format: format) {
             r.sessionID = joined.id
             r.sessionDuplicate = joined.duplicate
         }
@@ -125,9 +159,24 @@ final class SourceLoad {
         let records = batch
         batch = []
         batch.reserveCapacity(batchSize)
-        let closed = live.map { final ? $0.finish(sourceID: 0) : $0.takeClosed(sourceID: 0) } ?? []
+        var closed: [SessionTimeline] = []
+        var provisionalFrom = Int.max
+        if let live {
+            if !final {
+                closed = live.takeClosed(sourceID: 0)
+            } else if keepsSessionsOpen, live.continues {
+                // The log's next file may continue the sessions still open: they
+                // are stored as they stand, and again when they end.
+                closed = live.takeClosed(sourceID: 0)
+                provisionalFrom = closed.count
+                closed += live.snapshot(sourceID: 0)
+            } else {
+                closed = live.finish(sourceID: 0)
+            }
+        }
         return Batch(records: records, progress: progress, final: final, closedSessions: closed,
                      preparedSessions: SessionStore.prepare(closed), markRecordsAfterwards: live?.marksRecordsAfterwards ?? false,
+                     origins: closed.map { $0.file == name ? nil : origins[$0.file] }, provisionalFrom: provisionalFrom,
                      streamedFacts: final && resumeFrom == nil ? streamedFacts : nil, counts: (result.records, result.unparsed))
     }
 
@@ -148,7 +197,11 @@ final class SourceLoad {
         let t0 = DispatchTime.now().uptimeNanoseconds
         try w.writeRecords(b.records, sourceID: id)
         let t1 = DispatchTime.now().uptimeNanoseconds
-        try w.addSessions(b.preparedSessions, sourceID: id)
+        var prepared = b.preparedSessions
+        for (i, origin) in b.origins.enumerated() {
+            if let o = origin?.sourceID { prepared[i].began(inSource: o) }
+        }
+        try w.addSessions(prepared, sourceID: id, provisional: &ingestor.provisionalSessions, provisionalFrom: b.provisionalFrom)
         writerSplit.records += Double(t1 - t0) / 1e9
         writerSplit.sessions += Double(DispatchTime.now().uptimeNanoseconds - t1) / 1e9
         if b.markRecordsAfterwards { try w.assignRecords(sourceID: id, to: b.closedSessions) }

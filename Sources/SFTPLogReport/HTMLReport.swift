@@ -146,7 +146,7 @@ public enum HTMLReport {
         let peer = s.peer.map { $0.address + ($0.port.map { ":\($0)" } ?? "") } ?? "-"
         var o = open ? "" : "<details><summary><code>\(h(s.id.rawValue))</code> \(h(Human.clock(s.start))) <b>\(h(s.user ?? "-"))</b> @ \(h(peer)) — <span class=\"\(s.outcome == .ok ? "ok" : "fail")\">\(h(s.outcome.rawValue))</span></summary>\n"
         o += table(["", ""], [
-            ["user", h(s.user ?? "-")], ["peer", h(peer)], ["source", h("\(s.source) \(s.side), \(s.file) lines \(s.firstLine)–\(s.lastLine)")],
+            ["user", h(s.user ?? "-")], ["peer", h(peer)], ["source", h("\(s.source) \(s.side), \(s.place { $0 })")],
             ["start", h(s.start.map { Human.clock($0) + " " + Human.zoneLabel($0) } ?? "-")], ["duration", h(Human.duration(s.duration))],
             ["outcome", h(s.outcome.rawValue + (s.outcomeDetail.map { " (\($0))" } ?? ""))], ["client", h(s.clientVersion ?? "-")], ["server", h(s.serverVersion ?? "-")],
             ["auth", h("tried \(s.authMethodsTried.isEmpty ? "-" : s.authMethodsTried.joined(separator: ", ")); succeeded \(s.authSucceededMethod ?? "no")")],

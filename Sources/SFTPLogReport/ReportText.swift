@@ -70,7 +70,7 @@ public struct ReportText {
     public func session(_ d: ReportModel.SessionDetail) -> String {
         let s = d.session
         var o = bold("Session \(s.id)") + ": \(t(s.user ?? "(no user)")) @ \(t(s.peer.map { $0.address + ($0.port.map { ":\($0)" } ?? "") } ?? "-"))\n"
-        o += Human.wrap("\(s.source) \(s.side) session, \(t(s.file)) lines \(s.firstLine)–\(s.lastLine), \(s.eventCount) events", indent: 0, width: width)
+        o += Human.wrap("\(s.source) \(s.side) session, \(s.place(t)), \(s.eventCount) events", indent: 0, width: width)
         if let st = s.start { o += "start \(Human.clock(st)) \(Human.zoneLabel(st)), duration \(Human.duration(s.duration))\n" }
         o += "outcome: \(s.outcome.rawValue)" + (s.outcomeDetail.map { " (\(t($0)))" } ?? "") + "\n"
         if let c = s.clientVersion { o += "client: \(t(c))\n" }
@@ -163,7 +163,7 @@ public struct ReportText {
             let s = d.session
             var o = "# Session \(s.id)\n\n"
             o += "- **User:** \(e(s.user ?? "-"))\n- **Peer:** \(e(s.peer.map { $0.address + ($0.port.map { ":\($0)" } ?? "") } ?? "-"))\n"
-            o += "- **Source:** \(s.source) \(s.side), \(e(s.file)) lines \(s.firstLine)–\(s.lastLine)\n"
+            o += "- **Source:** \(s.source) \(s.side), \(s.place(e))\n"
             o += "- **Start:** \(s.start.map { Human.clock($0) + " " + Human.zoneLabel($0) } ?? "-"), **duration** \(Human.duration(s.duration))\n"
             o += "- **Outcome:** \(s.outcome.rawValue)\(s.outcomeDetail.map { " (\(e($0)))" } ?? "")\n"
             if let c = s.clientVersion { o += "- **Client:** \(e(c))\n" }

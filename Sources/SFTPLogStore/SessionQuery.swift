@@ -270,7 +270,7 @@ public enum SessionQuery {
         try Row.fetchAll(db, sql: """
             SELECT r.*, r.session_duplicate AS duplicate, CAST(r.message AS BLOB) AS message_bytes, CAST(r.text AS BLOB) AS text_bytes
             FROM records r
-            WHERE r.session_id = ? ORDER BY r.line, r.seq
+            WHERE r.session_id = ? ORDER BY r.source_id, r.line, r.seq
             """, arguments: [sessionID]).map { row in
             var r = Record(kind: RecordKind(row["kind"] as String), file: row["file"], line: row["line"], raw: [], rawIsUTF8: true)
             r.timestamp = (row["ts"] as String?).flatMap(parseTimestamp)

@@ -32,7 +32,8 @@ public enum SessionStore {
             + "WHERE source_id = ? AND line BETWEEN ? AND ? AND seq = 0")
         for s in sessions {
             var i = 0
-            let refs = s.records
+            // A session continued across a rotation has records in several sources.
+            let refs = s.records.filter { $0.sourceID == 0 || $0.sourceID == sourceID }
             while i < refs.count {
                 let first = refs[i]
                 var j = i
@@ -53,6 +54,8 @@ public enum SessionStore {
     package struct PreparedSession: Sendable {
         /// `sessions` row; the source id (column 2) is filled in at insert.
         var session: [SQLValue]
+        /// The source the session began in, when not the one its batch stores (a rotated log's earlier file).
+        package mutating func began(inSource id: Int64) { session[1] = .int(id) }
         var operations: [[SQLValue]]
         var findings: [[SQLValue]]
         var offered: [[SQLValue]]
@@ -114,25 +117,52 @@ public enum SessionStore {
     }
 
     static func insert(_ db: Database, sourceID: Int64, _ sessions: [PreparedSession]) throws {
+        var none = ProvisionalRows()
+        try insert(db, sourceID: sourceID, sessions, provisional: &none)
+    }
+
+    /// The child rows of sessions stored as they stood at the end of a rotated
+    /// log's file, by session id: replaced by rowid when the session ends in a
+    /// later file, since a bulk load has no index on their `session_id`.
+    package struct ProvisionalRows: Sendable {
+        var rows: [String: [(table: Int, rowID: Int64)]] = [:]
+        package init() {}
+    }
+
+    /// `provisionalFrom`: the index of the first session stored provisionally.
+    static func insert(_ db: Database, sourceID: Int64, _ sessions: [PreparedSession], provisional: inout ProvisionalRows,
+                       provisionalFrom: Int = .max) throws {
         guard !sessions.isEmpty else { return }
         let insert = try db.cachedStatement(sql: """
             INSERT OR REPLACE INTO sessions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
             """)
-        let ops = try db.cachedStatement(sql: "INSERT INTO session_operations VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)")
-        let fnd = try db.cachedStatement(sql: "INSERT INTO findings VALUES (?,?,?,?,?,?,?,?)")
-        let offered = try db.cachedStatement(sql: "INSERT INTO session_algorithms_offered VALUES (?,?,?,?,?)")
+        let children = try [
+            db.cachedStatement(sql: "INSERT INTO session_operations VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"),
+            db.cachedStatement(sql: "INSERT INTO findings VALUES (?,?,?,?,?,?,?,?)"),
+            db.cachedStatement(sql: "INSERT INTO session_algorithms_offered VALUES (?,?,?,?,?)"),
+        ]
+        let deleteRow = try childTables.map { try db.cachedStatement(sql: "DELETE FROM \($0) WHERE rowid = ?") }
         let exists = try db.cachedStatement(sql: "SELECT 1 FROM sessions WHERE id = ?")
-        for s in sessions {
+        for (k, s) in sessions.enumerated() {
             var row = s.session
-            row[1] = .int(sourceID)
+            // Unless the session began in an earlier file of a rotated log.
+            if case .null = row[1] { row[1] = .int(sourceID) }
+            guard case .text(let id) = s.session[0] else { continue }
             // A session stored again replaces the old one whole (its child rows have no unique key).
-            if case .text(let id) = s.session[0], try Bool.fetchOne(exists, arguments: [id]) != nil {
+            if let rows = provisional.rows.removeValue(forKey: id) {
+                for r in rows { try deleteRow[r.table].execute(arguments: [r.rowID]) }
+            } else if try Bool.fetchOne(exists, arguments: [id]) != nil {
                 for table in childTables { try db.execute(sql: "DELETE FROM \(table) WHERE session_id = ?", arguments: [id]) }
             }
             try insert.run(row, db)
-            for o in s.operations { try ops.run(o, db) }
-            for f in s.findings { try fnd.run(f, db) }
-            for o in s.offered { try offered.run(o, db) }
+            var mine: [(table: Int, rowID: Int64)] = []
+            for (t, list) in [s.operations, s.findings, s.offered].enumerated() {
+                for values in list {
+                    try children[t].run(values, db)
+                    if k >= provisionalFrom { mine.append((t, db.lastInsertedRowID)) }
+                }
+            }
+            if k >= provisionalFrom { provisional.rows[id] = mine }
         }
     }
 }

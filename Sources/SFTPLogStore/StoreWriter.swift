@@ -60,6 +60,26 @@ extension StoreReader {
         try Row.fetchOne(db, sql: "SELECT name, format FROM sources WHERE id = ?", arguments: [id]).map { ($0["name"], $0["format"]) }
     }
 
+    /// The sources of a rotated log whose sessions go on into source `id`,
+    /// oldest first, ending with `id`: the files of its log (`logFamily`) back
+    /// to the earliest where a session with records in the later ones began.
+    public func continuedSources(endingAt id: Int64, logFamily: (String) -> String) throws -> [Int64] {
+        let rows = try Row.fetchAll(db, sql: "SELECT id, name FROM sources WHERE id <= ? ORDER BY id", arguments: [id])
+        guard let name = rows.last(where: { $0["id"] as Int64 == id })?["name"] as String? else { return [id] }
+        let family = logFamily(name)
+        let members: [Int64] = rows.filter { logFamily($0["name"]) == family }.map { $0["id"] }
+        var from = id
+        while true {
+            let chain = members.filter { $0 >= from }
+            let marks = chain.map { _ in "?" }.joined(separator: ",")
+            guard let origin = try Int64.fetchOne(db, sql: """
+                SELECT MIN(s.source_id) FROM records r JOIN sessions s ON s.id = r.session_id
+                WHERE r.source_id IN (\(marks))
+                """, arguments: StatementArguments(chain)), origin < from else { return chain }
+            from = origin
+        }
+    }
+
     /// The catalogue wordings a source's records resolved to, and the versions its banners state.
     public func versionFacts(sourceID: Int64) throws -> (resolved: [(eventID: String, variant: Int)], banners: [String]) {
         let resolved = try Row.fetchAll(db, sql: """
@@ -143,6 +163,13 @@ public struct StoreWriter {
     /// Adds sessions (made by `SessionStore.prepare` on the parsing thread).
     package func addSessions(_ sessions: [SessionStore.PreparedSession], sourceID: Int64) throws {
         try SessionStore.insert(db, sourceID: sourceID, sessions)
+    }
+
+    /// As `addSessions`; those from `provisionalFrom` on are stored as they
+    /// stand while their log goes on in a later file, which replaces them.
+    package func addSessions(_ sessions: [SessionStore.PreparedSession], sourceID: Int64,
+                             provisional: inout SessionStore.ProvisionalRows, provisionalFrom: Int) throws {
+        try SessionStore.insert(db, sourceID: sourceID, sessions, provisional: &provisional, provisionalFrom: provisionalFrom)
     }
 
     /// Replaces all of a source's sessions.

@@ -101,6 +101,51 @@ public enum InputExpansion {
         }
     }
 
+    /// The log a file is a rotation of: its folder and name without the marks
+    /// rotation adds (`server.log.3`, `server.log.2025-03-11-15-34-00`,
+    /// `server-20251101.log`, `.gz`). Files with one family are one log cut in
+    /// pieces, so a session open at the end of one continues in the next.
+    /// Only a short number after a dot or a date (eight digits or more) count:
+    /// `node-2.log` is another server's log, not a rotation of `node.log`.
+    public static func logFamily(_ path: String) -> String {
+        let dir = (path as NSString).deletingLastPathComponent
+        var name = Substring((path as NSString).lastPathComponent)
+        func stripCompression() {
+            for ext in [".gz", ".bz2", ".xz", ".zst"] where name.lowercased().hasSuffix(ext) && name.count > ext.count {
+                name = name.dropLast(ext.count)
+            }
+        }
+        /// Drops rotation marks from the end of `s`.
+        func stripMarks(_ s: Substring) -> Substring {
+            var s = s
+            while true {
+                if let dot = s.lastIndex(of: "."), dot > s.startIndex {
+                    let tail = s[s.index(after: dot)...]
+                    if (1...4).contains(tail.count), tail.allSatisfy(\.isASCII), tail.allSatisfy(\.isNumber) { s = s[..<dot]; continue }
+                }
+                // A date (and time) suffix: digits with - _ T : between them, eight digits at least.
+                var i = s.endIndex, digits = 0
+                while i > s.startIndex {
+                    let c = s[s.index(before: i)]
+                    guard c.isASCII, c.isNumber || "-_T:".contains(c) else { break }
+                    if c.isNumber { digits += 1 }
+                    i = s.index(before: i)
+                }
+                while i < s.endIndex, !s[i].isNumber { i = s.index(after: i) }  // the separator before the date
+                guard digits >= 8, i > s.startIndex, ".-_".contains(s[s.index(before: i)]) else { return s }
+                s = s[..<s.index(before: i)]
+            }
+        }
+        stripCompression()
+        name = stripMarks(name)
+        // `server-20251101.log`: marks before the extension.
+        if let dot = name.lastIndex(of: "."), dot > name.startIndex {
+            let ext = name[dot...]
+            if ext.dropFirst().allSatisfy(\.isLetter) { name = stripMarks(name[..<dot]) + ext }
+        }
+        return dir.isEmpty ? String(name) : dir + "/" + name
+    }
+
     /// How many rotations ago a file was written, from its name: `x.log.3` → 3,
     /// `x.log.3.gz` → 3; timestamped or live names → 0.
     static func rotationRank(_ path: String) -> Int {

@@ -15,11 +15,26 @@ import SFTPLogOpenSSH
 /// stay unattributed rather than merging two sessions.
 public final class SFTPPlusSessionBuilder {
     let rules: SessionRules
-    let file: String
-    let sourceID: Int64
+    /// The file being read, and its source: a rotated log's next file continues
+    /// the sessions still open (`continueInto`).
+    public private(set) var file: String
+    public private(set) var sourceID: Int64
     let zone: TimeZone
     /// A session under construction, boxed so updates never copy it.
-    final class Box { var s: SessionTimeline; init(_ s: SessionTimeline) { self.s = s } }
+    final class Box {
+        var s: SessionTimeline
+        /// The last file of a rotated log the session went on into, when not its own.
+        var lastFile: String?
+        init(_ s: SessionTimeline) { self.s = s }
+
+        /// The session as stored: with the file it ended in, when it went on past its own.
+        var finished: SessionTimeline {
+            var out = s
+            if let f = lastFile { out.details.append(("continued_into", .string(f))) }
+            if out.id.isEmpty { out.id = SessionIdentity.make(out) }
+            return out
+        }
+    }
     /// Sessions still open (or closed but not yet taken), by serial number.
     private var sessions: [Int: Box] = [:]
     private var nextSerial = 0
@@ -66,7 +81,16 @@ public final class SFTPPlusSessionBuilder {
         }
     }
 
+    /// Goes on with the next file of the same log (rotated): sessions open at
+    /// the end of the one before continue; new ones are this file's.
+    public func continueInto(file: String, sourceID: Int64) {
+        self.file = file
+        self.sourceID = sourceID
+    }
+
     private func open(_ s: SessionTimeline) -> Int {
+        var s = s
+        s.sourceID = sourceID
         sessions[nextSerial] = Box(s)
         nextSerial += 1
         return nextSerial - 1
@@ -217,7 +241,7 @@ public final class SFTPPlusSessionBuilder {
 
     private func attach(_ i: Int, _ r: Record, rowID: RecordRef, counts: Bool) {
         guard let box = sessions[i] else { return }
-        if collectRefs { box.s.records.append(RecordRef(line: rowID.line, seq: rowID.seq, duplicate: !counts)) }
+        if collectRefs { box.s.records.append(RecordRef(line: rowID.line, seq: rowID.seq, duplicate: !counts, sourceID: sourceID)) }
         if counts && box.s.eventCount == 0 {
             box.s.start = r.timestamp
             box.s.startEpoch = r.timestamp?.epoch(in: zone)
@@ -227,6 +251,7 @@ public final class SFTPPlusSessionBuilder {
         }
         if !box.s.id.isEmpty { lastAttach = (box.s.id, !counts) }
         guard counts else { return }
+        if box.s.file != file { box.lastFile = file }
         box.s.eventCount += 1
         if let ts = r.timestamp {
             box.s.end = ts
@@ -404,13 +429,11 @@ public final class SFTPPlusSessionBuilder {
     }
 
     private func release(_ i: Int) -> SessionTimeline? {
-        guard var s = sessions.removeValue(forKey: i)?.s else { return nil }
+        guard let box = sessions.removeValue(forKey: i) else { return nil }
         pendingOps[i] = nil
         openFiles[i] = nil
         closed.remove(i)
-        s.sourceID = sourceID
-        if s.id.isEmpty { s.id = SessionIdentity.make(s) }
-        return s
+        return box.finished
     }
 
     /// Sessions that have closed since the last call, ready to store; memory
@@ -430,16 +453,31 @@ public final class SFTPPlusSessionBuilder {
 
     /// Ends the fold: sessions still open end `incomplete` (the log stops first).
     public func finish() -> [SessionTimeline] {
-        for (i, box) in sessions.sorted(by: { $0.key < $1.key }) where !closed.contains(i) {
-            if box.s.side == "client" {
-                if box.s.outcome == .incomplete && box.s.eventCount > 0 && !box.s.operations.isEmpty { box.s.outcome = .ok }
-            } else {
-                settle(i, closedBy: nil, details: nil)
-                if box.s.authFailures > 0 && box.s.authSucceededMethod == nil { box.s.outcome = .authFailed }
-            }
-        }
+        for (i, box) in sessions.sorted(by: { $0.key < $1.key }) where !closed.contains(i) { end(i, box) }
         done = []
         return sessions.keys.sorted().compactMap(release)
+    }
+
+    /// Every session held, as `finish` would end it, while the fold goes on:
+    /// what a store keeps of a log's last file in case its next never comes.
+    public func snapshot() -> [SessionTimeline] {
+        sessions.sorted(by: { $0.key < $1.key }).map { (i, box) in
+            let kept = box.s
+            if !closed.contains(i) { end(i, box) }
+            let s = box.finished
+            box.s = kept
+            return s
+        }
+    }
+
+    /// A session still open when the log stops.
+    private func end(_ i: Int, _ box: Box) {
+        if box.s.side == "client" {
+            if box.s.outcome == .incomplete && box.s.eventCount > 0 && !box.s.operations.isEmpty { box.s.outcome = .ok }
+        } else {
+            settle(i, closedBy: nil, details: nil)
+            if box.s.authFailures > 0 && box.s.authSucceededMethod == nil { box.s.outcome = .authFailed }
+        }
     }
 }
 

@@ -40,7 +40,12 @@ public struct RecordRef: Equatable, Sendable {
     public var line: Int
     public var seq: Int
     public var duplicate: Bool
-    public init(line: Int, seq: Int, duplicate: Bool = false) { self.line = line; self.seq = seq; self.duplicate = duplicate }
+    /// The source the line is in (a session continued across a rotation has
+    /// records in several); 0 when it is the session's own.
+    public var sourceID: Int64
+    public init(line: Int, seq: Int, duplicate: Bool = false, sourceID: Int64 = 0) {
+        self.line = line; self.seq = seq; self.duplicate = duplicate; self.sourceID = sourceID
+    }
 }
 
 /// A policy's verdict on an algorithm. The raw values are the `rating`
@@ -154,6 +159,16 @@ public struct SessionTimeline: Sendable {
 
     /// The stored `bytes_up`/`bytes_down`, when the session was read without its operations.
     public var storedTransferTotals: (up: Int, down: Int)?
+
+    /// Where the session is in its log: `file lines first–last`, or, when it
+    /// went on into a rotated log's next file, each end's file and line.
+    /// `escape` renders a file name for the output.
+    public func place(_ escape: (String) -> String) -> String {
+        guard let last = details.first(where: { $0.0 == "continued_into" })?.1.stringValue, last != file else {
+            return "\(escape(file)) lines \(firstLine)–\(lastLine)"
+        }
+        return "\(escape(file)) line \(firstLine) to \(escape(last)) line \(lastLine)"
+    }
 
     public var bytesUp: Int { storedTransferTotals?.up ?? operations.filter { $0.op == .put }.compactMap(\.bytes).reduce(0, +) }
     public var bytesDown: Int { storedTransferTotals?.down ?? operations.filter { $0.op == .get }.compactMap(\.bytes).reduce(0, +) }
