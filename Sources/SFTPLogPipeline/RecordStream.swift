@@ -92,6 +92,8 @@ final class RecordCompletion {
 public struct ResolutionNeeds: Sendable {
     let wanted: Set<String>
     let known: Set<String>
+    /// File operations are resolved (answers that show them or their outcomes).
+    public let operations: Bool
 
     /// Events the session builder reads fields of (without file operations
     /// unless `operations`), every event a wording of which carries a field any
@@ -106,6 +108,7 @@ public struct ResolutionNeeds: Sendable {
         }
         wanted = ids
         known = Set(catalog.events.keys)
+        self.operations = operations
     }
 
     func skips(_ r: borrowing Record) -> Bool {

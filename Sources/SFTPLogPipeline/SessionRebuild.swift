@@ -65,6 +65,9 @@ public final class LiveSessions {
     /// One of the two is made at the source's first record, by its format.
     private var openssh: OpenSSHTimelineBuilder?
 
+    /// Off when the records of file operations are not resolved (`ResolutionNeeds`).
+    var tracksOperations = true
+
     init(_ rebuild: SessionRebuild, file: String, sourceID: Int64) {
         self.rebuild = rebuild
         self.file = file
@@ -78,6 +81,7 @@ public final class LiveSessions {
                 openssh = OpenSSHTimelineBuilder(file: file, sourceID: 0)
             } else {
                 sftpplus = SFTPPlusSessionBuilder(rules: rebuild.rules, file: file, sourceID: sourceID, timeZone: rebuild.zone, collectRefs: false)
+                sftpplus?.tracksOperations = tracksOperations
             }
         }
         if openssh != nil {

@@ -140,6 +140,7 @@ public final class SessionStream {
             } else {
                 if let c = carried { try handOver(c.live.finish(sourceID: 0), kept: &keptRecords, runRecords: &runRecords, session: session) }
                 chosen = self.sessions.live(file: name, sourceID: sourceID)
+                chosen.tracksOperations = stream.needs?.operations ?? true
             }
             live = chosen
             return chosen

@@ -28,8 +28,9 @@ public final class SFTPPlusSessionBuilder {
         init(_ s: SessionTimeline) { self.s = s }
 
         /// The session as stored: with the file it ended in, when it went on past its own.
-        var finished: SessionTimeline {
+        func finished(zone: TimeZone) -> SessionTimeline {
             var out = s
+            out.endEpoch = out.end?.epoch(in: zone)
             if let f = lastFile { out.details.append(("continued_into", .string(f))) }
             if out.id.isEmpty { out.id = SessionIdentity.make(out) }
             return out
@@ -55,6 +56,9 @@ public final class SFTPPlusSessionBuilder {
     /// Client-shell prompts and attribute listings go to the latest client session.
     private var lastClient: Int?
 
+    /// File operations are followed (off for answers that show none, `audit`,
+    /// whose records of them are not resolved).
+    public var tracksOperations = true
     /// Keep each session's list of record references (needed when records are
     /// already stored and must be marked afterwards; not while streaming).
     let collectRefs: Bool
@@ -253,10 +257,8 @@ public final class SFTPPlusSessionBuilder {
         guard counts else { return }
         if box.s.file != file { box.lastFile = file }
         box.s.eventCount += 1
-        if let ts = r.timestamp {
-            box.s.end = ts
-            box.s.endEpoch = ts.epoch(in: zone)
-        }
+        // Its epoch once, when the session is taken (`Box.finished`).
+        if let ts = r.timestamp { box.s.end = ts }
         box.s.lastLine = r.line
     }
 
@@ -291,7 +293,7 @@ public final class SFTPPlusSessionBuilder {
             if box.s.authSucceededMethod == nil { box.s.user = f("username") ?? f("name") ?? box.s.user }
             if let m = method(f("credentials_type")) { box.s.authMethodsTried.append(m) }
         }
-        if let rule = role.operation { operation(i, r, rule) }
+        if tracksOperations, let rule = role.operation { operation(i, r, rule) }
     }
 
     /// SFTPPlus's credential names, in SSH's vocabulary (as OpenSSH reports them).
@@ -433,7 +435,7 @@ public final class SFTPPlusSessionBuilder {
         pendingOps[i] = nil
         openFiles[i] = nil
         closed.remove(i)
-        return box.finished
+        return box.finished(zone: zone)
     }
 
     /// Sessions that have closed since the last call, ready to store; memory
@@ -464,7 +466,7 @@ public final class SFTPPlusSessionBuilder {
         sessions.sorted(by: { $0.key < $1.key }).map { (i, box) in
             let kept = box.s
             if !closed.contains(i) { end(i, box) }
-            let s = box.finished
+            let s = box.finished(zone: zone)
             box.s = kept
             return s
         }
