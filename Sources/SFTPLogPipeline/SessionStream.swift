@@ -54,18 +54,30 @@ public final class SessionStream {
         var sourceID: Int64 = 0
         var carries: [String: Carry] = [:]
         var families: [String] = []
-        for (name, entry) in zip(names, plan.entries) {
-            let (chain, shownAs): ([String], String)
+        let inputs: [(name: String, chain: [String], shownAs: String)] = zip(names, plan.entries).compactMap { name, entry in
             switch entry {
-            case .skip: continue
-            case .asGiven: (chain, shownAs) = ([name], name)
-            case .read(let i): (chain, shownAs) = (plan.sources[i].members, plan.sources[i].name)
+            case .skip: return nil
+            case .asGiven: return (name, [name], name)
+            case .read(let i): return (name, plan.sources[i].members, plan.sources[i].name)
             }
+        }
+        /// The next input's first file, read ahead while this one's sessions are
+        /// built (10,000 small transcripts were read one after another).
+        var ahead: MemberReading?
+        func readAhead(_ k: Int) {
+            ahead = k < inputs.count ? MemberReading(stream: stream, path: inputs[k].chain[0], name: inputs[k].shownAs,
+                                                     start: .fresh, isLast: inputs[k].chain.count == 1) : nil
+        }
+        defer { ahead?.abandon() }
+        readAhead(0)
+        for (k, (name, chain, shownAs)) in inputs.enumerated() {
+            let first = ahead!
+            readAhead(k + 1)
             sourceID += 1
             let family = shownAs == "-" ? nil : InputExpansion.logFamily(shownAs)
             let carried = family.flatMap { carries.removeValue(forKey: $0) }
             do {
-                let (result, carry) = try read(chain, as: shownAs, sourceID: sourceID, carried: carried, session: session)
+                let (result, carry) = try read(chain, first: first, as: shownAs, sourceID: sourceID, carried: carried, session: session)
                 if let family, let carry {
                     carries[family] = carry
                     families.append(family)
@@ -123,7 +135,7 @@ public final class SessionStream {
     ///
     /// Each file is parsed and resolved on a thread of its own (`MemberReading`)
     /// while this one builds the sessions from its records, in order.
-    private func read(_ chain: [String], as name: String, sourceID: Int64, carried: Carry?,
+    private func read(_ chain: [String], first: MemberReading, as name: String, sourceID: Int64, carried: Carry?,
                       session: (SessionTimeline) throws -> Void) throws -> (StreamedSource, Carry?) {
         var result = StreamedSource(name: name)
         var live: LiveSessions?
@@ -163,9 +175,9 @@ public final class SessionStream {
                 try handOver(live.takeClosed(sourceID: sourceID), kept: &keptRecords, runRecords: &runRecords, session: session)
             }
         }
-        var start = MemberReading.Start(format: nil, readerState: nil, offset: 0, line: 1)
+        var start = MemberReading.Start.fresh
         for (k, path) in chain.enumerated() {
-            let member = MemberReading(stream: stream, path: path, name: name, start: start, isLast: k == chain.count - 1)
+            let member = k == 0 ? first : MemberReading(stream: stream, path: path, name: name, start: start, isLast: k == chain.count - 1)
             var failure: Error?
             var ending: MemberReading.Ending
             taking: while true {
@@ -216,6 +228,7 @@ final class MemberReading: Sendable {
     struct Start: Sendable {
         var format: SourceFormat?, readerState: String?
         var offset: Int64, line: Int
+        static let fresh = Start(format: nil, readerState: nil, offset: 0, line: 1)
     }
 
     struct Ending: Sendable {
@@ -245,6 +258,12 @@ final class MemberReading: Sendable {
     static let batchSize = 1_024
 
     func cancel() { cancelled.withLock { $0 = true } }
+
+    /// Not to be taken (the pass ended early): stops it and lets its thread end.
+    func abandon() {
+        cancel()
+        while case .records = queue.take() {}
+    }
 
     init(stream: RecordStream, path: String, name: String, start: Start, isLast: Bool) {
         let t = Thread { [self] in
