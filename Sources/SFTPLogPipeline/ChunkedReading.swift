@@ -70,11 +70,10 @@ extension RecordStream {
         try reader.finish(sink)
         guard let cut, let text = textReader() as? SFTPPlusTextReader else { return 0 }
         let pieces = PieceReading(fd: source.fd, from: cut, size: size, chunking: chunking, file: text.file,
-                                  options: text.options, catalog: catalog, needs: needs, state: text.carried)
+                                  stream: self, options: text.options, state: text.carried)
         defer { pieces.stop() }
         var expected = text.carried
         var base = line + lines
-        var bytes = cut
         for k in 0..<pieces.count {
             var piece = pieces.take(k)
             if piece.startState != expected, !piece.isEmpty {
@@ -92,9 +91,8 @@ extension RecordStream {
             var i = 0
             while var r = records.popLast() {
                 r.line += base - 1
-                completion.resolver?.replay(&r, hintSensitive: nextSensitive == i)
+                completion.completeInOrder(&r, hintSensitive: nextSensitive == i)
                 if nextSensitive == i { nextSensitive = sensitive.next() }
-                completion.clock.check(&r)
                 try emit(r)
                 i += 1
             }
@@ -102,8 +100,7 @@ extension RecordStream {
                 expected = piece.endState
                 base += piece.lines
                 lines += piece.lines
-                bytes = piece.end
-                progress(lines, bytes)
+                progress(lines, piece.end)
             }
             pieces.done(k, endingIn: expected)
         }
@@ -150,7 +147,7 @@ final class PieceReading: Sendable {
 
     let count: Int
     private let from: Int64, chunk: Int64, workers: Int
-    private let file: String, options: ReaderOptions, catalog: EventCatalog?, needs: ResolutionNeeds?
+    private let file: String, stream: RecordStream, options: ReaderOptions
     private let fdPath: String
     private let latestState: Mutex<SFTPPlusTextReader.CarriedState>
     private let results = Mutex<[Int: Piece]>([:])
@@ -160,13 +157,14 @@ final class PieceReading: Sendable {
     /// Pieces read ahead of the taker, at most: memory stays a few pieces.
     private let slots: DispatchSemaphore
 
-    init(fd: Int32, from: Int64, size: Int64, chunking: Chunking, file: String, options: ReaderOptions,
-         catalog: EventCatalog?, needs: ResolutionNeeds?, state: SFTPPlusTextReader.CarriedState) {
+    /// `options`: the reader's (with the file's year), `stream`'s catalogue and needs resolve.
+    init(fd: Int32, from: Int64, size: Int64, chunking: Chunking, file: String, stream: RecordStream, options: ReaderOptions,
+         state: SFTPPlusTextReader.CarriedState) {
         self.from = from
         self.chunk = Int64(chunking.bytes)
         self.count = Int((size - from + chunk - 1) / chunk)
         self.workers = max(1, min(chunking.workers, count))
-        self.file = file; self.options = options; self.catalog = catalog; self.needs = needs
+        self.file = file; self.stream = stream; self.options = options
         // Each worker opens the file anew through the descriptor, for a read
         // offset of its own on the very file being read, whatever its name now names.
         self.fdPath = "/proc/self/fd/\(fd)"
@@ -235,12 +233,11 @@ final class PieceReading: Sendable {
             guard lseek(fd, off_t(lineStart), SEEK_SET) >= 0 else { throw InputError.readFailed(errno: errno) }
             let reader = SFTPPlusTextReader(file: file, options: options)
             reader.carried = state
-            let resolver = catalog.map(SourceResolver.init)
+            let completion = RecordCompletion(stream)
             var records: [Record] = []
             var sensitive: [Int] = []
             func sink(_ r: consuming Record) {
-                if needs?.skips(r) != true, resolver?.resolveAlone(&r) == true { sensitive.append(records.count) }
-                RecordStream.noteMissingTerminator(&r)
+                if completion.completeAlone(&r) { sensitive.append(records.count) }
                 records.append(r)
             }
             var begun = false, afterLF = true, firstNumber = 0, end: Int64 = lineStart
@@ -249,16 +246,13 @@ final class PieceReading: Sendable {
                                          readSize: Int(chunk) * 2) { l in
                     if stopped.load(ordering: .relaxed) { throw CancellationError() }
                     let starts = afterLF && SFTPPlusTextReader.startsPiece(l.bytes)
+                    afterLF = l.terminator.last == 0x0A
+                    if starts, let next, l.offset >= next { throw PieceEnd() }  // the next piece's first line
                     if !begun {
-                        afterLF = l.terminator.last == 0x0A
-                        guard starts else { return }
-                        if let next, l.offset >= next { throw PieceEnd() }  // the next piece's first line
+                        guard starts else { return }  // the piece before's lines
                         begun = true
                         firstNumber = l.number
-                    } else if starts, let next, l.offset >= next {
-                        throw PieceEnd()
                     }
-                    afterLF = l.terminator.last == 0x0A
                     end = l.endOffset
                     piece.lines += 1
                     reader.feed(PhysicalLine(bytes: l.bytes, number: l.number - firstNumber + 1, offset: l.offset,

@@ -84,6 +84,21 @@ final class RecordCompletion {
         clock.check(&r)
         RecordStream.noteMissingTerminator(&r)
     }
+
+    /// `complete` for a record read apart from those before it (`PieceReading`):
+    /// all but what depends on them. True when the version hint they give could
+    /// have chosen another wording; `completeInOrder` finishes it.
+    func completeAlone(_ r: inout Record) -> Bool {
+        let hintSensitive = needs?.skips(r) != true && resolver?.resolveAlone(&r) == true
+        RecordStream.noteMissingTerminator(&r)
+        return hintSensitive
+    }
+
+    /// The rest of `complete` for a record `completeAlone` took, in input order.
+    func completeInOrder(_ r: inout Record, hintSensitive: Bool) {
+        resolver?.replay(&r, hintSensitive: hintSensitive)
+        clock.check(&r)
+    }
 }
 
 /// Which events an answer needs resolved: the catalogue's wording match is

@@ -21,14 +21,15 @@ public struct SessionRebuild {
     public func rebuild(_ store: StoreWriter, sourceID: Int64) throws -> Int {
         guard let (file, format) = try store.reader.source(id: sourceID) else { return 0 }
         var sessions: [SessionTimeline]
+        /// The sources whose sessions are rebuilt: this one, after the files of its
+        /// log whose sessions go on in it (read again, so those are rebuilt whole).
+        var chain = [sourceID]
         if format == SourceFormat.openssh.rawValue {
             var b = OpenSSHTimelineBuilder(file: file, sourceID: sourceID)
             try store.reader.forEachRecord(sourceID: sourceID, needsFields: { _, _ in true }) { r, seq in b.add(r, seq: seq) }
             sessions = b.finish()
         } else {
-            // A rotated log's earlier files whose sessions go on in this one are
-            // read again first, so those sessions are rebuilt whole.
-            let chain = try store.reader.continuedSources(endingAt: sourceID, logFamily: InputExpansion.logFamily)
+            chain = try store.reader.continuedSources(endingAt: sourceID, logFamily: InputExpansion.logFamily)
             let builder = SFTPPlusSessionBuilder(rules: rules, file: file, sourceID: sourceID, timeZone: zone)
             let wanted = rules.eventIDsWithFields
             for id in chain {
@@ -40,16 +41,11 @@ public struct SessionRebuild {
                 }) { r, seq in builder.add(r, seq: seq) }
             }
             sessions = builder.finish()
-            if chain.count > 1 {
-                if let judge { for i in sessions.indices { judge(&sessions[i]) } }
-                for id in chain { try store.replaceSessions(sourceID: id, with: sessions.filter { $0.sourceID == id }, zone: zone) }
-                for id in chain { try store.assignRecords(sourceID: id, to: sessions) }
-                return sessions.count
-            }
         }
         if let judge { for i in sessions.indices { judge(&sessions[i]) } }
-        try store.replaceSessions(sourceID: sourceID, with: sessions, zone: zone)
-        try store.assignRecords(sourceID: sourceID, to: sessions)
+        // Each session is stored with the source it began in.
+        for id in chain { try store.replaceSessions(sourceID: id, with: sessions.filter { $0.sourceID == id }, zone: zone) }
+        for id in chain { try store.assignRecords(sourceID: id, to: sessions) }
         return sessions.count
     }
 }
@@ -59,8 +55,9 @@ public struct SessionRebuild {
 /// sessions go on into the next file of the same log (`continueInto`).
 public final class LiveSessions {
     let rebuild: SessionRebuild
-    private(set) var file: String
-    private(set) var sourceID: Int64
+    /// The first file's, for the builder made at its first record.
+    let file: String
+    let sourceID: Int64
     private var sftpplus: SFTPPlusSessionBuilder?
     /// One of the two is made at the source's first record, by its format.
     private var openssh: OpenSSHTimelineBuilder?
@@ -102,8 +99,6 @@ public final class LiveSessions {
     /// go on from this one's (then its records are added here).
     public func continueInto(file: String, sourceID: Int64, format: SourceFormat?) -> Bool {
         guard let b = sftpplus, format != .openssh else { return false }
-        self.file = file
-        self.sourceID = sourceID
         b.continueInto(file: file, sourceID: sourceID)
         return true
     }

@@ -77,7 +77,8 @@ public final class SessionStream {
             let family = shownAs == "-" ? nil : InputExpansion.logFamily(shownAs)
             let carried = family.flatMap { carries.removeValue(forKey: $0) }
             do {
-                let (result, carry) = try read(chain, first: first, as: shownAs, sourceID: sourceID, carried: carried, session: session)
+                let (result, carry) = try read(chain, first: first, as: shownAs, sourceID: sourceID, carried: carried,
+                                               logGoesOn: family != nil, session: session)
                 if let family, let carry {
                     carries[family] = carry
                     families.append(family)
@@ -131,12 +132,13 @@ public final class SessionStream {
     /// start of its last line's records, with the format and CSV header known),
     /// and those records of the one before are read again from it.
     /// `carried`: the sessions its log's file before left open. Returns what
-    /// its own next file is to continue (nil: its sessions all ended here).
+    /// its own next file is to continue (nil: its sessions all ended here, as
+    /// they do when `logGoesOn` is false: standard input has no next file).
     ///
     /// Each file is parsed and resolved on a thread of its own (`MemberReading`)
     /// while this one builds the sessions from its records, in order.
     private func read(_ chain: [String], first: MemberReading, as name: String, sourceID: Int64, carried: Carry?,
-                      session: (SessionTimeline) throws -> Void) throws -> (StreamedSource, Carry?) {
+                      logGoesOn: Bool, session: (SessionTimeline) throws -> Void) throws -> (StreamedSource, Carry?) {
         var result = StreamedSource(name: name)
         var live: LiveSessions?
         var facts = SourceFacts.Streamed()
@@ -212,7 +214,7 @@ public final class SessionStream {
         }
         // No record: the log's sessions wait for its next file.
         guard let live else { return (result, carried) }
-        if live.continues, name != "-" {
+        if live.continues, logGoesOn {
             try handOver(live.takeClosed(sourceID: sourceID), kept: &keptRecords, runRecords: &runRecords, session: session)
             return (result, Carry(live: live, kept: keptRecords))
         }
