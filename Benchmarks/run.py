@@ -89,7 +89,8 @@ def run_baseline_ingest(work, csv):
 
 
 # The tables an ingest fills, copied in the order it fills them.
-FLOOR_TABLES = ['sources', 'records', 'sessions', 'session_operations', 'findings', 'session_algorithms_offered']
+FLOOR_TABLES = ['sources', 'record_terms', 'record_wordings', 'record_wording_pieces', 'record_wording_fields', 'record_rows',
+                'sessions', 'session_operations', 'findings', 'session_algorithms_offered']
 
 
 def floor_script(src_db):
@@ -105,11 +106,16 @@ def floor_script(src_db):
            f"ATTACH '{src_db}' AS src;"]
     for t in FLOOR_TABLES:
         out.append(c.execute("SELECT sql FROM sqlite_schema WHERE type='table' AND name=?", (t,)).fetchone()[0] + ';')
+    for (sql,) in c.execute("SELECT sql FROM sqlite_schema WHERE type='view'"):
+        out.append(sql + ';')  # `records`, over `record_rows`
     out.append(c.execute("SELECT sql FROM sqlite_schema WHERE name='records_fts'").fetchone()[0] + ';')
+    without_rowid = {r[1] for r in c.execute('PRAGMA table_list') if r[4]}
     out.append('BEGIN;')
     for t in FLOOR_TABLES:
         cols = ', '.join(r[1] for r in c.execute(f'PRAGMA table_xinfo({t})') if r[6] == 0)  # stored columns only
-        out.append(f'INSERT INTO main.{t}({cols}) SELECT {cols} FROM src.{t} ORDER BY rowid;')
+        order = '' if t in without_rowid else ' ORDER BY rowid'
+        out.append(f'INSERT INTO main.{t}({cols}) SELECT {cols} FROM src.{t}{order};')
+    # The messages the view rebuilds (the ingest indexes the text it has in hand).
     out.append('INSERT INTO records_fts(rowid, message) SELECT id, message FROM records WHERE message IS NOT NULL;')
     for (sql,) in c.execute("SELECT sql FROM sqlite_schema WHERE type='index' AND sql IS NOT NULL AND tbl_name IN (%s)"
                             % ','.join('?' * len(FLOOR_TABLES)), FLOOR_TABLES):
@@ -180,8 +186,38 @@ def main_benchmark(a, binary, env):
     print()
     table(rows, ['command', 'median s', 'lines/s', 'ratio', 'peak RSS MiB'])
     print(f'\nruns (s): ' + '; '.join(f'{k}: ' + ' '.join(f'{x:.2f}' for x in v) for k, v in res.items()))
+    if db:
+        sizes(a.work, log, db)
     if not a.no_queries and db:
         queries(binary, db, env)
+
+
+def gzip_size(path):
+    """Bytes of `gzip -6` of a file (a reference for what its content compresses to)."""
+    p = subprocess.run(['gzip', '-6', '-c', path], stdout=subprocess.PIPE, check=True)
+    return len(p.stdout)
+
+
+def sizes(work, log, db):
+    """The database's bytes against the log's, gzip -6's and the baseline's, with
+    its largest objects (indexes and the FTS5 index included)."""
+    import sqlite3
+    log_bytes = os.path.getsize(log)
+    base = os.path.join(work, 'baseline.db')
+    rows = [['log', f'{log_bytes / 1e6:.1f}', '1.00'],
+            ['gzip -6 of the log', f'{gzip_size(log) / 1e6:.1f}', f'{gzip_size(log) / log_bytes:.2f}']]
+    if os.path.exists(base):
+        rows.append(['sqlite3 .import + FTS (baseline)', f'{os.path.getsize(base) / 1e6:.1f}', f'{os.path.getsize(base) / log_bytes:.2f}'])
+    rows.append(['sftplog database', f'{os.path.getsize(db) / 1e6:.1f}', f'{os.path.getsize(db) / log_bytes:.2f}'])
+    c = sqlite3.connect(f'file:{db}?mode=ro', uri=True)
+    try:
+        for name, size in c.execute('SELECT name, sum(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC LIMIT 8'):
+            rows.append([f'  {name}', f'{size / 1e6:.1f}', f'{size / log_bytes:.2f}'])
+    except sqlite3.OperationalError:
+        pass  # a Python without the dbstat table
+    c.close()
+    print()
+    table(rows, ['bytes', 'MB', 'of the log'])
 
 
 def queries(binary, db, env):

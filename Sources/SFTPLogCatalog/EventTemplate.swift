@@ -32,6 +32,11 @@ public final class EventTemplate: EventWording {
     /// The `catalog` object of a record this wording resolved (see `RecordJSON`), written once
     /// here: rendering it per record was a tenth of `parse`.
     public let catalogJSON: [UInt8]
+    /// The field names in the order a resolved record's fields list them (each
+    /// name once, where it first appears), and per piece the index in it of the
+    /// piece's field (-1 for a literal): the store rebuilds messages from these.
+    public let fieldOrder: [String]
+    public let pieceFields: [Int]
 
     public init(eventID: String, variant: Int, template: String, fields: [String], groups: [String], fromVersion: String?,
                 toVersion: String?, documentedIn: [String], seenIn: [String], inferred: Bool, description: String?) {
@@ -53,6 +58,14 @@ public final class EventTemplate: EventWording {
         var seen = Set<String>()
         tokenLikeMask = pieces.map { if case .field(let f) = $0 { return EventTemplate.isTokenLike(f) } else { return false } }
         firstOfNameMask = pieces.map { if case .field(let f) = $0 { return seen.insert(f).inserted } else { return false } }
+        var order: [String] = []
+        pieceFields = pieces.map { p -> Int in
+            guard case .field(let f) = p else { return -1 }
+            if let k = order.firstIndex(of: f) { return k }
+            order.append(f)
+            return order.count - 1
+        }
+        fieldOrder = order
         var json = JSONBytes(capacity: 256)
         json.value(EventTemplate.catalogObject(variant: variant, template: template, groups: groups, range: documentedRange))
         catalogJSON = json.bytes

@@ -9,6 +9,7 @@ import SFTPLogSessions
 public enum StoreError: Error, CustomStringConvertible {
     case notOurs(path: String)
     case newerSchema(path: String)
+    case olderSchema(path: String)
     case cannotOpen(path: String, reason: String)
     case missing(path: String)
     case readOnlyViolation(String)
@@ -18,6 +19,7 @@ public enum StoreError: Error, CustomStringConvertible {
         switch self {
         case .notOurs(let p): return "\(p): not an sftplog database (it has other tables); refusing to touch it"
         case .newerSchema(let p): return "\(p): written by a newer sftplog (unknown schema migrations); upgrade sftplog to use it"
+        case .olderSchema(let p): return "\(p): written by an older sftplog; run `sftplog migrate --db \(p)` (or the next `sftplog ingest` into it) to bring it up to date"
         case .cannotOpen(let p, let r): return "\(p): cannot open database: \(r)"
         case .missing(let p): return "\(p): no such database (run `sftplog ingest` first)"
         case .readOnlyViolation(let m): return "query is read-only: \(m)"
@@ -115,7 +117,7 @@ public final class LogStore: Sendable {
             // Check read-only first: opening for writing switches the file to WAL,
             // which would already change a database that is not ours.
             func check() throws {
-                let reader = try openQueueForReading(path)
+                let reader = try openQueueForReading(path, allowingOlder: true)
                 // Store safety: SQLite finds corrupt pages only when it reads them, so
                 // an ingest could add rows to a damaged file (and checkpoint into it).
                 // A quick_check (structure only, no index contents; ~0.15 s per 100 MB)
@@ -166,6 +168,17 @@ public final class LogStore: Sendable {
         return LogStore(q)
     }
 
+    /// Brings an existing database's schema up to date (`sftplog migrate`);
+    /// returns the migrations applied.
+    public static func migrate(_ path: String) throws -> [String] {
+        guard FileManager.default.fileExists(atPath: path) else { throw StoreError.missing(path: path) }
+        let before = try openQueueForReading(path, allowingOlder: true).read { try Schema.appliedMigrations($0) }
+        let store = try openForWriting(path)
+        defer { store.finishWriting() }
+        let after = try store.queue.read { try Schema.appliedMigrations($0) }
+        return after.filter { !before.contains($0) }
+    }
+
     /// Ends a run of writes: folds the WAL into the main file, so the database
     /// file alone holds everything (a copy of just `PATH` is complete), then
     /// closes. Never fails: what is committed is safe in the WAL either way.
@@ -197,13 +210,14 @@ public final class LogStore: Sendable {
         LogStore(try openQueueForReading(path))
     }
 
-    static func openQueueForReading(_ path: String) throws -> DatabaseQueue {
+    static func openQueueForReading(_ path: String, allowingOlder: Bool = false) throws -> DatabaseQueue {
         guard FileManager.default.fileExists(atPath: path) else { throw StoreError.missing(path: path) }
         func open(_ location: String) throws -> DatabaseQueue {
             let q = try DatabaseQueue(path: location, configuration: configuration(readOnly: true))
             try q.read { db in
                 try checkOwnership(db, path: path, isNew: false)
                 if try Schema.isSuperseded(db) { throw StoreError.newerSchema(path: path) }
+                if !allowingOlder, try Schema.needsMigration(db) { throw StoreError.olderSchema(path: path) }
             }
             return q
         }

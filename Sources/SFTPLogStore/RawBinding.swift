@@ -17,6 +17,16 @@ enum SQLValue {
     init(_ v: Int64?) { self = v.map(SQLValue.int) ?? .null }
     init(_ v: Double?) { self = v.map(SQLValue.double) ?? .null }
     init(_ v: Bool?) { self = v.map { .int($0 ? 1 : 0) } ?? .null }
+
+    /// The value as a GRDB argument.
+    var databaseValue: DatabaseValue {
+        switch self {
+        case .null: return .null
+        case .int(let x): return x.databaseValue
+        case .double(let x): return x.databaseValue
+        case .text(let x): return x.databaseValue
+        }
+    }
 }
 
 extension Database {

@@ -15,20 +15,25 @@ public enum Schema {
         return !(try migrator.appliedIdentifiers(db)).isSubset(of: Set(migrator.migrations))
     }
 
-    /// Indexes on `records` for the questions users ask (by time, event, account,
-    /// peer, kind, session). A bulk load into an empty table drops them and builds
-    /// them once at the end (3× faster than keeping them up to date row by row);
-    /// every open for writing re-creates any that an interrupted load left out.
+    /// Secondary indexes on `record_rows`: only what a command reads by (a
+    /// session's records). Before migration v8 `records` had six, a third of the
+    /// database, that no command used. A bulk load into an empty table drops
+    /// them and builds them once at the end (3× faster than keeping them up to
+    /// date row by row); every open for writing re-creates any that an
+    /// interrupted load left out.
     public static let recordIndexes: [(name: String, columns: String)] = [
-        ("records_ts", "ts_utc"), ("records_event", "event_id, ts_utc"), ("records_account", "account, ts_utc"),
-        ("records_peer", "peer_address, ts_utc"), ("records_kind", "kind"), ("records_session", "session_id"),
+        ("record_rows_session", "session_key) WHERE (session_key IS NOT NULL"),
     ]
 
     static func createRecordIndexes(_ db: Database) throws {
-        // Let SQLite sort with a second thread while building them (bulk loads build all six at once).
+        // Let SQLite sort with a second thread while building them.
         try db.execute(sql: "PRAGMA threads = 2")
-        for ix in recordIndexes { try db.execute(sql: "CREATE INDEX IF NOT EXISTS \(ix.name) ON records(\(ix.columns))") }
+        for ix in recordIndexes { try db.execute(sql: "CREATE INDEX IF NOT EXISTS \(ix.name) ON record_rows(\(ix.columns))") }
     }
+
+    /// The indexes of `records` before migration v8 (dropped with the table).
+    static let tableRecordIndexes = ["records_ts": "ts_utc", "records_event": "event_id, ts_utc", "records_account": "account, ts_utc",
+                                     "records_peer": "peer_address, ts_utc", "records_kind": "kind", "records_session": "session_id"]
 
     /// Indexes of the session tables. Sessions arrive in time order but their ids
     /// are hashes, so rows keyed by session id landed on random pages: keyed as
@@ -59,6 +64,17 @@ public enum Schema {
     static func dropBulkIndexes(_ db: Database) throws {
         for ix in recordIndexes { try db.execute(sql: "DROP INDEX IF EXISTS \(ix.name)") }
         for ix in sessionIndexes { try db.execute(sql: "DROP INDEX IF EXISTS \(ix.name)") }
+    }
+
+    /// The database lacks migrations a reader needs (it was written by an older sftplog).
+    static func needsMigration(_ db: Database) throws -> Bool {
+        guard try db.tableExists("grdb_migrations") else { return false }
+        return !(try migrator.hasCompletedMigrations(db))
+    }
+
+    static func appliedMigrations(_ db: Database) throws -> [String] {
+        guard try db.tableExists("grdb_migrations") else { return [] }
+        return try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY rowid")
     }
 
     static var migrator: DatabaseMigrator {
@@ -124,7 +140,11 @@ public enum Schema {
                 CREATE VIRTUAL TABLE records_fts USING fts5(message, content='records', content_rowid='id');
                 """)
         }
-        m.registerMigration("v1b-record-indexes") { db in try createRecordIndexes(db) }
+        m.registerMigration("v1b-record-indexes") { db in
+            for (name, columns) in tableRecordIndexes.sorted(by: { $0.key < $1.key }) {
+                try db.execute(sql: "CREATE INDEX IF NOT EXISTS \(name) ON records(\(columns))")
+            }
+        }
         m.registerMigration("v2-catalog-variants") { db in
             // The catalogue as a table, so SQL can join a record to its wording.
             try db.execute(sql: """
@@ -270,6 +290,71 @@ public enum Schema {
         m.registerMigration("v7-sessions-closed") { db in
             // Whether the end of the session is in the log; NULL for sessions stored before.
             try db.execute(sql: "ALTER TABLE sessions ADD COLUMN closed INTEGER")
+        }
+        m.registerMigration("v8-compact-records") { db in
+            // `records` becomes a view over `record_rows` (see `CompactRecords`).
+            try db.execute(sql: """
+                CREATE TABLE record_terms (id INTEGER PRIMARY KEY, term TEXT NOT NULL UNIQUE);
+                CREATE TABLE record_wordings (
+                  id INTEGER PRIMARY KEY,
+                  event_id TEXT NOT NULL,
+                  variant INTEGER,
+                  template TEXT NOT NULL,
+                  UNIQUE (event_id, variant, template)
+                );
+                CREATE TABLE record_wording_fields (
+                  wording_id INTEGER NOT NULL,
+                  position INTEGER NOT NULL,
+                  name TEXT NOT NULL,
+                  PRIMARY KEY (wording_id, position)
+                ) WITHOUT ROWID;
+                CREATE TABLE record_wording_pieces (
+                  wording_id INTEGER NOT NULL,
+                  position INTEGER NOT NULL,
+                  literal TEXT,
+                  path TEXT,
+                  PRIMARY KEY (wording_id, position)
+                ) WITHOUT ROWID;
+                CREATE TABLE record_rows (
+                  id INTEGER PRIMARY KEY,
+                  source_id INTEGER NOT NULL REFERENCES sources(id),
+                  line INTEGER NOT NULL,
+                  seq INTEGER NOT NULL DEFAULT 0,
+                  line_count INTEGER NOT NULL DEFAULT 1,
+                  kind_id INTEGER NOT NULL,
+                  layout_id INTEGER,
+                  ts_us INTEGER,
+                  ts_form INTEGER,
+                  ts_text TEXT,
+                  ts_utc_text TEXT,
+                  ts_note TEXT,
+                  event_id,
+                  component_id INTEGER,
+                  account TEXT,
+                  peer_address TEXT,
+                  peer_port INTEGER,
+                  wording_id INTEGER,
+                  vals TEXT,
+                  message TEXT,
+                  text TEXT,
+                  fields TEXT,
+                  extra TEXT,
+                  diagnostic TEXT,
+                  raw_bytes BLOB,
+                  session_key,
+                  session_duplicate INTEGER NOT NULL DEFAULT 0,
+                  file TEXT,
+                  UNIQUE (source_id, line, seq)
+                );
+                """)
+            try RecordMigration.copyTable(db)
+            try db.execute(sql: "DROP TABLE records_fts; DROP TABLE records")
+            try db.execute(sql: CompactRecords.viewSQL)
+            try db.execute(sql: """
+                CREATE VIRTUAL TABLE records_fts USING fts5(message, content='records', content_rowid='id', columnsize=0);
+                INSERT INTO records_fts(rowid, message) SELECT id, message FROM records WHERE message IS NOT NULL;
+                """)
+            try createRecordIndexes(db)
         }
         return m
     }

@@ -139,8 +139,13 @@ public enum SessionQuery {
         }
         if withTimeline {
             for i in sessions.indices {
-                sessions[i].records = try Row.fetchAll(db, sql: "SELECT line, seq, session_duplicate FROM records WHERE session_id = ? ORDER BY line, seq",
-                                                       arguments: [sessions[i].id.rawValue]).map { RecordRef(line: $0["line"], seq: $0["seq"], duplicate: $0["session_duplicate"] != 0) }
+                let r = try RawRows(db, sql: "SELECT line, seq, session_duplicate FROM record_rows WHERE session_key = ? ORDER BY line, seq",
+                                    arguments: [CompactRecords.sessionKey(sessions[i].id.rawValue)])
+                var refs: [RecordRef] = []
+                while try r.next() {
+                    refs.append(RecordRef(line: r.int(at: 0) ?? 0, seq: r.int(at: 1) ?? 0, duplicate: r.bool(at: 2) ?? false))
+                }
+                sessions[i].records = refs
             }
         }
         return sessions
@@ -270,8 +275,8 @@ public enum SessionQuery {
         try Row.fetchAll(db, sql: """
             SELECT r.*, r.session_duplicate AS duplicate, CAST(r.message AS BLOB) AS message_bytes, CAST(r.text AS BLOB) AS text_bytes
             FROM records r
-            WHERE r.session_id = ? ORDER BY r.source_id, r.line, r.seq
-            """, arguments: [sessionID]).map { row in
+            WHERE r.id IN (SELECT id FROM record_rows WHERE session_key = ?) ORDER BY r.source_id, r.line, r.seq
+            """, arguments: StatementArguments([CompactRecords.sessionKey(sessionID).databaseValue])).map { row in
             var r = Record(kind: RecordKind(row["kind"] as String), file: row["file"], line: row["line"], raw: [], rawIsUTF8: true)
             r.timestamp = (row["ts"] as String?).flatMap(parseTimestamp)
             r.eventID = row["event_id"]; r.account = row["account"]

@@ -15,7 +15,7 @@ public enum SessionStore {
     static let childTables = ["session_operations", "findings", "session_algorithms_offered"]
 
     static func deleteAll(_ db: Database, sourceID: Int64) throws {
-        try db.execute(sql: "UPDATE records SET session_id = NULL, session_duplicate = 0 WHERE source_id = ? AND session_id IS NOT NULL", arguments: [sourceID])
+        try db.execute(sql: "UPDATE record_rows SET session_key = NULL, session_duplicate = 0 WHERE source_id = ? AND session_key IS NOT NULL", arguments: [sourceID])
         for table in childTables {
             try db.execute(sql: "DELETE FROM \(table) WHERE session_id IN (SELECT id FROM sessions WHERE source_id = ?)", arguments: [sourceID])
         }
@@ -25,12 +25,13 @@ public enum SessionStore {
     /// Marks the records of sessions built after their records were stored
     /// (OpenSSH runs, resumed sources) with their session.
     static func assignRecords(_ db: Database, sourceID: Int64, _ sessions: [SessionTimeline]) throws {
-        let one = try db.cachedStatement(sql: "UPDATE records SET session_id = ?, session_duplicate = ? WHERE source_id = ? AND line = ? AND seq = ?")
+        let one = try db.cachedStatement(sql: "UPDATE record_rows SET session_key = ?, session_duplicate = ? WHERE source_id = ? AND line = ? AND seq = ?")
         // Runs of consecutive lines (one record each, same duplicate flag) in one
         // statement: an OpenSSH transcript is mostly one run, not one UPDATE per line.
-        let range = try db.cachedStatement(sql: "UPDATE records SET session_id = ?, session_duplicate = ? "
+        let range = try db.cachedStatement(sql: "UPDATE record_rows SET session_key = ?, session_duplicate = ? "
             + "WHERE source_id = ? AND line BETWEEN ? AND ? AND seq = 0")
         for s in sessions {
+            let key = CompactRecords.sessionKey(s.id.rawValue)
             var i = 0
             // A session continued across a rotation has records in several sources.
             let refs = s.records.filter { $0.sourceID == 0 || $0.sourceID == sourceID }
@@ -40,9 +41,9 @@ public enum SessionStore {
                 while first.seq == 0, j + 1 < refs.count, refs[j + 1].seq == 0, refs[j + 1].line == refs[j].line + 1,
                       refs[j + 1].duplicate == first.duplicate { j += 1 }
                 if j > i {
-                    try range.execute(arguments: [s.id.rawValue, first.duplicate, sourceID, first.line, refs[j].line])
+                    try range.run([key, .int(first.duplicate ? 1 : 0), .int(sourceID), .int(Int64(first.line)), .int(Int64(refs[j].line))], db)
                 } else {
-                    try one.execute(arguments: [s.id.rawValue, first.duplicate, sourceID, first.line, first.seq])
+                    try one.run([key, .int(first.duplicate ? 1 : 0), .int(sourceID), .int(Int64(first.line)), .int(Int64(first.seq))], db)
                 }
                 i = j + 1
             }

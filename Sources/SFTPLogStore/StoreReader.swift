@@ -124,7 +124,7 @@ public struct StoreReader {
     }
 
     public func recordCount() throws -> Int {
-        try Int.fetchOne(db, sql: "SELECT count(*) FROM records") ?? 0
+        try Int.fetchOne(db, sql: "SELECT count(*) FROM record_rows") ?? 0
     }
 
     /// Catalogue wordings in a failure group, as "id#variant".
@@ -140,7 +140,9 @@ public struct StoreReader {
             SELECT r.event_id, r.catalog_variant, count(*) AS n, CAST(min(r.message) AS BLOB) AS example FROM records r
             JOIN catalog_variants c ON c.event_id = r.event_id AND c.variant = r.catalog_variant
             WHERE c.groups LIKE '%"failure%'
-              AND r.event_id IN (SELECT event_id FROM catalog_variants WHERE groups LIKE '%"failure%')
+              AND r.id IN (SELECT id FROM record_rows WHERE wording_id IN (
+                SELECT w.id FROM record_wordings w JOIN catalog_variants f ON f.event_id = w.event_id AND f.variant = w.variant
+                WHERE f.groups LIKE '%"failure%'))
             GROUP BY r.event_id, r.catalog_variant ORDER BY n DESC LIMIT ?
             """, arguments: [limit]).map { ($0["event_id"], $0["catalog_variant"], $0["n"], ($0["example"] as Data?).map { String(decoding: $0, as: UTF8.self) }) }
     }
@@ -160,6 +162,10 @@ public struct StoreReader {
         do {
             stmt = try db.makeStatement(sql: sql)
         } catch let e as DatabaseError {
+            // A write into `records` (a view) fails to compile rather than being refused as a write.
+            if e.message?.hasSuffix("because it is a view") == true {
+                throw StoreError.readOnlyViolation("the database is opened read-only; statements that change it are refused")
+            }
             throw QueryError.invalid(e.message ?? "\(e)")
         }
         guard stmt.isReadonly else {

@@ -83,9 +83,9 @@ extension StoreReader {
     /// The catalogue wordings a source's records resolved to, and the versions its banners state.
     public func versionFacts(sourceID: Int64) throws -> (resolved: [(eventID: String, variant: Int)], banners: [String]) {
         let resolved = try Row.fetchAll(db, sql: """
-            SELECT DISTINCT event_id, catalog_variant FROM records
-            WHERE source_id = ? AND catalog_status = 'resolved' AND catalog_variant IS NOT NULL
-            """, arguments: [sourceID]).map { (eventID: $0["event_id"] as String, variant: $0["catalog_variant"] as Int) }
+            SELECT DISTINCT w.event_id, w.variant FROM record_rows r JOIN record_wordings w ON w.id = r.wording_id
+            WHERE r.source_id = ? AND r.wording_id > 0 AND w.variant IS NOT NULL
+            """, arguments: [sourceID]).map { (eventID: $0["event_id"] as String, variant: $0["variant"] as Int) }
         let banners = try String.fetchAll(db, sql: """
             SELECT json_extract(extra, '$.sftpplus_version') FROM records
             WHERE source_id = ? AND kind = 'sftpplus.banner' AND extra IS NOT NULL
@@ -137,8 +137,9 @@ public struct StoreWriter {
     /// Counts a source's stored records again (a source resumed across runs).
     public func recountRecords(sourceID: Int64) throws {
         try db.executeCached(sql: """
-            UPDATE sources SET records = (SELECT count(*) FROM records WHERE source_id = sources.id),
-              unparsed = (SELECT count(*) FROM records WHERE source_id = sources.id AND kind = 'unparsed')
+            UPDATE sources SET records = (SELECT count(*) FROM record_rows WHERE source_id = sources.id),
+              unparsed = (SELECT count(*) FROM record_rows WHERE source_id = sources.id
+                          AND kind_id = (SELECT id FROM record_terms WHERE term = 'unparsed'))
             WHERE id = ?
             """, arguments: [sourceID])
     }
@@ -157,7 +158,6 @@ public struct StoreWriter {
     package func writeRecords(_ records: [RecordWriter.Prepared], sourceID: Int64) throws {
         let writer = try RecordWriter(db)
         for p in records { try writer.write(p, sourceID: sourceID, db: db) }
-        try writer.indexMessages(db)
     }
 
     /// Adds sessions (made by `SessionStore.prepare` on the parsing thread).
@@ -190,7 +190,7 @@ public struct StoreWriter {
     /// Before a bulk load: an empty records table is loaded without its
     /// secondary indexes. Returns whether it was empty.
     public func dropIndexesIfEmpty() throws -> Bool {
-        let empty = try Int.fetchOne(db, sql: "SELECT count(*) FROM (SELECT 1 FROM records LIMIT 1)") == 0
+        let empty = try Int.fetchOne(db, sql: "SELECT count(*) FROM (SELECT 1 FROM record_rows LIMIT 1)") == 0
         if empty { try Schema.dropBulkIndexes(db) }
         return empty
     }

@@ -13,7 +13,7 @@ struct SFTPLog: ParsableCommand {
             64 bad usage. `audit` documents its own codes (0 clean, 1 warnings, 2 failures, 3 error).
             """,
         version: "0.1.0",
-        subcommands: [Ingest.self, Parse.self, Sessions.self, Report.self, Audit.self, Query.self, CatalogCommand.self]
+        subcommands: [Ingest.self, Parse.self, Sessions.self, Report.self, Audit.self, Query.self, CatalogCommand.self, Migrate.self]
     )
 }
 

@@ -40,7 +40,7 @@ final class OpenSSHStreamingIngestTests: TemporaryDirectoryTestCase {
         let judge = SessionJudge.Memo(SessionJudge(policy: try AlgorithmPolicy.bundled()))
         let rebuild = SessionRebuild(rules: try SessionRules.bundled(), zone: TimeZone.current, judge: { judge.judge(&$0) })
         try q.write { db in
-            try db.execute(sql: "UPDATE records SET session_id = NULL, session_duplicate = 0")
+            try db.execute(sql: "UPDATE record_rows SET session_key = NULL, session_duplicate = 0")
             XCTAssertEqual(try rebuild.rebuild(StoreWriter(db: db), sourceID: 1), runs)
         }
         try q.close()

@@ -99,7 +99,8 @@ enum StoreSafety {
                 ("session_algorithms_offered", "session_id, side, slot, position", []),
             ]
             var out: [String: [String]] = [:]
-            for (table, order, skip) in tables where try db.tableExists(table) {
+            // `records` is a view since migration v8.
+            for (table, order, skip) in tables where try db.tableExists(table) || db.viewExists(table) {
                 out[table] = try Row.fetchAll(db, sql: "SELECT * FROM \(table) ORDER BY \(order)").map { row in
                     row.columnNames.enumerated().filter { !skip.contains($0.element) }
                         .map { "\($0.element)=\(render(row[$0.offset] as DatabaseValue))" }.joined(separator: "|")

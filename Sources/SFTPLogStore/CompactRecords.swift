@@ -1,0 +1,249 @@
+import Foundation
+import SFTPLogRecords
+import SFTPLogCatalog
+
+/// How a record is stored in `record_rows` (migration `v8-compact-records`):
+/// what the view `records` can give back exactly is stored once, in a compact
+/// form, and the rest as written.
+///
+/// - The time is UTC microseconds plus a small integer saying how it was
+///   written (fraction digits, offset, `Z` or none).
+/// - A resolved message is its wording (`record_wordings`) and its field
+///   values; the view puts the text and the `fields` object back together.
+/// - Kinds, layouts and components are ids of `record_terms`; event IDs and
+///   session ids integers when they are plain decimal or 12-digit hex.
+///
+/// Every compact form is checked when it is made: the Swift functions here
+/// compute what the view's SQL will give, and a value whose rebuild differs by
+/// a byte is stored as written instead. Keep the two in step (`viewSQL`).
+enum CompactRecords {
+    // MARK: Time
+
+    struct Time: Equatable { var us: Int64; var form: Int64 }
+
+    /// Form codes: fraction digits (0…6) + 8 × style + 32 × (offset minutes + 1440).
+    enum TimeStyle: Int { case offset = 0, zulu = 1, none = 2 }
+
+    /// The compact time of a timestamp written as `ts`, whose instant renders
+    /// as `utc`, when the view's formulas give back exactly those two texts.
+    static func time(_ t: LogTimestamp, ts: String, utc: String) -> Time? {
+        let digits = t.fraction.utf8.count
+        guard digits <= 6 else { return nil }
+        var micros = 0
+        for c in t.fraction.utf8 {
+            guard c >= 0x30 && c <= 0x39 else { return nil }
+            micros = micros * 10 + Int(c &- 0x30)
+        }
+        for _ in digits..<6 { micros *= 10 }
+        guard (1...9999).contains(t.year), (1...12).contains(t.month), (1...31).contains(t.day) else { return nil }
+        let wall = LogTimestamp.daysFromCivil(t.year, t.month, t.day) * 86400 + t.hour * 3600 + t.minute * 60 + t.second
+        let offset: Int, style: TimeStyle
+        if t.zulu {
+            offset = 0; style = .zulu
+        } else if let o = t.offsetSeconds {
+            offset = o; style = .offset
+        } else {
+            // Written without an offset: the one the zone gave, from the UTC rendering.
+            guard let u = wallSeconds(utc) else { return nil }
+            offset = wall - u; style = .none
+        }
+        guard offset % 60 == 0, abs(offset) < 86400, wall - offset >= 0, wall >= 0 else { return nil }
+        let us = Int64(wall - offset) * 1_000_000 + Int64(micros)
+        let form = Int64(digits + 8 * style.rawValue + 32 * (offset / 60 + 1440))
+        guard matches(us: us, form: form, ts: ts, utc: utc) else { return nil }
+        return Time(us: us, form: form)
+    }
+
+    /// Seconds since the epoch of `YYYY-MM-DDTHH:MM:SS…` read as UTC.
+    private static func wallSeconds(_ s: String) -> Int? {
+        var s = s
+        return s.withUTF8 { p -> Int? in
+            guard let (t, _) = TimestampScanner.iso(p) else { return nil }
+            return LogTimestamp.daysFromCivil(t.year, t.month, t.day) * 86400 + t.hour * 3600 + t.minute * 60 + t.second
+        }
+    }
+
+    /// What the view gives for `ts` and `ts_utc`, compared with the texts.
+    static func matches(us: Int64, form: Int64, ts: String, utc: String) -> Bool {
+        guard let (a, b) = render(us: us, form: form) else { return false }
+        return a.elementsEqual(ts.utf8) && b.elementsEqual(utc.utf8)
+    }
+
+    /// The view's `ts` and `ts_utc` (`timeSQL`), computed in Swift.
+    static func render(us: Int64, form: Int64) -> ([UInt8], [UInt8])? {
+        guard us >= 0, form >= 0 else { return nil }
+        let digits = Int(form % 8), style = Int((form / 8) % 4), offsetMinutes = Int(form / 32) - 1440
+        let secs = Int(us / 1_000_000), fraction = Int(us % 1_000_000)
+        var frac: [UInt8] = []
+        if digits > 0 {
+            frac.append(0x2E)
+            var d = [UInt8](repeating: 0x30, count: 6), x = fraction, k = 6
+            while k > 0 { k -= 1; d[k] = UInt8(x % 10) + 0x30; x /= 10 }
+            frac.append(contentsOf: d[0..<digits])
+        }
+        guard var local = civil(secs + offsetMinutes * 60), var utc = civil(secs) else { return nil }
+        local += frac
+        switch style {
+        case 0:
+            let a = abs(offsetMinutes)
+            local.append(offsetMinutes < 0 ? 0x2D : 0x2B)
+            local += pad(a / 60, 2); local.append(0x3A); local += pad(a % 60, 2)
+        case 1: local.append(0x5A)
+        default: break
+        }
+        utc += frac
+        utc.append(0x5A)
+        return (local, utc)
+    }
+
+    /// `strftime('%Y-%m-%dT%H:%M:%S', secs, 'unixepoch')`.
+    private static func civil(_ secs: Int) -> [UInt8]? {
+        guard secs >= 0 else { return nil }
+        let (y, m, d) = LogTimestamp.civilFromDays(secs / 86400)
+        guard y <= 9999 else { return nil }
+        let r = secs % 86400
+        var out = pad(y, 4)
+        out.append(0x2D); out += pad(m, 2); out.append(0x2D); out += pad(d, 2); out.append(0x54)
+        out += pad(r / 3600, 2); out.append(0x3A); out += pad((r % 3600) / 60, 2); out.append(0x3A); out += pad(r % 60, 2)
+        return out
+    }
+
+    private static func pad(_ v: Int, _ width: Int) -> [UInt8] {
+        var d = [UInt8](repeating: 0x30, count: width), x = v, k = width
+        while k > 0 { k -= 1; d[k] = UInt8(x % 10) + 0x30; x /= 10 }
+        return d
+    }
+
+    // MARK: Identifiers
+
+    /// An event ID stored as an integer: plain decimal, no leading zero.
+    static func eventNumber(_ id: String) -> Int64? {
+        let u = id.utf8
+        guard (1...18).contains(u.count), u.first != 0x30 || u.count == 1, u.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+        return Int64(id)
+    }
+
+    /// A session id stored as an integer: 12 lowercase hex digits.
+    static func sessionNumber(_ id: String) -> Int64? {
+        let u = id.utf8
+        guard u.count == 12, u.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }) else { return nil }
+        return Int64(id, radix: 16)
+    }
+
+    /// The stored form of a session id, for queries on `record_rows.session_key`.
+    static func sessionKey(_ id: String) -> SQLValue {
+        sessionNumber(id).map(SQLValue.int) ?? .text(id)
+    }
+
+    // MARK: Messages
+
+    /// The JSON array of a resolved record's field values, in `wording.fieldOrder`,
+    /// when the view rebuilds from it exactly `message` and `fieldsJSON` (the
+    /// record's `fields` object as written).
+    static func values(_ wording: EventTemplate, fields: [(String, JSONValue)], fieldsJSON: [UInt8]?, message: String) -> [UInt8]? {
+        guard fields.count == wording.fieldOrder.count, !message.isEmpty else { return nil }
+        var vals = JSONBytes(capacity: 32 + 2 * message.utf8.count)
+        vals.bytes.append(0x5B)
+        // Each value's JSON text in `vals` (the view's `fields` takes it as is), and
+        // its text in the message (the view unescapes strings, takes numbers as is).
+        var spans: [Range<Int>] = [], texts: [[UInt8]] = []
+        spans.reserveCapacity(fields.count); texts.reserveCapacity(fields.count)
+        for (k, (name, v)) in fields.enumerated() {
+            guard name == wording.fieldOrder[k] else { return nil }
+            if k > 0 { vals.bytes.append(0x2C) }
+            let start = vals.bytes.count
+            switch v {
+            case .string(let s):
+                // A NUL would end the text SQLite concatenates.
+                guard !s.utf8.contains(0) else { return nil }
+                vals.string(s)
+                texts.append(Array(s.utf8))
+            case .int, .double:
+                vals.value(v)
+                texts.append(Array(vals.bytes[start...]))
+            default:
+                return nil
+            }
+            spans.append(start..<vals.bytes.count)
+        }
+        vals.bytes.append(0x5D)
+        // The `fields` object the view makes: `{"name":value,…}`.
+        if fields.isEmpty {
+            guard fieldsJSON == nil else { return nil }
+        } else {
+            guard let fieldsJSON else { return nil }
+            var object: [UInt8] = [0x7B]
+            for (k, (name, _)) in fields.enumerated() {
+                guard name.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != 0x22 && $0 != 0x5C }) else { return nil }
+                if k > 0 { object.append(0x2C) }
+                object.append(0x22); object += Array(name.utf8); object.append(0x22); object.append(0x3A)
+                object += vals.bytes[spans[k]]
+            }
+            object.append(0x7D)
+            guard object == fieldsJSON else { return nil }
+        }
+        // The message: literal pieces and the values' texts, in template order.
+        var rebuilt: [UInt8] = []
+        rebuilt.reserveCapacity(message.utf8.count)
+        for (k, piece) in wording.pieces.enumerated() {
+            switch piece {
+            case .literal(let l): rebuilt += l
+            case .field: rebuilt += texts[wording.pieceFields[k]]
+            }
+        }
+        guard rebuilt.elementsEqual(message.utf8) else { return nil }
+        return vals.bytes
+    }
+
+    // MARK: SQL
+
+    /// The view `records`: the columns and values of the table it replaced. No
+    /// table-valued function (`json_each`) in it: FTS5 cannot read its external
+    /// content through a view that has one ("SQL logic error" on 'rebuild').
+    static var viewSQL: String {
+        let ts = "coalesce(r.ts_text, \(timeSQL(local: true)))"
+        let message = """
+            coalesce(r.message, CASE WHEN r.vals IS NOT NULL THEN (SELECT group_concat(coalesce(p.literal, \
+            iif(json_type(r.vals, p.path) = 'text', r.vals ->> p.path, r.vals -> p.path)), '') \
+            FROM record_wording_pieces p WHERE p.wording_id = r.wording_id) END)
+            """
+        let eventID = "CAST(r.event_id AS TEXT)"
+        let component = "(SELECT term FROM record_terms WHERE id = r.component_id)"
+        let layout = "(SELECT term FROM record_terms WHERE id = r.layout_id)"
+        return """
+            CREATE VIEW records AS SELECT
+              r.id, r.source_id, r.line, r.seq, r.line_count,
+              (SELECT term FROM record_terms WHERE id = r.kind_id) AS kind,
+              coalesce(r.file, (SELECT name FROM sources WHERE id = r.source_id)) AS file,
+              \(layout) AS layout,
+              \(ts) AS ts,
+              coalesce(r.ts_utc_text, \(timeSQL(local: false))) AS ts_utc,
+              r.ts_note, \(eventID) AS event_id, \(component) AS component, r.account, r.peer_address, r.peer_port,
+              \(message) AS message,
+              r.text,
+              CASE WHEN r.wording_id > 0 THEN 'resolved' WHEN r.wording_id = 0 THEN 'unresolved' WHEN r.wording_id = -1 THEN 'unknown-id' END AS catalog_status,
+              (SELECT variant FROM record_wordings WHERE id = r.wording_id) AS catalog_variant,
+              coalesce(r.fields, CASE WHEN r.vals IS NOT NULL AND r.vals <> '[]' THEN (SELECT json_group_object(f.name, r.vals -> f.position) \
+            FROM record_wording_fields f WHERE f.wording_id = r.wording_id) END) AS fields,
+              r.extra, r.diagnostic, r.raw_bytes,
+              coalesce(r.raw_bytes, CASE \(layout) WHEN 'ts-first' THEN CAST(\(ts) || ' ' || \(eventID) || ' ' || \(component)
+                || ' ' || r.account || ' ' || r.peer_address || ':' || r.peer_port || ' ' || \(message) AS BLOB) END) AS raw,
+              CASE typeof(r.session_key) WHEN 'integer' THEN printf('%012x', r.session_key) ELSE r.session_key END AS session_id,
+              r.session_duplicate
+            FROM record_rows r
+            """
+    }
+
+    /// `ts` (local: as written) or `ts_utc` from `ts_us` and `ts_form` (see `render`).
+    static func timeSQL(local: Bool) -> String {
+        let seconds = local ? "r.ts_us / 1000000 + (r.ts_form / 32 - 1440) * 60" : "r.ts_us / 1000000"
+        let fraction = "CASE r.ts_form % 8 WHEN 0 THEN '' ELSE '.' || substr(printf('%06d', r.ts_us % 1000000), 1, r.ts_form % 8) END"
+        let suffix = local
+            ? """
+              CASE r.ts_form / 8 % 4 WHEN 0 THEN printf('%s%02d:%02d', iif(r.ts_form / 32 < 1440, '-', '+'), \
+              abs(r.ts_form / 32 - 1440) / 60, abs(r.ts_form / 32 - 1440) % 60) WHEN 1 THEN 'Z' ELSE '' END
+              """
+            : "'Z'"
+        return "(strftime('%Y-%m-%dT%H:%M:%S', \(seconds), 'unixepoch') || \(fraction) || \(suffix))"
+    }
+}

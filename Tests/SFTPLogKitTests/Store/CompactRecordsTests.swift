@@ -1,0 +1,97 @@
+import Foundation
+import XCTest
+import SFTPLogTestSupport
+import SFTPLogKit
+@testable import SFTPLogStore
+
+/// `records` is a view over compact rows (migration v8). Whatever the compact
+/// form, every column must give back the record exactly as it was read: the
+/// raw bytes, the timestamp as written, the message and its typed fields.
+final class CompactRecordsTests: XCTestCase {
+    static let columns = ["kind", "file", "line", "line_count", "layout", "ts", "ts_utc", "ts_note", "event_id", "component", "account",
+                          "peer_address", "peer_port", "message", "text", "catalog_status", "catalog_variant", "fields", "extra",
+                          "diagnostic", "raw"]
+
+    /// A record's columns as the `records` table held them before v8 (docs/schema.md).
+    func columns(_ r: Record, zone: TimeZone) -> [QueryValue] {
+        // Text columns are read as blobs (below): `query` reads text up to a NUL the log carried.
+        func text(_ s: String?) -> QueryValue { s.map { .blob(Array($0.utf8)) } ?? .null }
+        func int(_ i: Int?) -> QueryValue { i.map { .integer(Int64($0)) } ?? .null }
+        func json(_ pairs: [(String, JSONValue)]?) -> QueryValue {
+            guard let pairs, !pairs.isEmpty else { return .null }
+            var j = JSONBytes()
+            j.object(pairs)
+            return .blob(j.bytes)
+        }
+        return [text(r.kind.rawValue), text(r.file), int(r.line), int(r.lineCount), text(r.layout), text(r.timestamp?.iso),
+                text(RecordWriter.utc(r.timestamp, zone)), text(r.timestampNote), text(r.eventID), text(r.component), text(r.account),
+                text(r.peer?.address), int(r.peer?.port), text(r.message), text(r.text), text(r.resolution?.status.rawValue),
+                int(r.resolution?.variant), json(r.resolution?.fields), json(r.extra), text(r.diagnostic), .blob(r.raw)]
+    }
+
+    func testTheRecordsViewGivesBackEveryRecordAsRead() throws {
+        let catalog = try EventCatalog.shared()
+        let stream = RecordStream(options: ReaderOptions(), catalog: catalog)
+        let zone = stream.options.timeZone
+        let sessions = SessionRebuild(rules: try SessionRules.bundled(), zone: zone, judge: { _ in })
+        var compared = 0
+        var compact = (messages: 0, times: 0, resolved: 0)
+        for f in Paths.everyTestLog() {
+            let src = try InputSource.open(f)
+            let reader = stream.makeReader(file: f, fileYear: src.modificationYear, format: nil, readerState: nil)
+            var expected: [[QueryValue]] = []
+            try stream.run(src, reader: reader) { expected.append(columns($0, zone: zone)) }
+            src.close()
+            let store = try Workspace.ingest([f], stream: stream, sessions: sessions, warn: { XCTFail($0) })
+            let list = Self.columns.map { ["line", "line_count", "peer_port", "catalog_variant", "raw"].contains($0) ? $0 : "CAST(\($0) AS BLOB)" }
+            let got = try store.read { try $0.query("SELECT \(list.joined(separator: ", ")) FROM records ORDER BY id") }
+            XCTAssertEqual(got.rows.count, expected.count, f)
+            for (k, (g, e)) in zip(got.rows, expected).enumerated() {
+                for (c, name) in Self.columns.enumerated() where g[c] != e[c] {
+                    XCTFail("\(f) record \(k + 1) \(name): stored \(g[c]), read \(e[c])")
+                }
+            }
+            compared += got.rows.count
+            let forms = try store.read {
+                try $0.query("SELECT count(*) FILTER (WHERE vals IS NOT NULL), count(ts_us), count(*) FILTER (WHERE wording_id > 0) FROM record_rows")
+            }
+            if case .integer(let v) = forms.rows[0][0], case .integer(let t) = forms.rows[0][1], case .integer(let w) = forms.rows[0][2] {
+                compact.messages += Int(v); compact.times += Int(t); compact.resolved += Int(w)
+            }
+        }
+        XCTAssertGreaterThan(compared, 5000)
+        // The compact forms are really used: most resolved messages and most times are rebuilt.
+        XCTAssertGreaterThan(compact.messages * 10, compact.resolved * 9, "\(compact)")
+        XCTAssertGreaterThan(compact.times, 700, "\(compact)")
+    }
+
+    /// The Swift prediction of the view's time columns agrees with SQLite's
+    /// `strftime` on times all over the range: offsets both ways, every
+    /// fraction length, `Z`, none, and the days around month and year ends.
+    func testTimeFormsRenderAsSQLiteDoes() throws {
+        let store = try LogStore.inMemory()
+        var cases: [(us: Int64, form: Int64)] = []
+        let instants: [Int64] = [0, 59_999_999, 86_399_999_999, 951_782_400_123_456, 1_709_251_199_999_999, 1_762_041_600_000_000,
+                                 4_102_444_799_000_001, 253_402_300_799_999_999]
+        for us in instants {
+            for digits in [0, 1, 3, 6] {
+                for style in 0...2 {
+                    for minutes in [-720, -210, 0, 60, 345, 840] where style != 1 || minutes == 0 {
+                        cases.append((us, Int64(digits + 8 * style + 32 * (minutes + 1440))))
+                    }
+                }
+            }
+        }
+        for c in cases {
+            let sql = "SELECT \(CompactRecords.timeSQL(local: true)), \(CompactRecords.timeSQL(local: false)) FROM (SELECT \(c.us) AS ts_us, \(c.form) AS ts_form) r"
+            let row = try store.read { try $0.query(sql) }.rows[0]
+            let predicted = CompactRecords.render(us: c.us, form: c.form)
+            guard let (local, utc) = predicted else {
+                // Out of range for the compact form (year 10000 in some zone): never stored so.
+                continue
+            }
+            XCTAssertEqual(row[0], .text(String(decoding: local, as: UTF8.self)), "\(c)")
+            XCTAssertEqual(row[1], .text(String(decoding: utc, as: UTF8.self)), "\(c)")
+        }
+    }
+}

@@ -1,0 +1,86 @@
+import Foundation
+import XCTest
+import GRDB
+import SFTPLogTestSupport
+
+/// A database written by the release before migration v8 (`records` a table)
+/// is migrated in place, and reads back exactly as it was.
+final class MigrationTests: XCTestCase {
+    static let recordColumns = "id, source_id, line, seq, line_count, kind, file, layout, ts, ts_utc, ts_note, event_id, component, "
+        + "account, peer_address, peer_port, message, text, catalog_status, catalog_variant, fields, extra, diagnostic, raw_bytes, raw, "
+        + "session_id, session_duplicate"
+
+    func rows(_ path: String, _ sql: String) throws -> [[DatabaseValue]] {
+        var c = Configuration()
+        c.readonly = true
+        let q = try DatabaseQueue(path: path, configuration: c)
+        defer { try? q.close() }
+        return try q.read { db in try Row.fetchAll(db, sql: sql).map { Array($0.databaseValues) } }
+    }
+
+    func olderDatabase(in dir: URL) throws -> String {
+        let path = dir.appendingPathComponent("v7.db").path
+        let gunzip = Process()
+        gunzip.executableURL = URL(fileURLWithPath: "/bin/sh")
+        gunzip.arguments = ["-c", "gzip -dc \"$0\" > \"$1\"", Paths.fixture("store/v7-samples.db.gz"), path]
+        try gunzip.run()
+        gunzip.waitUntilExit()
+        XCTAssertEqual(gunzip.terminationStatus, 0)
+        return path
+    }
+
+    func testAnOlderDatabaseIsMigratedInPlaceAndReadsBackAsItWas() throws {
+        let dir = Paths.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = try olderDatabase(in: dir)
+        let search = "SELECT rowid FROM records_fts WHERE records_fts MATCH 'connection OR denied OR closed OR file' ORDER BY rank, rowid"
+        let before = (records: try rows(path, "SELECT \(Self.recordColumns) FROM records ORDER BY id"),
+                      fts: try rows(path, search),
+                      sessions: try rows(path, "SELECT * FROM sessions ORDER BY id"),
+                      sources: try rows(path, "SELECT * FROM sources ORDER BY id"))
+        XCTAssertGreaterThan(before.records.count, 900)
+        XCTAssertGreaterThan(before.fts.count, 100)
+        XCTAssertEqual(try rows(path, "SELECT type FROM sqlite_master WHERE name = 'records'"), [["table".databaseValue]])
+
+        // A reader refuses it and says how to bring it up to date.
+        let refused = try CLI.run(["sessions", "--db", path, "--json"])
+        XCTAssertEqual(refused.status, 1)
+        XCTAssertTrue(refused.stderr.contains("sftplog migrate --db"), refused.stderr)
+
+        let migrated = try CLI.run(["migrate", "--db", path])
+        XCTAssertEqual(migrated.status, 0, migrated.stderr)
+        XCTAssertTrue(migrated.stderr.contains("v8-compact-records"), migrated.stderr)
+        XCTAssertEqual(try rows(path, "SELECT type FROM sqlite_master WHERE name = 'records'"), [["view".databaseValue]])
+
+        let after = try rows(path, "SELECT \(Self.recordColumns) FROM records ORDER BY id")
+        XCTAssertEqual(after.count, before.records.count)
+        for (a, b) in zip(after, before.records) where a != b {
+            XCTFail("record \(b[0]): \(b) became \(a)")
+        }
+        XCTAssertEqual(try rows(path, search), before.fts)
+        XCTAssertEqual(try rows(path, "SELECT * FROM sessions ORDER BY id"), before.sessions)
+        XCTAssertEqual(try rows(path, "SELECT * FROM sources ORDER BY id"), before.sources)
+        // The compact form is used: most resolved messages are no longer stored as text.
+        let forms = try rows(path, "SELECT count(*), count(vals), count(message) FROM record_rows WHERE wording_id > 0")[0]
+        XCTAssertGreaterThan(Int.fromDatabaseValue(forms[1]) ?? 0, (Int.fromDatabaseValue(forms[0]) ?? 0) * 9 / 10, "\(forms)")
+
+        // The commands read it again, and a second migrate has nothing to do.
+        let sessions = try CLI.run(["sessions", "--db", path, "--json"])
+        XCTAssertEqual(sessions.status, 0, sessions.stderr)
+        let again = try CLI.run(["migrate", "--db", path])
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertTrue(again.stderr.contains("already up to date"), again.stderr)
+    }
+
+    func testTheNextIngestMigratesAnOlderDatabase() throws {
+        let dir = Paths.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = try olderDatabase(in: dir)
+        let count = try rows(path, "SELECT count(*) FROM records")
+        let r = try CLI.run(["ingest", "--quiet", "--db", path, Paths.sample("sftpplus/dev-ts-first-5.26.log")])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        // Already stored: nothing added, and the records are the view's now.
+        XCTAssertEqual(try rows(path, "SELECT count(*) FROM records"), count)
+        XCTAssertEqual(try rows(path, "SELECT type FROM sqlite_master WHERE name = 'records'"), [["view".databaseValue]])
+    }
+}
