@@ -67,7 +67,7 @@ final class IngestTests: XCTestCase {
     func testOlderFullTextIndexIsRebuiltAndAnswersTheSame() throws {
         let files = ["dev-ts-first-5.26", "dev-id-first-4.0", "dev-csv-4.16", "seed-server-3.30", "seed-client-3.31"].map { Paths.sample("sftpplus/\($0).log") }
         XCTAssertEqual(try ingest(files).status, 0)
-        let terms = ["connection", "rename", "upload OR download", "\"file transfer\"", "user*", "failed NOT password"]
+        let terms = ["connection", "rename", "upload OR download", "file transfer", "user*", "failed NOT password"]
         func answers(_ q: DatabaseQueue) throws -> [String: [String]] {
             try q.read { db in
                 var out: [String: [String]] = [:]
