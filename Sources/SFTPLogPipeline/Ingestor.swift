@@ -173,10 +173,13 @@ public final class Ingestor {
 
     /// nil until the first source: whether this run bulk-loads an empty database.
     private var bulkLoad: Bool?
+    /// The ids of `record_terms` this run hands out (loaded once, under the writer lock).
+    private var terms: TermDictionary?
 
     /// Before the first source: an empty records table is loaded without its
     /// secondary indexes (built once in `finish`).
     func prepare() throws {
+        if terms == nil { terms = try store.read { try $0.termDictionary() } }
         guard bulkLoad == nil else { return }
         guard deferIndexes else { bulkLoad = false; return }
         bulkLoad = try store.write { try $0.dropIndexesIfEmpty() }
@@ -358,8 +361,9 @@ public final class Ingestor {
         let name = displayName ?? self.displayName(src)
         let log = follow == nil ? family : nil
         let carried = log.flatMap { carries.removeValue(forKey: $0) }
+        guard let terms else { preconditionFailure("prepare() loads the terms before any source") }
         let load = try SourceLoad(src, name: name, resumeFrom: resumeFrom, stream: stream, sessions: sessions, carried: carried,
-                                  batchSize: batchSize)
+                                  batchSize: batchSize, terms: terms)
         load.keepsSessionsOpen = log != nil && familyGoesOn
         let writer = sharedWriter()
         let lane = SerialWriter.Lane()

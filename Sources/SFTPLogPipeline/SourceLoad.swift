@@ -16,6 +16,8 @@ final class SourceLoad {
     /// What one batch commits: its records, the sessions closed meanwhile and the source's progress.
     struct Batch {
         var records: [RecordWriter.Prepared]
+        /// The `record_terms` rows they use.
+        var terms: [(Int64, String)]
         var progress: SourceProgress
         var final: Bool
         var closedSessions: [SessionTimeline]
@@ -55,6 +57,9 @@ final class SourceLoad {
     var hash: ContentHash
     var headBytes: [UInt8] = []
     var batch: [RecordWriter.Prepared] = []
+    /// The terms the batch's records use (stored with them).
+    var batchTerms = Set<Int64>()
+    let terms: TermDictionary
     var places = RecordPlaces()
     var nextResume: (offset: Int64, line: Int)
     var lines = 0
@@ -70,8 +75,9 @@ final class SourceLoad {
 
     /// Positions `src` where reading starts: after what is stored for a resumed source.
     init(_ src: InputSource, name: String, resumeFrom: (StoredSource, ContentHash)?, stream: RecordStream,
-         sessions: SessionRebuild?, carried: SourceLoad? = nil, batchSize: Int) throws {
+         sessions: SessionRebuild?, carried: SourceLoad? = nil, batchSize: Int, terms: TermDictionary) throws {
         self.name = name
+        self.terms = terms
         self.carried = resumeFrom == nil ? carried : nil
         self.resumeFrom = resumeFrom?.0
         result = SourceIngestResult(name: name)
@@ -137,7 +143,7 @@ final class SourceLoad {
         }
         lastEmittedEnd = (r.endOffset, r.line + r.lineCount)
         streamedFacts.add(r)
-        batch.append(RecordWriter.prepare(r, seq: seq, zone: zone))
+        batch.append(RecordWriter.prepare(r, seq: seq, zone: zone, terms: terms, used: &batchTerms))
         result.records += 1
         if r.kind == .unparsed { result.unparsed += 1; onUnparsed?(r) }
     }
@@ -158,6 +164,8 @@ final class SourceLoad {
                                       ingestedAt: now)
         let records = batch
         batch = []
+        let usedTerms = terms.terms(batchTerms)
+        batchTerms.removeAll(keepingCapacity: true)
         batch.reserveCapacity(batchSize)
         var closed: [SessionTimeline] = []
         var provisionalFrom = Int.max
@@ -174,7 +182,7 @@ final class SourceLoad {
                 closed = live.finish(sourceID: 0)
             }
         }
-        return Batch(records: records, progress: progress, final: final, closedSessions: closed,
+        return Batch(records: records, terms: usedTerms, progress: progress, final: final, closedSessions: closed,
                      preparedSessions: SessionStore.prepare(closed), markRecordsAfterwards: live?.marksRecordsAfterwards ?? false,
                      origins: closed.map { $0.file == name ? nil : origins[$0.file] }, provisionalFrom: provisionalFrom,
                      streamedFacts: final && resumeFrom == nil ? streamedFacts : nil, counts: (result.records, result.unparsed))
@@ -195,7 +203,7 @@ final class SourceLoad {
         }
         deletedTail = true
         let t0 = DispatchTime.now().uptimeNanoseconds
-        try w.writeRecords(b.records, sourceID: id)
+        try w.writeRecords(b.records, terms: b.terms, sourceID: id)
         let t1 = DispatchTime.now().uptimeNanoseconds
         var prepared = b.preparedSessions
         for (i, origin) in b.origins.enumerated() {

@@ -140,14 +140,20 @@ enum CompactRecords {
     /// The JSON array of a resolved record's field values, in `wording.fieldOrder`,
     /// when the view rebuilds from it exactly `message` and `fieldsJSON` (the
     /// record's `fields` object as written).
-    static func values(_ wording: EventTemplate, fields: [(String, JSONValue)], fieldsJSON: [UInt8]?, message: String) -> [UInt8]? {
+    ///
+    /// A string value `reference` gives an id for is written as `[id]`: the
+    /// view takes its text from `record_terms` (`reference` only gives ids to
+    /// values SQLite's JSON writes as `JSONBytes` does).
+    static func values(_ wording: EventTemplate, fields: [(String, JSONValue)], fieldsJSON: [UInt8]?, message: String,
+                       reference: (String) -> Int64? = { _ in nil }) -> [UInt8]? {
         guard fields.count == wording.fieldOrder.count, !message.isEmpty else { return nil }
         var vals = JSONBytes(capacity: 32 + 2 * message.utf8.count)
         vals.bytes.append(0x5B)
-        // Each value's JSON text in `vals` (the view's `fields` takes it as is), and
-        // its text in the message (the view unescapes strings, takes numbers as is).
-        var spans: [Range<Int>] = [], texts: [[UInt8]] = []
-        spans.reserveCapacity(fields.count); texts.reserveCapacity(fields.count)
+        // Each value's JSON text in the `fields` object (the view takes a value's
+        // text in `vals` as is, and quotes a term), and its text in the message
+        // (the view unescapes strings and takes numbers as is).
+        var objectTexts: [[UInt8]] = [], texts: [[UInt8]] = []
+        objectTexts.reserveCapacity(fields.count); texts.reserveCapacity(fields.count)
         for (k, (name, v)) in fields.enumerated() {
             guard name == wording.fieldOrder[k] else { return nil }
             if k > 0 { vals.bytes.append(0x2C) }
@@ -156,15 +162,23 @@ enum CompactRecords {
             case .string(let s):
                 // A NUL would end the text SQLite concatenates.
                 guard !s.utf8.contains(0) else { return nil }
-                vals.string(s)
+                if let id = reference(s) {
+                    vals.bytes.append(0x5B); vals.int(Int(id)); vals.bytes.append(0x5D)
+                    var quoted = JSONBytes(capacity: s.utf8.count + 2)
+                    quoted.string(s)
+                    objectTexts.append(quoted.bytes)
+                } else {
+                    vals.string(s)
+                    objectTexts.append(Array(vals.bytes[start...]))
+                }
                 texts.append(Array(s.utf8))
             case .int, .double:
                 vals.value(v)
                 texts.append(Array(vals.bytes[start...]))
+                objectTexts.append(texts[texts.count - 1])
             default:
                 return nil
             }
-            spans.append(start..<vals.bytes.count)
         }
         vals.bytes.append(0x5D)
         // The `fields` object the view makes: `{"name":value,…}`.
@@ -177,7 +191,7 @@ enum CompactRecords {
                 guard name.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != 0x22 && $0 != 0x5C }) else { return nil }
                 if k > 0 { object.append(0x2C) }
                 object.append(0x22); object += Array(name.utf8); object.append(0x22); object.append(0x3A)
-                object += vals.bytes[spans[k]]
+                object += objectTexts[k]
             }
             object.append(0x7D)
             guard object == fieldsJSON else { return nil }
@@ -202,9 +216,15 @@ enum CompactRecords {
     /// content through a view that has one ("SQL logic error" on 'rebuild').
     static var viewSQL: String {
         let ts = "coalesce(r.ts_text, \(timeSQL(local: true)))"
+        // A value is a string, a number (its JSON text as is) or `[id]` of a term.
+        func value(_ path: String, _ json: Bool) -> String {
+            """
+            CASE json_type(r.vals, \(path)) WHEN 'text' THEN \(json ? "r.vals -> \(path)" : "r.vals ->> \(path)") \
+            WHEN 'array' THEN (SELECT term FROM record_terms WHERE id = r.vals ->> (\(path) || '[0]')) ELSE r.vals -> \(path) END
+            """
+        }
         let message = """
-            coalesce(r.message, CASE WHEN r.vals IS NOT NULL THEN (SELECT group_concat(coalesce(p.literal, \
-            iif(json_type(r.vals, p.path) = 'text', r.vals ->> p.path, r.vals -> p.path)), '') \
+            coalesce(r.message, CASE WHEN r.vals IS NOT NULL THEN (SELECT group_concat(coalesce(p.literal, \(value("p.path", false))), '') \
             FROM record_wording_pieces p WHERE p.wording_id = r.wording_id) END)
             """
         let eventID = "CAST(r.event_id AS TEXT)"
@@ -223,7 +243,7 @@ enum CompactRecords {
               r.text,
               CASE WHEN r.wording_id > 0 THEN 'resolved' WHEN r.wording_id = 0 THEN 'unresolved' WHEN r.wording_id = -1 THEN 'unknown-id' END AS catalog_status,
               (SELECT variant FROM record_wordings WHERE id = r.wording_id) AS catalog_variant,
-              coalesce(r.fields, CASE WHEN r.vals IS NOT NULL AND r.vals <> '[]' THEN (SELECT json_group_object(f.name, r.vals -> f.position) \
+              coalesce(r.fields, CASE WHEN r.vals IS NOT NULL AND r.vals <> '[]' THEN (SELECT json_group_object(f.name, \(value("f.path", true))) \
             FROM record_wording_fields f WHERE f.wording_id = r.wording_id) END) AS fields,
               r.extra, r.diagnostic, r.raw_bytes,
               coalesce(r.raw_bytes, CASE \(layout) WHEN 'ts-first' THEN CAST(\(ts) || ' ' || \(eventID) || ' ' || \(component)

@@ -9,8 +9,9 @@ import SFTPLogCatalog
 /// through `RecordWriter.prepare` with its stored texts, so the compact forms
 /// are checked against exactly what the table held.
 enum RecordMigration {
-    static func copyTable(_ db: Database) throws {
+    static func copyTable(_ db: Database, terms: TermDictionary) throws {
         let writer = try RecordWriter(db, indexesMessages: false)
+        var used = Set<Int64>()
         // The wordings the rows resolved to, from the catalogue copy the database holds.
         var templates: [String: EventTemplate] = [:]
         for row in try Row.fetchAll(db, sql: "SELECT event_id, variant, template FROM catalog_variants") {
@@ -62,8 +63,9 @@ enum RecordMigration {
             r.sessionID = rows.text("session_id").map { SessionID(rawValue: $0) }
             r.sessionDuplicate = rows.bool("session_duplicate") ?? false
             let p = RecordWriter.prepare(r, seq: rows.int("seq") ?? 0, ts: ts, utc: utc, fields: fields, extra: rows.bytes("extra"),
-                                         rawBytes: rows.bytes("raw_bytes"), id: rows.int("id").map(Int64.init))
+                                         rawBytes: rows.bytes("raw_bytes"), id: rows.int("id").map(Int64.init), terms: terms, used: &used)
             try writer.write(p, sourceID: Int64(rows.int("source_id") ?? 0), db: db)
         }
+        try writer.storeTerms(terms.terms(used))
     }
 }

@@ -15,9 +15,7 @@ package final class RecordWriter {
     private let insert: Statement
     private let insertFTS: Statement
     private let db: Database
-    /// Ids of `record_terms` and `record_wordings` this writer has looked up.
-    private var terms: [String: Int64] = [:]
-    private var recentTerms: [(bytes: [UInt8], id: Int64)] = []
+    /// Ids of `record_wordings` this writer has looked up.
     private var wordings: [ObjectIdentifier: Int64] = [:]
     /// The name of the source being written, and its id (`file` is stored only when a record's differs).
     private var sourceName: (id: Int64, name: [UInt8])?
@@ -51,6 +49,10 @@ package final class RecordWriter {
         var time: CompactRecords.Time?
         var eventNumber: Int64?
         var sessionNumber: Int64?
+        /// Ids in `record_terms` (see `TermDictionary`).
+        var kindID: Int64
+        var layoutID: Int64?
+        var componentID: Int64?
         /// 1 resolved (`wording_id` is then the wording's), 0 unresolved, -1 unknown ID, nil none.
         var status: Int64?
         var variant: Int?
@@ -67,7 +69,7 @@ package final class RecordWriter {
 
     /// The text and blob values in `Prepared.arena`.
     enum Slot: Int, CaseIterable {
-        case kind, layout, component, file, tsText, tsUTCText, tsNote, eventID, account, peerAddress, vals, message, text, fields,
+        case file, tsText, tsUTCText, tsNote, eventID, account, peerAddress, vals, message, text, fields,
              extra, diagnostic, rawBytes, session
     }
 
@@ -95,34 +97,45 @@ package final class RecordWriter {
         }
     }
 
-    package static func prepare(_ r: SFTPLogRecords.Record, seq: Int, zone: TimeZone) -> Prepared {
+    package static func prepare(_ r: SFTPLogRecords.Record, seq: Int, zone: TimeZone, terms: TermDictionary, used: inout Set<Int64>) -> Prepared {
         let ts = r.timestamp?.iso
         var fields: [UInt8]?, extra: [UInt8]?
         if let f = r.resolution?.fields, !f.isEmpty { var j = JSONBytes(capacity: 256); j.object(f); fields = j.bytes }
         if !r.extra.isEmpty { var j = JSONBytes(capacity: 128); j.object(r.extra); extra = j.bytes }
         return prepare(r, seq: seq, ts: ts, utc: utc(r.timestamp, zone), fields: fields, extra: extra,
-                       rawBytes: rebuildsRaw(r, ts: ts) ? nil : r.raw)
+                       rawBytes: rebuildsRaw(r, ts: ts) ? nil : r.raw, terms: terms, used: &used)
     }
 
     /// `prepare` with the text columns as the table before migration v8 held
     /// them: `fields` and `extra` JSON, and the raw bytes when stored.
     static func prepare(_ r: SFTPLogRecords.Record, seq: Int, ts: String?, utc: String?, fields: [UInt8]?, extra: [UInt8]?,
-                        rawBytes: [UInt8]?, id: Int64? = nil) -> Prepared {
+                        rawBytes: [UInt8]?, id: Int64? = nil, terms: TermDictionary, used: inout Set<Int64>) -> Prepared {
         var time: CompactRecords.Time?
         if let t = r.timestamp, let ts, let utc { time = CompactRecords.time(t, ts: ts, utc: utc) }
         let res = r.resolution
         var vals: [UInt8]?
         var status: Int64?
-        if let res {
-            switch res.status {
-            case .resolved:
-                status = 1
-                if let w = res.wording as? EventTemplate, let m = r.message {
-                    vals = CompactRecords.values(w, fields: res.fields, fieldsJSON: fields, message: m)
+        let (kindID, layoutID, componentID) = terms.withTerms { t -> (Int64, Int64?, Int64?) in
+            if let res {
+                switch res.status {
+                case .resolved:
+                    status = 1
+                    if let w = res.wording as? EventTemplate, let m = r.message {
+                        vals = CompactRecords.values(w, fields: res.fields, fieldsJSON: fields, message: m) { value in
+                            let id = t.reference(value)
+                            if let id { used.insert(id) }
+                            return id
+                        }
+                    }
+                case .unresolved: status = 0
+                case .unknownID: status = -1
                 }
-            case .unresolved: status = 0
-            case .unknownID: status = -1
             }
+            let ids = (t.id(r.kind.rawValue), r.layout.map { t.id($0) }, r.component.map { t.id($0) })
+            used.insert(ids.0)
+            if let l = ids.1 { used.insert(l) }
+            if let c = ids.2 { used.insert(c) }
+            return ids
         }
         let eventNumber = r.eventID.flatMap(CompactRecords.eventNumber)
         let sessionNumber = r.sessionID.flatMap { CompactRecords.sessionNumber($0.rawValue) }
@@ -147,14 +160,14 @@ package final class RecordWriter {
             a.append(contentsOf: v)
             span(slot, start, v.count)
         }
-        put(.kind, r.kind.rawValue); put(.layout, r.layout); put(.component, r.component); put(.file, r.file)
+        put(.file, r.file)
         put(.tsText, time == nil ? ts : nil); put(.tsUTCText, time == nil ? utc : nil); put(.tsNote, r.timestampNote)
         put(.eventID, eventNumber == nil ? r.eventID : nil); put(.account, r.account); put(.peerAddress, r.peer?.address)
         put(.vals, bytes: vals); put(.message, r.message); put(.text, r.text)
         put(.fields, bytes: vals == nil ? fields : nil); put(.extra, bytes: extra); put(.diagnostic, r.diagnostic)
         put(.rawBytes, bytes: rawBytes); put(.session, sessionNumber == nil ? r.sessionID?.rawValue : nil)
         return Prepared(line: r.line, seq: seq, lineCount: r.lineCount, peerPort: r.peer?.port, time: time, eventNumber: eventNumber,
-                        sessionNumber: sessionNumber, status: status, variant: res?.variant,
+                        sessionNumber: sessionNumber, kindID: kindID, layoutID: layoutID, componentID: componentID, status: status, variant: res?.variant,
                         wording: res?.status == .resolved ? res?.wording as? EventTemplate : nil,
                         storesMessage: vals == nil, sessionDuplicate: r.sessionDuplicate, arena: a, id: id)
     }
@@ -173,29 +186,6 @@ package final class RecordWriter {
         if let v { sqlite3_bind_int64(s, i, v) } else { sqlite3_bind_null(s, i) }
     }
 
-    /// The id of a term (kind, layout, component), added when new. The last few
-    /// are compared as bytes first: most records repeat the previous one's.
-    private func termID(_ p: UnsafeRawBufferPointer) throws -> Int64 {
-        for t in recentTerms where t.bytes.count == p.count {
-            if t.bytes.withUnsafeBytes({ memcmp($0.baseAddress!, p.baseAddress!, p.count) == 0 }) { return t.id }
-        }
-        let term = String(decoding: p, as: UTF8.self)
-        let id: Int64
-        if let known = terms[term] {
-            id = known
-        } else {
-            try db.executeCached(sql: "INSERT INTO record_terms(term) VALUES(?) ON CONFLICT(term) DO NOTHING", arguments: [term])
-            guard let found = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM record_terms WHERE term = ?"), arguments: [term]) else {
-                throw DatabaseError(message: "record_terms lost the term it was given")
-            }
-            id = found
-            terms[term] = id
-        }
-        if recentTerms.count >= 8 { recentTerms.removeFirst() }
-        recentTerms.append((Array(p), id))
-        return id
-    }
-
     /// The id of a wording in `record_wordings`, added (with its pieces) when new.
     private func wordingID(eventID: String, variant: Int?, wording: EventTemplate?) throws -> Int64 {
         if let w = wording, let id = wordings[ObjectIdentifier(w)] { return id }
@@ -208,8 +198,8 @@ package final class RecordWriter {
             let new = db.lastInsertedRowID
             if let w = wording {
                 for (k, name) in w.fieldOrder.enumerated() {
-                    try db.executeCached(sql: "INSERT INTO record_wording_fields(wording_id, position, name) VALUES(?,?,?)",
-                                         arguments: [new, k, name])
+                    try db.executeCached(sql: "INSERT INTO record_wording_fields(wording_id, position, name, path) VALUES(?,?,?,?)",
+                                         arguments: [new, k, name, "$[\(k)]"])
                 }
                 for (k, piece) in w.pieces.enumerated() {
                     let literal: String?, path: String?
@@ -257,10 +247,9 @@ package final class RecordWriter {
                 sqlite3_bind_text(s, i, v.baseAddress.map { $0.assumingMemoryBound(to: CChar.self) } ?? UnsafePointer<CChar>(bitPattern: 1),
                                   Int32(v.count), nil)
             }
-            func term(_ i: Int32, _ slot: Slot) throws {
-                if let v = value(slot) { sqlite3_bind_int64(s, i, try termID(v)) } else { sqlite3_bind_null(s, i) }
-            }
-            try term(5, .kind); try term(6, .layout); try term(13, .component)
+            sqlite3_bind_int64(s, 5, p.kindID)
+            bind(s, 6, p.layoutID)
+            bind(s, 13, p.componentID)
             text(9, value(.tsText)); text(10, value(.tsUTCText)); text(11, value(.tsNote))
             if let n = p.eventNumber { sqlite3_bind_int64(s, 12, n) } else { text(12, value(.eventID)) }
             text(14, value(.account)); text(15, value(.peerAddress))
@@ -298,6 +287,15 @@ package final class RecordWriter {
                 let rc = sqlite3_step(f)
                 guard rc == SQLITE_DONE else { throw db.stepError(rc) }
             }
+        }
+    }
+
+    /// Stores the terms rows use (most are stored already). The same text under
+    /// another id fails the batch: `TermDictionary` loads the stored terms
+    /// under the writer lock, so that would mean another writer.
+    func storeTerms(_ terms: [(Int64, String)]) throws {
+        for (id, term) in terms {
+            try db.executeCached(sql: "INSERT INTO record_terms(id, term) VALUES(?, ?) ON CONFLICT(id) DO NOTHING", arguments: [id, term])
         }
     }
 

@@ -306,6 +306,7 @@ public enum Schema {
                   wording_id INTEGER NOT NULL,
                   position INTEGER NOT NULL,
                   name TEXT NOT NULL,
+                  path TEXT NOT NULL,
                   PRIMARY KEY (wording_id, position)
                 ) WITHOUT ROWID;
                 CREATE TABLE record_wording_pieces (
@@ -347,7 +348,7 @@ public enum Schema {
                   UNIQUE (source_id, line, seq)
                 );
                 """)
-            try RecordMigration.copyTable(db)
+            try RecordMigration.copyTable(db, terms: TermDictionary(db))
             try db.execute(sql: "DROP TABLE records_fts; DROP TABLE records")
             try db.execute(sql: CompactRecords.viewSQL)
             // The message index keeps only which rows hold each token (`detail=none`):

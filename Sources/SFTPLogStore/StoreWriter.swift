@@ -55,6 +55,9 @@ extension StoreReader {
         }
     }
 
+    /// The stored terms, to hand out ids for a writing run (under the writer lock).
+    package func termDictionary() throws -> TermDictionary { try TermDictionary(db) }
+
     /// A stored source's name and format.
     public func source(id: Int64) throws -> (name: String, format: String?)? {
         try Row.fetchOne(db, sql: "SELECT name, format FROM sources WHERE id = ?", arguments: [id]).map { ($0["name"], $0["format"]) }
@@ -154,9 +157,10 @@ public struct StoreWriter {
     }
 
     /// Writes a batch of records (made by `RecordWriter.prepare` on the parsing
-    /// thread) and adds their messages to the full-text index.
-    package func writeRecords(_ records: [RecordWriter.Prepared], sourceID: Int64) throws {
+    /// thread) with the terms they use, and adds their messages to the full-text index.
+    package func writeRecords(_ records: [RecordWriter.Prepared], terms: [(Int64, String)], sourceID: Int64) throws {
         let writer = try RecordWriter(db)
+        try writer.storeTerms(terms)
         for p in records { try writer.write(p, sourceID: sourceID, db: db) }
     }
 

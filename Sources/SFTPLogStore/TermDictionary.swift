@@ -1,0 +1,78 @@
+import Foundation
+import Synchronization
+import GRDB
+
+/// The ids of `record_terms` for one writing run: kinds, layouts, components,
+/// and the field values worth storing once (a value seen a second time).
+/// Handed out on the parsing threads, so a record is made compact before it
+/// reaches the writer; the writer stores the terms a batch uses in the same
+/// transaction as its rows (`StoreWriter.writeRecords`), so a rolled-back
+/// batch never leaves a row pointing at a term that is not there.
+package final class TermDictionary: Sendable {
+    private let state: Mutex<Terms>
+    static let seenLimit = 100_000
+
+    /// The terms a database holds.
+    package init(_ db: Database) throws {
+        var s = Terms()
+        for row in try Row.fetchAll(db, sql: "SELECT id, term FROM record_terms") {
+            let id: Int64 = row[0], term: String = row[1]
+            s.ids[term] = id; s.terms[id] = term
+            s.next = max(s.next, id + 1)
+        }
+        state = Mutex(s)
+    }
+
+    /// Looks up and adds terms for one record, under one lock.
+    package func withTerms<T>(_ body: (inout Terms) -> T) -> T {
+        state.withLock { body(&$0) }
+    }
+
+    package struct Terms {
+        fileprivate var ids: [String: Int64] = [:]
+        fileprivate var terms: [Int64: String] = [:]
+        fileprivate var next: Int64 = 1
+        /// Values seen once (a value becomes a term when seen again), bounded.
+        fileprivate var seen: Set<String> = []
+
+        /// The id of a term that is always stored as one.
+        package mutating func id(_ term: String) -> Int64 {
+            if let id = ids[term] { return id }
+            let id = next
+            next += 1
+            ids[term] = id; terms[id] = term
+            return id
+        }
+
+        /// The id of a field value to store once, when it is worth it: seen
+        /// before, a few bytes long, and written the same by SQLite's JSON
+        /// functions and by `JSONBytes` (nothing to escape).
+        package mutating func reference(_ value: String) -> Int64? {
+            if let id = ids[value] { return id }
+            let u = value.utf8
+            guard u.count >= 4, TermDictionary.needsNoEscape(u) else { return nil }
+            if seen.insert(value).inserted {
+                if seen.count > TermDictionary.seenLimit { seen = [value] }
+                return nil
+            }
+            seen.remove(value)
+            return id(value)
+        }
+    }
+
+    /// No control character, `"`, `\`, DEL, U+2028 or U+2029.
+    static func needsNoEscape(_ u: String.UTF8View) -> Bool {
+        var prev1: UInt8 = 0, prev2: UInt8 = 0
+        for c in u {
+            if c < 0x20 || c == 0x22 || c == 0x5C || c == 0x7F { return false }
+            if prev2 == 0xE2, prev1 == 0x80, c == 0xA8 || c == 0xA9 { return false }
+            prev2 = prev1; prev1 = c
+        }
+        return true
+    }
+
+    /// The text of each id (for the writer to store the terms a batch uses).
+    package func terms(_ ids: Set<Int64>) -> [(Int64, String)] {
+        state.withLock { s in ids.sorted().compactMap { id in s.terms[id].map { (id, $0) } } }
+    }
+}
