@@ -90,7 +90,7 @@ def run_baseline_ingest(work, csv):
 
 # The tables an ingest fills, copied in the order it fills them.
 FLOOR_TABLES = ['sources', 'record_terms', 'record_wordings', 'record_wording_pieces', 'record_wording_fields', 'record_rows',
-                'sessions', 'session_operations', 'findings', 'session_algorithms_offered']
+                'sessions', 'operation_rows', 'finding_explanations', 'finding_rows', 'session_algorithms_offered']
 
 
 def floor_script(src_db):

@@ -10,7 +10,9 @@ import SFTPLogCatalog
 ///   written (fraction digits, offset, `Z` or none).
 /// - A resolved message is its wording (`record_wordings`) and its field
 ///   values; the view puts the text and the `fields` object back together.
-/// - Kinds, layouts and components are ids of `record_terms`; event IDs and
+/// - Kinds, layouts, components and peer addresses are ids of `record_terms`
+///   (accounts stay text: a lookup per row made the README's events-per-account
+///   query 30% slower); event IDs and
 ///   session ids integers when they are plain decimal or 12-digit hex.
 ///
 /// Every compact form is checked when it is made: the Swift functions here
@@ -27,16 +29,7 @@ enum CompactRecords {
     /// The compact time of a timestamp written as `ts`, whose instant renders
     /// as `utc`, when the view's formulas give back exactly those two texts.
     static func time(_ t: LogTimestamp, ts: String, utc: String) -> Time? {
-        let digits = t.fraction.utf8.count
-        guard digits <= 6 else { return nil }
-        var micros = 0
-        for c in t.fraction.utf8 {
-            guard c >= 0x30 && c <= 0x39 else { return nil }
-            micros = micros * 10 + Int(c &- 0x30)
-        }
-        for _ in digits..<6 { micros *= 10 }
-        guard (1...9999).contains(t.year), (1...12).contains(t.month), (1...31).contains(t.day) else { return nil }
-        let wall = LogTimestamp.daysFromCivil(t.year, t.month, t.day) * 86400 + t.hour * 3600 + t.minute * 60 + t.second
+        guard let (wall, micros, digits) = wallClock(t) else { return nil }
         let offset: Int, style: TimeStyle
         if t.zulu {
             offset = 0; style = .zulu
@@ -228,17 +221,19 @@ enum CompactRecords {
             FROM record_wording_pieces p WHERE p.wording_id = r.wording_id) END)
             """
         let eventID = "CAST(r.event_id AS TEXT)"
-        let component = "(SELECT term FROM record_terms WHERE id = r.component_id)"
-        let layout = "(SELECT term FROM record_terms WHERE id = r.layout_id)"
+        // Terms by scalar subqueries, evaluated only for the columns a query uses
+        // (SQLite 3.40 keeps a view's LEFT JOINs even when none of their columns is).
+        func term(_ column: String) -> String { "(SELECT term FROM record_terms WHERE id = r.\(column))" }
+        let component = term("component_id"), layout = term("layout_id"), account = "r.account", peer = term("peer_address_id")
         return """
             CREATE VIEW records AS SELECT
               r.id, r.source_id, r.line, r.seq, r.line_count,
-              (SELECT term FROM record_terms WHERE id = r.kind_id) AS kind,
+              \(term("kind_id")) AS kind,
               coalesce(r.file, (SELECT name FROM sources WHERE id = r.source_id)) AS file,
               \(layout) AS layout,
               \(ts) AS ts,
               coalesce(r.ts_utc_text, \(timeSQL(local: false))) AS ts_utc,
-              r.ts_note, \(eventID) AS event_id, \(component) AS component, r.account, r.peer_address, r.peer_port,
+              r.ts_note, \(eventID) AS event_id, \(component) AS component, \(account) AS account, \(peer) AS peer_address, r.peer_port,
               \(message) AS message,
               r.text,
               CASE WHEN r.wording_id > 0 THEN 'resolved' WHEN r.wording_id = 0 THEN 'unresolved' WHEN r.wording_id = -1 THEN 'unknown-id' END AS catalog_status,
@@ -247,7 +242,7 @@ enum CompactRecords {
             FROM record_wording_fields f WHERE f.wording_id = r.wording_id) END) AS fields,
               r.extra, r.diagnostic, r.raw_bytes,
               coalesce(r.raw_bytes, CASE \(layout) WHEN 'ts-first' THEN CAST(\(ts) || ' ' || \(eventID) || ' ' || \(component)
-                || ' ' || r.account || ' ' || r.peer_address || ':' || r.peer_port || ' ' || \(message) AS BLOB) END) AS raw,
+                || ' ' || \(account) || ' ' || \(peer) || ':' || r.peer_port || ' ' || \(message) AS BLOB) END) AS raw,
               CASE typeof(r.session_key) WHEN 'integer' THEN printf('%012x', r.session_key) ELSE r.session_key END AS session_id,
               r.session_duplicate
             FROM record_rows r
@@ -255,15 +250,45 @@ enum CompactRecords {
     }
 
     /// `ts` (local: as written) or `ts_utc` from `ts_us` and `ts_form` (see `render`).
-    static func timeSQL(local: Bool) -> String {
-        let seconds = local ? "r.ts_us / 1000000 + (r.ts_form / 32 - 1440) * 60" : "r.ts_us / 1000000"
-        let fraction = "CASE r.ts_form % 8 WHEN 0 THEN '' ELSE '.' || substr(printf('%06d', r.ts_us % 1000000), 1, r.ts_form % 8) END"
+    static func timeSQL(local: Bool, us: String = "r.ts_us", form: String = "r.ts_form") -> String {
+        let seconds = local ? "\(us) / 1000000 + (\(form) / 32 - 1440) * 60" : "\(us) / 1000000"
+        // The fraction's digits from a 7-digit number (cheaper than printf('%06d')).
+        let fraction = "CASE \(form) % 8 WHEN 0 THEN '' ELSE '.' || substr(\(us) % 1000000 + 1000000, 2, \(form) % 8) END"
         let suffix = local
             ? """
-              CASE r.ts_form / 8 % 4 WHEN 0 THEN printf('%s%02d:%02d', iif(r.ts_form / 32 < 1440, '-', '+'), \
-              abs(r.ts_form / 32 - 1440) / 60, abs(r.ts_form / 32 - 1440) % 60) WHEN 1 THEN 'Z' ELSE '' END
+              CASE \(form) / 8 % 4 WHEN 0 THEN printf('%s%02d:%02d', iif(\(form) / 32 < 1440, '-', '+'), \
+              abs(\(form) / 32 - 1440) / 60, abs(\(form) / 32 - 1440) % 60) WHEN 1 THEN 'Z' ELSE '' END
               """
             : "'Z'"
-        return "(strftime('%Y-%m-%dT%H:%M:%S', \(seconds), 'unixepoch') || \(fraction) || \(suffix))"
+        // datetime() with its space made a `T`: cheaper than strftime's format.
+        return "(replace(datetime(\(seconds), 'unixepoch'), ' ', 'T') || \(fraction) || \(suffix))"
+    }
+
+    /// The compact form of a time stored only as written (a file operation's):
+    /// the instant of its written offset (none: the wall clock read as UTC),
+    /// for the local rendering of `timeSQL` alone.
+    static func writtenTime(_ t: LogTimestamp, ts: String) -> Time? {
+        guard let (wall, micros, digits) = wallClock(t) else { return nil }
+        let offset: Int, style: TimeStyle
+        if t.zulu { offset = 0; style = .zulu } else if let o = t.offsetSeconds { offset = o; style = .offset } else { offset = 0; style = .none }
+        guard offset % 60 == 0, abs(offset) < 86400, wall - offset >= 0 else { return nil }
+        let us = Int64(wall - offset) * 1_000_000 + Int64(micros)
+        let form = Int64(digits + 8 * style.rawValue + 32 * (offset / 60 + 1440))
+        guard let (local, _) = render(us: us, form: form), local.elementsEqual(ts.utf8) else { return nil }
+        return Time(us: us, form: form)
+    }
+
+    /// Seconds of the wall clock read as UTC, the fraction in microseconds, and its digits.
+    private static func wallClock(_ t: LogTimestamp) -> (Int, Int, Int)? {
+        let digits = t.fraction.utf8.count
+        guard digits <= 6 else { return nil }
+        var micros = 0
+        for c in t.fraction.utf8 {
+            guard c >= 0x30 && c <= 0x39 else { return nil }
+            micros = micros * 10 + Int(c &- 0x30)
+        }
+        for _ in digits..<6 { micros *= 10 }
+        guard (1...9999).contains(t.year), (1...12).contains(t.month), (1...31).contains(t.day) else { return nil }
+        return (LogTimestamp.daysFromCivil(t.year, t.month, t.day) * 86400 + t.hour * 3600 + t.minute * 60 + t.second, micros, digits)
     }
 }

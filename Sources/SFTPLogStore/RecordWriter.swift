@@ -21,7 +21,7 @@ package final class RecordWriter {
     private var sourceName: (id: Int64, name: [UInt8])?
 
     static let columns = ["source_id", "line", "seq", "line_count", "kind_id", "layout_id", "ts_us", "ts_form", "ts_text", "ts_utc_text",
-                          "ts_note", "event_id", "component_id", "account", "peer_address", "peer_port", "wording_id", "vals", "message",
+                          "ts_note", "event_id", "component_id", "account", "peer_address_id", "peer_port", "wording_id", "vals", "message",
                           "text", "fields", "extra", "diagnostic", "raw_bytes", "session_key", "session_duplicate", "file", "id"]
 
     /// Whether rows' messages go into `records_fts` as they are written (a
@@ -53,6 +53,7 @@ package final class RecordWriter {
         var kindID: Int64
         var layoutID: Int64?
         var componentID: Int64?
+        var peerAddressID: Int64?
         /// 1 resolved (`wording_id` is then the wording's), 0 unresolved, -1 unknown ID, nil none.
         var status: Int64?
         var variant: Int?
@@ -69,7 +70,7 @@ package final class RecordWriter {
 
     /// The text and blob values in `Prepared.arena`.
     enum Slot: Int, CaseIterable {
-        case file, tsText, tsUTCText, tsNote, eventID, account, peerAddress, vals, message, text, fields,
+        case file, tsText, tsUTCText, tsNote, eventID, account, vals, message, text, fields,
              extra, diagnostic, rawBytes, session
     }
 
@@ -115,7 +116,7 @@ package final class RecordWriter {
         let res = r.resolution
         var vals: [UInt8]?
         var status: Int64?
-        let (kindID, layoutID, componentID) = terms.withTerms { t -> (Int64, Int64?, Int64?) in
+        let (kindID, layoutID, componentID, peerAddressID) = terms.withTerms { t -> (Int64, Int64?, Int64?, Int64?) in
             if let res {
                 switch res.status {
                 case .resolved:
@@ -131,10 +132,9 @@ package final class RecordWriter {
                 case .unknownID: status = -1
                 }
             }
-            let ids = (t.id(r.kind.rawValue), r.layout.map { t.id($0) }, r.component.map { t.id($0) })
+            let ids = (t.id(r.kind.rawValue), r.layout.map { t.id($0) }, r.component.map { t.id($0) }, r.peer.map { t.id($0.address) })
             used.insert(ids.0)
-            if let l = ids.1 { used.insert(l) }
-            if let c = ids.2 { used.insert(c) }
+            for id in [ids.1, ids.2, ids.3] { if let id { used.insert(id) } }
             return ids
         }
         let eventNumber = r.eventID.flatMap(CompactRecords.eventNumber)
@@ -162,12 +162,13 @@ package final class RecordWriter {
         }
         put(.file, r.file)
         put(.tsText, time == nil ? ts : nil); put(.tsUTCText, time == nil ? utc : nil); put(.tsNote, r.timestampNote)
-        put(.eventID, eventNumber == nil ? r.eventID : nil); put(.account, r.account); put(.peerAddress, r.peer?.address)
+        put(.eventID, eventNumber == nil ? r.eventID : nil); put(.account, r.account)
         put(.vals, bytes: vals); put(.message, r.message); put(.text, r.text)
         put(.fields, bytes: vals == nil ? fields : nil); put(.extra, bytes: extra); put(.diagnostic, r.diagnostic)
         put(.rawBytes, bytes: rawBytes); put(.session, sessionNumber == nil ? r.sessionID?.rawValue : nil)
         return Prepared(line: r.line, seq: seq, lineCount: r.lineCount, peerPort: r.peer?.port, time: time, eventNumber: eventNumber,
-                        sessionNumber: sessionNumber, kindID: kindID, layoutID: layoutID, componentID: componentID, status: status, variant: res?.variant,
+                        sessionNumber: sessionNumber, kindID: kindID, layoutID: layoutID, componentID: componentID,
+                        peerAddressID: peerAddressID, status: status, variant: res?.variant,
                         wording: res?.status == .resolved ? res?.wording as? EventTemplate : nil,
                         storesMessage: vals == nil, sessionDuplicate: r.sessionDuplicate, arena: a, id: id)
     }
@@ -252,7 +253,7 @@ package final class RecordWriter {
             bind(s, 13, p.componentID)
             text(9, value(.tsText)); text(10, value(.tsUTCText)); text(11, value(.tsNote))
             if let n = p.eventNumber { sqlite3_bind_int64(s, 12, n) } else { text(12, value(.eventID)) }
-            text(14, value(.account)); text(15, value(.peerAddress))
+            text(14, value(.account)); bind(s, 15, p.peerAddressID)
             if p.status == 1 {
                 let eventID = value(.eventID).map { String(decoding: $0, as: UTF8.self) } ?? p.eventNumber.map { String($0) } ?? ""
                 sqlite3_bind_int64(s, 17, try wordingID(eventID: eventID, variant: p.variant, wording: p.wording))

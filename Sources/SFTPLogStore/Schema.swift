@@ -43,13 +43,21 @@ public enum Schema {
     public static let sessionIndexes: [(name: String, table: String, columns: String)] = [
         ("sessions_start", "sessions", "start_utc"), ("sessions_user", "sessions", "user, start_utc"),
         ("sessions_peer", "sessions", "peer_address, start_utc"), ("sessions_source", "sessions", "source_id"),
-        ("session_operations_session", "session_operations", "session_id, position"),
-        ("findings_session", "findings", "session_id, position"), ("findings_algorithm", "findings", "algorithm, rating"),
+        ("session_operations_session", "operation_rows", "session_id, position"),
+        ("findings_session", "finding_rows", "session_id, position"), ("findings_algorithm", "finding_rows", "algorithm, rating"),
         ("session_algorithms_offered_session", "session_algorithms_offered", "session_id, side, slot, position"),
         // `SessionQuery.outputOrder`, the order sessions are listed in: read off the
         // index instead of sorting 63k sessions (0.07 s) for every listing.
         ("sessions_order", "sessions", "coalesce(start_utc, ''), file, first_line"),
     ]
+
+    /// The session indexes as migrations v4 and v5 made them, on the tables of before v9.
+    static func createTableSessionIndexes(_ db: Database) throws {
+        for ix in sessionIndexes {
+            let table = ["operation_rows": "session_operations", "finding_rows": "findings"][ix.table] ?? ix.table
+            try db.execute(sql: "CREATE INDEX IF NOT EXISTS \(ix.name) ON \(table)(\(ix.columns))")
+        }
+    }
 
     static func createSessionIndexes(_ db: Database) throws {
         for ix in sessionIndexes { try db.execute(sql: "CREATE INDEX IF NOT EXISTS \(ix.name) ON \(ix.table)(\(ix.columns))") }
@@ -272,9 +280,9 @@ public enum Schema {
                     ALTER TABLE \(table)_v4 RENAME TO \(table);
                     """)
             }
-            try createSessionIndexes(db)
+            try createTableSessionIndexes(db)
         }
-        m.registerMigration("v5-sessions-order-index") { db in try createSessionIndexes(db) }
+        m.registerMigration("v5-sessions-order-index") { db in try createTableSessionIndexes(db) }
         m.registerMigration("v6-fts-without-column-sizes") { db in
             // The message index without its per-row token counts (FTS5 `columnsize=0`):
             // they were an extra B-tree row per record, about a quarter of the index's
@@ -290,6 +298,11 @@ public enum Schema {
         m.registerMigration("v7-sessions-closed") { db in
             // Whether the end of the session is in the log; NULL for sessions stored before.
             try db.execute(sql: "ALTER TABLE sessions ADD COLUMN closed INTEGER")
+        }
+        m.registerMigration("v9-compact-session-rows") { db in
+            // `session_operations` and `findings` become views (see `CompactSessionRows`).
+            try CompactSessionRows.migrate(db)
+            try createSessionIndexes(db)
         }
         m.registerMigration("v8-compact-records") { db in
             // `records` becomes a view over `record_rows` (see `CompactRecords`).
@@ -332,7 +345,7 @@ public enum Schema {
                   event_id,
                   component_id INTEGER,
                   account TEXT,
-                  peer_address TEXT,
+                  peer_address_id INTEGER,
                   peer_port INTEGER,
                   wording_id INTEGER,
                   vals TEXT,

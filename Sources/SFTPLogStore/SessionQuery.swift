@@ -91,7 +91,8 @@ public enum SessionQuery {
                 if let reset {
                     var last = [Int](repeating: -1, count: sessions.count)
                     var ordered = true
-                    let r = try RawRows(db, sql: "SELECT * FROM \(table) ORDER BY rowid")
+                    // In stored order: the views scan their table's rows in rowid order.
+                    let r = try RawRows(db, sql: "SELECT * FROM \(table)")
                     let position = r.position("position")
                     while try r.next() {
                         guard let i = body(r) else { continue }

@@ -12,7 +12,8 @@ public enum SessionStore {
         try insert(db, sourceID: sourceID, sessions)
     }
 
-    static let childTables = ["session_operations", "findings", "session_algorithms_offered"]
+    /// The tables holding sessions' child rows (the first two behind views since v9).
+    static let childTables = ["operation_rows", "finding_rows", "session_algorithms_offered"]
 
     static func deleteAll(_ db: Database, sourceID: Int64) throws {
         try db.execute(sql: "UPDATE record_rows SET session_key = NULL, session_duplicate = 0 WHERE source_id = ? AND session_key IS NOT NULL", arguments: [sourceID])
@@ -98,7 +99,7 @@ public enum SessionStore {
             ]
             let operations = s.operations.enumerated().map { (k, o) -> [SQLValue] in
                 [.text(s.id.rawValue), .int(Int64(k)), .text(o.op.rawValue), .text(o.path), SQLValue(o.ok), SQLValue(o.bytes), SQLValue(o.seconds),
-                 SQLValue(o.bytesPerSecond), SQLValue(o.to), SQLValue(o.local), SQLValue(o.detail), .int(Int64(o.line)), SQLValue(o.ts?.iso)]
+                 SQLValue(o.bytesPerSecond), SQLValue(o.to), SQLValue(o.local), SQLValue(o.detail), .int(Int64(o.line))] + CompactSessionRows.time(o.ts)
             }
             let findings = s.findings.enumerated().map { (k, f) -> [SQLValue] in
                 [.text(s.id.rawValue), .int(Int64(k)), .text(f.algorithm), .text(f.category.rawValue), SQLValue(f.direction), .text(f.rating.rawValue),
@@ -138,10 +139,14 @@ public enum SessionStore {
             INSERT OR REPLACE INTO sessions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
             """)
         let children = try [
-            db.cachedStatement(sql: "INSERT INTO session_operations VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"),
-            db.cachedStatement(sql: "INSERT INTO findings VALUES (?,?,?,?,?,?,?,?)"),
+            db.cachedStatement(sql: "INSERT INTO operation_rows VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"),
+            // A finding's reason and reference are stored once (the explanation's row first).
+            db.cachedStatement(sql: """
+                INSERT INTO finding_rows SELECT ?1, ?2, ?3, ?4, ?5, ?6, id FROM finding_explanations WHERE reason = ?7 AND reference = ?8
+                """),
             db.cachedStatement(sql: "INSERT INTO session_algorithms_offered VALUES (?,?,?,?,?)"),
         ]
+        let explanation = try db.cachedStatement(sql: "INSERT INTO finding_explanations(reason, reference) VALUES (?, ?) ON CONFLICT DO NOTHING")
         let deleteRow = try childTables.map { try db.cachedStatement(sql: "DELETE FROM \($0) WHERE rowid = ?") }
         let exists = try db.cachedStatement(sql: "SELECT 1 FROM sessions WHERE id = ?")
         for (k, s) in sessions.enumerated() {
@@ -159,6 +164,7 @@ public enum SessionStore {
             var mine: [(table: Int, rowID: Int64)] = []
             for (t, list) in [s.operations, s.findings, s.offered].enumerated() {
                 for values in list {
+                    if t == 1 { try explanation.run(Array(values[6...7]), db) }
                     try children[t].run(values, db)
                     if k >= provisionalFrom { mine.append((t, db.lastInsertedRowID)) }
                 }

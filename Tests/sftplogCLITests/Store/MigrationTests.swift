@@ -10,6 +10,10 @@ final class MigrationTests: XCTestCase {
         + "account, peer_address, peer_port, message, text, catalog_status, catalog_variant, fields, extra, diagnostic, raw_bytes, raw, "
         + "session_id, session_duplicate"
 
+    /// The sessions' file operations and findings (views since migration v9).
+    static let children = ["SELECT * FROM session_operations ORDER BY session_id, position",
+                           "SELECT * FROM findings ORDER BY session_id, position"]
+
     func rows(_ path: String, _ sql: String) throws -> [[DatabaseValue]] {
         var c = Configuration()
         c.readonly = true
@@ -38,6 +42,7 @@ final class MigrationTests: XCTestCase {
         let before = (records: try rows(path, "SELECT \(Self.recordColumns) FROM records ORDER BY id"),
                       fts: try rows(path, search),
                       sessions: try rows(path, "SELECT * FROM sessions ORDER BY id"),
+                      children: try Self.children.map { try rows(path, $0) },
                       sources: try rows(path, "SELECT * FROM sources ORDER BY id"))
         XCTAssertGreaterThan(before.records.count, 900)
         XCTAssertGreaterThan(before.fts.count, 100)
@@ -50,7 +55,7 @@ final class MigrationTests: XCTestCase {
 
         let migrated = try CLI.run(["migrate", "--db", path])
         XCTAssertEqual(migrated.status, 0, migrated.stderr)
-        XCTAssertTrue(migrated.stderr.contains("v8-compact-records"), migrated.stderr)
+        XCTAssertTrue(migrated.stderr.contains("v8-compact-records") && migrated.stderr.contains("v9-compact-session-rows"), migrated.stderr)
         XCTAssertEqual(try rows(path, "SELECT type FROM sqlite_master WHERE name = 'records'"), [["view".databaseValue]])
 
         let after = try rows(path, "SELECT \(Self.recordColumns) FROM records ORDER BY id")
@@ -60,6 +65,11 @@ final class MigrationTests: XCTestCase {
         }
         XCTAssertEqual(try rows(path, search), before.fts)
         XCTAssertEqual(try rows(path, "SELECT * FROM sessions ORDER BY id"), before.sessions)
+        XCTAssertGreaterThan(before.children[0].count, 20)
+        XCTAssertGreaterThan(before.children[1].count, 20)
+        for (sql, rows) in zip(Self.children, before.children) { XCTAssertEqual(try self.rows(path, sql), rows, sql) }
+        XCTAssertEqual(try rows(path, "SELECT type FROM sqlite_master WHERE name IN ('session_operations', 'findings')"),
+                       [["view".databaseValue], ["view".databaseValue]])
         XCTAssertEqual(try rows(path, "SELECT * FROM sources ORDER BY id"), before.sources)
         // The compact form is used: most resolved messages are no longer stored as text.
         let forms = try rows(path, "SELECT count(*), count(vals), count(message) FROM record_rows WHERE wording_id > 0")[0]

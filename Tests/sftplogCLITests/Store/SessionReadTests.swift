@@ -258,14 +258,14 @@ final class SessionReadTests: XCTestCase {
             }
         }
         try check(try LogStore.openForReading(db).queue)
-        // Move one session's first operation to the end of the table.
+        // Move one session's first operation to the end of the table (behind the view).
         let q = try LogStore.openForWriting(db).queue
         let moved = try q.write { db -> String in
             let id = try String.fetchOne(db, sql: "SELECT session_id FROM session_operations GROUP BY session_id HAVING count(*) > 2 LIMIT 1")!
             try db.execute(sql: """
-                CREATE TEMP TABLE first_op AS SELECT * FROM session_operations WHERE session_id = ? AND position = 0;
-                DELETE FROM session_operations WHERE session_id = ? AND position = 0;
-                INSERT INTO session_operations SELECT * FROM first_op;
+                CREATE TEMP TABLE first_op AS SELECT * FROM operation_rows WHERE session_id = ? AND position = 0;
+                DELETE FROM operation_rows WHERE session_id = ? AND position = 0;
+                INSERT INTO operation_rows SELECT * FROM first_op;
                 """, arguments: [id, id])
             return id
         }
