@@ -67,44 +67,46 @@ enum CompactRecords {
         guard us >= 0, form >= 0 else { return nil }
         let digits = Int(form % 8), style = Int((form / 8) % 4), offsetMinutes = Int(form / 32) - 1440
         let secs = Int(us / 1_000_000), fraction = Int(us % 1_000_000)
-        var frac: [UInt8] = []
-        if digits > 0 {
-            frac.append(0x2E)
-            var d = [UInt8](repeating: 0x30, count: 6), x = fraction, k = 6
-            while k > 0 { k -= 1; d[k] = UInt8(x % 10) + 0x30; x /= 10 }
-            frac.append(contentsOf: d[0..<digits])
+        // Digits appended in place: small arrays per piece were a twentieth of an ingest.
+        func fractionDigits(_ out: inout [UInt8]) {
+            guard digits > 0 else { return }
+            out.append(0x2E)
+            var scale = 100_000
+            for _ in 0..<digits { out.append(UInt8((fraction / scale) % 10) + 0x30); scale /= 10 }
         }
-        guard var local = civil(secs + offsetMinutes * 60), var utc = civil(secs) else { return nil }
-        local += frac
+        var local: [UInt8] = [], utc: [UInt8] = []
+        local.reserveCapacity(32); utc.reserveCapacity(32)
+        guard civil(secs + offsetMinutes * 60, &local), civil(secs, &utc) else { return nil }
+        fractionDigits(&local)
         switch style {
         case 0:
             let a = abs(offsetMinutes)
             local.append(offsetMinutes < 0 ? 0x2D : 0x2B)
-            local += pad(a / 60, 2); local.append(0x3A); local += pad(a % 60, 2)
+            pad(a / 60, 2, &local); local.append(0x3A); pad(a % 60, 2, &local)
         case 1: local.append(0x5A)
         default: break
         }
-        utc += frac
+        fractionDigits(&utc)
         utc.append(0x5A)
         return (local, utc)
     }
 
-    /// `strftime('%Y-%m-%dT%H:%M:%S', secs, 'unixepoch')`.
-    private static func civil(_ secs: Int) -> [UInt8]? {
-        guard secs >= 0 else { return nil }
+    /// `datetime(secs, 'unixepoch')` with a `T`.
+    private static func civil(_ secs: Int, _ out: inout [UInt8]) -> Bool {
+        guard secs >= 0 else { return false }
         let (y, m, d) = LogTimestamp.civilFromDays(secs / 86400)
-        guard y <= 9999 else { return nil }
+        guard y <= 9999 else { return false }
         let r = secs % 86400
-        var out = pad(y, 4)
-        out.append(0x2D); out += pad(m, 2); out.append(0x2D); out += pad(d, 2); out.append(0x54)
-        out += pad(r / 3600, 2); out.append(0x3A); out += pad((r % 3600) / 60, 2); out.append(0x3A); out += pad(r % 60, 2)
-        return out
+        pad(y, 4, &out)
+        out.append(0x2D); pad(m, 2, &out); out.append(0x2D); pad(d, 2, &out); out.append(0x54)
+        pad(r / 3600, 2, &out); out.append(0x3A); pad((r % 3600) / 60, 2, &out); out.append(0x3A); pad(r % 60, 2, &out)
+        return true
     }
 
-    private static func pad(_ v: Int, _ width: Int) -> [UInt8] {
-        var d = [UInt8](repeating: 0x30, count: width), x = v, k = width
-        while k > 0 { k -= 1; d[k] = UInt8(x % 10) + 0x30; x /= 10 }
-        return d
+    private static func pad(_ v: Int, _ width: Int, _ out: inout [UInt8]) {
+        var scale = 1
+        for _ in 1..<width { scale *= 10 }
+        for _ in 0..<width { out.append(UInt8((v / scale) % 10) + 0x30); scale /= 10 }
     }
 
     // MARK: Identifiers
@@ -140,65 +142,79 @@ enum CompactRecords {
     static func values(_ wording: EventTemplate, fields: [(String, JSONValue)], fieldsJSON: [UInt8]?, message: String,
                        reference: (String) -> Int64? = { _ in nil }) -> [UInt8]? {
         guard fields.count == wording.fieldOrder.count, !message.isEmpty else { return nil }
+        guard fields.isEmpty == (fieldsJSON == nil) else { return nil }
         var vals = JSONBytes(capacity: 32 + 2 * message.utf8.count)
         vals.bytes.append(0x5B)
-        // Each value's JSON text in the `fields` object (the view takes a value's
-        // text in `vals` as is, and quotes a term), and its text in the message
-        // (the view unescapes strings and takes numbers as is).
-        var objectTexts: [[UInt8]] = [], texts: [[UInt8]] = []
-        objectTexts.reserveCapacity(fields.count); texts.reserveCapacity(fields.count)
+        // Where each value's JSON text lies in `vals`, and whether it is a term.
+        var spans: [(Range<Int>, term: Bool)] = []
+        spans.reserveCapacity(fields.count)
         for (k, (name, v)) in fields.enumerated() {
             guard name == wording.fieldOrder[k] else { return nil }
             if k > 0 { vals.bytes.append(0x2C) }
             let start = vals.bytes.count
+            var term = false
             switch v {
             case .string(let s):
                 // A NUL would end the text SQLite concatenates.
                 guard !s.utf8.contains(0) else { return nil }
                 if let id = reference(s) {
                     vals.bytes.append(0x5B); vals.int(Int(id)); vals.bytes.append(0x5D)
-                    var quoted = JSONBytes(capacity: s.utf8.count + 2)
-                    quoted.string(s)
-                    objectTexts.append(quoted.bytes)
+                    term = true
                 } else {
                     vals.string(s)
-                    objectTexts.append(Array(vals.bytes[start...]))
                 }
-                texts.append(Array(s.utf8))
             case .int, .double:
                 vals.value(v)
-                texts.append(Array(vals.bytes[start...]))
-                objectTexts.append(texts[texts.count - 1])
             default:
                 return nil
             }
+            spans.append((start..<vals.bytes.count, term))
         }
         vals.bytes.append(0x5D)
-        // The `fields` object the view makes: `{"name":value,…}`.
-        if fields.isEmpty {
-            guard fieldsJSON == nil else { return nil }
-        } else {
-            guard let fieldsJSON else { return nil }
-            var object: [UInt8] = [0x7B]
-            for (k, (name, _)) in fields.enumerated() {
-                guard name.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != 0x22 && $0 != 0x5C }) else { return nil }
-                if k > 0 { object.append(0x2C) }
-                object.append(0x22); object += Array(name.utf8); object.append(0x22); object.append(0x3A)
-                object += objectTexts[k]
+        // The `fields` object the view makes, `{"name":value,…}`, compared as it
+        // goes: a value's JSON text in `vals` as is, a term quoted (it needs no escape).
+        if let fieldsJSON {
+            var ok = true
+            fieldsJSON.withUnsafeBufferPointer { f in
+                var i = 0
+                func take(_ b: UInt8) { if ok, i < f.count, f[i] == b { i += 1 } else { ok = false } }
+                func take<C: Collection>(_ bytes: C) where C.Element == UInt8 { for b in bytes { take(b) } }
+                take(0x7B)
+                for (k, (name, v)) in fields.enumerated() where ok {
+                    guard name.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != 0x22 && $0 != 0x5C }) else { ok = false; return }
+                    if k > 0 { take(0x2C) }
+                    take(0x22); take(name.utf8); take(0x22); take(0x3A)
+                    if spans[k].term, case .string(let s) = v {
+                        take(0x22); take(s.utf8); take(0x22)
+                    } else {
+                        take(vals.bytes[spans[k].0])
+                    }
+                }
+                take(0x7D)
+                if i != f.count { ok = false }
             }
-            object.append(0x7D)
-            guard object == fieldsJSON else { return nil }
+            guard ok else { return nil }
         }
-        // The message: literal pieces and the values' texts, in template order.
-        var rebuilt: [UInt8] = []
-        rebuilt.reserveCapacity(message.utf8.count)
-        for (k, piece) in wording.pieces.enumerated() {
-            switch piece {
-            case .literal(let l): rebuilt += l
-            case .field: rebuilt += texts[wording.pieceFields[k]]
+        // The message: literal pieces and the values' texts (strings unescaped,
+        // numbers as in `vals`), in template order, compared as it goes.
+        var ok = true
+        var m = message
+        m.withUTF8 { msg in
+            var i = 0
+            func take<C: Collection>(_ bytes: C) where C.Element == UInt8 {
+                for b in bytes { if ok, i < msg.count, msg[i] == b { i += 1 } else { ok = false; return } }
             }
+            for (k, piece) in wording.pieces.enumerated() where ok {
+                switch piece {
+                case .literal(let l): take(l)
+                case .field:
+                    let f = wording.pieceFields[k]
+                    if case .string(let s) = fields[f].1 { take(s.utf8) } else { take(vals.bytes[spans[f].0]) }
+                }
+            }
+            if i != msg.count { ok = false }
         }
-        guard rebuilt.elementsEqual(message.utf8) else { return nil }
+        guard ok else { return nil }
         return vals.bytes
     }
 
