@@ -316,8 +316,10 @@ def openssh(a, binary, env):
     rm_db(db)
     dt, rss = timed([binary, 'ingest', '--quiet', '--db', db, out_dir], env=env)
     sessions = subprocess.run(['sqlite3', db, 'SELECT count(*) FROM sessions'], capture_output=True, text=True).stdout.strip()
-    table([[f'{len(files):,}', f'{total / 1e6:.0f}', f'{dt:.2f}', f'{len(files) / dt:,.0f}', f'{total / 1e6 / dt:.1f}', sessions, f'{rss:.0f}']],
-          ['transcripts', 'MB', 'ingest s', 'files/s', 'MB/s', 'sessions', 'peak RSS MiB'])
+    size = os.path.getsize(db)
+    table([[f'{len(files):,}', f'{total / 1e6:.0f}', f'{dt:.2f}', f'{len(files) / dt:,.0f}', f'{total / 1e6 / dt:.1f}', sessions, f'{rss:.0f}',
+            f'{size / 1e6:.0f}', f'{size / total:.2f}']],
+          ['transcripts', 'MB', 'ingest s', 'files/s', 'MB/s', 'sessions', 'peak RSS MiB', 'database MB', 'of the input'])
 
 
 def compare(a, binary, env):

@@ -218,6 +218,30 @@ enum CompactRecords {
         return vals.bytes
     }
 
+    /// A record's `extra` as a shape (its keys, a JSON array) and its values (a
+    /// JSON array of each value's JSON text), when the view's object of the two
+    /// is byte for byte `extraJSON`: keys with nothing to escape, values as
+    /// `JSONBytes` writes them, which SQLite's `->` gives back as they are.
+    static func extraShape(_ extra: [(String, JSONValue)], extraJSON: [UInt8]?) -> (keys: [UInt8], values: [UInt8])? {
+        guard !extra.isEmpty, let extraJSON else { return nil }
+        var keys = JSONBytes(capacity: 16 * extra.count), values = JSONBytes(capacity: extraJSON.count)
+        keys.bytes.append(0x5B); values.bytes.append(0x5B)
+        var object: [UInt8] = [0x7B]
+        object.reserveCapacity(extraJSON.count)
+        for (k, (name, v)) in extra.enumerated() {
+            guard name.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != 0x22 && $0 != 0x5C }) else { return nil }
+            if k > 0 { keys.bytes.append(0x2C); values.bytes.append(0x2C); object.append(0x2C) }
+            keys.string(name)
+            let start = values.bytes.count
+            values.value(v)
+            object.append(0x22); object += name.utf8; object.append(0x22); object.append(0x3A)
+            object += values.bytes[start...]
+        }
+        keys.bytes.append(0x5D); values.bytes.append(0x5D); object.append(0x7D)
+        guard object == extraJSON else { return nil }
+        return (keys.bytes, values.bytes)
+    }
+
     // MARK: SQL
 
     /// The view `records`: the columns and values of the table it replaced. No
@@ -256,8 +280,11 @@ enum CompactRecords {
               (SELECT variant FROM record_wordings WHERE id = r.wording_id) AS catalog_variant,
               coalesce(r.fields, CASE WHEN r.vals IS NOT NULL AND r.vals <> '[]' THEN (SELECT json_group_object(f.name, \(value("f.path", true))) \
             FROM record_wording_fields f WHERE f.wording_id = r.wording_id) END) AS fields,
-              r.extra, r.diagnostic, r.raw_bytes,
-              coalesce(r.raw_bytes, CASE \(layout) WHEN 'ts-first' THEN CAST(\(ts) || ' ' || \(eventID) || ' ' || \(component)
+              CASE WHEN r.extra_shape_id IS NULL THEN r.extra ELSE (SELECT json_group_object(k.name, r.extra -> k.path) \
+            FROM record_extra_keys k WHERE k.shape_id = r.extra_shape_id) END AS extra,
+              r.diagnostic, r.raw_bytes,
+              coalesce(r.raw_bytes, CASE WHEN r.raw_prefix_id IS NOT NULL THEN CAST(\(term("raw_prefix_id")) || \(message) AS BLOB)
+                WHEN \(layout) = 'ts-first' THEN CAST(\(ts) || ' ' || \(eventID) || ' ' || \(component)
                 || ' ' || \(account) || ' ' || \(peer) || ':' || r.peer_port || ' ' || \(message) AS BLOB) END) AS raw,
               CASE typeof(r.session_key) WHEN 'integer' THEN printf('%012x', r.session_key) ELSE r.session_key END AS session_id,
               r.session_duplicate

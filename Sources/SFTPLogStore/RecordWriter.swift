@@ -15,14 +15,15 @@ package final class RecordWriter {
     private let insert: Statement
     private let insertFTS: Statement
     private let db: Database
-    /// Ids of `record_wordings` this writer has looked up.
+    /// Ids of `record_wordings` and `record_extra_shapes` this writer has looked up.
     private var wordings: [ObjectIdentifier: Int64] = [:]
+    private var shapes: [String: Int64] = [:]
     /// The name of the source being written, and its id (`file` is stored only when a record's differs).
     private var sourceName: (id: Int64, name: [UInt8])?
 
     static let columns = ["source_id", "line", "seq", "line_count", "kind_id", "layout_id", "ts_us", "ts_form", "ts_text", "ts_utc_text",
                           "ts_note", "event_id", "component_id", "account", "peer_address_id", "peer_port", "wording_id", "vals", "message",
-                          "text", "fields", "extra", "diagnostic", "raw_bytes", "session_key", "session_duplicate", "file", "id"]
+                          "text", "fields", "extra", "diagnostic", "raw_bytes", "session_key", "session_duplicate", "file", "id", "raw_prefix_id", "extra_shape_id"]
 
     /// Whether rows' messages go into `records_fts` as they are written (a
     /// migration rebuilds the index once instead).
@@ -54,6 +55,9 @@ package final class RecordWriter {
         var layoutID: Int64?
         var componentID: Int64?
         var peerAddressID: Int64?
+        /// Set when the raw line is this term followed by the message (an OpenSSH
+        /// `debug2: ` line): the view rebuilds it instead of storing the bytes.
+        var rawPrefixID: Int64?
         /// 1 resolved (`wording_id` is then the wording's), 0 unresolved, -1 unknown ID, nil none.
         var status: Int64?
         var variant: Int?
@@ -71,7 +75,7 @@ package final class RecordWriter {
     /// The text and blob values in `Prepared.arena`.
     enum Slot: Int, CaseIterable {
         case file, tsText, tsUTCText, tsNote, eventID, account, vals, message, text, fields,
-             extra, diagnostic, rawBytes, session
+             extra, diagnostic, rawBytes, session, extraKeys
     }
 
     /// Whether `raw` is exactly what the view's `raw` expression rebuilds for
@@ -116,7 +120,23 @@ package final class RecordWriter {
         let res = r.resolution
         var vals: [UInt8]?
         var status: Int64?
+        // A raw line that is a short prefix and the message (OpenSSH's `debugN: `).
+        var rawBytes = rawBytes
+        var rawPrefix: String?
+        if let raw = rawBytes, r.rawIsUTF8, r.lineCount == 1, let m = r.message {
+            var m = m
+            rawPrefix = m.withUTF8 { msg -> String? in
+                let n = raw.count - msg.count
+                guard (0...16).contains(n), !msg.isEmpty, raw[n...].elementsEqual(msg), !raw[..<n].contains(0) else { return nil }
+                return String(validating: raw[..<n], as: UTF8.self)
+            }
+        }
+        var rawPrefixID: Int64?
         let (kindID, layoutID, componentID, peerAddressID) = terms.withTerms { t -> (Int64, Int64?, Int64?, Int64?) in
+            if let rawPrefix {
+                rawPrefixID = t.id(rawPrefix)
+                used.insert(rawPrefixID!)
+            }
             if let res {
                 switch res.status {
                 case .resolved:
@@ -141,6 +161,7 @@ package final class RecordWriter {
         let sessionNumber = r.sessionID.flatMap { CompactRecords.sessionNumber($0.rawValue) }
         let header = Slot.allCases.count * 8
         var a = [UInt8](repeating: 0, count: header)
+        if rawPrefixID != nil { rawBytes = nil }
         a.reserveCapacity(header + 160 + (r.message?.utf8.count ?? 0) + (vals?.count ?? fields?.count ?? 0) + (rawBytes?.count ?? 0))
         func span(_ slot: Slot, _ offset: Int, _ length: Int) {
             a.withUnsafeMutableBytes {
@@ -164,11 +185,17 @@ package final class RecordWriter {
         put(.tsText, time == nil ? ts : nil); put(.tsUTCText, time == nil ? utc : nil); put(.tsNote, r.timestampNote)
         put(.eventID, eventNumber == nil ? r.eventID : nil); put(.account, r.account)
         put(.vals, bytes: vals); put(.message, r.message); put(.text, r.text)
-        put(.fields, bytes: vals == nil ? fields : nil); put(.extra, bytes: extra); put(.diagnostic, r.diagnostic)
+        // `extra` as its values when its keys make a shape (`record_extra_shapes`).
+        if let (keys, values) = CompactRecords.extraShape(r.extra, extraJSON: extra) {
+            put(.extra, bytes: values); put(.extraKeys, bytes: keys)
+        } else {
+            put(.extra, bytes: extra); put(.extraKeys, nil)
+        }
+        put(.fields, bytes: vals == nil ? fields : nil); put(.diagnostic, r.diagnostic)
         put(.rawBytes, bytes: rawBytes); put(.session, sessionNumber == nil ? r.sessionID?.rawValue : nil)
         return Prepared(line: r.line, seq: seq, lineCount: r.lineCount, peerPort: r.peer?.port, time: time, eventNumber: eventNumber,
                         sessionNumber: sessionNumber, kindID: kindID, layoutID: layoutID, componentID: componentID,
-                        peerAddressID: peerAddressID, status: status, variant: res?.variant,
+                        peerAddressID: peerAddressID, rawPrefixID: rawPrefixID, status: status, variant: res?.variant,
                         wording: res?.status == .resolved ? res?.wording as? EventTemplate : nil,
                         storesMessage: vals == nil, sessionDuplicate: r.sessionDuplicate, arena: a, id: id)
     }
@@ -185,6 +212,25 @@ package final class RecordWriter {
 
     @inline(__always) private func bind(_ s: SQLiteStatement, _ i: Int32, _ v: Int64?) {
         if let v { sqlite3_bind_int64(s, i, v) } else { sqlite3_bind_null(s, i) }
+    }
+
+    /// The id of an `extra` shape (its keys as a JSON array), added with its keys when new.
+    private func extraShapeID(_ keys: String) throws -> Int64 {
+        if let id = shapes[keys] { return id }
+        let id: Int64
+        if let known = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM record_extra_shapes WHERE keys = ?"), arguments: [keys]) {
+            id = known
+        } else {
+            try db.executeCached(sql: "INSERT INTO record_extra_shapes(keys) VALUES(?)", arguments: [keys])
+            id = db.lastInsertedRowID
+            guard case .array(let names)? = JSONValue.parse(Array(keys.utf8)) else { throw DatabaseError(message: "bad extra shape \(keys)") }
+            for (k, name) in names.enumerated() {
+                try db.executeCached(sql: "INSERT INTO record_extra_keys(shape_id, position, name, path) VALUES(?,?,?,?)",
+                                     arguments: [id, k, name.textValue ?? "", "$[\(k)]"])
+            }
+        }
+        shapes[keys] = id
+        return id
     }
 
     /// The id of a wording in `record_wordings`, added (with its pieces) when new.
@@ -234,6 +280,7 @@ package final class RecordWriter {
         bind(s, 16, p.peerPort)
         sqlite3_bind_int64(s, 26, p.sessionDuplicate ? 1 : 0)
         bind(s, 28, p.id)
+        bind(s, 29, p.rawPrefixID)
         try p.arena.withUnsafeBytes { a in
             let base = a.baseAddress!
             func value(_ slot: Slot) -> UnsafeRawBufferPointer? {
@@ -264,6 +311,11 @@ package final class RecordWriter {
             let message = value(.message)
             text(19, p.storesMessage ? message : nil)
             text(20, value(.text)); text(21, value(.fields)); text(22, value(.extra)); text(23, value(.diagnostic))
+            if let keys = value(.extraKeys) {
+                sqlite3_bind_int64(s, 30, try extraShapeID(String(decoding: keys, as: UTF8.self)))
+            } else {
+                sqlite3_bind_null(s, 30)
+            }
             if let raw = value(.rawBytes) {
                 sqlite3_bind_blob(s, 24, raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(raw.count), nil)
             } else {

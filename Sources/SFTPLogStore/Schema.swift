@@ -329,6 +329,14 @@ public enum Schema {
                   path TEXT,
                   PRIMARY KEY (wording_id, position)
                 ) WITHOUT ROWID;
+                CREATE TABLE record_extra_shapes (id INTEGER PRIMARY KEY, keys TEXT NOT NULL UNIQUE);
+                CREATE TABLE record_extra_keys (
+                  shape_id INTEGER NOT NULL,
+                  position INTEGER NOT NULL,
+                  name TEXT NOT NULL,
+                  path TEXT NOT NULL,
+                  PRIMARY KEY (shape_id, position)
+                ) WITHOUT ROWID;
                 CREATE TABLE record_rows (
                   id INTEGER PRIMARY KEY,
                   source_id INTEGER NOT NULL REFERENCES sources(id),
@@ -355,6 +363,8 @@ public enum Schema {
                   extra TEXT,
                   diagnostic TEXT,
                   raw_bytes BLOB,
+                  raw_prefix_id INTEGER,
+                  extra_shape_id INTEGER,
                   session_key,
                   session_duplicate INTEGER NOT NULL DEFAULT 0,
                   file TEXT,
