@@ -166,7 +166,10 @@ final class SourceLoad {
         batch = []
         let usedTerms = terms.terms(batchTerms)
         batchTerms.removeAll(keepingCapacity: true)
-        batch.reserveCapacity(batchSize)
+        // Room for the next batch only if there is one: a finished load can wait a
+        // while for its writes, and 10,000 transcripts each holding room for 8,000
+        // prepared records was 120 MB of the peak.
+        if !final { batch.reserveCapacity(batchSize) }
         var closed: [SessionTimeline] = []
         var provisionalFrom = Int.max
         if let live {
