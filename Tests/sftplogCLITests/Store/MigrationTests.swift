@@ -12,9 +12,10 @@ final class MigrationTests: XCTestCase {
         + "account, peer_address, peer_port, message, text, catalog_status, catalog_variant, fields, extra, diagnostic, raw, "
         + "session_id, session_duplicate"
 
-    /// The sessions' file operations and findings (views since migration v9).
+    /// The sessions' file operations and findings (views since migration v9), and offered algorithms.
     static let children = ["SELECT * FROM session_operations ORDER BY session_id, position",
-                           "SELECT * FROM findings ORDER BY session_id, position"]
+                           "SELECT * FROM findings ORDER BY session_id, position",
+                           "SELECT * FROM session_algorithms_offered ORDER BY session_id, side, slot, position"]
 
     func rows(_ path: String, _ sql: String) throws -> [[DatabaseValue]] {
         var c = Configuration()
@@ -69,9 +70,10 @@ final class MigrationTests: XCTestCase {
         XCTAssertEqual(try rows(path, "SELECT * FROM sessions ORDER BY id"), before.sessions)
         XCTAssertGreaterThan(before.children[0].count, 20)
         XCTAssertGreaterThan(before.children[1].count, 20)
+        XCTAssertGreaterThan(before.children[2].count, 20)
         for (sql, rows) in zip(Self.children, before.children) { XCTAssertEqual(try self.rows(path, sql), rows, sql) }
         XCTAssertEqual(try rows(path, "SELECT type FROM sqlite_master WHERE name IN ('session_operations', 'findings')"),
-                       [["view".databaseValue], ["view".databaseValue]])
+                       Array(repeating: ["view".databaseValue], count: 2))
         XCTAssertEqual(try rows(path, "SELECT * FROM sources ORDER BY id"), before.sources)
         // The compact form is used: most resolved messages are no longer stored as text.
         let forms = try rows(path, "SELECT count(*), count(vals), count(message) FROM record_rows WHERE wording_id > 0")[0]
