@@ -344,11 +344,18 @@ package final class RecordWriter {
     }
 
     /// Stores the terms rows use (most are stored already). The same text under
-    /// another id fails the batch: `TermDictionary` loads the stored terms
-    /// under the writer lock, so that would mean another writer.
+    /// another id, or another text under the same id, fails the batch:
+    /// `TermDictionary` loads the stored terms under the writer lock, so either
+    /// would mean another writer, and rows must never read a wrong term.
     func storeTerms(_ terms: [(Int64, String)]) throws {
+        let insert = try db.cachedStatement(sql: "INSERT INTO record_terms(id, term) VALUES(?, ?) ON CONFLICT(id) DO NOTHING")
+        let same = try db.cachedStatement(sql: "SELECT term = ? FROM record_terms WHERE id = ?")
         for (id, term) in terms {
-            try db.executeCached(sql: "INSERT INTO record_terms(id, term) VALUES(?, ?) ON CONFLICT(id) DO NOTHING", arguments: [id, term])
+            try insert.run([.int(id), .text(term)], db)
+            // Stored already: it must be this term, or rows would read another one.
+            if db.changesCount == 0, try Bool.fetchOne(same, arguments: [term, id]) != true {
+                throw DatabaseError(message: "record_terms id \(id) holds another term than this run gave it (another writer?)")
+            }
         }
     }
 

@@ -65,6 +65,23 @@ final class CompactRecordsTests: XCTestCase {
         XCTAssertGreaterThan(compact.times, 700, "\(compact)")
     }
 
+    /// A term id another writer gave to another text fails the batch instead of
+    /// making rows read the wrong term; the same text under its own id is fine.
+    func testATermIdHoldingAnotherTextFailsTheBatch() throws {
+        let store = try LogStore.inMemory()
+        try store.write { w in
+            let terms = try w.reader.termDictionary()
+            let mine = terms.withTerms { $0.id("sftpplus.event") }
+            try RecordWriter(w.db).storeTerms(terms.terms([mine]))
+            try RecordWriter(w.db).storeTerms(terms.terms([mine]))  // stored already: fine
+            let next = terms.withTerms { $0.id("unparsed") }
+            try w.db.execute(sql: "INSERT INTO record_terms(id, term) VALUES (?, 'written by someone else')", arguments: [next])
+            XCTAssertThrowsError(try RecordWriter(w.db).storeTerms(terms.terms([next]))) { e in
+                XCTAssertTrue("\(e)".contains("another term"), "\(e)")
+            }
+        }
+    }
+
     /// The Swift prediction of the view's time columns agrees with SQLite's
     /// `strftime` on times all over the range: offsets both ways, every
     /// fraction length, `Z`, none, and the days around month and year ends.
