@@ -70,8 +70,7 @@ enum CompactSessionRows {
                 }
             }
             let text = rows.text(at: 12)
-            var ts: LogTimestamp?
-            if var t = text { ts = t.withUTF8 { p in TimestampScanner.iso(p).flatMap { $0.1 == p.count ? $0.0 : nil } } }
+            let ts = text.flatMap(SessionQuery.parseTimestamp)
             // The stored text decides: a time that does not render back to it stays text.
             var time = time(ts)
             if let text, ts?.iso != text { time = [.null, .null, .text(text)] }

@@ -32,10 +32,8 @@ enum RecordMigration {
             r.lineCount = rows.int("line_count") ?? 1
             r.layout = rows.text("layout")
             let ts = rows.text("ts"), utc = rows.text("ts_utc")
-            if let ts {
-                var t = ts
-                r.timestamp = t.withUTF8 { p in TimestampScanner.iso(p).flatMap { $0.1 == p.count ? $0.0 : nil } }
-            }
+            // Stored compact only where the compact form renders back to this text (`CompactRecords.time`).
+            r.timestamp = ts.flatMap(SessionQuery.parseTimestamp)
             r.timestampNote = rows.text("ts_note")
             r.eventID = rows.text("event_id")
             r.component = rows.text("component")

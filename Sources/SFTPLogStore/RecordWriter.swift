@@ -154,7 +154,9 @@ package final class RecordWriter {
             }
             let ids = (t.id(r.kind.rawValue), r.layout.map { t.id($0) }, r.component.map { t.id($0) }, r.peer.map { t.id($0.address) })
             used.insert(ids.0)
-            for id in [ids.1, ids.2, ids.3] { if let id { used.insert(id) } }
+            if let l = ids.1 { used.insert(l) }
+            if let c = ids.2 { used.insert(c) }
+            if let pa = ids.3 { used.insert(pa) }
             return ids
         }
         let eventNumber = r.eventID.flatMap(CompactRecords.eventNumber)
@@ -290,11 +292,7 @@ package final class RecordWriter {
                 return UnsafeRawBufferPointer(start: base + offset, count: length)
             }
             // Static bindings: SQLite reads them only while stepping, which happens inside this closure.
-            func text(_ i: Int32, _ v: UnsafeRawBufferPointer?) {
-                guard let v else { sqlite3_bind_null(s, i); return }
-                sqlite3_bind_text(s, i, v.baseAddress.map { $0.assumingMemoryBound(to: CChar.self) } ?? UnsafePointer<CChar>(bitPattern: 1),
-                                  Int32(v.count), nil)
-            }
+            func text(_ i: Int32, _ v: UnsafeRawBufferPointer?) { bindText(s, i, v) }
             sqlite3_bind_int64(s, 5, p.kindID)
             bind(s, 6, p.layoutID)
             bind(s, 13, p.componentID)
@@ -336,7 +334,7 @@ package final class RecordWriter {
                 let f = insertFTS.sqliteStatement
                 sqlite3_reset(f)
                 sqlite3_bind_int64(f, 1, sqlite3_last_insert_rowid(db.sqliteConnection))
-                text2(f, 2, message)
+                bindText(f, 2, message)
                 let rc = sqlite3_step(f)
                 guard rc == SQLITE_DONE else { throw db.stepError(rc) }
             }
@@ -359,7 +357,9 @@ package final class RecordWriter {
         }
     }
 
-    @inline(__always) private func text2(_ s: SQLiteStatement, _ i: Int32, _ v: UnsafeRawBufferPointer) {
+    /// Binds bytes as text in place (SQLITE_STATIC: valid until the statement steps), NULL for nil.
+    @inline(__always) private func bindText(_ s: SQLiteStatement, _ i: Int32, _ v: UnsafeRawBufferPointer?) {
+        guard let v else { sqlite3_bind_null(s, i); return }
         sqlite3_bind_text(s, i, v.baseAddress.map { $0.assumingMemoryBound(to: CChar.self) } ?? UnsafePointer<CChar>(bitPattern: 1),
                           Int32(v.count), nil)
     }
