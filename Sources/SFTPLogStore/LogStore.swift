@@ -176,7 +176,8 @@ public final class LogStore: Sendable {
         let store = try openForWriting(path)
         defer { store.finishWriting() }
         let after = try store.queue.read { try Schema.appliedMigrations($0) }
-        return after.filter { !before.contains($0) }
+        // In the migrator's order (the table's row order is not the order they ran in).
+        return Schema.migrator.migrations.filter { after.contains($0) && !before.contains($0) }
     }
 
     /// Ends a run of writes: folds the WAL into the main file, so the database

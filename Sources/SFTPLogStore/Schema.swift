@@ -299,11 +299,6 @@ public enum Schema {
             // Whether the end of the session is in the log; NULL for sessions stored before.
             try db.execute(sql: "ALTER TABLE sessions ADD COLUMN closed INTEGER")
         }
-        m.registerMigration("v9-compact-session-rows") { db in
-            // `session_operations` and `findings` become views (see `CompactSessionRows`).
-            try CompactSessionRows.migrate(db)
-            try createSessionIndexes(db)
-        }
         m.registerMigration("v8-compact-records") { db in
             // `records` becomes a view over `record_rows` (see `CompactRecords`).
             try db.execute(sql: """
@@ -382,6 +377,11 @@ public enum Schema {
                 INSERT INTO records_fts(rowid, message) SELECT id, message FROM records WHERE message IS NOT NULL;
                 """)
             try createRecordIndexes(db)
+        }
+        m.registerMigration("v9-compact-session-rows") { db in
+            // `session_operations` and `findings` become views (see `CompactSessionRows`).
+            try CompactSessionRows.migrate(db)
+            try createSessionIndexes(db)
         }
         return m
     }
