@@ -72,18 +72,25 @@ public enum CatalogTable {
         // read two of its keys (12.8 s for 10,000 transcripts); a shaped row's keys
         // are read from its values array, at paths found once per shape. OpenSSH
         // messages are stored as written.
+        // An `extra` stored as a term is read once per term.
         func key(_ name: String) -> String {
-            "CASE WHEN r.extra_shape_id IS NULL THEN json_extract(r.extra, '$.\(name)') ELSE r.extra ->> p.\(name) END"
+            """
+            CASE WHEN r.extra_shape_id IS NOT NULL THEN r.extra ->> p.\(name) WHEN r.extra IS NOT NULL THEN json_extract(r.extra, '$.\(name)') \
+            ELSE t.\(name) END
+            """
         }
         return try Row.fetchAll(db, sql: """
             WITH p AS (
               SELECT shape_id, max(CASE name WHEN 'level' THEN path END) AS level,
                      max(CASE name WHEN 'continuation' THEN path END) AS continuation
               FROM record_extra_keys GROUP BY shape_id
+            ), t AS (
+              SELECT id, json_extract(term, '$.level') AS level, json_extract(term, '$.continuation') AS continuation
+              FROM record_terms WHERE json_valid(term)
             )
             SELECT m.message, l.level, count(*) AS n FROM (
               SELECT r.id, CASE WHEN \(key("continuation")) THEN NULL ELSE \(key("level")) END AS level
-              FROM record_rows r LEFT JOIN p ON p.shape_id = r.extra_shape_id
+              FROM record_rows r LEFT JOIN p ON p.shape_id = r.extra_shape_id LEFT JOIN t ON t.id = r.extra_term_id
               WHERE r.kind_id IN (SELECT id FROM record_terms WHERE term >= 'openssh.' AND term < 'openssh/')
             ) l JOIN records m ON m.id = l.id
             WHERE m.message IS NOT NULL GROUP BY 1, 2

@@ -14,6 +14,9 @@ import SFTPLogCatalog
 ///   (accounts stay text: a lookup per row made the README's events-per-account
 ///   query 30% slower); event IDs and
 ///   session ids integers when they are plain decimal or 12-digit hex.
+/// - A message or `extra` object stored as written is an id of `record_terms`
+///   when the same text was seen before (migration v10): OpenSSH's debug lines
+///   repeat, a few thousand distinct texts in a million lines.
 ///
 /// Every compact form is checked when it is made: the Swift functions here
 /// compute what the view's SQL will give, and a value whose rebuild differs by
@@ -257,7 +260,7 @@ enum CompactRecords {
             """
         }
         let message = """
-            coalesce(r.message, CASE WHEN r.vals IS NOT NULL THEN (SELECT group_concat(coalesce(p.literal, \(value("p.path", false))), '') \
+            coalesce(r.message, (SELECT term FROM record_terms WHERE id = r.message_term_id), CASE WHEN r.vals IS NOT NULL THEN (SELECT group_concat(coalesce(p.literal, \(value("p.path", false))), '') \
             FROM record_wording_pieces p WHERE p.wording_id = r.wording_id) END)
             """
         let eventID = "CAST(r.event_id AS TEXT)"
@@ -280,7 +283,7 @@ enum CompactRecords {
               (SELECT variant FROM record_wordings WHERE id = r.wording_id) AS catalog_variant,
               coalesce(r.fields, CASE WHEN r.vals IS NOT NULL AND r.vals <> '[]' THEN (SELECT json_group_object(f.name, \(value("f.path", true))) \
             FROM record_wording_fields f WHERE f.wording_id = r.wording_id) END) AS fields,
-              CASE WHEN r.extra_shape_id IS NULL THEN r.extra ELSE (SELECT json_group_object(k.name, r.extra -> k.path) \
+              CASE WHEN r.extra_shape_id IS NULL THEN coalesce(r.extra, \(term("extra_term_id"))) ELSE (SELECT json_group_object(k.name, r.extra -> k.path) \
             FROM record_extra_keys k WHERE k.shape_id = r.extra_shape_id) END AS extra,
               r.diagnostic, r.raw_bytes,
               coalesce(r.raw_bytes, CASE WHEN r.raw_prefix_id IS NOT NULL THEN CAST(\(term("raw_prefix_id")) || \(message) AS BLOB)

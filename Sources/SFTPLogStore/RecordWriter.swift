@@ -23,7 +23,8 @@ package final class RecordWriter {
 
     static let columns = ["source_id", "line", "seq", "line_count", "kind_id", "layout_id", "ts_us", "ts_form", "ts_text", "ts_utc_text",
                           "ts_note", "event_id", "component_id", "account", "peer_address_id", "peer_port", "wording_id", "vals", "message",
-                          "text", "fields", "extra", "diagnostic", "raw_bytes", "session_key", "session_duplicate", "file", "id", "raw_prefix_id", "extra_shape_id"]
+                          "text", "fields", "extra", "diagnostic", "raw_bytes", "session_key", "session_duplicate", "file", "id", "raw_prefix_id", "extra_shape_id",
+                          "message_term_id", "extra_term_id"]
 
     /// Whether rows' messages go into `records_fts` as they are written (a
     /// migration rebuilds the index once instead).
@@ -64,6 +65,9 @@ package final class RecordWriter {
         var wording: EventTemplate?
         /// Whether `message` is stored as written (else the view rebuilds it from `vals`).
         var storesMessage: Bool
+        /// Set when the message, or the `extra` object, is stored as this term instead.
+        var messageTermID: Int64?
+        var extraTermID: Int64?
         var sessionDuplicate: Bool
         /// A header of `(offset, length)` Int32 pairs, one per `Slot` (length -1:
         /// NULL), then the values.
@@ -132,6 +136,7 @@ package final class RecordWriter {
             }
         }
         var rawPrefixID: Int64?
+        var messageTermID: Int64?, extraTermID: Int64?
         let (kindID, layoutID, componentID, peerAddressID) = terms.withTerms { t -> (Int64, Int64?, Int64?, Int64?) in
             if let rawPrefix {
                 rawPrefixID = t.id(rawPrefix)
@@ -151,6 +156,14 @@ package final class RecordWriter {
                 case .unresolved: status = 0
                 case .unknownID: status = -1
                 }
+            }
+            if vals == nil, let m = r.message, let id = t.whole(m) {
+                messageTermID = id
+                used.insert(id)
+            }
+            if let extra, let text = String(validating: extra, as: UTF8.self), let id = t.whole(text) {
+                extraTermID = id
+                used.insert(id)
             }
             let ids = (t.id(r.kind.rawValue), r.layout.map { t.id($0) }, r.component.map { t.id($0) }, r.peer.map { t.id($0.address) })
             used.insert(ids.0)
@@ -188,7 +201,9 @@ package final class RecordWriter {
         put(.eventID, eventNumber == nil ? r.eventID : nil); put(.account, r.account)
         put(.vals, bytes: vals); put(.message, r.message); put(.text, r.text)
         // `extra` as its values when its keys make a shape (`record_extra_shapes`).
-        if let (keys, values) = CompactRecords.extraShape(r.extra, extraJSON: extra) {
+        if extraTermID != nil {
+            put(.extra, nil); put(.extraKeys, nil)
+        } else if let (keys, values) = CompactRecords.extraShape(r.extra, extraJSON: extra) {
             put(.extra, bytes: values); put(.extraKeys, bytes: keys)
         } else {
             put(.extra, bytes: extra); put(.extraKeys, nil)
@@ -199,7 +214,7 @@ package final class RecordWriter {
                         sessionNumber: sessionNumber, kindID: kindID, layoutID: layoutID, componentID: componentID,
                         peerAddressID: peerAddressID, rawPrefixID: rawPrefixID, status: status, variant: res?.variant,
                         wording: res?.status == .resolved ? res?.wording as? EventTemplate : nil,
-                        storesMessage: vals == nil, sessionDuplicate: r.sessionDuplicate, arena: a, id: id)
+                        storesMessage: vals == nil, messageTermID: messageTermID, extraTermID: extraTermID, sessionDuplicate: r.sessionDuplicate, arena: a, id: id)
     }
 
     /// UTC rendering of the record's instant (zone-less stamps read in `zone`).
@@ -307,7 +322,9 @@ package final class RecordWriter {
             }
             text(18, value(.vals))
             let message = value(.message)
-            text(19, p.storesMessage ? message : nil)
+            text(19, p.storesMessage && p.messageTermID == nil ? message : nil)
+            bind(s, 31, p.messageTermID)
+            bind(s, 32, p.extraTermID)
             text(20, value(.text)); text(21, value(.fields)); text(22, value(.extra)); text(23, value(.diagnostic))
             if let keys = value(.extraKeys) {
                 sqlite3_bind_int64(s, 30, try extraShapeID(String(decoding: keys, as: UTF8.self)))
@@ -345,10 +362,11 @@ package final class RecordWriter {
     /// another id, or another text under the same id, fails the batch:
     /// `TermDictionary` loads the stored terms under the writer lock, so either
     /// would mean another writer, and rows must never read a wrong term.
-    func storeTerms(_ terms: [(Int64, String)]) throws {
+    func storeTerms(_ terms: [(Int64, String)], known: StoredTerms? = nil) throws {
         let insert = try db.cachedStatement(sql: "INSERT INTO record_terms(id, term) VALUES(?, ?) ON CONFLICT(id) DO NOTHING")
         let same = try db.cachedStatement(sql: "SELECT term = ? FROM record_terms WHERE id = ?")
         for (id, term) in terms {
+            if let known, !known.ids.insert(id).inserted { continue }
             try insert.run([.int(id), .text(term)], db)
             // Stored already: it must be this term, or rows would read another one.
             if db.changesCount == 0, try Bool.fetchOne(same, arguments: [term, id]) != true {

@@ -360,6 +360,8 @@ public enum Schema {
                   raw_bytes BLOB,
                   raw_prefix_id INTEGER,
                   extra_shape_id INTEGER,
+                  message_term_id INTEGER,
+                  extra_term_id INTEGER,
                   session_key,
                   session_duplicate INTEGER NOT NULL DEFAULT 0,
                   file TEXT,
@@ -382,6 +384,16 @@ public enum Schema {
             // `session_operations` and `findings` become views (see `CompactSessionRows`).
             try CompactSessionRows.migrate(db)
             try createSessionIndexes(db)
+        }
+        m.registerMigration("v10-whole-value-terms") { db in
+            // A message or `extra` seen before is stored once, in `record_terms`.
+            // Databases made by v8 from now on have the columns already.
+            let columns = try Set(Row.fetchAll(db, sql: "PRAGMA table_info(record_rows)").map { $0["name"] as String })
+            for c in ["message_term_id", "extra_term_id"] where !columns.contains(c) {
+                try db.execute(sql: "ALTER TABLE record_rows ADD COLUMN \(c) INTEGER")
+            }
+            try db.execute(sql: "DROP VIEW records")
+            try db.execute(sql: CompactRecords.viewSQL)
         }
         return m
     }

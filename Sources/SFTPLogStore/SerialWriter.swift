@@ -47,6 +47,8 @@ package final class SerialWriter: @unchecked Sendable {
     private var queuedWeight = 0
     private var closed = false
     private let done = DispatchSemaphore(value: 0)
+    /// Only on the writer's thread.
+    private let storedTerms = StoredTerms()
 
     /// `capacity`: records (job weights) that may wait; a job heavier than
     /// that waits for an empty queue.
@@ -108,9 +110,10 @@ package final class SerialWriter: @unchecked Sendable {
                         defer { ran.append((q.lane, Double(DispatchTime.now().uptimeNanoseconds - j0) / 1e9)) }
                         do {
                             if q.lane.failure == nil {
-                                try db.inSavepoint { try q.job(StoreWriter(db: db)); return .commit }
+                                try db.inSavepoint { try q.job(StoreWriter(db: db, storedTerms: storedTerms)); return .commit }
                             }
                         } catch {
+                            storedTerms.forget()
                             // Some errors (disk full, I/O) roll the whole transaction back: then every job in it failed.
                             if !db.isInsideTransaction { throw error }
                             cond.lock()
@@ -126,6 +129,7 @@ package final class SerialWriter: @unchecked Sendable {
                 }
             }
             if ran.isEmpty { ran.append((first.lane, 0)) }  // failed before its job ran (BEGIN)
+            if case .failure = outcome { storedTerms.forget() }
             // The commit's seconds are shared by the jobs it wrote.
             let total = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
             let commitShare = max(0, total - ran.reduce(0) { $0 + $1.seconds }) / Double(ran.count)

@@ -35,7 +35,7 @@ final class CompactRecordsTests: XCTestCase {
         let zone = stream.options.timeZone
         let sessions = SessionRebuild(rules: try SessionRules.bundled(), zone: zone, judge: { _ in })
         var compared = 0
-        var compact = (messages: 0, times: 0, resolved: 0)
+        var compact = (messages: 0, times: 0, resolved: 0, wholeTerms: 0)
         for f in Paths.everyTestLog() {
             let src = try InputSource.open(f)
             let reader = stream.makeReader(file: f, fileYear: src.modificationYear, format: nil, readerState: nil)
@@ -53,16 +53,22 @@ final class CompactRecordsTests: XCTestCase {
             }
             compared += got.rows.count
             let forms = try store.read {
-                try $0.query("SELECT count(*) FILTER (WHERE vals IS NOT NULL), count(ts_us), count(*) FILTER (WHERE wording_id > 0) FROM record_rows")
+                try $0.query("""
+                    SELECT count(*) FILTER (WHERE vals IS NOT NULL), count(ts_us), count(*) FILTER (WHERE wording_id > 0),
+                           count(message_term_id) + count(extra_term_id) FROM record_rows
+                    """)
             }
-            if case .integer(let v) = forms.rows[0][0], case .integer(let t) = forms.rows[0][1], case .integer(let w) = forms.rows[0][2] {
-                compact.messages += Int(v); compact.times += Int(t); compact.resolved += Int(w)
+            if case .integer(let v) = forms.rows[0][0], case .integer(let t) = forms.rows[0][1], case .integer(let w) = forms.rows[0][2],
+               case .integer(let m) = forms.rows[0][3] {
+                compact.messages += Int(v); compact.times += Int(t); compact.resolved += Int(w); compact.wholeTerms += Int(m)
             }
         }
         XCTAssertGreaterThan(compared, 5000)
         // The compact forms are really used: most resolved messages and most times are rebuilt.
         XCTAssertGreaterThan(compact.messages * 10, compact.resolved * 9, "\(compact)")
         XCTAssertGreaterThan(compact.times, 700, "\(compact)")
+        // OpenSSH's repeated lines: messages and `extra` objects stored once, as terms.
+        XCTAssertGreaterThan(compact.wholeTerms, 1000, "\(compact)")
     }
 
     /// A term id another writer gave to another text fails the batch instead of

@@ -25,11 +25,11 @@ final class MigrationTests: XCTestCase {
         return try q.read { db in try Row.fetchAll(db, sql: sql).map { Array($0.databaseValues) } }
     }
 
-    func olderDatabase(in dir: URL) throws -> String {
-        let path = dir.appendingPathComponent("v7.db").path
+    func olderDatabase(in dir: URL, schema: String = "v7") throws -> String {
+        let path = dir.appendingPathComponent("\(schema).db").path
         let gunzip = Process()
         gunzip.executableURL = URL(fileURLWithPath: "/bin/sh")
-        gunzip.arguments = ["-c", "gzip -dc \"$0\" > \"$1\"", Paths.fixture("store/v7-samples.db.gz"), path]
+        gunzip.arguments = ["-c", "gzip -dc \"$0\" > \"$1\"", Paths.fixture("store/\(schema)-samples.db.gz"), path]
         try gunzip.run()
         gunzip.waitUntilExit()
         XCTAssertEqual(gunzip.terminationStatus, 0)
@@ -85,6 +85,34 @@ final class MigrationTests: XCTestCase {
         let again = try CLI.run(["migrate", "--db", path])
         XCTAssertEqual(again.status, 0, again.stderr)
         XCTAssertTrue(again.stderr.contains("already up to date"), again.stderr)
+    }
+
+    /// A database of the release before v10 (records already a view) gains the
+    /// term columns in place; its rows read back as they were, and new rows
+    /// store repeated messages once and read back as a new database gives them.
+    func testAv9DatabaseGainsWholeValueTerms() throws {
+        let dir = Paths.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = try olderDatabase(in: dir, schema: "v9")
+        let before = try rows(path, "SELECT \(Self.recordColumns) FROM records ORDER BY id")
+        XCTAssertGreaterThan(before.count, 300)
+        let migrated = try CLI.run(["migrate", "--db", path])
+        XCTAssertEqual(migrated.status, 0, migrated.stderr)
+        XCTAssertTrue(migrated.stderr.contains("v10-whole-value-terms") && !migrated.stderr.contains("v9-compact"), migrated.stderr)
+        XCTAssertEqual(try rows(path, "SELECT \(Self.recordColumns) FROM records ORDER BY id"), before)
+
+        let log = Paths.sample("openssh/ssh-vvv-default-command.log")
+        XCTAssertEqual(try CLI.run(["ingest", "--quiet", "--db", path, log]).status, 0)
+        let fresh = dir.appendingPathComponent("fresh.db").path
+        XCTAssertEqual(try CLI.run(["ingest", "--quiet", "--db", fresh, log]).status, 0)
+        let columns = Self.recordColumns.replacingOccurrences(of: "id, source_id, ", with: "")
+        let one = "SELECT \(columns) FROM records WHERE file LIKE '%ssh-vvv-default-command.log' ORDER BY line, seq"
+        let added = try rows(path, one)
+        XCTAssertGreaterThan(added.count, 100)
+        XCTAssertEqual(added, try rows(fresh, one))
+        let terms = try rows(path, "SELECT count(message_term_id), count(extra_term_id) FROM record_rows WHERE source_id = (SELECT max(id) FROM sources)")[0]
+        XCTAssertGreaterThan(Int.fromDatabaseValue(terms[0]) ?? 0, 10, "\(terms)")
+        XCTAssertGreaterThan(Int.fromDatabaseValue(terms[1]) ?? 0, 10, "\(terms)")
     }
 
     func testTheNextIngestMigratesAnOlderDatabase() throws {
