@@ -10,6 +10,10 @@ import SFTPLogRecords
 ///   or as written in `ts_text` when those cannot give it back.
 /// - A finding's reason and reference, a few texts the policy repeats for
 ///   every session, are stored once in `finding_explanations`.
+///
+/// Since v11 `session_algorithms_offered` is a view too: a row per session and
+/// slot (`offer_rows`) names its list of algorithms, a JSON array stored once
+/// in `offer_lists` (servers offer the same lists again and again).
 enum CompactSessionRows {
     /// The rows of `operation_rows`, in the order of `session_operations`' columns.
     static let operationsViewSQL = """
@@ -24,6 +28,38 @@ enum CompactSessionRows {
           f.session_id, f.position, f.algorithm, f.category, f.direction, f.rating, e.reason, e.reference
         FROM finding_rows f JOIN finding_explanations e ON e.id = f.explanation_id
         """
+
+    static let offersViewSQL = """
+        CREATE VIEW session_algorithms_offered AS SELECT
+          o.session_id, o.side, o.slot, j.key AS position, j.value AS algorithm
+        FROM offer_rows o JOIN offer_lists l ON l.id = o.list_id JOIN json_each(l.algorithms) j
+        """
+
+    /// Groups the rows of the pre-v11 table into lists, in stored order.
+    static func migrateOffers(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE offer_lists (id INTEGER PRIMARY KEY, algorithms TEXT NOT NULL UNIQUE);
+            CREATE TABLE offer_rows (
+              session_id TEXT NOT NULL, side TEXT NOT NULL, slot TEXT NOT NULL, list_id INTEGER NOT NULL REFERENCES offer_lists(id)
+            );
+            CREATE TEMP TABLE offer_groups AS
+              SELECT min(rowid) AS first, session_id, side, slot, json_group_array(algorithm) AS algorithms, count(*) AS n, max(position) AS last
+              FROM (SELECT rowid, * FROM session_algorithms_offered ORDER BY session_id, side, slot, position)
+              GROUP BY session_id, side, slot;
+            """)
+        // Positions were always 0, 1, 2…: a list gives them back.
+        if let bad = try String.fetchOne(db, sql: "SELECT session_id FROM temp.offer_groups WHERE last <> n - 1 LIMIT 1") {
+            throw DatabaseError(message: "session \(bad): offered algorithms with gaps in their positions")
+        }
+        try db.execute(sql: """
+            INSERT INTO offer_lists(algorithms) SELECT algorithms FROM temp.offer_groups GROUP BY algorithms ORDER BY min(first);
+            INSERT INTO offer_rows SELECT g.session_id, g.side, g.slot, l.id
+              FROM temp.offer_groups g JOIN offer_lists l ON l.algorithms = g.algorithms ORDER BY g.first;
+            DROP TABLE temp.offer_groups;
+            DROP TABLE session_algorithms_offered;
+            """)
+        try db.execute(sql: offersViewSQL)
+    }
 
     /// An operation's time as `ts_us`, `ts_form`, `ts_text`.
     static func time(_ ts: LogTimestamp?) -> [SQLValue] {

@@ -45,7 +45,7 @@ public enum Schema {
         ("sessions_peer", "sessions", "peer_address, start_utc"), ("sessions_source", "sessions", "source_id"),
         ("session_operations_session", "operation_rows", "session_id, position"),
         ("findings_session", "finding_rows", "session_id, position"), ("findings_algorithm", "finding_rows", "algorithm, rating"),
-        ("session_algorithms_offered_session", "session_algorithms_offered", "session_id, side, slot, position"),
+        ("offer_rows_session", "offer_rows", "session_id"),
         // `SessionQuery.outputOrder`, the order sessions are listed in: read off the
         // index instead of sorting 63k sessions (0.07 s) for every listing.
         ("sessions_order", "sessions", "coalesce(start_utc, ''), file, first_line"),
@@ -54,13 +54,23 @@ public enum Schema {
     /// The session indexes as migrations v4 and v5 made them, on the tables of before v9.
     static func createTableSessionIndexes(_ db: Database) throws {
         for ix in sessionIndexes {
+            if ix.table == "offer_rows" {
+                // Before v11 the offered algorithms were a row each.
+                try db.execute(sql: """
+                    CREATE INDEX IF NOT EXISTS session_algorithms_offered_session ON session_algorithms_offered(session_id, side, slot, position)
+                    """)
+                continue
+            }
             let table = ["operation_rows": "session_operations", "finding_rows": "findings"][ix.table] ?? ix.table
             try db.execute(sql: "CREATE INDEX IF NOT EXISTS \(ix.name) ON \(table)(\(ix.columns))")
         }
     }
 
     static func createSessionIndexes(_ db: Database) throws {
-        for ix in sessionIndexes { try db.execute(sql: "CREATE INDEX IF NOT EXISTS \(ix.name) ON \(ix.table)(\(ix.columns))") }
+        // A migration before the one that makes a table creates the indexes of the others.
+        for ix in sessionIndexes where try db.tableExists(ix.table) {
+            try db.execute(sql: "CREATE INDEX IF NOT EXISTS \(ix.name) ON \(ix.table)(\(ix.columns))")
+        }
     }
 
     /// Every index a bulk load into an empty database leaves out until its end.
@@ -394,6 +404,11 @@ public enum Schema {
             }
             try db.execute(sql: "DROP VIEW records")
             try db.execute(sql: CompactRecords.viewSQL)
+        }
+        m.registerMigration("v11-offer-lists") { db in
+            // `session_algorithms_offered` becomes a view (see `CompactSessionRows`).
+            try CompactSessionRows.migrateOffers(db)
+            try createSessionIndexes(db)
         }
         return m
     }

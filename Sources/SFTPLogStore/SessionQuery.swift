@@ -133,10 +133,22 @@ public enum SessionQuery {
                                                 rating: r.text(at: c.rating).flatMap(Rating.init(rawValue:)) ?? .unknown, reason: r.text(at: c.reason) ?? "", reference: r.text(at: c.reference) ?? ""))
             return i
         } }
-        try forEachRow("session_algorithms_offered") { r in
-            guard let id = r.text("session_id"), let i = index[SessionID(id)] else { return nil }
-            sessions[i].serverOffer[r.text("slot") ?? "", default: []].append(r.text("algorithm") ?? "")
-            return i
+        // The lists behind `session_algorithms_offered`, each parsed once.
+        var lists: [Int: [String]] = [:]
+        let select = "SELECT o.session_id, o.slot, o.list_id, l.algorithms FROM offer_rows o JOIN offer_lists l ON l.id = o.list_id"
+        let offers = sessions.count > 500 ? try RawRows(db, sql: select)
+            : try RawRows(db, sql: select + " WHERE o.session_id IN (SELECT value FROM json_each(?))", arguments: [.text(SessionQuery.idsJSON(idList))])
+        while try offers.next() {
+            guard let id = offers.text(at: 0), let i = index[SessionID(id)], let listID = offers.int(at: 2) else { continue }
+            let names: [String]
+            if let known = lists[listID] {
+                names = known
+            } else {
+                guard let text = offers.bytes(at: 3), case .array(let items)? = JSONValue.parse(text) else { continue }
+                names = items.map { $0.textValue ?? "" }
+                lists[listID] = names
+            }
+            sessions[i].serverOffer[offers.text(at: 1) ?? "", default: []] += names
         }
         if withTimeline {
             for i in sessions.indices {
@@ -194,12 +206,17 @@ public enum SessionQuery {
     /// array: statements with 500 placeholders cost more to prepare than their rows
     /// cost to read.
     static func childRows(_ db: Database, _ select: String, ids: [String]) throws -> RawRows {
+        try RawRows(db, sql: select + " WHERE session_id IN (SELECT value FROM json_each(?)) ORDER BY session_id, position",
+                    arguments: [.text(idsJSON(ids))])
+    }
+
+    /// Session ids as a JSON array, for `json_each`.
+    static func idsJSON(_ ids: [String]) -> String {
         var list = JSONBytes(capacity: ids.count * 16)
         list.raw("[")
         for (k, id) in ids.enumerated() { if k > 0 { list.raw(",") }; list.string(id) }
         list.raw("]")
-        return try RawRows(db, sql: select + " WHERE session_id IN (SELECT value FROM json_each(?)) ORDER BY session_id, position",
-                           arguments: [.text(list.text)])
+        return list.text
     }
 
     private struct OperationColumns {

@@ -13,7 +13,7 @@ public enum SessionStore {
     }
 
     /// The tables holding sessions' child rows (the first two behind views since v9).
-    static let childTables = ["operation_rows", "finding_rows", "session_algorithms_offered"]
+    static let childTables = ["operation_rows", "finding_rows", "offer_rows"]
 
     static func deleteAll(_ db: Database, sourceID: Int64) throws {
         try db.execute(sql: "UPDATE record_rows SET session_key = NULL, session_duplicate = 0 WHERE source_id = ? AND session_key IS NOT NULL", arguments: [sourceID])
@@ -105,9 +105,9 @@ public enum SessionStore {
                 [.text(s.id.rawValue), .int(Int64(k)), .text(f.algorithm), .text(f.category.rawValue), SQLValue(f.direction), .text(f.rating.rawValue),
                  .text(f.reason), .text(f.reference)]
             }
-            var offered: [[SQLValue]] = []
-            for (slot, names) in s.serverOffer {
-                for (k, a) in names.enumerated() { offered.append([.text(s.id.rawValue), .text("server"), .text(slot), .int(Int64(k)), .text(a)]) }
+            // A row per slot with a list (`offer_rows`), in slot order.
+            let offered = s.serverOffer.filter { !$0.value.isEmpty }.sorted { $0.key < $1.key }.map { slot, names -> [SQLValue] in
+                [.text(s.id.rawValue), .text("server"), .text(slot), .text(JSONValue.array(names.map(JSONValue.string)).json)]
             }
             return PreparedSession(session: session, operations: operations, findings: findings, offered: offered)
         }
@@ -144,9 +144,11 @@ public enum SessionStore {
             db.cachedStatement(sql: """
                 INSERT INTO finding_rows SELECT ?1, ?2, ?3, ?4, ?5, ?6, id FROM finding_explanations WHERE reason = ?7 AND reference = ?8
                 """),
-            db.cachedStatement(sql: "INSERT INTO session_algorithms_offered VALUES (?,?,?,?,?)"),
+            // A list of offered algorithms is stored once (the list's row first).
+            db.cachedStatement(sql: "INSERT INTO offer_rows SELECT ?1, ?2, ?3, id FROM offer_lists WHERE algorithms = ?4"),
         ]
         let explanation = try db.cachedStatement(sql: "INSERT INTO finding_explanations(reason, reference) VALUES (?, ?) ON CONFLICT DO NOTHING")
+        let offerList = try db.cachedStatement(sql: "INSERT INTO offer_lists(algorithms) VALUES (?) ON CONFLICT DO NOTHING")
         let deleteRow = try childTables.map { try db.cachedStatement(sql: "DELETE FROM \($0) WHERE rowid = ?") }
         let exists = try db.cachedStatement(sql: "SELECT 1 FROM sessions WHERE id = ?")
         for (k, s) in sessions.enumerated() {
@@ -165,6 +167,7 @@ public enum SessionStore {
             for (t, list) in [s.operations, s.findings, s.offered].enumerated() {
                 for values in list {
                     if t == 1 { try explanation.run(Array(values[6...7]), db) }
+                    if t == 2 { try offerList.run([values[3]], db) }
                     try children[t].run(values, db)
                     if k >= provisionalFrom { mine.append((t, db.lastInsertedRowID)) }
                 }

@@ -73,7 +73,7 @@ public struct StoreReader {
 
     static let negotiationColumns = ["kex", "hostkey", "cipher_c2s", "cipher_s2c", "mac_c2s", "mac_s2c",
                                      "compression_c2s", "compression_s2c", "gex_bits", "strict_kex", "source"]
-    static let hasServerOffer = "id IN (SELECT session_id FROM session_algorithms_offered)"
+    static let hasServerOffer = "id IN (SELECT session_id FROM offer_rows)"
 
     /// Each distinct negotiation (algorithms, group size, strict KEX, source) of
     /// the matching sessions whose server offer is not stored, as a session

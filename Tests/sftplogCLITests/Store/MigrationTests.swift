@@ -88,18 +88,24 @@ final class MigrationTests: XCTestCase {
     }
 
     /// A database of the release before v10 (records already a view) gains the
-    /// term columns in place; its rows read back as they were, and new rows
-    /// store repeated messages once and read back as a new database gives them.
-    func testAv9DatabaseGainsWholeValueTerms() throws {
+    /// term columns and the offer lists in place; its rows read back as they
+    /// were, and new rows store repeated messages once and read back as a new
+    /// database gives them.
+    func testAv9DatabaseIsMigratedToTermsAndOfferLists() throws {
         let dir = Paths.tempDir()
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = try olderDatabase(in: dir, schema: "v9")
         let before = try rows(path, "SELECT \(Self.recordColumns) FROM records ORDER BY id")
+        let children = try Self.children.map { try rows(path, $0) }
         XCTAssertGreaterThan(before.count, 300)
+        XCTAssertGreaterThan(children[2].count, 20)
         let migrated = try CLI.run(["migrate", "--db", path])
         XCTAssertEqual(migrated.status, 0, migrated.stderr)
-        XCTAssertTrue(migrated.stderr.contains("v10-whole-value-terms") && !migrated.stderr.contains("v9-compact"), migrated.stderr)
+        XCTAssertTrue(migrated.stderr.contains("v10-whole-value-terms") && migrated.stderr.contains("v11-offer-lists")
+                      && !migrated.stderr.contains("v9-compact"), migrated.stderr)
         XCTAssertEqual(try rows(path, "SELECT \(Self.recordColumns) FROM records ORDER BY id"), before)
+        for (sql, old) in zip(Self.children, children) { XCTAssertEqual(try rows(path, sql), old, sql) }
+        XCTAssertEqual(try rows(path, "SELECT type FROM sqlite_master WHERE name = 'session_algorithms_offered'"), [["view".databaseValue]])
 
         let log = Paths.sample("openssh/ssh-vvv-default-command.log")
         XCTAssertEqual(try CLI.run(["ingest", "--quiet", "--db", path, log]).status, 0)
