@@ -162,7 +162,7 @@ final class SourceLoad {
                                       bytes: hash.count, contentHash: hash.digest, headHash: head.digest, headLength: headBytes.count,
                                       resumeOffset: resume.0, resumeLine: resume.1, complete: final, lastLine: startLine + lines - 1,
                                       ingestedAt: now)
-        let records = batch
+        var records = batch
         batch = []
         let usedTerms = terms.terms(batchTerms)
         batchTerms.removeAll(keepingCapacity: true)
@@ -185,10 +185,41 @@ final class SourceLoad {
                 closed = live.finish(sourceID: 0)
             }
         }
-        return Batch(records: records, terms: usedTerms, progress: progress, final: final, closedSessions: closed,
+        // An OpenSSH run's records get its session here when they are in this
+        // batch (written once); those in earlier batches are marked afterwards.
+        var marks = closed
+        if live?.marksRecordsAfterwards == true { marks = SourceLoad.join(&records, to: closed) }
+        return Batch(records: records, terms: usedTerms, progress: progress, final: final, closedSessions: marks,
                      preparedSessions: SessionStore.prepare(closed), markRecordsAfterwards: live?.marksRecordsAfterwards ?? false,
                      origins: closed.map { $0.file == name ? nil : origins[$0.file] }, provisionalFrom: provisionalFrom,
                      streamedFacts: final && resumeFrom == nil ? streamedFacts : nil, counts: (result.records, result.unparsed))
+    }
+
+    /// Sets the session of `records` (in line order) that `sessions` name;
+    /// returns the sessions with only the records that are not there (or could
+    /// not take it), for the writer to mark afterwards. Later sessions win, as
+    /// their UPDATEs would.
+    static func join(_ records: inout [RecordWriter.Prepared], to sessions: [SessionTimeline]) -> [SessionTimeline] {
+        guard let first = records.first?.place.line else { return sessions }
+        var out = sessions
+        for k in out.indices {
+            var rest: [RecordRef] = []
+            for ref in out[k].records {
+                guard ref.sourceID == 0, ref.line >= first else { rest.append(ref); continue }
+                // The first record at or after the ref's place.
+                var lo = 0, hi = records.count
+                while lo < hi {
+                    let mid = (lo + hi) / 2
+                    let p = records[mid].place
+                    if p.line < ref.line || (p.line == ref.line && p.seq < ref.seq) { lo = mid + 1 } else { hi = mid }
+                }
+                if lo < records.count, records[lo].place == (ref.line, ref.seq),
+                   records[lo].join(session: out[k].id, duplicate: ref.duplicate) { continue }
+                rest.append(ref)
+            }
+            out[k].records = rest
+        }
+        return out
     }
 
     /// On the writer thread: stores one batch, and after the last one the

@@ -392,3 +392,21 @@ package final class RecordWriter {
         try db.execute(sql: "DELETE FROM record_rows WHERE source_id = ? AND line >= ?", arguments: [sourceID, line])
     }
 }
+
+extension RecordWriter.Prepared {
+    /// The record's line and its place among the line's records.
+    package var place: (line: Int, seq: Int) { (line, seq) }
+
+    /// Gives the record the session it belongs to, known only once its run
+    /// ended (an OpenSSH transcript's), so that it is written once with it.
+    /// False when the id is not stored as a number or the record has a session
+    /// in its text slot: then the writer marks it afterwards.
+    package mutating func join(session id: SessionID, duplicate: Bool) -> Bool {
+        guard let n = CompactRecords.sessionNumber(id.rawValue) else { return false }
+        let slot = RecordWriter.Slot.session.rawValue * 8 + 4
+        guard arena.withUnsafeBytes({ $0.load(fromByteOffset: slot, as: Int32.self) }) < 0 else { return false }
+        sessionNumber = n
+        sessionDuplicate = duplicate
+        return true
+    }
+}
