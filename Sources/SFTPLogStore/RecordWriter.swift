@@ -281,7 +281,7 @@ package final class RecordWriter {
         return id!
     }
 
-    func write(_ p: Prepared, sourceID: Int64, db: Database) throws {
+    func write(_ p: Prepared, sourceID: Int64, db: Database, spans: SessionSpans? = nil) throws {
         if sourceName?.id != sourceID {
             let name = try String.fetchOne(db, sql: "SELECT name FROM sources WHERE id = ?", arguments: [sourceID]) ?? ""
             sourceName = (sourceID, Array(name.utf8))
@@ -346,6 +346,14 @@ package final class RecordWriter {
             }
             let rc = sqlite3_step(s)
             guard rc == SQLITE_DONE else { throw db.stepError(rc) }
+            if let spans {
+                let id = sqlite3_last_insert_rowid(db.sqliteConnection)
+                if let n = p.sessionNumber {
+                    spans.note(number: n, id: id)
+                } else if let t = value(.session) {
+                    spans.note(text: String(decoding: t, as: UTF8.self), id: id)
+                }
+            }
             // The message index, bound from the same bytes.
             if indexesMessages, let message {
                 let f = insertFTS.sqliteStatement

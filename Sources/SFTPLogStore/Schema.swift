@@ -15,15 +15,13 @@ public enum Schema {
         return !(try migrator.appliedIdentifiers(db)).isSubset(of: Set(migrator.migrations))
     }
 
-    /// Secondary indexes on `record_rows`: only what a command reads by (a
-    /// session's records). Before migration v8 `records` had six, a third of the
-    /// database, that no command used. A bulk load into an empty table drops
-    /// them and builds them once at the end (3× faster than keeping them up to
-    /// date row by row); every open for writing re-creates any that an
+    /// Secondary indexes on `record_rows`: none. Before migration v8 `records`
+    /// had six, a third of the database, that no command used; until v12 one on
+    /// `session_key`, replaced by each session's span of record ids
+    /// (`SessionSpans`). A bulk load into an empty table drops them and builds
+    /// them once at the end; every open for writing re-creates any that an
     /// interrupted load left out.
-    public static let recordIndexes: [(name: String, columns: String)] = [
-        ("record_rows_session", "session_key) WHERE (session_key IS NOT NULL"),
-    ]
+    public static let recordIndexes: [(name: String, columns: String)] = []
 
     static func createRecordIndexes(_ db: Database) throws {
         // Let SQLite sort with a second thread while building them.
@@ -409,6 +407,20 @@ public enum Schema {
             // `session_algorithms_offered` becomes a view (see `CompactSessionRows`).
             try CompactSessionRows.migrateOffers(db)
             try createSessionIndexes(db)
+        }
+        m.registerMigration("v12-session-record-spans") { db in
+            // A session's records are found by the span of their ids, not an index.
+            try db.execute(sql: """
+                ALTER TABLE sessions ADD COLUMN first_record_id INTEGER;
+                ALTER TABLE sessions ADD COLUMN last_record_id INTEGER;
+                CREATE TEMP TABLE spans AS
+                  SELECT CASE typeof(session_key) WHEN 'integer' THEN printf('%012x', session_key) ELSE session_key END AS sid,
+                         min(id) AS a, max(id) AS b
+                  FROM record_rows WHERE session_key IS NOT NULL GROUP BY session_key;
+                UPDATE sessions SET first_record_id = s.a, last_record_id = s.b FROM temp.spans s WHERE s.sid = sessions.id;
+                DROP TABLE temp.spans;
+                DROP INDEX IF EXISTS record_rows_session;
+                """)
         }
         return m
     }

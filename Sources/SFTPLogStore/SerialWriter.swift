@@ -49,6 +49,7 @@ package final class SerialWriter: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
     /// Only on the writer's thread.
     private let storedTerms = StoredTerms()
+    private let sessionSpans = SessionSpans()
 
     /// `capacity`: records (job weights) that may wait; a job heavier than
     /// that waits for an empty queue.
@@ -110,7 +111,7 @@ package final class SerialWriter: @unchecked Sendable {
                         defer { ran.append((q.lane, Double(DispatchTime.now().uptimeNanoseconds - j0) / 1e9)) }
                         do {
                             if q.lane.failure == nil {
-                                try db.inSavepoint { try q.job(StoreWriter(db: db, storedTerms: storedTerms)); return .commit }
+                                try db.inSavepoint { try q.job(StoreWriter(db: db, storedTerms: storedTerms, sessionSpans: sessionSpans)); return .commit }
                             }
                         } catch {
                             storedTerms.forget()

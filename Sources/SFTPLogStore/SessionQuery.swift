@@ -152,8 +152,8 @@ public enum SessionQuery {
         }
         if withTimeline {
             for i in sessions.indices {
-                let r = try RawRows(db, sql: "SELECT line, seq, session_duplicate FROM record_rows WHERE session_key = ? ORDER BY line, seq",
-                                    arguments: [CompactRecords.sessionKey(sessions[i].id.rawValue)])
+                let r = try RawRows(db, sql: "SELECT line, seq, session_duplicate FROM record_rows WHERE \(recordsOfSession) ORDER BY line, seq",
+                                    arguments: [.text(sessions[i].id.rawValue), CompactRecords.sessionKey(sessions[i].id.rawValue)])
                 var refs: [RecordRef] = []
                 while try r.next() {
                     refs.append(RecordRef(line: r.int(at: 0) ?? 0, seq: r.int(at: 1) ?? 0, duplicate: r.bool(at: 2) ?? false))
@@ -289,12 +289,20 @@ public enum SessionQuery {
         try timeline(db, sessionID: s.id.rawValue)
     }
 
+    /// `record_rows` of the session `?1` (its id), whose `session_key` is `?2`:
+    /// a range of row ids (`sessions.first_record_id`…`last_record_id`); every
+    /// row when the session has none.
+    static let recordsOfSession = """
+        id BETWEEN coalesce((SELECT first_record_id FROM sessions WHERE id = ?1), -9223372036854775808) \
+        AND coalesce((SELECT last_record_id FROM sessions WHERE id = ?1), 9223372036854775807) AND session_key = ?2
+        """
+
     static func timeline(_ db: Database, sessionID: String) throws -> [(record: Record, duplicate: Bool)] {
         try Row.fetchAll(db, sql: """
             SELECT r.*, r.session_duplicate AS duplicate, CAST(r.message AS BLOB) AS message_bytes, CAST(r.text AS BLOB) AS text_bytes
             FROM records r
-            WHERE r.id IN (SELECT id FROM record_rows WHERE session_key = ?) ORDER BY r.source_id, r.line, r.seq
-            """, arguments: StatementArguments([CompactRecords.sessionKey(sessionID).databaseValue])).map { row in
+            WHERE r.id IN (SELECT id FROM record_rows WHERE \(recordsOfSession)) ORDER BY r.source_id, r.line, r.seq
+            """, arguments: StatementArguments([sessionID.databaseValue, CompactRecords.sessionKey(sessionID).databaseValue])).map { row in
             var r = Record(kind: RecordKind(row["kind"] as String), file: row["file"], line: row["line"], raw: [], rawIsUTF8: true)
             r.timestamp = (row["ts"] as String?).flatMap(parseTimestamp)
             r.eventID = row["event_id"]; r.account = row["account"]

@@ -31,6 +31,12 @@ public enum SessionStore {
         // statement: an OpenSSH transcript is mostly one run, not one UPDATE per line.
         let range = try db.cachedStatement(sql: "UPDATE record_rows SET session_key = ?, session_duplicate = ? "
             + "WHERE source_id = ? AND line BETWEEN ? AND ? AND seq = 0")
+        // The session's span of record ids grows by the rows just marked.
+        let widen = try db.cachedStatement(sql: """
+            UPDATE sessions SET first_record_id = min(coalesce(first_record_id, m.a), m.a), last_record_id = max(coalesce(last_record_id, m.b), m.b)
+            FROM (SELECT min(id) AS a, max(id) AS b FROM record_rows WHERE source_id = ?1 AND line BETWEEN ?2 AND ?3 AND session_key = ?4) m
+            WHERE sessions.id = ?5 AND m.a IS NOT NULL
+            """)
         for s in sessions {
             let key = CompactRecords.sessionKey(s.id.rawValue)
             var i = 0
@@ -47,6 +53,9 @@ public enum SessionStore {
                     try one.run([key, .int(first.duplicate ? 1 : 0), .int(sourceID), .int(Int64(first.line)), .int(Int64(first.seq))], db)
                 }
                 i = j + 1
+            }
+            if let lo = refs.first?.line, let hi = refs.last?.line {
+                try widen.run([.int(sourceID), .int(Int64(lo)), .int(Int64(hi)), key, .text(s.id.rawValue)], db)
             }
         }
     }
@@ -95,7 +104,7 @@ public enum SessionStore {
                 SQLValue(s.terrapinExplanation), SQLValue(s.gexBits), .int(Int64(s.eventCount)),
                 .int(Int64(s.operations.filter { $0.op.isFileTransfer }.count)), .int(Int64(s.bytesUp)), .int(Int64(s.bytesDown)),
                 .int(Int64(s.firstLine)), .int(Int64(s.lastLine)), SQLValue(s.details.isEmpty ? nil : JSONValue.object(s.details).json),
-                SQLValue(s.closed),
+                SQLValue(s.closed), .null, .null,  // the span of its records' ids, known at insert (`SessionSpans`)
             ]
             let operations = s.operations.enumerated().map { (k, o) -> [SQLValue] in
                 [.text(s.id.rawValue), .int(Int64(k)), .text(o.op.rawValue), .text(o.path), SQLValue(o.ok), SQLValue(o.bytes), SQLValue(o.seconds),
@@ -133,10 +142,10 @@ public enum SessionStore {
 
     /// `provisionalFrom`: the index of the first session stored provisionally.
     static func insert(_ db: Database, sourceID: Int64, _ sessions: [PreparedSession], provisional: inout ProvisionalRows,
-                       provisionalFrom: Int = .max) throws {
+                       provisionalFrom: Int = .max, spans: SessionSpans? = nil) throws {
         guard !sessions.isEmpty else { return }
         let insert = try db.cachedStatement(sql: """
-            INSERT OR REPLACE INTO sessions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+            INSERT OR REPLACE INTO sessions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
             """)
         let children = try [
             db.cachedStatement(sql: "INSERT INTO operation_rows VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"),
@@ -150,16 +159,21 @@ public enum SessionStore {
         let explanation = try db.cachedStatement(sql: "INSERT INTO finding_explanations(reason, reference) VALUES (?, ?) ON CONFLICT DO NOTHING")
         let offerList = try db.cachedStatement(sql: "INSERT INTO offer_lists(algorithms) VALUES (?) ON CONFLICT DO NOTHING")
         let deleteRow = try childTables.map { try db.cachedStatement(sql: "DELETE FROM \($0) WHERE rowid = ?") }
-        let exists = try db.cachedStatement(sql: "SELECT 1 FROM sessions WHERE id = ?")
+        let stored = try db.cachedStatement(sql: "SELECT first_record_id, last_record_id FROM sessions WHERE id = ?")
         for (k, s) in sessions.enumerated() {
             var row = s.session
             // Unless the session began in an earlier file of a rotated log.
             if case .null = row[1] { row[1] = .int(sourceID) }
             guard case .text(let id) = s.session[0] else { continue }
+            // The ids of its records written in this run, and of those already stored.
+            var span = spans?.take(CompactRecords.sessionKey(id), keeping: k >= provisionalFrom)
+            let old = try Row.fetchOne(stored, arguments: [id])
+            if let old { span = SessionSpans.union(span, (old[0], old[1])) }
+            if let span { row[43] = .int(span.first); row[44] = .int(span.last) }
             // A session stored again replaces the old one whole (its child rows have no unique key).
             if let rows = provisional.rows.removeValue(forKey: id) {
                 for r in rows { try deleteRow[r.table].execute(arguments: [r.rowID]) }
-            } else if try Bool.fetchOne(exists, arguments: [id]) != nil {
+            } else if old != nil {
                 for table in childTables { try db.execute(sql: "DELETE FROM \(table) WHERE session_id = ?", arguments: [id]) }
             }
             try insert.run(row, db)
@@ -174,5 +188,43 @@ public enum SessionStore {
             }
             if k >= provisionalFrom { provisional.rows[id] = mine }
         }
+    }
+}
+
+/// The first and last `record_rows` id of each session's records written in
+/// this run, for its row (`first_record_id`, `last_record_id`): a session's
+/// records are read back by that range of ids, with no index on `session_key`
+/// (16 MB for the 1M-line log, 27 MB for 10,000 transcripts). A session's
+/// span is kept until the session is stored for good.
+// Not Sendable: used only on the thread that writes its connection.
+package final class SessionSpans {
+    private var numbers: [Int64: Span] = [:]
+    private var texts: [String: Span] = [:]
+    package typealias Span = (first: Int64, last: Int64)
+    package init() {}
+
+    /// A record of the session was written under row id `id`.
+    func note(number: Int64, id: Int64) {
+        if let s = numbers[number] { numbers[number] = (min(s.first, id), max(s.last, id)) } else { numbers[number] = (id, id) }
+    }
+
+    func note(text: String, id: Int64) {
+        if let s = texts[text] { texts[text] = (min(s.first, id), max(s.last, id)) } else { texts[text] = (id, id) }
+    }
+
+    /// The span of the session stored as `key`; kept when the session is stored
+    /// again later (provisionally stored, its log going on).
+    func take(_ key: SQLValue, keeping: Bool) -> Span? {
+        switch key {
+        case .int(let n): return keeping ? numbers[n] : numbers.removeValue(forKey: n)
+        case .text(let t): return keeping ? texts[t] : texts.removeValue(forKey: t)
+        default: return nil
+        }
+    }
+
+    static func union(_ a: Span?, _ b: (Int64?, Int64?)) -> Span? {
+        guard let bf = b.0, let bl = b.1 else { return a }
+        guard let a else { return (bf, bl) }
+        return (min(a.first, bf), max(a.last, bl))
     }
 }

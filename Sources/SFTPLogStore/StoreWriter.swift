@@ -109,6 +109,8 @@ public struct StoreWriter {
     let db: Database
     /// The term ids this connection is known to hold (see `StoredTerms`); nil: check every one.
     var storedTerms: StoredTerms? = nil
+    /// The record ids of the sessions being written (see `SessionSpans`).
+    var sessionSpans: SessionSpans? = nil
 
     public var reader: StoreReader { StoreReader(db: db) }
 
@@ -163,19 +165,20 @@ public struct StoreWriter {
     package func writeRecords(_ records: [RecordWriter.Prepared], terms: [(Int64, String)], sourceID: Int64) throws {
         let writer = try RecordWriter(db)
         try writer.storeTerms(terms, known: storedTerms)
-        for p in records { try writer.write(p, sourceID: sourceID, db: db) }
+        for p in records { try writer.write(p, sourceID: sourceID, db: db, spans: sessionSpans) }
     }
 
     /// Adds sessions (made by `SessionStore.prepare` on the parsing thread).
     package func addSessions(_ sessions: [SessionStore.PreparedSession], sourceID: Int64) throws {
-        try SessionStore.insert(db, sourceID: sourceID, sessions)
+        var none = SessionStore.ProvisionalRows()
+        try SessionStore.insert(db, sourceID: sourceID, sessions, provisional: &none, spans: sessionSpans)
     }
 
     /// As `addSessions`; those from `provisionalFrom` on are stored as they
     /// stand while their log goes on in a later file, which replaces them.
     package func addSessions(_ sessions: [SessionStore.PreparedSession], sourceID: Int64,
                              provisional: inout SessionStore.ProvisionalRows, provisionalFrom: Int) throws {
-        try SessionStore.insert(db, sourceID: sourceID, sessions, provisional: &provisional, provisionalFrom: provisionalFrom)
+        try SessionStore.insert(db, sourceID: sourceID, sessions, provisional: &provisional, provisionalFrom: provisionalFrom, spans: sessionSpans)
     }
 
     /// Replaces all of a source's sessions.

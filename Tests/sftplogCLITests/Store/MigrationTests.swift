@@ -41,10 +41,13 @@ final class MigrationTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = try olderDatabase(in: dir)
         // The same rows match (the ranks move: the index keeps no token positions or counts since v8).
+        // The columns sessions had (v12 adds the span of their records' ids).
+        let sessionColumns = try rows(path, "SELECT name FROM pragma_table_info('sessions')").map { "\"\(String.fromDatabaseValue($0[0])!)\"" }
+            .joined(separator: ", ")
         let search = "SELECT rowid FROM records_fts WHERE records_fts MATCH 'connection OR denied OR closed OR file' ORDER BY rowid"
         let before = (records: try rows(path, "SELECT \(Self.recordColumns) FROM records ORDER BY id"),
                       fts: try rows(path, search),
-                      sessions: try rows(path, "SELECT * FROM sessions ORDER BY id"),
+                      sessions: try rows(path, "SELECT \(sessionColumns) FROM sessions ORDER BY id"),
                       children: try Self.children.map { try rows(path, $0) },
                       sources: try rows(path, "SELECT * FROM sources ORDER BY id"))
         XCTAssertGreaterThan(before.records.count, 900)
@@ -67,7 +70,7 @@ final class MigrationTests: XCTestCase {
             XCTFail("record \(b[0]): \(b) became \(a)")
         }
         XCTAssertEqual(try rows(path, search), before.fts)
-        XCTAssertEqual(try rows(path, "SELECT * FROM sessions ORDER BY id"), before.sessions)
+        XCTAssertEqual(try rows(path, "SELECT \(sessionColumns) FROM sessions ORDER BY id"), before.sessions)
         XCTAssertGreaterThan(before.children[0].count, 20)
         XCTAssertGreaterThan(before.children[1].count, 20)
         XCTAssertGreaterThan(before.children[2].count, 20)
@@ -101,11 +104,19 @@ final class MigrationTests: XCTestCase {
         XCTAssertGreaterThan(children[2].count, 20)
         let migrated = try CLI.run(["migrate", "--db", path])
         XCTAssertEqual(migrated.status, 0, migrated.stderr)
-        XCTAssertTrue(migrated.stderr.contains("v10-whole-value-terms") && migrated.stderr.contains("v11-offer-lists")
+        XCTAssertTrue(migrated.stderr.contains("v10-whole-value-terms") && migrated.stderr.contains("v12-session-record-spans")
                       && !migrated.stderr.contains("v9-compact"), migrated.stderr)
         XCTAssertEqual(try rows(path, "SELECT \(Self.recordColumns) FROM records ORDER BY id"), before)
         for (sql, old) in zip(Self.children, children) { XCTAssertEqual(try rows(path, sql), old, sql) }
         XCTAssertEqual(try rows(path, "SELECT type FROM sqlite_master WHERE name = 'session_algorithms_offered'"), [["view".databaseValue]])
+        // Every session's span of record ids is exactly where its records are (v12).
+        let spans = try rows(path, """
+            SELECT count(*), sum(s.first_record_id = r.a AND s.last_record_id = r.b) FROM sessions s
+            JOIN (SELECT session_id AS sid, min(id) AS a, max(id) AS b FROM records WHERE session_id IS NOT NULL GROUP BY 1) r ON r.sid = s.id
+            """)[0]
+        XCTAssertGreaterThan(Int.fromDatabaseValue(spans[0]) ?? 0, 3)
+        XCTAssertEqual(spans[0], spans[1])
+        XCTAssertEqual(try rows(path, "SELECT count(*) FROM sqlite_master WHERE name = 'record_rows_session'"), [[0.databaseValue]])
 
         let log = Paths.sample("openssh/ssh-vvv-default-command.log")
         XCTAssertEqual(try CLI.run(["ingest", "--quiet", "--db", path, log]).status, 0)
