@@ -164,8 +164,6 @@ final class SourceLoad {
                                       ingestedAt: now)
         var records = batch
         batch = []
-        let usedTerms = terms.terms(batchTerms)
-        batchTerms.removeAll(keepingCapacity: true)
         // Room for the next batch only if there is one: a finished load can wait a
         // while for its writes, and 10,000 transcripts each holding room for 8,000
         // prepared records was 120 MB of the peak.
@@ -189,8 +187,12 @@ final class SourceLoad {
         // batch (written once); those in earlier batches are marked afterwards.
         var marks = closed
         if live?.marksRecordsAfterwards == true { marks = SourceLoad.join(&records, to: closed) }
+        // The sessions' repeated texts are terms too, stored with the batch.
+        let prepared = SessionStore.prepare(closed, terms: terms, used: &batchTerms)
+        let usedTerms = terms.terms(batchTerms)
+        batchTerms.removeAll(keepingCapacity: true)
         return Batch(records: records, terms: usedTerms, progress: progress, final: final, closedSessions: marks,
-                     preparedSessions: SessionStore.prepare(closed), markRecordsAfterwards: live?.marksRecordsAfterwards ?? false,
+                     preparedSessions: prepared, markRecordsAfterwards: live?.marksRecordsAfterwards ?? false,
                      origins: closed.map { $0.file == name ? nil : origins[$0.file] }, provisionalFrom: provisionalFrom,
                      streamedFacts: final && resumeFrom == nil ? streamedFacts : nil, counts: (result.records, result.unparsed))
     }

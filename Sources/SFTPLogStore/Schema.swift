@@ -39,14 +39,10 @@ public enum Schema {
     /// into the WAL at every commit. Now the rows are appended and these indexes
     /// are built once after a bulk load, like the record indexes.
     public static let sessionIndexes: [(name: String, table: String, columns: String)] = [
-        ("sessions_start", "sessions", "start_utc"), ("sessions_user", "sessions", "user, start_utc"),
-        ("sessions_peer", "sessions", "peer_address, start_utc"), ("sessions_source", "sessions", "source_id"),
+        ("sessions_source", "session_rows", "source_id"),
         ("session_operations_session", "operation_rows", "session_id, position"),
         ("findings_session", "finding_rows", "session_id, position"), ("findings_algorithm", "finding_rows", "algorithm, rating"),
         ("offer_rows_session", "offer_rows", "session_id"),
-        // `SessionQuery.outputOrder`, the order sessions are listed in: read off the
-        // index instead of sorting 63k sessions (0.07 s) for every listing.
-        ("sessions_order", "sessions", "coalesce(start_utc, ''), file, first_line"),
     ]
 
     /// The session indexes as migrations v4 and v5 made them, on the tables of before v9.
@@ -59,9 +55,11 @@ public enum Schema {
                     """)
                 continue
             }
-            let table = ["operation_rows": "session_operations", "finding_rows": "findings"][ix.table] ?? ix.table
+            let table = ["operation_rows": "session_operations", "finding_rows": "findings", "session_rows": "sessions"][ix.table] ?? ix.table
             try db.execute(sql: "CREATE INDEX IF NOT EXISTS \(ix.name) ON \(table)(\(ix.columns))")
         }
+        // Until v13 sessions were listed off this index.
+        try db.execute(sql: "CREATE INDEX IF NOT EXISTS sessions_order ON sessions(coalesce(start_utc, ''), file, first_line)")
     }
 
     static func createSessionIndexes(_ db: Database) throws {
@@ -421,6 +419,11 @@ public enum Schema {
                 DROP TABLE temp.spans;
                 DROP INDEX IF EXISTS record_rows_session;
                 """)
+        }
+        m.registerMigration("v13-compact-sessions") { db in
+            // `sessions` becomes a view over `session_rows` (see `CompactSessions`).
+            try CompactSessions.migrate(db, terms: TermDictionary(db))
+            try createSessionIndexes(db)
         }
         return m
     }

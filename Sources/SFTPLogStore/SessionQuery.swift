@@ -196,7 +196,7 @@ public enum SessionQuery {
     static func orderedRowids(_ db: Database, filter: SessionFilter) throws -> [Int64] {
         let (whereSQL, args) = whereClause(filter)
         var order: [Int64] = []
-        let keys = try RawRows(db, sql: "SELECT rowid FROM sessions" + whereSQL + outputOrder, arguments: args)
+        let keys = try RawRows(db, sql: "SELECT rowid FROM \(CompactSessions.withRowidSQL)" + whereSQL + outputOrder, arguments: args)
         while try keys.next() { order.append(Int64(keys.int(at: 0)!)) }
         return order
     }

@@ -18,9 +18,9 @@ public enum SessionStore {
     static func deleteAll(_ db: Database, sourceID: Int64) throws {
         try db.execute(sql: "UPDATE record_rows SET session_key = NULL, session_duplicate = 0 WHERE source_id = ? AND session_key IS NOT NULL", arguments: [sourceID])
         for table in childTables {
-            try db.execute(sql: "DELETE FROM \(table) WHERE session_id IN (SELECT id FROM sessions WHERE source_id = ?)", arguments: [sourceID])
+            try db.execute(sql: "DELETE FROM \(table) WHERE session_id IN (SELECT id FROM session_rows WHERE source_id = ?)", arguments: [sourceID])
         }
-        try db.execute(sql: "DELETE FROM sessions WHERE source_id = ?", arguments: [sourceID])
+        try db.execute(sql: "DELETE FROM session_rows WHERE source_id = ?", arguments: [sourceID])
     }
 
     /// Marks the records of sessions built after their records were stored
@@ -33,9 +33,9 @@ public enum SessionStore {
             + "WHERE source_id = ? AND line BETWEEN ? AND ? AND seq = 0")
         // The session's span of record ids grows by the rows just marked.
         let widen = try db.cachedStatement(sql: """
-            UPDATE sessions SET first_record_id = min(coalesce(first_record_id, m.a), m.a), last_record_id = max(coalesce(last_record_id, m.b), m.b)
+            UPDATE session_rows SET first_record_id = min(coalesce(first_record_id, m.a), m.a), last_record_id = max(coalesce(last_record_id, m.b), m.b)
             FROM (SELECT min(id) AS a, max(id) AS b FROM record_rows WHERE source_id = ?1 AND line BETWEEN ?2 AND ?3 AND session_key = ?4) m
-            WHERE sessions.id = ?5 AND m.a IS NOT NULL
+            WHERE session_rows.id = ?5 AND m.a IS NOT NULL
             """)
         for s in sessions {
             let key = CompactRecords.sessionKey(s.id.rawValue)
@@ -63,10 +63,12 @@ public enum SessionStore {
     /// A session's rows with every value rendered, so that the ingest's parsing
     /// thread does the formatting and the writer thread only binds.
     package struct PreparedSession: Sendable {
-        /// `sessions` row; the source id (column 2) is filled in at insert.
+        /// `session_rows` row (`CompactSessions`); the source id (column 2) is filled in at insert.
         var session: [SQLValue]
         /// The source the session began in, when not the one its batch stores (a rotated log's earlier file).
         package mutating func began(inSource id: Int64) { session[1] = .int(id) }
+        /// The row as `sessions` gives it (`session` is made from it).
+        var sessionsRow: [SQLValue]
         var operations: [[SQLValue]]
         var findings: [[SQLValue]]
         var offered: [[SQLValue]]
@@ -85,6 +87,22 @@ public enum SessionStore {
         out.endEpoch = SessionQuery.epoch(utc(s.endEpoch, s.end).map { Array($0.utf8) })
         if !s.details.isEmpty, case .object(let pairs)? = JSONValue.parse(Array(JSONValue.object(s.details).json.utf8)) {
             out.details = pairs
+        }
+        return out
+    }
+
+    /// Sessions as rows to insert; with `terms`, texts seen before become term
+    /// ids (`CompactSessions`), and `used` gets the ids the rows use.
+    package static func prepare(_ sessions: [SessionTimeline], terms: TermDictionary, used: inout Set<Int64>) -> [PreparedSession] {
+        var out = prepare(sessions)
+        for (k, s) in sessions.enumerated() {
+            out[k].session = terms.withTerms { t in
+                CompactSessions.row(out[k].sessionsRow, start: s.start, end: s.end) { text in
+                    let id = t.whole(text)
+                    if let id { used.insert(id) }
+                    return id
+                }
+            }
         }
         return out
     }
@@ -118,7 +136,8 @@ public enum SessionStore {
             let offered = s.serverOffer.filter { !$0.value.isEmpty }.sorted { $0.key < $1.key }.map { slot, names -> [SQLValue] in
                 [.text(s.id.rawValue), .text("server"), .text(slot), .text(JSONValue.array(names.map(JSONValue.string)).json)]
             }
-            return PreparedSession(session: session, operations: operations, findings: findings, offered: offered)
+            return PreparedSession(session: CompactSessions.row(session, start: s.start, end: s.end), sessionsRow: session,
+                                   operations: operations, findings: findings, offered: offered)
         }
     }
 
@@ -145,8 +164,10 @@ public enum SessionStore {
                        provisionalFrom: Int = .max, spans: SessionSpans? = nil) throws {
         guard !sessions.isEmpty else { return }
         let insert = try db.cachedStatement(sql: """
-            INSERT OR REPLACE INTO sessions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+            INSERT OR REPLACE INTO session_rows VALUES (\(Array(repeating: "?", count: CompactSessions.columns.count).joined(separator: ",")))
             """)
+        let sourceName = try db.cachedStatement(sql: "SELECT name FROM sources WHERE id = ?")
+        var names: [Int64: String] = [:]
         let children = try [
             db.cachedStatement(sql: "INSERT INTO operation_rows VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"),
             // A finding's reason and reference are stored once (the explanation's row first).
@@ -159,17 +180,22 @@ public enum SessionStore {
         let explanation = try db.cachedStatement(sql: "INSERT INTO finding_explanations(reason, reference) VALUES (?, ?) ON CONFLICT DO NOTHING")
         let offerList = try db.cachedStatement(sql: "INSERT INTO offer_lists(algorithms) VALUES (?) ON CONFLICT DO NOTHING")
         let deleteRow = try childTables.map { try db.cachedStatement(sql: "DELETE FROM \($0) WHERE rowid = ?") }
-        let stored = try db.cachedStatement(sql: "SELECT first_record_id, last_record_id FROM sessions WHERE id = ?")
+        let stored = try db.cachedStatement(sql: "SELECT first_record_id, last_record_id FROM session_rows WHERE id = ?")
         for (k, s) in sessions.enumerated() {
             var row = s.session
             // Unless the session began in an earlier file of a rotated log.
-            if case .null = row[1] { row[1] = .int(sourceID) }
+            if case .null = row[CompactSessions.sourceID] { row[CompactSessions.sourceID] = .int(sourceID) }
+            // `file` only when it is not the name of the session's source.
+            if case .int(let source) = row[CompactSessions.sourceID], case .text(let file) = row[CompactSessions.file] {
+                if names[source] == nil { names[source] = try String.fetchOne(sourceName, arguments: [source]) ?? "" }
+                if names[source] == file { row[CompactSessions.file] = .null }
+            }
             guard case .text(let id) = s.session[0] else { continue }
             // The ids of its records written in this run, and of those already stored.
             var span = spans?.take(CompactRecords.sessionKey(id), keeping: k >= provisionalFrom)
             let old = try Row.fetchOne(stored, arguments: [id])
             if let old { span = SessionSpans.union(span, (old[0], old[1])) }
-            if let span { row[43] = .int(span.first); row[44] = .int(span.last) }
+            if let span { row[CompactSessions.firstRecordID] = .int(span.first); row[CompactSessions.lastRecordID] = .int(span.last) }
             // A session stored again replaces the old one whole (its child rows have no unique key).
             if let rows = provisional.rows.removeValue(forKey: id) {
                 for r in rows { try deleteRow[r.table].execute(arguments: [r.rowID]) }

@@ -31,7 +31,7 @@ struct StoredSessionJSON {
         list.raw("]")
         // The chunk's rows in one query (they come in rowid order): a query per session
         // cost its statement reset, binding and step on top of the row.
-        let r = try RawRows(db, sql: "SELECT \(C.selectList), rowid FROM sessions WHERE rowid IN (SELECT value FROM json_each(?))",
+        let r = try RawRows(db, sql: "SELECT \(C.selectList), rowid FROM \(CompactSessions.withRowidSQL) WHERE rowid IN (SELECT value FROM json_each(?))",
                             arguments: [.text(list.text)])
         let rowidColumn = Int32(C.allCases.count)
         while try r.next() {

@@ -99,15 +99,21 @@ final class MigrationTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = try olderDatabase(in: dir, schema: "v9")
         let before = try rows(path, "SELECT \(Self.recordColumns) FROM records ORDER BY id")
+        let sessionColumns = try rows(path, "SELECT name FROM pragma_table_info('sessions')").map { "\"\(String.fromDatabaseValue($0[0])!)\"" }
+            .joined(separator: ", ")
+        let sessions = try rows(path, "SELECT \(sessionColumns) FROM sessions ORDER BY id")
         let children = try Self.children.map { try rows(path, $0) }
         XCTAssertGreaterThan(before.count, 300)
         XCTAssertGreaterThan(children[2].count, 20)
         let migrated = try CLI.run(["migrate", "--db", path])
         XCTAssertEqual(migrated.status, 0, migrated.stderr)
         XCTAssertTrue(migrated.stderr.contains("v10-whole-value-terms") && migrated.stderr.contains("v12-session-record-spans")
+                      && migrated.stderr.contains("v13-compact-sessions")
                       && !migrated.stderr.contains("v9-compact"), migrated.stderr)
         XCTAssertEqual(try rows(path, "SELECT \(Self.recordColumns) FROM records ORDER BY id"), before)
         for (sql, old) in zip(Self.children, children) { XCTAssertEqual(try rows(path, sql), old, sql) }
+        XCTAssertEqual(try rows(path, "SELECT \(sessionColumns) FROM sessions ORDER BY id"), sessions)
+        XCTAssertEqual(try rows(path, "SELECT type FROM sqlite_master WHERE name = 'sessions'"), [["view".databaseValue]])
         XCTAssertEqual(try rows(path, "SELECT type FROM sqlite_master WHERE name = 'session_algorithms_offered'"), [["view".databaseValue]])
         // Every session's span of record ids is exactly where its records are (v12).
         let spans = try rows(path, """
@@ -130,6 +136,13 @@ final class MigrationTests: XCTestCase {
         let terms = try rows(path, "SELECT count(message_term_id), count(extra_term_id) FROM record_rows WHERE source_id = (SELECT max(id) FROM sources)")[0]
         XCTAssertGreaterThan(Int.fromDatabaseValue(terms[0]) ?? 0, 10, "\(terms)")
         XCTAssertGreaterThan(Int.fromDatabaseValue(terms[1]) ?? 0, 10, "\(terms)")
+        // The same session, but for its row ids and those of its source and records.
+        XCTAssertEqual(try rows(path, "SELECT * FROM sessions WHERE file LIKE '%ssh-vvv-default-command.log'").map { Array($0.dropFirst(2).dropLast(2)) },
+                       try rows(fresh, "SELECT * FROM sessions").map { Array($0.dropFirst(2).dropLast(2)) })
+        // Sessions are stored compact: times as numbers, repeated texts as terms.
+        let compact = try rows(path, "SELECT count(*), count(start_us), sum(typeof(terrapin_explanation) = 'integer') FROM session_rows")[0]
+        XCTAssertGreaterThan(Int.fromDatabaseValue(compact[1]) ?? 0, 3, "\(compact)")
+        XCTAssertGreaterThan(Int.fromDatabaseValue(compact[2]) ?? 0, 0, "\(compact)")
     }
 
     func testTheNextIngestMigratesAnOlderDatabase() throws {

@@ -341,7 +341,8 @@ final class StoreSafetyTests: XCTestCase {
     /// ingest; the write fails, the error says so, the failed batch leaves
     /// nothing behind, and after space is freed the next run completes.
     func testFileSizeLimitFailsCleanlyAndTheNextRunCompletes() throws {
-        let log = write(try StoreSafety.generatedLog(copies: 30), "big.log")
+        // Big enough that its batches outgrow the limit in the WAL (30 copies fitted once records were compact).
+        let log = write(try StoreSafety.generatedLog(copies: 120), "big.log")
         let db = path("full.db")
         XCTAssertEqual(try CLI.run(["ingest", "--db", db, "--quiet", Paths.sample("sftpplus/dev-ts-first-5.26.log")]).status, 0)
         let before = StoreSafety.bytes(db)

@@ -1,0 +1,142 @@
+import Foundation
+import GRDB
+import SFTPLogRecords
+import SFTPLogSessions
+
+/// How a session is stored since migration v13: `sessions` is a view over
+/// `session_rows`, with the columns and values of the table it replaced.
+///
+/// - Texts that sessions repeat (algorithms, client software, outcomes, the
+///   Terrapin explanation, `details`…) are ids of `record_terms` when seen
+///   before: those columns have no type, and hold a term id (an integer) or
+///   the text itself.
+/// - `start`/`end` and their UTC forms are `*_us`/`*_form` as in `record_rows`
+///   (the text only when those cannot give it back).
+/// - `file` is stored only when it is not the source's name.
+///
+/// As for records, the writer keeps a value as written wherever the view's SQL
+/// would not give it back byte for byte.
+enum CompactSessions {
+    /// `session_rows`' columns, in order.
+    static let columns = ["id", "source_id", "source", "side", "file", "peer_address", "peer_port", "user", "component", "location",
+                          "start_us", "start_form", "end_us", "end_form", "start", "end", "start_utc", "end_utc", "duration", "outcome",
+                          "outcome_detail", "client_version", "server_version", "kex", "hostkey", "cipher_c2s", "cipher_s2c", "mac_c2s",
+                          "mac_s2c", "compression_c2s", "compression_s2c", "strict_kex", "auth_methods_tried", "auth_succeeded_method",
+                          "auth_failures", "host_key_check", "terrapin_vulnerable", "terrapin_explanation", "gex_bits", "event_count",
+                          "files", "bytes_up", "bytes_down", "first_line", "last_line", "details", "closed", "first_record_id",
+                          "last_record_id"]
+    static let sourceID = 1, file = 4, firstRecordID = 47, lastRecordID = 48
+
+    /// Columns holding a term id or their text.
+    static let termColumns: Set<String> = ["source", "side", "peer_address", "user", "component", "location", "outcome", "outcome_detail",
+                                           "client_version", "server_version", "kex", "hostkey", "cipher_c2s", "cipher_s2c", "mac_c2s",
+                                           "mac_s2c", "compression_c2s", "compression_s2c", "auth_methods_tried", "auth_succeeded_method",
+                                           "host_key_check", "terrapin_explanation", "details"]
+
+    static let createTableSQL: String = {
+        let typed: [String: String] = ["id": "TEXT PRIMARY KEY", "source_id": "INTEGER NOT NULL", "file": "TEXT", "peer_port": "INTEGER",
+                                       "duration": "REAL", "strict_kex": "INTEGER", "auth_failures": "INTEGER NOT NULL DEFAULT 0",
+                                       "terrapin_vulnerable": "INTEGER", "gex_bits": "INTEGER", "event_count": "INTEGER NOT NULL",
+                                       "files": "INTEGER NOT NULL", "bytes_up": "INTEGER NOT NULL", "bytes_down": "INTEGER NOT NULL",
+                                       "start": "TEXT", "end": "TEXT", "start_utc": "TEXT", "end_utc": "TEXT"]
+        let defs = columns.map { c in "\"\(c)\"" + (typed[c].map { " " + $0 } ?? (termColumns.contains(c) ? "" : " INTEGER")) }
+        return "CREATE TABLE session_rows (\(defs.joined(separator: ", ")))"
+    }()
+
+    /// The columns of `sessions` (as the table before v13 had them), from `session_rows s`.
+    static var selectSQL: String {
+        func term(_ c: String) -> String {
+            "CASE typeof(s.\"\(c)\") WHEN 'integer' THEN (SELECT term FROM record_terms WHERE id = s.\"\(c)\") ELSE s.\"\(c)\" END AS \"\(c)\""
+        }
+        func time(_ c: String, local: Bool) -> String {
+            let base = c.hasPrefix("start") ? "start" : "end"
+            return "coalesce(s.\"\(c)\", CASE WHEN s.\(base)_us IS NOT NULL THEN "
+                + CompactRecords.timeSQL(local: local, us: "s.\(base)_us", form: "s.\(base)_form") + " END) AS \"\(c)\""
+        }
+        let out: [String] = sessionsColumns.map { c in
+            switch c {
+            case "file": return "coalesce(s.file, (SELECT name FROM sources WHERE id = s.source_id)) AS file"
+            case "start", "end": return time(c, local: true)
+            case "start_utc", "end_utc": return time(c, local: false)
+            default: return termColumns.contains(c) ? term(c) : "s.\"\(c)\""
+            }
+        }
+        return "SELECT " + out.joined(separator: ", ") + " FROM session_rows s"
+    }
+
+    static var viewSQL: String { "CREATE VIEW sessions AS " + selectSQL }
+
+    /// `sessions` with each row's `rowid` in `session_rows` (for the commands that page by it).
+    static var withRowidSQL: String {
+        "(" + selectSQL.replacingOccurrences(of: "SELECT ", with: "SELECT s.rowid AS rowid, ", options: .anchored) + ") AS sessions"
+    }
+
+    /// The `session_rows` row of a session whose `sessions` row is `row` (in
+    /// the table's column order, as `SessionStore.prepare` renders it), with the
+    /// texts `whole` gives a term id for as that id.
+    static func row(_ row: [SQLValue], start: LogTimestamp?, end: LogTimestamp?, whole: (String) -> Int64? = { _ in nil }) -> [SQLValue] {
+        var value: [String: SQLValue] = [:]
+        for (k, n) in sessionsColumns.enumerated() where k < row.count { value[n] = row[k] }
+        func text(_ n: String) -> String? { if case .text(let t)? = value[n] { return t }; return nil }
+        for (base, ts) in [("start", start), ("end", end)] {
+            if let ts, let local = text(base), let utc = text(base + "_utc"), let t = CompactRecords.time(ts, ts: local, utc: utc) {
+                value[base + "_us"] = .int(t.us); value[base + "_form"] = .int(t.form)
+                value[base] = .null; value[base + "_utc"] = .null
+            }
+        }
+        for c in termColumns.sorted() {
+            if let t = text(c), let id = whole(t) { value[c] = .int(id) }
+        }
+        return columns.map { value[$0] ?? .null }
+    }
+
+    /// Copies the pre-v13 table into `session_rows` (same rowids), then makes the view.
+    static func migrate(_ db: Database, terms: TermDictionary) throws {
+        try db.execute(sql: createTableSQL)
+        var used = Set<Int64>()
+        let insert = try db.makeStatement(sql: "INSERT INTO session_rows(rowid, \(columns.map { "\"\($0)\"" }.joined(separator: ", "))) "
+            + "VALUES (?, \(Array(repeating: "?", count: columns.count).joined(separator: ",")))")
+        let names = Dictionary(try Row.fetchAll(db, sql: "SELECT id, name FROM sources").map { ($0[0] as Int64, $0[1] as String) }, uniquingKeysWith: { a, _ in a })
+        let rows = try Row.fetchCursor(db, sql: "SELECT rowid AS row_id, * FROM sessions ORDER BY rowid")
+        while let r = try rows.next() {
+            var values: [SQLValue] = []
+            for c in sessionsColumns {
+                switch r[c] as DatabaseValue? {
+                case let v? where v.storage == .null: values.append(.null)
+                case let v?:
+                    switch v.storage {
+                    case .int64(let i): values.append(.int(i))
+                    case .double(let d): values.append(.double(d))
+                    case .string(let t): values.append(.text(t))
+                    case .blob(let b): values.append(.text(String(decoding: b, as: UTF8.self)))
+                    case .null: values.append(.null)
+                    }
+                case nil: values.append(.null)
+                }
+            }
+            let start = (r["start"] as String?).flatMap(SessionQuery.parseTimestamp)
+            let end = (r["end"] as String?).flatMap(SessionQuery.parseTimestamp)
+            var row = terms.withTerms { t in
+                CompactSessions.row(values, start: start, end: end) { text in
+                    let id = t.whole(text)
+                    if let id { used.insert(id) }
+                    return id
+                }
+            }
+            if case .int(let source) = row[sourceID], case .text(let f) = row[file], names[source] == f { row[file] = .null }
+            try insert.run([.int(r["row_id"])] + row, db)
+        }
+        try RecordWriter(db, indexesMessages: false).storeTerms(terms.terms(used))
+        try db.execute(sql: "DROP TABLE sessions")
+        try db.execute(sql: viewSQL)
+    }
+
+    /// The columns of `sessions`, in order.
+    static let sessionsColumns = ["id", "source_id", "source", "side", "file", "peer_address", "peer_port", "user", "component", "location",
+                                  "start", "end", "start_utc", "end_utc", "duration", "outcome", "outcome_detail", "client_version",
+                                  "server_version", "kex", "hostkey", "cipher_c2s", "cipher_s2c", "mac_c2s", "mac_s2c", "compression_c2s",
+                                  "compression_s2c", "strict_kex", "auth_methods_tried", "auth_succeeded_method", "auth_failures",
+                                  "host_key_check", "terrapin_vulnerable", "terrapin_explanation", "gex_bits", "event_count", "files",
+                                  "bytes_up", "bytes_down", "first_line", "last_line", "details", "closed", "first_record_id",
+                                  "last_record_id"]
+}
