@@ -24,11 +24,13 @@ enum CompactSessions {
                           "mac_s2c", "compression_c2s", "compression_s2c", "strict_kex", "auth_methods_tried", "auth_succeeded_method",
                           "auth_failures", "host_key_check", "terrapin_vulnerable", "terrapin_explanation", "gex_bits", "event_count",
                           "files", "bytes_up", "bytes_down", "first_line", "last_line", "details", "closed", "first_record_id",
-                          "last_record_id"]
+                          "last_record_id", "details_proposals", "details_tail"]
     static let sourceID = 1, file = 4, firstRecordID = 47, lastRecordID = 48
 
-    /// Columns holding a term id or their text.
-    static let termColumns: Set<String> = ["source", "side", "peer_address", "user", "component", "location", "outcome", "outcome_detail",
+    /// Columns holding a term id or their text (`details_proposals`: an
+    /// OpenSSH session's KEXINIT proposals, most of its `details` and the same
+    /// for every connection a client makes to a server).
+    static let termColumns: Set<String> = ["details_proposals", "source", "side", "peer_address", "user", "component", "location", "outcome", "outcome_detail",
                                            "client_version", "server_version", "kex", "hostkey", "cipher_c2s", "cipher_s2c", "mac_c2s",
                                            "mac_s2c", "compression_c2s", "compression_s2c", "auth_methods_tried", "auth_succeeded_method",
                                            "host_key_check", "terrapin_explanation", "details"]
@@ -56,6 +58,13 @@ enum CompactSessions {
         let out: [String] = sessionsColumns.map { c in
             switch c {
             case "file": return "coalesce(s.file, (SELECT name FROM sources WHERE id = s.source_id)) AS file"
+            case "details":
+                // Split around its proposals: the text before, the proposals, the text after.
+                func part(_ c: String) -> String {
+                    "CASE typeof(s.\(c)) WHEN 'integer' THEN (SELECT term FROM record_terms WHERE id = s.\(c)) ELSE s.\(c) END"
+                }
+                return "CASE WHEN s.details_tail IS NULL THEN \(part("details")) ELSE \(part("details")) || \(part("details_proposals")) "
+                    + "|| s.details_tail END AS details"
             case "start", "end": return time(c, local: true)
             case "start_utc", "end_utc": return time(c, local: false)
             default: return termColumns.contains(c) ? term(c) : "s.\"\(c)\""
@@ -82,6 +91,15 @@ enum CompactSessions {
             if let ts, let local = text(base), let utc = text(base + "_utc"), let t = CompactRecords.time(ts, ts: local, utc: utc) {
                 value[base + "_us"] = .int(t.us); value[base + "_form"] = .int(t.form)
                 value[base] = .null; value[base + "_utc"] = .null
+            }
+        }
+        // An OpenSSH session's proposals apart from the rest of `details`.
+        if let d = text("details") {
+            let bytes = Array(d.utf8)
+            if let r = valueRange(of: "proposals", in: bytes), r.count >= 256 {
+                value["details"] = .text(String(decoding: bytes[..<r.lowerBound], as: UTF8.self))
+                value["details_proposals"] = .text(String(decoding: bytes[r], as: UTF8.self))
+                value["details_tail"] = .text(String(decoding: bytes[r.upperBound...], as: UTF8.self))
             }
         }
         for c in termColumns.sorted() {
@@ -129,6 +147,45 @@ enum CompactSessions {
         try RecordWriter(db, indexesMessages: false).storeTerms(terms.terms(used))
         try db.execute(sql: "DROP TABLE sessions")
         try db.execute(sql: viewSQL)
+    }
+
+    /// Where the value of the top-level key `key` lies in the JSON object `json`.
+    static func valueRange(of key: String, in json: [UInt8]) -> Range<Int>? {
+        guard json.first == 0x7B else { return nil }
+        let quoted = Array("\"\(key)\":".utf8)
+        var i = 1, depth = 1
+        while i < json.count {
+            let c = json[i]
+            if c == 0x22 {
+                let start = i
+                i += 1
+                while i < json.count, json[i] != 0x22 { if json[i] == 0x5C { i += 1 }; i += 1 }
+                i += 1
+                // A key of the object itself, followed by its colon.
+                guard depth == 1, i < json.count, json[i] == 0x3A, json[start...i].elementsEqual(quoted) else { continue }
+                var j = i + 1, d = 0, inString = false
+                while j < json.count {
+                    let b = json[j]
+                    if inString {
+                        if b == 0x5C { j += 1 } else if b == 0x22 { inString = false }
+                    } else if b == 0x22 {
+                        inString = true
+                    } else if b == 0x7B || b == 0x5B {
+                        d += 1
+                    } else if b == 0x7D || b == 0x5D {
+                        if d == 0 { return (i + 1)..<j }
+                        d -= 1
+                    } else if b == 0x2C, d == 0 {
+                        return (i + 1)..<j
+                    }
+                    j += 1
+                }
+                return nil
+            }
+            if c == 0x7B || c == 0x5B { depth += 1 } else if c == 0x7D || c == 0x5D { depth -= 1 }
+            i += 1
+        }
+        return nil
     }
 
     /// The columns of `sessions`, in order.

@@ -23,10 +23,11 @@ package final class TermDictionary: Sendable {
         state = Mutex(s)
     }
 
-    /// At most this many terms come from `whole` (a message or an `extra`
-    /// object): they are held in memory for the run, and a log of ever-new texts
-    /// must not grow it without bound.
+    /// At most this many terms, and bytes, come from `whole` (a message, an
+    /// `extra` object, a session's texts): they are held in memory for the run,
+    /// and a log of ever-new texts must not grow it without bound.
     static let wholeLimit = 200_000
+    static let wholeBytesLimit = 32 << 20
 
     /// Looks up and adds terms for one record, under one lock.
     package func withTerms<T>(_ body: (inout Terms) -> T) -> T {
@@ -40,6 +41,7 @@ package final class TermDictionary: Sendable {
         /// Values seen once (a value becomes a term when seen again), bounded.
         fileprivate var seen: Set<String> = []
         fileprivate var wholeTerms = 0
+        fileprivate var wholeBytes = 0
 
         /// The id of a term that is always stored as one.
         package mutating func id(_ term: String) -> Int64 {
@@ -65,19 +67,21 @@ package final class TermDictionary: Sendable {
             return id(value)
         }
 
-        /// The id of a whole column value (a message, an `extra` object) to
-        /// store once: seen before, and not too long to keep in memory. The view
-        /// gives the term's text as it is, so any text will do.
+        /// The id of a whole column value (a message, an `extra` object, an
+        /// OpenSSH session's proposals) to store once: seen before, and not too
+        /// long to keep in memory. The view gives the term's text as it is, so
+        /// any text will do.
         package mutating func whole(_ value: String) -> Int64? {
             if let id = ids[value] { return id }
             let n = value.utf8.count
-            guard n >= 8, n <= 2048, wholeTerms < TermDictionary.wholeLimit else { return nil }
+            guard n >= 8, n <= 16384, wholeTerms < TermDictionary.wholeLimit, wholeBytes + n <= TermDictionary.wholeBytesLimit else { return nil }
             if seen.insert(value).inserted {
                 if seen.count > TermDictionary.seenLimit { seen = [value] }
                 return nil
             }
             seen.remove(value)
             wholeTerms += 1
+            wholeBytes += n
             return id(value)
         }
     }

@@ -140,7 +140,10 @@ final class MigrationTests: XCTestCase {
         XCTAssertEqual(try rows(path, "SELECT * FROM sessions WHERE file LIKE '%ssh-vvv-default-command.log'").map { Array($0.dropFirst(2).dropLast(2)) },
                        try rows(fresh, "SELECT * FROM sessions").map { Array($0.dropFirst(2).dropLast(2)) })
         // Sessions are stored compact: times as numbers, repeated texts as terms.
-        let compact = try rows(path, "SELECT count(*), count(start_us), sum(typeof(terrapin_explanation) = 'integer') FROM session_rows")[0]
+        let compact = try rows(path, """
+            SELECT count(*), count(start_us), sum(typeof(terrapin_explanation) = 'integer'), count(details_tail) FROM session_rows
+            """)[0]
+        XCTAssertGreaterThan(Int.fromDatabaseValue(compact[3]) ?? 0, 0, "an OpenSSH session's proposals apart: \(compact)")
         XCTAssertGreaterThan(Int.fromDatabaseValue(compact[1]) ?? 0, 3, "\(compact)")
         XCTAssertGreaterThan(Int.fromDatabaseValue(compact[2]) ?? 0, 0, "\(compact)")
     }
