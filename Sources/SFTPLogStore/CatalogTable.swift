@@ -75,7 +75,8 @@ public enum CatalogTable {
         // An `extra` stored as a term is read once per term.
         func key(_ name: String) -> String {
             """
-            CASE WHEN r.extra_shape_id IS NOT NULL THEN r.extra ->> p.\(name) WHEN r.extra IS NOT NULL THEN json_extract(r.extra, '$.\(name)') \
+            CASE WHEN r.extra_shape_id IS NOT NULL THEN (r.aux ->> '$.extra') ->> p.\(name) WHEN r.aux ->> '$.extra' IS NOT NULL \
+            THEN json_extract(r.aux ->> '$.extra', '$.\(name)') \
             ELSE t.\(name) END
             """
         }

@@ -251,7 +251,7 @@ enum CompactRecords {
     /// table-valued function (`json_each`) in it: FTS5 cannot read its external
     /// content through a view that has one ("SQL logic error" on 'rebuild').
     static var viewSQL: String {
-        let ts = "coalesce(r.ts_text, \(timeSQL(local: true)))"
+        let ts = "coalesce(r.aux ->> '$.ts', \(timeSQL(local: true)))"
         // A value is a string, a number (its JSON text as is) or `[id]` of a term.
         func value(_ path: String, _ json: Bool) -> String {
             """
@@ -272,18 +272,18 @@ enum CompactRecords {
             CREATE VIEW records AS SELECT
               r.id, r.source_id, r.line, r.seq, r.line_count,
               \(term("kind_id")) AS kind,
-              coalesce(r.file, (SELECT name FROM sources WHERE id = r.source_id)) AS file,
+              coalesce(r.aux ->> '$.file', (SELECT name FROM sources WHERE id = r.source_id)) AS file,
               \(layout) AS layout,
               \(ts) AS ts,
-              coalesce(r.ts_utc_text, \(timeSQL(local: false))) AS ts_utc,
-              r.ts_note, \(eventID) AS event_id, \(component) AS component, \(account) AS account, \(peer) AS peer_address, r.peer_port,
+              coalesce(r.aux ->> '$.utc', \(timeSQL(local: false))) AS ts_utc,
+              r.aux ->> '$.note' AS ts_note, \(eventID) AS event_id, \(component) AS component, \(account) AS account, \(peer) AS peer_address, r.peer_port,
               \(message) AS message,
               r.text,
               CASE WHEN r.wording_id > 0 THEN 'resolved' WHEN r.wording_id = 0 THEN 'unresolved' WHEN r.wording_id = -1 THEN 'unknown-id' END AS catalog_status,
               (SELECT variant FROM record_wordings WHERE id = r.wording_id) AS catalog_variant,
-              coalesce(r.fields, CASE WHEN r.vals IS NOT NULL AND r.vals <> '[]' THEN (SELECT json_group_object(f.name, \(value("f.path", true))) \
+              coalesce(r.aux ->> '$.fields', CASE WHEN r.vals IS NOT NULL AND r.vals <> '[]' THEN (SELECT json_group_object(f.name, \(value("f.path", true))) \
             FROM record_wording_fields f WHERE f.wording_id = r.wording_id) END) AS fields,
-              CASE WHEN r.extra_shape_id IS NULL THEN coalesce(r.extra, \(term("extra_term_id"))) ELSE (SELECT json_group_object(k.name, r.extra -> k.path) \
+              CASE WHEN r.extra_shape_id IS NULL THEN coalesce(r.aux ->> '$.extra', \(term("extra_term_id"))) ELSE (SELECT json_group_object(k.name, (r.aux ->> '$.extra') -> k.path) \
             FROM record_extra_keys k WHERE k.shape_id = r.extra_shape_id) END AS extra,
               r.diagnostic, r.raw_bytes,
               coalesce(r.raw_bytes, CASE WHEN r.raw_prefix_id IS NOT NULL THEN CAST(\(term("raw_prefix_id")) || \(message) AS BLOB)

@@ -144,7 +144,7 @@ enum CompactSessions {
             if case .int(let source) = row[sourceID], case .text(let f) = row[file], names[source] == f { row[file] = .null }
             try insert.run([.int(r["row_id"])] + row, db)
         }
-        try RecordWriter(db, indexesMessages: false).storeTerms(terms.terms(used))
+        try RecordWriter.storeTerms(db, terms.terms(used))
         try db.execute(sql: "DROP TABLE sessions")
         try db.execute(sql: viewSQL)
     }

@@ -21,10 +21,9 @@ package final class RecordWriter {
     /// The name of the source being written, and its id (`file` is stored only when a record's differs).
     private var sourceName: (id: Int64, name: [UInt8])?
 
-    static let columns = ["source_id", "line", "seq", "line_count", "kind_id", "layout_id", "ts_us", "ts_form", "ts_text", "ts_utc_text",
-                          "ts_note", "event_id", "component_id", "account", "peer_address_id", "peer_port", "wording_id", "vals", "message",
-                          "text", "fields", "extra", "diagnostic", "raw_bytes", "session_key", "session_duplicate", "file", "id", "raw_prefix_id", "extra_shape_id",
-                          "message_term_id", "extra_term_id"]
+    static let columns = ["source_id", "line", "seq", "line_count", "kind_id", "layout_id", "ts_us", "ts_form", "event_id", "component_id",
+                          "account", "peer_address_id", "peer_port", "wording_id", "vals", "message", "text", "diagnostic", "raw_bytes",
+                          "session_key", "session_duplicate", "id", "raw_prefix_id", "extra_shape_id", "message_term_id", "extra_term_id", "aux"]
 
     /// Whether rows' messages go into `records_fts` as they are written (a
     /// migration rebuilds the index once instead).
@@ -294,10 +293,10 @@ package final class RecordWriter {
         sqlite3_bind_int64(s, 4, Int64(p.lineCount))
         bind(s, 7, p.time?.us)
         bind(s, 8, p.time?.form)
-        bind(s, 16, p.peerPort)
-        sqlite3_bind_int64(s, 26, p.sessionDuplicate ? 1 : 0)
-        bind(s, 28, p.id)
-        bind(s, 29, p.rawPrefixID)
+        bind(s, 13, p.peerPort)
+        sqlite3_bind_int64(s, 21, p.sessionDuplicate ? 1 : 0)
+        bind(s, 22, p.id)
+        bind(s, 23, p.rawPrefixID)
         try p.arena.withUnsafeBytes { a in
             let base = a.baseAddress!
             func value(_ slot: Slot) -> UnsafeRawBufferPointer? {
@@ -310,40 +309,54 @@ package final class RecordWriter {
             func text(_ i: Int32, _ v: UnsafeRawBufferPointer?) { bindText(s, i, v) }
             sqlite3_bind_int64(s, 5, p.kindID)
             bind(s, 6, p.layoutID)
-            bind(s, 13, p.componentID)
-            text(9, value(.tsText)); text(10, value(.tsUTCText)); text(11, value(.tsNote))
-            if let n = p.eventNumber { sqlite3_bind_int64(s, 12, n) } else { text(12, value(.eventID)) }
-            text(14, value(.account)); bind(s, 15, p.peerAddressID)
+            bind(s, 10, p.componentID)
+            if let n = p.eventNumber { sqlite3_bind_int64(s, 9, n) } else { text(9, value(.eventID)) }
+            text(11, value(.account)); bind(s, 12, p.peerAddressID)
             if p.status == 1 {
                 let eventID = value(.eventID).map { String(decoding: $0, as: UTF8.self) } ?? p.eventNumber.map { String($0) } ?? ""
-                sqlite3_bind_int64(s, 17, try wordingID(eventID: eventID, variant: p.variant, wording: p.wording))
+                sqlite3_bind_int64(s, 14, try wordingID(eventID: eventID, variant: p.variant, wording: p.wording))
             } else {
-                bind(s, 17, p.status)
+                bind(s, 14, p.status)
             }
-            text(18, value(.vals))
+            text(15, value(.vals))
             let message = value(.message)
-            text(19, p.storesMessage && p.messageTermID == nil ? message : nil)
-            bind(s, 31, p.messageTermID)
-            bind(s, 32, p.extraTermID)
-            text(20, value(.text)); text(21, value(.fields)); text(22, value(.extra)); text(23, value(.diagnostic))
+            text(16, p.storesMessage && p.messageTermID == nil ? message : nil)
+            bind(s, 25, p.messageTermID)
+            bind(s, 26, p.extraTermID)
+            text(17, value(.text)); text(18, value(.diagnostic))
             if let keys = value(.extraKeys) {
-                sqlite3_bind_int64(s, 30, try extraShapeID(String(decoding: keys, as: UTF8.self)))
-            } else {
-                sqlite3_bind_null(s, 30)
-            }
-            if let raw = value(.rawBytes) {
-                sqlite3_bind_blob(s, 24, raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(raw.count), nil)
+                sqlite3_bind_int64(s, 24, try extraShapeID(String(decoding: keys, as: UTF8.self)))
             } else {
                 sqlite3_bind_null(s, 24)
             }
-            if let n = p.sessionNumber { sqlite3_bind_int64(s, 25, n) } else { text(25, value(.session)) }
-            let file = value(.file)
-            if let file, let known = sourceName?.name, known.count == file.count,
-               known.withUnsafeBytes({ file.count == 0 || memcmp($0.baseAddress!, file.baseAddress!, file.count) == 0 }) {
-                sqlite3_bind_null(s, 27)
+            if let raw = value(.rawBytes) {
+                sqlite3_bind_blob(s, 19, raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(raw.count), nil)
             } else {
-                text(27, file)
+                sqlite3_bind_null(s, 19)
             }
+            if let n = p.sessionNumber { sqlite3_bind_int64(s, 20, n) } else { text(20, value(.session)) }
+            var file = value(.file)
+            if let f = file, let known = sourceName?.name, known.count == f.count,
+               known.withUnsafeBytes({ f.count == 0 || memcmp($0.baseAddress!, f.baseAddress!, f.count) == 0 }) {
+                file = nil
+            }
+            // The values most records do not have, in one JSON object (`aux`): a
+            // column each cost every row a byte of its header.
+            let rare: [(StaticString, UnsafeRawBufferPointer?)] = [("ts", value(.tsText)), ("utc", value(.tsUTCText)), ("note", value(.tsNote)),
+                                                                  ("fields", value(.fields)), ("extra", value(.extra)), ("file", file)]
+            var aux: JSONBytes?
+            for (key, v) in rare {
+                guard let v else { continue }
+                // SQLite's `->>` would end the text at an escaped NUL.
+                if v.contains(0) { throw DatabaseError(message: "a record's \(key) holds a NUL character, which its column cannot keep") }
+                if aux == nil { aux = JSONBytes(capacity: 64 + v.count); aux!.raw("{") } else { aux!.raw(",") }
+                aux!.key(key)
+                aux!.string(stored: v.assumingMemoryBound(to: UInt8.self))
+            }
+            aux?.raw("}")
+            let auxBytes = aux?.bytes ?? []
+            try auxBytes.withUnsafeBytes { auxBuffer in
+                text(27, aux == nil ? nil : auxBuffer)
             let rc = sqlite3_step(s)
             guard rc == SQLITE_DONE else { throw db.stepError(rc) }
             if let spans {
@@ -363,6 +376,7 @@ package final class RecordWriter {
                 let rc = sqlite3_step(f)
                 guard rc == SQLITE_DONE else { throw db.stepError(rc) }
             }
+            }
         }
     }
 
@@ -371,6 +385,11 @@ package final class RecordWriter {
     /// `TermDictionary` loads the stored terms under the writer lock, so either
     /// would mean another writer, and rows must never read a wrong term.
     func storeTerms(_ terms: [(Int64, String)], known: StoredTerms? = nil) throws {
+        try RecordWriter.storeTerms(db, terms, known: known)
+    }
+
+    /// `storeTerms` without a writer (a migration, before `record_rows` has its final columns).
+    static func storeTerms(_ db: Database, _ terms: [(Int64, String)], known: StoredTerms? = nil) throws {
         let insert = try db.cachedStatement(sql: "INSERT INTO record_terms(id, term) VALUES(?, ?) ON CONFLICT(id) DO NOTHING")
         let same = try db.cachedStatement(sql: "SELECT term = ? FROM record_terms WHERE id = ?")
         for (id, term) in terms {

@@ -348,9 +348,6 @@ public enum Schema {
                   layout_id INTEGER,
                   ts_us INTEGER,
                   ts_form INTEGER,
-                  ts_text TEXT,
-                  ts_utc_text TEXT,
-                  ts_note TEXT,
                   event_id,
                   component_id INTEGER,
                   account TEXT,
@@ -360,8 +357,6 @@ public enum Schema {
                   vals TEXT,
                   message TEXT,
                   text TEXT,
-                  fields TEXT,
-                  extra TEXT,
                   diagnostic TEXT,
                   raw_bytes BLOB,
                   raw_prefix_id INTEGER,
@@ -370,7 +365,7 @@ public enum Schema {
                   extra_term_id INTEGER,
                   session_key,
                   session_duplicate INTEGER NOT NULL DEFAULT 0,
-                  file TEXT,
+                  aux TEXT,
                   UNIQUE (source_id, line, seq)
                 );
                 """)
@@ -399,7 +394,8 @@ public enum Schema {
                 try db.execute(sql: "ALTER TABLE record_rows ADD COLUMN \(c) INTEGER")
             }
             try db.execute(sql: "DROP VIEW records")
-            try db.execute(sql: CompactRecords.viewSQL)
+            // An older table gets the view with its `aux` column (v14).
+            if columns.contains("aux") { try db.execute(sql: CompactRecords.viewSQL) }
         }
         m.registerMigration("v11-offer-lists") { db in
             // `session_algorithms_offered` becomes a view (see `CompactSessionRows`).
@@ -424,6 +420,39 @@ public enum Schema {
             // `sessions` becomes a view over `session_rows` (see `CompactSessions`).
             try CompactSessions.migrate(db, terms: TermDictionary(db))
             try createSessionIndexes(db)
+        }
+        m.registerMigration("v14-record-aux") { db in
+            // Values few records have (times kept as text, the note, `fields`,
+            // `extra`, `file`) move into one JSON column: each column cost every
+            // row a byte of its header. Databases made by v8 from now on have it.
+            let columns = try Set(Row.fetchAll(db, sql: "PRAGMA table_info(record_rows)").map { $0["name"] as String })
+            guard !columns.contains("aux") else { return }
+            let kept = ["id", "source_id", "line", "seq", "line_count", "kind_id", "layout_id", "ts_us", "ts_form", "event_id", "component_id",
+                        "account", "peer_address_id", "peer_port", "wording_id", "vals", "message", "text", "diagnostic", "raw_bytes",
+                        "raw_prefix_id", "extra_shape_id", "message_term_id", "extra_term_id", "session_key", "session_duplicate"]
+            try db.execute(sql: "DROP VIEW IF EXISTS records")
+            try db.execute(sql: "ALTER TABLE record_rows RENAME TO record_rows_v13")
+            try db.execute(sql: """
+                CREATE TABLE record_rows (
+                  id INTEGER PRIMARY KEY, source_id INTEGER NOT NULL REFERENCES sources(id), line INTEGER NOT NULL,
+                  seq INTEGER NOT NULL DEFAULT 0, line_count INTEGER NOT NULL DEFAULT 1, kind_id INTEGER NOT NULL, layout_id INTEGER,
+                  ts_us INTEGER, ts_form INTEGER, event_id, component_id INTEGER, account TEXT, peer_address_id INTEGER, peer_port INTEGER,
+                  wording_id INTEGER, vals TEXT, message TEXT, text TEXT, diagnostic TEXT, raw_bytes BLOB, raw_prefix_id INTEGER,
+                  extra_shape_id INTEGER, message_term_id INTEGER, extra_term_id INTEGER, session_key,
+                  session_duplicate INTEGER NOT NULL DEFAULT 0, aux TEXT, UNIQUE (source_id, line, seq)
+                )
+                """)
+            // json_patch drops the keys whose value is null.
+            try db.execute(sql: """
+                INSERT INTO record_rows(\(kept.joined(separator: ", ")), aux)
+                SELECT \(kept.joined(separator: ", ")),
+                  nullif(json_patch('{}', json_object('ts', ts_text, 'utc', ts_utc_text, 'note', ts_note, 'fields', fields, 'extra', extra,
+                                                      'file', file)), '{}')
+                FROM record_rows_v13 ORDER BY id;
+                DROP TABLE record_rows_v13;
+                """)
+            try db.execute(sql: CompactRecords.viewSQL)
+            try createRecordIndexes(db)
         }
         return m
     }
