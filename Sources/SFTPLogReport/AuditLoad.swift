@@ -25,7 +25,7 @@ public enum AuditLoad {
         }
         var sessions: [SessionTimeline]
         if flagged.count > maxNegotiationTerms {
-            sessions = try store.sessions(filter, withOperations: false, withFindings: false)
+            sessions = try store.sessions(filter, withOperations: false, withFindings: false, withDetails: false)
             unflagged = []
         } else {
             sessions = try store.sessions(filter, negotiatedAsAnyOf: flagged)
