@@ -298,11 +298,14 @@ public enum SessionQuery {
         """
 
     static func timeline(_ db: Database, sessionID: String) throws -> [(record: Record, duplicate: Bool)] {
-        try Row.fetchAll(db, sql: """
+        // Cached: preparing this query over the `records` view (a subquery per
+        // column) was most of the time of a timeline, one per session listed.
+        let statement = try db.cachedStatement(sql: """
             SELECT r.*, r.session_duplicate AS duplicate, CAST(r.message AS BLOB) AS message_bytes, CAST(r.text AS BLOB) AS text_bytes
             FROM records r
             WHERE r.id IN (SELECT id FROM record_rows WHERE \(recordsOfSession)) ORDER BY r.source_id, r.line, r.seq
-            """, arguments: StatementArguments([sessionID.databaseValue, CompactRecords.sessionKey(sessionID).databaseValue])).map { row in
+            """)
+        return try Row.fetchAll(statement, arguments: StatementArguments([sessionID.databaseValue, CompactRecords.sessionKey(sessionID).databaseValue])).map { row in
             var r = Record(kind: RecordKind(row["kind"] as String), file: row["file"], line: row["line"], raw: [], rawIsUTF8: true)
             r.timestamp = (row["ts"] as String?).flatMap(parseTimestamp)
             r.eventID = row["event_id"]; r.account = row["account"]
