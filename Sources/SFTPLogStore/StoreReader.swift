@@ -81,8 +81,19 @@ public struct StoreReader {
     public func negotiations(_ filter: SessionFilter) throws -> [(negotiation: SessionTimeline, sessions: Int)] {
         let (whereSQL, args) = SessionQuery.whereClause(filter)
         let columns = StoreReader.negotiationColumns.joined(separator: ", ")
-        let groups = try RawRows(db, sql: "SELECT \(columns), count(*) AS n FROM sessions"
-            + (whereSQL.isEmpty ? " WHERE " : whereSQL + " AND ") + "NOT \(StoreReader.hasServerOffer) GROUP BY \(columns)", arguments: args)
+        // Grouped on the stored values first, then on their texts: the view looked
+        // up every session's terms (0.44 s instead of 0.25 s for 63k sessions).
+        // A text stored once as itself and then as a term makes two inner groups, one outer.
+        let resolved = StoreReader.negotiationColumns.map { c in
+            CompactSessions.termColumns.contains(c)
+                ? "CASE typeof(g.\(c)) WHEN 'integer' THEN (SELECT term FROM record_terms WHERE id = g.\(c)) ELSE g.\(c) END AS \(c)" : "g.\(c)"
+        }
+        let matching = whereSQL.isEmpty ? "" : "id IN (SELECT id FROM sessions\(whereSQL)) AND "
+        let groups = try RawRows(db, sql: """
+            SELECT \(resolved.joined(separator: ", ")), sum(g.n) AS n FROM (
+              SELECT \(columns), count(*) AS n FROM session_rows WHERE \(matching)NOT \(StoreReader.hasServerOffer) GROUP BY \(columns)
+            ) g GROUP BY \(StoreReader.negotiationColumns.indices.map { String($0 + 1) }.joined(separator: ", "))
+            """, arguments: args)
         var out: [(SessionTimeline, Int)] = []
         while try groups.next() {
             var s = SessionTimeline(source: groups.text("source") ?? "", side: "", file: "")
