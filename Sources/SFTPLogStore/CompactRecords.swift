@@ -289,10 +289,15 @@ enum CompactRecords {
               coalesce(r.raw_bytes, CASE WHEN r.raw_prefix_id IS NOT NULL THEN CAST(\(term("raw_prefix_id")) || \(message) AS BLOB)
                 WHEN \(layout) = 'ts-first' THEN CAST(\(ts) || ' ' || \(eventID) || ' ' || \(component)
                 || ' ' || \(account) || ' ' || \(peer) || ':' || r.peer_port || ' ' || \(message) AS BLOB) END) AS raw,
-              CASE typeof(r.session_key) WHEN 'integer' THEN printf('%012x', r.session_key) ELSE r.session_key END AS session_id,
+              \(sessionIDSQL("r.session_key")) AS session_id,
               r.session_duplicate
             FROM record_rows r
             """
+    }
+
+    /// The session id a stored `session_key` stands for (see `sessionKey`).
+    static func sessionIDSQL(_ key: String) -> String {
+        "CASE typeof(\(key)) WHEN 'integer' THEN printf('%012x', \(key)) ELSE \(key) END"
     }
 
     /// `ts` (local: as written) or `ts_utc` from `ts_us` and `ts_form` (see `render`).

@@ -46,10 +46,18 @@ enum CompactSessions {
     }()
 
     /// The columns of `sessions` (as the table before v13 had them), from `session_rows s`.
+    /// The text of a term column's value `expr`: itself, or the term its id names.
+    static func resolved(_ expr: String) -> String {
+        "CASE typeof(\(expr)) WHEN 'integer' THEN (SELECT term FROM record_terms WHERE id = \(expr)) ELSE \(expr) END"
+    }
+
+    /// Sets `file` to NULL when it is the name of the session's source (`name` of a source id).
+    static func dropFile(_ row: inout [SQLValue], name: (Int64) throws -> String?) rethrows {
+        if case .int(let source) = row[sourceID], case .text(let f) = row[file], try name(source) == f { row[file] = .null }
+    }
+
     static var selectSQL: String {
-        func term(_ c: String) -> String {
-            "CASE typeof(s.\"\(c)\") WHEN 'integer' THEN (SELECT term FROM record_terms WHERE id = s.\"\(c)\") ELSE s.\"\(c)\" END AS \"\(c)\""
-        }
+        func term(_ c: String) -> String { resolved("s.\"\(c)\"") + " AS \"\(c)\"" }
         func time(_ c: String, local: Bool) -> String {
             let base = c.hasPrefix("start") ? "start" : "end"
             return "coalesce(s.\"\(c)\", CASE WHEN s.\(base)_us IS NOT NULL THEN "
@@ -60,9 +68,7 @@ enum CompactSessions {
             case "file": return "coalesce(s.file, (SELECT name FROM sources WHERE id = s.source_id)) AS file"
             case "details":
                 // Split around its proposals: the text before, the proposals, the text after.
-                func part(_ c: String) -> String {
-                    "CASE typeof(s.\(c)) WHEN 'integer' THEN (SELECT term FROM record_terms WHERE id = s.\(c)) ELSE s.\(c) END"
-                }
+                func part(_ c: String) -> String { resolved("s.\(c)") }
                 return "CASE WHEN s.details_tail IS NULL THEN \(part("details")) ELSE \(part("details")) || \(part("details_proposals")) "
                     + "|| s.details_tail END AS details"
             case "start", "end": return time(c, local: true)
@@ -141,7 +147,7 @@ enum CompactSessions {
                     return id
                 }
             }
-            if case .int(let source) = row[sourceID], case .text(let f) = row[file], names[source] == f { row[file] = .null }
+            dropFile(&row) { names[$0] }
             try insert.run([.int(r["row_id"])] + row, db)
         }
         try RecordWriter.storeTerms(db, terms.terms(used))

@@ -23,6 +23,40 @@ public enum Schema {
     /// interrupted load left out.
     public static let recordIndexes: [(name: String, columns: String)] = []
 
+    /// `record_rows` as migrations v8 (for older databases) and v14 make it (see `CompactRecords`).
+    static let recordRowsTableSQL = """
+        CREATE TABLE record_rows (
+          id INTEGER PRIMARY KEY,
+          source_id INTEGER NOT NULL REFERENCES sources(id),
+          line INTEGER NOT NULL,
+          seq INTEGER NOT NULL DEFAULT 0,
+          line_count INTEGER NOT NULL DEFAULT 1,
+          kind_id INTEGER NOT NULL,
+          layout_id INTEGER,
+          ts_us INTEGER,
+          ts_form INTEGER,
+          event_id,
+          component_id INTEGER,
+          account TEXT,
+          peer_address_id INTEGER,
+          peer_port INTEGER,
+          wording_id INTEGER,
+          vals TEXT,
+          message TEXT,
+          text TEXT,
+          diagnostic TEXT,
+          raw_bytes BLOB,
+          raw_prefix_id INTEGER,
+          extra_shape_id INTEGER,
+          message_term_id INTEGER,
+          extra_term_id INTEGER,
+          session_key,
+          session_duplicate INTEGER NOT NULL DEFAULT 0,
+          aux TEXT,
+          UNIQUE (source_id, line, seq)
+        )
+        """
+
     static func createRecordIndexes(_ db: Database) throws {
         // Let SQLite sort with a second thread while building them.
         try db.execute(sql: "PRAGMA threads = 2")
@@ -338,36 +372,7 @@ public enum Schema {
                   path TEXT NOT NULL,
                   PRIMARY KEY (shape_id, position)
                 ) WITHOUT ROWID;
-                CREATE TABLE record_rows (
-                  id INTEGER PRIMARY KEY,
-                  source_id INTEGER NOT NULL REFERENCES sources(id),
-                  line INTEGER NOT NULL,
-                  seq INTEGER NOT NULL DEFAULT 0,
-                  line_count INTEGER NOT NULL DEFAULT 1,
-                  kind_id INTEGER NOT NULL,
-                  layout_id INTEGER,
-                  ts_us INTEGER,
-                  ts_form INTEGER,
-                  event_id,
-                  component_id INTEGER,
-                  account TEXT,
-                  peer_address_id INTEGER,
-                  peer_port INTEGER,
-                  wording_id INTEGER,
-                  vals TEXT,
-                  message TEXT,
-                  text TEXT,
-                  diagnostic TEXT,
-                  raw_bytes BLOB,
-                  raw_prefix_id INTEGER,
-                  extra_shape_id INTEGER,
-                  message_term_id INTEGER,
-                  extra_term_id INTEGER,
-                  session_key,
-                  session_duplicate INTEGER NOT NULL DEFAULT 0,
-                  aux TEXT,
-                  UNIQUE (source_id, line, seq)
-                );
+                \(recordRowsTableSQL);
                 """)
             try RecordMigration.copyTable(db, terms: TermDictionary(db))
             try db.execute(sql: "DROP TABLE records_fts; DROP TABLE records")
@@ -408,7 +413,7 @@ public enum Schema {
                 ALTER TABLE sessions ADD COLUMN first_record_id INTEGER;
                 ALTER TABLE sessions ADD COLUMN last_record_id INTEGER;
                 CREATE TEMP TABLE spans AS
-                  SELECT CASE typeof(session_key) WHEN 'integer' THEN printf('%012x', session_key) ELSE session_key END AS sid,
+                  SELECT \(CompactRecords.sessionIDSQL("session_key")) AS sid,
                          min(id) AS a, max(id) AS b
                   FROM record_rows WHERE session_key IS NOT NULL GROUP BY session_key;
                 UPDATE sessions SET first_record_id = s.a, last_record_id = s.b FROM temp.spans s WHERE s.sid = sessions.id;
@@ -432,16 +437,7 @@ public enum Schema {
                         "raw_prefix_id", "extra_shape_id", "message_term_id", "extra_term_id", "session_key", "session_duplicate"]
             try db.execute(sql: "DROP VIEW IF EXISTS records")
             try db.execute(sql: "ALTER TABLE record_rows RENAME TO record_rows_v13")
-            try db.execute(sql: """
-                CREATE TABLE record_rows (
-                  id INTEGER PRIMARY KEY, source_id INTEGER NOT NULL REFERENCES sources(id), line INTEGER NOT NULL,
-                  seq INTEGER NOT NULL DEFAULT 0, line_count INTEGER NOT NULL DEFAULT 1, kind_id INTEGER NOT NULL, layout_id INTEGER,
-                  ts_us INTEGER, ts_form INTEGER, event_id, component_id INTEGER, account TEXT, peer_address_id INTEGER, peer_port INTEGER,
-                  wording_id INTEGER, vals TEXT, message TEXT, text TEXT, diagnostic TEXT, raw_bytes BLOB, raw_prefix_id INTEGER,
-                  extra_shape_id INTEGER, message_term_id INTEGER, extra_term_id INTEGER, session_key,
-                  session_duplicate INTEGER NOT NULL DEFAULT 0, aux TEXT, UNIQUE (source_id, line, seq)
-                )
-                """)
+            try db.execute(sql: recordRowsTableSQL)
             // json_patch drops the keys whose value is null.
             try db.execute(sql: """
                 INSERT INTO record_rows(\(kept.joined(separator: ", ")), aux)

@@ -67,8 +67,6 @@ public enum SessionStore {
         var session: [SQLValue]
         /// The source the session began in, when not the one its batch stores (a rotated log's earlier file).
         package mutating func began(inSource id: Int64) { session[1] = .int(id) }
-        /// The row as `sessions` gives it (`session` is made from it).
-        var sessionsRow: [SQLValue]
         var operations: [[SQLValue]]
         var findings: [[SQLValue]]
         var offered: [[SQLValue]]
@@ -94,51 +92,53 @@ public enum SessionStore {
     /// Sessions as rows to insert; with `terms`, texts seen before become term
     /// ids (`CompactSessions`), and `used` gets the ids the rows use.
     package static func prepare(_ sessions: [SessionTimeline], terms: TermDictionary, used: inout Set<Int64>) -> [PreparedSession] {
-        var out = prepare(sessions)
-        for (k, s) in sessions.enumerated() {
-            out[k].session = terms.withTerms { t in
-                CompactSessions.row(out[k].sessionsRow, start: s.start, end: s.end) { text in
-                    let id = t.whole(text)
-                    if let id { used.insert(id) }
-                    return id
+        sessions.map { s in
+            prepare(s) { row in
+                terms.withTerms { t in
+                    CompactSessions.row(row, start: s.start, end: s.end) { text in
+                        let id = t.whole(text)
+                        if let id { used.insert(id) }
+                        return id
+                    }
                 }
             }
         }
-        return out
     }
 
     package static func prepare(_ sessions: [SessionTimeline]) -> [PreparedSession] {
-        sessions.map { s in
-            let n = s.negotiated
-            let utc = { (e: Double?, ts: LogTimestamp?) in e.map { LogTimestamp.utcISO($0, fractionDigits: ts?.fraction.count ?? 0) } }
-            let session: [SQLValue] = [
-                .text(s.id.rawValue), .null, .text(s.source), .text(s.side), .text(s.file), SQLValue(s.peer?.address), SQLValue(s.peer?.port),
-                SQLValue(s.user), SQLValue(s.component), SQLValue(s.location), SQLValue(s.start?.iso), SQLValue(s.end?.iso),
-                SQLValue(utc(s.startEpoch, s.start)), SQLValue(utc(s.endEpoch, s.end)), SQLValue(s.duration), .text(s.outcome.rawValue),
-                SQLValue(s.outcomeDetail), SQLValue(s.clientVersion), SQLValue(s.serverVersion), SQLValue(n.kex), SQLValue(n.hostkey),
-                SQLValue(n.cipherC2S), SQLValue(n.cipherS2C), SQLValue(n.macC2S), SQLValue(n.macS2C), SQLValue(n.compressionC2S),
-                SQLValue(n.compressionS2C), SQLValue(s.strictKex), .text(JSONValue.array(s.authMethodsTried.map(JSONValue.string)).json),
-                SQLValue(s.authSucceededMethod), .int(Int64(s.authFailures)), SQLValue(s.hostKeyCheck), SQLValue(s.terrapinVulnerable),
-                SQLValue(s.terrapinExplanation), SQLValue(s.gexBits), .int(Int64(s.eventCount)),
-                .int(Int64(s.operations.filter { $0.op.isFileTransfer }.count)), .int(Int64(s.bytesUp)), .int(Int64(s.bytesDown)),
-                .int(Int64(s.firstLine)), .int(Int64(s.lastLine)), SQLValue(s.details.isEmpty ? nil : JSONValue.object(s.details).json),
-                SQLValue(s.closed), .null, .null,  // the span of its records' ids, known at insert (`SessionSpans`)
-            ]
-            let operations = s.operations.enumerated().map { (k, o) -> [SQLValue] in
-                [.text(s.id.rawValue), .int(Int64(k)), .text(o.op.rawValue), .text(o.path), SQLValue(o.ok), SQLValue(o.bytes), SQLValue(o.seconds),
-                 SQLValue(o.bytesPerSecond), SQLValue(o.to), SQLValue(o.local), SQLValue(o.detail), .int(Int64(o.line))] + CompactSessionRows.time(o.ts)
-            }
-            let findings = s.findings.enumerated().map { (k, f) -> [SQLValue] in
-                [.text(s.id.rawValue), .int(Int64(k)), .text(f.algorithm), .text(f.category.rawValue), SQLValue(f.direction), .text(f.rating.rawValue),
-                 .text(f.reason), .text(f.reference)]
-            }
-            // A row per slot with a list (`offer_rows`), in slot order.
-            let offered = s.serverOffer.filter { !$0.value.isEmpty }.sorted { $0.key < $1.key }.map { slot, names -> [SQLValue] in
-                [.text(s.id.rawValue), .text("server"), .text(slot), .text(JSONValue.array(names.map(JSONValue.string)).json)]
-            }
-            return PreparedSession(session: CompactSessions.row(session, start: s.start, end: s.end), sessionsRow: session,
-                                   operations: operations, findings: findings, offered: offered)
+        sessions.map { s in prepare(s) { CompactSessions.row($0, start: s.start, end: s.end) } }
+    }
+
+    /// `compact` makes the `session_rows` row of the session's `sessions` row.
+    private static func prepare(_ s: SessionTimeline, compact: ([SQLValue]) -> [SQLValue]) -> PreparedSession {
+        let n = s.negotiated
+        let utc = { (e: Double?, ts: LogTimestamp?) in e.map { LogTimestamp.utcISO($0, fractionDigits: ts?.fraction.count ?? 0) } }
+        let session: [SQLValue] = [
+            .text(s.id.rawValue), .null, .text(s.source), .text(s.side), .text(s.file), SQLValue(s.peer?.address), SQLValue(s.peer?.port),
+            SQLValue(s.user), SQLValue(s.component), SQLValue(s.location), SQLValue(s.start?.iso), SQLValue(s.end?.iso),
+            SQLValue(utc(s.startEpoch, s.start)), SQLValue(utc(s.endEpoch, s.end)), SQLValue(s.duration), .text(s.outcome.rawValue),
+            SQLValue(s.outcomeDetail), SQLValue(s.clientVersion), SQLValue(s.serverVersion), SQLValue(n.kex), SQLValue(n.hostkey),
+            SQLValue(n.cipherC2S), SQLValue(n.cipherS2C), SQLValue(n.macC2S), SQLValue(n.macS2C), SQLValue(n.compressionC2S),
+            SQLValue(n.compressionS2C), SQLValue(s.strictKex), .text(JSONValue.array(s.authMethodsTried.map(JSONValue.string)).json),
+            SQLValue(s.authSucceededMethod), .int(Int64(s.authFailures)), SQLValue(s.hostKeyCheck), SQLValue(s.terrapinVulnerable),
+            SQLValue(s.terrapinExplanation), SQLValue(s.gexBits), .int(Int64(s.eventCount)),
+            .int(Int64(s.operations.filter { $0.op.isFileTransfer }.count)), .int(Int64(s.bytesUp)), .int(Int64(s.bytesDown)),
+            .int(Int64(s.firstLine)), .int(Int64(s.lastLine)), SQLValue(s.details.isEmpty ? nil : JSONValue.object(s.details).json),
+            SQLValue(s.closed), .null, .null,  // the span of its records' ids, known at insert (`SessionSpans`)
+        ]
+        let operations = s.operations.enumerated().map { (k, o) -> [SQLValue] in
+            [.text(s.id.rawValue), .int(Int64(k)), .text(o.op.rawValue), .text(o.path), SQLValue(o.ok), SQLValue(o.bytes), SQLValue(o.seconds),
+             SQLValue(o.bytesPerSecond), SQLValue(o.to), SQLValue(o.local), SQLValue(o.detail), .int(Int64(o.line))] + CompactSessionRows.time(o.ts)
         }
+        let findings = s.findings.enumerated().map { (k, f) -> [SQLValue] in
+            [.text(s.id.rawValue), .int(Int64(k)), .text(f.algorithm), .text(f.category.rawValue), SQLValue(f.direction), .text(f.rating.rawValue),
+             .text(f.reason), .text(f.reference)]
+        }
+        // A row per slot with a list (`offer_rows`), in slot order.
+        let offered = s.serverOffer.filter { !$0.value.isEmpty }.sorted { $0.key < $1.key }.map { slot, names -> [SQLValue] in
+            [.text(s.id.rawValue), .text("server"), .text(slot), .text(JSONValue.array(names.map(JSONValue.string)).json)]
+        }
+        return PreparedSession(session: compact(session), operations: operations, findings: findings, offered: offered)
     }
 
     /// Adds sessions (closed ones are stored with each ingest batch).
@@ -146,9 +146,9 @@ public enum SessionStore {
         try insert(db, sourceID: sourceID, prepare(sessions))
     }
 
-    static func insert(_ db: Database, sourceID: Int64, _ sessions: [PreparedSession]) throws {
+    static func insert(_ db: Database, sourceID: Int64, _ sessions: [PreparedSession], spans: SessionSpans? = nil) throws {
         var none = ProvisionalRows()
-        try insert(db, sourceID: sourceID, sessions, provisional: &none)
+        try insert(db, sourceID: sourceID, sessions, provisional: &none, spans: spans)
     }
 
     /// The child rows of sessions stored as they stood at the end of a rotated
@@ -185,10 +185,11 @@ public enum SessionStore {
             var row = s.session
             // Unless the session began in an earlier file of a rotated log.
             if case .null = row[CompactSessions.sourceID] { row[CompactSessions.sourceID] = .int(sourceID) }
-            // `file` only when it is not the name of the session's source.
-            if case .int(let source) = row[CompactSessions.sourceID], case .text(let file) = row[CompactSessions.file] {
-                if names[source] == nil { names[source] = try String.fetchOne(sourceName, arguments: [source]) ?? "" }
-                if names[source] == file { row[CompactSessions.file] = .null }
+            try CompactSessions.dropFile(&row) { source in
+                if let n = names[source] { return n }
+                let n = try String.fetchOne(sourceName, arguments: [source]) ?? ""
+                names[source] = n
+                return n
             }
             guard case .text(let id) = s.session[0] else { continue }
             // The ids of its records written in this run, and of those already stored.
@@ -230,12 +231,12 @@ package final class SessionSpans {
     package init() {}
 
     /// A record of the session was written under row id `id`.
-    func note(number: Int64, id: Int64) {
-        if let s = numbers[number] { numbers[number] = (min(s.first, id), max(s.last, id)) } else { numbers[number] = (id, id) }
-    }
+    func note(number: Int64, id: Int64) { SessionSpans.widen(&numbers, number, id) }
 
-    func note(text: String, id: Int64) {
-        if let s = texts[text] { texts[text] = (min(s.first, id), max(s.last, id)) } else { texts[text] = (id, id) }
+    func note(text: String, id: Int64) { SessionSpans.widen(&texts, text, id) }
+
+    private static func widen<K: Hashable>(_ spans: inout [K: Span], _ key: K, _ id: Int64) {
+        spans[key] = spans[key].map { (min($0.first, id), max($0.last, id)) } ?? (id, id)
     }
 
     /// The span of the session stored as `key`; kept when the session is stored

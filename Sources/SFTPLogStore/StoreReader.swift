@@ -86,7 +86,7 @@ public struct StoreReader {
         // A text stored once as itself and then as a term makes two inner groups, one outer.
         let resolved = StoreReader.negotiationColumns.map { c in
             CompactSessions.termColumns.contains(c)
-                ? "CASE typeof(g.\(c)) WHEN 'integer' THEN (SELECT term FROM record_terms WHERE id = g.\(c)) ELSE g.\(c) END AS \(c)" : "g.\(c)"
+                ? CompactSessions.resolved("g.\(c)") + " AS \(c)" : "g.\(c)"
         }
         let matching = whereSQL.isEmpty ? "" : "id IN (SELECT id FROM sessions\(whereSQL)) AND "
         let groups = try RawRows(db, sql: """

@@ -170,8 +170,7 @@ public struct StoreWriter {
 
     /// Adds sessions (made by `SessionStore.prepare` on the parsing thread).
     package func addSessions(_ sessions: [SessionStore.PreparedSession], sourceID: Int64) throws {
-        var none = SessionStore.ProvisionalRows()
-        try SessionStore.insert(db, sourceID: sourceID, sessions, provisional: &none, spans: sessionSpans)
+        try SessionStore.insert(db, sourceID: sourceID, sessions, spans: sessionSpans)
     }
 
     /// As `addSessions`; those from `provisionalFrom` on are stored as they

@@ -58,13 +58,18 @@ package final class TermDictionary: Sendable {
         package mutating func reference(_ value: String) -> Int64? {
             if let id = ids[value] { return id }
             let u = value.utf8
-            guard u.count >= 4, TermDictionary.needsNoEscape(u) else { return nil }
+            guard u.count >= 4, TermDictionary.needsNoEscape(u), seenAgain(value) else { return nil }
+            return id(value)
+        }
+
+        /// Whether `value` was seen before (then forgotten: it becomes a term); else remembered.
+        private mutating func seenAgain(_ value: String) -> Bool {
             if seen.insert(value).inserted {
                 if seen.count > TermDictionary.seenLimit { seen = [value] }
-                return nil
+                return false
             }
             seen.remove(value)
-            return id(value)
+            return true
         }
 
         /// The id of a whole column value (a message, an `extra` object, an
@@ -74,12 +79,8 @@ package final class TermDictionary: Sendable {
         package mutating func whole(_ value: String) -> Int64? {
             if let id = ids[value] { return id }
             let n = value.utf8.count
-            guard n >= 8, n <= 16384, wholeTerms < TermDictionary.wholeLimit, wholeBytes + n <= TermDictionary.wholeBytesLimit else { return nil }
-            if seen.insert(value).inserted {
-                if seen.count > TermDictionary.seenLimit { seen = [value] }
-                return nil
-            }
-            seen.remove(value)
+            guard n >= 8, n <= 16384, wholeTerms < TermDictionary.wholeLimit, wholeBytes + n <= TermDictionary.wholeBytesLimit,
+                  seenAgain(value) else { return nil }
             wholeTerms += 1
             wholeBytes += n
             return id(value)
