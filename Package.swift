@@ -13,6 +13,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
+        .package(url: "https://github.com/vapor/postgres-nio", exact: "1.33.2"),
     ],
     targets: [
         // zlib, libbz2 and liblzma from the system, for compressed inputs.
@@ -39,6 +40,7 @@ let package = Package(
                 "SFTPLogRecords", "SFTPLogCatalog", "SFTPLogSessions", "CSQLiteConfig",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
         .target(name: "SFTPLogReport", dependencies: ["SFTPLogRecords", "SFTPLogCatalog", "SFTPLogSessions", "SFTPLogStore"]),

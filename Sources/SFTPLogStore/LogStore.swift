@@ -14,6 +14,8 @@ public enum StoreError: Error, CustomStringConvertible {
     case missing(path: String)
     case readOnlyViolation(String)
     case changedWhileReading(path: String)
+    case badLocation(String)
+    case server(location: String, reason: String)
 
     public var description: String {
         switch self {
@@ -24,6 +26,8 @@ public enum StoreError: Error, CustomStringConvertible {
         case .missing(let p): return "\(p): no such database (run `sftplog ingest` first)"
         case .readOnlyViolation(let m): return "query is read-only: \(m)"
         case .changedWhileReading(let p): return "\(p): the database changed while it was being read (a writer other than sftplog?); run the command again"
+        case .badLocation(let m): return "--db: \(m)"
+        case .server(let l, let r): return "\(l): \(r)"
         }
     }
 }

@@ -4,10 +4,13 @@ import SFTPLogKit
 
 /// `--db`, declared once for every command that reads or writes a database.
 struct DatabaseOption: ParsableArguments {
-    @Option(name: .long, help: "Database path (default: $SFTPLOG_DB, else ./sftplog.db).") var db: String?
+    @Option(name: .long, help: "Database: a SQLite file, or postgres://user@host:port/dbname (default: $SFTPLOG_DB, else ./sftplog.db).") var db: String?
 
     /// The database file: `--db`, else `$SFTPLOG_DB`, else `./sftplog.db`.
     var path: String { LogStore.defaultPath(db) }
+
+    /// The SQLite file or PostgreSQL server that `path` names.
+    func location() throws -> StoreLocation { try StoreLocation.parse(path) }
 
     /// Whether the user named one (`--db` or `$SFTPLOG_DB`).
     var isNamed: Bool { db != nil || !(ProcessInfo.processInfo.environment["SFTPLOG_DB"] ?? "").isEmpty }

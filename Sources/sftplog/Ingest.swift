@@ -38,6 +38,7 @@ struct Ingest: ParsableCommand {
     func run() throws {
         try reporting {
             let started = Date()
+            if case .postgres(let server) = try database.location() { return try ingestPostgres(server, started: started) }
             let path = database.path
             let queue = try LogStore.openForWriting(path, waiting: quiet ? nil : {
                 Terminal.warn("\(path): another sftplog is writing this database; waiting for it to finish")
@@ -78,6 +79,39 @@ struct Ingest: ParsableCommand {
             if failures > 0 { throw ExitCode(1) }
             if summary.unparsed > 0 { throw ExitCode(2) }
         }
+    }
+
+    /// Into PostgreSQL: read into a staging file, then each source in one transaction.
+    func ingestPostgres(_ server: PostgresLocation, started: Date) throws {
+        guard !follow else { throw ValidationError("--follow writes into a SQLite database only, for now") }
+        let pg = try PostgresStore.openForWriting(server)
+        defer { pg.close() }
+        let catalog = try Catalogs.load()
+        let options = try input.readerOptions()
+        let files = try input.files(inputs)
+        let unparsed = UnparsedReport()
+        let progress = !quiet && isatty(2) != 0 ? ProgressLine(files: files) : nil
+        var summary = IngestSummary()
+        var failures = 0
+        let name = server.redacted
+        try PostgresIngest.run(files, into: pg, stream: RecordStream(options: options, catalog: catalog),
+                               sessions: try Catalogs.sessionRebuild(zone: options.timeZone), configure: { ingestor in
+            if let batchSize { ingestor.batchSize = max(1, batchSize) }
+            if !quiet { ingestor.onUnparsed = { unparsed.add($0) } }
+            if let progress { ingestor.onProgress = { progress.update($0) } }
+        }, each: { file, outcome in
+            switch outcome {
+            case .success(let r): summary.sources.append(r)
+            case .failure(let error):
+                Terminal.warn(LogStore.explain(error, database: name, during: "storing \(file)"))
+                failures += 1
+            }
+        })
+        progress?.clear()
+        unparsed.summarise()
+        try report(summary, started: started, database: name)
+        if failures > 0 { throw ExitCode(1) }
+        if summary.unparsed > 0 { throw ExitCode(2) }
     }
 
     func report(_ summary: IngestSummary, started: Date, database path: String) throws {

@@ -10,9 +10,14 @@ struct Migrate: ParsableCommand {
 
     func run() throws {
         try reporting {
-            let applied = try LogStore.migrate(database.path)
+            let location = try database.location()
+            let applied: [String]
+            switch location {
+            case .sqlite(let path): applied = try LogStore.migrate(path)
+            case .postgres(let server): applied = try PostgresStore.migrate(server)
+            }
             let what = applied.isEmpty ? "already up to date" : "applied " + applied.joined(separator: ", ")
-            FileHandle.standardError.write(Data("\(TextEscaper.terminalSafe(database.path)): \(what)\n".utf8))
+            FileHandle.standardError.write(Data("\(TextEscaper.terminalSafe(location.displayName)): \(what)\n".utf8))
         }
     }
 }

@@ -15,7 +15,15 @@ struct Query: ParsableCommand {
 
     func run() throws {
         try reporting {
-            let result = try LogStore.openForReading(database.path).read { try $0.query(sql) }
+            let result: QueryResult
+            switch try database.location() {
+            case .sqlite(let path):
+                result = try LogStore.openForReading(path).read { try $0.query(sql) }
+            case .postgres(let server):
+                let store = try PostgresStore.openForReading(server)
+                defer { store.close() }
+                result = try store.query(sql)
+            }
             FileHandle.standardOutput.write(Data(QueryRunner.render(result, as: output.effective, maxCell: Terminal.maxCell(60)).utf8))
         }
     }

@@ -1,0 +1,223 @@
+// One connection to a PostgreSQL server, used from sftplog's threads.
+
+import Foundation
+import PostgresNIO
+import Synchronization
+
+/// A connection to the server, with blocking calls: the commands and the
+/// ingest pipeline run on plain threads, and PostgresNIO's futures are waited
+/// on from them (never from an event loop). Errors come out as one line that
+/// names the server without its password.
+final class PostgresLink: Sendable {
+    let connection: PostgresConnection
+    let location: PostgresLocation
+    /// PostgresNIO logs to this; sftplog reports errors itself, so only critical ones would show.
+    static let logger: Logger = {
+        var l = Logger(label: "sftplog.postgres")
+        l.logLevel = .critical
+        return l
+    }()
+
+    private init(_ c: PostgresConnection, _ l: PostgresLocation) { connection = c; location = l }
+
+    static func connect(_ l: PostgresLocation) throws -> PostgresLink {
+        let tls: PostgresConnection.Configuration.TLS
+        do { tls = try tlsSetting(l) } catch { throw StoreError.server(location: l.redacted, reason: "TLS setup failed: \(error)") }
+        var config: PostgresConnection.Configuration
+        if let socket = l.socketPath {
+            config = .init(unixSocketPath: socket, username: l.user, password: l.password, database: l.database)
+        } else {
+            config = .init(host: l.host, port: l.port, username: l.user, password: l.password, database: l.database, tls: tls)
+        }
+        if let t = l.connectTimeout, t > 0 { config.options.connectTimeout = .seconds(Int64(t)) }
+        config.options.additionalStartupParameters = [("application_name", l.applicationName ?? "sftplog")]
+        let loop = PostgresConnection.defaultEventLoopGroup.any()
+        do {
+            let c = try PostgresConnection.connect(on: loop, configuration: config, id: 1, logger: logger).wait()
+            return PostgresLink(c, l)
+        } catch {
+            throw StoreError.server(location: l.redacted, reason: describe(error, location: l))
+        }
+    }
+
+    /// libpq's modes on PostgresNIO's: `allow` and `prefer` try TLS without
+    /// checking the certificate, `require` insists on TLS without checking it,
+    /// `verify-ca` checks the chain and `verify-full` the host name too.
+    private static func tlsSetting(_ l: PostgresLocation) throws -> PostgresConnection.Configuration.TLS {
+        var c = TLSConfiguration.makeClientConfiguration()
+        switch l.sslMode {
+        case .disable:
+            return .disable
+        case .allow, .prefer, .require:
+            c.certificateVerification = .none
+        case .verifyCA:
+            c.certificateVerification = .noHostnameVerification
+        case .verifyFull:
+            c.certificateVerification = .fullVerification
+        }
+        if let ca = l.sslRootCert, l.sslMode == .verifyCA || l.sslMode == .verifyFull {
+            c.trustRoots = .file(ca)
+        }
+        let context = try NIOSSLContext(configuration: c)
+        return l.sslMode == .allow || l.sslMode == .prefer ? .prefer(context) : .require(context)
+    }
+
+    func close() { try? connection.close().wait() }
+
+    /// Runs one statement and returns its rows.
+    @discardableResult
+    func rows(_ q: PostgresQuery) throws -> [PostgresRow] {
+        do {
+            let result = try connection.query(q, logger: Self.logger).wait()
+            return Array(result.rows)
+        } catch {
+            throw StoreError.server(location: location.redacted, reason: Self.describe(error, location: location))
+        }
+    }
+
+    /// Runs statements with no parameters, one by one.
+    func execute(_ statements: String...) throws {
+        for s in statements { try rows(PostgresQuery(unsafeSQL: s)) }
+    }
+
+    /// `body` in one transaction: committed when it returns, rolled back when it throws.
+    func transaction<T>(_ body: () throws -> T) throws -> T {
+        try execute("BEGIN")
+        do {
+            let v = try body()
+            try execute("COMMIT")
+            return v
+        } catch {
+            _ = try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// `COPY table (columns) FROM STDIN` in text format, from `chunks` (already
+    /// escaped by `CopyText`). Bridged to PostgresNIO's async API, which is the
+    /// only one it has for COPY.
+    func copy(into table: String, columns: [String], chunks: [[UInt8]]) throws {
+        let c = connection
+        do {
+            try Self.blocking {
+                try await c.copyFrom(table: table, columns: columns, logger: Self.logger) { writer in
+                    for chunk in chunks { try await writer.write(ByteBuffer(bytes: chunk)) }
+                }
+            }
+        } catch {
+            throw StoreError.server(location: location.redacted, reason: Self.describe(error, location: location))
+        }
+    }
+
+    /// Runs `body` on the concurrency runtime and waits for it; only ever called
+    /// from threads that are not the runtime's (the CLI's and the writer's).
+    private static func blocking(_ body: @escaping @Sendable () async throws -> Void) throws {
+        let outcome = Mutex<Result<Void, any Error>?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            do { try await body(); outcome.withLock { $0 = .success(()) } } catch { outcome.withLock { $0 = .failure(error) } }
+            done.signal()
+        }
+        done.wait()
+        try outcome.withLock { $0! }.get()
+    }
+
+    /// One line for a failed connect or statement. PostgresNIO's own description
+    /// is deliberately vague; the server's message and SQLSTATE say what happened,
+    /// and none of them carries the password.
+    static func describe(_ error: any Error, location: PostgresLocation) -> String {
+        if let e = error as? StoreError { return e.description }
+        if let e = error as? PSQLError {
+            if let info = e.serverInfo, let message = info[.message] {
+                var s = message
+                if let detail = info[.detail] { s += " (\(detail))" }
+                if let code = info[.sqlState] {
+                    s += " [SQLSTATE \(code)]"
+                    if code == "28P01" || code == "28000" {
+                        s += location.passwordSource.map { "; the password came from \($0)" } ?? "; no password was given (URL, $PGPASSWORD or ~/.pgpass)"
+                    }
+                }
+                return s
+            }
+            if let u = e.underlying { return "cannot connect to \(plain(u))" }
+            switch e.code {
+            case .serverClosedConnection, .uncleanShutdown: return "the server closed the connection"
+            case .connectionError: return "cannot connect"
+            case .sslUnsupported: return "the server does not support TLS (sslmode=\(location.sslMode.rawValue))"
+            default: return "PostgreSQL error \(e.code)"
+            }
+        }
+        return plain(error)
+    }
+
+    private static func plain(_ e: any Error) -> String {
+        if let io = e as? IOError { return String(cString: strerror(io.errnoCode)) }
+        if let c = e as? NIOConnectionError {
+            if let first = c.connectionErrors.first {
+                let t = first.target
+                let place = t.ipAddress.map { a in a.contains(":") ? "[\(a)]:\(t.port ?? 0)" : "\(a):\(t.port ?? 0)" } ?? "\(t)"
+                return "\(place): \(plain(first.error))"
+            }
+            if let dns = c.dnsAAAAError ?? c.dnsAError { return "cannot resolve the host name (\(dns))" }
+            return "connection failed"
+        }
+        return "\(e)"
+    }
+}
+
+/// Text-format COPY rows: tab-separated, `\N` for NULL, backslash escapes for
+/// the bytes COPY treats specially, `\\x…` for bytea. NUL cannot be in a
+/// PostgreSQL text value; it is written as U+FFFD (the record's `raw` keeps the byte).
+struct CopyText {
+    private(set) var bytes: [UInt8] = []
+    private var first = true
+
+    init() { bytes.reserveCapacity(1 << 20) }
+
+    mutating func null() { separator(); bytes += [0x5C, 0x4E] }
+
+    mutating func text(_ s: String?) {
+        guard let s else { return null() }
+        separator()
+        for b in s.utf8 {
+            switch b {
+            case 0x5C: bytes += [0x5C, 0x5C]
+            case 0x09: bytes += [0x5C, 0x74]
+            case 0x0A: bytes += [0x5C, 0x6E]
+            case 0x0D: bytes += [0x5C, 0x72]
+            case 0x00: bytes += [0xEF, 0xBF, 0xBD]
+            default: bytes.append(b)
+            }
+        }
+    }
+
+    mutating func int<I: BinaryInteger>(_ v: I?) {
+        guard let v else { return null() }
+        separator()
+        bytes += Array(String(v).utf8)
+    }
+
+    mutating func double(_ v: Double?) {
+        guard let v else { return null() }
+        separator()
+        // The shortest text that reads back as the same double, as SQLite prints it.
+        bytes += Array("\(v)".utf8)
+    }
+
+    mutating func bytea(_ v: [UInt8]?) {
+        guard let v else { return null() }
+        separator()
+        bytes += [0x5C, 0x5C, 0x78]
+        let hex: [UInt8] = Array("0123456789abcdef".utf8)
+        for b in v { bytes.append(hex[Int(b >> 4)]); bytes.append(hex[Int(b & 15)]) }
+    }
+
+    mutating func endRow() { bytes.append(0x0A); first = true }
+
+    private mutating func separator() {
+        if first { first = false } else { bytes.append(0x09) }
+    }
+
+    var count: Int { bytes.count }
+    mutating func take() -> [UInt8] { defer { bytes.removeAll(keepingCapacity: true) }; return bytes }
+}

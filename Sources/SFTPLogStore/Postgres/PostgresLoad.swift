@@ -1,0 +1,255 @@
+// Moving what an ingest staged in SQLite into PostgreSQL, one source per transaction.
+
+import Foundation
+import GRDB
+import GRDBSQLite
+import PostgresNIO
+
+extension PostgresStore {
+    /// What happened to one staged source.
+    public enum LoadOutcome: Sendable, Equatable {
+        /// Stored as a new source, with this many records.
+        case added(sourceID: Int64, records: Int)
+        /// A stored source grew: these records were added after its stored lines.
+        case grown(sourceID: Int64, records: Int)
+        /// The same content was already stored (by an earlier run or another ingester).
+        case alreadyStored(sourceID: Int64)
+    }
+
+    /// A column as PostgreSQL's COPY takes it.
+    enum CopyKind { case text, int, double, bytea }
+
+    static let recordColumns: [(String, CopyKind)] = [
+        ("line", .int), ("seq", .int), ("line_count", .int), ("kind", .text), ("file", .text), ("layout", .text),
+        ("ts", .text), ("ts_utc", .text), ("ts_note", .text), ("event_id", .text), ("component", .text), ("account", .text),
+        ("peer_address", .text), ("peer_port", .int), ("message", .text), ("text", .text), ("catalog_status", .text),
+        ("catalog_variant", .int), ("fields", .text), ("extra", .text), ("diagnostic", .text), ("raw", .bytea),
+        ("session_id", .text), ("session_duplicate", .int),
+    ]
+
+    static let sessionColumns: [(String, CopyKind)] = [
+        ("id", .text), ("source", .text), ("side", .text), ("file", .text), ("peer_address", .text), ("peer_port", .int),
+        ("user", .text), ("component", .text), ("location", .text), ("start", .text), ("end", .text), ("start_utc", .text),
+        ("end_utc", .text), ("duration", .double), ("outcome", .text), ("outcome_detail", .text), ("client_version", .text),
+        ("server_version", .text), ("kex", .text), ("hostkey", .text), ("cipher_c2s", .text), ("cipher_s2c", .text),
+        ("mac_c2s", .text), ("mac_s2c", .text), ("compression_c2s", .text), ("compression_s2c", .text), ("strict_kex", .int),
+        ("auth_methods_tried", .text), ("auth_succeeded_method", .text), ("auth_failures", .int), ("host_key_check", .text),
+        ("terrapin_vulnerable", .int), ("terrapin_explanation", .text), ("gex_bits", .int), ("event_count", .int),
+        ("files", .int), ("bytes_up", .int), ("bytes_down", .int), ("first_line", .int), ("last_line", .int),
+        ("details", .text), ("closed", .int),
+    ]
+
+    static let operationColumns: [(String, CopyKind)] = [
+        ("session_id", .text), ("position", .int), ("op", .text), ("path", .text), ("ok", .int), ("bytes", .int),
+        ("seconds", .double), ("bytes_per_second", .double), ("to_path", .text), ("local_path", .text), ("detail", .text),
+        ("line", .int), ("ts", .text),
+    ]
+
+    static let findingColumns: [(String, CopyKind)] = [
+        ("session_id", .text), ("position", .int), ("algorithm", .text), ("category", .text), ("direction", .text),
+        ("rating", .text), ("reason", .text), ("reference", .text),
+    ]
+
+    static let offerColumns: [(String, CopyKind)] = [
+        ("session_id", .text), ("side", .text), ("slot", .text), ("position", .int), ("algorithm", .text),
+    ]
+
+    static let catalogColumns: [(String, CopyKind)] = [
+        ("event_id", .text), ("variant", .int), ("area", .text), ("template", .text), ("fields", .text), ("groups", .text),
+        ("versions", .text), ("from_version", .text), ("to_version", .text), ("documented_in", .text), ("inferred", .int),
+        ("description", .text),
+    ]
+
+    static let sourceColumns: [(String, CopyKind)] = [
+        ("name", .text), ("format", .text), ("format_explanation", .text), ("reader_state", .text), ("bytes", .int),
+        ("content_hash", .text), ("head_hash", .text), ("head_len", .int), ("resume_offset", .int), ("resume_line", .int),
+        ("complete", .int), ("lines", .int), ("records", .int), ("unparsed", .int), ("sftpplus_versions", .text),
+        ("first_ingested_at", .text), ("last_ingested_at", .text),
+    ]
+
+    /// PostgreSQL reserves `user` and `end`.
+    static func quoted(_ c: String) -> String { c == "user" || c == "end" ? "\"\(c)\"" : c }
+
+    /// Whether a complete source with this content is stored (an input that can be skipped unread).
+    public func hasComplete(contentHash: String) throws -> Bool {
+        try !link.rows("SELECT 1 FROM sources WHERE content_hash = \(contentHash) AND complete = 1").isEmpty
+    }
+
+    /// Moves every source of `staged` into this database. `prefixHash(name, n)`
+    /// gives the hash of the first `n` bytes of the input named `name` (nil when
+    /// it cannot be read again, as standard input): that is how a grown file is
+    /// matched with the source stored for its beginning.
+    public func load(staged: LogStore, prefixHash: (String, Int64) -> String?) throws -> [(stagedID: Int64, outcome: LoadOutcome)] {
+        try staged.queue.read { db in
+            try loadCatalog(db)
+            var out: [(Int64, LoadOutcome)] = []
+            let sources = try Row.fetchAll(db, sql: "SELECT * FROM sources ORDER BY id")
+            for s in sources {
+                let stagedID: Int64 = s["id"]
+                let outcome = try link.transaction { try loadSource(db, s, stagedID: stagedID, prefixHash: prefixHash) }
+                out.append((stagedID, outcome))
+            }
+            return out
+        }
+    }
+
+    private func loadCatalog(_ db: Database) throws {
+        guard let fp = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'catalog_fingerprint'") else { return }
+        try link.transaction {
+            try link.rows("SELECT pg_advisory_xact_lock(\(PostgresSchema.migrationLock + 1))")
+            let stored = try link.rows("SELECT value FROM meta WHERE key = 'catalog_fingerprint'").first?.decode(String?.self)
+            guard stored != fp else { return }
+            try link.execute("DELETE FROM catalog_variants")
+            try copy(db, select: "SELECT * FROM catalog_variants", into: "catalog_variants", columns: Self.catalogColumns)
+            try link.rows("INSERT INTO meta (key, value) VALUES ('catalog_fingerprint', \(fp)) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value")
+        }
+    }
+
+    private func loadSource(_ db: Database, _ s: Row, stagedID: Int64, prefixHash: (String, Int64) -> String?) throws -> LoadOutcome {
+        let hash: String = s["content_hash"], name: String = s["name"], bytes: Int64 = s["bytes"]
+        if let id = try link.rows("SELECT id FROM sources WHERE content_hash = \(hash)").first?.decode(Int64.self) {
+            return .alreadyStored(sourceID: id)
+        }
+        // A grown input: a stored source whose bytes are this input's beginning.
+        var grown: (id: Int64, resumeLine: Int)?
+        let lengths = try link.rows("SELECT DISTINCT head_len FROM sources WHERE bytes < \(bytes)").map { try $0.decode(Int.self) }
+        search: for len in lengths.sorted(by: >) {
+            guard let head = prefixHash(name, Int64(len)) else { break }
+            let candidates = try link.rows("""
+                SELECT id, bytes, content_hash, resume_line FROM sources
+                WHERE head_len = \(len) AND head_hash = \(head) AND bytes < \(bytes) ORDER BY bytes DESC FOR UPDATE
+                """)
+            for c in candidates {
+                let (id, n, h, line) = try c.decode((Int64, Int64, String, Int).self)
+                if prefixHash(name, n) == h { grown = (id, line); break search }
+            }
+        }
+        let sourceID: Int64
+        if let g = grown {
+            sourceID = g.id
+            try updateSource(s, id: g.id)
+        } else {
+            let cols = Self.sourceColumns.map(\.0)
+            var values: [String] = []
+            var binds = PostgresBindings()
+            for (i, (c, kind)) in Self.sourceColumns.enumerated() {
+                values.append("$\(i + 1)")
+                switch kind {
+                case .int: binds.append(s[c] as Int64?)
+                default: binds.append(Self.pgText(s[c] as String?))
+                }
+            }
+            let sql = "INSERT INTO sources (\(cols.joined(separator: ", "))) VALUES (\(values.joined(separator: ", "))) ON CONFLICT (content_hash) DO NOTHING RETURNING id"
+            guard let id = try link.rows(PostgresQuery(unsafeSQL: sql, binds: binds)).first?.decode(Int64.self) else {
+                // Another ingester stored the same content meanwhile.
+                return .alreadyStored(sourceID: try link.rows("SELECT id FROM sources WHERE content_hash = \(hash)").first?.decode(Int64.self) ?? 0)
+            }
+            sourceID = id
+        }
+        let fromLine = grown?.resumeLine ?? 0
+        let records: Int
+        if grown != nil {
+            // Lines from the stored source's resume line on are read again (the last
+            // one may have grown); earlier ones keep their rows and get the session
+            // they belong to now.
+            try link.execute("CREATE TEMP TABLE staged_records (LIKE records) ON COMMIT DROP")
+            try copy(db, select: "SELECT * FROM records WHERE source_id = \(stagedID) ORDER BY id", into: "staged_records",
+                     columns: [("source_id", .int)] + Self.recordColumns, fixed: ["source_id": String(sourceID)])
+            try link.rows("DELETE FROM records WHERE source_id = \(sourceID) AND line >= \(fromLine)")
+            let cols = Self.recordColumns.map { Self.quoted($0.0) }.joined(separator: ", ")
+            try link.rows(PostgresQuery(unsafeSQL: """
+                INSERT INTO records (source_id, \(cols)) SELECT source_id, \(cols) FROM staged_records
+                WHERE line >= \(fromLine) ON CONFLICT DO NOTHING
+                """))
+            try link.rows(PostgresQuery(unsafeSQL: """
+                UPDATE records r SET session_id = t.session_id, session_duplicate = t.session_duplicate FROM staged_records t
+                WHERE r.source_id = \(sourceID) AND r.line = t.line AND r.seq = t.seq AND t.line < \(fromLine)
+                AND (r.session_id IS DISTINCT FROM t.session_id OR r.session_duplicate <> t.session_duplicate)
+                """))
+            records = try Int.fetchOne(db, sql: "SELECT count(*) FROM records WHERE source_id = ? AND line >= ?", arguments: [stagedID, fromLine]) ?? 0
+        } else {
+            records = try copy(db, select: "SELECT * FROM records WHERE source_id = \(stagedID) ORDER BY id", into: "records",
+                               columns: [("source_id", .int)] + Self.recordColumns, fixed: ["source_id": String(sourceID)])
+        }
+        try replaceSessions(db, stagedID: stagedID, sourceID: sourceID)
+        return grown == nil ? .added(sourceID: sourceID, records: records) : .grown(sourceID: sourceID, records: records)
+    }
+
+    private func updateSource(_ s: Row, id: Int64) throws {
+        let kept: Set<String> = ["name", "first_ingested_at"]
+        var sets: [String] = []
+        var binds = PostgresBindings()
+        for (c, kind) in Self.sourceColumns where !kept.contains(c) {
+            sets.append("\(c) = $\(sets.count + 1)")
+            switch kind {
+            case .int: binds.append(s[c] as Int64?)
+            default: binds.append(Self.pgText(s[c] as String?))
+            }
+        }
+        binds.append(id)
+        try link.rows(PostgresQuery(unsafeSQL: "UPDATE sources SET \(sets.joined(separator: ", ")) WHERE id = $\(sets.count + 1)", binds: binds))
+    }
+
+    /// The source's sessions as the staging database rebuilt them. A session id
+    /// already stored for another source (the same session in another copy of a
+    /// log) keeps its first row.
+    private func replaceSessions(_ db: Database, stagedID: Int64, sourceID: Int64) throws {
+        for t in ["session_operations", "findings", "session_algorithms_offered"] {
+            try link.rows(PostgresQuery(unsafeSQL: "DELETE FROM \(t) WHERE session_id IN (SELECT id FROM sessions WHERE source_id = \(sourceID))"))
+        }
+        try link.rows("DELETE FROM sessions WHERE source_id = \(sourceID)")
+        let ids = "(SELECT id FROM sessions WHERE source_id = \(stagedID))"
+        let tables: [(String, [(String, CopyKind)], String, String)] = [
+            ("sessions", [("source_id", .int)] + Self.sessionColumns, "SELECT * FROM sessions WHERE source_id = \(stagedID)", "id"),
+            ("session_operations", Self.operationColumns, "SELECT * FROM session_operations WHERE session_id IN \(ids) ORDER BY session_id, position", "session_id, position"),
+            ("findings", Self.findingColumns, "SELECT * FROM findings WHERE session_id IN \(ids) ORDER BY session_id, position", "session_id, position"),
+            ("session_algorithms_offered", Self.offerColumns, "SELECT * FROM session_algorithms_offered WHERE session_id IN \(ids)", "session_id, side, slot, position"),
+        ]
+        for (table, columns, select, key) in tables {
+            let temp = "staged_\(table)"
+            try link.execute("CREATE TEMP TABLE \(temp) (LIKE \(table)) ON COMMIT DROP")
+            try copy(db, select: select, into: temp, columns: columns, fixed: ["source_id": String(sourceID)])
+            let cols = columns.map { Self.quoted($0.0) }.joined(separator: ", ")
+            try link.rows(PostgresQuery(unsafeSQL: "INSERT INTO \(table) (\(cols)) SELECT \(cols) FROM \(temp) ON CONFLICT (\(key)) DO NOTHING"))
+        }
+    }
+
+    /// COPYs the rows of a staging query, in chunks of about 4 MiB. `fixed`
+    /// replaces a column's value (the source id, which differs between the stores).
+    @discardableResult
+    func copy(_ db: Database, select: String, into table: String, columns: [(String, CopyKind)], fixed: [String: String] = [:]) throws -> Int {
+        let rows = try RawRows(db, sql: select)
+        let positions = columns.map { fixed[$0.0] == nil ? rows.position($0.0) : -1 }
+        var text = CopyText()
+        var chunks: [[UInt8]] = []
+        var count = 0
+        let names = columns.map(\.0)  // copyFrom quotes them
+        func flush() throws {
+            if text.count > 0 { chunks.append(text.take()) }
+            guard !chunks.isEmpty else { return }
+            try link.copy(into: table, columns: names, chunks: chunks)
+            chunks.removeAll()
+        }
+        while try rows.next() {
+            for (i, (name, kind)) in columns.enumerated() {
+                if let v = fixed[name] { text.text(v); continue }
+                let p = positions[i]
+                switch kind {
+                case .text: text.text(rows.text(at: p))
+                case .int: text.int(rows.int(at: p))
+                case .double: text.double(rows.double(at: p))
+                case .bytea: text.bytea(rows.bytes(at: p))
+                }
+            }
+            text.endRow()
+            count += 1
+            if text.count >= 1 << 20 { chunks.append(text.take()) }
+            if chunks.count >= 4 { try flush() }
+        }
+        try flush()
+        return count
+    }
+
+    /// PostgreSQL text holds no NUL (see `CopyText`).
+    static func pgText(_ s: String?) -> String? { s.map { $0.contains("\0") ? $0.replacingOccurrences(of: "\0", with: "\u{FFFD}") : $0 } }
+}
