@@ -12,6 +12,20 @@ struct DatabaseOption: ParsableArguments {
     /// The SQLite file or PostgreSQL server that `path` names.
     func location() throws -> StoreLocation { try StoreLocation.parse(path) }
 
+    /// Runs `body` on a SQLite file that answers as the store does: the file
+    /// itself, or for PostgreSQL a local snapshot of its tables (records only
+    /// with `records`), removed afterwards.
+    func answering<T>(records: Bool, _ body: (String) throws -> T) throws -> T {
+        guard case .postgres(let server) = try location() else { return try body(path) }
+        let store = try PostgresStore.openForReading(server)
+        defer { store.close() }
+        let dir = ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
+        let file = "\(dir)/sftplog-snapshot-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).db"
+        defer { for suffix in ["", "-wal", "-shm", "-journal"] { unlink(file + suffix) } }
+        try store.snapshot(into: file, records: records)
+        return try body(file)
+    }
+
     /// Whether the user named one (`--db` or `$SFTPLOG_DB`).
     var isNamed: Bool { db != nil || !(ProcessInfo.processInfo.environment["SFTPLOG_DB"] ?? "").isEmpty }
 }
@@ -39,7 +53,7 @@ struct SourceOptions: ParsableArguments {
     }
 
     /// The database, when the answer comes from one (`streamedFiles` is nil).
-    func openDatabase() throws -> LogStore { try LogStore.openForReading(database.path) }
+    func openDatabase(_ path: String) throws -> LogStore { try LogStore.openForReading(path) }
 
     /// What a streaming pass read.
     struct Pass {
@@ -144,8 +158,10 @@ struct Audit: ParsableCommand {
                 result = collector.finish()
                 if pass.failures > 0 { inputFailed = true }
             } else {
-                result = try source.openDatabase().read {
-                    try AuditLoad.audit($0, filter: filter, judge: judge, minRating: minRating.rating, policyName: effective.name)
+                result = try source.database.answering(records: false) { path in
+                    try source.openDatabase(path).read {
+                        try AuditLoad.audit($0, filter: filter, judge: judge, minRating: minRating.rating, policyName: effective.name)
+                    }
                 }
             }
             switch output.effective {

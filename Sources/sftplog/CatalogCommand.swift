@@ -112,12 +112,13 @@ struct CatalogCommand: ParsableCommand {
                 let path = database.path
                 // Nothing named and nothing at the default place: the table alone.
                 let named = database.isNamed
-                guard named || FileManager.default.fileExists(atPath: path) else {
+                guard named || FileManager.default.fileExists(atPath: path) || PostgresLocation.isURL(path) else {
                     render(nil, try OpenSSHMessageTable.shared(), nil)
                     return
                 }
-                let queue = try LogStore.openForReading(path)
-                let (s, messages) = try queue.read { (try $0.catalogStats(), try $0.opensshMessages()) }
+                let (s, messages) = try database.answering(records: true) { path in
+                    try LogStore.openForReading(path).read { (try $0.catalogStats(), try $0.opensshMessages()) }
+                }
                 // A catalogue without the OpenSSH table (an older install) still gives the SFTPPlus part.
                 let table: OpenSSHMessageTable?
                 do { table = try OpenSSHMessageTable.shared() } catch {

@@ -22,16 +22,19 @@ struct Report: ParsableCommand {
             let model: ReportModel, details: [ReportModel.SessionDetail]
             if let files = try source.streamedFiles() {
                 (model, details, status) = try streamed(files, format: format, filter: filter, catalog: catalog)
-            } else if session == nil, format != .html, let summary = try ReportModel.summary(path: source.database.path, filter: filter, catalog: catalog) {
-                (model, details) = (summary, [])
             } else {
-                (model, details) = try source.openDatabase().read { db -> (ReportModel, [ReportModel.SessionDetail]) in
-                    let m = try ReportModel.build(db, filter: filter, catalog: catalog, sessionID: session, withOperations: format == .html)
-                    var details: [ReportModel.SessionDetail] = []
-                    if format == .html && m.detail == nil {
-                        for s in m.sessions.prefix(maxSessions) { details.append(try ReportModel.sessionDetail(db, s, catalog: catalog)) }
+                (model, details) = try source.database.answering(records: true) { path in
+                    if session == nil, format != .html, let summary = try ReportModel.summary(path: path, filter: filter, catalog: catalog) {
+                        return (summary, [])
                     }
-                    return (m, details)
+                    return try source.openDatabase(path).read { db -> (ReportModel, [ReportModel.SessionDetail]) in
+                        let m = try ReportModel.build(db, filter: filter, catalog: catalog, sessionID: session, withOperations: format == .html)
+                        var details: [ReportModel.SessionDetail] = []
+                        if format == .html && m.detail == nil {
+                            for s in m.sessions.prefix(maxSessions) { details.append(try ReportModel.sessionDetail(db, s, catalog: catalog)) }
+                        }
+                        return (m, details)
+                    }
                 }
             }
             let text: String

@@ -65,14 +65,15 @@ struct Sessions: ParsableCommand {
                 status = pass.ingestStatus
                 return
             }
-            let path = source.database.path
-            switch fmt {
-            case .json, .ndjson:
-                // Streamed a chunk of sessions at a time: 60k sessions as one string took 800 MB.
-                try SessionExport.write(path: path, filter: f, framing: fmt == .json ? .array : .lines, withTimeline: timeline) { stdout.write($0) }
-            default:
-                let sessions = try LogStore.openForReading(path).read { try $0.sessions(f) }
-                FileHandle.standardOutput.write(Data(render(sessions, fmt).utf8))
+            try source.database.answering(records: timeline && (fmt == .json || fmt == .ndjson)) { path in
+                switch fmt {
+                case .json, .ndjson:
+                    // Streamed a chunk of sessions at a time: 60k sessions as one string took 800 MB.
+                    try SessionExport.write(path: path, filter: f, framing: fmt == .json ? .array : .lines, withTimeline: timeline) { stdout.write($0) }
+                default:
+                    let sessions = try LogStore.openForReading(path).read { try $0.sessions(f) }
+                    FileHandle.standardOutput.write(Data(render(sessions, fmt).utf8))
+                }
             }
         }
         if status != 0 { throw ExitCode(status) }

@@ -51,7 +51,7 @@ public struct PostgresLocation: Sendable, Equatable {
     static let knownParameters: Set<String> = ["host", "hostaddr", "port", "user", "password", "dbname", "sslmode", "sslrootcert",
                                                "connect_timeout", "application_name", "passfile"]
 
-    static func isURL(_ s: String) -> Bool { s.hasPrefix("postgres://") || s.hasPrefix("postgresql://") }
+    public static func isURL(_ s: String) -> Bool { s.hasPrefix("postgres://") || s.hasPrefix("postgresql://") }
 
     public init(url: String, environment env: [String: String] = ProcessInfo.processInfo.environment) throws {
         guard let schemeEnd = url.range(of: "://") else { throw StoreError.badLocation("not a postgres:// URL") }

@@ -1,0 +1,79 @@
+// A local SQLite copy of a PostgreSQL store, for the answering commands.
+
+import Foundation
+import GRDB
+import PostgresNIO
+
+extension PostgresStore {
+    /// Copies the documented tables into a new SQLite file at `path`, the way
+    /// an sftplog of migration v7 stored them (plain tables), then runs the
+    /// SQLite migrations from there. `sessions`, `audit` and `report` then answer
+    /// from that file with the code they use for any SQLite store, so the two
+    /// stores give the same answers. `records: false` leaves the records out
+    /// (what answers from sessions alone need). Pages of 10,000 rows, read in
+    /// key order, keep the memory flat.
+    public func snapshot(into path: String, records: Bool) throws {
+        let q = try DatabaseQueue(path: path, configuration: LogStore.configuration(readOnly: false))
+        defer { try? q.close() }
+        // A scratch file: no journal to keep, it is made again if anything fails.
+        try q.writeWithoutTransaction { try $0.execute(sql: "PRAGMA journal_mode=OFF") }
+        try Schema.migrator.migrate(q, upTo: "v7-sessions-closed")
+        try link.execute("BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        defer { _ = try? link.execute("ROLLBACK") }
+        let tables: [(table: String, columns: [(String, CopyKind)], key: [String], wanted: Bool)] = [
+            ("sources", [("id", .int)] + Self.sourceColumns, ["id"], true),
+            ("catalog_variants", Self.catalogColumns, ["event_id", "variant"], true),
+            ("meta", [("key", .text), ("value", .text)], ["key"], true),
+            ("sessions", [("source_id", .int)] + Self.sessionColumns, ["id"], true),
+            ("session_operations", Self.operationColumns, ["session_id", "position"], true),
+            ("findings", Self.findingColumns, ["session_id", "position"], true),
+            ("session_algorithms_offered", Self.offerColumns, ["session_id", "side", "slot", "position"], true),
+            ("records", [("id", .int), ("source_id", .int)] + Self.recordColumns, ["source_id", "line", "seq"], records),
+        ]
+        for t in tables where t.wanted {
+            try q.write { db in try copyTable(t.table, columns: t.columns, key: t.key, into: db) }
+        }
+        try Schema.migrator.migrate(q)
+        try q.write { try $0.execute(sql: "PRAGMA application_id = \(Schema.applicationID)") }
+    }
+
+    private func copyTable(_ table: String, columns: [(String, CopyKind)], key: [String], into db: Database) throws {
+        let names = columns.map { Self.quoted($0.0) }
+        // `raw` is what the SQLite table of v7 stored as `raw_bytes` (it makes `raw` from it).
+        let targets = names.map { $0 == "raw" ? "raw_bytes" : $0 }
+        let insert = try db.makeStatement(sql: "INSERT INTO \(table) (\(targets.joined(separator: ", "))) VALUES (\(Array(repeating: "?", count: names.count).joined(separator: ", ")))")
+        let keyPositions = key.map { k in columns.firstIndex { $0.0 == k }! }
+        var after: [PostgresData]? = nil
+        let page = 10_000
+        while true {
+            var sql = "SELECT \(names.joined(separator: ", ")) FROM \(table)"
+            var binds = PostgresBindings()
+            if let after {
+                // Row-value comparison: the next page starts after the last key read.
+                sql += " WHERE (\(key.joined(separator: ", "))) > (\((1...key.count).map { "$\($0)" }.joined(separator: ", ")))"
+                for v in after { binds.append(v) }
+            }
+            sql += " ORDER BY \(key.joined(separator: ", ")) LIMIT \(page)"
+            let rows = try link.rows(PostgresQuery(unsafeSQL: sql, binds: binds))
+            for row in rows {
+                let cells = row.makeRandomAccess()
+                var args: [DatabaseValueConvertible?] = []
+                args.reserveCapacity(columns.count)
+                for (i, (_, kind)) in columns.enumerated() {
+                    let c = cells[i]
+                    guard c.bytes != nil else { args.append(nil); continue }
+                    switch kind {
+                    case .text: args.append(try c.decode(String.self))
+                    case .int: args.append(try c.decode(Int64.self))
+                    case .double: args.append(try c.decode(Double.self))
+                    case .bytea: args.append(Data(try c.decode(ByteBuffer.self).readableBytesView))
+                    }
+                }
+                try insert.execute(arguments: StatementArguments(args))
+            }
+            guard rows.count == page, let last = rows.last else { break }
+            let cells = last.makeRandomAccess()
+            after = keyPositions.map { i in PostgresData(type: cells[i].dataType, formatCode: cells[i].format, value: cells[i].bytes) }
+        }
+    }
+}
