@@ -11,12 +11,16 @@ side by side (alternating, several runs, medians) and prints a table.
     Benchmarks/run.sh --smoke            # tiny input, debug build (CI: it builds and runs)
     Benchmarks/run.sh --compare OLD --runs 5   # parse/ingest of the log and 1,000 transcripts, this build vs OLD
     Benchmarks/run.sh --answers          # audit/report/parse of the log against lnav (Benchmarks/lnav) and grep
+    Benchmarks/run.sh --postgres URL     # ingest into PostgreSQL against psql \copy, and 4 ingesters at once
 
 Baselines: `sqlite3 .import --csv` of the same rows pre-parsed into 7 columns
 followed by an FTS5 'rebuild' (ingest), and `grep -c 30014` (parse). The
 "floor" row is SQLite alone writing the database the ingest wrote (same
 schema, rows, FTS5 index and indexes, copied with INSERT ... SELECT): the
 least any ingest producing that database on one SQLite connection can take.
+With --postgres (a URL whose user may create databases), the baseline is
+`psql \copy` of the rows the ingest stored (every table, exported as CSV)
+into a new database with the same schema, in one transaction.
 Timings are printed, never asserted.
 """
 import argparse, os, random, resource, shutil, statistics, subprocess, sys, time
@@ -406,6 +410,97 @@ def answers(a, binary, env):
           ['command', 'median s', 'range s', 'ratio', 'peak RSS MiB'])
 
 
+PG_TABLES = ['sources', 'records', 'sessions', 'session_operations', 'findings', 'session_algorithms_offered', 'catalog_variants', 'meta']
+
+
+def pg_url(base, name):
+    head = base.split('?')[0]
+    return head[:head.rindex('/')] + '/' + name
+
+
+def psql(url, *args, **kw):
+    return sh(['psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', url] + list(args), stdout=subprocess.DEVNULL, **kw)
+
+
+def pg_fresh(base, name):
+    psql(base, '-c', f'DROP DATABASE IF EXISTS {name} WITH (FORCE)', '-c', f'CREATE DATABASE {name}')
+    return pg_url(base, name)
+
+
+def pg_copy_script(url, work, export):
+    """\copy of every table; export=True writes the CSV files, else loads them."""
+    lines = []
+    for t in PG_TABLES:
+        f = os.path.join(work, f'pg-{t}.csv')
+        if export:
+            lines.append(f"\\copy (SELECT * FROM {t}) TO '{f}' CSV")
+        else:
+            lines.append(f"\\copy {t} FROM '{f}' CSV")
+    return '\n'.join(lines) + '\n'
+
+
+def postgres(a, binary, env):
+    base = a.postgres
+    log, _ = generate(a.work, a.lines)
+    print(f'input: {a.lines:,} lines, {os.path.getsize(log) / 1e6:.0f} MB ({log}); PostgreSQL {base.split("@")[-1]}; '
+          f'{a.runs} alternating runs, medians\n')
+    # The rows to copy: what one ingest stores.
+    src = pg_fresh(base, 'sftplog_bench_src')
+    sh([binary, 'ingest', '--quiet', '--db', src, log], env=env)
+    script = os.path.join(a.work, 'pg-export.sql')
+    with open(script, 'w') as f:
+        f.write(pg_copy_script(src, a.work, True))
+    psql(src, '-f', script)
+    load = os.path.join(a.work, 'pg-load.sql')
+    with open(load, 'w') as f:
+        f.write(pg_copy_script(src, a.work, False))
+    # Four distinct logs of a quarter each, for the concurrent ingesters.
+    quarter = a.lines // 4
+    parts = []
+    for i in range(4):
+        p = os.path.join(a.work, f'{quarter}-part{i + 1}.log')
+        if not os.path.exists(p):
+            with open(p, 'wb') as out:
+                sh([sys.executable, GEN, '--lines', str(quarter), '--seed', str(100 + i)], stdout=out)
+        parts.append(p)
+    res = {k: [] for k in ('copy', 'ingest', 'one', 'four')}
+    rss = {k: [] for k in res}
+    for i in range(a.runs):
+        order = list(res) if i % 2 == 0 else list(reversed(res))
+        for k in order:
+            url = pg_fresh(base, 'sftplog_bench')
+            if k == 'copy':
+                sh([binary, 'migrate', '--db', url], env=env, stderr=subprocess.DEVNULL)
+                dt, r = timed(['psql', '-X', '-q', '-1', '-v', 'ON_ERROR_STOP=1', url, '-f', load])
+            elif k == 'ingest':
+                dt, r = timed([binary, 'ingest', '--quiet', '--db', url, log], env=env)
+            elif k == 'one':
+                dt, r = timed([binary, 'ingest', '--quiet', '--db', url] + parts, env=env)
+            else:
+                sh([binary, 'migrate', '--db', url], env=env, stderr=subprocess.DEVNULL)
+                t0 = time.monotonic()
+                procs = [subprocess.Popen(['/usr/bin/time', '-f', '%M', binary, 'ingest', '--quiet', '--db', url, p], env=env,
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for p in parts]
+                outs = [p.communicate()[1].decode(errors='replace').strip().splitlines() for p in procs]
+                dt = time.monotonic() - t0
+                r = max(int(o[-1]) / 1024 for o in outs if o and o[-1].isdigit())
+            res[k].append(dt)
+            rss[k].append(r)
+        print(f'run {i + 1}: ' + '  '.join(f'{k} {res[k][-1]:.2f}s' for k in res), flush=True)
+    med = {k: statistics.median(v) for k, v in res.items()}
+    rows = [
+        ['psql \\copy of the stored rows (all tables, one transaction)', f'{med["copy"]:.2f}', fmt_rate(a.lines, med['copy']), '1.00', f'{max(rss["copy"]):.0f}'],
+        ['sftplog ingest --db postgres://…', f'{med["ingest"]:.2f}', fmt_rate(a.lines, med['ingest']), f'{med["ingest"] / med["copy"]:.2f}', f'{max(rss["ingest"]):.0f}'],
+        [f'1 ingester, 4 logs of {quarter:,} lines', f'{med["one"]:.2f}', fmt_rate(4 * quarter, med['one']), '', f'{max(rss["one"]):.0f}'],
+        [f'4 ingesters at once, one log each', f'{med["four"]:.2f}', fmt_rate(4 * quarter, med['four']), '', f'{max(rss["four"]):.0f} each'],
+    ]
+    print()
+    table(rows, ['command', 'median s', 'lines/s', 'ratio', 'peak RSS MiB'])
+    print(f'\nruns (s): ' + '; '.join(f'{k}: ' + ' '.join(f'{x:.2f}' for x in v) for k, v in res.items()))
+    for name in ('sftplog_bench', 'sftplog_bench_src'):
+        psql(base, '-c', f'DROP DATABASE IF EXISTS {name} WITH (FORCE)')
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--lines', type=int, default=1_000_000)
@@ -419,6 +514,7 @@ def main():
     ap.add_argument('--answers', action='store_true', help='audit/report/parse straight from the log, against lnav and grep')
     ap.add_argument('--smoke', action='store_true', help='tiny input, debug build, one run')
     ap.add_argument('--binary', help='sftplog binary (default: build release)')
+    ap.add_argument('--postgres', metavar='URL', help='PostgreSQL server (its user may create databases): ingest against psql \\copy')
     ap.add_argument('--compare', metavar='OLD', help='another sftplog binary to run side by side (parse and ingest)')
     a = ap.parse_args()
     if a.smoke:
@@ -437,7 +533,9 @@ def main():
         if not binary:
             sh(['swift', 'build', '-c', 'release', '--product', 'sftplog'], cwd=REPO, stdout=subprocess.DEVNULL)
             binary = os.path.join(REPO, '.build', 'release', 'sftplog')
-    if a.compare:
+    if a.postgres:
+        postgres(a, binary, env)
+    elif a.compare:
         compare(a, binary, env)
     elif a.answers:
         answers(a, binary, env)

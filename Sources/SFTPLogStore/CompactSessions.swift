@@ -121,25 +121,13 @@ enum CompactSessions {
         let insert = try db.makeStatement(sql: "INSERT INTO session_rows(rowid, \(columns.map { "\"\($0)\"" }.joined(separator: ", "))) "
             + "VALUES (?, \(Array(repeating: "?", count: columns.count).joined(separator: ",")))")
         let names = Dictionary(try Row.fetchAll(db, sql: "SELECT id, name FROM sources").map { ($0[0] as Int64, $0[1] as String) }, uniquingKeysWith: { a, _ in a })
-        let rows = try Row.fetchCursor(db, sql: "SELECT rowid AS row_id, * FROM sessions ORDER BY rowid")
-        while let r = try rows.next() {
-            var values: [SQLValue] = []
-            for c in sessionsColumns {
-                switch r[c] as DatabaseValue? {
-                case let v? where v.storage == .null: values.append(.null)
-                case let v?:
-                    switch v.storage {
-                    case .int64(let i): values.append(.int(i))
-                    case .double(let d): values.append(.double(d))
-                    case .string(let t): values.append(.text(t))
-                    case .blob(let b): values.append(.text(String(decoding: b, as: UTF8.self)))
-                    case .null: values.append(.null)
-                    }
-                case nil: values.append(.null)
-                }
-            }
-            let start = (r["start"] as String?).flatMap(SessionQuery.parseTimestamp)
-            let end = (r["end"] as String?).flatMap(SessionQuery.parseTimestamp)
+        // Read with their lengths: GRDB's rows cut a text at a NUL, which a log's user name can hold.
+        let r = try RawRows(db, sql: "SELECT rowid AS row_id, * FROM sessions ORDER BY rowid")
+        let positions = sessionsColumns.map { r.has($0) ? r.position($0) : -1 }
+        while try r.next() {
+            let values: [SQLValue] = positions.map { $0 < 0 ? .null : r.value(at: $0) }
+            let start = r.text("start").flatMap(SessionQuery.parseTimestamp)
+            let end = r.text("end").flatMap(SessionQuery.parseTimestamp)
             var row = terms.withTerms { t in
                 CompactSessions.row(values, start: start, end: end) { text in
                     let id = t.whole(text)
@@ -148,7 +136,7 @@ enum CompactSessions {
                 }
             }
             dropFile(&row) { names[$0] }
-            try insert.run([.int(r["row_id"])] + row, db)
+            try insert.run([.int(Int64(r.int("row_id") ?? 0))] + row, db)
         }
         try RecordWriter.storeTerms(db, terms.terms(used))
         try db.execute(sql: "DROP TABLE sessions")

@@ -11,6 +11,7 @@ enum SQLValue {
     case int(Int64)
     case double(Double)
     case text(String)
+    case blob([UInt8])
 
     init(_ v: String?) { self = v.map(SQLValue.text) ?? .null }
     init(_ v: Int?) { self = v.map { .int(Int64($0)) } ?? .null }
@@ -25,6 +26,7 @@ enum SQLValue {
         case .int(let x): return x.databaseValue
         case .double(let x): return x.databaseValue
         case .text(let x): return x.databaseValue
+        case .blob(let x): return Data(x).databaseValue
         }
     }
 }
@@ -60,6 +62,8 @@ extension Statement {
                     _ = sqlite3_bind_text(s, i, p.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) } ?? UnsafePointer<CChar>(bitPattern: 1),
                                           Int32(p.count), Statement.transient)
                 }
+            case .blob(let b):
+                b.withUnsafeBytes { p in _ = sqlite3_bind_blob(s, i, p.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(p.count), Statement.transient) }
             }
         }
     }

@@ -29,6 +29,18 @@ struct RawRows {
         throw db.stepError(rc)
     }
 
+    func has(_ name: String) -> Bool { positions[name] != nil }
+
+    /// The column as stored (a blob read as text, as the session columns are).
+    func value(at i: Int32) -> SQLValue {
+        switch sqlite3_column_type(statement.sqliteStatement, i) {
+        case SQLITE_NULL: return .null
+        case SQLITE_INTEGER: return .int(sqlite3_column_int64(statement.sqliteStatement, i))
+        case SQLITE_FLOAT: return .double(sqlite3_column_double(statement.sqliteStatement, i))
+        default: return text(at: i).map(SQLValue.text) ?? .null
+        }
+    }
+
     func position(_ name: String) -> Int32 {
         guard let p = positions[name] else { preconditionFailure("no column \(name)") }
         return p

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import SFTPLogRecords
 import SFTPLogCatalog
 import SFTPLogSessions
@@ -183,9 +184,29 @@ public struct StoreReader {
         guard stmt.isReadonly else {
             throw StoreError.readOnlyViolation("the database is opened read-only; statements that change it are refused")
         }
-        let cursor = try Row.fetchCursor(stmt)
+        // Stepped by hand: GRDB's rows cut a text at a NUL, and log text can hold one.
+        let s = stmt.sqliteStatement
+        let n = sqlite3_column_count(s)
         var rows: [[QueryValue]] = []
-        while let row = try cursor.next() { rows.append(row.databaseValues.map(QueryValue.init)) }
+        while true {
+            let rc = sqlite3_step(s)
+            if rc == SQLITE_DONE { break }
+            guard rc == SQLITE_ROW else { throw QueryError.invalid(String(cString: sqlite3_errmsg(db.sqliteConnection))) }
+            rows.append((0..<n).map { i in
+                switch sqlite3_column_type(s, i) {
+                case SQLITE_NULL: return .null
+                case SQLITE_INTEGER: return .integer(sqlite3_column_int64(s, i))
+                case SQLITE_FLOAT: return .real(sqlite3_column_double(s, i))
+                case SQLITE_BLOB:
+                    let count = Int(sqlite3_column_bytes(s, i))
+                    guard count > 0, let p = sqlite3_column_blob(s, i) else { return .blob([]) }
+                    return .blob(Array(UnsafeRawBufferPointer(start: p, count: count)))
+                default:
+                    guard let p = sqlite3_column_text(s, i) else { return .text("") }
+                    return .text(String(decoding: UnsafeBufferPointer(start: p, count: Int(sqlite3_column_bytes(s, i))), as: UTF8.self))
+                }
+            })
+        }
         return QueryResult(columns: stmt.columnNames, rows: rows)
     }
 }
@@ -204,15 +225,6 @@ public enum QueryValue: Sendable, Equatable {
     case text(String)
     case blob([UInt8])
 
-    init(_ v: DatabaseValue) {
-        switch v.storage {
-        case .null: self = .null
-        case .int64(let i): self = .integer(i)
-        case .double(let d): self = .real(d)
-        case .string(let s): self = .text(s)
-        case .blob(let d): self = .blob([UInt8](d))
-        }
-    }
 }
 
 public enum QueryError: Error, CustomStringConvertible {

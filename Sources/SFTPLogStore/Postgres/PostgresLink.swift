@@ -68,7 +68,7 @@ final class PostgresLink: Sendable {
     @discardableResult
     func rows(_ q: PostgresQuery) throws -> [PostgresRow] {
         do {
-            let result = try connection.query(q, logger: Self.logger).wait()
+            let result = try waitOrClosed(connection.query(q, logger: Self.logger))
             return Array(result.rows)
         } catch {
             throw StoreError.server(location: location.redacted, reason: Self.describe(error, location: location))
@@ -99,7 +99,7 @@ final class PostgresLink: Sendable {
     func copy(into table: String, columns: [String], chunks: [[UInt8]]) throws {
         let c = connection
         do {
-            try Self.blocking {
+            try blocking {
                 try await c.copyFrom(table: table, columns: columns, logger: Self.logger) { writer in
                     for chunk in chunks { try await writer.write(ByteBuffer(bytes: chunk)) }
                 }
@@ -111,21 +111,34 @@ final class PostgresLink: Sendable {
 
     /// Runs `body` on the concurrency runtime and waits for it; only ever called
     /// from threads that are not the runtime's (the CLI's and the writer's).
-    private static func blocking(_ body: @escaping @Sendable () async throws -> Void) throws {
-        let outcome = Mutex<Result<Void, any Error>?>(nil)
+    private func blocking(_ body: @escaping @Sendable () async throws -> Void) throws {
+        let outcome = FirstOutcome<Void>()
         let done = DispatchSemaphore(value: 0)
         Task {
-            do { try await body(); outcome.withLock { $0 = .success(()) } } catch { outcome.withLock { $0 = .failure(error) } }
-            done.signal()
+            do { try await body(); if outcome.set(.success(())) { done.signal() } } catch { if outcome.set(.failure(error)) { done.signal() } }
         }
+        connection.closeFuture.whenComplete { _ in if outcome.set(.failure(Self.closed)) { done.signal() } }
         done.wait()
-        try outcome.withLock { $0! }.get()
+        try outcome.value!.get()
     }
+
+    /// A server that ends the connection (restarted, or the backend terminated)
+    /// does not always fail what is waiting on it; the close does.
+    private func waitOrClosed<T: Sendable>(_ f: EventLoopFuture<T>) throws -> T {
+        let p = connection.eventLoop.makePromise(of: T.self)
+        let settled = FirstOutcome<Void>()
+        f.whenComplete { r in if settled.set(.success(())) { p.completeWith(r) } }
+        connection.closeFuture.whenComplete { _ in if settled.set(.success(())) { p.fail(Self.closed) } }
+        return try p.futureResult.wait()
+    }
+
+    static let closed = StoreError.server(location: "", reason: "the server closed the connection")
 
     /// One line for a failed connect or statement. PostgresNIO's own description
     /// is deliberately vague; the server's message and SQLSTATE say what happened,
     /// and none of them carries the password.
     static func describe(_ error: any Error, location: PostgresLocation) -> String {
+        if case .server(_, let reason)? = error as? StoreError { return reason }
         if let e = error as? StoreError { return e.description }
         if let e = error as? PSQLError {
             if let info = e.serverInfo, let message = info[.message] {
@@ -165,9 +178,54 @@ final class PostgresLink: Sendable {
     }
 }
 
+/// The first of several outcomes racing to settle one wait.
+final class FirstOutcome<T: Sendable>: Sendable {
+    private let box = Mutex<Result<T, any Error>?>(nil)
+    /// True for the first outcome only.
+    func set(_ r: Result<T, any Error>) -> Bool { box.withLock { v in defer { if v == nil { v = r } }; return v == nil } }
+    var value: Result<T, any Error>? { box.withLock { $0 } }
+}
+
+/// PostgreSQL text cannot hold NUL, which log lines can. It is written as
+/// U+10FFFE then `0`, and a U+10FFFE of the text as two of them (a
+/// noncharacter, so no log has a reason to hold it); the readers undo it, so
+/// answers from PostgreSQL equal those from SQLite. `raw` (bytea) keeps the bytes.
+enum PostgresText {
+    static let marker: [UInt8] = [0xF4, 0x8F, 0xBF, 0xBE]
+    static let markerScalar: Unicode.Scalar = "\u{10FFFE}"
+
+    static func escape(_ s: String) -> String {
+        guard s.utf8.contains(where: { $0 == 0 || $0 == 0xF4 }) else { return s }
+        var out = String.UnicodeScalarView()
+        for u in s.unicodeScalars {
+            if u == "\0" { out.append(markerScalar); out.append("0") }
+            else if u == markerScalar { out.append(markerScalar); out.append(markerScalar) }
+            else { out.append(u) }
+        }
+        return String(out)
+    }
+
+    static func unescape(_ s: String) -> String {
+        guard s.utf8.contains(0xF4), s.unicodeScalars.contains(markerScalar) else { return s }
+        var out = String.UnicodeScalarView()
+        var pending = false
+        for u in s.unicodeScalars {
+            if pending {
+                out.append(u == "0" ? "\0" : u)
+                pending = false
+            } else if u == markerScalar {
+                pending = true
+            } else {
+                out.append(u)
+            }
+        }
+        if pending { out.append(markerScalar) }
+        return String(out)
+    }
+}
+
 /// Text-format COPY rows: tab-separated, `\N` for NULL, backslash escapes for
-/// the bytes COPY treats specially, `\\x…` for bytea. NUL cannot be in a
-/// PostgreSQL text value; it is written as U+FFFD (the record's `raw` keeps the byte).
+/// the bytes COPY treats specially, `\\x…` for bytea, NUL as `PostgresText` says.
 struct CopyText {
     private(set) var bytes: [UInt8] = []
     private var first = true
@@ -179,13 +237,13 @@ struct CopyText {
     mutating func text(_ s: String?) {
         guard let s else { return null() }
         separator()
-        for b in s.utf8 {
+        let t = PostgresText.escape(s)
+        for b in t.utf8 {
             switch b {
             case 0x5C: bytes += [0x5C, 0x5C]
             case 0x09: bytes += [0x5C, 0x74]
             case 0x0A: bytes += [0x5C, 0x6E]
             case 0x0D: bytes += [0x5C, 0x72]
-            case 0x00: bytes += [0xEF, 0xBF, 0xBD]
             default: bytes.append(b)
             }
         }

@@ -152,7 +152,7 @@ extension PostgresStore {
             // Lines from the stored source's resume line on are read again (the last
             // one may have grown); earlier ones keep their rows and get the session
             // they belong to now.
-            try link.execute("CREATE TEMP TABLE staged_records (LIKE records) ON COMMIT DROP")
+            try link.execute("CREATE TEMP TABLE staged_records ON COMMIT DROP AS SELECT * FROM records WITH NO DATA")
             try copy(db, select: "SELECT * FROM records WHERE source_id = \(stagedID) ORDER BY id", into: "staged_records",
                      columns: [("source_id", .int)] + Self.recordColumns, fixed: ["source_id": String(sourceID)])
             try link.rows("DELETE FROM records WHERE source_id = \(sourceID) AND line >= \(fromLine)")
@@ -207,7 +207,7 @@ extension PostgresStore {
         ]
         for (table, columns, select, key) in tables {
             let temp = "staged_\(table)"
-            try link.execute("CREATE TEMP TABLE \(temp) (LIKE \(table)) ON COMMIT DROP")
+            try link.execute("CREATE TEMP TABLE \(temp) ON COMMIT DROP AS SELECT * FROM \(table) WITH NO DATA")
             try copy(db, select: select, into: temp, columns: columns, fixed: ["source_id": String(sourceID)])
             let cols = columns.map { Self.quoted($0.0) }.joined(separator: ", ")
             try link.rows(PostgresQuery(unsafeSQL: "INSERT INTO \(table) (\(cols)) SELECT \(cols) FROM \(temp) ON CONFLICT (\(key)) DO NOTHING"))
@@ -250,6 +250,6 @@ extension PostgresStore {
         return count
     }
 
-    /// PostgreSQL text holds no NUL (see `CopyText`).
-    static func pgText(_ s: String?) -> String? { s.map { $0.contains("\0") ? $0.replacingOccurrences(of: "\0", with: "\u{FFFD}") : $0 } }
+    /// PostgreSQL text holds no NUL (see `PostgresText`).
+    static func pgText(_ s: String?) -> String? { s.map(PostgresText.escape) }
 }

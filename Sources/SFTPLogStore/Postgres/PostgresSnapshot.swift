@@ -57,19 +57,20 @@ extension PostgresStore {
             let rows = try link.rows(PostgresQuery(unsafeSQL: sql, binds: binds))
             for row in rows {
                 let cells = row.makeRandomAccess()
-                var args: [DatabaseValueConvertible?] = []
+                // Bound with their lengths: a text holding NUL is kept whole (GRDB's binding stops there).
+                var args: [SQLValue] = []
                 args.reserveCapacity(columns.count)
                 for (i, (_, kind)) in columns.enumerated() {
                     let c = cells[i]
-                    guard c.bytes != nil else { args.append(nil); continue }
+                    guard c.bytes != nil else { args.append(.null); continue }
                     switch kind {
-                    case .text: args.append(try c.decode(String.self))
-                    case .int: args.append(try c.decode(Int64.self))
-                    case .double: args.append(try c.decode(Double.self))
-                    case .bytea: args.append(Data(try c.decode(ByteBuffer.self).readableBytesView))
+                    case .text: args.append(.text(PostgresText.unescape(try c.decode(String.self))))
+                    case .int: args.append(.int(try c.decode(Int64.self)))
+                    case .double: args.append(.double(try c.decode(Double.self)))
+                    case .bytea: args.append(.blob(Array(try c.decode(ByteBuffer.self).readableBytesView)))
                     }
                 }
-                try insert.execute(arguments: StatementArguments(args))
+                try insert.run(args, db)
             }
             guard rows.count == page, let last = rows.last else { break }
             let cells = last.makeRandomAccess()

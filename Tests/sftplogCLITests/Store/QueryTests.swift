@@ -32,6 +32,22 @@ final class QueryTests: XCTestCase {
         XCTAssertEqual(Dictionary(uniqueKeysWithValues: rows.map { ($0["account"] as! String, $0["events"] as! Int) }), expected)
     }
 
+    /// A NUL inside a log's text is data: `query` gives the whole value, not the part before it.
+    func testTextAfterANULIsKept() throws {
+        let dir = Paths.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let db = dir.appendingPathComponent("nul.db").path
+        _ = try CLI.run(["ingest", "--quiet", "--db", db, Paths.fixture("hostile/nul-bytes.log")])
+        let r = try CLI.run(["query", "--db", db, "--format", "ndjson", "SELECT account, message, length(account) AS n FROM records WHERE line <= 2 ORDER BY line"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let rows = CLI.jsonLines(r.stdout)
+        XCTAssertEqual(rows.map { $0["account"] as? String }, ["Un\u{0}known", "alice"])
+        XCTAssertEqual(rows.last?["message"] as? String, "New SSH\u{0} connection made.")
+        // The sessions built from it keep the whole name through a migration too (MigrationTests), and in `sessions --json`.
+        let sessions = try CLI.run(["sessions", "--json", "--db", db])
+        XCTAssertTrue(sessions.stdout.contains("\"Un\\u0000known\""), sessions.stdout)
+    }
+
     func testEventsPerHourAndTable() throws {
         let sql = "SELECT strftime('%Y-%m-%d %H:00', ts_utc) AS hour, count(*) AS events FROM records GROUP BY hour ORDER BY hour"
         let r = try query(sql, "ndjson")
