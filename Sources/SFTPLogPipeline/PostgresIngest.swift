@@ -22,6 +22,7 @@ public enum PostgresIngest {
         }
         guard !toRead.isEmpty else { return }
         let dir = ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
+        removeAbandoned(in: dir, prefix: "sftplog-staging-")
         let path = "\(dir)/sftplog-staging-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).db"
         defer { for suffix in ["", "-wal", "-shm", "-lock"] { unlink(path + suffix) } }
         let staging = try LogStore.openForWriting(path)
@@ -60,6 +61,16 @@ public enum PostgresIngest {
             case nil: break
             }
             each(name, .success(r))
+        }
+    }
+
+    /// Staging files of runs that were killed (their process is gone): removed.
+    public static func removeAbandoned(in dir: String, prefix: String) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return }
+        for name in names where name.hasPrefix(prefix) {
+            guard let pid = name.dropFirst(prefix.count).split(separator: "-").first.flatMap({ Int32($0) }), pid > 0,
+                  kill(pid, 0) != 0, errno == ESRCH else { continue }
+            unlink("\(dir)/\(name)")
         }
     }
 

@@ -20,6 +20,7 @@ struct DatabaseOption: ParsableArguments {
         let store = try PostgresStore.openForReading(server)
         defer { store.close() }
         let dir = ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
+        PostgresIngest.removeAbandoned(in: dir, prefix: "sftplog-snapshot-")
         let file = "\(dir)/sftplog-snapshot-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).db"
         defer { for suffix in ["", "-wal", "-shm", "-journal"] { unlink(file + suffix) } }
         try store.snapshot(into: file, records: records)

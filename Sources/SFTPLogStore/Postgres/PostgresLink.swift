@@ -101,7 +101,12 @@ final class PostgresLink: Sendable {
         do {
             try blocking {
                 try await c.copyFrom(table: table, columns: columns, logger: Self.logger) { writer in
-                    for chunk in chunks { try await writer.write(ByteBuffer(bytes: chunk)) }
+                    for chunk in chunks {
+                        // PostgresNIO 1.33 traps (a precondition) on a write after the server
+                        // ended the connection; checking first leaves only a narrow race.
+                        guard !c.isClosed else { throw Self.closed }
+                        try await writer.write(ByteBuffer(bytes: chunk))
+                    }
                 }
             }
         } catch {

@@ -157,13 +157,17 @@ final class PostgresStoreTests: TemporaryDirectoryTestCase {
     func testAnInterruptedIngestIsCompletedByTheNextRun() throws {
         let pg = try database("cut"), clean = try database("clean")
         let files = try (1...24).map { try Paths.generatedLog(lines: 1500, seed: $0, in: dir) }
+        // Staging files go here: one a killed run leaves is removed by the next.
+        let tmp = dir.appendingPathComponent("tmp")
+        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
+        let staging = { try FileManager.default.contentsOfDirectory(atPath: tmp.path).filter { $0.hasPrefix("sftplog-staging-") } }
         for interruption in ["terminate the server connection", "SIGKILL"] {
             try TestPostgres.psql("DROP SCHEMA public CASCADE; CREATE SCHEMA public", database: pg)
             let app = "sftplog_cut_\(UInt32.random(in: 0...UInt32.max))"
             let p = Process()
             p.executableURL = URL(fileURLWithPath: CLI.binary)
             p.arguments = ["ingest", "--quiet", "--db", pg + "?application_name=\(app)"] + files
-            p.environment = CLI.environment()
+            p.environment = CLI.environment(["TMPDIR": tmp.path])
             let err = Pipe()
             p.standardError = err
             p.standardOutput = FileHandle.nullDevice
@@ -192,7 +196,9 @@ final class PostgresStoreTests: TemporaryDirectoryTestCase {
             // Every stored source is whole.
             XCTAssertEqual(try TestPostgres.psql("SELECT count(*) FROM sources s WHERE records <> (SELECT count(*) FROM records r WHERE r.source_id = s.id)",
                                                  database: pg), "0", interruption)
-            try ingest(pg, files)
+            if interruption == "SIGKILL" { XCTAssertFalse(try staging().isEmpty, "the killed run left no staging file to clean") }
+            try ingest(pg, files, env: ["TMPDIR": tmp.path])
+            XCTAssertEqual(try staging(), [], interruption)
             if interruption == "terminate the server connection" { try ingest(clean, files) }
             try assertSameRows(pg, clean, "\(interruption), then completed")
         }
