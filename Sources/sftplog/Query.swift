@@ -24,7 +24,7 @@ struct Query: ParsableCommand {
                 defer { store.close() }
                 result = try store.query(sql)
             }
-            FileHandle.standardOutput.write(Data(QueryRunner.render(result, as: output.effective, maxCell: Terminal.maxCell(60)).utf8))
+            FileHandle.standardOutput.write(Data(try QueryRunner.render(result, as: output.effective, maxCell: Terminal.maxCell(60)).utf8))
         }
     }
 }

@@ -48,6 +48,28 @@ final class QueryTests: XCTestCase {
         XCTAssertTrue(sessions.stdout.contains("\"Un\\u0000known\""), sessions.stdout)
     }
 
+    /// A table pads every row to its widest cell: one 600 KB hostile line among
+    /// 2,000 rows asked for over a GB and aborted. It is refused with a way out.
+    func testATableTooLargeToWriteIsRefusedWithTheOtherFormats() throws {
+        let dir = Paths.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let db = dir.appendingPathComponent("wide.db").path
+        let log = try Paths.generatedLog(lines: 2000, seed: 7, in: dir)
+        _ = try CLI.run(["ingest", "--quiet", "--db", db, log, Paths.fixture("hostile/json-deep.log")])
+        let sql = "SELECT line, coalesce(text, message) AS body FROM records ORDER BY id"
+        // Into a pipe, with no terminal width: cells are not cut.
+        let table = try CLI.run(["query", "--db", db, "--format", "table", sql], env: ["COLUMNS": "0"])
+        XCTAssertEqual(table.status, 1)
+        XCTAssertTrue(table.stdout.isEmpty)
+        XCTAssertTrue(table.stderr.hasPrefix("sftplog: the table would take more than 1 GiB (column body"), table.stderr)
+        XCTAssertTrue(table.stderr.contains("--format csv"), table.stderr)
+        let ndjson = try CLI.run(["query", "--db", db, "--format", "ndjson", sql])
+        XCTAssertEqual(ndjson.status, 0, ndjson.stderr)
+        let count = try CLI.run(["query", "--db", db, "--format", "csv", "SELECT count(*) AS n FROM records"])
+        XCTAssertEqual("n\r\n\(CLI.jsonLines(ndjson.stdout).count)\r\n", count.stdout)
+        XCTAssertTrue(ndjson.stdout.utf8.count > 600_000)
+    }
+
     func testEventsPerHourAndTable() throws {
         let sql = "SELECT strftime('%Y-%m-%d %H:00', ts_utc) AS hour, count(*) AS events FROM records GROUP BY hour ORDER BY hour"
         let r = try query(sql, "ndjson")
