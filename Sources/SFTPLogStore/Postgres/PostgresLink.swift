@@ -157,12 +157,13 @@ final class PostgresLink: Sendable {
                 }
                 return s
             }
-            if let u = e.underlying { return "cannot connect to \(plain(u))" }
+            // A closed connection carries the server's error that closed it.
+            if let inner = e.underlying as? PSQLError { return describe(inner, location: location) }
             switch e.code {
             case .serverClosedConnection, .uncleanShutdown: return "the server closed the connection"
-            case .connectionError: return "cannot connect"
+            case .connectionError: return e.underlying.map { "cannot connect to \(plain($0))" } ?? "cannot connect"
             case .sslUnsupported: return "the server does not support TLS (sslmode=\(location.sslMode.rawValue))"
-            default: return "PostgreSQL error \(e.code)"
+            default: return e.underlying.map(plain) ?? "PostgreSQL error \(e.code)"
             }
         }
         return plain(error)
