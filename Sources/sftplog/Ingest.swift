@@ -55,29 +55,18 @@ struct Ingest: ParsableCommand {
             let files = try input.files(inputs)
             if follow {
                 (summary, failures) = try followFiles(files, database: path, options: options)
-                try report(summary, started: started, database: path)
-                if failures > 0 { throw ExitCode(1) }
-                if summary.unparsed > 0 { throw ExitCode(2) }
+                try conclude(summary, failures: failures, started: started, database: path)
                 return
             }
             let progress = !quiet && isatty(2) != 0 ? ProgressLine(files: files) : nil
             if let progress { ingestor.onProgress = { progress.update($0) } }
             // One bad input does not lose the others: report and go on.
-            ingestor.ingest(files) { name, outcome in
-                switch outcome {
-                case .success(let r): summary.sources.append(r)
-                case .failure(let error):
-                    Terminal.warn(LogStore.explain(error, database: path, during: "storing \(name)"))
-                    failures += 1
-                }
-            }
+            ingestor.ingest(files) { name, outcome in Self.tally(outcome, of: name, database: path, into: &summary, failures: &failures) }
             progress?.clear()
             do { try ingestor.finish() } catch { Terminal.warn(LogStore.explain(error, database: path, during: "building the record indexes")); failures += 1 }
             queue.finishWriting()
             unparsed.summarise()
-            try report(summary, started: started, database: path)
-            if failures > 0 { throw ExitCode(1) }
-            if summary.unparsed > 0 { throw ExitCode(2) }
+            try conclude(summary, failures: failures, started: started, database: path)
         }
     }
 
@@ -99,17 +88,26 @@ struct Ingest: ParsableCommand {
             if let batchSize { ingestor.batchSize = max(1, batchSize) }
             if !quiet { ingestor.onUnparsed = { unparsed.add($0) } }
             if let progress { ingestor.onProgress = { progress.update($0) } }
-        }, each: { file, outcome in
-            switch outcome {
-            case .success(let r): summary.sources.append(r)
-            case .failure(let error):
-                Terminal.warn(LogStore.explain(error, database: name, during: "storing \(file)"))
-                failures += 1
-            }
-        })
+        }, each: { file, outcome in Self.tally(outcome, of: file, database: name, into: &summary, failures: &failures) })
         progress?.clear()
         unparsed.summarise()
-        try report(summary, started: started, database: name)
+        try conclude(summary, failures: failures, started: started, database: name)
+    }
+
+    /// One input's outcome: its result kept, or its error named, and the others go on.
+    static func tally(_ outcome: Result<SourceIngestResult, Error>, of name: String, database: String,
+                      into summary: inout IngestSummary, failures: inout Int) {
+        switch outcome {
+        case .success(let r): summary.sources.append(r)
+        case .failure(let error):
+            Terminal.warn(LogStore.explain(error, database: database, during: "storing \(name)"))
+            failures += 1
+        }
+    }
+
+    /// The summary, then the documented exit status: 1 an input failed, 2 some lines unparsed.
+    func conclude(_ summary: IngestSummary, failures: Int, started: Date, database: String) throws {
+        try report(summary, started: started, database: database)
         if failures > 0 { throw ExitCode(1) }
         if summary.unparsed > 0 { throw ExitCode(2) }
     }

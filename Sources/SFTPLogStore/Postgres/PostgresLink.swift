@@ -264,7 +264,7 @@ struct CopyText {
     mutating func double(_ v: Double?) {
         guard let v else { return null() }
         separator()
-        // The shortest text that reads back as the same double, as SQLite prints it.
+        // Swift's shortest text that reads back as the same double.
         bytes += Array("\(v)".utf8)
     }
 

@@ -132,12 +132,9 @@ extension PostgresStore {
             let cols = Self.sourceColumns.map(\.0)
             var values: [String] = []
             var binds = PostgresBindings()
-            for (i, (c, kind)) in Self.sourceColumns.enumerated() {
+            for (i, column) in Self.sourceColumns.enumerated() {
                 values.append("$\(i + 1)")
-                switch kind {
-                case .int: binds.append(s[c] as Int64?)
-                default: binds.append(Self.pgText(s[c] as String?))
-                }
+                Self.bind(s, column, to: &binds)
             }
             let sql = "INSERT INTO sources (\(cols.joined(separator: ", "))) VALUES (\(values.joined(separator: ", "))) ON CONFLICT (content_hash) DO NOTHING RETURNING id"
             guard let id = try link.rows(PostgresQuery(unsafeSQL: sql, binds: binds)).first?.decode(Int64.self) else {
@@ -179,12 +176,9 @@ extension PostgresStore {
         let kept: Set<String> = ["name", "first_ingested_at"]
         var sets: [String] = []
         var binds = PostgresBindings()
-        for (c, kind) in Self.sourceColumns where !kept.contains(c) {
-            sets.append("\(c) = $\(sets.count + 1)")
-            switch kind {
-            case .int: binds.append(s[c] as Int64?)
-            default: binds.append(Self.pgText(s[c] as String?))
-            }
+        for column in Self.sourceColumns where !kept.contains(column.0) {
+            sets.append("\(column.0) = $\(sets.count + 1)")
+            Self.bind(s, column, to: &binds)
         }
         binds.append(id)
         try link.rows(PostgresQuery(unsafeSQL: "UPDATE sources SET \(sets.joined(separator: ", ")) WHERE id = $\(sets.count + 1)", binds: binds))
@@ -248,6 +242,14 @@ extension PostgresStore {
         }
         try flush()
         return count
+    }
+
+    /// A staged source's column as a parameter (the source columns are integers and text).
+    static func bind(_ s: Row, _ column: (String, CopyKind), to binds: inout PostgresBindings) {
+        switch column.1 {
+        case .int: binds.append(s[column.0] as Int64?)
+        default: binds.append(pgText(s[column.0] as String?))
+        }
     }
 
     /// PostgreSQL text holds no NUL (see `PostgresText`).
