@@ -14,6 +14,9 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
         .package(url: "https://github.com/vapor/postgres-nio", exact: "1.33.2"),
+        // Already under postgres-nio; named for the webhook client of `watch`.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // zlib, libbz2 and liblzma from the system, for compressed inputs.
@@ -48,12 +51,23 @@ let package = Package(
             name: "SFTPLogPipeline",
             dependencies: ["SFTPLogRecords", "SFTPLogCatalog", "SFTPLogSFTPPlus", "SFTPLogOpenSSH", "SFTPLogSessions", "SFTPLogStore"]
         ),
+        // Alerts from records and sessions (`watch`): rules are data, catalog/alert-rules.json.
+        .target(name: "SFTPLogAlerts", dependencies: ["SFTPLogRecords", "SFTPLogCatalog", "SFTPLogOpenSSH", "SFTPLogSessions"]),
+        // `watch`: syslog listeners, following, and alert delivery (stdout, syslog, webhooks).
+        .target(
+            name: "SFTPLogWatch",
+            dependencies: [
+                "SFTPLogRecords", "SFTPLogCatalog", "SFTPLogSessions", "SFTPLogStore", "SFTPLogReport", "SFTPLogPipeline", "SFTPLogAlerts",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         // All of the above, re-exported, with the catalogue as resources.
         .target(
             name: "SFTPLogKit",
             dependencies: [
                 "SFTPLogRecords", "SFTPLogCatalog", "SFTPLogSFTPPlus", "SFTPLogOpenSSH", "SFTPLogSessions", "SFTPLogStore",
-                "SFTPLogReport", "SFTPLogPipeline",
+                "SFTPLogReport", "SFTPLogPipeline", "SFTPLogAlerts", "SFTPLogWatch",
             ],
             resources: [.copy("Resources/catalog")]
         ),
@@ -73,7 +87,7 @@ let package = Package(
         .testTarget(
             name: "SFTPLogKitTests",
             // Each stage too, for @testable imports of its internals.
-            dependencies: ["SFTPLogKit", "SFTPLogTestSupport", .product(name: "Yams", package: "Yams"), "SFTPLogRecords", "SFTPLogCatalog", "SFTPLogSFTPPlus", "SFTPLogOpenSSH", "SFTPLogSessions", "SFTPLogStore", "SFTPLogReport", "SFTPLogPipeline"],
+            dependencies: ["SFTPLogKit", "SFTPLogTestSupport", .product(name: "Yams", package: "Yams"), "SFTPLogRecords", "SFTPLogCatalog", "SFTPLogSFTPPlus", "SFTPLogOpenSSH", "SFTPLogSessions", "SFTPLogStore", "SFTPLogReport", "SFTPLogPipeline", "SFTPLogAlerts", "SFTPLogWatch"],
             exclude: ["Fixtures"]
         ),
         // Tests that run the built `sftplog` as a user would: depending on the
@@ -85,6 +99,7 @@ let package = Package(
                 "SFTPLogKit",
                 "SFTPLogTestSupport",
                 "SFTPLogRecords", "SFTPLogCatalog", "SFTPLogSFTPPlus", "SFTPLogOpenSSH", "SFTPLogSessions", "SFTPLogStore", "SFTPLogReport", "SFTPLogPipeline",
+                "SFTPLogAlerts", "SFTPLogWatch",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),

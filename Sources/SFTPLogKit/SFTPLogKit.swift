@@ -9,3 +9,5 @@
 @_exported import SFTPLogStore
 @_exported import SFTPLogReport
 @_exported import SFTPLogPipeline
+@_exported import SFTPLogAlerts
+@_exported import SFTPLogWatch

@@ -43,6 +43,10 @@ public struct OpenSSHSessionBuilder {
         return out
     }
 
+    /// The run still being read, as it stands (for watchers that judge a run
+    /// while it goes on); nil before the first run.
+    public func peek() -> OpenSSHSession? { cur?.finalize() }
+
     public mutating func finish() -> [OpenSSHSession] {
         close()
         let out = sessions

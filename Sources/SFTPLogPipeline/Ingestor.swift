@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import SFTPLogRecords
 import SFTPLogCatalog
 import SFTPLogSFTPPlus
@@ -40,6 +41,8 @@ public final class Ingestor {
     public var sessions: SessionRebuild?
     /// Called for every line kept as `unparsed` (for per-line diagnostics).
     public var onUnparsed: ((Record) -> Void)?
+    /// Called for every record as it is read, before it is stored (`watch`'s alerts).
+    public var onRecord: ((Record) -> Void)?
     /// Called on the parsing thread after each batch is handed to the writer.
     public var onProgress: ((IngestProgress) -> Void)?
     static let headLength = 4096
@@ -178,8 +181,15 @@ public final class Ingestor {
 
     /// Before the first source: an empty records table is loaded without its
     /// secondary indexes (built once in `finish`).
+    /// Set when several ingestors write one database at once (followers of
+    /// several files): term ids come from one dictionary, or two terms would get one id.
+    public var sharedTerms: SharedTerms?
+
     func prepare() throws {
-        if terms == nil { terms = try store.read { try $0.termDictionary() } }
+        if terms == nil {
+            let load = { [store] in try store.read { try $0.termDictionary() } }
+            terms = try sharedTerms?.dictionary(load) ?? load()
+        }
         guard bulkLoad == nil else { return }
         guard deferIndexes else { bulkLoad = false; return }
         bulkLoad = try store.write { try $0.dropIndexesIfEmpty() }
@@ -394,6 +404,7 @@ public final class Ingestor {
                     try commit(final: false)
                 }
             }
+            if let onRecord { onRecord(r) }
             load.add(r, seq: seq, zone: zone, onUnparsed: onUnparsed)
         })
         try commit(final: true)
@@ -407,6 +418,22 @@ public final class Ingestor {
             try streamCheck.get()
             return load.outcome
         })
+    }
+}
+
+/// One term dictionary for the ingestors that write one database together.
+public final class SharedTerms: Sendable {
+    private let terms = Mutex<TermDictionary?>(nil)
+    public init() {}
+
+    /// The dictionary, loaded by the first ingestor that asks (under its writer lock).
+    func dictionary(_ load: () throws -> TermDictionary) throws -> TermDictionary {
+        try terms.withLock { t in
+            if let t { return t }
+            let d = try load()
+            t = d
+            return d
+        }
     }
 }
 

@@ -261,8 +261,12 @@ public final class SFTPPlusTextReader: LogReader {
         if TextLayouts.isDigit(first) {
             fields = TextLayouts.idFirst(c) ?? TextLayouts.tsFirst(c)
         } else if first == 0x3C {
-            let (year, note) = syslogYear()
-            fields = TextLayouts.syslog(c, year: year, yearNote: note)
+            if let f = TextLayouts.syslog5424(c) {
+                fields = f
+            } else {
+                let (year, note) = syslogYear()
+                fields = TextLayouts.syslog(c, year: year, yearNote: note)
+            }
         } else if first == 0x7B {
             if let records = JSONEvents.records(c, p, file: file) { for r in records { try emit(r) }; return }
             // Name the cause: nesting beyond the parser's limit is refused, not "incomplete".

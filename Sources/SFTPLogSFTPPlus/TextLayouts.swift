@@ -141,13 +141,18 @@ package enum TextLayouts {
         }
         guard e > s, p[e - 1] == 0x3A, e < p.count else { return nil }
         extra.append(("syslog_tag", .string(string(p, s, e - 1))))
-        let idStart = e + 1
+        return syslogEvent(p, at: e + 1, layout: "syslog", timestamp: ts, timestampNote: yearNote, extra: extra)
+    }
+
+    /// After a syslog header: `id [account] address:port message`, what
+    /// SFTPPlus's syslog handler writes as the message.
+    static func syslogEvent(_ p: UnsafeBufferPointer<UInt8>, at idStart: Int, layout: String, timestamp: LogTimestamp?,
+                            timestampNote: String?, extra: [(String, JSONValue)]) -> TextEventFields? {
         guard let idEnd = eventID(p, idStart) else { return nil }
-        var f = TextEventFields(layout: "syslog", timestamp: ts, timestampNote: yearNote,
+        var f = TextEventFields(layout: layout, timestamp: timestamp, timestampNote: timestampNote,
                                 eventID: string(p, idStart, idEnd), messageStart: p.count, extra: extra)
         let i2 = idEnd + 1
         if i2 < p.count {
-            // `account address:port message` is what the syslog handler writes.
             let e1 = tokenEnd(p, i2)
             if e1 < p.count {
                 let s2 = e1 + 1, e2 = tokenEnd(p, s2)
@@ -162,5 +167,57 @@ package enum TextLayouts {
         }
         guard tail(p, at: i2, into: &f, allowBare: true) else { return nil }
         return f
+    }
+
+    /// RFC 5424: `<PRI>1 TIMESTAMP HOST APP PROCID MSGID SD [BOM]message`, the
+    /// message as in RFC 3164. A `-` (nil value) header field is left out.
+    static func syslog5424(_ p: UnsafeBufferPointer<UInt8>) -> TextEventFields? {
+        guard p.count > 4, p[0] == 0x3C else { return nil }
+        var i = 1
+        var pri = 0
+        while i < p.count && i < 5 && isDigit(p[i]) { pri = pri * 10 + Int(p[i] - 0x30); i += 1 }
+        guard i > 1, pri <= 191, i + 2 < p.count, p[i] == 0x3E, p[i + 1] == 0x31, p[i + 2] == 0x20 else { return nil }
+        i += 3
+        var ts: LogTimestamp?
+        if i < p.count && p[i] == 0x2D {
+            i += 1
+        } else {
+            guard let (t, after) = TimestampScanner.iso(p, at: i) else { return nil }
+            ts = t; i = after
+        }
+        var extra: [(String, JSONValue)] = [("syslog_priority", .int(pri))]
+        for name in ["syslog_host", "syslog_tag", "syslog_procid", "syslog_msgid"] {
+            guard i < p.count, p[i] == 0x20 else { return nil }
+            let e = tokenEnd(p, i + 1)
+            guard e > i + 1 else { return nil }
+            if !(e == i + 2 && p[i + 1] == 0x2D) { extra.append((name, .string(string(p, i + 1, e)))) }
+            i = e
+        }
+        guard i < p.count, p[i] == 0x20 else { return nil }
+        i += 1
+        // Structured data: `-`, or `[id param="value" ...]` elements, `\]` escaped inside values.
+        let sdStart = i
+        if i < p.count && p[i] == 0x2D {
+            i += 1
+        } else {
+            guard i < p.count, p[i] == 0x5B else { return nil }
+            while i < p.count && p[i] == 0x5B {
+                var inValue = false, escaped = false
+                i += 1
+                while i < p.count {
+                    let c = p[i]
+                    if escaped { escaped = false } else if inValue && c == 0x5C { escaped = true }
+                    else if c == 0x22 { inValue.toggle() } else if c == 0x5D && !inValue { break }
+                    i += 1
+                }
+                guard i < p.count else { return nil }
+                i += 1
+            }
+            extra.append(("syslog_structured_data", .string(string(p, sdStart, i))))
+        }
+        guard i < p.count, p[i] == 0x20 else { return nil }
+        i += 1
+        if i + 2 < p.count, p[i] == 0xEF, p[i + 1] == 0xBB, p[i + 2] == 0xBF { i += 3 }
+        return syslogEvent(p, at: i, layout: "syslog-5424", timestamp: ts, timestampNote: nil, extra: extra)
     }
 }

@@ -34,6 +34,35 @@ public struct StoreReader {
         try SessionQuery.timeline(db, s)
     }
 
+    /// What `watch` learns from the past, one stored session at a time: who
+    /// logged in when and with which client, and which host keys servers showed.
+    public struct SessionHistoryRow {
+        public var side: String, user: String?, authenticated: Bool, clientVersion: String?, startEpoch: Double?
+        public var host: String?, hostKeyType: String?, hostKeyFingerprint: String?
+    }
+
+    public func forEachSessionHistory(_ body: (SessionHistoryRow) throws -> Void) throws {
+        let rows = try Row.fetchCursor(db, sql: """
+            SELECT side, "user", auth_succeeded_method IS NOT NULL, client_version, start_utc,
+                   CASE WHEN source = 'openssh' THEN coalesce(json_extract(details, '$.peer.host'), peer_address) END,
+                   CASE WHEN source = 'openssh' THEN json_extract(details, '$.hostkey.type') END,
+                   CASE WHEN source = 'openssh' THEN json_extract(details, '$.hostkey.fingerprint') END
+            FROM sessions
+            """)
+        while let r = try rows.next() {
+            let start: String? = r[4]
+            try body(SessionHistoryRow(side: r[0], user: r[1], authenticated: r[2], clientVersion: r[3],
+                                       startEpoch: start.flatMap(StoreReader.utcEpoch), host: r[5], hostKeyType: r[6],
+                                       hostKeyFingerprint: r[7]))
+        }
+    }
+
+    /// `start_utc` as stored (`YYYY-MM-DDTHH:MM:SS[.fff]Z`) to seconds since 1970.
+    static func utcEpoch(_ s: String) -> Double? {
+        let b = Array(s.utf8)
+        return b.withUnsafeBufferPointer { p in TimestampScanner.iso(p, at: 0)?.0.epoch(in: TimeZone(identifier: "UTC")!) }
+    }
+
     /// The few columns a summary counts, one session at a time in output order.
     public struct SessionSummaryRow {
         public var user: String?, peerAddress: String?, outcome: SessionOutcome, clientVersion: String?

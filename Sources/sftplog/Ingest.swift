@@ -128,9 +128,11 @@ struct Ingest: ParsableCommand {
         let outcome = Mutex((summary: IngestSummary(), failures: 0))
         // One catalogue for every thread: it is immutable once loaded.
         let catalog = try Catalogs.load()
+        let terms = SharedTerms()
         try FollowThreads.run(files, start: { name in
             let queue = try LogStore.openForWriting(path)
             let ingestor = Ingestor(store: queue, stream: RecordStream(options: options, catalog: catalog))
+            ingestor.sharedTerms = terms
             ingestor.sessions = try Catalogs.sessionRebuild(zone: options.timeZone)
             ingestor.deferIndexes = false
             return FollowThreads.Follower(step: {

@@ -13,7 +13,7 @@ struct SFTPLog: ParsableCommand {
             64 bad usage. `audit` documents its own codes (0 clean, 1 warnings, 2 failures, 3 error).
             """,
         version: "0.1.0",
-        subcommands: [Ingest.self, Parse.self, Sessions.self, Report.self, Audit.self, Query.self, CatalogCommand.self, Migrate.self]
+        subcommands: [Ingest.self, Parse.self, Sessions.self, Report.self, Audit.self, Query.self, CatalogCommand.self, Migrate.self, Watch.self]
     )
 }
 
@@ -125,6 +125,11 @@ enum Terminal {
     /// Colour only on a terminal and never with NO_COLOR set.
     static var colour: Bool {
         isatty(1) != 0 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil && ProcessInfo.processInfo.environment["TERM"] != "dumb"
+    }
+
+    /// A status line on stderr (no `sftplog:` error prefix).
+    static func note(_ message: String) {
+        FileHandle.standardError.write(Data(("sftplog watch: " + TextEscaper.terminalSafe(message) + "\n").utf8))
     }
 
     static func warn(_ message: String) {

@@ -29,8 +29,27 @@ public final class FollowControl {
         signal(SIGTERM) { _ in FollowControl.stopFlag.store(true, ordering: .relaxed) }
     }
 
+    /// `watch`: SIGINT/SIGTERM only raise `interruptRequested`; the watch
+    /// then stops its listeners and calls `requestDrain`, so that followers
+    /// read what was received up to the end before they stop.
+    private static let interruptFlag = Atomic<Bool>(false)
+    private static let drainFlag = Atomic<Bool>(false)
+    public static var interruptRequested: Bool { interruptFlag.load(ordering: .relaxed) }
+    public static var drainRequested: Bool { drainFlag.load(ordering: .relaxed) }
+    public static func requestDrain() { drainFlag.store(true, ordering: .relaxed) }
+
+    public static func installDrainingSignalHandlers() {
+        _ = interruptRequested
+        signal(SIGINT) { _ in FollowControl.interruptFlag.store(true, ordering: .relaxed) }
+        signal(SIGTERM) { _ in FollowControl.interruptFlag.store(true, ordering: .relaxed) }
+    }
+
     /// For tests: a fresh start after an interruption.
-    public static func resetStop() { stopFlag.store(false, ordering: .relaxed) }
+    public static func resetStop() {
+        stopFlag.store(false, ordering: .relaxed)
+        interruptFlag.store(false, ordering: .relaxed)
+        drainFlag.store(false, ordering: .relaxed)
+    }
 
     private var device: UInt64 = 0
     private var inode: UInt64 = 0
@@ -57,6 +76,8 @@ public final class FollowControl {
             if FollowControl.stopRequested { ended = .interrupted; return false }
             var st = stat()
             if fstat(fd, &st) == 0, Int64(st.st_size) > offset { return true }
+            // Everything there was is read: a draining watch ends here.
+            if FollowControl.drainRequested { ended = .interrupted; return false }
             if rotatedAway(offset: offset) {
                 // The old file is complete (its writer moved on): end this source.
                 ended = .rotated

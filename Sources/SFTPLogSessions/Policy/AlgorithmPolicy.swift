@@ -68,7 +68,7 @@ public struct AlgorithmPolicy: Sendable {
         }
     }
 
-    static func parseTree(_ path: String) throws -> [String: PolicyValue] {
+    package static func parseTree(_ path: String) throws -> [String: PolicyValue] {
         guard let data = CatalogFiles.contents(atPath: path) else { throw PolicyError.unreadable(path, "no such file") }
         if let json = JSONValue.parse(data), case .object(let tree) = PolicyValue(json) { return tree }
         do {

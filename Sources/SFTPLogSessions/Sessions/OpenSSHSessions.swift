@@ -86,6 +86,15 @@ public struct OpenSSHTimelineBuilder {
     /// Timelines of the runs closed since the last call.
     public mutating func takeClosed() -> [SessionTimeline] { timelines(runs.takeClosed()) }
 
+    /// The run being read, as it stands, and its timeline (without record places).
+    public func peek() -> (run: OpenSSHSession, timeline: SessionTimeline)? {
+        guard let run = runs.peek() else { return nil }
+        var s = OpenSSHSessions.timeline(run, file: file)
+        s.sourceID = sourceID
+        s.id = SessionIdentity.make(s)
+        return (run, s)
+    }
+
     /// Timelines of the remaining runs, at the end of the file.
     public mutating func finish() -> [SessionTimeline] { timelines(runs.finish()) }
 

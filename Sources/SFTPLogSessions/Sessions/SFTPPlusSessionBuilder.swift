@@ -64,6 +64,7 @@ public final class SFTPPlusSessionBuilder {
     let collectRefs: Bool
     /// The session the last added record joined, and whether as a duplicate.
     private var lastAttach: (id: SessionID, duplicate: Bool)?
+    private var lastAttachSerial: Int?
 
     public init(rules: SessionRules, file: String, sourceID: Int64, timeZone: TimeZone, collectRefs: Bool = true) {
         self.rules = rules; self.file = file; self.sourceID = sourceID; self.zone = timeZone; self.collectRefs = collectRefs
@@ -104,6 +105,7 @@ public final class SFTPPlusSessionBuilder {
     @discardableResult
     public func add(_ r: Record, seq: Int = 0) -> (id: SessionID, duplicate: Bool)? {
         lastAttach = nil
+        lastAttachSerial = nil
         fold(r, RecordRef(line: r.line, seq: seq))
         return lastAttach
     }
@@ -253,7 +255,7 @@ public final class SFTPPlusSessionBuilder {
             // Everything the id depends on is known at the first event.
             box.s.id = SessionIdentity.make(box.s)
         }
-        if !box.s.id.isEmpty { lastAttach = (box.s.id, !counts) }
+        if !box.s.id.isEmpty { lastAttach = (box.s.id, !counts); lastAttachSerial = i }
         guard counts else { return }
         if box.s.file != file { box.lastFile = file }
         box.s.eventCount += 1
@@ -470,6 +472,13 @@ public final class SFTPPlusSessionBuilder {
             box.s = kept
             return s
         }
+    }
+
+    /// The session the last added record joined, as it stands (for watchers
+    /// that judge a session while it goes on); nil when it joined none.
+    public func peekLastJoined() -> SessionTimeline? {
+        guard let i = lastAttachSerial, let box = sessions[i] else { return nil }
+        return box.finished(zone: zone)
     }
 
     /// A session still open when the log stops.
