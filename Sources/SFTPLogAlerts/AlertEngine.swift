@@ -220,7 +220,8 @@ public final class AlertEngine {
         for rule in rules(.largeTransfer) {
             for op in s.operations where op.op.isFileTransfer && op.ok != false {
                 guard let bytes = op.bytes, bytes >= rule.bytes, let sid, once(rule, "\(sid)|\(op.line)") else { continue }
-                fire(rule, key: "\(sid)|\(op.line)", when, Evidence(file: s.file, line: op.line), peer: peer, user: s.user, session: sid,
+                // The line that gave the size (the transfer's close), else where it began.
+                fire(rule, key: "\(sid)|\(op.line)", when, r != nil ? evidence : Evidence(file: s.file, line: op.line), peer: peer, user: s.user, session: sid,
                      message: "\(op.op.rawValue == "put" ? "upload" : "download") of \(op.path), \(bytes) bytes"
                         + (s.user.map { " by \($0)" } ?? "") + (peer.map { " from \($0)" } ?? ""))
             }
@@ -230,7 +231,8 @@ public final class AlertEngine {
     private func hostKey(_ s: SessionTimeline, _ t: Double, _ evidence: Evidence, _ sid: String?) {
         guard let hk = s.details.first(where: { $0.0 == "hostkey" })?.1 else { return }
         let peerInfo = s.details.first(where: { $0.0 == "peer" })?.1
-        guard let host = peerInfo?["host"]?.stringValue ?? peerInfo?["address"]?.stringValue ?? s.peer?.address, let sid else { return }
+        guard let name = peerInfo?["host"]?.stringValue ?? peerInfo?["address"]?.stringValue ?? s.peer?.address, let sid else { return }
+        let host = AlertHistory.server(host: name, port: peerInfo?["port"]?.intValue ?? s.peer?.port)
         let type = hk["type"]?.stringValue
         let fp = hk["fingerprint"]?.stringValue
         let check = hk["check"]?.stringValue
@@ -253,7 +255,7 @@ public final class AlertEngine {
             } else if known[keyType]?.contains(fp) != true, known.values.contains(where: { !$0.filter(sameHash).isEmpty }) {
                 for rule in rules(.hostKeyNew) where once(rule, sid) {
                     fire(rule, key: "\(host)|\(fp)", t, evidence, peer: s.peer?.address, user: s.user, session: sid,
-                         message: "\(host) presented a \(type ?? keyType) key never seen for it before: \(fp) (known: "
+                         message: "\(host) presented a key of a type never seen for it before: \(type ?? keyType) \(fp) (known types: "
                             + AlertEngine.list(known.keys.sorted()) + ")")
                 }
             }

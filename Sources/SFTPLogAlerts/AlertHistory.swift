@@ -4,7 +4,7 @@ import Foundation
 /// it: filled from the store's sessions when there is one, then learned from
 /// what the watch reads.
 public struct AlertHistory: Sendable {
-    /// Server (host name as given to the client, else address) → key type → fingerprints.
+    /// Server (`AlertHistory.server`) → key type → fingerprints.
     public var hostKeys: [String: [String: Set<String>]] = [:]
     /// Account → client software it logged in with.
     public var clients: [String: Set<String>] = [:]
@@ -23,6 +23,13 @@ public struct AlertHistory: Sendable {
         if let host, let fingerprint {
             hostKeys[host, default: [:]][AlertHistory.keyType(hostKeyType), default: []].insert(fingerprint)
         }
+    }
+
+    /// A server as known_hosts names it: the host as given to the client (else
+    /// its address), with the port when it is not 22 (`[host]:2222`).
+    public static func server(host: String, port: Int?) -> String {
+        guard let port, port != 22 else { return host }
+        return "[\(host)]:\(port)"
     }
 
     static func hour(_ epoch: Double, _ zone: TimeZone) -> Int {

@@ -38,13 +38,14 @@ public struct StoreReader {
     /// logged in when and with which client, and which host keys servers showed.
     public struct SessionHistoryRow {
         public var side: String, user: String?, authenticated: Bool, clientVersion: String?, startEpoch: Double?
-        public var host: String?, hostKeyType: String?, hostKeyFingerprint: String?
+        public var host: String?, hostPort: Int?, hostKeyType: String?, hostKeyFingerprint: String?
     }
 
     public func forEachSessionHistory(_ body: (SessionHistoryRow) throws -> Void) throws {
         let rows = try Row.fetchCursor(db, sql: """
             SELECT side, "user", auth_succeeded_method IS NOT NULL, client_version, start_utc,
                    CASE WHEN source = 'openssh' THEN coalesce(json_extract(details, '$.peer.host'), peer_address) END,
+                   CASE WHEN source = 'openssh' THEN coalesce(json_extract(details, '$.peer.port'), peer_port) END,
                    CASE WHEN source = 'openssh' THEN json_extract(details, '$.hostkey.type') END,
                    CASE WHEN source = 'openssh' THEN json_extract(details, '$.hostkey.fingerprint') END
             FROM sessions
@@ -52,8 +53,8 @@ public struct StoreReader {
         while let r = try rows.next() {
             let start: String? = r[4]
             try body(SessionHistoryRow(side: r[0], user: r[1], authenticated: r[2], clientVersion: r[3],
-                                       startEpoch: start.flatMap(StoreReader.utcEpoch), host: r[5], hostKeyType: r[6],
-                                       hostKeyFingerprint: r[7]))
+                                       startEpoch: start.flatMap(StoreReader.utcEpoch), host: r[5], hostPort: r[6], hostKeyType: r[7],
+                                       hostKeyFingerprint: r[8]))
         }
     }
 

@@ -75,7 +75,8 @@ struct Watch: ParsableCommand {
                 try LogStore.openForReading(db).read { r in
                     try r.forEachSessionHistory { h in
                         history.learn(user: h.authenticated && h.side == "server" ? h.user : nil, clientVersion: h.clientVersion,
-                                      loginEpoch: h.startEpoch, zone: zone, host: h.host, hostKeyType: h.hostKeyType,
+                                      loginEpoch: h.startEpoch, zone: zone,
+                                      host: h.host.map { AlertHistory.server(host: $0, port: h.hostPort) }, hostKeyType: h.hostKeyType,
                                       fingerprint: h.hostKeyFingerprint)
                     }
                 }
