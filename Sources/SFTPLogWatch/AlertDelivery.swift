@@ -62,9 +62,19 @@ public final class AlertDelivery: Sendable {
     private let outboxes: [Outbox]
 
     /// `warn` gets delivery failures (stderr).
+    /// `trustedCA`: a PEM file of certificates trusted for https webhooks besides the system's (an internal CA).
     public init(targets: [AlertTarget], queueCapacity: Int = 10_000, retries: Int = 5, firstBackoff: Double = 0.5,
-                warn: @escaping @Sendable (String) -> Void) {
-        outboxes = targets.map { Outbox(target: $0, capacity: queueCapacity, retries: retries, firstBackoff: firstBackoff, warn: warn) }
+                trustedCA: String? = nil, warn: @escaping @Sendable (String) -> Void) throws {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if let trustedCA {
+            do { tls.additionalTrustRoots = [.certificates(try NIOSSLCertificate.fromPEMFile(trustedCA))] } catch {
+                throw WatchError.badAlertTarget("--alert-ca \(trustedCA)", "not a PEM certificate file (\(error))")
+            }
+        }
+        let context = try NIOSSLContext(configuration: tls)
+        outboxes = targets.map {
+            Outbox(target: $0, capacity: queueCapacity, retries: retries, firstBackoff: firstBackoff, tls: context, warn: warn)
+        }
     }
 
     public func send(_ a: Alert) { for o in outboxes { o.enqueue(a) } }
@@ -84,10 +94,11 @@ final class Outbox: Sendable {
     private let wake = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
 
-    init(target: AlertTarget, capacity: Int, retries: Int, firstBackoff: Double, warn: @escaping @Sendable (String) -> Void) {
+    init(target: AlertTarget, capacity: Int, retries: Int, firstBackoff: Double, tls: NIOSSLContext,
+         warn: @escaping @Sendable (String) -> Void) {
         self.target = target; self.capacity = max(1, capacity); self.retries = max(1, retries); self.firstBackoff = firstBackoff
         self.warn = warn
-        let t = Thread { [self] in run(AlertSender(target)); finished.signal() }
+        let t = Thread { [self] in run(AlertSender(target, tls: tls)); finished.signal() }
         t.start()
     }
 
@@ -160,10 +171,12 @@ final class AlertSender {
     private var udp: Int32 = -1
     private var udpAddress: (sockaddr_storage, socklen_t)?
     private let hostname: String
+    private let tls: NIOSSLContext
     private static let group = MultiThreadedEventLoopGroup.singleton
 
-    init(_ target: AlertTarget) {
+    init(_ target: AlertTarget, tls: NIOSSLContext) {
         self.target = target
+        self.tls = tls
         var name = [CChar](repeating: 0, count: 256)
         gethostname(&name, 255)
         // RFC 5424 HOSTNAME: printable ASCII without spaces.
@@ -237,8 +250,8 @@ final class AlertSender {
 
     // MARK: webhook
 
-    /// One HTTP/1.1 POST, over TLS for https (SwiftNIO and NIOSSL, with the
-    /// system's trust roots); 2xx is delivered, anything else an error.
+    /// One HTTP/1.1 POST, over TLS for https (SwiftNIO and NIOSSL: the
+    /// system's trust roots, and --alert-ca's); 2xx is delivered, anything else an error.
     private func post(_ body: String, to url: URL) throws {
         let tls = url.scheme?.lowercased() == "https"
         guard let host = url.host else { throw DeliveryError("no host") }
@@ -263,7 +276,7 @@ final class AlertSender {
     /// Writes `request`, reads the reply until the server closes (or 64 KiB), within 10 s.
     private func exchange(_ request: [UInt8], host: String, port: Int, tls: Bool) throws -> [UInt8] {
         let reply = AlertSender.group.next().makePromise(of: [UInt8].self)
-        let context = tls ? try NIOSSLContext(configuration: .makeClientConfiguration()) : nil
+        let context = tls ? self.tls : nil
         let serverName = host.first?.isNumber == true || host.contains(":") ? nil : host
         let bootstrap = ClientBootstrap(group: AlertSender.group).connectTimeout(.seconds(5)).channelInitializer { ch in
             ch.eventLoop.makeCompletedFuture {

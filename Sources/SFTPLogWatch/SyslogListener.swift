@@ -35,7 +35,8 @@ public struct SyslogEndpoint: Equatable, Sendable, CustomStringConvertible {
         }
         address = host.isEmpty ? "127.0.0.1" : host
         if let p = portText {
-            guard let n = Int(p), (1...65535).contains(n) else { throw bad("the port is a number from 1 to 65535") }
+            // 0: a free port, chosen by the system and printed on stderr.
+            guard let n = Int(p), (0...65535).contains(n) else { throw bad("the port is a number from 0 to 65535") }
             port = n
         } else {
             port = t == .udp ? 514 : 601
@@ -85,9 +86,12 @@ public final class SyslogListener: Sendable {
     private let done = DispatchGroup()
     private let notes = Mutex(Set<String>())
 
-    public init(_ endpoint: SyslogEndpoint, spool: SyslogSpool, maxMessage: Int = 64 * 1024, maxConnections: Int = 64,
-                warn: @escaping @Sendable (String) -> Void) throws {
-        self.endpoint = endpoint; self.spool = spool; self.maxMessage = maxMessage; self.maxConnections = maxConnections
+    /// Binds `endpoint`; received messages go to a spool in `spoolDirectory`
+    /// named after it (with the port bound, when 0 asked for any); `fresh`
+    /// empties that spool first.
+    public init(_ endpoint: SyslogEndpoint, spoolDirectory: String, spoolMaxBytes: Int64, fresh: Bool, maxMessage: Int = 64 * 1024,
+                maxConnections: Int = 64, warn: @escaping @Sendable (String) -> Void) throws {
+        self.endpoint = endpoint; self.maxMessage = maxMessage; self.maxConnections = maxConnections
         self.warn = warn
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
@@ -124,6 +128,11 @@ public final class SyslogListener: Sendable {
             }
             return p.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin_port)) }
         }
+        var bound = endpoint
+        bound.port = boundPort
+        let path = spoolDirectory + "/" + bound.spoolName
+        if fresh { unlink(path) }
+        do { spool = try SyslogSpool(path: path, maxBytes: spoolMaxBytes) } catch { close(s); throw error }
     }
 
     /// Starts receiving on a thread of its own.

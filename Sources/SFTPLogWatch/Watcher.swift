@@ -78,16 +78,16 @@ public final class Watcher: Sendable {
             }
         }
         temporarySpool = temporary
+        // Created (or migrated) once, before the followers' threads open it together.
+        if let db = plan.database { try LogStore.openForWriting(db).finishWriting() }
         if let dir, !plan.syslog.isEmpty {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         }
         var ls: [SyslogListener] = []
         for e in plan.syslog {
-            let path = dir! + "/" + e.spoolName
             // Nothing is stored: an old spool would only raise old alerts again.
-            if plan.database == nil { unlink(path) }
-            let spool = try SyslogSpool(path: path, maxBytes: plan.spoolMaxBytes)
-            ls.append(try SyslogListener(e, spool: spool, maxMessage: plan.maxMessage, warn: warn))
+            ls.append(try SyslogListener(e, spoolDirectory: dir!, spoolMaxBytes: plan.spoolMaxBytes, fresh: plan.database == nil,
+                                         maxMessage: plan.maxMessage, warn: warn))
         }
         listeners = ls
     }

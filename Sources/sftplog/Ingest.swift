@@ -129,6 +129,8 @@ struct Ingest: ParsableCommand {
         // One catalogue for every thread: it is immutable once loaded.
         let catalog = try Catalogs.load()
         let terms = SharedTerms()
+        // Created (or migrated) once, before the threads open it together.
+        try LogStore.openForWriting(path).finishWriting()
         try FollowThreads.run(files, start: { name in
             let queue = try LogStore.openForWriting(path)
             let ingestor = Ingestor(store: queue, stream: RecordStream(options: options, catalog: catalog))

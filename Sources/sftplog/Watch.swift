@@ -44,6 +44,16 @@ struct Watch: ParsableCommand {
     @Option(name: .long, help: "Longest syslog message kept, in bytes; longer ones are cut, with a note.")
     var maxMessage = 64 * 1024
 
+    @Option(name: .long, help: "PEM certificates to trust for https webhooks, besides the system's (an internal CA).")
+    var alertCa: String?
+
+    @Option(name: .long, help: "Tries per alert for a webhook or syslog target before it is given up (and said on stderr).")
+    var alertRetries = 5
+
+    /// First pause between tries, doubling each time (tests shorten it).
+    @Option(name: .long, help: .hidden)
+    var alertBackoff = 0.5
+
     @Flag(name: .long, help: "Print the effective alert rules as JSON and exit.")
     var printRules = false
 
@@ -84,7 +94,8 @@ struct Watch: ParsableCommand {
             let algorithmPolicy = try AlgorithmPolicy.bundled(overrides: policy)
             let memo = SessionJudge.Memo(SessionJudge(policy: algorithmPolicy))
             let engine = AlertEngine(rules: effective, sessionRules: try SessionRules.bundled(), zone: zone, history: history) { memo.judge(&$0) }
-            let delivery = AlertDelivery(targets: targets) { Terminal.warn($0) }
+            let delivery = try AlertDelivery(targets: targets, retries: max(1, alertRetries), firstBackoff: max(0, alertBackoff),
+                                             trustedCA: alertCa) { Terminal.warn($0) }
             let catalog = try Catalogs.load()
             let watcher = try Watcher(plan: plan, catalog: catalog, sessions: { try Catalogs.sessionRebuild(zone: zone, policy: algorithmPolicy) },
                                       engine: engine, delivery: delivery) { Terminal.warn($0) }
