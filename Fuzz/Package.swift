@@ -9,6 +9,7 @@ import PackageDescription
 
 let fuzzTargets = [
     "FuzzSFTPPlusText", "FuzzJSONEvents", "FuzzCSVEvents", "FuzzOpenSSH", "FuzzRecordStream", "FuzzEntryFormat",
+    "FuzzSyslogFrames",
 ]
 
 let package = Package(

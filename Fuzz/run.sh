@@ -17,7 +17,7 @@ cd "$(dirname "$0")"
 FUZZ_DIR=$PWD
 ROOT=$(cd .. && pwd)
 SCRATCH=$FUZZ_DIR/.build-fuzz
-ALL="FuzzSFTPPlusText FuzzJSONEvents FuzzCSVEvents FuzzOpenSSH FuzzRecordStream FuzzEntryFormat"
+ALL="FuzzSFTPPlusText FuzzJSONEvents FuzzCSVEvents FuzzOpenSSH FuzzRecordStream FuzzEntryFormat FuzzSyslogFrames"
 TARGETS=${TARGETS:-$ALL}
 MODE=fuzz
 SECS=60

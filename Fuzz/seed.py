@@ -80,6 +80,14 @@ for p in s("sftpplus/layouts/entry-format-*.log"):
 write("FuzzEntryFormat", "tsv", [b"{id}{tab}{timestamp.timestamp}{tab}{server.name}{tab}{message}{lf}\0"
                                  b"30014\t1763705654.492\tmft01\tNew SSH connection made.\n"])
 
+# Syslog frames: byte 0 = mode (odd UDP datagrams, even a TCP stream; bits 2+ the read size), byte 1 = size limit / 16 - 1.
+sys_lines = open(os.path.join(ROOT, "samples", "sftpplus", "layouts", "syslog-5.26.log"), "rb").read().splitlines()[:8]
+rfc5424 = [b"<30>1 2026-03-02T10:00:0%d.5Z mft01 sftpplus 2211 - [m x=\"a\\]b\"] " % k + l.split(b": ", 1)[1] for k, l in enumerate(sys_lines)]
+counted = b"".join(b"%d %s" % (len(m), m) for m in rfc5424[:4])
+write("FuzzSyslogFrames", "tcp-lines", [bytes([0x20, 0x20]) + b"\n".join(sys_lines) + b"\n"])
+write("FuzzSyslogFrames", "tcp-counted", [bytes([0x08, 0x40]) + counted + b"\n".join(rfc5424[4:]) + b"\n"])
+write("FuzzSyslogFrames", "udp", [bytes([0x01 | (min(len(m), 250) << 2 & 0xFC), 0x40]) + m for m in rfc5424[:2]])
+
 for t in sorted(os.listdir(OUT)):
     files = os.listdir(os.path.join(OUT, t))
     print(f"{t}: {len(files)} seeds, {sum(os.path.getsize(os.path.join(OUT, t, f)) for f in files)} bytes")
