@@ -12,6 +12,7 @@ side by side (alternating, several runs, medians) and prints a table.
     Benchmarks/run.sh --compare OLD --runs 5   # parse/ingest of the log and 1,000 transcripts, this build vs OLD
     Benchmarks/run.sh --answers          # audit/report/parse of the log against lnav (Benchmarks/lnav) and grep
     Benchmarks/run.sh --postgres URL     # ingest into PostgreSQL against psql \copy, and 4 ingesters at once
+    Benchmarks/run.sh --watch 60         # watch: 10,000 lines/s of syslog over UDP for 60 s; alert latency, memory
 
 Baselines: `sqlite3 .import --csv` of the same rows pre-parsed into 7 columns
 followed by an FTS5 'rebuild' (ingest), and `grep -c 30014` (parse). The
@@ -501,6 +502,120 @@ def postgres(a, binary, env):
         psql(base, '-c', f'DROP DATABASE IF EXISTS {name} WITH (FORCE)')
 
 
+WATCH_FAIL = ('20021 Unknown {peer} Failed to authenticate user "{user}" with "password" credentials. '
+              'Possible typo in username. No authentication method was able to handle the credentials.')
+WATCH_SESSION = [
+    '30014 Unknown {peer} New SSH connection made.',
+    '20137 {user} {peer} Successful authentication for "{user}" of type "application" from groups/roles "DEFAULT_GROUP", '
+    'by "application:Application Accounts" using password credentials as "{user}". ',
+    '30011 {user} {peer} SFTP access started at "/srv/sftp/{user}/" as "/". Client "SSH-2.0-OpenSSH_9.6" using '
+    'ssh-ed25519 curve25519-sha256 hmac-sha2-256-etm@openssh.com aes256-gcm@openssh.com compression:none.',
+    '30043 {user} {peer} Successfully opened "/srv/sftp/{user}/f{n}.csv" in "write" mode, requested as "/f{n}.csv".',
+    '30068 {user} {peer} Close file "/srv/sftp/{user}/f{n}.csv" after successful write. Wrote {n} bytes at 1000000 bytes/second in 0.5 seconds.',
+    '30015 {user} {peer} SSH connection closed from "SSH-2.0-OpenSSH_9.6".',
+]
+
+
+def rss_kb(pid):
+    try:
+        for line in open(f'/proc/{pid}/status'):
+            if line.startswith('VmRSS:'):
+                return int(line.split()[1])
+    except OSError:
+        return None
+
+
+def watch(a, binary, env):
+    """`watch` fed a steady rate of RFC 3164 syslog over UDP: ordinary sessions
+    (connect, log in, start SFTP, upload, close), and once a second 10
+    connections from a new address that each fail to log in (30 lines). An
+    alert's latency is from sending the 10th failure to reading the alert on
+    the watch's stdout. Memory is sampled every 5 s."""
+    import socket, threading
+    rate, seconds = a.watch_rate, a.watch
+    db = os.path.join(a.work, 'watch.db')
+    rm_db(db)
+    shutil.rmtree(db + '.syslog', ignore_errors=True)
+    args = [binary, 'watch', '--syslog', 'udp://127.0.0.1:0', '--alert', 'ndjson']
+    args += ['--no-store'] if a.watch_no_store else ['--db', db]
+    p = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    port = None
+    status = ''
+    while port is None:
+        line = p.stderr.readline()
+        status += line
+        if not line:
+            sys.exit('watch did not start: ' + status)
+        if 'udp://127.0.0.1:' in line:
+            port = int(line.split('udp://127.0.0.1:')[1].split(',')[0].split(';')[0])
+    sent_at, got = {}, {}
+    def read_alerts():
+        for line in p.stdout:
+            t = time.perf_counter()
+            peer = line.split('"peer":"', 1)[1].split('"', 1)[0] if '"peer":"' in line else None
+            if peer and '"rule":"failed-logins"' in line and peer not in got:
+                got[peer] = t
+    reader = threading.Thread(target=read_alerts, daemon=True)
+    reader.start()
+    rss = []
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rng = random.Random(7)
+    start = time.perf_counter()
+    sent = 0
+    probe = 0
+    next_rss = start
+    session_lines = []
+    n = 0
+    while True:
+        now = time.perf_counter()
+        elapsed = now - start
+        if elapsed >= seconds:
+            break
+        if now >= next_rss:
+            rss.append((elapsed, rss_kb(p.pid)))
+            next_rss += 5
+        target = int(elapsed * rate)
+        while sent < target:
+            stamp = time.strftime('%b %e %H:%M:%S', time.gmtime())
+            if (sent // rate) > probe:
+                # Once a second, 10 connections from a new address, each opened, failing its login and closed.
+                probe += 1
+                peer = f'198.{18 + probe // 65025 % 2}.{probe // 255 % 255}.{probe % 255 + 1}'
+                for k in range(10):
+                    p_ = f'{peer}:{40000 + k}'
+                    for msg in (f'30014 Unknown {p_} New SSH connection made.', WATCH_FAIL.format(peer=p_, user=f'u{k}'),
+                                f'30015 Unknown {p_} SSH connection closed from "SSH-2.0-libssh_0.9.6".'):
+                        sock.sendto(f'<30>{stamp} mft01 sftpplus[2211]: {msg}'.encode(), ('127.0.0.1', port))
+                        if msg.startswith('20021') and k == 9:
+                            sent_at[peer] = time.perf_counter()
+                sent += 30
+                continue
+            if not session_lines:
+                n += 1
+                peer = f'10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}:{rng.randrange(1024, 65535)}'
+                user = f'user{rng.randrange(500)}'
+                session_lines = [t.format(peer=peer, user=user, n=n) for t in WATCH_SESSION]
+            sock.sendto((f'<30>{stamp} mft01 sftpplus[2211]: ' + session_lines.pop(0)).encode(), ('127.0.0.1', port))
+            sent += 1
+        time.sleep(0.002)
+    time.sleep(2)
+    rss.append((time.perf_counter() - start, rss_kb(p.pid)))
+    p.send_signal(2)
+    _, err = p.communicate(timeout=600)
+    reader.join(timeout=5)
+    lat = sorted((got[k] - sent_at[k]) * 1000 for k in sent_at if k in got)
+    def pct(q):
+        return lat[min(len(lat) - 1, int(q * len(lat)))] if lat else float('nan')
+    received = err.strip().splitlines()[-1] if err.strip() else ''
+    print(f'watch {"--no-store" if a.watch_no_store else "--db"}: {sent} lines sent at {rate}/s for {seconds} s over UDP; {received}')
+    table([[f'{len(lat)} of {len(sent_at)}', f'{pct(0.5):.0f}', f'{pct(0.99):.0f}', f'{lat[-1] if lat else float("nan"):.0f}']],
+                ['bursts alerted', 'p50 ms', 'p99 ms', 'max ms'])
+    steady = [kb for t, kb in rss if kb and t >= min(60, seconds / 2)]
+    table([[f'{t:.0f}', f'{kb / 1024:.1f}'] for t, kb in rss[:: max(1, len(rss) // 12)] + rss[-1:] if kb], ['s', 'RSS MiB'])
+    if steady:
+        print(f'RSS after warm-up: first {steady[0] / 1024:.1f} MiB, last {steady[-1] / 1024:.1f} MiB, max {max(steady) / 1024:.1f} MiB')
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--lines', type=int, default=1_000_000)
@@ -515,6 +630,9 @@ def main():
     ap.add_argument('--smoke', action='store_true', help='tiny input, debug build, one run')
     ap.add_argument('--binary', help='sftplog binary (default: build release)')
     ap.add_argument('--postgres', metavar='URL', help='PostgreSQL server (its user may create databases): ingest against psql \\copy')
+    ap.add_argument('--watch', type=int, metavar='SECONDS', help='watch: syslog over UDP at --watch-rate lines/s; alert latency and memory')
+    ap.add_argument('--watch-rate', type=int, default=10_000)
+    ap.add_argument('--watch-no-store', action='store_true')
     ap.add_argument('--compare', metavar='OLD', help='another sftplog binary to run side by side (parse and ingest)')
     a = ap.parse_args()
     if a.smoke:
@@ -533,7 +651,9 @@ def main():
         if not binary:
             sh(['swift', 'build', '-c', 'release', '--product', 'sftplog'], cwd=REPO, stdout=subprocess.DEVNULL)
             binary = os.path.join(REPO, '.build', 'release', 'sftplog')
-    if a.postgres:
+    if a.watch:
+        watch(a, binary, env)
+    elif a.postgres:
         postgres(a, binary, env)
     elif a.compare:
         compare(a, binary, env)

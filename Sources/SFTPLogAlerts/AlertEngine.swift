@@ -31,6 +31,8 @@ public final class AlertEngine {
     private final class Feed {
         let sftpplus: SFTPPlusSessionBuilder
         var openssh: OpenSSHTimelineBuilder
+        /// The latest time its lines gave (idle sessions are judged by their own log's clock).
+        var latest = -Double.infinity
         init(_ file: String, rules: SessionRules, zone: TimeZone) {
             sftpplus = SFTPPlusSessionBuilder(rules: rules, file: file, sourceID: 0, timeZone: zone, collectRefs: false)
             openssh = OpenSSHTimelineBuilder(file: file, sourceID: 0)
@@ -73,6 +75,7 @@ public final class AlertEngine {
             feeds[r.file] = f
             return f
         }()
+        if r.timestamp != nil { feed.latest = max(feed.latest, t) }
         if r.kind == .sftpplusEvent {
             unknownEvent(r, t)
             if let id = r.eventID {
@@ -319,9 +322,16 @@ public final class AlertEngine {
                       peer: peer, user: user, session: session, evidence: evidence, message: message))
     }
 
+    /// Seconds of log time after which a session with no event ends (its close was never logged).
+    static let sessionIdle = 3600.0
+
     /// Forgets what fell out of every window (by log time), and caps what is left.
     private func sweep() {
         sinceSweep = 0
+        for f in feeds.values {
+            f.sftpplus.endIdle(before: f.latest - AlertEngine.sessionIdle)
+            _ = f.sftpplus.takeClosed()
+        }
         let longest = rules.enabled.map(\.window).max() ?? 0
         lastFired = lastFired.filter { latest - $0.value < longest }
         if lastFired.count > AlertEngine.keysCap { lastFired = [:] }

@@ -375,6 +375,7 @@ public final class Ingestor {
         let load = try SourceLoad(src, name: name, resumeFrom: resumeFrom, stream: stream, sessions: sessions, carried: carried,
                                   batchSize: batchSize, terms: terms)
         load.keepsSessionsOpen = log != nil && familyGoesOn
+        load.endsIdleSessions = follow != nil
         let writer = sharedWriter()
         let lane = SerialWriter.Lane()
         var writerFinished = false

@@ -121,6 +121,9 @@ public final class LiveSessions {
         judged(openssh?.finish() ?? sftpplus?.finish() ?? [], sourceID: sourceID)
     }
 
+    /// Ends the SFTPPlus sessions idle since before `cutoff` (see `SFTPPlusSessionBuilder.endIdle`).
+    public func endIdle(before cutoff: Double) { sftpplus?.endIdle(before: cutoff) }
+
     /// Every session still held, ended as `finish` would end it, while they go on.
     public func snapshot(sourceID: Int64) -> [SessionTimeline] {
         judged(sftpplus?.snapshot() ?? [], sourceID: sourceID)

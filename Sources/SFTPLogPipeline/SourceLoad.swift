@@ -49,6 +49,11 @@ final class SourceLoad {
     private var origins: [String: SourceLoad] = [:]
     /// Set by the ingest when this source's log may go on in a later file of the run.
     var keepsSessionsOpen = false
+    /// Following a file: sessions idle for `SourceLoad.sessionIdle` seconds of log
+    /// time are ended at each batch, so a long follow holds only live ones.
+    var endsIdleSessions = false
+    static let sessionIdle = 3600.0
+    private var latestEpoch = -Double.infinity
     /// Rendered by hand: an ISO8601DateFormatter per source cost ~0.5 ms (10,000 transcripts).
     let now = LogTimestamp.utcISO(Date().timeIntervalSince1970.rounded(.down), fractionDigits: 0)
 
@@ -142,6 +147,7 @@ final class SourceLoad {
             r.sessionDuplicate = joined.duplicate
         }
         lastEmittedEnd = (r.endOffset, r.line + r.lineCount)
+        if endsIdleSessions, let t = r.timestamp { latestEpoch = max(latestEpoch, t.epoch(in: zone)) }
         streamedFacts.add(r)
         batch.append(RecordWriter.prepare(r, seq: seq, zone: zone, terms: terms, used: &batchTerms))
         result.records += 1
@@ -172,6 +178,7 @@ final class SourceLoad {
         var provisionalFrom = Int.max
         if let live {
             if !final {
+                if endsIdleSessions { live.endIdle(before: latestEpoch - SourceLoad.sessionIdle) }
                 closed = live.takeClosed(sourceID: 0)
             } else if keepsSessionsOpen, live.continues {
                 // The log's next file may continue the sessions still open: they

@@ -474,6 +474,25 @@ public final class SFTPPlusSessionBuilder {
         }
     }
 
+    /// Ends, as the log stopping would (`incomplete`), the open sessions whose
+    /// last event is before `cutoff` (seconds since 1970): a watch that runs
+    /// for months must not hold forever the sessions whose close never came
+    /// (a lost datagram, a crashed server). `takeClosed` then hands them out.
+    public func endIdle(before cutoff: Double) {
+        var ended = false
+        // In the order they opened, as `finish` ends them.
+        for (i, box) in sessions.sorted(by: { $0.key < $1.key }) where !closed.contains(i) {
+            guard let last = box.s.end?.epoch(in: zone) ?? box.s.startEpoch, last < cutoff else { continue }
+            finishOpen(i)
+            ended = true
+        }
+        guard ended else { return }
+        openServer = openServer.filter { !closed.contains($0.value) }
+        openClient = openClient.filter { !closed.contains($0.value) }
+        openPeerless.removeAll { closed.contains($0) }
+        if let c = lastClient, closed.contains(c) { lastClient = nil }
+    }
+
     /// The session the last added record joined, as it stands (for watchers
     /// that judge a session while it goes on); nil when it joined none.
     public func peekLastJoined() -> SessionTimeline? {

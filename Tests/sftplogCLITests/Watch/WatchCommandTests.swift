@@ -42,9 +42,15 @@ final class WatchProcess: @unchecked Sendable {
         return Int(stderr[r.upperBound...].prefix { $0.isNumber })
     }
 
-    /// SIGINT, then the exit status.
-    func interrupt() -> Int32 {
-        process.interrupt()
+    /// Peak resident memory so far (kB), from /proc.
+    var peakKB: Int? {
+        guard let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8) else { return nil }
+        return status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }.flatMap { Int($0.split(separator: " ", omittingEmptySubsequences: true)[1]) }
+    }
+
+    /// SIGINT (SIGTERM with `terminate`), then the exit status.
+    func interrupt(terminate: Bool = false) -> Int32 {
+        if terminate { process.terminate() } else { process.interrupt() }
         let end = Date().addingTimeInterval(30)
         while process.isRunning && Date() < end { usleep(50_000) }
         if process.isRunning { process.terminate(); return -1 }
@@ -343,6 +349,40 @@ final class WatchCommandTests: TemporaryDirectoryTestCase {
             XCTAssertFalse(trusted.stderr.contains("not delivered"), trusted.stderr)
             try FileManager.default.removeItem(atPath: bodies)
         }
+    }
+
+    /// A sender that never ends its line, and one that floods datagrams: memory
+    /// stays bounded, the watch keeps working, and SIGTERM ends it cleanly.
+    func testAFloodCannotGrowMemory() throws {
+        let w = try WatchProcess(["--no-store", "--syslog", "tcp://127.0.0.1:0", "--syslog", "udp://127.0.0.1:0", "--alert", "ndjson"])
+        let tcp = try XCTUnwrap(w.port("tcp")), udp = try XCTUnwrap(w.port("udp"))
+        XCTAssertTrue(w.wait { w.peakKB != nil })
+        let before = try XCTUnwrap(w.peakKB)
+        // 256 MiB without a line end, in 1 MiB writes.
+        let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var a = SyslogSender.loopback(tcp)
+        XCTAssertEqual(withUnsafePointer(to: &a) { p in p.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }, 0)
+        let chunk = [UInt8](repeating: 0x41, count: 1 << 20)
+        for _ in 0..<256 {
+            var off = 0
+            while off < chunk.count {
+                let n = chunk[off...].withUnsafeBytes { send(s, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                XCTAssertGreaterThan(n, 0)
+                if n <= 0 { break }
+                off += n
+            }
+        }
+        close(s)
+        // 50,000 datagrams of one ordinary event each.
+        SyslogSender.udp((0..<50_000).map { k in "<30>Mar  2 10:00:00 mft01 sftpplus[1]: 30014 Unknown 10.9.\(k / 250 % 250).\(k % 250 + 1):\(1024 + k % 60000) New SSH connection made." },
+                         port: udp)
+        SyslogSender.udp((0..<10).map { SyslogSender.failure($0, from: "198.51.100.200") }, port: udp)
+        XCTAssertTrue(w.wait(60) { w.alerts.contains { $0["peer"] as? String == "198.51.100.200" } }, w.stderr)
+        let peak = try XCTUnwrap(w.peakKB)
+        XCTAssertEqual(w.interrupt(terminate: true), 0, w.stderr)
+        XCTAssertTrue(w.stderr.contains("cut"), w.stderr)
+        // The 256 MiB line held at most one message's bytes at a time.
+        XCTAssertLessThan(peak - before, 128 * 1024, "peak RSS grew from \(before) kB to \(peak) kB")
     }
 
     func testBadArgumentsAreClearErrors() throws {
