@@ -184,12 +184,15 @@ public final class Ingestor {
     /// Set when several ingestors write one database at once (followers of
     /// several files): term ids come from one dictionary, or two terms would get one id.
     public var sharedTerms: SharedTerms?
+    /// Following for a long time: new terms stop at a bound (`TermDictionary.boundForFollowing`).
+    public var boundsTerms = false
 
     func prepare() throws {
         if terms == nil {
             let load = { [store] in try store.read { try $0.termDictionary() } }
             terms = try sharedTerms?.dictionary(load) ?? load()
         }
+        if boundsTerms { terms?.boundForFollowing() }
         guard bulkLoad == nil else { return }
         guard deferIndexes else { bulkLoad = false; return }
         bulkLoad = try store.write { try $0.dropIndexesIfEmpty() }

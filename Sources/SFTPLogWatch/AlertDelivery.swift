@@ -220,8 +220,8 @@ final class AlertSender {
         sd += "]"
         let msgid = String(a.rule.unicodeScalars.filter { $0.value > 32 && $0.value < 127 }.prefix(32))
         let header = "<\(10 * 8 + a.severity.syslogSeverity)>1 \(a.ts) \(hostname) sftplog \(pid) \(msgid.isEmpty ? "-" : msgid) \(sd) "
-        var msg = Array(a.message.utf8)
-        for k in msg.indices where msg[k] == 0x0A || msg[k] == 0x0D || msg[k] == 0 { msg[k] = 0x20 }
+        // Log text in the message: control characters shown escaped, as on a terminal.
+        let msg = Array(TextEscaper.terminalSafe(a.message).utf8)
         // Within what every collector takes in one datagram.
         return Array((Array(header.utf8) + [0xEF, 0xBB, 0xBF] + msg).prefix(8000))
     }

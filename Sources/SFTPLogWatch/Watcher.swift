@@ -157,6 +157,7 @@ public final class Watcher: Sendable {
         let ingestor = Ingestor(store: store, stream: RecordStream(options: plan.reader, catalog: catalog))
         ingestor.sessions = try sessions()
         ingestor.sharedTerms = terms
+        ingestor.boundsTerms = true
         ingestor.deferIndexes = false
         ingestor.onRecord = { [self] in record($0) }
         return (store, ingestor)

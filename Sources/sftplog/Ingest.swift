@@ -135,6 +135,7 @@ struct Ingest: ParsableCommand {
             let queue = try LogStore.openForWriting(path)
             let ingestor = Ingestor(store: queue, stream: RecordStream(options: options, catalog: catalog))
             ingestor.sharedTerms = terms
+            ingestor.boundsTerms = true
             ingestor.sessions = try Catalogs.sessionRebuild(zone: options.timeZone)
             ingestor.deferIndexes = false
             return FollowThreads.Follower(step: {
