@@ -527,7 +527,8 @@ def rss_kb(pid):
 
 def watch(a, binary, env):
     """`watch` fed a steady rate of RFC 3164 syslog over UDP: ordinary sessions
-    (connect, log in, start SFTP, upload, close), and once a second 10
+    (connect, log in, start SFTP, upload, close) of 500 accounts from 2,000
+    client addresses, and once a second 10
     connections from a new address that each fail to log in (30 lines). An
     alert's latency is from sending the 10th failure to reading the alert on
     the watch's stdout. Memory is sampled every 5 s."""
@@ -592,7 +593,9 @@ def watch(a, binary, env):
                 continue
             if not session_lines:
                 n += 1
-                peer = f'10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}:{rng.randrange(1024, 65535)}'
+                # The fleet's clients: 2,000 addresses, a new source port each time.
+                client = rng.randrange(2000)
+                peer = f'10.0.{client // 250}.{client % 250 + 1}:{rng.randrange(1024, 65535)}'
                 user = f'user{rng.randrange(500)}'
                 session_lines = [t.format(peer=peer, user=user, n=n) for t in WATCH_SESSION]
             sock.sendto((f'<30>{stamp} mft01 sftpplus[2211]: ' + session_lines.pop(0)).encode(), ('127.0.0.1', port))

@@ -163,6 +163,13 @@ final class PostgresLink: Sendable {
             case .serverClosedConnection, .uncleanShutdown: return "the server closed the connection"
             case .connectionError: return e.underlying.map { "cannot connect to \(plain($0))" } ?? "cannot connect"
             case .sslUnsupported: return "the server does not support TLS (sslmode=\(location.sslMode.rawValue))"
+            case .unexpectedBackendMessage:
+                // The server's error (a terminated backend) can arrive mid-COPY, out of turn; PostgresNIO then closes the connection.
+                let said = String(reflecting: e)
+                if let r = said.range(of: "terminating connection[^\"\\)]*", options: .regularExpression) {
+                    return "the server closed the connection: \(said[r])"
+                }
+                return "the server closed the connection after a message out of turn"
             default: return e.underlying.map(plain) ?? "PostgreSQL error \(e.code)"
             }
         }
