@@ -135,13 +135,11 @@ public final class Watcher: Sendable {
         // Everything received is in the spools once the listeners have stopped; then followers read to the end.
         for l in listeners { l.stopAndWait(); l.spool.close() }
         FollowControl.requestDrain()
-        if !onlyStdin || !stdinDone.load(ordering: .relaxed) {
+        if plan.files.contains("-") && !stdinDone.load(ordering: .relaxed) {
             // Standard input may never end: it is not waited for.
-            if plan.files.contains("-") && !stdinDone.load(ordering: .relaxed) {
-                _ = group.wait(timeout: .now() + 5)
-            } else {
-                group.wait()
-            }
+            _ = group.wait(timeout: .now() + 5)
+        } else {
+            group.wait()
         }
         engine.withLock { $0.finishAll() }
         delivery.close()

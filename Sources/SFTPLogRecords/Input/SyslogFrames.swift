@@ -15,13 +15,7 @@ public struct SyslogFrame: Equatable, Sendable {
         while end > 0, p[end - 1] == 0x0A || p[end - 1] == 0x0D || p[end - 1] == 0x00 { end -= 1 }
         guard end > 0 else { return nil }
         let kept = min(end, maxBytes)
-        return SyslogFrame(bytes: flattened(p, 0, kept), note: kept < end ? SyslogFramer.cutNote(end, maxBytes) : nil)
-    }
-
-    static func flattened(_ p: UnsafeRawBufferPointer, _ a: Int, _ b: Int) -> [UInt8] {
-        var out = Array(p[a..<b])
-        for k in out.indices where out[k] == 0x0A || out[k] == 0x0D { out[k] = 0x20 }
-        return out
+        return SyslogFrame(bytes: SyslogFramer.flat(p[0..<kept]), note: kept < end ? SyslogFramer.cutNote(end, maxBytes) : nil)
     }
 }
 
@@ -67,8 +61,7 @@ public struct SyslogFramer {
             let c = pending[i]
             if c == 0x0A || c == 0x0D || c == 0x00 || c == 0x20 { i += 1; continue }
             if c >= 0x31 && c <= 0x39 {
-                var j = i, n = 0
-                while j < pending.count, j - i < 10, pending[j] >= 0x30 && pending[j] <= 0x39 { n = n * 10 + Int(pending[j] - 0x30); j += 1 }
+                let (n, j) = SyslogFramer.digits(pending, from: i)
                 if j + 1 >= pending.count && j - i < 10 { return }  // the header or its next byte is still to come
                 if j - i < 10, pending[j] == 0x20, pending[j + 1] == 0x3C {
                     let body = j + 1
@@ -110,14 +103,20 @@ public struct SyslogFramer {
         var i = 0
         while i < pending.count, [0x0A, 0x0D, 0x00, 0x20].contains(pending[i]) { i += 1 }
         guard i < pending.count else { return }
-        var j = i, n = 0
-        while j < pending.count, j - i < 10, pending[j] >= 0x30 && pending[j] <= 0x39 { n = n * 10 + Int(pending[j] - 0x30); j += 1 }
+        let (n, j) = SyslogFramer.digits(pending, from: i)
         if j > i, j + 1 < pending.count, pending[j] == 0x20, pending[j + 1] == 0x3C, n > pending.count - j - 1 {
             emit(SyslogFrame(bytes: SyslogFramer.flat(pending[(j + 1)...]),
                              note: "syslog message cut short: \(pending.count - j - 1) of its \(n) bytes arrived"))
             return
         }
         emitLine(pending[i...], emit)
+    }
+
+    /// The number written at `i` (at most 10 digits) and where its digits end.
+    static func digits(_ p: [UInt8], from i: Int) -> (n: Int, end: Int) {
+        var j = i, n = 0
+        while j < p.count, j - i < 10, p[j] >= 0x30 && p[j] <= 0x39 { n = n * 10 + Int(p[j] - 0x30); j += 1 }
+        return (n, j)
     }
 
     private func emitLine(_ line: ArraySlice<UInt8>, _ emit: (SyslogFrame) -> Void) {
@@ -132,7 +131,8 @@ public struct SyslogFramer {
         if !l.isEmpty { emit(SyslogFrame(bytes: SyslogFramer.flat(l), note: length > maxBytes ? SyslogFramer.cutNote(length, maxBytes) : nil)) }
     }
 
-    static func flat(_ b: ArraySlice<UInt8>) -> [UInt8] {
+    /// The bytes with CR and LF turned into spaces: one message, one line.
+    static func flat<C: Collection<UInt8>>(_ b: C) -> [UInt8] {
         var out = Array(b)
         for k in out.indices where out[k] == 0x0A || out[k] == 0x0D { out[k] = 0x20 }
         return out
