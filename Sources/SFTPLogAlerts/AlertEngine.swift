@@ -43,6 +43,9 @@ public final class AlertEngine {
     private struct Failure { var t: Double; var user: String?; var address: String; var evidence: Evidence }
     private var failuresByAddress: [String: [Failure]] = [:]
     private var failuresByUser: [String: [Failure]] = [:]
+    /// The longest window and the most failures per key the login-failure rules need.
+    private let failureWindow: Double
+    private let failureCap: Int
     /// Rule id and key → when it last fired (one alert per rule and key within its window).
     private var lastFired: [String: Double] = [:]
     /// Rule id and session (and item) already alerted on.
@@ -57,6 +60,10 @@ public final class AlertEngine {
                 judge: @escaping (inout SessionTimeline) -> Void) {
         self.rules = rules; self.sessionRules = sessionRules; self.zone = zone; self.history = history; self.judge = judge
         byKind = Dictionary(grouping: rules.enabled, by: \.kind)
+        let counting = rules.enabled.filter { [.failedLogins, .usernamesFromAddress, .addressesForUsername].contains($0.kind) }
+        failureWindow = counting.map(\.window).max() ?? 0
+        // A flood from one key keeps the newest: enough to count any threshold a rule sets.
+        failureCap = max(64, counting.map { $0.threshold * 2 }.max() ?? 0)
         var t = sessionRules.serverNegotiation.union(sessionRules.authSuccess).union(sessionRules.serverClose)
             .union(sessionRules.clientNegotiation).union(sessionRules.clientClose).union(sessionRules.clientConnected)
         for (id, op) in sessionRules.operations where op.bytes != nil || op.bytesRead != nil || op.bytesWritten != nil { t.insert(id) }
@@ -131,14 +138,11 @@ public final class AlertEngine {
         guard r.resolution?.status == .resolved, let address = r.peer?.address else { return }
         let user = account(r)
         let f = Failure(t: t, user: user, address: address, evidence: Evidence(file: r.file, line: r.line))
-        let longest = (rules(.failedLogins) + rules(.usernamesFromAddress) + rules(.addressesForUsername)).map(\.window).max() ?? 0
         func push(_ list: inout [Failure]) {
             list.append(f)
             var k = 0
-            while k < list.count, list[k].t < t - longest { k += 1 }
-            // A flood from one key keeps the newest: enough to count any threshold a rule sets.
-            let cap = max(64, (rules(.failedLogins) + rules(.usernamesFromAddress) + rules(.addressesForUsername)).map { $0.threshold * 2 }.max() ?? 0)
-            k = max(k, list.count - cap)
+            while k < list.count, list[k].t < t - failureWindow { k += 1 }
+            k = max(k, list.count - failureCap)
             if k > 0 { list.removeFirst(k) }
         }
         push(&failuresByAddress[address, default: []])
