@@ -8,6 +8,8 @@ let package = Package(
         .executable(name: "sftplog", targets: ["sftplog"]),
         .executable(name: "sftplog-bench", targets: ["sftplog-bench"]),
         .library(name: "SFTPLogKit", targets: ["SFTPLogKit"]),
+        .library(name: "SFTPLogPostgres", targets: ["SFTPLogPostgres"]),
+        .library(name: "SFTPLogWatch", targets: ["SFTPLogWatch"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
@@ -43,6 +45,16 @@ let package = Package(
                 "SFTPLogRecords", "SFTPLogCatalog", "SFTPLogSessions", "CSQLiteConfig",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ]
+        ),
+        // The PostgreSQL store (`--db postgres://…`), apart from SFTPLogStore so that
+        // the engine builds without the network stack for programs that need only SQLite.
+        .target(
+            name: "SFTPLogPostgres",
+            dependencies: [
+                "SFTPLogRecords", "SFTPLogCatalog", "SFTPLogSessions", "SFTPLogStore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
@@ -62,19 +74,20 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
-        // All of the above, re-exported, with the catalogue as resources.
+        // The engine re-exported, with the catalogue as resources. PostgreSQL and
+        // `watch` are libraries of their own (they bring SwiftNIO and BoringSSL).
         .target(
             name: "SFTPLogKit",
             dependencies: [
                 "SFTPLogRecords", "SFTPLogCatalog", "SFTPLogSFTPPlus", "SFTPLogOpenSSH", "SFTPLogSessions", "SFTPLogStore",
-                "SFTPLogReport", "SFTPLogPipeline", "SFTPLogAlerts", "SFTPLogWatch",
+                "SFTPLogReport", "SFTPLogPipeline", "SFTPLogAlerts",
             ],
             resources: [.copy("Resources/catalog")]
         ),
         .executableTarget(
             name: "sftplog",
             dependencies: [
-                "SFTPLogKit",
+                "SFTPLogKit", "SFTPLogPostgres", "SFTPLogWatch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -98,8 +111,8 @@ let package = Package(
                 "sftplog",
                 "SFTPLogKit",
                 "SFTPLogTestSupport",
-                "SFTPLogRecords", "SFTPLogCatalog", "SFTPLogSFTPPlus", "SFTPLogOpenSSH", "SFTPLogSessions", "SFTPLogStore", "SFTPLogReport", "SFTPLogPipeline",
-                "SFTPLogAlerts", "SFTPLogWatch",
+                "SFTPLogRecords", "SFTPLogCatalog", "SFTPLogSFTPPlus", "SFTPLogOpenSSH", "SFTPLogSessions", "SFTPLogStore",
+                "SFTPLogReport", "SFTPLogPipeline", "SFTPLogAlerts", "SFTPLogWatch",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),

@@ -4,10 +4,11 @@ import SFTPLogStore
 
 /// `ingest --db postgres://…`: the inputs are read by the same `Ingestor` as
 /// for SQLite, into a staging SQLite file beside nothing else, and each source
-/// is then moved into PostgreSQL in one transaction (`PostgresStore.load`).
+/// is then moved into PostgreSQL in one transaction (`StagedLoadTarget.load`,
+/// which SFTPLogPostgres's `PostgresStore` implements).
 /// Files already stored in full are recognised by their hash and not read.
 public enum PostgresIngest {
-    public static func run(_ files: [String], into pg: PostgresStore, stream: RecordStream, sessions: SessionRebuild,
+    public static func run(_ files: [String], into pg: some StagedLoadTarget, stream: RecordStream, sessions: SessionRebuild,
                            configure: (Ingestor) -> Void,
                            each: (String, Result<SourceIngestResult, Error>) -> Void) throws {
         var toRead: [String] = []

@@ -37,7 +37,7 @@ public enum StoreError: Error, CustomStringConvertible {
 /// WAL and a busy timeout so concurrent ingests queue instead of failing;
 /// readers open the file read-only.
 public final class LogStore: Sendable {
-    let queue: DatabaseQueue
+    package let queue: DatabaseQueue
 
     init(_ queue: DatabaseQueue) { self.queue = queue }
 
@@ -74,7 +74,7 @@ public final class LogStore: Sendable {
     /// contention on it cost about a sixth of the CPU. Nothing here reads the counts.
     private static let memoryStatisticsOff: Void = { _ = sftplog_sqlite_memstatus_off() }()
 
-    static func configuration(readOnly: Bool) -> Configuration {
+    package static func configuration(readOnly: Bool) -> Configuration {
         _ = memoryStatisticsOff
         var c = Configuration()
         c.readonly = readOnly

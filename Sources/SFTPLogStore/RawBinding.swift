@@ -6,7 +6,7 @@ import SFTPLogCatalog
 import SFTPLogSessions
 
 /// A value bound straight onto a prepared statement.
-enum SQLValue {
+package enum SQLValue {
     case null
     case int(Int64)
     case double(Double)
@@ -70,7 +70,7 @@ extension Statement {
 
     /// Binds and steps without GRDB's argument boxing (measured 3–5× cheaper per row
     /// for the session tables' inserts).
-    func run(_ values: [SQLValue], _ db: Database) throws {
+    package func run(_ values: [SQLValue], _ db: Database) throws {
         bindRaw(values)
         let rc = sqlite3_step(sqliteStatement)
         guard rc == SQLITE_DONE else {

@@ -8,12 +8,12 @@ import SFTPLogSessions
 /// Rows read straight off a prepared statement: GRDB's generic row decoding
 /// (metadata lookups, dynamic casts, boxed values) was half the time of
 /// loading 63k sessions with their operations.
-struct RawRows {
+package struct RawRows {
     private let statement: Statement
     private let db: Database
     private var positions: [String: Int32] = [:]
 
-    init(_ db: Database, sql: String, arguments: [SQLValue] = []) throws {
+    package init(_ db: Database, sql: String, arguments: [SQLValue] = []) throws {
         self.db = db
         statement = try db.makeStatement(sql: sql)
         let s = statement.sqliteStatement
@@ -22,17 +22,17 @@ struct RawRows {
     }
 
     /// Steps to the next row; false at the end.
-    func next() throws -> Bool {
+    package func next() throws -> Bool {
         let rc = sqlite3_step(statement.sqliteStatement)
         if rc == SQLITE_ROW { return true }
         if rc == SQLITE_DONE { return false }
         throw db.stepError(rc)
     }
 
-    func has(_ name: String) -> Bool { positions[name] != nil }
+    package func has(_ name: String) -> Bool { positions[name] != nil }
 
     /// The column as stored (a blob read as text, as the session columns are).
-    func value(at i: Int32) -> SQLValue {
+    package func value(at i: Int32) -> SQLValue {
         switch sqlite3_column_type(statement.sqliteStatement, i) {
         case SQLITE_NULL: return .null
         case SQLITE_INTEGER: return .int(sqlite3_column_int64(statement.sqliteStatement, i))
@@ -41,7 +41,7 @@ struct RawRows {
         }
     }
 
-    func position(_ name: String) -> Int32 {
+    package func position(_ name: String) -> Int32 {
         guard let p = positions[name] else { preconditionFailure("no column \(name)") }
         return p
     }
@@ -49,18 +49,18 @@ struct RawRows {
     @inline(__always) private func isNull(_ i: Int32) -> Bool { sqlite3_column_type(statement.sqliteStatement, i) == SQLITE_NULL }
 
     /// Text of a column (bytes as stored, NUL included; invalid UTF-8 repaired as String does).
-    func text(_ name: String) -> String? { text(at: position(name)) }
+    package func text(_ name: String) -> String? { text(at: position(name)) }
 
-    func text(at i: Int32) -> String? {
+    package func text(at i: Int32) -> String? {
         let s = statement.sqliteStatement
         guard !isNull(i), let p = sqlite3_column_text(s, i) else { return nil }
         return String(decoding: UnsafeBufferPointer(start: p, count: Int(sqlite3_column_bytes(s, i))), as: UTF8.self)
     }
 
     /// The column's bytes (text or blob) without making a String.
-    func bytes(_ name: String) -> [UInt8]? { bytes(at: position(name)) }
+    package func bytes(_ name: String) -> [UInt8]? { bytes(at: position(name)) }
 
-    func bytes(at i: Int32) -> [UInt8]? {
+    package func bytes(at i: Int32) -> [UInt8]? {
         let s = statement.sqliteStatement
         guard !isNull(i), let p = sqlite3_column_text(s, i) else { return nil }
         return Array(UnsafeBufferPointer(start: p, count: Int(sqlite3_column_bytes(s, i))))
@@ -74,18 +74,18 @@ struct RawRows {
         return body(UnsafeBufferPointer(start: p, count: Int(sqlite3_column_bytes(s, i))))
     }
 
-    func int(_ name: String) -> Int? { int(at: position(name)) }
+    package func int(_ name: String) -> Int? { int(at: position(name)) }
 
-    func int(at i: Int32) -> Int? {
+    package func int(at i: Int32) -> Int? {
         return isNull(i) ? nil : Int(sqlite3_column_int64(statement.sqliteStatement, i))
     }
 
-    func double(_ name: String) -> Double? { double(at: position(name)) }
+    package func double(_ name: String) -> Double? { double(at: position(name)) }
 
-    func double(at i: Int32) -> Double? {
+    package func double(at i: Int32) -> Double? {
         return isNull(i) ? nil : sqlite3_column_double(statement.sqliteStatement, i)
     }
 
-    func bool(_ name: String) -> Bool? { int(name).map { $0 != 0 } }
-    func bool(at i: Int32) -> Bool? { int(at: i).map { $0 != 0 } }
+    package func bool(_ name: String) -> Bool? { int(name).map { $0 != 0 } }
+    package func bool(at i: Int32) -> Bool? { int(at: i).map { $0 != 0 } }
 }

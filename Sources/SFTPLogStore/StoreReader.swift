@@ -245,6 +245,8 @@ public struct StoreReader {
 public struct QueryResult: Sendable {
     public var columns: [String]
     public var rows: [[QueryValue]]
+
+    package init(columns: [String], rows: [[QueryValue]]) { self.columns = columns; self.rows = rows }
 }
 
 /// One value of a query's row, as SQLite stored it.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SFTPLogKit
+import SFTPLogPostgres
 
 /// `--db`, declared once for every command that reads or writes a database.
 struct DatabaseOption: ParsableArguments {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Synchronization
 import SFTPLogKit
+import SFTPLogPostgres
 
 struct Ingest: ParsableCommand {
     static let configuration = CommandConfiguration(

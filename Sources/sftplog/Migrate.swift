@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SFTPLogKit
+import SFTPLogPostgres
 
 struct Migrate: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SFTPLogKit
+import SFTPLogWatch
 
 struct Watch: ParsableCommand {
     static let configuration = CommandConfiguration(

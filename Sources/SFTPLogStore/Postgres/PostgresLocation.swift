@@ -45,7 +45,7 @@ public struct PostgresLocation: Sendable, Equatable {
     public var applicationName: String?
     /// Where the password came from, never the password itself in messages.
     public var passwordSource: String?
-    var password: String?
+    package var password: String?
 
     /// The parameters sftplog understands; libpq has more, and an unknown one is an error (as in libpq).
     static let knownParameters: Set<String> = ["host", "hostaddr", "port", "user", "password", "dbname", "sslmode", "sslrootcert",
@@ -137,7 +137,7 @@ public struct PostgresLocation: Sendable, Equatable {
     }
 
     /// A Unix-domain socket when the host is a directory, as in libpq.
-    var socketPath: String? { host.hasPrefix("/") ? "\(host)/.s.PGSQL.\(port)" : nil }
+    package var socketPath: String? { host.hasPrefix("/") ? "\(host)/.s.PGSQL.\(port)" : nil }
 
     private static func systemUser() -> String {
         if let pw = getpwuid(geteuid()), let name = pw.pointee.pw_name { return String(cString: name) }

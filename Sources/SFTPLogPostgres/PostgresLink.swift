@@ -2,6 +2,7 @@
 
 import Foundation
 import PostgresNIO
+import SFTPLogStore
 import Synchronization
 
 /// A connection to the server, with blocking calls: the commands and the

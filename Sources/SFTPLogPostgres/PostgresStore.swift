@@ -4,6 +4,7 @@ import Foundation
 import GRDB
 import GRDBSQLite
 import PostgresNIO
+import SFTPLogStore
 
 /// A PostgreSQL database holding sftplog's tables (`PostgresSchema`).
 ///

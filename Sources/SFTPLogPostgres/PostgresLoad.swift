@@ -4,18 +4,9 @@ import Foundation
 import GRDB
 import GRDBSQLite
 import PostgresNIO
+import SFTPLogStore
 
-extension PostgresStore {
-    /// What happened to one staged source.
-    public enum LoadOutcome: Sendable, Equatable {
-        /// Stored as a new source, with this many records.
-        case added(sourceID: Int64, records: Int)
-        /// A stored source grew: these records were added after its stored lines.
-        case grown(sourceID: Int64, records: Int)
-        /// The same content was already stored (by an earlier run or another ingester).
-        case alreadyStored(sourceID: Int64)
-    }
-
+extension PostgresStore: StagedLoadTarget {
     /// A column as PostgreSQL's COPY takes it.
     enum CopyKind { case text, int, double, bytea }
 
@@ -79,10 +70,10 @@ extension PostgresStore {
     /// gives the hash of the first `n` bytes of the input named `name` (nil when
     /// it cannot be read again, as standard input): that is how a grown file is
     /// matched with the source stored for its beginning.
-    public func load(staged: LogStore, prefixHash: (String, Int64) -> String?) throws -> [(stagedID: Int64, outcome: LoadOutcome)] {
+    public func load(staged: LogStore, prefixHash: (String, Int64) -> String?) throws -> [(stagedID: Int64, outcome: StagedLoadOutcome)] {
         try staged.queue.read { db in
             try loadCatalog(db)
-            var out: [(Int64, LoadOutcome)] = []
+            var out: [(Int64, StagedLoadOutcome)] = []
             let sources = try Row.fetchAll(db, sql: "SELECT * FROM sources ORDER BY id")
             for s in sources {
                 let stagedID: Int64 = s["id"]
@@ -105,7 +96,7 @@ extension PostgresStore {
         }
     }
 
-    private func loadSource(_ db: Database, _ s: Row, stagedID: Int64, prefixHash: (String, Int64) -> String?) throws -> LoadOutcome {
+    private func loadSource(_ db: Database, _ s: Row, stagedID: Int64, prefixHash: (String, Int64) -> String?) throws -> StagedLoadOutcome {
         let hash: String = s["content_hash"], name: String = s["name"], bytes: Int64 = s["bytes"]
         if let id = try link.rows("SELECT id FROM sources WHERE content_hash = \(hash)").first?.decode(Int64.self) {
             return .alreadyStored(sourceID: id)

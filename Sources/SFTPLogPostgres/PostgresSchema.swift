@@ -2,6 +2,7 @@
 
 import Foundation
 import PostgresNIO
+import SFTPLogStore
 
 /// Versioned migrations for a PostgreSQL store, recorded in `sftplog_migrations`.
 ///

@@ -3,6 +3,7 @@
 import Foundation
 import GRDB
 import PostgresNIO
+import SFTPLogStore
 
 extension PostgresStore {
     /// Copies the documented tables into a new SQLite file at `path`, the way
