@@ -101,12 +101,13 @@ final class ChunkedReadingTests: XCTestCase {
         let expected = try answers(all, nil)
         XCTAssertGreaterThan(expected.sessions.count, 10_000)
         XCTAssertTrue(expected.audit.contains("\"rating\":\"fail\""))
-        for bytes in [97, 1000, 20_000] {
+        // Borders inside nearly every record, then inside a few sessions; and pieces with only what audit needs.
+        for bytes in [97, 20_000] {
             let got = try answers(all, Chunking(bytes: bytes, workers: 2))
             XCTAssertEqual(got.audit, expected.audit, "pieces of \(bytes) bytes")
             XCTAssertTrue(got.sessions == expected.sessions, "pieces of \(bytes) bytes")
-            XCTAssertEqual(try answers(all, Chunking(bytes: bytes, workers: 2), needs: needs).audit, expected.audit)
         }
+        XCTAssertEqual(try answers(all, Chunking(bytes: 1000, workers: 2), needs: needs).audit, expected.audit)
         var skipped = 0
         for f in Paths.everyTestLog() {
             XCTAssertEqual(try answers(f, nil, needs: needs).audit, try answers(f, nil).audit, f)
