@@ -37,8 +37,10 @@ endif
 .PHONY: all build install uninstall man dist
 
 # Its own scratch directory: a static build shares nothing with the usual one.
+# DIST_CONFIG=debug makes the same one-file layout unoptimised (CI tests it so).
 DIST_SCRATCH ?= .build-dist
 DIST         ?= dist
+DIST_CONFIG  ?= release
 
 all: build
 
@@ -72,10 +74,10 @@ man:
 	cp "$(SCRATCH)/plugins/GenerateManual/outputs/sftplog/sftplog.1" docs/man/sftplog.1
 
 dist:
-	$(SWIFT) build -c release --static-swift-stdlib --scratch-path "$(DIST_SCRATCH)" $(SWIFT_FLAGS) --product sftplog
+	$(SWIFT) build -c $(DIST_CONFIG) --static-swift-stdlib --scratch-path "$(DIST_SCRATCH)" $(SWIFT_FLAGS) --product sftplog
 	mkdir -p "$(DIST)"
 # Symbols stripped (100 MB to 66 MB; crash backtraces show addresses), then the catalogue appended.
 	strip -o "$(DIST)/sftplog.bare" \
-		"$$($(SWIFT) build -c release --static-swift-stdlib --scratch-path "$(DIST_SCRATCH)" $(SWIFT_FLAGS) --show-bin-path)/sftplog"
+		"$$($(SWIFT) build -c $(DIST_CONFIG) --static-swift-stdlib --scratch-path "$(DIST_SCRATCH)" $(SWIFT_FLAGS) --show-bin-path)/sftplog"
 	python3 catalog/tools/embed-catalog.py "$(DIST)/sftplog.bare" catalog "$(DIST)/sftplog"
 	rm -f "$(DIST)/sftplog.bare"
