@@ -528,7 +528,7 @@ def rss_kb(pid):
 def watch(a, binary, env):
     """`watch` fed a steady rate of RFC 3164 syslog over UDP: ordinary sessions
     (connect, log in, start SFTP, upload, close) of 500 accounts from 2,000
-    client addresses, and once a second 10
+    client addresses (--watch-clients), and once a second 10
     connections from a new address that each fail to log in (30 lines). An
     alert's latency is from sending the 10th failure to reading the alert on
     the watch's stdout. Memory is sampled every 5 s."""
@@ -593,9 +593,10 @@ def watch(a, binary, env):
                 continue
             if not session_lines:
                 n += 1
-                # The fleet's clients: 2,000 addresses, a new source port each time.
-                client = rng.randrange(2000)
-                peer = f'10.0.{client // 250}.{client % 250 + 1}:{rng.randrange(1024, 65535)}'
+                # The fleet's clients: 2,000 addresses (--watch-clients), a new source port each time;
+                # with --watch-clients 0 every session comes from an address never seen before.
+                client = rng.randrange(a.watch_clients) if a.watch_clients else n
+                peer = f'10.{client // 62500 % 250}.{client // 250 % 250}.{client % 250 + 1}:{rng.randrange(1024, 65535)}'
                 user = f'user{rng.randrange(500)}'
                 session_lines = [t.format(peer=peer, user=user, n=n) for t in WATCH_SESSION]
             sock.sendto((f'<30>{stamp} mft01 sftpplus[2211]: ' + session_lines.pop(0)).encode(), ('127.0.0.1', port))
@@ -636,6 +637,7 @@ def main():
     ap.add_argument('--watch', type=int, metavar='SECONDS', help='watch: syslog over UDP at --watch-rate lines/s; alert latency and memory')
     ap.add_argument('--watch-rate', type=int, default=10_000)
     ap.add_argument('--watch-no-store', action='store_true')
+    ap.add_argument('--watch-clients', type=int, default=2000, help='client addresses of the ordinary sessions (0: a new one each session)')
     ap.add_argument('--compare', metavar='OLD', help='another sftplog binary to run side by side (parse and ingest)')
     a = ap.parse_args()
     if a.smoke:

@@ -184,15 +184,17 @@ public final class Ingestor {
     /// Set when several ingestors write one database at once (followers of
     /// several files): term ids come from one dictionary, or two terms would get one id.
     public var sharedTerms: SharedTerms?
-    /// Following for a long time: new terms stop at a bound (`TermDictionary.boundForFollowing`).
+    /// Following for a long time: only some terms stay in memory (`TermDictionary.following`).
     public var boundsTerms = false
 
     func prepare() throws {
         if terms == nil {
-            let load = { [store] in try store.read { try $0.termDictionary() } }
+            let load = { [store, boundsTerms] in
+                boundsTerms ? try store.followingTermDictionary() : try store.read { try $0.termDictionary() }
+            }
             terms = try sharedTerms?.dictionary(load) ?? load()
+            if boundsTerms, let terms { sharedWriter().reportCommits(to: terms) }
         }
-        if boundsTerms { terms?.boundForFollowing() }
         guard bulkLoad == nil else { return }
         guard deferIndexes else { bulkLoad = false; return }
         bulkLoad = try store.write { try $0.dropIndexesIfEmpty() }

@@ -44,6 +44,9 @@ public final class LogStore: Sendable {
     /// The database file (`:memory:` for a workspace).
     public var path: String { queue.path }
 
+    /// The term ids for a run that follows its inputs (`TermDictionary.following`).
+    package func followingTermDictionary() throws -> TermDictionary { try TermDictionary.following(self) }
+
     /// Reads in one transaction: every call on `StoreReader` sees the same snapshot.
     public func read<T>(_ body: (StoreReader) throws -> T) throws -> T {
         try queue.read { try body(StoreReader(db: $0)) }

@@ -393,7 +393,10 @@ package final class RecordWriter {
         let insert = try db.cachedStatement(sql: "INSERT INTO record_terms(id, term) VALUES(?, ?) ON CONFLICT(id) DO NOTHING")
         let same = try db.cachedStatement(sql: "SELECT term = ? FROM record_terms WHERE id = ?")
         for (id, term) in terms {
-            if let known, !known.ids.insert(id).inserted { continue }
+            if let known {
+                if !known.ids.insert(id).inserted { continue }
+                known.open.append(id)
+            }
             try insert.run([.int(id), .text(term)], db)
             // Stored already: it must be this term, or rows would read another one.
             if db.changesCount == 0, try Bool.fetchOne(same, arguments: [term, id]) != true {

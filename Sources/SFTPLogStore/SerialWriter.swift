@@ -50,6 +50,8 @@ package final class SerialWriter: @unchecked Sendable {
     /// Only on the writer's thread.
     private let storedTerms = StoredTerms()
     private let sessionSpans = SessionSpans()
+    /// A following run's dictionary, told which term ids each commit stored (under `cond`).
+    private var followingTerms: TermDictionary?
 
     /// `capacity`: records (job weights) that may wait; a job heavier than
     /// that waits for an empty queue.
@@ -69,6 +71,18 @@ package final class SerialWriter: @unchecked Sendable {
     /// commits at once, so a followed file's lines are not held back.
     static let maxJobsPerTransaction = 8
     static let maxSecondsPerTransaction = 2.0
+
+    /// Tells `terms` (made by `TermDictionary.following`) of the term ids each
+    /// commit stores, so that it may let them go.
+    package func reportCommits(to terms: TermDictionary) {
+        cond.lock()
+        followingTerms = terms
+        cond.unlock()
+    }
+
+    /// A following run's writer also forgets the ids it knows to be stored past
+    /// this many (storing one again costs an INSERT that does nothing).
+    static let followingStoredTerms = 100_000
 
     /// The next queued job, without waiting.
     private func takeWaitingJob() -> Queued? {
@@ -131,6 +145,14 @@ package final class SerialWriter: @unchecked Sendable {
             }
             if ran.isEmpty { ran.append((first.lane, 0)) }  // failed before its job ran (BEGIN)
             if case .failure = outcome { storedTerms.forget() }
+            cond.lock()
+            let following = followingTerms
+            cond.unlock()
+            let committedTerms = storedTerms.takeOpen()
+            if let following {
+                following.committed(committedTerms)
+                if storedTerms.ids.count > SerialWriter.followingStoredTerms { storedTerms.forget() }
+            }
             // The commit's seconds are shared by the jobs it wrote.
             let total = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
             let commitShare = max(0, total - ran.reduce(0) { $0 + $1.seconds }) / Double(ran.count)

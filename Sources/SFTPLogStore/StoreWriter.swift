@@ -217,6 +217,11 @@ public struct StoreWriter {
 // Not Sendable: used only on the thread that writes its connection.
 package final class StoredTerms {
     var ids: Set<Int64> = []
+    /// The ids stored or found stored in the open transaction (for a following
+    /// `TermDictionary`, told once it commits).
+    var open: [Int64] = []
     package init() {}
-    package func forget() { ids.removeAll(keepingCapacity: true) }
+    package func forget() { ids.removeAll(keepingCapacity: true); open.removeAll() }
+    /// After a commit: the ids it made sure of.
+    func takeOpen() -> [Int64] { defer { open.removeAll(keepingCapacity: true) }; return open }
 }

@@ -23,6 +23,43 @@ package final class TermDictionary: Sendable {
         state = Mutex(s)
     }
 
+    private init(_ s: consuming Terms) { state = Mutex(s) }
+
+    /// For a run that follows its inputs (`ingest --follow`, `watch`): it may
+    /// last for months over ever-new values (peers, paths, components of
+    /// spoofed syslog), and an ingest keeps every term it hands out, so here
+    /// only some stay in memory. Nothing is loaded at the start; a term not in
+    /// memory is looked up in `record_terms` on a read connection of its own
+    /// (the writer's is busy with its transactions), and only terms the writer
+    /// has committed (`committed(_:)`) are let go: a term handed out but not yet
+    /// stored is always found in memory, so one term never gets two ids.
+    package static func following(_ store: LogStore, keeping limit: Int? = nil) throws -> TermDictionary {
+        let queue = try DatabaseQueue(path: store.path, configuration: LogStore.configuration(readOnly: true))
+        var s = Terms()
+        // $SFTPLOG_FOLLOW_TERMS: a smaller bound, to test and measure letting go.
+        s.keeping = limit ?? ProcessInfo.processInfo.environment["SFTPLOG_FOLLOW_TERMS"].flatMap(Int.init).map { max(16, $0) }
+            ?? TermDictionary.followingTerms
+        s.next = try queue.read { try Int64.fetchOne($0, sql: "SELECT coalesce(max(id), 0) + 1 FROM record_terms") } ?? 1
+        s.stored = StoredLookup(queue)
+        return TermDictionary(s)
+    }
+
+    /// At most this many terms, and bytes of them, are kept in memory by a
+    /// dictionary made by `following` (about 15 MiB); past them, the committed ones are let go.
+    static let followingTerms = 50_000
+    static let followingBytes = 8 << 20
+
+    /// The ids the writer has committed with their terms: these may be let go.
+    package func committed(_ ids: [Int64]) {
+        state.withLock { s in
+            guard s.stored != nil else { return }
+            for id in ids { s.pending.remove(id) }
+        }
+    }
+
+    /// How many terms are in memory (for tests).
+    package var count: Int { state.withLock { $0.ids.count } }
+
     /// At most this many terms, and bytes, come from `whole` (a message, an
     /// `extra` object, a session's texts): they are held in memory for the run,
     /// and a log of ever-new texts must not grow it without bound.
@@ -42,17 +79,49 @@ package final class TermDictionary: Sendable {
         fileprivate var seen: Set<String> = []
         fileprivate var wholeTerms = 0
         fileprivate var wholeBytes = 0
-        /// New field-value and whole terms stop here (the ones handed out stay):
-        /// see `TermDictionary.boundForFollowing`.
-        fileprivate var valueTermsLeft = Int.max
+        /// Set for a run that follows its inputs (`TermDictionary.following`):
+        /// `record_terms`, for the terms not in memory.
+        fileprivate var stored: StoredLookup?
+        /// With `stored`: ids handed out that the writer has not committed yet (kept in memory).
+        fileprivate var pending: Set<Int64> = []
+        fileprivate var bytes = 0
+        fileprivate var keeping = TermDictionary.followingTerms
+        /// When to let go next: twice what was kept at the last time, so that
+        /// many pending terms cannot make every new one scan them all.
+        fileprivate var letGoAt = (terms: 0, bytes: 0)
 
         /// The id of a term that is always stored as one.
         package mutating func id(_ term: String) -> Int64 {
             if let id = ids[term] { return id }
+            if let stored {
+                if let id = stored.id(of: term) {
+                    keep(term, id)
+                    return id
+                }
+                pending.insert(next)
+            }
             let id = next
             next += 1
-            ids[term] = id; terms[id] = term
+            keep(term, id)
             return id
+        }
+
+        private mutating func keep(_ term: String, _ id: Int64) {
+            ids[term] = id; terms[id] = term
+            guard stored != nil else { return }
+            bytes += term.utf8.count
+            if ids.count > max(keeping, letGoAt.terms) || bytes > max(TermDictionary.followingBytes, letGoAt.bytes) { letGo() }
+        }
+
+        /// Forgets every committed term (they are looked up again when met).
+        private mutating func letGo() {
+            ids = ids.filter { pending.contains($0.value) }
+            terms = terms.filter { pending.contains($0.key) }
+            bytes = terms.values.reduce(0) { $0 + $1.utf8.count }
+            letGoAt = (2 * ids.count, 2 * bytes)
+            // The caps on whole terms bound memory for a run that keeps them all.
+            wholeTerms = 0
+            wholeBytes = 0
         }
 
         /// The id of a field value to store once, when it is worth it: seen
@@ -61,8 +130,7 @@ package final class TermDictionary: Sendable {
         package mutating func reference(_ value: String) -> Int64? {
             if let id = ids[value] { return id }
             let u = value.utf8
-            guard valueTermsLeft > 0, u.count >= 4, TermDictionary.needsNoEscape(u), seenAgain(value) else { return nil }
-            valueTermsLeft -= 1
+            guard u.count >= 4, TermDictionary.needsNoEscape(u), seenAgain(value) else { return nil }
             return id(value)
         }
 
@@ -83,9 +151,8 @@ package final class TermDictionary: Sendable {
         package mutating func whole(_ value: String) -> Int64? {
             if let id = ids[value] { return id }
             let n = value.utf8.count
-            guard valueTermsLeft > 0, n >= 8, n <= 16384, wholeTerms < TermDictionary.wholeLimit, wholeBytes + n <= TermDictionary.wholeBytesLimit,
+            guard n >= 8, n <= 16384, wholeTerms < TermDictionary.wholeLimit, wholeBytes + n <= TermDictionary.wholeBytesLimit,
                   seenAgain(value) else { return nil }
-            valueTermsLeft -= 1
             wholeTerms += 1
             wholeBytes += n
             return id(value)
@@ -103,19 +170,23 @@ package final class TermDictionary: Sendable {
         return true
     }
 
-    /// A follow (`ingest --follow`, `watch`) may run for months over ever-new
-    /// values (peers, paths): held for the run, every one seen twice became a
-    /// term, and memory grew with the log (1.5M terms, 220 MB, in 8 minutes of
-    /// 10,000 lines/s). Past this many new terms a value is stored as it is.
-    /// An ingest that ends is unbounded, as it was.
-    static let followingValueTerms = 200_000
-
-    package func boundForFollowing() {
-        state.withLock { $0.valueTermsLeft = min($0.valueTermsLeft, TermDictionary.followingValueTerms) }
-    }
-
     /// The text of each id (for the writer to store the terms a batch uses).
+    /// An id a following dictionary let go is committed already, and left out.
     package func terms(_ ids: Set<Int64>) -> [(Int64, String)] {
         state.withLock { s in ids.sorted().compactMap { id in s.terms[id].map { (id, $0) } } }
+    }
+}
+
+/// `record_terms` by term, on a read-only connection of its own: WAL lets it
+/// read while the writer's transaction is open, and it sees what was committed.
+final class StoredLookup: Sendable {
+    private let queue: DatabaseQueue
+    init(_ queue: DatabaseQueue) { self.queue = queue }
+
+    /// nil when the term is not stored (or cannot be read: the term is then
+    /// given a new id, and a batch storing it fails on `UNIQUE(term)` rather
+    /// than any row reading a wrong term).
+    func id(of term: String) -> Int64? {
+        try? queue.read { try Int64.fetchOne($0.cachedStatement(sql: "SELECT id FROM record_terms WHERE term = ?"), arguments: [term]) }
     }
 }

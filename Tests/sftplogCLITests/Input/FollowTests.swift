@@ -26,11 +26,11 @@ final class FollowTests: XCTestCase {
         try h.close()
     }
 
-    func start(_ args: [String], stdout: FileHandle? = nil) throws -> Process {
+    func start(_ args: [String], stdout: FileHandle? = nil, env: [String: String] = [:]) throws -> Process {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: CLI.binary)
         p.arguments = args
-        p.environment = CLI.environment()
+        p.environment = CLI.environment(env)
         p.standardOutput = stdout ?? FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         try p.run()
@@ -52,6 +52,39 @@ final class FollowTests: XCTestCase {
     func records(_ db: String, _ sql: String = "SELECT count(*) FROM records") throws -> Int {
         guard FileManager.default.fileExists(atPath: db) else { return -1 }
         return try LogStore.openForReading(db).queue.read { try Int.fetchOne($0, sql: sql) ?? -1 }
+    }
+
+    /// Following keeps only some terms in memory (here 64, with
+    /// $SFTPLOG_FOLLOW_TERMS): 1,500 peer addresses and 37 components, then
+    /// the first 500 addresses again, are stored as a plain ingest stores them.
+    func testFollowingWithFewTermsInMemoryStoresWhatAnIngestStores() throws {
+        func lines(_ r: Range<Int>) -> ArraySlice<Data> {
+            ArraySlice(r.map { i in
+                Data(("2026-12-01T10:\(String(format: "%02d:%02d", i / 60 % 60, i % 60)).000+00:00 30014 sftp-\(i % 37) Unknown " +
+                      "2001:db8::\(String(i, radix: 16)):\(20000 + i) New SSH connection made.\n").utf8)
+            })
+        }
+        let log = dir.appendingPathComponent("many-peers.log").path
+        let db = dir.appendingPathComponent("follow.db").path
+        try append(lines(0..<1500), to: log)
+        let p = try start(["ingest", "--follow", "--db", db, log], env: ["SFTPLOG_FOLLOW_TERMS": "64"])
+        defer { if p.isRunning { p.terminate() } }
+        try eventually("the first 1,500 lines") { try records(db) == 1500 }
+        try append(lines(0..<500), to: log)
+        try eventually("the addresses met again") { try records(db) == 2000 }
+        kill(p.processIdentifier, SIGINT)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0)
+
+        let plain = dir.appendingPathComponent("plain.db").path
+        let r = try CLI.run(["ingest", "--quiet", "--db", plain, log])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let sql = "SELECT line, seq, kind, ts, event_id, component, account, peer_address, peer_port, message, raw FROM records ORDER BY line, seq"
+        let a = try CLI.run(["query", "--db", db, "--format", "ndjson", sql]), b = try CLI.run(["query", "--db", plain, "--format", "ndjson", sql])
+        XCTAssertEqual(a.status, 0, a.stderr)
+        XCTAssertEqual(a.stdout.split(separator: "\n").count, 2000)
+        XCTAssertTrue(a.stdout == b.stdout, "the followed records differ from the ingested ones")
+        XCTAssertEqual(try records(db, "SELECT count(*) FROM record_terms WHERE term LIKE '2001:db8::%'"), 1500)
     }
 
     func testIngestFollowStoresAppendedLinesAcrossRotationAndStopsCleanlyOnCtrlC() throws {
