@@ -8,11 +8,7 @@ import SFTPLogTestSupport
 /// A following run's dictionary keeps few terms in memory and looks the rest
 /// up in `record_terms`: a term keeps its id whether it was in memory, let go,
 /// or stored before the run, while the writer commits on its own thread.
-final class TermDictionaryTests: XCTestCase {
-    var dir: URL!
-    override func setUp() { dir = Paths.tempDir() }
-    override func tearDown() { try? FileManager.default.removeItem(at: dir) }
-
+final class TermDictionaryTests: TemporaryDirectoryTestCase {
     func testAFollowingDictionaryLetsGoOfCommittedTermsAndKeepsEachTermsID() throws {
         let store = try LogStore.openForWriting(dir.appendingPathComponent("terms.db").path)
         try store.queue.write { try $0.execute(sql: "INSERT INTO record_terms(id, term) VALUES (7, 'stored before the run')") }
