@@ -12,9 +12,19 @@ struct Report: ParsableCommand {
     @OptionGroup var formatting: OutputOptions<ReportFormats>
     @Option(name: .long, help: "Write to this file instead of standard output.") var output: String?
     @Option(name: .long, help: "HTML: most sessions to include in full (the rest are summarised).") var maxSessions: Int = 200
+    @Flag(name: .long, help: "Posture over time: sessions, failed logins, weak cryptography, clients, SFTPPlus versions and bytes per period.")
+    var trend = false
+    @Option(name: .long, help: "With --trend: the period (day, week (ISO 8601, Monday first) or month), in UTC.") var by: TrendPeriod = .week
+    @Option(name: .long, help: "With --trend: how many clients and failing peers each period lists.") var top: Int = 5
+
+    func validate() throws {
+        if trend && session != nil { throw ValidationError("--trend and --session cannot be used together") }
+        if top < 1 { throw ValidationError("--top must be at least 1") }
+    }
 
     func run() throws {
         var status: Int32 = 0
+        if trend { return try runTrend() }
         try reporting {
             let format = formatting.effective
             let catalog = try Catalogs.load()
@@ -44,15 +54,50 @@ struct Report: ParsableCommand {
             case .html: text = HTMLReport.render(model, details: details)
             default: text = ReportText.json(model).json + "\n"
             }
-            if let output {
-                do { try Data(text.utf8).write(to: URL(fileURLWithPath: output), options: .atomic) }
-                catch { throw CLIError("\(output): cannot write the report: \(error.localizedDescription)") }
-                FileHandle.standardError.write(Data("wrote \(TextEscaper.terminalSafe(output))\n".utf8))
-            } else {
-                FileHandle.standardOutput.write(Data(text.utf8))
-            }
+            try write(text)
         }
         if status != 0 { throw ExitCode(status) }
+    }
+
+    /// `--trend`: from files and pipes in one streaming pass, or from the store.
+    func runTrend() throws {
+        var status: Int32 = 0
+        try reporting {
+            let filter = try filters.filter()
+            var collector = TrendCollector(by: by, top: top, filter: filter)
+            let model: TrendModel
+            if let files = try source.streamedFiles() {
+                let pass = try source.stream(files) { collector.add(session: $0) }
+                model = collector.finish(sources: pass.reportSources)
+                status = pass.ingestStatus
+            } else {
+                model = try source.database.answering(records: false) { path in
+                    try source.openDatabase(path).read { db in
+                        try db.forEachTrendRow(filter) { collector.add($0) }
+                        return collector.finish(sources: try db.sources())
+                    }
+                }
+            }
+            let text: String
+            switch formatting.effective {
+            case .text: text = TrendRender.text(model, width: max(60, Terminal.wrapWidth))
+            case .markdown: text = TrendRender.markdown(model)
+            case .html: text = TrendRender.html(model)
+            default: text = TrendRender.json(model).json + "\n"
+            }
+            try write(text)
+        }
+        if status != 0 { throw ExitCode(status) }
+    }
+
+    func write(_ text: String) throws {
+        if let output {
+            do { try Data(text.utf8).write(to: URL(fileURLWithPath: output), options: .atomic) }
+            catch { throw CLIError("\(output): cannot write the report: \(error.localizedDescription)") }
+            FileHandle.standardError.write(Data("wrote \(TextEscaper.terminalSafe(output))\n".utf8))
+        } else {
+            FileHandle.standardOutput.write(Data(text.utf8))
+        }
     }
 
     /// The report in one streaming pass over `files`, with `ingest`'s exit status for them.
@@ -94,3 +139,5 @@ enum ReportFormats: OutputChoices {
     static var formats: [OutputFormat] { [.text, .markdown, .html, .json] }
     static var standard: OutputFormat { .text }
 }
+
+extension TrendPeriod: ExpressibleByArgument {}
