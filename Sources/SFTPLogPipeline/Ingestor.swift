@@ -98,6 +98,9 @@ public final class Ingestor {
         // Two full batches may wait (many small sources' jobs merge into one transaction).
         let w = SerialWriter(store: store, capacity: 2 * max(1, batchSize))
         writer = w
+        // Each writer of a following run (one per `ingest` call: a rotation, a
+        // spool file) tells the dictionary what it commits, or nothing is let go.
+        if boundsTerms, let terms { w.reportCommits(to: terms) }
         return w
     }
     /// Waits for every queued batch and ends the writer thread.
@@ -193,7 +196,7 @@ public final class Ingestor {
                 boundsTerms ? try store.followingTermDictionary() : try store.read { try $0.termDictionary() }
             }
             terms = try sharedTerms?.dictionary(load) ?? load()
-            if boundsTerms, let terms { sharedWriter().reportCommits(to: terms) }
+            if boundsTerms, let terms { writer?.reportCommits(to: terms) }
         }
         guard bulkLoad == nil else { return }
         guard deferIndexes else { bulkLoad = false; return }
