@@ -7,6 +7,7 @@ line count give byte-identical output.
 
     python3 Benchmarks/generate.py --lines 1000000 --seed 1 > big.log
     python3 Benchmarks/generate.py --lines 1000 --csv base.csv ...   (also the 7 pre-parsed columns)
+    python3 Benchmarks/generate.py --lines 1000000 --days 30 --improving  (a month in which weak clients fade)
 """
 import argparse, random, sys, datetime
 
@@ -27,7 +28,11 @@ def main():
     ap.add_argument('--lines', type=int, default=1000)
     ap.add_argument('--seed', type=int, default=1)
     ap.add_argument('--csv', help='also write the 7 pre-parsed columns here (for the sqlite3 baseline)')
+    ap.add_argument('--days', type=float, default=0, help='spread the lines over about this many days (default: ~90 ms a line)')
+    ap.add_argument('--improving', action='store_true', help='the legacy ssh-rsa/SHA-1/CBC clients fade from 40%% of sessions to 4%%')
     a = ap.parse_args()
+    # 90.5 ms is the mean step of randint(1, 180).
+    scale = a.days * 86400e3 / (a.lines * 90.5) if a.days else 1
     rnd = random.Random(a.seed)
     out = sys.stdout
     csv = open(a.csv, 'w', encoding='utf-8', newline='') if a.csv else None
@@ -38,7 +43,7 @@ def main():
 
     def emit(s, eid, msg):
         nonlocal t, written
-        t += datetime.timedelta(milliseconds=rnd.randint(1, 180))
+        t += datetime.timedelta(milliseconds=rnd.randint(1, 180) * scale)
         ts = t.strftime('%Y-%m-%dT%H:%M:%S.') + '%03d+02:00' % (t.microsecond // 1000)
         out.write('%s %s sftp-1 %s %s:%d %s\n' % (ts, eid, s['account'], s['addr'], s['port'], msg))
         if csv:
@@ -46,13 +51,19 @@ def main():
             csv.write('%s,%s,sftp-1,%s,%s,%d,"%s"\n' % (ts, eid, s['account'], s['addr'], s['port'], q))
         written += 1
 
+    def algo():
+        if not a.improving:
+            return rnd.choice(ALGOS)
+        legacy = 0.4 - 0.36 * written / a.lines
+        return ALGOS[-1] if rnd.random() < legacy else rnd.choice(ALGOS[:-1])
+
     def new_session():
         nonlocal next_port
         next_port = 20000 + (next_port - 19999) % 40000
         addr = rnd.choice(['10.0.%d.%d' % (rnd.randint(0, 9), rnd.randint(1, 254)), '192.0.2.%d' % rnd.randint(1, 254),
                            '2001:db8::%x' % rnd.randint(1, 65535)])
         s = {'account': 'Unknown', 'user': rnd.choice(USERS), 'addr': addr, 'port': next_port, 'step': 0,
-             'client': rnd.choice(CLIENTS), 'algo': rnd.choice(ALGOS), 'ops': rnd.randint(1, 12), 'fail': rnd.random() < 0.08}
+             'client': rnd.choice(CLIENTS), 'algo': algo(), 'ops': rnd.randint(1, 12), 'fail': rnd.random() < 0.08}
         return s
 
     while written < a.lines:

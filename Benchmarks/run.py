@@ -8,6 +8,7 @@ side by side (alternating, several runs, medians) and prints a table.
     Benchmarks/run.sh --openssh 10000    # 10,000 OpenSSH transcripts in one ingest
     Benchmarks/run.sh --openssh 10000 --openssh-runs 10   # the same, 10 runs per file: about 1 GB
     Benchmarks/run.sh --rotated 30       # the 1M-line log as 30 rotated files against one file
+    Benchmarks/run.sh --trend            # report --trend on a rotated month (30 days, weak clients fading): database and files
     Benchmarks/run.sh --smoke            # tiny input, debug build (CI: it builds and runs)
     Benchmarks/run.sh --compare OLD --runs 5   # parse/ingest of the log and 1,000 transcripts, this build vs OLD
     Benchmarks/run.sh --answers          # audit/report/parse of the log against lnav (Benchmarks/lnav) and grep
@@ -265,17 +266,7 @@ def rotated(a, binary, env):
     """A month of rotated logs: the same lines split into N files named as
     logrotate leaves them (server.log.N-1 ... server.log.1, server.log), so the
     run must order them by content, ingested in one run; against the one file."""
-    log, _ = generate(a.work, a.lines)
-    out_dir = os.path.join(a.work, f'rotated-{a.lines}x{a.rotated}')
-    if not os.path.isdir(out_dir):
-        os.makedirs(out_dir)
-        with open(log, 'rb') as f:
-            lines = f.readlines()
-        per = -(-len(lines) // a.rotated)
-        for k in range(a.rotated):
-            name = 'server.log' + (f'.{a.rotated - 1 - k}' if k < a.rotated - 1 else '')
-            with open(os.path.join(out_dir, name), 'wb') as out:
-                out.writelines(lines[k * per:(k + 1) * per])
+    log, out_dir = rotated_month(a)
     print(f'input: {a.lines:,} lines as 1 file and as {a.rotated} rotated files ({out_dir}); {a.runs} alternating runs, medians\n')
     res = {'one file': [], f'{a.rotated} files': []}
     rss = {k: [] for k in res}
@@ -290,6 +281,53 @@ def rotated(a, binary, env):
     one = statistics.median(res['one file'])
     table([[k, f'{statistics.median(v):.2f}', fmt_rate(a.lines, statistics.median(v)), f'{statistics.median(v) / one:.2f}', f'{max(rss[k]):.0f}']
            for k, v in res.items()], ['ingest of', 'median s', 'lines/s', 'ratio', 'peak RSS MiB'])
+
+
+def rotated_month(a, spread=False):
+    """The --lines log split into --rotated (default 30) files as logrotate
+    leaves them. With `spread`, the lines cover 30 days in which the legacy
+    ssh-rsa/SHA-1/CBC clients fade (generate.py --days 30 --improving)."""
+    n = a.rotated or 30
+    if spread:
+        log = os.path.join(a.work, f'month-{a.lines}.log')
+        if not os.path.exists(log):
+            with open(log, 'wb') as out:
+                sh([sys.executable, GEN, '--lines', str(a.lines), '--days', '30', '--improving'], stdout=out)
+    else:
+        log, _ = generate(a.work, a.lines)
+    out_dir = os.path.join(a.work, f'{"month" if spread else "rotated"}-{a.lines}x{n}')
+    if not os.path.isdir(out_dir):
+        os.makedirs(out_dir)
+        with open(log, 'rb') as f:
+            lines = f.readlines()
+        per = -(-len(lines) // n)
+        for k in range(n):
+            name = 'server.log' + (f'.{n - 1 - k}' if k < n - 1 else '')
+            with open(os.path.join(out_dir, name), 'wb') as out:
+                out.writelines(lines[k * per:(k + 1) * per])
+    return log, out_dir
+
+
+def trend(a, binary, env):
+    """`report --trend` on a rotated month (the --lines log spread over 30
+    days, weak clients fading): from its database (by day, week and month) and
+    straight from its files; medians of alternating runs."""
+    _, out_dir = rotated_month(a, spread=True)
+    db = os.path.join(a.work, f'trend-month-{a.lines}x{a.rotated or 30}.db')
+    if not os.path.exists(db):
+        subprocess.run([binary, 'ingest', '--quiet', '--db', db, out_dir], env=env, check=False)
+    cases = [(f'--db, --by {by}', [binary, 'report', '--trend', '--by', by, '--format', 'json', '--db', db]) for by in ('day', 'week', 'month')]
+    cases.append(('files, --by week', [binary, 'report', '--trend', '--format', 'json', out_dir]))
+    res = {name: [] for name, _ in cases}
+    rss = {name: [] for name, _ in cases}
+    for i in range(a.runs):
+        for name, cmd in (cases if i % 2 == 0 else cases[::-1]):
+            dt, r = timed(cmd, env=env)
+            res[name].append(dt)
+            rss[name].append(r)
+    print(f'report --trend on {a.lines:,} lines over 30 days as {a.rotated or 30} rotated files ({out_dir}); {a.runs} alternating runs\n')
+    table([[k, f'{statistics.median(v):.2f}', f'{min(v):.2f}–{max(v):.2f}', f'{max(rss[k]):.0f}'] for k, v in res.items()],
+          ['report --trend', 'median s', 'range', 'peak RSS MiB'])
 
 
 def openssh_files(work, count, runs):
@@ -629,6 +667,7 @@ def main():
     ap.add_argument('--openssh', type=int, metavar='N')
     ap.add_argument('--openssh-runs', type=int, default=1, metavar='R', help='client runs appended in each transcript file')
     ap.add_argument('--rotated', type=int, metavar='N', help='the --lines log split into N rotated files, against one file')
+    ap.add_argument('--trend', action='store_true', help='report --trend on the rotated month (--rotated N, default 30), from its database and its files')
     ap.add_argument('--no-queries', action='store_true')
     ap.add_argument('--answers', action='store_true', help='audit/report/parse straight from the log, against lnav and grep')
     ap.add_argument('--smoke', action='store_true', help='tiny input, debug build, one run')
@@ -668,6 +707,8 @@ def main():
         scaling(a, binary, env)
     elif a.openssh:
         openssh(a, binary, env)
+    elif a.trend:
+        trend(a, binary, env)
     elif a.rotated:
         rotated(a, binary, env)
     else:
@@ -679,6 +720,7 @@ def main():
             openssh(openssh_small, binary, env)
             a.rotated = 3
             rotated(a, binary, env)
+            trend(a, binary, env)
 
 
 if __name__ == '__main__':

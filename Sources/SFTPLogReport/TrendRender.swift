@@ -26,7 +26,10 @@ public enum TrendRender {
 
     /// What is new in the last period, as (name, value).
     static func details(_ c: TrendModel.Changes, _ e: (String) -> String) -> [(String, String)] {
-        func list(_ s: [String]) -> String { s.isEmpty ? "none" : s.map(e).joined(separator: ", ") }
+        // At most 20 names shown (JSON has them all).
+        func list(_ s: [String]) -> String {
+            s.isEmpty ? "none" : s.prefix(20).map(e).joined(separator: ", ") + (s.count > 20 ? " and \(grouped(s.count - 20)) more" : "")
+        }
         return [("weak algorithms", list(c.newWeakAlgorithms)), ("client software", list(c.newClients)), ("peers with failures", list(c.newFailingPeers))]
     }
 
@@ -43,7 +46,8 @@ public enum TrendRender {
 
     public static func text(_ m: TrendModel, width: Int = 80) -> String {
         let t = TextEscaper.terminalSafe
-        var o = "SFTP/SSH posture by \(m.by.rawValue): \(m.periods.count) periods, \(grouped(m.periods.reduce(0) { $0 + $1.sessions })) sessions"
+        let total = m.periods.reduce(0) { $0 + $1.sessions }
+        var o = "SFTP/SSH posture by \(m.by.rawValue): \(m.periods.count) period\(m.periods.count == 1 ? "" : "s"), \(grouped(total)) session\(total == 1 ? "" : "s")"
         if m.undated > 0 { o += " (\(grouped(m.undated)) without a time, left out)" }
         o += "\n"
         guard let first = m.periods.first, let last = m.periods.last else { return o + "No sessions.\n" }
@@ -200,7 +204,7 @@ public enum TrendRender {
     static func stackedBars(_ periods: [TrendModel.Period]) -> String {
         let plot = chartHeight - bottom - 10, slot = (chartWidth - left - 10) / Double(periods.count)
         let bar = max(1, slot * 0.8)
-        var o = "<svg width=\"\(Int(chartWidth))\" height=\"\(Int(chartHeight))\" role=\"img\" aria-label=\"shares of sessions by rating\">"
+        var o = "<svg width=\"\(Int(chartWidth) + 40)\" height=\"\(Int(chartHeight))\" role=\"img\" aria-label=\"shares of sessions by rating\">"
         o += "<line x1=\"\(left)\" y1=\"10\" x2=\"\(left)\" y2=\"\(f(10 + plot))\" stroke=\"#888\"/>"
         for pct in [0, 50, 100] {
             let y = 10 + plot * (1 - Double(pct) / 100)
@@ -224,7 +228,7 @@ public enum TrendRender {
     static func lines(_ periods: [TrendModel.Period]) -> String {
         let plot = chartHeight - bottom - 10, slot = (chartWidth - left - 10) / Double(periods.count)
         let top = Double(max(1, periods.map { max($0.sessions, $0.failedLogins) }.max() ?? 1))
-        var o = "<svg width=\"\(Int(chartWidth))\" height=\"\(Int(chartHeight))\" role=\"img\" aria-label=\"sessions and failed logins\">"
+        var o = "<svg width=\"\(Int(chartWidth) + 40)\" height=\"\(Int(chartHeight))\" role=\"img\" aria-label=\"sessions and failed logins\">"
         o += "<line x1=\"\(left)\" y1=\"10\" x2=\"\(left)\" y2=\"\(f(10 + plot))\" stroke=\"#888\"/>"
         o += "<text x=\"\(f(left - 6))\" y=\"14\" font-size=\"11\" text-anchor=\"end\">\(Int(top))</text>"
         o += "<text x=\"\(f(left - 6))\" y=\"\(f(14 + plot))\" font-size=\"11\" text-anchor=\"end\">0</text>"
