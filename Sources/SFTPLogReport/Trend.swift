@@ -106,7 +106,8 @@ public struct TrendCollector {
     public let top: Int
     let filter: SessionFilter
     private var periods: [String: Tally] = [:]
-    private var weeks: [Substring: (label: String, first: String)] = [:]
+    /// The period of each UTC day met so far.
+    private var periodOfDay: [Substring: (label: String, first: String)] = [:]
     private var undated = 0
 
     private struct Tally {
@@ -159,9 +160,9 @@ public struct TrendCollector {
     }
 
     private mutating func period(_ day: Substring) -> (label: String, first: String)? {
-        if let p = weeks[day] { return p }
+        if let p = periodOfDay[day] { return p }
         guard let p = by.period(ofDay: day) else { return nil }
-        weeks[day] = p
+        periodOfDay[day] = p
         return p
     }
 

@@ -33,8 +33,6 @@ public enum TrendRender {
         return [("weak algorithms", list(c.newWeakAlgorithms)), ("client software", list(c.newClients)), ("peers with failures", list(c.newFailingPeers))]
     }
 
-    static func pad(_ s: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - s.count)) + s }
-
     /// A row of block characters scaled to the row's own maximum.
     static func sparkline(_ values: [Double]) -> String {
         let blocks = Array("▁▂▃▄▅▆▇█")
@@ -66,15 +64,11 @@ public enum TrendRender {
         row("warn crypto", shown.map { $0.share($0.cryptoWarn) }, "last \(percent(last.share(last.cryptoWarn)))")
         row("terrapin", shown.map { $0.share($0.terrapin) }, "last \(percent(last.share(last.terrapin)))")
         row("bytes", shown.map { Double($0.bytesUp + $0.bytesDown) }, "last \(Human.bytes(last.bytesUp + last.bytesDown))")
-        o += "\n" + "period".padding(toLength: 10, withPad: " ", startingAt: 0)
-            + ["sessions", "failed", "fail", "warn", "terrapin", "up", "down"].enumerated()
-                .map { pad($1, [9, 8, 6, 6, 9, 8, 8][$0]) }.joined() + "\n"
-        for p in m.periods {
-            o += p.label.padding(toLength: 10, withPad: " ", startingAt: 0)
-            o += [grouped(p.sessions), grouped(p.failedLogins), percent(p.share(p.cryptoFail)), percent(p.share(p.cryptoWarn)),
-                  percent(p.share(p.terrapin)), Human.bytes(p.bytesUp), Human.bytes(p.bytesDown)].enumerated()
-                .map { pad($1, [9, 8, 6, 6, 9, 8, 8][$0]) }.joined() + "\n"
-        }
+        let columns = [TextTable.Column("period")] + ["sessions", "failed", "fail", "warn", "terrapin", "up", "down"].map { TextTable.Column($0, right: true) }
+        o += "\n" + TextTable.render(columns, m.periods.map { p in
+            [p.label, grouped(p.sessions), grouped(p.failedLogins), percent(p.share(p.cryptoFail)), percent(p.share(p.cryptoWarn)),
+             percent(p.share(p.terrapin)), Human.bytes(p.bytesUp), Human.bytes(p.bytesDown)]
+        })
         for p in m.periods.reversed() where p.sessions > 0 {
             o += "\n\(p.label) (from \(p.first))\n"
             for (name, value) in details(p, t) { o += Human.wrap("\(name): \(value)", indent: 2, width: width) }

@@ -46,9 +46,13 @@ final class ReportTests: XCTestCase {
         XCTAssertTrue(dom.contains("onerror=alert(1)"), "the username is shown as text")
     }
 
+    /// The headless browser (.ci/run installs Debian's chromium).
+    static var chromium: String? {
+        ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"].first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
     static func chromiumDOM(_ path: String) throws -> String {
-        let candidates = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
-        guard let bin = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+        guard let bin = chromium else {
             XCTFail("no headless browser: .ci/run installs Debian's chromium"); return ""
         }
         return try CLI.capture(bin, ["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", "file://" + path]).stdout

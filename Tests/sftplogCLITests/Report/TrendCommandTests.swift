@@ -128,8 +128,7 @@ final class TrendCommandTests: TemporaryDirectoryTestCase {
         XCTAssertTrue(dom.contains("<svg"), "the browser dropped the charts")
         // A 1280-px-wide screenshot that is not blank: many pixels are neither white nor near it.
         let png = dir.appendingPathComponent("trend.png").path
-        let candidates = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
-        let bin = try XCTUnwrap(candidates.first { FileManager.default.isExecutableFile(atPath: $0) })
+        let bin = try XCTUnwrap(ReportTests.chromium, "no headless browser: .ci/run installs Debian's chromium")
         _ = try CLI.capture(bin, ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1280,900",
                                   "--screenshot=\(png)", "file://" + out])
         let inked = try CLI.capture("/usr/bin/env", ["python3", "-c", Self.inkedPixels, png])
