@@ -254,6 +254,8 @@ public struct OpenSSHSession: Equatable, Sendable {
     /// The end of the run is in the text (not cut off before it).
     public var closed: Bool = false
     public var recordCount: Int = 0
+    /// The records each derived fact came from (`EvidenceFact`).
+    public var evidence: [EvidenceLink] = []
 
     public init(file: String, firstLine: Int) {
         self.file = file

@@ -132,6 +132,30 @@ private struct Scratch {
     /// The last progress meter of an operation: (operation index, percent).
     var lastPercent: (op: Int, percent: Int)?
 
+    /// Where the record being folded is, and the records each fact rests on
+    /// (put together at `finalize`, when it is known which facts hold).
+    var here = EvidenceLink(.outcome, line: 0)
+    var proposalLinks: [String: [EvidenceLink]] = [:]
+    var kexLink: EvidenceLink?
+    var hostkeyLink: EvidenceLink?
+    var directionLinks: [String: EvidenceLink] = [:]
+    var serverHostKeyLink: EvidenceLink?
+    var gexLink: EvidenceLink?
+    var strictLink: EvidenceLink?
+    var userLinks: [String: EvidenceLink] = [:]
+    /// The first record of each way a run can end (`outcome` picks one).
+    var endLinks: [String: EvidenceLink] = [:]
+    var lastOpenSSHLink: EvidenceLink?
+
+    mutating func noteEnd(_ what: String) { if endLinks[what] == nil { endLinks[what] = here } }
+
+    /// Links operation `k` to the record being folded.
+    mutating func linkOperation(_ k: Int) {
+        var l = here
+        l.fact = .operation; l.item = k
+        if !s.evidence.suffix(4).contains(l) { s.evidence.append(l) }
+    }
+
     init(file: String, firstLine: Int) {
         s = OpenSSHSession(file: file, firstLine: firstLine)
     }
@@ -184,6 +208,7 @@ private struct Scratch {
     var round: Int { max(1, kexReceived) }
 
     mutating func add(_ r: Record, isOpenSSH: Bool) {
+        here = EvidenceLink(.outcome, record: r)
         s.recordCount += 1
         s.lastLine = r.line + max(0, r.lineCount - 1)
         let event = OpenSSHEvent(r)
@@ -204,10 +229,12 @@ private struct Scratch {
             return
         case .opensshOutput where r.extraValue("event") == nil:
             sawOutput = true
+            noteEnd("output")
         default:
             break
         }
         guard isOpenSSH else { return }
+        lastOpenSSHLink = here
         if r.fact(.via) == .string("scp:") || r.fact(.program) == .string("scp") { sawSCP = true }
         if r.fact(.program) == .string("ssh") { sawSSHCommand = true }
         if r.fact(.afterProgress) == .bool(true) { kexCompleted = true }
@@ -239,6 +266,7 @@ private struct Scratch {
             negotiated(r, event: event)
         case .opensshStrictKex:
             strictEvidence = true
+            if strictLink == nil { strictLink = here }
         case .opensshGEX:
             groupExchange(r, event: event)
         case .opensshHostKey:
@@ -263,6 +291,7 @@ private struct Scratch {
     /// The command line that started the run, when the paste shows it.
     private mutating func pastedCommand(_ r: Record) {
         guard let tool = r.fact(.tool)?.stringValue, command == nil else { return }
+        userLinks["command_line"] = here
         let x = ExtraValues(r)
         let typed = ClientCommand(tool: tool, user: r.fact(.user)?.stringValue, host: r.fact(.host)?.stringValue,
                                   port: x.int(.port), verbosity: x.int(.verbosity) ?? 0)
@@ -306,14 +335,17 @@ private struct Scratch {
             phase = max(phase, 3)
         case .closed:
             completed = true
+            noteEnd("completed")
         case .sftpConnecting:
             sawSFTP = true
             if connectingHost == nil { connectingHost = str(.host) }
         case .sftpConnected:
             sawSFTP = true
             authenticated = true
+            noteEnd("authenticated")
         case .exec:
             sawSCP = true
+            if execUser == nil, str(.user) != nil { userLinks["exec"] = here }
             execUser = execUser ?? str(.user)
             if connectingHost == nil { connectingHost = str(.host) }
         default: break
@@ -336,8 +368,10 @@ private struct Scratch {
             }
         } else if side == "client" {
             client[slot] = list(.names)
+            proposalLinks["client|" + slot] = [here]
         } else {
             server[slot] = list(.names)
+            proposalLinks["server|" + slot] = [here]
         }
     }
 
@@ -347,12 +381,12 @@ private struct Scratch {
         let str = x.str
         guard round == 1 else { return }
         let slot = str(.slot)
-        if slot == "kex", !kexLine.set { kexLine = (true, str(.algorithm)) }
-        else if slot == "hostkey", !hostkeyLine.set { hostkeyLine = (true, str(.algorithm)) }
+        if slot == "kex", !kexLine.set { kexLine = (true, str(.algorithm)); kexLink = here }
+        else if slot == "hostkey", !hostkeyLine.set { hostkeyLine = (true, str(.algorithm)); hostkeyLink = here }
         else if let dir = str(.direction) {
             let v = (cipher: str(.cipher), mac: str(.mac), comp: str(.compression))
-            if dir == "s2c", s2c == nil { s2c = v }
-            if dir == "c2s", c2s == nil { c2s = v }
+            if dir == "s2c", s2c == nil { s2c = v; directionLinks["s2c"] = here }
+            if dir == "c2s", c2s == nil { c2s = v; directionLinks["c2s"] = here }
         }
     }
 
@@ -367,7 +401,7 @@ private struct Scratch {
         case .requestOld:
             if g.requestedPreferred == nil { g.requestedPreferred = int(.preferred) }
         case .bitsSet:
-            if g.groupBits == nil { g.groupBits = int(.groupBits) }
+            if g.groupBits == nil, let b = int(.groupBits) { g.groupBits = b; gexLink = here }
         default: break
         }
         s.gex = g
@@ -387,6 +421,7 @@ private struct Scratch {
         case .exitStatus:
             s.channel.remoteExitStatus = int(.status)
             completed = true; ended = true
+            noteEnd("completed")
         default: break
         }
     }
@@ -401,6 +436,7 @@ private struct Scratch {
         }
         switch event {
         case .transferred:
+            noteEnd("completed")
             s.transfer.bytesSent = int(.bytesSent) ?? int(.stdin)
             s.transfer.bytesReceived = int(.bytesReceived) ?? int(.stdout)
             s.transfer.seconds = dbl(.seconds)
@@ -428,12 +464,13 @@ private struct Scratch {
         }
         list += names
         if side == "client" { client[slot] = list } else { server[slot] = list }
+        proposalLinks[side! + "|" + slot, default: []].append(here)
     }
 
     mutating func hostKey(event: OpenSSHEvent?, str: (OpenSSHFact) -> String?, int: (OpenSSHFact) -> Int?) {
         switch event {
         case .serverHostKey:
-            if serverHostKeyType == nil { serverHostKeyType = str(.keyType) }
+            if serverHostKeyType == nil { serverHostKeyType = str(.keyType); serverHostKeyLink = here }
             if s.hostKey.fingerprint == nil {
                 s.hostKey.type = str(.keyType)
                 s.hostKey.fingerprint = str(.fingerprint)
@@ -448,15 +485,18 @@ private struct Scratch {
         case .addedIp:
             if s.hostKey.check == nil { s.hostKey.check = "added" }
         case .changed:
+            noteEnd("hostkey_changed")
             hostkeyChanged = true
             s.hostKey.check = "changed"
             hostkeyChangedMessage = hostkeyChangedMessage ?? currentText
         case .offending:
+            noteEnd("hostkey_changed")
             hostkeyChanged = true
             s.hostKey.check = "changed"
             s.hostKey.file = str(.file)
             s.hostKey.line = int(.fileLine)
         case .unknownRefused:
+            noteEnd("hostkey_refused")
             hostkeyRefused = hostkeyRefused ?? currentText
             if s.hostKey.check != "changed" { s.hostKey.check = "unknown-refused" }
         case .fingerprint:
@@ -475,6 +515,7 @@ private struct Scratch {
         }
         switch event {
         case .authenticating:
+            if authenticatingUser == nil, str(.user) != nil { userLinks["authenticating"] = here }
             authenticatingUser = authenticatingUser ?? str(.user)
             if authenticatingHost == nil { authenticatingHost = str(.host); authenticatingPort = int(.port) }
         case .methods:
@@ -517,11 +558,14 @@ private struct Scratch {
             if privateKeyPending { tried("publickey"); privateKeyPending = false }
             if let m = str(.method) { s.auth.succeededMethod = m; tried(m) }
             authenticated = true
+            noteEnd("authenticated")
             attemptInFlight = false
         case .partialSuccess:
             s.auth.partialSuccess = true
             if let m = str(.method) { tried(m) }
         case .denied:
+            noteEnd("auth_denied")
+            if deniedUser == nil, str(.user) != nil { userLinks["denied"] = here }
             authDenied = authDenied ?? text
             s.auth.failures += attemptInFlight ? 1 : 0
             attemptInFlight = false
@@ -534,14 +578,17 @@ private struct Scratch {
                 tried(m)
                 attemptInFlight = true
             }
+            if promptUser == nil, str(.user) != nil { userLinks["prompt"] = here }
             promptUser = promptUser ?? str(.user)
         case .tooManyFailures:
+            noteEnd("auth_denied")
             authDenied = authDenied ?? text
             ended = true
         case .passwordRetry:
             // Counted already when `Authentications that can continue` followed the attempt.
             if attemptInFlight { s.auth.failures += 1; attemptInFlight = false }
         case .noMoreMethods:
+            noteEnd("auth_exhausted")
             authExhausted = true
         default: break
         }
@@ -576,6 +623,7 @@ private struct Scratch {
                 o.path = a.first
             }
             s.operations.append(o)
+            linkOperation(s.operations.count - 1)
             opOpen = true
         case .error:
             guard opOpen, !s.operations.isEmpty else { return }
@@ -583,18 +631,22 @@ private struct Scratch {
             if s.operations[k].ok {
                 s.operations[k].ok = false
                 s.operations[k].error = str(.error) ?? r.message
+                linkOperation(k)
             }
         case .download:
             if opOpen, let k = s.operations.indices.last, s.operations[k].local == nil {
                 s.operations[k].local = str(.local)
+                linkOperation(k)
             }
         case .upload:
             if opOpen, let k = s.operations.indices.last, s.operations[k].path == nil {
                 s.operations[k].path = str(.remote)
+                linkOperation(k)
             }
         case .fetching:
             if opOpen, let k = s.operations.indices.last, s.operations[k].local == nil {
                 s.operations[k].local = str(.local)
+                linkOperation(k)
             }
         default: break
         }
@@ -609,21 +661,25 @@ private struct Scratch {
         if event == .connectionClosed && r.fact(.address) == nil { sawSFTP = true }
         switch event {
         case .connectFailed, .resolveFailed:
+            noteEnd("connect_failed")
             connectFailed = connectFailed ?? text
             ended = true
         case .negotiationFailed:
+            noteEnd("negotiation_failed")
             if negotiationFailed == nil {
                 negotiationFailed = text
                 negotiationExtra = r.extra
             }
             ended = true
         case .hostkeyChangedBanner:
+            noteEnd("hostkey_changed")
             hostkeyChanged = true
             s.hostKey.check = "changed"
         case .hostkeyChangedFingerprint:
             hostkeyChanged = true
             if s.hostKey.fingerprint == nil { s.hostKey.fingerprint = str(.fingerprint) }
         case .hostkeyVerificationFailed:
+            noteEnd("verification_failed")
             verificationFailed = verificationFailed ?? text
             ended = true
         case .warningBanner:
@@ -634,6 +690,7 @@ private struct Scratch {
             if event == .closedByRemote, let t = lastTyped?.trimmingCharacters(in: .whitespaces),
                ["exit", "logout", "quit", "bye"].contains(where: { t == $0 || t.hasSuffix(">" + $0) || t.hasSuffix(" " + $0) }) {
                 // The server closed after the user ended the session: a normal end.
+                noteEnd("completed")
                 completed = true
                 ended = true
                 return
@@ -644,6 +701,7 @@ private struct Scratch {
                event == .connectionLost || (Scratch.transferOps.contains(s.operations[k].op) && (lastPercent.map { $0.op == k && $0.percent < 100 } ?? false)) {
                 s.operations[k].ok = false
                 s.operations[k].error = text
+                linkOperation(k)
                 opLostWithConnection = disconnect != nil || event != .connectionLost
             }
             // sftp's `Connection closed` after its ssh child ended says nothing new.
@@ -651,7 +709,7 @@ private struct Scratch {
             if !echo {
                 // Every distinct reason the client gave, in order (`Bad packet length` then the fatal line).
                 let said = event == .disconnectReceived ? (str(.text) ?? text) : text
-                if disconnect == nil { disconnect = said }
+                if disconnect == nil { disconnect = said; noteEnd("disconnect") }
                 else if disconnectCount < 3, !(disconnect!.contains(said)) { disconnect! += " / " + said; disconnectCount += 1 }
             }
             ended = true
@@ -672,11 +730,12 @@ private struct Scratch {
 
     /// User, peer and program from the lines that show them, best source first.
     func identify(_ out: inout OpenSSHSession) {
-        let users: [(String?, String)] = [(authenticatingUser, "authenticating"), (command?.user, "command_line"),
-                                          (execUser, "command_line"), (promptUser, "prompt"), (deniedUser, "denied")]
-        if let (u, source) = users.first(where: { Scratch.shown($0.0) != nil }) {
+        let users: [(String?, String, String)] = [(authenticatingUser, "authenticating", "authenticating"), (command?.user, "command_line", "command_line"),
+                                                  (execUser, "command_line", "exec"), (promptUser, "prompt", "prompt"), (deniedUser, "denied", "denied")]
+        if let (u, source, line) = users.first(where: { Scratch.shown($0.0) != nil }) {
             out.auth.user = u
             out.userSource = source
+            if let l = userLinks[line] { out.evidence.append(Scratch.linked(.user, l)) }
         }
         let hosts: [(String?, Int?)] = [(connectingHost, connectingPort), (command?.host, command?.port),
                                          (authenticatingHost, authenticatingPort), (errorHost, errorPort)]
@@ -714,7 +773,74 @@ private struct Scratch {
             out.negotiationFailure = negotiationFailure(text)
         }
         outcome(&out)
+        evidence(&out)
         return out
+    }
+
+    static func linked(_ fact: EvidenceFact, _ l: EvidenceLink) -> EvidenceLink {
+        var l = l
+        l.fact = fact
+        return l
+    }
+
+    /// The links of the facts the run ended up with (operations' and the
+    /// user's are made as they are read).
+    func evidence(_ out: inout OpenSSHSession) {
+        var links: [EvidenceLink] = []
+        func add(_ fact: EvidenceFact, _ l: EvidenceLink?) {
+            guard let l else { return }
+            let x = Scratch.linked(fact, l)
+            if !links.contains(x) { links.append(x) }
+        }
+        func proposals(_ fact: EvidenceFact, _ slot: String, sides: [String] = ["client", "server"]) {
+            for side in sides { for l in proposalLinks[side + "|" + slot] ?? [] { add(fact, l) } }
+        }
+        if let n = out.negotiated {
+            let derived = Set(out.negotiatedDerivedSlots)
+            if n.kex != nil {
+                if derived.contains("kex") { proposals(.kex, "kex", sides: client.slotsSeen.contains("kex") ? ["client", "server"] : ["server"]) }
+                else { add(.kex, kexLink) }
+            }
+            if n.hostkey != nil {
+                if !derived.contains("hostkey") { add(.hostkey, hostkeyLink) }
+                else if client.slotsSeen.contains("hostkey") && server.slotsSeen.contains("hostkey") { proposals(.hostkey, "hostkey") }
+                else if server.hostKey.count == 1 { proposals(.hostkey, "hostkey", sides: ["server"]) }
+                else { add(.hostkey, serverHostKeyLink) }
+            }
+            for (fact, dir) in [(EvidenceFact.cipherC2S, "c2s"), (.cipherS2C, "s2c"), (.macC2S, "c2s"), (.macS2C, "s2c"),
+                                (.compressionC2S, "c2s"), (.compressionS2C, "s2c")] where fact.value(in: n) != nil {
+                add(fact, directionLinks[dir])
+            }
+            if out.gex?.groupBits != nil { add(.gexBits, gexLink) }
+            if out.strictKex != nil {
+                if strictEvidence { add(.strictKex, strictLink) }
+                else { proposals(.strictKex, "kex") }
+            }
+        }
+        if out.serverProposal != nil {
+            // The slots whose names the policy judges (not the empty language lists).
+            for slot in KexProposal.slotNames where !slot.hasPrefix("languages") && !server[slot].isEmpty {
+                proposals(.serverOffer, slot, sides: ["server"])
+            }
+        }
+        let end: [String]
+        switch out.outcome {
+        case .connectionRefused: end = ["connect_failed"]
+        case .negotiationFailed: end = ["negotiation_failed"]
+        case .hostkeyChanged: end = ["hostkey_changed", "verification_failed"]
+        case .hostkeyUnknown: end = ["hostkey_refused", "verification_failed"]
+        case .authFailed: end = authDenied != nil ? ["auth_denied"] : ["auth_exhausted"]
+        case .sftpCommandFailed: end = []
+        case .disconnected: end = ["disconnect"]
+        case .ok: end = ["authenticated", "output", "completed"]
+        case .incomplete: end = []
+        }
+        if let first = end.lazy.compactMap({ endLinks[$0] }).first { add(.outcome, first) }
+        if out.outcome == .sftpCommandFailed, let k = out.operations.indices.last {
+            for l in out.evidence where l.fact == .operation && l.item == k { add(.outcome, l) }
+        }
+        if out.outcome == .incomplete { add(.outcome, lastOpenSSHLink) }
+        out.evidence += links
     }
 
     /// Whether the key exchange completed: `kex:` lines come before the exchange

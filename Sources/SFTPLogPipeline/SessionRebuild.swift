@@ -18,7 +18,9 @@ public struct SessionRebuild {
         self.rules = rules; self.zone = zone; self.judge = judge
     }
 
-    public func rebuild(_ store: StoreWriter, sourceID: Int64) throws -> Int {
+    /// `offsets`: where the lines read in this run begin (stored records keep no
+    /// offsets); the links to earlier lines keep those the stored links had.
+    public func rebuild(_ store: StoreWriter, sourceID: Int64, offsets: LineOffsets? = nil) throws -> Int {
         guard let (file, format) = try store.reader.source(id: sourceID) else { return 0 }
         var sessions: [SessionTimeline]
         /// The sources whose sessions are rebuilt: this one, after the files of its
@@ -43,6 +45,14 @@ public struct SessionRebuild {
             sessions = builder.finish()
         }
         if let judge { for i in sessions.indices { judge(&sessions[i]) } }
+        let known = try store.reader.evidenceOffsets(sessionsOf: chain)
+        for i in sessions.indices {
+            for k in sessions[i].evidence.indices where sessions[i].evidence[k].offset == nil {
+                let l = sessions[i].evidence[k]
+                let source = l.sourceID != 0 ? l.sourceID : sessions[i].sourceID != 0 ? sessions[i].sourceID : sourceID
+                sessions[i].evidence[k].offset = (source == sourceID ? offsets?[l.line] : nil) ?? known[source]?[l.line]
+            }
+        }
         // Each session is stored with the source it began in.
         for id in chain { try store.replaceSessions(sourceID: id, with: sessions.filter { $0.sourceID == id }, zone: zone) }
         for id in chain { try store.assignRecords(sourceID: id, to: sessions) }
@@ -134,4 +144,27 @@ extension SessionRebuild {
     /// `sourceID`: the source's when it is known while reading (a streaming pass);
     /// 0 when the store gives it later (`ingest`).
     public func live(file: String, sourceID: Int64 = 0) -> LiveSessions { LiveSessions(self, file: file, sourceID: sourceID) }
+}
+
+/// Where each line read in a run begins (the first record's offset of its
+/// line), from the run's first line on: 8 bytes a line.
+public struct LineOffsets: Sendable {
+    private var first = 0
+    private var offsets: [Int64] = []
+
+    public init() {}
+
+    public mutating func note(line: Int, offset: Int64) {
+        if offsets.isEmpty { first = line }
+        let k = line - first
+        guard k >= offsets.count else { return }  // a later record of the same line
+        if k > offsets.count { offsets.append(contentsOf: repeatElement(-1, count: k - offsets.count)) }
+        offsets.append(offset)
+    }
+
+    public subscript(line: Int) -> Int64? {
+        let k = line - first
+        guard k >= 0, k < offsets.count, offsets[k] >= 0 else { return nil }
+        return offsets[k]
+    }
 }

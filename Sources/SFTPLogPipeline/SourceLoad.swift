@@ -66,6 +66,8 @@ final class SourceLoad {
     var batchTerms = Set<Int64>()
     let terms: TermDictionary
     var places = RecordPlaces()
+    /// Where this run's lines begin, for the links of sessions rebuilt from the store.
+    var lineOffsets = LineOffsets()
     var nextResume: (offset: Int64, line: Int)
     var lines = 0
     var lastEmittedEnd: (offset: Int64, line: Int)?
@@ -147,6 +149,7 @@ final class SourceLoad {
             r.sessionDuplicate = joined.duplicate
         }
         lastEmittedEnd = (r.endOffset, r.line + r.lineCount)
+        if liveSessions == nil, r.endOffset > r.offset { lineOffsets.note(line: r.line, offset: r.offset) }
         if endsIdleSessions, let t = r.timestamp { latestEpoch = max(latestEpoch, t.epoch(in: zone)) }
         streamedFacts.add(r)
         batch.append(RecordWriter.prepare(r, seq: seq, zone: zone, terms: terms, used: &batchTerms))
@@ -270,7 +273,7 @@ final class SourceLoad {
             let facts = try b.streamedFacts ?? SourceFacts.Streamed.stored(w.reader, sourceID: id)
             sftpplusVersions = try SourceFacts.updateVersions(w, sourceID: id, catalog: catalog, facts: facts)
         }
-        if let sessions = ingestor.sessions, live == nil { _ = try sessions.rebuild(w, sourceID: id) }
+        if let sessions = ingestor.sessions, live == nil { _ = try sessions.rebuild(w, sourceID: id, offsets: lineOffsets) }
     }
 
     /// The source's result, once its lane is finished.

@@ -179,7 +179,7 @@ extension PostgresStore: StagedLoadTarget {
     /// already stored for another source (the same session in another copy of a
     /// log) keeps its first row.
     private func replaceSessions(_ db: Database, stagedID: Int64, sourceID: Int64) throws {
-        for t in ["session_operations", "findings", "session_algorithms_offered"] {
+        for t in ["session_operations", "findings", "session_algorithms_offered", "evidence_links"] {
             try link.rows(PostgresQuery(unsafeSQL: "DELETE FROM \(t) WHERE session_id IN (SELECT id FROM sessions WHERE source_id = \(sourceID))"))
         }
         try link.rows("DELETE FROM sessions WHERE source_id = \(sourceID)")
@@ -197,7 +197,26 @@ extension PostgresStore: StagedLoadTarget {
             let cols = columns.map { Self.quoted($0.0) }.joined(separator: ", ")
             try link.rows(PostgresQuery(unsafeSQL: "INSERT INTO \(table) (\(cols)) SELECT \(cols) FROM \(temp) ON CONFLICT (\(key)) DO NOTHING"))
         }
+        // A link's source by its content (a rotated log's next file is a source of its own, loaded before).
+        try link.execute("""
+            CREATE TEMP TABLE staged_evidence (session_id TEXT, position INTEGER, fact TEXT, item INTEGER, source_hash TEXT, line INTEGER, seq INTEGER,
+              byte_offset BIGINT) ON COMMIT DROP
+            """)
+        try copy(db, select: """
+            SELECT e.session_id, e.position, e.fact, e.item, s.content_hash AS source_hash, e.line, e.seq, e.byte_offset
+            FROM evidence e JOIN sources s ON s.id = e.source_id WHERE e.session_id IN \(ids) ORDER BY e.session_id, e.position
+            """, into: "staged_evidence", columns: Self.stagedEvidenceColumns)
+        try link.rows("""
+            INSERT INTO evidence_links (session_id, position, fact, item, source_id, line, seq, byte_offset)
+            SELECT t.session_id, t.position, t.fact, t.item, s.id, t.line, t.seq, t.byte_offset FROM staged_evidence t JOIN sources s ON s.content_hash = t.source_hash
+            ON CONFLICT (session_id, position) DO NOTHING
+            """)
     }
+
+    static let stagedEvidenceColumns: [(String, CopyKind)] = [
+        ("session_id", .text), ("position", .int), ("fact", .text), ("item", .int), ("source_hash", .text), ("line", .int), ("seq", .int),
+        ("byte_offset", .int),
+    ]
 
     /// COPYs the rows of a staging query, in chunks of about 4 MiB. `fixed`
     /// replaces a column's value (the source id, which differs between the stores).

@@ -86,11 +86,29 @@ enum PostgresSchema {
             """,
             "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)",
         ]),
+        // The records each session's facts came from: a row per link (SQLite keeps
+        // a JSON list per session), and the `evidence` view both stores have.
+        ("pg2-evidence", [
+            """
+            CREATE TABLE evidence_links (
+              session_id TEXT NOT NULL, position INTEGER NOT NULL, fact TEXT NOT NULL, item INTEGER NOT NULL, source_id BIGINT NOT NULL,
+              line INTEGER NOT NULL, seq INTEGER NOT NULL, byte_offset BIGINT,
+              PRIMARY KEY (session_id, position)
+            )
+            """,
+            """
+            CREATE VIEW evidence AS SELECT
+              e.session_id, e.position, e.fact, e.item, e.source_id, s.name AS file, e.line, e.seq, r.id AS record_id, e.byte_offset
+            FROM evidence_links e JOIN sources s ON s.id = e.source_id
+              LEFT JOIN records r ON r.source_id = e.source_id AND r.line = e.line AND r.seq = e.seq
+            """,
+        ]),
     ]
 
     /// The tables the migrations create: a database that has one of them but no
     /// `sftplog_migrations` was written by something else and is left alone.
-    static let ownTables = ["sources", "records", "sessions", "session_operations", "findings", "session_algorithms_offered", "catalog_variants", "meta"]
+    static let ownTables = ["sources", "records", "sessions", "session_operations", "findings", "session_algorithms_offered", "catalog_variants", "meta",
+                            "evidence_links"]
 
     /// A lock number of sftplog's own (held for the length of a transaction), so
     /// that concurrent ingests into a new database migrate it once.

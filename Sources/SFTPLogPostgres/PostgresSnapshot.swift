@@ -4,6 +4,7 @@ import Foundation
 import GRDB
 import PostgresNIO
 import SFTPLogStore
+import SFTPLogRecords
 
 extension PostgresStore {
     /// Copies the documented tables into a new SQLite file at `path`, the way
@@ -35,7 +36,37 @@ extension PostgresStore {
             try q.write { db in try copyTable(t.table, columns: t.columns, key: t.key, into: db) }
         }
         try Schema.migrator.migrate(q)
+        try q.write { try copyEvidence(into: $0) }
         try q.write { try $0.execute(sql: "PRAGMA application_id = \(Schema.applicationID)") }
+    }
+
+    /// `evidence_links` into the SQLite form (`evidence_rows`: a JSON list per session), in pages.
+    private func copyEvidence(into db: Database) throws {
+        var after: (String, Int)?
+        var current: (id: String, links: [EvidenceLink])?
+        let page = 10_000
+        while true {
+            var binds = PostgresBindings()
+            var sql = "SELECT session_id, position, fact, item, source_id, line, seq, byte_offset FROM evidence_links"
+            if let after {
+                sql += " WHERE (session_id, position) > ($1, $2)"
+                binds.append(after.0); binds.append(after.1)
+            }
+            sql += " ORDER BY session_id, position LIMIT \(page)"
+            let rows = try link.rows(PostgresQuery(unsafeSQL: sql, binds: binds))
+            for row in rows {
+                let (id, position, fact, item, source, line, seq, offset) = try row.decode((String, Int, String, Int, Int64, Int, Int, Int64?).self)
+                after = (id, position)
+                if current?.id != id {
+                    if let c = current { try EvidenceRows.insert(db, sessionID: c.id, links: c.links) }
+                    current = (id, [])
+                }
+                guard let f = EvidenceFact(rawValue: fact) else { continue }
+                current?.links.append(EvidenceLink(f, item: item, line: line, seq: seq, sourceID: source, offset: offset))
+            }
+            if rows.count < page { break }
+        }
+        if let c = current { try EvidenceRows.insert(db, sessionID: c.id, links: c.links) }
     }
 
     private func copyTable(_ table: String, columns: [(String, CopyKind)], key: [String], into db: Database) throws {

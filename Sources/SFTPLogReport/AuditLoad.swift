@@ -31,6 +31,13 @@ public enum AuditLoad {
             sessions = try store.sessions(filter, negotiatedAsAnyOf: flagged)
         }
         for i in sessions.indices { judge.judge(&sessions[i]) }
+        // The records behind the flagged sessions' findings.
+        let shown = sessions.filter { !result.hits($0).isEmpty }.map(\.id)
+        var evidence: [SessionID: [EvidenceLink]] = [:]
+        for start in stride(from: 0, to: shown.count, by: 1000) {
+            evidence.merge(try store.evidence(Array(shown[start..<min(start + 1000, shown.count)]))) { a, _ in a }
+        }
+        for i in sessions.indices { sessions[i].evidence = evidence[sessions[i].id] ?? [] }
         for s in sessions { result.add(s) }
         for (s, n) in unflagged { result.add(s, times: n) }
         result.finish()
@@ -72,6 +79,10 @@ public struct AuditCollector {
         kept.start = s.start
         kept.findings = s.findings
         kept.terrapinVulnerable = s.terrapinVulnerable
+        // What the findings' evidence is read from.
+        kept.negotiated = s.negotiated
+        kept.gexBits = s.gexBits
+        kept.evidence = s.evidence.filter { $0.fact != .operation && $0.fact != .user && $0.fact != .outcome }
         flagged.append((SessionQuery.OrderKey(s), kept))
     }
 

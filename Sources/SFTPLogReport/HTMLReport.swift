@@ -175,6 +175,12 @@ public enum HTMLReport {
                 "<li>line \($0.line) <code>\(h($0.eventID ?? $0.kind))</code> \(h($0.message))" + ($0.meaning.map { "<br><span class=\"muted\">\(h($0))</span>" } ?? "") + "</li>\n"
             }.joined() + "</ul>\n"
         }
+        if !d.evidence.isEmpty {
+            o += "<h3>Evidence</h3>\n" + table(["where", "facts", "line as written"], d.evidence.map {
+                [h(ReportText.evidencePlace($0, { $0 })), h($0.facts.joined(separator: ", ")),
+                 "<span class=\"mono\">" + ($0.text ?? "").split(separator: "\n", omittingEmptySubsequences: false).map { h(String($0)) }.joined(separator: "<br>") + "</span>"]
+            })
+        }
         o += sessionSVG(d)
         o += "<h3>Timeline</h3>\n" + table(["t", "event", "message"], d.timeline.filter { !$0.duplicate }.map {
             [h($0.offset.map { String(format: "+%.1fs", $0) } ?? "line \($0.line)"),

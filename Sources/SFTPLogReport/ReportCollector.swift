@@ -102,6 +102,7 @@ extension ReportModel {
         m.sessions = found
         m.sessionCount = 1
         m.detail = sessionDetail(s, timeline: timelines[s.id] ?? [], failureVariants: failureVariants(catalog), catalog: catalog)
+        m.detail?.evidence = evidenceLines(s, timeline: timelines[s.id] ?? [])
         return m
     }
 }

@@ -25,6 +25,19 @@ public struct ReportModel: Sendable {
         public var session: SessionTimeline
         public var timeline: [TimelineEntry]
         public var failures: [TimelineEntry]
+        /// The records the session's facts came from, a line each (`report --session`).
+        public var evidence: [EvidenceLine] = []
+    }
+    /// One record that facts came from: which facts, where, and its text.
+    public struct EvidenceLine: Sendable {
+        public var facts: [String]
+        /// Nil when it is the session's own file.
+        public var file: String?
+        public var line: Int
+        public var recordID: Int64?
+        public var offset: Int64?
+        /// The record's bytes as written (nil when the record was not found).
+        public var text: String?
     }
 
     public var generatedAt: String
@@ -70,7 +83,14 @@ public struct ReportModel: Sendable {
         if let id = sessionID {
             guard let s = m.sessions.first else { throw ReportError.noSuchSession(id) }
             if m.sessions.count > 1 { throw ReportError.ambiguousSession(id, m.sessions.map(\.id.rawValue)) }
-            m.detail = try sessionDetail(db, s, catalog: catalog)
+            var withLinks = s
+            withLinks.evidence = try db.evidence([s.id])[s.id] ?? []
+            m.detail = try sessionDetail(db, withLinks, catalog: catalog)
+            var lines = evidenceLines(withLinks, timeline: try db.timeline(s))
+            // The lines as written (the timeline's records carry their message only).
+            let raw = try db.rawRecords(lines.compactMap(\.recordID))
+            for k in lines.indices { if let id = lines[k].recordID, let b = raw[id] { lines[k].text = String(decoding: b, as: UTF8.self) } }
+            m.detail?.evidence = lines
             return m
         }
         m.summarise(catalog: catalog, db: db)
@@ -106,6 +126,29 @@ public struct ReportModel: Sendable {
                                          message: r.message ?? r.text ?? "", failure: failure, duplicate: dup))
         }
         return SessionDetail(session: s, timeline: entries, failures: entries.filter { $0.failure && !$0.duplicate })
+    }
+
+    /// The session's evidence links as lines: a line per record, with every
+    /// fact it showed, in the order the facts were first seen.
+    public static func evidenceLines(_ s: SessionTimeline, timeline: [(record: Record, duplicate: Bool)]) -> [EvidenceLine] {
+        var out: [EvidenceLine] = []
+        var at: [String: Int] = [:]
+        var records: [String: Record] = [:]
+        for (r, _) in timeline { records["\(r.file)|\(r.line)"] = records["\(r.file)|\(r.line)"] ?? r }
+        for l in s.evidence {
+            let file = l.file ?? s.file
+            let key = "\(file)|\(l.line)|\(l.seq)"
+            let fact = l.fact == .operation ? "operations[\(l.item)]" : l.fact.rawValue
+            if let k = at[key] {
+                if !out[k].facts.contains(fact) { out[k].facts.append(fact) }
+                continue
+            }
+            at[key] = out.count
+            let r = records["\(file)|\(l.line)"]
+            let text = r.map { r in r.raw.isEmpty ? (r.message ?? r.text ?? "") : String(decoding: r.raw, as: UTF8.self) }
+            out.append(EvidenceLine(facts: [fact], file: file == s.file ? nil : file, line: l.line, recordID: l.recordID, offset: l.offset, text: text))
+        }
+        return out
     }
 
     static func counted(_ c: [String: Int]) -> [Count] {

@@ -122,6 +122,19 @@ public struct ReportText {
                 if let meaning = f.meaning { o += Human.wrap("→ " + meaning, indent: 4, width: width) }
             }
         }
+        if !d.evidence.isEmpty {
+            o += "\n" + bold("Evidence") + "\n"
+            for e in d.evidence {
+                // The place on a line of its own (its length differs with and without a database).
+                o += "  " + ReportText.evidencePlace(e, t) + "\n"
+                o += Human.wrap("shows " + e.facts.joined(separator: ", "), indent: 4, width: width)
+                // Each physical line of the record, escaped and whole (wrapped, never cut:
+                // it is the evidence), a multi-line record keeping its lines.
+                for l in (e.text ?? "(record not found)").split(separator: "\n", omittingEmptySubsequences: false) {
+                    o += Human.wrap(t(String(l)), indent: 6, width: width)
+                }
+            }
+        }
         o += "\n" + bold("Timeline") + "\n"
         for e in d.timeline where !e.duplicate {
             let rel = e.offset.map { String(format: "+%.1fs", $0) } ?? "line \(e.line)"
@@ -131,6 +144,14 @@ public struct ReportText {
             if let m = e.meaning { o += Human.wrap("(" + m + ")", indent: 21, width: width) }
         }
         return o
+    }
+
+    /// `line 12 (record 345, byte 1024)`, with the file when it is not the session's.
+    static func evidencePlace(_ e: ReportModel.EvidenceLine, _ escape: (String) -> String) -> String {
+        var p = (e.file.map { escape($0) + " " } ?? "") + "line \(e.line)"
+        let ids = [e.recordID.map { "record \($0)" }, e.offset.map { "byte \($0)" }].compactMap { $0 }
+        if !ids.isEmpty { p += " (" + ids.joined(separator: ", ") + ")" }
+        return p
     }
 
     // MARK: Markdown
@@ -183,6 +204,12 @@ public struct ReportText {
             if !d.failures.isEmpty {
                 o += "\n## Failures explained\n\n" + d.failures.map { "- line \($0.line) `\($0.eventID ?? $0.kind)`: \(e($0.message))" + ($0.meaning.map { " — \(e($0))" } ?? "") + "\n" }.joined()
             }
+            if !d.evidence.isEmpty {
+                o += "\n## Evidence\n\n" + table(["where", "facts", "line as written"], d.evidence.map {
+                    [ReportText.evidencePlace($0, e), $0.facts.joined(separator: ", "),
+                     ($0.text ?? "").split(separator: "\n", omittingEmptySubsequences: false).map { e(String($0)) }.joined(separator: "<br>")]
+                })
+            }
             o += "\n## Timeline\n\n" + table(["t", "event", "message", "meaning"], d.timeline.filter { !$0.duplicate }.map {
                 [$0.offset.map { String(format: "+%.1fs", $0) } ?? "line \($0.line)", $0.eventID ?? $0.kind, e($0.message), e($0.meaning ?? "")]
             })
@@ -205,13 +232,21 @@ public struct ReportText {
 
     public static func json(_ m: ReportModel) -> JSONValue {
         if let d = m.detail {
-            return .object([("session", SessionJSON.object(d.session)),
+            var o: [(String, JSONValue)] = [("session", SessionJSON.object(d.session)),
                             ("timeline", .array(d.timeline.map { e in
                                 .object([("line", .int(e.line)), ("offset", e.offset.map(JSONValue.double) ?? .null), ("ts", e.ts.map { .string($0.iso) } ?? .null),
                                          ("event_id", e.eventID.map(JSONValue.string) ?? .null), ("kind", .string(e.kind)),
                                          ("meaning", e.meaning.map(JSONValue.string) ?? .null), ("message", .string(e.message)),
                                          ("failure", .bool(e.failure)), ("duplicate", .bool(e.duplicate))])
-                            }))])
+                            }))]
+            if !d.evidence.isEmpty {
+                o.append(("evidence", .array(d.evidence.map { e in
+                    .object([("facts", .array(e.facts.map(JSONValue.string))), ("file", .string(e.file ?? d.session.file)), ("line", .int(e.line)),
+                             ("record_id", e.recordID.map { .int(Int($0)) } ?? .null), ("byte_offset", e.offset.map { .int(Int($0)) } ?? .null),
+                             ("text", e.text.map(JSONValue.string) ?? .null)])
+                })))
+            }
+            return .object(o)
         }
         func counts(_ c: [ReportModel.Count]) -> JSONValue {
             .array(c.map { x in .object([("key", .string(x.key)), ("count", .int(x.count))] + x.extra.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) }) })

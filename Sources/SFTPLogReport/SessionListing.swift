@@ -34,12 +34,13 @@ public struct SessionListing {
     /// `sessions --json` (`.array`) or `--format ndjson` (`.lines`), as `SessionExport` frames it;
     /// with `timelines`, each session's `timeline` (`--timeline`).
     public static func json(_ sessions: [SessionTimeline], framing: SessionExport.Framing,
-                            timelines: [SessionID: [(record: Record, duplicate: Bool)]]? = nil, to sink: ([UInt8]) -> Void) {
+                            timelines: [SessionID: [(record: Record, duplicate: Bool)]]? = nil, evidence: Bool = false,
+                            to sink: ([UInt8]) -> Void) {
         var j = JSONBytes(capacity: 1 << 16)
         if framing == .array { j.raw("[") }
         for (k, s) in sessions.enumerated() {
             if framing == .array, k > 0 { j.raw(",") }
-            j.value(SessionJSON.object(s, timeline: timelines.map { $0[s.id] ?? [] }))
+            j.value(SessionJSON.object(s, timeline: timelines.map { $0[s.id] ?? [] }, evidence: evidence))
             if framing == .lines { j.raw("\n") }
             if j.bytes.count > 1 << 20 { sink(j.bytes); j.bytes.removeAll(keepingCapacity: true) }
         }

@@ -23,7 +23,11 @@ enum JSONEvents {
             guard case .object = e, e["id"] != nil || e["message"] != nil else { return nil }
             var r = p.record(.sftpplusEvent, file: file)
             r.layout = "json"
-            if seq < starts.count { r.line = p.line + starts[seq] }
+            if seq < starts.count {
+                r.line = p.line + starts[seq]
+                // Where that line begins, as for any record (evidence links give it).
+                if let o = p.offset(ofLine: starts[seq]) { r.offset = o }
+            }
             if events.count > 1 || value["events"] != nil { r.extra.append(("batch_index", .int(seq))) }
             if !repairs.isEmpty { r.extra.append(("json_repaired", .array(repairs.map(JSONValue.string)))) }
             var vars: [(String, String)] = []

@@ -76,12 +76,12 @@ public enum Schema {
         ("sessions_source", "session_rows", "source_id"),
         ("session_operations_session", "operation_rows", "session_id, position"),
         ("findings_session", "finding_rows", "session_id, position"), ("findings_algorithm", "finding_rows", "algorithm, rating"),
-        ("offer_rows_session", "offer_rows", "session_id"),
+        ("offer_rows_session", "offer_rows", "session_id"), ("evidence_rows_session", "evidence_rows", "session_id"),
     ]
 
     /// The session indexes as migrations v4 and v5 made them, on the tables of before v9.
     static func createTableSessionIndexes(_ db: Database) throws {
-        for ix in sessionIndexes {
+        for ix in sessionIndexes where ix.table != "evidence_rows" {
             if ix.table == "offer_rows" {
                 // Before v11 the offered algorithms were a row each.
                 try db.execute(sql: """
@@ -449,6 +449,11 @@ public enum Schema {
                 """)
             try db.execute(sql: CompactRecords.viewSQL)
             try createRecordIndexes(db)
+        }
+        m.registerMigration("v15-evidence") { db in
+            // The records each session's facts came from (see `EvidenceRows`).
+            try EvidenceRows.migrate(db)
+            try createSessionIndexes(db)
         }
         return m
     }

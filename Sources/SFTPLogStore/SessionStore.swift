@@ -13,7 +13,7 @@ public enum SessionStore {
     }
 
     /// The tables holding sessions' child rows (the first two behind views since v9).
-    static let childTables = ["operation_rows", "finding_rows", "offer_rows"]
+    static let childTables = ["operation_rows", "finding_rows", "offer_rows", "evidence_rows"]
 
     static func deleteAll(_ db: Database, sourceID: Int64) throws {
         try db.execute(sql: "UPDATE record_rows SET session_key = NULL, session_duplicate = 0 WHERE source_id = ? AND session_key IS NOT NULL", arguments: [sourceID])
@@ -70,6 +70,9 @@ public enum SessionStore {
         var operations: [[SQLValue]]
         var findings: [[SQLValue]]
         var offered: [[SQLValue]]
+        /// The session's evidence links: encoded at insert, where the source of a
+        /// link into a later file of a rotated log is known by its name.
+        var evidence: [EvidenceLink]
     }
 
     /// The session as storing and loading it gives it back, for answers made
@@ -138,7 +141,7 @@ public enum SessionStore {
         let offered = s.serverOffer.filter { !$0.value.isEmpty }.sorted { $0.key < $1.key }.map { slot, names -> [SQLValue] in
             [.text(s.id.rawValue), .text("server"), .text(slot), .text(JSONValue.array(names.map(JSONValue.string)).json)]
         }
-        return PreparedSession(session: compact(session), operations: operations, findings: findings, offered: offered)
+        return PreparedSession(session: compact(session), operations: operations, findings: findings, offered: offered, evidence: s.evidence)
     }
 
     /// Adds sessions (closed ones are stored with each ingest batch).
@@ -167,6 +170,8 @@ public enum SessionStore {
             INSERT OR REPLACE INTO session_rows VALUES (\(Array(repeating: "?", count: CompactSessions.columns.count).joined(separator: ",")))
             """)
         let sourceName = try db.cachedStatement(sql: "SELECT name FROM sources WHERE id = ?")
+        let sourceNamed = try db.cachedStatement(sql: "SELECT max(id) FROM sources WHERE name = ?")
+        var ids: [String: Int64] = [:]
         var names: [Int64: String] = [:]
         let children = try [
             db.cachedStatement(sql: "INSERT INTO operation_rows VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"),
@@ -176,6 +181,7 @@ public enum SessionStore {
                 """),
             // A list of offered algorithms is stored once (the list's row first).
             db.cachedStatement(sql: "INSERT INTO offer_rows SELECT ?1, ?2, ?3, id FROM offer_lists WHERE algorithms = ?4"),
+            db.cachedStatement(sql: "INSERT INTO evidence_rows VALUES (?, ?)"),
         ]
         let explanation = try db.cachedStatement(sql: "INSERT INTO finding_explanations(reason, reference) VALUES (?, ?) ON CONFLICT DO NOTHING")
         let offerList = try db.cachedStatement(sql: "INSERT INTO offer_lists(algorithms) VALUES (?) ON CONFLICT DO NOTHING")
@@ -205,7 +211,16 @@ public enum SessionStore {
             }
             try insert.run(row, db)
             var mine: [(table: Int, rowID: Int64)] = []
-            for (t, list) in [s.operations, s.findings, s.offered].enumerated() {
+            // A link into another file (the sessions streamed while a rotated log is read
+            // know it by name) names that file's source: the latest stored under the name.
+            var links = s.evidence
+            for k in links.indices where links[k].sourceID == 0 {
+                guard let file = links[k].file else { continue }
+                if ids[file] == nil { ids[file] = try Int64.fetchOne(sourceNamed, arguments: [file]) ?? 0 }
+                links[k].sourceID = ids[file] ?? 0
+            }
+            let evidence: [[SQLValue]] = [[.text(id), .text(EvidenceRows.encode(links))]]
+            for (t, list) in [s.operations, s.findings, s.offered, evidence].enumerated() {
                 for values in list {
                     if t == 1 { try explanation.run(Array(values[6...7]), db) }
                     if t == 2 { try offerList.run([values[3]], db) }

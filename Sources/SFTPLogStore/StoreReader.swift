@@ -24,9 +24,37 @@ public struct StoreReader {
 
     /// `sessions --json` from this connection (an in-memory store too), as `SessionExport.write(path:)` writes it.
     @discardableResult
-    public func exportSessions(filter: SessionFilter, framing: SessionExport.Framing, withTimeline: Bool,
+    public func exportSessions(filter: SessionFilter, framing: SessionExport.Framing, withTimeline: Bool, withEvidence: Bool = false,
                                to sink: @escaping @Sendable ([UInt8]) -> Void) throws -> Int {
-        try SessionExport.write(db, filter: filter, framing: framing, withTimeline: withTimeline, to: sink)
+        try SessionExport.write(db, filter: filter, framing: framing, withTimeline: withTimeline, withEvidence: withEvidence, to: sink)
+    }
+
+    /// The evidence links of these sessions (file and record id filled in); a
+    /// session stored before links were kept (v15) is missing from the answer.
+    public func evidence(_ ids: [SessionID]) throws -> [SessionID: [EvidenceLink]] {
+        var out: [SessionID: [EvidenceLink]] = [:]
+        for (id, links) in try EvidenceRows.links(db, ids: ids.map(\.rawValue)) { out[SessionID(id)] = links }
+        return out
+    }
+
+    /// Byte offsets of the records the stored evidence of these sources' sessions
+    /// links, by source and line (`EvidenceRows.offsets`).
+    public func evidenceOffsets(sessionsOf sources: [Int64]) throws -> [Int64: [Int: Int64]] {
+        try EvidenceRows.offsets(db, sessionsOf: sources)
+    }
+
+    /// Every source's id, in the order they were stored.
+    public func sourceIDs() throws -> [Int64] {
+        try Int64.fetchAll(db, sql: "SELECT id FROM sources ORDER BY id")
+    }
+
+    /// The exact bytes of these records (`records.raw`), by id.
+    public func rawRecords(_ ids: [Int64]) throws -> [Int64: [UInt8]] {
+        var out: [Int64: [UInt8]] = [:]
+        for id in Set(ids) {
+            if let raw = try Data.fetchOne(db, sql: "SELECT raw FROM records WHERE id = ?", arguments: [id]) { out[id] = [UInt8](raw) }
+        }
+        return out
     }
 
     /// A session's records in log order; `duplicate` marks a record another session also claims.

@@ -40,6 +40,8 @@ struct Sessions: ParsableCommand {
     @OptionGroup var filters: SessionFilterOptions
     @OptionGroup var output: OutputOptions<SessionFormats>
     @Flag(name: .long, help: "With --json: include each session's timeline of records.") var timeline = false
+    @Flag(name: .long, help: "With --json: include each session's evidence, the file, line, record id and byte offset each fact came from.")
+    var evidence = false
 
     func run() throws {
         var status: Int32 = 0
@@ -58,7 +60,8 @@ struct Sessions: ParsableCommand {
                 let sessions = listing.finish()
                 switch fmt {
                 case .json, .ndjson:
-                    SessionListing.json(sessions, framing: fmt == .json ? .array : .lines, timelines: withTimeline ? timelines : nil) { stdout.write($0) }
+                    SessionListing.json(sessions, framing: fmt == .json ? .array : .lines, timelines: withTimeline ? timelines : nil,
+                                        evidence: evidence) { stdout.write($0) }
                 default:
                     FileHandle.standardOutput.write(Data(render(sessions, fmt).utf8))
                 }
@@ -69,7 +72,8 @@ struct Sessions: ParsableCommand {
                 switch fmt {
                 case .json, .ndjson:
                     // Streamed a chunk of sessions at a time: 60k sessions as one string took 800 MB.
-                    try SessionExport.write(path: path, filter: f, framing: fmt == .json ? .array : .lines, withTimeline: timeline) { stdout.write($0) }
+                    try SessionExport.write(path: path, filter: f, framing: fmt == .json ? .array : .lines, withTimeline: timeline,
+                                            withEvidence: evidence) { stdout.write($0) }
                 default:
                     let sessions = try LogStore.openForReading(path).read { try $0.sessions(f) }
                     FileHandle.standardOutput.write(Data(render(sessions, fmt).utf8))

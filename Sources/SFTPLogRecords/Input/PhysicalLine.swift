@@ -258,6 +258,13 @@ package struct PendingLine {
         return out
     }
 
+    /// Where physical line `k` (0 the first) of this logical line begins in the source.
+    package func offset(ofLine k: Int) -> Int64? {
+        if k == 0 { return offset }
+        guard k > 0, k - 1 < joins.count else { return nil }
+        return offset + Int64(joins[k - 1].start)
+    }
+
     package func record(_ kind: RecordKind, file: String) -> Record {
         let valid = UTF8Text.isValid(raw)
         var r = Record(kind: kind, file: file, line: line, raw: raw, rawIsUTF8: valid)

@@ -90,3 +90,75 @@ public struct SessionID: RawRepresentable, Hashable, Comparable, Sendable, Custo
 
     public static func < (a: SessionID, b: SessionID) -> Bool { a.rawValue < b.rawValue }
 }
+
+/// A fact the session builders derive, that evidence links point from. The raw
+/// values are the `fact` strings of `evidence` arrays and of the `evidence` view.
+public enum EvidenceFact: String, Sendable, CaseIterable {
+    case kex = "negotiated.kex", hostkey = "negotiated.hostkey"
+    case cipherC2S = "negotiated.cipher_c2s", cipherS2C = "negotiated.cipher_s2c"
+    case macC2S = "negotiated.mac_c2s", macS2C = "negotiated.mac_s2c"
+    case compressionC2S = "negotiated.compression_c2s", compressionS2C = "negotiated.compression_s2c"
+    /// The Diffie-Hellman group size of a group exchange.
+    case gexBits = "gex_bits"
+    /// What shows whether strict KEX was in force (the proposals, or its own line).
+    case strictKex = "strict_kex"
+    /// The server's proposal (weak names it offers).
+    case serverOffer = "server_offer"
+    case user, outcome
+    /// One file operation: `item` is its index in `operations`.
+    case operation
+
+    /// The stored code (`evidence_rows.fact`): the position in `allCases`, which only grows at the end.
+    public var code: Int { EvidenceFact.allCases.firstIndex(of: self)! }
+    public init?(code: Int) {
+        guard EvidenceFact.allCases.indices.contains(code) else { return nil }
+        self = EvidenceFact.allCases[code]
+    }
+
+    /// The negotiated slots, in `NegotiatedAlgorithms`' order.
+    public static let negotiated: [EvidenceFact] = [.kex, .hostkey, .cipherC2S, .cipherS2C, .macC2S, .macS2C, .compressionC2S, .compressionS2C]
+
+    /// The negotiated value this fact names, when it is a slot.
+    public func value(in n: NegotiatedAlgorithms) -> String? {
+        switch self {
+        case .kex: return n.kex
+        case .hostkey: return n.hostkey
+        case .cipherC2S: return n.cipherC2S
+        case .cipherS2C: return n.cipherS2C
+        case .macC2S: return n.macC2S
+        case .macS2C: return n.macS2C
+        case .compressionC2S: return n.compressionC2S
+        case .compressionS2C: return n.compressionS2C
+        default: return nil
+        }
+    }
+}
+
+/// Where a derived fact was seen: one record, by its place in its source.
+public struct EvidenceLink: Hashable, Sendable {
+    public var fact: EvidenceFact
+    /// The operation's index for `.operation`; 0 otherwise.
+    public var item: Int
+    public var line: Int
+    public var seq: Int
+    /// The source the record is in; 0 when it is the session's own.
+    public var sourceID: Int64
+    /// Its file when that is not the session's own (a rotated log's next file).
+    public var file: String?
+    /// The record's first byte in its source (decompressed), when known.
+    public var offset: Int64?
+    /// The record's row id, when it was read from a store.
+    public var recordID: Int64?
+
+    public init(_ fact: EvidenceFact, item: Int = 0, line: Int, seq: Int = 0, sourceID: Int64 = 0, file: String? = nil, offset: Int64? = nil) {
+        self.fact = fact; self.item = item; self.line = line; self.seq = seq; self.sourceID = sourceID; self.file = file; self.offset = offset
+    }
+
+    /// A link to `r` (its offset when the reader gave one).
+    public init(_ fact: EvidenceFact, item: Int = 0, record r: Record, seq: Int = 0, sourceID: Int64 = 0, file: String? = nil) {
+        self.init(fact, item: item, line: r.line, seq: seq, sourceID: sourceID, file: file, offset: r.endOffset > r.offset ? r.offset : nil)
+    }
+
+    /// The same record (facts aside).
+    public func sameRecord(_ o: EvidenceLink) -> Bool { line == o.line && seq == o.seq && sourceID == o.sourceID && file == o.file }
+}

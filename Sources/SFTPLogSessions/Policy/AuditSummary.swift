@@ -83,7 +83,12 @@ public struct AuditResult: Sendable {
                 .object([("id", .string(s.id.rawValue)), ("source", .string(s.source)),
                          ("peer", s.peer.map { .object([("address", .string($0.address)), ("port", $0.port.map(JSONValue.int) ?? .null)]) } ?? .null),
                          ("user", s.user.map(JSONValue.string) ?? .null), ("start", s.start.map { .string($0.iso) } ?? .null),
-                         ("findings", .array(s.findings.map(\.json))),
+                         ("findings", .array(s.findings.map { f in
+                             // Each finding with the records it rests on.
+                             guard case .object(var o) = f.json else { return f.json }
+                             o.append(("evidence", Evidence.json(Evidence.links(of: f, in: s), file: s.file)))
+                             return .object(o)
+                         })),
                          ("terrapin_vulnerable", s.terrapinVulnerable.map(JSONValue.bool) ?? .null)])
             })),
             ("summary", .object([

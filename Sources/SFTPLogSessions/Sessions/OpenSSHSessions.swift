@@ -38,6 +38,7 @@ public enum OpenSSHSessions {
             for slot in KexProposal.slotNames where !p[slot].isEmpty { s.serverOffer[slot] = p[slot] }
         }
         s.gexBits = run.gex?.groupBits
+        s.evidence = run.evidence
         // The run's own facts that have no column, in the order the truth files give them.
         let details: [(String, JSONValue?)] = [
             ("peer", run.peerJSON), ("hostkey", run.hostKeyJSON), ("proposals", run.proposalsJSON), ("gex", run.gexJSON),
@@ -108,6 +109,12 @@ public struct OpenSSHTimelineBuilder {
             while k < places.count, places[k].line <= run.lastLine {
                 if places[k].line >= run.firstLine { s.records.append(places[k]) }
                 k += 1
+            }
+            // The builder saw records, not their places: a line's seq is its place's.
+            if s.records.contains(where: { $0.seq != 0 }) {
+                var seqs: [Int: Int] = [:]
+                for p in s.records where seqs[p.line] == nil { seqs[p.line] = p.seq }
+                for e in s.evidence.indices { s.evidence[e].seq = seqs[s.evidence[e].line] ?? 0 }
             }
             s.id = SessionIdentity.make(s)
             return s

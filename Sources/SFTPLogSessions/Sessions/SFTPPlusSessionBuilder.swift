@@ -25,6 +25,27 @@ public final class SFTPPlusSessionBuilder {
         var s: SessionTimeline
         /// The last file of a rotated log the session went on into, when not its own.
         var lastFile: String?
+        /// The records an outcome may rest on: the last login, the failed ones
+        /// (the first few), the connection's confirmation, its close, its last event.
+        var loginLink: EvidenceLink?
+        var failureLinks: [EvidenceLink] = []
+        var connectedLink: EvidenceLink?
+        var closeLink: EvidenceLink?
+        var lastLink: EvidenceLink?
+
+        /// Links `fact` to the record being folded, once per record.
+        func link(_ fact: EvidenceFact, item: Int = 0, _ at: EvidenceLink) {
+            var l = at
+            l.fact = fact; l.item = item
+            // A record links a fact once; its links are the last few (a session may have thousands).
+            if !s.evidence.suffix(8).contains(where: { $0.fact == fact && $0.item == item && $0.sameRecord(l) }) { s.evidence.append(l) }
+        }
+
+        /// The outcome rests on `links` (replacing what it rested on before).
+        func settleOutcome(on links: [EvidenceLink]) {
+            s.evidence.removeAll { $0.fact == .outcome }
+            for l in links { link(.outcome, l) }
+        }
         init(_ s: SessionTimeline) { self.s = s }
 
         /// The session as stored: with the file it ended in, when it went on past its own.
@@ -65,6 +86,8 @@ public final class SFTPPlusSessionBuilder {
     /// The session the last added record joined, and whether as a duplicate.
     private var lastAttach: (id: SessionID, duplicate: Bool)?
     private var lastAttachSerial: Int?
+    /// Where the record being folded is (its fact filled in by each link).
+    private var here = EvidenceLink(.outcome, line: 0)
 
     public init(rules: SessionRules, file: String, sourceID: Int64, timeZone: TimeZone, collectRefs: Bool = true) {
         self.rules = rules; self.file = file; self.sourceID = sourceID; self.zone = timeZone; self.collectRefs = collectRefs
@@ -111,6 +134,7 @@ public final class SFTPPlusSessionBuilder {
     }
 
     private func fold(_ r: Record, _ rowID: RecordRef) {
+        here = EvidenceLink(.outcome, record: r, seq: rowID.seq, sourceID: sourceID)
         switch r.kind {
         case .sftpplusEvent: break
         case .sftpplusPrompt, .sftpplusAttribute:
@@ -178,11 +202,15 @@ public final class SFTPPlusSessionBuilder {
         }
         guard let i = idx, let box = sessions[i] else { return }
         if box.s.peer == nil, let p = r.peer, p.port != 0 { box.s.peer = p }
-        if let a = r.account, a != "Process", a != "Unknown", box.s.user == nil { box.s.user = a }
+        if let a = r.account, a != "Process", a != "Unknown", box.s.user == nil { box.s.user = a; box.link(.user, linkHere(box)) }
         attach(i, r, rowID: rowID, counts: true)
         lastClient = i
         apply(i, r, id, serverSide: false)
-        if rules.clientConnected.contains(id), box.s.outcome == .incomplete { box.s.outcome = .ok }
+        if rules.clientConnected.contains(id), box.s.outcome == .incomplete {
+            box.s.outcome = .ok
+            box.connectedLink = linkHere(box)
+            box.settleOutcome(on: [linkHere(box)])
+        }
         if rules.clientClose.contains(id) {
             closeSession(i, r, id)
             openClient[name] = nil
@@ -258,14 +286,25 @@ public final class SFTPPlusSessionBuilder {
         if !box.s.id.isEmpty { lastAttach = (box.s.id, !counts); lastAttachSerial = i }
         guard counts else { return }
         if box.s.file != file { box.lastFile = file }
+        box.lastLink = linkHere(box)
         box.s.eventCount += 1
         // Its epoch once, when the session is taken (`Box.finished`).
         if let ts = r.timestamp { box.s.end = ts }
         box.s.lastLine = r.line
     }
 
+    /// The record being folded, as a link from `box`'s session (its file named
+    /// when it is not the session's own).
+    private func linkHere(_ box: Box) -> EvidenceLink {
+        var l = here
+        if box.s.file != file { l.file = file } else if box.s.sourceID == sourceID { l.sourceID = 0 }
+        return l
+    }
+
     private func apply(_ i: Int, _ r: Record, _ id: String, serverSide: Bool) {
         guard let box = sessions[i] else { return }
+        let userBefore = box.s.user
+        defer { if box.s.user != userBefore, box.s.user != nil { box.s.evidence.removeAll { $0.fact == .user }; box.link(.user, linkHere(box)) } }
         let f = { (name: String) in SFTPPlusSessionBuilder.field(r, name) }
         if serverSide, let a = r.account, a != "Unknown", a != "Process", !a.isEmpty, box.s.authSucceededMethod != nil || box.s.user == nil {
             if box.s.authFailures == 0 || box.s.authSucceededMethod != nil { box.s.user = a }
@@ -282,15 +321,20 @@ public final class SFTPPlusSessionBuilder {
         }
         let role = rules.role(id)
         if sawKex || (serverSide ? role.serverNegotiation : role.clientNegotiation) {
-            box.s.negotiated.merge(negotiated(r, serverSide: serverSide))
+            let n = negotiated(r, serverSide: serverSide)
+            let at = linkHere(box)
+            for fact in EvidenceFact.negotiated where fact.value(in: box.s.negotiated) == nil && fact.value(in: n) != nil { box.link(fact, at) }
+            box.s.negotiated.merge(n)
         }
         guard role.any else { return }
         if role.authSuccess {
+            box.loginLink = linkHere(box)
             box.s.user = f("username") ?? f("account_name") ?? r.account
             let m = method(f("credentials_type"))
             box.s.authSucceededMethod = m
             if let m { box.s.authMethodsTried.append(m) }
         } else if role.authFailure {
+            if box.failureLinks.count < 16 { box.failureLinks.append(linkHere(box)) }
             box.s.authFailures += 1
             if box.s.authSucceededMethod == nil { box.s.user = f("username") ?? f("name") ?? box.s.user }
             if let m = method(f("credentials_type")) { box.s.authMethodsTried.append(m) }
@@ -334,6 +378,14 @@ public final class SFTPPlusSessionBuilder {
     private func operation(_ i: Int, _ r: Record, _ rule: SessionRules.OperationRule) {
         guard let box = sessions[i] else { return }
         let f = { (name: String?) in SFTPPlusSessionBuilder.field(r, name) }
+        let at = linkHere(box)
+        // Every operation this record started or finished.
+        let count = box.s.operations.count
+        var touched: Int?
+        defer {
+            if let k = touched { box.link(.operation, item: k, at) }
+            for k in count..<box.s.operations.count where k != touched { box.link(.operation, item: k, at) }
+        }
         switch rule.phase {
         case "start":
             var op = SessionOperation(op: rule.op, path: f(rule.path) ?? "", line: r.line, ts: r.timestamp)
@@ -345,6 +397,7 @@ public final class SFTPPlusSessionBuilder {
             let ok = rule.phase == "ok"
             if let k = pendingOps[i]?.lastIndex(where: { box.s.operations[$0].op == rule.op && box.s.operations[$0].path == path }) {
                 let opIndex = pendingOps[i, default: []].remove(at: k)
+                touched = opIndex
                 box.s.operations[opIndex].ok = ok
                 if !ok { box.s.operations[opIndex].detail = f("details") }
             } else {
@@ -371,6 +424,7 @@ public final class SFTPPlusSessionBuilder {
             let opIndex: Int
             if let k = openFiles[i]?[real] {
                 opIndex = k
+                touched = k
                 openFiles[i]?[real] = nil
             } else {
                 box.s.operations.append(SessionOperation(op: rule.op == .transfer ? .get : rule.op, path: real, line: r.line, ts: r.timestamp))
@@ -399,6 +453,7 @@ public final class SFTPPlusSessionBuilder {
         closed.insert(i)
         done.append(i)
         box.s.details.append(("closed_by", .string(id)))
+        box.closeLink = linkHere(box)
         let details = SFTPPlusSessionBuilder.field(r, "details")
         if let d = details { box.s.details.append(("close_details", .string(d))) }
         settle(i, closedBy: id, details: details)
@@ -414,22 +469,31 @@ public final class SFTPPlusSessionBuilder {
         guard let box = sessions[i] else { return }
         var s = box.s
         s.closed = closedBy != nil
+        let close = closedBy != nil ? box.closeLink : nil
+        var on: [EvidenceLink?]
         if s.side == "client" {
             if s.outcome == .incomplete, closedBy != nil { s.outcome = .disconnected }
+            on = s.outcome == .ok ? [box.connectedLink] : [close ?? box.lastLink]
         } else if s.authFailures > 0 && s.authSucceededMethod == nil {
             s.outcome = .authFailed
+            on = box.failureLinks
         } else if closedBy == "30051" {
             s.outcome = .connectionRefused
             s.outcomeDetail = "too many concurrent connections"
+            on = [close]
         } else if closedBy == nil {
             s.outcome = .incomplete
+            on = [box.lastLink]
         } else if s.authSucceededMethod != nil || s.user != nil || !s.operations.isEmpty {
             s.outcome = .ok
+            on = [box.loginLink ?? close]
         } else {
             s.outcome = .disconnected
             s.outcomeDetail = details
+            on = [close]
         }
         box.s = s
+        box.settleOutcome(on: on.compactMap { $0 })
     }
 
     private func release(_ i: Int) -> SessionTimeline? {
@@ -503,10 +567,15 @@ public final class SFTPPlusSessionBuilder {
     /// A session still open when the log stops.
     private func end(_ i: Int, _ box: Box) {
         if box.s.side == "client" {
-            if box.s.outcome == .incomplete && box.s.eventCount > 0 && !box.s.operations.isEmpty { box.s.outcome = .ok }
+            if box.s.outcome == .incomplete && box.s.eventCount > 0 && !box.s.operations.isEmpty {
+                box.s.outcome = .ok
+                box.settleOutcome(on: box.s.evidence.first { $0.fact == .operation }.map { [$0] } ?? [])
+            } else if box.s.outcome == .incomplete {
+                box.settleOutcome(on: box.lastLink.map { [$0] } ?? [])
+            }
         } else {
             settle(i, closedBy: nil, details: nil)
-            if box.s.authFailures > 0 && box.s.authSucceededMethod == nil { box.s.outcome = .authFailed }
+            if box.s.authFailures > 0 && box.s.authSucceededMethod == nil { box.s.outcome = .authFailed; box.settleOutcome(on: box.failureLinks) }
         }
     }
 }

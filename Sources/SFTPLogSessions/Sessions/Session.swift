@@ -147,6 +147,9 @@ public struct SessionTimeline: Sendable {
     public var gexBits: Int?
     /// Other facts worth keeping (proposals, transfer totals, errors), as JSON.
     public var details: [(String, JSONValue)] = []
+    /// The records each derived fact came from (negotiated algorithms, user,
+    /// outcome, operations, group size, strict KEX, the server's offer).
+    public var evidence: [EvidenceLink] = []
 
     public init(source: String, side: String, file: String) {
         self.source = source; self.side = side; self.file = file

@@ -5,7 +5,7 @@ import SFTPLogOpenSSH
 
 /// The `sessions --json` object. Field names are the product's interface.
 public enum SessionJSON {
-    public static func object(_ s: SessionTimeline, timeline: [(record: Record, duplicate: Bool)]? = nil) -> JSONValue {
+    public static func object(_ s: SessionTimeline, timeline: [(record: Record, duplicate: Bool)]? = nil, evidence: Bool = false) -> JSONValue {
         func str(_ v: String?) -> JSONValue { v.map(JSONValue.string) ?? .null }
         var o: [(String, JSONValue)] = [
             ("id", .string(s.id.rawValue)), ("source", .string(s.source)), ("side", .string(s.side)), ("file", .string(s.file)),
@@ -28,6 +28,7 @@ public enum SessionJSON {
             ("details", .object(s.details)),
         ]
         if let t = s.terrapinExplanation { o.append(("terrapin_explanation", .string(t))) }
+        if evidence { o.append(("evidence", Evidence.json(s.evidence, file: s.file))) }
         if let timeline {
             o.append(("timeline", .array(timeline.map { item in
                 let r = item.record

@@ -19,9 +19,11 @@ public enum SessionExport {
     }
 
     /// Chunk `k` of `order`.
-    static func chunk(_ k: Int, of order: [Int64], size: Int, writer: StoredSessionJSON, framing: Framing, withTimeline: Bool) throws -> Chunk {
+    static func chunk(_ k: Int, of order: [Int64], size: Int, writer: StoredSessionJSON, framing: Framing, withTimeline: Bool,
+                      withEvidence: Bool) throws -> Chunk {
         var j = JSONBytes(capacity: size * 2048)
-        let n = try writer.write(rowids: order[k * size..<min((k + 1) * size, order.count)], framing: framing, withTimeline: withTimeline, to: &j)
+        let n = try writer.write(rowids: order[k * size..<min((k + 1) * size, order.count)], framing: framing, withTimeline: withTimeline,
+                                withEvidence: withEvidence, to: &j)
         return Chunk(bytes: j.bytes, sessions: n)
     }
 
@@ -59,7 +61,7 @@ public enum SessionExport {
     /// writing, a single connection reads instead. Returns the number of sessions.
     /// `readers`: one per core, up to four (three measured no faster than two on two cores).
     @discardableResult
-    public static func write(path: String, filter: SessionFilter, framing: Framing, withTimeline: Bool,
+    public static func write(path: String, filter: SessionFilter, framing: Framing, withTimeline: Bool, withEvidence: Bool = false,
                              readers: Int = min(max(ProcessInfo.processInfo.activeProcessorCount, 1), 4),
                              chunkSize: Int = 1000, to sink: @escaping @Sendable ([UInt8]) -> Void) throws -> Int {
         let handoff = ChunkHandoff(capacity: 2 * readers, disagreement: StoreError.changedWhileReading(path: path))
@@ -71,7 +73,8 @@ public enum SessionExport {
                 handoff.setTotal(chunks)
                 let writer = StoredSessionJSON(db)
                 for k in stride(from: w, to: chunks, by: readers) {
-                    let c = try chunk(k, of: order, size: chunkSize, writer: writer, framing: framing, withTimeline: withTimeline)
+                    let c = try chunk(k, of: order, size: chunkSize, writer: writer, framing: framing, withTimeline: withTimeline,
+                                          withEvidence: withEvidence)
                     guard handoff.put(k, c) else { return }
                 }
             } catch {
@@ -81,7 +84,7 @@ public enum SessionExport {
         }) : nil
         guard let started else {
             return try LogStore.openQueueForReading(path).read {
-                try write($0, filter: filter, framing: framing, withTimeline: withTimeline, chunkSize: chunkSize, to: sink)
+                try write($0, filter: filter, framing: framing, withTimeline: withTimeline, withEvidence: withEvidence, chunkSize: chunkSize, to: sink)
             }
         }
         defer {
@@ -95,7 +98,7 @@ public enum SessionExport {
 
     /// The same on one connection, read on this thread while another writes the output.
     @discardableResult
-    static func write(_ db: Database, filter: SessionFilter, framing: Framing, withTimeline: Bool, chunkSize: Int = 1000,
+    static func write(_ db: Database, filter: SessionFilter, framing: Framing, withTimeline: Bool, withEvidence: Bool = false, chunkSize: Int = 1000,
                              to sink: @escaping @Sendable ([UInt8]) -> Void) throws -> Int {
         let output = RenderThread<[UInt8]>(name: "sftplog-output", capacity: 4, render: sink)
         defer { output.close() }
@@ -103,7 +106,8 @@ public enum SessionExport {
         let writer = StoredSessionJSON(db)
         var framer = Framer(framing, sink: output.put)
         for k in 0..<(order.count + chunkSize - 1) / chunkSize {
-            framer.add(try chunk(k, of: order, size: chunkSize, writer: writer, framing: framing, withTimeline: withTimeline))
+            framer.add(try chunk(k, of: order, size: chunkSize, writer: writer, framing: framing, withTimeline: withTimeline,
+                                          withEvidence: withEvidence))
         }
         return framer.end()
     }

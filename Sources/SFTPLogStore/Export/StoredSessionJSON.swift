@@ -18,7 +18,8 @@ struct StoredSessionJSON {
 
     /// Appends the JSON objects of these sessions, in this order, framed as
     /// `framing` with no separator before the first; returns how many.
-    func write(rowids: ArraySlice<Int64>, framing: SessionExport.Framing, withTimeline: Bool, to out: inout JSONBytes) throws -> Int {
+    func write(rowids: ArraySlice<Int64>, framing: SessionExport.Framing, withTimeline: Bool, withEvidence: Bool = false,
+               to out: inout JSONBytes) throws -> Int {
         // Each session's parts before and after its operations and findings, which are
         // read afterwards, a query per table for the whole chunk.
         var parts = JSONBytes(capacity: rowids.count * 1024)
@@ -53,6 +54,7 @@ struct StoredSessionJSON {
                                       ids: ids, index: index, render: StoredSessionJSON.operation)
         let findings = try children("findings", "algorithm, category, direction, rating, reason, reference",
                                     ids: ids, index: index, render: StoredSessionJSON.finding)
+        let evidence = withEvidence ? try EvidenceRows.links(db, ids: ids) : [:]
         for k in ids.indices {
             if framing == .array, k > 0 { out.bytes.append(0x2C) }
             out.bytes.append(contentsOf: parts.bytes[sessions[k].head])
@@ -62,6 +64,11 @@ struct StoredSessionJSON {
             if let range = findings.ranges[k] { out.bytes.append(contentsOf: findings.bytes.bytes[range]) }
             out.raw("]")
             out.bytes.append(contentsOf: parts.bytes[sessions[k].tail])
+            if withEvidence {
+                out.raw(",\"evidence\":")
+                // Sessions stored before the links were kept have none: null, not an empty list.
+                out.value(evidence[ids[k]].map { Evidence.json($0, file: "") } ?? .null)
+            }
             if withTimeline {
                 out.raw(",\"timeline\":")
                 SessionJSON.writeTimeline(try SessionQuery.timeline(db, sessionID: ids[k]), to: &out)

@@ -146,6 +146,25 @@ final class MigrationTests: XCTestCase {
         XCTAssertGreaterThan(Int.fromDatabaseValue(compact[3]) ?? 0, 0, "an OpenSSH session's proposals apart: \(compact)")
         XCTAssertGreaterThan(Int.fromDatabaseValue(compact[1]) ?? 0, 3, "\(compact)")
         XCTAssertGreaterThan(Int.fromDatabaseValue(compact[2]) ?? 0, 0, "\(compact)")
+
+        // Sessions stored before v15 have no evidence (null, not an empty list) until
+        // `migrate --rebuild-sessions` builds them again from their records.
+        func evidence() throws -> [Any] {
+            let r = try CLI.run(["sessions", "--json", "--evidence", "--db", path])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            return try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]]).map { $0["evidence"] as Any }
+        }
+        let old = try evidence()
+        XCTAssertGreaterThan(old.filter { $0 is NSNull }.count, 3)
+        XCTAssertEqual(old.filter { $0 is NSNull }.count, old.count - 1, "only the session ingested since has links")
+        let rebuilt = try CLI.run(["migrate", "--rebuild-sessions", "--timezone", "UTC", "--db", path])
+        XCTAssertEqual(rebuilt.status, 0, rebuilt.stderr)
+        XCTAssertTrue(rebuilt.stderr.contains("rebuilt"), rebuilt.stderr)
+        let now = try evidence()
+        XCTAssertEqual(now.count, old.count)
+        XCTAssertTrue(now.allSatisfy { ($0 as? [Any])?.isEmpty == false }, "every session has its links after the rebuild")
+        let audit = try CLI.run(["audit", "--json", "--db", path])
+        XCTAssertFalse(audit.stdout.contains(#""evidence":[]"#), "a finding without evidence after the rebuild")
     }
 
     func testTheNextIngestMigratesAnOlderDatabase() throws {

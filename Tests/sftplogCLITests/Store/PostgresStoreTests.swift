@@ -87,7 +87,7 @@ final class PostgresStoreTests: TemporaryDirectoryTestCase {
         XCTAssertEqual(a.status, b.status)
         try assertSameRows(pg, lite, "every test log")
         let answers: [[String]] = [
-            ["sessions", "--json"], ["sessions", "--json", "--timeline"], ["sessions", "--format", "csv"],
+            ["sessions", "--json"], ["sessions", "--json", "--timeline"], ["sessions", "--format", "csv"], ["sessions", "--json", "--evidence"],
             ["audit", "--json", "--min-rating", "info"], ["audit", "--json", "--min-rating", "fail"],
             ["report", "--format", "json"], ["report"], ["report", "--format", "html", "--max-sessions", "20"],
             ["catalog", "stats", "--json"],
@@ -98,6 +98,13 @@ final class PostgresStoreTests: TemporaryDirectoryTestCase {
             XCTAssertFalse(x.stdout.isEmpty, "\(args)")
             XCTAssertTrue(StreamingAnswerTests.undated(x.stdout) == StreamingAnswerTests.undated(y.stdout), "\(args) differs between the stores")
         }
+        // The `evidence` view of both: the same links, each naming a record on its line.
+        let sql = "SELECT count(*) AS links, count(record_id) AS with_record, count(DISTINCT session_id) AS sessions FROM evidence"
+        let x = try CLI.run(["query", "--format", "csv", "--db", pg, sql]), y = try CLI.run(["query", "--format", "csv", "--db", lite, sql])
+        XCTAssertEqual(x.stdout, y.stdout, x.stderr + y.stderr)
+        let counts = y.stdout.split(whereSeparator: \.isNewline).last?.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        XCTAssertGreaterThan(counts?[0] ?? 0, 1000, y.stdout)
+        XCTAssertEqual(counts?[0], counts?[1], "links without their record: \(y.stdout)")
         // A filter and one session's report, too.
         let id = try XCTUnwrap(CLI.jsonLines(try CLI.run(["sessions", "--format", "ndjson", "--db", lite]).stdout).last?["id"] as? String)
         for args in [["report", "--session", id, "--format", "json"], ["sessions", "--json", "--outcome", "auth-failed"]] {
@@ -232,7 +239,8 @@ final class PostgresStoreTests: TemporaryDirectoryTestCase {
         XCTAssertEqual(first.status, 0, first.stderr)
         XCTAssertTrue(first.stderr.contains("applied pg1-documented-tables"), first.stderr)
         XCTAssertTrue(try CLI.run(["migrate", "--db", pg]).stderr.contains("already up to date"))
-        XCTAssertEqual(try TestPostgres.psql("SELECT string_agg(id, ',') FROM sftplog_migrations", database: pg), "pg1-documented-tables")
+        XCTAssertEqual(try TestPostgres.psql("SELECT string_agg(id, ',' ORDER BY id) FROM sftplog_migrations", database: pg),
+                       "pg1-documented-tables,pg2-evidence")
         // A migration this build does not know: written by a newer sftplog.
         try TestPostgres.psql("INSERT INTO sftplog_migrations (id) VALUES ('pg99-future')", database: pg)
         let newer = try CLI.run(["sessions", "--db", pg])

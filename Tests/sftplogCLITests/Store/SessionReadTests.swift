@@ -101,6 +101,10 @@ final class SessionReadTests: XCTestCase {
                 let (fast, full) = try q.read { db -> (AuditResult, AuditResult) in
                     var all = try SessionQuery.load(db, filter: filter, withOperations: false, withFindings: false)
                     for i in all.indices { judge.judge(&all[i]) }
+                    // Every session with its evidence (the audit reads it for the flagged ones only).
+                    let evidence = try StoreReader(db: db).evidence(all.map(\.id))
+                    for i in all.indices { all[i].evidence = evidence[all[i].id] ?? [] }
+                    XCTAssertTrue(all.contains { !$0.evidence.isEmpty })
                     return (try AuditLoad.audit(StoreReader(db: db), filter: filter, judge: SessionJudge.Memo(judge), minRating: minRating, policyName: "p"),
                             AuditResult(sessions: all, minRating: minRating, policyName: "p"))
                 }
