@@ -840,7 +840,7 @@ private struct Scratch {
             for l in out.evidence where l.fact == .operation && l.item == k { add(.outcome, l) }
         }
         if out.outcome == .incomplete { add(.outcome, lastOpenSSHLink) }
-        out.evidence += links
+        out.evidence = EvidenceLink.canonical(out.evidence + links)
     }
 
     /// Whether the key exchange completed: `kex:` lines come before the exchange

@@ -35,7 +35,7 @@ public enum AuditLoad {
         let shown = sessions.filter { !result.hits($0).isEmpty }.map(\.id)
         var evidence: [SessionID: [EvidenceLink]] = [:]
         for start in stride(from: 0, to: shown.count, by: 1000) {
-            evidence.merge(try store.evidence(Array(shown[start..<min(start + 1000, shown.count)]))) { a, _ in a }
+            evidence.merge(try store.evidence(Array(shown[start..<min(start + 1000, shown.count)]), facts: Evidence.findingFacts)) { a, _ in a }
         }
         for i in sessions.indices { sessions[i].evidence = evidence[sessions[i].id] ?? [] }
         for s in sessions { result.add(s) }
@@ -82,7 +82,7 @@ public struct AuditCollector {
         // What the findings' evidence is read from.
         kept.negotiated = s.negotiated
         kept.gexBits = s.gexBits
-        kept.evidence = s.evidence.filter { $0.fact != .operation && $0.fact != .user && $0.fact != .outcome }
+        kept.evidence = s.evidence.filter { Evidence.findingFacts.contains($0.fact) }
         flagged.append((SessionQuery.OrderKey(s), kept))
     }
 

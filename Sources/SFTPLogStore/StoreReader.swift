@@ -31,9 +31,10 @@ public struct StoreReader {
 
     /// The evidence links of these sessions (file and record id filled in); a
     /// session stored before links were kept (v15) is missing from the answer.
-    public func evidence(_ ids: [SessionID]) throws -> [SessionID: [EvidenceLink]] {
+    /// `facts`: only those (nil: all).
+    public func evidence(_ ids: [SessionID], facts: Set<EvidenceFact>? = nil) throws -> [SessionID: [EvidenceLink]] {
         var out: [SessionID: [EvidenceLink]] = [:]
-        for (id, links) in try EvidenceRows.links(db, ids: ids.map(\.rawValue)) { out[SessionID(id)] = links }
+        for (id, links) in try EvidenceRows.links(db, ids: ids.map(\.rawValue), facts: facts) { out[SessionID(id)] = links }
         return out
     }
 

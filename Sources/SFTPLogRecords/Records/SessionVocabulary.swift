@@ -94,6 +94,11 @@ public struct SessionID: RawRepresentable, Hashable, Comparable, Sendable, Custo
 /// A fact the session builders derive, that evidence links point from. The raw
 /// values are the `fact` strings of `evidence` arrays and of the `evidence` view.
 public enum EvidenceFact: String, Sendable, CaseIterable {
+    // The most frequent first: the stored codes are bits of a mask, and an
+    // operation's record (most links) then costs one digit.
+    /// One file operation: `item` is its index in `operations`.
+    case operation
+    case user, outcome
     case kex = "negotiated.kex", hostkey = "negotiated.hostkey"
     case cipherC2S = "negotiated.cipher_c2s", cipherS2C = "negotiated.cipher_s2c"
     case macC2S = "negotiated.mac_c2s", macS2C = "negotiated.mac_s2c"
@@ -104,9 +109,6 @@ public enum EvidenceFact: String, Sendable, CaseIterable {
     case strictKex = "strict_kex"
     /// The server's proposal (weak names it offers).
     case serverOffer = "server_offer"
-    case user, outcome
-    /// One file operation: `item` is its index in `operations`.
-    case operation
 
     /// The stored code (`evidence_rows.fact`): the position in `allCases`, which only grows at the end.
     public var code: Int { EvidenceFact.allCases.firstIndex(of: self)! }
@@ -161,4 +163,19 @@ public struct EvidenceLink: Hashable, Sendable {
 
     /// The same record (facts aside).
     public func sameRecord(_ o: EvidenceLink) -> Bool { line == o.line && seq == o.seq && sourceID == o.sourceID && file == o.file }
+
+    /// Links in the order every output and the store give them: by record (the
+    /// session's own file first, then the others as they came), then by fact and item.
+    public static func canonical(_ links: [EvidenceLink]) -> [EvidenceLink] {
+        var rank: [String: Int] = [:]
+        for l in links {
+            let key = l.file ?? (l.sourceID == 0 ? "" : "#\(l.sourceID)")
+            if rank[key] == nil { rank[key] = key.isEmpty ? -1 : rank.count }
+        }
+        func r(_ l: EvidenceLink) -> Int { rank[l.file ?? (l.sourceID == 0 ? "" : "#\(l.sourceID)")] ?? 0 }
+        return links.enumerated().sorted { a, b in
+            let x = a.element, y = b.element
+            return (r(x), x.line, x.seq, x.fact.code, x.item, a.offset) < (r(y), y.line, y.seq, y.fact.code, y.item, b.offset)
+        }.map(\.element)
+    }
 }

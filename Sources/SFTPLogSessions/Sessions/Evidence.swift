@@ -4,6 +4,9 @@ import SFTPLogRecords
 /// Where a session's facts and findings were seen: the links the builders
 /// made, and those a finding rests on.
 public enum Evidence {
+    /// The facts findings rest on (what an audit reads of a session's links).
+    public static let findingFacts: Set<EvidenceFact> = Set(EvidenceFact.negotiated + [.gexBits, .strictKex, .serverOffer])
+
     /// The records a finding rests on: those that showed the negotiated names it
     /// is about (both directions when it is about both), the group size, what
     /// showed whether strict KEX was in force (Terrapin), or the server's

@@ -115,6 +115,7 @@ public struct OpenSSHTimelineBuilder {
                 var seqs: [Int: Int] = [:]
                 for p in s.records where seqs[p.line] == nil { seqs[p.line] = p.seq }
                 for e in s.evidence.indices { s.evidence[e].seq = seqs[s.evidence[e].line] ?? 0 }
+                s.evidence = EvidenceLink.canonical(s.evidence)
             }
             s.id = SessionIdentity.make(s)
             return s

@@ -53,6 +53,7 @@ public final class SFTPPlusSessionBuilder {
             var out = s
             out.endEpoch = out.end?.epoch(in: zone)
             if let f = lastFile { out.details.append(("continued_into", .string(f))) }
+            out.evidence = EvidenceLink.canonical(out.evidence)
             if out.id.isEmpty { out.id = SessionIdentity.make(out) }
             return out
         }
