@@ -142,12 +142,20 @@ private struct Scratch {
     var serverHostKeyLink: EvidenceLink?
     var gexLink: EvidenceLink?
     var strictLink: EvidenceLink?
-    var userLinks: [String: EvidenceLink] = [:]
+    var userLinks: [UserLine: EvidenceLink] = [:]
     /// The first record of each way a run can end (`outcome` picks one).
-    var endLinks: [String: EvidenceLink] = [:]
+    var endLinks: [RunEnd: EvidenceLink] = [:]
     var lastOpenSSHLink: EvidenceLink?
 
-    mutating func noteEnd(_ what: String) { if endLinks[what] == nil { endLinks[what] = here } }
+    /// The lines a run's user can be read from (`identify` picks one).
+    enum UserLine { case authenticating, commandLine, exec, prompt, denied }
+    /// The ways a run ends, as its evidence tells them apart.
+    enum RunEnd {
+        case output, completed, authenticated, authDenied, authExhausted, connectFailed, negotiationFailed
+        case hostkeyChanged, hostkeyRefused, verificationFailed, disconnect
+    }
+
+    mutating func noteEnd(_ what: RunEnd) { if endLinks[what] == nil { endLinks[what] = here } }
 
     /// Links operation `k` to the record being folded.
     mutating func linkOperation(_ k: Int) {
@@ -229,7 +237,7 @@ private struct Scratch {
             return
         case .opensshOutput where r.extraValue("event") == nil:
             sawOutput = true
-            noteEnd("output")
+            noteEnd(.output)
         default:
             break
         }
@@ -291,7 +299,7 @@ private struct Scratch {
     /// The command line that started the run, when the paste shows it.
     private mutating func pastedCommand(_ r: Record) {
         guard let tool = r.fact(.tool)?.stringValue, command == nil else { return }
-        userLinks["command_line"] = here
+        userLinks[.commandLine] = here
         let x = ExtraValues(r)
         let typed = ClientCommand(tool: tool, user: r.fact(.user)?.stringValue, host: r.fact(.host)?.stringValue,
                                   port: x.int(.port), verbosity: x.int(.verbosity) ?? 0)
@@ -335,17 +343,17 @@ private struct Scratch {
             phase = max(phase, 3)
         case .closed:
             completed = true
-            noteEnd("completed")
+            noteEnd(.completed)
         case .sftpConnecting:
             sawSFTP = true
             if connectingHost == nil { connectingHost = str(.host) }
         case .sftpConnected:
             sawSFTP = true
             authenticated = true
-            noteEnd("authenticated")
+            noteEnd(.authenticated)
         case .exec:
             sawSCP = true
-            if execUser == nil, str(.user) != nil { userLinks["exec"] = here }
+            if execUser == nil, str(.user) != nil { userLinks[.exec] = here }
             execUser = execUser ?? str(.user)
             if connectingHost == nil { connectingHost = str(.host) }
         default: break
@@ -421,7 +429,7 @@ private struct Scratch {
         case .exitStatus:
             s.channel.remoteExitStatus = int(.status)
             completed = true; ended = true
-            noteEnd("completed")
+            noteEnd(.completed)
         default: break
         }
     }
@@ -436,7 +444,7 @@ private struct Scratch {
         }
         switch event {
         case .transferred:
-            noteEnd("completed")
+            noteEnd(.completed)
             s.transfer.bytesSent = int(.bytesSent) ?? int(.stdin)
             s.transfer.bytesReceived = int(.bytesReceived) ?? int(.stdout)
             s.transfer.seconds = dbl(.seconds)
@@ -485,18 +493,18 @@ private struct Scratch {
         case .addedIp:
             if s.hostKey.check == nil { s.hostKey.check = "added" }
         case .changed:
-            noteEnd("hostkey_changed")
+            noteEnd(.hostkeyChanged)
             hostkeyChanged = true
             s.hostKey.check = "changed"
             hostkeyChangedMessage = hostkeyChangedMessage ?? currentText
         case .offending:
-            noteEnd("hostkey_changed")
+            noteEnd(.hostkeyChanged)
             hostkeyChanged = true
             s.hostKey.check = "changed"
             s.hostKey.file = str(.file)
             s.hostKey.line = int(.fileLine)
         case .unknownRefused:
-            noteEnd("hostkey_refused")
+            noteEnd(.hostkeyRefused)
             hostkeyRefused = hostkeyRefused ?? currentText
             if s.hostKey.check != "changed" { s.hostKey.check = "unknown-refused" }
         case .fingerprint:
@@ -515,7 +523,7 @@ private struct Scratch {
         }
         switch event {
         case .authenticating:
-            if authenticatingUser == nil, str(.user) != nil { userLinks["authenticating"] = here }
+            if authenticatingUser == nil, str(.user) != nil { userLinks[.authenticating] = here }
             authenticatingUser = authenticatingUser ?? str(.user)
             if authenticatingHost == nil { authenticatingHost = str(.host); authenticatingPort = int(.port) }
         case .methods:
@@ -558,14 +566,14 @@ private struct Scratch {
             if privateKeyPending { tried("publickey"); privateKeyPending = false }
             if let m = str(.method) { s.auth.succeededMethod = m; tried(m) }
             authenticated = true
-            noteEnd("authenticated")
+            noteEnd(.authenticated)
             attemptInFlight = false
         case .partialSuccess:
             s.auth.partialSuccess = true
             if let m = str(.method) { tried(m) }
         case .denied:
-            noteEnd("auth_denied")
-            if deniedUser == nil, str(.user) != nil { userLinks["denied"] = here }
+            noteEnd(.authDenied)
+            if deniedUser == nil, str(.user) != nil { userLinks[.denied] = here }
             authDenied = authDenied ?? text
             s.auth.failures += attemptInFlight ? 1 : 0
             attemptInFlight = false
@@ -578,17 +586,17 @@ private struct Scratch {
                 tried(m)
                 attemptInFlight = true
             }
-            if promptUser == nil, str(.user) != nil { userLinks["prompt"] = here }
+            if promptUser == nil, str(.user) != nil { userLinks[.prompt] = here }
             promptUser = promptUser ?? str(.user)
         case .tooManyFailures:
-            noteEnd("auth_denied")
+            noteEnd(.authDenied)
             authDenied = authDenied ?? text
             ended = true
         case .passwordRetry:
             // Counted already when `Authentications that can continue` followed the attempt.
             if attemptInFlight { s.auth.failures += 1; attemptInFlight = false }
         case .noMoreMethods:
-            noteEnd("auth_exhausted")
+            noteEnd(.authExhausted)
             authExhausted = true
         default: break
         }
@@ -661,25 +669,25 @@ private struct Scratch {
         if event == .connectionClosed && r.fact(.address) == nil { sawSFTP = true }
         switch event {
         case .connectFailed, .resolveFailed:
-            noteEnd("connect_failed")
+            noteEnd(.connectFailed)
             connectFailed = connectFailed ?? text
             ended = true
         case .negotiationFailed:
-            noteEnd("negotiation_failed")
+            noteEnd(.negotiationFailed)
             if negotiationFailed == nil {
                 negotiationFailed = text
                 negotiationExtra = r.extra
             }
             ended = true
         case .hostkeyChangedBanner:
-            noteEnd("hostkey_changed")
+            noteEnd(.hostkeyChanged)
             hostkeyChanged = true
             s.hostKey.check = "changed"
         case .hostkeyChangedFingerprint:
             hostkeyChanged = true
             if s.hostKey.fingerprint == nil { s.hostKey.fingerprint = str(.fingerprint) }
         case .hostkeyVerificationFailed:
-            noteEnd("verification_failed")
+            noteEnd(.verificationFailed)
             verificationFailed = verificationFailed ?? text
             ended = true
         case .warningBanner:
@@ -690,7 +698,7 @@ private struct Scratch {
             if event == .closedByRemote, let t = lastTyped?.trimmingCharacters(in: .whitespaces),
                ["exit", "logout", "quit", "bye"].contains(where: { t == $0 || t.hasSuffix(">" + $0) || t.hasSuffix(" " + $0) }) {
                 // The server closed after the user ended the session: a normal end.
-                noteEnd("completed")
+                noteEnd(.completed)
                 completed = true
                 ended = true
                 return
@@ -709,7 +717,7 @@ private struct Scratch {
             if !echo {
                 // Every distinct reason the client gave, in order (`Bad packet length` then the fatal line).
                 let said = event == .disconnectReceived ? (str(.text) ?? text) : text
-                if disconnect == nil { disconnect = said; noteEnd("disconnect") }
+                if disconnect == nil { disconnect = said; noteEnd(.disconnect) }
                 else if disconnectCount < 3, !(disconnect!.contains(said)) { disconnect! += " / " + said; disconnectCount += 1 }
             }
             ended = true
@@ -730,8 +738,8 @@ private struct Scratch {
 
     /// User, peer and program from the lines that show them, best source first.
     func identify(_ out: inout OpenSSHSession) {
-        let users: [(String?, String, String)] = [(authenticatingUser, "authenticating", "authenticating"), (command?.user, "command_line", "command_line"),
-                                                  (execUser, "command_line", "exec"), (promptUser, "prompt", "prompt"), (deniedUser, "denied", "denied")]
+        let users: [(String?, String, UserLine)] = [(authenticatingUser, "authenticating", .authenticating), (command?.user, "command_line", .commandLine),
+                                                    (execUser, "command_line", .exec), (promptUser, "prompt", .prompt), (deniedUser, "denied", .denied)]
         if let (u, source, line) = users.first(where: { Scratch.shown($0.0) != nil }) {
             out.auth.user = u
             out.userSource = source
@@ -823,16 +831,16 @@ private struct Scratch {
                 proposals(.serverOffer, slot, sides: ["server"])
             }
         }
-        let end: [String]
+        let end: [RunEnd]
         switch out.outcome {
-        case .connectionRefused: end = ["connect_failed"]
-        case .negotiationFailed: end = ["negotiation_failed"]
-        case .hostkeyChanged: end = ["hostkey_changed", "verification_failed"]
-        case .hostkeyUnknown: end = ["hostkey_refused", "verification_failed"]
-        case .authFailed: end = authDenied != nil ? ["auth_denied"] : ["auth_exhausted"]
+        case .connectionRefused: end = [.connectFailed]
+        case .negotiationFailed: end = [.negotiationFailed]
+        case .hostkeyChanged: end = [.hostkeyChanged, .verificationFailed]
+        case .hostkeyUnknown: end = [.hostkeyRefused, .verificationFailed]
+        case .authFailed: end = authDenied != nil ? [.authDenied] : [.authExhausted]
         case .sftpCommandFailed: end = []
-        case .disconnected: end = ["disconnect"]
-        case .ok: end = ["authenticated", "output", "completed"]
+        case .disconnected: end = [.disconnect]
+        case .ok: end = [.authenticated, .output, .completed]
         case .incomplete: end = []
         }
         if let first = end.lazy.compactMap({ endLinks[$0] }).first { add(.outcome, first) }

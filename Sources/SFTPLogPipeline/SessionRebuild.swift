@@ -45,13 +45,21 @@ public struct SessionRebuild {
             sessions = builder.finish()
         }
         if let judge { for i in sessions.indices { judge(&sessions[i]) } }
-        let known = try store.reader.evidenceOffsets(sessionsOf: chain)
-        for i in sessions.indices {
-            for k in sessions[i].evidence.indices where sessions[i].evidence[k].offset == nil {
-                let l = sessions[i].evidence[k]
-                let source = l.sourceID != 0 ? l.sourceID : sessions[i].sourceID != 0 ? sessions[i].sourceID : sourceID
-                sessions[i].evidence[k].offset = (source == sourceID ? offsets?[l.line] : nil) ?? known[source]?[l.line]
+        /// Gives the links without an offset the one `offset(source, line)` knows.
+        func fill(_ offset: (Int64, Int) -> Int64?) {
+            for i in sessions.indices {
+                for k in sessions[i].evidence.indices where sessions[i].evidence[k].offset == nil {
+                    let l = sessions[i].evidence[k]
+                    let source = l.sourceID != 0 ? l.sourceID : sessions[i].sourceID != 0 ? sessions[i].sourceID : sourceID
+                    sessions[i].evidence[k].offset = offset(source, l.line)
+                }
             }
+        }
+        // The lines read in this run; the stored links are read only for lines left without one.
+        fill { source, line in source == sourceID ? offsets?[line] : nil }
+        if sessions.contains(where: { $0.evidence.contains { $0.offset == nil } }) {
+            let known = try store.reader.evidenceOffsets(sessionsOf: chain)
+            fill { known[$0]?[$1] }
         }
         // Each session is stored with the source it began in.
         for id in chain { try store.replaceSessions(sourceID: id, with: sessions.filter { $0.sourceID == id }, zone: zone) }

@@ -111,11 +111,14 @@ public enum EvidenceFact: String, Sendable, CaseIterable {
     case serverOffer = "server_offer"
 
     /// The stored code (`evidence_rows.fact`): the position in `allCases`, which only grows at the end.
-    public var code: Int { EvidenceFact.allCases.firstIndex(of: self)! }
+    public var code: Int { EvidenceFact.codes[self]! }
     public init?(code: Int) {
-        guard EvidenceFact.allCases.indices.contains(code) else { return nil }
-        self = EvidenceFact.allCases[code]
+        guard EvidenceFact.ordered.indices.contains(code) else { return nil }
+        self = EvidenceFact.ordered[code]
     }
+    // Made once: `allCases` builds its array at every call, and links are sorted and stored by code.
+    private static let ordered = allCases
+    private static let codes = Dictionary(uniqueKeysWithValues: ordered.enumerated().map { ($1, $0) })
 
     /// The negotiated slots, in `NegotiatedAlgorithms`' order.
     public static let negotiated: [EvidenceFact] = [.kex, .hostkey, .cipherC2S, .cipherS2C, .macC2S, .macS2C, .compressionC2S, .compressionS2C]
@@ -167,15 +170,13 @@ public struct EvidenceLink: Hashable, Sendable {
     /// Links in the order every output and the store give them: by record (the
     /// session's own file first, then the others as they came), then by fact and item.
     public static func canonical(_ links: [EvidenceLink]) -> [EvidenceLink] {
+        // Each link's file ranked once, before sorting.
         var rank: [String: Int] = [:]
-        for l in links {
-            let key = l.file ?? (l.sourceID == 0 ? "" : "#\(l.sourceID)")
-            if rank[key] == nil { rank[key] = key.isEmpty ? -1 : rank.count }
+        let keys = links.enumerated().map { k, l -> (file: Int, line: Int, seq: Int, code: Int, item: Int, k: Int) in
+            let name = l.file ?? (l.sourceID == 0 ? "" : "#\(l.sourceID)")
+            if rank[name] == nil { rank[name] = name.isEmpty ? -1 : rank.count }
+            return (rank[name]!, l.line, l.seq, l.fact.code, l.item, k)
         }
-        func r(_ l: EvidenceLink) -> Int { rank[l.file ?? (l.sourceID == 0 ? "" : "#\(l.sourceID)")] ?? 0 }
-        return links.enumerated().sorted { a, b in
-            let x = a.element, y = b.element
-            return (r(x), x.line, x.seq, x.fact.code, x.item, a.offset) < (r(y), y.line, y.seq, y.fact.code, y.item, b.offset)
-        }.map(\.element)
+        return keys.sorted { $0 < $1 }.map { links[$0.k] }
     }
 }

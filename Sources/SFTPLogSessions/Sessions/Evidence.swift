@@ -29,11 +29,8 @@ public enum Evidence {
         if AlgorithmCategory.negotiated.contains(f.category), !facts.contains(where: { $0.value(in: n) == f.algorithm }) {
             facts = [.serverOffer]  // offered, not negotiated
         }
-        var out: [EvidenceLink] = []
-        for fact in facts {
-            for l in s.evidence where l.fact == fact && !out.contains(where: { $0.sameRecord(l) && $0.fact == l.fact }) { out.append(l) }
-        }
-        return out
+        // Fact by fact (the builders link a record to a fact once).
+        return facts.flatMap { fact in s.evidence.filter { $0.fact == fact } }
     }
 
     /// An `evidence` array: each link's fact, file (the session's own unless it

@@ -209,8 +209,9 @@ public final class SFTPPlusSessionBuilder {
         apply(i, r, id, serverSide: false)
         if rules.clientConnected.contains(id), box.s.outcome == .incomplete {
             box.s.outcome = .ok
-            box.connectedLink = linkHere(box)
-            box.settleOutcome(on: [linkHere(box)])
+            let at = linkHere(box)
+            box.connectedLink = at
+            box.settleOutcome(on: [at])
         }
         if rules.clientClose.contains(id) {
             closeSession(i, r, id)
