@@ -301,17 +301,21 @@ public final class SFTPPlusTextReader: LogReader {
             if let bom = utf16 { why += ": the file is UTF-16 (byte-order mark \(bom) at its start); sftplog reads UTF-8, convert it first (iconv -f UTF-16 -t UTF-8)" }
             try emit(unparsed(c, p, why)); return
         }
-        var r = p.record(.sftpplusEvent, file: file)
-        r.layout = f.layout
-        r.timestamp = f.timestamp
-        r.timestampNote = f.timestampNote
-        r.eventID = f.eventID
-        r.component = f.component
-        r.account = f.account
-        r.peer = f.peer
-        r.message = TextLayouts.string(c, f.messageStart, c.count)
-        r.extra = f.extra
-        try emit(r)
+        try emit(event(c, p, f))
+    }
+
+    private func event(_ c: UnsafeBufferPointer<UInt8>, _ p: PendingLine, _ f: TextEventFields) -> Record {
+        p.record(.sftpplusEvent, file: file) { r in
+            r.layout = f.layout
+            r.timestamp = f.timestamp
+            r.timestampNote = f.timestampNote
+            r.eventID = f.eventID
+            r.component = f.component
+            r.account = f.account
+            r.peer = f.peer
+            r.message = TextLayouts.string(c, f.messageStart, c.count)
+            r.extra = f.extra
+        }
     }
 
     private func unparsed(_ c: UnsafeBufferPointer<UInt8>, _ p: PendingLine, _ why: String) -> Record {

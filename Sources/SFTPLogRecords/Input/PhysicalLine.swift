@@ -273,4 +273,12 @@ package struct PendingLine {
         r.endOffset = endOffset
         return r
     }
+
+    /// `record` of an event, its facts filled in by `fill` (built in place:
+    /// a record filled by the caller was copied on its way out, every string retained).
+    package func record(_ kind: RecordKind, file: String, _ fill: (inout Record) -> Void) -> Record {
+        var r = record(kind, file: file)
+        fill(&r)
+        return r
+    }
 }

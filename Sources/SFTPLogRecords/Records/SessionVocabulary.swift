@@ -160,7 +160,7 @@ public struct EvidenceLink: Hashable, Sendable {
     }
 
     /// A link to `r` (its offset when the reader gave one).
-    public init(_ fact: EvidenceFact, item: Int = 0, record r: Record, seq: Int = 0, sourceID: Int64 = 0, file: String? = nil) {
+    public init(_ fact: EvidenceFact, item: Int = 0, record r: borrowing Record, seq: Int = 0, sourceID: Int64 = 0, file: String? = nil) {
         self.init(fact, item: item, line: r.line, seq: seq, sourceID: sourceID, file: file, offset: r.endOffset > r.offset ? r.offset : nil)
     }
 
@@ -170,6 +170,15 @@ public struct EvidenceLink: Hashable, Sendable {
     /// Links in the order every output and the store give them: by record (the
     /// session's own file first, then the others as they came), then by fact and item.
     public static func canonical(_ links: [EvidenceLink]) -> [EvidenceLink] {
+        // Links to the session's own file (nearly every session's), mostly made in
+        // record order already: kept as they are when they are in order.
+        if links.allSatisfy({ $0.file == nil && $0.sourceID == 0 }) {
+            let inOrder = links.indices.dropFirst().allSatisfy { i in
+                let a = links[i - 1], b = links[i]
+                return (a.line, a.seq, a.fact.code, a.item) <= (b.line, b.seq, b.fact.code, b.item)
+            }
+            if inOrder { return links }
+        }
         // Each link's file ranked once, before sorting.
         var rank: [String: Int] = [:]
         let keys = links.enumerated().map { k, l -> (file: Int, line: Int, seq: Int, code: Int, item: Int, k: Int) in
