@@ -139,31 +139,34 @@ public final class SFTPPlusSessionBuilder {
         switch r.kind {
         case .sftpplusEvent: break
         case .sftpplusPrompt, .sftpplusAttribute:
-            if let c = lastClient, sessions[c] != nil { attach(c, r, rowID: rowID, counts: false) }
+            if let c = lastClient, let box = sessions[c] { attach(c, box, r, rowID: rowID, counts: false) }
             return
         default: return
         }
         guard let id = r.eventID else { return }
-        if isClientEvent(r, id) { client(r, id, rowID); return }
+        // Looked up once per record (a dictionary by string).
+        let role = rules.role(id)
+        if isClientEvent(r, role) { client(r, id, role, rowID); return }
         if let peer = r.peer, let port = peer.port, !(peer.address == "0.0.0.0" && port == 0) {
             if r.account == "Process" && r.component == "Process" { return }  // server-level
-            server(r, id, key: PeerKey(address: peer.address, port: port), rowID: rowID)
+            server(r, id, role, key: PeerKey(address: peer.address, port: port), rowID: rowID)
             return
         }
         if r.peer != nil || r.account == "Process" { return }  // 0.0.0.0:0 or Process: server-level
-        peerless(r, id, rowID)
+        peerless(r, id, role, rowID)
     }
 
-    func isClientEvent(_ r: Record, _ id: String) -> Bool {
-        if rules.role(id).client { return true }
+    func isClientEvent(_ r: Record, _ id: String) -> Bool { isClientEvent(r, rules.role(id)) }
+
+    private func isClientEvent(_ r: Record, _ role: SessionRules.Role) -> Bool {
+        if role.client { return true }
         return r.resolution?.fields.contains(where: { $0.0 == "location" }) ?? false
     }
 
     // MARK: server side
 
-    private func server(_ r: Record, _ id: String, key: PeerKey, rowID: RecordRef) {
+    private func server(_ r: Record, _ id: String, _ role: SessionRules.Role, key: PeerKey, rowID: RecordRef) {
         var idx = openServer[key]
-        let role = rules.role(id)
         if role.serverOpen, let i = idx {
             // A new connection on a key still open: the earlier one ended unlogged.
             finishOpen(i); openServer[key] = nil; idx = nil
@@ -176,19 +179,19 @@ public final class SFTPPlusSessionBuilder {
             idx = open(s)
             openServer[key] = idx
         }
-        guard let i = idx else { return }
-        attach(i, r, rowID: rowID, counts: true)
+        guard let i = idx, let box = sessions[i] else { return }
+        attach(i, box, r, rowID: rowID, counts: true)
         remember(r, i)
-        apply(i, r, id, serverSide: true)
+        apply(i, box, r, id, role, serverSide: true)
         if role.serverClose {
-            closeSession(i, r, id)
+            closeSession(i, box, r, id)
             openServer[key] = nil
         }
     }
 
     // MARK: client side
 
-    private func client(_ r: Record, _ id: String, _ rowID: RecordRef) {
+    private func client(_ r: Record, _ id: String, _ role: SessionRules.Role, _ rowID: RecordRef) {
         let name = rules.locationFields.lazy.compactMap { SFTPPlusSessionBuilder.field(r, $0) }.first ?? r.component ?? "?"
         var idx = openClient[name]
         if rules.clientOpen.contains(id), let i = idx, let box = sessions[i], box.s.eventCount > 0, !rules.clientConnected.contains(id) || closed.contains(i) {
@@ -204,9 +207,9 @@ public final class SFTPPlusSessionBuilder {
         guard let i = idx, let box = sessions[i] else { return }
         if box.s.peer == nil, let p = r.peer, p.port != 0 { box.s.peer = p }
         if let a = r.account, a != "Process", a != "Unknown", box.s.user == nil { box.s.user = a; box.link(.user, linkHere(box)) }
-        attach(i, r, rowID: rowID, counts: true)
+        attach(i, box, r, rowID: rowID, counts: true)
         lastClient = i
-        apply(i, r, id, serverSide: false)
+        apply(i, box, r, id, role, serverSide: false)
         if rules.clientConnected.contains(id), box.s.outcome == .incomplete {
             box.s.outcome = .ok
             let at = linkHere(box)
@@ -214,18 +217,18 @@ public final class SFTPPlusSessionBuilder {
             box.settleOutcome(on: [at])
         }
         if rules.clientClose.contains(id) {
-            closeSession(i, r, id)
+            closeSession(i, box, r, id)
             openClient[name] = nil
         }
     }
 
     // MARK: records without a peer
 
-    private func peerless(_ r: Record, _ id: String, _ rowID: RecordRef) {
+    private func peerless(_ r: Record, _ id: String, _ role: SessionRules.Role, _ rowID: RecordRef) {
         // The same event shown again in another layout (documentation copies do this).
         let k = dedupKey(r)
-        if let hit = recent.first(where: { $0.key == k }), sessions[hit.session] != nil {
-            attach(hit.session, r, rowID: rowID, counts: false)
+        if let hit = recent.first(where: { $0.key == k }), let box = sessions[hit.session] {
+            attach(hit.session, box, r, rowID: rowID, counts: false)
             return
         }
         var candidates = openPeerless.filter { !closed.contains($0) && sessions[$0] != nil }
@@ -245,9 +248,10 @@ public final class SFTPPlusSessionBuilder {
             return
         }
         let i = candidates[0]
-        attach(i, r, rowID: rowID, counts: true)
-        apply(i, r, id, serverSide: true)
-        if rules.serverClose.contains(id) { closeSession(i, r, id) }
+        guard let box = sessions[i] else { return }
+        attach(i, box, r, rowID: rowID, counts: true)
+        apply(i, box, r, id, role, serverSide: true)
+        if rules.serverClose.contains(id) { closeSession(i, box, r, id) }
     }
 
     private func markAmbiguous(_ i: Int) {
@@ -275,8 +279,7 @@ public final class SFTPPlusSessionBuilder {
 
     // MARK: shared
 
-    private func attach(_ i: Int, _ r: Record, rowID: RecordRef, counts: Bool) {
-        guard let box = sessions[i] else { return }
+    private func attach(_ i: Int, _ box: Box, _ r: Record, rowID: RecordRef, counts: Bool) {
         if collectRefs { box.s.records.append(RecordRef(line: rowID.line, seq: rowID.seq, duplicate: !counts, sourceID: sourceID)) }
         if counts && box.s.eventCount == 0 {
             box.s.start = r.timestamp
@@ -303,8 +306,7 @@ public final class SFTPPlusSessionBuilder {
         return l
     }
 
-    private func apply(_ i: Int, _ r: Record, _ id: String, serverSide: Bool) {
-        guard let box = sessions[i] else { return }
+    private func apply(_ i: Int, _ box: Box, _ r: Record, _ id: String, _ role: SessionRules.Role, serverSide: Bool) {
         let userBefore = box.s.user
         defer { if box.s.user != userBefore, box.s.user != nil { box.s.evidence.removeAll { $0.fact == .user }; box.link(.user, linkHere(box)) } }
         let f = { (name: String) in SFTPPlusSessionBuilder.field(r, name) }
@@ -321,7 +323,6 @@ public final class SFTPPlusSessionBuilder {
             default: break
             }
         }
-        let role = rules.role(id)
         if sawKex || (serverSide ? role.serverNegotiation : role.clientNegotiation) {
             let n = negotiated(r, serverSide: serverSide)
             let at = linkHere(box)
@@ -341,7 +342,7 @@ public final class SFTPPlusSessionBuilder {
             if box.s.authSucceededMethod == nil { box.s.user = f("username") ?? f("name") ?? box.s.user }
             if let m = method(f("credentials_type")) { box.s.authMethodsTried.append(m) }
         }
-        if tracksOperations, let rule = role.operation { operation(i, r, rule) }
+        if tracksOperations, let rule = role.operation { operation(i, box, r, rule) }
     }
 
     /// SFTPPlus's credential names, in SSH's vocabulary (as OpenSSH reports them).
@@ -377,8 +378,7 @@ public final class SFTPPlusSessionBuilder {
         return n
     }
 
-    private func operation(_ i: Int, _ r: Record, _ rule: SessionRules.OperationRule) {
-        guard let box = sessions[i] else { return }
+    private func operation(_ i: Int, _ box: Box, _ r: Record, _ rule: SessionRules.OperationRule) {
         let f = { (name: String?) in SFTPPlusSessionBuilder.field(r, name) }
         let at = linkHere(box)
         // Every operation this record started or finished.
@@ -450,15 +450,14 @@ public final class SFTPPlusSessionBuilder {
         }
     }
 
-    private func closeSession(_ i: Int, _ r: Record, _ id: String) {
-        guard let box = sessions[i] else { return }
+    private func closeSession(_ i: Int, _ box: Box, _ r: Record, _ id: String) {
         closed.insert(i)
         done.append(i)
         box.s.details.append(("closed_by", .string(id)))
         box.closeLink = linkHere(box)
         let details = SFTPPlusSessionBuilder.field(r, "details")
         if let d = details { box.s.details.append(("close_details", .string(d))) }
-        settle(i, closedBy: id, details: details)
+        settle(box, closedBy: id, details: details)
     }
 
     private func finishOpen(_ i: Int) {
@@ -469,6 +468,10 @@ public final class SFTPPlusSessionBuilder {
     /// The session's outcome from what its events showed.
     private func settle(_ i: Int, closedBy: String?, details: String?) {
         guard let box = sessions[i] else { return }
+        settle(box, closedBy: closedBy, details: details)
+    }
+
+    private func settle(_ box: Box, closedBy: String?, details: String?) {
         var s = box.s
         s.closed = closedBy != nil
         let close = closedBy != nil ? box.closeLink : nil
