@@ -89,26 +89,31 @@ public final class LiveSessions {
         self.sourceID = sourceID
     }
 
+    /// Which builder was made: testing the OpenSSH one (a value of 2.7 kB) for
+    /// nil copied it, twice for every record.
+    private var readsOpenSSH = false
+
     @discardableResult
     public func add(_ r: Record, seq: Int, format: SourceFormat?) -> (id: SessionID, duplicate: Bool)? {
-        if openssh == nil && sftpplus == nil {
+        if let b = sftpplus { return b.add(r, seq: seq) }
+        if !readsOpenSSH {
             if format == .openssh {
                 openssh = OpenSSHTimelineBuilder(file: file, sourceID: 0)
+                readsOpenSSH = true
             } else {
-                sftpplus = SFTPPlusSessionBuilder(rules: rebuild.rules, file: file, sourceID: sourceID, timeZone: rebuild.zone, collectRefs: false)
-                sftpplus?.tracksOperations = tracksOperations
+                let b = SFTPPlusSessionBuilder(rules: rebuild.rules, file: file, sourceID: sourceID, timeZone: rebuild.zone, collectRefs: false)
+                b.tracksOperations = tracksOperations
+                sftpplus = b
+                return b.add(r, seq: seq)
             }
         }
-        if openssh != nil {
-            openssh?.add(r, seq: seq)  // in place: the builder is a value
-            return nil
-        }
-        return sftpplus?.add(r, seq: seq) ?? nil
+        openssh?.add(r, seq: seq)  // in place: the builder is a value
+        return nil
     }
 
     /// An OpenSSH run is known once the next one begins, after its records were
     /// handed to the writer: its records get their session id when it is stored.
-    public var marksRecordsAfterwards: Bool { openssh != nil }
+    public var marksRecordsAfterwards: Bool { readsOpenSSH }
 
     /// SFTPPlus sessions can go on into a rotated log's next file; a transcript's cannot.
     public var continues: Bool { sftpplus != nil }
