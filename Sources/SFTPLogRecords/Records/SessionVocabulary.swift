@@ -178,6 +178,11 @@ public struct EvidenceLink: Hashable, Sendable {
                 return (a.line, a.seq, a.fact.code, a.item) <= (b.line, b.seq, b.fact.code, b.item)
             }
             if inOrder { return links }
+            // One file: no ranking of names (a dictionary by string for every link).
+            return links.indices.sorted { i, j in
+                let a = links[i], b = links[j]
+                return (a.line, a.seq, a.fact.code, a.item, i) < (b.line, b.seq, b.fact.code, b.item, j)
+            }.map { links[$0] }
         }
         // Each link's file ranked once, before sorting.
         var rank: [String: Int] = [:]

@@ -590,9 +590,19 @@ public final class SFTPPlusSessionBuilder {
 public enum SessionIdentity {
     public static func make(_ s: SessionTimeline) -> SessionID {
         var h = ContentHash()
-        let key = [s.source, s.side, s.file.split(separator: "/").last.map(String.init) ?? s.file, s.peer.map { "\($0.address):\($0.port ?? -1)" } ?? "",
+        let key = [s.source, s.side, baseName(s.file), s.peer.map { "\($0.address):\($0.port ?? -1)" } ?? "",
                    s.location ?? "", String(s.firstLine), s.start?.iso ?? ""].joined(separator: "|")
         h.update(Array(key.utf8))
         return SessionID(String(h.digest.prefix(12)))
+    }
+
+    /// The path's last non-empty component (the whole path when it has none), as
+    /// `split(separator: "/").last` gives it, without splitting every component.
+    static func baseName(_ path: String) -> String {
+        var end = path.endIndex
+        while end > path.startIndex, path[path.index(before: end)] == "/" { end = path.index(before: end) }
+        guard end > path.startIndex else { return path }
+        let start = path[..<end].lastIndex(of: "/").map(path.index(after:)) ?? path.startIndex
+        return String(path[start..<end])
     }
 }

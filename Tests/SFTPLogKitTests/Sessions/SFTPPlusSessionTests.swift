@@ -146,4 +146,18 @@ final class SFTPPlusSessionTests: XCTestCase {
         XCTAssertEqual(overlapping.map(\.eventCount), [1, 1])
         XCTAssertTrue(overlapping.allSatisfy { $0.details.contains { $0.0 == "ambiguous" } })
     }
+
+    /// A session's id names its file by its last path component only (the same
+    /// log read from another folder keeps its ids), as splitting the path gives it.
+    func testSessionIdentityNamesTheFileByItsLastComponent() {
+        for path in ["server.log", "/var/log/sftpplus/server.log", "logs//server.log", "logs/server.log/", "/", "///", "", "-", "a/b//"] {
+            XCTAssertEqual(SessionIdentity.baseName(path), path.split(separator: "/").last.map(String.init) ?? path, path)
+        }
+        var a = SessionTimeline(source: "sftpplus", side: "server", file: "/one/server.log")
+        var b = SessionTimeline(source: "sftpplus", side: "server", file: "/two/server.log")
+        a.firstLine = 7; b.firstLine = 7
+        XCTAssertEqual(SessionIdentity.make(a), SessionIdentity.make(b))
+        b.file = "/two/other.log"
+        XCTAssertNotEqual(SessionIdentity.make(a), SessionIdentity.make(b))
+    }
 }
