@@ -126,7 +126,9 @@ public final class LiveSessions {
         return true
     }
 
-    func judged(_ list: [SessionTimeline], sourceID: Int64) -> [SessionTimeline] {
+    /// `list` is consumed: mutated through a copy that shared its buffer, it was
+    /// copied whole, every session with every string retained.
+    func judged(_ list: consuming [SessionTimeline], sourceID: Int64) -> [SessionTimeline] {
         var out = list
         for i in out.indices {
             // A session begun in an earlier file of the log keeps that file's source.

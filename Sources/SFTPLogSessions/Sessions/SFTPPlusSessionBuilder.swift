@@ -51,11 +51,24 @@ public final class SFTPPlusSessionBuilder {
         /// The session as stored: with the file it ended in, when it went on past its own.
         func finished(zone: TimeZone) -> SessionTimeline {
             var out = s
+            Box.finish(&out, lastFile: lastFile, zone: zone)
+            return out
+        }
+
+        /// `finished`, moving the session out of a box that is being let go
+        /// (copying it retained every string of it).
+        func take(zone: TimeZone) -> SessionTimeline {
+            var out = SessionTimeline(source: "", side: "", file: "")
+            swap(&out, &s)
+            Box.finish(&out, lastFile: lastFile, zone: zone)
+            return out
+        }
+
+        private static func finish(_ out: inout SessionTimeline, lastFile: String?, zone: TimeZone) {
             out.endEpoch = out.end?.epoch(in: zone)
             if let f = lastFile { out.details.append(("continued_into", .string(f))) }
             out.evidence = EvidenceLink.canonical(out.evidence)
             if out.id.isEmpty { out.id = SessionIdentity.make(out) }
-            return out
         }
     }
     /// Sessions still open (or closed but not yet taken), by serial number.
@@ -506,7 +519,7 @@ public final class SFTPPlusSessionBuilder {
         pendingOps[i] = nil
         openFiles[i] = nil
         closed.remove(i)
-        return box.finished(zone: zone)
+        return box.take(zone: zone)
     }
 
     /// Sessions that have closed since the last call, ready to store; memory
