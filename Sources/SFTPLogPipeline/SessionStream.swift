@@ -290,7 +290,7 @@ final class MemberReading: Sendable {
 
     func giveBack(_ batch: consuming RecordBatch) {
         let b = batch
-        spent.withLock { $0.append(b) }
+        Spin.withLock(spent) { $0.append(b) }
     }
     static let batchSize = 1_024
 
@@ -333,7 +333,7 @@ final class MemberReading: Sendable {
                 let out = batch
                 batch = RecordBatch(capacity: MemberReading.batchSize)
                 queue.put(.records(out, format: detecting?.format ?? start.format, progress: p))
-                let done = spent.withLock { list in defer { list = [] }; return list }
+                let done = Spin.withLock(spent) { list in defer { list = [] }; return list }
                 _ = consume done
             }
             if start.offset > 0 { try src.seek(to: start.offset) }

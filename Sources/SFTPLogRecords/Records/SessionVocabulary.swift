@@ -110,15 +110,32 @@ public enum EvidenceFact: String, Sendable, CaseIterable {
     /// The server's proposal (weak names it offers).
     case serverOffer = "server_offer"
 
-    /// The stored code (`evidence_rows.fact`): the position in `allCases`, which only grows at the end.
-    public var code: Int { EvidenceFact.codes[self]! }
+    /// The stored code (`evidence_rows.fact`): the position in `allCases`, which only grows at
+    /// the end. A switch, not a table: links are sorted by it (a dictionary hashed every comparison).
+    public var code: Int {
+        switch self {
+        case .operation: return 0
+        case .user: return 1
+        case .outcome: return 2
+        case .kex: return 3
+        case .hostkey: return 4
+        case .cipherC2S: return 5
+        case .cipherS2C: return 6
+        case .macC2S: return 7
+        case .macS2C: return 8
+        case .compressionC2S: return 9
+        case .compressionS2C: return 10
+        case .gexBits: return 11
+        case .strictKex: return 12
+        case .serverOffer: return 13
+        }
+    }
     public init?(code: Int) {
         guard EvidenceFact.ordered.indices.contains(code) else { return nil }
         self = EvidenceFact.ordered[code]
     }
-    // Made once: `allCases` builds its array at every call, and links are sorted and stored by code.
+    // Made once: `allCases` builds its array at every call.
     private static let ordered = allCases
-    private static let codes = Dictionary(uniqueKeysWithValues: ordered.enumerated().map { ($1, $0) })
 
     /// The negotiated slots, in `NegotiatedAlgorithms`' order.
     public static let negotiated: [EvidenceFact] = [.kex, .hostkey, .cipherC2S, .cipherS2C, .macC2S, .macS2C, .compressionC2S, .compressionS2C]

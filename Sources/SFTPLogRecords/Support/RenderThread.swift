@@ -62,14 +62,27 @@ public final class BoundedQueue<Item: Sendable>: Sendable {
 
     public func put(_ item: Item) {
         free.wait()
-        items.withLock { $0.append(item) }
+        Spin.withLock(items) { $0.append(item) }
         queued.signal()
     }
 
     public func take() -> Item {
         queued.wait()
-        let item = items.withLock { $0.removeFirst() }
+        let item = Spin.withLock(items) { $0.removeFirst() }
         free.signal()
         return item
+    }
+}
+
+/// A mutex held for a few instructions, taken by spinning briefly before
+/// waiting: `Mutex` waits on a priority-inheriting futex, whose kernel path
+/// spun for a long while in a virtual machine (6% of a session thread).
+public enum Spin {
+    @inline(__always)
+    public static func withLock<Value, R>(_ m: borrowing Mutex<Value>, _ body: (inout sending Value) -> sending R) -> R {
+        for _ in 0..<256 {
+            if let r = m.withLockIfAvailable(body) { return r }
+        }
+        return m.withLock(body)
     }
 }
