@@ -370,18 +370,34 @@ public final class SFTPPlusSessionBuilder {
 
     /// `Protected using …`: for a server `in` is client→server; for a client location the reverse.
     func negotiated(_ r: Record, serverSide: Bool) -> NegotiatedAlgorithms {
-        let f = { (name: String) -> String? in
-            guard var v = SFTPPlusSessionBuilder.field(r, name) else { return nil }
+        // One pass over the fields, each name's first value kept (as `field` finds it):
+        // looking each name up scanned and copied them eight times.
+        var kx, hk, ic, oc, im, om, iz, oz: JSONValue?
+        for (name, value) in r.resolution?.fields ?? [] {
+            switch name {
+            case "key_exchange": if kx == nil { kx = value }
+            case "host_key": if hk == nil { hk = value }
+            case "in_cipher": if ic == nil { ic = value }
+            case "out_cipher": if oc == nil { oc = value }
+            case "in_hmac": if im == nil { im = value }
+            case "out_hmac": if om == nil { om = value }
+            case "in_compression": if iz == nil { iz = value }
+            case "out_compression": if oz == nil { oz = value }
+            default: break
+            }
+        }
+        let f = { (value: JSONValue?) -> String? in
+            guard var v = value?.stringValue else { return nil }
             if v.first == " " || v.last == " " { v = String(v.drop(while: { $0 == " " }).reversed().drop(while: { $0 == " " }).reversed()) }
             return v.isEmpty ? nil : v
         }
-        let mac = { (name: String) -> String? in
-            guard let v = f(name), v != "<implicit>" else { return nil }
+        let mac = { (value: JSONValue?) -> String? in
+            guard let v = f(value), v != "<implicit>" else { return nil }
             return v
         }
-        var n = NegotiatedAlgorithms(kex: f("key_exchange"), hostkey: f("host_key"))
-        let inC = f("in_cipher"), outC = f("out_cipher"), inM = mac("in_hmac"), outM = mac("out_hmac")
-        let inZ = f("in_compression"), outZ = f("out_compression")
+        var n = NegotiatedAlgorithms(kex: f(kx), hostkey: f(hk))
+        let inC = f(ic), outC = f(oc), inM = mac(im), outM = mac(om)
+        let inZ = f(iz), outZ = f(oz)
         if serverSide {
             n.cipherC2S = inC; n.cipherS2C = outC; n.macC2S = inM; n.macS2C = outM; n.compressionC2S = inZ; n.compressionS2C = outZ
         } else {
@@ -602,10 +618,14 @@ public final class SFTPPlusSessionBuilder {
 /// source kind, side, peer or location, first line and start), not from row ids.
 public enum SessionIdentity {
     public static func make(_ s: SessionTimeline) -> SessionID {
+        // source|side|file name|address:port|location|first line|start, built in one string.
+        var key = ""
+        key.reserveCapacity(160)
+        key += s.source; key += "|"; key += s.side; key += "|"; key += baseName(s.file); key += "|"
+        if let p = s.peer { key += p.address; key += ":"; key += String(p.port ?? -1) }
+        key += "|"; key += s.location ?? ""; key += "|"; key += String(s.firstLine); key += "|"; key += s.start?.iso ?? ""
         var h = ContentHash()
-        let key = [s.source, s.side, baseName(s.file), s.peer.map { "\($0.address):\($0.port ?? -1)" } ?? "",
-                   s.location ?? "", String(s.firstLine), s.start?.iso ?? ""].joined(separator: "|")
-        h.update(Array(key.utf8))
+        key.withUTF8 { h.update($0) }
         return SessionID(String(h.digest.prefix(12)))
     }
 
