@@ -38,7 +38,16 @@ public final class SFTPPlusSessionBuilder {
             var l = at
             l.fact = fact; l.item = item
             // A record links a fact once; its links are the last few (a session may have thousands).
-            if !s.evidence.suffix(8).contains(where: { $0.fact == fact && $0.item == item && $0.sameRecord(l) }) { s.evidence.append(l) }
+            // Read in place: a slice of them copied each link it looked at.
+            let seen = s.evidence.withUnsafeBufferPointer { e in
+                var k = e.count
+                while k > max(0, e.count - 8) {
+                    k -= 1
+                    if e[k].fact == fact && e[k].item == item && e[k].sameRecord(l) { return true }
+                }
+                return false
+            }
+            if !seen { s.evidence.append(l) }
         }
 
         /// The outcome rests on `links` (replacing what it rested on before).
