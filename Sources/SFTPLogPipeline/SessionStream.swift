@@ -260,7 +260,8 @@ final class MemberReading: Sendable {
     }
 
     let queue = BoundedQueue<Piece>(capacity: 4)
-    private let cancelled = Mutex(false)
+    /// Read for every record: an atomic load, not a lock.
+    private let cancelled = Atomic<Bool>(false)
     /// Batches the consumer is done with, freed by the thread that allocated
     /// their records: freeing them elsewhere contends for its malloc arena's lock.
     private let spent = Mutex<[RecordBatch]>([])
@@ -294,7 +295,7 @@ final class MemberReading: Sendable {
     }
     static let batchSize = 1_024
 
-    func cancel() { cancelled.withLock { $0 = true } }
+    func cancel() { cancelled.store(true, ordering: .releasing) }
 
     /// Not to be taken (the pass ended early): stops it and lets its thread end.
     func abandon() {
@@ -342,7 +343,7 @@ final class MemberReading: Sendable {
                 lines = n
                 bytes = end
             }, emit: { (r: consuming Record) in
-                if cancelled.withLock({ $0 }) { throw CancellationError() }
+                if cancelled.load(ordering: .acquiring) { throw CancellationError() }
                 let seq = places.seq(of: r)
                 if isLast {
                     batch.append(r, seq: seq)
