@@ -97,22 +97,54 @@ final class PostgresLink: Sendable {
     /// `COPY table (columns) FROM STDIN` in text format, from `chunks` (already
     /// escaped by `CopyText`). Bridged to PostgresNIO's async API, which is the
     /// only one it has for COPY.
-    func copy(into table: String, columns: [String], chunks: [[UInt8]]) throws {
+    /// One COPY of the chunks `produce` sends, sent while it makes the next ones:
+    /// the server loads a chunk while this thread reads the rows of the next
+    /// (a COPY per few chunks waited for the server each time). At most 8 chunks
+    /// wait; a failed COPY makes the next `send` throw, and an error from
+    /// `produce` ends the COPY (the caller's transaction then rolls it back).
+    func copy(into table: String, columns: [String], produce: (_ send: ([UInt8]) throws -> Void) throws -> Void) throws {
         let c = connection
-        do {
-            try blocking {
+        let (stream, feed) = AsyncStream<[UInt8]>.makeStream()
+        let room = DispatchSemaphore(value: 8)
+        let outcome = FirstOutcome<Void>()
+        let done = DispatchSemaphore(value: 0)
+        /// Ends the wait of a producer blocked on `room` (enough for every waiting chunk).
+        let stop = { @Sendable in for _ in 0..<9 { room.signal() } }
+        Task {
+            do {
                 try await c.copyFrom(table: table, columns: columns, logger: Self.logger) { writer in
-                    for chunk in chunks {
+                    for await chunk in stream {
                         // PostgresNIO 1.33 traps (a precondition) on a write after the server
                         // ended the connection; checking first leaves only a narrow race.
                         guard !c.isClosed else { throw Self.closed }
                         try await writer.write(ByteBuffer(bytes: chunk))
+                        room.signal()
                     }
                 }
+                if outcome.set(.success(())) { done.signal() }
+            } catch {
+                if outcome.set(.failure(error)) { stop(); done.signal() }
             }
+        }
+        c.closeFuture.whenComplete { _ in if outcome.set(.failure(Self.closed)) { stop(); done.signal() } }
+        var produced: Error?
+        do {
+            try produce { chunk in
+                room.wait()
+                if outcome.value != nil { throw Self.closed }  // the COPY ended: stop reading
+                feed.yield(chunk)
+            }
+        } catch {
+            produced = error
+        }
+        feed.finish()
+        done.wait()
+        do {
+            try outcome.value!.get()
         } catch {
             throw StoreError.server(location: location.redacted, reason: Self.describe(error, location: location))
         }
+        if let produced { throw produced }
     }
 
     /// Runs `body` on the concurrency runtime and waits for it; only ever called

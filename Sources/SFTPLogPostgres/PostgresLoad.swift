@@ -141,8 +141,8 @@ extension PostgresStore: StagedLoadTarget {
             // one may have grown); earlier ones keep their rows and get the session
             // they belong to now.
             try link.execute("CREATE TEMP TABLE staged_records ON COMMIT DROP AS SELECT * FROM records WITH NO DATA")
-            try copy(db, select: "SELECT * FROM records WHERE source_id = \(stagedID) ORDER BY id", into: "staged_records",
-                     columns: [("source_id", .int)] + Self.recordColumns, fixed: ["source_id": String(sourceID)])
+            try copy(db, select: Self.recordSelect(stagedID), into: "staged_records",
+                     columns: [("source_id", .int)] + Self.recordColumns, fixed: ["source_id": String(sourceID)], rebuildsRaw: true)
             try link.rows("DELETE FROM records WHERE source_id = \(sourceID) AND line >= \(fromLine)")
             let cols = Self.recordColumns.map { Self.quoted($0.0) }.joined(separator: ", ")
             try link.rows(PostgresQuery(unsafeSQL: """
@@ -156,8 +156,8 @@ extension PostgresStore: StagedLoadTarget {
                 """))
             records = try Int.fetchOne(db, sql: "SELECT count(*) FROM records WHERE source_id = ? AND line >= ?", arguments: [stagedID, fromLine]) ?? 0
         } else {
-            records = try copy(db, select: "SELECT * FROM records WHERE source_id = \(stagedID) ORDER BY id", into: "records",
-                               columns: [("source_id", .int)] + Self.recordColumns, fixed: ["source_id": String(sourceID)])
+            records = try copy(db, select: Self.recordSelect(stagedID), into: "records",
+                               columns: [("source_id", .int)] + Self.recordColumns, fixed: ["source_id": String(sourceID)], rebuildsRaw: true)
         }
         try replaceSessions(db, stagedID: stagedID, sourceID: sourceID)
         return grown == nil ? .added(sourceID: sourceID, records: records) : .grown(sourceID: sourceID, records: records)
@@ -218,39 +218,79 @@ extension PostgresStore: StagedLoadTarget {
         ("byte_offset", .int),
     ]
 
-    /// COPYs the rows of a staging query, in chunks of about 4 MiB. `fixed`
-    /// replaces a column's value (the source id, which differs between the stores).
+    /// A staged source's records as the `records` view gives them, but for
+    /// `raw`: its parts, for `RawRebuild` to join here (the view joining them
+    /// again, the message rebuilt a second time, was a third of the read).
+    static func recordSelect(_ stagedID: Int64) -> String {
+        let columns = recordColumns.map(\.0).filter { $0 != "raw" }.map { "v.\(quoted($0))" }.joined(separator: ", ")
+        return """
+            SELECT \(columns), v.raw_bytes, (SELECT term FROM record_terms WHERE id = r.raw_prefix_id) AS raw_prefix
+            FROM records v JOIN record_rows r ON r.id = v.id WHERE v.source_id = \(stagedID) ORDER BY v.id
+            """
+    }
+
+    /// `raw` as the `records` view makes it: the stored bytes, else the stored
+    /// prefix and the message, else (the timestamp-first layout) the line's
+    /// parts joined as the log wrote them; NULL when a part is.
+    struct RawRebuild {
+        let stored, prefix, layout, message: Int32
+        /// ts, event id, component, account, address, port: what comes before the message.
+        let parts: [Int32]
+        static let tsFirst = Array("ts-first".utf8)
+
+        init(_ rows: RawRows) {
+            stored = rows.position("raw_bytes"); prefix = rows.position("raw_prefix")
+            layout = rows.position("layout"); message = rows.position("message")
+            parts = ["ts", "event_id", "component", "account", "peer_address", "peer_port"].map(rows.position)
+        }
+
+        func raw(_ rows: RawRows) -> [UInt8]? {
+            if let b = rows.bytes(at: stored) { return b }
+            if let p = rows.bytes(at: prefix) { return rows.bytes(at: message).map { p + $0 } }
+            guard rows.bytes(at: layout) == RawRebuild.tsFirst else { return nil }
+            var out: [UInt8] = []
+            for (k, i) in (parts + [message]).enumerated() {
+                guard let b = rows.bytes(at: i) else { return nil }
+                if k > 0 { out.append(k == 5 ? 0x3A : 0x20) }  // `address:port`, spaces elsewhere
+                out += b
+            }
+            return out
+        }
+    }
+
+    /// COPYs the rows of a staging query, in chunks of about 1 MiB, as it reads
+    /// them. `fixed` replaces a column's value (the source id, which differs
+    /// between the stores); `rebuildsRaw`: the query gives `raw`'s parts (`recordSelect`).
     @discardableResult
-    func copy(_ db: Database, select: String, into table: String, columns: [(String, CopyKind)], fixed: [String: String] = [:]) throws -> Int {
+    func copy(_ db: Database, select: String, into table: String, columns: [(String, CopyKind)], fixed: [String: String] = [:],
+              rebuildsRaw: Bool = false) throws -> Int {
         let rows = try RawRows(db, sql: select)
-        let positions = columns.map { fixed[$0.0] == nil ? rows.position($0.0) : -1 }
+        let rebuild = rebuildsRaw ? RawRebuild(rows) : nil
+        let positions = columns.map { fixed[$0.0] == nil && !(rebuildsRaw && $0.0 == "raw") ? rows.position($0.0) : -1 }
         var text = CopyText()
-        var chunks: [[UInt8]] = []
         var count = 0
         let names = columns.map(\.0)  // copyFrom quotes them
-        func flush() throws {
-            if text.count > 0 { chunks.append(text.take()) }
-            guard !chunks.isEmpty else { return }
-            try link.copy(into: table, columns: names, chunks: chunks)
-            chunks.removeAll()
-        }
-        while try rows.next() {
-            for (i, (name, kind)) in columns.enumerated() {
-                if let v = fixed[name] { text.text(v); continue }
-                let p = positions[i]
-                switch kind {
-                case .text: text.text(rows.text(at: p))
-                case .int: text.int(rows.int(at: p))
-                case .double: text.double(rows.double(at: p))
-                case .bytea: text.bytea(rows.bytes(at: p))
+        // No COPY for no rows (a staged source without sessions, say).
+        guard try rows.next() else { return 0 }
+        try link.copy(into: table, columns: names) { send in
+            repeat {
+                for (i, (name, kind)) in columns.enumerated() {
+                    if let v = fixed[name] { text.text(v); continue }
+                    if let rebuild, name == "raw" { text.bytea(rebuild.raw(rows)); continue }
+                    let p = positions[i]
+                    switch kind {
+                    case .text: text.text(rows.text(at: p))
+                    case .int: text.int(rows.int(at: p))
+                    case .double: text.double(rows.double(at: p))
+                    case .bytea: text.bytea(rows.bytes(at: p))
+                    }
                 }
-            }
-            text.endRow()
-            count += 1
-            if text.count >= 1 << 20 { chunks.append(text.take()) }
-            if chunks.count >= 4 { try flush() }
+                text.endRow()
+                count += 1
+                if text.count >= 1 << 20 { try send(text.take()) }
+            } while try rows.next()
+            if text.count > 0 { try send(text.take()) }
         }
-        try flush()
         return count
     }
 
