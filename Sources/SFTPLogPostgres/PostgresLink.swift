@@ -2,6 +2,7 @@
 
 import Foundation
 import PostgresNIO
+import SFTPLogRecords
 import SFTPLogStore
 import Synchronization
 
@@ -293,6 +294,35 @@ struct CopyText {
             default: bytes.append(b)
             }
         }
+    }
+
+    /// `text(String(decoding: p, as: UTF8.self))`, without making the String
+    /// when the bytes are ASCII without NUL (then it is these bytes, which
+    /// `PostgresText.escape` leaves alone): most columns of most records.
+    mutating func text(stored p: UnsafeBufferPointer<UInt8>) {
+        guard UTF8Text.asciiPrefixCount(p) == p.count, !p.contains(0) else { return text(String(decoding: p, as: UTF8.self)) }
+        separator()
+        var start = 0
+        for (i, b) in p.enumerated() {
+            let escape: UInt8
+            switch b {
+            case 0x5C: escape = 0x5C
+            case 0x09: escape = 0x74
+            case 0x0A: escape = 0x6E
+            case 0x0D: escape = 0x72
+            default: continue
+            }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: p[start..<i]))
+            bytes.append(0x5C); bytes.append(escape)
+            start = i + 1
+        }
+        bytes.append(contentsOf: UnsafeBufferPointer(rebasing: p[start...]))
+    }
+
+    /// Text made from stored bytes (nil: NULL).
+    mutating func text(made v: [UInt8]?) {
+        guard let v else { return null() }
+        v.withUnsafeBufferPointer { text(stored: $0) }
     }
 
     mutating func int<I: BinaryInteger>(_ v: I?) {

@@ -396,14 +396,14 @@ extension PostgresStore: StagedLoadTarget {
                     if let rebuild, let texts {
                         switch name {
                         case "raw": text.bytea(rebuild.raw(rows, message: message)); continue
-                        case "message": text.text(message.map { String(decoding: $0, as: UTF8.self) }); continue
-                        case "fields": text.text(texts.fields(rows).map { String(decoding: $0, as: UTF8.self) }); continue
+                        case "message": text.text(made: message); continue
+                        case "fields": text.text(made: texts.fields(rows)); continue
                         default: break
                         }
                     }
                     let p = positions[i]
                     switch kind {
-                    case .text: text.text(rows.text(at: p))
+                    case .text: if rows.withBytes(at: p, { text.text(stored: $0) }) == nil { text.null() }
                     case .int: text.int(rows.int(at: p))
                     case .double: text.double(rows.double(at: p))
                     case .bytea: text.bytea(rows.bytes(at: p))

@@ -67,7 +67,7 @@ package struct RawRows {
     }
 
     /// The column's bytes in place (valid until the next step), nil when NULL.
-    @inline(__always) func withBytes<T>(at i: Int32, _ body: (UnsafeBufferPointer<UInt8>) -> T) -> T? {
+    @inline(__always) package func withBytes<T>(at i: Int32, _ body: (UnsafeBufferPointer<UInt8>) -> T) -> T? {
         let s = statement.sqliteStatement
         // sqlite3_column_text is NULL for SQL NULL (an empty text is ""), so no type check.
         guard let p = sqlite3_column_text(s, i) else { return nil }
