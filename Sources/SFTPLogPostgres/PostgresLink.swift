@@ -328,7 +328,16 @@ struct CopyText {
     mutating func int<I: BinaryInteger>(_ v: I?) {
         guard let v else { return null() }
         separator()
-        bytes += Array(String(v).utf8)
+        // Its decimal digits written here (a String for each was measurable).
+        guard let n = Int64(exactly: v), n != .min else { return bytes += Array(String(v).utf8) }
+        if n < 0 { bytes.append(0x2D) }
+        var m = n.magnitude
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // up to 20 digits, last first
+        var k = 0
+        withUnsafeMutableBytes(of: &digits) { d in
+            repeat { d[k] = UInt8(truncatingIfNeeded: 0x30 + m % 10); m /= 10; k += 1 } while m > 0
+            while k > 0 { k -= 1; bytes.append(d[k]) }
+        }
     }
 
     mutating func double(_ v: Double?) {

@@ -380,8 +380,15 @@ extension PostgresStore: StagedLoadTarget {
         let rows = try RawRows(db, sql: select)
         let rebuild = rebuildsRaw ? RawRebuild(rows) : nil
         let texts = rebuildsRaw ? try RecordTexts(db, rows) : nil
-        let made: Set<String> = rebuildsRaw ? ["raw", "message", "fields"] : []
-        let positions = columns.map { fixed[$0.0] == nil && !made.contains($0.0) ? rows.position($0.0) : -1 }
+        /// Where each column's value comes from, decided once (not by its name for every row).
+        enum Source { case fixed(String), raw, message, fields, column(Int32, CopyKind) }
+        let sources: [Source] = columns.map { name, kind in
+            if let v = fixed[name] { return .fixed(v) }
+            if rebuildsRaw, name == "raw" { return .raw }
+            if rebuildsRaw, name == "message" { return .message }
+            if rebuildsRaw, name == "fields" { return .fields }
+            return .column(rows.position(name), kind)
+        }
         var message: [UInt8]?
         var text = CopyText()
         var count = 0
@@ -391,22 +398,16 @@ extension PostgresStore: StagedLoadTarget {
         try link.copy(into: table, columns: names) { send in
             repeat {
                 if let texts { message = texts.message(rows) }
-                for (i, (name, kind)) in columns.enumerated() {
-                    if let v = fixed[name] { text.text(v); continue }
-                    if let rebuild, let texts {
-                        switch name {
-                        case "raw": text.bytea(rebuild.raw(rows, message: message)); continue
-                        case "message": text.text(made: message); continue
-                        case "fields": text.text(made: texts.fields(rows)); continue
-                        default: break
-                        }
-                    }
-                    let p = positions[i]
-                    switch kind {
-                    case .text: if rows.withBytes(at: p, { text.text(stored: $0) }) == nil { text.null() }
-                    case .int: text.int(rows.int(at: p))
-                    case .double: text.double(rows.double(at: p))
-                    case .bytea: text.bytea(rows.bytes(at: p))
+                for source in sources {
+                    switch source {
+                    case .fixed(let v): text.text(v)
+                    case .raw: text.bytea(rebuild?.raw(rows, message: message))
+                    case .message: text.text(made: message)
+                    case .fields: text.text(made: texts?.fields(rows))
+                    case .column(let p, .text): if rows.withBytes(at: p, { text.text(stored: $0) }) == nil { text.null() }
+                    case .column(let p, .int): text.int(rows.int(at: p))
+                    case .column(let p, .double): text.double(rows.double(at: p))
+                    case .column(let p, .bytea): text.bytea(rows.bytes(at: p))
                     }
                 }
                 text.endRow()
