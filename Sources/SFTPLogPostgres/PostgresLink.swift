@@ -95,14 +95,12 @@ final class PostgresLink: Sendable {
         }
     }
 
-    /// `COPY table (columns) FROM STDIN` in text format, from `chunks` (already
-    /// escaped by `CopyText`). Bridged to PostgresNIO's async API, which is the
-    /// only one it has for COPY.
-    /// One COPY of the chunks `produce` sends, sent while it makes the next ones:
-    /// the server loads a chunk while this thread reads the rows of the next
-    /// (a COPY per few chunks waited for the server each time). At most 8 chunks
-    /// wait; a failed COPY makes the next `send` throw, and an error from
-    /// `produce` ends the COPY (the caller's transaction then rolls it back).
+    /// `COPY table (columns) FROM STDIN` in text format, of the chunks (already
+    /// escaped by `CopyText`) that `produce` sends, sent while it makes the next
+    /// ones: the server loads a chunk while this thread reads the rows of the
+    /// next. At most 8 chunks wait; a failed COPY makes the next `send` throw,
+    /// and an error from `produce` ends the COPY (the caller's transaction then
+    /// rolls it back). Bridged to PostgresNIO's async API, its only one for COPY.
     func copy(into table: String, columns: [String], produce: (_ send: ([UInt8]) throws -> Void) throws -> Void) throws {
         let c = connection
         let (stream, feed) = AsyncStream<[UInt8]>.makeStream()
@@ -146,19 +144,6 @@ final class PostgresLink: Sendable {
             throw StoreError.server(location: location.redacted, reason: Self.describe(error, location: location))
         }
         if let produced { throw produced }
-    }
-
-    /// Runs `body` on the concurrency runtime and waits for it; only ever called
-    /// from threads that are not the runtime's (the CLI's and the writer's).
-    private func blocking(_ body: @escaping @Sendable () async throws -> Void) throws {
-        let outcome = FirstOutcome<Void>()
-        let done = DispatchSemaphore(value: 0)
-        Task {
-            do { try await body(); if outcome.set(.success(())) { done.signal() } } catch { if outcome.set(.failure(error)) { done.signal() } }
-        }
-        connection.closeFuture.whenComplete { _ in if outcome.set(.failure(Self.closed)) { done.signal() } }
-        done.wait()
-        try outcome.value!.get()
     }
 
     /// A server that ends the connection (restarted, or the backend terminated)

@@ -8,17 +8,14 @@ import Synchronization
 /// `put` blocks while the queue is full, so memory stays bounded.
 public final class RenderThread<Item: Sendable>: Sendable {
     /// Queued items; nil marks the end (`close`).
-    private let waiting = Mutex<[Item?]>([])
+    private let queue: BoundedQueue<Item?>
     private let closed = Mutex(false)
-    /// Free places in the queue, items in it, and the thread having finished.
-    private let free: DispatchSemaphore
-    private let queued = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
 
     public init(name: String, capacity: Int = 2, render: @escaping @Sendable (Item) -> Void, finish: @escaping @Sendable () -> Void = {}) {
-        free = DispatchSemaphore(value: capacity)
+        queue = BoundedQueue(capacity: capacity)
         let t = Thread { [self] in
-            while let item = take() { render(item) }
+            while let item = queue.take() { render(item) }
             finish()
             finished.signal()
         }
@@ -27,27 +24,14 @@ public final class RenderThread<Item: Sendable>: Sendable {
         t.start()
     }
 
-    public func put(_ item: Item) {
-        free.wait()
-        waiting.withLock { $0.append(item) }
-        queued.signal()
-    }
+    public func put(_ item: Item) { queue.put(item) }
 
     /// Renders what is queued, runs `finish`, and returns once the thread has
     /// (a later `close` returns at once).
     public func close() {
         guard closed.withLock({ c in defer { c = true }; return !c }) else { return }
-        free.wait()
-        waiting.withLock { $0.append(nil) }
-        queued.signal()
+        queue.put(nil)
         finished.wait()
-    }
-
-    private func take() -> Item? {
-        queued.wait()
-        let item = waiting.withLock { $0.removeFirst() }
-        free.signal()
-        return item
     }
 }
 
