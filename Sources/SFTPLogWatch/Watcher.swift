@@ -11,6 +11,12 @@ import SFTPLogAlerts
 public struct WatchPlan: Sendable {
     /// Log files to follow (directories already expanded); `-` reads standard input to its end.
     public var files: [String] = []
+    /// The directories named: logs that appear in them later are followed too.
+    public var directories: [String] = []
+    /// Which files inside directories are read (`--glob`).
+    public var expansion = InputExpansion.Options()
+    /// Seconds between looks for new files in `directories`.
+    public var scanInterval = 1.0
     public var syslog: [SyslogEndpoint] = []
     /// The SQLite database to store into; nil: nothing is stored.
     public var database: String?
@@ -46,6 +52,8 @@ public final class Watcher: Sendable {
     let engine: Mutex<AlertEngine>
     let delivery: AlertDelivery
     let warn: @Sendable (String) -> Void
+    /// Status lines (a new file followed), not problems.
+    let note: @Sendable (String) -> Void
     private final class Tally: Sendable {
         let state = Mutex(WatchSummary())
         func withLock<T>(_ body: (inout WatchSummary) -> T) -> T { state.withLock { body(&$0) } }
@@ -57,8 +65,8 @@ public final class Watcher: Sendable {
     private let terms = SharedTerms()
 
     public init(plan: WatchPlan, catalog: EventCatalog, sessions: @escaping @Sendable () throws -> SessionRebuild, engine: sending AlertEngine,
-                delivery: AlertDelivery, warn: @escaping @Sendable (String) -> Void) throws {
-        self.plan = plan; self.catalog = catalog; self.sessions = sessions; self.delivery = delivery; self.warn = warn
+                delivery: AlertDelivery, warn: @escaping @Sendable (String) -> Void, note: @escaping @Sendable (String) -> Void = { _ in }) throws {
+        self.plan = plan; self.catalog = catalog; self.sessions = sessions; self.delivery = delivery; self.warn = warn; self.note = note
         let tally = Tally()
         self.tally = tally
         engine.deliver = { a in tally.withLock { $0.alerts += 1 }; delivery.send(a) }
@@ -108,7 +116,7 @@ public final class Watcher: Sendable {
         for l in listeners { l.start() }
         let group = DispatchGroup()
         let followed = plan.files.filter { $0 != "-" } + listeners.map(\.spool.path)
-        for name in followed {
+        func start(_ name: String) {
             group.enter()
             let t = Thread { [self] in
                 defer { group.leave() }
@@ -117,6 +125,9 @@ public final class Watcher: Sendable {
             t.stackSize = 8 << 20
             t.start()
         }
+        for name in followed { start(name) }
+        var scan = plan.directories.isEmpty ? nil : NewFileScan(directories: plan.directories, options: plan.expansion, following: plan.files)
+        var lastScan = Date()
         let stdinDone = Atomic<Bool>(false)
         if plan.files.contains("-") {
             group.enter()
@@ -127,9 +138,16 @@ public final class Watcher: Sendable {
             t.stackSize = 8 << 20
             t.start()
         }
-        let onlyStdin = followed.isEmpty
+        let onlyStdin = followed.isEmpty && plan.directories.isEmpty
         while !FollowControl.interruptRequested {
             if onlyStdin && stdinDone.load(ordering: .relaxed) { break }
+            if scan != nil, Date().timeIntervalSince(lastScan) >= plan.scanInterval {
+                lastScan = Date()
+                for name in scan!.newFiles() {
+                    note("following \(name), new in its directory")
+                    start(name)
+                }
+            }
             usleep(50_000)
         }
         // Everything received is in the spools once the listeners have stopped; then followers read to the end.
@@ -197,8 +215,10 @@ public final class Watcher: Sendable {
             // Between a rotation's rename and the new file's creation the path is missing.
             guard FileManager.default.fileExists(atPath: name) else { usleep(100_000); continue }
             let ended = try step()
-            if ended == .rotated { engine.withLock { $0.finish(file: name) }; continue }
-            break
+            guard ended == .rotated else { break }
+            engine.withLock { $0.finish(file: name) }
+            // `server.log.1` now names the piece that was `server.log`, read already.
+            if !NewFileScan.isLiveName(name) { break }
         }
     }
 

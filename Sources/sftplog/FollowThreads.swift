@@ -13,13 +13,15 @@ enum FollowThreads {
         var finish: () -> Void = {}
     }
 
-    /// `start(name)` runs on the file's thread; errors go to `failed`.
-    static func run(_ files: [String], start: @escaping @Sendable (String) throws -> Follower,
+    /// `start(name)` runs on the file's thread; errors go to `failed`. With
+    /// `scan`, logs that appear in the named directories are followed as well,
+    /// until the user interrupts.
+    static func run(_ files: [String], scan: NewFileScan? = nil, command: String, start: @escaping @Sendable (String) throws -> Follower,
                     failed: @escaping @Sendable (String, Error) -> Void) throws {
         guard !files.contains("-") else { throw ValidationError("--follow needs files; standard input is read to its end without it") }
         FollowControl.installSignalHandlers()
         let done = DispatchGroup()
-        for name in files {
+        func spawn(_ name: String) {
             done.enter()
             let t = Thread {
                 defer { done.leave() }
@@ -29,7 +31,8 @@ enum FollowThreads {
                     while !FollowControl.stopRequested {
                         // Between a rotation's rename and the new file's creation the path is missing.
                         guard FileManager.default.fileExists(atPath: name) else { usleep(200_000); continue }
-                        if try follower.step() != .rotated { break }
+                        // `server.log.1` now names the piece that was `server.log`, read already.
+                        if try follower.step() != .rotated || !NewFileScan.isLiveName(name) { break }
                     }
                 } catch {
                     failed(name, error)
@@ -37,6 +40,19 @@ enum FollowThreads {
             }
             t.stackSize = 8 << 20
             t.start()
+        }
+        for name in files { spawn(name) }
+        if var scan {
+            var tick = 0
+            while !FollowControl.stopRequested {
+                usleep(200_000)
+                tick += 1
+                guard tick % 5 == 0 else { continue }
+                for name in scan.newFiles() {
+                    Terminal.note("following \(name), new in its directory", command: command)
+                    spawn(name)
+                }
+            }
         }
         done.wait()
     }

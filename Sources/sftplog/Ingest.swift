@@ -55,7 +55,7 @@ struct Ingest: ParsableCommand {
             var failures = 0
             let files = try input.files(inputs)
             if follow {
-                (summary, failures) = try followFiles(files, database: path, options: options)
+                (summary, failures) = try followFiles(files, scan: input.newFileScan(inputs, following: files), database: path, options: options)
                 try conclude(summary, failures: failures, started: started, database: path)
                 return
             }
@@ -125,14 +125,14 @@ struct Ingest: ParsableCommand {
 
     /// One thread per followed file, each with its own connection and reader;
     /// a rotated file is finished, then its successor at the same path followed.
-    func followFiles(_ files: [String], database path: String, options: ReaderOptions) throws -> (IngestSummary, Int) {
+    func followFiles(_ files: [String], scan: NewFileScan?, database path: String, options: ReaderOptions) throws -> (IngestSummary, Int) {
         let outcome = Mutex((summary: IngestSummary(), failures: 0))
         // One catalogue for every thread: it is immutable once loaded.
         let catalog = try Catalogs.load()
         let terms = SharedTerms()
         // Created (or migrated) once, before the threads open it together.
         try LogStore.openForWriting(path).finishWriting()
-        try FollowThreads.run(files, start: { name in
+        try FollowThreads.run(files, scan: scan, command: "ingest", start: { name in
             let queue = try LogStore.openForWriting(path)
             let ingestor = Ingestor(store: queue, stream: RecordStream(options: options, catalog: catalog))
             ingestor.sharedTerms = terms

@@ -29,7 +29,7 @@ struct Parse: ParsableCommand {
                 let failures = Mutex<[String]>([])
                 // One catalogue for every thread: it is immutable once loaded.
                 let catalog = try Catalogs.load()
-                try FollowThreads.run(files, start: { name in
+                try FollowThreads.run(files, scan: input.newFileScan(inputs, following: files), command: "parse", start: { name in
                     let stream = RecordStream(options: options, catalog: catalog)
                     return FollowThreads.Follower(step: { try parse(name, stream: stream, out: out, unparsed: unparsed, follow: true) })
                 }, failed: { _, error in failures.withLock { $0.append("\(error)") } })

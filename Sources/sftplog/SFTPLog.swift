@@ -36,6 +36,12 @@ struct InputOptions: ParsableArguments {
         try InputExpansion.expand(inputs.isEmpty ? ["-"] : inputs, options: .init(glob: glob))
     }
 
+    /// With `--follow`: what finds logs that appear later in the directories among `inputs`.
+    func newFileScan(_ inputs: [String], following files: [String]) -> NewFileScan? {
+        let directories = inputs.filter(InputExpansion.isDirectory)
+        return directories.isEmpty ? nil : NewFileScan(directories: directories, options: .init(glob: glob), following: files)
+    }
+
     func readerOptions() throws -> ReaderOptions {
         var o = ReaderOptions()
         if let f = entryFormat {
@@ -128,8 +134,8 @@ enum Terminal {
     }
 
     /// A status line on stderr (no `sftplog:` error prefix).
-    static func note(_ message: String) {
-        FileHandle.standardError.write(Data(("sftplog watch: " + TextEscaper.terminalSafe(message) + "\n").utf8))
+    static func note(_ message: String, command: String = "watch") {
+        FileHandle.standardError.write(Data(("sftplog \(command): " + TextEscaper.terminalSafe(message) + "\n").utf8))
     }
 
     static func warn(_ message: String) {

@@ -14,7 +14,7 @@ struct Watch: ParsableCommand {
             alerts delivered; 1 an error.
             """)
 
-    @Argument(help: "Log files or directories to follow (across rotation), or - for standard input (read to its end).")
+    @Argument(help: "Log files or directories to follow (across rotation; logs new in a directory are followed too), or - for standard input (read to its end).")
     var inputs: [String] = []
 
     @OptionGroup var input: InputOptions
@@ -70,6 +70,8 @@ struct Watch: ParsableCommand {
             guard (16...16 << 20).contains(maxMessage) else { throw ValidationError("--max-message is from 16 bytes to 16 MiB") }
             var plan = WatchPlan()
             plan.files = inputs.isEmpty && endpoints.isEmpty ? ["-"] : (inputs.isEmpty ? [] : try input.files(inputs))
+            plan.directories = inputs.filter(InputExpansion.isDirectory)
+            plan.expansion = .init(glob: input.glob)
             plan.syslog = endpoints
             plan.reader = try input.readerOptions()
             plan.spoolDirectory = spool
@@ -99,7 +101,8 @@ struct Watch: ParsableCommand {
                                              trustedCA: alertCa) { Terminal.warn($0) }
             let catalog = try Catalogs.load()
             let watcher = try Watcher(plan: plan, catalog: catalog, sessions: { try Catalogs.sessionRebuild(zone: zone, policy: algorithmPolicy) },
-                                      engine: engine, delivery: delivery) { Terminal.warn($0) }
+                                      engine: engine, delivery: delivery, warn: { Terminal.warn($0) },
+                                      note: { m in if !quiet { Terminal.note(m) } })
             if !quiet {
                 var what = plan.files
                 what += watcher.listeners.map { "\($0.endpoint.transport.rawValue)://\($0.endpoint.address):\($0.boundPort)" }

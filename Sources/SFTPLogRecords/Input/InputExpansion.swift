@@ -23,8 +23,7 @@ public enum InputExpansion {
             if seen.insert(key).inserted { files.append(path) }
         }
         for name in names {
-            var st = stat()
-            if name != "-", stat(name, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR {
+            if isDirectory(name) {
                 try walk(name, options: options, add: add)
             } else {
                 add(name)
@@ -35,6 +34,12 @@ public enum InputExpansion {
         // So do pipes and FIFOs (`<(zcat …)`): peeking would consume them, or hang.
         if files.contains(where: { !isRegularFile($0) }) { return files }
         return inTimeOrder(files)
+    }
+
+    /// Whether `path` names a directory (`-` never does).
+    public static func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return path != "-" && stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
     }
 
     static func isRegularFile(_ path: String) -> Bool {

@@ -126,6 +126,24 @@ final class FollowTests: XCTestCase {
         XCTAssertEqual(try records(db), 104)
     }
 
+    /// `--follow` of a directory also follows the logs that appear in it later.
+    func testIngestFollowOfADirectoryStoresALogThatAppearsInIt() throws {
+        let lines = try sampleLines()
+        let logs = dir.appendingPathComponent("logs").path
+        try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
+        let db = dir.appendingPathComponent("follow.db").path
+        try append(lines[0..<30], to: logs + "/node-a.log")
+        let p = try start(["ingest", "--follow", "--db", db, logs])
+        defer { if p.isRunning { p.terminate() } }
+        try eventually("the log there at the start") { try records(db) == 30 }
+        try append(lines[30..<104], to: logs + "/node-b.log")
+        try eventually("the log that appeared") { try records(db) == 104 }
+        kill(p.processIdentifier, SIGINT)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0)
+        XCTAssertEqual(try records(db, "SELECT count(*) FROM sources WHERE name LIKE '%/node-b.log'"), 1)
+    }
+
     func testParseFollowPrintsRecordsAsLinesArrive() throws {
         let lines = try sampleLines()
         let log = dir.appendingPathComponent("server.log").path

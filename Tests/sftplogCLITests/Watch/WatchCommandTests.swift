@@ -165,6 +165,44 @@ final class WebhookServer: @unchecked Sendable {
 }
 
 final class WatchCommandTests: TemporaryDirectoryTestCase {
+    /// Failed logins as an SFTPPlus server writes them to its log (timestamp first).
+    func failures(_ range: Range<Int>, from address: String) -> [String] {
+        range.map { k in
+            "2026-03-02T10:00:\(String(format: "%02d", k)).000Z 20021 sftp-1 Unknown \(address):\(4000 + k) Failed to authenticate user \"u\(k)\" "
+                + "with \"password\" credentials. Possible typo in username. No authentication method was able to handle the credentials."
+        }
+    }
+
+    func alerted(_ w: WatchProcess, _ address: String) -> Bool {
+        w.alerts.contains { $0["peer"] as? String == address && $0["rule"] as? String == "failed-logins" }
+    }
+
+    /// A watched directory is looked at again while the watch runs: a log
+    /// that appears in it is followed from its first line, and what rotation
+    /// leaves beside it (a renamed file, a copy) is not read a second time.
+    func testLogsThatAppearInAWatchedDirectoryAreFollowed() throws {
+        let logs = dir.appendingPathComponent("logs").path
+        try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
+        try "".write(toFile: logs + "/node-a.log", atomically: true, encoding: .utf8)
+        let w = try WatchProcess(["--no-store", logs, "--alert", "ndjson"])
+        XCTAssertTrue(w.wait { w.stderr.contains("watching") })
+        let later = logs + "/node-b.log"
+        try (failures(0..<10, from: "192.0.2.7").joined(separator: "\n") + "\n").write(toFile: later, atomically: false, encoding: .utf8)
+        XCTAssertTrue(w.wait { alerted(w, "192.0.2.7") }, w.stderr)
+        XCTAssertTrue(w.stderr.contains("following \(later), new in its directory"), w.stderr)
+        let evidence = w.alerts.compactMap { ($0["evidence"] as? [[String: Any]])?.first?["file"] as? String }
+        XCTAssertEqual(Set(evidence), [later])
+
+        // Rotated by rename, then copied as copytruncate would: only the new lines are read.
+        XCTAssertEqual(rename(later, later + ".1"), 0)
+        try (failures(10..<20, from: "192.0.2.8").joined(separator: "\n") + "\n").write(toFile: later, atomically: false, encoding: .utf8)
+        XCTAssertTrue(w.wait { alerted(w, "192.0.2.8") }, w.stderr)
+        try FileManager.default.copyItem(atPath: later + ".1", toPath: later + ".2026-03-02-10-00-00")
+        usleep(2_500_000)  // two looks at the directory
+        XCTAssertEqual(w.interrupt(), 0, w.stderr)
+        XCTAssertTrue(w.stderr.contains("watched 20 records (0 unparsed)"), w.stderr)
+    }
+
     func testSyslogOverUDPAndTCPIsStoredAndRaisesAlerts() throws {
         let db = dir.appendingPathComponent("w.db").path
         let w = try WatchProcess(["--db", db, "--syslog", "udp://127.0.0.1:0", "--syslog", "tcp://:0", "--alert", "ndjson"])
@@ -235,19 +273,13 @@ final class WatchCommandTests: TemporaryDirectoryTestCase {
             h.write(Data((lines.joined(separator: "\n") + "\n").utf8))
             try h.close()
         }
-        func failures(_ range: Range<Int>, from address: String) -> [String] {
-            range.map { k in
-                "2026-03-02T10:00:\(String(format: "%02d", k)).000Z 20021 sftp-1 Unknown \(address):\(4000 + k) Failed to authenticate user \"u\(k)\" "
-                    + "with \"password\" credentials. Possible typo in username. No authentication method was able to handle the credentials."
-            }
-        }
         try append(failures(0..<10, from: "192.0.2.1"))
-        XCTAssertTrue(w.wait { w.alerts.contains { $0["peer"] as? String == "192.0.2.1" && $0["rule"] as? String == "failed-logins" } }, w.stderr)
+        XCTAssertTrue(w.wait { alerted(w, "192.0.2.1") }, w.stderr)
         // logrotate's create mode: the file is moved away and a new one begins.
         XCTAssertEqual(rename(log, log + ".1"), 0)
         try "".write(toFile: log, atomically: false, encoding: .utf8)
         try append(failures(10..<20, from: "192.0.2.2"))
-        XCTAssertTrue(w.wait { w.alerts.contains { $0["peer"] as? String == "192.0.2.2" && $0["rule"] as? String == "failed-logins" } }, w.stderr)
+        XCTAssertTrue(w.wait { alerted(w, "192.0.2.2") }, w.stderr)
         XCTAssertEqual(w.interrupt(), 0, w.stderr)
         let q = try CLI.run(["query", "--db", db, "--format", "csv", "SELECT count(*) FROM records"])
         XCTAssertEqual(q.stdout, "count(*)\r\n20\r\n", q.stderr)
