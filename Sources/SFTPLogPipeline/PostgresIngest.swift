@@ -26,7 +26,7 @@ public enum PostgresIngest {
         removeAbandoned(in: dir, prefix: "sftplog-staging-")
         let path = "\(dir)/sftplog-staging-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).db"
         defer { for suffix in ["", "-wal", "-shm", "-lock"] { unlink(path + suffix) } }
-        let staging = try LogStore.openForWriting(path)
+        let staging = try LogStore.openForStaging(path)
         defer { staging.close() }
         let ingestor = Ingestor(store: staging, stream: stream)
         ingestor.sessions = sessions

@@ -142,8 +142,7 @@ extension PostgresStore: StagedLoadTarget {
             // one may have grown); earlier ones keep their rows and get the session
             // they belong to now.
             try link.execute("CREATE TEMP TABLE staged_records ON COMMIT DROP AS SELECT * FROM records WITH NO DATA")
-            try copy(db, select: Self.recordSelect(stagedID), into: "staged_records",
-                     columns: [("source_id", .int)] + Self.recordColumns, fixed: ["source_id": String(sourceID)], rebuildsRaw: true)
+            try copyRecords(db, stagedID: stagedID, into: "staged_records", sourceID: sourceID)
             try link.rows("DELETE FROM records WHERE source_id = \(sourceID) AND line >= \(fromLine)")
             let cols = Self.recordColumns.map { Self.quoted($0.0) }.joined(separator: ", ")
             try link.rows(PostgresQuery(unsafeSQL: """
@@ -157,8 +156,7 @@ extension PostgresStore: StagedLoadTarget {
                 """))
             records = try Int.fetchOne(db, sql: "SELECT count(*) FROM records WHERE source_id = ? AND line >= ?", arguments: [stagedID, fromLine]) ?? 0
         } else {
-            records = try copy(db, select: Self.recordSelect(stagedID), into: "records",
-                               columns: [("source_id", .int)] + Self.recordColumns, fixed: ["source_id": String(sourceID)], rebuildsRaw: true)
+            records = try copyRecords(db, stagedID: stagedID, into: "records", sourceID: sourceID)
         }
         try replaceSessions(db, stagedID: stagedID, sourceID: sourceID)
         return grown == nil ? .added(sourceID: sourceID, records: records) : .grown(sourceID: sourceID, records: records)
@@ -219,191 +217,46 @@ extension PostgresStore: StagedLoadTarget {
         ("byte_offset", .int),
     ]
 
-    /// A staged source's records as the `records` view gives them, but for
-    /// `raw`: its parts, for `RawRebuild` to join here (the view joining them
-    /// again, the message rebuilt a second time, was a third of the read).
-    static func recordSelect(_ stagedID: Int64) -> String {
-        let made: Set<String> = ["raw", "message", "fields"]
-        let columns = recordColumns.map(\.0).filter { !made.contains($0) }.map { "v.\(quoted($0))" }.joined(separator: ", ")
-        return """
-            SELECT \(columns), v.raw_bytes, (SELECT term FROM record_terms WHERE id = r.raw_prefix_id) AS raw_prefix,
-              r.message AS stored_message, (SELECT term FROM record_terms WHERE id = r.message_term_id) AS message_term,
-              r.vals, r.wording_id, r.aux ->> '$.fields' AS stored_fields
-            FROM records v JOIN record_rows r ON r.id = v.id WHERE v.source_id = \(stagedID) ORDER BY v.id
-            """
-    }
-
-    /// `raw` as the `records` view makes it: the stored bytes, else the stored
-    /// prefix and the message, else (the timestamp-first layout) the line's
-    /// parts joined as the log wrote them; NULL when a part is.
-    struct RawRebuild {
-        let stored, prefix, layout: Int32
-        /// ts, event id, component, account, address, port: what comes before the message.
-        let parts: [Int32]
-        static let tsFirst = Array("ts-first".utf8)
-
-        init(_ rows: RawRows) {
-            stored = rows.position("raw_bytes"); prefix = rows.position("raw_prefix")
-            layout = rows.position("layout")
-            parts = ["ts", "event_id", "component", "account", "peer_address", "peer_port"].map(rows.position)
-        }
-
-        /// `message`: the record's message as `RecordTexts` made it.
-        func raw(_ rows: RawRows, message: [UInt8]?) -> [UInt8]? {
-            if let b = rows.bytes(at: stored) { return b }
-            if let p = rows.bytes(at: prefix) { return message.map { p + $0 } }
-            guard rows.bytes(at: layout) == RawRebuild.tsFirst, let message else { return nil }
-            var out: [UInt8] = []
-            for (k, i) in parts.enumerated() {
-                guard let b = rows.bytes(at: i) else { return nil }
-                if k > 0 { out.append(k == 5 ? 0x3A : 0x20) }  // `address:port`, spaces elsewhere
-                out += b
-            }
-            out.append(0x20)
-            return out + message
-        }
-    }
-
-    /// A staged record's `message` and `fields` as the `records` view makes
-    /// them (its subqueries per record were most of reading them back): the
-    /// stored message, its term, or the wording's pieces with the values in
-    /// `vals`; the stored fields, or `{"name":value,…}` of the wording's fields.
-    /// Values are as the writer checked the view gives them back
-    /// (`CompactRecords.values`): a string's text, a number's JSON as written,
-    /// `[id]` a term's text (quoted in `fields`, needing no escape).
-    struct RecordTexts {
-        enum Piece { case literal([UInt8]), value(Int) }
-        var pieces: [Int64: [Piece?]] = [:]
-        var fields: [Int64: [(name: [UInt8], value: Int?)]] = [:]
-        var terms: [Int64: [UInt8]] = [:]
-        let storedMessage, messageTerm, vals, wording, storedFields: Int32
-
-        init(_ db: Database, _ rows: RawRows) throws {
-            storedMessage = rows.position("stored_message"); messageTerm = rows.position("message_term")
-            vals = rows.position("vals"); wording = rows.position("wording_id"); storedFields = rows.position("stored_fields")
-            let p = try RawRows(db, sql: "SELECT wording_id, literal, path FROM record_wording_pieces ORDER BY wording_id, position")
-            while try p.next() {
-                let piece: Piece? = if let l = p.bytes(at: 1) { .literal(l) } else { p.bytes(at: 2).flatMap(RecordTexts.index).map(Piece.value) }
-                pieces[Int64(p.int(at: 0) ?? 0), default: []].append(piece)
-            }
-            let f = try RawRows(db, sql: "SELECT wording_id, name, path FROM record_wording_fields ORDER BY wording_id, position")
-            while try f.next() {
-                fields[Int64(f.int(at: 0) ?? 0), default: []].append((f.bytes(at: 1) ?? [], f.bytes(at: 2).flatMap(RecordTexts.index)))
-            }
-            let t = try RawRows(db, sql: "SELECT id, term FROM record_terms")
-            while try t.next() { if let id = t.int(at: 0), let term = t.bytes(at: 1) { terms[Int64(id)] = term } }
-        }
-
-        /// N of a path `$[N]`.
-        static func index(_ path: [UInt8]) -> Int? {
-            guard path.count > 3, path.starts(with: [0x24, 0x5B]), path.last == 0x5D else { return nil }
-            return Int(String(decoding: path[2..<(path.count - 1)], as: UTF8.self))
-        }
-
-        /// Each element's JSON text in a JSON array as written (no spaces, as the writer writes it).
-        static func elements(_ v: [UInt8]) -> [ArraySlice<UInt8>] {
-            guard v.first == 0x5B, v.last == 0x5D else { return [] }
-            var out: [ArraySlice<UInt8>] = []
-            var i = 1, start = 1, depth = 0, inString = false
-            while i < v.count - 1 {
-                let c = v[i]
-                if inString {
-                    if c == 0x5C { i += 1 } else if c == 0x22 { inString = false }
-                } else if c == 0x22 { inString = true
-                } else if c == 0x5B || c == 0x7B { depth += 1
-                } else if c == 0x5D || c == 0x7D { depth -= 1
-                } else if c == 0x2C, depth == 0 { out.append(v[start..<i]); start = i + 1 }
-                i += 1
-            }
-            if v.count > 2 { out.append(v[start..<(v.count - 1)]) }
-            return out
-        }
-
-        /// An element as text (`->>` for strings, a term for `[id]`, its JSON otherwise); nil as SQL's NULL.
-        func text(_ e: ArraySlice<UInt8>) -> [UInt8]? {
-            switch e.first {
-            case 0x22?:
-                guard e.contains(0x5C) else { return Array(e.dropFirst().dropLast()) }
-                if case .string(let s)? = JSONValue.parse(Array(e)) { return Array(s.utf8) }
-                return nil
-            case 0x5B?: return termID(e).flatMap { terms[$0] }
-            default: return Array(e)
-            }
-        }
-
-        func termID(_ e: ArraySlice<UInt8>) -> Int64? { Int64(String(decoding: e.dropFirst().dropLast(), as: UTF8.self)) }
-
-        func message(_ rows: RawRows) -> [UInt8]? {
-            if let m = rows.bytes(at: storedMessage) ?? rows.bytes(at: messageTerm) { return m }
-            guard let v = rows.bytes(at: vals), let w = rows.int(at: wording), let list = pieces[Int64(w)] else { return nil }
-            let values = RecordTexts.elements(v)
-            // group_concat: NULL pieces are left out; none at all is NULL.
-            var out: [UInt8] = [], any = false
-            for piece in list {
-                switch piece {
-                case .literal(let l)?: out += l; any = true
-                case .value(let k)?: if k < values.count, let t = text(values[k]) { out += t; any = true }
-                case nil: break
-                }
-            }
-            return any ? out : nil
-        }
-
-        func fields(_ rows: RawRows) -> [UInt8]? {
-            if let f = rows.bytes(at: storedFields) { return f }
-            guard let v = rows.bytes(at: vals), v != [0x5B, 0x5D] else { return nil }
-            let values = RecordTexts.elements(v)
-            var out: [UInt8] = [0x7B]
-            for (k, field) in (rows.int(at: wording).flatMap { fields[Int64($0)] } ?? []).enumerated() {
-                if k > 0 { out.append(0x2C) }
-                out.append(0x22); out += field.name; out += [0x22, 0x3A]
-                guard let i = field.value, i < values.count else { out += Array("null".utf8); continue }
-                let e = values[i]
-                if e.first == 0x5B {
-                    // A term: quoted (the writer gives ids only to texts needing no escape).
-                    if let t = termID(e).flatMap({ terms[$0] }) { out.append(0x22); out += t; out.append(0x22) } else { out += Array("null".utf8) }
-                } else {
-                    out += e
-                }
-            }
-            out.append(0x7D)
-            return out
-        }
-    }
-
     /// COPYs the rows of a staging query, in chunks of about 1 MiB, as it reads
     /// them. `fixed` replaces a column's value (the source id, which differs
-    /// between the stores); `rebuildsRaw`: the query gives `raw`'s parts (`recordSelect`).
+    /// between the stores).
     @discardableResult
-    func copy(_ db: Database, select: String, into table: String, columns: [(String, CopyKind)], fixed: [String: String] = [:],
-              rebuildsRaw: Bool = false) throws -> Int {
-        let rows = try RawRows(db, sql: select)
-        let rebuild = rebuildsRaw ? RawRebuild(rows) : nil
-        let texts = rebuildsRaw ? try RecordTexts(db, rows) : nil
+    func copy(_ db: Database, select: String, into table: String, columns: [(String, CopyKind)], fixed: [String: String] = [:]) throws -> Int {
+        try copy(RawRows(db, sql: select), staged: nil, into: table, columns: columns, fixed: fixed)
+    }
+
+    /// COPYs a staged source's records under the source id they have here.
+    func copyRecords(_ db: Database, stagedID: Int64, into table: String, sourceID: Int64) throws -> Int {
+        let staged = try StagedRecords(db, sourceID: stagedID, columns: Self.recordColumns.map(\.0))
+        return try copy(staged.rows, staged: staged, into: table, columns: [("source_id", .int)] + Self.recordColumns,
+                        fixed: ["source_id": String(sourceID)])
+    }
+
+    /// `staged`: the rows are its records, whose `raw`, `message` and `fields` it makes.
+    private func copy(_ rows: RawRows, staged: StagedRecords?, into table: String, columns: [(String, CopyKind)], fixed: [String: String]) throws -> Int {
         /// Where each column's value comes from, decided once (not by its name for every row).
         enum Source { case fixed(String), raw, message, fields, column(Int32, CopyKind) }
         let sources: [Source] = columns.map { name, kind in
             if let v = fixed[name] { return .fixed(v) }
-            if rebuildsRaw, name == "raw" { return .raw }
-            if rebuildsRaw, name == "message" { return .message }
-            if rebuildsRaw, name == "fields" { return .fields }
+            if staged != nil, name == "raw" { return .raw }
+            if staged != nil, name == "message" { return .message }
+            if staged != nil, name == "fields" { return .fields }
             return .column(rows.position(name), kind)
         }
-        var message: [UInt8]?
+        func next() throws -> Bool { try staged?.next() ?? rows.next() }
         var text = CopyText()
         var count = 0
         let names = columns.map(\.0)  // copyFrom quotes them
         // No COPY for no rows (a staged source without sessions, say).
-        guard try rows.next() else { return 0 }
+        guard try next() else { return 0 }
         try link.copy(into: table, columns: names) { send in
             repeat {
-                if let texts { message = texts.message(rows) }
                 for source in sources {
                     switch source {
                     case .fixed(let v): text.text(v)
-                    case .raw: text.bytea(rebuild?.raw(rows, message: message))
-                    case .message: text.text(made: message)
-                    case .fields: text.text(made: texts?.fields(rows))
+                    case .raw: text.bytea(staged?.raw)
+                    case .message: text.text(made: staged?.message)
+                    case .fields: text.text(made: staged?.fields)
                     case .column(let p, .text): if rows.withBytes(at: p, { text.text(stored: $0) }) == nil { text.null() }
                     case .column(let p, .int): text.int(rows.int(at: p))
                     case .column(let p, .double): text.double(rows.double(at: p))
@@ -413,7 +266,7 @@ extension PostgresStore: StagedLoadTarget {
                 text.endRow()
                 count += 1
                 if text.count >= 1 << 20 { try send(text.take()) }
-            } while try rows.next()
+            } while try next()
             if text.count > 0 { try send(text.take()) }
         }
         return count

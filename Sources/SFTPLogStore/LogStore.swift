@@ -38,8 +38,11 @@ public enum StoreError: Error, CustomStringConvertible {
 /// readers open the file read-only.
 public final class LogStore: Sendable {
     package let queue: DatabaseQueue
+    /// Whether written records' messages go into the full-text index; not in a
+    /// staging file, which is read once for its rows and then removed.
+    package let indexesMessages: Bool
 
-    init(_ queue: DatabaseQueue) { self.queue = queue }
+    init(_ queue: DatabaseQueue, indexesMessages: Bool = true) { self.queue = queue; self.indexesMessages = indexesMessages }
 
     /// The database file (`:memory:` for a workspace).
     public var path: String { queue.path }
@@ -54,7 +57,7 @@ public final class LogStore: Sendable {
 
     /// Writes in one transaction.
     public func write<T>(_ body: (StoreWriter) throws -> T) throws -> T {
-        try queue.write { try body(StoreWriter(db: $0)) }
+        try queue.write { try body(StoreWriter(db: $0, indexesMessages: indexesMessages)) }
     }
 
     /// A fresh in-memory database with the schema: where `report` and `audit`
@@ -178,6 +181,12 @@ public final class LogStore: Sendable {
         return LogStore(q)
     }
 
+    /// A new database for an ingest whose rows are then moved elsewhere
+    /// (PostgreSQL): no full-text index of the messages, which nothing reads.
+    public static func openForStaging(_ path: String) throws -> LogStore {
+        LogStore(try openForWriting(path).queue, indexesMessages: false)
+    }
+
     /// Brings an existing database's schema up to date (`sftplog migrate`);
     /// returns the migrations applied.
     public static func migrate(_ path: String) throws -> [String] {
@@ -206,7 +215,7 @@ public final class LogStore: Sendable {
     /// busy writing. nil for an in-memory database or when it cannot be opened.
     public func readerAlongside() -> LogStore? {
         guard FileManager.default.fileExists(atPath: path) else { return nil }
-        return (try? DatabaseQueue(path: path, configuration: LogStore.configuration(readOnly: true))).map(LogStore.init)
+        return (try? DatabaseQueue(path: path, configuration: LogStore.configuration(readOnly: true))).map { LogStore($0) }
     }
 
     /// Reads the database at `path` on `count` connections at once, all on one

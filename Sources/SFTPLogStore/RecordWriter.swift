@@ -414,11 +414,13 @@ package final class RecordWriter {
 
     /// Removes a source's records from `line` on (the tail re-read on resume),
     /// keeping the external-content FTS index consistent.
-    static func deleteTail(_ db: Database, sourceID: Int64, fromLine line: Int) throws {
-        try db.execute(sql: """
-            INSERT INTO records_fts(records_fts, rowid, message)
-              SELECT 'delete', id, message FROM records WHERE source_id = ? AND line >= ? AND message IS NOT NULL
-            """, arguments: [sourceID, line])
+    static func deleteTail(_ db: Database, sourceID: Int64, fromLine line: Int, indexesMessages: Bool) throws {
+        if indexesMessages {
+            try db.execute(sql: """
+                INSERT INTO records_fts(records_fts, rowid, message)
+                  SELECT 'delete', id, message FROM records WHERE source_id = ? AND line >= ? AND message IS NOT NULL
+                """, arguments: [sourceID, line])
+        }
         try db.execute(sql: "DELETE FROM record_rows WHERE source_id = ? AND line >= ?", arguments: [sourceID, line])
     }
 }

@@ -50,6 +50,7 @@ package final class SerialWriter: @unchecked Sendable {
     /// Only on the writer's thread.
     private let storedTerms = StoredTerms()
     private let sessionSpans = SessionSpans()
+    private let indexesMessages: Bool
     /// A following run's dictionary, told which term ids each commit stored (under `cond`).
     private var followingTerms: TermDictionary?
 
@@ -57,6 +58,7 @@ package final class SerialWriter: @unchecked Sendable {
     /// that waits for an empty queue.
     package init(store: LogStore, capacity: Int) {
         self.db = store.queue
+        indexesMessages = store.indexesMessages
         self.capacity = capacity
         let t = Thread { [unowned self] in self.loop() }
         t.name = "sftplog-writer"
@@ -125,7 +127,7 @@ package final class SerialWriter: @unchecked Sendable {
                         defer { ran.append((q.lane, Double(DispatchTime.now().uptimeNanoseconds - j0) / 1e9)) }
                         do {
                             if q.lane.failure == nil {
-                                try db.inSavepoint { try q.job(StoreWriter(db: db, storedTerms: storedTerms, sessionSpans: sessionSpans)); return .commit }
+                                try db.inSavepoint { try q.job(StoreWriter(db: db, storedTerms: storedTerms, sessionSpans: sessionSpans, indexesMessages: indexesMessages)); return .commit }
                             }
                         } catch {
                             storedTerms.forget()

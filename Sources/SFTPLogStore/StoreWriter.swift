@@ -111,6 +111,8 @@ public struct StoreWriter {
     var storedTerms: StoredTerms? = nil
     /// The record ids of the sessions being written (see `SessionSpans`).
     var sessionSpans: SessionSpans? = nil
+    /// See `LogStore.indexesMessages`.
+    var indexesMessages = true
 
     public var reader: StoreReader { StoreReader(db: db) }
 
@@ -157,13 +159,13 @@ public struct StoreWriter {
 
     /// Removes a source's records from `line` on (the tail re-read on resume).
     public func deleteRecords(sourceID: Int64, fromLine line: Int) throws {
-        try RecordWriter.deleteTail(db, sourceID: sourceID, fromLine: line)
+        try RecordWriter.deleteTail(db, sourceID: sourceID, fromLine: line, indexesMessages: indexesMessages)
     }
 
     /// Writes a batch of records (made by `RecordWriter.prepare` on the parsing
     /// thread) with the terms they use, and adds their messages to the full-text index.
     package func writeRecords(_ records: [RecordWriter.Prepared], terms: [(Int64, String)], sourceID: Int64) throws {
-        let writer = try RecordWriter(db)
+        let writer = try RecordWriter(db, indexesMessages: indexesMessages)
         try writer.storeTerms(terms, known: storedTerms)
         for p in records { try writer.write(p, sourceID: sourceID, db: db, spans: sessionSpans) }
     }
