@@ -73,7 +73,7 @@ final class PostgresLink: Sendable {
             let result = try waitOrClosed(connection.query(q, logger: Self.logger))
             return Array(result.rows)
         } catch {
-            throw StoreError.server(location: location.redacted, reason: Self.describe(error, location: location))
+            throw failure(error)
         }
     }
 
@@ -141,7 +141,7 @@ final class PostgresLink: Sendable {
         do {
             try outcome.value!.get()
         } catch {
-            throw StoreError.server(location: location.redacted, reason: Self.describe(error, location: location))
+            throw failure(error)
         }
         if let produced { throw produced }
     }
@@ -157,6 +157,20 @@ final class PostgresLink: Sendable {
     }
 
     static let closed = StoreError.server(location: "", reason: "the server closed the connection")
+
+    /// A row whose key is stored already (SQLSTATE 23505), for a caller that
+    /// has a slower way that keeps the first row instead.
+    struct Conflict: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// The error a caller sees: `Conflict` for a unique violation, else a `StoreError` saying what happened.
+    func failure(_ error: any Error) -> any Error {
+        if let e = error as? PSQLError, e.serverInfo?[.sqlState] == "23505" {
+            return Conflict(description: Self.describe(error, location: location))
+        }
+        return StoreError.server(location: location.redacted, reason: Self.describe(error, location: location))
+    }
 
     /// One line for a failed connect or statement. PostgresNIO's own description
     /// is deliberately vague; the server's message and SQLSTATE say what happened,

@@ -149,6 +149,29 @@ package enum EvidenceRows {
         return out
     }
 
+    /// Every link of a source's sessions, as the `evidence` view gives them
+    /// (sessions in `ORDER BY session_id` order, then by position), decoded
+    /// here: the view's window functions were most of reading them back. As
+    /// in the view, a link to a source that is not stored is left out.
+    package static func forEachLink(_ db: Database, sessionsOf sourceID: Int64,
+                                   _ body: (_ session: String, _ position: Int, EvidenceLink) throws -> Void) throws {
+        let stored = Set(try Int64.fetchAll(db, sql: "SELECT id FROM sources"))
+        let rows = try RawRows(db, sql: """
+            SELECT e.session_id, e.links FROM evidence_rows e JOIN session_rows s ON s.id = e.session_id
+            WHERE s.source_id = ? ORDER BY e.session_id
+            """, arguments: [.int(sourceID)])
+        while try rows.next() {
+            guard let id = rows.text(at: 0), let text = rows.bytes(at: 1) else { continue }
+            var position = 0
+            for var link in decode(text) {
+                if link.sourceID == 0 { link.sourceID = sourceID }
+                guard stored.contains(link.sourceID) else { continue }
+                try body(id, position, link)
+                position += 1
+            }
+        }
+    }
+
     /// Where the records that the stored links of these sources' sessions point
     /// at begin, by source and line: a rebuild from stored records (which keep
     /// no offsets) gives its links the offsets the first reading found.
