@@ -26,12 +26,17 @@ package final class StagedRecords {
         // `raw` of the timestamp-first layout is made from these.
         let read = columns.filter { !made.contains($0) } + RawRebuild.partColumns.filter { !columns.contains($0) }
         let selected = read.map { "v.\"\($0)\"" }.joined(separator: ", ")
+        // In id order along the table's own key, between the source's first and
+        // last id: found through the (source, line) index, the rows had to be
+        // sorted, all of them, before the first came out.
+        let span = try Row.fetchOne(db, sql: "SELECT min(id), max(id) FROM record_rows WHERE source_id = ?", arguments: [sourceID])
+        let first: Int64 = span?[0] ?? 0, last: Int64 = span?[1] ?? -1
         rows = try RawRows(db, sql: """
             SELECT \(selected), v.raw_bytes, (SELECT term FROM record_terms WHERE id = r.raw_prefix_id) AS raw_prefix,
               r.message AS stored_message, (SELECT term FROM record_terms WHERE id = r.message_term_id) AS message_term,
               r.vals, r.wording_id, r.aux ->> '$.fields' AS stored_fields
-            FROM records v JOIN record_rows r ON r.id = v.id WHERE v.source_id = ? ORDER BY v.id
-            """, arguments: [.int(sourceID)])
+            FROM records v JOIN record_rows r ON r.id = v.id WHERE v.id BETWEEN ? AND ? AND +v.source_id = ? ORDER BY v.id
+            """, arguments: [.int(first), .int(last), .int(sourceID)])
         rebuild = RawRebuild(rows)
         texts = try RecordTexts(db, rows)
     }
