@@ -52,7 +52,7 @@ public struct ReportCollector {
 
     public mutating func add(session: SessionTimeline) {
         guard filter.matches(session) else { return }
-        let s = SessionStore.storedForm(session)
+        let s = SessionStore.storedTimes(session)
         let key = SessionQuery.OrderKey(s)
         rows.append((key, StoreReader.SessionSummaryRow(s)))
         var weakFilter = filter

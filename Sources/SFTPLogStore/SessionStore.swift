@@ -80,15 +80,23 @@ public enum SessionStore {
     /// is stored as JSON, whose objects come back with their keys sorted, and
     /// times as text, read back into timestamps and instants.
     public static func storedForm(_ s: SessionTimeline) -> SessionTimeline {
+        var out = storedTimes(s)
+        if !s.details.isEmpty, case .object(let pairs)? = JSONValue.parse(Array(JSONValue.object(s.details).json.utf8)) {
+            out.details = pairs
+        }
+        return out
+    }
+
+    /// `storedForm` but for `details`, left as they are: for answers that never
+    /// read them (a report's summary, a trend), which spent a tenth of their
+    /// time writing the details as JSON and reading them back.
+    public static func storedTimes(_ s: SessionTimeline) -> SessionTimeline {
         var out = s
         let utc = { (e: Double?, ts: LogTimestamp?) in e.map { LogTimestamp.utcISO($0, fractionDigits: ts?.fraction.count ?? 0) } }
         out.start = s.start.flatMap { SessionQuery.parseTimestamp($0.iso) }
         out.end = s.end.flatMap { SessionQuery.parseTimestamp($0.iso) }
         out.startEpoch = SessionQuery.epoch(utc(s.startEpoch, s.start).map { Array($0.utf8) })
         out.endEpoch = SessionQuery.epoch(utc(s.endEpoch, s.end).map { Array($0.utf8) })
-        if !s.details.isEmpty, case .object(let pairs)? = JSONValue.parse(Array(JSONValue.object(s.details).json.utf8)) {
-            out.details = pairs
-        }
         return out
     }
 

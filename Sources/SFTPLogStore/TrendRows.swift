@@ -21,7 +21,7 @@ extension StoreReader {
 
         /// The row of a session that was never stored, as the store would give it.
         public init(_ session: SessionTimeline) {
-            let s = SessionStore.storedForm(session)
+            let s = SessionStore.storedTimes(session)
             startUTC = SessionQuery.startUTC(s)
             file = s.file
             outcome = s.outcome
