@@ -181,6 +181,12 @@ public final class LogStore: Sendable {
         return LogStore(q)
     }
 
+    /// The files SQLite and sftplog keep for a database: a directory being
+    /// read as logs must not give them as inputs.
+    public static func ownFiles(_ path: String) -> [String] {
+        ["", "-wal", "-shm", "-journal"].map { path + $0 } + [WriterLock.lockPath(databasePath: path)]
+    }
+
     /// A new database for an ingest whose rows are then moved elsewhere
     /// (PostgreSQL): no full-text index of the messages, which nothing reads.
     public static func openForStaging(_ path: String) throws -> LogStore {

@@ -126,7 +126,10 @@ public final class Watcher: Sendable {
             t.start()
         }
         for name in followed { start(name) }
-        var scan = plan.directories.isEmpty ? nil : NewFileScan(directories: plan.directories, options: plan.expansion, following: plan.files)
+        var expansion = plan.expansion
+        // What the listeners receive is read from their spools already.
+        for l in listeners { expansion.excluding.add((l.spool.path as NSString).deletingLastPathComponent) }
+        var scan = plan.directories.isEmpty ? nil : NewFileScan(directories: plan.directories, options: expansion, following: plan.files)
         var lastScan = Date()
         let stdinDone = Atomic<Bool>(false)
         if plan.files.contains("-") {

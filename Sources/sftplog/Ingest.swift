@@ -53,9 +53,10 @@ struct Ingest: ParsableCommand {
             if !quiet { ingestor.onUnparsed = { unparsed.add($0) } }
             var summary = IngestSummary()
             var failures = 0
-            let files = try input.files(inputs)
+            let files = try input.files(inputs, excluding: LogStore.ownFiles(path))
             if follow {
-                (summary, failures) = try followFiles(files, scan: input.newFileScan(inputs, following: files), database: path, options: options)
+                let scan = input.newFileScan(inputs, following: files, excluding: LogStore.ownFiles(path))
+                (summary, failures) = try followFiles(files, scan: scan, database: path, options: options)
                 try conclude(summary, failures: failures, started: started, database: path)
                 return
             }

@@ -31,15 +31,16 @@ struct InputOptions: ParsableArguments {
     @Option(name: .long, help: "Only files whose name matches this shell pattern, inside directories (e.g. 'server.log*').")
     var glob: String?
 
-    /// The files to read: directories walked recursively, everything in time order.
-    func files(_ inputs: [String]) throws -> [String] {
-        try InputExpansion.expand(inputs.isEmpty ? ["-"] : inputs, options: .init(glob: glob))
+    /// The files to read: directories walked recursively, everything in time
+    /// order; in directories, none of `excluding` (the database being written).
+    func files(_ inputs: [String], excluding: [String] = []) throws -> [String] {
+        try InputExpansion.expand(inputs.isEmpty ? ["-"] : inputs, options: .init(glob: glob, excluding: excluding))
     }
 
     /// With `--follow`: what finds logs that appear later in the directories among `inputs`.
-    func newFileScan(_ inputs: [String], following files: [String]) -> NewFileScan? {
+    func newFileScan(_ inputs: [String], following files: [String], excluding: [String] = []) -> NewFileScan? {
         let directories = inputs.filter(InputExpansion.isDirectory)
-        return directories.isEmpty ? nil : NewFileScan(directories: directories, options: .init(glob: glob), following: files)
+        return directories.isEmpty ? nil : NewFileScan(directories: directories, options: .init(glob: glob, excluding: excluding), following: files)
     }
 
     func readerOptions() throws -> ReaderOptions {

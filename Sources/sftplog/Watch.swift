@@ -69,19 +69,22 @@ struct Watch: ParsableCommand {
             let targets = try (alert.isEmpty ? ["stdout"] : alert).map(AlertTarget.init(parsing:))
             guard (16...16 << 20).contains(maxMessage) else { throw ValidationError("--max-message is from 16 bytes to 16 MiB") }
             var plan = WatchPlan()
-            plan.files = inputs.isEmpty && endpoints.isEmpty ? ["-"] : (inputs.isEmpty ? [] : try input.files(inputs))
-            plan.directories = inputs.filter(InputExpansion.isDirectory)
-            plan.expansion = .init(glob: input.glob)
-            plan.syslog = endpoints
-            plan.reader = try input.readerOptions()
-            plan.spoolDirectory = spool
-            plan.maxMessage = maxMessage
             if !noStore {
                 guard case .sqlite = try database.location() else {
                     throw CLIError("watch stores into a SQLite database; give --no-store to watch a PostgreSQL fleet's logs without storing")
                 }
                 plan.database = database.path
             }
+            // Its own files are not logs, when they sit in a directory it watches.
+            var own = plan.database.map(LogStore.ownFiles) ?? []
+            if let spool = spool ?? plan.database.map({ $0 + ".syslog" }) { own.append(spool) }
+            plan.files = inputs.isEmpty && endpoints.isEmpty ? ["-"] : (inputs.isEmpty ? [] : try input.files(inputs, excluding: own))
+            plan.directories = inputs.filter(InputExpansion.isDirectory)
+            plan.expansion = .init(glob: input.glob, excluding: own)
+            plan.syslog = endpoints
+            plan.reader = try input.readerOptions()
+            plan.spoolDirectory = spool
+            plan.maxMessage = maxMessage
             let zone = plan.reader.timeZone
             var history = AlertHistory()
             if let db = plan.database, FileManager.default.fileExists(atPath: db) {
@@ -104,7 +107,7 @@ struct Watch: ParsableCommand {
                                       engine: engine, delivery: delivery, warn: { Terminal.warn($0) },
                                       note: { m in if !quiet { Terminal.note(m) } })
             if !quiet {
-                var what = plan.files
+                var what = inputs.isEmpty && endpoints.isEmpty ? ["-"] : inputs
                 what += watcher.listeners.map { "\($0.endpoint.transport.rawValue)://\($0.endpoint.address):\($0.boundPort)" }
                 let store = plan.database.map { "storing into \($0)" } ?? "storing nothing"
                 Terminal.note("watching \(what.joined(separator: ", ")); \(store); \(effective.enabled.count) rules; alerts to "

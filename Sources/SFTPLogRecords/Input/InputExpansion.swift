@@ -10,7 +10,47 @@ public enum InputExpansion {
         public var glob: String?
         /// Descend into subdirectories.
         public var recursive = true
-        public init(glob: String? = nil, recursive: Bool = true) { self.glob = glob; self.recursive = recursive }
+        /// sftplog's own files (the database being written and its companions,
+        /// a watch's spool folder), never read as logs from a directory.
+        public var excluding: Excluded
+        public init(glob: String? = nil, recursive: Bool = true, excluding: [String] = []) {
+            self.glob = glob; self.recursive = recursive; self.excluding = Excluded(excluding)
+        }
+    }
+
+    /// Paths, and everything under them, matched however they are spelled
+    /// (relative, with `..`, through a symbolic link).
+    public struct Excluded: Sendable {
+        private var paths: Set<String> = []
+
+        init(_ list: [String]) { for p in list { add(p) } }
+
+        public mutating func add(_ path: String) { paths.formUnion(Excluded.spellings(path)) }
+
+        func contains(_ path: String) -> Bool {
+            guard !paths.isEmpty else { return false }
+            for p in Excluded.spellings(path) {
+                var q = p
+                while true {
+                    if paths.contains(q) { return true }
+                    let parent = (q as NSString).deletingLastPathComponent
+                    if parent == q || parent.isEmpty { break }
+                    q = parent
+                }
+            }
+            return false
+        }
+
+        /// The absolute path without `.` and `..`, and with its folder's links resolved.
+        static func spellings(_ path: String) -> [String] {
+            let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+            let plain = (absolute as NSString).standardizingPath
+            let dir = (plain as NSString).deletingLastPathComponent
+            guard let real = realpath(dir, nil) else { return [plain] }
+            defer { free(real) }
+            let resolved = (String(cString: real) as NSString).appendingPathComponent((plain as NSString).lastPathComponent)
+            return resolved == plain ? [plain] : [plain, resolved]
+        }
     }
 
     /// Files named directly are kept even if they do not match the glob; files
@@ -57,9 +97,10 @@ public enum InputExpansion {
             guard stat(path, &st) == 0 else { continue }
             switch st.st_mode & S_IFMT {
             case S_IFDIR:
-                if options.recursive { try walk(path, options: options, add: add) }
+                if options.recursive, !options.excluding.contains(path) { try walk(path, options: options, add: add) }
             case S_IFREG:
                 if let g = options.glob, fnmatch(g, entry, 0) != 0 { continue }
+                if options.excluding.contains(path) { continue }
                 add(path)
             default:
                 continue

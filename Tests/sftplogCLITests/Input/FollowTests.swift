@@ -144,6 +144,21 @@ final class FollowTests: XCTestCase {
         XCTAssertEqual(try records(db, "SELECT count(*) FROM sources WHERE name LIKE '%/node-b.log'"), 1)
     }
 
+    /// A database kept in the directory it is fed from is not read as a log of
+    /// itself, nor are SQLite's files beside it.
+    func testADatabaseInsideTheDirectoryItReadsIsNotAnInput() throws {
+        let logs = dir.appendingPathComponent("logs").path
+        try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: Paths.sample("sftpplus/dev-ts-first-5.26.log"), toPath: logs + "/server.log")
+        for _ in 0..<2 {
+            let r = try CLI.run(["ingest", "--db", logs + "/here.db", "--json", logs])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            XCTAssertFalse(r.stderr.contains("here.db"), r.stderr)
+        }
+        XCTAssertEqual(try records(logs + "/here.db"), 104)
+        XCTAssertEqual(try records(logs + "/here.db", "SELECT count(*) FROM sources"), 1)
+    }
+
     func testParseFollowPrintsRecordsAsLinesArrive() throws {
         let lines = try sampleLines()
         let log = dir.appendingPathComponent("server.log").path

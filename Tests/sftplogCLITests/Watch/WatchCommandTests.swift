@@ -287,6 +287,21 @@ final class WatchCommandTests: TemporaryDirectoryTestCase {
         XCTAssertEqual(Set(evidence), [log])
     }
 
+    /// The database and the syslog spool kept in the directory being watched
+    /// are not read as logs: what arrives over syslog is read once.
+    func testItsOwnFilesInAWatchedDirectoryAreNotLogs() throws {
+        let logs = dir.appendingPathComponent("logs").path
+        try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
+        let w = try WatchProcess(["--db", logs + "/w.db", "--syslog", "udp://127.0.0.1:0", logs, "--alert", "ndjson"])
+        let port = try XCTUnwrap(w.port("udp"))
+        SyslogSender.udp((0..<10).map { SyslogSender.failure($0, from: "198.51.100.9") }, port: port)
+        XCTAssertTrue(w.wait { alerted(w, "198.51.100.9") }, w.stderr)
+        usleep(2_500_000)  // two looks at the directory, which now holds the database, its WAL and the spool
+        XCTAssertEqual(w.interrupt(), 0, w.stderr)
+        XCTAssertTrue(w.stderr.contains("watched 10 records (0 unparsed)"), w.stderr)
+        XCTAssertFalse(w.stderr.contains("new in its directory"), w.stderr)
+    }
+
     func testStandardInputWithoutAStoreEndsWithItsInput() throws {
         let r = try CLI.run(["watch", "--no-store", "--alert", "ndjson", "-"],
                             stdin: try Data(contentsOf: URL(fileURLWithPath: Paths.sample("sftpplus/dev-ts-first-5.26.log"))),
