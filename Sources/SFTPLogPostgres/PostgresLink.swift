@@ -109,12 +109,15 @@ final class PostgresLink: Sendable {
         let done = DispatchSemaphore(value: 0)
         /// Ends the wait of a producer blocked on `room` (enough for every waiting chunk).
         let stop = { @Sendable in for _ in 0..<9 { room.signal() } }
-        Task {
+        Task(executorPreference: LoopExecutor(c.eventLoop)) {
             do {
                 try await c.copyFrom(table: table, columns: columns, logger: Self.logger) { writer in
                     for await chunk in stream {
                         // PostgresNIO 1.33 traps (a precondition) on a write after the server
-                        // ended the connection; checking first leaves only a narrow race.
+                        // ended the connection. On the connection's own loop (`LoopExecutor`),
+                        // this check and the writer's look at its state come in one turn of
+                        // the loop, with no server message between them.
+                        assert(c.eventLoop.inEventLoop, "the COPY task runs on the connection's loop")
                         guard !c.isClosed else { throw Self.closed }
                         try await writer.write(ByteBuffer(bytes: chunk))
                         room.signal()
@@ -272,6 +275,22 @@ enum PostgresText {
 
 /// Text-format COPY rows: tab-separated, `\N` for NULL, backslash escapes for
 /// the bytes COPY treats specially, `\\x…` for bytea, NUL as `PostgresText` says.
+/// Runs a task's jobs on a connection's event loop. `copy` feeds PostgresNIO's
+/// COPY writer from such a task, so that the writer finds itself on its loop and
+/// checks the connection's state at once, in the same turn as the caller's check
+/// that the connection is open: from another thread, the server's closing could
+/// be handled in between, and PostgresNIO 1.33 traps on a write after it.
+final class LoopExecutor: TaskExecutor {
+    let loop: any EventLoop
+    init(_ loop: any EventLoop) { self.loop = loop }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        let executor = asUnownedTaskExecutor()
+        loop.execute { job.runSynchronously(on: executor) }
+    }
+}
+
 struct CopyText {
     private(set) var bytes: [UInt8] = []
     private var first = true

@@ -87,11 +87,11 @@ extension PostgresStore: StagedLoadTarget {
                 let t0 = Date()
                 let outcome: StagedLoadOutcome
                 do {
-                    outcome = try link.transaction { try loadSource(db, s, stagedID: stagedID, prefixHash: prefixHash, direct: true) }
+                    outcome = try link.transaction { try loadSource(db, s, stagedID: stagedID, prefixHash: prefixHash) }
                 } catch is PostgresLink.Conflict {
-                    // Some of its sessions are stored for another source (another copy
-                    // of the log, maybe by another ingester right now): they keep that row.
-                    outcome = try link.transaction { try loadSource(db, s, stagedID: stagedID, prefixHash: prefixHash, direct: false) }
+                    // Another ingester stored one of its sessions meanwhile: now that it
+                    // is committed, this source's rows replace it, as they would have.
+                    outcome = try link.transaction { try loadSource(db, s, stagedID: stagedID, prefixHash: prefixHash) }
                 }
                 Self.timing("source \(stagedID) loaded and committed", since: t0)
                 out.append((stagedID, outcome))
@@ -112,10 +112,9 @@ extension PostgresStore: StagedLoadTarget {
         }
     }
 
-    /// `direct`: the sessions' rows are copied into their tables, and a session
-    /// stored for another source fails the load with `Conflict`; otherwise they
-    /// go through temporary tables, and such a session keeps its stored rows.
-    private func loadSource(_ db: Database, _ s: Row, stagedID: Int64, prefixHash: (String, Int64) -> String?, direct: Bool) throws -> StagedLoadOutcome {
+    /// A session stored by another ingester while this one copies its own
+    /// fails the load with `Conflict` (the caller loads it again).
+    private func loadSource(_ db: Database, _ s: Row, stagedID: Int64, prefixHash: (String, Int64) -> String?) throws -> StagedLoadOutcome {
         let hash: String = s["content_hash"], name: String = s["name"], bytes: Int64 = s["bytes"]
         if let id = try link.rows("SELECT id FROM sources WHERE content_hash = \(hash)").first?.decode(Int64.self) {
             return .alreadyStored(sourceID: id)
@@ -154,15 +153,13 @@ extension PostgresStore: StagedLoadTarget {
             sourceID = id
         }
         let fromLine = grown?.resumeLine ?? 0
-        // Checked before the records are copied, not found out from a failed COPY after them.
-        let direct = try direct && !storedForAnotherSource(db, stagedID: stagedID, sourceID: sourceID)
         let records: Int
         if grown != nil {
             // Lines from the stored source's resume line on are read again (the last
             // one may have grown); earlier ones keep their rows and get the session
             // they belong to now.
             try link.execute("CREATE TEMP TABLE staged_records ON COMMIT DROP AS SELECT * FROM records WITH NO DATA")
-            try copyRecords(db, stagedID: stagedID, into: "staged_records", sourceID: sourceID)
+            _ = try copyRecords(db, stagedID: stagedID, into: "staged_records", sourceID: sourceID)
             try link.rows("DELETE FROM records WHERE source_id = \(sourceID) AND line >= \(fromLine)")
             let cols = Self.recordColumns.map { Self.quoted($0.0) }.joined(separator: ", ")
             try link.rows(PostgresQuery(unsafeSQL: """
@@ -180,7 +177,7 @@ extension PostgresStore: StagedLoadTarget {
             records = try copyRecords(db, stagedID: stagedID, into: "records", sourceID: sourceID)
             Self.timing("records copied", since: t0)
         }
-        try replaceSessions(db, stagedID: stagedID, sourceID: sourceID, direct: direct)
+        try replaceSessions(db, stagedID: stagedID, sourceID: sourceID)
         return grown == nil ? .added(sourceID: sourceID, records: records) : .grown(sourceID: sourceID, records: records)
     }
 
@@ -196,80 +193,51 @@ extension PostgresStore: StagedLoadTarget {
         try link.rows(PostgresQuery(unsafeSQL: "UPDATE sources SET \(sets.joined(separator: ", ")) WHERE id = $\(sets.count + 1)", binds: binds))
     }
 
-    /// Whether a session of the staged source is stored for another source.
-    private func storedForAnotherSource(_ db: Database, stagedID: Int64, sourceID: Int64) throws -> Bool {
-        var binds = PostgresBindings()
-        binds.append(try String.fetchAll(db, sql: "SELECT id FROM sessions WHERE source_id = ?", arguments: [stagedID]))
-        binds.append(sourceID)
-        return try !link.rows(PostgresQuery(unsafeSQL: "SELECT 1 FROM sessions WHERE id = ANY($1) AND source_id <> $2 LIMIT 1", binds: binds)).isEmpty
-    }
-
-    /// The source's sessions as the staging database rebuilt them. A session id
-    /// already stored for another source (the same session in another copy of a
-    /// log) keeps its first row.
-    private func replaceSessions(_ db: Database, stagedID: Int64, sourceID: Int64, direct: Bool) throws {
+    /// The source's sessions as the staging database rebuilt them, copied
+    /// into their tables. A session stored for another source (the same
+    /// session in another copy of a log) is replaced whole, rows and child
+    /// rows, as SQLite replaces it.
+    private func replaceSessions(_ db: Database, stagedID: Int64, sourceID: Int64) throws {
         for t in ["session_operations", "findings", "session_algorithms_offered", "evidence_links"] {
             try link.rows(PostgresQuery(unsafeSQL: "DELETE FROM \(t) WHERE session_id IN (SELECT id FROM sessions WHERE source_id = \(sourceID))"))
         }
         try link.rows("DELETE FROM sessions WHERE source_id = \(sourceID)")
-        let ids = "(SELECT id FROM sessions WHERE source_id = \(stagedID))"
-        let tables: [(String, [(String, CopyKind)], String, String)] = [
-            ("sessions", [("source_id", .int)] + Self.sessionColumns, "SELECT * FROM sessions WHERE source_id = \(stagedID)", "id"),
-            ("session_operations", Self.operationColumns, "SELECT * FROM session_operations WHERE session_id IN \(ids) ORDER BY session_id, position", "session_id, position"),
-            ("findings", Self.findingColumns, "SELECT * FROM findings WHERE session_id IN \(ids) ORDER BY session_id, position", "session_id, position"),
-            ("session_algorithms_offered", Self.offerColumns, "SELECT * FROM session_algorithms_offered WHERE session_id IN \(ids)", "session_id, side, slot, position"),
-        ]
-        for (table, columns, select, key) in tables {
-            var t0 = Date()
-            if direct {
-                try copy(db, select: select, into: table, columns: columns, fixed: ["source_id": String(sourceID)])
-                Self.timing("\(table) copied", since: t0)
-                continue
+        var staged = PostgresBindings()
+        staged.append(try String.fetchAll(db, sql: "SELECT id FROM sessions WHERE source_id = ?", arguments: [stagedID]))
+        if try !link.rows(PostgresQuery(unsafeSQL: "SELECT 1 FROM sessions WHERE id = ANY($1) LIMIT 1", binds: staged)).isEmpty {
+            for t in ["session_operations", "findings", "session_algorithms_offered", "evidence_links"] {
+                try link.rows(PostgresQuery(unsafeSQL: "DELETE FROM \(t) WHERE session_id = ANY($1)", binds: staged))
             }
-            let temp = "staged_\(table)"
-            try link.execute("CREATE TEMP TABLE \(temp) ON COMMIT DROP AS SELECT * FROM \(table) WITH NO DATA")
-            try copy(db, select: select, into: temp, columns: columns, fixed: ["source_id": String(sourceID)])
+            try link.rows(PostgresQuery(unsafeSQL: "DELETE FROM sessions WHERE id = ANY($1)", binds: staged))
+        }
+        let ids = "(SELECT id FROM sessions WHERE source_id = \(stagedID))"
+        let tables: [(String, [(String, CopyKind)], String)] = [
+            ("sessions", [("source_id", .int)] + Self.sessionColumns, "SELECT * FROM sessions WHERE source_id = \(stagedID)"),
+            ("session_operations", Self.operationColumns, "SELECT * FROM session_operations WHERE session_id IN \(ids) ORDER BY session_id, position"),
+            ("findings", Self.findingColumns, "SELECT * FROM findings WHERE session_id IN \(ids) ORDER BY session_id, position"),
+            ("session_algorithms_offered", Self.offerColumns, "SELECT * FROM session_algorithms_offered WHERE session_id IN \(ids)"),
+        ]
+        for (table, columns, select) in tables {
+            let t0 = Date()
+            try copy(db, select: select, into: table, columns: columns, fixed: ["source_id": String(sourceID)])
             Self.timing("\(table) copied", since: t0)
-            t0 = Date()
-            let cols = columns.map { Self.quoted($0.0) }.joined(separator: ", ")
-            try link.rows(PostgresQuery(unsafeSQL: "INSERT INTO \(table) (\(cols)) SELECT \(cols) FROM \(temp) ON CONFLICT (\(key)) DO NOTHING"))
-            Self.timing("\(table) inserted", since: t0)
         }
-        var t0 = Date()
         // A link's source by its content (a rotated log's next file is a source of its own, loaded before).
-        if direct {
-            var here: [Int64: Int64] = [:]
-            let staged = try Row.fetchAll(db, sql: "SELECT id, content_hash FROM sources").map { ($0["id"] as Int64, $0["content_hash"] as String) }
-            var binds = PostgresBindings()
-            binds.append(staged.map(\.1))
-            let stored = try link.rows(PostgresQuery(unsafeSQL: "SELECT content_hash, id FROM sources WHERE content_hash = ANY($1)", binds: binds))
-            let idByHash = Dictionary(try stored.map { try $0.decode((String, Int64).self) }, uniquingKeysWith: { a, _ in a })
-            for (id, hash) in staged { if let pg = idByHash[hash] { here[id] = pg } }
-            try copyEvidence(db, stagedID: stagedID, sourceIDs: here)
-            Self.timing("evidence copied", since: t0)
-            return
-        }
-        try link.execute("""
-            CREATE TEMP TABLE staged_evidence (session_id TEXT, position INTEGER, fact TEXT, item INTEGER, source_hash TEXT, line INTEGER, seq INTEGER,
-              byte_offset BIGINT) ON COMMIT DROP
-            """)
-        try copy(db, select: """
-            SELECT e.session_id, e.position, e.fact, e.item, s.content_hash AS source_hash, e.line, e.seq, e.byte_offset
-            FROM evidence e JOIN sources s ON s.id = e.source_id WHERE e.session_id IN \(ids) ORDER BY e.session_id, e.position
-            """, into: "staged_evidence", columns: Self.stagedEvidenceColumns)
+        let t0 = Date()
+        var here: [Int64: Int64] = [:]
+        let sources = try Row.fetchAll(db, sql: "SELECT id, content_hash FROM sources").map { ($0["id"] as Int64, $0["content_hash"] as String) }
+        var hashes = PostgresBindings()
+        hashes.append(sources.map(\.1))
+        let stored = try link.rows(PostgresQuery(unsafeSQL: "SELECT content_hash, id FROM sources WHERE content_hash = ANY($1)", binds: hashes))
+        let idByHash = Dictionary(try stored.map { try $0.decode((String, Int64).self) }, uniquingKeysWith: { a, _ in a })
+        for (id, hash) in sources { if let pg = idByHash[hash] { here[id] = pg } }
+        try copyEvidence(db, stagedID: stagedID, sourceIDs: here)
         Self.timing("evidence copied", since: t0)
-        t0 = Date()
-        try link.rows("""
-            INSERT INTO evidence_links (session_id, position, fact, item, source_id, line, seq, byte_offset)
-            SELECT t.session_id, t.position, t.fact, t.item, s.id, t.line, t.seq, t.byte_offset FROM staged_evidence t JOIN sources s ON s.content_hash = t.source_hash
-            ON CONFLICT (session_id, position) DO NOTHING
-            """)
-        Self.timing("evidence inserted", since: t0)
     }
 
     /// COPYs the links of a staged source's sessions into `evidence_links`;
-    /// `sourceIDs` gives the source ids here of the staged ones, and a link to
-    /// another fails the COPY with `Conflict`.
+    /// `sourceIDs` gives the source ids here of the staged ones. A link to a
+    /// source not stored here is left out (its position stays unused).
     private func copyEvidence(_ db: Database, stagedID: Int64, sourceIDs: [Int64: Int64]) throws {
         guard try Bool.fetchOne(db, sql: """
             SELECT EXISTS (SELECT 1 FROM evidence_rows e JOIN session_rows s ON s.id = e.session_id WHERE s.source_id = ?)
@@ -277,9 +245,7 @@ extension PostgresStore: StagedLoadTarget {
         var text = CopyText()
         try link.copy(into: "evidence_links", columns: ["session_id", "position", "fact", "item", "source_id", "line", "seq", "byte_offset"]) { send in
             try EvidenceRows.forEachLink(db, sessionsOf: stagedID) { session, position, l in
-                guard let source = sourceIDs[l.sourceID] else {
-                    throw PostgresLink.Conflict(description: "a link names a source that is not stored here")
-                }
+                guard let source = sourceIDs[l.sourceID] else { return }
                 text.text(session); text.int(position); text.text(l.fact.rawValue); text.int(l.item); text.int(source)
                 text.int(l.line); text.int(l.seq); text.int(l.offset)
                 text.endRow()
@@ -288,11 +254,6 @@ extension PostgresStore: StagedLoadTarget {
             if text.count > 0 { try send(text.take()) }
         }
     }
-
-    static let stagedEvidenceColumns: [(String, CopyKind)] = [
-        ("session_id", .text), ("position", .int), ("fact", .text), ("item", .int), ("source_hash", .text), ("line", .int), ("seq", .int),
-        ("byte_offset", .int),
-    ]
 
     /// COPYs the rows of a staging query, in chunks of about 1 MiB, as it reads
     /// them. `fixed` replaces a column's value (the source id, which differs

@@ -66,7 +66,8 @@ public struct SyslogFramer {
                 if j - i < 10, pending[j] == 0x20, pending[j + 1] == 0x3C {
                     let body = j + 1
                     if pending.count - body >= n {
-                        emitCounted(pending, body, body + n, length: n, emit)
+                        // Whole in what was read, yet maybe longer than the limit: cut all the same.
+                        emitCounted(pending, body, body + min(n, maxBytes), length: n, emit)
                         i = body + n
                         continue
                     }

@@ -42,11 +42,15 @@ final class SyslogFrameTests: XCTestCase {
 
     func testOversizedMessagesAreCutWithANoteAndTheStreamGoesOn() {
         let long = "<30>" + String(repeating: "x", count: 5000)
-        let counted = frames(Array("\(long.utf8.count) \(long)\(m2.utf8.count) \(m2)".utf8), step: 333, max: 100)
-        XCTAssertEqual(counted.count, 2)
-        XCTAssertEqual(counted[0].bytes.count, 100)
-        XCTAssertTrue(counted[0].note?.contains("5004 bytes cut") == true, counted[0].note ?? "")
-        XCTAssertEqual(text([counted[1]]), [m2])
+        let stream = Array("\(long.utf8.count) \(long)\(m2.utf8.count) \(m2)".utf8)
+        // In pieces, and whole in one read (found by FuzzSyslogFrames: the whole frame passed uncut).
+        for step in [333, stream.count] {
+            let counted = frames(stream, step: step, max: 100)
+            XCTAssertEqual(counted.count, 2, "step \(step)")
+            XCTAssertEqual(counted[0].bytes.count, 100, "step \(step)")
+            XCTAssertTrue(counted[0].note?.contains("5004 bytes cut") == true, counted[0].note ?? "")
+            XCTAssertEqual(text([counted[1]]), [m2])
+        }
         let lines = frames(Array((long + "\n" + m1 + "\n").utf8), step: 97, max: 100)
         XCTAssertEqual(lines.count, 2)
         XCTAssertEqual(lines[0].bytes.count, 100)

@@ -140,6 +140,31 @@ final class PostgresStoreTests: TemporaryDirectoryTestCase {
         try assertSameRows(pg, whole, "grown in two runs vs read once")
     }
 
+    /// Two copies of a log that differ in their last line are two sources
+    /// with the same sessions: the later source's rows replace them whole, as
+    /// SQLite replaces them.
+    func testSessionsAnotherSourceHoldsKeepTheirFirstRows() throws {
+        let pg = try database("shared")
+        let sq = sqlite("shared.db")
+        let log = try String(contentsOfFile: Paths.sample("sftpplus/dev-ts-first-5.26.log"), encoding: .utf8)
+        let a = dir.appendingPathComponent("a").path, b = dir.appendingPathComponent("b").path
+        for d in [a, b] { try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true) }
+        try log.write(toFile: a + "/server.log", atomically: true, encoding: .utf8)
+        try (String(log.dropLast(2)) + "X\n").write(toFile: b + "/server.log", atomically: true, encoding: .utf8)
+        for db in [pg, sq] {
+            try ingest(db, [a + "/server.log"])
+            try ingest(db, [b + "/server.log"])
+        }
+        XCTAssertEqual(try TestPostgres.psql("SELECT count(*) FROM sources", database: pg), "2")
+        func held(by copy: String) throws -> String {
+            try TestPostgres.psql("SELECT count(*) FROM sessions s JOIN sources o ON o.id = s.source_id WHERE o.name LIKE '%/\(copy)/server.log'", database: pg)
+        }
+        XCTAssertEqual(try held(by: "a"), "0", "every session of the first copy is one the second replaced")
+        XCTAssertNotEqual(try held(by: "b"), "0")
+        XCTAssertEqual(try TestPostgres.psql("SELECT count(*) FROM evidence_links l JOIN sessions s ON s.id = l.session_id WHERE l.source_id <> s.source_id", database: pg), "0")
+        try assertSameRows(pg, sq, "sessions held by another source")
+    }
+
     /// Four ingesters at once, over overlapping inputs, store what one ingest
     /// of their union stores: each content once, with no lock between them.
     func testFourConcurrentIngestsStoreTheirUnionOnce() throws {
