@@ -143,7 +143,7 @@ final class PostgresStoreTests: TemporaryDirectoryTestCase {
     /// Two copies of a log that differ in their last line are two sources
     /// with the same sessions: the later source's rows replace them whole, as
     /// SQLite replaces them.
-    func testSessionsAnotherSourceHoldsKeepTheirFirstRows() throws {
+    func testASessionAnotherSourceHoldsIsReplacedAsInSQLite() throws {
         let pg = try database("shared")
         let sq = sqlite("shared.db")
         let log = try String(contentsOfFile: Paths.sample("sftpplus/dev-ts-first-5.26.log"), encoding: .utf8)
