@@ -15,8 +15,8 @@ enum FollowThreads {
 
     /// `start(name)` runs on the file's thread; errors go to `failed`. With
     /// `scan`, logs that appear in the named directories are followed as well,
-    /// until the user interrupts.
-    static func run(_ files: [String], scan: NewFileScan? = nil, command: String, start: @escaping @Sendable (String) throws -> Follower,
+    /// until the user interrupts, each said on stderr as `command` unless `quiet`.
+    static func run(_ files: [String], scan: NewFileScan? = nil, command: String, quiet: Bool = false, start: @escaping @Sendable (String) throws -> Follower,
                     failed: @escaping @Sendable (String, Error) -> Void) throws {
         guard !files.contains("-") else { throw ValidationError("--follow needs files; standard input is read to its end without it") }
         FollowControl.installSignalHandlers()
@@ -49,7 +49,7 @@ enum FollowThreads {
                 tick += 1
                 guard tick % 5 == 0 else { continue }
                 for name in scan.newFiles() {
-                    Terminal.note("following \(name), new in its directory", command: command)
+                    if !quiet { Terminal.note("following \(name), new in its directory", command: command) }
                     spawn(name)
                 }
             }

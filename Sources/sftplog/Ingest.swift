@@ -133,7 +133,7 @@ struct Ingest: ParsableCommand {
         let terms = SharedTerms()
         // Created (or migrated) once, before the threads open it together.
         try LogStore.openForWriting(path).finishWriting()
-        try FollowThreads.run(files, scan: scan, command: "ingest", start: { name in
+        try FollowThreads.run(files, scan: scan, command: "ingest", quiet: quiet, start: { name in
             let queue = try LogStore.openForWriting(path)
             let ingestor = Ingestor(store: queue, stream: RecordStream(options: options, catalog: catalog))
             ingestor.sharedTerms = terms

@@ -26,13 +26,13 @@ final class FollowTests: XCTestCase {
         try h.close()
     }
 
-    func start(_ args: [String], stdout: FileHandle? = nil, env: [String: String] = [:]) throws -> Process {
+    func start(_ args: [String], stdout: FileHandle? = nil, stderr: FileHandle? = nil, env: [String: String] = [:]) throws -> Process {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: CLI.binary)
         p.arguments = args
         p.environment = CLI.environment(env)
         p.standardOutput = stdout ?? FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
+        p.standardError = stderr ?? FileHandle.nullDevice
         try p.run()
         return p
     }
@@ -133,7 +133,11 @@ final class FollowTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
         let db = dir.appendingPathComponent("follow.db").path
         try append(lines[0..<30], to: logs + "/node-a.log")
-        let p = try start(["ingest", "--follow", "--db", db, logs])
+        // With --quiet, not even the new log is announced.
+        let errPath = dir.appendingPathComponent("stderr.txt").path
+        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
+        let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+        let p = try start(["ingest", "--follow", "--quiet", "--db", db, logs], stderr: err)
         defer { if p.isRunning { p.terminate() } }
         try eventually("the log there at the start") { try records(db) == 30 }
         try append(lines[30..<104], to: logs + "/node-b.log")
@@ -142,6 +146,7 @@ final class FollowTests: XCTestCase {
         p.waitUntilExit()
         XCTAssertEqual(p.terminationStatus, 0)
         XCTAssertEqual(try records(db, "SELECT count(*) FROM sources WHERE name LIKE '%/node-b.log'"), 1)
+        XCTAssertEqual(try String(contentsOfFile: errPath, encoding: .utf8), "")
     }
 
     /// A database kept in the directory it is fed from is not read as a log of
