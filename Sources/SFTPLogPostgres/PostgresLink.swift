@@ -161,8 +161,8 @@ final class PostgresLink: Sendable {
 
     static let closed = StoreError.server(location: "", reason: "the server closed the connection")
 
-    /// A row whose key is stored already (SQLSTATE 23505), for a caller that
-    /// has a slower way that keeps the first row instead.
+    /// A row whose key is stored already (SQLSTATE 23505): another writer
+    /// stored it meanwhile, and the caller may try again.
     struct Conflict: Error, CustomStringConvertible {
         let description: String
     }
@@ -273,8 +273,6 @@ enum PostgresText {
     }
 }
 
-/// Text-format COPY rows: tab-separated, `\N` for NULL, backslash escapes for
-/// the bytes COPY treats specially, `\\x…` for bytea, NUL as `PostgresText` says.
 /// Runs a task's jobs on a connection's event loop. `copy` feeds PostgresNIO's
 /// COPY writer from such a task, so that the writer finds itself on its loop and
 /// checks the connection's state at once, in the same turn as the caller's check
@@ -291,6 +289,8 @@ final class LoopExecutor: TaskExecutor {
     }
 }
 
+/// Text-format COPY rows: tab-separated, `\N` for NULL, backslash escapes for
+/// the bytes COPY treats specially, `\\x…` for bytea, NUL as `PostgresText` says.
 struct CopyText {
     private(set) var bytes: [UInt8] = []
     private var first = true

@@ -82,16 +82,22 @@ extension PostgresStore: StagedLoadTarget {
             try loadCatalog(db)
             var out: [(Int64, StagedLoadOutcome)] = []
             let sources = try Row.fetchAll(db, sql: "SELECT * FROM sources ORDER BY id")
+            // Evidence links name staged sources: their ids here, those stored before this
+            // run found once by content, then each one as it is loaded.
+            var ids = try storedIDs(of: sources)
             for s in sources {
                 let stagedID: Int64 = s["id"]
                 let t0 = Date()
                 let outcome: StagedLoadOutcome
                 do {
-                    outcome = try link.transaction { try loadSource(db, s, stagedID: stagedID, prefixHash: prefixHash) }
+                    outcome = try link.transaction { try loadSource(db, s, stagedID: stagedID, prefixHash: prefixHash, ids: &ids) }
                 } catch is PostgresLink.Conflict {
                     // Another ingester stored one of its sessions meanwhile: now that it
                     // is committed, this source's rows replace it, as they would have.
-                    outcome = try link.transaction { try loadSource(db, s, stagedID: stagedID, prefixHash: prefixHash) }
+                    outcome = try link.transaction { try loadSource(db, s, stagedID: stagedID, prefixHash: prefixHash, ids: &ids) }
+                }
+                switch outcome {
+                case .added(let id, _), .grown(let id, _), .alreadyStored(let id): ids.here[stagedID] = id
                 }
                 Self.timing("source \(stagedID) loaded and committed", since: t0)
                 out.append((stagedID, outcome))
@@ -112,9 +118,28 @@ extension PostgresStore: StagedLoadTarget {
         }
     }
 
+    /// The staged sources' ids: in the staging file, and here for those stored here.
+    struct SourceIDs {
+        let staged: Set<Int64>
+        var here: [Int64: Int64]
+    }
+
+    /// Which of the staged sources are stored here already (by content), read once for the whole load.
+    private func storedIDs(of sources: [Row]) throws -> SourceIDs {
+        let staged = sources.map { ($0["id"] as Int64, $0["content_hash"] as String) }
+        var hashes = PostgresBindings()
+        hashes.append(staged.map(\.1))
+        let stored = try link.rows(PostgresQuery(unsafeSQL: "SELECT content_hash, id FROM sources WHERE content_hash = ANY($1)", binds: hashes))
+        let idByHash = Dictionary(try stored.map { try $0.decode((String, Int64).self) }, uniquingKeysWith: { a, _ in a })
+        var here: [Int64: Int64] = [:]
+        for (id, hash) in staged { if let pg = idByHash[hash] { here[id] = pg } }
+        return SourceIDs(staged: Set(staged.map(\.0)), here: here)
+    }
+
     /// A session stored by another ingester while this one copies its own
     /// fails the load with `Conflict` (the caller loads it again).
-    private func loadSource(_ db: Database, _ s: Row, stagedID: Int64, prefixHash: (String, Int64) -> String?) throws -> StagedLoadOutcome {
+    private func loadSource(_ db: Database, _ s: Row, stagedID: Int64, prefixHash: (String, Int64) -> String?,
+                            ids: inout SourceIDs) throws -> StagedLoadOutcome {
         let hash: String = s["content_hash"], name: String = s["name"], bytes: Int64 = s["bytes"]
         if let id = try link.rows("SELECT id FROM sources WHERE content_hash = \(hash)").first?.decode(Int64.self) {
             return .alreadyStored(sourceID: id)
@@ -177,7 +202,8 @@ extension PostgresStore: StagedLoadTarget {
             records = try copyRecords(db, stagedID: stagedID, into: "records", sourceID: sourceID)
             Self.timing("records copied", since: t0)
         }
-        try replaceSessions(db, stagedID: stagedID, sourceID: sourceID)
+        ids.here[stagedID] = sourceID
+        try replaceSessions(db, stagedID: stagedID, sourceID: sourceID, ids: ids)
         return grown == nil ? .added(sourceID: sourceID, records: records) : .grown(sourceID: sourceID, records: records)
     }
 
@@ -197,15 +223,15 @@ extension PostgresStore: StagedLoadTarget {
     /// into their tables. A session stored for another source (the same
     /// session in another copy of a log) is replaced whole, rows and child
     /// rows, as SQLite replaces it.
-    private func replaceSessions(_ db: Database, stagedID: Int64, sourceID: Int64) throws {
-        for t in ["session_operations", "findings", "session_algorithms_offered", "evidence_links"] {
+    private func replaceSessions(_ db: Database, stagedID: Int64, sourceID: Int64, ids sources: SourceIDs) throws {
+        for t in Self.sessionChildTables {
             try link.rows(PostgresQuery(unsafeSQL: "DELETE FROM \(t) WHERE session_id IN (SELECT id FROM sessions WHERE source_id = \(sourceID))"))
         }
         try link.rows("DELETE FROM sessions WHERE source_id = \(sourceID)")
         var staged = PostgresBindings()
         staged.append(try String.fetchAll(db, sql: "SELECT id FROM sessions WHERE source_id = ?", arguments: [stagedID]))
         if try !link.rows(PostgresQuery(unsafeSQL: "SELECT 1 FROM sessions WHERE id = ANY($1) LIMIT 1", binds: staged)).isEmpty {
-            for t in ["session_operations", "findings", "session_algorithms_offered", "evidence_links"] {
+            for t in Self.sessionChildTables {
                 try link.rows(PostgresQuery(unsafeSQL: "DELETE FROM \(t) WHERE session_id = ANY($1)", binds: staged))
             }
             try link.rows(PostgresQuery(unsafeSQL: "DELETE FROM sessions WHERE id = ANY($1)", binds: staged))
@@ -222,30 +248,26 @@ extension PostgresStore: StagedLoadTarget {
             try copy(db, select: select, into: table, columns: columns, fixed: ["source_id": String(sourceID)])
             Self.timing("\(table) copied", since: t0)
         }
-        // A link's source by its content (a rotated log's next file is a source of its own, loaded before).
+        // A link's source by its id here (a rotated log's next file is a source of its own, loaded before).
         let t0 = Date()
-        var here: [Int64: Int64] = [:]
-        let sources = try Row.fetchAll(db, sql: "SELECT id, content_hash FROM sources").map { ($0["id"] as Int64, $0["content_hash"] as String) }
-        var hashes = PostgresBindings()
-        hashes.append(sources.map(\.1))
-        let stored = try link.rows(PostgresQuery(unsafeSQL: "SELECT content_hash, id FROM sources WHERE content_hash = ANY($1)", binds: hashes))
-        let idByHash = Dictionary(try stored.map { try $0.decode((String, Int64).self) }, uniquingKeysWith: { a, _ in a })
-        for (id, hash) in sources { if let pg = idByHash[hash] { here[id] = pg } }
-        try copyEvidence(db, stagedID: stagedID, sourceIDs: here)
+        try copyEvidence(db, stagedID: stagedID, sources: sources)
         Self.timing("evidence copied", since: t0)
     }
 
-    /// COPYs the links of a staged source's sessions into `evidence_links`;
-    /// `sourceIDs` gives the source ids here of the staged ones. A link to a
-    /// source not stored here is left out (its position stays unused).
-    private func copyEvidence(_ db: Database, stagedID: Int64, sourceIDs: [Int64: Int64]) throws {
+    /// The tables whose rows belong to a session.
+    static let sessionChildTables = ["session_operations", "findings", "session_algorithms_offered", "evidence_links"]
+
+    /// COPYs the links of a staged source's sessions into `evidence_links`,
+    /// with their sources' ids here. A link to a source not stored here is
+    /// left out (its position stays unused).
+    private func copyEvidence(_ db: Database, stagedID: Int64, sources: SourceIDs) throws {
         guard try Bool.fetchOne(db, sql: """
             SELECT EXISTS (SELECT 1 FROM evidence_rows e JOIN session_rows s ON s.id = e.session_id WHERE s.source_id = ?)
             """, arguments: [stagedID]) == true else { return }
         var text = CopyText()
         try link.copy(into: "evidence_links", columns: ["session_id", "position", "fact", "item", "source_id", "line", "seq", "byte_offset"]) { send in
-            try EvidenceRows.forEachLink(db, sessionsOf: stagedID) { session, position, l in
-                guard let source = sourceIDs[l.sourceID] else { return }
+            try EvidenceRows.forEachLink(db, sessionsOf: stagedID, stored: sources.staged) { session, position, l in
+                guard let source = sources.here[l.sourceID] else { return }
                 text.text(session); text.int(position); text.text(l.fact.rawValue); text.int(l.item); text.int(source)
                 text.int(l.line); text.int(l.seq); text.int(l.offset)
                 text.endRow()

@@ -152,10 +152,11 @@ package enum EvidenceRows {
     /// Every link of a source's sessions, as the `evidence` view gives them
     /// (sessions in `ORDER BY session_id` order, then by position), decoded
     /// here: the view's window functions were most of reading them back. As
-    /// in the view, a link to a source that is not stored is left out.
-    package static func forEachLink(_ db: Database, sessionsOf sourceID: Int64,
+    /// in the view, a link to a source that is not stored is left out:
+    /// `stored` holds the ids in `sources` (read once by a caller that reads
+    /// the links of every source).
+    package static func forEachLink(_ db: Database, sessionsOf sourceID: Int64, stored: Set<Int64>,
                                    _ body: (_ session: String, _ position: Int, EvidenceLink) throws -> Void) throws {
-        let stored = Set(try Int64.fetchAll(db, sql: "SELECT id FROM sources"))
         let rows = try RawRows(db, sql: """
             SELECT e.session_id, e.links FROM evidence_rows e JOIN session_rows s ON s.id = e.session_id
             WHERE s.source_id = ? ORDER BY e.session_id
