@@ -46,7 +46,8 @@ public final class EventCatalog: Sendable {
         for e in events { byID[e.id] = e }
         self.events = byID
         self.groups = groups.map { (name: $0.0, documentedIn: $0.1) }
-        let newest = byID.values.flatMap { $0.variants.flatMap(\.documentedIn) }.compactMap(SFTPPlusVersion.init).max()
+        // The first newest in the order of every wording's documentedIn, as read there.
+        let newest = byID.values.flatMap { $0.variants.compactMap(\.newestDocumented) }.max()
             ?? SFTPPlusVersion("0.0.0")!
         newestDocumented = newest
         var ranges: [String: [Int: VersionRange]] = [:]

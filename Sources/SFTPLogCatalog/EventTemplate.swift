@@ -22,6 +22,8 @@ public final class EventTemplate: EventWording {
     public let literalLength: Int
     /// Versions whose documentation lists this wording (or logs showed it).
     public let documentedRange: VersionRange?
+    /// The newest of `documentedIn` (the first listed of equals), read once here.
+    let newestDocumented: SFTPPlusVersion?
     /// Field names the message's values get typed as numbers for, and where a leading space is trimmed.
     let numericFieldMask: [Bool]
     let trimFieldMask: [Bool]
@@ -45,7 +47,9 @@ public final class EventTemplate: EventWording {
         self.documentedIn = documentedIn; self.seenIn = seenIn; self.inferred = inferred; self.description = description
         pieces = EventTemplate.compile(template)
         literalLength = pieces.reduce(0) { if case .literal(let l) = $1 { return $0 + l.count }; return $0 }
-        let versions = (documentedIn + seenIn).compactMap(SFTPPlusVersion.init).sorted()
+        let documented = documentedIn.compactMap(SFTPPlusVersion.init)
+        newestDocumented = documented.max()
+        let versions = (documented + seenIn.compactMap(SFTPPlusVersion.init)).sorted()
         documentedRange = versions.first.map { VersionRange(lower: $0, upper: versions.last!) }
         var numeric: [Bool] = [], trim: [Bool] = []
         for (k, p) in pieces.enumerated() {

@@ -8,6 +8,14 @@ public struct SFTPPlusVersion: Comparable, Hashable, Sendable, CustomStringConve
     public let label: String
 
     public init?(_ label: String) {
+        // Plain labels ("4.26.2"), nearly all the catalogue's tens of thousands, read
+        // without splitting: the general way below was half of every command's start.
+        if let nums = SFTPPlusVersion.plainParts(label) {
+            self.parts = nums
+            self.dev = nil
+            self.label = label
+            return
+        }
         var nums: [Int] = []
         var dev: Int? = nil
         for piece in label.split(separator: ".") {
@@ -20,6 +28,34 @@ public struct SFTPPlusVersion: Comparable, Hashable, Sendable, CustomStringConve
         self.parts = nums
         self.dev = dev
         self.label = label
+    }
+
+    /// The parts of a label of digits and dots only, padded to three, as the
+    /// general reading gives them (empty pieces skipped); nil for anything else.
+    static func plainParts(_ label: String) -> [Int]? {
+        let read = label.utf8.withContiguousStorageIfAvailable { bytes -> [Int]? in
+            var nums: [Int] = []
+            nums.reserveCapacity(4)
+            var n = 0, digits = 0
+            for b in bytes {
+                if b == UInt8(ascii: ".") {
+                    if digits > 0 { nums.append(n) }
+                    n = 0; digits = 0
+                } else if b >= UInt8(ascii: "0"), b <= UInt8(ascii: "9") {
+                    // Longer pieces could overflow: the general reading decides those.
+                    guard digits < 18 else { return nil }
+                    n = n * 10 + Int(b - UInt8(ascii: "0"))
+                    digits += 1
+                } else {
+                    return nil
+                }
+            }
+            if digits > 0 { nums.append(n) }
+            guard !nums.isEmpty else { return nil }
+            while nums.count < 3 { nums.append(0) }
+            return nums
+        }
+        return read ?? nil
     }
 
     public var description: String { label }

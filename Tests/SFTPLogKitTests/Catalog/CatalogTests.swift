@@ -144,6 +144,25 @@ final class CatalogTests: XCTestCase {
         XCTAssertTrue(EventCatalog.genericFields("nothing to see here").isEmpty)
     }
 
+    func testVersionLabelsReadTheSameWhicheverWayTheyTake() {
+        // Plain labels take the quick reading, the rest the general one: both as the general one always read them.
+        let cases: [(String, [Int]?, Int?)] = [
+            ("4.26.2", [4, 26, 2], nil), ("5", [5, 0, 0], nil), ("3.30", [3, 30, 0], nil), ("1..2", [1, 2, 0], nil),
+            ("007.1.", [7, 1, 0], nil), ("1.2.3.4", [1, 2, 3, 4], nil), ("5.11.0.dev0", [5, 11, 0], 0),
+            ("4.0.0.dev3.dev7", [4, 0, 0], 7), ("+1.2", [1, 2, 0], nil), ("123456789012345678901.1", nil, nil),
+            ("999999999999999999.1", [999_999_999_999_999_999, 1, 0], nil), ("", nil, nil), (".", nil, nil),
+            ("dev1", nil, nil), ("4.x", nil, nil), ("4.26.2 ", nil, nil), ("٤.٢", nil, nil),
+        ]
+        for (label, parts, dev) in cases {
+            let v = SFTPPlusVersion(label)
+            XCTAssertEqual(v?.parts, parts, label)
+            XCTAssertEqual(v?.dev, dev, label)
+            if let v { XCTAssertEqual(v.label, label) }
+        }
+        XCTAssertTrue(SFTPPlusVersion("5.11.0.dev0")! < SFTPPlusVersion("5.11.0")!)
+        XCTAssertEqual(SFTPPlusVersion("5.11"), SFTPPlusVersion("5.11"))
+    }
+
     func testVersionInferenceOfEachSample() throws {
         func versions(_ file: String) throws -> VersionRange? {
             let resolver = SourceResolver(catalog: catalog)
