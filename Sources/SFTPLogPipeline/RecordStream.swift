@@ -105,8 +105,8 @@ final class RecordCompletion {
 /// most of a record's cost, and `audit` reads only the events that carry a
 /// connection, its authentication and its algorithms.
 public struct ResolutionNeeds: Sendable {
-    let wanted: Set<String>
-    let known: Set<String>
+    /// Per ID the catalogue knows: whether the answer needs it resolved.
+    let wanted: EventIDTable<Bool>
     /// File operations are resolved (answers that show them or their outcomes).
     public let operations: Bool
 
@@ -121,14 +121,14 @@ public struct ResolutionNeeds: Sendable {
         for (id, e) in catalog.events where e.variants.contains(where: { !sessionFields.isDisjoint(with: $0.fields) }) {
             ids.insert(id)
         }
-        wanted = ids
-        known = Set(catalog.events.keys)
+        wanted = EventIDTable(Dictionary(uniqueKeysWithValues: catalog.events.keys.map { ($0, ids.contains($0)) }))
         self.operations = operations
     }
 
     func skips(_ r: borrowing Record) -> Bool {
         guard r.kind == .sftpplusEvent, let id = r.eventID else { return false }
-        return known.contains(id) && !wanted.contains(id)
+        // Known to the catalogue and not wanted.
+        return wanted[id] == false
     }
 }
 

@@ -45,7 +45,7 @@ public struct SessionRules: Sendable {
             serverOpen || serverClose || serverNegotiation || authSuccess || authFailure || client || clientNegotiation
         }
     }
-    private var roles: [String: Role] = [:]
+    private var roles = EventIDTable<Role>([:])
     static let noRole = Role()
 
     @inline(__always) public func role(_ id: String) -> Role { roles[id] ?? SessionRules.noRole }
@@ -62,7 +62,7 @@ public struct SessionRules: Sendable {
             x.operation = operations[id]
             r[id] = x
         }
-        roles = r
+        roles = EventIDTable(r)
     }
 
     /// Events whose field values the session builder reads.
