@@ -2,21 +2,63 @@ import Foundation
 
 /// A timestamp as a log wrote it: calendar fields, the fraction digits exactly as
 /// written, and the offset only when the source gave one (never invented).
+///
+/// Plain data, without a reference: every record carries one and is copied on
+/// its way to sessions, and copying one that held its fraction as a String (a
+/// reference to count) was a twentieth of the parsing thread.
 public struct LogTimestamp: Equatable, Sendable {
     public var year: Int, month: Int, day: Int
     public var hour: Int, minute: Int, second: Int
-    /// Fraction digits as written ("511" for .511), empty when none.
-    public var fraction: String
+    /// The fraction digits as a number and how many were written ("098": 98 and 3).
+    private var fractionNumber: UInt64
+    private var fractionWidth: UInt8
     /// Offset from UTC in seconds; nil when the source wrote none.
     public var offsetSeconds: Int?
     /// The source wrote `Z` (kept so the rendering matches the source).
     public var zulu: Bool
 
+    /// The most fraction digits kept (what a UInt64 holds): scanners read no more
+    /// than nine; Unix seconds written with more are cut here.
+    public static let maxFractionDigits = 19
+
+    /// `fraction`: its leading ASCII digits, at most `maxFractionDigits` of them.
     public init(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int,
                 fraction: String = "", offsetSeconds: Int? = nil, zulu: Bool = false) {
+        var n: UInt64 = 0, width: UInt8 = 0
+        for c in fraction.utf8 {
+            guard c >= 0x30, c <= 0x39, width < LogTimestamp.maxFractionDigits else { break }
+            n = n * 10 + UInt64(c - 0x30)
+            width += 1
+        }
+        self.init(year: year, month: month, day: day, hour: hour, minute: minute, second: second,
+                  fractionNumber: n, fractionWidth: width, offsetSeconds: offsetSeconds, zulu: zulu)
+    }
+
+    /// Callers give at most `maxFractionDigits` digits (`fractionNumber` below 10^width).
+    init(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int,
+         fractionNumber: UInt64, fractionWidth: UInt8, offsetSeconds: Int?, zulu: Bool) {
         self.year = year; self.month = month; self.day = day
         self.hour = hour; self.minute = minute; self.second = second
-        self.fraction = fraction; self.offsetSeconds = offsetSeconds; self.zulu = zulu
+        self.fractionNumber = fractionNumber; self.fractionWidth = fractionWidth
+        self.offsetSeconds = offsetSeconds; self.zulu = zulu
+    }
+
+    /// Fraction digits as written ("511" for .511), empty when none.
+    public var fraction: String {
+        guard fractionWidth > 0 else { return "" }
+        return String(unsafeUninitializedCapacity: Int(fractionWidth)) { b in
+            writeFraction(b, 0)
+            return Int(fractionWidth)
+        }
+    }
+
+    /// How many fraction digits were written.
+    public var fractionCount: Int { Int(fractionWidth) }
+
+    /// Writes the fraction's digits at `at` (room for `fractionCount`).
+    @inline(__always) func writeFraction(_ b: UnsafeMutableBufferPointer<UInt8>, _ at: Int) {
+        var x = fractionNumber, k = Int(fractionWidth)
+        while k > 0 { k -= 1; b[at + k] = UInt8(truncatingIfNeeded: x % 10) &+ 0x30; x /= 10 }
     }
 
     /// Writes `v` as exactly `width` digits (callers check 0 <= v < 10^width).
@@ -40,16 +82,17 @@ public struct LogTimestamp: Equatable, Sendable {
     /// ISO-8601 rendering with `T`, the source's precision and offset. Written into
     /// one buffer: concatenating padded pieces was a tenth of the ingest's parse thread.
     public var iso: String {
-        let fractionCount = fraction.utf8.count
+        let fractionCount = self.fractionCount
         guard (0...9999).contains(year), (0...99).contains(month), (0...99).contains(day), (0...99).contains(hour),
-              (0...99).contains(minute), (0...99).contains(second), fractionCount <= 18,
+              (0...99).contains(minute), (0...99).contains(second), fractionCount <= 19,
               abs(offsetSeconds ?? 0) < 100 * 3600 else { return isoByPieces }
         return String(unsafeUninitializedCapacity: 48) { b in
             var i = 0
             LogTimestamp.dateTime(year, month, day, hour, minute, second, b, &i)
             if fractionCount > 0 {
                 b[i] = 0x2E; i += 1
-                for c in fraction.utf8 { b[i] = c; i += 1 }
+                writeFraction(b, i)
+                i += fractionCount
             }
             if zulu { b[i] = 0x5A; i += 1 } else if let o = offsetSeconds {
                 b[i] = o < 0 ? 0x2D : 0x2B; i += 1
@@ -65,7 +108,7 @@ public struct LogTimestamp: Equatable, Sendable {
     var isoByPieces: String {
         var s = String(year).leftPadded(4) + "-" + String(month).leftPadded(2) + "-" + String(day).leftPadded(2)
         s += "T" + String(hour).leftPadded(2) + ":" + String(minute).leftPadded(2) + ":" + String(second).leftPadded(2)
-        if !fraction.isEmpty { s += "." + fraction }
+        if fractionWidth > 0 { s += "." + fraction }
         if zulu { s += "Z" } else if let o = offsetSeconds { s += LogTimestamp.renderOffset(o) }
         return s
     }
@@ -79,13 +122,12 @@ public struct LogTimestamp: Equatable, Sendable {
     var fractionValue: Double {
         // Digits over a power of ten: both exact up to 15 digits, so the one rounding
         // of the division gives what parsing "0.ddd" gives, without making a String.
-        var v = 0.0, scale = 1.0, n = 0
-        for c in fraction.utf8 {
-            guard c >= 0x30, c <= 0x39, n < 15 else { return Double("0." + fraction) ?? 0 }
-            v = v * 10 + Double(c &- 0x30); scale *= 10; n += 1
-        }
-        return v / scale
+        guard fractionWidth > 0 else { return 0 }
+        guard fractionWidth <= 15 else { return Double("0." + fraction) ?? 0 }
+        return Double(fractionNumber) / LogTimestamp.powersOfTen[Int(fractionWidth)]
     }
+
+    private static let powersOfTen: [Double] = (0...15).map { (0..<$0).reduce(1.0) { a, _ in a * 10 } }
 
     /// Seconds since the Unix epoch of the wall-clock fields read as UTC.
     package var wallEpoch: Double {
@@ -230,12 +272,12 @@ public enum TimestampScanner {
                   i + 5 < p.count, p[i + 5] == 0x3A, let s1 = number(p, i + 6, 2) else { return nil }
             h = h1; mi = m1; s = s1; i += 8
         }
-        var fraction = ""
+        var fraction: UInt64 = 0, fractionWidth: UInt8 = 0
         if i < p.count && (p[i] == 0x2E || p[i] == 0x2C) {  // . or ,
             var j = i + 1
-            while j < p.count, digit(p[j]) != nil, j - i <= 9 { j += 1 }
+            while j < p.count, let v = digit(p[j]), j - i <= 9 { fraction = fraction * 10 + UInt64(v); j += 1 }
             if j == i + 1 { return nil }
-            fraction = String(decoding: UnsafeBufferPointer(rebasing: p[(i + 1)..<j]), as: UTF8.self)
+            fractionWidth = UInt8(j - i - 1)
             i = j
         }
         var offset: Int? = nil
@@ -257,7 +299,7 @@ public enum TimestampScanner {
             }
         }
         let ts = LogTimestamp(year: y, month: mo, day: d, hour: h, minute: mi, second: s,
-                              fraction: fraction, offsetSeconds: offset, zulu: zulu)
+                              fractionNumber: fraction, fractionWidth: fractionWidth, offsetSeconds: offset, zulu: zulu)
         return ts.isValid ? (ts, i) : nil
     }
 

@@ -45,4 +45,27 @@ final class TimestampRenderingTests: XCTestCase {
         }
         XCTAssertEqual(LogTimestamp(year: 2025, month: 1, day: 1, hour: 0, minute: 0, second: 0).fractionValue, 0)
     }
+
+    func testFractionDigitsAreKeptAsWrittenLeadingZerosIncluded() {
+        for digits in ["0", "098", "000", "5", "123456789", "0000000000000000001", "9999999999999999999"] {
+            let ts = LogTimestamp(year: 2025, month: 1, day: 1, hour: 0, minute: 0, second: 0, fraction: digits)
+            XCTAssertEqual(ts.fraction, digits)
+            XCTAssertEqual(ts.fractionCount, digits.count)
+            XCTAssertEqual(ts.iso, "2025-01-01T00:00:00." + digits)
+        }
+        // Equal only with the same digits: "5" and "50" are different writings.
+        let a = LogTimestamp(year: 2025, month: 1, day: 1, hour: 0, minute: 0, second: 0, fraction: "5")
+        let b = LogTimestamp(year: 2025, month: 1, day: 1, hour: 0, minute: 0, second: 0, fraction: "50")
+        XCTAssertNotEqual(a, b)
+        XCTAssertEqual(a, LogTimestamp(year: 2025, month: 1, day: 1, hour: 0, minute: 0, second: 0, fraction: "5"))
+        // The scanner reads up to nine digits, as written.
+        let line = Array("2025-11-01T00:00:00.000120+02:00 30014".utf8)
+        let scanned = line.withUnsafeBufferPointer { TimestampScanner.iso($0, at: 0) }
+        XCTAssertEqual(scanned?.0.fraction, "000120")
+        XCTAssertEqual(scanned?.0.iso, "2025-11-01T00:00:00.000120+02:00")
+        // Unix seconds written with more digits than a timestamp keeps: the first nineteen.
+        let unix = TimestampScanner.unix("1762000000.12345678901234567890123")
+        XCTAssertEqual(unix?.fraction, "1234567890123456789")
+        XCTAssertEqual(TimestampScanner.unix("1762000000.25")?.iso, "2025-11-01T12:26:40.25Z")
+    }
 }
