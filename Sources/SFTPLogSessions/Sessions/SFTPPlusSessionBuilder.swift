@@ -17,8 +17,12 @@ public final class SFTPPlusSessionBuilder {
     let rules: SessionRules
     /// The file being read, and its source: a rotated log's next file continues
     /// the sessions still open (`continueInto`).
-    public private(set) var file: String
-    public private(set) var sourceID: Int64
+    public var file: String { currentFile }
+    public var sourceID: Int64 { currentSourceID }
+    /// Kept private (only this file reads and writes them), so that the optimiser
+    /// can drop the run-time exclusivity checks on reads made for every record.
+    private var currentFile: String
+    private var currentSourceID: Int64
     let zone: TimeZone
     /// A session under construction, boxed so updates never copy it.
     final class Box {
@@ -113,7 +117,7 @@ public final class SFTPPlusSessionBuilder {
     private var here = EvidenceLink(.outcome, line: 0)
 
     public init(rules: SessionRules, file: String, sourceID: Int64, timeZone: TimeZone, collectRefs: Bool = true) {
-        self.rules = rules; self.file = file; self.sourceID = sourceID; self.zone = timeZone; self.collectRefs = collectRefs
+        self.rules = rules; self.currentFile = file; self.currentSourceID = sourceID; self.zone = timeZone; self.collectRefs = collectRefs
     }
 
     static func field(_ r: Record, _ name: String?) -> String? {
@@ -135,8 +139,8 @@ public final class SFTPPlusSessionBuilder {
     /// Goes on with the next file of the same log (rotated): sessions open at
     /// the end of the one before continue; new ones are this file's.
     public func continueInto(file: String, sourceID: Int64) {
-        self.file = file
-        self.sourceID = sourceID
+        currentFile = file
+        currentSourceID = sourceID
     }
 
     private func open(_ s: SessionTimeline) -> Int {
@@ -182,7 +186,7 @@ public final class SFTPPlusSessionBuilder {
 
     private func isClientEvent(_ r: Record, _ role: SessionRules.Role) -> Bool {
         if role.client { return true }
-        return r.resolution?.fields.contains(where: { $0.0 == "location" }) ?? false
+        return r.resolution?.fields.contains(where: { $0.0.utf8.count == 8 && $0.0 == "location" }) ?? false
     }
 
     // MARK: server side
@@ -338,6 +342,10 @@ public final class SFTPPlusSessionBuilder {
         // One pass over the fields for the names any event may carry.
         var sawKex = false
         for (name, value) in r.resolution?.fields ?? [] {
+            // Lengths first: most names have neither, and comparing each name with
+            // these three strings cost more than the rest of the loop.
+            let length = name.utf8.count
+            guard length == 12 || length == 14 else { continue }
             switch name {
             case "client_version" where serverSide: box.s.clientVersion = value.stringValue
             case "server_version" where !serverSide: box.s.serverVersion = value.stringValue
@@ -383,6 +391,9 @@ public final class SFTPPlusSessionBuilder {
         // looking each name up scanned and copied them eight times.
         var kx, hk, ic, oc, im, om, iz, oz: JSONValue?
         for (name, value) in r.resolution?.fields ?? [] {
+            // Every name below starts with k, h, i or o: others are passed without comparing.
+            guard let c = name.utf8.first, c == UInt8(ascii: "k") || c == UInt8(ascii: "h") || c == UInt8(ascii: "i") || c == UInt8(ascii: "o")
+            else { continue }
             switch name {
             case "key_exchange": if kx == nil { kx = value }
             case "host_key": if hk == nil { hk = value }
@@ -627,15 +638,27 @@ public final class SFTPPlusSessionBuilder {
 /// source kind, side, peer or location, first line and start), not from row ids.
 public enum SessionIdentity {
     public static func make(_ s: SessionTimeline) -> SessionID {
-        // source|side|file name|address:port|location|first line|start, built in one string.
-        var key = ""
+        // source|side|file name|address:port|location|first line|start, as bytes in one
+        // buffer: appending the pieces to a String cost more than hashing them.
+        var key: [UInt8] = []
         key.reserveCapacity(160)
-        key += s.source; key += "|"; key += s.side; key += "|"; key += baseName(s.file); key += "|"
-        if let p = s.peer { key += p.address; key += ":"; key += String(p.port ?? -1) }
-        key += "|"; key += s.location ?? ""; key += "|"; key += String(s.firstLine); key += "|"; key += s.start?.iso ?? ""
+        let bar = UInt8(ascii: "|")
+        key += s.source.utf8; key.append(bar); key += s.side.utf8; key.append(bar); key += baseName(s.file).utf8; key.append(bar)
+        if let p = s.peer { key += p.address.utf8; key.append(UInt8(ascii: ":")); decimal(p.port ?? -1, into: &key) }
+        key.append(bar); key += (s.location ?? "").utf8; key.append(bar); decimal(s.firstLine, into: &key); key.append(bar)
+        if let start = s.start { key += start.iso.utf8 }
         var h = ContentHash()
-        key.withUTF8 { h.update($0) }
+        key.withUnsafeBufferPointer { h.update($0) }
         return SessionID(String(h.digest.prefix(12)))
+    }
+
+    /// `String(v)`'s digits, appended.
+    static func decimal(_ v: Int, into key: inout [UInt8]) {
+        if v < 0 { key.append(UInt8(ascii: "-")) }
+        var m = v.magnitude
+        let first = key.count
+        repeat { key.append(UInt8(truncatingIfNeeded: m % 10) &+ 0x30); m /= 10 } while m > 0
+        key[first...].reverse()
     }
 
     /// The path's last non-empty component (the whole path when it has none), as
