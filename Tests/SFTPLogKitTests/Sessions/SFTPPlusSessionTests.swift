@@ -150,7 +150,8 @@ final class SFTPPlusSessionTests: XCTestCase {
     /// A session's id names its file by its last path component only (the same
     /// log read from another folder keeps its ids), as splitting the path gives it.
     func testSessionIdentityNamesTheFileByItsLastComponent() {
-        for path in ["server.log", "/var/log/sftpplus/server.log", "logs//server.log", "logs/server.log/", "/", "///", "", "-", "a/b//"] {
+        for path in ["server.log", "/var/log/sftpplus/server.log", "logs//server.log", "logs/server.log/", "/", "///", "", "-", "a/b//",
+                     "dír/été.log", "a/\u{301}b", "x/a\u{301}/", "/données//"] {
             XCTAssertEqual(SessionIdentity.baseName(path), path.split(separator: "/").last.map(String.init) ?? path, path)
         }
         var a = SessionTimeline(source: "sftpplus", side: "server", file: "/one/server.log")
