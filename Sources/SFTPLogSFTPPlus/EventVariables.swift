@@ -29,7 +29,7 @@ enum EventVariables {
                 if let v = JSONValue.parse(Array(value.utf8)), case .object(let pairs) = v { data += pairs }
                 else { r.extra.append(("data_json", .string(value))) }
             case "timestamp.timestamp":
-                if let ts = TimestampScanner.unix(value) { stamps.append((ts, 10 + ts.fraction.count)) }
+                if let ts = TimestampScanner.unix(value) { stamps.append((ts, 10 + ts.fractionCount)) }
                 else { return "timestamp.timestamp \(value.debugDescription) is not Unix seconds" }
             default:
                 if name.hasPrefix("timestamp.") {
@@ -37,7 +37,7 @@ enum EventVariables {
                     guard let (ts, end) = parsed, end == value.utf8.count else {
                         return "\(name) \(value.debugDescription) is not a timestamp"
                     }
-                    stamps.append((ts, 1 + (ts.offsetSeconds != nil ? 10 : 0) + ts.fraction.count))
+                    stamps.append((ts, 1 + (ts.offsetSeconds != nil ? 10 : 0) + ts.fractionCount))
                 } else if name.hasPrefix("data.") {
                     data.append((String(name.dropFirst(5)), .string(value)))
                 } else {

@@ -331,13 +331,9 @@ enum CompactRecords {
 
     /// Seconds of the wall clock read as UTC, the fraction in microseconds, and its digits.
     private static func wallClock(_ t: LogTimestamp) -> (Int, Int, Int)? {
-        let digits = t.fraction.utf8.count
+        let (number, digits) = t.fractionDigits
         guard digits <= 6 else { return nil }
-        var micros = 0
-        for c in t.fraction.utf8 {
-            guard c >= 0x30 && c <= 0x39 else { return nil }
-            micros = micros * 10 + Int(c &- 0x30)
-        }
+        var micros = Int(number)
         for _ in digits..<6 { micros *= 10 }
         guard (1...9999).contains(t.year), (1...12).contains(t.month), (1...31).contains(t.day) else { return nil }
         return (LogTimestamp.daysFromCivil(t.year, t.month, t.day) * 86400 + t.hour * 3600 + t.minute * 60 + t.second, micros, digits)

@@ -219,7 +219,7 @@ package final class RecordWriter {
     /// UTC rendering of the record's instant (zone-less stamps read in `zone`).
     static func utc(_ ts: LogTimestamp?, _ zone: TimeZone) -> String? {
         guard let ts else { return nil }
-        return LogTimestamp.utcISO(ts.epoch(in: zone), fractionDigits: ts.fraction.count)
+        return LogTimestamp.utcISO(ts.epoch(in: zone), fractionDigits: ts.fractionCount)
     }
 
     @inline(__always) private func bind(_ s: SQLiteStatement, _ i: Int32, _ v: Int?) {

@@ -189,7 +189,7 @@ public enum SessionQuery {
 
     /// The `start_utc` column a session is stored with.
     public static func startUTC(_ s: SessionTimeline) -> String? {
-        s.startEpoch.map { LogTimestamp.utcISO($0, fractionDigits: s.start?.fraction.count ?? 0) }
+        s.startEpoch.map { LogTimestamp.utcISO($0, fractionDigits: s.start?.fractionCount ?? 0) }
     }
 
     /// The rowids of the sessions `filter` selects, in `load`'s order.

@@ -92,7 +92,7 @@ public enum SessionStore {
     /// time writing the details as JSON and reading them back.
     public static func storedTimes(_ s: SessionTimeline) -> SessionTimeline {
         var out = s
-        let utc = { (e: Double?, ts: LogTimestamp?) in e.map { LogTimestamp.utcISO($0, fractionDigits: ts?.fraction.count ?? 0) } }
+        let utc = { (e: Double?, ts: LogTimestamp?) in e.map { LogTimestamp.utcISO($0, fractionDigits: ts?.fractionCount ?? 0) } }
         out.start = s.start.flatMap { SessionQuery.parseTimestamp($0.iso) }
         out.end = s.end.flatMap { SessionQuery.parseTimestamp($0.iso) }
         out.startEpoch = SessionQuery.epoch(utc(s.startEpoch, s.start).map { Array($0.utf8) })
@@ -123,7 +123,7 @@ public enum SessionStore {
     /// `compact` makes the `session_rows` row of the session's `sessions` row.
     private static func prepare(_ s: SessionTimeline, compact: ([SQLValue]) -> [SQLValue]) -> PreparedSession {
         let n = s.negotiated
-        let utc = { (e: Double?, ts: LogTimestamp?) in e.map { LogTimestamp.utcISO($0, fractionDigits: ts?.fraction.count ?? 0) } }
+        let utc = { (e: Double?, ts: LogTimestamp?) in e.map { LogTimestamp.utcISO($0, fractionDigits: ts?.fractionCount ?? 0) } }
         let session: [SQLValue] = [
             .text(s.id.rawValue), .null, .text(s.source), .text(s.side), .text(s.file), SQLValue(s.peer?.address), SQLValue(s.peer?.port),
             SQLValue(s.user), SQLValue(s.component), SQLValue(s.location), SQLValue(s.start?.iso), SQLValue(s.end?.iso),

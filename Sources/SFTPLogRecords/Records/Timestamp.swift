@@ -46,23 +46,21 @@ public struct LogTimestamp: Equatable, Sendable {
     /// Fraction digits as written ("511" for .511), empty when none.
     public var fraction: String {
         guard fractionWidth > 0 else { return "" }
-        return String(unsafeUninitializedCapacity: Int(fractionWidth)) { b in
-            writeFraction(b, 0)
-            return Int(fractionWidth)
+        return String(unsafeUninitializedCapacity: fractionCount) { b in
+            var i = 0
+            LogTimestamp.digits(fractionNumber, fractionCount, b, &i)
+            return i
         }
     }
 
     /// How many fraction digits were written.
     public var fractionCount: Int { Int(fractionWidth) }
 
-    /// Writes the fraction's digits at `at` (room for `fractionCount`).
-    @inline(__always) func writeFraction(_ b: UnsafeMutableBufferPointer<UInt8>, _ at: Int) {
-        var x = fractionNumber, k = Int(fractionWidth)
-        while k > 0 { k -= 1; b[at + k] = UInt8(truncatingIfNeeded: x % 10) &+ 0x30; x /= 10 }
-    }
+    /// The fraction's digits read as a number, and how many there are ("098": 98, 3).
+    package var fractionDigits: (number: UInt64, count: Int) { (fractionNumber, fractionCount) }
 
     /// Writes `v` as exactly `width` digits (callers check 0 <= v < 10^width).
-    @inline(__always) static func digits(_ v: Int, _ width: Int, _ b: UnsafeMutableBufferPointer<UInt8>, _ i: inout Int) {
+    @inline(__always) static func digits<T: BinaryInteger>(_ v: T, _ width: Int, _ b: UnsafeMutableBufferPointer<UInt8>, _ i: inout Int) {
         var x = v, k = width
         while k > 0 { k -= 1; b[i + k] = UInt8(truncatingIfNeeded: x % 10) &+ 0x30; x /= 10 }
         i += width
@@ -91,8 +89,7 @@ public struct LogTimestamp: Equatable, Sendable {
             LogTimestamp.dateTime(year, month, day, hour, minute, second, b, &i)
             if fractionCount > 0 {
                 b[i] = 0x2E; i += 1
-                writeFraction(b, i)
-                i += fractionCount
+                LogTimestamp.digits(fractionNumber, fractionCount, b, &i)
             }
             if zulu { b[i] = 0x5A; i += 1 } else if let o = offsetSeconds {
                 b[i] = o < 0 ? 0x2D : 0x2B; i += 1
