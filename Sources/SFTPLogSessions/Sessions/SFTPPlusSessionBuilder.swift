@@ -644,17 +644,12 @@ public enum SessionIdentity {
         key.reserveCapacity(160)
         let bar = UInt8(ascii: "|")
         key += s.source.utf8; key.append(bar); key += s.side.utf8; key.append(bar); key += baseName(s.file).utf8; key.append(bar)
-        if let p = s.peer { key += p.address.utf8; key.append(UInt8(ascii: ":")); decimal(p.port ?? -1, into: &key) }
-        key.append(bar); key += (s.location ?? "").utf8; key.append(bar); decimal(s.firstLine, into: &key); key.append(bar)
+        if let p = s.peer { key += p.address.utf8; key.append(UInt8(ascii: ":")); key += String(p.port ?? -1).utf8 }
+        key.append(bar); key += (s.location ?? "").utf8; key.append(bar); key += String(s.firstLine).utf8; key.append(bar)
         if let start = s.start { key += start.iso.utf8 }
         var h = ContentHash()
         key.withUnsafeBufferPointer { h.update($0) }
         return SessionID(String(h.digest.prefix(12)))
-    }
-
-    /// `String(v)`'s digits, appended.
-    static func decimal(_ v: Int, into key: inout [UInt8]) {
-        key += String(v).utf8
     }
 
     /// The path's last non-empty component (the whole path when it has none), as
