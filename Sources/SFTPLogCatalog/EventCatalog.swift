@@ -172,7 +172,7 @@ public final class EventCatalog: Sendable {
             var best: EventTemplate?
             for t in e.variants {
                 // Cheap reject: the wording's first literal must open the message.
-                if case .literal(let l)? = t.pieces.first, !EntryFormat.hasPrefix(m, at: 0, l) { continue }
+                if !t.mayOpen(m) { continue }
                 guard t.matchPieces(m, into: &scratch.candidate, work: &scratch.work) else { continue }
                 if let b = best {
                     scratch.ambiguous = true

@@ -31,6 +31,10 @@ public final class EventTemplate: EventWording {
     /// first hole with its name (a repeated name keeps its first value).
     let tokenLikeMask: [Bool]
     let firstOfNameMask: [Bool]
+    /// The literals' bytes end to end, and per piece its literal's span there
+    /// (count -1 for a hole): what `MatchPlan` reads.
+    let literalBytes: [UInt8]
+    let pieceLiterals: [(start: Int, count: Int)]
     /// The `catalog` object of a record this wording resolved (see `RecordJSON`), written once
     /// here: rendering it per record was a tenth of `parse`.
     public let catalogJSON: [UInt8]
@@ -60,6 +64,13 @@ public final class EventTemplate: EventWording {
         numericFieldMask = numeric
         trimFieldMask = trim
         var seen = Set<String>()
+        var bytes: [UInt8] = []
+        pieceLiterals = pieces.map { p -> (start: Int, count: Int) in
+            guard case .literal(let l) = p else { return (bytes.count, -1) }
+            defer { bytes.append(contentsOf: l) }
+            return (bytes.count, l.count)
+        }
+        literalBytes = bytes
         tokenLikeMask = pieces.map { if case .field(let f) = $0 { return EventTemplate.isTokenLike(f) } else { return false } }
         firstOfNameMask = pieces.map { if case .field(let f) = $0 { return seen.insert(f).inserted } else { return false } }
         var order: [String] = []
@@ -139,32 +150,47 @@ public final class EventTemplate: EventWording {
                      work: inout [(Int, Range<Int>)]) -> Bool {
         values.removeAll(keepingCapacity: true)
         work.removeAll(keepingCapacity: true)
-        // First a strict search: token-like holes never take a space or quote, so the
-        // first full match is a clean one. Hostile values full of the template's own
-        // delimiters (a client version `x" using ssh-ed25519 … compression:none.`) made
-        // the permissive search below see 16 unclean matches under the attacker's
-        // split before any clean one, and the fake algorithms won.
-        var strictBudget = 20_000
-        var found = false
-        _ = step(0, 0, m, &work, &strictBudget, strict: true) { candidate in
-            values.append(contentsOf: candidate); found = true; return true
-        }
-        if found { return true }
-        work.removeAll(keepingCapacity: true)
-        var budget = 20_000
-        var bestPenalty = Int.max
-        var seen = 0
-        _ = step(0, 0, m, &work, &budget, strict: false) { candidate in
-            let p = penalty(candidate, m)
-            if p < bestPenalty {
-                bestPenalty = p
-                values.removeAll(keepingCapacity: true)
-                values.append(contentsOf: candidate)
+        return literalBytes.withUnsafeBufferPointer { bytes in
+            pieceLiterals.withUnsafeBufferPointer { spans in
+                tokenLikeMask.withUnsafeBufferPointer { tokens in
+                    let plan = MatchPlan(bytes: bytes, spans: spans, tokenLike: tokens)
+                    // First a strict search: token-like holes never take a space or quote, so the
+                    // first full match is a clean one. Hostile values full of the template's own
+                    // delimiters (a client version `x" using ssh-ed25519 … compression:none.`) made
+                    // the permissive search below see 16 unclean matches under the attacker's
+                    // split before any clean one, and the fake algorithms won.
+                    var strictBudget = 20_000
+                    var found = false
+                    _ = plan.step(0, 0, m, &work, &strictBudget, strict: true) { candidate in
+                        values.append(contentsOf: candidate); found = true; return true
+                    }
+                    if found { return true }
+                    work.removeAll(keepingCapacity: true)
+                    var budget = 20_000
+                    var bestPenalty = Int.max
+                    var seen = 0
+                    _ = plan.step(0, 0, m, &work, &budget, strict: false) { candidate in
+                        let p = plan.penalty(candidate, m)
+                        if p < bestPenalty {
+                            bestPenalty = p
+                            values.removeAll(keepingCapacity: true)
+                            values.append(contentsOf: candidate)
+                        }
+                        seen += 1
+                        return p == 0 || seen >= 16  // stop: clean, or enough alternatives seen
+                    }
+                    return seen > 0
+                }
             }
-            seen += 1
-            return p == 0 || seen >= 16  // stop: clean, or enough alternatives seen
         }
-        return seen > 0
+    }
+
+    /// Cheap reject: whether the message opens with this wording's first literal (if it has one).
+    @inline(__always)
+    func mayOpen(_ m: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let s = pieceLiterals.first, s.count > 0 else { return true }
+        guard s.count <= m.count else { return false }
+        return literalBytes.withUnsafeBufferPointer { memcmp(m.baseAddress!, $0.baseAddress!, s.count) == 0 }
     }
 
     /// Token-like fields never hold quotes or spaces in real messages.
@@ -181,55 +207,82 @@ public final class EventTemplate: EventWording {
         return false
     }
 
-    private func penalty(_ values: [(Int, Range<Int>)], _ m: UnsafeBufferPointer<UInt8>) -> Int {
-        var p = 0
-        for (k, r) in values where tokenLikeMask[k] {
-            for i in r where m[i] == 0x22 || m[i] == 0x20 { p += 1; break }
-        }
-        return p
-    }
+    /// The pieces as the search reads them: literals as spans of one byte
+    /// buffer (reading a `Piece` retained and released its array at every step).
+    struct MatchPlan {
+        let bytes: UnsafeBufferPointer<UInt8>
+        /// Per piece: its literal's start in `bytes` and length; a hole has length -1.
+        let spans: UnsafeBufferPointer<(start: Int, count: Int)>
+        let tokenLike: UnsafeBufferPointer<Bool>
 
-    /// Depth-first search over the holes' end positions; `accept` sees each full
-    /// match and returns true to stop the search.
-    private func step(_ k: Int, _ pos: Int, _ m: UnsafeBufferPointer<UInt8>, _ values: inout [(Int, Range<Int>)],
-                      _ budget: inout Int, strict: Bool, _ accept: ([(Int, Range<Int>)]) -> Bool) -> Bool {
-        budget -= 1
-        if budget < 0 { return true }
-        if k == pieces.count { return pos == m.count ? accept(values) : false }
-        switch pieces[k] {
-        case .literal(let lit):
-            guard EntryFormat.hasPrefix(m, at: pos, lit) else { return false }
-            return step(k + 1, pos + lit.count, m, &values, &budget, strict: strict, accept)
-        case .field:
-            let token = strict && tokenLikeMask[k]
+        @inline(__always)
+        func literal(_ k: Int, at pos: Int, in m: UnsafeBufferPointer<UInt8>) -> Bool {
+            let s = spans[k]
+            guard pos >= 0, pos + s.count <= m.count else { return false }
+            return s.count == 0 || memcmp(m.baseAddress! + pos, bytes.baseAddress! + s.start, s.count) == 0
+        }
+
+        func penalty(_ values: [(Int, Range<Int>)], _ m: UnsafeBufferPointer<UInt8>) -> Int {
+            var p = 0
+            for (k, r) in values where tokenLike[k] {
+                for i in r where m[i] == 0x22 || m[i] == 0x20 { p += 1; break }
+            }
+            return p
+        }
+
+        /// Depth-first search over the holes' end positions; `accept` sees each full
+        /// match and returns true to stop the search.
+        func step(_ k: Int, _ pos: Int, _ m: UnsafeBufferPointer<UInt8>, _ values: inout [(Int, Range<Int>)],
+                  _ budget: inout Int, strict: Bool, _ accept: ([(Int, Range<Int>)]) -> Bool) -> Bool {
+            budget -= 1
+            if budget < 0 { return true }
+            if k == spans.count { return pos == m.count ? accept(values) : false }
+            let span = spans[k]
+            if span.count >= 0 {
+                guard literal(k, at: pos, in: m) else { return false }
+                return step(k + 1, pos + span.count, m, &values, &budget, strict: strict, accept)
+            }
+            let token = strict && tokenLike[k]
             @inline(__always) func clean(_ r: Range<Int>) -> Bool {
                 if !token { return true }
                 for i in r where m[i] == 0x20 || m[i] == 0x22 { return false }
                 return true
             }
-            if k + 1 == pieces.count {
+            if k + 1 == spans.count {
                 guard clean(pos..<m.count) else { return false }
                 values.append((k, pos..<m.count))
                 defer { values.removeLast() }
                 return accept(values)
             }
-            guard case .literal(let next) = pieces[k + 1], let first = next.first else { return false }
+            let next = spans[k + 1]
+            guard next.count > 0 else { return false }
             // A literal that ends the template must end the message: anchor it there.
-            if k + 2 == pieces.count {
+            if k + 2 == spans.count {
                 let at = m.count - next.count
-                guard at >= pos, EntryFormat.hasPrefix(m, at: at, next), clean(pos..<at) else { return false }
+                guard at >= pos, literal(k + 1, at: at, in: m), clean(pos..<at) else { return false }
                 values.append((k, pos..<at))
                 defer { values.removeLast() }
                 return accept(values)
             }
+            let first = bytes[next.start]
+            let end = m.count - next.count + 1  // the positions the next literal may start at
             var i = pos
-            while i + next.count <= m.count {
+            while i < end {
                 // Hostile input: scanning counts against the budget too. With only
                 // calls counted, a message repeating a literal (`" of type "` × 10^5
                 // in a username) made each of the 20,000 calls scan megabytes: a
                 // 2 MB line never finished. 64 bytes scanned cost one call.
-                if i & 63 == 63 { budget -= 1; if budget < 0 { return true } }
-                if m[i] == first && EntryFormat.hasPrefix(m, at: i, next) {
+                if !token {
+                    // Straight to the next candidate (memchr), charging the budget for
+                    // every position passed, as the byte loop below does.
+                    let hit = memchr(m.baseAddress! + i, Int32(first), end - i)
+                    let j = hit.map { UnsafePointer<UInt8>($0.assumingMemoryBound(to: UInt8.self)) - m.baseAddress! } ?? end
+                    budget -= ((min(j, end - 1) + 1) >> 6) - (i >> 6)
+                    if budget < 0 { return true }
+                    if j == end { return false }
+                    i = j
+                } else if i & 63 == 63 { budget -= 1; if budget < 0 { return true } }
+                if m[i] == first && literal(k + 1, at: i, in: m) {
                     values.append((k, pos..<i))
                     let stop = step(k + 1, i, m, &values, &budget, strict: strict, accept)
                     values.removeLast()

@@ -46,6 +46,119 @@ final class CatalogTests: XCTestCase {
         XCTAssertEqual(checked, catalog.variantCount)
     }
 
+    /// The matcher skips to candidate positions with memchr and charges the scan
+    /// budget in bulk; it must find what the plain search finds, budget included:
+    /// one step per call, one per 64 positions scanned (the definition, below).
+    func testMatcherAgreesWithThePlainSearchUnderItsBudget() {
+        var rng = SystemRandomNumberGenerator()
+        var compared = 0, exhausted = 0, wordings = 0, foundLong = 0
+        for e in catalog.events.values.sorted(by: { $0.id < $1.id }) {
+            for t in e.variants {
+                wordings += 1
+                let literals = t.pieces.compactMap { p -> [UInt8]? in if case .literal(let l) = p { return l }; return nil }
+                guard !literals.isEmpty else { continue }
+                // Rounds 0 and 1: values made of the wording's own literals, spaces and
+                // quotes. For one wording in eight, rounds 2 and 3: the first hole a run of
+                // `~` long enough to scan just within the budget (1.2 MB), then just past
+                // it (1.4 MB): whether the match is found depends on the scan's charge.
+                let longHole = t.pieces.indices.first { k in
+                    guard case .field = t.pieces[k], k + 2 < t.pieces.count, case .literal(let l) = t.pieces[k + 1] else { return false }
+                    return l.first != 0x7E
+                }
+                for round in 0..<(wordings % 8 == 0 && longHole != nil ? 4 : 2) {
+                    var message: [UInt8] = []
+                    for (k, p) in t.pieces.enumerated() {
+                        switch p {
+                        case .literal(let l): message += l
+                        case .field where round >= 2:
+                            message += k == longHole ? [UInt8](repeating: 0x7E, count: round == 2 ? 1_200_000 : 1_400_000) : Array("v\(k)".utf8)
+                        case .field:
+                            for _ in 0..<Int.random(in: 1...4, using: &rng) {
+                                message += literals.randomElement(using: &rng)!
+                                if Bool.random(using: &rng) { message += Array("\(k) \"x".utf8) }
+                            }
+                        }
+                    }
+                    let got = message.withUnsafeBufferPointer { t.match($0) }
+                    let (want, ranOut) = message.withUnsafeBufferPointer { plainMatch(t, $0) }
+                    XCTAssertEqual(got.map { $0.map { "\($0.0)=\($0.1)" } }, want.map { $0.map { "\($0.0)=\($0.1)" } }, "\(e.id)#\(t.variant) round \(round)")
+                    compared += 1
+                    if ranOut { exhausted += 1 }
+                    if round == 2 && want != nil { foundLong += 1 }
+                }
+            }
+        }
+        XCTAssertGreaterThan(compared, 1_000)
+        XCTAssertGreaterThan(exhausted, 0, "no message ran out of budget: the budget accounting went untested")
+        XCTAssertGreaterThan(foundLong, 0, "no long value was matched within the budget")
+    }
+
+    /// The search as first written: a byte-by-byte scan for the next literal.
+    private func plainMatch(_ t: EventTemplate, _ m: UnsafeBufferPointer<UInt8>) -> ([(String, Range<Int>)]?, ranOut: Bool) {
+        func hasPrefix(_ at: Int, _ l: [UInt8]) -> Bool { at + l.count <= m.count && l.indices.allSatisfy { m[at + $0] == l[$0] } }
+        func step(_ k: Int, _ pos: Int, _ values: inout [(Int, Range<Int>)], _ budget: inout Int, strict: Bool,
+                  _ accept: ([(Int, Range<Int>)]) -> Bool) -> Bool {
+            budget -= 1
+            if budget < 0 { return true }
+            if k == t.pieces.count { return pos == m.count ? accept(values) : false }
+            switch t.pieces[k] {
+            case .literal(let lit):
+                guard hasPrefix(pos, lit) else { return false }
+                return step(k + 1, pos + lit.count, &values, &budget, strict: strict, accept)
+            case .field:
+                let token = strict && t.tokenLikeMask[k]
+                func clean(_ r: Range<Int>) -> Bool { !token || !r.contains { m[$0] == 0x20 || m[$0] == 0x22 } }
+                if k + 1 == t.pieces.count {
+                    guard clean(pos..<m.count) else { return false }
+                    values.append((k, pos..<m.count)); defer { values.removeLast() }
+                    return accept(values)
+                }
+                guard case .literal(let next) = t.pieces[k + 1], let first = next.first else { return false }
+                if k + 2 == t.pieces.count {
+                    let at = m.count - next.count
+                    guard at >= pos, hasPrefix(at, next), clean(pos..<at) else { return false }
+                    values.append((k, pos..<at)); defer { values.removeLast() }
+                    return accept(values)
+                }
+                var i = pos
+                while i + next.count <= m.count {
+                    if i & 63 == 63 { budget -= 1; if budget < 0 { return true } }
+                    if m[i] == first && hasPrefix(i, next) {
+                        values.append((k, pos..<i))
+                        let stop = step(k + 1, i, &values, &budget, strict: strict, accept)
+                        values.removeLast()
+                        if stop { return true }
+                    }
+                    if token && (m[i] == 0x20 || m[i] == 0x22) { return false }
+                    i += 1
+                }
+                return false
+            }
+        }
+        var values: [(Int, Range<Int>)] = [], work: [(Int, Range<Int>)] = []
+        var budget = 20_000
+        var found = false
+        _ = step(0, 0, &work, &budget, strict: true) { values = $0; found = true; return true }
+        var ranOut = budget < 0
+        if !found {
+            work = []; budget = 20_000
+            defer { ranOut = ranOut || budget < 0 }
+            var best = Int.max, seen = 0
+            _ = step(0, 0, &work, &budget, strict: false) { candidate in
+                var p = 0
+                for (k, r) in candidate where t.tokenLikeMask[k] && r.contains(where: { m[$0] == 0x22 || m[$0] == 0x20 }) { p += 1 }
+                if p < best { best = p; values = candidate }
+                seen += 1
+                return p == 0 || seen >= 16
+            }
+            if seen == 0 { return (nil, ranOut || budget < 0) }
+        }
+        return (values.map { (k, r) in
+            guard case .field(let f) = t.pieces[k] else { return ("", r) }
+            return (f, r)
+        }, ranOut)
+    }
+
     func render(_ t: EventTemplate, _ value: (Int, String) -> String) -> String {
         var out = ""
         for p in t.pieces {
