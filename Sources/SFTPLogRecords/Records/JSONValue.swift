@@ -1,8 +1,10 @@
 import Foundation
 
 /// A JSON value with ordered object keys, so output field order is stable
-/// and matches the order the issues document.
-public indirect enum JSONValue: Equatable, Sendable {
+/// and matches the order the issues document. Not `indirect`: arrays already
+/// hold their elements out of line, and boxing every value cost an allocation
+/// per field of every resolved record.
+public enum JSONValue: Equatable, Sendable {
     case null
     case bool(Bool)
     case int(Int)
