@@ -391,24 +391,25 @@ public final class SFTPPlusSessionBuilder {
         // looking each name up scanned and copied them eight times.
         var kx, hk, ic, oc, im, om, iz, oz: JSONValue?
         for (name, value) in r.resolution?.fields ?? [] {
-            // Every name below starts with k, h, i or o: others are passed without comparing.
-            guard let c = name.utf8.first, c == UInt8(ascii: "k") || c == UInt8(ascii: "h") || c == UInt8(ascii: "i") || c == UInt8(ascii: "o")
-            else { continue }
-            switch name {
-            case "key_exchange": if kx == nil { kx = value }
-            case "host_key": if hk == nil { hk = value }
-            case "in_cipher": if ic == nil { ic = value }
-            case "out_cipher": if oc == nil { oc = value }
-            case "in_hmac": if im == nil { im = value }
-            case "out_hmac": if om == nil { om = value }
-            case "in_compression": if iz == nil { iz = value }
-            case "out_compression": if oz == nil { oz = value }
+            // Each name below is told by its length and first byte, then compared once:
+            // comparing every field name with the eight in turn was most of this.
+            let u = name.utf8
+            switch (u.count, u.first) {
+            case (12, UInt8(ascii: "k")): if kx == nil, name == "key_exchange" { kx = value }
+            case (8, UInt8(ascii: "h")): if hk == nil, name == "host_key" { hk = value }
+            case (9, UInt8(ascii: "i")): if ic == nil, name == "in_cipher" { ic = value }
+            case (10, UInt8(ascii: "o")): if oc == nil, name == "out_cipher" { oc = value }
+            case (7, UInt8(ascii: "i")): if im == nil, name == "in_hmac" { im = value }
+            case (8, UInt8(ascii: "o")): if om == nil, name == "out_hmac" { om = value }
+            case (14, UInt8(ascii: "i")): if iz == nil, name == "in_compression" { iz = value }
+            case (15, UInt8(ascii: "o")): if oz == nil, name == "out_compression" { oz = value }
             default: break
             }
         }
         let f = { (value: JSONValue?) -> String? in
             guard var v = value?.stringValue else { return nil }
-            if v.first == " " || v.last == " " { v = String(v.drop(while: { $0 == " " }).reversed().drop(while: { $0 == " " }).reversed()) }
+            // Bytes, not Characters: reading `first`/`last` as Characters cost more than the rest.
+            if v.utf8.first == 0x20 || v.utf8.last == 0x20 { v = String(v.drop(while: { $0 == " " }).reversed().drop(while: { $0 == " " }).reversed()) }
             return v.isEmpty ? nil : v
         }
         let mac = { (value: JSONValue?) -> String? in
@@ -521,32 +522,31 @@ public final class SFTPPlusSessionBuilder {
     }
 
     private func settle(_ box: Box, closedBy: String?, details: String?) {
-        var s = box.s
-        s.closed = closedBy != nil
+        // In place: a copy of the session (and writing it back) retained and released its every string.
+        box.s.closed = closedBy != nil
         let close = closedBy != nil ? box.closeLink : nil
         var on: [EvidenceLink?]
-        if s.side == "client" {
-            if s.outcome == .incomplete, closedBy != nil { s.outcome = .disconnected }
-            on = s.outcome == .ok ? [box.connectedLink] : [close ?? box.lastLink]
-        } else if s.authFailures > 0 && s.authSucceededMethod == nil {
-            s.outcome = .authFailed
+        if box.s.side == "client" {
+            if box.s.outcome == .incomplete, closedBy != nil { box.s.outcome = .disconnected }
+            on = box.s.outcome == .ok ? [box.connectedLink] : [close ?? box.lastLink]
+        } else if box.s.authFailures > 0 && box.s.authSucceededMethod == nil {
+            box.s.outcome = .authFailed
             on = box.failureLinks
         } else if closedBy == "30051" {
-            s.outcome = .connectionRefused
-            s.outcomeDetail = "too many concurrent connections"
+            box.s.outcome = .connectionRefused
+            box.s.outcomeDetail = "too many concurrent connections"
             on = [close]
         } else if closedBy == nil {
-            s.outcome = .incomplete
+            box.s.outcome = .incomplete
             on = [box.lastLink]
-        } else if s.authSucceededMethod != nil || s.user != nil || !s.operations.isEmpty {
-            s.outcome = .ok
+        } else if box.s.authSucceededMethod != nil || box.s.user != nil || !box.s.operations.isEmpty {
+            box.s.outcome = .ok
             on = [box.loginLink ?? close]
         } else {
-            s.outcome = .disconnected
-            s.outcomeDetail = details
+            box.s.outcome = .disconnected
+            box.s.outcomeDetail = details
             on = [close]
         }
-        box.s = s
         box.settleOutcome(on: on.compactMap { $0 })
     }
 
