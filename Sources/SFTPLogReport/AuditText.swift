@@ -13,6 +13,16 @@ extension AuditResult {
         if flagged.isEmpty {
             out += "No findings at or above \(minRating.rawValue) in \(sessionsTotal) sessions (policy \(policyName)).\n"
         } else {
+            // Each finding's line is appended piece by piece, its padded labels made
+            // once per rating and category: building every line from temporary strings
+            // was most of the text's cost on a large log.
+            var ratings: [String: String] = [:], categories: [String: String] = [:]
+            func label(_ raw: String, _ width: Int, _ made: inout [String: String]) -> String {
+                if let l = made[raw] { return l }
+                let l = raw.fitted(width)
+                made[raw] = l
+                return l
+            }
             for s in flagged {
                 let when = s.start.map { Human.clock($0) + " " + Human.zoneLabel($0) } ?? "(no timestamps)"
                 let who = TextEscaper.terminalSafe(s.user ?? "-")
@@ -20,12 +30,21 @@ extension AuditResult {
                 let file = TextEscaper.terminalSafe(s.file.split(separator: "/").last.map(String.init) ?? s.file)
                 out += "\(when)  \(who) @ \(peer)  [\(file):\(s.firstLine), session \(s.id)]\n"
                 for f in s.findings {
-                    let dir = f.direction.map { $0 == "both" ? "" : " (\($0))" } ?? ""
-                    out += "  " + f.rating.rawValue.fitted(5) + " "
-                        + f.category.rawValue.fitted(12) + TextEscaper.terminalSafe(f.algorithm) + dir + "\n"
-                    let reason = f.reason + (f.reference.isEmpty ? "" : " [\(f.reference)]")
-                    if wrapped[reason] == nil { wrapped[reason] = Human.wrap(reason, indent: 8, width: width) }
-                    out += wrapped[reason]!
+                    out += "  "
+                    out += label(f.rating.rawValue, 5, &ratings)
+                    out += " "
+                    out += label(f.category.rawValue, 12, &categories)
+                    out += TextEscaper.terminalSafe(f.algorithm)
+                    if let d = f.direction, d != "both" { out += " ("; out += d; out += ")" }
+                    out += "\n"
+                    let reason = f.reference.isEmpty ? f.reason : f.reason + " [\(f.reference)]"
+                    if let w = wrapped[reason] {
+                        out += w
+                    } else {
+                        let w = Human.wrap(reason, indent: 8, width: width)
+                        wrapped[reason] = w
+                        out += w
+                    }
                 }
             }
             out += "\nBy algorithm (policy \(policyName), \(flagged.count) of \(sessionsTotal) sessions flagged):\n"
