@@ -25,6 +25,9 @@ public enum CatalogError: Error, CustomStringConvertible, Sendable {
 /// Immutable once built, so one catalogue serves every thread (`--follow` included).
 public final class EventCatalog: Sendable {
     public let events: [String: CatalogEvent]
+    /// Each ID's wordings, found without hashing the ID (`resolve` asks once per record;
+    /// the dictionary lookup also copied the event out, retaining each of its strings).
+    private let wordings: EventIDTable<[EventTemplate]>
     public let groups: [(name: String, documentedIn: [String])]
     /// The newest SFTPPlus version whose documentation this catalogue holds: a
     /// wording it still lists may be written by any later version.
@@ -45,6 +48,7 @@ public final class EventCatalog: Sendable {
         var byID: [String: CatalogEvent] = [:]
         for e in events { byID[e.id] = e }
         self.events = byID
+        wordings = EventIDTable(byID.mapValues(\.variants))
         self.groups = groups.map { (name: $0.0, documentedIn: $0.1) }
         // The first newest in the order of every wording's documentedIn, as read there.
         let newest = byID.values.flatMap { $0.variants.compactMap(\.newestDocumented) }.max()
@@ -163,14 +167,14 @@ public final class EventCatalog: Sendable {
     }
 
     func resolve(eventID: String, message: String, hint: VersionRange?, scratch: inout MatchScratch) -> EventResolution {
-        guard let e = events[eventID] else {
+        guard let variants = wordings[eventID] else {
             return EventResolution(status: .unknownID, fields: EventCatalog.genericFields(message))
         }
         var msg = message
         scratch.ambiguous = false
         return msg.withUTF8 { m -> EventResolution in
             var best: EventTemplate?
-            for t in e.variants {
+            for t in variants {
                 // Cheap reject: the wording's first literal must open the message.
                 if !t.mayOpen(m) { continue }
                 guard t.matchPieces(m, into: &scratch.candidate, work: &scratch.work) else { continue }
