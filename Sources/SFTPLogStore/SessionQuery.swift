@@ -181,9 +181,20 @@ public enum SessionQuery {
         }
 
         public static func < (a: OrderKey, b: OrderKey) -> Bool {
-            if a.startUTC != b.startUTC { return a.startUTC.lexicographicallyPrecedes(b.startUTC) }
-            if a.file != b.file { return a.file.lexicographicallyPrecedes(b.file) }
+            let t = order(a.startUTC, b.startUTC)
+            if t != 0 { return t < 0 }
+            let f = order(a.file, b.file)
+            if f != 0 { return f < 0 }
             return a.firstLine < b.firstLine
+        }
+
+        /// Bytes in lexicographic order, one memcmp: comparing for equality and then
+        /// for order walked both arrays twice, generically (most of sorting a report's sessions).
+        @inline(__always) static func order(_ a: [UInt8], _ b: [UInt8]) -> Int {
+            let n = min(a.count, b.count)
+            let c = n == 0 ? 0 : a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in memcmp(pa.baseAddress!, pb.baseAddress!, n) } }
+            if c != 0 { return Int(c) }
+            return a.count == b.count ? 0 : a.count < b.count ? -1 : 1
         }
     }
 
