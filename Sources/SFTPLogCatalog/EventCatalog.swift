@@ -274,14 +274,16 @@ public final class EventCatalog: Sendable {
 /// the versions that can have written it to break ties between wordings.
 public final class SourceResolver {
     let catalog: EventCatalog
-    public private(set) var versions: VersionRange?
-    public private(set) var inconsistent = false
+    // `@exclusivity(unchecked)`: a resolver serves one thread, and no access to its
+    // state overlaps another; checking that at run time was paid on every record.
+    @exclusivity(unchecked) public private(set) var versions: VersionRange?
+    @exclusivity(unchecked) public private(set) var inconsistent = false
 
     public init(catalog: EventCatalog) { self.catalog = catalog }
 
     /// Wordings already folded into `versions` (each narrows the range once).
-    private var narrowedBy = Set<ObjectIdentifier>()
-    private var scratch = EventCatalog.MatchScratch()
+    @exclusivity(unchecked) private var narrowedBy = Set<ObjectIdentifier>()
+    @exclusivity(unchecked) private var scratch = EventCatalog.MatchScratch()
 
     public func resolve(_ r: inout Record) {
         guard r.kind == .sftpplusEvent, let id = r.eventID else { return }

@@ -37,11 +37,11 @@ extension RecordStream {
                                 emit: (consuming Record) throws -> Void) throws -> Int {
         guard let chunking, chunking.workers > 1, !source.isStream, source.compression == nil, let size = source.size,
               size - offset >= 2 * Int64(chunking.bytes) else {
+            // Not escaping: `lines` stays a plain local (an escaping closure made it a
+            // heap box, checked for exclusive access at run time on every line).
             var lines = 0
-            try withoutActuallyEscaping(progress) { progress in
-                try run(source, reader: reader, offset: offset, line: line, checkStream: checkStream,
-                        onLine: { l in lines += 1; progress(lines, l.endOffset) }, emit: emit)
-            }
+            try run(source, reader: reader, offset: offset, line: line, checkStream: checkStream,
+                    onLine: { l in lines += 1; progress(lines, l.endOffset) }, emit: emit)
             return 0
         }
         let completion = RecordCompletion(self)

@@ -47,7 +47,7 @@ public struct RecordStream: Sendable {
     /// `checkStream: false` leaves `source.checkStream()` to a caller that stores what was read first.
     public func run(_ source: InputSource, reader: LogReader, offset: Int64 = 0, line: Int = 1, prefix: [UInt8] = [],
                     checkStream: Bool = true, follow: FollowControl? = nil, onIdle: () throws -> Void = {},
-                    onLine: ((PhysicalLine) -> Void)? = nil, emit: (consuming Record) throws -> Void) throws {
+                    onLine: (PhysicalLine) -> Void = { _ in }, emit: (consuming Record) throws -> Void) throws {
         let completion = RecordCompletion(self)
         // Records move from reader to caller (`consuming`): each copy retained a
         // dozen strings and arrays, a tenth of the parsing thread.
@@ -57,7 +57,7 @@ public struct RecordStream: Sendable {
         }
         try LineSplitter().split(fd: source.fd, startOffset: offset, startLine: line, prefix: prefix, follow: follow,
                                  idle: { try reader.idle(sink); try onIdle() }) { l in
-            onLine?(l)
+            onLine(l)
             try reader.feed(l, sink)
         }
         try reader.finish(sink)

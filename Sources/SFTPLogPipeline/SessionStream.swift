@@ -312,6 +312,19 @@ final class MemberReading: Sendable {
         t.start()
     }
 
+    /// What reading a file keeps from line to line. A class whose state is
+    /// `@exclusivity(unchecked)`: as variables captured by the closures below,
+    /// each access was checked at run time, twice or more per line; only this
+    /// thread touches them, one access at a time.
+    private final class Reading {
+        @exclusivity(unchecked) var places = RecordPlaces()
+        @exclusivity(unchecked) var bytes: Int64, lines = 0, sawLine = false
+        @exclusivity(unchecked) var batch = RecordBatch(capacity: MemberReading.batchSize)
+        /// The records of the line being read, held while a later file reads them again.
+        @exclusivity(unchecked) var held = RecordBatch()
+        init(bytes: Int64) { self.bytes = bytes }
+    }
+
     private func read(stream: RecordStream, path: String, name: String, start: Start, isLast: Bool) -> Ending {
         var ending = Ending(start: start, progress: IngestProgress(name: name, bytesRead: 0, totalBytes: nil, lines: 0, final: true))
         do {
@@ -323,40 +336,37 @@ final class MemberReading: Sendable {
             if !src.isStream, src.size == 0 { throw IngestError.emptyInput(name: display) }
             let reader = stream.makeReader(file: display, fileYear: src.modificationYear, format: start.format, readerState: start.readerState)
             let detecting = reader as? DetectingReader
-            var places = RecordPlaces()
-            var bytes = start.offset, lines = 0, sawLine = false
-            var batch = RecordBatch(capacity: MemberReading.batchSize)
-            /// The records of the line being read, held while a later file reads them again.
-            var held = RecordBatch()
+            let r = Reading(bytes: start.offset)
             func send(progress: Bool) {
-                let p = progress ? IngestProgress(name: display, bytesRead: bytes, totalBytes: src.size, lines: lines, final: false) : nil
+                let p = progress ? IngestProgress(name: display, bytesRead: r.bytes, totalBytes: src.size, lines: r.lines, final: false) : nil
                 // Handed over as the only reference: the taker moves its records out in place.
-                let out = batch
-                batch = RecordBatch(capacity: MemberReading.batchSize)
+                let out = r.batch
+                r.batch = RecordBatch(capacity: MemberReading.batchSize)
                 queue.put(.records(out, format: detecting?.format ?? start.format, progress: p))
                 let done = Spin.withLock(spent) { list in defer { list = [] }; return list }
                 _ = consume done
             }
             if start.offset > 0 { try src.seek(to: start.offset) }
             try stream.runInPieces(src, reader: reader, offset: start.offset, line: start.line, checkStream: false, progress: { n, end in
-                sawLine = true
-                lines = n
-                bytes = end
-            }, emit: { (r: consuming Record) in
+                r.sawLine = true
+                r.lines = n
+                r.bytes = end
+            }, emit: { (record: consuming Record) in
                 if cancelled.load(ordering: .acquiring) { throw CancellationError() }
-                let seq = places.seq(of: r)
+                let seq = r.places.seq(of: record)
                 if isLast {
-                    batch.append(r, seq: seq)
+                    r.batch.append(record, seq: seq)
                 } else {
                     if seq == 0 {
-                        batch += held
-                        held = RecordBatch()
+                        r.batch += r.held
+                        r.held = RecordBatch()
                     }
-                    held.append(r, seq: seq)
+                    r.held.append(record, seq: seq)
                 }
-                if batch.count >= MemberReading.batchSize { send(progress: true) }
+                if r.batch.count >= MemberReading.batchSize { send(progress: true) }
             })
-            if !batch.isEmpty { send(progress: false) }
+            if !r.batch.isEmpty { send(progress: false) }
+            let (places, bytes, lines, sawLine) = (r.places, r.bytes, r.lines, r.sawLine)
             if !sawLine, src.isStream {
                 try src.checkStream()
                 throw IngestError.emptyInput(name: display)

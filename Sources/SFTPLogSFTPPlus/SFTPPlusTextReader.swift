@@ -8,8 +8,10 @@ import SFTPLogRecords
 public final class SFTPPlusTextReader: LogReader {
     public let file: String
     public let options: ReaderOptions
-    private var pending: PendingLine?
-    private var lastTerminator: [UInt8] = []
+    /// `@exclusivity(unchecked)`: a reader is fed by one thread, and no access to
+    /// these overlaps another; checking that at run time was paid on every line.
+    @exclusivity(unchecked) private var pending: PendingLine?
+    @exclusivity(unchecked) private var lastTerminator: [UInt8] = []
     /// A JSON value spread over several physical lines is being collected.
     private var collectingJSON = false
     private var jsonDepth = 0
