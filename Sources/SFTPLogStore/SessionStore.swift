@@ -92,11 +92,16 @@ public enum SessionStore {
     /// time writing the details as JSON and reading them back.
     public static func storedTimes(_ s: SessionTimeline) -> SessionTimeline {
         var out = s
-        let utc = { (e: Double?, ts: LogTimestamp?) in e.map { LogTimestamp.utcISO($0, fractionDigits: ts?.fractionCount ?? 0) } }
-        out.start = s.start.flatMap { SessionQuery.parseTimestamp($0.iso) }
-        out.end = s.end.flatMap { SessionQuery.parseTimestamp($0.iso) }
-        out.startEpoch = SessionQuery.epoch(utc(s.startEpoch, s.start).map { Array($0.utf8) })
-        out.endEpoch = SessionQuery.epoch(utc(s.endEpoch, s.end).map { Array($0.utf8) })
+        // Rendered and read back as the store writes and reads them, in stack buffers
+        // (the Strings and arrays of each round trip were most of this).
+        let read = { (b: UnsafeBufferPointer<UInt8>) in TimestampScanner.iso(b, at: 0)?.0 }
+        let utc = { (e: Double?, ts: LogTimestamp?) -> Double? in
+            e.flatMap { LogTimestamp.withUTCISO($0, fractionDigits: ts?.fractionCount ?? 0, read) }?.epoch(in: SessionQuery.utcZone)
+        }
+        out.start = s.start.flatMap { $0.withISO(read) }
+        out.end = s.end.flatMap { $0.withISO(read) }
+        out.startEpoch = utc(s.startEpoch, s.start)
+        out.endEpoch = utc(s.endEpoch, s.end)
         return out
     }
 

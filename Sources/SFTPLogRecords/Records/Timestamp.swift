@@ -80,25 +80,45 @@ public struct LogTimestamp: Equatable, Sendable {
     /// ISO-8601 rendering with `T`, the source's precision and offset. Written into
     /// one buffer: concatenating padded pieces was a tenth of the ingest's parse thread.
     public var iso: String {
-        let fractionCount = self.fractionCount
-        guard (0...9999).contains(year), (0...99).contains(month), (0...99).contains(day), (0...99).contains(hour),
-              (0...99).contains(minute), (0...99).contains(second), fractionCount <= 19,
-              abs(offsetSeconds ?? 0) < 100 * 3600 else { return isoByPieces }
-        return String(unsafeUninitializedCapacity: 48) { b in
-            var i = 0
-            LogTimestamp.dateTime(year, month, day, hour, minute, second, b, &i)
-            if fractionCount > 0 {
-                b[i] = 0x2E; i += 1
-                LogTimestamp.digits(fractionNumber, fractionCount, b, &i)
-            }
-            if zulu { b[i] = 0x5A; i += 1 } else if let o = offsetSeconds {
-                b[i] = o < 0 ? 0x2D : 0x2B; i += 1
-                let a = abs(o)
-                LogTimestamp.digits(a / 3600, 2, b, &i); b[i] = 0x3A; i += 1
-                LogTimestamp.digits((a % 3600) / 60, 2, b, &i)
-            }
-            return i
+        guard fitsISOBuffer else { return isoByPieces }
+        return String(unsafeUninitializedCapacity: 48) { writeISO(into: $0) }
+    }
+
+    /// `iso`'s bytes, lent to `body` from the stack (no String is made when they fit).
+    package func withISO<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        guard fitsISOBuffer else { return LogTimestamp.lend(isoByPieces, body) }
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 48) { b in
+            body(UnsafeBufferPointer(rebasing: b[0..<writeISO(into: b)]))
         }
+    }
+
+    static func lend<R>(_ s: String, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        var s = s
+        return s.withUTF8(body)
+    }
+
+    /// Whether `writeISO` can write it: every field within its digits (48 bytes at most).
+    private var fitsISOBuffer: Bool {
+        (0...9999).contains(year) && (0...99).contains(month) && (0...99).contains(day) && (0...99).contains(hour)
+            && (0...99).contains(minute) && (0...99).contains(second) && fractionCount <= 19
+            && abs(offsetSeconds ?? 0) < 100 * 3600
+    }
+
+    private func writeISO(into b: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        let fractionCount = self.fractionCount
+        var i = 0
+        LogTimestamp.dateTime(year, month, day, hour, minute, second, b, &i)
+        if fractionCount > 0 {
+            b[i] = 0x2E; i += 1
+            LogTimestamp.digits(fractionNumber, fractionCount, b, &i)
+        }
+        if zulu { b[i] = 0x5A; i += 1 } else if let o = offsetSeconds {
+            b[i] = o < 0 ? 0x2D : 0x2B; i += 1
+            let a = abs(o)
+            LogTimestamp.digits(a / 3600, 2, b, &i); b[i] = 0x3A; i += 1
+            LogTimestamp.digits((a % 3600) / 60, 2, b, &i)
+        }
+        return i
     }
 
     /// The general rendering, for values outside what `iso` writes directly.
@@ -168,33 +188,56 @@ public struct LogTimestamp: Equatable, Sendable {
 
     /// UTC ISO rendering of an epoch value, with milliseconds when there is a fraction.
     public static func utcISO(_ epoch: Double, fractionDigits: Int) -> String {
-        let secs = epoch.rounded(.down)
-        var frac = epoch - secs
-        if frac < 0 { frac = 0 }
-        var days = Int(secs / 86400)
-        var rem = Int(secs) - days * 86400
-        if rem < 0 { rem += 86400; days -= 1 }
-        let (y, mo, d) = civilFromDays(days)
-        let fd = min(fractionDigits, 6)
-        var scaled = 0
-        if fd > 0 {
-            scaled = Int((frac * pow(10, Double(fd))).rounded())
-            if scaled >= Int(pow(10, Double(fd))) { scaled -= 1 }
+        let u = UTCFields(epoch, fractionDigits: fractionDigits)
+        guard u.fitsBuffer else { return u.byPieces }
+        return String(unsafeUninitializedCapacity: 32) { u.write(into: $0) }
+    }
+
+    /// `utcISO`'s bytes, lent to `body` from the stack (no String is made when they fit).
+    package static func withUTCISO<R>(_ epoch: Double, fractionDigits: Int, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        let u = UTCFields(epoch, fractionDigits: fractionDigits)
+        guard u.fitsBuffer else { return lend(u.byPieces, body) }
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { b in
+            body(UnsafeBufferPointer(rebasing: b[0..<u.write(into: b)]))
         }
-        if (0...9999).contains(y) {
-            return String(unsafeUninitializedCapacity: 32) { b in
-                var i = 0
-                dateTime(y, mo, d, rem / 3600, (rem % 3600) / 60, rem % 60, b, &i)
-                if fd > 0 { b[i] = 0x2E; i += 1; digits(scaled, fd, b, &i) }
-                b[i] = 0x5A
-                return i + 1
+    }
+
+    /// An epoch value's UTC calendar fields, as `utcISO` writes them.
+    private struct UTCFields {
+        var y = 0, mo = 0, d = 0, rem = 0, fd = 0, scaled = 0
+
+        init(_ epoch: Double, fractionDigits: Int) {
+            let secs = epoch.rounded(.down)
+            var frac = epoch - secs
+            if frac < 0 { frac = 0 }
+            var days = Int(secs / 86400)
+            rem = Int(secs) - days * 86400
+            if rem < 0 { rem += 86400; days -= 1 }
+            (y, mo, d) = LogTimestamp.civilFromDays(days)
+            fd = min(fractionDigits, 6)
+            if fd > 0 {
+                scaled = Int((frac * pow(10, Double(fd))).rounded())
+                if scaled >= Int(pow(10, Double(fd))) { scaled -= 1 }
             }
         }
-        var s = String(y).leftPadded(4) + "-" + String(mo).leftPadded(2) + "-" + String(d).leftPadded(2)
-            + "T" + String(rem / 3600).leftPadded(2) + ":" + String((rem % 3600) / 60).leftPadded(2)
-            + ":" + String(rem % 60).leftPadded(2)
-        if fd > 0 { s += "." + String(scaled).leftPadded(fd) }
-        return s + "Z"
+
+        var fitsBuffer: Bool { (0...9999).contains(y) }
+
+        func write(into b: UnsafeMutableBufferPointer<UInt8>) -> Int {
+            var i = 0
+            LogTimestamp.dateTime(y, mo, d, rem / 3600, (rem % 3600) / 60, rem % 60, b, &i)
+            if fd > 0 { b[i] = 0x2E; i += 1; LogTimestamp.digits(scaled, fd, b, &i) }
+            b[i] = 0x5A
+            return i + 1
+        }
+
+        var byPieces: String {
+            var s = String(y).leftPadded(4) + "-" + String(mo).leftPadded(2) + "-" + String(d).leftPadded(2)
+                + "T" + String(rem / 3600).leftPadded(2) + ":" + String((rem % 3600) / 60).leftPadded(2)
+                + ":" + String(rem % 60).leftPadded(2)
+            if fd > 0 { s += "." + String(scaled).leftPadded(fd) }
+            return s + "Z"
+        }
     }
 
     package static func civilFromDays(_ z0: Int) -> (Int, Int, Int) {

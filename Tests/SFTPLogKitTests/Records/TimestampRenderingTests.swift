@@ -22,6 +22,27 @@ final class TimestampRenderingTests: XCTestCase {
                        "2025-03-01T09:05:07.25-03:30")
     }
 
+    /// The stack-buffer renderings the report's session rows read back are the Strings' bytes,
+    /// in and out of the range the buffers take (years past 9999 and before 0 are made by pieces).
+    func testLentRenderingsAreTheStringsBytes() {
+        var rng = SplitMix64(seed: 23)
+        func pick(_ r: ClosedRange<Int>) -> Int { r.lowerBound + Int(rng.next() % UInt64(r.count)) }
+        var outside = 0
+        for _ in 0..<20_000 {
+            let fraction = String(repeating: "3", count: pick(0...19))
+            let offset: Int? = pick(0...2) == 0 ? nil : pick(-14 * 3600...14 * 3600) / 60 * 60
+            let ts = LogTimestamp(year: pick(-20...10_020), month: pick(0...13), day: pick(0...32), hour: pick(0...24), minute: pick(0...60),
+                                  second: pick(0...61), fraction: fraction, offsetSeconds: offset, zulu: offset == 0 && pick(0...1) == 1)
+            XCTAssertEqual(ts.withISO { String(decoding: $0, as: UTF8.self) }, ts.iso)
+            let epoch = Double(pick(-70_000_000_000...260_000_000_000)) + Double(pick(0...999_999)) / 1e6
+            let digits = pick(0...9)
+            XCTAssertEqual(LogTimestamp.withUTCISO(epoch, fractionDigits: digits) { String(decoding: $0, as: UTF8.self) },
+                           LogTimestamp.utcISO(epoch, fractionDigits: digits))
+            if !(0...9999).contains(ts.year) || epoch < -62_167_219_200 || epoch >= 253_402_300_800 { outside += 1 }
+        }
+        XCTAssertGreaterThan(outside, 100)
+    }
+
     func testUTCRenderingAgreesWithFoundation() {
         let f = ISO8601DateFormatter()
         f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
