@@ -173,6 +173,16 @@ public struct SessionTimeline: Sendable {
         return "\(escape(file)) line \(firstLine) to \(escape(last)) line \(lastLine)"
     }
 
-    public var bytesUp: Int { storedTransferTotals?.up ?? operations.filter { $0.op == .put }.compactMap(\.bytes).reduce(0, +) }
-    public var bytesDown: Int { storedTransferTotals?.down ?? operations.filter { $0.op == .get }.compactMap(\.bytes).reduce(0, +) }
+    public var bytesUp: Int { storedTransferTotals?.up ?? transferred(.put) }
+    public var bytesDown: Int { storedTransferTotals?.down ?? transferred(.get) }
+
+    /// The bytes of the operations of one kind, summed in place (filtering copied
+    /// the operations, and their strings, into two arrays first).
+    private func transferred(_ kind: FileOperation) -> Int {
+        operations.withUnsafeBufferPointer { ops in
+            var total = 0
+            for k in ops.indices where ops[k].op == kind { total += ops[k].bytes ?? 0 }
+            return total
+        }
+    }
 }
