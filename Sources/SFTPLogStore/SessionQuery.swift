@@ -250,14 +250,22 @@ public enum SessionQuery {
     static func parseTimestamp(_ s: String) -> LogTimestamp? { parseTimestamp(Array(s.utf8)) }
 
     static func parseTimestamp(_ bytes: [UInt8]) -> LogTimestamp? {
-        bytes.withUnsafeBufferPointer { TimestampScanner.iso($0, at: 0)?.0 }
+        bytes.withUnsafeBufferPointer(parseTimestamp)
+    }
+
+    static func parseTimestamp(_ bytes: UnsafeBufferPointer<UInt8>) -> LogTimestamp? {
+        TimestampScanner.iso(bytes, at: 0)?.0
     }
 
     static let utcZone = TimeZone(identifier: "UTC")!
 
     static func epoch(_ utc: [UInt8]?) -> Double? {
-        guard let u = utc, let ts = parseTimestamp(u) else { return nil }
-        return ts.epoch(in: utcZone)
+        utc.flatMap { $0.withUnsafeBufferPointer(epoch) }
+    }
+
+    /// The instant of a `start_utc`/`end_utc` text.
+    static func epoch(_ utc: UnsafeBufferPointer<UInt8>) -> Double? {
+        parseTimestamp(utc)?.epoch(in: utcZone)
     }
 
     /// The `sessions` columns `load` reads, selected in this order so each is read

@@ -94,12 +94,11 @@ public enum SessionStore {
         var out = s
         // Rendered and read back as the store writes and reads them, in stack buffers
         // (the Strings and arrays of each round trip were most of this).
-        let read = { (b: UnsafeBufferPointer<UInt8>) in TimestampScanner.iso(b, at: 0)?.0 }
         let utc = { (e: Double?, ts: LogTimestamp?) -> Double? in
-            e.flatMap { LogTimestamp.withUTCISO($0, fractionDigits: ts?.fractionCount ?? 0, read) }?.epoch(in: SessionQuery.utcZone)
+            e.flatMap { LogTimestamp.withUTCISO($0, fractionDigits: ts?.fractionCount ?? 0, SessionQuery.epoch) }
         }
-        out.start = s.start.flatMap { $0.withISO(read) }
-        out.end = s.end.flatMap { $0.withISO(read) }
+        out.start = s.start.flatMap { $0.withISO(SessionQuery.parseTimestamp) }
+        out.end = s.end.flatMap { $0.withISO(SessionQuery.parseTimestamp) }
         out.startEpoch = utc(s.startEpoch, s.start)
         out.endEpoch = utc(s.endEpoch, s.end)
         return out
