@@ -366,15 +366,14 @@ final class MemberReading: Sendable {
                 if r.batch.count >= MemberReading.batchSize { send(progress: true) }
             })
             if !r.batch.isEmpty { send(progress: false) }
-            let (places, bytes, lines, sawLine) = (r.places, r.bytes, r.lines, r.sawLine)
-            if !sawLine, src.isStream {
+            if !r.sawLine, src.isStream {
                 try src.checkStream()
                 throw IngestError.emptyInput(name: display)
             }
-            ending.progress.bytesRead = bytes
-            ending.progress.lines = lines
+            ending.progress.bytesRead = r.bytes
+            ending.progress.lines = r.lines
             let state = (reader as? CSVEventReader)?.savedState ?? start.readerState
-            let resume = places.lastLineStart ?? (bytes, start.line + lines)
+            let resume = r.places.lastLineStart ?? (r.bytes, start.line + r.lines)
             ending.start = Start(format: detecting?.format ?? start.format, readerState: state, offset: resume.offset, line: resume.line)
             // Corrupt compressed data: what came before is answered, then it is said.
             if isLast { do { try src.checkStream() } catch { ending.interruption = error } }
