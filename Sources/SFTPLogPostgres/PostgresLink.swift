@@ -112,16 +112,25 @@ final class PostgresLink: Sendable {
         Task(executorPreference: LoopExecutor(c.eventLoop)) {
             do {
                 try await c.copyFrom(table: table, columns: columns, logger: Self.logger) { writer in
+                    // PostgresNIO 1.33 traps (a precondition) on a write, and on the
+                    // CopyDone or CopyFail it sends when this closure returns or throws,
+                    // once the connection is ending. On the connection's own loop
+                    // (`LoopExecutor`), a check here and its look at its state come in one
+                    // turn of the loop, with no server message between them; when the
+                    // connection is ending, this task waits for good instead (the close
+                    // fails the COPY for the caller, below).
                     for await chunk in stream {
-                        // PostgresNIO 1.33 traps (a precondition) on a write after the server
-                        // ended the connection. On the connection's own loop (`LoopExecutor`),
-                        // this check and the writer's look at its state come in one turn of
-                        // the loop, with no server message between them.
                         assert(c.eventLoop.inEventLoop, "the COPY task runs on the connection's loop")
-                        guard !c.isClosed else { throw Self.closed }
-                        try await writer.write(ByteBuffer(bytes: chunk))
+                        if c.isClosed { try await Self.parkForGood() }
+                        do {
+                            try await writer.write(ByteBuffer(bytes: chunk))
+                        } catch {
+                            if c.isClosed || Self.endsConnection(error) { try await Self.parkForGood() }
+                            throw error
+                        }
                         room.signal()
                     }
+                    if c.isClosed { try await Self.parkForGood() }
                 }
                 if outcome.set(.success(())) { done.signal() }
             } catch {
@@ -147,6 +156,21 @@ final class PostgresLink: Sendable {
             throw failure(error)
         }
         if let produced { throw produced }
+    }
+
+    /// Suspends the COPY task of a connection that is ending, for good: returning
+    /// or throwing would make PostgresNIO send CopyDone or CopyFail on it and trap.
+    private static func parkForGood() async throws {
+        while true { try await Task.sleep(nanoseconds: 3_600_000_000_000) }
+    }
+
+    /// Whether an error means the connection is ending (the server closed it, or
+    /// sent a FATAL error such as `pg_terminate_backend`'s before closing it).
+    static func endsConnection(_ error: any Error) -> Bool {
+        guard let e = error as? PSQLError else { return false }
+        if [.serverClosedConnection, .clientClosedConnection, .connectionError, .uncleanShutdown].contains(e.code) { return true }
+        let severity = e.serverInfo?[.severity]
+        return severity == "FATAL" || severity == "PANIC"
     }
 
     /// A server that ends the connection (restarted, or the backend terminated)
