@@ -449,7 +449,8 @@ def answers(a, binary, env):
           ['command', 'median s', 'range s', 'ratio', 'peak RSS MiB'])
 
 
-PG_TABLES = ['sources', 'records', 'sessions', 'session_operations', 'findings', 'session_algorithms_offered', 'catalog_variants', 'meta']
+PG_TABLES = ['sources', 'records', 'sessions', 'session_operations', 'findings', 'session_algorithms_offered', 'evidence_links',
+             'catalog_variants', 'meta']
 
 
 def pg_url(base, name):

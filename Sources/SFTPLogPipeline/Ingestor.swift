@@ -43,6 +43,9 @@ public final class Ingestor {
     public var onUnparsed: ((Record) -> Void)?
     /// Called for every record as it is read, before it is stored (`watch`'s alerts).
     public var onRecord: ((Record) -> Void)?
+    /// Asked at the first record of each new source, on the parsing thread:
+    /// where its records go instead of the store (PostgreSQL's direct load).
+    public var directLoad: ((_ name: String) -> DirectSourceLoad?)?
     /// Called on the parsing thread after each batch is handed to the writer.
     public var onProgress: ((IngestProgress) -> Void)?
     static let headLength = 4096
@@ -380,10 +383,15 @@ public final class Ingestor {
         let log = follow == nil ? family : nil
         let carried = log.flatMap { carries.removeValue(forKey: $0) }
         guard let terms else { preconditionFailure("prepare() loads the terms before any source") }
+        // The sources before are settled first (and loaded into PostgreSQL,
+        // whose ids then follow the input order): a direct load takes its
+        // source's id at its first record, and holds a connection until settled.
+        if directLoad != nil { settleAll() }
         let load = try SourceLoad(src, name: name, resumeFrom: resumeFrom, stream: stream, sessions: sessions, carried: carried,
                                   batchSize: batchSize, terms: terms)
         load.keepsSessionsOpen = log != nil && familyGoesOn
         load.endsIdleSessions = follow != nil
+        load.askDirect = follow == nil ? directLoad : nil
         let writer = sharedWriter()
         let lane = SerialWriter.Lane()
         var writerFinished = false
@@ -391,24 +399,26 @@ public final class Ingestor {
 
         /// Snapshots what this batch commits and hands it to the writer thread.
         func commit(final: Bool) throws {
+            // A direct load's records are not in the batch, but the sessions they closed are.
+            let weight = max(1, load.batched)
             guard let b = load.takeBatch(final: final, batchSize: batchSize) else { return }
             storedHeadLengths?.insert(b.progress.headLength)
             onProgress?(IngestProgress(name: name, bytesRead: b.progress.bytes, totalBytes: src.size, lines: load.lines, final: final))
-            try writer.submit(on: lane, weight: max(1, b.records.count)) { w in try load.write(b, to: w, ingestor: self) }
+            try writer.submit(on: lane, weight: weight) { w in try load.write(b, to: w, ingestor: self) }
         }
 
         let zone = stream.options.timeZone
         try stream.run(src, reader: load.reader, offset: load.startOffset, line: load.startLine, prefix: prefix, checkStream: false,
                        follow: follow, onIdle: {
             // A followed file went quiet: store what is read so far (the reader flushed it).
-            guard !load.batch.isEmpty, let end = load.lastEmittedEnd else { return }
+            guard load.batched > 0, let end = load.lastEmittedEnd else { return }
             load.nextResume = end
             try commit(final: false)
         }, onLine: load.line, emit: { r in
             let seq = load.seq(of: r)
             if seq == 0 {
                 // Commit only at a line boundary, so records sharing a line (JSON batches) stay together.
-                if load.batch.count >= batchSize {
+                if load.batched >= batchSize {
                     load.nextResume = (r.offset, r.line)
                     try commit(final: false)
                 }

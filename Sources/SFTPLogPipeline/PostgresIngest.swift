@@ -4,21 +4,25 @@ import SFTPLogStore
 
 /// `ingest --db postgres://…`: the inputs are read by the same `Ingestor` as
 /// for SQLite, into a staging SQLite file beside nothing else, and each source
-/// is then moved into PostgreSQL in one transaction (`StagedLoadTarget.load`,
-/// which SFTPLogPostgres's `PostgresStore` implements).
+/// is moved into PostgreSQL in one transaction (`StagedLoadTarget.load`,
+/// which SFTPLogPostgres's `PostgresStore` implements), in input order; a new
+/// SFTPPlus log's records go in as they are read (`DirectSourceLoad`).
 /// Files already stored in full are recognised by their hash and not read.
 public enum PostgresIngest {
     public static func run(_ files: [String], into pg: some StagedLoadTarget, stream: RecordStream, sessions: SessionRebuild,
                            configure: (Ingestor) -> Void,
                            each: (String, Result<SourceIngestResult, Error>) -> Void) throws {
         var toRead: [String] = []
+        var wholeHashes: [String: (hash: String, bytes: Int64)] = [:]
         for name in files {
-            if let hash = wholeHash(name), try pg.hasComplete(contentHash: hash) {
+            let whole = wholeHash(name)
+            if let whole, try pg.hasComplete(contentHash: whole.hash) {
                 var r = SourceIngestResult(name: name)
                 r.alreadyStored = true
                 each(name, .success(r))
             } else {
                 toRead.append(name)
+                if let whole { wholeHashes[name] = whole }
             }
         }
         guard !toRead.isEmpty else { return }
@@ -31,21 +35,81 @@ public enum PostgresIngest {
         let ingestor = Ingestor(store: staging, stream: stream)
         ingestor.sessions = sessions
         configure(ingestor)
+
+        var run = LoadOrder(early: earlyCandidates(toRead.filter { wholeHashes[$0] != nil }))
+        if ProcessInfo.processInfo.environment["SFTPLOG_PG_STAGE_ALL"] != nil { run.direct = false }
+        defer { for load in run.open.values { load.abandon() } }
+        let zone = stream.options.timeZone
+        ingestor.directLoad = { name in
+            guard run.direct, !run.deferred, run.failure == nil, run.early.contains(name), let whole = wholeHashes[name] else { return nil }
+            do {
+                guard let load = try pg.beginDirect(name: name, bytes: whole.bytes, contentHash: whole.hash, zone: zone,
+                                                    prefixHash: prefixHash) else { return nil }
+                run.open[name] = load
+                return load
+            } catch {
+                run.failure = run.failure ?? error
+                return nil
+            }
+        }
+        /// Loads (or, for a direct load, commits) one staged source, in input order.
+        func load(_ stagedID: Int64, direct: DirectSourceLoad?) throws {
+            if !run.catalogLoaded { try pg.loadCatalog(staged: staging); run.catalogLoaded = true }
+            let (added, written, mark) = try staging.read { r in
+                (try r.sourceIDs(after: run.sources.all.max() ?? 0), try r.sessionsWritten(after: run.sessionsMark), try r.sessionsWritten())
+            }
+            run.sources.all.formUnion(added)
+            // The sessions of a rotated log's earlier files that went on into this one.
+            let again = written.filter { $0.key != stagedID && run.sources.here[$0.key] != nil }
+            if !again.isEmpty {
+                Ingestor.timing("staged source \(stagedID) loaded with \(again.values.map(\.count).reduce(0, +)) sessions of \(again.keys.sorted()) again")
+            }
+            let outcome = try direct?.commit(staged: staging, stagedID: stagedID, sources: run.sources, again: again)
+                ?? pg.load(staged: staging, stagedID: stagedID, sources: run.sources, again: again, prefixHash: prefixHash)
+            switch outcome {
+            case .added(let id, _), .grown(let id, _), .alreadyStored(let id): run.sources.here[stagedID] = id
+            }
+            run.outcomes[stagedID] = outcome
+            run.sessionsMark = mark
+        }
         var staged: [(String, SourceIngestResult)] = []
         var failed: [(String, Result<SourceIngestResult, Error>)] = []
         ingestor.ingest(toRead) { name, outcome in
+            let direct = run.open.removeValue(forKey: name)
+            // A source loaded now keeps the input order of the ids; one that must
+            // wait for the end (a later input may resume or repeat it in the
+            // staging file) makes every later one wait too.
+            if direct == nil && !run.early.contains(name) { run.deferred = true }
+            if run.failure == nil, direct != nil || !run.deferred {
+                // A failed input's staged part (what was read before the error) is stored too.
+                let stagedID = (try? outcome.get().sourceID) ?? (try? staging.read { try $0.sourceID(named: name) }) ?? nil
+                do {
+                    if let stagedID, run.outcomes[stagedID] == nil {
+                        try load(stagedID, direct: direct)
+                    } else {
+                        direct?.abandon()
+                    }
+                } catch {
+                    run.failure = error
+                }
+            } else {
+                direct?.abandon()
+            }
             switch outcome {
             case .success(let r): staged.append((name, r))
             case .failure: failed.append((name, outcome))
             }
         }
+        if let e = run.failure { throw e }
         for (name, outcome) in failed { each(name, outcome) }
         try ingestor.finish()
-        let loaded = try pg.load(staged: staging, prefixHash: prefixHash)
-        let byStagedID = Dictionary(loaded.map { ($0.stagedID, $0.outcome) }, uniquingKeysWith: { a, _ in a })
+        for stagedID in try staging.read({ try $0.sourceIDs() }) where run.outcomes[stagedID] == nil {
+            try load(stagedID, direct: nil)
+        }
+        if !run.catalogLoaded { try pg.loadCatalog(staged: staging) }
         for (name, r) in staged {
             var r = r
-            let outcome = r.sourceID.flatMap { byStagedID[$0] }
+            let outcome = r.sourceID.flatMap { run.outcomes[$0] }
             if r.alreadyStored {
                 // The same content twice in this run: stored once, under the first name.
                 switch outcome {
@@ -65,6 +129,54 @@ public enum PostgresIngest {
         }
     }
 
+    /// How one run's staged sources reach the database, each in one transaction
+    /// and in input order (their ids follow it, as SQLite's do). Each is loaded
+    /// as soon as it is read, if it can be, and a new SFTPPlus log's records go
+    /// in directly as they are read (`DirectSourceLoad`); the rest wait for the end.
+    private struct LoadOrder {
+        /// Inputs that may be loaded as soon as they are read: see `earlyCandidates`.
+        let early: Set<String>
+        /// Whether new sources may be loaded directly (`SFTPLOG_PG_STAGE_ALL` says no, for tests).
+        var direct = true
+        /// Set by the first input that waits for the end: every later one waits too.
+        var deferred = false
+        /// Direct loads begun and not yet committed, by input name.
+        var open: [String: DirectSourceLoad] = [:]
+        var sources = StagedSources()
+        /// By staged id.
+        var outcomes: [Int64: StagedLoadOutcome] = [:]
+        var catalogLoaded = false
+        /// The staging file's sessions written up to the last load (`StoreReader.sessionsWritten`).
+        var sessionsMark: Int64 = 0
+        /// The first load that failed: the run stops there, committed sources staying.
+        var failure: Error?
+    }
+
+    /// The inputs whose staged source may be loaded as soon as it is read:
+    /// regular files whose head (first `Ingestor.headLength` bytes) neither
+    /// begins another input's head nor begins with one. Then none of them
+    /// resumes or repeats another in the staging file. (The sessions a rotated
+    /// log's next file changes are copied again with it.)
+    static func earlyCandidates(_ names: [String]) -> Set<String> {
+        var heads: [(name: String, head: [UInt8])] = []
+        for name in names {
+            guard let src = try? InputSource.open(name) else { continue }
+            defer { src.close() }
+            if let h = try? src.readUpTo(Ingestor.headLength), !h.isEmpty { heads.append((name, h)) }
+        }
+        // Sorted, the heads that begin with a head follow it at once.
+        heads.sort { $0.head.lexicographicallyPrecedes($1.head) }
+        var related = Set<String>()
+        for i in heads.indices {
+            var j = i + 1
+            while j < heads.count, heads[j].head.starts(with: heads[i].head) {
+                related.insert(heads[i].name); related.insert(heads[j].name)
+                j += 1
+            }
+        }
+        return Set(heads.map(\.name)).subtracting(related)
+    }
+
     /// Staging files of runs that were killed (their process is gone): removed.
     public static func removeAbandoned(in dir: String, prefix: String) {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return }
@@ -75,12 +187,12 @@ public enum PostgresIngest {
         }
     }
 
-    /// The content hash `ingest` would give a regular file, nil for anything else.
-    static func wholeHash(_ name: String) -> String? {
+    /// The content hash `ingest` would give a regular file, and its size; nil for anything else.
+    static func wholeHash(_ name: String) -> (hash: String, bytes: Int64)? {
         guard name != "-", let src = try? InputSource.open(name), !src.isStream, let size = src.size else { return nil }
         defer { src.close() }
         guard let (h, _) = try? Ingestor.prefixHash(src, size), h.count == size else { return nil }
-        return h.digest
+        return (h.digest, size)
     }
 
     /// The hash of an input's first `n` bytes, when it can be read again.

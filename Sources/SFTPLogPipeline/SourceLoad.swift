@@ -58,10 +58,15 @@ final class SourceLoad {
     let now = LogTimestamp.utcISO(Date().timeIntervalSince1970.rounded(.down), fractionDigits: 0)
 
     // The parsing thread's.
+    /// Where the records go instead of the staging file, if anywhere (`Ingestor.directLoad`).
+    var askDirect: ((String) -> DirectSourceLoad?)?
+    private(set) var direct: DirectSourceLoad?
     var result: SourceIngestResult
     var hash: ContentHash
     var headBytes: [UInt8] = []
     var batch: [RecordWriter.Prepared] = []
+    /// Records added since the last batch was taken (those of a direct load are not in `batch`).
+    var batched = 0
     /// The terms the batch's records use (stored with them).
     var batchTerms = Set<Int64>()
     let terms: TermDictionary
@@ -144,6 +149,12 @@ final class SourceLoad {
     func add(_ r: consuming Record, seq: Int, zone: TimeZone, onUnparsed: ((Record) -> Void)?) {
         var r = r
         let format = (reader as? DetectingReader)?.format ?? storedFormat
+        if let ask = askDirect {
+            // Asked once, at the first record, when its sessions give each record
+            // its id as it is added (a transcript's are known only afterwards).
+            askDirect = nil
+            if resumeFrom == nil, liveSessions != nil, format != .openssh { direct = ask(name) }
+        }
         if let joined = sessions(format: format)?.add(r, seq: seq, format: format) {
             r.sessionID = joined.id
             r.sessionDuplicate = joined.duplicate
@@ -152,7 +163,12 @@ final class SourceLoad {
         if liveSessions == nil, r.endOffset > r.offset { lineOffsets.note(line: r.line, offset: r.offset) }
         if endsIdleSessions, let t = r.timestamp { latestEpoch = max(latestEpoch, t.epoch(in: zone)) }
         streamedFacts.add(r)
-        batch.append(RecordWriter.prepare(r, seq: seq, zone: zone, terms: terms, used: &batchTerms))
+        batched += 1
+        if let direct {
+            direct.add(r, seq: seq)
+        } else {
+            batch.append(RecordWriter.prepare(r, seq: seq, zone: zone, terms: terms, used: &batchTerms))
+        }
         result.records += 1
         if r.kind == .unparsed { result.unparsed += 1; onUnparsed?(r) }
     }
@@ -173,10 +189,11 @@ final class SourceLoad {
                                       ingestedAt: now)
         var records = batch
         batch = []
+        batched = 0
         // Room for the next batch only if there is one: a finished load can wait a
         // while for its writes, and 10,000 transcripts each holding room for 8,000
         // prepared records was 120 MB of the peak.
-        if !final { batch.reserveCapacity(batchSize) }
+        if !final && direct == nil { batch.reserveCapacity(batchSize) }
         var closed: [SessionTimeline] = []
         var provisionalFrom = Int.max
         if let live {

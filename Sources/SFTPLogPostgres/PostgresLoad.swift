@@ -73,36 +73,43 @@ extension PostgresStore: StagedLoadTarget {
         try !link.rows("SELECT 1 FROM sources WHERE content_hash = \(contentHash) AND complete = 1").isEmpty
     }
 
-    /// Moves every source of `staged` into this database. `prefixHash(name, n)`
-    /// gives the hash of the first `n` bytes of the input named `name` (nil when
-    /// it cannot be read again, as standard input): that is how a grown file is
-    /// matched with the source stored for its beginning.
-    public func load(staged: LogStore, prefixHash: (String, Int64) -> String?) throws -> [(stagedID: Int64, outcome: StagedLoadOutcome)] {
+    public func loadCatalog(staged: LogStore) throws {
+        try staged.queue.read { try loadCatalog($0) }
+    }
+
+    public func load(staged: LogStore, stagedID: Int64, sources: StagedSources, again: [Int64: [String]],
+                     prefixHash: (String, Int64) -> String?) throws -> StagedLoadOutcome {
         try staged.queue.read { db in
-            try loadCatalog(db)
-            var out: [(Int64, StagedLoadOutcome)] = []
-            let sources = try Row.fetchAll(db, sql: "SELECT * FROM sources ORDER BY id")
-            // Evidence links name staged sources: their ids here, those stored before this
-            // run found once by content, then each one as it is loaded.
-            var ids = try storedIDs(of: sources)
-            for s in sources {
-                let stagedID: Int64 = s["id"]
-                let t0 = Date()
-                let outcome: StagedLoadOutcome
-                do {
-                    outcome = try link.transaction { try loadSource(db, s, stagedID: stagedID, prefixHash: prefixHash, ids: &ids) }
-                } catch is PostgresLink.Conflict {
-                    // Another ingester stored one of its sessions meanwhile: now that it
-                    // is committed, this source's rows replace it, as they would have.
-                    outcome = try link.transaction { try loadSource(db, s, stagedID: stagedID, prefixHash: prefixHash, ids: &ids) }
-                }
-                switch outcome {
-                case .added(let id, _), .grown(let id, _), .alreadyStored(let id): ids.here[stagedID] = id
-                }
-                Self.timing("source \(stagedID) loaded and committed", since: t0)
-                out.append((stagedID, outcome))
+            guard let s = try Row.fetchOne(db, sql: "SELECT * FROM sources WHERE id = ?", arguments: [stagedID]) else {
+                throw StoreError.server(location: location.redacted, reason: "staged source \(stagedID) is missing")
             }
-            return out
+            let t0 = Date()
+            defer { Self.timing("source \(stagedID) loaded and committed", since: t0) }
+            func attempt() throws -> StagedLoadOutcome {
+                try link.transaction {
+                    let outcome = try loadSource(db, s, stagedID: stagedID, prefixHash: prefixHash, sources: sources)
+                    var sources = sources
+                    if case .added(let id, _) = outcome { sources.here[stagedID] = id }
+                    if case .grown(let id, _) = outcome { sources.here[stagedID] = id }
+                    try replaceSessions(db, again: again, sources: sources)
+                    return outcome
+                }
+            }
+            do {
+                return try attempt()
+            } catch is PostgresLink.Conflict {
+                // Another ingester stored one of its sessions meanwhile: now that it
+                // is committed, this source's rows replace it, as they would have.
+                return try attempt()
+            }
+        }
+    }
+
+    /// Sessions of sources loaded before, as the staging file holds them now.
+    func replaceSessions(_ db: Database, again: [Int64: [String]], sources: StagedSources) throws {
+        for (staged, ids) in again.sorted(by: { $0.key < $1.key }) {
+            guard let id = sources.here[staged] else { continue }
+            try replaceSessions(db, ids, stagedID: staged, sourceID: id, sources: sources)
         }
     }
 
@@ -118,46 +125,15 @@ extension PostgresStore: StagedLoadTarget {
         }
     }
 
-    /// The staged sources' ids: in the staging file, and here for those stored here.
-    struct SourceIDs {
-        let staged: Set<Int64>
-        var here: [Int64: Int64]
-    }
-
-    /// Which of the staged sources are stored here already (by content), read once for the whole load.
-    private func storedIDs(of sources: [Row]) throws -> SourceIDs {
-        let staged = sources.map { ($0["id"] as Int64, $0["content_hash"] as String) }
-        var hashes = PostgresBindings()
-        hashes.append(staged.map(\.1))
-        let stored = try link.rows(PostgresQuery(unsafeSQL: "SELECT content_hash, id FROM sources WHERE content_hash = ANY($1)", binds: hashes))
-        let idByHash = Dictionary(try stored.map { try $0.decode((String, Int64).self) }, uniquingKeysWith: { a, _ in a })
-        var here: [Int64: Int64] = [:]
-        for (id, hash) in staged { if let pg = idByHash[hash] { here[id] = pg } }
-        return SourceIDs(staged: Set(staged.map(\.0)), here: here)
-    }
-
     /// A session stored by another ingester while this one copies its own
     /// fails the load with `Conflict` (the caller loads it again).
     private func loadSource(_ db: Database, _ s: Row, stagedID: Int64, prefixHash: (String, Int64) -> String?,
-                            ids: inout SourceIDs) throws -> StagedLoadOutcome {
+                            sources: StagedSources) throws -> StagedLoadOutcome {
         let hash: String = s["content_hash"], name: String = s["name"], bytes: Int64 = s["bytes"]
         if let id = try link.rows("SELECT id FROM sources WHERE content_hash = \(hash)").first?.decode(Int64.self) {
             return .alreadyStored(sourceID: id)
         }
-        // A grown input: a stored source whose bytes are this input's beginning.
-        var grown: (id: Int64, resumeLine: Int)?
-        let lengths = try link.rows("SELECT DISTINCT head_len FROM sources WHERE bytes < \(bytes)").map { try $0.decode(Int.self) }
-        search: for len in lengths.sorted(by: >) {
-            guard let head = prefixHash(name, Int64(len)) else { break }
-            let candidates = try link.rows("""
-                SELECT id, bytes, content_hash, resume_line FROM sources
-                WHERE head_len = \(len) AND head_hash = \(head) AND bytes < \(bytes) ORDER BY bytes DESC FOR UPDATE
-                """)
-            for c in candidates {
-                let (id, n, h, line) = try c.decode((Int64, Int64, String, Int).self)
-                if prefixHash(name, n) == h { grown = (id, line); break search }
-            }
-        }
+        let grown = try storedPrefix(of: name, bytes: bytes, prefixHash: prefixHash, locking: true)
         let sourceID: Int64
         if let g = grown {
             sourceID = g.id
@@ -202,13 +178,37 @@ extension PostgresStore: StagedLoadTarget {
             records = try copyRecords(db, stagedID: stagedID, into: "records", sourceID: sourceID)
             Self.timing("records copied", since: t0)
         }
-        ids.here[stagedID] = sourceID
-        try replaceSessions(db, stagedID: stagedID, sourceID: sourceID, ids: ids)
+        var sources = sources
+        sources.here[stagedID] = sourceID
+        try replaceSessions(db, stagedID: stagedID, sourceID: sourceID, sources: sources)
         return grown == nil ? .added(sourceID: sourceID, records: records) : .grown(sourceID: sourceID, records: records)
     }
 
-    private func updateSource(_ s: Row, id: Int64) throws {
-        let kept: Set<String> = ["name", "first_ingested_at"]
+    /// A stored source whose bytes are the beginning of the input `name` (a
+    /// grown copy of it), with the line its next run resumes at.
+    func storedPrefix(of name: String, bytes: Int64, prefixHash: (String, Int64) -> String?, locking: Bool) throws -> (id: Int64, resumeLine: Int)? {
+        let lengths = try link.rows("SELECT DISTINCT head_len FROM sources WHERE bytes < \(bytes)").map { try $0.decode(Int.self) }
+        for len in lengths.sorted(by: >) {
+            guard let head = prefixHash(name, Int64(len)) else { break }
+            let candidates = try link.rows(PostgresQuery(unsafeSQL: """
+                SELECT id, bytes, content_hash, resume_line FROM sources
+                WHERE head_len = $1 AND head_hash = $2 AND bytes < $3 ORDER BY bytes DESC\(locking ? " FOR UPDATE" : "")
+                """, binds: Self.binds(len, head, bytes)))
+            for c in candidates {
+                let (id, n, h, line) = try c.decode((Int64, Int64, String, Int).self)
+                if prefixHash(name, n) == h { return (id, line) }
+            }
+        }
+        return nil
+    }
+
+    static func binds(_ len: Int, _ head: String, _ bytes: Int64) -> PostgresBindings {
+        var b = PostgresBindings()
+        b.append(len); b.append(head); b.append(bytes)
+        return b
+    }
+
+    func updateSource(_ s: Row, id: Int64, keeping kept: Set<String> = ["name", "first_ingested_at"]) throws {
         var sets: [String] = []
         var binds = PostgresBindings()
         for column in Self.sourceColumns where !kept.contains(column.0) {
@@ -223,34 +223,51 @@ extension PostgresStore: StagedLoadTarget {
     /// into their tables. A session stored for another source (the same
     /// session in another copy of a log) is replaced whole, rows and child
     /// rows, as SQLite replaces it.
-    private func replaceSessions(_ db: Database, stagedID: Int64, sourceID: Int64, ids sources: SourceIDs) throws {
+    func replaceSessions(_ db: Database, stagedID: Int64, sourceID: Int64, sources: StagedSources) throws {
         for t in Self.sessionChildTables {
             try link.rows(PostgresQuery(unsafeSQL: "DELETE FROM \(t) WHERE session_id IN (SELECT id FROM sessions WHERE source_id = \(sourceID))"))
         }
         try link.rows("DELETE FROM sessions WHERE source_id = \(sourceID)")
+        let staged = try String.fetchAll(db, sql: "SELECT id FROM sessions WHERE source_id = ?", arguments: [stagedID])
+        try copySessions(db, staged, stagedID: stagedID, sourceID: sourceID, sources: sources)
+    }
+
+    /// These sessions of a source loaded before, as the staging file holds them
+    /// now (a rotated log's, which went on into the file being loaded).
+    func replaceSessions(_ db: Database, _ ids: [String], stagedID: Int64, sourceID: Int64, sources: StagedSources) throws {
+        try copySessions(db, ids, stagedID: stagedID, sourceID: sourceID, sources: sources)
+    }
+
+    /// Replaces the staged source's sessions `ids` (and their rows) here, wherever they are stored.
+    private func copySessions(_ db: Database, _ ids: [String], stagedID: Int64, sourceID: Int64, sources: StagedSources) throws {
         var staged = PostgresBindings()
-        staged.append(try String.fetchAll(db, sql: "SELECT id FROM sessions WHERE source_id = ?", arguments: [stagedID]))
+        staged.append(ids)
         if try !link.rows(PostgresQuery(unsafeSQL: "SELECT 1 FROM sessions WHERE id = ANY($1) LIMIT 1", binds: staged)).isEmpty {
             for t in Self.sessionChildTables {
                 try link.rows(PostgresQuery(unsafeSQL: "DELETE FROM \(t) WHERE session_id = ANY($1)", binds: staged))
             }
             try link.rows(PostgresQuery(unsafeSQL: "DELETE FROM sessions WHERE id = ANY($1)", binds: staged))
         }
-        let ids = "(SELECT id FROM sessions WHERE source_id = \(stagedID))"
+        guard !ids.isEmpty else { return }
+        // The ids as one JSON array, bound (they are the staging file's own, but still data).
+        var list = JSONBytes()
+        list.value(.array(ids.map { JSONValue.string($0) }))
+        let chosen = "(SELECT id FROM sessions WHERE source_id = \(stagedID) AND id IN (SELECT value FROM json_each(?1)))"
         let tables: [(String, [(String, CopyKind)], String)] = [
-            ("sessions", [("source_id", .int)] + Self.sessionColumns, "SELECT * FROM sessions WHERE source_id = \(stagedID)"),
-            ("session_operations", Self.operationColumns, "SELECT * FROM session_operations WHERE session_id IN \(ids) ORDER BY session_id, position"),
-            ("findings", Self.findingColumns, "SELECT * FROM findings WHERE session_id IN \(ids) ORDER BY session_id, position"),
-            ("session_algorithms_offered", Self.offerColumns, "SELECT * FROM session_algorithms_offered WHERE session_id IN \(ids)"),
+            ("sessions", [("source_id", .int)] + Self.sessionColumns, "SELECT * FROM sessions WHERE id IN \(chosen)"),
+            ("session_operations", Self.operationColumns, "SELECT * FROM session_operations WHERE session_id IN \(chosen) ORDER BY session_id, position"),
+            ("findings", Self.findingColumns, "SELECT * FROM findings WHERE session_id IN \(chosen) ORDER BY session_id, position"),
+            ("session_algorithms_offered", Self.offerColumns, "SELECT * FROM session_algorithms_offered WHERE session_id IN \(chosen)"),
         ]
         for (table, columns, select) in tables {
             let t0 = Date()
-            try copy(db, select: select, into: table, columns: columns, fixed: ["source_id": String(sourceID)])
+            try copy(db, select: select, arguments: [.text(String(decoding: list.bytes, as: UTF8.self))], into: table, columns: columns,
+                     fixed: ["source_id": String(sourceID)])
             Self.timing("\(table) copied", since: t0)
         }
         // A link's source by its id here (a rotated log's next file is a source of its own, loaded before).
         let t0 = Date()
-        try copyEvidence(db, stagedID: stagedID, sources: sources)
+        try copyEvidence(db, stagedID: stagedID, sessions: Set(ids), sources: sources)
         Self.timing("evidence copied", since: t0)
     }
 
@@ -260,14 +277,14 @@ extension PostgresStore: StagedLoadTarget {
     /// COPYs the links of a staged source's sessions into `evidence_links`,
     /// with their sources' ids here. A link to a source not stored here is
     /// left out (its position stays unused).
-    private func copyEvidence(_ db: Database, stagedID: Int64, sources: SourceIDs) throws {
+    private func copyEvidence(_ db: Database, stagedID: Int64, sessions: Set<String>, sources: StagedSources) throws {
         guard try Bool.fetchOne(db, sql: """
             SELECT EXISTS (SELECT 1 FROM evidence_rows e JOIN session_rows s ON s.id = e.session_id WHERE s.source_id = ?)
             """, arguments: [stagedID]) == true else { return }
         var text = CopyText()
         try link.copy(into: "evidence_links", columns: ["session_id", "position", "fact", "item", "source_id", "line", "seq", "byte_offset"]) { send in
-            try EvidenceRows.forEachLink(db, sessionsOf: stagedID, stored: sources.staged) { session, position, l in
-                guard let source = sources.here[l.sourceID] else { return }
+            try EvidenceRows.forEachLink(db, sessionsOf: stagedID, stored: sources.all) { session, position, l in
+                guard let source = sources.here[l.sourceID], sessions.contains(session) else { return }
                 text.text(session); text.int(position); text.text(l.fact.rawValue); text.int(l.item); text.int(source)
                 text.int(l.line); text.int(l.seq); text.int(l.offset)
                 text.endRow()
@@ -281,8 +298,9 @@ extension PostgresStore: StagedLoadTarget {
     /// them. `fixed` replaces a column's value (the source id, which differs
     /// between the stores).
     @discardableResult
-    func copy(_ db: Database, select: String, into table: String, columns: [(String, CopyKind)], fixed: [String: String] = [:]) throws -> Int {
-        try copy(RawRows(db, sql: select), staged: nil, into: table, columns: columns, fixed: fixed)
+    func copy(_ db: Database, select: String, arguments: [SQLValue] = [], into table: String, columns: [(String, CopyKind)],
+              fixed: [String: String] = [:]) throws -> Int {
+        try copy(RawRows(db, sql: select, arguments: arguments), staged: nil, into: table, columns: columns, fixed: fixed)
     }
 
     /// COPYs a staged source's records under the source id they have here.

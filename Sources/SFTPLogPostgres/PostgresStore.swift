@@ -9,8 +9,9 @@ import SFTPLogStore
 /// A PostgreSQL database holding sftplog's tables (`PostgresSchema`).
 ///
 /// Ingest reads its inputs with the same pipeline as for SQLite, into a
-/// staging SQLite file, and then moves each source into PostgreSQL in one
-/// transaction (`load(staged:)`): a source is there whole or not at all, so a
+/// staging SQLite file, and moves each source into PostgreSQL in one
+/// transaction (`load(staged:stagedID:)`, or a `PostgresDirectLoad` whose
+/// records are sent as they are read): a source is there whole or not at all, so a
 /// killed or disconnected ingest leaves a consistent database, and the next run
 /// stores what is missing. Sources are recognised by content (`UNIQUE
 /// (content_hash)`), and rows are keyed, so concurrent ingesters of the same
@@ -19,7 +20,7 @@ public final class PostgresStore: Sendable {
     let link: PostgresLink
     public var location: PostgresLocation { link.location }
 
-    private init(_ link: PostgresLink) { self.link = link }
+    init(_ link: PostgresLink) { self.link = link }
 
     /// Connects and brings the schema up to date (writers).
     public static func openForWriting(_ l: PostgresLocation) throws -> PostgresStore {

@@ -217,7 +217,7 @@ package final class RecordWriter {
     }
 
     /// UTC rendering of the record's instant (zone-less stamps read in `zone`).
-    static func utc(_ ts: LogTimestamp?, _ zone: TimeZone) -> String? {
+    package static func utc(_ ts: LogTimestamp?, _ zone: TimeZone) -> String? {
         guard let ts else { return nil }
         return LogTimestamp.utcISO(ts.epoch(in: zone), fractionDigits: ts.fractionCount)
     }

@@ -49,6 +49,31 @@ public struct StoreReader {
         try Int64.fetchAll(db, sql: "SELECT id FROM sources ORDER BY id")
     }
 
+    /// The ids of the sources stored after this id, in order.
+    public func sourceIDs(after id: Int64) throws -> [Int64] {
+        try Int64.fetchAll(db, sql: "SELECT id FROM sources WHERE id > ? ORDER BY id", arguments: [id])
+    }
+
+    /// Where the sessions written so far end (`session_rows`' last rowid: a
+    /// session written again, `INSERT OR REPLACE`, gets a new one).
+    public func sessionsWritten() throws -> Int64 {
+        try Int64.fetchOne(db, sql: "SELECT max(rowid) FROM session_rows") ?? 0
+    }
+
+    /// The sessions written after `sessionsWritten()` gave `mark`, by source.
+    public func sessionsWritten(after mark: Int64) throws -> [Int64: [String]] {
+        var out: [Int64: [String]] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT source_id, id FROM session_rows WHERE rowid > ? ORDER BY rowid", arguments: [mark]) {
+            out[row[0], default: []].append(row[1])
+        }
+        return out
+    }
+
+    /// The id of the latest source stored under this name.
+    public func sourceID(named name: String) throws -> Int64? {
+        try Int64.fetchOne(db, sql: "SELECT max(id) FROM sources WHERE name = ?", arguments: [name])
+    }
+
     /// The exact bytes of these records (`records.raw`), by id.
     public func rawRecords(_ ids: [Int64]) throws -> [Int64: [UInt8]] {
         var out: [Int64: [UInt8]] = [:]

@@ -113,6 +113,59 @@ final class PostgresStoreTests: TemporaryDirectoryTestCase {
         }
     }
 
+    /// A new source's records go straight into PostgreSQL as they are read
+    /// (`DirectSourceLoad`); the staging file alone (`SFTPLOG_PG_STAGE_ALL`)
+    /// must store the same rows, evidence links included. Left out: logs that
+    /// begin as another one does (a cut copy, a CSV header alone), which are
+    /// staged, and so is every input after them.
+    func testDirectAndStagedLoadsStoreTheSameRows() throws {
+        let direct = try database("direct"), staged = try database("staged")
+        let all = Paths.everyTestLog()
+        let heads = try all.map { try FileHandle(forReadingFrom: URL(fileURLWithPath: $0)).readData(ofLength: 4096) }
+        let files = all.indices.filter { i in
+            !all.indices.contains { j in j != i && (heads[j].starts(with: heads[i]) || heads[i].starts(with: heads[j])) }
+        }.map { all[$0] }
+        XCTAssertGreaterThan(files.count, 100)
+        let a = try ingest(direct, files, env: ["SFTPLOG_TIMINGS": "1"])
+        let b = try ingest(staged, files, env: ["SFTPLOG_TIMINGS": "1", "SFTPLOG_PG_STAGE_ALL": "1"])
+        XCTAssertEqual(a.status, b.status)
+        let directLoads = a.stderr.components(separatedBy: "copied directly").count - 1
+        XCTAssertGreaterThanOrEqual(directLoads, 20, a.stderr)
+        XCTAssertFalse(b.stderr.contains("copied directly"), b.stderr)
+        try assertSameRows(direct, staged, "direct vs staged")
+        let links = """
+            SELECT s.name, l.session_id, l.position, l.fact, l.item, l.line, l.seq, l.byte_offset
+            FROM evidence_links l JOIN sources s ON s.id = l.source_id ORDER BY l.session_id, l.position
+            """
+        let x = try CLI.run(["query", "--db", direct, "--format", "csv", links]), y = try CLI.run(["query", "--db", staged, "--format", "csv", links])
+        XCTAssertGreaterThan(x.stdout.count, 10_000, x.stderr)
+        XCTAssertTrue(x.stdout == y.stdout, "evidence links differ")
+
+        // A rotated log: each file loaded directly as it is read, and the sessions
+        // that go on into the next file copied again with it. Both ways load
+        // each file when it is read, so SQLite's rows are the reference here.
+        let rotated = dir.appendingPathComponent("rotated")
+        try FileManager.default.createDirectory(at: rotated, withIntermediateDirectories: true)
+        let lines = try String(contentsOfFile: Paths.generatedLog(lines: 3000, seed: 7, in: dir), encoding: .utf8)
+            .split(separator: "\n", omittingEmptySubsequences: false)
+        let parts = ["server.log.2": lines[0..<1000], "server.log.1": lines[1000..<2000], "server.log": lines[2000...]]
+        for (name, part) in parts {
+            try (part.joined(separator: "\n") + (name == "server.log" ? "" : "\n")).write(to: rotated.appendingPathComponent(name), atomically: true, encoding: .utf8)
+        }
+        let month = try database("month"), monthStaged = try database("month_staged"), lite = sqlite("month.db")
+        let c = try ingest(month, [rotated.path], env: ["SFTPLOG_TIMINGS": "1"])
+        XCTAssertEqual(c.stderr.components(separatedBy: "copied directly").count - 1, 3, c.stderr)
+        try ingest(monthStaged, [rotated.path], env: ["SFTPLOG_PG_STAGE_ALL": "1"])
+        try ingest(lite, [rotated.path])
+        let spanning = "SELECT count(*) FROM (SELECT session_id FROM records WHERE session_id IS NOT NULL GROUP BY session_id HAVING count(DISTINCT source_id) > 1) s"
+        XCTAssertGreaterThan(Int(try TestPostgres.psql(spanning, database: month)) ?? 0, 5, "sessions across the files")
+        try assertSameRows(month, lite, "a rotated log, direct vs SQLite")
+        try assertSameRows(monthStaged, lite, "a rotated log, staged vs SQLite")
+        let sessions = try CLI.run(["sessions", "--json", "--evidence", "--db", month]), reference = try CLI.run(["sessions", "--json", "--evidence", "--db", lite])
+        XCTAssertTrue(StreamingAnswerTests.undated(sessions.stdout) == StreamingAnswerTests.undated(reference.stdout),
+                      "the rotated log's sessions and their evidence differ from SQLite's")
+    }
+
     // MARK: ingest's promises
 
     func testContentIsStoredOnceAndAGrownFileAddsItsNewLines() throws {
