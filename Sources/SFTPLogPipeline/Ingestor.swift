@@ -46,6 +46,10 @@ public final class Ingestor {
     /// Asked at the first record of each new source, on the parsing thread:
     /// where its records go instead of the store (PostgreSQL's direct load).
     public var directLoad: ((_ name: String) -> DirectSourceLoad?)?
+    /// Asked before each source is read: whether the sources before it are
+    /// settled first (handed over, and loaded into PostgreSQL, before this one
+    /// may take its id there with a direct load).
+    public var settlesBefore: ((_ name: String) -> Bool)?
     /// Called on the parsing thread after each batch is handed to the writer.
     public var onProgress: ((IngestProgress) -> Void)?
     static let headLength = 4096
@@ -383,10 +387,7 @@ public final class Ingestor {
         let log = follow == nil ? family : nil
         let carried = log.flatMap { carries.removeValue(forKey: $0) }
         guard let terms else { preconditionFailure("prepare() loads the terms before any source") }
-        // The sources before are settled first (and loaded into PostgreSQL,
-        // whose ids then follow the input order): a direct load takes its
-        // source's id at its first record, and holds a connection until settled.
-        if directLoad != nil { settleAll() }
+        if settlesBefore?(name) == true { settleAll() }
         let load = try SourceLoad(src, name: name, resumeFrom: resumeFrom, stream: stream, sessions: sessions, carried: carried,
                                   batchSize: batchSize, terms: terms)
         load.keepsSessionsOpen = log != nil && familyGoesOn

@@ -36,22 +36,15 @@ public enum PostgresIngest {
         ingestor.sessions = sessions
         configure(ingestor)
 
-        var run = LoadOrder(early: earlyCandidates(toRead.filter { wholeHashes[$0] != nil }))
-        if ProcessInfo.processInfo.environment["SFTPLOG_PG_STAGE_ALL"] != nil { run.direct = false }
+        let (early, sftpplus) = earlyCandidates(toRead.filter { wholeHashes[$0] != nil })
+        var run = LoadOrder(early: early, direct: sftpplus)
+        if ProcessInfo.processInfo.environment["SFTPLOG_PG_STAGE_ALL"] != nil { run.direct = [] }
         defer { for load in run.open.values { load.abandon() } }
         let zone = stream.options.timeZone
-        ingestor.directLoad = { name in
-            guard run.direct, !run.deferred, run.failure == nil, run.early.contains(name), let whole = wholeHashes[name] else { return nil }
-            do {
-                guard let load = try pg.beginDirect(name: name, bytes: whole.bytes, contentHash: whole.hash, zone: zone,
-                                                    prefixHash: prefixHash) else { return nil }
-                run.open[name] = load
-                return load
-            } catch {
-                run.failure = run.failure ?? error
-                return nil
-            }
-        }
+        // A direct load takes its source's id at its first record: the sources
+        // before are loaded first, so that the ids follow the input order. (Only
+        // then: the parsing and the staging file's writing take turns meanwhile.)
+        ingestor.settlesBefore = { name in !run.deferred && run.failure == nil && run.direct.contains(name) }
         /// Loads (or, for a direct load, commits) one staged source, in input order.
         func load(_ stagedID: Int64, direct: DirectSourceLoad?) throws {
             if !run.catalogLoaded { try pg.loadCatalog(staged: staging); run.catalogLoaded = true }
@@ -72,28 +65,41 @@ public enum PostgresIngest {
             run.outcomes[stagedID] = outcome
             run.sessionsMark = mark
         }
+        /// Loads the staged sources not loaded yet, in order.
+        func loadStaged() throws {
+            for stagedID in try staging.read({ try $0.sourceIDs() }) where run.outcomes[stagedID] == nil {
+                try load(stagedID, direct: nil)
+            }
+        }
+        ingestor.directLoad = { name in
+            guard !run.deferred, run.failure == nil, run.direct.contains(name), let whole = wholeHashes[name] else { return nil }
+            do {
+                // The sources before it first (all settled: `settlesBefore`), for the ids' order.
+                try loadStaged()
+                guard let load = try pg.beginDirect(name: name, bytes: whole.bytes, contentHash: whole.hash, zone: zone,
+                                                    prefixHash: prefixHash) else { return nil }
+                run.open[name] = load
+                return load
+            } catch {
+                run.failure = run.failure ?? error
+                return nil
+            }
+        }
         var staged: [(String, SourceIngestResult)] = []
         var failed: [(String, Result<SourceIngestResult, Error>)] = []
         ingestor.ingest(toRead) { name, outcome in
-            let direct = run.open.removeValue(forKey: name)
-            // A source loaded now keeps the input order of the ids; one that must
-            // wait for the end (a later input may resume or repeat it in the
-            // staging file) makes every later one wait too.
-            if direct == nil && !run.early.contains(name) { run.deferred = true }
-            if run.failure == nil, direct != nil || !run.deferred {
-                // A failed input's staged part (what was read before the error) is stored too.
+            // One that may be resumed or repeated in the staging file by a later
+            // input waits for the end, and every later one with it.
+            if !run.early.contains(name) { run.deferred = true }
+            if let direct = run.open.removeValue(forKey: name) {
+                // Its records are in the database (uncommitted), its other rows
+                // staged; what was read of a failed input is stored too.
                 let stagedID = (try? outcome.get().sourceID) ?? (try? staging.read { try $0.sourceID(named: name) }) ?? nil
-                do {
-                    if let stagedID, run.outcomes[stagedID] == nil {
-                        try load(stagedID, direct: direct)
-                    } else {
-                        direct?.abandon()
-                    }
-                } catch {
-                    run.failure = error
+                if run.failure == nil, let stagedID {
+                    do { try load(stagedID, direct: direct) } catch { run.failure = error }
+                } else {
+                    direct.abandon()
                 }
-            } else {
-                direct?.abandon()
             }
             switch outcome {
             case .success(let r): staged.append((name, r))
@@ -103,9 +109,7 @@ public enum PostgresIngest {
         if let e = run.failure { throw e }
         for (name, outcome) in failed { each(name, outcome) }
         try ingestor.finish()
-        for stagedID in try staging.read({ try $0.sourceIDs() }) where run.outcomes[stagedID] == nil {
-            try load(stagedID, direct: nil)
-        }
+        try loadStaged()
         if !run.catalogLoaded { try pg.loadCatalog(staged: staging) }
         for (name, r) in staged {
             var r = r
@@ -130,15 +134,17 @@ public enum PostgresIngest {
     }
 
     /// How one run's staged sources reach the database, each in one transaction
-    /// and in input order (their ids follow it, as SQLite's do). Each is loaded
-    /// as soon as it is read, if it can be, and a new SFTPPlus log's records go
-    /// in directly as they are read (`DirectSourceLoad`); the rest wait for the end.
+    /// and in input order (their ids follow it, as SQLite's do). A new SFTPPlus
+    /// log's records go in as they are read (`DirectSourceLoad`), and it is
+    /// committed as soon as it is read; the sources before it are loaded when
+    /// it begins, the rest at the end.
     private struct LoadOrder {
-        /// Inputs that may be loaded as soon as they are read: see `earlyCandidates`.
+        /// Inputs whose staged source may be loaded before the end: see `earlyCandidates`.
         let early: Set<String>
-        /// Whether new sources may be loaded directly (`SFTPLOG_PG_STAGE_ALL` says no, for tests).
-        var direct = true
-        /// Set by the first input that waits for the end: every later one waits too.
+        /// Inputs that may be loaded directly: early ones whose head reads as
+        /// SFTPPlus (`SFTPLOG_PG_STAGE_ALL` empties it, for tests).
+        var direct: Set<String>
+        /// Set by the first input that must wait for the end: no direct load after it.
         var deferred = false
         /// Direct loads begun and not yet committed, by input name.
         var open: [String: DirectSourceLoad] = [:]
@@ -156,8 +162,9 @@ public enum PostgresIngest {
     /// regular files whose head (first `Ingestor.headLength` bytes) neither
     /// begins another input's head nor begins with one. Then none of them
     /// resumes or repeats another in the staging file. (The sessions a rotated
-    /// log's next file changes are copied again with it.)
-    static func earlyCandidates(_ names: [String]) -> Set<String> {
+    /// log's next file changes are copied again with it.) Also those of them
+    /// whose head does not read as an OpenSSH transcript.
+    static func earlyCandidates(_ names: [String]) -> (early: Set<String>, sftpplus: Set<String>) {
         var heads: [(name: String, head: [UInt8])] = []
         for name in names {
             guard let src = try? InputSource.open(name) else { continue }
@@ -174,7 +181,12 @@ public enum PostgresIngest {
                 j += 1
             }
         }
-        return Set(heads.map(\.name)).subtracting(related)
+        let early = heads.filter { !related.contains($0.name) }
+        let sftpplus = early.filter { h in
+            let lines = h.head.split(separator: 0x0A, omittingEmptySubsequences: false).map { Array($0) }
+            return DetectingReader.detect(lines).0 != .openssh
+        }
+        return (Set(early.map(\.name)), Set(sftpplus.map(\.name)))
     }
 
     /// Staging files of runs that were killed (their process is gone): removed.
