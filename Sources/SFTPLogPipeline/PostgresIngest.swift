@@ -48,12 +48,12 @@ public enum PostgresIngest {
         /// Loads (or, for a direct load, commits) one staged source, in input order.
         func load(_ stagedID: Int64, direct: DirectSourceLoad?) throws {
             if !run.catalogLoaded { try pg.loadCatalog(staged: staging); run.catalogLoaded = true }
-            let (added, written, mark) = try staging.read { r in
-                (try r.sourceIDs(after: run.sources.all.max() ?? 0), try r.sessionsWritten(after: run.sessionsMark), try r.sessionsWritten())
+            let (added, written) = try staging.read { r in
+                (try r.sourceIDs(after: run.sources.all.max() ?? 0), try r.sessionsWritten(after: run.sessionsMark))
             }
             run.sources.all.formUnion(added)
             // The sessions of a rotated log's earlier files that went on into this one.
-            let again = written.filter { $0.key != stagedID && run.sources.here[$0.key] != nil }
+            let again = written.bySource.filter { $0.key != stagedID && run.sources.here[$0.key] != nil }
             if !again.isEmpty {
                 Ingestor.timing("staged source \(stagedID) loaded with \(again.values.map(\.count).reduce(0, +)) sessions of \(again.keys.sorted()) again")
             }
@@ -63,7 +63,7 @@ public enum PostgresIngest {
             case .added(let id, _), .grown(let id, _), .alreadyStored(let id): run.sources.here[stagedID] = id
             }
             run.outcomes[stagedID] = outcome
-            run.sessionsMark = mark
+            run.sessionsMark = written.mark
         }
         /// Loads the staged sources not loaded yet, in order.
         func loadStaged() throws {
@@ -152,7 +152,7 @@ public enum PostgresIngest {
         /// By staged id.
         var outcomes: [Int64: StagedLoadOutcome] = [:]
         var catalogLoaded = false
-        /// The staging file's sessions written up to the last load (`StoreReader.sessionsWritten`).
+        /// The staging file's sessions written up to the last load (`StoreReader.sessionsWritten(after:)`).
         var sessionsMark: Int64 = 0
         /// The first load that failed: the run stops there, committed sources staying.
         var failure: Error?

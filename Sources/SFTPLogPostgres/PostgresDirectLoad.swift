@@ -183,13 +183,15 @@ final class PostgresDirectLoad: DirectSourceLoad {
                 // Another ingester's copy of one of these sessions, committed while
                 // this one waited for it: replaced once it is there, as in `load`.
                 try store.link.execute("SAVEPOINT sessions")
-                do {
+                func replace() throws {
                     try store.replaceSessions(db, stagedID: stagedID, sourceID: sourceID, sources: sources)
                     try store.replaceSessions(db, again: again, sources: sources)
+                }
+                do {
+                    try replace()
                 } catch is PostgresLink.Conflict {
                     try store.link.execute("ROLLBACK TO SAVEPOINT sessions")
-                    try store.replaceSessions(db, stagedID: stagedID, sourceID: sourceID, sources: sources)
-                    try store.replaceSessions(db, again: again, sources: sources)
+                    try replace()
                 }
             }
             try store.link.execute("COMMIT")
@@ -220,8 +222,7 @@ final class PostgresDirectLoad: DirectSourceLoad {
         t.text(r.message); t.text(r.text)
         let resolved = r.resolution?.status == .resolved
         t.text(r.resolution?.status.rawValue); t.int(resolved ? r.resolution?.variant : nil)
-        if let f = r.resolution?.fields, !f.isEmpty { var j = JSONBytes(capacity: 256); j.object(f); t.text(made: j.bytes) } else { t.null() }
-        if !r.extra.isEmpty { var j = JSONBytes(capacity: 128); j.object(r.extra); t.text(made: j.bytes) } else { t.null() }
+        t.text(made: RecordWriter.fieldsJSON(r)); t.text(made: RecordWriter.extraJSON(r))
         t.text(r.diagnostic); t.bytea(r.raw)
         t.text(r.sessionID?.rawValue); t.int(r.sessionDuplicate ? 1 : 0)
         t.endRow()

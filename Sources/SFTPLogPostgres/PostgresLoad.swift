@@ -89,8 +89,9 @@ extension PostgresStore: StagedLoadTarget {
                 try link.transaction {
                     let outcome = try loadSource(db, s, stagedID: stagedID, prefixHash: prefixHash, sources: sources)
                     var sources = sources
-                    if case .added(let id, _) = outcome { sources.here[stagedID] = id }
-                    if case .grown(let id, _) = outcome { sources.here[stagedID] = id }
+                    switch outcome {
+                    case .added(let id, _), .grown(let id, _), .alreadyStored(let id): sources.here[stagedID] = id
+                    }
                     try replaceSessions(db, again: again, sources: sources)
                     return outcome
                 }
@@ -229,17 +230,13 @@ extension PostgresStore: StagedLoadTarget {
         }
         try link.rows("DELETE FROM sessions WHERE source_id = \(sourceID)")
         let staged = try String.fetchAll(db, sql: "SELECT id FROM sessions WHERE source_id = ?", arguments: [stagedID])
-        try copySessions(db, staged, stagedID: stagedID, sourceID: sourceID, sources: sources)
+        try replaceSessions(db, staged, stagedID: stagedID, sourceID: sourceID, sources: sources)
     }
 
-    /// These sessions of a source loaded before, as the staging file holds them
-    /// now (a rotated log's, which went on into the file being loaded).
-    func replaceSessions(_ db: Database, _ ids: [String], stagedID: Int64, sourceID: Int64, sources: StagedSources) throws {
-        try copySessions(db, ids, stagedID: stagedID, sourceID: sourceID, sources: sources)
-    }
-
-    /// Replaces the staged source's sessions `ids` (and their rows) here, wherever they are stored.
-    private func copySessions(_ db: Database, _ ids: [String], stagedID: Int64, sourceID: Int64, sources: StagedSources) throws {
+    /// Replaces the staged source's sessions `ids` (and their rows) here,
+    /// wherever they are stored: all of them, or those of a source loaded
+    /// before that went on into the file being loaded (a rotated log's).
+    private func replaceSessions(_ db: Database, _ ids: [String], stagedID: Int64, sourceID: Int64, sources: StagedSources) throws {
         var staged = PostgresBindings()
         staged.append(ids)
         if try !link.rows(PostgresQuery(unsafeSQL: "SELECT 1 FROM sessions WHERE id = ANY($1) LIMIT 1", binds: staged)).isEmpty {

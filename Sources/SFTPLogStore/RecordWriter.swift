@@ -107,11 +107,23 @@ package final class RecordWriter {
 
     package static func prepare(_ r: SFTPLogRecords.Record, seq: Int, zone: TimeZone, terms: TermDictionary, used: inout Set<Int64>) -> Prepared {
         let ts = r.timestamp?.iso
-        var fields: [UInt8]?, extra: [UInt8]?
-        if let f = r.resolution?.fields, !f.isEmpty { var j = JSONBytes(capacity: 256); j.object(f); fields = j.bytes }
-        if !r.extra.isEmpty { var j = JSONBytes(capacity: 128); j.object(r.extra); extra = j.bytes }
-        return prepare(r, seq: seq, ts: ts, utc: utc(r.timestamp, zone), fields: fields, extra: extra,
+        return prepare(r, seq: seq, ts: ts, utc: utc(r.timestamp, zone), fields: fieldsJSON(r), extra: extraJSON(r),
                        rawBytes: rebuildsRaw(r, ts: ts) ? nil : r.raw, terms: terms, used: &used)
+    }
+
+    /// The `fields` and `extra` columns' JSON as the `records` view gives them (nil: NULL).
+    package static func fieldsJSON(_ r: SFTPLogRecords.Record) -> [UInt8]? {
+        guard let f = r.resolution?.fields, !f.isEmpty else { return nil }
+        var j = JSONBytes(capacity: 256)
+        j.object(f)
+        return j.bytes
+    }
+
+    package static func extraJSON(_ r: SFTPLogRecords.Record) -> [UInt8]? {
+        guard !r.extra.isEmpty else { return nil }
+        var j = JSONBytes(capacity: 128)
+        j.object(r.extra)
+        return j.bytes
     }
 
     /// `prepare` with the text columns as the table before migration v8 held

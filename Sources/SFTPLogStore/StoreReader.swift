@@ -54,19 +54,17 @@ public struct StoreReader {
         try Int64.fetchAll(db, sql: "SELECT id FROM sources WHERE id > ? ORDER BY id", arguments: [id])
     }
 
-    /// Where the sessions written so far end (`session_rows`' last rowid: a
-    /// session written again, `INSERT OR REPLACE`, gets a new one).
-    public func sessionsWritten() throws -> Int64 {
-        try Int64.fetchOne(db, sql: "SELECT max(rowid) FROM session_rows") ?? 0
-    }
-
-    /// The sessions written after `sessionsWritten()` gave `mark`, by source.
-    public func sessionsWritten(after mark: Int64) throws -> [Int64: [String]] {
+    /// The sessions written after `mark` (a `session_rows` rowid: a session
+    /// written again, `INSERT OR REPLACE`, gets a new one), by source, and the
+    /// mark for the next call.
+    public func sessionsWritten(after mark: Int64) throws -> (bySource: [Int64: [String]], mark: Int64) {
         var out: [Int64: [String]] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT source_id, id FROM session_rows WHERE rowid > ? ORDER BY rowid", arguments: [mark]) {
-            out[row[0], default: []].append(row[1])
+        var last = mark
+        for row in try Row.fetchAll(db, sql: "SELECT rowid, source_id, id FROM session_rows WHERE rowid > ? ORDER BY rowid", arguments: [mark]) {
+            last = row[0]
+            out[row[1], default: []].append(row[2])
         }
-        return out
+        return (out, last)
     }
 
     /// The id of the latest source stored under this name.
