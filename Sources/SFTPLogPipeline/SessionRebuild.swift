@@ -82,6 +82,8 @@ public final class LiveSessions {
 
     /// Off when the records of file operations are not resolved (`ResolutionNeeds`).
     var tracksOperations = true
+    /// Off when the answer shows no evidence links.
+    var tracksEvidence = true
 
     init(_ rebuild: SessionRebuild, file: String, sourceID: Int64) {
         self.rebuild = rebuild
@@ -103,6 +105,7 @@ public final class LiveSessions {
             } else {
                 let b = SFTPPlusSessionBuilder(rules: rebuild.rules, file: file, sourceID: sourceID, timeZone: rebuild.zone, collectRefs: false)
                 b.tracksOperations = tracksOperations
+                b.tracksEvidence = tracksEvidence
                 sftpplus = b
                 return b.add(r, seq: seq)
             }
@@ -133,6 +136,8 @@ public final class LiveSessions {
         for i in out.indices {
             // A session begun in an earlier file of the log keeps that file's source.
             if out[i].sourceID == 0 { out[i].sourceID = sourceID }
+            // A transcript's links come with its runs; dropped alike when not wanted.
+            if !tracksEvidence { out[i].evidence = [] }
             rebuild.judge?(&out[i])
         }
         return out

@@ -38,6 +38,8 @@ public final class SessionStream {
     /// a record another session shows) just before the session itself.
     public var keepsRecords: ((SessionID) -> Bool)?
     public var onSessionRecords: ((SessionID, [(record: Record, duplicate: Bool)]) -> Void)?
+    /// Off when the answer shows no session's evidence (`SessionTimeline.evidence` stays empty).
+    public var tracksEvidence = true
 
     public init(stream: RecordStream, sessions: SessionRebuild) {
         self.stream = stream
@@ -155,6 +157,7 @@ public final class SessionStream {
                 if let c = carried { try handOver(c.live.finish(sourceID: 0), kept: &keptRecords, runRecords: &runRecords, session: session) }
                 chosen = self.sessions.live(file: name, sourceID: sourceID)
                 chosen.tracksOperations = stream.needs?.operations ?? true
+                chosen.tracksEvidence = tracksEvidence
             }
             live = chosen
             return chosen

@@ -74,7 +74,9 @@ struct SourceOptions: ParsableArguments {
     /// report on stderr; an input that fails is named and the others are read.
     /// `needsAllEvents: false`: the answer reads only sessions' connection,
     /// authentication and algorithms (`audit`), so the other events are not resolved.
-    func stream(_ files: [String], policy: AlgorithmPolicy? = nil, needsAllEvents: Bool = true, onRecord: ((Record) -> Void)? = nil,
+    /// `evidence: false`: the answer shows no session's evidence links, so none are kept.
+    func stream(_ files: [String], policy: AlgorithmPolicy? = nil, needsAllEvents: Bool = true, evidence: Bool = true,
+                onRecord: ((Record) -> Void)? = nil,
                 keepsRecords: ((SessionID) -> Bool)? = nil,
                 onSessionRecords: ((SessionID, [(record: Record, duplicate: Bool)]) -> Void)? = nil,
                 session: (SessionTimeline) throws -> Void) throws -> Pass {
@@ -86,6 +88,7 @@ struct SourceOptions: ParsableArguments {
         if !needsAllEvents { records.needs = ResolutionNeeds(rules: sessions.rules, catalog: catalog, operations: false) }
         let pass = SessionStream(stream: records, sessions: sessions)
         pass.onRecord = onRecord
+        pass.tracksEvidence = evidence
         pass.keepsRecords = keepsRecords
         pass.onSessionRecords = onSessionRecords
         let unparsed = UnparsedReport()
@@ -156,7 +159,9 @@ struct Audit: ParsableCommand {
             if let files = try source.streamedFiles() {
                 var collector = AuditCollector(filter: filter, judge: judge, minRating: minRating.rating, policyName: effective.name)
                 // Outcomes depend on file operations; nothing else audit shows does.
-                let pass = try source.stream(files, policy: effective, needsAllEvents: filter.outcome != nil) { collector.add($0) }
+                // Only JSON names each finding's lines.
+                let pass = try source.stream(files, policy: effective, needsAllEvents: filter.outcome != nil,
+                                             evidence: output.effective == .json) { collector.add($0) }
                 result = collector.finish()
                 if pass.failures > 0 { inputFailed = true }
             } else {

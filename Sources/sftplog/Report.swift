@@ -67,7 +67,7 @@ struct Report: ParsableCommand {
             var collector = TrendCollector(by: by, top: top, filter: filter)
             let model: TrendModel
             if let files = try source.streamedFiles() {
-                let pass = try source.stream(files) { collector.add(session: $0) }
+                let pass = try source.stream(files, evidence: false) { collector.add(session: $0) }
                 model = collector.finish(sources: pass.reportSources)
                 status = pass.ingestStatus
             } else {
@@ -116,7 +116,8 @@ struct Report: ParsableCommand {
         }
         var collector = ReportCollector(filter: filter, catalog: catalog)
         guard format == .html else {
-            let pass = try source.stream(files, onRecord: { collector.add(record: $0) }) { collector.add(session: $0) }
+            // Text, Markdown and JSON summaries show no session's evidence.
+            let pass = try source.stream(files, evidence: false, onRecord: { collector.add(record: $0) }) { collector.add(session: $0) }
             return (collector.finish(sources: pass.reportSources), [], pass.ingestStatus)
         }
         // HTML: every session is drawn, and the first --max-sessions in full with their records.

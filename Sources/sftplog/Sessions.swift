@@ -54,14 +54,16 @@ struct Sessions: ParsableCommand {
                 let withTimeline = timeline && (fmt == .json || fmt == .ndjson)
                 var timelines: [SessionID: [(record: Record, duplicate: Bool)]] = [:]
                 var listing = SessionListing(filter: f)
-                let pass = try source.stream(files, keepsRecords: withTimeline ? { _ in true } : nil, onSessionRecords: { id, list in
+                let withEvidence = evidence && (fmt == .json || fmt == .ndjson)
+                let pass = try source.stream(files, evidence: withEvidence, keepsRecords: withTimeline ? { _ in true } : nil,
+                                             onSessionRecords: { id, list in
                     timelines[id] = list.map { (SessionListing.timelineEntry($0.record), $0.duplicate) }
                 }) { listing.add($0) }
                 let sessions = listing.finish()
                 switch fmt {
                 case .json, .ndjson:
                     SessionListing.json(sessions, framing: fmt == .json ? .array : .lines, timelines: withTimeline ? timelines : nil,
-                                        evidence: evidence) { stdout.write($0) }
+                                        evidence: withEvidence) { stdout.write($0) }
                 default:
                     FileHandle.standardOutput.write(Data(render(sessions, fmt).utf8))
                 }

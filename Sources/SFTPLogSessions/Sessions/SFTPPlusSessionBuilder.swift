@@ -42,8 +42,12 @@ public final class SFTPPlusSessionBuilder {
         @exclusivity(unchecked) var closeLink: EvidenceLink?
         @exclusivity(unchecked) var lastLink: EvidenceLink?
 
+        /// Off when the answer shows no evidence: then no link is kept.
+        let keepsLinks: Bool
+
         /// Links `fact` to the record being folded, once per record.
         func link(_ fact: EvidenceFact, item: Int = 0, _ at: EvidenceLink) {
+            guard keepsLinks else { return }
             var l = at
             l.fact = fact; l.item = item
             // A record links a fact once; its links are the last few (a session may have thousands).
@@ -64,7 +68,7 @@ public final class SFTPPlusSessionBuilder {
             s.evidence.removeAll { $0.fact == .outcome }
             for l in links { link(.outcome, l) }
         }
-        init(_ s: SessionTimeline) { self.s = s }
+        init(_ s: SessionTimeline, keepsLinks: Bool) { self.s = s; self.keepsLinks = keepsLinks }
 
         /// The session as stored: with the file it ended in, when it went on past its own.
         func finished(zone: TimeZone) -> SessionTimeline {
@@ -112,6 +116,9 @@ public final class SFTPPlusSessionBuilder {
     /// File operations are followed (off for answers that show none, `audit`,
     /// whose records of them are not resolved).
     @exclusivity(unchecked) public var tracksOperations = true
+    /// Each session's evidence links are kept (off for answers that show none:
+    /// they were a tenth of building the sessions).
+    @exclusivity(unchecked) public var tracksEvidence = true
     /// Keep each session's list of record references (needed when records are
     /// already stored and must be marked afterwards; not while streaming).
     let collectRefs: Bool
@@ -151,7 +158,7 @@ public final class SFTPPlusSessionBuilder {
     private func open(_ s: SessionTimeline) -> Int {
         var s = s
         s.sourceID = sourceID
-        sessions[nextSerial] = Box(s)
+        sessions[nextSerial] = Box(s, keepsLinks: tracksEvidence)
         nextSerial += 1
         return nextSerial - 1
     }
@@ -166,7 +173,7 @@ public final class SFTPPlusSessionBuilder {
     }
 
     private func fold(_ r: Record, _ rowID: RecordRef) {
-        here = EvidenceLink(.outcome, record: r, seq: rowID.seq, sourceID: sourceID)
+        if tracksEvidence { here = EvidenceLink(.outcome, record: r, seq: rowID.seq, sourceID: sourceID) }
         switch r.kind {
         case .sftpplusEvent: break
         case .sftpplusPrompt, .sftpplusAttribute:
@@ -322,7 +329,7 @@ public final class SFTPPlusSessionBuilder {
         if !box.s.id.isEmpty { lastAttach = (box.s.id, !counts); lastAttachSerial = i }
         guard counts else { return }
         if box.s.file != file { box.lastFile = file }
-        box.lastLink = linkHere(box)
+        if tracksEvidence { box.lastLink = linkHere(box) }
         box.s.eventCount += 1
         // Its epoch once, when the session is taken (`Box.finished`).
         if let ts = r.timestamp { box.s.end = ts }
@@ -360,8 +367,10 @@ public final class SFTPPlusSessionBuilder {
         }
         if sawKex || (serverSide ? role.serverNegotiation : role.clientNegotiation) {
             let n = negotiated(r, serverSide: serverSide)
-            let at = linkHere(box)
-            for fact in EvidenceFact.negotiated where fact.value(in: box.s.negotiated) == nil && fact.value(in: n) != nil { box.link(fact, at) }
+            if tracksEvidence {
+                let at = linkHere(box)
+                for fact in EvidenceFact.negotiated where fact.value(in: box.s.negotiated) == nil && fact.value(in: n) != nil { box.link(fact, at) }
+            }
             box.s.negotiated.merge(n)
         }
         guard role.any else { return }

@@ -111,6 +111,47 @@ final class SessionStreamTests: XCTestCase {
         XCTAssertGreaterThan(linksSeen, 2_000, "evidence links compared")
     }
 
+    /// Answers that show no evidence build the sessions without it: the same
+    /// sessions, audit and report, with no links kept.
+    func testSessionsWithoutEvidenceAreTheSameSessions() throws {
+        let catalog = try EventCatalog.shared()
+        let policy = try AlgorithmPolicy.bundled()
+        let memo = SessionJudge.Memo(SessionJudge(policy: policy))
+        let rebuild = SessionRebuild(rules: try SessionRules.bundled(), zone: .current, judge: { memo.judge(&$0) })
+        let stream = RecordStream(options: ReaderOptions(), catalog: catalog)
+        var linksDropped = 0, sessionsSeen = 0
+        for f in Paths.everyTestLog() {
+            func pass(evidence: Bool) throws -> (sessions: [SessionTimeline], audit: String, report: String) {
+                let pass = SessionStream(stream: stream, sessions: rebuild)
+                pass.tracksEvidence = evidence
+                var listing = SessionListing(filter: SessionFilter())
+                var audit = AuditCollector(filter: SessionFilter(), judge: memo, minRating: .info, policyName: policy.name)
+                var report = ReportCollector(filter: SessionFilter(), catalog: catalog)
+                pass.onRecord = { report.add(record: $0) }
+                try pass.run([f], each: { _, _ in }) { s in
+                    listing.add(s)
+                    audit.add(s)
+                    report.add(session: s)
+                }
+                var model = report.finish(sources: [])
+                model.generatedAt = ""
+                return (listing.finish(), audit.finish().text(width: 100), ReportText.json(model).json)
+            }
+            let with = try pass(evidence: true), without = try pass(evidence: false)
+            XCTAssertEqual(without.sessions.map(\.evidence.count).reduce(0, +), 0, f)
+            var a: [UInt8] = [], b: [UInt8] = []
+            SessionListing.json(with.sessions, framing: .array) { a += $0 }
+            SessionListing.json(without.sessions, framing: .array) { b += $0 }
+            XCTAssertEqual(String(decoding: b, as: UTF8.self), String(decoding: a, as: UTF8.self), f)
+            XCTAssertEqual(without.audit, with.audit, f)
+            XCTAssertEqual(without.report, with.report, f)
+            linksDropped += with.sessions.map(\.evidence.count).reduce(0, +)
+            sessionsSeen += with.sessions.count
+        }
+        XCTAssertGreaterThan(sessionsSeen, 150)
+        XCTAssertGreaterThan(linksDropped, 2_000, "sessions with evidence were compared")
+    }
+
     /// An answer from a database as the same answer from files gives it: evidence
     /// links name no record id without a database.
     static func withoutRecordIDs(_ s: String) -> String {
