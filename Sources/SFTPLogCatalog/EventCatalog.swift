@@ -154,6 +154,7 @@ public final class EventCatalog: Sendable {
     /// the file) wins, then the most specific (most literal text).
     public func resolve(eventID: String, message: String, hint: VersionRange? = nil) -> EventResolution {
         var scratch = MatchScratch()
+        scratch.strings = .none  // one message: no table
         return resolve(eventID: eventID, message: message, hint: hint, scratch: &scratch)
     }
 
@@ -164,6 +165,8 @@ public final class EventCatalog: Sendable {
         var values: [(Int, Range<Int>)] = [], candidate: [(Int, Range<Int>)] = [], work: [(Int, Range<Int>)] = []
         /// The last message matched more than one wording: the version hint chose among them.
         var ambiguous = false
+        /// The strings of short values the messages repeat (algorithms, versions, accounts).
+        var strings = TokenStrings()
     }
 
     func resolve(eventID: String, message: String, hint: VersionRange?, scratch: inout MatchScratch) -> EventResolution {
@@ -202,7 +205,7 @@ public final class EventCatalog: Sendable {
                 if t.numericFieldMask[k], let n = EventCatalog.number(slice) {
                     fields.append((name, n))
                 } else {
-                    fields.append((name, .string(UTF8Text.decode(slice).0)))
+                    fields.append((name, .string(scratch.strings.string(m, r.lowerBound, r.upperBound))))
                 }
             }
             return EventResolution(status: .resolved, variant: t.variant, wording: t, fields: fields)

@@ -12,6 +12,8 @@ public final class SFTPPlusTextReader: LogReader {
     /// these overlaps another; checking that at run time was paid on every line.
     @exclusivity(unchecked) private var pending: PendingLine?
     @exclusivity(unchecked) private var lastTerminator: [UInt8] = []
+    /// The strings of the tokens its lines repeat (IDs, components, accounts, addresses).
+    private let strings = TokenStrings()
     /// A JSON value spread over several physical lines is being collected.
     private var collectingJSON = false
     private var jsonDepth = 0
@@ -208,7 +210,8 @@ public final class SFTPPlusTextReader: LogReader {
     /// A line that is a text-layout event on its own (ID-first or timestamp-first).
     static func startsTextEvent(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
         guard let c = b.first, TextLayouts.isDigit(c) else { return false }
-        return TextLayouts.idFirst(b) != nil || TextLayouts.tsFirst(b) != nil
+        let strings = TokenStrings.none
+        return TextLayouts.idFirst(b, strings: strings) != nil || TextLayouts.tsFirst(b, strings: strings) != nil
     }
 
     /// Net `{`/`[` depth of a JSON fragment, ignoring brackets inside strings.
@@ -259,15 +262,17 @@ public final class SFTPPlusTextReader: LogReader {
             try emit(r); return
         }
         guard let first = c.first else { return }
-        var fields: TextEventFields?
+        var f = TextEventFields()
+        var found = false
         if TextLayouts.isDigit(first) {
-            if let f = TextLayouts.idFirst(c) { fields = f } else { fields = TextLayouts.tsFirst(c) }
+            found = TextLayouts.idFirst(c, into: &f, strings: strings) || TextLayouts.tsFirst(c, into: &f, strings: strings)
         } else if first == 0x3C {
-            if let f = TextLayouts.syslog5424(c) {
-                fields = f
+            if let g = TextLayouts.syslog5424(c, strings: strings) {
+                f = g
+                found = true
             } else {
                 let (year, note) = syslogYear()
-                fields = TextLayouts.syslog(c, year: year, yearNote: note)
+                if let g = TextLayouts.syslog(c, year: year, yearNote: note, strings: strings) { f = g; found = true }
             }
         } else if first == 0x7B {
             if let records = JSONEvents.records(c, p, file: file) { for r in records { try emit(r) }; return }
@@ -291,7 +296,7 @@ public final class SFTPPlusTextReader: LogReader {
         } else if let r = httpLine(c, p) ?? clientShell(c, p) {
             try emit(r); return
         }
-        guard var f = fields.take() else {
+        guard found else {
             var why = options.entryFormat != nil
                 ? "fits neither --entry-format nor a known SFTPPlus layout" : "fits no known SFTPPlus layout"
             // Say what is wrong when it can be named: a timestamp-shaped prefix with
@@ -317,7 +322,7 @@ public final class SFTPPlusTextReader: LogReader {
             swap(&r.component, &f.component)
             swap(&r.account, &f.account)
             swap(&r.peer, &f.peer)
-            r.message = TextLayouts.string(c, f.messageStart, c.count)
+            r.message = strings.string(c, f.messageStart, c.count)
             swap(&r.extra, &f.extra)
         }
     }

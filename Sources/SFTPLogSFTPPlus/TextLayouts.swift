@@ -14,6 +14,11 @@ package struct TextEventFields {
     var extra: [(String, JSONValue)] = []
 }
 
+extension TextEventFields {
+    /// Nothing found yet.
+    init() { self.init(layout: "", eventID: "", messageStart: 0) }
+}
+
 /// The fixed text layouts SFTPPlus writes, recognised by byte scanning.
 package enum TextLayouts {
     @inline(__always) static func isDigit(_ b: UInt8) -> Bool { b >= 0x30 && b <= 0x39 }
@@ -30,7 +35,9 @@ package enum TextLayouts {
     }
 
     /// `address:port` (see `Peer.parse`).
-    @inline(__always) static func peer(_ p: UnsafeBufferPointer<UInt8>, _ a: Int, _ b: Int) -> Peer? { Peer.parse(p, a, b) }
+    @inline(__always) static func peer(_ p: UnsafeBufferPointer<UInt8>, _ a: Int, _ b: Int, _ strings: TokenStrings) -> Peer? {
+        Peer.parse(p, a, b, strings: strings)
+    }
 
     /// A peer whose written port is above 65535 keeps `port: nil` (it cannot be a
     /// TCP port); this note says what was written, so the value is not silently lost.
@@ -50,10 +57,11 @@ package enum TextLayouts {
 
     /// After the event ID: `component account address:port message`, or (short forms)
     /// `address:port message`, or just `message`.
-    static func tail(_ p: UnsafeBufferPointer<UInt8>, at i: Int, into f: inout TextEventFields, allowBare: Bool) -> Bool {
+    static func tail(_ p: UnsafeBufferPointer<UInt8>, at i: Int, into f: inout TextEventFields, allowBare: Bool,
+                     strings: TokenStrings) -> Bool {
         if i >= p.count { f.messageStart = p.count; return allowBare }
         let e1 = tokenEnd(p, i)
-        if let pr = peer(p, i, e1) {
+        if let pr = peer(p, i, e1, strings) {
             f.peer = pr
             notePeer(pr, p, i, e1, into: &f)
             f.messageStart = min(e1 + 1, p.count)
@@ -63,9 +71,9 @@ package enum TextLayouts {
             let s2 = e1 + 1, e2 = tokenEnd(p, s2)
             if e2 < p.count {
                 let s3 = e2 + 1, e3 = tokenEnd(p, s3)
-                if let pr = peer(p, s3, e3), e2 > s2, e1 > i {
-                    f.component = string(p, i, e1)
-                    f.account = string(p, s2, e2)
+                if let pr = peer(p, s3, e3, strings), e2 > s2, e1 > i {
+                    f.component = strings.string(p, i, e1)
+                    f.account = strings.string(p, s2, e2)
                     f.peer = pr
                     notePeer(pr, p, s3, e3, into: &f)
                     f.messageStart = min(e3 + 1, p.count)
@@ -73,8 +81,8 @@ package enum TextLayouts {
                 }
             }
             // Copies in documentation and tickets sometimes lack one of the two.
-            if e1 > i, let pr = peer(p, s2, e2) {
-                if looksLikeComponent(p, i, e1) { f.component = string(p, i, e1) } else { f.account = string(p, i, e1) }
+            if e1 > i, let pr = peer(p, s2, e2, strings) {
+                if looksLikeComponent(p, i, e1) { f.component = strings.string(p, i, e1) } else { f.account = strings.string(p, i, e1) }
                 f.peer = pr
                 notePeer(pr, p, s2, e2, into: &f)
                 f.messageStart = min(e2 + 1, p.count)
@@ -102,27 +110,39 @@ package enum TextLayouts {
     }
 
     /// ID-first (3.x): `id YYYY-MM-DD HH:MM:SS [component account] address:port message`.
-    package static func idFirst(_ p: UnsafeBufferPointer<UInt8>) -> TextEventFields? {
+    package static func idFirst(_ p: UnsafeBufferPointer<UInt8>, strings: TokenStrings) -> TextEventFields? {
+        var f = TextEventFields()
+        return idFirst(p, into: &f, strings: strings) ? f : nil
+    }
+
+    /// `idFirst` into `f` (an optional's copy and destruction per line were measurable).
+    package static func idFirst(_ p: UnsafeBufferPointer<UInt8>, into f: inout TextEventFields, strings: TokenStrings) -> Bool {
         guard let idEnd = eventID(p, 0), idEnd < p.count,
-              let (ts, after) = TimestampScanner.iso(p, at: idEnd + 1) else { return nil }
-        guard after == p.count || p[after] == 0x20 else { return nil }
-        var f = TextEventFields(layout: "id-first", timestamp: ts, eventID: string(p, 0, idEnd), messageStart: p.count)
-        return tail(p, at: after + 1, into: &f, allowBare: false) ? f : nil
+              let (ts, after) = TimestampScanner.iso(p, at: idEnd + 1) else { return false }
+        guard after == p.count || p[after] == 0x20 else { return false }
+        f = TextEventFields(layout: "id-first", timestamp: ts, eventID: strings.string(p, 0, idEnd), messageStart: p.count)
+        return tail(p, at: after + 1, into: &f, allowBare: false, strings: strings)
     }
 
     /// Timestamp-first (4.x+): `ts id component account address:port message`,
     /// or the short form `ts id message`.
-    package static func tsFirst(_ p: UnsafeBufferPointer<UInt8>) -> TextEventFields? {
+    package static func tsFirst(_ p: UnsafeBufferPointer<UInt8>, strings: TokenStrings) -> TextEventFields? {
+        var f = TextEventFields()
+        return tsFirst(p, into: &f, strings: strings) ? f : nil
+    }
+
+    /// `tsFirst` into `f`.
+    package static func tsFirst(_ p: UnsafeBufferPointer<UInt8>, into f: inout TextEventFields, strings: TokenStrings) -> Bool {
         guard let (ts, after) = TimestampScanner.iso(p, at: 0), after < p.count, p[after] == 0x20,
-              let idEnd = eventID(p, after + 1) else { return nil }
-        var f = TextEventFields(layout: "ts-first", timestamp: ts, eventID: string(p, after + 1, idEnd), messageStart: p.count)
-        guard tail(p, at: idEnd + 1, into: &f, allowBare: true) else { return nil }
+              let idEnd = eventID(p, after + 1) else { return false }
+        f = TextEventFields(layout: "ts-first", timestamp: ts, eventID: strings.string(p, after + 1, idEnd), messageStart: p.count)
+        guard tail(p, at: idEnd + 1, into: &f, allowBare: true, strings: strings) else { return false }
         if f.peer == nil { f.layout = "short" }
-        return f
+        return true
     }
 
     /// RFC 3164: `<PRI>Mmm dd HH:MM:SS [host] proc[pid]: id [account] address:port message`.
-    static func syslog(_ p: UnsafeBufferPointer<UInt8>, year: Int, yearNote: String) -> TextEventFields? {
+    static func syslog(_ p: UnsafeBufferPointer<UInt8>, year: Int, yearNote: String, strings: TokenStrings) -> TextEventFields? {
         guard p.count > 4, p[0] == 0x3C else { return nil }
         var i = 1
         var pri = 0
@@ -141,23 +161,23 @@ package enum TextLayouts {
         }
         guard e > s, p[e - 1] == 0x3A, e < p.count else { return nil }
         extra.append(("syslog_tag", .string(string(p, s, e - 1))))
-        return syslogEvent(p, at: e + 1, layout: "syslog", timestamp: ts, timestampNote: yearNote, extra: extra)
+        return syslogEvent(p, at: e + 1, layout: "syslog", timestamp: ts, timestampNote: yearNote, extra: extra, strings: strings)
     }
 
     /// After a syslog header: `id [account] address:port message`, what
     /// SFTPPlus's syslog handler writes as the message.
     static func syslogEvent(_ p: UnsafeBufferPointer<UInt8>, at idStart: Int, layout: String, timestamp: LogTimestamp?,
-                            timestampNote: String?, extra: [(String, JSONValue)]) -> TextEventFields? {
+                            timestampNote: String?, extra: [(String, JSONValue)], strings: TokenStrings) -> TextEventFields? {
         guard let idEnd = eventID(p, idStart) else { return nil }
         var f = TextEventFields(layout: layout, timestamp: timestamp, timestampNote: timestampNote,
-                                eventID: string(p, idStart, idEnd), messageStart: p.count, extra: extra)
+                                eventID: strings.string(p, idStart, idEnd), messageStart: p.count, extra: extra)
         let i2 = idEnd + 1
         if i2 < p.count {
             let e1 = tokenEnd(p, i2)
             if e1 < p.count {
                 let s2 = e1 + 1, e2 = tokenEnd(p, s2)
-                if let pr = peer(p, s2, e2), e1 > i2 {
-                    f.account = string(p, i2, e1)
+                if let pr = peer(p, s2, e2, strings), e1 > i2 {
+                    f.account = strings.string(p, i2, e1)
                     f.peer = pr
                     notePeer(pr, p, s2, e2, into: &f)
                     f.messageStart = min(e2 + 1, p.count)
@@ -165,13 +185,13 @@ package enum TextLayouts {
                 }
             }
         }
-        guard tail(p, at: i2, into: &f, allowBare: true) else { return nil }
+        guard tail(p, at: i2, into: &f, allowBare: true, strings: strings) else { return nil }
         return f
     }
 
     /// RFC 5424: `<PRI>1 TIMESTAMP HOST APP PROCID MSGID SD [BOM]message`, the
     /// message as in RFC 3164. A `-` (nil value) header field is left out.
-    static func syslog5424(_ p: UnsafeBufferPointer<UInt8>) -> TextEventFields? {
+    static func syslog5424(_ p: UnsafeBufferPointer<UInt8>, strings: TokenStrings) -> TextEventFields? {
         guard p.count > 4, p[0] == 0x3C else { return nil }
         var i = 1
         var pri = 0
@@ -218,6 +238,6 @@ package enum TextLayouts {
         guard i < p.count, p[i] == 0x20 else { return nil }
         i += 1
         if i + 2 < p.count, p[i] == 0xEF, p[i + 1] == 0xBB, p[i + 2] == 0xBF { i += 3 }
-        return syslogEvent(p, at: i, layout: "syslog-5424", timestamp: ts, timestampNote: nil, extra: extra)
+        return syslogEvent(p, at: i, layout: "syslog-5424", timestamp: ts, timestampNote: nil, extra: extra, strings: strings)
     }
 }

@@ -34,6 +34,12 @@ extension Peer {
     /// `address:port` (port after the last colon, so IPv6 works; `[v6]:port` too).
     /// Returns nil when the token cannot be a peer.
     public static func parse(_ p: UnsafeBufferPointer<UInt8>, _ a: Int, _ b: Int) -> Peer? {
+        let strings = TokenStrings.none
+        return parse(p, a, b, strings: strings)
+    }
+
+    /// `parse`, the address's string from a reader's `strings`.
+    package static func parse(_ p: UnsafeBufferPointer<UInt8>, _ a: Int, _ b: Int, strings: TokenStrings) -> Peer? {
         guard b - a >= 3 else { return nil }
         var colon = -1
         var k = b - 1
@@ -44,16 +50,19 @@ extension Peer {
             guard p[q] >= 0x30 && p[q] <= 0x39 else { return nil }
             port = port * 10 + Int(p[q] - 0x30)
         }
-        for q in a..<colon {
-            let c = p[q]
-            let ok = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A)
-                || c == 0x2E || c == 0x3A || c == 0x2D || c == 0x5F || c == 0x25 || c == 0x5B || c == 0x5D
-            if !ok { return nil }
-        }
+        for q in a..<colon where !isAddressByte(p[q]) { return nil }
         var addrStart = a, addrEnd = colon
         if p[a] == 0x5B && p[colon - 1] == 0x5D { addrStart += 1; addrEnd -= 1 }
         guard addrEnd > addrStart else { return nil }
-        return Peer(address: UTF8Text.decode(UnsafeBufferPointer(rebasing: p[addrStart..<addrEnd])).0, port: port <= 65535 ? port : nil)
+        return Peer(address: strings.string(p, addrStart, addrEnd), port: port <= 65535 ? port : nil)
+    }
+
+    /// A byte an address may hold: letters, digits and `.:-_%[]`, looked up in
+    /// two bit masks (a dozen comparisons a byte were a tenth of reading a line's peer).
+    @inline(__always)
+    static func isAddressByte(_ c: UInt8) -> Bool {
+        let low: UInt64 = 0x07FF_6020_0000_0000, high: UInt64 = 0x07FF_FFFE_AFFF_FFFE
+        return c < 64 ? (low >> UInt64(c)) & 1 != 0 : c < 128 && (high >> UInt64(c - 64)) & 1 != 0
     }
 
     /// `address:port` in a whole text.

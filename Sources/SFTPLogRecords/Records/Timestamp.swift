@@ -277,8 +277,9 @@ public enum TimestampScanner {
         guard i + n <= p.count else { return nil }
         var v = 0
         for k in i..<i + n {
-            guard let d = digit(p[k]) else { return nil }
-            v = v * 10 + d
+            let d = p[k] &- 0x30
+            guard d < 10 else { return nil }
+            v = v &* 10 &+ Int(d)  // at most 4 digits: cannot overflow
         }
         return v
     }
