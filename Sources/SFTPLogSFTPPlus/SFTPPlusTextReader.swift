@@ -14,6 +14,8 @@ public final class SFTPPlusTextReader: LogReader {
     @exclusivity(unchecked) private var lastTerminator: [UInt8] = []
     /// The strings of the tokens its lines repeat (IDs, components, accounts, addresses).
     private let strings = TokenStrings()
+    /// The last line's buffer, for the next line when no record kept it (`keepsRaw` off).
+    @exclusivity(unchecked) private var spare: [UInt8] = []
     /// A JSON value spread over several physical lines is being collected.
     private var collectingJSON = false
     private var jsonDepth = 0
@@ -125,7 +127,7 @@ public final class SFTPPlusTextReader: LogReader {
         try flush(emit)
         // reStructuredText line block: "| text" (also "|" alone for an empty line).
         let start = isBar ? min(i + 2, b.count) : i
-        pending = PendingLine(line, content: UnsafeBufferPointer(rebasing: b[start...]))
+        pending = PendingLine(line, content: UnsafeBufferPointer(rebasing: b[start...]), buffer: &spare)
         pendingIndent = blockIndent
         pendingIsCopy = start > 0 || quoted
         // A client-shell command is one line: what follows it is output, records of
@@ -238,6 +240,7 @@ public final class SFTPPlusTextReader: LogReader {
             while let last = p.content.last, last == 0x20 || last == 0x09 { p.content.removeLast() }
         }
         try p.content.withUnsafeBufferPointer { try parse($0, p, emit) }
+        if !options.keepsRaw { spare = p.raw }
     }
 
     private func syslogYear() -> (Int, String) {
@@ -314,7 +317,7 @@ public final class SFTPPlusTextReader: LogReader {
     /// The record of an event line, its facts moved out of `f` (copying them
     /// was a twentieth of the parsing thread, the timestamp most of it).
     private func event(_ c: UnsafeBufferPointer<UInt8>, _ p: PendingLine, _ f: inout TextEventFields) -> Record {
-        p.record(.sftpplusEvent, file: file) { r in
+        p.record(.sftpplusEvent, file: file, withRaw: options.keepsRaw) { r in
             r.layout = f.layout
             swap(&r.timestamp, &f.timestamp)
             swap(&r.timestampNote, &f.timestampNote)

@@ -80,7 +80,9 @@ struct SourceOptions: ParsableArguments {
                 keepsRecords: ((SessionID) -> Bool)? = nil,
                 onSessionRecords: ((SessionID, [(record: Record, duplicate: Bool)]) -> Void)? = nil,
                 session: (SessionTimeline) throws -> Void) throws -> Pass {
-        let options = try input.readerOptions()
+        var options = try input.readerOptions()
+        // Only kept records (`report --session`, HTML, `--timeline`) show a line as written.
+        options.keepsRaw = keepsRecords != nil
         let catalog = try Catalogs.load()
         let sessions = try Catalogs.sessionRebuild(zone: options.timeZone, policy: policy)
         var records = RecordStream(options: options, catalog: catalog)

@@ -203,6 +203,11 @@ public struct ReaderOptions: Sendable {
     /// Fallback year when `year` is nil: the file's modification year.
     public var fileYear: Int?
     public var timeZone: TimeZone
+    /// Event records keep their line's bytes (`Record.raw`). Off for answers that
+    /// never show them: a line's buffer is then reused for the next line instead
+    /// of being allocated and freed with each record. Unparsed records, and a last
+    /// line without a terminator (noted as such), keep theirs either way.
+    public var keepsRaw = true
 
     public init(entryFormat: EntryFormat? = nil, year: Int? = nil, fileYear: Int? = nil, timeZone: TimeZone = .current) {
         self.entryFormat = entryFormat; self.year = year; self.fileYear = fileYear; self.timeZone = timeZone
@@ -212,7 +217,7 @@ public struct ReaderOptions: Sendable {
 /// A logical line being assembled from physical lines (line blocks, indented continuations).
 package struct PendingLine {
     package var content: [UInt8]
-    var raw: [UInt8]
+    package var raw: [UInt8]
     package var line: Int
     package var lineCount: Int
     var offset: Int64
@@ -222,7 +227,17 @@ package struct PendingLine {
     var joins: [(start: Int, terminator: Int)] = []
 
     package init(_ l: PhysicalLine, content: UnsafeBufferPointer<UInt8>) {
-        self.raw = Array(l.bytes)
+        var none: [UInt8] = []
+        self.init(l, content: content, buffer: &none)
+    }
+
+    /// `init`, its bytes in `buffer`'s storage when no record holds it any more
+    /// (`buffer` is left empty).
+    package init(_ l: PhysicalLine, content: UnsafeBufferPointer<UInt8>, buffer: inout [UInt8]) {
+        buffer.removeAll(keepingCapacity: true)
+        buffer.append(contentsOf: l.bytes)
+        self.raw = buffer
+        buffer = []
         // Usually the whole line: share one buffer (a copy per line was measurable).
         self.content = content.count == l.bytes.count ? raw : Array(content)
         self.line = l.number
@@ -265,9 +280,12 @@ package struct PendingLine {
         return offset + Int64(joins[k - 1].start)
     }
 
-    package func record(_ kind: RecordKind, file: String) -> Record {
-        let valid = UTF8Text.isValid(raw)
-        var r = Record(kind: kind, file: file, line: line, raw: raw, rawIsUTF8: valid)
+    /// The line's bytes, kept when `withRaw` or when its last line has no terminator
+    /// (`RecordStream.noteMissingTerminator` reads that from them).
+    package func record(_ kind: RecordKind, file: String, withRaw: Bool = true) -> Record {
+        let keep = withRaw || endOffset == offset + Int64(raw.count)
+        let valid = keep ? UTF8Text.isValid(raw) : true
+        var r = Record(kind: kind, file: file, line: line, raw: keep ? raw : [], rawIsUTF8: valid)
         r.lineCount = lineCount
         r.offset = offset
         r.endOffset = endOffset
@@ -276,8 +294,8 @@ package struct PendingLine {
 
     /// `record` of an event, its facts filled in by `fill` (built in place:
     /// a record filled by the caller was copied on its way out, every string retained).
-    package func record(_ kind: RecordKind, file: String, _ fill: (inout Record) -> Void) -> Record {
-        var r = record(kind, file: file)
+    package func record(_ kind: RecordKind, file: String, withRaw: Bool = true, _ fill: (inout Record) -> Void) -> Record {
+        var r = record(kind, file: file, withRaw: withRaw)
         fill(&r)
         return r
     }
