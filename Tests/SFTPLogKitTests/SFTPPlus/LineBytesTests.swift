@@ -31,7 +31,7 @@ final class LineBytesTests: XCTestCase {
                 XCTAssertEqual(RecordJSON.object(y).json, RecordJSON.object(z).json, ctx)
             }
         }
-        XCTAssertGreaterThan(dropped, 1_000, "event lines read without their bytes")
+        XCTAssertGreaterThan(dropped, 300, "event lines read without their bytes")
     }
 
     /// A last line without a terminator keeps its bytes, so it is still noted as cut short.
