@@ -53,12 +53,21 @@ public struct AuditCollector {
     public let filter: SessionFilter
     let judge: SessionJudge.Memo
     var result: AuditResult
-    private var flagged: [(key: SessionQuery.OrderKey, session: SessionTimeline)] = []
+    /// Flagged sessions (their findings the hits), with their text when it is made as they come.
+    private var flagged: [(key: SessionQuery.OrderKey, session: SessionTimeline, text: String)] = []
+    /// Per summary line, the first session tallied on it in list order so far.
+    private var lineFirst: [AuditResult.LineKey: SessionQuery.OrderKey] = [:]
+    private var style: AuditResult.TextStyle?
+    /// The text, made by `finish` when `textWidth` was given.
+    public private(set) var text: String?
 
-    public init(filter: SessionFilter, judge: SessionJudge.Memo, minRating: Rating, policyName: String) {
+    /// `textWidth`: each flagged session's text is made as it comes (on the thread
+    /// building sessions, while the log is still being read), not all at the end.
+    public init(filter: SessionFilter, judge: SessionJudge.Memo, minRating: Rating, policyName: String, textWidth: Int? = nil) {
         self.filter = filter
         self.judge = judge
         result = AuditResult(minRating: minRating, policyName: policyName)
+        style = textWidth.map(AuditResult.TextStyle.init(width:))
     }
 
     public mutating func add(_ session: SessionTimeline) {
@@ -66,10 +75,9 @@ public struct AuditCollector {
         var s = session
         s.findings = []
         judge.judge(&s)
-        if result.hits(s).isEmpty {
-            result.add(s)
-            return
-        }
+        let hits = result.hits(s)
+        result.count(s)
+        guard !hits.isEmpty else { return }
         // Only what the audit shows of a flagged session is kept, not its operations or details.
         var kept = SessionTimeline(source: s.source, side: s.side, file: s.file)
         kept.id = s.id
@@ -77,20 +85,38 @@ public struct AuditCollector {
         kept.peer = s.peer
         kept.user = s.user
         kept.start = s.start
-        kept.findings = s.findings
+        kept.findings = hits
         kept.terrapinVulnerable = s.terrapinVulnerable
         // What the findings' evidence is read from.
         kept.negotiated = s.negotiated
         kept.gexBits = s.gexBits
         kept.evidence = s.evidence.filter { Evidence.findingFacts.contains($0.fact) }
-        flagged.append((SessionQuery.OrderKey(s), kept))
+        let key = SessionQuery.OrderKey(s)
+        // Tallied now; each line's reason is its first session's in list order.
+        result.tally(hits, peer: s.peer?.address) { line in
+            if let first = lineFirst[line], !(key < first) { return false }
+            lineFirst[line] = key
+            return true
+        }
+        var text = ""
+        if style != nil { AuditResult.sessionText(kept, into: &text, style: &style!) }
+        flagged.append((key, kept, text))
     }
 
     /// The result, flagged sessions in the order a database lists them.
     public mutating func finish() -> AuditResult {
-        for (_, s) in flagged.sorted(by: { $0.key < $1.key }) { result.add(s) }
-        flagged = []
+        // Indices sorted, not the sessions (moving those retained their strings);
+        // stable: sessions with equal keys stay in the order they closed.
+        let order = flagged.indices.sorted { flagged[$0].key < flagged[$1].key }
+        result.list(order.map { flagged[$0].session })
         result.finish()
+        if style != nil {
+            var out = ""
+            out.reserveCapacity(flagged.reduce(0) { $0 + $1.text.utf8.count } + 4096)
+            for i in order { out += flagged[i].text }
+            text = out + result.summaryText()
+        }
+        flagged = []
         return result
     }
 }

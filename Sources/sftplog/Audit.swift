@@ -158,13 +158,17 @@ struct Audit: ParsableCommand {
             // Judged here with the effective policy (a --policy file changes verdicts of stored sessions too).
             let filter = try filters.filter()
             let result: AuditResult
+            var streamedText: String?
             if let files = try source.streamedFiles() {
-                var collector = AuditCollector(filter: filter, judge: judge, minRating: minRating.rating, policyName: effective.name)
+                let textOut = output.effective != .json && output.effective != .csv
+                var collector = AuditCollector(filter: filter, judge: judge, minRating: minRating.rating, policyName: effective.name,
+                                               textWidth: textOut ? Terminal.wrapWidth : nil)
                 // Outcomes depend on file operations; nothing else audit shows does.
                 // Only JSON names each finding's lines.
                 let pass = try source.stream(files, policy: effective, needsAllEvents: filter.outcome != nil,
                                              evidence: output.effective == .json) { collector.add($0) }
                 result = collector.finish()
+                streamedText = collector.text
                 if pass.failures > 0 { inputFailed = true }
             } else {
                 result = try source.database.answering(records: false) { path in
@@ -185,7 +189,7 @@ struct Audit: ParsableCommand {
                 }
                 print(CSVRows.render(header: ["session", "start", "peer", "user", "category", "algorithm", "direction", "rating", "reason"],
                                      rows: rows), terminator: "")
-            default: print(result.text(width: Terminal.wrapWidth), terminator: "")
+            default: print(streamedText ?? result.text(width: Terminal.wrapWidth), terminator: "")
             }
             // An input that could not be read is an error (3) once the rest is answered.
             if inputFailed { throw ExitCode(3) }

@@ -42,28 +42,60 @@ public struct AuditResult: Sendable {
         self.policyName = policyName
     }
 
+    /// A line of the summary: an algorithm judged in one category with one rating.
+    package struct LineKey: Hashable, Sendable {
+        var category: AlgorithmCategory
+        var algorithm: String
+        var rating: Rating
+    }
+
     /// Per-algorithm tallies while sessions are added (`finish` turns them into `byAlgorithm`).
-    private var lines: [String: (AlgorithmLine, Set<String>)] = [:]
+    private var lines: [LineKey: (AlgorithmLine, Set<String>)] = [:]
 
     /// Counts a judged session; `times` > 1 stands for that many sessions with the
     /// same verdict, which must then have no finding at or above the minimum.
     package mutating func add(_ s: SessionTimeline, times: Int = 1) {
-        sessionsTotal += times
-        if s.terrapinVulnerable == true { terrapinVulnerable += times }
-        if s.terrapinVulnerable == nil && s.findings.contains(where: { $0.category == .terrapin }) { terrapinUnknown += times }
+        count(s, times: times)
         let hits = self.hits(s)
         guard !hits.isEmpty else { return }
         precondition(times == 1, "flagged sessions are added one by one")
         var kept = s
         kept.findings = hits
         flagged.append(kept)
-        for f in hits {
-            let key = f.category.rawValue + "|" + f.algorithm + "|" + f.rating.rawValue
+        tally(hits, peer: s.peer?.address, claims: { _ in false })
+    }
+
+    /// The session totals alone (a flagged session is listed and tallied apart).
+    package mutating func count(_ s: SessionTimeline, times: Int = 1) {
+        sessionsTotal += times
+        if s.terrapinVulnerable == true { terrapinVulnerable += times }
+        if s.terrapinVulnerable == nil && s.findings.contains(where: { $0.category == .terrapin }) { terrapinUnknown += times }
+    }
+
+    /// Tallies a flagged session's hits by algorithm. A line's reason is that of its
+    /// first session in list order; a pass that tallies sessions as they close says,
+    /// by `claims` (asked once per line the session hits), whether this session
+    /// comes before every session tallied on that line so far.
+    package mutating func tally(_ hits: [Finding], peer: String?, claims: (LineKey) -> Bool) {
+        for (i, f) in hits.enumerated() {
+            let key = LineKey(category: f.category, algorithm: f.algorithm, rating: f.rating)
+            // The session's first hit on a line decides (and gives the reason).
+            if !hits[..<i].contains(where: { $0.category == f.category && $0.rating == f.rating && $0.algorithm == f.algorithm }) {
+                let claimed = claims(key)
+                if lines[key] == nil {
+                    lines[key] = (AlgorithmLine(algorithm: f.algorithm, category: f.category, rating: f.rating, reason: f.reason, sessions: 0, peers: 0), [])
+                } else if claimed {
+                    lines[key]!.0.reason = f.reason
+                }
+            }
             // Mutated in place: reading the entry out and storing it back copied its peer set every time.
-            lines[key, default: (AlgorithmLine(algorithm: f.algorithm, category: f.category, rating: f.rating, reason: f.reason, sessions: 0, peers: 0), [])].0.sessions += 1
-            lines[key]!.1.insert(s.peer?.address ?? "-")
+            lines[key]!.0.sessions += 1
+            lines[key]!.1.insert(peer ?? "-")
         }
     }
+
+    /// Lists flagged sessions already in order, tallied by `tally` (`findings` their hits).
+    package mutating func list(_ sessions: [SessionTimeline]) { flagged += sessions }
 
     package mutating func finish() {
         byAlgorithm = lines.values.map { var l = $0.0; l.peers = $0.1.count; return l }

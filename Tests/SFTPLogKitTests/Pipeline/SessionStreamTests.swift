@@ -152,6 +152,42 @@ final class SessionStreamTests: XCTestCase {
         XCTAssertGreaterThan(linksDropped, 2_000, "sessions with evidence were compared")
     }
 
+    /// `audit` tallies and writes each flagged session as it closes: the same
+    /// text as the finished result's, and the same summary whatever order the
+    /// sessions close in (each line's reason is its first session's in list order).
+    func testAuditMadeAsSessionsCloseIsTheFinishedAudit() throws {
+        let catalog = try EventCatalog.shared()
+        let policy = try AlgorithmPolicy.bundled()
+        let memo = SessionJudge.Memo(SessionJudge(policy: policy))
+        let rebuild = SessionRebuild(rules: try SessionRules.bundled(), zone: .current, judge: { memo.judge(&$0) })
+        let stream = RecordStream(options: ReaderOptions(), catalog: catalog)
+        var all: [SessionTimeline] = []
+        for f in Paths.everyTestLog() {
+            let pass = SessionStream(stream: stream, sessions: rebuild)
+            try pass.run([f], each: { _, _ in }) { all.append($0) }
+        }
+        XCTAssertGreaterThan(all.count, 150)
+        for rating in [Rating.info, .warn, .fail] {
+            func audit(_ sessions: [SessionTimeline], width: Int?) -> (AuditResult, String?) {
+                var c = AuditCollector(filter: SessionFilter(), judge: memo, minRating: rating, policyName: policy.name, textWidth: width)
+                for s in sessions { c.add(s) }
+                let r = c.finish()
+                return (r, c.text)
+            }
+            let (plain, none) = audit(all, width: nil)
+            XCTAssertNil(none)
+            let (made, text) = audit(all, width: 100)
+            XCTAssertEqual(text, plain.text(width: 100), "\(rating)")
+            XCTAssertEqual(made.json.json, plain.json.json, "\(rating)")
+            // Closed in another order: the same answer.
+            var rng = SplitMix64(seed: 21)
+            let (shuffled, shuffledText) = audit(all.shuffled(using: &rng), width: 100)
+            XCTAssertEqual(shuffled.json.json, plain.json.json, "\(rating) shuffled")
+            XCTAssertEqual(shuffledText, text, "\(rating) shuffled")
+            if rating == .warn { XCTAssertGreaterThan(plain.flagged.count, 30) }
+        }
+    }
+
     /// An answer from a database as the same answer from files gives it: evidence
     /// links name no record id without a database.
     static func withoutRecordIDs(_ s: String) -> String {
