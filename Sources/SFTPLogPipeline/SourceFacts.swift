@@ -14,10 +14,17 @@ public enum SourceFacts {
         var resolved = Set<Pair>()
         var banners: [String] = []
         struct Pair: Hashable { var eventID: String; var variant: Int }
+        /// The wordings already in `resolved`: one per (ID, variant), and hashing
+        /// its identity instead of the ID's text was most of this per record.
+        private var wordings = Set<ObjectIdentifier>()
 
         mutating func add(_ r: Record) {
             if let res = r.resolution, res.status == .resolved, let v = res.variant, let id = r.eventID {
-                resolved.insert(Pair(eventID: id, variant: v))
+                if let w = res.wording {
+                    if wordings.insert(ObjectIdentifier(w)).inserted { resolved.insert(Pair(eventID: id, variant: v)) }
+                } else {
+                    resolved.insert(Pair(eventID: id, variant: v))
+                }
             }
             if r.kind == .sftpplusBanner, let v = r.extra.first(where: { $0.0 == "sftpplus_version" })?.1, case .string(let s) = v {
                 banners.append(s)

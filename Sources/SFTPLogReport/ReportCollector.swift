@@ -72,7 +72,8 @@ public struct ReportCollector {
         m.sources = sources
         m.recordCount = records
         var tally = SummaryTally()
-        for (_, r) in rows.sorted(by: { $0.key < $1.key }) { tally.add(r) }
+        // Indices sorted, not the rows: moving rows retained and released their strings.
+        for i in rows.indices.sorted(by: { rows[$0].key < rows[$1].key }) { tally.add(rows[i].row) }
         tally.fill(&m)
         // ORDER BY n DESC over groups made in (event_id, variant) order; the sort is stable.
         let counted = failures.sorted { $0.key < $1.key }.enumerated()
@@ -82,7 +83,7 @@ public struct ReportCollector {
             ReportModel.FailureEvent(eventID: w.eventID, meaning: catalog?.meaning(w.eventID, variant: w.variant) ?? "",
                                      count: f.count, example: f.example.map { String(decoding: $0, as: UTF8.self) } ?? "")
         }
-        m.weakSessions = weak.sorted { $0.key < $1.key }.map(\.session)
+        m.weakSessions = weak.indices.sorted { weak[$0].key < weak[$1].key }.map { weak[$0].session }
         rows = []
         weak = []
         return m

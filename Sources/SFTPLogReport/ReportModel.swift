@@ -289,9 +289,12 @@ struct SummaryTally {
     private var times: [(start: LogTimestamp?, startEpoch: Double?, end: LogTimestamp?, endEpoch: Double?)] = []
     /// Hours keyed by their numbers; a label is made once per distinct hour.
     private var hourCounts: [Int: (LogTimestamp, Int)] = [:]
-    private var clients: [String: Int] = [:], users: [String: Int] = [:], peers: [String: Int] = [:]
-    /// Failed logins and bytes per user, as numbers until `fill` (a nested dictionary per session was a tenth of `report`).
-    private var userExtra: [String: (failed: Int, up: Int, down: Int)] = [:], peerFailed: [String: Int] = [:]
+    private var clients: [String: Int] = [:]
+    /// Sessions, failed logins and bytes per user, and sessions and failed logins per
+    /// peer, as numbers until `fill` (a nested dictionary per session was a tenth of
+    /// `report`), one lookup per session each.
+    private var users: [String: (sessions: Int, failed: Int, up: Int, down: Int)] = [:]
+    private var peers: [String: (sessions: Int, failed: Int)] = [:]
     /// Sessions with failed logins, holding what the failed-login sections read.
     private var failed: [SessionTimeline] = []
 
@@ -300,12 +303,16 @@ struct SummaryTally {
         if let t = r.start { hourCounts[((t.year * 100 + t.month) * 100 + t.day) * 100 + t.hour, default: (t, 0)].1 += 1 }
         if let c = r.clientVersion { clients[c, default: 0] += 1 }
         let u = r.user ?? "(none)", p = r.peerAddress ?? "(none)", failedLogin = r.outcome == .authFailed ? 1 : 0
-        users[u, default: 0] += 1
-        peers[p, default: 0] += 1
-        userExtra[u, default: (0, 0, 0)].failed += failedLogin
-        userExtra[u, default: (0, 0, 0)].up += r.bytesUp
-        userExtra[u, default: (0, 0, 0)].down += r.bytesDown
-        peerFailed[p, default: 0] += failedLogin
+        do {
+            let add = { (x: inout (sessions: Int, failed: Int, up: Int, down: Int)) in
+                x.sessions += 1; x.failed += failedLogin; x.up += r.bytesUp; x.down += r.bytesDown
+            }
+            add(&users[u, default: (0, 0, 0, 0)])
+        }
+        do {
+            let add = { (x: inout (sessions: Int, failed: Int)) in x.sessions += 1; x.failed += failedLogin }
+            add(&peers[p, default: (0, 0)])
+        }
         if failedLogin == 1 || r.authFailures > 0 {
             var s = SessionTimeline(source: "", side: "", file: "")
             s.peer = r.peerAddress.map { Peer(address: $0, port: nil) }
@@ -321,13 +328,13 @@ struct SummaryTally {
         for (t, n) in hourCounts.values { hours[ReportModel.hourLabel(t), default: 0] += n }
         m.busiestHours = ReportModel.counted(hours)
         m.clientSoftware = ReportModel.counted(clients)
-        m.perUser = ReportModel.counted(users)
+        m.perUser = ReportModel.counted(users.mapValues(\.sessions))
         for i in m.perUser.indices {
-            if let x = userExtra[m.perUser[i].key] { m.perUser[i].extra = ["failed": x.failed, "up": x.up, "down": x.down] }
+            if let x = users[m.perUser[i].key] { m.perUser[i].extra = ["failed": x.failed, "up": x.up, "down": x.down] }
         }
         m.bytesPerUser = ReportModel.bytesPerUser(m.perUser)
-        m.perPeer = ReportModel.counted(peers)
-        for i in m.perPeer.indices { m.perPeer[i].extra = ["failed": peerFailed[m.perPeer[i].key] ?? 0] }
+        m.perPeer = ReportModel.counted(peers.mapValues(\.sessions))
+        for i in m.perPeer.indices { m.perPeer[i].extra = ["failed": peers[m.perPeer[i].key]?.failed ?? 0] }
         m.failedLoginsPerPeer = ReportModel.counted(failed.map { $0.peer?.address ?? "(none)" })
         m.bruteForce = ReportModel.bruteForce(failed)
     }

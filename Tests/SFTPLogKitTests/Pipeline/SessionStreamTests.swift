@@ -11,11 +11,7 @@ import SFTPLogKit
 /// library (the CLI tests compare the commands on all of them at once).
 final class SessionStreamTests: XCTestCase {
     func testEachInputAnswersAsItsIngest() throws {
-        let catalog = try EventCatalog.shared()
-        let policy = try AlgorithmPolicy.bundled()
-        let memo = SessionJudge.Memo(SessionJudge(policy: policy))
-        let rebuild = SessionRebuild(rules: try SessionRules.bundled(), zone: .current, judge: { memo.judge(&$0) })
-        let stream = RecordStream(options: ReaderOptions(), catalog: catalog)
+        let (catalog, policy, memo, rebuild, stream) = try Self.parts()
         let inputs = Paths.everyTestLog()
         XCTAssertGreaterThan(inputs.count, 100)
         var sessionsSeen = 0, flaggedSeen = 0, detailsSeen = 0, linksSeen = 0
@@ -114,11 +110,7 @@ final class SessionStreamTests: XCTestCase {
     /// Answers that show no evidence build the sessions without it: the same
     /// sessions, audit and report, with no links kept.
     func testSessionsWithoutEvidenceAreTheSameSessions() throws {
-        let catalog = try EventCatalog.shared()
-        let policy = try AlgorithmPolicy.bundled()
-        let memo = SessionJudge.Memo(SessionJudge(policy: policy))
-        let rebuild = SessionRebuild(rules: try SessionRules.bundled(), zone: .current, judge: { memo.judge(&$0) })
-        let stream = RecordStream(options: ReaderOptions(), catalog: catalog)
+        let (catalog, policy, memo, rebuild, stream) = try Self.parts()
         var linksDropped = 0, sessionsSeen = 0
         for f in Paths.everyTestLog() {
             func pass(evidence: Bool) throws -> (sessions: [SessionTimeline], audit: String, report: String) {
@@ -156,11 +148,7 @@ final class SessionStreamTests: XCTestCase {
     /// text as the finished result's, and the same summary whatever order the
     /// sessions close in (each line's reason is its first session's in list order).
     func testAuditMadeAsSessionsCloseIsTheFinishedAudit() throws {
-        let catalog = try EventCatalog.shared()
-        let policy = try AlgorithmPolicy.bundled()
-        let memo = SessionJudge.Memo(SessionJudge(policy: policy))
-        let rebuild = SessionRebuild(rules: try SessionRules.bundled(), zone: .current, judge: { memo.judge(&$0) })
-        let stream = RecordStream(options: ReaderOptions(), catalog: catalog)
+        let (_, policy, memo, rebuild, stream) = try Self.parts()
         var all: [SessionTimeline] = []
         for f in Paths.everyTestLog() {
             let pass = SessionStream(stream: stream, sessions: rebuild)
@@ -186,6 +174,15 @@ final class SessionStreamTests: XCTestCase {
             XCTAssertEqual(shuffledText, text, "\(rating) shuffled")
             if rating == .warn { XCTAssertGreaterThan(plain.flagged.count, 30) }
         }
+    }
+
+    /// What a pass and its answers are made of: the bundled catalogue, policy and rules.
+    static func parts() throws -> (EventCatalog, AlgorithmPolicy, SessionJudge.Memo, SessionRebuild, RecordStream) {
+        let catalog = try EventCatalog.shared()
+        let policy = try AlgorithmPolicy.bundled()
+        let memo = SessionJudge.Memo(SessionJudge(policy: policy))
+        let rebuild = SessionRebuild(rules: try SessionRules.bundled(), zone: .current, judge: { memo.judge(&$0) })
+        return (catalog, policy, memo, rebuild, RecordStream(options: ReaderOptions(), catalog: catalog))
     }
 
     /// An answer from a database as the same answer from files gives it: evidence
