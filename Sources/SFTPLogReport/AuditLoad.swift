@@ -99,7 +99,13 @@ public struct AuditCollector {
             return true
         }
         var text = ""
-        if style != nil { AuditResult.sessionText(kept, into: &text, style: &style!) }
+        if style != nil {
+            AuditResult.sessionText(kept, into: &text, style: &style!)
+            // Written: what stays is what the exit status and the totals read (its findings).
+            var rest = SessionTimeline(source: "", side: "", file: "")
+            rest.findings = hits
+            kept = rest
+        }
         flagged.append((key, kept, text))
     }
 
@@ -111,10 +117,15 @@ public struct AuditCollector {
         result.list(order.map { flagged[$0].session })
         result.finish()
         if style != nil {
+            // Each session's text let go once copied: the texts and the whole are not held twice.
             var out = ""
             out.reserveCapacity(flagged.reduce(0) { $0 + $1.text.utf8.count } + 4096)
-            for i in order { out += flagged[i].text }
-            text = out + result.summaryText()
+            for i in order {
+                out += flagged[i].text
+                flagged[i].text = ""
+            }
+            out += result.summaryText()
+            text = out
         }
         flagged = []
         return result
