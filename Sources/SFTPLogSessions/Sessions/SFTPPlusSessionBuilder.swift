@@ -444,13 +444,15 @@ public final class SFTPPlusSessionBuilder {
 
     private func operation(_ i: Int, _ box: Box, _ r: Record, _ rule: SessionRules.OperationRule) {
         let f = { (name: String?) in SFTPPlusSessionBuilder.field(r, name) }
-        let at = linkHere(box)
         // Every operation this record started or finished.
         let count = box.s.operations.count
         var touched: Int?
         defer {
-            if let k = touched { box.link(.operation, item: k, at) }
-            for k in count..<box.s.operations.count where k != touched { box.link(.operation, item: k, at) }
+            if tracksEvidence {
+                let at = linkHere(box)
+                if let k = touched { box.link(.operation, item: k, at) }
+                for k in count..<box.s.operations.count where k != touched { box.link(.operation, item: k, at) }
+            }
         }
         switch rule.phase {
         case "start":
