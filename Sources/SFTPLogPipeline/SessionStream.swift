@@ -117,14 +117,16 @@ public final class SessionStream {
     /// are those of its lines, known when it closes.
     private func handOver(_ closed: [SessionTimeline], kept: inout [SessionID: [(record: Record, duplicate: Bool)]],
                           runRecords: inout [(record: Record, seq: Int)], session: (SessionTimeline) throws -> Void) throws {
-        for s in closed {
-            if let keep = keepsRecords, keep(s.id) {
+        // By index: iterating copied each session (retaining its strings).
+        for k in closed.indices {
+            if let keep = keepsRecords, keep(closed[k].id) {
+                let s = closed[k]
                 var list = kept.removeValue(forKey: s.id) ?? []
                 let places = Set(s.records.map { SIMD2($0.line, $0.seq) })
                 list += runRecords.filter { places.contains(SIMD2($0.record.line, $0.seq)) }.map { ($0.record, false) }
                 onSessionRecords?(s.id, list)
             }
-            do { try session(s) } catch { throw SessionSinkError(underlying: error) }
+            do { try session(closed[k]) } catch { throw SessionSinkError(underlying: error) }
         }
         if keepsRecords != nil, let last = closed.map(\.lastLine).max() { runRecords.removeAll { $0.record.line <= last } }
     }

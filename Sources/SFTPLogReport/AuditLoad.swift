@@ -70,7 +70,8 @@ public struct AuditCollector {
         style = textWidth.map(AuditResult.TextStyle.init(width:))
     }
 
-    public mutating func add(_ session: SessionTimeline) {
+    /// `consuming`: the session is judged in place (a copy retained each of its strings).
+    public mutating func add(_ session: consuming SessionTimeline) {
         guard filter.matches(session) else { return }
         var s = session
         s.findings = []

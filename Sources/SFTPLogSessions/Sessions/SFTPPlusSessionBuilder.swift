@@ -68,7 +68,8 @@ public final class SFTPPlusSessionBuilder {
             s.evidence.removeAll { $0.fact == .outcome }
             for l in links { link(.outcome, l) }
         }
-        init(_ s: SessionTimeline, keepsLinks: Bool) { self.s = s; self.keepsLinks = keepsLinks }
+        /// `consuming`: the session is moved in (a copy retained each of its strings).
+        init(_ s: consuming SessionTimeline, keepsLinks: Bool) { self.s = s; self.keepsLinks = keepsLinks }
 
         /// The session as stored: with the file it ended in, when it went on past its own.
         func finished(zone: TimeZone) -> SessionTimeline {
@@ -155,7 +156,7 @@ public final class SFTPPlusSessionBuilder {
         currentSourceID = sourceID
     }
 
-    private func open(_ s: SessionTimeline) -> Int {
+    private func open(_ s: consuming SessionTimeline) -> Int {
         var s = s
         s.sourceID = sourceID
         sessions[nextSerial] = Box(s, keepsLinks: tracksEvidence)
