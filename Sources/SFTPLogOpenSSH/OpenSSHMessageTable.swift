@@ -14,7 +14,10 @@ public final class OpenSSHMessageTable: Sendable {
         case debug1, debug2, debug3, verbose, info, error, fatal, stderr, reason
     }
 
-    public struct Entry: Sendable {
+    /// A class: matching a line handed entries around by value, about eleven
+    /// copies a line of a dozen strings and arrays each (an eighth of reading a
+    /// transcript, callgrind).
+    public final class Entry: Sendable {
         /// Stable: a hash of the level and the printed format.
         public let id: String
         public let level: Level
@@ -46,9 +49,20 @@ public final class OpenSSHMessageTable: Sendable {
         public let extractor: String?
         public let after: String?
         /// A value the wording itself says (`resetting send seqnr` → direction send).
-        public var constant: (name: String, value: String)? = nil
+        public let constant: (name: String, value: String)?
         /// The format starts with its function's name: the record names it first.
-        public var functionFirst = false
+        public let functionFirst: Bool
+
+        init(id: String, level: Level, format: String, functions: [String], first: String?, last: String?, gaps: [String],
+             backports: [String], seenIn: [String], area: String, kind: RecordKind, stream: String?, fragment: Bool, extra: Bool,
+             event: String?, fields: [Field], extractor: String?, after: String?,
+             constant: (name: String, value: String)?, functionFirst: Bool) {
+            self.id = id; self.level = level; self.format = format; self.functions = functions
+            self.first = first; self.last = last; self.gaps = gaps; self.backports = backports; self.seenIn = seenIn
+            self.area = area; self.kind = kind; self.stream = stream; self.fragment = fragment; self.extra = extra
+            self.event = event; self.fields = fields; self.extractor = extractor; self.after = after
+            self.constant = constant; self.functionFirst = functionFirst
+        }
 
         public var function: String? { functions.first }
         /// The reader takes this message's record from the data, not from its own extractors.
@@ -157,6 +171,10 @@ public final class OpenSSHMessageTable: Sendable {
         }
         var entries: [Entry] = []
         entries.reserveCapacity(list.count)
+        func constant(_ e: JSONValue) -> (name: String, value: String)? {
+            guard let with = e["with"]?.objectValue, with.count == 1, let value = with[0].1.textValue else { return nil }
+            return (with[0].0, value)
+        }
         for e in list {
             guard let id = e["id"]?.textValue, let format = e["format"]?.textValue,
                   let level = e["level"]?.textValue.flatMap(Level.init(rawValue:)),
@@ -169,11 +187,8 @@ public final class OpenSSHMessageTable: Sendable {
                                  area: area, kind: RecordKind(kind), stream: e["stream"]?.textValue,
                                  fragment: e["fragment"]?.boolValue ?? false, extra: e["extra"]?.boolValue ?? false,
                                  event: e["event"]?.textValue, fields: (e["fields"]?.arrayValue ?? []).map { Field($0.textValue) },
-                                 extractor: e["extractor"]?.textValue, after: e["after"]?.textValue))
-            if let with = e["with"]?.objectValue, with.count == 1, let value = with[0].1.textValue {
-                entries[entries.count - 1].constant = (with[0].0, value)
-            }
-            entries[entries.count - 1].functionFirst = e["function_first"]?.boolValue ?? false
+                                 extractor: e["extractor"]?.textValue, after: e["after"]?.textValue,
+                                 constant: constant(e), functionFirst: e["function_first"]?.boolValue ?? false))
         }
         return OpenSSHMessageTable(entries: entries, releases: root["releases"]?.texts ?? [])
     }
