@@ -110,9 +110,7 @@ public final class DetectingReader: LogReader {
             }
             let isEvent: Bool = s.withUnsafeBufferPointer { p in
                 let q = (p.count > 2 && p[0] == 0x7C && p[1] == 0x20) ? UnsafeBufferPointer(rebasing: p[2...]) : p
-                let strings = TokenStrings.none
-                return TextLayouts.idFirst(q, strings: strings) != nil || TextLayouts.tsFirst(q, strings: strings) != nil
-                    || (q.first == 0x3C) || (q.first == 0x7B)
+                return SFTPPlusTextReader.startsTextEvent(q) || (q.first == 0x3C) || (q.first == 0x7B)
             }
             if isEvent { sftpplus += 1 }
         }

@@ -79,6 +79,23 @@ public struct AuditCollector {
         let hits = result.hits(s)
         result.count(s)
         guard !hits.isEmpty else { return }
+        let key = SessionQuery.OrderKey(s)
+        // Tallied now; each line's reason is its first session's in list order.
+        result.tally(hits, peer: s.peer?.address) { line in
+            if let first = lineFirst[line], !(key < first) { return false }
+            lineFirst[line] = key
+            return true
+        }
+        s.findings = hits
+        if style != nil {
+            var text = ""
+            AuditResult.sessionText(s, into: &text, style: &style!)
+            // Written: what stays is what the exit status and the totals read (its findings).
+            var rest = SessionTimeline(source: "", side: "", file: "")
+            rest.findings = hits
+            flagged.append((key, rest, text))
+            return
+        }
         // Only what the audit shows of a flagged session is kept, not its operations or details.
         var kept = SessionTimeline(source: s.source, side: s.side, file: s.file)
         kept.id = s.id
@@ -92,22 +109,7 @@ public struct AuditCollector {
         kept.negotiated = s.negotiated
         kept.gexBits = s.gexBits
         kept.evidence = s.evidence.filter { Evidence.findingFacts.contains($0.fact) }
-        let key = SessionQuery.OrderKey(s)
-        // Tallied now; each line's reason is its first session's in list order.
-        result.tally(hits, peer: s.peer?.address) { line in
-            if let first = lineFirst[line], !(key < first) { return false }
-            lineFirst[line] = key
-            return true
-        }
-        var text = ""
-        if style != nil {
-            AuditResult.sessionText(kept, into: &text, style: &style!)
-            // Written: what stays is what the exit status and the totals read (its findings).
-            var rest = SessionTimeline(source: "", side: "", file: "")
-            rest.findings = hits
-            kept = rest
-        }
-        flagged.append((key, kept, text))
+        flagged.append((key, kept, ""))
     }
 
     /// The result, flagged sessions in the order a database lists them.

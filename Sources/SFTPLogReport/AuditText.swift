@@ -25,7 +25,7 @@ extension AuditResult {
     public func text(width: Int = 80) -> String {
         var out = ""
         var style = TextStyle(width: width)
-        if !flagged.isEmpty { for s in flagged { AuditResult.sessionText(s, into: &out, style: &style) } }
+        for s in flagged { AuditResult.sessionText(s, into: &out, style: &style) }
         out += summaryText()
         return out
     }

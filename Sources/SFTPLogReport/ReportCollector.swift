@@ -44,15 +44,19 @@ public struct ReportCollector {
         records += 1
         guard let id = r.eventID, let v = r.resolution?.variant else { return }
         let w = Wording(eventID: id, variant: v)
+        let failure: Bool
         if let t = r.resolution?.wording {
             let key = ObjectIdentifier(t)
-            let known = failureByWording[key]
-            let failure = known ?? failureWordings.contains(w)
-            if known == nil { failureByWording[key] = failure }
-            guard failure else { return }
+            if let known = failureByWording[key] {
+                failure = known
+            } else {
+                failure = failureWordings.contains(w)
+                failureByWording[key] = failure
+            }
         } else {
-            guard failureWordings.contains(w) else { return }
+            failure = failureWordings.contains(w)
         }
+        guard failure else { return }
         // The example is the least message as SQLite's min() orders text: byte by byte.
         let message = r.message.map { Array($0.utf8) }
         var f = failures[w] ?? (0, nil)

@@ -293,8 +293,11 @@ struct SummaryTally {
     /// Sessions, failed logins and bytes per user, and sessions and failed logins per
     /// peer, as numbers until `fill` (a nested dictionary per session was a tenth of
     /// `report`), one lookup per session each.
-    private var users: [String: (sessions: Int, failed: Int, up: Int, down: Int)] = [:]
-    private var peers: [String: (sessions: Int, failed: Int)] = [:]
+    private var users: [String: Tally] = [:], peers: [String: Tally] = [:]
+    struct Tally {
+        var sessions = 0, failed = 0, up = 0, down = 0
+        mutating func add(failed f: Int, up u: Int = 0, down d: Int = 0) { sessions += 1; failed += f; up += u; down += d }
+    }
     /// Sessions with failed logins, holding what the failed-login sections read.
     private var failed: [SessionTimeline] = []
 
@@ -303,16 +306,8 @@ struct SummaryTally {
         if let t = r.start { hourCounts[((t.year * 100 + t.month) * 100 + t.day) * 100 + t.hour, default: (t, 0)].1 += 1 }
         if let c = r.clientVersion { clients[c, default: 0] += 1 }
         let u = r.user ?? "(none)", p = r.peerAddress ?? "(none)", failedLogin = r.outcome == .authFailed ? 1 : 0
-        do {
-            let add = { (x: inout (sessions: Int, failed: Int, up: Int, down: Int)) in
-                x.sessions += 1; x.failed += failedLogin; x.up += r.bytesUp; x.down += r.bytesDown
-            }
-            add(&users[u, default: (0, 0, 0, 0)])
-        }
-        do {
-            let add = { (x: inout (sessions: Int, failed: Int)) in x.sessions += 1; x.failed += failedLogin }
-            add(&peers[p, default: (0, 0)])
-        }
+        users[u, default: Tally()].add(failed: failedLogin, up: r.bytesUp, down: r.bytesDown)
+        peers[p, default: Tally()].add(failed: failedLogin)
         if failedLogin == 1 || r.authFailures > 0 {
             var s = SessionTimeline(source: "", side: "", file: "")
             s.peer = r.peerAddress.map { Peer(address: $0, port: nil) }

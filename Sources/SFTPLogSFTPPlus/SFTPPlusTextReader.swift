@@ -210,7 +210,7 @@ public final class SFTPPlusTextReader: LogReader {
     }
 
     /// A line that is a text-layout event on its own (ID-first or timestamp-first).
-    static func startsTextEvent(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+    package static func startsTextEvent(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
         guard let c = b.first, TextLayouts.isDigit(c) else { return false }
         let strings = TokenStrings.none
         return TextLayouts.idFirst(b, strings: strings) != nil || TextLayouts.tsFirst(b, strings: strings) != nil

@@ -47,6 +47,7 @@ public struct AuditResult: Sendable {
         var category: AlgorithmCategory
         var algorithm: String
         var rating: Rating
+        init(_ f: Finding) { (category, algorithm, rating) = (f.category, f.algorithm, f.rating) }
     }
 
     /// Per-algorithm tallies while sessions are added (`finish` turns them into `byAlgorithm`).
@@ -78,9 +79,9 @@ public struct AuditResult: Sendable {
     /// comes before every session tallied on that line so far.
     package mutating func tally(_ hits: [Finding], peer: String?, claims: (LineKey) -> Bool) {
         for (i, f) in hits.enumerated() {
-            let key = LineKey(category: f.category, algorithm: f.algorithm, rating: f.rating)
+            let key = LineKey(f)
             // The session's first hit on a line decides (and gives the reason).
-            if !hits[..<i].contains(where: { $0.category == f.category && $0.rating == f.rating && $0.algorithm == f.algorithm }) {
+            if !hits[..<i].contains(where: { LineKey($0) == key }) {
                 let claimed = claims(key)
                 if lines[key] == nil {
                     lines[key] = (AlgorithmLine(algorithm: f.algorithm, category: f.category, rating: f.rating, reason: f.reason, sessions: 0, peers: 0), [])
