@@ -34,7 +34,7 @@ package enum EvidenceRows {
           r.id AS record_id, x.byte_offset
         FROM entries x JOIN evidence_facts f ON (x.facts >> f.code) & 1
           JOIN sources src ON src.id = x.source_id
-          LEFT JOIN record_rows r ON r.source_id = x.source_id AND r.line = x.line AND r.seq = x.seq
+          LEFT JOIN record_rows r ON \(RecordLineMap.rowAt("r", source: "x.source_id", line: "x.line", seq: "x.seq"))
         """
 
     /// Names every fact this version knows (codes only ever grow at the end).
@@ -126,7 +126,7 @@ package enum EvidenceRows {
             SELECT e.session_id, e.links, s.source_id FROM evidence_rows e JOIN session_rows s ON s.id = e.session_id
             WHERE e.session_id IN (SELECT value FROM json_each(?))
             """, arguments: [.text(SessionQuery.idsJSON(ids))])
-        let record = try db.cachedStatement(sql: "SELECT id FROM record_rows WHERE source_id = ? AND line = ? AND seq = ?")
+        let record = try db.cachedStatement(sql: "SELECT id FROM record_rows r WHERE \(RecordLineMap.rowAt("r", source: "?1", line: "?2", seq: "?3"))")
         var names: [Int64: String] = [:]
         while try rows.next() {
             guard let id = rows.text(at: 0), let text = rows.bytes(at: 1) else { continue }

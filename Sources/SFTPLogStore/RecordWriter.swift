@@ -29,9 +29,17 @@ package final class RecordWriter {
     /// migration rebuilds the index once instead).
     private let indexesMessages: Bool
 
+    /// Whether the database has `record_line_map` (a migration before v16 writes without it).
+    private let mapsLines: Bool
+    private let insertPlace: Statement?
+    /// The last record written for the source being written (`RecordLineMap`).
+    var place: LinePlace?
+
     init(_ db: Database, indexesMessages: Bool = true) throws {
         self.db = db
         self.indexesMessages = indexesMessages
+        mapsLines = try db.tableExists("record_line_map")
+        insertPlace = mapsLines ? try db.cachedStatement(sql: "INSERT INTO record_line_map(source_id, line, seq, id) VALUES (?, ?, ?, ?)") : nil
         let cols = RecordWriter.columns
         insert = try db.cachedStatement(sql: "INSERT INTO record_rows(\(cols.joined(separator: ","))) VALUES(\(Array(repeating: "?", count: cols.count).joined(separator: ",")))")
         insertFTS = try db.cachedStatement(sql: "INSERT INTO records_fts(rowid, message) VALUES(?, ?)")
@@ -297,6 +305,15 @@ package final class RecordWriter {
             let name = try String.fetchOne(db, sql: "SELECT name FROM sources WHERE id = ?", arguments: [sourceID]) ?? ""
             sourceName = (sourceID, Array(name.utf8))
         }
+        if mapsLines {
+            if place?.source != sourceID { place = try LinePlace.last(db, source: sourceID) }
+            if let last = place, (p.line, p.seq) <= (last.line, last.seq) {
+                throw DatabaseError(resultCode: .SQLITE_CONSTRAINT, message: """
+                    a record of \(String(decoding: sourceName?.name ?? [], as: UTF8.self)) at line \(p.line) (\(p.seq)) came after \
+                    line \(last.line) (\(last.seq)): records are stored in the order of their lines
+                    """)
+            }
+        }
         let s = insert.sqliteStatement
         sqlite3_reset(s)
         sqlite3_bind_int64(s, 1, sourceID)
@@ -371,8 +388,9 @@ package final class RecordWriter {
                 text(27, aux == nil ? nil : auxBuffer)
             let rc = sqlite3_step(s)
             guard rc == SQLITE_DONE else { throw db.stepError(rc) }
+            let id = sqlite3_last_insert_rowid(db.sqliteConnection)
+            if mapsLines { try mapPlace(sourceID, line: p.line, seq: p.seq, id: id) }
             if let spans {
-                let id = sqlite3_last_insert_rowid(db.sqliteConnection)
                 if let n = p.sessionNumber {
                     spans.note(number: n, id: id)
                 } else if let t = value(.session) {
@@ -383,13 +401,24 @@ package final class RecordWriter {
             if indexesMessages, let message {
                 let f = insertFTS.sqliteStatement
                 sqlite3_reset(f)
-                sqlite3_bind_int64(f, 1, sqlite3_last_insert_rowid(db.sqliteConnection))
+                sqlite3_bind_int64(f, 1, id)
                 bindText(f, 2, message)
                 let rc = sqlite3_step(f)
                 guard rc == SQLITE_DONE else { throw db.stepError(rc) }
             }
             }
         }
+    }
+
+    /// Adds a `record_line_map` entry where the record's `id - line` is not its predecessor's.
+    private func mapPlace(_ source: Int64, line: Int, seq: Int, id: Int64) throws {
+        let offset = id - Int64(line)
+        defer { place = LinePlace(source: source, line: line, seq: seq, offset: offset) }
+        guard place?.offset != offset, let m = insertPlace?.sqliteStatement else { return }
+        sqlite3_reset(m)
+        sqlite3_bind_int64(m, 1, source); sqlite3_bind_int64(m, 2, Int64(line)); sqlite3_bind_int64(m, 3, Int64(seq)); sqlite3_bind_int64(m, 4, id)
+        let rc = sqlite3_step(m)
+        guard rc == SQLITE_DONE else { throw db.stepError(rc) }
     }
 
     /// Stores the terms rows use (most are stored already). The same text under
@@ -430,10 +459,14 @@ package final class RecordWriter {
         if indexesMessages {
             try db.execute(sql: """
                 INSERT INTO records_fts(records_fts, rowid, message)
-                  SELECT 'delete', id, message FROM records WHERE source_id = ? AND line >= ? AND message IS NOT NULL
+                  SELECT 'delete', id, message FROM records WHERE \(RecordLineMap.rowsOn("records", source: "?1", from: "?2")) AND message IS NOT NULL
                 """, arguments: [sourceID, line])
         }
-        try db.execute(sql: "DELETE FROM record_rows WHERE source_id = ? AND line >= ?", arguments: [sourceID, line])
+        let rows = RecordLineMap.rowsOn("record_rows", source: "?1", from: "?2")
+        try db.execute(sql: "DELETE FROM record_rows WHERE \(rows)", arguments: [sourceID, line])
+        if try db.tableExists("record_line_map") {
+            try db.execute(sql: "DELETE FROM record_line_map WHERE source_id = ? AND line >= ?", arguments: [sourceID, line])
+        }
     }
 }
 

@@ -23,7 +23,9 @@ public enum Schema {
     /// interrupted load left out.
     public static let recordIndexes: [(name: String, columns: String)] = []
 
-    /// `record_rows` as migrations v8 (for older databases) and v14 make it (see `CompactRecords`).
+    /// `record_rows` as migrations v8 (for older databases), v14 and v16 make it
+    /// (see `CompactRecords`); since v16 without a unique index on each
+    /// record's place, which `RecordLineMap` finds instead.
     static let recordRowsTableSQL = """
         CREATE TABLE record_rows (
           id INTEGER PRIMARY KEY,
@@ -52,8 +54,7 @@ public enum Schema {
           extra_term_id INTEGER,
           session_key,
           session_duplicate INTEGER NOT NULL DEFAULT 0,
-          aux TEXT,
-          UNIQUE (source_id, line, seq)
+          aux TEXT
         )
         """
 
@@ -454,6 +455,29 @@ public enum Schema {
             // The records each session's facts came from (see `EvidenceRows`).
             try EvidenceRows.migrate(db)
             try createSessionIndexes(db)
+        }
+        m.registerMigration("v16-record-line-map") { db in
+            // A record is found by its place through `record_line_map` (see
+            // `RecordLineMap`): the unique index on every row's place goes, with
+            // the table rebuilt without it (SQLite cannot drop a constraint).
+            let unique = try Int.fetchOne(db, sql: """
+                SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'record_rows' AND name LIKE 'sqlite_autoindex_%'
+                """) ?? 0
+            try db.execute(sql: "DROP VIEW IF EXISTS evidence")
+            if unique > 0 {
+                let columns = try Row.fetchAll(db, sql: "PRAGMA table_info(record_rows)").map { $0["name"] as String }.joined(separator: ", ")
+                try db.execute(sql: "DROP VIEW IF EXISTS records")
+                try db.execute(sql: "ALTER TABLE record_rows RENAME TO record_rows_v15")
+                try db.execute(sql: recordRowsTableSQL)
+                try db.execute(sql: """
+                    INSERT INTO record_rows(\(columns)) SELECT \(columns) FROM record_rows_v15 ORDER BY id;
+                    DROP TABLE record_rows_v15;
+                    """)
+                try db.execute(sql: CompactRecords.viewSQL)
+                try createRecordIndexes(db)
+            }
+            try RecordLineMap.build(db)
+            try db.execute(sql: EvidenceRows.viewSQL)
         }
         return m
     }

@@ -16,7 +16,8 @@ public enum SessionStore {
     static let childTables = ["operation_rows", "finding_rows", "offer_rows", "evidence_rows"]
 
     static func deleteAll(_ db: Database, sourceID: Int64) throws {
-        try db.execute(sql: "UPDATE record_rows SET session_key = NULL, session_duplicate = 0 WHERE source_id = ? AND session_key IS NOT NULL", arguments: [sourceID])
+        try db.execute(sql: "UPDATE record_rows SET session_key = NULL, session_duplicate = 0 WHERE \(RecordLineMap.rowsOf("record_rows", source: "?1")) AND session_key IS NOT NULL",
+                       arguments: [sourceID])
         for table in childTables {
             try db.execute(sql: "DELETE FROM \(table) WHERE session_id IN (SELECT id FROM session_rows WHERE source_id = ?)", arguments: [sourceID])
         }
@@ -26,15 +27,15 @@ public enum SessionStore {
     /// Marks the records of sessions built after their records were stored
     /// (OpenSSH runs, resumed sources) with their session.
     static func assignRecords(_ db: Database, sourceID: Int64, _ sessions: [SessionTimeline]) throws {
-        let one = try db.cachedStatement(sql: "UPDATE record_rows SET session_key = ?, session_duplicate = ? WHERE source_id = ? AND line = ? AND seq = ?")
+        let one = try db.cachedStatement(sql: "UPDATE record_rows SET session_key = ?1, session_duplicate = ?2 WHERE \(RecordLineMap.rowAt("record_rows", source: "?3", line: "?4", seq: "?5"))")
         // Runs of consecutive lines (one record each, same duplicate flag) in one
         // statement: an OpenSSH transcript is mostly one run, not one UPDATE per line.
-        let range = try db.cachedStatement(sql: "UPDATE record_rows SET session_key = ?, session_duplicate = ? "
-            + "WHERE source_id = ? AND line BETWEEN ? AND ? AND seq = 0")
+        let range = try db.cachedStatement(sql: "UPDATE record_rows SET session_key = ?1, session_duplicate = ?2 "
+            + "WHERE \(RecordLineMap.rowsOn("record_rows", source: "?3", from: "?4", to: "?5")) AND seq = 0")
         // The session's span of record ids grows by the rows just marked.
         let widen = try db.cachedStatement(sql: """
             UPDATE session_rows SET first_record_id = min(coalesce(first_record_id, m.a), m.a), last_record_id = max(coalesce(last_record_id, m.b), m.b)
-            FROM (SELECT min(id) AS a, max(id) AS b FROM record_rows WHERE source_id = ?1 AND line BETWEEN ?2 AND ?3 AND session_key = ?4) m
+            FROM (SELECT min(id) AS a, max(id) AS b FROM record_rows r WHERE \(RecordLineMap.rowsOn("r", source: "?1", from: "?2", to: "?3")) AND session_key = ?4) m
             WHERE session_rows.id = ?5 AND m.a IS NOT NULL
             """)
         for s in sessions {

@@ -146,8 +146,8 @@ public struct StoreWriter {
     /// Counts a source's stored records again (a source resumed across runs).
     public func recountRecords(sourceID: Int64) throws {
         try db.executeCached(sql: """
-            UPDATE sources SET records = (SELECT count(*) FROM record_rows WHERE source_id = sources.id),
-              unparsed = (SELECT count(*) FROM record_rows WHERE source_id = sources.id
+            UPDATE sources SET records = (SELECT count(*) FROM record_rows r WHERE \(RecordLineMap.rowsOf("r", source: "sources.id"))),
+              unparsed = (SELECT count(*) FROM record_rows r WHERE \(RecordLineMap.rowsOf("r", source: "sources.id"))
                           AND kind_id = (SELECT id FROM record_terms WHERE term = 'unparsed'))
             WHERE id = ?
             """, arguments: [sourceID])

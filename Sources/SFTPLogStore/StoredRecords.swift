@@ -11,7 +11,7 @@ enum StoredRecords {
         let cursor = try Row.fetchCursor(db, sql: """
             SELECT seq, kind, file, line, line_count, layout, ts, event_id, component, account, peer_address, peer_port,
                    CAST(message AS BLOB) AS message, CAST(text AS BLOB) AS text, catalog_status, catalog_variant, fields, extra
-            FROM records WHERE source_id = ? ORDER BY line, seq
+            FROM records WHERE \(RecordLineMap.rowsOf("records", source: "?1")) ORDER BY id
             """, arguments: [sourceID])
         while let row = try cursor.next() {
             var r = Record(kind: RecordKind(row["kind"] as String), file: row["file"], line: row["line"], raw: [], rawIsUTF8: true)

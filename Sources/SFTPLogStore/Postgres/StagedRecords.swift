@@ -29,7 +29,7 @@ package final class StagedRecords {
         // In id order along the table's own key, between the source's first and
         // last id: found through the (source, line) index, the rows had to be
         // sorted, all of them, before the first came out.
-        let span = try Row.fetchOne(db, sql: "SELECT min(id), max(id) FROM record_rows WHERE source_id = ?", arguments: [sourceID])
+        let span = try Row.fetchOne(db, sql: "SELECT min(id), max(id) FROM record_rows r WHERE \(RecordLineMap.rowsOf("r", source: "?1"))", arguments: [sourceID])
         let first: Int64 = span?[0] ?? 0, last: Int64 = span?[1] ?? -1
         rows = try RawRows(db, sql: """
             SELECT \(selected), v.raw_bytes, (SELECT term FROM record_terms WHERE id = r.raw_prefix_id) AS raw_prefix,

@@ -178,4 +178,64 @@ final class MigrationTests: XCTestCase {
         XCTAssertEqual(try rows(path, "SELECT count(*) FROM records"), count)
         XCTAssertEqual(try rows(path, "SELECT type FROM sqlite_master WHERE name = 'records'"), [["view".databaseValue]])
     }
+
+    /// A database of the release before v16 (a unique index on every record's
+    /// place) loses the index and gains `record_line_map`; its records, evidence
+    /// links, sessions and answers read back as they were, and a log that grew
+    /// since goes on where it stopped.
+    func testAv15DatabaseFindsRecordsByTheLineMap() throws {
+        let dir = Paths.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = try olderDatabase(in: dir, schema: "v15")
+        let queries = ["SELECT \(Self.recordColumns) FROM records ORDER BY id", "SELECT * FROM evidence ORDER BY session_id, position",
+                       "SELECT * FROM sessions ORDER BY id", "SELECT * FROM sources ORDER BY id"] + Self.children
+        let before = try queries.map { try rows(path, $0) }
+        XCTAssertGreaterThan(before[0].count, 300)
+        XCTAssertGreaterThan(before[1].count, 100)
+        XCTAssertEqual(before[1].filter { $0[8].isNull }.count, 0, "every link names its record")
+        XCTAssertEqual(try rows(path, "SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_autoindex_record_rows_1'"), [[1.databaseValue]])
+        let answers = { (args: [String]) throws -> String in
+            let r = try CLI.run(args + ["--db", path])
+            // audit exits 2 when it flags a session.
+            XCTAssertTrue([0, 2].contains(r.status), r.stderr)
+            return r.stdout
+        }
+        let refused = try CLI.run(["audit", "--json", "--db", path])
+        XCTAssertTrue(refused.status != 0 && refused.stderr.contains("sftplog migrate --db"), refused.stderr)
+        let migrated = try CLI.run(["migrate", "--db", path])
+        XCTAssertEqual(migrated.status, 0, migrated.stderr)
+        XCTAssertTrue(migrated.stderr.contains("v16-record-line-map"), migrated.stderr)
+        for (sql, old) in zip(queries, before) { XCTAssertEqual(try rows(path, sql), old, sql) }
+        XCTAssertEqual(try rows(path, "SELECT count(*) FROM sqlite_master WHERE tbl_name = 'record_rows' AND type = 'index'"), [[0.databaseValue]])
+        // An entry where a source starts, resumes or a record spans lines or shares one; not one per record.
+        let entries = try rows(path, "SELECT count(*), count(DISTINCT source_id) FROM record_line_map")[0]
+        XCTAssertEqual(entries[1], 5.databaseValue)
+        XCTAssertGreaterThan(Int.fromDatabaseValue(entries[0]) ?? 0, 20)
+        XCTAssertLessThan(Int.fromDatabaseValue(entries[0]) ?? 0, before[0].count / 3)
+        let audit = try answers(["audit", "--json"]), sessions = try answers(["sessions", "--json", "--evidence"])
+        XCTAssertTrue(audit.contains("\"record_id\""), audit)
+
+        // The log that grew goes on where it stopped, as a fresh database stores it.
+        let grown = dir.appendingPathComponent("grown.log")
+        try FileManager.default.copyItem(atPath: Paths.sample("sftpplus/dev-ts-first-5.26.log"), toPath: grown.path)
+        let handle = try FileHandle(forWritingTo: grown)
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data("2026-01-05T10:00:00.000000Z 30014 sftp-1 Unknown 10.9.9.9:50000 New SSH connection made.\n".utf8))
+        try handle.close()
+        let more = try CLI.run(["ingest", "--quiet", "--timezone", "UTC", "--db", path, "grown.log"], cwd: dir)
+        XCTAssertEqual(more.status, 0, more.stderr)
+        let fresh = dir.appendingPathComponent("fresh.db").path
+        XCTAssertEqual(try CLI.run(["ingest", "--quiet", "--timezone", "UTC", "--db", fresh, "grown.log"], cwd: dir).status, 0)
+        let columns = Self.recordColumns.replacingOccurrences(of: "id, source_id, ", with: "")
+        let one = "SELECT \(columns) FROM records WHERE file = 'grown.log' ORDER BY line, seq"
+        XCTAssertEqual(try rows(path, one), try rows(fresh, one))
+        XCTAssertEqual(try rows(path, one).count, before[0].filter { $0[6] == "grown.log".databaseValue }.count + 1)
+        // The other sources' records, and their sessions' links, are as they were.
+        let others = "SELECT \(Self.recordColumns) FROM records WHERE file <> 'grown.log' ORDER BY id"
+        XCTAssertEqual(try rows(path, others), before[0].filter { $0[6] != "grown.log".databaseValue })
+        XCTAssertGreaterThan(try rows(path, others).count, 200)
+        let links = "SELECT * FROM evidence WHERE file <> 'grown.log' ORDER BY session_id, position"
+        XCTAssertEqual(try rows(path, links), before[1].filter { $0[5] != "grown.log".databaseValue })
+        XCTAssertTrue(sessions.contains("\"record_id\""))
+    }
 }
