@@ -18,16 +18,58 @@ enum CompactSessionRows {
     /// The rows of `operation_rows`, in the order of `session_operations`' columns.
     static let operationsViewSQL = """
         CREATE VIEW session_operations AS SELECT
-          o.session_id, o.position, o.op, o.path, o.ok, o.bytes, o.seconds, o.bytes_per_second, o.to_path, o.local_path, o.detail,
+          o.session_id, o.position, o.op, \(term("o.path")) AS path, o.ok, o.bytes, o.seconds, o.bytes_per_second,
+          \(term("o.to_path")) AS to_path, \(term("o.local_path")) AS local_path, \(term("o.detail")) AS detail,
           o.line, coalesce(o.ts_text, \(CompactRecords.timeSQL(local: true, us: "o.ts_us", form: "o.ts_form"))) AS ts
         FROM operation_rows o
         """
 
     static let findingsViewSQL = """
         CREATE VIEW findings AS SELECT
-          f.session_id, f.position, f.algorithm, f.category, f.direction, f.rating, e.reason, e.reference
+          f.session_id, f.position, \(term("f.algorithm")) AS algorithm, f.category, f.direction, f.rating, e.reason, e.reference
         FROM finding_rows f JOIN finding_explanations e ON e.id = f.explanation_id
         """
+
+    private static func term(_ column: String) -> String { CompactSessions.resolved(column) }
+
+    /// Since v17 the columns of `operation_rows` and `finding_rows` that repeat
+    /// long texts (paths, error details, algorithm names) have no type and hold
+    /// a text, or the id in `record_terms` of a text seen before, as
+    /// `session_rows` does: by position in the rows `SessionStore` prepares.
+    static let operationTerms = [3, 8, 9, 10], findingTerms = [2]
+
+    static let operationsTableSQL = """
+        CREATE TABLE operation_rows (
+          session_id TEXT NOT NULL, position INTEGER NOT NULL, op TEXT NOT NULL, path NOT NULL, ok INTEGER, bytes INTEGER,
+          seconds REAL, bytes_per_second REAL, to_path, local_path, detail, line INTEGER,
+          ts_us INTEGER, ts_form INTEGER, ts_text TEXT
+        )
+        """
+
+    static let findingsTableSQL = """
+        CREATE TABLE finding_rows (
+          session_id TEXT NOT NULL, position INTEGER NOT NULL, algorithm NOT NULL, category TEXT NOT NULL,
+          direction TEXT, rating TEXT NOT NULL, explanation_id INTEGER NOT NULL REFERENCES finding_explanations(id)
+        )
+        """
+
+    /// Migration v17: both tables again with untyped term columns (a declared
+    /// TEXT would turn a term id into its digits), rows kept as they are, and
+    /// `findings_algorithm` gone (no command or documented query searches by it).
+    static func migrateTermColumns(_ db: Database) throws {
+        for (table, view, create) in [("operation_rows", "session_operations", operationsTableSQL), ("finding_rows", "findings", findingsTableSQL)] {
+            try db.execute(sql: """
+                DROP VIEW IF EXISTS \(view);
+                ALTER TABLE \(table) RENAME TO \(table)_v16;
+                \(create);
+                INSERT INTO \(table) SELECT * FROM \(table)_v16 ORDER BY rowid;
+                DROP TABLE \(table)_v16;
+                """)
+        }
+        try db.execute(sql: "DROP INDEX IF EXISTS findings_algorithm")
+        try db.execute(sql: operationsViewSQL)
+        try db.execute(sql: findingsViewSQL)
+    }
 
     static let offersViewSQL = """
         CREATE VIEW session_algorithms_offered AS SELECT

@@ -76,7 +76,7 @@ public enum Schema {
     public static let sessionIndexes: [(name: String, table: String, columns: String)] = [
         ("sessions_source", "session_rows", "source_id"),
         ("session_operations_session", "operation_rows", "session_id, position"),
-        ("findings_session", "finding_rows", "session_id, position"), ("findings_algorithm", "finding_rows", "algorithm, rating"),
+        ("findings_session", "finding_rows", "session_id, position"),
         ("offer_rows_session", "offer_rows", "session_id"), ("evidence_rows_session", "evidence_rows", "session_id"),
     ]
 
@@ -478,6 +478,10 @@ public enum Schema {
             }
             try RecordLineMap.build(db)
             try db.execute(sql: EvidenceRows.viewSQL)
+        }
+        m.registerMigration("v17-session-child-terms") { db in
+            try CompactSessionRows.migrateTermColumns(db)
+            try createSessionIndexes(db)
         }
         return m
     }

@@ -109,7 +109,7 @@ public enum SessionStore {
     /// ids (`CompactSessions`), and `used` gets the ids the rows use.
     package static func prepare(_ sessions: [SessionTimeline], terms: TermDictionary, used: inout Set<Int64>) -> [PreparedSession] {
         sessions.map { s in
-            prepare(s) { row in
+            var p = prepare(s) { row in
                 terms.withTerms { t in
                     CompactSessions.row(row, start: s.start, end: s.end) { text in
                         let id = t.whole(text)
@@ -118,6 +118,23 @@ public enum SessionStore {
                     }
                 }
             }
+            // Paths, details and algorithm names repeat from session to session.
+            if !p.operations.isEmpty || !p.findings.isEmpty {
+                terms.withTerms { t in
+                    func compact(_ rows: inout [[SQLValue]], _ columns: [Int]) {
+                        for r in rows.indices {
+                            for c in columns {
+                                guard case .text(let text) = rows[r][c], let id = t.whole(text) else { continue }
+                                rows[r][c] = .int(id)
+                                used.insert(id)
+                            }
+                        }
+                    }
+                    compact(&p.operations, CompactSessionRows.operationTerms)
+                    compact(&p.findings, CompactSessionRows.findingTerms)
+                }
+            }
+            return p
         }
     }
 

@@ -204,8 +204,15 @@ final class MigrationTests: XCTestCase {
         XCTAssertTrue(refused.status != 0 && refused.stderr.contains("sftplog migrate --db"), refused.stderr)
         let migrated = try CLI.run(["migrate", "--db", path])
         XCTAssertEqual(migrated.status, 0, migrated.stderr)
-        XCTAssertTrue(migrated.stderr.contains("v16-record-line-map"), migrated.stderr)
+        XCTAssertTrue(migrated.stderr.contains("v16-record-line-map") && migrated.stderr.contains("v17-session-child-terms"), migrated.stderr)
         for (sql, old) in zip(queries, before) { XCTAssertEqual(try rows(path, sql), old, sql) }
+        // v17: paths, details and algorithm names may hold term ids; the unused index is gone, the used ones are back.
+        XCTAssertEqual(try rows(path, """
+            SELECT name, type FROM pragma_table_info('operation_rows') WHERE name IN ('path', 'to_path', 'local_path', 'detail')
+            UNION ALL SELECT name, type FROM pragma_table_info('finding_rows') WHERE name = 'algorithm' ORDER BY 1
+            """).map { $0[1] }, Array(repeating: "".databaseValue, count: 5))
+        XCTAssertEqual(try rows(path, "SELECT name FROM sqlite_master WHERE tbl_name IN ('operation_rows', 'finding_rows') AND type = 'index' ORDER BY 1"),
+                       [["findings_session".databaseValue], ["session_operations_session".databaseValue]])
         XCTAssertEqual(try rows(path, "SELECT count(*) FROM sqlite_master WHERE tbl_name = 'record_rows' AND type = 'index'"), [[0.databaseValue]])
         // An entry where a source starts, resumes or a record spans lines or shares one; not one per record.
         let entries = try rows(path, "SELECT count(*), count(DISTINCT source_id) FROM record_line_map")[0]
@@ -237,5 +244,14 @@ final class MigrationTests: XCTestCase {
         let links = "SELECT * FROM evidence WHERE file <> 'grown.log' ORDER BY session_id, position"
         XCTAssertEqual(try rows(path, links), before[1].filter { $0[5] != "grown.log".databaseValue })
         XCTAssertTrue(sessions.contains("\"record_id\""))
+        // A log's sessions written by an ingest store repeated paths and algorithm names once (a resumed
+        // source's sessions, rebuilt whole, are stored as texts), and the views read them back the same.
+        let terms = try rows(fresh, """
+            SELECT (SELECT count(*) FROM operation_rows WHERE typeof(path) = 'integer'), (SELECT count(*) FROM finding_rows WHERE typeof(algorithm) = 'integer')
+            """)[0]
+        XCTAssertGreaterThan(Int.fromDatabaseValue(terms[0]) ?? 0, 5, "\(terms)")
+        XCTAssertGreaterThan(Int.fromDatabaseValue(terms[1]) ?? 0, 5, "\(terms)")
+        let children = Self.children.map { $0.replacingOccurrences(of: "ORDER BY", with: "WHERE session_id IN (SELECT id FROM sessions WHERE file = 'grown.log') ORDER BY") }
+        for sql in children { XCTAssertEqual(try rows(path, sql), try rows(fresh, sql), sql) }
     }
 }
