@@ -41,11 +41,16 @@ enum RecordLineMap {
 
     /// The condition that row `r` is a record of the source on the lines
     /// `from`…`to` (SQL expressions; nil: to its end): a range of row ids, then
-    /// a check. The range starts at the map's entry at or before the first
-    /// place (every later place has a larger id) and ends where the entry at or
-    /// before the last line, continued without a change, would end.
+    /// a check. A record on `from` or later has an id of at least `from + (m.id
+    /// - m.line)`, with `m` the entry at or before `(from, 0)`, unless a later
+    /// entry starts another stretch first (a multi-line record ended it); the
+    /// range ends where the entry at or before the last line, continued without
+    /// a change, would end. (Starting at `m.id` was right but scanned from the
+    /// source's first record for each session of a rebuild.)
     static func rowsOn(_ r: String, source: String, from: String, to: String? = nil) -> String {
-        var sql = "\(r).id >= coalesce(\(entry("m.id", source: source, line: from, seq: "0")), \(firstID(source: source)), 9223372036854775807)"
+        let next = "(SELECT m.id FROM record_line_map m WHERE m.source_id = \(source) AND (m.line, m.seq) > (\(from), 0) ORDER BY m.line, m.seq LIMIT 1)"
+        let start = "coalesce(\(entry("m.id + \(from) - m.line", source: source, line: from, seq: "0")), \(firstID(source: source)), 9223372036854775807)"
+        var sql = "\(r).id >= min(\(start), coalesce(\(next), 9223372036854775807))"
         if let to {
             sql += " AND \(r).id <= coalesce(\(entry("m.id + \(to) - m.line", source: source, line: to, seq: "9223372036854775807")), -1)"
             sql += " AND \(r).line BETWEEN \(from) AND \(to)"
