@@ -80,9 +80,6 @@ public final class Ingestor {
     private var family: String?
     private var familyGoesOn = false
     private var carries: [String: SourceLoad] = [:]
-    /// Sessions stored as they stood at the end of a log's file, replaced when
-    /// they end in a later one. The writer thread's alone.
-    var provisionalSessions = SessionStore.ProvisionalRows()
 
     /// A source read to its end whose batches may still be queued or being
     /// written while `ingest(_:each:)` reads the next ones. Each file waited for

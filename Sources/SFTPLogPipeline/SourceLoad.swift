@@ -272,7 +272,7 @@ final class SourceLoad {
         for (i, origin) in b.origins.enumerated() {
             if let o = origin?.sourceID { prepared[i].began(inSource: o) }
         }
-        try w.addSessions(prepared, sourceID: id, provisional: &ingestor.provisionalSessions, provisionalFrom: b.provisionalFrom)
+        try w.addSessions(prepared, sourceID: id, provisionalFrom: b.provisionalFrom)
         writerSplit.records += Double(t1 - t0) / 1e9
         writerSplit.sessions += Double(DispatchTime.now().uptimeNanoseconds - t1) / 1e9
         if b.markRecordsAfterwards { try w.assignRecords(sourceID: id, to: b.closedSessions) }

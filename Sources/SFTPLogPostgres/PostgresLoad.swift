@@ -276,7 +276,7 @@ extension PostgresStore: StagedLoadTarget {
     /// left out (its position stays unused).
     private func copyEvidence(_ db: Database, stagedID: Int64, sessions: Set<String>, sources: StagedSources) throws {
         guard try Bool.fetchOne(db, sql: """
-            SELECT EXISTS (SELECT 1 FROM evidence_rows e JOIN session_rows s ON s.id = e.session_id WHERE s.source_id = ?)
+            SELECT EXISTS (SELECT 1 FROM evidence_rows e JOIN session_rows s ON s.rowid = e.session_row WHERE s.source_id = ?)
             """, arguments: [stagedID]) == true else { return }
         var text = CopyText()
         try link.copy(into: "evidence_links", columns: ["session_id", "position", "fact", "item", "source_id", "line", "seq", "byte_offset"]) { send in

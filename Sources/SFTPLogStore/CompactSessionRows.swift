@@ -14,9 +14,13 @@ import SFTPLogRecords
 /// Since v11 `session_algorithms_offered` is a view too: a row per session and
 /// slot (`offer_rows`) names its list of algorithms, a JSON array stored once
 /// in `offer_lists` (servers offer the same lists again and again).
+///
+/// The `V17` forms are the tables and views as migrations v9 to v17 made them
+/// (rows keyed by session id), kept for those migrations; v18 keys the rows by
+/// session row (`SessionRowKeys`).
 enum CompactSessionRows {
     /// The rows of `operation_rows`, in the order of `session_operations`' columns.
-    static let operationsViewSQL = """
+    static let operationsViewV17SQL = """
         CREATE VIEW session_operations AS SELECT
           o.session_id, o.position, o.op, \(term("o.path")) AS path, o.ok, o.bytes, o.seconds, o.bytes_per_second,
           \(term("o.to_path")) AS to_path, \(term("o.local_path")) AS local_path, \(term("o.detail")) AS detail,
@@ -24,7 +28,7 @@ enum CompactSessionRows {
         FROM operation_rows o
         """
 
-    static let findingsViewSQL = """
+    static let findingsViewV17SQL = """
         CREATE VIEW findings AS SELECT
           f.session_id, f.position, \(term("f.algorithm")) AS algorithm, f.category, f.direction, f.rating, e.reason, e.reference
         FROM finding_rows f JOIN finding_explanations e ON e.id = f.explanation_id
@@ -38,7 +42,7 @@ enum CompactSessionRows {
     /// `session_rows` does: by position in the rows `SessionStore` prepares.
     static let operationTerms = [3, 8, 9, 10], findingTerms = [2]
 
-    static let operationsTableSQL = """
+    static let operationsTableV17SQL = """
         CREATE TABLE operation_rows (
           session_id TEXT NOT NULL, position INTEGER NOT NULL, op TEXT NOT NULL, path NOT NULL, ok INTEGER, bytes INTEGER,
           seconds REAL, bytes_per_second REAL, to_path, local_path, detail, line INTEGER,
@@ -46,7 +50,7 @@ enum CompactSessionRows {
         )
         """
 
-    static let findingsTableSQL = """
+    static let findingsTableV17SQL = """
         CREATE TABLE finding_rows (
           session_id TEXT NOT NULL, position INTEGER NOT NULL, algorithm NOT NULL, category TEXT NOT NULL,
           direction TEXT, rating TEXT NOT NULL, explanation_id INTEGER NOT NULL REFERENCES finding_explanations(id)
@@ -57,7 +61,7 @@ enum CompactSessionRows {
     /// TEXT would turn a term id into its digits), rows kept as they are, and
     /// `findings_algorithm` gone (no command or documented query searches by it).
     static func migrateTermColumns(_ db: Database) throws {
-        for (table, view, create) in [("operation_rows", "session_operations", operationsTableSQL), ("finding_rows", "findings", findingsTableSQL)] {
+        for (table, view, create) in [("operation_rows", "session_operations", operationsTableV17SQL), ("finding_rows", "findings", findingsTableV17SQL)] {
             try db.execute(sql: """
                 DROP VIEW IF EXISTS \(view);
                 ALTER TABLE \(table) RENAME TO \(table)_v16;
@@ -67,11 +71,11 @@ enum CompactSessionRows {
                 """)
         }
         try db.execute(sql: "DROP INDEX IF EXISTS findings_algorithm")
-        try db.execute(sql: operationsViewSQL)
-        try db.execute(sql: findingsViewSQL)
+        try db.execute(sql: operationsViewV17SQL)
+        try db.execute(sql: findingsViewV17SQL)
     }
 
-    static let offersViewSQL = """
+    static let offersViewV17SQL = """
         CREATE VIEW session_algorithms_offered AS SELECT
           o.session_id, o.side, o.slot, j.key AS position, j.value AS algorithm
         FROM offer_rows o JOIN offer_lists l ON l.id = o.list_id JOIN json_each(l.algorithms) j
@@ -100,7 +104,7 @@ enum CompactSessionRows {
             DROP TABLE temp.offer_groups;
             DROP TABLE session_algorithms_offered;
             """)
-        try db.execute(sql: offersViewSQL)
+        try db.execute(sql: offersViewV17SQL)
     }
 
     /// An operation's time as `ts_us`, `ts_form`, `ts_text`.
@@ -132,7 +136,7 @@ enum CompactSessionRows {
               FROM findings f JOIN finding_explanations e ON e.reason = f.reason AND e.reference = f.reference ORDER BY f.rowid;
             DROP TABLE findings;
             """)
-        try db.execute(sql: findingsViewSQL)
+        try db.execute(sql: findingsViewV17SQL)
         let insert = try db.makeStatement(sql: "INSERT INTO operation_rows VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
         let rows = try RawRows(db, sql: """
             SELECT session_id, position, op, path, ok, bytes, seconds, bytes_per_second, to_path, local_path, detail, line, ts
@@ -155,6 +159,6 @@ enum CompactSessionRows {
             try insert.run(values + time, db)
         }
         try db.execute(sql: "DROP TABLE session_operations")
-        try db.execute(sql: operationsViewSQL)
+        try db.execute(sql: operationsViewV17SQL)
     }
 }

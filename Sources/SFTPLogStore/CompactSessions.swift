@@ -35,15 +35,21 @@ enum CompactSessions {
                                            "mac_s2c", "compression_c2s", "compression_s2c", "auth_methods_tried", "auth_succeeded_method",
                                            "host_key_check", "terrapin_explanation", "details"]
 
-    static let createTableSQL: String = {
-        let typed: [String: String] = ["id": "TEXT PRIMARY KEY", "source_id": "INTEGER NOT NULL", "file": "TEXT", "peer_port": "INTEGER",
+    /// The table as v13 made it.
+    static let createTableSQL = tableSQL(keyed: false)
+
+    /// `keyed`: as v18 makes it, with its rowid declared, so that `VACUUM`
+    /// keeps the numbers its sessions' child rows are keyed by (`SessionRowKeys`).
+    static func tableSQL(keyed: Bool) -> String {
+        let typed: [String: String] = ["id": keyed ? "TEXT UNIQUE" : "TEXT PRIMARY KEY", "source_id": "INTEGER NOT NULL", "file": "TEXT", "peer_port": "INTEGER",
                                        "duration": "REAL", "strict_kex": "INTEGER", "auth_failures": "INTEGER NOT NULL DEFAULT 0",
                                        "terrapin_vulnerable": "INTEGER", "gex_bits": "INTEGER", "event_count": "INTEGER NOT NULL",
                                        "files": "INTEGER NOT NULL", "bytes_up": "INTEGER NOT NULL", "bytes_down": "INTEGER NOT NULL",
                                        "start": "TEXT", "end": "TEXT", "start_utc": "TEXT", "end_utc": "TEXT"]
         let defs = columns.map { c in "\"\(c)\"" + (typed[c].map { " " + $0 } ?? (termColumns.contains(c) ? "" : " INTEGER")) }
+            + (keyed ? ["rowid INTEGER PRIMARY KEY"] : [])
         return "CREATE TABLE session_rows (\(defs.joined(separator: ", ")))"
-    }()
+    }
 
     /// The columns of `sessions` (as the table before v13 had them), from `session_rows s`.
     /// The text of a term column's value `expr`: itself, or the term its id names.

@@ -4,7 +4,7 @@ import SFTPLogRecords
 import SFTPLogSessions
 
 /// How a session's evidence links are stored (since migration v15): one row per
-/// session in `evidence_rows(session_id, links)`. `links` is a JSON array with
+/// session in `evidence_rows(session_row, links)`. `links` is a JSON array with
 /// an array per record the session's facts came from, in the canonical order
 /// (`EvidenceLink.canonical`): `[facts, line step, offset step, item, seq,
 /// source id]`, where `facts` has bit `code` set for each fact the record
@@ -14,20 +14,28 @@ import SFTPLogSessions
 /// source. A row per link, or an array per link with whole offsets, cost five
 /// times the bytes (36 MB for the 1M-line log). The `evidence` view gives a row
 /// per link with its fact's name, file and record id.
+///
+/// Since v18 the row is keyed by `session_row`, the session's number in
+/// `session_rows` (`SessionRowKeys`); the `V17` SQL is the form v15 made.
 package enum EvidenceRows {
-    static let tableSQL = """
+    static let tableV17SQL = """
         CREATE TABLE IF NOT EXISTS evidence_facts (code INTEGER PRIMARY KEY, fact TEXT NOT NULL UNIQUE);
         CREATE TABLE IF NOT EXISTS evidence_rows (session_id TEXT NOT NULL, links TEXT NOT NULL);
         """
 
-    static let viewSQL = """
+    static let viewV17SQL = viewSQL(session: "e.session_id", join: "s.id = e.session_id")
+
+    /// The `evidence` view: rows `e` of `evidence_rows` joined to their
+    /// sessions `s` (`session_rows`) on `join`; `session` is the session id.
+    static func viewSQL(session: String, join: String) -> String {
+        """
         CREATE VIEW IF NOT EXISTS evidence AS
         WITH entries AS (
-          SELECT e.session_id, CAST(j.key AS INTEGER) AS k, j.value ->> 0 AS facts, sum(j.value ->> 1) OVER w AS line,
+          SELECT \(session) AS session_id, CAST(j.key AS INTEGER) AS k, j.value ->> 0 AS facts, sum(j.value ->> 1) OVER w AS line,
                  CASE WHEN j.value ->> 2 IS NULL THEN NULL ELSE sum(j.value ->> 2) OVER w END AS byte_offset,
                  coalesce(j.value ->> 3, 0) AS item, coalesce(j.value ->> 4, 0) AS seq, coalesce(j.value ->> 5, s.source_id) AS source_id
-          FROM evidence_rows e JOIN session_rows s ON s.id = e.session_id JOIN json_each(e.links) j
-          WINDOW w AS (PARTITION BY e.session_id ORDER BY j.key)
+          FROM evidence_rows e JOIN session_rows s ON \(join) JOIN json_each(e.links) j
+          WINDOW w AS (PARTITION BY \(session) ORDER BY j.key)
         )
         SELECT x.session_id, row_number() OVER (PARTITION BY x.session_id ORDER BY x.k, f.code) - 1 AS position, f.fact,
           CASE WHEN f.fact = 'operation' THEN x.item ELSE 0 END AS item, x.source_id, src.name AS file, x.line, x.seq,
@@ -36,6 +44,7 @@ package enum EvidenceRows {
           JOIN sources src ON src.id = x.source_id
           LEFT JOIN record_rows r ON \(RecordLineMap.rowAt("r", source: "x.source_id", line: "x.line", seq: "x.seq"))
         """
+    }
 
     /// Names every fact this version knows (codes only ever grow at the end).
     static func nameFacts(_ db: Database) throws {
@@ -44,15 +53,15 @@ package enum EvidenceRows {
     }
 
     static func migrate(_ db: Database) throws {
-        try db.execute(sql: tableSQL)
+        try db.execute(sql: tableV17SQL)
         try nameFacts(db)
-        try db.execute(sql: viewSQL)
+        try db.execute(sql: viewV17SQL)
     }
 
     /// Stores sessions' links read from elsewhere (a PostgreSQL store's
     /// `evidence_links`), each with its source id.
     package static func insert(_ db: Database, sessionID: String, links: [EvidenceLink]) throws {
-        try db.execute(sql: "INSERT INTO evidence_rows VALUES (?, ?)", arguments: [sessionID, encode(links)])
+        try db.execute(sql: "INSERT INTO evidence_rows SELECT rowid, ? FROM session_rows WHERE id = ?", arguments: [encode(links), sessionID])
     }
 
     /// The `links` text of a session's links (in canonical order; a link's
@@ -123,8 +132,8 @@ package enum EvidenceRows {
         var out: [String: [EvidenceLink]] = [:]
         guard !ids.isEmpty else { return out }
         let rows = try RawRows(db, sql: """
-            SELECT e.session_id, e.links, s.source_id FROM evidence_rows e JOIN session_rows s ON s.id = e.session_id
-            WHERE e.session_id IN (SELECT value FROM json_each(?))
+            SELECT s.id, e.links, s.source_id FROM evidence_rows e JOIN session_rows s ON s.rowid = e.session_row
+            WHERE s.id IN (SELECT value FROM json_each(?))
             """, arguments: [.text(SessionQuery.idsJSON(ids))])
         let record = try db.cachedStatement(sql: "SELECT id FROM record_rows r WHERE \(RecordLineMap.rowAt("r", source: "?1", line: "?2", seq: "?3"))")
         var names: [Int64: String] = [:]
@@ -158,8 +167,8 @@ package enum EvidenceRows {
     package static func forEachLink(_ db: Database, sessionsOf sourceID: Int64, stored: Set<Int64>,
                                    _ body: (_ session: String, _ position: Int, EvidenceLink) throws -> Void) throws {
         let rows = try RawRows(db, sql: """
-            SELECT e.session_id, e.links FROM evidence_rows e JOIN session_rows s ON s.id = e.session_id
-            WHERE s.source_id = ? ORDER BY e.session_id
+            SELECT s.id, e.links FROM evidence_rows e JOIN session_rows s ON s.rowid = e.session_row
+            WHERE s.source_id = ? ORDER BY s.id
             """, arguments: [.int(sourceID)])
         while try rows.next() {
             guard let id = rows.text(at: 0), let text = rows.bytes(at: 1) else { continue }
@@ -180,7 +189,7 @@ package enum EvidenceRows {
         var out: [Int64: [Int: Int64]] = [:]
         let list = "[" + sources.map(String.init).joined(separator: ",") + "]"
         let rows = try RawRows(db, sql: """
-            SELECT e.links, s.source_id FROM evidence_rows e JOIN session_rows s ON s.id = e.session_id
+            SELECT e.links, s.source_id FROM evidence_rows e JOIN session_rows s ON s.rowid = e.session_row
             WHERE s.source_id IN (SELECT value FROM json_each(?))
             """, arguments: [.text(list)])
         while try rows.next() {

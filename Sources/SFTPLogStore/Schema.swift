@@ -68,13 +68,19 @@ public enum Schema {
     static let tableRecordIndexes = ["records_ts": "ts_utc", "records_event": "event_id, ts_utc", "records_account": "account, ts_utc",
                                      "records_peer": "peer_address, ts_utc", "records_kind": "kind", "records_session": "session_id"]
 
-    /// Indexes of the session tables. Sessions arrive in time order but their ids
-    /// are hashes, so rows keyed by session id landed on random pages: keyed as
-    /// WITHOUT ROWID tables, a 1M-line load rewrote most of `session_operations`
-    /// into the WAL at every commit. Now the rows are appended and these indexes
-    /// are built once after a bulk load, like the record indexes.
+    /// Indexes of the session tables, built once after a bulk load like the
+    /// record indexes. Since v18 a session's child rows are keyed by its row
+    /// number (`SessionRowKeys`) and need none.
     public static let sessionIndexes: [(name: String, table: String, columns: String)] = [
         ("sessions_source", "session_rows", "source_id"),
+    ]
+
+    /// The indexes on child rows' session ids, from v4 to v17. Sessions arrive
+    /// in time order but their ids are hashes, so rows keyed by session id
+    /// landed on random pages: keyed as WITHOUT ROWID tables, a 1M-line load
+    /// rewrote most of `session_operations` into the WAL at every commit. So
+    /// the rows were appended, and these indexes built after a bulk load.
+    static let sessionIndexesV17: [(name: String, table: String, columns: String)] = [
         ("session_operations_session", "operation_rows", "session_id, position"),
         ("findings_session", "finding_rows", "session_id, position"),
         ("offer_rows_session", "offer_rows", "session_id"), ("evidence_rows_session", "evidence_rows", "session_id"),
@@ -82,7 +88,7 @@ public enum Schema {
 
     /// The session indexes as migrations v4 and v5 made them, on the tables of before v9.
     static func createTableSessionIndexes(_ db: Database) throws {
-        for ix in sessionIndexes where ix.table != "evidence_rows" {
+        for ix in sessionIndexes + sessionIndexesV17 where ix.table != "evidence_rows" {
             if ix.table == "offer_rows" {
                 // Before v11 the offered algorithms were a row each.
                 try db.execute(sql: """
@@ -99,7 +105,7 @@ public enum Schema {
 
     static func createSessionIndexes(_ db: Database) throws {
         // A migration before the one that makes a table creates the indexes of the others.
-        for ix in sessionIndexes where try db.tableExists(ix.table) {
+        for ix in sessionIndexes + (try keyedSessionRows(db) ? [] : sessionIndexesV17) where try db.tableExists(ix.table) {
             try db.execute(sql: "CREATE INDEX IF NOT EXISTS \(ix.name) ON \(ix.table)(\(ix.columns))")
         }
     }
@@ -108,6 +114,11 @@ public enum Schema {
     static func createBulkIndexes(_ db: Database) throws {
         try createRecordIndexes(db)
         try createSessionIndexes(db)
+    }
+
+    /// Whether migration v18 has keyed the session tables by row number.
+    static func keyedSessionRows(_ db: Database) throws -> Bool {
+        try db.tableExists("session_rows") && db.columns(in: "session_rows").contains { $0.name == "rowid" }
     }
 
     static func dropBulkIndexes(_ db: Database) throws {
@@ -299,7 +310,7 @@ public enum Schema {
         }
         m.registerMigration("v4-session-rows-appended") { db in
             // The session child tables become plain rowid tables (same columns, same
-            // order) with their keys as indexes (see `sessionIndexes`).
+            // order) with their keys as indexes (see `sessionIndexesV17`).
             let tables: [(String, String)] = [
                 ("session_operations", """
                     session_id TEXT NOT NULL, position INTEGER NOT NULL, op TEXT NOT NULL, path TEXT NOT NULL, ok INTEGER,
@@ -477,10 +488,15 @@ public enum Schema {
                 try createRecordIndexes(db)
             }
             try RecordLineMap.build(db)
-            try db.execute(sql: EvidenceRows.viewSQL)
+            try db.execute(sql: EvidenceRows.viewV17SQL)
         }
         m.registerMigration("v17-session-child-terms") { db in
             try CompactSessionRows.migrateTermColumns(db)
+            try createSessionIndexes(db)
+        }
+        m.registerMigration("v18-session-row-keys") { db in
+            // A session's child rows are keyed by its row number (see `SessionRowKeys`).
+            try SessionRowKeys.migrate(db)
             try createSessionIndexes(db)
         }
         return m

@@ -135,9 +135,12 @@ public enum SessionQuery {
         } }
         // The lists behind `session_algorithms_offered`, each parsed once.
         var lists: [Int: [String]] = [:]
-        let select = "SELECT o.session_id, o.slot, o.list_id, l.algorithms FROM offer_rows o JOIN offer_lists l ON l.id = o.list_id"
+        let select = """
+            SELECT s.id, o.slot, o.list_id, l.algorithms FROM offer_rows o JOIN session_rows s ON s.rowid = o.session_row
+            JOIN offer_lists l ON l.id = o.list_id
+            """
         let offers = sessions.count > 500 ? try RawRows(db, sql: select)
-            : try RawRows(db, sql: select + " WHERE o.session_id IN (SELECT value FROM json_each(?))", arguments: [.text(SessionQuery.idsJSON(idList))])
+            : try RawRows(db, sql: select + " WHERE s.id IN (SELECT value FROM json_each(?))", arguments: [.text(SessionQuery.idsJSON(idList))])
         while try offers.next() {
             guard let id = offers.text(at: 0), let i = index[SessionID(id)], let listID = offers.int(at: 2) else { continue }
             let names: [String]

@@ -12,14 +12,14 @@ public enum SessionStore {
         try insert(db, sourceID: sourceID, sessions)
     }
 
-    /// The tables holding sessions' child rows (the first two behind views since v9).
+    /// The tables holding sessions' child rows, keyed by `session_row` (`SessionRowKeys`).
     static let childTables = ["operation_rows", "finding_rows", "offer_rows", "evidence_rows"]
 
     static func deleteAll(_ db: Database, sourceID: Int64) throws {
         try db.execute(sql: "UPDATE record_rows SET session_key = NULL, session_duplicate = 0 WHERE \(RecordLineMap.rowsOf("record_rows", source: "?1")) AND session_key IS NOT NULL",
                        arguments: [sourceID])
         for table in childTables {
-            try db.execute(sql: "DELETE FROM \(table) WHERE session_id IN (SELECT id FROM session_rows WHERE source_id = ?)", arguments: [sourceID])
+            try db.execute(sql: "DELETE FROM \(table) WHERE session_row IN (SELECT rowid FROM session_rows WHERE source_id = ?)", arguments: [sourceID])
         }
         try db.execute(sql: "DELETE FROM session_rows WHERE source_id = ?", arguments: [sourceID])
     }
@@ -68,6 +68,7 @@ public enum SessionStore {
         var session: [SQLValue]
         /// The source the session began in, when not the one its batch stores (a rotated log's earlier file).
         package mutating func began(inSource id: Int64) { session[1] = .int(id) }
+        /// Child rows; the first value, the session's row number, is known at insert.
         var operations: [[SQLValue]]
         var findings: [[SQLValue]]
         var offered: [[SQLValue]]
@@ -160,16 +161,16 @@ public enum SessionStore {
             SQLValue(s.closed), .null, .null,  // the span of its records' ids, known at insert (`SessionSpans`)
         ]
         let operations = s.operations.enumerated().map { (k, o) -> [SQLValue] in
-            [.text(s.id.rawValue), .int(Int64(k)), .text(o.op.rawValue), .text(o.path), SQLValue(o.ok), SQLValue(o.bytes), SQLValue(o.seconds),
+            [.null, .int(Int64(k)), .text(o.op.rawValue), .text(o.path), SQLValue(o.ok), SQLValue(o.bytes), SQLValue(o.seconds),
              SQLValue(o.bytesPerSecond), SQLValue(o.to), SQLValue(o.local), SQLValue(o.detail), .int(Int64(o.line))] + CompactSessionRows.time(o.ts)
         }
         let findings = s.findings.enumerated().map { (k, f) -> [SQLValue] in
-            [.text(s.id.rawValue), .int(Int64(k)), .text(f.algorithm), .text(f.category.rawValue), SQLValue(f.direction), .text(f.rating.rawValue),
+            [.null, .int(Int64(k)), .text(f.algorithm), .text(f.category.rawValue), SQLValue(f.direction), .text(f.rating.rawValue),
              .text(f.reason), .text(f.reference)]
         }
         // A row per slot with a list (`offer_rows`), in slot order.
         let offered = s.serverOffer.filter { !$0.value.isEmpty }.sorted { $0.key < $1.key }.map { slot, names -> [SQLValue] in
-            [.text(s.id.rawValue), .text("server"), .text(slot), .text(JSONValue.array(names.map(JSONValue.string)).json)]
+            [.null, .text("server"), .text(slot), .text(JSONValue.array(names.map(JSONValue.string)).json)]
         }
         return PreparedSession(session: compact(session), operations: operations, findings: findings, offered: offered, evidence: s.evidence)
     }
@@ -179,25 +180,16 @@ public enum SessionStore {
         try insert(db, sourceID: sourceID, prepare(sessions))
     }
 
-    static func insert(_ db: Database, sourceID: Int64, _ sessions: [PreparedSession], spans: SessionSpans? = nil) throws {
-        var none = ProvisionalRows()
-        try insert(db, sourceID: sourceID, sessions, provisional: &none, spans: spans)
-    }
-
-    /// The child rows of sessions stored as they stood at the end of a rotated
-    /// log's file, by session id: replaced by rowid when the session ends in a
-    /// later file, since a bulk load has no index on their `session_id`.
-    package struct ProvisionalRows: Sendable {
-        var rows: [String: [(table: Int, rowID: Int64)]] = [:]
-        package init() {}
-    }
-
-    /// `provisionalFrom`: the index of the first session stored provisionally.
-    static func insert(_ db: Database, sourceID: Int64, _ sessions: [PreparedSession], provisional: inout ProvisionalRows,
-                       provisionalFrom: Int = .max, spans: SessionSpans? = nil) throws {
+    /// `provisionalFrom`: the index of the first session stored provisionally
+    /// (as it stood at the end of a rotated log's file; stored again, whole,
+    /// when it ends in a later file).
+    static func insert(_ db: Database, sourceID: Int64, _ sessions: [PreparedSession], provisionalFrom: Int = .max,
+                       spans: SessionSpans? = nil) throws {
         guard !sessions.isEmpty else { return }
+        // `rowid` is left out: a session stored again gets a new number (`watch` finds it after its mark).
         let insert = try db.cachedStatement(sql: """
-            INSERT OR REPLACE INTO session_rows VALUES (\(Array(repeating: "?", count: CompactSessions.columns.count).joined(separator: ",")))
+            INSERT OR REPLACE INTO session_rows(\(CompactSessions.columns.map { "\"\($0)\"" }.joined(separator: ", ")))
+            VALUES (\(Array(repeating: "?", count: CompactSessions.columns.count).joined(separator: ",")))
             """)
         let sourceName = try db.cachedStatement(sql: "SELECT name FROM sources WHERE id = ?")
         let sourceNamed = try db.cachedStatement(sql: "SELECT max(id) FROM sources WHERE name = ?")
@@ -215,8 +207,8 @@ public enum SessionStore {
         ]
         let explanation = try db.cachedStatement(sql: "INSERT INTO finding_explanations(reason, reference) VALUES (?, ?) ON CONFLICT DO NOTHING")
         let offerList = try db.cachedStatement(sql: "INSERT INTO offer_lists(algorithms) VALUES (?) ON CONFLICT DO NOTHING")
-        let deleteRow = try childTables.map { try db.cachedStatement(sql: "DELETE FROM \($0) WHERE rowid = ?") }
-        let stored = try db.cachedStatement(sql: "SELECT first_record_id, last_record_id FROM session_rows WHERE id = ?")
+        let deleteRows = try childTables.map { try db.cachedStatement(sql: "DELETE FROM \($0) WHERE session_row = ?") }
+        let stored = try db.cachedStatement(sql: "SELECT first_record_id, last_record_id, rowid FROM session_rows WHERE id = ?")
         for (k, s) in sessions.enumerated() {
             var row = s.session
             // Unless the session began in an earlier file of a rotated log.
@@ -233,14 +225,13 @@ public enum SessionStore {
             let old = try Row.fetchOne(stored, arguments: [id])
             if let old { span = SessionSpans.union(span, (old[0], old[1])) }
             if let span { row[CompactSessions.firstRecordID] = .int(span.first); row[CompactSessions.lastRecordID] = .int(span.last) }
-            // A session stored again replaces the old one whole (its child rows have no unique key).
-            if let rows = provisional.rows.removeValue(forKey: id) {
-                for r in rows { try deleteRow[r.table].execute(arguments: [r.rowID]) }
-            } else if old != nil {
-                for table in childTables { try db.execute(sql: "DELETE FROM \(table) WHERE session_id = ?", arguments: [id]) }
+            // A session stored again replaces the old one whole.
+            if let old {
+                let key: Int64 = old[2]
+                for d in deleteRows { try d.execute(arguments: [key]) }
             }
             try insert.run(row, db)
-            var mine: [(table: Int, rowID: Int64)] = []
+            let key = SQLValue.int(db.lastInsertedRowID)
             // A link into another file (the sessions streamed while a rotated log is read
             // know it by name) names that file's source: the latest stored under the name.
             var links = s.evidence
@@ -249,16 +240,15 @@ public enum SessionStore {
                 if ids[file] == nil { ids[file] = try Int64.fetchOne(sourceNamed, arguments: [file]) ?? 0 }
                 links[k].sourceID = ids[file] ?? 0
             }
-            let evidence: [[SQLValue]] = [[.text(id), .text(EvidenceRows.encode(links))]]
+            let evidence: [[SQLValue]] = [[key, .text(EvidenceRows.encode(links))]]
             for (t, list) in [s.operations, s.findings, s.offered, evidence].enumerated() {
-                for values in list {
+                for var values in list {
                     if t == 1 { try explanation.run(Array(values[6...7]), db) }
                     if t == 2 { try offerList.run([values[3]], db) }
+                    values[0] = key
                     try children[t].run(values, db)
-                    if k >= provisionalFrom { mine.append((t, db.lastInsertedRowID)) }
                 }
             }
-            if k >= provisionalFrom { provisional.rows[id] = mine }
         }
     }
 }

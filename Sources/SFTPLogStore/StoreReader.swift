@@ -156,7 +156,7 @@ public struct StoreReader {
 
     static let negotiationColumns = ["kex", "hostkey", "cipher_c2s", "cipher_s2c", "mac_c2s", "mac_s2c",
                                      "compression_c2s", "compression_s2c", "gex_bits", "strict_kex", "source"]
-    static let hasServerOffer = "id IN (SELECT session_id FROM offer_rows)"
+    static let hasServerOffer = "id IN (SELECT s.id FROM offer_rows o JOIN session_rows s ON s.rowid = o.session_row)"
 
     /// Each distinct negotiation (algorithms, group size, strict KEX, source) of
     /// the matching sessions whose server offer is not stored, as a session

@@ -177,9 +177,8 @@ public struct StoreWriter {
 
     /// As `addSessions`; those from `provisionalFrom` on are stored as they
     /// stand while their log goes on in a later file, which replaces them.
-    package func addSessions(_ sessions: [SessionStore.PreparedSession], sourceID: Int64,
-                             provisional: inout SessionStore.ProvisionalRows, provisionalFrom: Int) throws {
-        try SessionStore.insert(db, sourceID: sourceID, sessions, provisional: &provisional, provisionalFrom: provisionalFrom, spans: sessionSpans)
+    package func addSessions(_ sessions: [SessionStore.PreparedSession], sourceID: Int64, provisionalFrom: Int) throws {
+        try SessionStore.insert(db, sourceID: sourceID, sessions, provisionalFrom: provisionalFrom, spans: sessionSpans)
     }
 
     /// Replaces all of a source's sessions.

@@ -190,6 +190,8 @@ final class MigrationTests: XCTestCase {
         let queries = ["SELECT \(Self.recordColumns) FROM records ORDER BY id", "SELECT * FROM evidence ORDER BY session_id, position",
                        "SELECT * FROM sessions ORDER BY id", "SELECT * FROM sources ORDER BY id"] + Self.children
         let before = try queries.map { try rows(path, $0) }
+        let numbered = "SELECT rowid, id FROM session_rows ORDER BY rowid"
+        let numbers = try rows(path, numbered)
         XCTAssertGreaterThan(before[0].count, 300)
         XCTAssertGreaterThan(before[1].count, 100)
         XCTAssertEqual(before[1].filter { $0[8].isNull }.count, 0, "every link names its record")
@@ -204,15 +206,24 @@ final class MigrationTests: XCTestCase {
         XCTAssertTrue(refused.status != 0 && refused.stderr.contains("sftplog migrate --db"), refused.stderr)
         let migrated = try CLI.run(["migrate", "--db", path])
         XCTAssertEqual(migrated.status, 0, migrated.stderr)
-        XCTAssertTrue(migrated.stderr.contains("v16-record-line-map") && migrated.stderr.contains("v17-session-child-terms"), migrated.stderr)
+        for m in ["v16-record-line-map", "v17-session-child-terms", "v18-session-row-keys"] { XCTAssertTrue(migrated.stderr.contains(m), migrated.stderr) }
         for (sql, old) in zip(queries, before) { XCTAssertEqual(try rows(path, sql), old, sql) }
         // v17: paths, details and algorithm names may hold term ids; the unused index is gone, the used ones are back.
         XCTAssertEqual(try rows(path, """
             SELECT name, type FROM pragma_table_info('operation_rows') WHERE name IN ('path', 'to_path', 'local_path', 'detail')
             UNION ALL SELECT name, type FROM pragma_table_info('finding_rows') WHERE name = 'algorithm' ORDER BY 1
             """).map { $0[1] }, Array(repeating: "".databaseValue, count: 5))
-        XCTAssertEqual(try rows(path, "SELECT name FROM sqlite_master WHERE tbl_name IN ('operation_rows', 'finding_rows') AND type = 'index' ORDER BY 1"),
-                       [["findings_session".databaseValue], ["session_operations_session".databaseValue]])
+        // v18: sessions keep their numbers, now a declared rowid; child rows are keyed by them, and no index
+        // repeats a session id (a WITHOUT ROWID table's key is its table).
+        XCTAssertEqual(try rows(path, numbered), numbers)
+        XCTAssertEqual(try rows(path, "SELECT pk FROM pragma_table_info('session_rows') WHERE name = 'rowid'"), [[1.databaseValue]])
+        let childTables = ["operation_rows", "finding_rows", "offer_rows", "evidence_rows"]
+        for t in childTables {
+            XCTAssertEqual(try rows(path, "SELECT pk FROM pragma_table_info('\(t)') WHERE name IN ('session_row', 'session_id')"), [[1.databaseValue]], t)
+        }
+        XCTAssertEqual(try rows(path, """
+            SELECT name FROM sqlite_master WHERE tbl_name IN ('\(childTables.joined(separator: "', '"))') AND type = 'index' AND sql IS NOT NULL
+            """), [])
         XCTAssertEqual(try rows(path, "SELECT count(*) FROM sqlite_master WHERE tbl_name = 'record_rows' AND type = 'index'"), [[0.databaseValue]])
         // An entry where a source starts, resumes or a record spans lines or shares one; not one per record.
         let entries = try rows(path, "SELECT count(*), count(DISTINCT source_id) FROM record_line_map")[0]

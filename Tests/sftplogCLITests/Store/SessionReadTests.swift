@@ -249,8 +249,9 @@ final class SessionReadTests: XCTestCase {
     }
 
     func testWholeTableReadsKeepEachSessionsOrder() throws {
-        // Over 500 sessions: operations and findings are read in stored order, falling
-        // back to key order when a session's rows are not stored in position order.
+        // Over 500 sessions: operations and findings are read in the order the views
+        // give them, falling back to key order when a session's rows do not come in
+        // position order.
         let generated = try generatedLog(lines: 20000, seed: 4)
         XCTAssertEqual(try CLI.run(["ingest", "--db", db, "-q", generated]).status, 0)
         func check(_ q: DatabaseQueue) throws {
@@ -267,17 +268,16 @@ final class SessionReadTests: XCTestCase {
             }
         }
         try check(try LogStore.openForReading(db).queue)
-        // Move one session's first operation to the end of the table (behind the view).
-        let q = try LogStore.openForWriting(db).queue
-        let moved = try q.write { db -> String in
-            let id = try String.fetchOne(db, sql: "SELECT session_id FROM session_operations GROUP BY session_id HAVING count(*) > 2 LIMIT 1")!
-            try db.execute(sql: """
-                CREATE TEMP TABLE first_op AS SELECT * FROM operation_rows WHERE session_id = ? AND position = 0;
-                DELETE FROM operation_rows WHERE session_id = ? AND position = 0;
-                INSERT INTO operation_rows SELECT * FROM first_op;
-                """, arguments: [id, id])
-            return id
+        // Rows are keyed by session and position, so only a query plan can bring
+        // them in another order: SQLite's test switch reverses every unordered read.
+        let q = try LogStore.openForReading(db).queue
+        let moved = try q.read { db -> String in
+            try String.fetchOne(db, sql: "SELECT session_id FROM session_operations GROUP BY session_id HAVING count(*) > 2 LIMIT 1")!
         }
+        let unordered = "SELECT session_id, position FROM session_operations"
+        let stored = try q.read { try Row.fetchAll($0, sql: unordered) }
+        try q.inDatabase { try $0.execute(sql: "PRAGMA reverse_unordered_selects = ON") }
+        XCTAssertEqual(try q.read { try Row.fetchOne($0, sql: unordered + " LIMIT 1") }, stored.last)
         try check(q)
         try q.read { db in
             var one = SessionFilter(); one.sessionID = moved
@@ -330,6 +330,12 @@ final class SessionTablesTests: XCTestCase {
             try db.execute(sql: "PRAGMA application_id = \(Schema.applicationID)")
             try db.execute(sql: "ATTACH ? AS src", arguments: [path])
             for t in tables { try db.execute(sql: "INSERT INTO \(t) SELECT * FROM src.\(t)") }
+            // Their sessions and sources, in the columns both have (since v18 a child row is keyed by its session's row).
+            for t in ["sources", "sessions"] {
+                let now = Set(try String.fetchAll(db, sql: "SELECT name FROM pragma_table_info(?, 'src')", arguments: [t]))
+                let columns = try db.columns(in: t, in: "main").map(\.name).filter(now.contains).map { "\"\($0)\"" }.joined(separator: ", ")
+                try db.execute(sql: "INSERT INTO main.\(t)(\(columns)) SELECT \(columns) FROM src.\(t)")
+            }
         }
         try q3.close()
         XCTAssertTrue(try DatabaseQueue(path: old).read { try String.fetchOne($0, sql: "SELECT sql FROM sqlite_schema WHERE name = 'findings'")! }.contains("WITHOUT ROWID"))
