@@ -20,19 +20,30 @@ import SFTPLogRecords
 /// session row (`SessionRowKeys`).
 enum CompactSessionRows {
     /// The rows of `operation_rows`, in the order of `session_operations`' columns.
-    static let operationsViewV17SQL = """
+    static let operationsViewV17SQL = operationsView(session: "o.session_id")
+
+    /// The views over the child tables, with the columns users query: `session`
+    /// gives `session_id`, from the row itself (v9–v17) or from the session
+    /// `join` brings (v18, `SessionRowKeys`).
+    static func operationsView(session: String, join: String = "") -> String {
+        """
         CREATE VIEW session_operations AS SELECT
-          o.session_id, o.position, o.op, \(term("o.path")) AS path, o.ok, o.bytes, o.seconds, o.bytes_per_second,
+          \(session), o.position, o.op, \(term("o.path")) AS path, o.ok, o.bytes, o.seconds, o.bytes_per_second,
           \(term("o.to_path")) AS to_path, \(term("o.local_path")) AS local_path, \(term("o.detail")) AS detail,
           o.line, coalesce(o.ts_text, \(CompactRecords.timeSQL(local: true, us: "o.ts_us", form: "o.ts_form"))) AS ts
-        FROM operation_rows o
+        FROM operation_rows o\(join)
         """
+    }
 
-    static let findingsViewV17SQL = """
-        CREATE VIEW findings AS SELECT
-          f.session_id, f.position, \(term("f.algorithm")) AS algorithm, f.category, f.direction, f.rating, e.reason, e.reference
-        FROM finding_rows f JOIN finding_explanations e ON e.id = f.explanation_id
+    static let findingsViewV17SQL = findingsView(session: "f.session_id")
+
+    static func findingsView(session: String, join: String = "") -> String {
         """
+        CREATE VIEW findings AS SELECT
+          \(session), f.position, \(term("f.algorithm")) AS algorithm, f.category, f.direction, f.rating, e.reason, e.reference
+        FROM finding_rows f\(join) JOIN finding_explanations e ON e.id = f.explanation_id
+        """
+    }
 
     private static func term(_ column: String) -> String { CompactSessions.resolved(column) }
 
@@ -75,11 +86,15 @@ enum CompactSessionRows {
         try db.execute(sql: findingsViewV17SQL)
     }
 
-    static let offersViewV17SQL = """
-        CREATE VIEW session_algorithms_offered AS SELECT
-          o.session_id, o.side, o.slot, j.key AS position, j.value AS algorithm
-        FROM offer_rows o JOIN offer_lists l ON l.id = o.list_id JOIN json_each(l.algorithms) j
+    static let offersViewV17SQL = offersView(session: "o.session_id")
+
+    static func offersView(session: String, join: String = "") -> String {
         """
+        CREATE VIEW session_algorithms_offered AS SELECT
+          \(session), o.side, o.slot, j.key AS position, j.value AS algorithm
+        FROM offer_rows o\(join) JOIN offer_lists l ON l.id = o.list_id JOIN json_each(l.algorithms) j
+        """
+    }
 
     /// Groups the rows of the pre-v11 table into lists, in stored order.
     static func migrateOffers(_ db: Database) throws {

@@ -35,6 +35,9 @@ enum CompactSessions {
                                            "mac_s2c", "compression_c2s", "compression_s2c", "auth_methods_tried", "auth_succeeded_method",
                                            "host_key_check", "terrapin_explanation", "details"]
 
+    /// `columns`, quoted, for an INSERT's or SELECT's column list.
+    static let quotedColumns = columns.map { "\"\($0)\"" }.joined(separator: ", ")
+
     /// The table as v13 made it.
     static let createTableSQL = tableSQL(keyed: false)
 
@@ -124,7 +127,7 @@ enum CompactSessions {
     static func migrate(_ db: Database, terms: TermDictionary) throws {
         try db.execute(sql: createTableSQL)
         var used = Set<Int64>()
-        let insert = try db.makeStatement(sql: "INSERT INTO session_rows(rowid, \(columns.map { "\"\($0)\"" }.joined(separator: ", "))) "
+        let insert = try db.makeStatement(sql: "INSERT INTO session_rows(rowid, \(quotedColumns)) "
             + "VALUES (?, \(Array(repeating: "?", count: columns.count).joined(separator: ",")))")
         let names = Dictionary(try Row.fetchAll(db, sql: "SELECT id, name FROM sources").map { ($0[0] as Int64, $0[1] as String) }, uniquingKeysWith: { a, _ in a })
         // Read with their lengths: GRDB's rows cut a text at a NUL, which a log's user name can hold.

@@ -43,31 +43,12 @@ enum SessionRowKeys {
 
     static let evidenceTableSQL = "CREATE TABLE evidence_rows (session_row INTEGER PRIMARY KEY, links TEXT NOT NULL)"
 
-    /// The session of a child row `c`.
-    private static let session = "JOIN session_rows s ON s.rowid = "
+    /// The session of child row `alias`, for the views.
+    private static func session(of alias: String) -> String { " JOIN session_rows s ON s.rowid = \(alias).session_row" }
 
-    private static func term(_ column: String) -> String { CompactSessions.resolved(column) }
-
-    static let operationsViewSQL = """
-        CREATE VIEW session_operations AS SELECT
-          s.id AS session_id, o.position, o.op, \(term("o.path")) AS path, o.ok, o.bytes, o.seconds, o.bytes_per_second,
-          \(term("o.to_path")) AS to_path, \(term("o.local_path")) AS local_path, \(term("o.detail")) AS detail,
-          o.line, coalesce(o.ts_text, \(CompactRecords.timeSQL(local: true, us: "o.ts_us", form: "o.ts_form"))) AS ts
-        FROM operation_rows o \(session)o.session_row
-        """
-
-    static let findingsViewSQL = """
-        CREATE VIEW findings AS SELECT
-          s.id AS session_id, f.position, \(term("f.algorithm")) AS algorithm, f.category, f.direction, f.rating, e.reason, e.reference
-        FROM finding_rows f \(session)f.session_row JOIN finding_explanations e ON e.id = f.explanation_id
-        """
-
-    static let offersViewSQL = """
-        CREATE VIEW session_algorithms_offered AS SELECT
-          s.id AS session_id, o.side, o.slot, j.key AS position, j.value AS algorithm
-        FROM offer_rows o \(session)o.session_row JOIN offer_lists l ON l.id = o.list_id JOIN json_each(l.algorithms) j
-        """
-
+    static let operationsViewSQL = CompactSessionRows.operationsView(session: "s.id AS session_id", join: session(of: "o"))
+    static let findingsViewSQL = CompactSessionRows.findingsView(session: "s.id AS session_id", join: session(of: "f"))
+    static let offersViewSQL = CompactSessionRows.offersView(session: "s.id AS session_id", join: session(of: "o"))
     static let evidenceViewSQL = EvidenceRows.viewSQL(session: "s.id", join: "s.rowid = e.session_row")
 
     /// The views over `session_rows` and its child tables, by name.
@@ -82,7 +63,7 @@ enum SessionRowKeys {
     /// migration refuses such a database (no sftplog wrote one).
     static func migrate(_ db: Database) throws {
         for v in views { try db.execute(sql: "DROP VIEW IF EXISTS \(v.name)") }
-        let columns = CompactSessions.columns.map { "\"\($0)\"" }.joined(separator: ", ")
+        let columns = CompactSessions.quotedColumns
         try db.execute(sql: """
             ALTER TABLE session_rows RENAME TO session_rows_v17;
             \(CompactSessions.tableSQL(keyed: true));

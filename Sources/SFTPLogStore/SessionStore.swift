@@ -188,7 +188,7 @@ public enum SessionStore {
         guard !sessions.isEmpty else { return }
         // `rowid` is left out: a session stored again gets a new number (`watch` finds it after its mark).
         let insert = try db.cachedStatement(sql: """
-            INSERT OR REPLACE INTO session_rows(\(CompactSessions.columns.map { "\"\($0)\"" }.joined(separator: ", ")))
+            INSERT OR REPLACE INTO session_rows(\(CompactSessions.quotedColumns))
             VALUES (\(Array(repeating: "?", count: CompactSessions.columns.count).joined(separator: ",")))
             """)
         let sourceName = try db.cachedStatement(sql: "SELECT name FROM sources WHERE id = ?")

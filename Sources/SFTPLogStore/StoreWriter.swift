@@ -170,14 +170,10 @@ public struct StoreWriter {
         for p in records { try writer.write(p, sourceID: sourceID, db: db, spans: sessionSpans) }
     }
 
-    /// Adds sessions (made by `SessionStore.prepare` on the parsing thread).
-    package func addSessions(_ sessions: [SessionStore.PreparedSession], sourceID: Int64) throws {
-        try SessionStore.insert(db, sourceID: sourceID, sessions, spans: sessionSpans)
-    }
-
-    /// As `addSessions`; those from `provisionalFrom` on are stored as they
-    /// stand while their log goes on in a later file, which replaces them.
-    package func addSessions(_ sessions: [SessionStore.PreparedSession], sourceID: Int64, provisionalFrom: Int) throws {
+    /// Adds sessions (made by `SessionStore.prepare` on the parsing thread);
+    /// those from `provisionalFrom` on are stored as they stand while their
+    /// log goes on in a later file, which replaces them.
+    package func addSessions(_ sessions: [SessionStore.PreparedSession], sourceID: Int64, provisionalFrom: Int = .max) throws {
         try SessionStore.insert(db, sourceID: sourceID, sessions, provisionalFrom: provisionalFrom, spans: sessionSpans)
     }
 
