@@ -32,6 +32,20 @@ enum CompactRecords {
     /// The compact time of a timestamp written as `ts`, whose instant renders
     /// as `utc`, when the view's formulas give back exactly those two texts.
     static func time(_ t: LogTimestamp, ts: String, utc: String) -> Time? {
+        var ts = ts, utc = utc
+        return ts.withUTF8 { ts in utc.withUTF8 { utc in time(t, ts: ts, utc: utc) } }
+    }
+
+    /// `time(_:ts:utc:)` of a record's timestamp as the ingest renders it
+    /// (`iso`, and the UTC rendering of its instant in `zone`), compared on
+    /// the stack: making both Strings for each record cost the parsing thread
+    /// as much as the check itself.
+    static func time(_ t: LogTimestamp, zone: TimeZone) -> Time? {
+        let epoch = t.epoch(in: zone)
+        return t.withISO { ts in LogTimestamp.withUTCISO(epoch, fractionDigits: t.fractionCount) { utc in time(t, ts: ts, utc: utc) } }
+    }
+
+    private static func time(_ t: LogTimestamp, ts: UnsafeBufferPointer<UInt8>, utc: UnsafeBufferPointer<UInt8>) -> Time? {
         guard let (wall, micros, digits) = wallClock(t) else { return nil }
         let offset: Int, style: TimeStyle
         if t.zulu {
@@ -51,51 +65,70 @@ enum CompactRecords {
     }
 
     /// Seconds since the epoch of `YYYY-MM-DDTHH:MM:SS…` read as UTC.
-    private static func wallSeconds(_ s: String) -> Int? {
-        var s = s
-        return s.withUTF8 { p -> Int? in
-            guard let (t, _) = TimestampScanner.iso(p) else { return nil }
-            return LogTimestamp.daysFromCivil(t.year, t.month, t.day) * 86400 + t.hour * 3600 + t.minute * 60 + t.second
-        }
+    private static func wallSeconds(_ p: UnsafeBufferPointer<UInt8>) -> Int? {
+        guard let (t, _) = TimestampScanner.iso(p) else { return nil }
+        return LogTimestamp.daysFromCivil(t.year, t.month, t.day) * 86400 + t.hour * 3600 + t.minute * 60 + t.second
     }
 
     /// What the view gives for `ts` and `ts_utc`, compared with the texts.
     static func matches(us: Int64, form: Int64, ts: String, utc: String) -> Bool {
-        guard let (a, b) = render(us: us, form: form) else { return false }
-        return a.elementsEqual(ts.utf8) && b.elementsEqual(utc.utf8)
+        var ts = ts, utc = utc
+        return ts.withUTF8 { ts in utc.withUTF8 { utc in matches(us: us, form: form, ts: ts, utc: utc) } }
+    }
+
+    private static func matches(us: Int64, form: Int64, ts: UnsafeBufferPointer<UInt8>, utc: UnsafeBufferPointer<UInt8>) -> Bool {
+        withRendering(us: us, form: form) { local, u in local.elementsEqual(ts) && u.elementsEqual(utc) } ?? false
     }
 
     /// The view's `ts` and `ts_utc` (`timeSQL`), computed in Swift.
     static func render(us: Int64, form: Int64) -> ([UInt8], [UInt8])? {
-        guard us >= 0, form >= 0 else { return nil }
+        withRendering(us: us, form: form) { (Array($0), Array($1)) }
+    }
+
+    /// `render`'s two texts, lent to `body` from the stack.
+    static func withRendering<R>(us: Int64, form: Int64, _ body: (UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>) -> R) -> R? {
+        guard us >= 0, form >= 0, form % 8 <= 6 else { return nil }
         let digits = Int(form % 8), style = Int((form / 8) % 4), offsetMinutes = Int(form / 32) - 1440
         let secs = Int(us / 1_000_000), fraction = Int(us % 1_000_000)
-        // Digits appended in place: small arrays per piece were a twentieth of an ingest.
-        func fractionDigits(_ out: inout [UInt8]) {
-            guard digits > 0 else { return }
-            out.append(0x2E)
-            var scale = 100_000
-            for _ in 0..<digits { out.append(UInt8((fraction / scale) % 10) + 0x30); scale /= 10 }
+        // At most `YYYY-MM-DDTHH:MM:SS.ffffff+HH:MM` (32 bytes): civil() refuses years past 9999.
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { b -> R? in
+            var local = Bytes(b, from: 0), utc = Bytes(b, from: 32)
+            func fractionDigits(_ out: inout Bytes) {
+                guard digits > 0 else { return }
+                out.append(0x2E)
+                var scale = 100_000
+                for _ in 0..<digits { out.append(UInt8((fraction / scale) % 10) + 0x30); scale /= 10 }
+            }
+            guard civil(secs + offsetMinutes * 60, &local), civil(secs, &utc) else { return nil }
+            fractionDigits(&local)
+            switch style {
+            case 0:
+                let a = abs(offsetMinutes)
+                local.append(offsetMinutes < 0 ? 0x2D : 0x2B)
+                pad(a / 60, 2, &local); local.append(0x3A); pad(a % 60, 2, &local)
+            case 1: local.append(0x5A)
+            default: break
+            }
+            fractionDigits(&utc)
+            utc.append(0x5A)
+            return body(local.written, utc.written)
         }
-        var local: [UInt8] = [], utc: [UInt8] = []
-        local.reserveCapacity(32); utc.reserveCapacity(32)
-        guard civil(secs + offsetMinutes * 60, &local), civil(secs, &utc) else { return nil }
-        fractionDigits(&local)
-        switch style {
-        case 0:
-            let a = abs(offsetMinutes)
-            local.append(offsetMinutes < 0 ? 0x2D : 0x2B)
-            pad(a / 60, 2, &local); local.append(0x3A); pad(a % 60, 2, &local)
-        case 1: local.append(0x5A)
-        default: break
+    }
+
+    /// Appends into a part of a stack buffer (32 bytes, more than a rendering needs).
+    private struct Bytes {
+        let base: UnsafeMutablePointer<UInt8>
+        var count = 0
+        init(_ b: UnsafeMutableBufferPointer<UInt8>, from: Int) { base = b.baseAddress! + from }
+        mutating func append(_ c: UInt8) {
+            precondition(count < 32)
+            base[count] = c; count += 1
         }
-        fractionDigits(&utc)
-        utc.append(0x5A)
-        return (local, utc)
+        var written: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: base, count: count) }
     }
 
     /// `datetime(secs, 'unixepoch')` with a `T`.
-    private static func civil(_ secs: Int, _ out: inout [UInt8]) -> Bool {
+    private static func civil(_ secs: Int, _ out: inout Bytes) -> Bool {
         guard secs >= 0 else { return false }
         let (y, m, d) = LogTimestamp.civilFromDays(secs / 86400)
         guard y <= 9999 else { return false }
@@ -106,7 +139,7 @@ enum CompactRecords {
         return true
     }
 
-    private static func pad(_ v: Int, _ width: Int, _ out: inout [UInt8]) {
+    private static func pad(_ v: Int, _ width: Int, _ out: inout Bytes) {
         var scale = 1
         for _ in 1..<width { scale *= 10 }
         for _ in 0..<width { out.append(UInt8((v / scale) % 10) + 0x30); scale /= 10 }
@@ -142,15 +175,23 @@ enum CompactRecords {
     /// A string value `reference` gives an id for is written as `[id]`: the
     /// view takes its text from `record_terms` (`reference` only gives ids to
     /// values SQLite's JSON writes as `JSONBytes` does).
-    static func values(_ wording: EventTemplate, fields: [(String, JSONValue)], fieldsJSON: [UInt8]?, message: String,
+    static func values(_ wording: EventTemplate, fields: [(String, JSONValue)], fieldsJSON: FieldsJSON, message: String,
                        reference: (String) -> Int64? = { _ in nil }) -> [UInt8]? {
         guard fields.count == wording.fieldOrder.count, !message.isEmpty else { return nil }
-        guard fields.isEmpty == (fieldsJSON == nil) else { return nil }
+        let written: [UInt8]?
+        switch fieldsJSON {
+        case .written(let w):
+            guard fields.isEmpty == (w == nil) else { return nil }
+            written = w
+        case .rendered:
+            written = nil
+        }
         var vals = JSONBytes(capacity: 32 + 2 * message.utf8.count)
         vals.bytes.append(0x5B)
         // Where each value's JSON text lies in `vals`, and whether it is a term.
         var spans: [(Range<Int>, term: Bool)] = []
         spans.reserveCapacity(fields.count)
+        var escapedTerm = false
         for (k, (name, v)) in fields.enumerated() {
             guard name == wording.fieldOrder[k] else { return nil }
             if k > 0 { vals.bytes.append(0x2C) }
@@ -163,6 +204,8 @@ enum CompactRecords {
                 if let id = reference(s) {
                     vals.bytes.append(0x5B); vals.int(Int(id)); vals.bytes.append(0x5D)
                     term = true
+                    // `fields` quotes a term as it is, which is its JSON only when it needs no escape.
+                    if case .rendered = fieldsJSON, !TermDictionary.needsNoEscape(s.utf8) { escapedTerm = true }
                 } else {
                     vals.string(s)
                 }
@@ -174,9 +217,15 @@ enum CompactRecords {
             spans.append((start..<vals.bytes.count, term))
         }
         vals.bytes.append(0x5D)
+        if case .rendered = fieldsJSON {
+            // The view's object is `JSONBytes.object(fields)` byte for byte when
+            // no name needs an escape and every term quoted as is is its JSON
+            // (checked after every value has been through `reference`, as below).
+            guard !escapedTerm, fields.allSatisfy({ FieldsJSON.isPlainName($0.0) }) else { return nil }
+        }
         // The `fields` object the view makes, `{"name":value,…}`, compared as it
         // goes: a value's JSON text in `vals` as is, a term quoted (it needs no escape).
-        if let fieldsJSON {
+        if let fieldsJSON = written {
             var ok = true
             fieldsJSON.withUnsafeBufferPointer { f in
                 var i = 0
@@ -184,7 +233,7 @@ enum CompactRecords {
                 func take<C: Collection>(_ bytes: C) where C.Element == UInt8 { for b in bytes { take(b) } }
                 take(0x7B)
                 for (k, (name, v)) in fields.enumerated() where ok {
-                    guard name.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != 0x22 && $0 != 0x5C }) else { ok = false; return }
+                    guard FieldsJSON.isPlainName(name) else { ok = false; return }
                     if k > 0 { take(0x2C) }
                     take(0x22); take(name.utf8); take(0x22); take(0x3A)
                     if spans[k].term, case .string(let s) = v {
@@ -219,6 +268,19 @@ enum CompactRecords {
         }
         guard ok else { return nil }
         return vals.bytes
+    }
+
+    /// The `fields` object a resolved record's values must give back.
+    enum FieldsJSON {
+        /// As stored before (a migration's rows).
+        case written([UInt8]?)
+        /// `JSONBytes.object` of the fields (the ingest's): not made to be compared.
+        case rendered
+
+        /// A name the view writes between quotes as it is, as `JSONBytes` does.
+        static func isPlainName(_ name: String) -> Bool {
+            name.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F && $0 != 0x22 && $0 != 0x5C }
+        }
     }
 
     /// A record's `extra` as a shape (its keys, a JSON array) and its values (a
@@ -325,7 +387,7 @@ enum CompactRecords {
         guard offset % 60 == 0, abs(offset) < 86400, wall - offset >= 0 else { return nil }
         let us = Int64(wall - offset) * 1_000_000 + Int64(micros)
         let form = Int64(digits + 8 * style.rawValue + 32 * (offset / 60 + 1440))
-        guard let (local, _) = render(us: us, form: form), local.elementsEqual(ts.utf8) else { return nil }
+        guard withRendering(us: us, form: form, { local, _ in local.elementsEqual(ts.utf8) }) == true else { return nil }
         return Time(us: us, form: form)
     }
 

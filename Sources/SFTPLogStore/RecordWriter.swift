@@ -90,19 +90,20 @@ package final class RecordWriter {
     }
 
     /// Whether `raw` is exactly what the view's `raw` expression rebuilds for
-    /// this layout from the values about to be bound.
-    static func rebuildsRaw(_ r: Record, ts: String?) -> Bool {
-        guard r.layout == "ts-first", r.rawIsUTF8, r.lineCount == 1, let ts, let id = r.eventID, let comp = r.component,
+    /// this layout from the values about to be bound (`ts`: the record's `ts` column).
+    static func rebuildsRaw(_ r: Record, ts: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard r.layout == "ts-first", r.rawIsUTF8, r.lineCount == 1, let id = r.eventID, let comp = r.component,
               let account = r.account, let peer = r.peer, let port = peer.port, let message = r.message else { return false }
         return r.raw.withUnsafeBufferPointer { raw -> Bool in
             var i = 0
+            func take(_ u: UnsafeBufferPointer<UInt8>) -> Bool {
+                guard i + u.count <= raw.count else { return false }
+                for b in u { if raw[i] != b { return false }; i += 1 }
+                return true
+            }
             func take(_ s: String) -> Bool {
                 var s = s
-                return s.withUTF8 { u in
-                    guard i + u.count <= raw.count else { return false }
-                    for b in u { if raw[i] != b { return false }; i += 1 }
-                    return true
-                }
+                return s.withUTF8 { take($0) }
             }
             func space() -> Bool { guard i < raw.count, raw[i] == 0x20 else { return false }; i += 1; return true }
             guard take(ts), space(), take(id), space(), take(comp), space(), take(account), space(),
@@ -114,9 +115,12 @@ package final class RecordWriter {
     }
 
     package static func prepare(_ r: SFTPLogRecords.Record, seq: Int, zone: TimeZone, terms: TermDictionary, used: inout Set<Int64>) -> Prepared {
-        let ts = r.timestamp?.iso
-        return prepare(r, seq: seq, ts: ts, utc: utc(r.timestamp, zone), fields: fieldsJSON(r), extra: extraJSON(r),
-                       rawBytes: rebuildsRaw(r, ts: ts) ? nil : r.raw, terms: terms, used: &used)
+        let time = r.timestamp.flatMap { CompactRecords.time($0, zone: zone) }
+        // The texts of the time only where its compact form cannot give them back.
+        let ts = time == nil ? r.timestamp?.iso : nil
+        let raw = r.timestamp?.withISO { rebuildsRaw(r, ts: $0) } ?? false
+        return prepare(r, seq: seq, time: time, ts: ts, utc: time == nil ? utc(r.timestamp, zone) : nil, fields: .rendered,
+                       extra: extraJSON(r), rawBytes: raw ? nil : r.raw, terms: terms, used: &used)
     }
 
     /// The `fields` and `extra` columns' JSON as the `records` view gives them (nil: NULL).
@@ -140,6 +144,14 @@ package final class RecordWriter {
                         rawBytes: [UInt8]?, id: Int64? = nil, terms: TermDictionary, used: inout Set<Int64>) -> Prepared {
         var time: CompactRecords.Time?
         if let t = r.timestamp, let ts, let utc { time = CompactRecords.time(t, ts: ts, utc: utc) }
+        return prepare(r, seq: seq, time: time, ts: ts, utc: utc, fields: .written(fields), extra: extra, rawBytes: rawBytes, id: id,
+                       terms: terms, used: &used)
+    }
+
+    /// `ts` and `utc` are stored only when `time` is nil.
+    private static func prepare(_ r: SFTPLogRecords.Record, seq: Int, time: CompactRecords.Time?, ts: String?, utc: String?,
+                                fields: CompactRecords.FieldsJSON, extra: [UInt8]?, rawBytes: [UInt8]?, id: Int64? = nil,
+                                terms: TermDictionary, used: inout Set<Int64>) -> Prepared {
         let res = r.resolution
         var vals: [UInt8]?
         var status: Int64?
@@ -196,7 +208,15 @@ package final class RecordWriter {
         let header = Slot.allCases.count * 8
         var a = [UInt8](repeating: 0, count: header)
         if rawPrefixID != nil { rawBytes = nil }
-        a.reserveCapacity(header + 160 + (r.message?.utf8.count ?? 0) + (vals?.count ?? fields?.count ?? 0) + (rawBytes?.count ?? 0))
+        // The fields' JSON is stored only when their values are not.
+        var fieldsJSON: [UInt8]?
+        if vals == nil {
+            switch fields {
+            case .written(let w): fieldsJSON = w
+            case .rendered: fieldsJSON = RecordWriter.fieldsJSON(r)
+            }
+        }
+        a.reserveCapacity(header + 160 + (r.message?.utf8.count ?? 0) + (vals?.count ?? fieldsJSON?.count ?? 0) + (rawBytes?.count ?? 0))
         func span(_ slot: Slot, _ offset: Int, _ length: Int) {
             a.withUnsafeMutableBytes {
                 $0.storeBytes(of: Int32(offset), toByteOffset: slot.rawValue * 8, as: Int32.self)
@@ -227,7 +247,7 @@ package final class RecordWriter {
         } else {
             put(.extra, bytes: extra); put(.extraKeys, nil)
         }
-        put(.fields, bytes: vals == nil ? fields : nil); put(.diagnostic, r.diagnostic)
+        put(.fields, bytes: fieldsJSON); put(.diagnostic, r.diagnostic)
         put(.rawBytes, bytes: rawBytes); put(.session, sessionNumber == nil ? r.sessionID?.rawValue : nil)
         return Prepared(line: r.line, seq: seq, lineCount: r.lineCount, peerPort: r.peer?.port, time: time, eventNumber: eventNumber,
                         sessionNumber: sessionNumber, kindID: kindID, layoutID: layoutID, componentID: componentID,
