@@ -68,6 +68,24 @@ extension Statement {
         }
     }
 
+    /// `read` of the first row (nil: no row); the statement is reset after.
+    func firstRow<R>(_ values: [SQLValue], _ db: Database, _ read: (SQLiteStatement) -> R) throws -> R? {
+        bindRaw(values)
+        let s = sqliteStatement
+        defer { sqlite3_reset(s) }
+        let rc = sqlite3_step(s)
+        guard rc == SQLITE_ROW else {
+            guard rc == SQLITE_DONE else { throw db.stepError(rc) }
+            return nil
+        }
+        return read(s)
+    }
+
+    /// A column's integer (nil: NULL), for `firstRow`.
+    static func int64(_ s: SQLiteStatement, _ column: Int32) -> Int64? {
+        sqlite3_column_type(s, column) == SQLITE_NULL ? nil : sqlite3_column_int64(s, column)
+    }
+
     /// Binds and steps without GRDB's argument boxing (measured 3–5× cheaper per row
     /// for the session tables' inserts).
     package func run(_ values: [SQLValue], _ db: Database) throws {

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import SFTPLogRecords
 import SFTPLogCatalog
 import SFTPLogSessions
@@ -197,16 +198,32 @@ public enum SessionStore {
         var names: [Int64: String] = [:]
         let children = try [
             db.cachedStatement(sql: "INSERT INTO operation_rows VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"),
-            // A finding's reason and reference are stored once (the explanation's row first).
-            db.cachedStatement(sql: """
-                INSERT INTO finding_rows SELECT ?1, ?2, ?3, ?4, ?5, ?6, id FROM finding_explanations WHERE reason = ?7 AND reference = ?8
-                """),
-            // A list of offered algorithms is stored once (the list's row first).
-            db.cachedStatement(sql: "INSERT INTO offer_rows SELECT ?1, ?2, ?3, id FROM offer_lists WHERE algorithms = ?4"),
+            // A finding's reason and reference are stored once, as their explanation's id.
+            db.cachedStatement(sql: "INSERT INTO finding_rows VALUES (?,?,?,?,?,?,?)"),
+            // A list of offered algorithms is stored once, as its id.
+            db.cachedStatement(sql: "INSERT INTO offer_rows VALUES (?,?,?,?)"),
             db.cachedStatement(sql: "INSERT INTO evidence_rows VALUES (?, ?)"),
         ]
+        // The ids of explanations and lists by their texts, found or added once
+        // per call (a row per finding and an INSERT…SELECT, which opens a
+        // statement journal, cost the writer a third of its session time). They
+        // are never deleted, and a failure throws out of this call, so no id
+        // kept here can name a row rolled back.
+        var shared: [[String]: Int64] = [:]
         let explanation = try db.cachedStatement(sql: "INSERT INTO finding_explanations(reason, reference) VALUES (?, ?) ON CONFLICT DO NOTHING")
+        let explanationID = try db.cachedStatement(sql: "SELECT id FROM finding_explanations WHERE reason = ? AND reference = ?")
         let offerList = try db.cachedStatement(sql: "INSERT INTO offer_lists(algorithms) VALUES (?) ON CONFLICT DO NOTHING")
+        let offerListID = try db.cachedStatement(sql: "SELECT id FROM offer_lists WHERE algorithms = ?")
+        func sharedID(_ values: ArraySlice<SQLValue>, add: Statement, find: Statement) throws -> SQLValue {
+            let texts = values.map { v -> String in if case .text(let t) = v { return t }; return "" }
+            if let id = shared[texts] { return .int(id) }
+            try add.run(Array(values), db)
+            guard let id = try find.firstRow(Array(values), db, { Statement.int64($0, 0) }) ?? nil else {
+                throw DatabaseError(message: "\(texts) was not stored")
+            }
+            shared[texts] = id
+            return .int(id)
+        }
         let deleteRows = try childTables.map { try db.cachedStatement(sql: "DELETE FROM \($0) WHERE session_row = ?") }
         let stored = try db.cachedStatement(sql: "SELECT first_record_id, last_record_id, rowid FROM session_rows WHERE id = ?")
         for (k, s) in sessions.enumerated() {
@@ -222,13 +239,12 @@ public enum SessionStore {
             guard case .text(let id) = s.session[0] else { continue }
             // The ids of its records written in this run, and of those already stored.
             var span = spans?.take(CompactRecords.sessionKey(id), keeping: k >= provisionalFrom)
-            let old = try Row.fetchOne(stored, arguments: [id])
-            if let old { span = SessionSpans.union(span, (old[0], old[1])) }
+            let old = try stored.firstRow([.text(id)], db) { s in (first: Statement.int64(s, 0), last: Statement.int64(s, 1), row: sqlite3_column_int64(s, 2)) }
+            if let old { span = SessionSpans.union(span, (old.first, old.last)) }
             if let span { row[CompactSessions.firstRecordID] = .int(span.first); row[CompactSessions.lastRecordID] = .int(span.last) }
             // A session stored again replaces the old one whole.
             if let old {
-                let key: Int64 = old[2]
-                for d in deleteRows { try d.execute(arguments: [key]) }
+                for d in deleteRows { try d.execute(arguments: [old.row]) }
             }
             try insert.run(row, db)
             let key = SQLValue.int(db.lastInsertedRowID)
@@ -243,8 +259,8 @@ public enum SessionStore {
             let evidence: [[SQLValue]] = [[key, .text(EvidenceRows.encode(links))]]
             for (t, list) in [s.operations, s.findings, s.offered, evidence].enumerated() {
                 for var values in list {
-                    if t == 1 { try explanation.run(Array(values[6...7]), db) }
-                    if t == 2 { try offerList.run([values[3]], db) }
+                    if t == 1 { values = Array(values[..<6]) + [try sharedID(values[6...7], add: explanation, find: explanationID)] }
+                    if t == 2 { values[3] = try sharedID(values[3...3], add: offerList, find: offerListID) }
                     values[0] = key
                     try children[t].run(values, db)
                 }
