@@ -200,7 +200,7 @@ enum CompactRecords {
             switch v {
             case .string(let s):
                 // A NUL would end the text SQLite concatenates.
-                guard !s.utf8.contains(0) else { return nil }
+                guard !CompactRecords.containsNUL(s) else { return nil }
                 if let id = reference(s) {
                     vals.bytes.append(0x5B); vals.int(Int(id)); vals.bytes.append(0x5D)
                     term = true
@@ -253,21 +253,28 @@ enum CompactRecords {
         var m = message
         m.withUTF8 { msg in
             var i = 0
-            func take<C: Collection>(_ bytes: C) where C.Element == UInt8 {
-                for b in bytes { if ok, i < msg.count, msg[i] == b { i += 1 } else { ok = false; return } }
+            func take(_ b: UnsafeBufferPointer<UInt8>) {
+                guard ok, b.count <= msg.count - i, b.isEmpty || memcmp(msg.baseAddress! + i, b.baseAddress!, b.count) == 0 else {
+                    ok = false; return
+                }
+                i += b.count
             }
             for (k, piece) in wording.pieces.enumerated() where ok {
                 switch piece {
-                case .literal(let l): take(l)
+                case .literal(let l): l.withUnsafeBufferPointer(take)
                 case .field:
                     let f = wording.pieceFields[k]
-                    if case .string(let s) = fields[f].1 { take(s.utf8) } else { take(vals.bytes[spans[f].0]) }
+                    if case .string(var s) = fields[f].1 { s.withUTF8(take) } else { vals.bytes[spans[f].0].withUnsafeBufferPointer(take) }
                 }
             }
             if i != msg.count { ok = false }
         }
         guard ok else { return nil }
         return vals.bytes
+    }
+
+    static func containsNUL(_ s: String) -> Bool {
+        s.utf8.withContiguousStorageIfAvailable { $0.count > 0 && memchr($0.baseAddress!, 0, $0.count) != nil } ?? s.utf8.contains(0)
     }
 
     /// The `fields` object a resolved record's values must give back.

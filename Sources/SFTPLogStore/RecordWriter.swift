@@ -97,8 +97,8 @@ package final class RecordWriter {
         return r.raw.withUnsafeBufferPointer { raw -> Bool in
             var i = 0
             func take(_ u: UnsafeBufferPointer<UInt8>) -> Bool {
-                guard i + u.count <= raw.count else { return false }
-                for b in u { if raw[i] != b { return false }; i += 1 }
+                guard u.count <= raw.count - i, u.isEmpty || memcmp(raw.baseAddress! + i, u.baseAddress!, u.count) == 0 else { return false }
+                i += u.count
                 return true
             }
             func take(_ s: String) -> Bool {

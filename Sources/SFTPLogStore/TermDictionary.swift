@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import GRDB
+import SFTPLogRecords
 
 /// The ids of `record_terms` for one writing run: kinds, layouts, components,
 /// and the field values worth storing once (a value seen a second time).
@@ -161,6 +162,7 @@ package final class TermDictionary: Sendable {
 
     /// No control character, `"`, `\`, DEL, U+2028 or U+2029.
     static func needsNoEscape(_ u: String.UTF8View) -> Bool {
+        if let plain = u.withContiguousStorageIfAvailable(JSONBytes.needsNoEscape) { return plain }
         var prev1: UInt8 = 0, prev2: UInt8 = 0
         for c in u {
             if c < 0x20 || c == 0x22 || c == 0x5C || c == 0x7F { return false }

@@ -20,6 +20,23 @@ public struct JSONBytes {
         return (below20 | hasZero(x ^ (ones &* 0x22)) | hasZero(x ^ (ones &* 0x5C)) | hasZero(x ^ (ones &* 0x7F)) | (x & high)) != 0
     }
 
+    /// Whether `string` writes these bytes as they are between its quotes
+    /// (nothing to escape), skipping clean runs eight bytes at a time.
+    package static func needsNoEscape(_ p: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = p.baseAddress else { return true }
+        let n = p.count
+        var i = 0
+        while i < n {
+            while i + 8 <= n, !wordNeedsCare(UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)) { i += 8 }
+            if i >= n { break }
+            let c = p[i]
+            if c < 0x20 || c == 0x22 || c == 0x5C || c == 0x7F { return false }
+            if c == 0xE2, i + 2 < n, p[i + 1] == 0x80, p[i + 2] == 0xA8 || p[i + 2] == 0xA9 { return false }
+            i += 1
+        }
+        return true
+    }
+
     /// A JSON string: quotes, backslash and every control character escaped
     /// (log content can never inject terminal escapes through JSON), plus U+2028/9.
     /// Clean runs are skipped eight bytes at a time (the byte loop was a fifth of `parse`).
