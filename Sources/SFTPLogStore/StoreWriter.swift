@@ -167,7 +167,9 @@ public struct StoreWriter {
     package func writeRecords(_ records: [RecordWriter.Prepared], terms: [(Int64, String)], sourceID: Int64) throws {
         let writer = try RecordWriter(db, indexesMessages: indexesMessages)
         try writer.storeTerms(terms, known: storedTerms)
-        for p in records { try writer.write(p, sourceID: sourceID, db: db, spans: sessionSpans) }
+        // By index: iterating copied each record out of the array, a retain and
+        // a release of its buffer on the writer thread per record.
+        for i in records.indices { try writer.write(records[i], sourceID: sourceID, db: db, spans: sessionSpans) }
     }
 
     /// Adds sessions (made by `SessionStore.prepare` on the parsing thread);
