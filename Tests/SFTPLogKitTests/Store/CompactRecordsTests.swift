@@ -71,6 +71,68 @@ final class CompactRecordsTests: XCTestCase {
         XCTAssertGreaterThan(compact.wholeTerms, 1000, "\(compact)")
     }
 
+    /// At ingest the `fields` object is not rendered to be compared
+    /// (`FieldsJSON.rendered`): that must choose exactly what comparing with
+    /// `JSONBytes.object` of the same fields chooses, for the values of every
+    /// resolved record of the test logs, and for the same wordings filled
+    /// with values that need escaping, as plain values and as terms.
+    func testRenderedFieldsChooseAsComparingTheObjectDoes() throws {
+        let stream = RecordStream(options: ReaderOptions(), catalog: try EventCatalog.shared())
+        let hostile = ["a\"quoted\" value", "back\\slash", "line\nbreak", "sep\u{2028}arator", "tab\there", "plain-value", "é-accent"]
+        var counts = (same: 0, stored: 0, refusedTerm: 0)
+        for f in Paths.everyTestLog() {
+            let src = try InputSource.open(f)
+            let reader = stream.makeReader(file: f, fileYear: src.modificationYear, format: nil, readerState: nil)
+            try stream.run(src, reader: reader) { r in
+                guard let res = r.resolution, res.status == .resolved, let w = res.wording as? EventTemplate, let m = r.message else { return }
+                var variants = [(res.fields, m)]
+                // The same wording with other string values, and the message they make.
+                if res.fields.contains(where: { if case .string = $0.1 { return true }; return false }) {
+                    var k = 0
+                    let fields = res.fields.map { (name, v) -> (String, JSONValue) in
+                        guard case .string = v else { return (name, v) }
+                        k += 1
+                        return (name, .string(hostile[k % hostile.count]))
+                    }
+                    var message: [UInt8] = []
+                    for (i, piece) in w.pieces.enumerated() {
+                        switch piece {
+                        case .literal(let l): message += l
+                        case .field:
+                            switch fields[w.pieceFields[i]].1 {
+                            case .string(let s): message += Array(s.utf8)
+                            case let v: var j = JSONBytes(); j.value(v); message += j.bytes
+                            }
+                        }
+                    }
+                    variants.append((fields, String(decoding: message, as: UTF8.self)))
+                }
+                for (fields, message) in variants {
+                    var object = JSONBytes()
+                    object.object(fields)
+                    let written: [UInt8]? = fields.isEmpty ? nil : object.bytes
+                    // No terms, and every value of four bytes or more a term (as the
+                    // dictionary's `ids` can hold texts that need escaping).
+                    for reference in [{ (_: String) -> Int64? in nil }, { (s: String) -> Int64? in s.utf8.count >= 4 ? Int64(s.utf8.count) : nil }] {
+                        let a = CompactRecords.values(w, fields: fields, fieldsJSON: .rendered, message: message, reference: reference)
+                        let b = CompactRecords.values(w, fields: fields, fieldsJSON: .written(written), message: message, reference: reference)
+                        XCTAssertEqual(a, b, "\(f) line \(r.line): \(fields)")
+                        counts.same += 1
+                        if a != nil { counts.stored += 1 }
+                        if a == nil, fields.contains(where: { if case .string(let s) = $0.1 { return s.contains("\"") }; return false }) {
+                            counts.refusedTerm += 1
+                        }
+                    }
+                }
+            }
+            src.close()
+        }
+        // Both choices were really exercised.
+        XCTAssertGreaterThan(counts.stored, 1000, "\(counts)")
+        XCTAssertGreaterThan(counts.refusedTerm, 10, "\(counts)")
+        XCTAssertGreaterThan(counts.same, counts.stored, "\(counts)")
+    }
+
     /// A term id another writer gave to another text fails the batch instead of
     /// making rows read the wrong term; the same text under its own id is fine.
     func testATermIdHoldingAnotherTextFailsTheBatch() throws {
