@@ -37,12 +37,11 @@ enum CompactRecords {
     }
 
     /// `time(_:ts:utc:)` of a record's timestamp as the ingest renders it
-    /// (`iso`, and the UTC rendering of its instant in `zone`), compared on
-    /// the stack: making both Strings for each record cost the parsing thread
-    /// as much as the check itself.
-    static func time(_ t: LogTimestamp, zone: TimeZone) -> Time? {
-        let epoch = t.epoch(in: zone)
-        return t.withISO { ts in LogTimestamp.withUTCISO(epoch, fractionDigits: t.fractionCount) { utc in time(t, ts: ts, utc: utc) } }
+    /// (`iso`, lent by `LogTimestamp.withISO`, and the UTC rendering of its
+    /// instant in `zone`), compared on the stack: making both Strings for
+    /// each record cost the parsing thread as much as the check itself.
+    static func time(_ t: LogTimestamp, iso: UnsafeBufferPointer<UInt8>, zone: TimeZone) -> Time? {
+        LogTimestamp.withUTCISO(t.epoch(in: zone), fractionDigits: t.fractionCount) { utc in time(t, ts: iso, utc: utc) }
     }
 
     private static func time(_ t: LogTimestamp, ts: UnsafeBufferPointer<UInt8>, utc: UnsafeBufferPointer<UInt8>) -> Time? {
@@ -71,11 +70,6 @@ enum CompactRecords {
     }
 
     /// What the view gives for `ts` and `ts_utc`, compared with the texts.
-    static func matches(us: Int64, form: Int64, ts: String, utc: String) -> Bool {
-        var ts = ts, utc = utc
-        return ts.withUTF8 { ts in utc.withUTF8 { utc in matches(us: us, form: form, ts: ts, utc: utc) } }
-    }
-
     private static func matches(us: Int64, form: Int64, ts: UnsafeBufferPointer<UInt8>, utc: UnsafeBufferPointer<UInt8>) -> Bool {
         withRendering(us: us, form: form) { local, u in local.elementsEqual(ts) && u.elementsEqual(utc) } ?? false
     }

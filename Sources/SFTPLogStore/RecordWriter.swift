@@ -115,10 +115,11 @@ package final class RecordWriter {
     }
 
     package static func prepare(_ r: SFTPLogRecords.Record, seq: Int, zone: TimeZone, terms: TermDictionary, used: inout Set<Int64>) -> Prepared {
-        let time = r.timestamp.flatMap { CompactRecords.time($0, zone: zone) }
+        // The ISO text, rendered once, for both checks.
+        let (time, raw) = r.timestamp.map { t in t.withISO { (CompactRecords.time(t, iso: $0, zone: zone), rebuildsRaw(r, ts: $0)) } }
+            ?? (nil, false)
         // The texts of the time only where its compact form cannot give them back.
         let ts = time == nil ? r.timestamp?.iso : nil
-        let raw = r.timestamp?.withISO { rebuildsRaw(r, ts: $0) } ?? false
         return prepare(r, seq: seq, time: time, ts: ts, utc: time == nil ? utc(r.timestamp, zone) : nil, fields: .rendered,
                        extra: extraJSON(r), rawBytes: raw ? nil : r.raw, terms: terms, used: &used)
     }

@@ -160,16 +160,10 @@ package final class TermDictionary: Sendable {
         }
     }
 
-    /// No control character, `"`, `\`, DEL, U+2028 or U+2029.
+    /// No control character, `"`, `\`, DEL, U+2028 or U+2029: `JSONBytes` writes the text as it is.
     static func needsNoEscape(_ u: String.UTF8View) -> Bool {
-        if let plain = u.withContiguousStorageIfAvailable(JSONBytes.needsNoEscape) { return plain }
-        var prev1: UInt8 = 0, prev2: UInt8 = 0
-        for c in u {
-            if c < 0x20 || c == 0x22 || c == 0x5C || c == 0x7F { return false }
-            if prev2 == 0xE2, prev1 == 0x80, c == 0xA8 || c == 0xA9 { return false }
-            prev2 = prev1; prev1 = c
-        }
-        return true
+        var s = String(u)
+        return s.withUTF8(JSONBytes.needsNoEscape)
     }
 
     /// The text of each id (for the writer to store the terms a batch uses).
