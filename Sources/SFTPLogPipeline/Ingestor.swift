@@ -402,7 +402,8 @@ public final class Ingestor {
             guard let b = load.takeBatch(final: final, batchSize: batchSize) else { return }
             storedHeadLengths?.insert(b.progress.headLength)
             onProgress?(IngestProgress(name: name, bytesRead: b.progress.bytes, totalBytes: src.size, lines: load.lines, final: final))
-            try writer.submit(on: lane, weight: weight) { w in try load.write(b, to: w, ingestor: self) }
+            let handoff = SourceLoad.Handoff(b)
+            try writer.submit(on: lane, weight: weight) { w in try load.write(handoff, to: w, ingestor: self) }
         }
 
         let zone = stream.options.timeZone
