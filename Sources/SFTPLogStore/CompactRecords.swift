@@ -41,7 +41,13 @@ enum CompactRecords {
     /// instant in `zone`), compared on the stack: making both Strings for
     /// each record cost the parsing thread as much as the check itself.
     static func time(_ t: LogTimestamp, iso: UnsafeBufferPointer<UInt8>, zone: TimeZone) -> Time? {
-        LogTimestamp.withUTCISO(t.epoch(in: zone), fractionDigits: t.fractionCount) { utc in time(t, ts: iso, utc: utc) }
+        let epoch = t.epoch(in: zone)
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { b -> Time? in
+            guard let n = LogTimestamp.writeUTCISO(epoch, fractionDigits: t.fractionCount, to: b) else {
+                return LogTimestamp.withUTCISO(epoch, fractionDigits: t.fractionCount) { utc in time(t, ts: iso, utc: utc) }
+            }
+            return time(t, ts: iso, utc: UnsafeBufferPointer(rebasing: b[0..<n]))
+        }
     }
 
     private static func time(_ t: LogTimestamp, ts: UnsafeBufferPointer<UInt8>, utc: UnsafeBufferPointer<UInt8>) -> Time? {
@@ -71,7 +77,11 @@ enum CompactRecords {
 
     /// What the view gives for `ts` and `ts_utc`, compared with the texts.
     private static func matches(us: Int64, form: Int64, ts: UnsafeBufferPointer<UInt8>, utc: UnsafeBufferPointer<UInt8>) -> Bool {
-        withRendering(us: us, form: form) { local, u in local.elementsEqual(ts) && u.elementsEqual(utc) } ?? false
+        withRendering(us: us, form: form) { local, u in same(local, ts) && same(u, utc) } ?? false
+    }
+
+    @inline(__always) private static func same(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        a.count == b.count && (a.isEmpty || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0)
     }
 
     /// The view's `ts` and `ts_utc` (`timeSQL`), computed in Swift.
@@ -133,10 +143,14 @@ enum CompactRecords {
         return true
     }
 
-    private static func pad(_ v: Int, _ width: Int, _ out: inout Bytes) {
-        var scale = 1
-        for _ in 1..<width { scale *= 10 }
-        for _ in 0..<width { out.append(UInt8((v / scale) % 10) + 0x30); scale /= 10 }
+    /// The last `width` (2 or 4) decimal digits of `v` (not negative).
+    @inline(__always) private static func pad(_ v: Int, _ width: Int, _ out: inout Bytes) {
+        if width == 4 {
+            out.append(UInt8(truncatingIfNeeded: v / 1000 % 10) &+ 0x30)
+            out.append(UInt8(truncatingIfNeeded: v / 100 % 10) &+ 0x30)
+        }
+        out.append(UInt8(truncatingIfNeeded: v / 10 % 10) &+ 0x30)
+        out.append(UInt8(truncatingIfNeeded: v % 10) &+ 0x30)
     }
 
     // MARK: Identifiers

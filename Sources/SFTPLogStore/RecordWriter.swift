@@ -106,18 +106,39 @@ package final class RecordWriter {
                 return s.withUTF8 { take($0) }
             }
             func space() -> Bool { guard i < raw.count, raw[i] == 0x20 else { return false }; i += 1; return true }
+            /// `String(port)`'s digits, compared without making the String.
+            func takePort() -> Bool {
+                guard port >= 0 else { return take(String(port)) }
+                var digits = 1, p = port
+                while p >= 10 { p /= 10; digits += 1 }
+                guard digits <= raw.count - i else { return false }
+                var v = port
+                for k in stride(from: i + digits - 1, through: i, by: -1) {
+                    guard raw[k] == UInt8(truncatingIfNeeded: v % 10) &+ 0x30 else { return false }
+                    v /= 10
+                }
+                i += digits
+                return true
+            }
             guard take(ts), space(), take(id), space(), take(comp), space(), take(account), space(),
                   take(peer.address), i < raw.count, raw[i] == 0x3A else { return false }
             i += 1
-            guard take(String(port)), space(), take(message) else { return false }
+            guard takePort(), space(), take(message) else { return false }
             return i == raw.count
         }
     }
 
     package static func prepare(_ r: SFTPLogRecords.Record, seq: Int, zone: TimeZone, terms: TermDictionary, used: inout Set<Int64>) -> Prepared {
         // The ISO text, rendered once, for both checks.
-        let (time, raw) = r.timestamp.map { t in t.withISO { (CompactRecords.time(t, iso: $0, zone: zone), rebuildsRaw(r, ts: $0)) } }
-            ?? (nil, false)
+        let (time, raw) = r.timestamp.map { t in
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 48) { b -> (CompactRecords.Time?, Bool) in
+                func checks(_ iso: UnsafeBufferPointer<UInt8>) -> (CompactRecords.Time?, Bool) {
+                    (CompactRecords.time(t, iso: iso, zone: zone), rebuildsRaw(r, ts: iso))
+                }
+                guard let n = t.writeISO(to: b) else { return t.withISO(checks) }
+                return checks(UnsafeBufferPointer(rebasing: b[0..<n]))
+            }
+        } ?? (nil, false)
         // The texts of the time only where its compact form cannot give them back.
         let ts = time == nil ? r.timestamp?.iso : nil
         return prepare(r, seq: seq, time: time, ts: ts, utc: time == nil ? utc(r.timestamp, zone) : nil, fields: .rendered,

@@ -92,6 +92,14 @@ public struct LogTimestamp: Equatable, Sendable {
         }
     }
 
+    /// `iso`'s bytes written into `b` (48 bytes or more); nil when they do not fit
+    /// (then `withISO`). Not generic: a hot caller in another module would pay
+    /// for the generic `withISO`'s metadata lookups on every record.
+    package func writeISO(to b: UnsafeMutableBufferPointer<UInt8>) -> Int? {
+        guard fitsISOBuffer, b.count >= 48 else { return nil }
+        return writeISO(into: b)
+    }
+
     static func lend<R>(_ s: String, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
         var s = s
         return s.withUTF8(body)
@@ -202,6 +210,14 @@ public struct LogTimestamp: Equatable, Sendable {
         }
     }
 
+    /// `utcISO`'s bytes written into `b` (32 bytes or more); nil when they do not
+    /// fit (then `withUTCISO`). Not generic, as `writeISO(to:)`.
+    package static func writeUTCISO(_ epoch: Double, fractionDigits: Int, to b: UnsafeMutableBufferPointer<UInt8>) -> Int? {
+        let u = UTCFields(epoch, fractionDigits: fractionDigits)
+        guard u.fitsBuffer, b.count >= 32 else { return nil }
+        return u.write(into: b)
+    }
+
     /// An epoch value's UTC calendar fields, as `utcISO` writes them.
     private struct UTCFields {
         var y = 0, mo = 0, d = 0, rem = 0, fd = 0, scaled = 0
@@ -216,8 +232,10 @@ public struct LogTimestamp: Equatable, Sendable {
             (y, mo, d) = LogTimestamp.civilFromDays(days)
             fd = min(fractionDigits, 6)
             if fd > 0 {
-                scaled = Int((frac * pow(10, Double(fd))).rounded())
-                if scaled >= Int(pow(10, Double(fd))) { scaled -= 1 }
+                // The table's powers are pow()'s, exactly (both exact below 10^16).
+                let scale = LogTimestamp.powersOfTen[fd]
+                scaled = Int((frac * scale).rounded())
+                if scaled >= Int(scale) { scaled -= 1 }
             }
         }
 

@@ -135,6 +135,31 @@ final class CompactRecordsTests: XCTestCase {
 
     /// A term id another writer gave to another text fails the batch instead of
     /// making rows read the wrong term; the same text under its own id is fine.
+    /// A timestamp-first line's raw bytes are rebuilt from its columns only
+    /// when the port is written as the view writes it back: "022" or "00" must
+    /// come back as written, so those lines keep their bytes.
+    func testTimestampFirstRawKeepsThePortAsWritten() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sftplog-ports-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let ports = ["22", "022", "0", "00", "65535", "7", "0007"]
+        let lines = ports.enumerated().map { k, p in
+            "2026-03-0\(k + 1)T10:00:00.000+01:00 30014 sftp-1 Unknown 198.51.100.\(k + 1):\(p) New SSH connection made."
+        }
+        let f = dir.appendingPathComponent("ports.log").path
+        try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: f))
+        let stream = RecordStream(options: ReaderOptions(), catalog: try EventCatalog.shared())
+        let sessions = SessionRebuild(rules: try SessionRules.bundled(), zone: stream.options.timeZone, judge: { _ in })
+        let store = try Workspace.ingest([f], stream: stream, sessions: sessions, warn: { XCTFail($0) })
+        let got = try store.read { try $0.query("SELECT raw, raw_bytes IS NULL, peer_port FROM records ORDER BY line") }
+        XCTAssertEqual(got.rows.count, ports.count)
+        for (row, (line, port)) in zip(got.rows, zip(lines, ports)) {
+            XCTAssertEqual(row[0], .blob(Array(line.utf8)), line)
+            XCTAssertEqual(row[2], .integer(Int64(port)!), line)
+            XCTAssertEqual(row[1], .integer(String(Int(port)!) == port ? 1 : 0), "rebuilt only when the port is written plainly: \(line)")
+        }
+    }
+
     func testATermIdHoldingAnotherTextFailsTheBatch() throws {
         let store = try LogStore.inMemory()
         try store.write { w in
