@@ -53,6 +53,11 @@ public final class Ingestor {
     /// Called on the parsing thread after each batch is handed to the writer.
     public var onProgress: ((IngestProgress) -> Void)?
     static let headLength = 4096
+    /// A source of at least this many bytes (or a pipe) that is not followed is
+    /// read on a thread of its own (`IngestReading`); a small one is not worth
+    /// the thread. `SFTPLOG_READ_THREAD_BYTES` overrides it (tests read every
+    /// sample both ways).
+    public var readThreadBytes: Int64 = ProcessInfo.processInfo.environment["SFTPLOG_READ_THREAD_BYTES"].flatMap(Int64.init) ?? 1 << 20
 
     public init(store: LogStore, stream: RecordStream) {
         self.store = store
@@ -407,6 +412,37 @@ public final class Ingestor {
         }
 
         let zone = stream.options.timeZone
+        if follow == nil, (src.size ?? .max) - load.startOffset >= readThreadBytes {
+            let start = IngestReading.Start(name: name, fileYear: src.modificationYear, format: load.storedFormat,
+                                            readerState: load.resumeFrom?.readerState, offset: load.startOffset, line: load.startLine,
+                                            prefix: prefix, hash: load.hash, headBytes: load.headBytes, batchSize: batchSize)
+            // `src` is left to the reading thread until `.end` is taken (by `abandon` if this one stops early).
+            let reading = IngestReading(fd: src.fd, stream: stream, start: start)
+            var ended = false
+            defer { if !ended { reading.abandon() } }
+            reading: while true {
+                switch reading.queue.take() {
+                case .records(let batch, let format):
+                    load.read(format: format)
+                    // Copied out, not moved: the batch goes back whole to be freed where it was made.
+                    for r in batch.records {
+                        let seq = load.seq(of: r)
+                        if let onRecord { onRecord(r) }
+                        load.add(r, seq: seq, zone: zone, onUnparsed: onUnparsed)
+                    }
+                    reading.giveBack(batch)
+                case .commit(let tally, let resume):
+                    load.apply(tally)
+                    load.nextResume = (resume.offset, resume.line)
+                    try commit(final: false)
+                case .end(let tally, let failure):
+                    ended = true
+                    load.apply(tally)
+                    if let failure { throw failure }
+                    break reading
+                }
+            }
+        } else {
         try stream.run(src, reader: load.reader, offset: load.startOffset, line: load.startLine, prefix: prefix, checkStream: false,
                        follow: follow, onIdle: {
             // A followed file went quiet: store what is read so far (the reader flushed it).
@@ -425,6 +461,7 @@ public final class Ingestor {
             if let onRecord { onRecord(r) }
             load.add(r, seq: seq, zone: zone, onUnparsed: onUnparsed)
         })
+        }
         try commit(final: true)
         if let log, load.keepsSessionsOpen, load.continues { carries[log] = load }
         writerFinished = true

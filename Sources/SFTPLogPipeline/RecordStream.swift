@@ -48,6 +48,15 @@ public struct RecordStream: Sendable {
     public func run(_ source: InputSource, reader: LogReader, offset: Int64 = 0, line: Int = 1, prefix: [UInt8] = [],
                     checkStream: Bool = true, follow: FollowControl? = nil, onIdle: () throws -> Void = {},
                     onLine: (PhysicalLine) -> Void = { _ in }, emit: (consuming Record) throws -> Void) throws {
+        try run(fd: source.fd, reader: reader, offset: offset, line: line, prefix: prefix, follow: follow, onIdle: onIdle,
+                onLine: onLine, emit: emit)
+        // Corrupt compressed input ends the stream early: report it once what came before is out.
+        if checkStream { try source.checkStream() }
+    }
+
+    /// `run` on a descriptor alone (another thread's source, `IngestReading`).
+    func run(fd: Int32, reader: LogReader, offset: Int64, line: Int, prefix: [UInt8], follow: FollowControl? = nil,
+             onIdle: () throws -> Void = {}, onLine: (PhysicalLine) -> Void, emit: (consuming Record) throws -> Void) throws {
         let completion = RecordCompletion(self)
         // Records move from reader to caller (`consuming`): each copy retained a
         // dozen strings and arrays, a tenth of the parsing thread.
@@ -55,14 +64,12 @@ public struct RecordStream: Sendable {
             completion.complete(&r)
             try emit(r)
         }
-        try LineSplitter().split(fd: source.fd, startOffset: offset, startLine: line, prefix: prefix, follow: follow,
+        try LineSplitter().split(fd: fd, startOffset: offset, startLine: line, prefix: prefix, follow: follow,
                                  idle: { try reader.idle(sink); try onIdle() }) { l in
             onLine(l)
             try reader.feed(l, sink)
         }
         try reader.finish(sink)
-        // Corrupt compressed input ends the stream early: report it once what came before is out.
-        if checkStream { try source.checkStream() }
     }
 }
 

@@ -38,6 +38,18 @@ final class SourceLoad {
     let startOffset: Int64, startLine: Int
     let storedFormat: SourceFormat?
     let reader: LogReader
+    /// What the reader found, when another thread reads the source
+    /// (`IngestReading`, which makes a reader of its own alike): `reader` is then never fed.
+    struct ReaderFacts {
+        var format: SourceFormat?
+        var explanation: String?
+        var state: String?
+    }
+    var readerFacts: ReaderFacts?
+    private var readerFormat: SourceFormat? {
+        if let f = readerFacts { return f.format }
+        return (reader as? DetectingReader)?.format ?? storedFormat
+    }
     /// New sources get their sessions while streaming; a resumed one is rebuilt from the store at the end.
     /// Chosen at the first record (`sessions(format:)`): the sessions its log's
     /// file before left open, continued, or new ones.
@@ -155,7 +167,7 @@ final class SourceLoad {
     /// Whether the next file of this source's log may continue its sessions.
     var continues: Bool { live?.continues ?? false }
 
-    var format: String? { (reader as? DetectingReader)?.format?.rawValue ?? storedFormat?.rawValue }
+    var format: String? { readerFormat?.rawValue }
 
     /// Every physical line read: hashed, and the head kept for recognising the content.
     func line(_ l: PhysicalLine) {
@@ -167,13 +179,27 @@ final class SourceLoad {
         lines += 1
     }
 
+    /// The format the reading thread read the next records in.
+    func read(format: SourceFormat?) {
+        if readerFacts == nil { readerFacts = ReaderFacts() }
+        readerFacts?.format = format
+    }
+
+    /// What the reading thread read up to a commit or the end.
+    func apply(_ t: IngestReading.Tally) {
+        hash = t.hash
+        headBytes = t.headBytes
+        lines = t.lines
+        readerFacts = ReaderFacts(format: t.format, explanation: t.formatExplanation, state: t.readerState)
+    }
+
     /// The record's place among the records of its line.
     func seq(of r: Record) -> Int { places.seq(of: r) }
 
     /// Adds a record to the batch (and to its session while streaming).
     func add(_ r: consuming Record, seq: Int, zone: TimeZone, onUnparsed: ((Record) -> Void)?) {
         var r = r
-        let format = (reader as? DetectingReader)?.format ?? storedFormat
+        let format = readerFormat
         if let ask = askDirect {
             // Asked once, at the first record, when its sessions give each record
             // its id as it is added (a transcript's are known only afterwards).
@@ -207,13 +233,13 @@ final class SourceLoad {
         spentLock.unlock()
         _ = consume done
         if sourceID == nil && hash.count == 0 { return nil }
-        let detecting = reader as? DetectingReader
-        let state = (reader as? CSVEventReader)?.savedState ?? resumeFrom?.readerState
+        let explanation = readerFacts.map { $0.explanation } ?? (reader as? DetectingReader)?.explanation
+        let state = readerFacts.map { $0.state } ?? (reader as? CSVEventReader)?.savedState ?? resumeFrom?.readerState
         var head = ContentHash()
         head.update(headBytes)
         // At the end, the last record is re-read on the next run (it may grow).
         let resume = final ? (places.lastLineStart ?? (hash.count, startLine + lines)) : nextResume
-        let progress = SourceProgress(name: name, format: format, formatExplanation: detecting?.explanation, readerState: state,
+        let progress = SourceProgress(name: name, format: format, formatExplanation: explanation, readerState: state,
                                       bytes: hash.count, contentHash: hash.digest, headHash: head.digest, headLength: headBytes.count,
                                       resumeOffset: resume.0, resumeLine: resume.1, complete: final, lastLine: startLine + lines - 1,
                                       ingestedAt: now)

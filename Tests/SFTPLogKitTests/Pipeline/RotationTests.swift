@@ -8,13 +8,8 @@ import SFTPLogKit
 /// end of one file goes on in the next, in a streaming pass and in `ingest`,
 /// and again when a grown last file is resumed.
 final class RotationTests: XCTestCase {
-    let rebuild = { () -> SessionRebuild in
-        let memo = SessionJudge.Memo(SessionJudge(policy: try! AlgorithmPolicy.bundled()))
-        return SessionRebuild(rules: try! SessionRules.bundled(), zone: TimeZone(identifier: "UTC")!, judge: { memo.judge(&$0) })
-    }()
-    var stream: RecordStream {
-        RecordStream(options: ReaderOptions(timeZone: TimeZone(identifier: "UTC")!), catalog: try! EventCatalog.shared())
-    }
+    let rebuild = PipelineFixtures.rebuild()
+    var stream: RecordStream { PipelineFixtures.stream }
 
     func testLogFamilies() {
         for (a, b) in [("server.log", "server.log.1"), ("d/server.log", "d/server.log.12.gz"),
