@@ -218,7 +218,8 @@ package final class RecordWriter {
                 extraTermID = id
                 used.insert(id)
             }
-            let ids = (t.id(r.kind.rawValue), r.layout.map { t.id($0) }, r.component.map { t.id($0) }, r.peer.map { t.id($0.address) })
+            let ids = (t.id(r.kind.rawValue, column: .kind), r.layout.map { t.id($0, column: .layout) },
+                       r.component.map { t.id($0, column: .component) }, r.peer.map { t.id($0.address) })
             used.insert(ids.0)
             if let l = ids.1 { used.insert(l) }
             if let c = ids.2 { used.insert(c) }

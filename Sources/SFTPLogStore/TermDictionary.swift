@@ -91,6 +91,34 @@ package final class TermDictionary: Sendable {
         /// many pending terms cannot make every new one scan them all.
         fileprivate var letGoAt = (terms: 0, bytes: 0)
 
+        /// The last term of each of a record's columns that repeat from record
+        /// to record (kind, layout, component) and its id: comparing with it is
+        /// cheaper than hashing the term. Ids never change, so a kept one stays right.
+        fileprivate var recent: (Recent, Recent, Recent) = (Recent(), Recent(), Recent())
+        struct Recent {
+            var term = ""
+            var id: Int64 = 0
+        }
+        package enum Column { case kind, layout, component }
+
+        /// `id(term)`, for a column whose term is most often the last one's.
+        package mutating func id(_ term: String, column: Column) -> Int64 {
+            let last: Recent
+            switch column {
+            case .kind: last = recent.0
+            case .layout: last = recent.1
+            case .component: last = recent.2
+            }
+            if last.id != 0, last.term == term { return last.id }
+            let id = id(term)
+            switch column {
+            case .kind: recent.0 = Recent(term: term, id: id)
+            case .layout: recent.1 = Recent(term: term, id: id)
+            case .component: recent.2 = Recent(term: term, id: id)
+            }
+            return id
+        }
+
         /// The id of a term that is always stored as one.
         package mutating func id(_ term: String) -> Int64 {
             if let id = ids[term] { return id }
