@@ -14,30 +14,12 @@ import SFTPLogSFTPPlus
 /// batch's worth of records came), and hands over the source's progress as it
 /// stood there: the ingest stores the same progress either way.
 final class IngestReading: Sendable {
-    /// What the lines read so far are: hashed for the source's identity, and
-    /// what the reader found (format, CSV header).
+    /// The lines read so far, and what the reader found (format, CSV header).
     struct Tally: Sendable {
-        var hash: ContentHash
-        var headBytes: [UInt8] = []
-        var lines = 0
+        var lines: ReadLines
         var format: SourceFormat?
         var formatExplanation: String?
         var readerState: String?
-
-        init(hash: ContentHash, headBytes: [UInt8]) {
-            self.hash = hash
-            self.headBytes = headBytes
-        }
-
-        /// `SourceLoad.line` on this thread.
-        mutating func add(_ l: PhysicalLine) {
-            let all = UnsafeBufferPointer(start: l.bytes.baseAddress, count: l.bytes.count + l.terminatorLength)
-            hash.update(all)
-            if headBytes.count < Ingestor.headLength {
-                headBytes += all.prefix(Ingestor.headLength - headBytes.count)
-            }
-            lines += 1
-        }
     }
 
     enum Item: Sendable {
@@ -63,8 +45,8 @@ final class IngestReading: Sendable {
         var offset: Int64
         var line: Int
         var prefix: [UInt8]
-        var hash: ContentHash
-        var headBytes: [UInt8]
+        /// A resumed source's, from its start.
+        var linesRead: ReadLines
         var batchSize: Int
     }
 
@@ -111,7 +93,7 @@ final class IngestReading: Sendable {
     private func read(_ fd: Int32, stream: RecordStream, start: Start) -> (Tally, (any Error)?) {
         let reader = stream.makeReader(file: start.name, fileYear: start.fileYear, format: start.format, readerState: start.readerState)
         let detecting = reader as? DetectingReader
-        let r = Reading(Tally(hash: start.hash, headBytes: start.headBytes))
+        let r = Reading(Tally(lines: start.linesRead))
         func facts() {
             r.tally.format = detecting?.format ?? start.format
             r.tally.formatExplanation = detecting?.explanation
@@ -127,10 +109,10 @@ final class IngestReading: Sendable {
         }
         do {
             try stream.run(fd: fd, reader: reader, offset: start.offset, line: start.line, prefix: start.prefix,
-                           onLine: { r.tally.add($0) }, emit: { (record: consuming Record) in
+                           onLine: { r.tally.lines.add($0) }, emit: { (record: consuming Record) in
                 if cancelled.load(ordering: .acquiring) { throw CancellationError() }
                 let seq = r.places.seq(of: record)
-                if seq == 0, r.sinceCommit >= start.batchSize {
+                if SourceLoad.commitsBefore(seq: seq, sinceCommit: r.sinceCommit, batchSize: start.batchSize) {
                     send()
                     facts()
                     queue.put(.commit(r.tally, resume: ResumePoint(offset: record.offset, line: record.line)))

@@ -406,7 +406,7 @@ public final class Ingestor {
             let weight = max(1, load.batched)
             guard let b = load.takeBatch(final: final, batchSize: batchSize) else { return }
             storedHeadLengths?.insert(b.progress.headLength)
-            onProgress?(IngestProgress(name: name, bytesRead: b.progress.bytes, totalBytes: src.size, lines: load.lines, final: final))
+            onProgress?(IngestProgress(name: name, bytesRead: b.progress.bytes, totalBytes: src.size, lines: load.linesRead.count, final: final))
             let handoff = SourceLoad.Handoff(b)
             try writer.submit(on: lane, weight: weight) { w in try load.write(handoff, to: w, ingestor: self) }
         }
@@ -415,7 +415,7 @@ public final class Ingestor {
         if follow == nil, (src.size ?? .max) - load.startOffset >= readThreadBytes {
             let start = IngestReading.Start(name: name, fileYear: src.modificationYear, format: load.storedFormat,
                                             readerState: load.resumeFrom?.readerState, offset: load.startOffset, line: load.startLine,
-                                            prefix: prefix, hash: load.hash, headBytes: load.headBytes, batchSize: batchSize)
+                                            prefix: prefix, linesRead: load.linesRead, batchSize: batchSize)
             // `src` is left to the reading thread until `.end` is taken (by `abandon` if this one stops early).
             let reading = IngestReading(fd: src.fd, stream: stream, start: start)
             var ended = false
@@ -451,12 +451,9 @@ public final class Ingestor {
             try commit(final: false)
         }, onLine: load.line, emit: { r in
             let seq = load.seq(of: r)
-            if seq == 0 {
-                // Commit only at a line boundary, so records sharing a line (JSON batches) stay together.
-                if load.batched >= batchSize {
-                    load.nextResume = (r.offset, r.line)
-                    try commit(final: false)
-                }
+            if SourceLoad.commitsBefore(seq: seq, sinceCommit: load.batched, batchSize: batchSize) {
+                load.nextResume = (r.offset, r.line)
+                try commit(final: false)
             }
             if let onRecord { onRecord(r) }
             load.add(r, seq: seq, zone: zone, onUnparsed: onUnparsed)
@@ -467,7 +464,7 @@ public final class Ingestor {
         writerFinished = true
         // Corrupt compressed data: what came before is stored, then it is said.
         let streamCheck = Result { try src.checkStream() }
-        unsettled.append(Unsettled(name: currentName, head: load.headBytes, lane: lane) {
+        unsettled.append(Unsettled(name: currentName, head: load.linesRead.headBytes, lane: lane) {
             try writer.finish(lane)
             Ingestor.timing(load.timings(lane))
             try streamCheck.get()

@@ -5,6 +5,24 @@ import SFTPLogSFTPPlus
 import SFTPLogSessions
 import SFTPLogStore
 
+/// What the lines of a source read so far are: hashed for its identity, its
+/// head kept for recognising the content, counted.
+struct ReadLines: Sendable {
+    var hash: ContentHash
+    var headBytes: [UInt8] = []
+    var count = 0
+
+    /// Every physical line read.
+    mutating func add(_ l: PhysicalLine) {
+        let all = UnsafeBufferPointer(start: l.bytes.baseAddress, count: l.bytes.count + l.terminatorLength)
+        hash.update(all)
+        if headBytes.count < Ingestor.headLength {
+            headBytes += all.prefix(Ingestor.headLength - headBytes.count)
+        }
+        count += 1
+    }
+}
+
 /// One source being read and stored by `Ingestor.store`.
 ///
 /// The parsing thread hashes its lines, fills the batch and snapshots it with
@@ -74,8 +92,7 @@ final class SourceLoad {
     var askDirect: ((String) -> DirectSourceLoad?)?
     private(set) var direct: DirectSourceLoad?
     var result: SourceIngestResult
-    var hash: ContentHash
-    var headBytes: [UInt8] = []
+    var linesRead: ReadLines
     var batch: [RecordWriter.Prepared] = []
     /// Records added since the last batch was taken (those of a direct load are not in `batch`).
     var batched = 0
@@ -86,7 +103,6 @@ final class SourceLoad {
     /// Where this run's lines begin, for the links of sessions rebuilt from the store.
     var lineOffsets = LineOffsets()
     var nextResume: (offset: Int64, line: Int)
-    var lines = 0
     var lastEmittedEnd: (offset: Int64, line: Int)?
     var streamedFacts = SourceFacts.Streamed()
 
@@ -130,7 +146,7 @@ final class SourceLoad {
         self.carried = resumeFrom == nil ? carried : nil
         self.resumeFrom = resumeFrom?.0
         result = SourceIngestResult(name: name)
-        hash = resumeFrom?.1 ?? ContentHash()
+        linesRead = ReadLines(hash: resumeFrom?.1 ?? ContentHash())
         sourceID = resumeFrom?.0.id
         startOffset = resumeFrom?.0.resumeOffset ?? 0
         startLine = resumeFrom?.0.resumeLine ?? 1
@@ -140,7 +156,7 @@ final class SourceLoad {
             result.resumed = true
             // The head is already stored; recompute its hash from the file's start.
             try src.seek(to: 0)
-            headBytes = try src.readUpTo(Ingestor.headLength)
+            linesRead.headBytes = try src.readUpTo(Ingestor.headLength)
             try src.seek(to: startOffset)
         }
         batch.reserveCapacity(batchSize)
@@ -169,14 +185,14 @@ final class SourceLoad {
 
     var format: String? { readerFormat?.rawValue }
 
-    /// Every physical line read: hashed, and the head kept for recognising the content.
-    func line(_ l: PhysicalLine) {
-        let all = UnsafeBufferPointer(start: l.bytes.baseAddress, count: l.bytes.count + l.terminatorLength)
-        hash.update(all)
-        if headBytes.count < Ingestor.headLength {
-            headBytes += all.prefix(Ingestor.headLength - headBytes.count)
-        }
-        lines += 1
+    func line(_ l: PhysicalLine) { linesRead.add(l) }
+
+    /// Whether the ingest commits before a record (at `seq` among its line's),
+    /// `sinceCommit` records after the last commit: at a line's first record, so
+    /// the records of a line (a JSON batch) stay together, once a batch's worth came.
+    /// `IngestReading` decides by it too, so both commit at the same places.
+    static func commitsBefore(seq: Int, sinceCommit: Int, batchSize: Int) -> Bool {
+        seq == 0 && sinceCommit >= batchSize
     }
 
     /// The format the reading thread read the next records in.
@@ -187,9 +203,7 @@ final class SourceLoad {
 
     /// What the reading thread read up to a commit or the end.
     func apply(_ t: IngestReading.Tally) {
-        hash = t.hash
-        headBytes = t.headBytes
-        lines = t.lines
+        linesRead = t.lines
         readerFacts = ReaderFacts(format: t.format, explanation: t.formatExplanation, state: t.readerState)
     }
 
@@ -232,6 +246,7 @@ final class SourceLoad {
         spent = []
         spentLock.unlock()
         _ = consume done
+        let (hash, headBytes, lines) = (linesRead.hash, linesRead.headBytes, linesRead.count)
         if sourceID == nil && hash.count == 0 { return nil }
         let explanation = readerFacts.map { $0.explanation } ?? (reader as? DetectingReader)?.explanation
         let state = readerFacts.map { $0.state } ?? (reader as? CSVEventReader)?.savedState ?? resumeFrom?.readerState
