@@ -170,46 +170,54 @@ public final class EventCatalog: Sendable {
     }
 
     func resolve(eventID: String, message: String, hint: VersionRange?, scratch: inout MatchScratch) -> EventResolution {
-        guard let variants = wordings[eventID] else {
-            return EventResolution(status: .unknownID, fields: EventCatalog.genericFields(message))
-        }
         var msg = message
-        scratch.ambiguous = false
         return msg.withUTF8 { m -> EventResolution in
-            var best: EventTemplate?
-            for t in variants {
-                // Cheap reject: the wording's first literal must open the message.
-                if !t.mayOpen(m) { continue }
-                guard t.matchPieces(m, into: &scratch.candidate, work: &scratch.work) else { continue }
-                if let b = best {
-                    scratch.ambiguous = true
-                    let dt = hint.map { t.documentedRange?.distance(to: $0) ?? Int.max } ?? 0
-                    let db = hint.map { b.documentedRange?.distance(to: $0) ?? Int.max } ?? 0
-                    if dt < db || (dt == db && t.literalLength > b.literalLength) { best = t; swap(&scratch.values, &scratch.candidate) }
-                } else {
-                    best = t
-                    swap(&scratch.values, &scratch.candidate)
+            switch match(eventID: eventID, message: m, hint: hint, scratch: &scratch) {
+            case .unknownID: return EventResolution(status: .unknownID, fields: EventCatalog.genericFields(message))
+            case .unresolved: return EventResolution(status: .unresolved, fields: EventCatalog.genericFields(message))
+            case .resolved(let t):
+                var fields: [(String, JSONValue)] = []
+                fields.reserveCapacity(scratch.values.count)
+                let values = scratch.values, strings = scratch.strings
+                values.withUnsafeBufferPointer { values in
+                    t.forEachField(values, in: m) { name, r, number in
+                        fields.append((name, number ?? .string(strings.string(m, r.lowerBound, r.upperBound))))
+                    }
                 }
+                return EventResolution(status: .resolved, variant: t.variant, wording: t, fields: fields)
             }
-            let values = scratch.values
-            guard let t = best else {
-                return EventResolution(status: .unresolved, fields: EventCatalog.genericFields(message))
-            }
-            var fields: [(String, JSONValue)] = []
-            fields.reserveCapacity(values.count)
-            for (k, range) in values where t.firstOfNameMask[k] {
-                guard case .field(let name) = t.pieces[k] else { continue }
-                var r = range
-                if t.trimFieldMask[k] { while r.lowerBound < r.upperBound && m[r.lowerBound] == 0x20 { r = (r.lowerBound + 1)..<r.upperBound } }
-                let slice = UnsafeBufferPointer(rebasing: m[r])
-                if t.numericFieldMask[k], let n = EventCatalog.number(slice) {
-                    fields.append((name, n))
-                } else {
-                    fields.append((name, .string(scratch.strings.string(m, r.lowerBound, r.upperBound))))
-                }
-            }
-            return EventResolution(status: .resolved, variant: t.variant, wording: t, fields: fields)
         }
+    }
+
+    /// What `match` found for a message.
+    public enum MatchOutcome: Sendable {
+        case unknownID, unresolved
+        /// The wording; the values' ranges are in the scratch's `values`.
+        case resolved(EventTemplate)
+    }
+
+    /// The wording of `eventID` that fits the message bytes, the ranges of its
+    /// values left in `scratch.values` (`resolve` without making the fields).
+    func match(eventID: String, message m: UnsafeBufferPointer<UInt8>, hint: VersionRange?, scratch: inout MatchScratch) -> MatchOutcome {
+        guard let variants = wordings[eventID] else { return .unknownID }
+        scratch.ambiguous = false
+        var best: EventTemplate?
+        for t in variants {
+            // Cheap reject: the wording's first literal must open the message.
+            if !t.mayOpen(m) { continue }
+            guard t.matchPieces(m, into: &scratch.candidate, work: &scratch.work) else { continue }
+            if let b = best {
+                scratch.ambiguous = true
+                let dt = hint.map { t.documentedRange?.distance(to: $0) ?? Int.max } ?? 0
+                let db = hint.map { b.documentedRange?.distance(to: $0) ?? Int.max } ?? 0
+                if dt < db || (dt == db && t.literalLength > b.literalLength) { best = t; swap(&scratch.values, &scratch.candidate) }
+            } else {
+                best = t
+                swap(&scratch.values, &scratch.candidate)
+            }
+        }
+        guard let t = best else { return .unresolved }
+        return .resolved(t)
     }
 
     /// A decimal integer or number, parsed from bytes without making a String first.
@@ -297,6 +305,19 @@ public final class SourceResolver {
         }
         r.resolution = res
     }
+
+    /// `resolve` for the bytes of a message that has no record (`parse`'s plain
+    /// lines): the outcome, with the values' ranges in `matchedValues`.
+    public func resolve(eventID: String, message m: UnsafeBufferPointer<UInt8>) -> EventCatalog.MatchOutcome {
+        let outcome = catalog.match(eventID: eventID, message: m, hint: versions, scratch: &scratch)
+        if case .resolved(let t) = outcome, narrowedBy.insert(ObjectIdentifier(t)).inserted {
+            narrow(with: VersionInference.writableRange(t, in: catalog))
+        }
+        return outcome
+    }
+
+    /// The ranges of the values the last `resolve(eventID:message:)` matched.
+    public var matchedValues: [(Int, Range<Int>)] { scratch.values }
 
     /// Resolves without the version hint the records before this one would
     /// give (they are being read by another worker): true when more than one

@@ -185,6 +185,20 @@ public final class EventTemplate: EventWording {
         }
     }
 
+    /// The fields of a match (`matchPieces`' values) in the order a record lists
+    /// them: each name once, its range in `m` (spaces after a `name:` trimmed),
+    /// and its number when the field is numeric and the text is one.
+    @inline(__always)
+    public func forEachField(_ values: UnsafeBufferPointer<(Int, Range<Int>)>, in m: UnsafeBufferPointer<UInt8>,
+                             _ body: (_ name: String, _ range: Range<Int>, _ number: JSONValue?) -> Void) {
+        for (k, range) in values where firstOfNameMask[k] {
+            guard case .field(let name) = pieces[k] else { continue }
+            var r = range
+            if trimFieldMask[k] { while r.lowerBound < r.upperBound && m[r.lowerBound] == 0x20 { r = (r.lowerBound + 1)..<r.upperBound } }
+            body(name, r, numericFieldMask[k] ? EventCatalog.number(UnsafeBufferPointer(rebasing: m[r])) : nil)
+        }
+    }
+
     /// Cheap reject: whether the message opens with this wording's first literal (if it has one).
     @inline(__always)
     func mayOpen(_ m: UnsafeBufferPointer<UInt8>) -> Bool {

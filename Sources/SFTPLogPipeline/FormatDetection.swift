@@ -34,6 +34,11 @@ public final class DetectingReader: LogReader {
 
     public init(factory: @escaping Factory) { self.factory = factory }
 
+    /// Passed on to the SFTPPlus text reader, once chosen (`RecordStream.run`'s `plain`).
+    package var plainEvents: PlainEventTaker? {
+        didSet { (chosen as? SFTPPlusTextReader)?.plainEvents = plainEvents }
+    }
+
     public func feed(_ line: PhysicalLine, _ emit: (consuming Record) throws -> Void) rethrows {
         if let r = chosen { try r.feed(line, emit); return }
         var copy = [UInt8]()
@@ -71,6 +76,7 @@ public final class DetectingReader: LogReader {
         explanation = why
         let r = factory(f)
         chosen = r
+        (r as? SFTPPlusTextReader)?.plainEvents = plainEvents
         let replay = buffered
         buffered = []
         for l in replay {

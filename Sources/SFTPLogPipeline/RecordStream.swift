@@ -45,18 +45,26 @@ public struct RecordStream: Sendable {
     /// Streams records from `source` starting at `offset`/`line`; `onLine` sees every
     /// physical line first (for hashing), `emit` every record in input order.
     /// `checkStream: false` leaves `source.checkStream()` to a caller that stores what was read first.
+    /// `plain`, when given, takes the events that are one plain SFTPPlus text line
+    /// instead of `emit` taking their records (`parse` prints them straight from
+    /// the line); the two see the input's records in one order. `plain` gets the
+    /// line's bytes and the matched values' ranges, which the event places itself in.
+    public typealias PlainLines = (consuming PlainEventLine, UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<(Int, Range<Int>)>) -> Void
+
     public func run(_ source: InputSource, reader: LogReader, offset: Int64 = 0, line: Int = 1, prefix: [UInt8] = [],
                     checkStream: Bool = true, follow: FollowControl? = nil, onIdle: () throws -> Void = {},
-                    onLine: (PhysicalLine) -> Void = { _ in }, emit: (consuming Record) throws -> Void) throws {
+                    onLine: (PhysicalLine) -> Void = { _ in }, plain: PlainLines? = nil,
+                    emit: (consuming Record) throws -> Void) throws {
         try run(fd: source.fd, reader: reader, offset: offset, line: line, prefix: prefix, follow: follow, onIdle: onIdle,
-                onLine: onLine, emit: emit)
+                onLine: onLine, plain: plain, emit: emit)
         // Corrupt compressed input ends the stream early: report it once what came before is out.
         if checkStream { try source.checkStream() }
     }
 
     /// `run` on a descriptor alone (another thread's source, `IngestReading`).
     func run(fd: Int32, reader: LogReader, offset: Int64, line: Int, prefix: [UInt8], follow: FollowControl? = nil,
-             onIdle: () throws -> Void = {}, onLine: (PhysicalLine) -> Void, emit: (consuming Record) throws -> Void) throws {
+             onIdle: () throws -> Void = {}, onLine: (PhysicalLine) -> Void, plain: PlainLines? = nil,
+             emit: (consuming Record) throws -> Void) throws {
         let completion = RecordCompletion(self)
         // Records move from reader to caller (`consuming`): each copy retained a
         // dozen strings and arrays, a tenth of the parsing thread.
@@ -64,12 +72,51 @@ public struct RecordStream: Sendable {
             completion.complete(&r)
             try emit(r)
         }
-        try LineSplitter().split(fd: fd, startOffset: offset, startLine: line, prefix: prefix, follow: follow,
-                                 idle: { try reader.idle(sink); try onIdle() }) { l in
-            onLine(l)
-            try reader.feed(l, sink)
+        func read() throws {
+            try LineSplitter().split(fd: fd, startOffset: offset, startLine: line, prefix: prefix, follow: follow,
+                                     idle: { try reader.idle(sink); try onIdle() }) { l in
+                onLine(l)
+                try reader.feed(l, sink)
+            }
+            try reader.finish(sink)
         }
-        try reader.finish(sink)
+        // Plain lines skip the record only where resolving is all their completion is.
+        guard let plain, let resolver = completion.resolver, needs == nil else { return try read() }
+        try withoutActuallyEscaping(plain) { plain in
+            let taker = PlainEventLines(resolver: resolver, clock: completion.clock, take: plain)
+            func install(_ t: PlainEventTaker?) {
+                if let d = reader as? DetectingReader { d.plainEvents = t } else { (reader as? SFTPPlusTextReader)?.plainEvents = t }
+            }
+            install(taker)
+            // The closure must not outlive this call.
+            defer { install(nil) }
+            try read()
+        }
+    }
+}
+
+/// `RecordStream.run`'s taker of plain lines: each is resolved and clock-checked
+/// as its record would have been (with the same resolver and clock, in order),
+/// then lent to the caller.
+final class PlainEventLines: PlainEventTaker {
+    let resolver: SourceResolver
+    let clock: TimestampSanity
+    let plain: RecordStream.PlainLines
+
+    init(resolver: SourceResolver, clock: TimestampSanity, take: @escaping RecordStream.PlainLines) {
+        self.resolver = resolver; self.clock = clock; self.plain = take
+    }
+
+    func take(_ line: UnsafeBufferPointer<UInt8>, number: Int, fields f: inout TextEventFields, file: String) -> Bool {
+        let outcome = resolver.resolve(eventID: f.eventID, message: UnsafeBufferPointer(rebasing: line[f.messageStart...]))
+        let note = f.timestamp.flatMap { clock.note($0, line: number) }
+        let values = resolver.matchedValues
+        values.withUnsafeBufferPointer { values in
+            plain(PlainEventLine(file: file, line: number, bytes: 0..<line.count, layout: f.layout, timestamp: f.timestamp,
+                                 timestampNote: note, eventID: f.eventID, component: f.component, account: f.account, peer: f.peer,
+                                 messageStart: f.messageStart, outcome: outcome, values: 0..<values.count), line, values)
+        }
+        return true
     }
 }
 
@@ -188,7 +235,12 @@ final class TimestampSanity {
     init(zone: TimeZone) { self.zone = zone }
 
     func check(_ r: inout Record) {
-        guard let ts = r.timestamp else { return }
+        guard let ts = r.timestamp, let note = note(ts, line: r.line) else { return }
+        r.timestampNote = r.timestampNote.map { $0 + "; " + note } ?? note
+    }
+
+    /// What `check` says of the timestamp of the record at `line`, in input order (nil: nothing).
+    func note(_ ts: LogTimestamp, line: Int) -> String? {
         let wall = ts.wallEpoch
         let epoch: Double
         if let o = ts.offsetSeconds {
@@ -203,9 +255,8 @@ final class TimestampSanity {
         if let last, epoch < last.epoch - TimestampSanity.backwardsSlack {
             notes.append("timestamp goes back \(TimestampSanity.span(last.epoch - epoch)) from line \(last.line)")
         }
-        last = (epoch, r.line)
-        guard !notes.isEmpty else { return }
-        r.timestampNote = ([r.timestampNote].compactMap { $0 } + notes).joined(separator: "; ")
+        last = (epoch, line)
+        return notes.isEmpty ? nil : notes.joined(separator: "; ")
     }
 
     static func span(_ s: Double) -> String {

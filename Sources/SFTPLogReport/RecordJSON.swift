@@ -104,4 +104,116 @@ public enum RecordJSON {
         if needsRawBase64(r) { opt("raw_base64", Data(r.raw).base64EncodedString()) }
         o.raw("}\n")
     }
+
+    /// What `write` prints for the record of a plain event line, written from the
+    /// line itself (`parse`'s hot path: no record, no field strings); `bytes` and
+    /// `values` hold what `e` places.
+    public static func write(_ e: borrowing PlainEventLine, bytes: UnsafeBufferPointer<UInt8>,
+                             values: UnsafeBufferPointer<(Int, Range<Int>)>, to o: JSONOutput) {
+        o.raw("{\"kind\":\"sftpplus.event\",\"file\":"); o.string(e.file)
+        o.raw(",\"line\":"); o.int(e.line)
+        o.raw(",\"layout\":"); o.string(e.layout)
+        o.raw(",\"ts\":")
+        if let ts = e.timestamp { o.timestamp(ts) } else { o.raw("null") }
+        if let note = e.timestampNote { o.raw(",\"ts_note\":"); o.string(note) }
+        o.raw(",\"event_id\":"); o.string(e.eventID)
+        o.raw(",\"component\":")
+        if let c = e.component { o.string(c) } else { o.raw("null") }
+        o.raw(",\"account\":")
+        if let a = e.account { o.string(a) } else { o.raw("null") }
+        o.raw(",\"peer\":")
+        if let p = e.peer {
+            o.raw("{\"address\":"); o.string(p.address); o.raw(",\"port\":")
+            if let port = p.port { o.int(port) } else { o.raw("null") }
+            o.byte(0x7D)
+        } else { o.raw("null") }
+        let m = e.message(in: bytes)
+        // The line is UTF-8 (or it would have made a record): its bytes are the message's.
+        o.raw(",\"message\":"); o.string(stored: m)
+        switch e.outcome {
+        case .resolved(let t):
+            o.raw(",\"catalog\":"); o.raw(t.catalogJSON)
+            o.raw(",\"fields\":{")
+            var first = true
+            t.forEachField(UnsafeBufferPointer(rebasing: values[e.values]), in: m) { name, r, number in
+                if !first { o.byte(0x2C) }
+                first = false
+                o.string(name); o.byte(0x3A)
+                if let number { o.value(number) } else { o.string(stored: UnsafeBufferPointer(rebasing: m[r])) }
+            }
+            o.raw("}}\n")
+        case .unresolved, .unknownID:
+            o.raw(",\"catalog\":null,\"fields\":")
+            var j = JSONBytes(capacity: 256)
+            j.object(EventCatalog.genericFields(String(decoding: m, as: UTF8.self)))
+            o.raw(j.bytes)
+            o.raw("}\n")
+        }
+    }
+}
+
+/// Plain lines and records on their way to be written as NDJSON on another
+/// thread, in input order: each plain line's bytes and matched ranges copied
+/// into two shared arrays, so a line costs no allocation of its own.
+public struct NDJSONBatch: Sendable {
+    private var bytes: [UInt8] = []
+    private var values: [(Int, Range<Int>)] = []
+    private var plains: [PlainEventLine] = []
+    /// The other records, each with the number of plain lines before it.
+    private var records: [(at: Int, record: Record)] = []
+
+    public init(capacity: Int = 1024) {
+        plains.reserveCapacity(capacity)
+        bytes.reserveCapacity(capacity * 256)
+        values.reserveCapacity(capacity * 4)
+    }
+
+    public var count: Int { plains.count + records.count }
+    /// The input bytes it holds (a plain line's, a record's raw line).
+    public private(set) var inputBytes = 0
+
+    public mutating func add(_ e: consuming PlainEventLine, bytes line: UnsafeBufferPointer<UInt8>,
+                             values matched: UnsafeBufferPointer<(Int, Range<Int>)>) {
+        let b = bytes.count, v = values.count
+        bytes.append(contentsOf: UnsafeBufferPointer(rebasing: line[e.bytes]))
+        values.append(contentsOf: UnsafeBufferPointer(rebasing: matched[e.values]))
+        inputBytes += e.bytes.count
+        e.bytes = b..<bytes.count
+        e.values = v..<values.count
+        plains.append(e)
+    }
+
+    public mutating func add(_ r: consuming Record) {
+        inputBytes += r.raw.count
+        records.append((plains.count, r))
+    }
+
+    /// Writes every entry, as `RecordJSON.write` would have one by one, and lends
+    /// the bytes to `drain` in pieces of about 128 kB, the last one included.
+    public func write(drain: (JSONOutput) -> Void) {
+        let o = JSONOutput(capacity: 1 << 18)
+        defer { drain(o) }
+        var scratch = JSONBytes(capacity: 1 << 12)
+        var next = 0
+        func recordsBefore(_ k: Int) {
+            while next < records.count, records[next].at <= k {
+                RecordJSON.write(records[next].record, to: &scratch)
+                o.raw(scratch.bytes)
+                scratch.bytes.removeAll(keepingCapacity: true)
+                next += 1
+            }
+        }
+        bytes.withUnsafeBufferPointer { bytes in
+            values.withUnsafeBufferPointer { values in
+                plains.withUnsafeBufferPointer { plains in
+                    for k in plains.indices {
+                        recordsBefore(k)
+                        RecordJSON.write(plains[k], bytes: bytes, values: values, to: o)
+                        if o.count >= 1 << 17 { drain(o) }
+                    }
+                }
+            }
+        }
+        recordsBefore(Int.max)
+    }
 }

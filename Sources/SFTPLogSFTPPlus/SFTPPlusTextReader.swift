@@ -34,6 +34,8 @@ public final class SFTPPlusTextReader: LogReader {
     /// The source starts with a UTF-16 byte-order mark (named in unparsed diagnostics).
     private var utf16: String?
     static let maxJSONBytes = 16 << 20
+    /// Takes plain event lines instead of their records (`parse`); nil: every line makes a record.
+    package var plainEvents: PlainEventTaker?
 
     public init(file: String, options: ReaderOptions) {
         self.file = file
@@ -239,8 +241,9 @@ public final class SFTPPlusTextReader: LogReader {
         if pendingIsCopy || p.lineCount > 1 {
             while let last = p.content.last, last == 0x20 || last == 0x09 { p.content.removeLast() }
         }
-        try p.content.withUnsafeBufferPointer { try parse($0, p, emit) }
-        if !options.keepsRaw { spare = p.raw }
+        let taken = try p.content.withUnsafeBufferPointer { try parse($0, p, emit) }
+        // A line taken as it stands made no record: its buffer serves the next line.
+        if !options.keepsRaw || taken { spare = p.raw }
     }
 
     private func syslogYear() -> (Int, String) {
@@ -251,20 +254,22 @@ public final class SFTPPlusTextReader: LogReader {
     }
 
     /// Emits the record(s) of one logical line (a JSON array holds several); records go
-    /// straight to `emit`, since an array per line was measurable.
-    func parse(_ c: UnsafeBufferPointer<UInt8>, _ p: PendingLine, _ emit: (consuming Record) throws -> Void) rethrows {
+    /// straight to `emit`, since an array per line was measurable. True when
+    /// `plainEvents` took the line instead.
+    @discardableResult
+    func parse(_ c: UnsafeBufferPointer<UInt8>, _ p: PendingLine, _ emit: (consuming Record) throws -> Void) rethrows -> Bool {
         if let fmt = options.entryFormat, let values = fmt.match(c) {
             var r = p.record(.sftpplusEvent, file: file)
             r.layout = "entry-format"
             if let problem = EventVariables.apply(values, to: &r) {
-                try emit(unparsed(c, p, "does not fit --entry-format: \(problem)")); return
+                try emit(unparsed(c, p, "does not fit --entry-format: \(problem)")); return false
             }
             if r.eventID == nil && r.message == nil {
-                try emit(unparsed(c, p, "matched --entry-format but carries neither id nor message")); return
+                try emit(unparsed(c, p, "matched --entry-format but carries neither id nor message")); return false
             }
-            try emit(r); return
+            try emit(r); return false
         }
-        guard let first = c.first else { return }
+        guard let first = c.first else { return false }
         var f = TextEventFields()
         var found = false
         if TextLayouts.isDigit(first) {
@@ -278,13 +283,13 @@ public final class SFTPPlusTextReader: LogReader {
                 if let g = TextLayouts.syslog(c, year: year, yearNote: note, strings: strings) { f = g; found = true }
             }
         } else if first == 0x7B {
-            if let records = JSONEvents.records(c, p, file: file) { for r in records { try emit(r) }; return }
+            if let records = JSONEvents.records(c, p, file: file) { for r in records { try emit(r) }; return false }
             // Name the cause: nesting beyond the parser's limit is refused, not "incomplete".
             let depth = JSONValue.nestingDepth(c)
             if depth > JSONValue.defaultMaxDepth {
-                try emit(unparsed(c, p, "JSON nested \(depth) levels deep (more than \(JSONValue.defaultMaxDepth) are refused)")); return
+                try emit(unparsed(c, p, "JSON nested \(depth) levels deep (more than \(JSONValue.defaultMaxDepth) are refused)")); return false
             }
-            guard p.lineCount > 1 else { try emit(unparsed(c, p, "not a complete SFTPPlus JSON event")); return }
+            guard p.lineCount > 1 else { try emit(unparsed(c, p, "not a complete SFTPPlus JSON event")); return false }
             // Pretty-printed JSON that cannot be read: one unparsed record per line, each naming where it breaks.
             let text = JSONRepair.repaired(c)?.bytes ?? Array(c)
             var why = "part of JSON that is not a complete SFTPPlus JSON event"
@@ -295,9 +300,9 @@ public final class SFTPPlusTextReader: LogReader {
                 u.diagnostic = why
                 try emit(u)
             }
-            return
+            return false
         } else if let r = httpLine(c, p) ?? clientShell(c, p) {
-            try emit(r); return
+            try emit(r); return false
         }
         guard found else {
             var why = options.entryFormat != nil
@@ -309,9 +314,15 @@ public final class SFTPPlusTextReader: LogReader {
                 why += ": " + problem
             }
             if let bom = utf16 { why += ": the file is UTF-16 (byte-order mark \(bom) at its start); sftplog reads UTF-8, convert it first (iconv -f UTF-16 -t UTF-8)" }
-            try emit(unparsed(c, p, why)); return
+            try emit(unparsed(c, p, why)); return false
+        }
+        if let taker = plainEvents, TextLayouts.isDigit(first), p.lineCount == 1, !pendingIsCopy, f.extra.isEmpty,
+           f.timestampNote == nil, p.endOffset > p.offset + Int64(p.raw.count), UTF8Text.isValid(c),
+           taker.take(c, number: p.line, fields: &f, file: file) {
+            return true
         }
         try emit(event(c, p, &f))
+        return false
     }
 
     /// The record of an event line, its facts moved out of `f` (copying them

@@ -3,15 +3,23 @@ import SFTPLogRecords
 
 /// What a text layout found in one logical line.
 package struct TextEventFields {
-    var layout: String
-    var timestamp: LogTimestamp?
-    var timestampNote: String?
-    var eventID: String
-    var component: String?
-    var account: String?
-    var peer: Peer?
-    var messageStart: Int
-    var extra: [(String, JSONValue)] = []
+    package var layout: String
+    package var timestamp: LogTimestamp?
+    package var timestampNote: String?
+    package var eventID: String
+    package var component: String?
+    package var account: String?
+    package var peer: Peer?
+    package var messageStart: Int
+    package var extra: [(String, JSONValue)] = []
+}
+
+/// Takes an event that is one plain line (ID-first or timestamp-first, nothing
+/// joined, quoted or noted, UTF-8, ended by a terminator) instead of its record:
+/// `parse` writes such lines straight out. Returns false to have the record made.
+/// Called in input order with the records, on the reader's thread.
+package protocol PlainEventTaker: AnyObject {
+    func take(_ line: UnsafeBufferPointer<UInt8>, number: Int, fields: inout TextEventFields, file: String) -> Bool
 }
 
 extension TextEventFields {

@@ -51,6 +51,32 @@ struct Parse: ParsableCommand {
         defer { src.close() }
         let control = follow && !src.isStream ? FollowControl(path: name, fd: src.fd) : nil
         let reader = stream.makeReader(file: name, fileYear: src.modificationYear, format: nil, readerState: nil)
+        if control == nil, (stream.chunking?.workers ?? 1) <= 1 {
+            // Plain event lines go straight from the line to the render thread (no
+            // record is made for them), the few other records as they come, in one
+            // order. This thread reads, parses and resolves; the other writes JSON.
+            let renderer = RenderThread<NDJSONBatch>(name: "sftplog-render", capacity: 4, render: { batch in
+                batch.write(drain: out.write)
+            })
+            var batch = NDJSONBatch()
+            // Batches end at 1,024 entries or 4 MiB of lines, so a file of huge lines cannot queue gigabytes.
+            func handOver() {
+                guard batch.count >= 1024 || batch.inputBytes >= 4 << 20 else { return }
+                renderer.put(batch)
+                batch = NDJSONBatch()
+            }
+            // Records read before an error (e.g. corrupt .gz) are still printed.
+            defer { renderer.put(batch); renderer.close() }
+            try stream.run(src, reader: reader, plain: { line, bytes, values in
+                batch.add(line, bytes: bytes, values: values)
+                handOver()
+            }) { r in
+                if r.kind == .unparsed { unparsed.add(r) }
+                batch.add(r)
+                handOver()
+            }
+            return nil
+        }
         if control == nil {
             // Records are rendered to NDJSON on a second thread while this one parses
             // (rendering was 40% of `parse`), in batches so the handoff costs little.
@@ -114,15 +140,24 @@ final class RecordOutput: Sendable {
         buffer.bytes.removeAll(keepingCapacity: true)
     }
 
+    func write(_ buffer: JSONOutput) {
+        guard buffer.count > 0 else { return }
+        buffer.withBytes { write($0) }
+        buffer.removeAll()
+    }
+
     func write(_ bytes: [UInt8]) {
+        bytes.withUnsafeBufferPointer { write($0) }
+    }
+
+    func write(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard let base = bytes.baseAddress else { return }
         lock.withLock { _ in
-            bytes.withUnsafeBytes { p in
-                var off = 0
-                while off < p.count {
-                    let n = Foundation.write(1, p.baseAddress! + off, p.count - off)
-                    if n <= 0 { if errno == EINTR { continue }; return }
-                    off += n
-                }
+            var off = 0
+            while off < bytes.count {
+                let n = Foundation.write(1, base + off, bytes.count - off)
+                if n <= 0 { if errno == EINTR { continue }; return }
+                off += n
             }
         }
     }

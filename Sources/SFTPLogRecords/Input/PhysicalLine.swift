@@ -220,8 +220,8 @@ package struct PendingLine {
     package var raw: [UInt8]
     package var line: Int
     package var lineCount: Int
-    var offset: Int64
-    var endOffset: Int64
+    package var offset: Int64
+    package var endOffset: Int64
     /// For each physical line after the first: where it starts in `raw` and the
     /// length of the terminator before it.
     var joins: [(start: Int, terminator: Int)] = []

@@ -53,41 +53,55 @@ public struct JSONBytes {
     }
 
     /// `p` must be valid UTF-8.
-    private mutating func escaped(_ p: UnsafeBufferPointer<UInt8>) {
-        bytes.append(0x22)
-        var start = 0
-        var i = 0
-        let n = p.count
-        while i < n {
-            if let base = p.baseAddress {
-                while i + 8 <= n, !JSONBytes.wordNeedsCare(UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)) { i += 8 }
-                if i >= n { break }
-            }
-            let c = p[i]
-            // A flag, not a sentinel byte: with `esc: UInt8 = 0` meaning "none", a NUL
-            // (c == 0) was written raw, making the NDJSON line invalid JSON.
-            var esc = false
-            if c < 0x20 || c == 0x22 || c == 0x5C || c == 0x7F { esc = true }
-            else if c == 0xE2, i + 2 < n, p[i + 1] == 0x80, p[i + 2] == 0xA8 || p[i + 2] == 0xA9 { esc = true }
-            if !esc { i += 1; continue }
-            if i > start { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: p[start..<i])) }
-            switch c {
-            case 0x22: bytes.append(0x5C); bytes.append(0x22)
-            case 0x5C: bytes.append(0x5C); bytes.append(0x5C)
-            case 0x0A: bytes.append(0x5C); bytes.append(0x6E)
-            case 0x0D: bytes.append(0x5C); bytes.append(0x72)
-            case 0x09: bytes.append(0x5C); bytes.append(0x74)
-            case 0xE2:
-                raw("\\u202"); bytes.append(p[i + 2] == 0xA8 ? 0x38 : 0x39)
-                i += 3; start = i; continue
-            default:
-                raw("\\u00"); bytes.append(JSONBytes.hex[Int(c >> 4)]); bytes.append(JSONBytes.hex[Int(c & 15)])
-            }
-            i += 1
-            start = i
+    mutating func escaped(_ p: UnsafeBufferPointer<UInt8>) {
+        // Six bytes per input byte at worst (`\u00XX`), and the quotes.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 6 * p.count + 2) { t in
+            let n = JSONBytes.writeEscaped(p, to: t.baseAddress!)
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: t[0..<n]))
         }
-        if n > start { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: p[start..<n])) }
-        bytes.append(0x22)
+    }
+
+    /// The one JSON string escaping (`JSONBytes`, `JSONOutput`): `p` between quotes
+    /// written at `o`, which has room for 6 × `p.count` + 2 bytes. Returns the bytes written.
+    static func writeEscaped(_ p: UnsafeBufferPointer<UInt8>, to out: UnsafeMutablePointer<UInt8>) -> Int {
+        let n = p.count
+        var o = out
+        o.pointee = 0x22; o += 1
+        if let src = p.baseAddress {
+            var start = 0, i = 0
+            while i < n {
+                while i + 8 <= n, !wordNeedsCare(UnsafeRawPointer(src + i).loadUnaligned(as: UInt64.self)) { i += 8 }
+                if i >= n { break }
+                let c = src[i]
+                // A flag, not a sentinel byte: with `esc: UInt8 = 0` meaning "none", a NUL
+                // (c == 0) was written raw, making the NDJSON line invalid JSON.
+                var esc = false
+                if c < 0x20 || c == 0x22 || c == 0x5C || c == 0x7F { esc = true }
+                else if c == 0xE2, i + 2 < n, src[i + 1] == 0x80, src[i + 2] == 0xA8 || src[i + 2] == 0xA9 { esc = true }
+                if !esc { i += 1; continue }
+                if i > start { o.update(from: src + start, count: i - start); o += i - start }
+                o.pointee = 0x5C; o += 1
+                switch c {
+                case 0x22: o.pointee = 0x22; o += 1
+                case 0x5C: o.pointee = 0x5C; o += 1
+                case 0x0A: o.pointee = 0x6E; o += 1
+                case 0x0D: o.pointee = 0x72; o += 1
+                case 0x09: o.pointee = 0x74; o += 1
+                case 0xE2:
+                    o[0] = 0x75; o[1] = 0x32; o[2] = 0x30; o[3] = 0x32
+                    o[4] = src[i + 2] == 0xA8 ? 0x38 : 0x39; o += 5
+                    i += 3; start = i; continue
+                default:
+                    o[0] = 0x75; o[1] = 0x30; o[2] = 0x30
+                    o[3] = hex[Int(c >> 4)]; o[4] = hex[Int(c & 15)]; o += 5
+                }
+                i += 1
+                start = i
+            }
+            if n > start { o.update(from: src + start, count: n - start); o += n - start }
+        }
+        o.pointee = 0x22; o += 1
+        return o - out
     }
 
     public mutating func int(_ v: Int) {

@@ -170,10 +170,12 @@ public enum UTF8Text {
 
     /// Whether bytes are UTF-8, without making a String when they are ASCII.
     public static func isValid(_ a: [UInt8]) -> Bool {
-        a.withUnsafeBufferPointer { p in
-            let i = asciiPrefixCount(p)
-            return i == p.count || String(validating: UnsafeBufferPointer(rebasing: p[i...]), as: UTF8.self) != nil
-        }
+        a.withUnsafeBufferPointer { isValid($0) }
+    }
+
+    public static func isValid(_ p: UnsafeBufferPointer<UInt8>) -> Bool {
+        let i = asciiPrefixCount(p)
+        return i == p.count || String(validating: UnsafeBufferPointer(rebasing: p[i...]), as: UTF8.self) != nil
     }
 
     public static func decode(_ a: [UInt8]) -> (String, Bool) {

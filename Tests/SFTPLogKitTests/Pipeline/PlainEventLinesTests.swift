@@ -1,0 +1,109 @@
+import Foundation
+import XCTest
+import SFTPLogTestSupport
+import SFTPLogKit
+
+/// `parse` prints an event that is one plain line straight from the line
+/// (`RecordStream.run`'s `plain`), without making its record. Its NDJSON must be
+/// the record's byte for byte, in the same order with the records around it,
+/// whether written at once or through an `NDJSONBatch` on another thread.
+final class PlainEventLinesTests: TemporaryDirectoryTestCase {
+    struct Output { var records: [UInt8]; var plain: [UInt8]; var batched: [UInt8]; var plainLines: Int }
+
+    func outputs(_ path: String) throws -> Output {
+        let stream = RecordStream(options: ReaderOptions(), catalog: try EventCatalog.shared())
+        func open() throws -> (InputSource, LogReader) {
+            let src = try InputSource.open(path)
+            return (src, stream.makeReader(file: path, fileYear: src.modificationYear, format: nil, readerState: nil))
+        }
+        var records = JSONBytes(capacity: 1 << 16)
+        var (src, reader) = try open()
+        try stream.run(src, reader: reader) { r in RecordJSON.write(r, to: &records) }
+        src.close()
+
+        let direct = JSONOutput(capacity: 64)  // grows as it goes
+        var scratch = JSONBytes(capacity: 256)
+        var plainLines = 0
+        (src, reader) = try open()
+        try stream.run(src, reader: reader, plain: { line, bytes, values in
+            plainLines += 1
+            RecordJSON.write(line, bytes: bytes, values: values, to: direct)
+        }) { r in
+            RecordJSON.write(r, to: &scratch)
+            direct.raw(scratch.bytes)
+            scratch.bytes.removeAll()
+        }
+        src.close()
+
+        // Small batches, so lines and records cross from one batch to the next.
+        var batched: [UInt8] = []
+        var batch = NDJSONBatch(capacity: 4)
+        func handOver() {
+            batch.write { o in o.withBytes { batched.append(contentsOf: $0) }; o.removeAll() }
+            batch = NDJSONBatch(capacity: 4)
+        }
+        (src, reader) = try open()
+        try stream.run(src, reader: reader, plain: { line, bytes, values in
+            batch.add(line, bytes: bytes, values: values)
+            if batch.count == 7 { handOver() }
+        }) { r in
+            batch.add(r)
+            if batch.count == 7 { handOver() }
+        }
+        handOver()
+        src.close()
+        return Output(records: records.bytes, plain: direct.withBytes { Array($0) }, batched: batched, plainLines: plainLines)
+    }
+
+    func testPlainLinesPrintAsTheirRecordsOnEveryLog() throws {
+        var inputs = Paths.everyTestLog()
+        inputs.append(try Paths.generatedLog(lines: 5000, seed: 3, in: dir))
+        var plain = 0, files = 0, bytes = 0
+        for f in inputs {
+            let o = try outputs(f)
+            bytes += o.records.count
+            XCTAssertTrue(o.plain == o.records, "\(f): plain lines print otherwise than their records")
+            XCTAssertTrue(o.batched == o.records, "\(f): batched plain lines print otherwise than their records")
+            plain += o.plainLines
+            if o.plainLines > 0 { files += 1 }
+        }
+        // Most of the generated log and many sample logs go the plain way.
+        XCTAssertGreaterThan(plain, 5000)
+        XCTAssertGreaterThan(files, 10)
+        XCTAssertGreaterThan(bytes, 4 << 20)
+    }
+
+    /// Lines the plain way must leave to records, or must escape: bytes that are
+    /// not UTF-8, control characters, quotes and U+2028 in messages, a clock that
+    /// goes back, a peer's port out of range, an unknown ID, a wording that does
+    /// not fit, a last line without its terminator.
+    func testHostileLinesPrintAsTheirRecords() throws {
+        var bytes: [UInt8] = []
+        func line(_ s: String) { bytes.append(contentsOf: Array(s.utf8)); bytes.append(0x0A) }
+        line("2025-11-01T00:00:00.100+02:00 30014 sftp-1 Unknown 10.0.0.1:22 New SSH connection made.")
+        line("2025-11-01T00:00:01.000+02:00 20156 sftp-1 bob 10.0.0.1:22 Failed to open \"/in/\u{1B}[31mx\" for reading.")
+        bytes.append(contentsOf: Array("2025-11-01T00:00:02.000+02:00 20156 sftp-1 bob 10.0.0.1:22 Bytes \u{FF} here".utf8))
+        bytes.append(contentsOf: [0xFF, 0xFE, 0x0A])
+        line("2025-11-01T00:00:03.000+02:00 99999 sftp-1 bob 10.0.0.1:22 An ID no catalogue has, with \"quotes\" and \\ back\tslash")
+        line("2025-11-01T00:00:04.000+02:00 30014 sftp-1 bob 10.0.0.1:99999 A port out of range.")
+        line("2025-10-01T00:00:00+02:00 30014 sftp-1 bob 10.0.0.1:22 A clock gone back a month.")
+        line("2025-11-01T00:00:05.5Z 30014 x y 10.0.0.1:22 Line\u{2028}separator.")
+        line("30014 2025-11-01 00:00:06 sftp-1 bob 10.0.0.1:22 New SSH connection made.")
+        line("2025-11-01T00:00:07+02:00 30014 ")
+        line("2099-01-01T00:00:00+00:00 30014 sftp-1 bob 10.0.0.1:22 From the future.")
+        bytes.append(contentsOf: Array("2025-11-01T00:00:08+02:00 30014 sftp-1 bob 10.0.0.1:22 Cut short".utf8))
+        let path = dir.appendingPathComponent("hostile-plain.log").path
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let o = try outputs(path)
+        XCTAssertTrue(o.plain == o.records, "\(String(decoding: o.plain, as: UTF8.self))\n---\n\(String(decoding: o.records, as: UTF8.self))")
+        XCTAssertTrue(o.batched == o.records)
+        // All but the line that is not UTF-8, the port out of range (its record
+        // carries a note) and the last line, which has no terminator.
+        XCTAssertEqual(o.plainLines, 8)
+        let text = String(decoding: o.plain, as: UTF8.self)
+        XCTAssertTrue(text.contains("\\u001b[31mx"), text)
+        XCTAssertTrue(text.contains("\\u2028"), text)
+        XCTAssertTrue(text.contains("timestamp goes back"), text)
+        XCTAssertTrue(text.contains("raw_base64"), text)
+    }
+}
