@@ -169,10 +169,10 @@ public final class EventCatalog: Sendable {
         var strings = TokenStrings()
     }
 
-    func resolve(eventID: String, message: String, hint: VersionRange?, scratch: inout MatchScratch) -> EventResolution {
+    func resolve(eventID: String, message: String, hint: @autoclosure () -> VersionRange?, scratch: inout MatchScratch) -> EventResolution {
         var msg = message
         return msg.withUTF8 { m -> EventResolution in
-            switch match(eventID: eventID, message: m, hint: hint, scratch: &scratch) {
+            switch match(eventID: eventID, message: m, hint: hint(), scratch: &scratch) {
             case .unknownID: return EventResolution(status: .unknownID, fields: EventCatalog.genericFields(message))
             case .unresolved: return EventResolution(status: .unresolved, fields: EventCatalog.genericFields(message))
             case .resolved(let t):
@@ -198,7 +198,10 @@ public final class EventCatalog: Sendable {
 
     /// The wording of `eventID` that fits the message bytes, the ranges of its
     /// values left in `scratch.values` (`resolve` without making the fields).
-    func match(eventID: String, message m: UnsafeBufferPointer<UInt8>, hint: VersionRange?, scratch: inout MatchScratch) -> MatchOutcome {
+    /// `hint` is asked for only when a second wording fits (copying the versions
+    /// for every message was measurable).
+    func match(eventID: String, message m: UnsafeBufferPointer<UInt8>, hint getHint: @autoclosure () -> VersionRange?,
+               scratch: inout MatchScratch) -> MatchOutcome {
         guard let variants = wordings[eventID] else { return .unknownID }
         scratch.ambiguous = false
         var best: EventTemplate?
@@ -208,6 +211,7 @@ public final class EventCatalog: Sendable {
             guard t.matchPieces(m, into: &scratch.candidate, work: &scratch.work) else { continue }
             if let b = best {
                 scratch.ambiguous = true
+                let hint = getHint()
                 let dt = hint.map { t.documentedRange?.distance(to: $0) ?? Int.max } ?? 0
                 let db = hint.map { b.documentedRange?.distance(to: $0) ?? Int.max } ?? 0
                 if dt < db || (dt == db && t.literalLength > b.literalLength) { best = t; swap(&scratch.values, &scratch.candidate) }
@@ -294,15 +298,25 @@ public final class SourceResolver {
 
     /// Wordings already folded into `versions` (each narrows the range once).
     @exclusivity(unchecked) private var narrowedBy = Set<ObjectIdentifier>()
+    /// The last wording folded in or found there: most records repeat it, and a
+    /// set insert per record was measurable.
+    @exclusivity(unchecked) private var lastNarrowedBy: ObjectIdentifier?
+
     @exclusivity(unchecked) private var scratch = EventCatalog.MatchScratch()
+
+    /// Folds a wording's versions into `versions` the first time it resolves a message.
+    @inline(__always) private func narrow(by w: any EventWording) {
+        let id = ObjectIdentifier(w)
+        guard id != lastNarrowedBy else { return }
+        lastNarrowedBy = id
+        // Cast once per wording: every wording this catalogue resolves to is one of its templates.
+        if narrowedBy.insert(id).inserted, let t = w as? EventTemplate { narrow(with: VersionInference.writableRange(t, in: catalog)) }
+    }
 
     public func resolve(_ r: inout Record) {
         guard r.kind == .sftpplusEvent, let id = r.eventID else { return }
         let res = catalog.resolve(eventID: id, message: r.message ?? "", hint: versions, scratch: &scratch)
-        // Cast once per wording: every wording this catalogue resolves to is one of its templates.
-        if res.status == .resolved, let w = res.wording, narrowedBy.insert(ObjectIdentifier(w)).inserted, let t = w as? EventTemplate {
-            narrow(with: VersionInference.writableRange(t, in: catalog))
-        }
+        if res.status == .resolved, let w = res.wording { narrow(by: w) }
         r.resolution = res
     }
 
@@ -310,9 +324,7 @@ public final class SourceResolver {
     /// lines): the outcome, with the values' ranges in `matchedValues`.
     public func resolve(eventID: String, message m: UnsafeBufferPointer<UInt8>) -> EventCatalog.MatchOutcome {
         let outcome = catalog.match(eventID: eventID, message: m, hint: versions, scratch: &scratch)
-        if case .resolved(let t) = outcome, narrowedBy.insert(ObjectIdentifier(t)).inserted {
-            narrow(with: VersionInference.writableRange(t, in: catalog))
-        }
+        if case .resolved(let t) = outcome { narrow(by: t) }
         return outcome
     }
 
@@ -333,10 +345,7 @@ public final class SourceResolver {
     /// versions as `resolve` would have, or resolves it again when the hint mattered.
     public func replay(_ r: inout Record, hintSensitive: Bool) {
         if hintSensitive { resolve(&r); return }
-        if let res = r.resolution, res.status == .resolved, let w = res.wording,
-           narrowedBy.insert(ObjectIdentifier(w)).inserted, let t = w as? EventTemplate {
-            narrow(with: VersionInference.writableRange(t, in: catalog))
-        }
+        if let res = r.resolution, res.status == .resolved, let w = res.wording { narrow(by: w) }
     }
 
     func narrow(with range: VersionRange?) {
