@@ -202,7 +202,19 @@ public final class EventCatalog: Sendable {
     /// for every message was measurable).
     func match(eventID: String, message m: UnsafeBufferPointer<UInt8>, hint getHint: @autoclosure () -> VersionRange?,
                scratch: inout MatchScratch) -> MatchOutcome {
-        guard let variants = wordings[eventID] else { return .unknownID }
+        match(wordings[eventID], message: m, hint: getHint(), scratch: &scratch)
+    }
+
+    /// `match` for the ID's bytes (`parse`'s plain lines make no string of it).
+    func match(eventID: UnsafeBufferPointer<UInt8>, message m: UnsafeBufferPointer<UInt8>,
+               hint getHint: @autoclosure () -> VersionRange?, scratch: inout MatchScratch) -> MatchOutcome {
+        match(wordings[bytes: eventID], message: m, hint: getHint(), scratch: &scratch)
+    }
+
+    @inline(__always)
+    private func match(_ variants: [EventTemplate]?, message m: UnsafeBufferPointer<UInt8>,
+                       hint getHint: @autoclosure () -> VersionRange?, scratch: inout MatchScratch) -> MatchOutcome {
+        guard let variants else { return .unknownID }
         scratch.ambiguous = false
         var best: EventTemplate?
         for t in variants {
@@ -322,7 +334,7 @@ public final class SourceResolver {
 
     /// `resolve` for the bytes of a message that has no record (`parse`'s plain
     /// lines): the outcome, with the values' ranges in `matchedValues`.
-    public func resolve(eventID: String, message m: UnsafeBufferPointer<UInt8>) -> EventCatalog.MatchOutcome {
+    public func resolve(eventID: UnsafeBufferPointer<UInt8>, message m: UnsafeBufferPointer<UInt8>) -> EventCatalog.MatchOutcome {
         let outcome = catalog.match(eventID: eventID, message: m, hint: versions, scratch: &scratch)
         if case .resolved(let t) = outcome { narrow(by: t) }
         return outcome

@@ -14,10 +14,11 @@ public struct PlainEventLine: Sendable {
     public var timestamp: LogTimestamp?
     /// What the clock check says of the timestamp (the line itself has no note).
     public var timestampNote: String?
-    public var eventID: String
-    public var component: String?
-    public var account: String?
-    public var peer: Peer?
+    /// Where the tokens are in the line (the strings of a record are not made).
+    public var eventID: Range<Int>
+    public var component: Range<Int>?
+    public var account: Range<Int>?
+    public var peer: (address: Range<Int>, port: Int?)?
     /// Where the message starts in the line; it runs to the end.
     public var messageStart: Int
     public var outcome: EventCatalog.MatchOutcome
@@ -25,11 +26,17 @@ public struct PlainEventLine: Sendable {
     public var values: Range<Int>
 
     public init(file: String, line: Int, bytes: Range<Int>, layout: String, timestamp: LogTimestamp?,
-                timestampNote: String?, eventID: String, component: String?, account: String?, peer: Peer?,
+                timestampNote: String?, eventID: Range<Int>, component: Range<Int>?, account: Range<Int>?,
+                peer: (address: Range<Int>, port: Int?)?,
                 messageStart: Int, outcome: EventCatalog.MatchOutcome, values: Range<Int>) {
         self.file = file; self.line = line; self.bytes = bytes; self.layout = layout; self.timestamp = timestamp
         self.timestampNote = timestampNote; self.eventID = eventID; self.component = component; self.account = account
         self.peer = peer; self.messageStart = messageStart; self.outcome = outcome; self.values = values
+    }
+
+    /// Bytes `r` of the line, in the buffer that holds it.
+    public func token(_ r: Range<Int>, in buffer: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
+        UnsafeBufferPointer(rebasing: buffer[(bytes.lowerBound + r.lowerBound)..<(bytes.lowerBound + r.upperBound)])
     }
 
     /// The message, in the buffer that holds the line.

@@ -108,7 +108,8 @@ final class PlainEventLines: PlainEventTaker {
     }
 
     func take(_ line: UnsafeBufferPointer<UInt8>, number: Int, fields f: inout TextEventFields, file: String) -> Bool {
-        let outcome = resolver.resolve(eventID: f.eventID, message: UnsafeBufferPointer(rebasing: line[f.messageStart...]))
+        let outcome = resolver.resolve(eventID: UnsafeBufferPointer(rebasing: line[f.eventID]),
+                                       message: UnsafeBufferPointer(rebasing: line[f.messageStart...]))
         let note = f.timestamp.flatMap { clock.note($0, line: number) }
         let values = resolver.matchedValues
         values.withUnsafeBufferPointer { values in

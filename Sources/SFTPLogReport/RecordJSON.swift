@@ -116,19 +116,19 @@ public enum RecordJSON {
         o.raw(",\"ts\":")
         if let ts = e.timestamp { o.timestamp(ts) } else { o.raw("null") }
         if let note = e.timestampNote { o.raw(",\"ts_note\":"); o.string(note) }
-        o.raw(",\"event_id\":"); o.string(e.eventID)
+        // The line is UTF-8 (or it would have made a record): its tokens' bytes are their strings'.
+        o.raw(",\"event_id\":"); o.string(stored: e.token(e.eventID, in: bytes))
         o.raw(",\"component\":")
-        if let c = e.component { o.string(c) } else { o.raw("null") }
+        if let c = e.component { o.string(stored: e.token(c, in: bytes)) } else { o.raw("null") }
         o.raw(",\"account\":")
-        if let a = e.account { o.string(a) } else { o.raw("null") }
+        if let a = e.account { o.string(stored: e.token(a, in: bytes)) } else { o.raw("null") }
         o.raw(",\"peer\":")
         if let p = e.peer {
-            o.raw("{\"address\":"); o.string(p.address); o.raw(",\"port\":")
+            o.raw("{\"address\":"); o.string(stored: e.token(p.address, in: bytes)); o.raw(",\"port\":")
             if let port = p.port { o.int(port) } else { o.raw("null") }
             o.byte(0x7D)
         } else { o.raw("null") }
         let m = e.message(in: bytes)
-        // The line is UTF-8 (or it would have made a record): its bytes are the message's.
         o.raw(",\"message\":"); o.string(stored: m)
         switch e.outcome {
         case .resolved(let t):

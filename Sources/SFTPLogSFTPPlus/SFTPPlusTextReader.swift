@@ -332,10 +332,10 @@ public final class SFTPPlusTextReader: LogReader {
             r.layout = f.layout
             swap(&r.timestamp, &f.timestamp)
             swap(&r.timestampNote, &f.timestampNote)
-            r.eventID = f.eventID
-            swap(&r.component, &f.component)
-            swap(&r.account, &f.account)
-            swap(&r.peer, &f.peer)
+            r.eventID = strings.string(c, f.eventID.lowerBound, f.eventID.upperBound)
+            r.component = f.component.map { strings.string(c, $0.lowerBound, $0.upperBound) }
+            r.account = f.account.map { strings.string(c, $0.lowerBound, $0.upperBound) }
+            r.peer = f.peer.map { Peer(address: strings.string(c, $0.address.lowerBound, $0.address.upperBound), port: $0.port) }
             r.message = strings.string(c, f.messageStart, c.count)
             swap(&r.extra, &f.extra)
         }

@@ -2,14 +2,17 @@ import Foundation
 import SFTPLogRecords
 
 /// What a text layout found in one logical line.
+/// Tokens are kept as where they are in the line: their strings are made only
+/// for a record (`SFTPPlusTextReader.event`), not for a plain line `parse`
+/// writes straight from its bytes.
 package struct TextEventFields {
     package var layout: String
     package var timestamp: LogTimestamp?
     package var timestampNote: String?
-    package var eventID: String
-    package var component: String?
-    package var account: String?
-    package var peer: Peer?
+    package var eventID: Range<Int>
+    package var component: Range<Int>?
+    package var account: Range<Int>?
+    package var peer: (address: Range<Int>, port: Int?)?
     package var messageStart: Int
     package var extra: [(String, JSONValue)] = []
 }
@@ -24,7 +27,7 @@ package protocol PlainEventTaker: AnyObject {
 
 extension TextEventFields {
     /// Nothing found yet.
-    init() { self.init(layout: "", eventID: "", messageStart: 0) }
+    init() { self.init(layout: "", eventID: 0..<0, messageStart: 0) }
 }
 
 /// The fixed text layouts SFTPPlus writes, recognised by byte scanning.
@@ -42,14 +45,14 @@ package enum TextLayouts {
         UTF8Text.decode(UnsafeBufferPointer(rebasing: p[a..<b])).0
     }
 
-    /// `address:port` (see `Peer.parse`).
-    @inline(__always) static func peer(_ p: UnsafeBufferPointer<UInt8>, _ a: Int, _ b: Int, _ strings: TokenStrings) -> Peer? {
-        Peer.parse(p, a, b, strings: strings)
+    /// `address:port` (see `Peer.parse`): where the address is, and the port.
+    @inline(__always) static func peer(_ p: UnsafeBufferPointer<UInt8>, _ a: Int, _ b: Int, _ strings: TokenStrings) -> (address: Range<Int>, port: Int?)? {
+        Peer.place(p, a, b)
     }
 
     /// A peer whose written port is above 65535 keeps `port: nil` (it cannot be a
     /// TCP port); this note says what was written, so the value is not silently lost.
-    static func notePeer(_ pr: Peer, _ p: UnsafeBufferPointer<UInt8>, _ a: Int, _ b: Int, into f: inout TextEventFields) {
+    static func notePeer(_ pr: (address: Range<Int>, port: Int?), _ p: UnsafeBufferPointer<UInt8>, _ a: Int, _ b: Int, into f: inout TextEventFields) {
         guard pr.port == nil else { return }
         var k = b - 1
         while k > a && p[k] != 0x3A { k -= 1 }
@@ -80,8 +83,8 @@ package enum TextLayouts {
             if e2 < p.count {
                 let s3 = e2 + 1, e3 = tokenEnd(p, s3)
                 if let pr = peer(p, s3, e3, strings), e2 > s2, e1 > i {
-                    f.component = strings.string(p, i, e1)
-                    f.account = strings.string(p, s2, e2)
+                    f.component = i..<e1
+                    f.account = s2..<e2
                     f.peer = pr
                     notePeer(pr, p, s3, e3, into: &f)
                     f.messageStart = min(e3 + 1, p.count)
@@ -90,7 +93,7 @@ package enum TextLayouts {
             }
             // Copies in documentation and tickets sometimes lack one of the two.
             if e1 > i, let pr = peer(p, s2, e2, strings) {
-                if looksLikeComponent(p, i, e1) { f.component = strings.string(p, i, e1) } else { f.account = strings.string(p, i, e1) }
+                if looksLikeComponent(p, i, e1) { f.component = i..<e1 } else { f.account = i..<e1 }
                 f.peer = pr
                 notePeer(pr, p, s2, e2, into: &f)
                 f.messageStart = min(e2 + 1, p.count)
@@ -128,7 +131,7 @@ package enum TextLayouts {
         guard let idEnd = eventID(p, 0), idEnd < p.count,
               let (ts, after) = TimestampScanner.iso(p, at: idEnd + 1) else { return false }
         guard after == p.count || p[after] == 0x20 else { return false }
-        f = TextEventFields(layout: "id-first", timestamp: ts, eventID: strings.string(p, 0, idEnd), messageStart: p.count)
+        f = TextEventFields(layout: "id-first", timestamp: ts, eventID: 0..<idEnd, messageStart: p.count)
         return tail(p, at: after + 1, into: &f, allowBare: false, strings: strings)
     }
 
@@ -143,7 +146,7 @@ package enum TextLayouts {
     package static func tsFirst(_ p: UnsafeBufferPointer<UInt8>, into f: inout TextEventFields, strings: TokenStrings) -> Bool {
         guard let (ts, after) = TimestampScanner.iso(p, at: 0), after < p.count, p[after] == 0x20,
               let idEnd = eventID(p, after + 1) else { return false }
-        f = TextEventFields(layout: "ts-first", timestamp: ts, eventID: strings.string(p, after + 1, idEnd), messageStart: p.count)
+        f = TextEventFields(layout: "ts-first", timestamp: ts, eventID: (after + 1)..<idEnd, messageStart: p.count)
         guard tail(p, at: idEnd + 1, into: &f, allowBare: true, strings: strings) else { return false }
         if f.peer == nil { f.layout = "short" }
         return true
@@ -178,14 +181,14 @@ package enum TextLayouts {
                             timestampNote: String?, extra: [(String, JSONValue)], strings: TokenStrings) -> TextEventFields? {
         guard let idEnd = eventID(p, idStart) else { return nil }
         var f = TextEventFields(layout: layout, timestamp: timestamp, timestampNote: timestampNote,
-                                eventID: strings.string(p, idStart, idEnd), messageStart: p.count, extra: extra)
+                                eventID: idStart..<idEnd, messageStart: p.count, extra: extra)
         let i2 = idEnd + 1
         if i2 < p.count {
             let e1 = tokenEnd(p, i2)
             if e1 < p.count {
                 let s2 = e1 + 1, e2 = tokenEnd(p, s2)
                 if let pr = peer(p, s2, e2, strings), e1 > i2 {
-                    f.account = strings.string(p, i2, e1)
+                    f.account = i2..<e1
                     f.peer = pr
                     notePeer(pr, p, s2, e2, into: &f)
                     f.messageStart = min(e2 + 1, p.count)

@@ -40,6 +40,12 @@ extension Peer {
 
     /// `parse`, the address's string from a reader's `strings`.
     package static func parse(_ p: UnsafeBufferPointer<UInt8>, _ a: Int, _ b: Int, strings: TokenStrings) -> Peer? {
+        guard let (address, port) = place(p, a, b) else { return nil }
+        return Peer(address: strings.string(p, address.lowerBound, address.upperBound), port: port)
+    }
+
+    /// `parse` without making the address's string: where it is in `p`, and the port.
+    package static func place(_ p: UnsafeBufferPointer<UInt8>, _ a: Int, _ b: Int) -> (address: Range<Int>, port: Int?)? {
         guard b - a >= 3 else { return nil }
         var colon = -1
         var k = b - 1
@@ -54,7 +60,7 @@ extension Peer {
         var addrStart = a, addrEnd = colon
         if p[a] == 0x5B && p[colon - 1] == 0x5D { addrStart += 1; addrEnd -= 1 }
         guard addrEnd > addrStart else { return nil }
-        return Peer(address: strings.string(p, addrStart, addrEnd), port: port <= 65535 ? port : nil)
+        return (addrStart..<addrEnd, port <= 65535 ? port : nil)
     }
 
     /// A byte an address may hold: letters, digits and `.:-_%[]`, looked up in

@@ -30,6 +30,24 @@ public struct EventIDTable<Value: Sendable>: Sendable {
         return others[id]
     }
 
+    /// `self[id:]` for the ID's UTF-8 bytes, without making its string when it has five digits.
+    public subscript(bytes id: UnsafeBufferPointer<UInt8>) -> Value? {
+        if id.count == 5, let base = id.baseAddress {
+            var n = 0
+            for k in 0..<5 {
+                let d = base[k] &- UInt8(ascii: "0")
+                guard d < 10 else { return others[String(decoding: id, as: UTF8.self)] }
+                n = n &* 10 &+ Int(d)
+            }
+            if n >= 10_000 {
+                guard !slots.isEmpty else { return nil }
+                let k = slots[n - 10_000]
+                return k == 0 ? nil : values[Int(k) - 1]
+            }
+        }
+        return others[String(decoding: id, as: UTF8.self)]
+    }
+
     /// The number of an ID of exactly five ASCII digits, the first not 0 (so each
     /// number stands for one spelling only); nil for any other ID.
     @inline(__always)
