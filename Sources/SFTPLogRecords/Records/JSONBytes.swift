@@ -20,6 +20,23 @@ public struct JSONBytes {
         return (below20 | hasZero(x ^ (ones &* 0x22)) | hasZero(x ^ (ones &* 0x5C)) | hasZero(x ^ (ones &* 0x7F)) | (x & high)) != 0
     }
 
+    /// `needsNoEscape` for a short run of bytes, a word at a time: `n` > 0.
+    @inline(__always) static func isClean(_ src: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+        let raw = UnsafeRawPointer(src)
+        guard n >= 8 else {
+            // Padded with spaces, which need no escaping.
+            var w: UInt64 = 0x2020_2020_2020_2020
+            withUnsafeMutableBytes(of: &w) { $0.baseAddress!.copyMemory(from: raw, byteCount: n) }
+            return !wordNeedsCare(w)
+        }
+        var i = 0
+        while i + 8 <= n {
+            if wordNeedsCare(raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) { return false }
+            i += 8
+        }
+        return i == n || !wordNeedsCare(raw.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self))
+    }
+
     /// Whether `string` writes these bytes as they are between its quotes
     /// (nothing to escape), skipping clean runs eight bytes at a time.
     package static func needsNoEscape(_ p: UnsafeBufferPointer<UInt8>) -> Bool {
@@ -67,6 +84,14 @@ public struct JSONBytes {
         let n = p.count
         var o = out
         o.pointee = 0x22; o += 1
+        // Nearly every string has nothing to escape: checked a word at a time, the
+        // last word overlapping, then copied whole (the byte loop's tail cost most
+        // of a short string's escaping).
+        if let src = p.baseAddress, n > 0, isClean(src, n) {
+            o.update(from: src, count: n)
+            o[n] = 0x22
+            return n + 2
+        }
         if let src = p.baseAddress {
             var start = 0, i = 0
             while i < n {

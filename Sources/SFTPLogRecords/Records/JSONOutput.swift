@@ -67,6 +67,9 @@ public final class JSONOutput {
         s.withUTF8 { escaped($0) }
     }
 
+    /// `string(_:)` of bytes known to be UTF-8 (a plain line's, checked whole).
+    @inline(__always) public func string(utf8 p: UnsafeBufferPointer<UInt8>) { escaped(p) }
+
     /// `JSONBytes.string(stored:)`: bytes that may not be UTF-8 are repaired first.
     public func string(stored p: UnsafeBufferPointer<UInt8>) {
         if UTF8Text.asciiPrefixCount(p) == p.count { escaped(p) } else { string(String(decoding: p, as: UTF8.self)) }
@@ -93,14 +96,16 @@ public final class JSONOutput {
         while x > 0 { k -= 1; base[k] = UInt8(x % 10) + 0x30; x /= 10 }
     }
 
-    /// `JSONBytes.timestamp`.
+    /// `string(ts.iso)`, written in place: an ISO time has nothing to escape.
     public func timestamp(_ ts: LogTimestamp) {
-        let done = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 48) { b -> Bool in
-            guard let n = ts.writeISO(to: b) else { return false }
-            escaped(UnsafeBufferPointer(rebasing: b[0..<n]))
-            return true
+        reserve(50)
+        guard let n = ts.writeISO(to: UnsafeMutableBufferPointer(start: base + count + 1, count: 48)) else {
+            string(ts.iso)
+            return
         }
-        if !done { string(ts.iso) }
+        base[count] = 0x22
+        base[count + 1 + n] = 0x22
+        count += n + 2
     }
 
     /// `JSONBytes.value`, for the values a record's fields hold.
