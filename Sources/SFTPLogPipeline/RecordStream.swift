@@ -49,23 +49,26 @@ public struct RecordStream: Sendable {
     /// instead of `emit` taking their records (`parse` prints them straight from
     /// the line); the two see the input's records in one order. `plain` gets the
     /// line's bytes and the matched values' ranges, which the event places itself in.
+    /// `resolving: false` leaves the messages of records and plain lines alike
+    /// unresolved, for the caller to resolve in the same order with a
+    /// `SourceResolver` of its own (`parse` does it on its render thread).
     public typealias PlainLines = (consuming PlainEventLine, UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<(Int, Range<Int>)>) -> Void
 
     public func run(_ source: InputSource, reader: LogReader, offset: Int64 = 0, line: Int = 1, prefix: [UInt8] = [],
                     checkStream: Bool = true, follow: FollowControl? = nil, onIdle: () throws -> Void = {},
-                    onLine: (PhysicalLine) -> Void = { _ in }, plain: PlainLines? = nil,
+                    onLine: (PhysicalLine) -> Void = { _ in }, plain: PlainLines? = nil, resolving: Bool = true,
                     emit: (consuming Record) throws -> Void) throws {
         try run(fd: source.fd, reader: reader, offset: offset, line: line, prefix: prefix, follow: follow, onIdle: onIdle,
-                onLine: onLine, plain: plain, emit: emit)
+                onLine: onLine, plain: plain, resolving: resolving, emit: emit)
         // Corrupt compressed input ends the stream early: report it once what came before is out.
         if checkStream { try source.checkStream() }
     }
 
     /// `run` on a descriptor alone (another thread's source, `IngestReading`).
     func run(fd: Int32, reader: LogReader, offset: Int64, line: Int, prefix: [UInt8], follow: FollowControl? = nil,
-             onIdle: () throws -> Void = {}, onLine: (PhysicalLine) -> Void, plain: PlainLines? = nil,
+             onIdle: () throws -> Void = {}, onLine: (PhysicalLine) -> Void, plain: PlainLines? = nil, resolving: Bool = true,
              emit: (consuming Record) throws -> Void) throws {
-        let completion = RecordCompletion(self)
+        let completion = RecordCompletion(self, resolving: resolving)
         // Records move from reader to caller (`consuming`): each copy retained a
         // dozen strings and arrays, a tenth of the parsing thread.
         func sink(_ r: consuming Record) throws {
@@ -81,9 +84,9 @@ public struct RecordStream: Sendable {
             try reader.finish(sink)
         }
         // Plain lines skip the record only where resolving is all their completion is.
-        guard let plain, let resolver = completion.resolver, needs == nil else { return try read() }
+        guard let plain, catalog != nil, needs == nil else { return try read() }
         try withoutActuallyEscaping(plain) { plain in
-            let taker = PlainEventLines(resolver: resolver, clock: completion.clock, take: plain)
+            let taker = PlainEventLines(resolver: completion.resolver, clock: completion.clock, take: plain)
             func install(_ t: PlainEventTaker?) {
                 if let d = reader as? DetectingReader { d.plainEvents = t } else { (reader as? SFTPPlusTextReader)?.plainEvents = t }
             }
@@ -99,19 +102,24 @@ public struct RecordStream: Sendable {
 /// as its record would have been (with the same resolver and clock, in order),
 /// then lent to the caller.
 final class PlainEventLines: PlainEventTaker {
-    let resolver: SourceResolver
+    /// Nil: the caller resolves (`resolving: false`); the line says `unresolved` until then.
+    let resolver: SourceResolver?
     let clock: TimestampSanity
     let plain: RecordStream.PlainLines
+    let none: [(Int, Range<Int>)] = []
 
-    init(resolver: SourceResolver, clock: TimestampSanity, take: @escaping RecordStream.PlainLines) {
+    init(resolver: SourceResolver?, clock: TimestampSanity, take: @escaping RecordStream.PlainLines) {
         self.resolver = resolver; self.clock = clock; self.plain = take
     }
 
     func take(_ line: UnsafeBufferPointer<UInt8>, number: Int, fields f: inout TextEventFields, file: String) -> Bool {
-        let outcome = resolver.resolve(eventID: UnsafeBufferPointer(rebasing: line[f.eventID]),
+        var outcome = EventCatalog.MatchOutcome.unresolved
+        if let resolver {
+            outcome = resolver.resolve(eventID: UnsafeBufferPointer(rebasing: line[f.eventID]),
                                        message: UnsafeBufferPointer(rebasing: line[f.messageStart...]))
+        }
         let note = f.timestamp.flatMap { clock.note($0, line: number) }
-        let values = resolver.matchedValues
+        let values = resolver?.matchedValues ?? none
         values.withUnsafeBufferPointer { values in
             plain(PlainEventLine(file: file, line: number, bytes: 0..<line.count, layout: f.layout, timestamp: f.timestamp,
                                  timestampNote: note, eventID: f.eventID, component: f.component, account: f.account, peer: f.peer,
@@ -128,8 +136,8 @@ final class RecordCompletion {
     let clock: TimestampSanity
     let needs: ResolutionNeeds?
 
-    init(_ stream: RecordStream) {
-        resolver = stream.catalog.map(SourceResolver.init)
+    init(_ stream: RecordStream, resolving: Bool = true) {
+        resolver = resolving ? stream.catalog.map(SourceResolver.init) : nil
         clock = TimestampSanity(zone: stream.options.timeZone)
         needs = stream.needs
     }

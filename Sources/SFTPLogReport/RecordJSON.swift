@@ -110,6 +110,12 @@ public enum RecordJSON {
     /// `values` hold what `e` places.
     public static func write(_ e: borrowing PlainEventLine, bytes: UnsafeBufferPointer<UInt8>,
                              values: UnsafeBufferPointer<(Int, Range<Int>)>, to o: JSONOutput) {
+        write(e, bytes: bytes, outcome: e.outcome, values: UnsafeBufferPointer(rebasing: values[e.values]), to: o)
+    }
+
+    /// `write` with the line's wording and matched values given apart (resolved on this thread).
+    static func write(_ e: borrowing PlainEventLine, bytes: UnsafeBufferPointer<UInt8>, outcome: EventCatalog.MatchOutcome,
+                      values: UnsafeBufferPointer<(Int, Range<Int>)>, to o: JSONOutput) {
         o.raw("{\"kind\":\"sftpplus.event\",\"file\":"); o.string(e.file)
         o.raw(",\"line\":"); o.int(e.line)
         o.raw(",\"layout\":"); o.string(e.layout)
@@ -117,29 +123,29 @@ public enum RecordJSON {
         if let ts = e.timestamp { o.timestamp(ts) } else { o.raw("null") }
         if let note = e.timestampNote { o.raw(",\"ts_note\":"); o.string(note) }
         // The line is UTF-8 (or it would have made a record): its tokens' bytes are their strings'.
-        o.raw(",\"event_id\":"); o.string(stored: e.token(e.eventID, in: bytes))
+        o.raw(",\"event_id\":"); o.string(utf8: e.token(e.eventID, in: bytes))
         o.raw(",\"component\":")
-        if let c = e.component { o.string(stored: e.token(c, in: bytes)) } else { o.raw("null") }
+        if let c = e.component { o.string(utf8: e.token(c, in: bytes)) } else { o.raw("null") }
         o.raw(",\"account\":")
-        if let a = e.account { o.string(stored: e.token(a, in: bytes)) } else { o.raw("null") }
+        if let a = e.account { o.string(utf8: e.token(a, in: bytes)) } else { o.raw("null") }
         o.raw(",\"peer\":")
         if let p = e.peer {
-            o.raw("{\"address\":"); o.string(stored: e.token(p.address, in: bytes)); o.raw(",\"port\":")
+            o.raw("{\"address\":"); o.string(utf8: e.token(p.address, in: bytes)); o.raw(",\"port\":")
             if let port = p.port { o.int(port) } else { o.raw("null") }
             o.byte(0x7D)
         } else { o.raw("null") }
         let m = e.message(in: bytes)
-        o.raw(",\"message\":"); o.string(stored: m)
-        switch e.outcome {
+        o.raw(",\"message\":"); o.string(utf8: m)
+        switch outcome {
         case .resolved(let t):
             o.raw(",\"catalog\":"); o.raw(t.catalogJSON)
             o.raw(",\"fields\":{")
             var first = true
-            t.forEachField(UnsafeBufferPointer(rebasing: values[e.values]), in: m) { name, r, number in
+            t.forEachField(values, in: m) { name, r, number in
                 if !first { o.byte(0x2C) }
                 first = false
                 o.string(name); o.byte(0x3A)
-                if let number { o.value(number) } else { o.string(stored: UnsafeBufferPointer(rebasing: m[r])) }
+                if let number { o.value(number) } else { o.string(utf8: UnsafeBufferPointer(rebasing: m[r])) }
             }
             o.raw("}}\n")
         case .unresolved, .unknownID:
@@ -190,14 +196,22 @@ public struct NDJSONBatch: Sendable {
 
     /// Writes every entry, as `RecordJSON.write` would have one by one, and lends
     /// the bytes to `drain` in pieces of about 128 kB, the last one included.
-    public func write(drain: (JSONOutput) -> Void) {
+    /// With a `resolver`, every entry's message is resolved first, in order
+    /// (they were read with `RecordStream.run`'s `resolving: false`).
+    public func write(resolver: SourceResolver? = nil, drain: (JSONOutput) -> Void) {
         let o = JSONOutput(capacity: 1 << 18)
         defer { drain(o) }
         var scratch = JSONBytes(capacity: 1 << 12)
         var next = 0
         func recordsBefore(_ k: Int) {
             while next < records.count, records[next].at <= k {
-                RecordJSON.write(records[next].record, to: &scratch)
+                if let resolver {
+                    var r = records[next].record
+                    resolver.resolve(&r)
+                    RecordJSON.write(r, to: &scratch)
+                } else {
+                    RecordJSON.write(records[next].record, to: &scratch)
+                }
                 o.raw(scratch.bytes)
                 scratch.bytes.removeAll(keepingCapacity: true)
                 next += 1
@@ -208,7 +222,15 @@ public struct NDJSONBatch: Sendable {
                 plains.withUnsafeBufferPointer { plains in
                     for k in plains.indices {
                         recordsBefore(k)
-                        RecordJSON.write(plains[k], bytes: bytes, values: values, to: o)
+                        if let resolver {
+                            let outcome = resolver.resolve(eventID: plains[k].token(plains[k].eventID, in: bytes),
+                                                           message: plains[k].message(in: bytes))
+                            resolver.matchedValues.withUnsafeBufferPointer { matched in
+                                RecordJSON.write(plains[k], bytes: bytes, outcome: outcome, values: matched, to: o)
+                            }
+                        } else {
+                            RecordJSON.write(plains[k], bytes: bytes, values: values, to: o)
+                        }
                         if o.count >= 1 << 17 { drain(o) }
                     }
                 }

@@ -54,10 +54,12 @@ struct Parse: ParsableCommand {
         if control == nil, (stream.chunking?.workers ?? 1) <= 1 {
             // Plain event lines go straight from the line to the render thread (no
             // record is made for them), the few other records as they come, in one
-            // order. This thread reads, parses and resolves; the other writes JSON.
-            let renderer = RenderThread<NDJSONBatch>(name: "sftplog-render", capacity: 4, render: { batch in
-                batch.write(drain: out.write)
-            })
+            // order. This thread reads and parses; the other resolves the messages,
+            // in that same order (so each sees the version hint it would have), and
+            // writes JSON.
+            let catalog = stream.catalog
+            let renderer = RenderThread<NDJSONBatch>(name: "sftplog-render", capacity: 4, state: { catalog.map(SourceResolver.init) },
+                                                     render: { resolver, batch in batch.write(resolver: resolver, drain: out.write) })
             var batch = NDJSONBatch()
             // Batches end at 1,024 entries or 4 MiB of lines, so a file of huge lines cannot queue gigabytes.
             func handOver() {
@@ -70,7 +72,7 @@ struct Parse: ParsableCommand {
             try stream.run(src, reader: reader, plain: { line, bytes, values in
                 batch.add(line, bytes: bytes, values: values)
                 handOver()
-            }) { r in
+            }, resolving: false) { r in
                 if r.kind == .unparsed { unparsed.add(r) }
                 batch.add(r)
                 handOver()

@@ -12,10 +12,19 @@ public final class RenderThread<Item: Sendable>: Sendable {
     private let closed = Mutex(false)
     private let finished = DispatchSemaphore(value: 0)
 
-    public init(name: String, capacity: Int = 2, render: @escaping @Sendable (Item) -> Void, finish: @escaping @Sendable () -> Void = {}) {
+    public convenience init(name: String, capacity: Int = 2, render: @escaping @Sendable (Item) -> Void,
+                            finish: @escaping @Sendable () -> Void = {}) {
+        self.init(name: name, capacity: capacity, state: {}, render: { _, item in render(item) }, finish: finish)
+    }
+
+    /// `init` with state the render thread makes for itself and passes to each
+    /// `render` (it never leaves that thread).
+    public init<State>(name: String, capacity: Int = 2, state makeState: @escaping @Sendable () -> State,
+                       render: @escaping @Sendable (inout State, Item) -> Void, finish: @escaping @Sendable () -> Void = {}) {
         queue = BoundedQueue(capacity: capacity)
         let t = Thread { [self] in
-            while let item = queue.take() { render(item) }
+            var state = makeState()
+            while let item = queue.take() { render(&state, item) }
             finish()
             finished.signal()
         }

@@ -6,7 +6,8 @@ import SFTPLogKit
 /// `parse` prints an event that is one plain line straight from the line
 /// (`RecordStream.run`'s `plain`), without making its record. Its NDJSON must be
 /// the record's byte for byte, in the same order with the records around it,
-/// whether written at once or through an `NDJSONBatch` on another thread.
+/// whether resolved and written at once or resolved later, batch by batch, as
+/// `parse`'s render thread does.
 final class PlainEventLinesTests: TemporaryDirectoryTestCase {
     struct Output { var records: [UInt8]; var plain: [UInt8]; var batched: [UInt8]; var plainLines: Int }
 
@@ -35,18 +36,21 @@ final class PlainEventLinesTests: TemporaryDirectoryTestCase {
         }
         src.close()
 
+        // As `parse` does: messages left unresolved while reading, then resolved in
+        // order as each batch is written, by a resolver that lives across batches.
         // Small batches, so lines and records cross from one batch to the next.
         var batched: [UInt8] = []
         var batch = NDJSONBatch(capacity: 4)
+        let resolver = SourceResolver(catalog: try EventCatalog.shared())
         func handOver() {
-            batch.write { o in o.withBytes { batched.append(contentsOf: $0) }; o.removeAll() }
+            batch.write(resolver: resolver) { o in o.withBytes { batched.append(contentsOf: $0) }; o.removeAll() }
             batch = NDJSONBatch(capacity: 4)
         }
         (src, reader) = try open()
         try stream.run(src, reader: reader, plain: { line, bytes, values in
             batch.add(line, bytes: bytes, values: values)
             if batch.count == 7 { handOver() }
-        }) { r in
+        }, resolving: false) { r in
             batch.add(r)
             if batch.count == 7 { handOver() }
         }
@@ -91,6 +95,8 @@ final class PlainEventLinesTests: TemporaryDirectoryTestCase {
         line("30014 2025-11-01 00:00:06 sftp-1 bob 10.0.0.1:22 New SSH connection made.")
         line("2025-11-01T00:00:07+02:00 30014 ")
         line("2099-01-01T00:00:00+00:00 30014 sftp-1 bob 10.0.0.1:22 From the future.")
+        line("2025-11-01T00:00:09+02:00 40035 sftp-1 jos\u{E9} 10.0.0.1:22 Failed to open file for reading at \"/in/caf\u{E9} \u{2603}\". Details: no \"such\" file")
+        line("2025-11-01T00:00:10+02:00 10095 sftp-1 bob 10.0.0.1:22 Failed to open file \"/\u{7}bell\" for reading at offset 007. Gone")
         bytes.append(contentsOf: Array("2025-11-01T00:00:08+02:00 30014 sftp-1 bob 10.0.0.1:22 Cut short".utf8))
         let path = dir.appendingPathComponent("hostile-plain.log").path
         try Data(bytes).write(to: URL(fileURLWithPath: path))
@@ -99,11 +105,14 @@ final class PlainEventLinesTests: TemporaryDirectoryTestCase {
         XCTAssertTrue(o.batched == o.records)
         // All but the line that is not UTF-8, the port out of range (its record
         // carries a note) and the last line, which has no terminator.
-        XCTAssertEqual(o.plainLines, 8)
+        XCTAssertEqual(o.plainLines, 10)
         let text = String(decoding: o.plain, as: UTF8.self)
         XCTAssertTrue(text.contains("\\u001b[31mx"), text)
         XCTAssertTrue(text.contains("\\u2028"), text)
         XCTAssertTrue(text.contains("timestamp goes back"), text)
         XCTAssertTrue(text.contains("raw_base64"), text)
+        // Non-ASCII values in a resolved wording's fields; a number written with zeros.
+        XCTAssertTrue(text.contains("\"path\":\"/in/caf\u{E9} \u{2603}\""), text)
+        XCTAssertTrue(text.contains("\"offset\":7"), text)
     }
 }
