@@ -83,7 +83,8 @@ public struct RecordStream: Sendable {
             }
             try reader.finish(sink)
         }
-        // Plain lines skip the record only where resolving is all their completion is.
+        // Plain lines skip the record only where nothing else (an answer's `needs`)
+        // decides how a record is completed.
         guard let plain, catalog != nil, needs == nil else { return try read() }
         try withoutActuallyEscaping(plain) { plain in
             let taker = PlainEventLines(resolver: completion.resolver, clock: completion.clock, take: plain)
@@ -98,9 +99,9 @@ public struct RecordStream: Sendable {
     }
 }
 
-/// `RecordStream.run`'s taker of plain lines: each is resolved and clock-checked
-/// as its record would have been (with the same resolver and clock, in order),
-/// then lent to the caller.
+/// `RecordStream.run`'s taker of plain lines: each is clock-checked, and resolved
+/// unless the caller resolves later, as its record would have been (with the same
+/// resolver and clock, in order), then lent to the caller.
 final class PlainEventLines: PlainEventTaker {
     /// Nil: the caller resolves (`resolving: false`); the line says `unresolved` until then.
     let resolver: SourceResolver?
