@@ -130,16 +130,28 @@ public struct JSONBytes {
     }
 
     public mutating func int(_ v: Int) {
-        if v == 0 { bytes.append(0x30); return }
-        var x = v.magnitude
-        var tmp: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                  UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var k = 0
-        withUnsafeMutableBytes(of: &tmp) { t in
-            while x > 0 { t[k] = UInt8(x % 10) + 0x30; x /= 10; k += 1 }
-            if v < 0 { bytes.append(0x2D) }
-            while k > 0 { k -= 1; bytes.append(t[k]) }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: JSONBytes.maxDecimalBytes) { t in
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: t[0..<JSONBytes.writeDecimal(v, to: t.baseAddress!)]))
         }
+    }
+
+    /// The most bytes `writeDecimal` writes (`Int.min`: a sign and 19 digits).
+    static let maxDecimalBytes = 20
+
+    /// The one decimal rendering of an integer (`JSONBytes`, `JSONOutput`), written
+    /// at `out` (room for `maxDecimalBytes`). Returns the bytes written.
+    static func writeDecimal(_ v: Int, to out: UnsafeMutablePointer<UInt8>) -> Int {
+        if v == 0 { out.pointee = 0x30; return 1 }
+        var x = v.magnitude
+        var digits = 0
+        var y = x
+        while y > 0 { digits += 1; y /= 10 }
+        var k = 0
+        if v < 0 { out.pointee = 0x2D; k = 1 }
+        let end = k + digits
+        k = end
+        while x > 0 { k -= 1; out[k] = UInt8(x % 10) + 0x30; x /= 10 }
+        return end
     }
 
     public mutating func key(_ k: StaticString) {

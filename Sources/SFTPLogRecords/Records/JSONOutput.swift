@@ -70,11 +70,6 @@ public final class JSONOutput {
     /// `string(_:)` of bytes known to be UTF-8 (a plain line's, checked whole).
     @inline(__always) public func string(utf8 p: UnsafeBufferPointer<UInt8>) { escaped(p) }
 
-    /// `JSONBytes.string(stored:)`: bytes that may not be UTF-8 are repaired first.
-    public func string(stored p: UnsafeBufferPointer<UInt8>) {
-        if UTF8Text.asciiPrefixCount(p) == p.count { escaped(p) } else { string(String(decoding: p, as: UTF8.self)) }
-    }
-
     /// `JSONBytes`' escaping of UTF-8 bytes between quotes.
     @inline(__always) func escaped(_ p: UnsafeBufferPointer<UInt8>) {
         // Six bytes per input byte at worst (`\u00XX`), and the quotes.
@@ -84,16 +79,8 @@ public final class JSONOutput {
 
     /// `JSONBytes.int`.
     public func int(_ v: Int) {
-        reserve(21)
-        if v == 0 { base[count] = 0x30; count += 1; return }
-        var x = v.magnitude
-        var digits = 0
-        var y = x
-        while y > 0 { digits += 1; y /= 10 }
-        if v < 0 { base[count] = 0x2D; count += 1 }
-        var k = count + digits
-        count = k
-        while x > 0 { k -= 1; base[k] = UInt8(x % 10) + 0x30; x /= 10 }
+        reserve(JSONBytes.maxDecimalBytes)
+        count += JSONBytes.writeDecimal(v, to: base + count)
     }
 
     /// `string(ts.iso)`, written in place: an ISO time has nothing to escape.

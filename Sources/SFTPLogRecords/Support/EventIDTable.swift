@@ -22,30 +22,20 @@ public struct EventIDTable<Value: Sendable>: Sendable {
     }
 
     public subscript(id: String) -> Value? {
-        if let n = EventIDTable.number(id) {
-            guard !slots.isEmpty else { return nil }
-            let k = slots[n - 10_000]
-            return k == 0 ? nil : values[Int(k) - 1]
-        }
+        if let n = EventIDTable.number(id) { return value(number: n) }
         return others[id]
     }
 
     /// `self[id:]` for the ID's UTF-8 bytes, without making its string when it has five digits.
     public subscript(bytes id: UnsafeBufferPointer<UInt8>) -> Value? {
-        if id.count == 5, let base = id.baseAddress {
-            var n = 0
-            for k in 0..<5 {
-                let d = base[k] &- UInt8(ascii: "0")
-                guard d < 10 else { return others[String(decoding: id, as: UTF8.self)] }
-                n = n &* 10 &+ Int(d)
-            }
-            if n >= 10_000 {
-                guard !slots.isEmpty else { return nil }
-                let k = slots[n - 10_000]
-                return k == 0 ? nil : values[Int(k) - 1]
-            }
-        }
+        if let n = EventIDTable.number(id) { return value(number: n) }
         return others[String(decoding: id, as: UTF8.self)]
+    }
+
+    @inline(__always) private func value(number n: Int) -> Value? {
+        guard !slots.isEmpty else { return nil }
+        let k = slots[n - 10_000]
+        return k == 0 ? nil : values[Int(k) - 1]
     }
 
     /// The number of an ID of exactly five ASCII digits, the first not 0 (so each
@@ -55,16 +45,21 @@ public struct EventIDTable<Value: Sendable>: Sendable {
         guard id.utf8.count == 5 else { return nil }
         // In place (a small string's bytes are copied to the stack): walking the
         // string's view took 250 instructions an ID.
-        let n = id.utf8.withContiguousStorageIfAvailable { p -> Int in
-            var n = 0
-            for k in 0..<5 {
-                let d = p[k] &- UInt8(ascii: "0")
-                guard d < 10 else { return -1 }
-                n = n &* 10 &+ Int(d)
-            }
-            return n >= 10_000 ? n : -1
-        } ?? EventIDTable.slowNumber(id)
+        let n = id.utf8.withContiguousStorageIfAvailable { number($0) ?? -1 } ?? EventIDTable.slowNumber(id)
         return n >= 0 ? n : nil
+    }
+
+    /// `number` of an ID's bytes.
+    @inline(__always)
+    static func number(_ p: UnsafeBufferPointer<UInt8>) -> Int? {
+        guard p.count == 5 else { return nil }
+        var n = 0
+        for k in 0..<5 {
+            let d = p[k] &- UInt8(ascii: "0")
+            guard d < 10 else { return nil }
+            n = n &* 10 &+ Int(d)
+        }
+        return n >= 10_000 ? n : nil
     }
 
     /// `number` for a string without contiguous UTF-8 (bridged), -1 for none.
