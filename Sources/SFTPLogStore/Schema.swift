@@ -59,8 +59,6 @@ public enum Schema {
         """
 
     static func createRecordIndexes(_ db: Database) throws {
-        // Let SQLite sort with a second thread while building them.
-        try db.execute(sql: "PRAGMA threads = 2")
         for ix in recordIndexes { try db.execute(sql: "CREATE INDEX IF NOT EXISTS \(ix.name) ON record_rows(\(ix.columns))") }
     }
 
