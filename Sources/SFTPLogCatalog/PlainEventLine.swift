@@ -4,9 +4,9 @@ import SFTPLogRecords
 /// everything `parse` prints of it. Its bytes and its values' ranges are not
 /// held but placed: they are in buffers passed along with it (the line being
 /// read, or a batch's shared arrays), so it can be moved to another thread
-/// without a copy of its own.
+/// without a copy of its own. Its file name goes beside it: a String in every
+/// line had both threads retain and release the one name's storage per line.
 public struct PlainEventLine: Sendable {
-    public var file: String
     public var line: Int
     /// Where the line (without its terminator) is in its byte buffer.
     public var bytes: Range<Int>
@@ -25,11 +25,11 @@ public struct PlainEventLine: Sendable {
     /// Where, for a resolved message, its values' ranges in the message are in their buffer.
     public var values: Range<Int>
 
-    public init(file: String, line: Int, bytes: Range<Int>, layout: String, timestamp: LogTimestamp?,
+    public init(line: Int, bytes: Range<Int>, layout: String, timestamp: LogTimestamp?,
                 timestampNote: String?, eventID: Range<Int>, component: Range<Int>?, account: Range<Int>?,
                 peer: (address: Range<Int>, port: Int?)?,
                 messageStart: Int, outcome: EventCatalog.MatchOutcome, values: Range<Int>) {
-        self.file = file; self.line = line; self.bytes = bytes; self.layout = layout; self.timestamp = timestamp
+        self.line = line; self.bytes = bytes; self.layout = layout; self.timestamp = timestamp
         self.timestampNote = timestampNote; self.eventID = eventID; self.component = component; self.account = account
         self.peer = peer; self.messageStart = messageStart; self.outcome = outcome; self.values = values
     }

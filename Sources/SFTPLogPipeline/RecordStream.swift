@@ -48,11 +48,12 @@ public struct RecordStream: Sendable {
     /// `plain`, when given, takes the events that are one plain SFTPPlus text line
     /// instead of `emit` taking their records (`parse` prints them straight from
     /// the line); the two see the input's records in one order. `plain` gets the
-    /// line's bytes and the matched values' ranges, which the event places itself in.
+    /// line's file name, its bytes and the matched values' ranges, which the event
+    /// places itself in.
     /// `resolving: false` leaves the messages of records and plain lines alike
     /// unresolved, for the caller to resolve in the same order with a
     /// `SourceResolver` of its own (`parse` does it on its render thread).
-    public typealias PlainLines = (consuming PlainEventLine, UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<(Int, Range<Int>)>) -> Void
+    public typealias PlainLines = (consuming PlainEventLine, String, UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<(Int, Range<Int>)>) -> Void
 
     public func run(_ source: InputSource, reader: LogReader, offset: Int64 = 0, line: Int = 1, prefix: [UInt8] = [],
                     checkStream: Bool = true, follow: FollowControl? = nil, onIdle: () throws -> Void = {},
@@ -107,7 +108,6 @@ final class PlainEventLines: PlainEventTaker {
     let resolver: SourceResolver?
     let clock: TimestampSanity
     let plain: RecordStream.PlainLines
-    let none: [(Int, Range<Int>)] = []
 
     init(resolver: SourceResolver?, clock: TimestampSanity, take: @escaping RecordStream.PlainLines) {
         self.resolver = resolver; self.clock = clock; self.plain = take
@@ -120,12 +120,12 @@ final class PlainEventLines: PlainEventTaker {
                                        message: UnsafeBufferPointer(rebasing: line[f.messageStart...]))
         }
         let note = f.timestamp.flatMap { clock.note($0, line: number) }
-        let values = resolver?.matchedValues ?? none
-        values.withUnsafeBufferPointer { values in
-            plain(PlainEventLine(file: file, line: number, bytes: 0..<line.count, layout: f.layout, timestamp: f.timestamp,
+        func give(_ values: UnsafeBufferPointer<(Int, Range<Int>)>) {
+            plain(PlainEventLine(line: number, bytes: 0..<line.count, layout: f.layout, timestamp: f.timestamp,
                                  timestampNote: note, eventID: f.eventID, component: f.component, account: f.account, peer: f.peer,
-                                 messageStart: f.messageStart, outcome: outcome, values: 0..<values.count), line, values)
+                                 messageStart: f.messageStart, outcome: outcome, values: 0..<values.count), file, line, values)
         }
+        if let resolver { resolver.matchedValues.withUnsafeBufferPointer(give) } else { give(UnsafeBufferPointer(start: nil, count: 0)) }
         return true
     }
 }

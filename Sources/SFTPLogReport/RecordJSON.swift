@@ -108,15 +108,15 @@ public enum RecordJSON {
     /// What `write` prints for the record of a plain event line, written from the
     /// line itself (`parse`'s hot path: no record, no field strings); `bytes` and
     /// `values` hold what `e` places.
-    public static func write(_ e: borrowing PlainEventLine, bytes: UnsafeBufferPointer<UInt8>,
+    public static func write(_ e: borrowing PlainEventLine, file: String, bytes: UnsafeBufferPointer<UInt8>,
                              values: UnsafeBufferPointer<(Int, Range<Int>)>, to o: JSONOutput) {
-        write(e, bytes: bytes, outcome: e.outcome, values: UnsafeBufferPointer(rebasing: values[e.values]), to: o)
+        write(e, file: file, bytes: bytes, outcome: e.outcome, values: UnsafeBufferPointer(rebasing: values[e.values]), to: o)
     }
 
     /// `write` with the line's wording and matched values given apart (resolved on this thread).
-    static func write(_ e: borrowing PlainEventLine, bytes: UnsafeBufferPointer<UInt8>, outcome: EventCatalog.MatchOutcome,
+    static func write(_ e: borrowing PlainEventLine, file: String, bytes: UnsafeBufferPointer<UInt8>, outcome: EventCatalog.MatchOutcome,
                       values: UnsafeBufferPointer<(Int, Range<Int>)>, to o: JSONOutput) {
-        o.raw("{\"kind\":\"sftpplus.event\",\"file\":"); o.string(e.file)
+        o.raw("{\"kind\":\"sftpplus.event\",\"file\":"); o.string(file)
         o.raw(",\"line\":"); o.int(e.line)
         o.raw(",\"layout\":"); o.string(e.layout)
         o.raw(",\"ts\":")
@@ -165,6 +165,8 @@ public struct NDJSONBatch: Sendable {
     private var bytes: [UInt8] = []
     private var values: [(Int, Range<Int>)] = []
     private var plains: [PlainEventLine] = []
+    /// The plain lines' file names, each with the number of plain lines before it.
+    private var files: [(at: Int, name: String)] = []
     /// The other records, each with the number of plain lines before it.
     private var records: [(at: Int, record: Record)] = []
 
@@ -178,8 +180,9 @@ public struct NDJSONBatch: Sendable {
     /// The input bytes it holds (a plain line's, a record's raw line).
     public private(set) var inputBytes = 0
 
-    public mutating func add(_ e: consuming PlainEventLine, bytes line: UnsafeBufferPointer<UInt8>,
+    public mutating func add(_ e: consuming PlainEventLine, file: String, bytes line: UnsafeBufferPointer<UInt8>,
                              values matched: UnsafeBufferPointer<(Int, Range<Int>)>) {
+        if files.isEmpty || files[files.count - 1].name != file { files.append((plains.count, file)) }
         let b = bytes.count, v = values.count
         bytes.append(contentsOf: UnsafeBufferPointer(rebasing: line[e.bytes]))
         values.append(contentsOf: UnsafeBufferPointer(rebasing: matched[e.values]))
@@ -217,19 +220,21 @@ public struct NDJSONBatch: Sendable {
                 next += 1
             }
         }
+        var nextFile = 0, file = ""
         bytes.withUnsafeBufferPointer { bytes in
             values.withUnsafeBufferPointer { values in
                 plains.withUnsafeBufferPointer { plains in
                     for k in plains.indices {
                         recordsBefore(k)
+                        if nextFile < files.count, files[nextFile].at == k { file = files[nextFile].name; nextFile += 1 }
                         if let resolver {
                             let outcome = resolver.resolve(eventID: plains[k].token(plains[k].eventID, in: bytes),
                                                            message: plains[k].message(in: bytes))
                             resolver.matchedValues.withUnsafeBufferPointer { matched in
-                                RecordJSON.write(plains[k], bytes: bytes, outcome: outcome, values: matched, to: o)
+                                RecordJSON.write(plains[k], file: file, bytes: bytes, outcome: outcome, values: matched, to: o)
                             }
                         } else {
-                            RecordJSON.write(plains[k], bytes: bytes, values: values, to: o)
+                            RecordJSON.write(plains[k], file: file, bytes: bytes, values: values, to: o)
                         }
                         if o.count >= 1 << 17 { drain(o) }
                     }

@@ -69,8 +69,8 @@ struct Parse: ParsableCommand {
             }
             // Records read before an error (e.g. corrupt .gz) are still printed.
             defer { renderer.put(batch); renderer.close() }
-            try stream.run(src, reader: reader, plain: { line, bytes, values in
-                batch.add(line, bytes: bytes, values: values)
+            try stream.run(src, reader: reader, plain: { line, file, bytes, values in
+                batch.add(line, file: file, bytes: bytes, values: values)
                 handOver()
             }, resolving: false) { r in
                 if r.kind == .unparsed { unparsed.add(r) }

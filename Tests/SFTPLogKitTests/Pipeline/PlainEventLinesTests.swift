@@ -26,9 +26,9 @@ final class PlainEventLinesTests: TemporaryDirectoryTestCase {
         var scratch = JSONBytes(capacity: 256)
         var plainLines = 0
         (src, reader) = try open()
-        try stream.run(src, reader: reader, plain: { line, bytes, values in
+        try stream.run(src, reader: reader, plain: { line, file, bytes, values in
             plainLines += 1
-            RecordJSON.write(line, bytes: bytes, values: values, to: direct)
+            RecordJSON.write(line, file: file, bytes: bytes, values: values, to: direct)
         }) { r in
             RecordJSON.write(r, to: &scratch)
             direct.raw(scratch.bytes)
@@ -47,8 +47,8 @@ final class PlainEventLinesTests: TemporaryDirectoryTestCase {
             batch = NDJSONBatch(capacity: 4)
         }
         (src, reader) = try open()
-        try stream.run(src, reader: reader, plain: { line, bytes, values in
-            batch.add(line, bytes: bytes, values: values)
+        try stream.run(src, reader: reader, plain: { line, file, bytes, values in
+            batch.add(line, file: file, bytes: bytes, values: values)
             if batch.count == 7 { handOver() }
         }, resolving: false) { r in
             batch.add(r)
