@@ -180,8 +180,8 @@ public final class EventCatalog: Sendable {
                 fields.reserveCapacity(scratch.values.count)
                 let values = scratch.values, strings = scratch.strings
                 values.withUnsafeBufferPointer { values in
-                    t.forEachField(values, in: m) { name, r, number in
-                        fields.append((name, number ?? .string(strings.string(m, r.lowerBound, r.upperBound))))
+                    t.forEachField(values, in: m) { k, r, number in
+                        fields.append((t.fieldName(k), number ?? .string(strings.string(m, r.lowerBound, r.upperBound))))
                     }
                 }
                 return EventResolution(status: .resolved, variant: t.variant, wording: t, fields: fields)

@@ -43,6 +43,10 @@ public final class EventTemplate: EventWording {
     /// piece's field (-1 for a literal): the store rebuilds messages from these.
     public let fieldOrder: [String]
     public let pieceFields: [Int]
+    /// Per piece, where its field's JSON key (`"name":`) is in `fieldKeyBytes`
+    /// (empty for a literal): escaped once here, not per record.
+    public let fieldKeyBytes: [UInt8]
+    public let fieldKeys: [Range<Int>]
 
     public init(eventID: String, variant: Int, template: String, fields: [String], groups: [String], fromVersion: String?,
                 toVersion: String?, documentedIn: [String], seenIn: [String], inferred: Bool, description: String?) {
@@ -81,6 +85,14 @@ public final class EventTemplate: EventWording {
             return order.count - 1
         }
         fieldOrder = order
+        var keys = JSONBytes(capacity: 64)
+        fieldKeys = pieces.map { p -> Range<Int> in
+            guard case .field(let f) = p else { return keys.bytes.count..<keys.bytes.count }
+            let start = keys.bytes.count
+            keys.string(f); keys.bytes.append(0x3A)
+            return start..<keys.bytes.count
+        }
+        fieldKeyBytes = keys.bytes
         var json = JSONBytes(capacity: 256)
         json.value(EventTemplate.catalogObject(variant: variant, template: template, groups: groups, range: documentedRange))
         catalogJSON = json.bytes
@@ -186,17 +198,23 @@ public final class EventTemplate: EventWording {
     }
 
     /// The fields of a match (`matchPieces`' values) in the order a record lists
-    /// them: each name once, its range in `m` (spaces after a `name:` trimmed),
-    /// and its number when the field is numeric and the text is one.
+    /// them: each name once (by its piece: see `fieldName`, `fieldKeys`), its
+    /// range in `m` (spaces after a `name:` trimmed), and its number when the
+    /// field is numeric and the text is one.
     @inline(__always)
     public func forEachField(_ values: UnsafeBufferPointer<(Int, Range<Int>)>, in m: UnsafeBufferPointer<UInt8>,
-                             _ body: (_ name: String, _ range: Range<Int>, _ number: JSONValue?) -> Void) {
+                             _ body: (_ piece: Int, _ range: Range<Int>, _ number: JSONValue?) -> Void) {
         for (k, range) in values where firstOfNameMask[k] {
-            guard case .field(let name) = pieces[k] else { continue }
             var r = range
             if trimFieldMask[k] { while r.lowerBound < r.upperBound && m[r.lowerBound] == 0x20 { r = (r.lowerBound + 1)..<r.upperBound } }
-            body(name, r, numericFieldMask[k] ? EventCatalog.number(UnsafeBufferPointer(rebasing: m[r])) : nil)
+            body(k, r, numericFieldMask[k] ? EventCatalog.number(UnsafeBufferPointer(rebasing: m[r])) : nil)
         }
+    }
+
+    /// The name of piece `k`'s field ("" for a literal).
+    public func fieldName(_ k: Int) -> String {
+        if case .field(let name) = pieces[k] { return name }
+        return ""
     }
 
     /// Cheap reject: whether the message opens with this wording's first literal (if it has one).

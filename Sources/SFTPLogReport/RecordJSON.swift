@@ -110,13 +110,18 @@ public enum RecordJSON {
     /// `values` hold what `e` places.
     public static func write(_ e: borrowing PlainEventLine, file: String, bytes: UnsafeBufferPointer<UInt8>,
                              values: UnsafeBufferPointer<(Int, Range<Int>)>, to o: JSONOutput) {
-        write(e, file: file, bytes: bytes, outcome: e.outcome, values: UnsafeBufferPointer(rebasing: values[e.values]), to: o)
+        var name = JSONBytes(capacity: file.utf8.count + 2)
+        name.string(file)
+        name.bytes.withUnsafeBufferPointer { name in
+            write(e, fileJSON: name, bytes: bytes, outcome: e.outcome, values: UnsafeBufferPointer(rebasing: values[e.values]), to: o)
+        }
     }
 
-    /// `write` with the line's wording and matched values given apart (resolved on this thread).
-    static func write(_ e: borrowing PlainEventLine, file: String, bytes: UnsafeBufferPointer<UInt8>, outcome: EventCatalog.MatchOutcome,
-                      values: UnsafeBufferPointer<(Int, Range<Int>)>, to o: JSONOutput) {
-        o.raw("{\"kind\":\"sftpplus.event\",\"file\":"); o.string(file)
+    /// `write` with the file name as a JSON string already, and the line's wording
+    /// and matched values given apart (resolved on this thread).
+    static func write(_ e: borrowing PlainEventLine, fileJSON: UnsafeBufferPointer<UInt8>, bytes: UnsafeBufferPointer<UInt8>,
+                      outcome: EventCatalog.MatchOutcome, values: UnsafeBufferPointer<(Int, Range<Int>)>, to o: JSONOutput) {
+        o.raw("{\"kind\":\"sftpplus.event\",\"file\":"); o.raw(fileJSON)
         o.raw(",\"line\":"); o.int(e.line)
         o.raw(",\"layout\":"); o.string(e.layout)
         o.raw(",\"ts\":")
@@ -141,11 +146,13 @@ public enum RecordJSON {
             o.raw(",\"catalog\":"); o.raw(t.catalogJSON)
             o.raw(",\"fields\":{")
             var first = true
-            t.forEachField(values, in: m) { name, r, number in
-                if !first { o.byte(0x2C) }
-                first = false
-                o.string(name); o.byte(0x3A)
-                if let number { o.value(number) } else { o.string(utf8: UnsafeBufferPointer(rebasing: m[r])) }
+            t.fieldKeyBytes.withUnsafeBufferPointer { keys in
+                t.forEachField(values, in: m) { k, r, number in
+                    if !first { o.byte(0x2C) }
+                    first = false
+                    o.raw(UnsafeBufferPointer(rebasing: keys[t.fieldKeys[k]]))
+                    if let number { o.value(number) } else { o.string(utf8: UnsafeBufferPointer(rebasing: m[r])) }
+                }
             }
             o.raw("}}\n")
         case .unresolved, .unknownID:
@@ -169,8 +176,12 @@ public struct NDJSONBatch: Sendable {
     private var files: [(at: Int, name: String)] = []
     /// The other records, each with the number of plain lines before it.
     private var records: [(at: Int, record: Record)] = []
+    private let capacity: Int
 
+    /// Full at `capacity` entries or 4 MiB of input, so that a file of huge
+    /// lines cannot queue gigabytes.
     public init(capacity: Int = 1024) {
+        self.capacity = capacity
         plains.reserveCapacity(capacity)
         bytes.reserveCapacity(capacity * 256)
         values.reserveCapacity(capacity * 4)
@@ -178,10 +189,15 @@ public struct NDJSONBatch: Sendable {
 
     public var count: Int { plains.count + records.count }
     /// The input bytes it holds (a plain line's, a record's raw line).
-    public private(set) var inputBytes = 0
+    private var inputBytes = 0
 
+    /// Whether it is full (see `init`): the adds say so, so that a caller asks
+    /// nothing of it per line (a call for `count` copied the batch each time).
+    private var isFull: Bool { count >= capacity || inputBytes >= 4 << 20 }
+
+    @discardableResult
     public mutating func add(_ e: consuming PlainEventLine, file: String, bytes line: UnsafeBufferPointer<UInt8>,
-                             values matched: UnsafeBufferPointer<(Int, Range<Int>)>) {
+                             values matched: UnsafeBufferPointer<(Int, Range<Int>)>) -> Bool {
         if files.isEmpty || files[files.count - 1].name != file { files.append((plains.count, file)) }
         let b = bytes.count, v = values.count
         bytes.append(contentsOf: UnsafeBufferPointer(rebasing: line[e.bytes]))
@@ -190,11 +206,14 @@ public struct NDJSONBatch: Sendable {
         e.bytes = b..<bytes.count
         e.values = v..<values.count
         plains.append(e)
+        return isFull
     }
 
-    public mutating func add(_ r: consuming Record) {
+    @discardableResult
+    public mutating func add(_ r: consuming Record) -> Bool {
         inputBytes += r.raw.count
         records.append((plains.count, r))
+        return isFull
     }
 
     /// Writes every entry, as `RecordJSON.write` would have one by one, and lends
@@ -220,21 +239,33 @@ public struct NDJSONBatch: Sendable {
                 next += 1
             }
         }
-        var nextFile = 0, file = ""
+        // Each file's name is escaped once, not per line.
+        var nextFile = 0, file = JSONBytes(capacity: 256)
         bytes.withUnsafeBufferPointer { bytes in
             values.withUnsafeBufferPointer { values in
                 plains.withUnsafeBufferPointer { plains in
                     for k in plains.indices {
                         recordsBefore(k)
-                        if nextFile < files.count, files[nextFile].at == k { file = files[nextFile].name; nextFile += 1 }
+                        if nextFile < files.count, files[nextFile].at == k {
+                            file.bytes.removeAll(keepingCapacity: true)
+                            file.string(files[nextFile].name)
+                            nextFile += 1
+                        }
+                        let outcome: EventCatalog.MatchOutcome
                         if let resolver {
-                            let outcome = resolver.resolve(eventID: plains[k].token(plains[k].eventID, in: bytes),
-                                                           message: plains[k].message(in: bytes))
-                            resolver.matchedValues.withUnsafeBufferPointer { matched in
-                                RecordJSON.write(plains[k], file: file, bytes: bytes, outcome: outcome, values: matched, to: o)
-                            }
+                            outcome = resolver.resolve(eventID: plains[k].token(plains[k].eventID, in: bytes), message: plains[k].message(in: bytes))
                         } else {
-                            RecordJSON.write(plains[k], file: file, bytes: bytes, values: values, to: o)
+                            outcome = plains[k].outcome
+                        }
+                        file.bytes.withUnsafeBufferPointer { name in
+                            if let resolver {
+                                resolver.matchedValues.withUnsafeBufferPointer { matched in
+                                    RecordJSON.write(plains[k], fileJSON: name, bytes: bytes, outcome: outcome, values: matched, to: o)
+                                }
+                            } else {
+                                RecordJSON.write(plains[k], fileJSON: name, bytes: bytes, outcome: outcome,
+                                                 values: UnsafeBufferPointer(rebasing: values[plains[k].values]), to: o)
+                            }
                         }
                         if o.count >= 1 << 17 { drain(o) }
                     }

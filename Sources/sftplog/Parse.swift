@@ -61,21 +61,17 @@ struct Parse: ParsableCommand {
             let renderer = RenderThread<NDJSONBatch>(name: "sftplog-render", capacity: 4, state: { catalog.map(SourceResolver.init) },
                                                      render: { resolver, batch in batch.write(resolver: resolver, drain: out.write) })
             var batch = NDJSONBatch()
-            // Batches end at 1,024 entries or 4 MiB of lines, so a file of huge lines cannot queue gigabytes.
             func handOver() {
-                guard batch.count >= 1024 || batch.inputBytes >= 4 << 20 else { return }
                 renderer.put(batch)
                 batch = NDJSONBatch()
             }
             // Records read before an error (e.g. corrupt .gz) are still printed.
             defer { renderer.put(batch); renderer.close() }
             try stream.run(src, reader: reader, plain: { line, file, bytes, values in
-                batch.add(line, file: file, bytes: bytes, values: values)
-                handOver()
+                if batch.add(line, file: file, bytes: bytes, values: values) { handOver() }
             }, resolving: false) { r in
                 if r.kind == .unparsed { unparsed.add(r) }
-                batch.add(r)
-                handOver()
+                if batch.add(r) { handOver() }
             }
             return nil
         }
