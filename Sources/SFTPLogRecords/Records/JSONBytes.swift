@@ -13,20 +13,44 @@ public struct JSONBytes {
 
     /// Whether any byte of the word is a control character, `"`, `\\`, DEL or
     /// non-ASCII (bit tricks from "Bit Twiddling Hacks": exact for "any byte").
-    @inline(__always) static func wordNeedsCare(_ x: UInt64) -> Bool {
+    @inline(__always) static func wordNeedsCare(_ x: UInt64) -> Bool { careMask(x) != 0 }
+
+    /// The high bit of each byte of `x` that may need care. Each test flags its
+    /// lowest matching byte exactly (a borrow only runs upwards), so the lowest
+    /// flag is a byte that needs care, or at least a look.
+    @inline(__always) static func careMask(_ x: UInt64) -> UInt64 {
         let ones: UInt64 = 0x0101_0101_0101_0101, high: UInt64 = 0x8080_8080_8080_8080
         func hasZero(_ v: UInt64) -> UInt64 { (v &- ones) & ~v & high }
         let below20 = (x &- ones &* 0x20) & ~x & high
-        return (below20 | hasZero(x ^ (ones &* 0x22)) | hasZero(x ^ (ones &* 0x5C)) | hasZero(x ^ (ones &* 0x7F)) | (x & high)) != 0
+        return below20 | hasZero(x ^ (ones &* 0x22)) | hasZero(x ^ (ones &* 0x5C)) | hasZero(x ^ (ones &* 0x7F)) | (x & high)
+    }
+
+    /// From `i`, where the first byte that may need care is: clean bytes skipped
+    /// a word at a time, and within a word by its mask. Stops at the last seven
+    /// bytes or fewer, for a byte loop. A message quoting paths and names had the
+    /// byte loop step through every word holding a quote.
+    @inline(__always) static func skipClean(_ src: UnsafePointer<UInt8>, from i: Int, _ n: Int) -> Int {
+        var i = i
+        while i + 8 <= n {
+            let m = careMask(UInt64(littleEndian: UnsafeRawPointer(src + i).loadUnaligned(as: UInt64.self)))
+            if m != 0 { return i + m.trailingZeroBitCount >> 3 }
+            i += 8
+        }
+        return i
     }
 
     /// `needsNoEscape` for a short run of bytes, a word at a time: `n` > 0.
     @inline(__always) static func isClean(_ src: UnsafePointer<UInt8>, _ n: Int) -> Bool {
         let raw = UnsafeRawPointer(src)
         guard n >= 8 else {
-            // Padded with spaces, which need no escaping.
+            // Two overlapping halves, or the bytes padded with spaces (which need no
+            // escaping): a call to copy them cost more than the check.
+            if n >= 4 {
+                let a = UInt64(raw.loadUnaligned(as: UInt32.self)), b = UInt64(raw.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self))
+                return !wordNeedsCare(a | b << 32)
+            }
             var w: UInt64 = 0x2020_2020_2020_2020
-            withUnsafeMutableBytes(of: &w) { $0.baseAddress!.copyMemory(from: raw, byteCount: n) }
+            for i in 0..<n { w = w << 8 | UInt64(src[i]) }
             return !wordNeedsCare(w)
         }
         var i = 0
@@ -37,6 +61,26 @@ public struct JSONBytes {
         return i == n || !wordNeedsCare(raw.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self))
     }
 
+    /// Copies `n` bytes; up to 16 by two overlapping loads and stores instead of
+    /// a call to `memmove` (most strings a line's JSON holds are that short).
+    @inline(__always) static func copyShort(_ src: UnsafePointer<UInt8>, _ dst: UnsafeMutablePointer<UInt8>, _ n: Int) {
+        let from = UnsafeRawPointer(src), to = UnsafeMutableRawPointer(dst)
+        switch n {
+        case 8...16:
+            let a = from.loadUnaligned(as: UInt64.self), b = from.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+            to.storeBytes(of: a, as: UInt64.self)
+            to.storeBytes(of: b, toByteOffset: n - 8, as: UInt64.self)
+        case 4..<8:
+            let a = from.loadUnaligned(as: UInt32.self), b = from.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)
+            to.storeBytes(of: a, as: UInt32.self)
+            to.storeBytes(of: b, toByteOffset: n - 4, as: UInt32.self)
+        case 0..<4:
+            for i in 0..<n { dst[i] = src[i] }
+        default:
+            dst.update(from: src, count: n)
+        }
+    }
+
     /// Whether `string` writes these bytes as they are between its quotes
     /// (nothing to escape), skipping clean runs eight bytes at a time.
     package static func needsNoEscape(_ p: UnsafeBufferPointer<UInt8>) -> Bool {
@@ -44,7 +88,7 @@ public struct JSONBytes {
         let n = p.count
         var i = 0
         while i < n {
-            while i + 8 <= n, !wordNeedsCare(UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)) { i += 8 }
+            i = skipClean(base, from: i, n)
             if i >= n { break }
             let c = p[i]
             if c < 0x20 || c == 0x22 || c == 0x5C || c == 0x7F { return false }
@@ -88,14 +132,14 @@ public struct JSONBytes {
         // last word overlapping, then copied whole (the byte loop's tail cost most
         // of a short string's escaping).
         if let src = p.baseAddress, n > 0, isClean(src, n) {
-            o.update(from: src, count: n)
+            copyShort(src, o, n)
             o[n] = 0x22
             return n + 2
         }
         if let src = p.baseAddress {
             var start = 0, i = 0
             while i < n {
-                while i + 8 <= n, !wordNeedsCare(UnsafeRawPointer(src + i).loadUnaligned(as: UInt64.self)) { i += 8 }
+                i = skipClean(src, from: i, n)
                 if i >= n { break }
                 let c = src[i]
                 // A flag, not a sentinel byte: with `esc: UInt8 = 0` meaning "none", a NUL
@@ -104,7 +148,7 @@ public struct JSONBytes {
                 if c < 0x20 || c == 0x22 || c == 0x5C || c == 0x7F { esc = true }
                 else if c == 0xE2, i + 2 < n, src[i + 1] == 0x80, src[i + 2] == 0xA8 || src[i + 2] == 0xA9 { esc = true }
                 if !esc { i += 1; continue }
-                if i > start { o.update(from: src + start, count: i - start); o += i - start }
+                if i > start { copyShort(src + start, o, i - start); o += i - start }
                 o.pointee = 0x5C; o += 1
                 switch c {
                 case 0x22: o.pointee = 0x22; o += 1
@@ -123,7 +167,7 @@ public struct JSONBytes {
                 i += 1
                 start = i
             }
-            if n > start { o.update(from: src + start, count: n - start); o += n - start }
+            if n > start { copyShort(src + start, o, n - start); o += n - start }
         }
         o.pointee = 0x22; o += 1
         return o - out

@@ -6,9 +6,13 @@ import Foundation
 /// writing a line's JSON cost. Writes the same bytes as `JSONBytes`.
 /// One thread owns an output; nothing is shared.
 public final class JSONOutput {
-    @exclusivity(unchecked) private var base: UnsafeMutablePointer<UInt8>
-    @exclusivity(unchecked) public private(set) var count = 0
-    @exclusivity(unchecked) private var capacity: Int
+    // Usable from inline code: its writes are inlined into the writers of other
+    // modules (each was a call, the cost of writing a short piece).
+    @exclusivity(unchecked) @usableFromInline var base: UnsafeMutablePointer<UInt8>
+    @exclusivity(unchecked) @usableFromInline var used = 0
+    /// The bytes written and not yet removed.
+    public var count: Int { used }
+    @exclusivity(unchecked) @usableFromInline var capacity: Int
 
     public init(capacity: Int = 1 << 18) {
         self.capacity = max(capacity, 64)
@@ -19,44 +23,44 @@ public final class JSONOutput {
 
     /// The bytes written so far, lent to `body`.
     public func withBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
-        try body(UnsafeBufferPointer(start: base, count: count))
+        try body(UnsafeBufferPointer(start: base, count: used))
     }
 
-    public func removeAll() { count = 0 }
+    public func removeAll() { used = 0 }
 
     /// Room for `n` more bytes.
-    @inline(__always) func reserve(_ n: Int) {
-        if count + n > capacity { grow(count + n) }
+    @inlinable @inline(__always) func reserve(_ n: Int) {
+        if used + n > capacity { grow(used + n) }
     }
 
-    private func grow(_ needed: Int) {
+    @usableFromInline func grow(_ needed: Int) {
         var c = capacity * 2
         while c < needed { c *= 2 }
         let b = UnsafeMutablePointer<UInt8>.allocate(capacity: c)
-        b.update(from: base, count: count)
+        b.update(from: base, count: used)
         base.deallocate()
         base = b
         capacity = c
     }
 
-    @inline(__always) public func byte(_ c: UInt8) {
+    @inlinable @inline(__always) public func byte(_ c: UInt8) {
         reserve(1)
-        base[count] = c
-        count += 1
+        base[used] = c
+        used += 1
     }
 
-    @inline(__always) public func raw(_ s: StaticString) {
+    @inlinable @inline(__always) public func raw(_ s: StaticString) {
         let n = s.utf8CodeUnitCount
         reserve(n)
-        (base + count).update(from: s.utf8Start, count: n)
-        count += n
+        (base + used).update(from: s.utf8Start, count: n)
+        used += n
     }
 
-    @inline(__always) public func raw(_ p: UnsafeBufferPointer<UInt8>) {
+    @inlinable @inline(__always) public func raw(_ p: UnsafeBufferPointer<UInt8>) {
         guard let src = p.baseAddress, p.count > 0 else { return }
         reserve(p.count)
-        (base + count).update(from: src, count: p.count)
-        count += p.count
+        (base + used).update(from: src, count: p.count)
+        used += p.count
     }
 
     public func raw(_ a: [UInt8]) { a.withUnsafeBufferPointer { raw($0) } }
@@ -74,25 +78,25 @@ public final class JSONOutput {
     @inline(__always) func escaped(_ p: UnsafeBufferPointer<UInt8>) {
         // Six bytes per input byte at worst (`\u00XX`), and the quotes.
         reserve(6 * p.count + 2)
-        count += JSONBytes.writeEscaped(p, to: base + count)
+        used += JSONBytes.writeEscaped(p, to: base + used)
     }
 
     /// `JSONBytes.int`.
     public func int(_ v: Int) {
         reserve(JSONBytes.maxDecimalBytes)
-        count += JSONBytes.writeDecimal(v, to: base + count)
+        used += JSONBytes.writeDecimal(v, to: base + used)
     }
 
     /// `string(ts.iso)`, written in place: an ISO time has nothing to escape.
     public func timestamp(_ ts: LogTimestamp) {
         reserve(50)
-        guard let n = ts.writeISO(to: UnsafeMutableBufferPointer(start: base + count + 1, count: 48)) else {
+        guard let n = ts.writeISO(to: UnsafeMutableBufferPointer(start: base + used + 1, count: 48)) else {
             string(ts.iso)
             return
         }
-        base[count] = 0x22
-        base[count + 1 + n] = 0x22
-        count += n + 2
+        base[used] = 0x22
+        base[used + 1 + n] = 0x22
+        used += n + 2
     }
 
     /// `JSONBytes.value`, for the values a record's fields hold.
