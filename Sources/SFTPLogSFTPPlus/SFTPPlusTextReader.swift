@@ -233,8 +233,8 @@ public final class SFTPPlusTextReader: LogReader {
     }
 
     private func flush(_ emit: (consuming Record) throws -> Void) rethrows {
-        guard var p = pending else { return }
-        pending = nil
+        // Moved out, not copied: a copy retained and released its buffers per line.
+        guard var p = pending.take() else { return }
         // A copy (indented, quoted, a line block or wrapped) may carry spaces its
         // editor added at the end; a log line is kept as written (a wording can
         // end in a space when its last field is empty).

@@ -3,10 +3,13 @@
 /// without hashing the string (two such lookups per record were a few percent
 /// of `audit`). Any other ID is kept in a dictionary.
 public struct EventIDTable<Value: Sendable>: Sendable {
+    // Usable from inline code, so that lookups in other modules are specialized
+    // for their value type (unspecialized, each copied its value through the
+    // type's value witnesses).
     /// By `number(id) - 10_000`: 1 + the value's index in `values`, 0 for none.
-    private var slots: [Int32]
-    private var values: [Value] = []
-    private var others: [String: Value] = [:]
+    @usableFromInline var slots: [Int32]
+    @usableFromInline var values: [Value] = []
+    @usableFromInline var others: [String: Value] = [:]
 
     public init(_ entries: [String: Value]) {
         slots = []
@@ -21,18 +24,18 @@ public struct EventIDTable<Value: Sendable>: Sendable {
         }
     }
 
-    public subscript(id: String) -> Value? {
+    @inlinable public subscript(id: String) -> Value? {
         if let n = EventIDTable.number(id) { return value(number: n) }
         return others[id]
     }
 
     /// `self[id:]` for the ID's UTF-8 bytes, without making its string when it has five digits.
-    public subscript(bytes id: UnsafeBufferPointer<UInt8>) -> Value? {
+    @inlinable public subscript(bytes id: UnsafeBufferPointer<UInt8>) -> Value? {
         if let n = EventIDTable.number(id) { return value(number: n) }
         return others[String(decoding: id, as: UTF8.self)]
     }
 
-    @inline(__always) private func value(number n: Int) -> Value? {
+    @inlinable @inline(__always) func value(number n: Int) -> Value? {
         guard !slots.isEmpty else { return nil }
         let k = slots[n - 10_000]
         return k == 0 ? nil : values[Int(k) - 1]
@@ -40,7 +43,7 @@ public struct EventIDTable<Value: Sendable>: Sendable {
 
     /// The number of an ID of exactly five ASCII digits, the first not 0 (so each
     /// number stands for one spelling only); nil for any other ID.
-    @inline(__always)
+    @inlinable @inline(__always)
     static func number(_ id: String) -> Int? {
         guard id.utf8.count == 5 else { return nil }
         // In place (a small string's bytes are copied to the stack): walking the
@@ -50,7 +53,7 @@ public struct EventIDTable<Value: Sendable>: Sendable {
     }
 
     /// `number` of an ID's bytes.
-    @inline(__always)
+    @inlinable @inline(__always)
     static func number(_ p: UnsafeBufferPointer<UInt8>) -> Int? {
         guard p.count == 5 else { return nil }
         var n = 0
@@ -63,7 +66,7 @@ public struct EventIDTable<Value: Sendable>: Sendable {
     }
 
     /// `number` for a string without contiguous UTF-8 (bridged), -1 for none.
-    static func slowNumber(_ id: String) -> Int {
+    @usableFromInline static func slowNumber(_ id: String) -> Int {
         var n = 0
         for b in id.utf8 {
             guard b >= UInt8(ascii: "0"), b <= UInt8(ascii: "9") else { return -1 }
