@@ -133,6 +133,7 @@ enum MinimumRating: String, ExpressibleByArgument, CaseIterable {
 
 struct Audit: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "audit",
         abstract: "Judge every session's negotiated cryptography: weak algorithms, DH group sizes, Terrapin.",
         discussion: """
             Exit status: 0 no finding at or above --min-rating; 1 warnings (or algorithms the policy does not know) only; \

@@ -9,7 +9,7 @@ struct CatalogCommand: ParsableCommand {
         subcommands: [Show.self, Search.self, Import.self, Stats.self])
 
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Every wording of an event ID: versions, groups, fields, meaning.")
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "Every wording of an event ID: versions, groups, fields, meaning.")
         @Argument(help: "Event ID, e.g. 30011.") var id: String
         @Flag(name: .long, help: "JSON output.") var json = false
 
@@ -29,7 +29,7 @@ struct CatalogCommand: ParsableCommand {
     }
 
     struct Search: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Full-text search over wordings, meanings, fields and groups, best first.")
+        static let configuration = CommandConfiguration(commandName: "search", abstract: "Full-text search over wordings, meanings, fields and groups, best first.")
         @Argument(help: "Words to look for (all must match; stems and prefixes count).") var text: [String] = []
         @Option(name: .long, help: "Only events with a wording in this group (e.g. failure-high).") var group: String?
         @Option(name: .long, help: "Only events this SFTPPlus version can write (e.g. 3.30.0).") var version: String?
@@ -66,6 +66,7 @@ struct CatalogCommand: ParsableCommand {
 
     struct Import: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "import",
             abstract: "Add the wordings of an SFTPPlus events reference (.rst) to your local catalogue.",
             discussion: "Imported wordings are kept in $SFTPLOG_DATA/imported-events.json (default ~/.local/share/sftplog) and used by every later command.")
         @Argument(help: "An events reference page in reStructuredText (events.rst, events-ssh.rst, …).") var file: String
@@ -85,6 +86,7 @@ struct CatalogCommand: ParsableCommand {
 
     struct Stats: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "stats",
             abstract: "How the records of a database resolved against the catalogue, and what the OpenSSH message table holds.",
             discussion: """
                 With FILE, DIR or -: the records of those inputs, read in one streaming pass (nothing stored). \

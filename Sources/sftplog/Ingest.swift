@@ -6,6 +6,7 @@ import SFTPLogPostgres
 
 struct Ingest: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "ingest",
         abstract: "Store the records of the inputs in the SQLite database (content already stored is skipped).",
         discussion: """
             Exit status: 0 every line parsed; 2 stored, but some lines were kept as `unparsed` \

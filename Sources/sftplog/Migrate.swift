@@ -5,6 +5,7 @@ import SFTPLogPostgres
 
 struct Migrate: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "migrate",
         abstract: "Bring a database written by an older sftplog up to date, in place (the next ingest does it too).")
 
     @OptionGroup var database: DatabaseOption

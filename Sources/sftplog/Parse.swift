@@ -5,6 +5,7 @@ import SFTPLogKit
 
 struct Parse: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "parse",
         abstract: "Print every record of the inputs as NDJSON, in input order.",
         discussion: """
             Exit status: 0 every line parsed; 2 done, but some lines were kept as `unparsed` \

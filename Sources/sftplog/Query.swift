@@ -5,6 +5,7 @@ import SFTPLogPostgres
 
 struct Query: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "query",
         abstract: "Run read-only SQL against the database (tables: sources, records, records_fts; see docs/schema.md).")
 
     @Argument(help: "One SQL statement, e.g. \"SELECT account, count(*) FROM records GROUP BY account\".")

@@ -4,6 +4,7 @@ import SFTPLogKit
 
 struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "report",
         abstract: "A report of all sessions (summary) or of one session (--session ID): text, Markdown, HTML or JSON.")
 
     @OptionGroup var source: SourceOptions

@@ -30,6 +30,7 @@ struct SessionFilterOptions: ParsableArguments {
 
 struct Sessions: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "sessions",
         abstract: "List reconstructed sessions: who connected, how, what they did, what went wrong.",
         discussion: """
             From files or standard input: one streaming pass, nothing stored; exit status as `ingest`'s \

@@ -5,6 +5,7 @@ import SFTPLogWatch
 
 struct Watch: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "watch",
         abstract: "Follow logs and receive syslog; raise alerts as the lines arrive (and store them, as ingest does).",
         discussion: """
             Rules are data: catalog/alert-rules.json, changed or extended by --rules files. \
