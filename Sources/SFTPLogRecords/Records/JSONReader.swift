@@ -179,7 +179,12 @@ private struct JSONReader {
         guard i < p.count else { return nil }
         defer { i += 1 }
         let body = UnsafeBufferPointer(rebasing: p[start..<i])
-        if !escaped { return String(validating: body, as: UTF8.self) }
+        if !escaped {
+            // ASCII (nearly every string) needs no validation: the generic validating
+            // initializer was most of loading the catalogue.
+            if UTF8Text.asciiPrefixCount(body) == body.count { return String(decoding: body, as: UTF8.self) }
+            return String(validating: body, as: UTF8.self)
+        }
         var out: [UInt8] = []
         out.reserveCapacity(body.count)
         var j = 0
