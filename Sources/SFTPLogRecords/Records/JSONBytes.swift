@@ -185,18 +185,35 @@ public struct JSONBytes {
     /// The one decimal rendering of an integer (`JSONBytes`, `JSONOutput`), written
     /// at `out` (room for `maxDecimalBytes`). Returns the bytes written.
     static func writeDecimal(_ v: Int, to out: UnsafeMutablePointer<UInt8>) -> Int {
-        if v == 0 { out.pointee = 0x30; return 1 }
         var x = v.magnitude
-        var digits = 0
-        var y = x
-        while y > 0 { digits += 1; y /= 10 }
         var k = 0
         if v < 0 { out.pointee = 0x2D; k = 1 }
+        var digits = 1, bound: UInt = 10
+        while x >= bound, digits < 19 { digits += 1; bound &*= 10 }
+        if digits == 19, x >= bound { digits = 20 }
         let end = k + digits
-        k = end
-        while x > 0 { k -= 1; out[k] = UInt8(x % 10) + 0x30; x /= 10 }
+        // Two digits a division, from a table of the pairs 00…99.
+        let pairs = decimalPairs.utf8Start
+        var at = end
+        while x >= 100 {
+            let r = Int(x % 100) &* 2
+            x /= 100
+            at -= 2
+            out[at] = pairs[r]; out[at + 1] = pairs[r + 1]
+        }
+        if x >= 10 {
+            out[at - 2] = pairs[Int(x) &* 2]; out[at - 1] = pairs[Int(x) &* 2 + 1]
+        } else {
+            out[at - 1] = UInt8(x) + 0x30
+        }
         return end
     }
+
+    private static let decimalPairs: StaticString = """
+        00010203040506070809101112131415161718192021222324252627282930313233343536373839\
+        40414243444546474849505152535455565758596061626364656667686970717273747576777879\
+        8081828384858687888990919293949596979899
+        """
 
     public mutating func key(_ k: StaticString) {
         bytes.append(0x22); raw(k); bytes.append(0x22); bytes.append(0x3A)

@@ -36,6 +36,20 @@ final class JSONBytesTests: XCTestCase {
         }
     }
 
+    /// Integers are written as Swift prints them: every digit count, both signs, the extremes.
+    func testIntegersAsSwiftPrintsThem() {
+        var values: [Int] = [0, 1, -1, 9, 10, 99, 100, 101, 999, 1000, Int.max, Int.min, Int.max - 1, Int.min + 1]
+        var p = 1
+        for _ in 0..<18 { p *= 10; values += [p - 1, p, p + 1, -(p - 1), -p, -(p + 1)] }
+        var rng = SplitMix64(seed: 9)
+        for _ in 0..<20_000 { values.append(Int(bitPattern: UInt(rng.next())) >> Int(rng.next() % 64)) }
+        for v in values {
+            var j = JSONBytes()
+            j.int(v)
+            XCTAssertEqual(j.text, String(v))
+        }
+    }
+
     func testStoredBytesEscapeLikeTheirDecodedString() {
         var rng = SystemRandomNumberGenerator()
         let pieces: [[UInt8]] = [Array("plain ascii text, 8+ bytes long".utf8), [0x22, 0x5C, 0x0A, 0x00, 0x7F], Array("é ü ✓".utf8),
