@@ -85,8 +85,9 @@ public struct RecordStream: Sendable {
             try reader.finish(sink)
         }
         // Plain lines skip the record only where nothing else (an answer's `needs`)
-        // decides how a record is completed.
-        guard let plain, catalog != nil, needs == nil else { return try read() }
+        // decides how a record is completed, and where they are resolved: here
+        // with the catalogue, or by the caller (which may still be loading it).
+        guard let plain, catalog != nil || !resolving, needs == nil else { return try read() }
         try withoutActuallyEscaping(plain) { plain in
             let taker = PlainEventLines(resolver: completion.resolver, clock: completion.clock, take: plain)
             func install(_ t: PlainEventTaker?) {

@@ -38,8 +38,11 @@ struct Parse: ParsableCommand {
                 for e in errors { Terminal.warn(e) }
                 if !errors.isEmpty { throw ExitCode(1) }
             } else {
-                var stream = RecordStream(options: options, catalog: try Catalogs.load())
-                stream.chunking = Chunking.fromEnvironment()
+                let chunking = Chunking.fromEnvironment()
+                // One reading thread resolves nothing (see `parse`): the catalogue is
+                // loaded on the render thread meanwhile, off the path to the first line.
+                var stream = RecordStream(options: options, catalog: chunking.workers <= 1 ? nil : try Catalogs.load())
+                stream.chunking = chunking
                 for name in files { _ = try parse(name, stream: stream, out: out, unparsed: unparsed, follow: false) }
             }
             unparsed.summarise()
@@ -57,23 +60,31 @@ struct Parse: ParsableCommand {
             // record is made for them), the few other records as they come, in one
             // order. This thread reads and parses; the other resolves the messages,
             // in that same order (so each sees the version hint it would have), and
-            // writes JSON.
-            let catalog = stream.catalog
-            let renderer = RenderThread<NDJSONBatch>(name: "sftplog-render", capacity: 4, state: { catalog.map(SourceResolver.init) },
-                                                     render: { resolver, batch in batch.write(resolver: resolver, drain: out.write) })
+            // writes JSON. It loads the catalogue first (about 30 ms) while this
+            // thread reads; should that fail, it writes nothing, and the error is
+            // thrown below, as it would have been before the first line.
+            let renderer = RenderThread<NDJSONBatch>(name: "sftplog-render", capacity: 4,
+                                                     state: { (try? Catalogs.load()).map(SourceResolver.init) },
+                                                     render: { resolver, batch in
+                                                         guard let resolver else { return }
+                                                         batch.write(resolver: resolver, drain: out.write)
+                                                     })
             var batch = NDJSONBatch()
             func handOver() {
                 renderer.put(batch)
                 batch = NDJSONBatch()
             }
-            // Records read before an error (e.g. corrupt .gz) are still printed.
-            defer { renderer.put(batch); renderer.close() }
-            try stream.run(src, reader: reader, plain: { line, file, bytes, values in
-                if batch.add(line, file: file, bytes: bytes, values: values) { handOver() }
-            }, resolving: false) { r in
-                if r.kind == .unparsed { unparsed.add(r) }
-                if batch.add(r) { handOver() }
+            do {
+                // Records read before an error (e.g. corrupt .gz) are still printed.
+                defer { renderer.put(batch); renderer.close() }
+                try stream.run(src, reader: reader, plain: { line, file, bytes, values in
+                    if batch.add(line, file: file, bytes: bytes, values: values) { handOver() }
+                }, resolving: false) { r in
+                    if r.kind == .unparsed { unparsed.add(r) }
+                    if batch.add(r) { handOver() }
+                }
             }
+            _ = try Catalogs.load()
             return nil
         }
         if control == nil {
