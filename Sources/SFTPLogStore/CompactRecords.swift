@@ -234,48 +234,38 @@ enum CompactRecords {
         // The `fields` object the view makes, `{"name":value,…}`, compared as it
         // goes: a value's JSON text in `vals` as is, a term quoted (it needs no escape).
         if let fieldsJSON = written {
-            var ok = true
-            fieldsJSON.withUnsafeBufferPointer { f in
-                var i = 0
-                func take(_ b: UInt8) { if ok, i < f.count, f[i] == b { i += 1 } else { ok = false } }
-                func take<C: Collection>(_ bytes: C) where C.Element == UInt8 { for b in bytes { take(b) } }
-                take(0x7B)
-                for (k, (name, v)) in fields.enumerated() where ok {
-                    guard FieldsJSON.isPlainName(name) else { ok = false; return }
-                    if k > 0 { take(0x2C) }
-                    take(0x22); take(name.utf8); take(0x22); take(0x3A)
+            let ok = fieldsJSON.withUnsafeBufferPointer { f -> Bool in
+                var m = ExpectedBytes(f)
+                m.take(0x7B)
+                for (k, (name, v)) in fields.enumerated() where m.ok {
+                    guard FieldsJSON.isPlainName(name) else { return false }
+                    if k > 0 { m.take(0x2C) }
+                    m.take(0x22); m.take(name); m.take(0x22); m.take(0x3A)
                     if spans[k].term, case .string(let s) = v {
-                        take(0x22); take(s.utf8); take(0x22)
+                        m.take(0x22); m.take(s); m.take(0x22)
                     } else {
-                        take(vals.bytes[spans[k].0])
+                        m.take(vals.bytes[spans[k].0])
                     }
                 }
-                take(0x7D)
-                if i != f.count { ok = false }
+                m.take(0x7D)
+                return m.matchedAll
             }
             guard ok else { return nil }
         }
         // The message: literal pieces and the values' texts (strings unescaped,
         // numbers as in `vals`), in template order, compared as it goes.
-        var ok = true
-        var m = message
-        m.withUTF8 { msg in
-            var i = 0
-            func take(_ b: UnsafeBufferPointer<UInt8>) {
-                guard ok, b.count <= msg.count - i, b.isEmpty || memcmp(msg.baseAddress! + i, b.baseAddress!, b.count) == 0 else {
-                    ok = false; return
-                }
-                i += b.count
-            }
-            for (k, piece) in wording.pieces.enumerated() where ok {
+        var message = message
+        let ok = message.withUTF8 { msg -> Bool in
+            var m = ExpectedBytes(msg)
+            for (k, piece) in wording.pieces.enumerated() where m.ok {
                 switch piece {
-                case .literal(let l): l.withUnsafeBufferPointer(take)
+                case .literal(let l): m.take(l)
                 case .field:
                     let f = wording.pieceFields[k]
-                    if case .string(var s) = fields[f].1 { s.withUTF8(take) } else { vals.bytes[spans[f].0].withUnsafeBufferPointer(take) }
+                    if case .string(let s) = fields[f].1 { m.take(s) } else { m.take(vals.bytes[spans[f].0]) }
                 }
             }
-            if i != msg.count { ok = false }
+            return m.matchedAll
         }
         guard ok else { return nil }
         return vals.bytes

@@ -95,36 +95,10 @@ package final class RecordWriter {
         guard r.layout == "ts-first", r.rawIsUTF8, r.lineCount == 1, let id = r.eventID, let comp = r.component,
               let account = r.account, let peer = r.peer, let port = peer.port, let message = r.message else { return false }
         return r.raw.withUnsafeBufferPointer { raw -> Bool in
-            var i = 0
-            func take(_ u: UnsafeBufferPointer<UInt8>) -> Bool {
-                guard u.count <= raw.count - i, u.isEmpty || memcmp(raw.baseAddress! + i, u.baseAddress!, u.count) == 0 else { return false }
-                i += u.count
-                return true
-            }
-            func take(_ s: String) -> Bool {
-                var s = s
-                return s.withUTF8 { take($0) }
-            }
-            func space() -> Bool { guard i < raw.count, raw[i] == 0x20 else { return false }; i += 1; return true }
-            /// `String(port)`'s digits, compared without making the String.
-            func takePort() -> Bool {
-                guard port >= 0 else { return take(String(port)) }
-                var digits = 1, p = port
-                while p >= 10 { p /= 10; digits += 1 }
-                guard digits <= raw.count - i else { return false }
-                var v = port
-                for k in stride(from: i + digits - 1, through: i, by: -1) {
-                    guard raw[k] == UInt8(truncatingIfNeeded: v % 10) &+ 0x30 else { return false }
-                    v /= 10
-                }
-                i += digits
-                return true
-            }
-            guard take(ts), space(), take(id), space(), take(comp), space(), take(account), space(),
-                  take(peer.address), i < raw.count, raw[i] == 0x3A else { return false }
-            i += 1
-            guard takePort(), space(), take(message) else { return false }
-            return i == raw.count
+            var m = ExpectedBytes(raw)
+            m.take(ts); m.take(0x20); m.take(id); m.take(0x20); m.take(comp); m.take(0x20); m.take(account); m.take(0x20)
+            m.take(peer.address); m.take(0x3A); m.take(decimal: port); m.take(0x20); m.take(message)
+            return m.matchedAll
         }
     }
 
