@@ -87,24 +87,27 @@ final class SourceLoad {
     /// Rendered by hand: an ISO8601DateFormatter per source cost ~0.5 ms (10,000 transcripts).
     let now = LogTimestamp.utcISO(Date().timeIntervalSince1970.rounded(.down), fractionDigits: 0)
 
-    // The parsing thread's.
+    // The parsing thread's. Those changed per record are not checked for
+    // exclusive access at run time (`@exclusivity(unchecked)`): one thread
+    // uses them, and no access to one overlaps another; the checks were three
+    // a record.
     /// Where the records go instead of the staging file, if anywhere (`Ingestor.directLoad`).
     var askDirect: ((String) -> DirectSourceLoad?)?
     private(set) var direct: DirectSourceLoad?
-    var result: SourceIngestResult
+    @exclusivity(unchecked) var result: SourceIngestResult
     var linesRead: ReadLines
-    var batch: [RecordWriter.Prepared] = []
+    @exclusivity(unchecked) var batch: [RecordWriter.Prepared] = []
     /// Records added since the last batch was taken (those of a direct load are not in `batch`).
-    var batched = 0
+    @exclusivity(unchecked) var batched = 0
     /// The terms the batch's records use (stored with them).
-    var batchTerms = Set<Int64>()
+    @exclusivity(unchecked) var batchTerms = Set<Int64>()
     let terms: TermDictionary
     var places = RecordPlaces()
     /// Where this run's lines begin, for the links of sessions rebuilt from the store.
     var lineOffsets = LineOffsets()
     var nextResume: (offset: Int64, line: Int)
-    var lastEmittedEnd: (offset: Int64, line: Int)?
-    var streamedFacts = SourceFacts.Streamed()
+    @exclusivity(unchecked) var lastEmittedEnd: (offset: Int64, line: Int)?
+    @exclusivity(unchecked) var streamedFacts = SourceFacts.Streamed()
 
     // The writer thread's, inside this source's jobs.
     var sourceID: Int64?
