@@ -251,19 +251,15 @@ public struct NDJSONBatch: Sendable {
                             file.string(files[nextFile].name)
                             nextFile += 1
                         }
-                        let outcome: EventCatalog.MatchOutcome
-                        if let resolver {
-                            outcome = resolver.resolve(eventID: plains[k].token(plains[k].eventID, in: bytes), message: plains[k].message(in: bytes))
-                        } else {
-                            outcome = plains[k].outcome
-                        }
                         file.bytes.withUnsafeBufferPointer { name in
                             if let resolver {
+                                let outcome = resolver.resolve(eventID: plains[k].token(plains[k].eventID, in: bytes),
+                                                               message: plains[k].message(in: bytes))
                                 resolver.matchedValues.withUnsafeBufferPointer { matched in
                                     RecordJSON.write(plains[k], fileJSON: name, bytes: bytes, outcome: outcome, values: matched, to: o)
                                 }
                             } else {
-                                RecordJSON.write(plains[k], fileJSON: name, bytes: bytes, outcome: outcome,
+                                RecordJSON.write(plains[k], fileJSON: name, bytes: bytes, outcome: plains[k].outcome,
                                                  values: UnsafeBufferPointer(rebasing: values[plains[k].values]), to: o)
                             }
                         }
