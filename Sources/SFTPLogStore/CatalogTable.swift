@@ -20,7 +20,9 @@ public enum CatalogTable {
         if try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'catalog_fingerprint'") == fp { return }
         try db.execute(sql: "DELETE FROM catalog_variants")
         let stmt = try db.makeStatement(sql: "INSERT INTO catalog_variants VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")
-        for e in c.events.values {
+        // In ID order: a dictionary's order changes from run to run, and so did the rows'.
+        for id in c.events.keys.sorted() {
+            let e = c.events[id]!
             for t in e.variants {
                 try stmt.execute(arguments: [
                     e.id, t.variant, e.area, t.template, JSONValue.array(t.fields.map(JSONValue.string)).json,
