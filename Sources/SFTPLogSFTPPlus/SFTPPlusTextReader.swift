@@ -214,8 +214,7 @@ public final class SFTPPlusTextReader: LogReader {
     /// A line that is a text-layout event on its own (ID-first or timestamp-first).
     package static func startsTextEvent(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
         guard let c = b.first, TextLayouts.isDigit(c) else { return false }
-        let strings = TokenStrings.none
-        return TextLayouts.idFirst(b, strings: strings) != nil || TextLayouts.tsFirst(b, strings: strings) != nil
+        return TextLayouts.idFirst(b) != nil || TextLayouts.tsFirst(b) != nil
     }
 
     /// Net `{`/`[` depth of a JSON fragment, ignoring brackets inside strings.
@@ -273,14 +272,14 @@ public final class SFTPPlusTextReader: LogReader {
         var f = TextEventFields()
         var found = false
         if TextLayouts.isDigit(first) {
-            found = TextLayouts.idFirst(c, into: &f, strings: strings) || TextLayouts.tsFirst(c, into: &f, strings: strings)
+            found = TextLayouts.idFirst(c, into: &f) || TextLayouts.tsFirst(c, into: &f)
         } else if first == 0x3C {
-            if let g = TextLayouts.syslog5424(c, strings: strings) {
+            if let g = TextLayouts.syslog5424(c) {
                 f = g
                 found = true
             } else {
                 let (year, note) = syslogYear()
-                if let g = TextLayouts.syslog(c, year: year, yearNote: note, strings: strings) { f = g; found = true }
+                if let g = TextLayouts.syslog(c, year: year, yearNote: note) { f = g; found = true }
             }
         } else if first == 0x7B {
             if let records = JSONEvents.records(c, p, file: file) { for r in records { try emit(r) }; return false }

@@ -45,11 +45,6 @@ package enum TextLayouts {
         UTF8Text.decode(UnsafeBufferPointer(rebasing: p[a..<b])).0
     }
 
-    /// `address:port` (see `Peer.parse`): where the address is, and the port.
-    @inline(__always) static func peer(_ p: UnsafeBufferPointer<UInt8>, _ a: Int, _ b: Int, _ strings: TokenStrings) -> (address: Range<Int>, port: Int?)? {
-        Peer.place(p, a, b)
-    }
-
     /// A peer whose written port is above 65535 keeps `port: nil` (it cannot be a
     /// TCP port); this note says what was written, so the value is not silently lost.
     static func notePeer(_ pr: (address: Range<Int>, port: Int?), _ p: UnsafeBufferPointer<UInt8>, _ a: Int, _ b: Int, into f: inout TextEventFields) {
@@ -68,11 +63,10 @@ package enum TextLayouts {
 
     /// After the event ID: `component account address:port message`, or (short forms)
     /// `address:port message`, or just `message`.
-    static func tail(_ p: UnsafeBufferPointer<UInt8>, at i: Int, into f: inout TextEventFields, allowBare: Bool,
-                     strings: TokenStrings) -> Bool {
+    static func tail(_ p: UnsafeBufferPointer<UInt8>, at i: Int, into f: inout TextEventFields, allowBare: Bool) -> Bool {
         if i >= p.count { f.messageStart = p.count; return allowBare }
         let e1 = tokenEnd(p, i)
-        if let pr = peer(p, i, e1, strings) {
+        if let pr = Peer.place(p, i, e1) {
             f.peer = pr
             notePeer(pr, p, i, e1, into: &f)
             f.messageStart = min(e1 + 1, p.count)
@@ -82,7 +76,7 @@ package enum TextLayouts {
             let s2 = e1 + 1, e2 = tokenEnd(p, s2)
             if e2 < p.count {
                 let s3 = e2 + 1, e3 = tokenEnd(p, s3)
-                if let pr = peer(p, s3, e3, strings), e2 > s2, e1 > i {
+                if let pr = Peer.place(p, s3, e3), e2 > s2, e1 > i {
                     f.component = i..<e1
                     f.account = s2..<e2
                     f.peer = pr
@@ -92,7 +86,7 @@ package enum TextLayouts {
                 }
             }
             // Copies in documentation and tickets sometimes lack one of the two.
-            if e1 > i, let pr = peer(p, s2, e2, strings) {
+            if e1 > i, let pr = Peer.place(p, s2, e2) {
                 if looksLikeComponent(p, i, e1) { f.component = i..<e1 } else { f.account = i..<e1 }
                 f.peer = pr
                 notePeer(pr, p, s2, e2, into: &f)
@@ -121,39 +115,39 @@ package enum TextLayouts {
     }
 
     /// ID-first (3.x): `id YYYY-MM-DD HH:MM:SS [component account] address:port message`.
-    package static func idFirst(_ p: UnsafeBufferPointer<UInt8>, strings: TokenStrings) -> TextEventFields? {
+    package static func idFirst(_ p: UnsafeBufferPointer<UInt8>) -> TextEventFields? {
         var f = TextEventFields()
-        return idFirst(p, into: &f, strings: strings) ? f : nil
+        return idFirst(p, into: &f) ? f : nil
     }
 
     /// `idFirst` into `f` (an optional's copy and destruction per line were measurable).
-    package static func idFirst(_ p: UnsafeBufferPointer<UInt8>, into f: inout TextEventFields, strings: TokenStrings) -> Bool {
+    package static func idFirst(_ p: UnsafeBufferPointer<UInt8>, into f: inout TextEventFields) -> Bool {
         guard let idEnd = eventID(p, 0), idEnd < p.count,
               let (ts, after) = TimestampScanner.iso(p, at: idEnd + 1) else { return false }
         guard after == p.count || p[after] == 0x20 else { return false }
         f = TextEventFields(layout: "id-first", timestamp: ts, eventID: 0..<idEnd, messageStart: p.count)
-        return tail(p, at: after + 1, into: &f, allowBare: false, strings: strings)
+        return tail(p, at: after + 1, into: &f, allowBare: false)
     }
 
     /// Timestamp-first (4.x+): `ts id component account address:port message`,
     /// or the short form `ts id message`.
-    package static func tsFirst(_ p: UnsafeBufferPointer<UInt8>, strings: TokenStrings) -> TextEventFields? {
+    package static func tsFirst(_ p: UnsafeBufferPointer<UInt8>) -> TextEventFields? {
         var f = TextEventFields()
-        return tsFirst(p, into: &f, strings: strings) ? f : nil
+        return tsFirst(p, into: &f) ? f : nil
     }
 
     /// `tsFirst` into `f`.
-    package static func tsFirst(_ p: UnsafeBufferPointer<UInt8>, into f: inout TextEventFields, strings: TokenStrings) -> Bool {
+    package static func tsFirst(_ p: UnsafeBufferPointer<UInt8>, into f: inout TextEventFields) -> Bool {
         guard let (ts, after) = TimestampScanner.iso(p, at: 0), after < p.count, p[after] == 0x20,
               let idEnd = eventID(p, after + 1) else { return false }
         f = TextEventFields(layout: "ts-first", timestamp: ts, eventID: (after + 1)..<idEnd, messageStart: p.count)
-        guard tail(p, at: idEnd + 1, into: &f, allowBare: true, strings: strings) else { return false }
+        guard tail(p, at: idEnd + 1, into: &f, allowBare: true) else { return false }
         if f.peer == nil { f.layout = "short" }
         return true
     }
 
     /// RFC 3164: `<PRI>Mmm dd HH:MM:SS [host] proc[pid]: id [account] address:port message`.
-    static func syslog(_ p: UnsafeBufferPointer<UInt8>, year: Int, yearNote: String, strings: TokenStrings) -> TextEventFields? {
+    static func syslog(_ p: UnsafeBufferPointer<UInt8>, year: Int, yearNote: String) -> TextEventFields? {
         guard p.count > 4, p[0] == 0x3C else { return nil }
         var i = 1
         var pri = 0
@@ -172,13 +166,13 @@ package enum TextLayouts {
         }
         guard e > s, p[e - 1] == 0x3A, e < p.count else { return nil }
         extra.append(("syslog_tag", .string(string(p, s, e - 1))))
-        return syslogEvent(p, at: e + 1, layout: "syslog", timestamp: ts, timestampNote: yearNote, extra: extra, strings: strings)
+        return syslogEvent(p, at: e + 1, layout: "syslog", timestamp: ts, timestampNote: yearNote, extra: extra)
     }
 
     /// After a syslog header: `id [account] address:port message`, what
     /// SFTPPlus's syslog handler writes as the message.
     static func syslogEvent(_ p: UnsafeBufferPointer<UInt8>, at idStart: Int, layout: String, timestamp: LogTimestamp?,
-                            timestampNote: String?, extra: [(String, JSONValue)], strings: TokenStrings) -> TextEventFields? {
+                            timestampNote: String?, extra: [(String, JSONValue)]) -> TextEventFields? {
         guard let idEnd = eventID(p, idStart) else { return nil }
         var f = TextEventFields(layout: layout, timestamp: timestamp, timestampNote: timestampNote,
                                 eventID: idStart..<idEnd, messageStart: p.count, extra: extra)
@@ -187,7 +181,7 @@ package enum TextLayouts {
             let e1 = tokenEnd(p, i2)
             if e1 < p.count {
                 let s2 = e1 + 1, e2 = tokenEnd(p, s2)
-                if let pr = peer(p, s2, e2, strings), e1 > i2 {
+                if let pr = Peer.place(p, s2, e2), e1 > i2 {
                     f.account = i2..<e1
                     f.peer = pr
                     notePeer(pr, p, s2, e2, into: &f)
@@ -196,13 +190,13 @@ package enum TextLayouts {
                 }
             }
         }
-        guard tail(p, at: i2, into: &f, allowBare: true, strings: strings) else { return nil }
+        guard tail(p, at: i2, into: &f, allowBare: true) else { return nil }
         return f
     }
 
     /// RFC 5424: `<PRI>1 TIMESTAMP HOST APP PROCID MSGID SD [BOM]message`, the
     /// message as in RFC 3164. A `-` (nil value) header field is left out.
-    static func syslog5424(_ p: UnsafeBufferPointer<UInt8>, strings: TokenStrings) -> TextEventFields? {
+    static func syslog5424(_ p: UnsafeBufferPointer<UInt8>) -> TextEventFields? {
         guard p.count > 4, p[0] == 0x3C else { return nil }
         var i = 1
         var pri = 0
@@ -249,6 +243,6 @@ package enum TextLayouts {
         guard i < p.count, p[i] == 0x20 else { return nil }
         i += 1
         if i + 2 < p.count, p[i] == 0xEF, p[i + 1] == 0xBB, p[i + 2] == 0xBF { i += 3 }
-        return syslogEvent(p, at: i, layout: "syslog-5424", timestamp: ts, timestampNote: nil, extra: extra, strings: strings)
+        return syslogEvent(p, at: i, layout: "syslog-5424", timestamp: ts, timestampNote: nil, extra: extra)
     }
 }
