@@ -310,17 +310,19 @@ public final class SourceResolver {
 
     /// Wordings already folded into `versions` (each narrows the range once).
     @exclusivity(unchecked) private var narrowedBy = Set<ObjectIdentifier>()
-    /// The last wording folded in or found there: most records repeat it, and a
-    /// set insert per record was measurable.
-    @exclusivity(unchecked) private var lastNarrowedBy: ObjectIdentifier?
+    /// Wordings found in `narrowedBy` lately, one per slot by address: logs mix a
+    /// few dozen wordings, and a set lookup per record (hashing) was measurable.
+    @exclusivity(unchecked) private var recentlyNarrowedBy = [ObjectIdentifier?](repeating: nil, count: 64)
 
     @exclusivity(unchecked) private var scratch = EventCatalog.MatchScratch()
 
     /// Folds a wording's versions into `versions` the first time it resolves a message.
     @inline(__always) private func narrow(by w: any EventWording) {
         let id = ObjectIdentifier(w)
-        guard id != lastNarrowedBy else { return }
-        lastNarrowedBy = id
+        // Wordings are objects of a few hundred bytes: their addresses differ above the low bits.
+        let slot = Int(truncatingIfNeeded: UInt(bitPattern: id) >> 6) & 63
+        guard recentlyNarrowedBy[slot] != id else { return }
+        recentlyNarrowedBy[slot] = id
         // Cast once per wording: every wording this catalogue resolves to is one of its templates.
         if narrowedBy.insert(id).inserted, let t = w as? EventTemplate { narrow(with: VersionInference.writableRange(t, in: catalog)) }
     }
