@@ -48,12 +48,13 @@ public struct RecordStream: Sendable {
     /// `plain`, when given, takes the events that are one plain SFTPPlus text line
     /// instead of `emit` taking their records (`parse` prints them straight from
     /// the line); the two see the input's records in one order. `plain` gets the
-    /// line's file name, its bytes and the matched values' ranges, which the event
-    /// places itself in.
+    /// line's checks, its file name, its bytes and the matched values' ranges,
+    /// which the event places itself in.
     /// `resolving: false` leaves the messages of records and plain lines alike
     /// unresolved, for the caller to resolve in the same order with a
     /// `SourceResolver` of its own (`parse` does it on its render thread).
-    public typealias PlainLines = (consuming PlainEventLine, String, UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<(Int, Range<Int>)>) -> Void
+    public typealias PlainLines = (PlainEventLine, borrowing PlainEventLine.Checks, String, UnsafeBufferPointer<UInt8>,
+                                   UnsafeBufferPointer<(Int, Range<Int>)>) -> Void
 
     public func run(_ source: InputSource, reader: LogReader, offset: Int64 = 0, line: Int = 1, prefix: [UInt8] = [],
                     checkStream: Bool = true, follow: FollowControl? = nil, onIdle: () throws -> Void = {},
@@ -115,16 +116,17 @@ final class PlainEventLines: PlainEventTaker {
     }
 
     func take(_ line: UnsafeBufferPointer<UInt8>, number: Int, fields f: inout TextEventFields, file: String) -> Bool {
-        var outcome = EventCatalog.MatchOutcome.unresolved
+        var checks = PlainEventLine.Checks()
         if let resolver {
-            outcome = resolver.resolve(eventID: UnsafeBufferPointer(rebasing: line[f.eventID]),
-                                       message: UnsafeBufferPointer(rebasing: line[f.messageStart...]))
+            checks.outcome = resolver.resolve(eventID: UnsafeBufferPointer(rebasing: line[f.eventID]),
+                                              message: UnsafeBufferPointer(rebasing: line[f.messageStart...]))
         }
-        let note = f.timestamp.flatMap { clock.note($0, line: number) }
+        if let ts = f.timestamp { checks.timestampNote = clock.note(ts, line: number) }
         func give(_ values: UnsafeBufferPointer<(Int, Range<Int>)>) {
             plain(PlainEventLine(line: number, bytes: 0..<line.count, layout: f.layout, timestamp: f.timestamp,
-                                 timestampNote: note, eventID: f.eventID, component: f.component, account: f.account, peer: f.peer,
-                                 messageStart: f.messageStart, outcome: outcome, values: 0..<values.count), file, line, values)
+                                 isoTimestamp: f.isoTimestamp, eventID: f.eventID, component: f.component, account: f.account,
+                                 peer: f.peer, messageStart: f.messageStart, values: 0..<values.count),
+                  checks, file, line, values)
         }
         if let resolver { resolver.matchedValues.withUnsafeBufferPointer(give) } else { give(UnsafeBufferPointer(start: nil, count: 0)) }
         return true

@@ -108,25 +108,29 @@ public enum RecordJSON {
     /// What `write` prints for the record of a plain event line, written from the
     /// line itself (`parse`'s hot path: no record, no field strings); `bytes` and
     /// `values` hold what `e` places.
-    public static func write(_ e: borrowing PlainEventLine, file: String, bytes: UnsafeBufferPointer<UInt8>,
+    public static func write(_ e: PlainEventLine, checks: borrowing PlainEventLine.Checks, file: String, bytes: UnsafeBufferPointer<UInt8>,
                              values: UnsafeBufferPointer<(Int, Range<Int>)>, to o: JSONOutput) {
         var name = JSONBytes(capacity: file.utf8.count + 2)
         name.string(file)
         name.bytes.withUnsafeBufferPointer { name in
-            write(e, fileJSON: name, bytes: bytes, outcome: e.outcome, values: UnsafeBufferPointer(rebasing: values[e.values]), to: o)
+            write(e, fileJSON: name, bytes: bytes, outcome: checks.outcome, timestampNote: checks.timestampNote,
+                  values: UnsafeBufferPointer(rebasing: values[e.values]), to: o)
         }
     }
 
     /// `write` with the file name as a JSON string already, and the line's wording
     /// and matched values given apart (resolved on this thread).
-    static func write(_ e: borrowing PlainEventLine, fileJSON: UnsafeBufferPointer<UInt8>, bytes: UnsafeBufferPointer<UInt8>,
-                      outcome: EventCatalog.MatchOutcome, values: UnsafeBufferPointer<(Int, Range<Int>)>, to o: JSONOutput) {
+    static func write(_ e: PlainEventLine, fileJSON: UnsafeBufferPointer<UInt8>, bytes: UnsafeBufferPointer<UInt8>,
+                      outcome: EventCatalog.MatchOutcome, timestampNote: String?,
+                      values: UnsafeBufferPointer<(Int, Range<Int>)>, to o: JSONOutput) {
         o.raw("{\"kind\":\"sftpplus.event\",\"file\":"); o.raw(fileJSON)
         o.raw(",\"line\":"); o.int(e.line)
-        o.raw(",\"layout\":"); o.string(e.layout)
+        o.raw(",\"layout\":"); o.raw(e.layout.json)
         o.raw(",\"ts\":")
-        if let ts = e.timestamp { o.timestamp(ts) } else { o.raw("null") }
-        if let note = e.timestampNote { o.raw(",\"ts_note\":"); o.string(note) }
+        if let iso = e.isoTimestamp {
+            o.byte(0x22); o.raw(e.token(iso, in: bytes)); o.byte(0x22)
+        } else if let ts = e.timestamp { o.timestamp(ts) } else { o.raw("null") }
+        if let note = timestampNote { o.raw(",\"ts_note\":"); o.string(note) }
         // The line is UTF-8 (or it would have made a record): its tokens' bytes are their strings'.
         o.raw(",\"event_id\":"); o.string(utf8: e.token(e.eventID, in: bytes))
         o.raw(",\"component\":")
@@ -172,6 +176,8 @@ public struct NDJSONBatch: Sendable {
     private var bytes: [UInt8] = []
     private var values: [(Int, Range<Int>)] = []
     private var plains: [PlainEventLine] = []
+    /// The plain lines' checks that are not the default, each with its line's index.
+    private var checks: [(at: Int, checks: PlainEventLine.Checks)] = []
     /// The plain lines' file names, each with the number of plain lines before it.
     private var files: [(at: Int, name: String)] = []
     /// The other records, each with the number of plain lines before it.
@@ -196,9 +202,11 @@ public struct NDJSONBatch: Sendable {
     private var isFull: Bool { count >= capacity || inputBytes >= 4 << 20 }
 
     @discardableResult
-    public mutating func add(_ e: consuming PlainEventLine, file: String, bytes line: UnsafeBufferPointer<UInt8>,
-                             values matched: UnsafeBufferPointer<(Int, Range<Int>)>) -> Bool {
+    public mutating func add(_ e: PlainEventLine, checks c: borrowing PlainEventLine.Checks, file: String,
+                             bytes line: UnsafeBufferPointer<UInt8>, values matched: UnsafeBufferPointer<(Int, Range<Int>)>) -> Bool {
+        var e = e
         if files.isEmpty || files[files.count - 1].name != file { files.append((plains.count, file)) }
+        if !c.isDefault { checks.append((plains.count, copy c)) }
         let b = bytes.count, v = values.count
         bytes.append(contentsOf: UnsafeBufferPointer(rebasing: line[e.bytes]))
         values.append(contentsOf: UnsafeBufferPointer(rebasing: matched[e.values]))
@@ -241,6 +249,7 @@ public struct NDJSONBatch: Sendable {
         }
         // Each file's name is escaped once, not per line.
         var nextFile = 0, file = JSONBytes(capacity: 256)
+        var nextChecks = 0
         bytes.withUnsafeBufferPointer { bytes in
             values.withUnsafeBufferPointer { values in
                 plains.withUnsafeBufferPointer { plains in
@@ -251,16 +260,22 @@ public struct NDJSONBatch: Sendable {
                             file.string(files[nextFile].name)
                             nextFile += 1
                         }
+                        var c = PlainEventLine.Checks()
+                        if nextChecks < checks.count, checks[nextChecks].at == k {
+                            c = checks[nextChecks].checks
+                            nextChecks += 1
+                        }
+                        let e = plains[k]
                         file.bytes.withUnsafeBufferPointer { name in
                             if let resolver {
-                                let outcome = resolver.resolve(eventID: plains[k].token(plains[k].eventID, in: bytes),
-                                                               message: plains[k].message(in: bytes))
+                                let outcome = resolver.resolve(eventID: e.token(e.eventID, in: bytes), message: e.message(in: bytes))
                                 resolver.matchedValues.withUnsafeBufferPointer { matched in
-                                    RecordJSON.write(plains[k], fileJSON: name, bytes: bytes, outcome: outcome, values: matched, to: o)
+                                    RecordJSON.write(e, fileJSON: name, bytes: bytes, outcome: outcome, timestampNote: c.timestampNote,
+                                                     values: matched, to: o)
                                 }
                             } else {
-                                RecordJSON.write(plains[k], fileJSON: name, bytes: bytes, outcome: plains[k].outcome,
-                                                 values: UnsafeBufferPointer(rebasing: values[plains[k].values]), to: o)
+                                RecordJSON.write(e, fileJSON: name, bytes: bytes, outcome: c.outcome, timestampNote: c.timestampNote,
+                                                 values: UnsafeBufferPointer(rebasing: values[e.values]), to: o)
                             }
                         }
                         if o.count >= 1 << 17 { drain(o) }

@@ -328,7 +328,7 @@ public final class SFTPPlusTextReader: LogReader {
     /// was a twentieth of the parsing thread, the timestamp most of it).
     private func event(_ c: UnsafeBufferPointer<UInt8>, _ p: PendingLine, _ f: inout TextEventFields) -> Record {
         p.record(.sftpplusEvent, file: file, withRaw: options.keepsRaw) { r in
-            r.layout = f.layout
+            r.layout = f.layout.rawValue
             swap(&r.timestamp, &f.timestamp)
             swap(&r.timestampNote, &f.timestampNote)
             r.eventID = strings.string(c, f.eventID.lowerBound, f.eventID.upperBound)

@@ -6,8 +6,11 @@ import SFTPLogRecords
 /// for a record (`SFTPPlusTextReader.event`), not for a plain line `parse`
 /// writes straight from its bytes.
 package struct TextEventFields {
-    package var layout: String
+    package var layout: TextLayout
     package var timestamp: LogTimestamp?
+    /// Where the timestamp is in the line when it is written as `LogTimestamp.iso`
+    /// writes it (so `parse` copies it instead of rendering it again).
+    package var isoTimestamp: Range<Int>? = nil
     package var timestampNote: String?
     package var eventID: Range<Int>
     package var component: Range<Int>?
@@ -27,7 +30,7 @@ package protocol PlainEventTaker: AnyObject {
 
 extension TextEventFields {
     /// Nothing found yet.
-    init() { self.init(layout: "", eventID: 0..<0, messageStart: 0) }
+    init() { self.init(layout: .tsFirst, eventID: 0..<0, messageStart: 0) }
 }
 
 /// The fixed text layouts SFTPPlus writes, recognised by byte scanning.
@@ -114,6 +117,21 @@ package enum TextLayouts {
             && ["sftp", "ftp", "ftps", "http", "https", "ssh", "scp", "as2", "webdav", "smtp"].contains(String(service))
     }
 
+    /// Whether `p[0..<end]`, which `TimestampScanner.iso` read as `ts`, is what
+    /// `ts.iso` writes: the extended form with `T`, `.` before a fraction, and `Z`
+    /// or an offset `±HH:MM` with minutes below 60 (and not `-00:00`).
+    package static func isISO(_ p: UnsafeBufferPointer<UInt8>, _ ts: LogTimestamp, _ end: Int) -> Bool {
+        guard end >= 19, p[4] == 0x2D, p[10] == 0x54 else { return false }
+        var i = 19
+        if ts.fractionCount > 0 {
+            guard p[i] == 0x2E else { return false }
+            i += 1 + ts.fractionCount
+        }
+        if ts.zulu { return end == i + 1 && p[i] == 0x5A }
+        guard let o = ts.offsetSeconds else { return end == i }
+        return end == i + 6 && p[i + 3] == 0x3A && p[i + 4] <= 0x35 && (o != 0 || p[i] == 0x2B)
+    }
+
     /// ID-first (3.x): `id YYYY-MM-DD HH:MM:SS [component account] address:port message`.
     package static func idFirst(_ p: UnsafeBufferPointer<UInt8>) -> TextEventFields? {
         var f = TextEventFields()
@@ -125,7 +143,7 @@ package enum TextLayouts {
         guard let idEnd = eventID(p, 0), idEnd < p.count,
               let (ts, after) = TimestampScanner.iso(p, at: idEnd + 1) else { return false }
         guard after == p.count || p[after] == 0x20 else { return false }
-        f = TextEventFields(layout: "id-first", timestamp: ts, eventID: 0..<idEnd, messageStart: p.count)
+        f = TextEventFields(layout: .idFirst, timestamp: ts, eventID: 0..<idEnd, messageStart: p.count)
         return tail(p, at: after + 1, into: &f, allowBare: false)
     }
 
@@ -140,9 +158,10 @@ package enum TextLayouts {
     package static func tsFirst(_ p: UnsafeBufferPointer<UInt8>, into f: inout TextEventFields) -> Bool {
         guard let (ts, after) = TimestampScanner.iso(p, at: 0), after < p.count, p[after] == 0x20,
               let idEnd = eventID(p, after + 1) else { return false }
-        f = TextEventFields(layout: "ts-first", timestamp: ts, eventID: (after + 1)..<idEnd, messageStart: p.count)
+        f = TextEventFields(layout: .tsFirst, timestamp: ts, isoTimestamp: isISO(p, ts, after) ? 0..<after : nil,
+                            eventID: (after + 1)..<idEnd, messageStart: p.count)
         guard tail(p, at: idEnd + 1, into: &f, allowBare: true) else { return false }
-        if f.peer == nil { f.layout = "short" }
+        if f.peer == nil { f.layout = .short }
         return true
     }
 
@@ -166,12 +185,12 @@ package enum TextLayouts {
         }
         guard e > s, p[e - 1] == 0x3A, e < p.count else { return nil }
         extra.append(("syslog_tag", .string(string(p, s, e - 1))))
-        return syslogEvent(p, at: e + 1, layout: "syslog", timestamp: ts, timestampNote: yearNote, extra: extra)
+        return syslogEvent(p, at: e + 1, layout: .syslog, timestamp: ts, timestampNote: yearNote, extra: extra)
     }
 
     /// After a syslog header: `id [account] address:port message`, what
     /// SFTPPlus's syslog handler writes as the message.
-    static func syslogEvent(_ p: UnsafeBufferPointer<UInt8>, at idStart: Int, layout: String, timestamp: LogTimestamp?,
+    static func syslogEvent(_ p: UnsafeBufferPointer<UInt8>, at idStart: Int, layout: TextLayout, timestamp: LogTimestamp?,
                             timestampNote: String?, extra: [(String, JSONValue)]) -> TextEventFields? {
         guard let idEnd = eventID(p, idStart) else { return nil }
         var f = TextEventFields(layout: layout, timestamp: timestamp, timestampNote: timestampNote,
@@ -243,6 +262,6 @@ package enum TextLayouts {
         guard i < p.count, p[i] == 0x20 else { return nil }
         i += 1
         if i + 2 < p.count, p[i] == 0xEF, p[i + 1] == 0xBB, p[i + 2] == 0xBF { i += 3 }
-        return syslogEvent(p, at: i, layout: "syslog-5424", timestamp: ts, timestampNote: nil, extra: extra)
+        return syslogEvent(p, at: i, layout: .syslog5424, timestamp: ts, timestampNote: nil, extra: extra)
     }
 }

@@ -77,8 +77,8 @@ struct Parse: ParsableCommand {
             do {
                 // Records read before an error (e.g. corrupt .gz) are still printed.
                 defer { renderer.put(batch); renderer.close() }
-                try stream.run(src, reader: reader, plain: { line, file, bytes, values in
-                    if batch.add(line, file: file, bytes: bytes, values: values) { handOver() }
+                try stream.run(src, reader: reader, plain: { line, checks, file, bytes, values in
+                    if batch.add(line, checks: checks, file: file, bytes: bytes, values: values) { handOver() }
                 }, resolving: false) { r in
                     if r.kind == .unparsed { unparsed.add(r) }
                     if batch.add(r) { handOver() }

@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 import SFTPLogTestSupport
 import SFTPLogKit
+import SFTPLogSFTPPlus
 
 /// `parse` prints an event that is one plain line straight from the line
 /// (`RecordStream.run`'s `plain`), without making its record. Its NDJSON must be
@@ -26,9 +27,9 @@ final class PlainEventLinesTests: TemporaryDirectoryTestCase {
         var scratch = JSONBytes(capacity: 256)
         var plainLines = 0
         (src, reader) = try open()
-        try stream.run(src, reader: reader, plain: { line, file, bytes, values in
+        try stream.run(src, reader: reader, plain: { line, checks, file, bytes, values in
             plainLines += 1
-            RecordJSON.write(line, file: file, bytes: bytes, values: values, to: direct)
+            RecordJSON.write(line, checks: checks, file: file, bytes: bytes, values: values, to: direct)
         }) { r in
             RecordJSON.write(r, to: &scratch)
             direct.raw(scratch.bytes)
@@ -47,8 +48,8 @@ final class PlainEventLinesTests: TemporaryDirectoryTestCase {
             batch = NDJSONBatch(capacity: 4)
         }
         (src, reader) = try open()
-        try stream.run(src, reader: reader, plain: { line, file, bytes, values in
-            batch.add(line, file: file, bytes: bytes, values: values)
+        try stream.run(src, reader: reader, plain: { line, checks, file, bytes, values in
+            batch.add(line, checks: checks, file: file, bytes: bytes, values: values)
             if batch.count == 7 { handOver() }
         }, resolving: false) { r in
             batch.add(r)
@@ -75,6 +76,35 @@ final class PlainEventLinesTests: TemporaryDirectoryTestCase {
         XCTAssertGreaterThan(plain, 5000)
         XCTAssertGreaterThan(files, 10)
         XCTAssertGreaterThan(bytes, 4 << 20)
+    }
+
+    /// A plain line's timestamp is copied from the line only when the line
+    /// writes it as `LogTimestamp.iso` would: every other form is rendered, and
+    /// every form prints as its record does.
+    func testTimestampsInEveryFormPrintAsTheirRecords() throws {
+        let copied = ["2025-11-01T00:00:00.100+02:00", "2025-11-01T00:00:01+02:00", "2025-11-01T00:00:02Z",
+                      "2025-11-01T00:00:03.123456789-05:30", "2025-11-01T00:00:04.5+00:00", "2025-11-01T00:00:05",
+                      "2025-11-01T00:00:06.000001Z", "2025-11-01T00:00:07-00:01"]
+        let rendered = ["2025-11-01t00:00:10+02:00", "2025-11-01T00:00:11z", "2025-11-01T00:00:12,250+02:00",
+                        "2025-11-01T00:00:13-00:00", "2025-11-01T00:00:14+0200", "2025-11-01T00:00:15+02",
+                        "2025-11-01T00:00:16+02:75", "20251101T000017+0200", "20251101T000018Z", "2025-11-01T00:00:19.5-0000"]
+        var lines = ""
+        for (k, ts) in (copied + rendered).enumerated() {
+            let token = Array(ts.utf8)
+            let (t, end) = try XCTUnwrap(token.withUnsafeBufferPointer { TimestampScanner.iso($0, at: 0) }, ts)
+            XCTAssertEqual(end, token.count, ts)
+            let isISO = token.withUnsafeBufferPointer { TextLayouts.isISO($0, t, end) }
+            // Copying is right only where the rendering is the token itself.
+            XCTAssertEqual(isISO, copied.contains(ts), ts)
+            if isISO { XCTAssertEqual(t.iso, ts) } else { XCTAssertNotEqual(t.iso, ts, "\(ts) is rendered as written: worth copying") }
+            lines += "\(ts) 30014 sftp-1 Unknown 10.0.0.\(k):22 New SSH connection made.\n"
+        }
+        let path = dir.appendingPathComponent("timestamps.log").path
+        try lines.write(toFile: path, atomically: true, encoding: .utf8)
+        let o = try outputs(path)
+        XCTAssertEqual(o.plainLines, copied.count + rendered.count)
+        XCTAssertTrue(o.plain == o.records, "\(String(decoding: o.plain, as: UTF8.self))\n---\n\(String(decoding: o.records, as: UTF8.self))")
+        XCTAssertTrue(o.batched == o.records)
     }
 
     /// Lines the plain way must leave to records, or must escape: bytes that are
