@@ -245,9 +245,25 @@ public final class EventCatalog: Sendable {
             if c >= 0x30 && c <= 0x39 { v = v &* 10 &+ Int(c - 0x30) } else { isInt = false; break }
         }
         if isInt { return .int(v) }
+        if let d = shortDecimal(b) { return .double(d) }
         if let d = Double(String(decoding: b, as: UTF8.self)), d.isFinite { return .double(d) }
         return nil
     }
+
+    /// `digits.digits` with at most 15 digits in all, read without a String: the
+    /// digits as an integer over a power of ten, both exact, so the one rounding
+    /// of the division gives the double nearest the decimal, as parsing does.
+    static func shortDecimal(_ b: UnsafeBufferPointer<UInt8>) -> Double? {
+        guard b.count <= 16 else { return nil }
+        var m: UInt64 = 0, dot = -1
+        for (k, c) in b.enumerated() {
+            if c &- 0x30 < 10 { m = m &* 10 &+ UInt64(c &- 0x30) } else if c == 0x2E, dot < 0 { dot = k } else { return nil }
+        }
+        guard dot > 0, dot < b.count - 1 else { return nil }
+        return Double(m) / shortDecimalScales[b.count - 1 - dot]
+    }
+
+    private static let shortDecimalScales: [Double] = (0...15).map { (0..<$0).reduce(1.0) { a, _ in a * 10 } }
 
     static func typed(_ name: String, _ value: String) -> JSONValue {
         guard numericFields.contains(name) else { return .string(value) }

@@ -155,7 +155,13 @@ public enum RecordJSON {
                     if !first { o.byte(0x2C) }
                     first = false
                     o.raw(UnsafeBufferPointer(rebasing: keys[t.fieldKeys[k]]))
-                    if let number { o.value(number) } else { o.string(utf8: UnsafeBufferPointer(rebasing: m[r])) }
+                    let token = UnsafeBufferPointer(rebasing: m[r])
+                    if let number {
+                        // A decimal's own digits, when they are what formatting its double writes.
+                        if case .double = number, let k = JSONValue.plainDecimal(token) {
+                            o.raw(UnsafeBufferPointer(rebasing: token[k]))
+                        } else { o.value(number) }
+                    } else { o.string(utf8: token) }
                 }
             }
             o.raw("}}\n")

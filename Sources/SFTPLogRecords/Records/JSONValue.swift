@@ -64,6 +64,33 @@ public enum JSONValue: Equatable, Sendable {
         return String(d)
     }
 
+    /// Where in `t`, a decimal `digits.digits`, is what `format` writes for the
+    /// number it reads as: the digits without leading and trailing zeros, when
+    /// there are at most 15 of them and the number is 0.1 or more (then the one
+    /// double nearest to it prints as those digits). Nil when unsure: `format` it.
+    package static func plainDecimal(_ t: UnsafeBufferPointer<UInt8>) -> Range<Int>? {
+        let n = t.count
+        var dot = 0
+        while dot < n, t[dot] &- 0x30 < 10 { dot += 1 }
+        guard dot > 0, dot < n - 1, t[dot] == 0x2E else { return nil }
+        var end = n
+        for k in (dot + 1)..<n where t[k] &- 0x30 >= 10 { return nil }
+        while t[end - 1] == 0x30 { end -= 1 }
+        var start = 0
+        while start < dot, t[start] == 0x30 { start += 1 }
+        if end == dot + 1 {
+            // A whole number: `format` writes it as an integer.
+            if start == dot { return (dot - 1)..<dot }
+            return dot - start <= 15 ? start..<dot : nil
+        }
+        if start == dot {
+            // `0.d…`: one zero before the point, a first fraction digit that is not zero.
+            guard t[dot + 1] != 0x30 else { return nil }
+            return end - dot - 1 <= 15 ? (dot - 1)..<end : nil
+        }
+        return (dot - start) + (end - dot - 1) <= 15 ? start..<end : nil
+    }
+
     // Text forms of the one writer, JSONBytes.
 
     public func write(to out: inout String) {

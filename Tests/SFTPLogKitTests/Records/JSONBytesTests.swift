@@ -3,6 +3,7 @@ import XCTest
 import SFTPLogTestSupport
 import SFTPLogKit
 @testable import SFTPLogRecords
+@testable import SFTPLogCatalog
 
 /// JSONBytes.string skips clean runs a word at a time; its output must equal the
 /// scalar-by-scalar escaping of JSONValue.writeString for every input.
@@ -48,6 +49,42 @@ final class JSONBytesTests: XCTestCase {
             j.int(v)
             XCTAssertEqual(j.text, String(v))
         }
+    }
+
+    /// A decimal field's value: read without a String and written from its own
+    /// digits where that is what parsing and formatting give, on decimals of
+    /// every shape (zeros at either end, 1 to 20 digits, the 15-digit edge).
+    func testDecimalsReadAndWriteAsParsingAndFormattingDo() {
+        var tokens = ["0.0", "0.5", "00.5", "0.05", "0.0001", "0.00001", "1.0", "1.50", "007.25", "10.000", "000.000",
+                      "123456789012.345", "1234567890123.45", "999999999999999.9", "99999999999999.9", "0.123456789012345",
+                      "0.1234567890123456", "9007199254740993.0", "1e5", ".5", "5.", "1.2.3", "-1.5", "+1.5", "1,5", "1.5 "]
+        var rng = SplitMix64(seed: 21)
+        for _ in 0..<50_000 {
+            func digits(_ n: Int) -> String { String((0..<n).map { _ in Character(String(rng.next() % 10)) }) }
+            var i = digits(1 + Int(rng.next() % 10)), f = digits(1 + Int(rng.next() % 10))
+            if rng.next() % 3 == 0 { i = String(repeating: "0", count: 1 + Int(rng.next() % 3)) + i }
+            if rng.next() % 3 == 0 { f += String(repeating: "0", count: 1 + Int(rng.next() % 3)) }
+            if rng.next() % 4 == 0 { i = "0" }
+            if rng.next() % 5 == 0 { f = String(repeating: "0", count: Int(rng.next() % 4)) + f }
+            tokens.append(i + "." + f)
+        }
+        var written = 0, read = 0
+        for t in tokens {
+            let b = Array(t.utf8)
+            let parsed = Double(t).flatMap { $0.isFinite ? $0 : nil }
+            b.withUnsafeBufferPointer { p in
+                if let d = EventCatalog.shortDecimal(p) {
+                    read += 1
+                    XCTAssertEqual(d.bitPattern, parsed?.bitPattern, t)
+                }
+                guard let k = JSONValue.plainDecimal(p) else { return }
+                written += 1
+                XCTAssertEqual(String(decoding: UnsafeBufferPointer(rebasing: p[k]), as: UTF8.self), parsed.map(JSONValue.format), t)
+            }
+        }
+        // Most decimals take the short ways.
+        XCTAssertGreaterThan(written, tokens.count / 2)
+        XCTAssertGreaterThan(read, tokens.count / 2)
     }
 
     func testStoredBytesEscapeLikeTheirDecodedString() {
