@@ -116,12 +116,11 @@ final class PlainEventLines: PlainEventTaker {
     }
 
     func take(_ line: UnsafeBufferPointer<UInt8>, number: Int, fields f: inout TextEventFields, file: String) -> Bool {
-        var checks = PlainEventLine.Checks()
-        if let resolver {
-            checks.outcome = resolver.resolve(eventID: UnsafeBufferPointer(rebasing: line[f.eventID]),
-                                              message: UnsafeBufferPointer(rebasing: line[f.messageStart...]))
-        }
-        if let ts = f.timestamp { checks.timestampNote = clock.note(ts, line: number) }
+        // A `let`: a variable captured by `give` was checked for exclusive access at run time.
+        let checks = PlainEventLine.Checks(
+            outcome: resolver?.resolve(eventID: UnsafeBufferPointer(rebasing: line[f.eventID]),
+                                       message: UnsafeBufferPointer(rebasing: line[f.messageStart...])) ?? .unresolved,
+            timestampNote: f.timestamp.flatMap { clock.note($0, line: number) })
         func give(_ values: UnsafeBufferPointer<(Int, Range<Int>)>) {
             plain(PlainEventLine(line: number, bytes: 0..<line.count, layout: f.layout, timestamp: f.timestamp,
                                  isoTimestamp: f.isoTimestamp, eventID: f.eventID, component: f.component, account: f.account,
@@ -239,11 +238,14 @@ final class TimestampSanity {
     /// Going back more than this from the previous stamp is noted (SFTPPlus writes in order;
     /// threads may swap neighbours by milliseconds).
     static let backwardsSlack = 1.0
-    private var last: (epoch: Double, line: Int)?
+    /// `@exclusivity(unchecked)`: a clock checks one stream's records, on one thread,
+    /// and no access overlaps another; checking that at run time was paid per record.
+    @exclusivity(unchecked) private var last: (epoch: Double, line: Int)?
     /// Offset-less stamps are read in the run's zone (`--timezone`), as everywhere else;
     /// the zone's offset is looked up once per wall-clock hour.
     let zone: TimeZone
-    private var zoneHour = Int.min, zoneOffset = 0
+    @exclusivity(unchecked) private var zoneHour = Int.min
+    @exclusivity(unchecked) private var zoneOffset = 0
 
     init(zone: TimeZone) { self.zone = zone }
 

@@ -239,20 +239,6 @@ public struct NDJSONBatch: Sendable {
         defer { drain(o) }
         var scratch = JSONBytes(capacity: 1 << 12)
         var next = 0
-        func recordsBefore(_ k: Int) {
-            while next < records.count, records[next].at <= k {
-                if let resolver {
-                    var r = records[next].record
-                    resolver.resolve(&r)
-                    RecordJSON.write(r, to: &scratch)
-                } else {
-                    RecordJSON.write(records[next].record, to: &scratch)
-                }
-                o.raw(scratch.bytes)
-                scratch.bytes.removeAll(keepingCapacity: true)
-                next += 1
-            }
-        }
         // Each file's name is escaped once, not per line.
         var nextFile = 0, file = JSONBytes(capacity: 256)
         var nextChecks = 0
@@ -260,7 +246,7 @@ public struct NDJSONBatch: Sendable {
             values.withUnsafeBufferPointer { values in
                 plains.withUnsafeBufferPointer { plains in
                     for k in plains.indices {
-                        recordsBefore(k)
+                        writeRecords(before: k, from: &next, resolver: resolver, scratch: &scratch, to: o)
                         if nextFile < files.count, files[nextFile].at == k {
                             file.bytes.removeAll(keepingCapacity: true)
                             file.string(files[nextFile].name)
@@ -289,6 +275,24 @@ public struct NDJSONBatch: Sendable {
                 }
             }
         }
-        recordsBefore(Int.max)
+        writeRecords(before: Int.max, from: &next, resolver: resolver, scratch: &scratch, to: o)
+    }
+
+    /// The records from `next` that come before plain line `k`. A method, not a
+    /// local function: the variables such a function captured were checked for
+    /// exclusive access at run time on every line.
+    private func writeRecords(before k: Int, from next: inout Int, resolver: SourceResolver?, scratch: inout JSONBytes, to o: JSONOutput) {
+        while next < records.count, records[next].at <= k {
+            if let resolver {
+                var r = records[next].record
+                resolver.resolve(&r)
+                RecordJSON.write(r, to: &scratch)
+            } else {
+                RecordJSON.write(records[next].record, to: &scratch)
+            }
+            o.raw(scratch.bytes)
+            scratch.bytes.removeAll(keepingCapacity: true)
+            next += 1
+        }
     }
 }

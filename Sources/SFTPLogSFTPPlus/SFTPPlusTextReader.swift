@@ -8,8 +8,8 @@ import SFTPLogRecords
 public final class SFTPPlusTextReader: LogReader {
     public let file: String
     public let options: ReaderOptions
-    /// `@exclusivity(unchecked)`: a reader is fed by one thread, and no access to
-    /// these overlaps another; checking that at run time was paid on every line.
+    /// `@exclusivity(unchecked)` on its state: a reader is fed by one thread, and
+    /// no access to it overlaps another; checking that at run time was paid on every line.
     @exclusivity(unchecked) private var pending: PendingLine?
     @exclusivity(unchecked) private var lastTerminator: [UInt8] = []
     /// The strings of the tokens its lines repeat (IDs, components, accounts, addresses).
@@ -17,25 +17,25 @@ public final class SFTPPlusTextReader: LogReader {
     /// The last line's buffer, for the next line when no record kept it (`keepsRaw` off).
     @exclusivity(unchecked) private var spare: [UInt8] = []
     /// A JSON value spread over several physical lines is being collected.
-    private var collectingJSON = false
-    private var jsonDepth = 0
+    @exclusivity(unchecked) private var collectingJSON = false
+    @exclusivity(unchecked) private var jsonDepth = 0
     /// Seen a client-shell prompt or banner: `name: value` lines are attribute listings.
-    private var inClientShell = false
+    @exclusivity(unchecked) private var inClientShell = false
     /// Column where the pending logical line's content (or its `|`) starts.
-    private var pendingIndent = 0
+    @exclusivity(unchecked) private var pendingIndent = 0
     /// The pending line is indented, quoted or a `| ` item: a copy, not the log itself.
-    private var pendingIsCopy = false
+    @exclusivity(unchecked) private var pendingIsCopy = false
     /// The pending line is a client-shell command (`> get x`).
-    private var pendingIsCommand = false
+    @exclusivity(unchecked) private var pendingIsCommand = false
     /// The text is a quoted e-mail (`> ` before each line).
-    private var quoted = false
+    @exclusivity(unchecked) private var quoted = false
     /// After an HTTP request line: `Name: value` lines are its headers until a blank line.
-    private var inHTTPHeaders = false
+    @exclusivity(unchecked) private var inHTTPHeaders = false
     /// The source starts with a UTF-16 byte-order mark (named in unparsed diagnostics).
-    private var utf16: String?
+    @exclusivity(unchecked) private var utf16: String?
     static let maxJSONBytes = 16 << 20
     /// Takes plain event lines instead of their records (`parse`); nil: every line makes a record.
-    package var plainEvents: PlainEventTaker?
+    @exclusivity(unchecked) package var plainEvents: PlainEventTaker?
 
     public init(file: String, options: ReaderOptions) {
         self.file = file

@@ -69,19 +69,19 @@ struct Parse: ParsableCommand {
                                                          guard let resolver else { return }
                                                          batch.write(resolver: resolver, drain: out.write)
                                                      })
-            var batch = NDJSONBatch()
+            let filling = FillingBatch()
             func handOver() {
-                renderer.put(batch)
-                batch = NDJSONBatch()
+                renderer.put(filling.batch)
+                filling.batch = NDJSONBatch()
             }
             do {
                 // Records read before an error (e.g. corrupt .gz) are still printed.
-                defer { renderer.put(batch); renderer.close() }
+                defer { renderer.put(filling.batch); renderer.close() }
                 try stream.run(src, reader: reader, plain: { line, checks, file, bytes, values in
-                    if batch.add(line, checks: checks, file: file, bytes: bytes, values: values) { handOver() }
+                    if filling.batch.add(line, checks: checks, file: file, bytes: bytes, values: values) { handOver() }
                 }, resolving: false) { r in
                     if r.kind == .unparsed { unparsed.add(r) }
-                    if batch.add(r) { handOver() }
+                    if filling.batch.add(r) { handOver() }
                 }
             }
             _ = try Catalogs.load()
@@ -138,6 +138,14 @@ struct Parse: ParsableCommand {
         }
         return control?.ended
     }
+}
+
+/// The batch `parse`'s reading thread fills. The closures that fill it escape
+/// (`RecordStream.run`'s `plain` is stored), and a variable they captured was
+/// checked for exclusive access at run time on every line; one thread fills it,
+/// and no access overlaps another, hence `@exclusivity(unchecked)`.
+private final class FillingBatch {
+    @exclusivity(unchecked) var batch = NDJSONBatch()
 }
 
 /// Bytes to stdout in whole pieces (NDJSON records, session chunks); several followed files write through one lock.
