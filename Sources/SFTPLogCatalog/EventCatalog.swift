@@ -180,7 +180,7 @@ public final class EventCatalog: Sendable {
                 fields.reserveCapacity(scratch.values.count)
                 let values = scratch.values, strings = scratch.strings
                 values.withUnsafeBufferPointer { values in
-                    t.forEachField(values, in: m) { k, r, number in
+                    t.forEachField(values, in: m) { _, k, r, number in
                         fields.append((t.fieldName(k), number ?? .string(strings.string(m, r.lowerBound, r.upperBound))))
                     }
                 }

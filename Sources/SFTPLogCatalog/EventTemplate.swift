@@ -47,6 +47,14 @@ public final class EventTemplate: EventWording {
     /// (empty for a literal): escaped once here, not per record.
     public let fieldKeyBytes: [UInt8]
     public let fieldKeys: [Range<Int>]
+    /// The message as `writeMessage` writes it: per hole, its piece, and the
+    /// literal text before it (after the hole before) as its length in a message
+    /// and its place in `escapedLiteralBytes`, escaped for a JSON string; then
+    /// the text after the last hole.
+    struct MessageHole { var piece: Int; var literalCount: Int; var escapedLiteral: Range<Int> }
+    let messageHoles: [MessageHole]
+    let messageTail: MessageHole
+    let escapedLiteralBytes: [UInt8]
 
     public init(eventID: String, variant: Int, template: String, fields: [String], groups: [String], fromVersion: String?,
                 toVersion: String?, documentedIn: [String], seenIn: [String], inferred: Bool, description: String?) {
@@ -75,6 +83,23 @@ public final class EventTemplate: EventWording {
             return (bytes.count, l.count)
         }
         literalBytes = bytes
+        let escaped = JSONOutput(capacity: 256)
+        var holes: [MessageHole] = [], next = MessageHole(piece: -1, literalCount: 0, escapedLiteral: 0..<0)
+        for (k, p) in pieces.enumerated() {
+            switch p {
+            case .literal(let l):
+                let r = l.withUnsafeBufferPointer { escaped.escapedPiece($0) }
+                next.literalCount += l.count
+                next.escapedLiteral = (next.escapedLiteral.isEmpty ? r.lowerBound : next.escapedLiteral.lowerBound)..<r.upperBound
+            case .field:
+                next.piece = k
+                holes.append(next)
+                next = MessageHole(piece: -1, literalCount: 0, escapedLiteral: escaped.count..<escaped.count)
+            }
+        }
+        messageHoles = holes
+        messageTail = next
+        escapedLiteralBytes = escaped.withBytes { Array($0) }
         tokenLikeMask = pieces.map { if case .field(let f) = $0 { return EventTemplate.isTokenLike(f) } else { return false } }
         firstOfNameMask = pieces.map { if case .field(let f) = $0 { return seen.insert(f).inserted } else { return false } }
         var order: [String] = []
@@ -198,16 +223,47 @@ public final class EventTemplate: EventWording {
     }
 
     /// The fields of a match (`matchPieces`' values) in the order a record lists
-    /// them: each name once (by its piece: see `fieldName`, `fieldKeys`), its
-    /// range in `m` (spaces after a `name:` trimmed), and its number when the
-    /// field is numeric and the text is one.
+    /// them: each name once (by its index in `values`, and its piece: see
+    /// `fieldName`, `fieldKeys`), its range in `m` (spaces after a `name:`
+    /// trimmed), and its number when the field is numeric and the text is one.
     @inline(__always)
     public func forEachField(_ values: UnsafeBufferPointer<(Int, Range<Int>)>, in m: UnsafeBufferPointer<UInt8>,
-                             _ body: (_ piece: Int, _ range: Range<Int>, _ number: JSONValue?) -> Void) {
-        for (k, range) in values where firstOfNameMask[k] {
+                             _ body: (_ index: Int, _ piece: Int, _ range: Range<Int>, _ number: JSONValue?) -> Void) {
+        for i in values.indices {
+            let (k, range) = values[i]
+            guard firstOfNameMask[k] else { continue }
             var r = range
             if trimFieldMask[k] { while r.lowerBound < r.upperBound && m[r.lowerBound] == 0x20 { r = (r.lowerBound + 1)..<r.upperBound } }
-            body(k, r, numericFieldMask[k] ? EventCatalog.number(UnsafeBufferPointer(rebasing: m[r])) : nil)
+            body(i, k, r, numericFieldMask[k] ? EventCatalog.number(UnsafeBufferPointer(rebasing: m[r])) : nil)
+        }
+    }
+
+    /// Writes `m`, which this wording matched with `values` (`matchPieces`), as a
+    /// JSON string: its literals copied as escaped at load, its values escaped
+    /// here, each value's escaped bytes' place in `o` left in `escaped` (as many
+    /// as `values`), for the fields to copy. False, with nothing written, when
+    /// `values` are not one per hole in order (then escape `m` whole).
+    public func writeMessage(_ m: UnsafeBufferPointer<UInt8>, values: UnsafeBufferPointer<(Int, Range<Int>)>, to o: JSONOutput,
+                             escaped: UnsafeMutableBufferPointer<Range<Int>>) -> Bool {
+        guard values.count == messageHoles.count, escaped.count == values.count else { return false }
+        let start = o.count
+        return escapedLiteralBytes.withUnsafeBufferPointer { lit in
+            messageHoles.withUnsafeBufferPointer { holes in
+                o.byte(0x22)
+                // Each value must be its hole's, starting where the literal before it ends.
+                var pos = 0
+                for v in holes.indices {
+                    let (k, r) = values[v], h = holes[v]
+                    guard k == h.piece, r.lowerBound == pos + h.literalCount else { o.removeLast(o.count - start); return false }
+                    o.raw(UnsafeBufferPointer(rebasing: lit[h.escapedLiteral]))
+                    escaped[v] = o.escapedPiece(UnsafeBufferPointer(rebasing: m[r]))
+                    pos = r.upperBound
+                }
+                guard pos + messageTail.literalCount == m.count else { o.removeLast(o.count - start); return false }
+                o.raw(UnsafeBufferPointer(rebasing: lit[messageTail.escapedLiteral]))
+                o.byte(0x22)
+                return true
+            }
         }
     }
 

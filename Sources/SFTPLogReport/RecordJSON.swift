@@ -132,40 +132,53 @@ public enum RecordJSON {
         } else if let ts = e.timestamp { o.timestamp(ts) } else { o.raw("null") }
         if let note = timestampNote { o.raw(",\"ts_note\":"); o.string(note) }
         // The line is UTF-8 (or it would have made a record): its tokens' bytes are their strings'.
-        o.raw(",\"event_id\":"); o.string(utf8: e.token(e.eventID, in: bytes))
+        // The ID is digits and the address bytes `Peer.place` admits (letters, digits, `.:-_%[]`):
+        // neither needs escaping.
+        o.raw(",\"event_id\":"); o.string(clean: e.token(e.eventID, in: bytes))
         o.raw(",\"component\":")
         if let c = e.component { o.string(utf8: e.token(c, in: bytes)) } else { o.raw("null") }
         o.raw(",\"account\":")
         if let a = e.account { o.string(utf8: e.token(a, in: bytes)) } else { o.raw("null") }
         o.raw(",\"peer\":")
         if let p = e.peer {
-            o.raw("{\"address\":"); o.string(utf8: e.token(p.address, in: bytes)); o.raw(",\"port\":")
+            o.raw("{\"address\":"); o.string(clean: e.token(p.address, in: bytes)); o.raw(",\"port\":")
             if let port = p.port { o.int(port) } else { o.raw("null") }
             o.byte(0x7D)
         } else { o.raw("null") }
         let m = e.message(in: bytes)
-        o.raw(",\"message\":"); o.string(utf8: m)
+        o.raw(",\"message\":")
         switch outcome {
         case .resolved(let t):
-            o.raw(",\"catalog\":"); o.raw(t.catalogJSON)
-            o.raw(",\"fields\":{")
-            var first = true
-            t.fieldKeyBytes.withUnsafeBufferPointer { keys in
-                t.forEachField(values, in: m) { k, r, number in
-                    if !first { o.byte(0x2C) }
-                    first = false
-                    o.raw(UnsafeBufferPointer(rebasing: keys[t.fieldKeys[k]]))
-                    let token = UnsafeBufferPointer(rebasing: m[r])
-                    if let number {
-                        // A decimal's own digits, when they are what formatting its double writes.
-                        if case .double = number, let k = JSONValue.plainDecimal(token) {
-                            o.raw(UnsafeBufferPointer(rebasing: token[k]))
-                        } else { o.value(number) }
-                    } else { o.string(utf8: token) }
+            // The message from the wording's literals, escaped once at load, and its
+            // values, escaped once here for both the message and the fields.
+            withUnsafeTemporaryAllocation(of: Range<Int>.self, capacity: values.count) { escaped in
+                let pieces = t.writeMessage(m, values: values, to: o, escaped: escaped)
+                if !pieces { o.string(utf8: m) }
+                o.raw(",\"catalog\":"); o.raw(t.catalogJSON)
+                o.raw(",\"fields\":{")
+                var first = true
+                t.fieldKeyBytes.withUnsafeBufferPointer { keys in
+                    t.forEachField(values, in: m) { i, k, r, number in
+                        if !first { o.byte(0x2C) }
+                        first = false
+                        o.raw(UnsafeBufferPointer(rebasing: keys[t.fieldKeys[k]]))
+                        let token = UnsafeBufferPointer(rebasing: m[r])
+                        if let number {
+                            // A decimal's own digits, when they are what formatting its double writes.
+                            if case .double = number, let k = JSONValue.plainDecimal(token) {
+                                o.raw(UnsafeBufferPointer(rebasing: token[k]))
+                            } else { o.value(number) }
+                        } else if pieces {
+                            // Spaces trimmed from the front escape to themselves: skip as many.
+                            let e = escaped[i]
+                            o.byte(0x22); o.again((e.lowerBound + r.lowerBound - values[i].1.lowerBound)..<e.upperBound); o.byte(0x22)
+                        } else { o.string(utf8: token) }
+                    }
                 }
             }
             o.raw("}}\n")
         case .unresolved, .unknownID:
+            o.string(utf8: m)
             o.raw(",\"catalog\":null,\"fields\":")
             var j = JSONBytes(capacity: 256)
             j.object(EventCatalog.genericFields(String(decoding: m, as: UTF8.self)))

@@ -125,16 +125,25 @@ public struct JSONBytes {
     /// The one JSON string escaping (`JSONBytes`, `JSONOutput`): `p` between quotes
     /// written at `o`, which has room for 6 × `p.count` + 2 bytes. Returns the bytes written.
     static func writeEscaped(_ p: UnsafeBufferPointer<UInt8>, to out: UnsafeMutablePointer<UInt8>) -> Int {
+        escape(p, to: out, quoted: true)
+    }
+
+    /// `writeEscaped` without the quotes: a piece of a string (room for 6 × `p.count`).
+    static func writeEscapedPiece(_ p: UnsafeBufferPointer<UInt8>, to out: UnsafeMutablePointer<UInt8>) -> Int {
+        escape(p, to: out, quoted: false)
+    }
+
+    @inline(__always) private static func escape(_ p: UnsafeBufferPointer<UInt8>, to out: UnsafeMutablePointer<UInt8>, quoted: Bool) -> Int {
         let n = p.count
         var o = out
-        o.pointee = 0x22; o += 1
+        if quoted { o.pointee = 0x22; o += 1 }
         // Nearly every string has nothing to escape: checked a word at a time, the
         // last word overlapping, then copied whole (the byte loop's tail cost most
         // of a short string's escaping).
         if let src = p.baseAddress, n > 0, isClean(src, n) {
             copyShort(src, o, n)
-            o[n] = 0x22
-            return n + 2
+            if quoted { o[n] = 0x22; return n + 2 }
+            return n
         }
         if let src = p.baseAddress {
             var start = 0, i = 0
@@ -169,7 +178,7 @@ public struct JSONBytes {
             }
             if n > start { copyShort(src + start, o, n - start); o += n - start }
         }
-        o.pointee = 0x22; o += 1
+        if quoted { o.pointee = 0x22; o += 1 }
         return o - out
     }
 

@@ -28,6 +28,9 @@ public final class JSONOutput {
 
     public func removeAll() { used = 0 }
 
+    /// Takes back the last `n` bytes written.
+    public func removeLast(_ n: Int) { used -= min(n, used) }
+
     /// Room for `n` more bytes.
     @inlinable @inline(__always) func reserve(_ n: Int) {
         if used + n > capacity { grow(used + n) }
@@ -73,6 +76,27 @@ public final class JSONOutput {
 
     /// `string(_:)` of bytes known to be UTF-8 (a plain line's, checked whole).
     @inline(__always) public func string(utf8 p: UnsafeBufferPointer<UInt8>) { escaped(p) }
+
+    /// `string(_:)` of bytes that need no escaping (the caller's reader admitted
+    /// only digits, letters and punctuation other than `"` and `\\`): quoted as they are.
+    @inlinable @inline(__always) public func string(clean p: UnsafeBufferPointer<UInt8>) {
+        byte(0x22); raw(p); byte(0x22)
+    }
+
+    /// UTF-8 bytes escaped as a piece of a string (no quotes): where they went.
+    public func escapedPiece(_ p: UnsafeBufferPointer<UInt8>) -> Range<Int> {
+        reserve(6 * p.count)
+        let start = used
+        used += JSONBytes.writeEscapedPiece(p, to: base + used)
+        return start..<used
+    }
+
+    /// Bytes it holds (`r`, before `count`) written again at the end.
+    @inlinable @inline(__always) public func again(_ r: Range<Int>) {
+        reserve(r.count)
+        (base + used).update(from: base + r.lowerBound, count: r.count)
+        used += r.count
+    }
 
     /// `JSONBytes`' escaping of UTF-8 bytes between quotes.
     @inline(__always) func escaped(_ p: UnsafeBufferPointer<UInt8>) {

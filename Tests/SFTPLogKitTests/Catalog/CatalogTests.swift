@@ -364,3 +364,53 @@ final class WritableRangeTests: XCTestCase {
         XCTAssertGreaterThan(checked, 700)
     }
 }
+
+/// A resolved message is written from its wording's literals, escaped once at
+/// load, and its values: the same JSON string as escaping the message whole,
+/// and nothing written for values that do not follow the wording's holes.
+final class MessageWritingTests: XCTestCase {
+    func testMessagesWriteAsTheirEscapedText() throws {
+        let templates = ["Failed to open \"%(path)s\" for %(mode)s. Details: %(details)s", "%(a)s, %(b)s \\ end",
+                         "No holes \"at all\".", "%(only)s", "Tab\there: %(value)s", "Two %(x)s and %(x)s again"]
+        let messages = [["Failed to open \"/in/\u{1B}[31mx\" for reading. Details: no \"such\" file", "Failed to open \"\" for . Details: "],
+                        ["a, b \\ end", "\u{2028}, q\u{7F} \\ end"], ["No holes \"at all\"."], ["anything \"\\ at all"],
+                        ["Tab\there: \u{0}", "Tab\there:    spaced"], ["Two é and ü again"]]
+        var written = 0, refusals = 0
+        for (text, ms) in zip(templates, messages) {
+            let t = EventTemplate(eventID: "90001", variant: 1, template: text, fields: [], groups: [], fromVersion: nil,
+                                  toVersion: nil, documentedIn: [], seenIn: [], inferred: false, description: nil)
+            for message in ms {
+                let m = Array(message.utf8)
+                var values: [(Int, Range<Int>)] = [], work: [(Int, Range<Int>)] = []
+                let matched = m.withUnsafeBufferPointer { t.matchPieces($0, into: &values, work: &work) }
+                XCTAssertTrue(matched, message)
+                var whole = JSONBytes()
+                whole.string(message)
+                let o = JSONOutput(capacity: 64)
+                o.raw("x")
+                let ok = m.withUnsafeBufferPointer { m in
+                    values.withUnsafeBufferPointer { v in
+                        withUnsafeTemporaryAllocation(of: Range<Int>.self, capacity: v.count) { t.writeMessage(m, values: v, to: o, escaped: $0) }
+                    }
+                }
+                XCTAssertTrue(ok, message)
+                XCTAssertEqual(o.withBytes { Array($0) }, Array("x".utf8) + whole.bytes, message)
+                written += 1
+                // Values that are not the holes' (shifted by a byte): nothing is written.
+                guard let last = values.last, last.1.upperBound > last.1.lowerBound else { continue }
+                values[values.count - 1].1 = (last.1.lowerBound + 1)..<last.1.upperBound
+                o.removeAll()
+                let refused = m.withUnsafeBufferPointer { m in
+                    values.withUnsafeBufferPointer { v in
+                        withUnsafeTemporaryAllocation(of: Range<Int>.self, capacity: v.count) { t.writeMessage(m, values: v, to: o, escaped: $0) }
+                    }
+                }
+                XCTAssertFalse(refused, message)
+                XCTAssertEqual(o.count, 0, message)
+                refusals += 1
+            }
+        }
+        XCTAssertEqual(written, 9)
+        XCTAssertEqual(refusals, 7)
+    }
+}
