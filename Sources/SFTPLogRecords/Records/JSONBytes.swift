@@ -61,11 +61,18 @@ public struct JSONBytes {
         return i == n || !wordNeedsCare(raw.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self))
     }
 
-    /// Copies `n` bytes; up to 16 by two overlapping loads and stores instead of
-    /// a call to `memmove` (most strings a line's JSON holds are that short).
-    @inline(__always) static func copyShort(_ src: UnsafePointer<UInt8>, _ dst: UnsafeMutablePointer<UInt8>, _ n: Int) {
+    /// Copies `n` bytes, which must not overlap; up to 32 by overlapping loads and
+    /// stores instead of a call to `memmove` (most strings a line's JSON holds are that short).
+    @inlinable @inline(__always) static func copyShort(_ src: UnsafePointer<UInt8>, _ dst: UnsafeMutablePointer<UInt8>, _ n: Int) {
         let from = UnsafeRawPointer(src), to = UnsafeMutableRawPointer(dst)
         switch n {
+        case 17...32:
+            let a = from.loadUnaligned(as: UInt64.self), b = from.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
+            let c = from.loadUnaligned(fromByteOffset: n - 16, as: UInt64.self), d = from.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+            to.storeBytes(of: a, as: UInt64.self)
+            to.storeBytes(of: b, toByteOffset: 8, as: UInt64.self)
+            to.storeBytes(of: c, toByteOffset: n - 16, as: UInt64.self)
+            to.storeBytes(of: d, toByteOffset: n - 8, as: UInt64.self)
         case 8...16:
             let a = from.loadUnaligned(as: UInt64.self), b = from.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
             to.storeBytes(of: a, as: UInt64.self)

@@ -52,17 +52,19 @@ public final class JSONOutput {
         used += 1
     }
 
+    // Short pieces are copied inline (`JSONBytes.copyShort`): a call to `memmove`
+    // for each key and literal of a line was a tenth of writing it.
     @inlinable @inline(__always) public func raw(_ s: StaticString) {
         let n = s.utf8CodeUnitCount
         reserve(n)
-        (base + used).update(from: s.utf8Start, count: n)
+        JSONBytes.copyShort(s.utf8Start, base + used, n)
         used += n
     }
 
     @inlinable @inline(__always) public func raw(_ p: UnsafeBufferPointer<UInt8>) {
         guard let src = p.baseAddress, p.count > 0 else { return }
         reserve(p.count)
-        (base + used).update(from: src, count: p.count)
+        JSONBytes.copyShort(src, base + used, p.count)
         used += p.count
     }
 
@@ -94,7 +96,7 @@ public final class JSONOutput {
     /// Bytes it holds (`r`, before `count`) written again at the end.
     @inlinable @inline(__always) public func again(_ r: Range<Int>) {
         reserve(r.count)
-        (base + used).update(from: base + r.lowerBound, count: r.count)
+        JSONBytes.copyShort(base + r.lowerBound, base + used, r.count)
         used += r.count
     }
 
