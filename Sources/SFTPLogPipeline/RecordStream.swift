@@ -246,6 +246,8 @@ final class TimestampSanity {
     let zone: TimeZone
     @exclusivity(unchecked) private var zoneHour = Int.min
     @exclusivity(unchecked) private var zoneOffset = 0
+    /// The last stamp's date and its day number: most stamps share their neighbours' date.
+    @exclusivity(unchecked) private var lastDate = (year: Int.min, month: 0, day: 0, days: 0)
 
     init(zone: TimeZone) { self.zone = zone }
 
@@ -256,7 +258,10 @@ final class TimestampSanity {
 
     /// What `check` says of the timestamp of the record at `line`, in input order (nil: nothing).
     func note(_ ts: LogTimestamp, line: Int) -> String? {
-        let wall = ts.wallEpoch
+        if ts.year != lastDate.year || ts.month != lastDate.month || ts.day != lastDate.day {
+            lastDate = (ts.year, ts.month, ts.day, LogTimestamp.daysFromCivil(ts.year, ts.month, ts.day))
+        }
+        let wall = ts.wallEpoch(days: lastDate.days)
         let epoch: Double
         if let o = ts.offsetSeconds {
             epoch = wall - Double(o)

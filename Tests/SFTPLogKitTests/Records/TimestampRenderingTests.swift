@@ -24,6 +24,44 @@ final class TimestampRenderingTests: XCTestCase {
 
     /// The stack-buffer renderings the report's session rows read back are the Strings' bytes,
     /// in and out of the range the buffers take (years past 9999 and before 0 are made by pieces).
+    /// ISO stamps read at fixed places (the extended form) or field by field
+    /// (the rest) give what their text says: each field, where the stamp ends,
+    /// and nil for any byte out of place, on stamps and near-stamps of every shape.
+    func testISOScanningReadsEveryFieldAndRefusesEveryMisfit() {
+        var rng = SplitMix64(seed: 11)
+        func pick(_ r: ClosedRange<Int>) -> Int { r.lowerBound + Int(rng.next() % UInt64(r.count)) }
+        func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        var read = 0
+        for _ in 0..<30_000 {
+            let (y, mo, d, h, mi, sec) = (pick(1...9999), pick(0...13), pick(0...32), pick(0...24), pick(0...60), pick(0...61))
+            let seps = [pick(0...9) == 0 ? "/" : "-", pick(0...9) == 0 ? "." : "-", ["T", " ", "t", "x"][pick(0...3)],
+                        pick(0...9) == 0 ? "-" : ":", pick(0...9) == 0 ? "." : ":"]
+            var digits = String(repeating: "0", count: 4 - String(y).count) + "\(y)" + two(mo) + two(d) + two(h) + two(mi) + two(sec)
+            // Now and then a byte that is no digit, just below or above them.
+            if pick(0...9) == 0 {
+                var c = Array(digits.utf8)
+                c[pick(0...13)] = [0x2F, 0x3A, 0x41, 0x20][pick(0...3)]
+                digits = String(decoding: c, as: UTF8.self)
+            }
+            let c = Array(digits)
+            var text = String(c[0..<4]) + seps[0] + String(c[4..<6]) + seps[1] + String(c[6..<8]) + seps[2]
+            text += String(c[8..<10]) + seps[3] + String(c[10..<12]) + seps[4] + String(c[12..<14])
+            let tail = ["", ".5", "+02:00", "Z", " 30014 x", ".123-05:30 y"][pick(0...5)]
+            let bytes = Array((text + tail).utf8)
+            let got = bytes.withUnsafeBufferPointer { TimestampScanner.iso($0, at: 0) }
+            let wellFormed = digits.allSatisfy(\.isASCII) && digits.allSatisfy(\.isNumber) && seps[0] == "-" && seps[1] == "-"
+                && seps[2] != "x" && seps[3] == ":" && seps[4] == ":"
+            let valid = LogTimestamp(year: y, month: mo, day: d, hour: h, minute: mi, second: sec).isValid
+            guard wellFormed, valid else { XCTAssertNil(got, text + tail); continue }
+            let (ts, end) = try! XCTUnwrap(got, text + tail)
+            XCTAssertEqual([ts.year, ts.month, ts.day, ts.hour, ts.minute, ts.second], [y, mo, d, h, mi, sec], text + tail)
+            let expectedEnd = 19 + ["": 0, ".5": 2, "+02:00": 6, "Z": 1, " 30014 x": 0, ".123-05:30 y": 10][tail]!
+            XCTAssertEqual(end, expectedEnd, text + tail)
+            read += 1
+        }
+        XCTAssertGreaterThan(read, 1000)
+    }
+
     func testLentRenderingsAreTheStringsBytes() {
         var rng = SplitMix64(seed: 23)
         func pick(_ r: ClosedRange<Int>) -> Int { r.lowerBound + Int(rng.next() % UInt64(r.count)) }
