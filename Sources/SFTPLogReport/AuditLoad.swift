@@ -53,21 +53,29 @@ public struct AuditCollector {
     public let filter: SessionFilter
     let judge: SessionJudge.Memo
     var result: AuditResult
-    /// Flagged sessions (their findings the hits), with their text when it is made as they come.
-    private var flagged: [(key: SessionQuery.OrderKey, session: SessionTimeline, text: String)] = []
+    /// Flagged sessions (their findings the hits), for JSON and CSV.
+    private var flagged: [(key: SessionQuery.OrderKey, session: SessionTimeline)] = []
+    /// Flagged sessions whose text is made as they come: where it is in `spill`.
+    private var written: [(key: SessionQuery.OrderKey, text: Range<Int>)] = []
+    private var spill: TextSpill?
+    /// The last file name's bytes, shared by the keys of its sessions.
+    private var lastFile: [UInt8] = []
     /// Per summary line, the first session tallied on it in list order so far.
     private var lineFirst: [AuditResult.LineKey: SessionQuery.OrderKey] = [:]
     private var style: AuditResult.TextStyle?
-    /// The text, made by `finish` when `textWidth` was given.
-    public private(set) var text: String?
 
     /// `textWidth`: each flagged session's text is made as it comes (on the thread
-    /// building sessions, while the log is still being read), not all at the end.
-    public init(filter: SessionFilter, judge: SessionJudge.Memo, minRating: Rating, policyName: String, textWidth: Int? = nil) {
+    /// building sessions, while the log is still being read), not all at the end,
+    /// and set aside in a `TextSpill` (memory up to `spillBound` bytes, then a
+    /// temporary file) until the sessions' order is known: memory holds their
+    /// keys, not their text, however large the log.
+    public init(filter: SessionFilter, judge: SessionJudge.Memo, minRating: Rating, policyName: String, textWidth: Int? = nil,
+                spillBound: Int = 16 << 20) {
         self.filter = filter
         self.judge = judge
         result = AuditResult(minRating: minRating, policyName: policyName)
         style = textWidth.map(AuditResult.TextStyle.init(width:))
+        if textWidth != nil { spill = TextSpill(bound: spillBound) }
     }
 
     /// `consuming`: the session is judged in place (a copy retained each of its strings).
@@ -79,7 +87,8 @@ public struct AuditCollector {
         let hits = result.hits(s)
         result.count(s)
         guard !hits.isEmpty else { return }
-        let key = SessionQuery.OrderKey(s)
+        var key = SessionQuery.OrderKey(s)
+        if key.file == lastFile { key.file = lastFile } else { lastFile = key.file }
         // Tallied now; each line's reason is its first session's in list order.
         result.tally(hits, peer: s.peer?.address) { line in
             if let first = lineFirst[line], !(key < first) { return false }
@@ -87,13 +96,12 @@ public struct AuditCollector {
             return true
         }
         s.findings = hits
-        if style != nil {
+        if style != nil, let spill {
             var text = ""
             AuditResult.sessionText(s, into: &text, style: &style!)
-            // Written: what stays is what the exit status and the totals read (its findings).
-            var rest = SessionTimeline(source: "", side: "", file: "")
-            rest.findings = hits
-            flagged.append((key, rest, text))
+            // Set aside: what stays is its key and what the exit status reads (its worst rating).
+            written.append((key, spill.append(text)))
+            result.unlisted(hits)
             return
         }
         // Only what the audit shows of a flagged session is kept, not its operations or details.
@@ -109,28 +117,103 @@ public struct AuditCollector {
         kept.negotiated = s.negotiated
         kept.gexBits = s.gexBits
         kept.evidence = s.evidence.filter { Evidence.findingFacts.contains($0.fact) }
-        flagged.append((key, kept, ""))
+        flagged.append((key, kept))
     }
 
-    /// The result, flagged sessions in the order a database lists them.
+    /// The result, flagged sessions in the order a database lists them (none
+    /// listed when their text was made as they came: `writeText` writes it).
     public mutating func finish() -> AuditResult {
         // Indices sorted, not the sessions (moving those retained their strings);
         // stable: sessions with equal keys stay in the order they closed.
         let order = flagged.indices.sorted { flagged[$0].key < flagged[$1].key }
         result.list(order.map { flagged[$0].session })
         result.finish()
-        if style != nil {
-            // Each session's text let go once copied: the texts and the whole are not held twice.
-            var out = ""
-            out.reserveCapacity(flagged.reduce(0) { $0 + $1.text.utf8.count } + 4096)
-            for i in order {
-                out += flagged[i].text
-                flagged[i].text = ""
-            }
-            out += result.summaryText()
-            text = out
-        }
         flagged = []
         return result
+    }
+
+    /// After `finish`, with `textWidth` given: the text, the flagged sessions in
+    /// the order a database lists them and then the summary, lent to `write` in
+    /// pieces. False, with nothing written, without `textWidth`.
+    @discardableResult
+    public mutating func writeText(_ write: (UnsafeBufferPointer<UInt8>) -> Void) -> Bool {
+        guard let spill else { return false }
+        // Stable, as `finish`: equal keys stay in the order the sessions closed.
+        let order = written.indices.sorted { written[$0].key < written[$1].key }
+        spill.read(order.map { written[$0].text }, write)
+        written = []
+        var summary = result.summaryText()
+        summary.withUTF8 { write($0) }
+        return true
+    }
+
+    /// `writeText` into one String (tests, small answers).
+    public mutating func text() -> String? {
+        var bytes: [UInt8] = []
+        guard writeText({ bytes.append(contentsOf: $0) }) else { return nil }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// Pieces of text set aside as they come and read back in another order: in
+/// memory up to `bound` bytes, then in an unlinked temporary file (`tmpfile`),
+/// so an answer that lists sessions in start order holds their keys, not their
+/// text. Should no temporary file open or take the bytes, memory keeps them.
+final class TextSpill {
+    private var memory: [UInt8] = []
+    /// The bytes in the file: pieces [0, fileBytes) are there, the rest in `memory`.
+    private(set) var fileBytes = 0
+    private var file: UnsafeMutablePointer<FILE>?
+    private var fileFailed = false
+    let bound: Int
+
+    init(bound: Int) { self.bound = max(bound, 1) }
+
+    deinit { if let file { fclose(file) } }
+
+    /// Sets `text` aside: where it is.
+    func append(_ text: String) -> Range<Int> {
+        var text = text
+        let n = text.utf8.count
+        if memory.count + n > bound, !memory.isEmpty { moveToFile() }
+        let start = fileBytes + memory.count
+        text.withUTF8 { memory.append(contentsOf: $0) }
+        return start..<(start + n)
+    }
+
+    private func moveToFile() {
+        guard !fileFailed else { return }
+        if file == nil { file = tmpfile() }
+        guard let file, fwrite(memory, 1, memory.count, file) == memory.count else { fileFailed = true; return }
+        fileBytes += memory.count
+        memory.removeAll(keepingCapacity: true)
+    }
+
+    /// Lends the pieces at `ranges` to `write`, in that order; from the file a
+    /// block at a time (pieces read back mostly in the order they came).
+    func read(_ ranges: [Range<Int>], _ write: (UnsafeBufferPointer<UInt8>) -> Void) {
+        if let file { fflush(file) }
+        let fd = file.map { fileno($0) } ?? -1
+        var block: [UInt8] = [], blockStart = 0
+        var out: [UInt8] = []
+        out.reserveCapacity(1 << 16)
+        for r in ranges {
+            if r.lowerBound >= fileBytes {
+                let m = (r.lowerBound - fileBytes)..<(r.upperBound - fileBytes)
+                memory.withUnsafeBufferPointer { out.append(contentsOf: UnsafeBufferPointer(rebasing: $0[m])) }
+            } else {
+                if r.lowerBound < blockStart || r.upperBound > blockStart + block.count {
+                    blockStart = r.lowerBound
+                    let n = max(r.count, min(1 << 20, fileBytes - r.lowerBound))
+                    block = [UInt8](repeating: 0, count: n)
+                    let got = block.withUnsafeMutableBytes { pread(fd, $0.baseAddress, n, off_t(r.lowerBound)) }
+                    block.removeLast(n - max(0, got))
+                }
+                let b = (r.lowerBound - blockStart)..<min(r.upperBound - blockStart, block.count)
+                block.withUnsafeBufferPointer { out.append(contentsOf: UnsafeBufferPointer(rebasing: $0[b])) }
+            }
+            if out.count >= 1 << 16 { out.withUnsafeBufferPointer(write); out.removeAll(keepingCapacity: true) }
+        }
+        if !out.isEmpty { out.withUnsafeBufferPointer(write) }
     }
 }

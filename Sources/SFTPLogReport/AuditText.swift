@@ -62,10 +62,10 @@ extension AuditResult {
     /// What follows the sessions: the totals by algorithm and Terrapin's, or that nothing was found.
     public func summaryText() -> String {
         var out = ""
-        if flagged.isEmpty {
+        if flaggedCount == 0 {
             out += "No findings at or above \(minRating.rawValue) in \(sessionsTotal) sessions (policy \(policyName)).\n"
         } else {
-            out += "\nBy algorithm (policy \(policyName), \(flagged.count) of \(sessionsTotal) sessions flagged):\n"
+            out += "\nBy algorithm (policy \(policyName), \(flaggedCount) of \(sessionsTotal) sessions flagged):\n"
             for l in byAlgorithm {
                 let label = l.category == .terrapin ? "Terrapin via \(l.algorithm)" : l.algorithm
                 out += "  \(l.rating.rawValue.fitted(5)) \(TextEscaper.terminalSafe(label)): \(l.sessions) session\(l.sessions == 1 ? "" : "s") from \(l.peers) peer\(l.peers == 1 ? "" : "s")\n"

@@ -175,7 +175,9 @@ public enum SessionQuery {
     /// `outputOrder` for a session in memory: the columns it would be stored with,
     /// compared as SQLite compares them (text byte by byte).
     public struct OrderKey: Comparable, Sendable {
-        let startUTC: [UInt8], file: [UInt8], firstLine: Int
+        let startUTC: [UInt8], firstLine: Int
+        /// Settable so that the keys of one file's sessions can share its bytes.
+        package var file: [UInt8]
 
         public init(_ s: SessionTimeline) {
             startUTC = Array((SessionQuery.startUTC(s) ?? "").utf8)

@@ -159,7 +159,7 @@ struct Audit: ParsableCommand {
             // Judged here with the effective policy (a --policy file changes verdicts of stored sessions too).
             let filter = try filters.filter()
             let result: AuditResult
-            var streamedText: String?
+            var streamed: AuditCollector?
             if let files = try source.streamedFiles() {
                 let textOut = output.effective != .json && output.effective != .csv
                 var collector = AuditCollector(filter: filter, judge: judge, minRating: minRating.rating, policyName: effective.name,
@@ -169,7 +169,7 @@ struct Audit: ParsableCommand {
                 let pass = try source.stream(files, policy: effective, needsAllEvents: filter.outcome != nil,
                                              evidence: output.effective == .json) { collector.add($0) }
                 result = collector.finish()
-                streamedText = collector.text
+                streamed = collector
                 if pass.failures > 0 { inputFailed = true }
             } else {
                 result = try source.database.answering(records: false) { path in
@@ -190,7 +190,12 @@ struct Audit: ParsableCommand {
                 }
                 print(CSVRows.render(header: ["session", "start", "peer", "user", "category", "algorithm", "direction", "rating", "reason"],
                                      rows: rows), terminator: "")
-            default: print(streamedText ?? result.text(width: Terminal.wrapWidth), terminator: "")
+            default:
+                // Written as it is read back: the flagged sessions' text is not held whole.
+                let out = RecordOutput()
+                if streamed?.writeText({ out.write($0) }) != true {
+                    print(result.text(width: Terminal.wrapWidth), terminator: "")
+                }
             }
             // An input that could not be read is an error (3) once the rest is answered.
             if inputFailed { throw ExitCode(3) }

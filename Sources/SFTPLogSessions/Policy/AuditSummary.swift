@@ -23,9 +23,17 @@ public struct AuditResult: Sendable {
     public var terrapinVulnerable = 0
     public var terrapinUnknown = 0
 
+    /// Flagged sessions not in `flagged` (an answer wrote them as they came): how
+    /// many, and the worst rating level among their hits.
+    public private(set) var unlistedCount = 0
+    private var unlistedWorst = 0
+
+    /// Every flagged session, listed or not.
+    public var flaggedCount: Int { flagged.count + unlistedCount }
+
     /// 0 no finding at or above the minimum, 1 warnings (or unknown names) only, 2 any failure.
     public var exitCode: Int32 {
-        let worst = flagged.flatMap(\.findings).map { $0.rating.level }.max() ?? 0
+        let worst = max(flagged.flatMap(\.findings).map { $0.rating.level }.max() ?? 0, unlistedWorst)
         if worst >= 3 { return 2 }
         if worst >= minRating.level && worst >= 2 { return 1 }
         return 0
@@ -95,6 +103,12 @@ public struct AuditResult: Sendable {
         }
     }
 
+    /// Counts a flagged session, tallied by `tally`, that is not listed: its hits.
+    package mutating func unlisted(_ hits: [Finding]) {
+        unlistedCount += 1
+        unlistedWorst = max(unlistedWorst, hits.map(\.rating.level).max() ?? 0)
+    }
+
     /// Lists flagged sessions already in order, tallied by `tally` (`findings` their hits).
     package mutating func list(_ sessions: [SessionTimeline]) { flagged += sessions }
 
@@ -126,7 +140,7 @@ public struct AuditResult: Sendable {
             })),
             ("summary", .object([
                 ("policy", .string(policyName)), ("min_rating", .string(minRating.rawValue)),
-                ("sessions_total", .int(sessionsTotal)), ("sessions_flagged", .int(flagged.count)),
+                ("sessions_total", .int(sessionsTotal)), ("sessions_flagged", .int(flaggedCount)),
                 ("terrapin_vulnerable", .int(terrapinVulnerable)), ("terrapin_undetermined", .int(terrapinUnknown)),
                 ("by_algorithm", .array(byAlgorithm.map { l in
                     .object([("algorithm", .string(l.algorithm)), ("category", .string(l.category.rawValue)), ("rating", .string(l.rating.rawValue)),

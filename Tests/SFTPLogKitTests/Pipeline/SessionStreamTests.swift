@@ -3,6 +3,7 @@ import Synchronization
 import XCTest
 import SFTPLogTestSupport
 import SFTPLogKit
+@testable import SFTPLogReport
 
 /// A streaming pass must give the answers a database of the same input gives
 /// (audit, the session list with and without timelines, the report's summary,
@@ -156,11 +157,12 @@ final class SessionStreamTests: XCTestCase {
         }
         XCTAssertGreaterThan(all.count, 150)
         for rating in [Rating.info, .warn, .fail] {
-            func audit(_ sessions: [SessionTimeline], width: Int?) -> (AuditResult, String?) {
-                var c = AuditCollector(filter: SessionFilter(), judge: memo, minRating: rating, policyName: policy.name, textWidth: width)
+            func audit(_ sessions: [SessionTimeline], width: Int?, spillBound: Int = 16 << 20) -> (AuditResult, String?) {
+                var c = AuditCollector(filter: SessionFilter(), judge: memo, minRating: rating, policyName: policy.name, textWidth: width,
+                                       spillBound: spillBound)
                 for s in sessions { c.add(s) }
                 let r = c.finish()
-                return (r, c.text)
+                return (r, c.text())
             }
             let (plain, none) = audit(all, width: nil)
             XCTAssertNil(none)
@@ -174,6 +176,12 @@ final class SessionStreamTests: XCTestCase {
             let shuffledSessions = all.shuffled(using: &rng)
             XCTAssertEqual(audit(shuffledSessions, width: nil).0.json.json, plain.json.json, "\(rating) shuffled")
             XCTAssertEqual(audit(shuffledSessions, width: 100).1, text, "\(rating) shuffled")
+            // Set aside in a temporary file a few sessions at a time (a bound below one
+            // session's text: every text but the last goes to the file): the same text.
+            let spilled = audit(shuffledSessions, width: 100, spillBound: 1)
+            XCTAssertEqual(spilled.1, text, "\(rating) spilled")
+            XCTAssertEqual(spilled.0.exitCode, plain.exitCode, "\(rating) spilled")
+            XCTAssertEqual(audit(all, width: 100, spillBound: 700).1, text, "\(rating) spilled in blocks")
             if rating == .warn { XCTAssertGreaterThan(plain.flagged.count, 30) }
         }
     }
@@ -212,5 +220,24 @@ final class SessionStreamTests: XCTestCase {
         }) { XCTAssertTrue($0 is Stop, "\($0)") }
         XCTAssertEqual(seen, 3)
         XCTAssertLessThan(records, 60_000, "the pass stopped before the end of the input")
+    }
+}
+
+/// `audit`'s set-aside texts: whatever the bound, memory and the temporary file
+/// give back every piece, in any order asked, byte for byte.
+final class TextSpillTests: XCTestCase {
+    func testPiecesComeBackInAnyOrderFromMemoryAndFile() {
+        var rng = SplitMix64(seed: 5)
+        let pieces = (0..<3000).map { i in String(repeating: "x", count: Int(rng.next() % 700)) + "é\u{1B}\(i)\n" }
+        for bound in [1, 500, 4096, 1 << 20, 64 << 20] {
+            let spill = TextSpill(bound: bound)
+            let ranges = pieces.map { spill.append($0) }
+            if bound < 1 << 20 { XCTAssertGreaterThan(spill.fileBytes, 0, "bound \(bound)") }
+            if bound == 64 << 20 { XCTAssertEqual(spill.fileBytes, 0) }
+            let order = Array(pieces.indices).shuffled(using: &rng)
+            var got: [UInt8] = []
+            spill.read(order.map { ranges[$0] }) { got.append(contentsOf: $0) }
+            XCTAssertEqual(String(decoding: got, as: UTF8.self), order.map { pieces[$0] }.joined(), "bound \(bound)")
+        }
     }
 }
