@@ -10,8 +10,21 @@ import SFTPLogStore
 public struct SessionListing {
     public let filter: SessionFilter
     private var kept: [(key: SessionQuery.OrderKey, session: SessionTimeline)] = []
+    /// With `render`: each selected session's output, made as it comes and set
+    /// aside (memory, then a temporary file), and only its key kept.
+    private let render: ((SessionTimeline) -> [UInt8])?
+    private var spill: TextSpill?
+    private var written: [(key: SessionQuery.OrderKey, bytes: Range<Int>)] = []
+    /// The last file name's bytes, shared by the keys of its sessions.
+    private var lastFile: [UInt8] = []
 
-    public init(filter: SessionFilter) { self.filter = filter }
+    /// `render`: what each session writes, when nothing the list holds later
+    /// changes it (`writeRendered` writes it, in order); else `finish` gives the sessions.
+    public init(filter: SessionFilter, render: ((SessionTimeline) -> [UInt8])? = nil, spillBound: Int = 16 << 20) {
+        self.filter = filter
+        self.render = render
+        if render != nil { spill = TextSpill(bound: spillBound) }
+    }
 
     /// The session's place in the list when the filter selects it.
     @discardableResult
@@ -19,16 +32,47 @@ public struct SessionListing {
         guard filter.matches(session) else { return nil }
         var s = SessionStore.storedForm(session)
         s.records = []
-        let key = SessionQuery.OrderKey(s)
-        kept.append((key, s))
+        var key = SessionQuery.OrderKey(s)
+        if key.file == lastFile { key.file = lastFile } else { lastFile = key.file }
+        if let render, let spill {
+            written.append((key, render(s).withUnsafeBufferPointer { spill.append($0) }))
+        } else {
+            kept.append((key, s))
+        }
         return key
     }
 
-    /// The selected sessions in the database's order.
+    /// With `render`: each selected session's bytes in the database's order,
+    /// `separator` between them, lent to `write`; how many there were.
+    public mutating func writeRendered(separator: [UInt8] = [], _ write: (UnsafeBufferPointer<UInt8>) -> Void) -> Int {
+        guard let spill else { return 0 }
+        // Stable: sessions with equal keys stay in the order they closed, as `finish` leaves them.
+        let order = written.indices.sorted { written[$0].key < written[$1].key }
+        var ranges: [Range<Int>] = []
+        let sep = separator.isEmpty ? nil : spill.append(separator.withUnsafeBufferPointer { $0 })
+        for (k, i) in order.enumerated() {
+            if k > 0, let sep { ranges.append(sep) }
+            ranges.append(written[i].bytes)
+        }
+        spill.read(ranges, write)
+        written = []
+        return order.count
+    }
+
+    /// The selected sessions in the database's order (none when rendered as they came).
     public mutating func finish() -> [SessionTimeline] {
         kept.sort { $0.key < $1.key }
         defer { kept = [] }
         return kept.map(\.session)
+    }
+
+    /// One session's object as `json` writes it (without `timelines`), ended by a
+    /// line break for `.lines`: what a listing renders as each session comes.
+    public static func jsonPiece(_ s: SessionTimeline, framing: SessionExport.Framing, evidence: Bool) -> [UInt8] {
+        var j = JSONBytes(capacity: 1024)
+        j.value(SessionJSON.object(s, timeline: nil, evidence: evidence))
+        if framing == .lines { j.raw("\n") }
+        return j.bytes
     }
 
     /// `sessions --json` (`.array`) or `--format ndjson` (`.lines`), as `SessionExport` frames it;

@@ -54,16 +54,34 @@ struct Sessions: ParsableCommand {
                 // --timeline keeps what each selected session's records show, until the list is in order.
                 let withTimeline = timeline && (fmt == .json || fmt == .ndjson)
                 var timelines: [SessionID: [(record: Record, duplicate: Bool)]] = [:]
-                var listing = SessionListing(filter: f)
                 let withEvidence = evidence && (fmt == .json || fmt == .ndjson)
+                // Each session's JSON or CSV row made as it closes and set aside until the
+                // list is in order: memory holds keys, not sessions (the table's columns
+                // fit every row, and timelines come apart: those keep the sessions).
+                let framing: SessionExport.Framing = fmt == .json ? .array : .lines
+                var piece: ((SessionTimeline) -> [UInt8])?
+                switch fmt {
+                case .json where !withTimeline, .ndjson where !withTimeline: piece = { SessionListing.jsonPiece($0, framing: framing, evidence: withEvidence) }
+                case .csv: piece = { Array(Self.csvRow($0).utf8) }
+                default: piece = nil
+                }
+                var listing = SessionListing(filter: f, render: piece)
                 let pass = try source.stream(files, evidence: withEvidence, keepsRecords: withTimeline ? { _ in true } : nil,
                                              onSessionRecords: { id, list in
                     timelines[id] = list.map { (SessionListing.timelineEntry($0.record), $0.duplicate) }
                 }) { listing.add($0) }
+                if piece != nil {
+                    if fmt == .csv { stdout.write(Array(Self.csvHeader.utf8)) }
+                    if fmt == .json { stdout.write([0x5B]) }
+                    _ = listing.writeRendered(separator: fmt == .json ? [0x2C] : []) { stdout.write($0) }
+                    if fmt == .json { stdout.write(Array("]\n".utf8)) }
+                    status = pass.ingestStatus
+                    return
+                }
                 let sessions = listing.finish()
                 switch fmt {
                 case .json, .ndjson:
-                    SessionListing.json(sessions, framing: fmt == .json ? .array : .lines, timelines: withTimeline ? timelines : nil,
+                    SessionListing.json(sessions, framing: framing, timelines: withTimeline ? timelines : nil,
                                         evidence: withEvidence) { stdout.write($0) }
                 default:
                     FileHandle.standardOutput.write(Data(render(sessions, fmt).utf8))
@@ -91,18 +109,23 @@ struct Sessions: ParsableCommand {
         guard fmt == .csv else {
             return sessions.isEmpty ? "no sessions match\n" : SessionTable.render(sessions, width: Terminal.fitWidth)
         }
-        var rows = "id,source,side,start,duration,user,peer_address,peer_port,client_version,server_version,outcome,files,bytes_up,bytes_down,weak_findings,terrapin_vulnerable,closed\r\n"
-        for s in sessions {
-            let cells: [String] = [s.id.rawValue, s.source, s.side, s.start?.iso ?? "", s.duration.map { String($0) } ?? "", s.user ?? "",
-                                   s.peer?.address ?? "", s.peer?.port.map(String.init) ?? "", s.clientVersion ?? "", s.serverVersion ?? "",
-                                   s.outcome.rawValue, String(s.operations.filter { $0.op.isFileTransfer }.count),
-                                   String(s.bytesUp), String(s.bytesDown),
-                                   String(s.findings.filter { $0.rating.isWeak }.count),
-                                   s.terrapinVulnerable.map { $0 ? "true" : "false" } ?? "",
-                                   s.closed.map { $0 ? "true" : "false" } ?? ""]
-            rows += cells.map(TextEscaper.csvCell).joined(separator: ",") + "\r\n"
-        }
+        var rows = Self.csvHeader
+        for s in sessions { rows += Self.csvRow(s) }
         return rows
+    }
+
+    static let csvHeader = "id,source,side,start,duration,user,peer_address,peer_port,client_version,server_version,outcome,files,bytes_up,bytes_down,weak_findings,terrapin_vulnerable,closed\r\n"
+
+    /// One session's CSV row, its line end included.
+    static func csvRow(_ s: SessionTimeline) -> String {
+        let cells: [String] = [s.id.rawValue, s.source, s.side, s.start?.iso ?? "", s.duration.map { String($0) } ?? "", s.user ?? "",
+                               s.peer?.address ?? "", s.peer?.port.map(String.init) ?? "", s.clientVersion ?? "", s.serverVersion ?? "",
+                               s.outcome.rawValue, String(s.operations.filter { $0.op.isFileTransfer }.count),
+                               String(s.bytesUp), String(s.bytesDown),
+                               String(s.findings.filter { $0.rating.isWeak }.count),
+                               s.terrapinVulnerable.map { $0 ? "true" : "false" } ?? "",
+                               s.closed.map { $0 ? "true" : "false" } ?? ""]
+        return cells.map(TextEscaper.csvCell).joined(separator: ",") + "\r\n"
     }
 }
 

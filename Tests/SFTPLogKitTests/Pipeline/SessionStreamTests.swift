@@ -186,6 +186,37 @@ final class SessionStreamTests: XCTestCase {
         }
     }
 
+    /// `sessions --json` and `--format ndjson` from files render each session as it
+    /// closes and set it aside: the same bytes as listing the sessions at the end,
+    /// in whatever order they close and wherever they were set aside.
+    func testSessionsRenderedAsTheyCloseAreTheFinishedList() throws {
+        let (_, _, _, rebuild, stream) = try Self.parts()
+        var all: [SessionTimeline] = []
+        for f in Paths.everyTestLog() {
+            let pass = SessionStream(stream: stream, sessions: rebuild)
+            try pass.run([f], each: { _, _ in }) { all.append($0) }
+        }
+        var rng = SplitMix64(seed: 8)
+        let shuffled = all.shuffled(using: &rng)
+        for framing in [SessionExport.Framing.array, .lines] {
+            var listing = SessionListing(filter: SessionFilter())
+            for s in all { listing.add(s) }
+            var expected: [UInt8] = []
+            SessionListing.json(listing.finish(), framing: framing, evidence: true) { expected += $0 }
+            for (sessions, bound) in [(all, 16 << 20), (shuffled, 1), (shuffled, 3000)] {
+                var rendered = SessionListing(filter: SessionFilter(), render: { SessionListing.jsonPiece($0, framing: framing, evidence: true) },
+                                              spillBound: bound)
+                for s in sessions { rendered.add(s) }
+                XCTAssertTrue(rendered.finish().isEmpty)
+                var got: [UInt8] = framing == .array ? [0x5B] : []
+                let n = rendered.writeRendered(separator: framing == .array ? [0x2C] : []) { got += $0 }
+                if framing == .array { got += Array("]\n".utf8) }
+                XCTAssertEqual(n, all.count)
+                XCTAssertTrue(got == expected, "\(framing) bound \(bound)")
+            }
+        }
+    }
+
     /// What a pass and its answers are made of: the bundled catalogue, policy and rules.
     static func parts() throws -> (EventCatalog, AlgorithmPolicy, SessionJudge.Memo, SessionRebuild, RecordStream) {
         let catalog = try EventCatalog.shared()

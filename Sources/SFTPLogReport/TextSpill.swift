@@ -1,0 +1,69 @@
+import Foundation
+
+/// Pieces of text set aside as they come and read back in another order: in
+/// memory up to `bound` bytes, then in an unlinked temporary file (`tmpfile`),
+/// so an answer that lists sessions in start order holds their keys, not their
+/// text. Should no temporary file open or take the bytes, memory keeps them.
+final class TextSpill {
+    private var memory: [UInt8] = []
+    /// The bytes in the file: pieces [0, fileBytes) are there, the rest in `memory`.
+    private(set) var fileBytes = 0
+    private var file: UnsafeMutablePointer<FILE>?
+    private var fileFailed = false
+    let bound: Int
+
+    init(bound: Int) { self.bound = max(bound, 1) }
+
+    deinit { if let file { fclose(file) } }
+
+    /// Sets `text` aside: where it is.
+    func append(_ text: String) -> Range<Int> {
+        var text = text
+        return text.withUTF8 { append($0) }
+    }
+
+    /// Sets `bytes` aside: where they are.
+    func append(_ bytes: UnsafeBufferPointer<UInt8>) -> Range<Int> {
+        let n = bytes.count
+        if memory.count + n > bound, !memory.isEmpty { moveToFile() }
+        let start = fileBytes + memory.count
+        memory.append(contentsOf: bytes)
+        return start..<(start + n)
+    }
+
+    private func moveToFile() {
+        guard !fileFailed else { return }
+        if file == nil { file = tmpfile() }
+        guard let file, fwrite(memory, 1, memory.count, file) == memory.count else { fileFailed = true; return }
+        fileBytes += memory.count
+        memory.removeAll(keepingCapacity: true)
+    }
+
+    /// Lends the pieces at `ranges` to `write`, in that order; from the file a
+    /// block at a time (pieces read back mostly in the order they came).
+    func read(_ ranges: [Range<Int>], _ write: (UnsafeBufferPointer<UInt8>) -> Void) {
+        if let file { fflush(file) }
+        let fd = file.map { fileno($0) } ?? -1
+        var block: [UInt8] = [], blockStart = 0
+        var out: [UInt8] = []
+        out.reserveCapacity(1 << 16)
+        for r in ranges {
+            if r.lowerBound >= fileBytes {
+                let m = (r.lowerBound - fileBytes)..<(r.upperBound - fileBytes)
+                memory.withUnsafeBufferPointer { out.append(contentsOf: UnsafeBufferPointer(rebasing: $0[m])) }
+            } else {
+                if r.lowerBound < blockStart || r.upperBound > blockStart + block.count {
+                    blockStart = r.lowerBound
+                    let n = max(r.count, min(1 << 20, fileBytes - r.lowerBound))
+                    block = [UInt8](repeating: 0, count: n)
+                    let got = block.withUnsafeMutableBytes { pread(fd, $0.baseAddress, n, off_t(r.lowerBound)) }
+                    block.removeLast(n - max(0, got))
+                }
+                let b = (r.lowerBound - blockStart)..<min(r.upperBound - blockStart, block.count)
+                block.withUnsafeBufferPointer { out.append(contentsOf: UnsafeBufferPointer(rebasing: $0[b])) }
+            }
+            if out.count >= 1 << 16 { out.withUnsafeBufferPointer(write); out.removeAll(keepingCapacity: true) }
+        }
+        if !out.isEmpty { out.withUnsafeBufferPointer(write) }
+    }
+}
