@@ -149,12 +149,8 @@ final class SessionStreamTests: XCTestCase {
     /// text as the finished result's, and the same summary whatever order the
     /// sessions close in (each line's reason is its first session's in list order).
     func testAuditMadeAsSessionsCloseIsTheFinishedAudit() throws {
-        let (_, policy, memo, rebuild, stream) = try Self.parts()
-        var all: [SessionTimeline] = []
-        for f in Paths.everyTestLog() {
-            let pass = SessionStream(stream: stream, sessions: rebuild)
-            try pass.run([f], each: { _, _ in }) { all.append($0) }
-        }
+        let (_, policy, memo, _, _) = try Self.parts()
+        let all = try Self.everyTestLogsSessions()
         XCTAssertGreaterThan(all.count, 150)
         for rating in [Rating.info, .warn, .fail] {
             func audit(_ sessions: [SessionTimeline], width: Int?, spillBound: Int = 16 << 20) -> (AuditResult, String?) {
@@ -190,12 +186,7 @@ final class SessionStreamTests: XCTestCase {
     /// closes and set it aside: the same bytes as listing the sessions at the end,
     /// in whatever order they close and wherever they were set aside.
     func testSessionsRenderedAsTheyCloseAreTheFinishedList() throws {
-        let (_, _, _, rebuild, stream) = try Self.parts()
-        var all: [SessionTimeline] = []
-        for f in Paths.everyTestLog() {
-            let pass = SessionStream(stream: stream, sessions: rebuild)
-            try pass.run([f], each: { _, _ in }) { all.append($0) }
-        }
+        let all = try Self.everyTestLogsSessions()
         var rng = SplitMix64(seed: 8)
         let shuffled = all.shuffled(using: &rng)
         for framing in [SessionExport.Framing.array, .lines] {
@@ -215,6 +206,17 @@ final class SessionStreamTests: XCTestCase {
                 XCTAssertTrue(got == expected, "\(framing) bound \(bound)")
             }
         }
+    }
+
+    /// The sessions of every test log, each log read by a pass of its own, in the order they close.
+    static func everyTestLogsSessions() throws -> [SessionTimeline] {
+        let (_, _, _, rebuild, stream) = try parts()
+        var all: [SessionTimeline] = []
+        for f in Paths.everyTestLog() {
+            let pass = SessionStream(stream: stream, sessions: rebuild)
+            try pass.run([f], each: { _, _ in }) { all.append($0) }
+        }
+        return all
     }
 
     /// What a pass and its answers are made of: the bundled catalogue, policy and rules.
