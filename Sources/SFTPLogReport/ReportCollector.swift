@@ -30,9 +30,15 @@ public struct ReportCollector {
         }
     }
 
-    public init(filter: SessionFilter, catalog: EventCatalog?) {
+    /// Keeps only the first `weakKept` weak sessions in list order (the text
+    /// summary shows that many), so memory does not grow with the log.
+    let weakKept: Int?
+    private var weakNotKept = 0
+
+    public init(filter: SessionFilter, catalog: EventCatalog?, weakKept: Int? = nil) {
         self.filter = filter
         self.catalog = catalog
+        self.weakKept = weakKept
         failureWordings = Set(ReportModel.failureVariants(catalog).compactMap { key -> Wording? in
             guard let hash = key.lastIndex(of: "#"), let v = Int(key[key.index(after: hash)...]) else { return nil }
             return Wording(eventID: String(key[..<hash]), variant: v)
@@ -78,7 +84,17 @@ public struct ReportCollector {
             kept.records = []
             kept.details = []
             weak.append((key, kept))
+            if let limit = weakKept, weak.count >= 2 * limit + 64 { keepFirstWeak(limit) }
         }
+    }
+
+    /// The first `limit` weak sessions in list order; the rest only counted.
+    /// Stable, as `finish`'s sort: equal keys stay in the order they closed.
+    private mutating func keepFirstWeak(_ limit: Int) {
+        let order = weak.indices.sorted { weak[$0].key < weak[$1].key }
+        guard order.count > limit else { return }
+        weakNotKept += order.count - limit
+        weak = order.prefix(limit).map { weak[$0] }
     }
 
     /// The summary, with the sources in the order they were read.
@@ -98,7 +114,9 @@ public struct ReportCollector {
             ReportModel.FailureEvent(eventID: w.eventID, meaning: catalog?.meaning(w.eventID, variant: w.variant) ?? "",
                                      count: f.count, example: f.example.map { String(decoding: $0, as: UTF8.self) } ?? "")
         }
+        if let limit = weakKept { keepFirstWeak(limit) }
         m.weakSessions = weak.indices.sorted { weak[$0].key < weak[$1].key }.map { weak[$0].session }
+        m.weakSessionsNotKept = weakNotKept
         rows = []
         weak = []
         return m

@@ -58,9 +58,14 @@ public struct ReportModel: Sendable {
     public var busiestHours: [Count] = []
     public var failureEvents: [FailureEvent] = []
     public var weakSessions: [SessionTimeline] = []
+    /// Weak sessions counted but not in `weakSessions` (a text summary from files
+    /// keeps only the ones it shows).
+    public var weakSessionsNotKept = 0
     public var clientSoftware: [Count] = []
     public var detail: SessionDetail?
 
+    /// How many weak sessions the text summary lists.
+    public static let weakSessionsShown = 20
     /// Brute-force heuristic: at least `threshold` failed logins from one address within `window` seconds.
     public static let bruteForceThreshold = 5
     public static let bruteForceWindow = 600.0

@@ -56,7 +56,7 @@ public struct ReportText {
         section("Most frequent failure events", m.failureEvents.map { e in
             Human.wrap("\(e.eventID) ×\(e.count)  \(t(e.meaning))", indent: 2, width: width) + Human.wrap("e.g. " + t(e.example), indent: 10, width: width)
         }.joined())
-        section("Sessions with weak cryptography (\(m.weakSessions.count))", m.weakSessions.prefix(20).map { s in
+        section("Sessions with weak cryptography (\(m.weakSessions.count + m.weakSessionsNotKept))", m.weakSessions.prefix(ReportModel.weakSessionsShown).map { s in
             let names = s.findings.filter { $0.rating.isWeak }.map { "\(rated($0.rating)) \(t($0.algorithm))" }
             let who = "\(t(s.user ?? "-"))@\(t(s.peer?.address ?? "-"))"
             return "  \(s.id) \(Human.clock(s.start).prefix(16)) \(who)\n" + Human.wrap(names.joined(separator: ", ") + (s.terrapinVulnerable == true ? ", Terrapin" : ""), indent: 6, width: width + (colour ? 30 : 0))

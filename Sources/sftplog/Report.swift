@@ -115,7 +115,8 @@ struct Report: ParsableCommand {
             let m = try ReportModel.session(id, from: listing.finish(), timelines: timelines, catalog: catalog, sources: pass.reportSources)
             return (m, [], pass.ingestStatus)
         }
-        var collector = ReportCollector(filter: filter, catalog: catalog)
+        // The text summary shows the first weak sessions only: the rest are counted.
+        var collector = ReportCollector(filter: filter, catalog: catalog, weakKept: format == .text ? ReportModel.weakSessionsShown : nil)
         guard format == .html else {
             // Text, Markdown and JSON summaries show no session's evidence.
             let pass = try source.stream(files, evidence: false, onRecord: { collector.add(record: $0) }) { collector.add(session: $0) }

@@ -219,6 +219,30 @@ final class SessionStreamTests: XCTestCase {
         return all
     }
 
+    /// The text report from files keeps only the weak sessions it shows and counts
+    /// the rest: the same text as keeping them all, on a log with hundreds of them
+    /// closing in any order.
+    func testTextReportKeepingTheWeakSessionsItShowsIsTheSame() throws {
+        let (catalog, _, _, rebuild, stream) = try Self.parts()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sftplog-weak-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var all: [SessionTimeline] = []
+        let pass = SessionStream(stream: stream, sessions: rebuild)
+        try pass.run([try Paths.generatedLog(lines: 20_000, seed: 4, in: dir)], each: { _, _ in }) { all.append($0) }
+        var rng = SplitMix64(seed: 2)
+        var whole = ReportCollector(filter: SessionFilter(), catalog: catalog)
+        var kept = ReportCollector(filter: SessionFilter(), catalog: catalog, weakKept: ReportModel.weakSessionsShown)
+        for s in all { whole.add(session: s) }
+        for s in all.shuffled(using: &rng) { kept.add(session: s) }
+        var a = whole.finish(sources: []), b = kept.finish(sources: [])
+        (a.generatedAt, b.generatedAt) = ("", "")
+        XCTAssertGreaterThan(a.weakSessions.count, 4 * ReportModel.weakSessionsShown + 64)
+        XCTAssertEqual(b.weakSessions.count, ReportModel.weakSessionsShown)
+        XCTAssertEqual(b.weakSessions.count + b.weakSessionsNotKept, a.weakSessions.count)
+        XCTAssertEqual(ReportText().render(b), ReportText().render(a))
+    }
+
     /// What a pass and its answers are made of: the bundled catalogue, policy and rules.
     static func parts() throws -> (EventCatalog, AlgorithmPolicy, SessionJudge.Memo, SessionRebuild, RecordStream) {
         let catalog = try EventCatalog.shared()
