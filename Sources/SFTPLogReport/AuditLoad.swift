@@ -69,14 +69,19 @@ public struct AuditCollector {
     /// and set aside in a `TextSpill` (memory up to `spillBound` bytes, then a
     /// temporary file) until the sessions' order is known: memory holds their
     /// keys, not their text, however large the log.
+    /// `render` (without `textWidth`): each flagged session, as it would be listed,
+    /// rendered as it comes and set aside the same way (`writeRendered`).
     public init(filter: SessionFilter, judge: SessionJudge.Memo, minRating: Rating, policyName: String, textWidth: Int? = nil,
-                spillBound: Int = 16 << 20) {
+                render: ((SessionTimeline) -> [UInt8])? = nil, spillBound: Int = 16 << 20) {
         self.filter = filter
         self.judge = judge
         result = AuditResult(minRating: minRating, policyName: policyName)
         style = textWidth.map(AuditResult.TextStyle.init(width:))
-        if textWidth != nil { spill = TextSpill(bound: spillBound) }
+        self.render = textWidth == nil ? render : nil
+        if textWidth != nil || render != nil { spill = TextSpill(bound: spillBound) }
     }
+
+    private let render: ((SessionTimeline) -> [UInt8])?
 
     /// `consuming`: the session is judged in place (a copy retained each of its strings).
     public mutating func add(_ session: consuming SessionTimeline) {
@@ -96,7 +101,7 @@ public struct AuditCollector {
             return true
         }
         s.findings = hits
-        if style != nil, let spill {
+        if style != nil, render == nil, let spill {
             var text = ""
             AuditResult.sessionText(s, into: &text, style: &style!)
             // Set aside: what stays is its key and what the exit status reads (its worst rating).
@@ -117,7 +122,37 @@ public struct AuditCollector {
         kept.negotiated = s.negotiated
         kept.gexBits = s.gexBits
         kept.evidence = s.evidence.filter { Evidence.findingFacts.contains($0.fact) }
+        if let render, let spill {
+            written.append((key, render(kept).withUnsafeBufferPointer { spill.append($0) }))
+            result.unlisted(hits)
+            return
+        }
         flagged.append((key, kept))
+    }
+
+    /// After `finish`, with `render`: each flagged session's bytes in the order a
+    /// database lists them, `separator` between them, lent to `write`. False, with
+    /// nothing written, without `render`.
+    @discardableResult
+    public mutating func writeRendered(separator: [UInt8] = [], _ write: (UnsafeBufferPointer<UInt8>) -> Void) -> Bool {
+        guard render != nil, let spill else { return false }
+        writeWritten(spill, separator: separator, write)
+        return true
+    }
+
+    /// The set-aside pieces in list order (stable, as `finish`: equal keys stay in
+    /// the order the sessions closed).
+    private mutating func writeWritten(_ spill: TextSpill, separator: [UInt8], _ write: (UnsafeBufferPointer<UInt8>) -> Void) {
+        let order = written.indices.sorted { written[$0].key < written[$1].key }
+        let sep = separator.isEmpty ? nil : separator.withUnsafeBufferPointer { spill.append($0) }
+        var ranges: [Range<Int>] = []
+        ranges.reserveCapacity(2 * order.count)
+        for (k, i) in order.enumerated() {
+            if k > 0, let sep { ranges.append(sep) }
+            ranges.append(written[i].text)
+        }
+        spill.read(ranges, write)
+        written = []
     }
 
     /// The result, flagged sessions in the order a database lists them (none
@@ -137,11 +172,8 @@ public struct AuditCollector {
     /// pieces. False, with nothing written, without `textWidth`.
     @discardableResult
     public mutating func writeText(_ write: (UnsafeBufferPointer<UInt8>) -> Void) -> Bool {
-        guard let spill else { return false }
-        // Stable, as `finish`: equal keys stay in the order the sessions closed.
-        let order = written.indices.sorted { written[$0].key < written[$1].key }
-        spill.read(order.map { written[$0].text }, write)
-        written = []
+        guard style != nil, let spill else { return false }
+        writeWritten(spill, separator: [], write)
         var summary = result.summaryText()
         summary.withUTF8 { write($0) }
         return true

@@ -147,6 +147,16 @@ struct Audit: ParsableCommand {
     @Flag(name: .long, help: "Print the effective policy as JSON and exit.") var printPolicy = false
     @OptionGroup var output: OutputOptions<ListingFormats>
 
+    static let csvHeader = ["session", "start", "peer", "user", "category", "algorithm", "direction", "rating", "reason"]
+
+    /// One row per weak algorithm of a flagged session (its findings are those at or above --min-rating).
+    static func csvRows(_ s: SessionTimeline) -> [[String]] {
+        s.findings.map { f in
+            [s.id.rawValue, s.start?.iso ?? "", s.peer?.address ?? "", s.user ?? "", f.category.rawValue, f.algorithm, f.direction ?? "",
+             f.rating.rawValue, f.reason]
+        }
+    }
+
     func run() throws {
         var inputFailed = false
         try reporting(errorStatus: 3) {
@@ -162,8 +172,15 @@ struct Audit: ParsableCommand {
             var streamed: AuditCollector?
             if let files = try source.streamedFiles() {
                 let textOut = output.effective != .json && output.effective != .csv
+                // Each flagged session's text, JSON object or CSV rows made as it closes and
+                // set aside until the list is in order: memory holds keys, not sessions.
+                let render: ((SessionTimeline) -> [UInt8])? = switch output.effective {
+                case .json: { var j = JSONBytes(capacity: 2048); j.value(AuditResult.sessionJSON($0)); return j.bytes }
+                case .csv: { Array(CSVRows.render(rows: Self.csvRows($0)).utf8) }
+                default: nil
+                }
                 var collector = AuditCollector(filter: filter, judge: judge, minRating: minRating.rating, policyName: effective.name,
-                                               textWidth: textOut ? Terminal.wrapWidth : nil)
+                                               textWidth: textOut ? Terminal.wrapWidth : nil, render: render)
                 // Outcomes depend on file operations; nothing else audit shows does.
                 // Only JSON names each finding's lines.
                 let pass = try source.stream(files, policy: effective, needsAllEvents: filter.outcome != nil,
@@ -178,21 +195,26 @@ struct Audit: ParsableCommand {
                     }
                 }
             }
+            let out = RecordOutput()
             switch output.effective {
-            case .json: print(result.json.json)
-            case .csv:
-                // One row per weak algorithm of each flagged session (its findings are those at or above --min-rating).
-                let rows = result.flagged.flatMap { s in
-                    s.findings.map { f in
-                        [s.id.rawValue, s.start?.iso ?? "", s.peer?.address ?? "", s.user ?? "", f.category.rawValue, f.algorithm, f.direction ?? "",
-                         f.rating.rawValue, f.reason]
-                    }
+            case .json:
+                if streamed != nil {
+                    // The object `result.json` makes, its sessions written as they are read back.
+                    out.write(Array("{\"sessions\":[".utf8))
+                    streamed!.writeRendered(separator: [0x2C]) { out.write($0) }
+                    var summary = JSONBytes(capacity: 4096)
+                    summary.raw("],\"summary\":"); summary.value(result.summaryJSON); summary.raw("}\n")
+                    out.write(summary.bytes)
+                } else {
+                    print(result.json.json)
                 }
-                print(CSVRows.render(header: ["session", "start", "peer", "user", "category", "algorithm", "direction", "rating", "reason"],
-                                     rows: rows), terminator: "")
+            case .csv:
+                out.write(Array(CSVRows.render(header: Self.csvHeader, rows: []).utf8))
+                if streamed?.writeRendered({ out.write($0) }) != true {
+                    out.write(Array(CSVRows.render(rows: result.flagged.flatMap(Self.csvRows)).utf8))
+                }
             default:
                 // Written as it is read back: the flagged sessions' text is not held whole.
-                let out = RecordOutput()
                 if streamed?.writeText({ out.write($0) }) != true {
                     print(result.text(width: Terminal.wrapWidth), terminator: "")
                 }

@@ -97,7 +97,12 @@ struct OutputOptions<C: OutputChoices>: ParsableArguments {
 /// formula (leading =, +, -, @, tab, CR) are neutralised by TextEscaper.csvCell.
 enum CSVRows {
     static func render(header: [String], rows: [[String]]) -> String {
-        var out = header.map(TextEscaper.csvCell).joined(separator: ",") + "\r\n"
+        header.map(TextEscaper.csvCell).joined(separator: ",") + "\r\n" + render(rows: rows)
+    }
+
+    /// The rows alone, each ended by CRLF.
+    static func render(rows: [[String]]) -> String {
+        var out = ""
         for r in rows { out += r.map(TextEscaper.csvCell).joined(separator: ",") + "\r\n" }
         return out
     }

@@ -125,29 +125,34 @@ public struct AuditResult: Sendable {
     }
 
     public var json: JSONValue {
+        .object([("sessions", .array(flagged.map(AuditResult.sessionJSON))), ("summary", summaryJSON)])
+    }
+
+    /// A listed session's object in `json` (`findings` its hits).
+    public static func sessionJSON(_ s: SessionTimeline) -> JSONValue {
+        .object([("id", .string(s.id.rawValue)), ("source", .string(s.source)),
+                 ("peer", s.peer.map { .object([("address", .string($0.address)), ("port", $0.port.map(JSONValue.int) ?? .null)]) } ?? .null),
+                 ("user", s.user.map(JSONValue.string) ?? .null), ("start", s.start.map { .string($0.iso) } ?? .null),
+                 ("findings", .array(s.findings.map { f in
+                     // Each finding with the records it rests on.
+                     guard case .object(var o) = f.json else { return f.json }
+                     o.append(("evidence", Evidence.json(Evidence.links(of: f, in: s), file: s.file)))
+                     return .object(o)
+                 })),
+                 ("terrapin_vulnerable", s.terrapinVulnerable.map(JSONValue.bool) ?? .null)])
+    }
+
+    /// The `summary` object of `json`.
+    public var summaryJSON: JSONValue {
         .object([
-            ("sessions", .array(flagged.map { s in
-                .object([("id", .string(s.id.rawValue)), ("source", .string(s.source)),
-                         ("peer", s.peer.map { .object([("address", .string($0.address)), ("port", $0.port.map(JSONValue.int) ?? .null)]) } ?? .null),
-                         ("user", s.user.map(JSONValue.string) ?? .null), ("start", s.start.map { .string($0.iso) } ?? .null),
-                         ("findings", .array(s.findings.map { f in
-                             // Each finding with the records it rests on.
-                             guard case .object(var o) = f.json else { return f.json }
-                             o.append(("evidence", Evidence.json(Evidence.links(of: f, in: s), file: s.file)))
-                             return .object(o)
-                         })),
-                         ("terrapin_vulnerable", s.terrapinVulnerable.map(JSONValue.bool) ?? .null)])
+            ("policy", .string(policyName)), ("min_rating", .string(minRating.rawValue)),
+            ("sessions_total", .int(sessionsTotal)), ("sessions_flagged", .int(flaggedCount)),
+            ("terrapin_vulnerable", .int(terrapinVulnerable)), ("terrapin_undetermined", .int(terrapinUnknown)),
+            ("by_algorithm", .array(byAlgorithm.map { l in
+                .object([("algorithm", .string(l.algorithm)), ("category", .string(l.category.rawValue)), ("rating", .string(l.rating.rawValue)),
+                         ("sessions", .int(l.sessions)), ("peers", .int(l.peers)), ("reason", .string(l.reason))])
             })),
-            ("summary", .object([
-                ("policy", .string(policyName)), ("min_rating", .string(minRating.rawValue)),
-                ("sessions_total", .int(sessionsTotal)), ("sessions_flagged", .int(flaggedCount)),
-                ("terrapin_vulnerable", .int(terrapinVulnerable)), ("terrapin_undetermined", .int(terrapinUnknown)),
-                ("by_algorithm", .array(byAlgorithm.map { l in
-                    .object([("algorithm", .string(l.algorithm)), ("category", .string(l.category.rawValue)), ("rating", .string(l.rating.rawValue)),
-                             ("sessions", .int(l.sessions)), ("peers", .int(l.peers)), ("reason", .string(l.reason))])
-                })),
-                ("exit_code", .int(Int(exitCode))),
-            ])),
+            ("exit_code", .int(Int(exitCode))),
         ])
     }
 }

@@ -178,6 +178,18 @@ final class SessionStreamTests: XCTestCase {
             XCTAssertEqual(spilled.1, text, "\(rating) spilled")
             XCTAssertEqual(spilled.0.exitCode, plain.exitCode, "\(rating) spilled")
             XCTAssertEqual(audit(all, width: 100, spillBound: 700).1, text, "\(rating) spilled in blocks")
+            // JSON objects made as they close and set aside, framed as `audit --json` frames them.
+            var rendered = AuditCollector(filter: SessionFilter(), judge: memo, minRating: rating, policyName: policy.name,
+                                          render: { var j = JSONBytes(); j.value(AuditResult.sessionJSON($0)); return j.bytes }, spillBound: 1)
+            for s in shuffledSessions { rendered.add(s) }
+            let renderedResult = rendered.finish()
+            XCTAssertTrue(renderedResult.flagged.isEmpty)
+            var framed = JSONBytes()
+            framed.raw("{\"sessions\":[")
+            XCTAssertTrue(rendered.writeRendered(separator: [0x2C]) { framed.bytes += $0 })
+            framed.raw("],\"summary\":"); framed.value(renderedResult.summaryJSON); framed.raw("}")
+            XCTAssertEqual(framed.text, plain.json.json, "\(rating) rendered")
+            XCTAssertEqual(renderedResult.exitCode, plain.exitCode, "\(rating) rendered")
             if rating == .warn { XCTAssertGreaterThan(plain.flagged.count, 30) }
         }
     }
