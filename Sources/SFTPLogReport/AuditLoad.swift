@@ -55,9 +55,10 @@ public struct AuditCollector {
     var result: AuditResult
     /// Flagged sessions (their findings the hits), for JSON and CSV.
     private var flagged: [(key: SessionQuery.OrderKey, session: SessionTimeline)] = []
-    /// Flagged sessions whose text is made as they come: where it is in `spill`.
+    /// Flagged sessions whose text (or rendering) is made as they come: where it is in `spill`.
     private var written: [(key: SessionQuery.OrderKey, text: Range<Int>)] = []
     private var spill: TextSpill?
+    private let render: ((SessionTimeline) -> [UInt8])?
     /// The last file name's bytes, shared by the keys of its sessions.
     private var lastFile: [UInt8] = []
     /// Per summary line, the first session tallied on it in list order so far.
@@ -81,8 +82,6 @@ public struct AuditCollector {
         if textWidth != nil || render != nil { spill = TextSpill(bound: spillBound) }
     }
 
-    private let render: ((SessionTimeline) -> [UInt8])?
-
     /// `consuming`: the session is judged in place (a copy retained each of its strings).
     public mutating func add(_ session: consuming SessionTimeline) {
         guard filter.matches(session) else { return }
@@ -101,7 +100,7 @@ public struct AuditCollector {
             return true
         }
         s.findings = hits
-        if style != nil, render == nil, let spill {
+        if style != nil, let spill {
             var text = ""
             AuditResult.sessionText(s, into: &text, style: &style!)
             // Set aside: what stays is its key and what the exit status reads (its worst rating).
