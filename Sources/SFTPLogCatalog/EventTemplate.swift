@@ -254,7 +254,10 @@ public final class EventTemplate: EventWording {
                 var pos = 0
                 for v in holes.indices {
                     let (k, r) = values[v], h = holes[v]
-                    guard k == h.piece, r.lowerBound == pos + h.literalCount else { o.removeLast(o.count - start); return false }
+                    guard k == h.piece, r.lowerBound == pos + h.literalCount, r.upperBound <= m.count else {
+                        o.removeLast(o.count - start)
+                        return false
+                    }
                     o.raw(UnsafeBufferPointer(rebasing: lit[h.escapedLiteral]))
                     escaped[v] = o.escapedPiece(UnsafeBufferPointer(rebasing: m[r]))
                     pos = r.upperBound

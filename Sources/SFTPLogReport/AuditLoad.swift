@@ -133,15 +133,15 @@ public struct AuditCollector {
     /// database lists them, `separator` between them, lent to `write`. False, with
     /// nothing written, without `render`.
     @discardableResult
-    public mutating func writeRendered(separator: [UInt8] = [], _ write: (UnsafeBufferPointer<UInt8>) -> Void) -> Bool {
+    public mutating func writeRendered(separator: [UInt8] = [], _ write: (UnsafeBufferPointer<UInt8>) -> Void) throws -> Bool {
         guard render != nil, let spill else { return false }
-        writeWritten(spill, separator: separator, write)
+        try writeWritten(spill, separator: separator, write)
         return true
     }
 
     /// The set-aside pieces in list order (stable, as `finish`: equal keys stay in
     /// the order the sessions closed).
-    private mutating func writeWritten(_ spill: TextSpill, separator: [UInt8], _ write: (UnsafeBufferPointer<UInt8>) -> Void) {
+    private mutating func writeWritten(_ spill: TextSpill, separator: [UInt8], _ write: (UnsafeBufferPointer<UInt8>) -> Void) throws {
         let order = written.indices.sorted { written[$0].key < written[$1].key }
         let sep = separator.isEmpty ? nil : separator.withUnsafeBufferPointer { spill.append($0) }
         var ranges: [Range<Int>] = []
@@ -150,7 +150,7 @@ public struct AuditCollector {
             if k > 0, let sep { ranges.append(sep) }
             ranges.append(written[i].text)
         }
-        spill.read(ranges, write)
+        try spill.read(ranges, write)
         written = []
     }
 
@@ -170,18 +170,18 @@ public struct AuditCollector {
     /// the order a database lists them and then the summary, lent to `write` in
     /// pieces. False, with nothing written, without `textWidth`.
     @discardableResult
-    public mutating func writeText(_ write: (UnsafeBufferPointer<UInt8>) -> Void) -> Bool {
+    public mutating func writeText(_ write: (UnsafeBufferPointer<UInt8>) -> Void) throws -> Bool {
         guard style != nil, let spill else { return false }
-        writeWritten(spill, separator: [], write)
+        try writeWritten(spill, separator: [], write)
         var summary = result.summaryText()
         summary.withUTF8 { write($0) }
         return true
     }
 
     /// `writeText` into one String (tests, small answers).
-    public mutating func text() -> String? {
+    public mutating func text() throws -> String? {
         var bytes: [UInt8] = []
-        guard writeText({ bytes.append(contentsOf: $0) }) else { return nil }
+        guard try writeText({ bytes.append(contentsOf: $0) }) else { return nil }
         return String(decoding: bytes, as: UTF8.self)
     }
 }

@@ -44,7 +44,7 @@ public struct SessionListing {
 
     /// With `render`: each selected session's bytes in the database's order,
     /// `separator` between them, lent to `write`; how many there were.
-    public mutating func writeRendered(separator: [UInt8] = [], _ write: (UnsafeBufferPointer<UInt8>) -> Void) -> Int {
+    public mutating func writeRendered(separator: [UInt8] = [], _ write: (UnsafeBufferPointer<UInt8>) -> Void) throws -> Int {
         guard let spill else { return 0 }
         // Stable: sessions with equal keys stay in the order they closed, as `finish` leaves them.
         let order = written.indices.sorted { written[$0].key < written[$1].key }
@@ -54,7 +54,7 @@ public struct SessionListing {
             if k > 0, let sep { ranges.append(sep) }
             ranges.append(written[i].bytes)
         }
-        spill.read(ranges, write)
+        try spill.read(ranges, write)
         written = []
         return order.count
     }

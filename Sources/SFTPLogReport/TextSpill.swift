@@ -39,10 +39,17 @@ final class TextSpill {
         memory.removeAll(keepingCapacity: true)
     }
 
+    /// The temporary file could not be written or read back (a full disk): the
+    /// answer would be missing sessions, so it is an error, not a shorter answer.
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+        init(_ what: String) { description = "\(what) the temporary file holding output set aside: \(String(cString: strerror(errno)))" }
+    }
+
     /// Lends the pieces at `ranges` to `write`, in that order; from the file a
     /// block at a time (pieces read back mostly in the order they came).
-    func read(_ ranges: [Range<Int>], _ write: (UnsafeBufferPointer<UInt8>) -> Void) {
-        if let file { fflush(file) }
+    func read(_ ranges: [Range<Int>], _ write: (UnsafeBufferPointer<UInt8>) -> Void) throws {
+        if let file, fflush(file) != 0 { throw Failure("could not write") }
         let fd = file.map { fileno($0) } ?? -1
         var block: [UInt8] = [], blockStart = 0
         var out: [UInt8] = []
@@ -56,10 +63,17 @@ final class TextSpill {
                     blockStart = r.lowerBound
                     let n = max(r.count, min(1 << 20, fileBytes - r.lowerBound))
                     block = [UInt8](repeating: 0, count: n)
-                    let got = block.withUnsafeMutableBytes { pread(fd, $0.baseAddress, n, off_t(r.lowerBound)) }
-                    block.removeLast(n - max(0, got))
+                    var got = 0
+                    while got < n {
+                        let k = block.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + got, n - got, off_t(r.lowerBound + got)) }
+                        if k < 0, errno == EINTR { continue }
+                        if k <= 0 { break }
+                        got += k
+                    }
+                    guard got >= r.count else { throw Failure("could not read back") }
+                    block.removeLast(n - got)
                 }
-                let b = (r.lowerBound - blockStart)..<min(r.upperBound - blockStart, block.count)
+                let b = (r.lowerBound - blockStart)..<(r.upperBound - blockStart)
                 block.withUnsafeBufferPointer { out.append(contentsOf: UnsafeBufferPointer(rebasing: $0[b])) }
             }
             if out.count >= 1 << 16 { out.withUnsafeBufferPointer(write); out.removeAll(keepingCapacity: true) }

@@ -201,7 +201,7 @@ struct Audit: ParsableCommand {
                 if streamed != nil {
                     // The object `result.json` makes, its sessions written as they are read back.
                     out.write(Array("{\"sessions\":[".utf8))
-                    streamed!.writeRendered(separator: [0x2C]) { out.write($0) }
+                    try streamed!.writeRendered(separator: [0x2C]) { out.write($0) }
                     var summary = JSONBytes(capacity: 4096)
                     summary.raw("],\"summary\":"); summary.value(result.summaryJSON); summary.raw("}\n")
                     out.write(summary.bytes)
@@ -210,12 +210,12 @@ struct Audit: ParsableCommand {
                 }
             case .csv:
                 out.write(Array(CSVRows.render(header: Self.csvHeader, rows: []).utf8))
-                if streamed?.writeRendered({ out.write($0) }) != true {
+                if try streamed?.writeRendered({ out.write($0) }) != true {
                     out.write(Array(CSVRows.render(rows: result.flagged.flatMap(Self.csvRows)).utf8))
                 }
             default:
                 // Written as it is read back: the flagged sessions' text is not held whole.
-                if streamed?.writeText({ out.write($0) }) != true {
+                if try streamed?.writeText({ out.write($0) }) != true {
                     print(result.text(width: Terminal.wrapWidth), terminator: "")
                 }
             }

@@ -73,7 +73,7 @@ struct Sessions: ParsableCommand {
                 if piece != nil {
                     if fmt == .csv { stdout.write(Array(Self.csvHeader.utf8)) }
                     if fmt == .json { stdout.write([0x5B]) }
-                    _ = listing.writeRendered(separator: fmt == .json ? [0x2C] : []) { stdout.write($0) }
+                    _ = try listing.writeRendered(separator: fmt == .json ? [0x2C] : []) { stdout.write($0) }
                     if fmt == .json { stdout.write(Array("]\n".utf8)) }
                     status = pass.ingestStatus
                     return

@@ -158,7 +158,7 @@ final class SessionStreamTests: XCTestCase {
                                        spillBound: spillBound)
                 for s in sessions { c.add(s) }
                 let r = c.finish()
-                return (r, c.text())
+                return (r, try! c.text())
             }
             let (plain, none) = audit(all, width: nil)
             XCTAssertNil(none)
@@ -186,7 +186,7 @@ final class SessionStreamTests: XCTestCase {
             XCTAssertTrue(renderedResult.flagged.isEmpty)
             var framed = JSONBytes()
             framed.raw("{\"sessions\":[")
-            XCTAssertTrue(rendered.writeRendered(separator: [0x2C]) { framed.bytes += $0 })
+            XCTAssertTrue(try rendered.writeRendered(separator: [0x2C]) { framed.bytes += $0 })
             framed.raw("],\"summary\":"); framed.value(renderedResult.summaryJSON); framed.raw("}")
             XCTAssertEqual(framed.text, plain.json.json, "\(rating) rendered")
             XCTAssertEqual(renderedResult.exitCode, plain.exitCode, "\(rating) rendered")
@@ -212,7 +212,7 @@ final class SessionStreamTests: XCTestCase {
                 for s in sessions { rendered.add(s) }
                 XCTAssertTrue(rendered.finish().isEmpty)
                 var got: [UInt8] = framing == .array ? [0x5B] : []
-                let n = rendered.writeRendered(separator: framing == .array ? [0x2C] : []) { got += $0 }
+                let n = try rendered.writeRendered(separator: framing == .array ? [0x2C] : []) { got += $0 }
                 if framing == .array { got += Array("]\n".utf8) }
                 XCTAssertEqual(n, all.count)
                 XCTAssertTrue(got == expected, "\(framing) bound \(bound)")
@@ -295,7 +295,7 @@ final class SessionStreamTests: XCTestCase {
 /// `audit`'s set-aside texts: whatever the bound, memory and the temporary file
 /// give back every piece, in any order asked, byte for byte.
 final class TextSpillTests: XCTestCase {
-    func testPiecesComeBackInAnyOrderFromMemoryAndFile() {
+    func testPiecesComeBackInAnyOrderFromMemoryAndFile() throws {
         var rng = SplitMix64(seed: 5)
         let pieces = (0..<3000).map { i in String(repeating: "x", count: Int(rng.next() % 700)) + "é\u{1B}\(i)\n" }
         for bound in [1, 500, 4096, 1 << 20, 64 << 20] {
@@ -305,7 +305,7 @@ final class TextSpillTests: XCTestCase {
             if bound == 64 << 20 { XCTAssertEqual(spill.fileBytes, 0) }
             let order = Array(pieces.indices).shuffled(using: &rng)
             var got: [UInt8] = []
-            spill.read(order.map { ranges[$0] }) { got.append(contentsOf: $0) }
+            try spill.read(order.map { ranges[$0] }) { got.append(contentsOf: $0) }
             XCTAssertEqual(String(decoding: got, as: UTF8.self), order.map { pieces[$0] }.joined(), "bound \(bound)")
         }
     }
