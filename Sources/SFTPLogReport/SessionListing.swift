@@ -66,11 +66,12 @@ public struct SessionListing {
         return kept.map(\.session)
     }
 
-    /// One session's object as `json` writes it (without `timelines`), ended by a
-    /// line break for `.lines`: what a listing renders as each session comes.
-    public static func jsonPiece(_ s: SessionTimeline, framing: SessionExport.Framing, evidence: Bool) -> [UInt8] {
+    /// One session's object as `json` writes it (with its `timeline` when given),
+    /// ended by a line break for `.lines`: what a listing renders as each session comes.
+    public static func jsonPiece(_ s: SessionTimeline, framing: SessionExport.Framing, evidence: Bool,
+                                 timeline: [(record: Record, duplicate: Bool)]? = nil) -> [UInt8] {
         var j = JSONBytes(capacity: 1024)
-        j.value(SessionJSON.object(s, timeline: nil, evidence: evidence))
+        j.value(SessionJSON.object(s, timeline: timeline, evidence: evidence))
         if framing == .lines { j.raw("\n") }
         return j.bytes
     }

@@ -55,13 +55,17 @@ struct Sessions: ParsableCommand {
                 let withTimeline = timeline && (fmt == .json || fmt == .ndjson)
                 var timelines: [SessionID: [(record: Record, duplicate: Bool)]] = [:]
                 let withEvidence = evidence && (fmt == .json || fmt == .ndjson)
-                // Each session's JSON or CSV row made as it closes and set aside until the
-                // list is in order: memory holds keys, not sessions (the table's columns
-                // fit every row, and timelines come apart: those keep the sessions).
+                // Each session's JSON (with its timeline, whose records come just before
+                // it) or CSV row made as it closes and set aside until the list is in
+                // order: memory holds keys, not sessions (the table's columns fit every row).
                 let framing: SessionExport.Framing = fmt == .json ? .array : .lines
                 var piece: ((SessionTimeline) -> [UInt8])?
                 switch fmt {
-                case .json where !withTimeline, .ndjson where !withTimeline: piece = { SessionListing.jsonPiece($0, framing: framing, evidence: withEvidence) }
+                case .json, .ndjson:
+                    piece = { s in
+                        SessionListing.jsonPiece(s, framing: framing, evidence: withEvidence,
+                                                 timeline: withTimeline ? timelines.removeValue(forKey: s.id) ?? [] : nil)
+                    }
                 case .csv: piece = { Array(Self.csvRow($0).utf8) }
                 default: piece = nil
                 }

@@ -231,6 +231,39 @@ final class SessionStreamTests: XCTestCase {
         return all
     }
 
+    /// `sessions --json --timeline` from files renders each session with its
+    /// timeline as it closes (its records come just before it): the same bytes as
+    /// keeping every session and timeline to the end, on every test log at once.
+    func testSessionsWithTimelinesRenderedAsTheyCloseAreTheFinishedList() throws {
+        let (_, _, _, rebuild, stream) = try Self.parts()
+        var sessions: [SessionTimeline] = [], timelines: [SessionID: [(record: Record, duplicate: Bool)]] = [:]
+        var pending: [SessionID: [(record: Record, duplicate: Bool)]] = [:]
+        var rendered = SessionListing(filter: SessionFilter(), render: { s in
+            SessionListing.jsonPiece(s, framing: .lines, evidence: false, timeline: pending.removeValue(forKey: s.id) ?? [])
+        }, spillBound: 4096)
+        let pass = SessionStream(stream: stream, sessions: rebuild)
+        pass.keepsRecords = { _ in true }
+        pass.onSessionRecords = { id, list in
+            let entries = list.map { (SessionListing.timelineEntry($0.record), $0.duplicate) }
+            timelines[id] = entries
+            pending[id] = entries
+        }
+        try pass.run(Paths.everyTestLog(), each: { _, _ in }) { s in
+            sessions.append(s)
+            rendered.add(s)
+        }
+        XCTAssertTrue(pending.isEmpty)
+        var listing = SessionListing(filter: SessionFilter())
+        for s in sessions { listing.add(s) }
+        var expected: [UInt8] = []
+        SessionListing.json(listing.finish(), framing: .lines, timelines: timelines) { expected += $0 }
+        var got: [UInt8] = []
+        XCTAssertEqual(try rendered.writeRendered { got += $0 }, sessions.count)
+        XCTAssertGreaterThan(sessions.count, 150)
+        XCTAssertTrue(got == expected)
+        XCTAssertTrue(String(decoding: got, as: UTF8.self).contains("\"timeline\":[{"))
+    }
+
     /// The text report from files keeps only the weak sessions it shows and counts
     /// the rest: the same text as keeping them all, on a log with hundreds of them
     /// closing in any order.
