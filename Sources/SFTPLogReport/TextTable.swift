@@ -29,10 +29,35 @@ public enum TextTable {
     public static func render(_ columns: [Column], _ rows: [[String]], style: Style = .compact, width: Int? = nil,
                               maxCell: Int? = nil) -> String {
         let cells = maxCell.map { m in rows.map { $0.map { $0.count > m ? String($0.prefix(m - 1)) + "…" : $0 } } } ?? rows
-        var widths = columns.map { $0.title.count }
-        for r in cells { for (i, c) in r.enumerated() where i < widths.count { widths[i] = max(widths[i], c.count) } }
-        let gap = style == .compact ? 1 : 2
-        if let width {
+        var layout = Layout(columns, style: style)
+        for r in cells { layout.measure(r) }
+        layout.fit(width: width)
+        var out = layout.header()
+        for r in cells { out += layout.line(r) + "\n" }
+        return out
+    }
+
+    /// A table laid out a row at a time: every row measured first (`measure`),
+    /// then the widths fitted (`fit`) and each row written (`line`), so rows
+    /// set aside as they come need not all be held at once.
+    public struct Layout: Sendable {
+        let columns: [Column]
+        let style: Style
+        private(set) var widths: [Int]
+
+        public init(_ columns: [Column], style: Style = .compact) {
+            self.columns = columns
+            self.style = style
+            widths = columns.map { $0.title.count }
+        }
+
+        public mutating func measure(_ row: [String]) {
+            for (i, c) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], c.count) }
+        }
+
+        /// Flexible columns give up width, lowest `shrinkOrder` first, down to their `minWidth`.
+        public mutating func fit(width: Int?) {
+            guard let width else { return }
             var total = widths.reduce(0, +) + gap * (columns.count - 1)
             while total > width {
                 guard let i = widths.indices.filter({ columns[$0].flexible && widths[$0] > columns[$0].minWidth })
@@ -41,7 +66,18 @@ public enum TextTable {
                 total -= 1
             }
         }
-        func line(_ row: [String], title: Bool) -> String {
+
+        private var gap: Int { style == .compact ? 1 : 2 }
+
+        /// The titles' line (and the rule under them, ruled), each line ended.
+        public func header() -> String {
+            var out = line(columns.map(\.title), title: true) + "\n"
+            if style == .ruled { out += widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n" }
+            return out
+        }
+
+        /// A row's line, without its end.
+        public func line(_ row: [String], title: Bool = false) -> String {
             var parts: [String] = []
             for (i, s) in row.enumerated() where i < widths.count {
                 let v = s.count > widths[i] ? String(s.prefix(max(1, widths[i] - 1))) + "…" : s
@@ -53,9 +89,5 @@ public enum TextTable {
             let text = parts.joined(separator: String(repeating: " ", count: gap))
             return style == .compact ? text.trimmingTrailing() : text
         }
-        var out = line(columns.map(\.title), title: true) + "\n"
-        if style == .ruled { out += widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n" }
-        for r in cells { out += line(r, title: false) + "\n" }
-        return out
     }
 }

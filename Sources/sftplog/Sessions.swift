@@ -51,15 +51,17 @@ struct Sessions: ParsableCommand {
             let fmt = output.effective
             let stdout = RecordOutput()
             if let files = try source.streamedFiles() {
-                // --timeline keeps what each selected session's records show, until the list is in order.
+                // --timeline keeps what each selected session's records show, until the session closes.
                 let withTimeline = timeline && (fmt == .json || fmt == .ndjson)
                 var timelines: [SessionID: [(record: Record, duplicate: Bool)]] = [:]
                 let withEvidence = evidence && (fmt == .json || fmt == .ndjson)
                 // Each session's JSON (with its timeline, whose records come just before
-                // it) or CSV row made as it closes and set aside until the list is in
-                // order: memory holds keys, not sessions (the table's columns fit every row).
+                // it), CSV row or table row made as it closes and set aside until the list
+                // is in order: memory holds keys, not sessions (the table's columns are
+                // measured as the rows come).
                 let framing: SessionExport.Framing = fmt == .json ? .array : .lines
-                var piece: ((SessionTimeline) -> [UInt8])?
+                var layout = TextTable.Layout(SessionTable.columns), tableRows = 0
+                let piece: (SessionTimeline) -> [UInt8]
                 switch fmt {
                 case .json, .ndjson:
                     piece = { s in
@@ -67,29 +69,50 @@ struct Sessions: ParsableCommand {
                                                  timeline: withTimeline ? timelines.removeValue(forKey: s.id) ?? [] : nil)
                     }
                 case .csv: piece = { Array(Self.csvRow($0).utf8) }
-                default: piece = nil
+                default:
+                    // The table's rows: their cells (which hold no control character once
+                    // escaped) apart by US and ended by RS; the columns measured as they come.
+                    piece = { s in
+                        let cells = SessionTable.row(s)
+                        tableRows += 1
+                        layout.measure(cells)
+                        var bytes: [UInt8] = []
+                        for (i, c) in cells.enumerated() { if i > 0 { bytes.append(0x1F) }; bytes += c.utf8 }
+                        bytes.append(0x1E)
+                        return bytes
+                    }
                 }
                 var listing = SessionListing(filter: f, render: piece)
                 let pass = try source.stream(files, evidence: withEvidence, keepsRecords: withTimeline ? { _ in true } : nil,
                                              onSessionRecords: { id, list in
                     timelines[id] = list.map { (SessionListing.timelineEntry($0.record), $0.duplicate) }
                 }) { listing.add($0) }
-                if piece != nil {
-                    if fmt == .csv { stdout.write(Array(Self.csvHeader.utf8)) }
-                    if fmt == .json { stdout.write([0x5B]) }
-                    _ = try listing.writeRendered(separator: fmt == .json ? [0x2C] : []) { stdout.write($0) }
-                    if fmt == .json { stdout.write(Array("]\n".utf8)) }
+                if fmt != .json, fmt != .ndjson, fmt != .csv {
+                    if tableRows == 0 {
+                        stdout.write(Array("no sessions match\n".utf8))
+                    } else {
+                        layout.fit(width: Terminal.fitWidth)
+                        stdout.write(Array(layout.header().utf8))
+                        var row: [UInt8] = [], out: [UInt8] = []
+                        _ = try listing.writeRendered { bytes in
+                            for b in bytes {
+                                guard b == 0x1E else { row.append(b); continue }
+                                let cells = row.split(separator: 0x1F, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+                                out += layout.line(cells).utf8
+                                out.append(0x0A)
+                                row.removeAll(keepingCapacity: true)
+                            }
+                            if out.count >= 1 << 16 { stdout.write(out); out.removeAll(keepingCapacity: true) }
+                        }
+                        stdout.write(out)
+                    }
                     status = pass.ingestStatus
                     return
                 }
-                let sessions = listing.finish()
-                switch fmt {
-                case .json, .ndjson:
-                    SessionListing.json(sessions, framing: framing, timelines: withTimeline ? timelines : nil,
-                                        evidence: withEvidence) { stdout.write($0) }
-                default:
-                    FileHandle.standardOutput.write(Data(render(sessions, fmt).utf8))
-                }
+                if fmt == .csv { stdout.write(Array(Self.csvHeader.utf8)) }
+                if fmt == .json { stdout.write([0x5B]) }
+                _ = try listing.writeRendered(separator: fmt == .json ? [0x2C] : []) { stdout.write($0) }
+                if fmt == .json { stdout.write(Array("]\n".utf8)) }
                 status = pass.ingestStatus
                 return
             }

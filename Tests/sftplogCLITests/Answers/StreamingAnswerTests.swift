@@ -25,6 +25,11 @@ final class StreamingAnswerTests: XCTestCase {
         ["sessions", "--format", "ndjson"],
         ["sessions", "--json", "--timeline"],
         ["sessions", "--json", "--evidence"],
+        // Rendered as sessions close and set aside until the list is in order.
+        ["sessions"],
+        ["sessions", "--format", "ndjson", "--timeline"],
+        ["audit"],
+        ["audit", "--format", "csv"],
     ]
 
     /// The moment a report was made is no part of its answer, nor the ids of
