@@ -6,15 +6,20 @@ import SFTPLogStore
 
 /// The report's summary (text, Markdown, JSON) over the records and sessions
 /// of a streaming pass: the same model `ReportModel.build` makes from a
-/// database holding them. It keeps one small row per selected session (the
-/// summary's counts are made in the database's order), the weak sessions
-/// without their operations, and a count per failure wording.
+/// database holding them. It tallies each selected session as it comes (what
+/// the summary takes from the first session in list order kept by its key),
+/// keeps the weak sessions without their operations (for text, only the ones
+/// it shows) and a count per failure wording.
 public struct ReportCollector {
     public let filter: SessionFilter
     let catalog: EventCatalog?
     /// The catalogue's wordings in a failure group (as the database's `groups LIKE '%"failure%'` selects them).
     private let failureWordings: Set<Wording>
-    private var rows: [(key: SessionQuery.OrderKey, row: StoreReader.SessionSummaryRow)] = []
+    /// The summary's counts, made as sessions come (each placed by its key: what
+    /// the summary takes from the first session in list order is kept by place).
+    private var tally = SummaryTally()
+    /// The last file name's bytes, shared by the keys of its sessions.
+    private var lastFile: [UInt8] = []
     private var weak: [(key: SessionQuery.OrderKey, session: SessionTimeline)] = []
     private var failures: [Wording: (count: Int, example: [UInt8]?)] = [:]
     private var records = 0
@@ -74,8 +79,9 @@ public struct ReportCollector {
     public mutating func add(session: SessionTimeline) {
         guard filter.matches(session) else { return }
         let s = SessionStore.storedTimes(session)
-        let key = SessionQuery.OrderKey(s)
-        rows.append((key, StoreReader.SessionSummaryRow(s)))
+        var key = SessionQuery.OrderKey(s)
+        if key.file == lastFile { key.file = lastFile } else { lastFile = key.file }
+        tally.add(StoreReader.SessionSummaryRow(s), key: key)
         var weakFilter = filter
         weakFilter.weakOnly = true
         if weakFilter.matches(s) {
@@ -102,10 +108,8 @@ public struct ReportCollector {
         var m = ReportModel.madeNow()
         m.sources = sources
         m.recordCount = records
-        var tally = SummaryTally()
-        // Indices sorted, not the rows: moving rows retained and released their strings.
-        for i in rows.indices.sorted(by: { rows[$0].key < rows[$1].key }) { tally.add(rows[i].row) }
         tally.fill(&m)
+        tally = SummaryTally()
         // ORDER BY n DESC over groups made in (event_id, variant) order; the sort is stable.
         let counted = failures.sorted { $0.key < $1.key }.enumerated()
             .sorted { ($0.element.value.count, $1.offset) > ($1.element.value.count, $0.offset) }
@@ -117,7 +121,6 @@ public struct ReportCollector {
         if let limit = weakKept { keepFirstWeak(limit) }
         m.weakSessions = weak.indices.sorted { weak[$0].key < weak[$1].key }.map { weak[$0].session }
         m.weakSessionsNotKept = weakNotKept
-        rows = []
         weak = []
         return m
     }

@@ -171,19 +171,6 @@ public struct ReportModel: Sendable {
         return counted(c)
     }
 
-    /// First start and last end over sessions in list order (ties: the earlier in the list).
-    static func span(_ sessions: [(start: LogTimestamp?, startEpoch: Double?, end: LogTimestamp?, endEpoch: Double?)])
-        -> (first: LogTimestamp, last: LogTimestamp, zone: LogTimestamp?)? {
-        let timed = sessions.compactMap { s -> (start: LogTimestamp, startEpoch: Double, end: LogTimestamp?, endEpoch: Double?)? in
-            guard let start = s.start, let epoch = s.startEpoch else { return nil }
-            return (start, epoch, s.end, s.endEpoch)
-        }
-        guard let first = timed.min(by: { $0.startEpoch < $1.startEpoch }),
-              let last = timed.max(by: { ($0.endEpoch ?? $0.startEpoch) < ($1.endEpoch ?? $1.startEpoch) })
-        else { return nil }
-        return (first.start, last.end ?? last.start, sessions.lazy.compactMap(\.start).first)
-    }
-
     /// Brute force: a sliding window over each address's failed logins (sessions in list order).
     static func bruteForce(_ failed: [SessionTimeline]) -> [BruteForce] {
         var out: [BruteForce] = []
@@ -291,9 +278,28 @@ public struct ReportModel: Sendable {
 /// The per-session counts a summary shows, fed one session at a time (from loaded
 /// sessions or from the sessions table's columns), in list order.
 struct SummaryTally {
-    private var times: [(start: LogTimestamp?, startEpoch: Double?, end: LogTimestamp?, endEpoch: Double?)] = []
-    /// Hours keyed by their numbers; a label is made once per distinct hour.
-    private var hourCounts: [Int: (LogTimestamp, Int)] = [:]
+    /// Where a row is in the list: rows added in order (`add(_:)`) count up;
+    /// rows added as their sessions close carry their key, and their arrival
+    /// breaks ties (a stable sort's order). What the summary takes from the
+    /// first row in list order is kept by the least place seen, so it needs
+    /// no row but the ones it keeps.
+    struct Place: Comparable {
+        let key: SessionQuery.OrderKey?
+        let n: Int
+        init(key: SessionQuery.OrderKey?, n: Int) { self.key = key; self.n = n }
+        static func < (a: Place, b: Place) -> Bool {
+            if let x = a.key, let y = b.key, x < y || y < x { return x < y }
+            return a.n < b.n
+        }
+        static func == (a: Place, b: Place) -> Bool { !(a < b) && !(b < a) }
+    }
+    private var count = 0
+    /// The span's ends and the zone label, as `ReportModel.span` picks them from rows in list order.
+    private var first: (epoch: Double, place: Place, start: LogTimestamp)?
+    private var last: (epoch: Double, place: Place, start: LogTimestamp, end: LogTimestamp?)?
+    private var zone: (place: Place, start: LogTimestamp)?
+    /// Hours keyed by their numbers, each labelled by its first session in list order.
+    private var hourCounts: [Int: (label: LogTimestamp, place: Place, count: Int)] = [:]
     private var clients: [String: Int] = [:]
     /// Sessions, failed logins and bytes per user, and sessions and failed logins per
     /// peer, as numbers until `fill` (a nested dictionary per session was a tenth of
@@ -303,29 +309,50 @@ struct SummaryTally {
         var sessions = 0, failed = 0, up = 0, down = 0
         mutating func add(failed f: Int, up u: Int = 0, down d: Int = 0) { sessions += 1; failed += f; up += u; down += d }
     }
-    /// Sessions with failed logins, holding what the failed-login sections read.
-    private var failed: [SessionTimeline] = []
+    /// Sessions with failed logins, holding what the failed-login sections read, with their places.
+    private var failed: [(place: Place, session: SessionTimeline)] = []
 
-    mutating func add(_ r: StoreReader.SessionSummaryRow) {
-        times.append((r.start, r.startEpoch, r.end, r.endEpoch))
-        if let t = r.start { hourCounts[((t.year * 100 + t.month) * 100 + t.day) * 100 + t.hour, default: (t, 0)].1 += 1 }
+    /// A row, the next in list order.
+    mutating func add(_ r: StoreReader.SessionSummaryRow) { add(r, at: Place(key: nil, n: count)) }
+
+    /// A row in any order, placed by its session's key (equal keys: in the order added).
+    mutating func add(_ r: StoreReader.SessionSummaryRow, key: SessionQuery.OrderKey) { add(r, at: Place(key: key, n: count)) }
+
+    private mutating func add(_ r: StoreReader.SessionSummaryRow, at p: Place) {
+        count += 1
+        if let start = r.start {
+            if zone.map({ p < $0.place }) ?? true { zone = (p, start) }
+            if let se = r.startEpoch {
+                if first.map({ se < $0.epoch || (se == $0.epoch && p < $0.place) }) ?? true { first = (se, p, start) }
+                let ee = r.endEpoch ?? se
+                if last.map({ ee > $0.epoch || (ee == $0.epoch && p < $0.place) }) ?? true { last = (ee, p, start, r.end) }
+            }
+            let hour = ((start.year * 100 + start.month) * 100 + start.day) * 100 + start.hour
+            if var h = hourCounts[hour] {
+                h.count += 1
+                if p < h.place { (h.label, h.place) = (start, p) }
+                hourCounts[hour] = h
+            } else {
+                hourCounts[hour] = (start, p, 1)
+            }
+        }
         if let c = r.clientVersion { clients[c, default: 0] += 1 }
-        let u = r.user ?? "(none)", p = r.peerAddress ?? "(none)", failedLogin = r.outcome == .authFailed ? 1 : 0
+        let u = r.user ?? "(none)", pa = r.peerAddress ?? "(none)", failedLogin = r.outcome == .authFailed ? 1 : 0
         users[u, default: Tally()].add(failed: failedLogin, up: r.bytesUp, down: r.bytesDown)
-        peers[p, default: Tally()].add(failed: failedLogin)
+        peers[pa, default: Tally()].add(failed: failedLogin)
         if failedLogin == 1 || r.authFailures > 0 {
             var s = SessionTimeline(source: "", side: "", file: "")
             s.peer = r.peerAddress.map { Peer(address: $0, port: nil) }
             s.user = r.user; s.start = r.start; s.startEpoch = r.startEpoch; s.authFailures = r.authFailures
-            failed.append(s)
+            failed.append((p, s))
         }
     }
 
     func fill(_ m: inout ReportModel) {
-        m.sessionCount = times.count
-        m.span = ReportModel.span(times)
+        m.sessionCount = count
+        if let first, let last { m.span = (first.start, last.end ?? last.start, zone?.start) } else { m.span = nil }
         var hours: [String: Int] = [:]
-        for (t, n) in hourCounts.values { hours[ReportModel.hourLabel(t), default: 0] += n }
+        for h in hourCounts.values { hours[ReportModel.hourLabel(h.label), default: 0] += h.count }
         m.busiestHours = ReportModel.counted(hours)
         m.clientSoftware = ReportModel.counted(clients)
         m.perUser = ReportModel.counted(users.mapValues(\.sessions))
@@ -335,8 +362,10 @@ struct SummaryTally {
         m.bytesPerUser = ReportModel.bytesPerUser(m.perUser)
         m.perPeer = ReportModel.counted(peers.mapValues(\.sessions))
         for i in m.perPeer.indices { m.perPeer[i].extra = ["failed": peers[m.perPeer[i].key]?.failed ?? 0] }
-        m.failedLoginsPerPeer = ReportModel.counted(failed.map { $0.peer?.address ?? "(none)" })
-        m.bruteForce = ReportModel.bruteForce(failed)
+        // In list order, as the database gives them (stable: equal places keep the order added).
+        let listed = failed.indices.sorted { failed[$0].place < failed[$1].place }.map { failed[$0].session }
+        m.failedLoginsPerPeer = ReportModel.counted(listed.map { $0.peer?.address ?? "(none)" })
+        m.bruteForce = ReportModel.bruteForce(listed)
     }
 }
 

@@ -286,6 +286,13 @@ final class SessionStreamTests: XCTestCase {
         XCTAssertEqual(b.weakSessions.count, ReportModel.weakSessionsShown)
         XCTAssertEqual(b.weakSessions.count + b.weakSessionsNotKept, a.weakSessions.count)
         XCTAssertEqual(ReportText().render(b), ReportText().render(a))
+        // Every count, the span and the brute-force windows, whatever order the sessions close in.
+        var shuffledWhole = ReportCollector(filter: SessionFilter(), catalog: catalog)
+        for s in all.shuffled(using: &rng) { shuffledWhole.add(session: s) }
+        var c = shuffledWhole.finish(sources: [])
+        c.generatedAt = ""
+        XCTAssertEqual(ReportText.json(c).json, ReportText.json(a).json)
+        XCTAssertEqual(ReportText().markdown(c), ReportText().markdown(a))
     }
 
     /// What a pass and its answers are made of: the bundled catalogue, policy and rules.
