@@ -56,7 +56,7 @@ public struct AuditCollector {
     /// Flagged sessions (their findings the hits), for JSON and CSV.
     private var flagged: [(key: SessionQuery.OrderKey, session: SessionTimeline)] = []
     /// Flagged sessions whose text (or rendering) is made as they come: where it is in `spill`.
-    private var written: [(key: SessionQuery.OrderKey, text: Range<Int>)] = []
+    private var written: [(key: SessionQuery.OrderKey, bytes: Range<Int>)] = []
     private var spill: TextSpill?
     private let render: ((SessionTimeline) -> [UInt8])?
     /// The last file name's bytes, shared by the keys of its sessions.
@@ -92,7 +92,7 @@ public struct AuditCollector {
         result.count(s)
         guard !hits.isEmpty else { return }
         var key = SessionQuery.OrderKey(s)
-        if key.file == lastFile { key.file = lastFile } else { lastFile = key.file }
+        key.shareFile(&lastFile)
         // Tallied now; each line's reason is its first session's in list order.
         result.tally(hits, peer: s.peer?.address) { line in
             if let first = lineFirst[line], !(key < first) { return false }
@@ -142,15 +142,7 @@ public struct AuditCollector {
     /// The set-aside pieces in list order (stable, as `finish`: equal keys stay in
     /// the order the sessions closed).
     private mutating func writeWritten(_ spill: TextSpill, separator: [UInt8], _ write: (UnsafeBufferPointer<UInt8>) -> Void) throws {
-        let order = written.indices.sorted { written[$0].key < written[$1].key }
-        let sep = separator.isEmpty ? nil : separator.withUnsafeBufferPointer { spill.append($0) }
-        var ranges: [Range<Int>] = []
-        ranges.reserveCapacity(2 * order.count)
-        for (k, i) in order.enumerated() {
-            if k > 0, let sep { ranges.append(sep) }
-            ranges.append(written[i].text)
-        }
-        try spill.read(ranges, write)
+        try spill.read(written, separator: separator, write)
         written = []
     }
 

@@ -80,7 +80,7 @@ public struct ReportCollector {
         guard filter.matches(session) else { return }
         let s = SessionStore.storedTimes(session)
         var key = SessionQuery.OrderKey(s)
-        if key.file == lastFile { key.file = lastFile } else { lastFile = key.file }
+        key.shareFile(&lastFile)
         tally.add(StoreReader.SessionSummaryRow(s), key: key)
         var weakFilter = filter
         weakFilter.weakOnly = true

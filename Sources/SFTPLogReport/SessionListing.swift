@@ -33,7 +33,7 @@ public struct SessionListing {
         var s = SessionStore.storedForm(session)
         s.records = []
         var key = SessionQuery.OrderKey(s)
-        if key.file == lastFile { key.file = lastFile } else { lastFile = key.file }
+        key.shareFile(&lastFile)
         if let render, let spill {
             written.append((key, render(s).withUnsafeBufferPointer { spill.append($0) }))
         } else {
@@ -46,17 +46,9 @@ public struct SessionListing {
     /// `separator` between them, lent to `write`; how many there were.
     public mutating func writeRendered(separator: [UInt8] = [], _ write: (UnsafeBufferPointer<UInt8>) -> Void) throws -> Int {
         guard let spill else { return 0 }
-        // Stable: sessions with equal keys stay in the order they closed, as `finish` leaves them.
-        let order = written.indices.sorted { written[$0].key < written[$1].key }
-        var ranges: [Range<Int>] = []
-        let sep = separator.isEmpty ? nil : spill.append(separator.withUnsafeBufferPointer { $0 })
-        for (k, i) in order.enumerated() {
-            if k > 0, let sep { ranges.append(sep) }
-            ranges.append(written[i].bytes)
-        }
-        try spill.read(ranges, write)
-        written = []
-        return order.count
+        try spill.read(written, separator: separator, write)
+        defer { written = [] }
+        return written.count
     }
 
     /// The selected sessions in the database's order (none when rendered as they came).

@@ -46,6 +46,22 @@ final class TextSpill {
         init(_ what: String) { description = "\(what) the temporary file holding output set aside: \(String(cString: strerror(errno)))" }
     }
 
+    /// Lends `pieces` to `write` in their keys' order, `separator` between them.
+    /// Stable: pieces with equal keys keep the order they were set aside in, as
+    /// sorting the sessions themselves did.
+    func read<Key: Comparable>(_ pieces: [(key: Key, bytes: Range<Int>)], separator: [UInt8],
+                               _ write: (UnsafeBufferPointer<UInt8>) -> Void) throws {
+        let order = pieces.indices.sorted { pieces[$0].key < pieces[$1].key }
+        let sep = separator.isEmpty ? nil : separator.withUnsafeBufferPointer { append($0) }
+        var ranges: [Range<Int>] = []
+        ranges.reserveCapacity(2 * order.count)
+        for (k, i) in order.enumerated() {
+            if k > 0, let sep { ranges.append(sep) }
+            ranges.append(pieces[i].bytes)
+        }
+        try read(ranges, write)
+    }
+
     /// Lends the pieces at `ranges` to `write`, in that order; from the file a
     /// block at a time (pieces read back mostly in the order they came).
     func read(_ ranges: [Range<Int>], _ write: (UnsafeBufferPointer<UInt8>) -> Void) throws {

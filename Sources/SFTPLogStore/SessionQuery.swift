@@ -179,6 +179,12 @@ public enum SessionQuery {
         /// Settable so that the keys of one file's sessions can share its bytes.
         package var file: [UInt8]
 
+        /// Shares `last`'s bytes when the file is the same (keys held by the
+        /// thousand for one file then hold one copy of its name); else becomes `last`.
+        package mutating func shareFile(_ last: inout [UInt8]) {
+            if file == last { file = last } else { last = file }
+        }
+
         public init(_ s: SessionTimeline) {
             startUTC = Array((SessionQuery.startUTC(s) ?? "").utf8)
             file = Array(s.file.utf8)
