@@ -17,16 +17,22 @@ public enum Human {
     }
 
     public static func duration(_ s: Double?) -> String {
-        guard let s else { return "-" }
+        guard let s, s.isFinite else { return "-" }
         if s < 60 { return s < 10 ? String(format: "%.1fs", s) : "\(Int(s.rounded()))s" }
-        let m = Int(s) / 60, sec = Int(s) % 60
+        let m = whole(s) / 60, sec = whole(s) % 60
         if m < 60 { return "\(m)m\(String(sec).leftPadded(2))s" }
         return "\(m / 60)h\(String(m % 60).leftPadded(2))m"
     }
 
     public static func rate(_ bps: Double?) -> String {
-        guard let bps else { return "-" }
-        return bytes(Int(bps)) + "/s"
+        guard let bps, bps.isFinite else { return "-" }
+        return bytes(whole(bps)) + "/s"
+    }
+
+    /// `v` without its fraction, held at Int's ends: a log can write any number,
+    /// and converting one past them traps.
+    static func whole(_ v: Double) -> Int {
+        v >= 0x1p63 ? .max : v <= -0x1p63 ? .min : Int(v)
     }
 
     /// "2025-11-21 08:14:20" from a timestamp as written (offset dropped; see `zoneLabel`).
