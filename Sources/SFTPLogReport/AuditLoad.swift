@@ -55,9 +55,8 @@ public struct AuditCollector {
     var result: AuditResult
     /// Flagged sessions (their findings the hits), for JSON and CSV.
     private var flagged: [(key: SessionQuery.OrderKey, session: SessionTimeline)] = []
-    /// Flagged sessions whose text (or rendering) is made as they come: where it is in `spill`.
-    private var written: [(key: SessionQuery.OrderKey, bytes: Range<Int>)] = []
-    private var spill: TextSpill?
+    /// Flagged sessions whose text (or rendering) is made as they come, set aside with their keys.
+    private var spill: OrderedSpill?
     private let render: ((SessionTimeline) -> [UInt8])?
     /// The last file name's bytes, shared by the keys of its sessions.
     private var lastFile: [UInt8] = []
@@ -67,19 +66,20 @@ public struct AuditCollector {
 
     /// `textWidth`: each flagged session's text is made as it comes (on the thread
     /// building sessions, while the log is still being read), not all at the end,
-    /// and set aside in a `TextSpill` (memory up to `spillBound` bytes, then a
-    /// temporary file) until the sessions' order is known: memory holds their
-    /// keys, not their text, however large the log.
+    /// and set aside in an `OrderedSpill` (memory up to `spillBound` bytes, then a
+    /// temporary file; keys past `keyBound` sorted into runs there too) until the
+    /// sessions' order is known: memory holds neither their text nor their keys,
+    /// however large the log.
     /// `render` (without `textWidth`): each flagged session, as it would be listed,
     /// rendered as it comes and set aside the same way (`writeRendered`).
     public init(filter: SessionFilter, judge: SessionJudge.Memo, minRating: Rating, policyName: String, textWidth: Int? = nil,
-                render: ((SessionTimeline) -> [UInt8])? = nil, spillBound: Int = 16 << 20) {
+                render: ((SessionTimeline) -> [UInt8])? = nil, spillBound: Int = 16 << 20, keyBound: Int = 1 << 14) {
         self.filter = filter
         self.judge = judge
         result = AuditResult(minRating: minRating, policyName: policyName)
         style = textWidth.map(AuditResult.TextStyle.init(width:))
         self.render = textWidth == nil ? render : nil
-        if textWidth != nil || render != nil { spill = TextSpill(bound: spillBound) }
+        if textWidth != nil || render != nil { spill = OrderedSpill(bound: spillBound, keyBound: keyBound) }
     }
 
     /// `consuming`: the session is judged in place (a copy retained each of its strings).
@@ -104,7 +104,7 @@ public struct AuditCollector {
             var text = ""
             AuditResult.sessionText(s, into: &text, style: &style!)
             // Set aside: what stays is its key and what the exit status reads (its worst rating).
-            written.append((key, spill.append(text)))
+            spill.append(key: key.orderBytes, text)
             result.unlisted(hits)
             return
         }
@@ -122,7 +122,7 @@ public struct AuditCollector {
         kept.gexBits = s.gexBits
         kept.evidence = s.evidence.filter { Evidence.findingFacts.contains($0.fact) }
         if let render, let spill {
-            written.append((key, render(kept).withUnsafeBufferPointer { spill.append($0) }))
+            render(kept).withUnsafeBufferPointer { spill.append(key: key.orderBytes, $0) }
             result.unlisted(hits)
             return
         }
@@ -135,15 +135,8 @@ public struct AuditCollector {
     @discardableResult
     public mutating func writeRendered(separator: [UInt8] = [], _ write: (UnsafeBufferPointer<UInt8>) -> Void) throws -> Bool {
         guard render != nil, let spill else { return false }
-        try writeWritten(spill, separator: separator, write)
+        try spill.read(separator: separator, write)
         return true
-    }
-
-    /// The set-aside pieces in list order (stable, as `finish`: equal keys stay in
-    /// the order the sessions closed).
-    private mutating func writeWritten(_ spill: TextSpill, separator: [UInt8], _ write: (UnsafeBufferPointer<UInt8>) -> Void) throws {
-        try spill.read(written, separator: separator, write)
-        written = []
     }
 
     /// The result, flagged sessions in the order a database lists them (none
@@ -164,7 +157,7 @@ public struct AuditCollector {
     @discardableResult
     public mutating func writeText(_ write: (UnsafeBufferPointer<UInt8>) -> Void) throws -> Bool {
         guard style != nil, let spill else { return false }
-        try writeWritten(spill, separator: [], write)
+        try spill.read(separator: [], write)
         var summary = result.summaryText()
         summary.withUTF8 { write($0) }
         return true

@@ -11,19 +11,18 @@ public struct SessionListing {
     public let filter: SessionFilter
     private var kept: [(key: SessionQuery.OrderKey, session: SessionTimeline)] = []
     /// With `render`: each selected session's output, made as it comes and set
-    /// aside (memory, then a temporary file), and only its key kept.
+    /// aside with its key (memory, then temporary files).
     private let render: ((SessionTimeline) -> [UInt8])?
-    private var spill: TextSpill?
-    private var written: [(key: SessionQuery.OrderKey, bytes: Range<Int>)] = []
+    private var spill: OrderedSpill?
     /// The last file name's bytes, shared by the keys of its sessions.
     private var lastFile: [UInt8] = []
 
     /// `render`: what each session writes, when nothing the list holds later
     /// changes it (`writeRendered` writes it, in order); else `finish` gives the sessions.
-    public init(filter: SessionFilter, render: ((SessionTimeline) -> [UInt8])? = nil, spillBound: Int = 16 << 20) {
+    public init(filter: SessionFilter, render: ((SessionTimeline) -> [UInt8])? = nil, spillBound: Int = 16 << 20, keyBound: Int = 1 << 14) {
         self.filter = filter
         self.render = render
-        if render != nil { spill = TextSpill(bound: spillBound) }
+        if render != nil { spill = OrderedSpill(bound: spillBound, keyBound: keyBound) }
     }
 
     /// The session's place in the list when the filter selects it.
@@ -35,7 +34,7 @@ public struct SessionListing {
         var key = SessionQuery.OrderKey(s)
         key.shareFile(&lastFile)
         if let render, let spill {
-            written.append((key, render(s).withUnsafeBufferPointer { spill.append($0) }))
+            render(s).withUnsafeBufferPointer { spill.append(key: key.orderBytes, $0) }
         } else {
             kept.append((key, s))
         }
@@ -46,9 +45,9 @@ public struct SessionListing {
     /// `separator` between them, lent to `write`; how many there were.
     public mutating func writeRendered(separator: [UInt8] = [], _ write: (UnsafeBufferPointer<UInt8>) -> Void) throws -> Int {
         guard let spill else { return 0 }
-        try spill.read(written, separator: separator, write)
-        defer { written = [] }
-        return written.count
+        let n = spill.count
+        try spill.read(separator: separator, write)
+        return n
     }
 
     /// The selected sessions in the database's order (none when rendered as they came).

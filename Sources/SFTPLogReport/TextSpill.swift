@@ -2,8 +2,9 @@ import Foundation
 
 /// Pieces of text set aside as they come and read back in another order: in
 /// memory up to `bound` bytes, then in an unlinked temporary file (`tmpfile`),
-/// so an answer that lists sessions in start order holds their keys, not their
-/// text. Should no temporary file open or take the bytes, memory keeps them.
+/// so an answer that lists sessions in start order need not hold their text
+/// (`OrderedSpill` orders them). Should no temporary file open or take the
+/// bytes, memory keeps them.
 final class TextSpill {
     private var memory: [UInt8] = []
     /// The bytes in the file: pieces [0, fileBytes) are there, the rest in `memory`.
@@ -46,28 +47,14 @@ final class TextSpill {
         init(_ what: String) { description = "\(what) the temporary file holding output set aside: \(String(cString: strerror(errno)))" }
     }
 
-    /// Lends `pieces` to `write` in their keys' order, `separator` between them.
-    /// Stable: pieces with equal keys keep the order they were set aside in, as
-    /// sorting the sessions themselves did.
-    func read<Key: Comparable>(_ pieces: [(key: Key, bytes: Range<Int>)], separator: [UInt8],
-                               _ write: (UnsafeBufferPointer<UInt8>) -> Void) throws {
-        let order = pieces.indices.sorted { pieces[$0].key < pieces[$1].key }
-        let sep = separator.isEmpty ? nil : separator.withUnsafeBufferPointer { append($0) }
-        var ranges: [Range<Int>] = []
-        ranges.reserveCapacity(2 * order.count)
-        for (k, i) in order.enumerated() {
-            if k > 0, let sep { ranges.append(sep) }
-            ranges.append(pieces[i].bytes)
-        }
-        try read(ranges, write)
-    }
+    /// The block last read from the file, kept across calls (pieces are read
+    /// back mostly in the order they came, a batch at a time).
+    private var block: [UInt8] = [], blockStart = 0
 
     /// Lends the pieces at `ranges` to `write`, in that order; from the file a
-    /// block at a time (pieces read back mostly in the order they came).
+    /// block at a time.
     func read(_ ranges: [Range<Int>], _ write: (UnsafeBufferPointer<UInt8>) -> Void) throws {
         if let file, fflush(file) != 0 { throw Failure("could not write") }
-        let fd = file.map { fileno($0) } ?? -1
-        var block: [UInt8] = [], blockStart = 0
         var out: [UInt8] = []
         out.reserveCapacity(1 << 16)
         for r in ranges {
@@ -75,25 +62,48 @@ final class TextSpill {
                 let m = (r.lowerBound - fileBytes)..<(r.upperBound - fileBytes)
                 memory.withUnsafeBufferPointer { out.append(contentsOf: UnsafeBufferPointer(rebasing: $0[m])) }
             } else {
-                if r.lowerBound < blockStart || r.upperBound > blockStart + block.count {
-                    blockStart = r.lowerBound
-                    let n = max(r.count, min(1 << 20, fileBytes - r.lowerBound))
-                    block = [UInt8](repeating: 0, count: n)
-                    var got = 0
-                    while got < n {
-                        let k = block.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + got, n - got, off_t(r.lowerBound + got)) }
-                        if k < 0, errno == EINTR { continue }
-                        if k <= 0 { break }
-                        got += k
-                    }
-                    guard got >= r.count else { throw Failure("could not read back") }
-                    block.removeLast(n - got)
-                }
+                try loadBlock(covering: r)
                 let b = (r.lowerBound - blockStart)..<(r.upperBound - blockStart)
                 block.withUnsafeBufferPointer { out.append(contentsOf: UnsafeBufferPointer(rebasing: $0[b])) }
             }
             if out.count >= 1 << 16 { out.withUnsafeBufferPointer(write); out.removeAll(keepingCapacity: true) }
         }
         if !out.isEmpty { out.withUnsafeBufferPointer(write) }
+    }
+
+    /// Makes `block` hold `r`, which lies in the file: read from `r`'s start,
+    /// up to 1 MB (or all of `r`).
+    private func loadBlock(covering r: Range<Int>) throws {
+        guard r.lowerBound < blockStart || r.upperBound > blockStart + block.count else { return }
+        let fd = file.map { fileno($0) } ?? -1
+        blockStart = r.lowerBound
+        let n = max(r.count, min(1 << 20, fileBytes - r.lowerBound))
+        block = [UInt8](repeating: 0, count: n)
+        var got = 0
+        while got < n {
+            let k = block.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + got, n - got, off_t(r.lowerBound + got)) }
+            if k < 0, errno == EINTR { continue }
+            if k <= 0 { break }
+            got += k
+        }
+        guard got >= r.count else { block = []; throw Failure("could not read back") }
+        block.removeLast(n - got)
+    }
+
+    /// The bytes at `r`, wherever they are (a range may run from the file into memory).
+    func bytes(_ r: Range<Int>) throws -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(r.count)
+        if r.lowerBound < fileBytes {
+            if let file, fflush(file) != 0 { throw Failure("could not write") }
+            let inFile = r.lowerBound..<min(r.upperBound, fileBytes)
+            try loadBlock(covering: inFile)
+            block.withUnsafeBufferPointer { out.append(contentsOf: UnsafeBufferPointer(rebasing: $0[(inFile.lowerBound - blockStart)..<(inFile.upperBound - blockStart)])) }
+        }
+        if r.upperBound > fileBytes {
+            let m = (max(r.lowerBound, fileBytes) - fileBytes)..<(r.upperBound - fileBytes)
+            memory.withUnsafeBufferPointer { out.append(contentsOf: UnsafeBufferPointer(rebasing: $0[m])) }
+        }
+        return out
     }
 }

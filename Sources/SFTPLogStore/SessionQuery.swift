@@ -191,6 +191,22 @@ public enum SessionQuery {
             firstLine = s.firstLine
         }
 
+        /// The key as bytes that `memcmp` (then length) orders as `<` orders keys,
+        /// for keys set aside on disk: the time and the file each with bytes 0 and
+        /// 1 escaped (as 1 1 and 1 2) and ended by 0, then the line big-endian.
+        package var orderBytes: [UInt8] {
+            var out: [UInt8] = []
+            out.reserveCapacity(startUTC.count + file.count + 12)
+            for part in [startUTC, file] {
+                for b in part {
+                    if b < 2 { out.append(1); out.append(b + 1) } else { out.append(b) }
+                }
+                out.append(0)
+            }
+            withUnsafeBytes(of: (UInt64(bitPattern: Int64(firstLine)) ^ (1 << 63)).bigEndian) { out += $0 }
+            return out
+        }
+
         public static func < (a: OrderKey, b: OrderKey) -> Bool {
             let t = order(a.startUTC, b.startUTC)
             if t != 0 { return t < 0 }

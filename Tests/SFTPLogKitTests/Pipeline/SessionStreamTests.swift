@@ -153,9 +153,9 @@ final class SessionStreamTests: XCTestCase {
         let all = try Self.everyTestLogsSessions()
         XCTAssertGreaterThan(all.count, 150)
         for rating in [Rating.info, .warn, .fail] {
-            func audit(_ sessions: [SessionTimeline], width: Int?, spillBound: Int = 16 << 20) -> (AuditResult, String?) {
+            func audit(_ sessions: [SessionTimeline], width: Int?, spillBound: Int = 16 << 20, keyBound: Int = 1 << 14) -> (AuditResult, String?) {
                 var c = AuditCollector(filter: SessionFilter(), judge: memo, minRating: rating, policyName: policy.name, textWidth: width,
-                                       spillBound: spillBound)
+                                       spillBound: spillBound, keyBound: keyBound)
                 for s in sessions { c.add(s) }
                 let r = c.finish()
                 return (r, try! c.text())
@@ -178,9 +178,14 @@ final class SessionStreamTests: XCTestCase {
             XCTAssertEqual(spilled.1, text, "\(rating) spilled")
             XCTAssertEqual(spilled.0.exitCode, plain.exitCode, "\(rating) spilled")
             XCTAssertEqual(audit(all, width: 100, spillBound: 700).1, text, "\(rating) spilled in blocks")
+            // Keys sorted into runs of one, of three and of seven, merged at the end: the same text.
+            for keys in [1, 3, 7] {
+                XCTAssertEqual(audit(shuffledSessions, width: 100, spillBound: 700, keyBound: keys).1, text, "\(rating) keys in runs of \(keys)")
+            }
             // JSON objects made as they close and set aside, framed as `audit --json` frames them.
             var rendered = AuditCollector(filter: SessionFilter(), judge: memo, minRating: rating, policyName: policy.name,
-                                          render: { var j = JSONBytes(); j.value(AuditResult.sessionJSON($0)); return j.bytes }, spillBound: 1)
+                                          render: { var j = JSONBytes(); j.value(AuditResult.sessionJSON($0)); return j.bytes }, spillBound: 1,
+                                          keyBound: 5)
             for s in shuffledSessions { rendered.add(s) }
             let renderedResult = rendered.finish()
             XCTAssertTrue(renderedResult.flagged.isEmpty)
@@ -206,16 +211,16 @@ final class SessionStreamTests: XCTestCase {
             for s in all { listing.add(s) }
             var expected: [UInt8] = []
             SessionListing.json(listing.finish(), framing: framing, evidence: true) { expected += $0 }
-            for (sessions, bound) in [(all, 16 << 20), (shuffled, 1), (shuffled, 3000)] {
+            for (sessions, bound, keys) in [(all, 16 << 20, 1 << 14), (shuffled, 1, 1 << 14), (shuffled, 3000, 1 << 14), (shuffled, 3000, 4), (shuffled, 1, 1)] {
                 var rendered = SessionListing(filter: SessionFilter(), render: { SessionListing.jsonPiece($0, framing: framing, evidence: true) },
-                                              spillBound: bound)
+                                              spillBound: bound, keyBound: keys)
                 for s in sessions { rendered.add(s) }
                 XCTAssertTrue(rendered.finish().isEmpty)
                 var got: [UInt8] = framing == .array ? [0x5B] : []
                 let n = try rendered.writeRendered(separator: framing == .array ? [0x2C] : []) { got += $0 }
                 if framing == .array { got += Array("]\n".utf8) }
                 XCTAssertEqual(n, all.count)
-                XCTAssertTrue(got == expected, "\(framing) bound \(bound)")
+                XCTAssertTrue(got == expected, "\(framing) bound \(bound), keys in runs of \(keys)")
             }
         }
     }
@@ -347,6 +352,47 @@ final class TextSpillTests: XCTestCase {
             var got: [UInt8] = []
             try spill.read(order.map { ranges[$0] }) { got.append(contentsOf: $0) }
             XCTAssertEqual(String(decoding: got, as: UTF8.self), order.map { pieces[$0] }.joined(), "bound \(bound)")
+        }
+    }
+
+    /// Keyed pieces come back in their keys' order (equal keys in the order they
+    /// came), whether the keys stayed in memory or were merged from runs, and
+    /// wherever the text was.
+    func testKeyedPiecesComeBackInKeyOrderFromRuns() throws {
+        var rng = SplitMix64(seed: 9)
+        // Short keys over a few bytes, 0 and 1 among them: many equal keys and prefixes.
+        let keys = (0..<2500).map { _ in (0..<Int(rng.next() % 4)).map { _ in [0, 1, 2, 0x41, 0xFF][Int(rng.next() % 5)] as UInt8 } }
+        let pieces = keys.indices.map { i in "\(i):" + String(repeating: "y", count: Int(rng.next() % 300)) }
+        let expected = keys.indices.sorted { i, j in
+            let c = OrderedSpill.order(keys[i], keys[j])
+            return c != 0 ? c < 0 : i < j
+        }.map { pieces[$0] }.joined(separator: "|")
+        for (bound, keyBound) in [(64 << 20, 1 << 14), (64 << 20, 1), (1, 7), (5000, 100), (1, 2499), (300, 2500)] {
+            let spill = OrderedSpill(bound: bound, keyBound: keyBound)
+            for (k, p) in zip(keys, pieces) { spill.append(key: k, p) }
+            XCTAssertEqual(spill.count, keys.count)
+            var got: [UInt8] = []
+            try spill.read(separator: Array("|".utf8)) { got.append(contentsOf: $0) }
+            XCTAssertEqual(String(decoding: got, as: UTF8.self), expected, "bound \(bound), keys in runs of \(keyBound)")
+        }
+    }
+
+    /// A session key's bytes order as the key does, whatever its time and file hold.
+    func testOrderKeyBytesOrderAsTheKeys() {
+        var rng = SplitMix64(seed: 12)
+        func text() -> String { String(decoding: (0..<Int(rng.next() % 4)).map { _ in [0, 1, 2, 0x31, 0x32][Int(rng.next() % 5)] as UInt8 }, as: UTF8.self) }
+        let keys = (0..<400).map { _ -> SessionQuery.OrderKey in
+            var s = SessionTimeline(source: "sftpplus", side: "server", file: text())
+            s.firstLine = Int(rng.next() % 5) - 2
+            if rng.next() % 4 != 0 { s.startEpoch = Double(rng.next() % 3); s.start = LogTimestamp(year: 2026, month: 1, day: 1, hour: 0, minute: 0, second: Int(rng.next() % 3)) }
+            return SessionQuery.OrderKey(s)
+        }
+        for a in keys.prefix(100) {
+            for b in keys {
+                let c = OrderedSpill.order(a.orderBytes, b.orderBytes)
+                XCTAssertEqual(c < 0, a < b)
+                XCTAssertEqual(c > 0, b < a)
+            }
         }
     }
 }
