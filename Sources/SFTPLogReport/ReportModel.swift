@@ -171,27 +171,31 @@ public struct ReportModel: Sendable {
         return counted(c)
     }
 
-    /// Brute force: a sliding window over each address's failed logins (sessions in list order).
-    static func bruteForce(_ failed: [SessionTimeline]) -> [BruteForce] {
+    /// A session with failed logins, as the brute-force window reads it.
+    struct FailedLogin {
+        var epoch: Double, failures: Int, user: String?, start: LogTimestamp?
+    }
+
+    /// Brute force: a sliding window over each address's failed logins, each
+    /// address's in start order (equal starts in list order).
+    static func bruteForce(_ byAddress: [String: [FailedLogin]]) -> [BruteForce] {
         var out: [BruteForce] = []
-        let timed = failed.compactMap { s in s.startEpoch.map { (epoch: $0, session: s) } }
-        for (address, list) in Dictionary(grouping: timed, by: { $0.session.peer?.address ?? "(none)" }) {
-            let sorted = list.sorted { $0.epoch < $1.epoch }
+        for (address, sorted) in byAddress {
             // Sliding window: the densest run of failures within `bruteForceWindow`.
             var best: (failures: Int, start: Int)?
             var lo = 0, n = 0
             for hi in sorted.indices {
-                n += max(1, sorted[hi].session.authFailures)
+                n += max(1, sorted[hi].failures)
                 while sorted[hi].epoch - sorted[lo].epoch > ReportModel.bruteForceWindow {
-                    n -= max(1, sorted[lo].session.authFailures); lo += 1
+                    n -= max(1, sorted[lo].failures); lo += 1
                 }
                 if best.map({ n > $0.failures }) ?? true { best = (n, lo) }
             }
             guard let (n, start) = best, n >= ReportModel.bruteForceThreshold else { continue }
             let window = sorted[start...].prefix { $0.epoch - sorted[start].epoch <= ReportModel.bruteForceWindow }
             guard let first = window.first, let last = window.last else { continue }
-            out.append(BruteForce(address: address, failures: n, users: Array(Set(window.compactMap(\.session.user))).sorted(),
-                                  first: first.session.start?.iso ?? "", last: last.session.start?.iso ?? "",
+            out.append(BruteForce(address: address, failures: n, users: Array(Set(window.compactMap(\.user))).sorted(),
+                                  first: first.start?.iso ?? "", last: last.start?.iso ?? "",
                                   windowSeconds: last.epoch - first.epoch))
         }
         // Address breaks ties, so the order does not depend on hashing.
@@ -309,8 +313,10 @@ struct SummaryTally {
         var sessions = 0, failed = 0, up = 0, down = 0
         mutating func add(failed f: Int, up u: Int = 0, down d: Int = 0) { sessions += 1; failed += f; up += u; down += d }
     }
-    /// Sessions with failed logins, holding what the failed-login sections read, with their places.
-    private var failed: [(place: Place, session: SessionTimeline)] = []
+    /// Sessions with failed logins per peer address; those with a start, as the
+    /// brute-force window reads them, with their places.
+    private var failedPerPeer: [String: Int] = [:]
+    private var failedTimed: [String: [(place: Place, login: ReportModel.FailedLogin)]] = [:]
 
     /// A row, the next in list order.
     mutating func add(_ r: StoreReader.SessionSummaryRow) { add(r, at: Place(key: nil, n: count)) }
@@ -341,10 +347,10 @@ struct SummaryTally {
         users[u, default: Tally()].add(failed: failedLogin, up: r.bytesUp, down: r.bytesDown)
         peers[pa, default: Tally()].add(failed: failedLogin)
         if failedLogin == 1 || r.authFailures > 0 {
-            var s = SessionTimeline(source: "", side: "", file: "")
-            s.peer = r.peerAddress.map { Peer(address: $0, port: nil) }
-            s.user = r.user; s.start = r.start; s.startEpoch = r.startEpoch; s.authFailures = r.authFailures
-            failed.append((p, s))
+            failedPerPeer[pa, default: 0] += 1
+            if let se = r.startEpoch {
+                failedTimed[pa, default: []].append((p, ReportModel.FailedLogin(epoch: se, failures: r.authFailures, user: r.user, start: r.start)))
+            }
         }
     }
 
@@ -362,10 +368,16 @@ struct SummaryTally {
         m.bytesPerUser = ReportModel.bytesPerUser(m.perUser)
         m.perPeer = ReportModel.counted(peers.mapValues(\.sessions))
         for i in m.perPeer.indices { m.perPeer[i].extra = ["failed": peers[m.perPeer[i].key]?.failed ?? 0] }
-        // In list order, as the database gives them (stable: equal places keep the order added).
-        let listed = failed.indices.sorted { failed[$0].place < failed[$1].place }.map { failed[$0].session }
-        m.failedLoginsPerPeer = ReportModel.counted(listed.map { $0.peer?.address ?? "(none)" })
-        m.bruteForce = ReportModel.bruteForce(listed)
+        m.failedLoginsPerPeer = ReportModel.counted(failedPerPeer)
+        // Each address's in start order, equal starts in list order (as a stable
+        // sort of the database's list by start leaves them; equal places keep the order added).
+        m.bruteForce = ReportModel.bruteForce(failedTimed.mapValues { list in
+            list.indices.sorted { i, j in
+                let (a, b) = (list[i], list[j])
+                if a.login.epoch != b.login.epoch { return a.login.epoch < b.login.epoch }
+                return a.place < b.place || (!(b.place < a.place) && i < j)
+            }.map { list[$0].login }
+        })
     }
 }
 
