@@ -29,6 +29,10 @@ final class OrderedSpill {
         if run.count >= keyBound { closeRun() }
     }
 
+    func append(key: [UInt8], _ bytes: [UInt8]) {
+        bytes.withUnsafeBufferPointer { append(key: key, $0) }
+    }
+
     func append(key: [UInt8], _ piece: String) {
         var piece = piece
         piece.withUTF8 { append(key: key, $0) }
@@ -104,53 +108,62 @@ final class OrderedSpill {
         let sep = separator.isEmpty ? nil : separator.withUnsafeBufferPointer { text.append($0) }
         var ranges: [Range<Int>] = []
         var first = true
-        func emit(_ r: Range<Int>) throws {
+        try inOrder { r in
             if !first, let sep { ranges.append(sep) }
             first = false
             ranges.append(r)
             if ranges.count >= 4096 { try text.read(ranges, write); ranges.removeAll(keepingCapacity: true) }
-        }
-        if runPlaces.isEmpty {
-            for i in sortedRun() { try emit(run[i].bytes) }
-        } else {
-            closeRun()
-            // A k-way merge, the least (key, run) on top of a binary heap: runs
-            // hold pieces in the order they came, so equal keys stay in that order.
-            var cursors: [RunCursor] = []
-            for place in runPlaces {
-                var c = RunCursor(rest: place)
-                if try c.next(runs) { cursors.append(c) }
-            }
-            func less(_ a: Int, _ b: Int) -> Bool {
-                let c = Self.order(cursors[a].key, cursors[b].key)
-                return c != 0 ? c < 0 : a < b
-            }
-            var heap = Array(cursors.indices)
-            func siftDown(_ start: Int) {
-                var i = start
-                while true {
-                    let l = 2 * i + 1, r = l + 1
-                    var m = i
-                    if l < heap.count, less(heap[l], heap[m]) { m = l }
-                    if r < heap.count, less(heap[r], heap[m]) { m = r }
-                    if m == i { return }
-                    heap.swapAt(i, m)
-                    i = m
-                }
-            }
-            for i in stride(from: heap.count / 2 - 1, through: 0, by: -1) { siftDown(i) }
-            while let top = heap.first {
-                try emit(cursors[top].bytes)
-                if try !cursors[top].next(runs) {
-                    heap.swapAt(0, heap.count - 1)
-                    heap.removeLast()
-                }
-                siftDown(0)
-            }
+            return true
         }
         if !ranges.isEmpty { try text.read(ranges, write) }
-        run = []
-        runPlaces = []
-        count = 0
+    }
+
+    /// Each piece in its key's order, until `body` says to stop.
+    func forEachPiece(_ body: ([UInt8]) throws -> Bool) throws {
+        try inOrder { try body(try text.bytes($0)) }
+    }
+
+    /// Where each piece is, in its key's order, until `each` says to stop; the
+    /// pieces are then given back, and the spill is empty.
+    private func inOrder(_ each: (Range<Int>) throws -> Bool) throws {
+        defer { run = []; runPlaces = []; count = 0 }
+        if runPlaces.isEmpty {
+            for i in sortedRun() where try !each(run[i].bytes) { return }
+            return
+        }
+        closeRun()
+        // A k-way merge, the least (key, run) on top of a binary heap: runs
+        // hold pieces in the order they came, so equal keys stay in that order.
+        var cursors: [RunCursor] = []
+        for place in runPlaces {
+            var c = RunCursor(rest: place)
+            if try c.next(runs) { cursors.append(c) }
+        }
+        func less(_ a: Int, _ b: Int) -> Bool {
+            let c = Self.order(cursors[a].key, cursors[b].key)
+            return c != 0 ? c < 0 : a < b
+        }
+        var heap = Array(cursors.indices)
+        func siftDown(_ start: Int) {
+            var i = start
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var m = i
+                if l < heap.count, less(heap[l], heap[m]) { m = l }
+                if r < heap.count, less(heap[r], heap[m]) { m = r }
+                if m == i { return }
+                heap.swapAt(i, m)
+                i = m
+            }
+        }
+        for i in stride(from: heap.count / 2 - 1, through: 0, by: -1) { siftDown(i) }
+        while let top = heap.first {
+            guard try each(cursors[top].bytes) else { return }
+            if try !cursors[top].next(runs) {
+                heap.swapAt(0, heap.count - 1)
+                heap.removeLast()
+            }
+            siftDown(0)
+        }
     }
 }

@@ -9,7 +9,8 @@ import SFTPLogStore
 /// database holding them. It tallies each selected session as it comes (what
 /// the summary takes from the first session in list order kept by its key),
 /// keeps the weak sessions without their operations (for text, only the ones
-/// it shows) and a count per failure wording.
+/// it shows; for JSON and Markdown, only their lines, set aside) and a count per
+/// failure wording.
 public struct ReportCollector {
     public let filter: SessionFilter
     let catalog: EventCatalog?
@@ -39,11 +40,20 @@ public struct ReportCollector {
     /// summary shows that many), so memory does not grow with the log.
     let weakKept: Int?
     private var weakNotKept = 0
+    /// With `weakLine`: each weak session's line in the summary, made as it comes
+    /// and set aside with its key (`writeWeakLines` writes them in list order).
+    private let weakLine: ((SessionTimeline) -> [UInt8])?
+    private let weakLines: OrderedSpill?
 
-    public init(filter: SessionFilter, catalog: EventCatalog?, weakKept: Int? = nil) {
+    /// `weakKept`: how many weak sessions to keep (the rest only counted); or
+    /// `weakLine`: what each writes in the summary, the sessions not kept.
+    public init(filter: SessionFilter, catalog: EventCatalog?, weakKept: Int? = nil, weakLine: ((SessionTimeline) -> [UInt8])? = nil,
+                spillBound: Int = 4 << 20, keyBound: Int = 1 << 14) {
         self.filter = filter
         self.catalog = catalog
-        self.weakKept = weakKept
+        self.weakKept = weakLine == nil ? weakKept : 0
+        self.weakLine = weakLine
+        weakLines = weakLine == nil ? nil : OrderedSpill(bound: spillBound, keyBound: keyBound)
         failureWordings = Set(ReportModel.failureVariants(catalog).compactMap { key -> Wording? in
             guard let hash = key.lastIndex(of: "#"), let v = Int(key[key.index(after: hash)...]) else { return nil }
             return Wording(eventID: String(key[..<hash]), variant: v)
@@ -85,6 +95,11 @@ public struct ReportCollector {
         var weakFilter = filter
         weakFilter.weakOnly = true
         if weakFilter.matches(s) {
+            if let weakLine, let weakLines {
+                weakLine(s).withUnsafeBufferPointer { weakLines.append(key: key.orderBytes, $0) }
+                weakNotKept += 1
+                return
+            }
             var kept = s
             kept.operations = []
             kept.records = []
@@ -92,6 +107,12 @@ public struct ReportCollector {
             weak.append((key, kept))
             if let limit = weakKept, weak.count >= 2 * limit + 64 { keepFirstWeak(limit) }
         }
+    }
+
+    /// After `finish`, with `weakLine`: the weak sessions' lines in list order,
+    /// `separator` between them, lent to `write`.
+    public func writeWeakLines(separator: [UInt8], _ write: (UnsafeBufferPointer<UInt8>) -> Void) throws {
+        try weakLines?.read(separator: separator, write)
     }
 
     /// The first `limit` weak sessions in list order; the rest only counted.
@@ -145,20 +166,15 @@ extension ReportModel {
 }
 
 extension ReportModel {
-    /// The HTML summary over a streaming pass: every selected session (with its
-    /// operations, as `SessionListing` gives them in order), the counts of
-    /// `collector` (which saw the records), and the detail of the first
-    /// `maxDetails` sessions from their kept records.
-    public static func html(sessions: [SessionTimeline], collector: inout ReportCollector,
-                            timelines: [SessionID: [(record: Record, duplicate: Bool)]], maxDetails: Int,
-                            catalog: EventCatalog?, sources: [(name: String, records: Int, versions: String?)]) -> (ReportModel, [SessionDetail]) {
-        var m = collector.finish(sources: sources)
-        m.sessions = sessions
-        m.sessionCount = sessions.count
-        m.summarise(failureEvents: m.failureEvents)
+    /// The HTML summary over a streaming pass: the counts of `collector` (which
+    /// saw the records and sessions) and the detail of the sessions `first` kept
+    /// (the first `--max-sessions` in list order) from their records.
+    public static func html(collector: inout ReportCollector, first: FirstTimelines, catalog: EventCatalog?,
+                            sources: [(name: String, records: Int, versions: String?)]) -> (ReportModel, [SessionDetail]) {
+        let m = collector.finish(sources: sources)
         let failures = failureVariants(catalog)
-        let details = sessions.prefix(maxDetails).map { s in
-            sessionDetail(s, timeline: timelines[s.id] ?? [], failureVariants: failures, catalog: catalog)
+        let details = first.sessions.map { s in
+            sessionDetail(s, timeline: first.timelines[s.id] ?? [], failureVariants: failures, catalog: catalog)
         }
         return (m, details)
     }

@@ -173,13 +173,7 @@ public struct ReportText {
     }
 
     public func markdown(_ m: ReportModel) -> String {
-        let e = ReportText.md
-        func table(_ head: [String], _ rows: [[String]]) -> String {
-            guard !rows.isEmpty else { return "_none_\n" }
-            var o = "| " + head.joined(separator: " | ") + " |\n|" + head.map { _ in " --- |" }.joined() + "\n"
-            for r in rows { o += "| " + r.joined(separator: " | ") + " |\n" }
-            return o
-        }
+        let e = ReportText.md, table = ReportText.markdownTable
         if let d = m.detail {
             let s = d.session
             var o = "# Session \(s.id)\n\n"
@@ -215,6 +209,34 @@ public struct ReportText {
             })
             return o
         }
+        let (head, tail) = markdownParts(m, weakCount: m.weakSessions.count)
+        return head + m.weakSessions.map(Self.markdownWeakRow).joined() + tail
+    }
+
+    /// A Markdown table: `head`, then `rows` (or `_none_`).
+    static func markdownTable(_ head: [String], _ rows: [[String]]) -> String {
+        guard !rows.isEmpty else { return "_none_\n" }
+        return markdownTableHead(head) + rows.map(markdownRow).joined()
+    }
+
+    static func markdownTableHead(_ head: [String]) -> String {
+        "| " + head.joined(separator: " | ") + " |\n|" + head.map { _ in " --- |" }.joined() + "\n"
+    }
+
+    static func markdownRow(_ cells: [String]) -> String { "| " + cells.joined(separator: " | ") + " |\n" }
+
+    static let markdownWeakHead = ["session", "user", "peer", "findings"]
+
+    /// A weak session's row in the Markdown summary (made as it closes, from files).
+    public static func markdownWeakRow(_ s: SessionTimeline) -> String {
+        let e = ReportText.md
+        return markdownRow([s.id.rawValue, e(s.user ?? "-"), e(s.peer?.address ?? "-"),
+                            s.findings.filter { $0.rating.isWeak }.map { "\($0.rating.rawValue) \(e($0.algorithm))" }.joined(separator: ", ")])
+    }
+
+    /// The Markdown summary around the rows of its `weakCount` weak sessions (`markdownWeakRow`).
+    public func markdownParts(_ m: ReportModel, weakCount: Int) -> (head: String, tail: String) {
+        let e = ReportText.md, table = ReportText.markdownTable
         var o = "# sftplog report\n\n\(m.sessionCount) sessions, \(m.recordCount) records from \(m.sources.count) sources. Generated \(m.generatedAt).\n"
         o += "\n## Sessions per user\n\n" + table(["user", "sessions", "failed", "up", "down"], m.perUser.map {
             [e($0.key), String($0.count), String($0.extra["failed"] ?? 0), Human.bytes($0.extra["up"]), Human.bytes($0.extra["down"])] })
@@ -224,10 +246,9 @@ public struct ReportText {
             [e($0.address), String($0.failures), Human.duration($0.windowSeconds), e($0.users.joined(separator: ", "))] })
         o += "\n## Busiest hours\n\n" + table(["hour", "sessions"], m.busiestHours.prefix(10).map { [$0.key, String($0.count)] })
         o += "\n## Most frequent failure events\n\n" + table(["event", "count", "meaning"], m.failureEvents.map { [$0.eventID, String($0.count), e($0.meaning)] })
-        o += "\n## Sessions with weak cryptography\n\n" + table(["session", "user", "peer", "findings"], m.weakSessions.map { s in
-            [s.id.rawValue, e(s.user ?? "-"), e(s.peer?.address ?? "-"), s.findings.filter { $0.rating.isWeak }.map { "\($0.rating.rawValue) \(e($0.algorithm))" }.joined(separator: ", ")] })
-        o += "\n## Client software\n\n" + table(["client", "sessions"], m.clientSoftware.map { [e($0.key), String($0.count)] })
-        return o
+        o += "\n## Sessions with weak cryptography\n\n" + (weakCount == 0 ? "_none_\n" : ReportText.markdownTableHead(ReportText.markdownWeakHead))
+        let tail = "\n## Client software\n\n" + table(["client", "sessions"], m.clientSoftware.map { [e($0.key), String($0.count)] })
+        return (o, tail)
     }
 
     public static func json(_ m: ReportModel) -> JSONValue {
@@ -248,10 +269,42 @@ public struct ReportText {
             }
             return .object(o)
         }
+        return .object(summaryPairs(m))
+    }
+
+    /// A weak session's item in the JSON summary's `weak_sessions` (made as it closes, from files).
+    public static func jsonWeakItem(_ s: SessionTimeline) -> [UInt8] {
+        var j = JSONBytes(capacity: 32)
+        j.string(s.id.rawValue)
+        return j.bytes
+    }
+
+    /// The JSON summary as `json` writes it, around the items of `weak_sessions`
+    /// (`jsonWeakItem`, a comma between them).
+    public static func jsonParts(_ m: ReportModel) -> (head: [UInt8], tail: [UInt8]) {
+        var j = JSONBytes(capacity: 4096), head: [UInt8] = []
+        j.raw("{")
+        for (k, (key, value)) in summaryPairs(m).enumerated() {
+            if k > 0 { j.raw(",") }
+            j.string(key)
+            j.raw(":")
+            if key == "weak_sessions" {
+                j.raw("[")
+                head = j.bytes
+                j.bytes = [0x5D]
+            } else {
+                j.value(value)
+            }
+        }
+        j.raw("}")
+        return (head, j.bytes)
+    }
+
+    static func summaryPairs(_ m: ReportModel) -> [(String, JSONValue)] {
         func counts(_ c: [ReportModel.Count]) -> JSONValue {
             .array(c.map { x in .object([("key", .string(x.key)), ("count", .int(x.count))] + x.extra.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) }) })
         }
-        return .object([
+        return [
             ("generated_at", .string(m.generatedAt)), ("sessions", .int(m.sessionCount)), ("records", .int(m.recordCount)),
             ("per_user", counts(m.perUser)), ("per_peer", counts(m.perPeer)), ("failed_logins_per_peer", counts(m.failedLoginsPerPeer)),
             ("brute_force", .array(m.bruteForce.map { b in .object([("address", .string(b.address)), ("failures", .int(b.failures)),
@@ -264,6 +317,6 @@ public struct ReportText {
             ("client_software", counts(m.clientSoftware)),
             ("sources", .array(m.sources.map { .object([("name", .string($0.name)), ("records", .int($0.records)),
                                                         ("sftpplus_versions", $0.versions.map(JSONValue.string) ?? .null)]) })),
-        ])
+        ]
     }
 }

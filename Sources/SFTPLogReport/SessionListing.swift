@@ -99,28 +99,31 @@ extension SessionListing {
     }
 }
 
-/// The timelines of the sessions that come first in a list (the HTML report
-/// details its first `--max-sessions`): a session's records are kept while it
-/// is among the first `limit` seen so far, so memory holds at most `limit`
-/// timelines whatever the input's size.
+/// The sessions that come first in a list, with their timelines (the HTML
+/// report details its first `--max-sessions`): a session is kept while it is
+/// among the first `limit` seen so far, so memory holds at most `limit`
+/// sessions and timelines whatever the input's size.
 public struct FirstTimelines {
     public let limit: Int
-    private var first: [(key: SessionQuery.OrderKey, id: SessionID)] = []
+    private var first: [(key: SessionQuery.OrderKey, session: SessionTimeline)] = []
     public private(set) var timelines: [SessionID: [(record: Record, duplicate: Bool)]] = [:]
 
     public init(limit: Int) { self.limit = limit }
 
-    /// Offers a listed session's records (as `SessionListing.add` placed it).
-    public mutating func offer(_ id: SessionID, key: SessionQuery.OrderKey, records: [(record: Record, duplicate: Bool)]) {
+    /// The sessions kept, in list order.
+    public var sessions: [SessionTimeline] { first.map(\.session) }
+
+    /// Offers a listed session (keyed as `SessionListing.add` keys it) and its records.
+    public mutating func offer(_ s: SessionTimeline, key: SessionQuery.OrderKey, records: [(record: Record, duplicate: Bool)]) {
         guard limit > 0 else { return }
         if first.count == limit, let last = first.last, !(key < last.key) { return }
         var lo = 0, hi = first.count
         // After any equal keys, as a stable sort places a later one.
         while lo < hi { let mid = (lo + hi) / 2; if !(key < first[mid].key) { lo = mid + 1 } else { hi = mid } }
-        first.insert((key, id), at: lo)
-        timelines[id] = records.map { (SessionListing.timelineEntry($0.record), $0.duplicate) }
+        first.insert((key, s), at: lo)
+        timelines[s.id] = records.map { (SessionListing.timelineEntry($0.record), $0.duplicate) }
         if first.count > limit, let out = first.popLast() {
-            if !first.contains(where: { $0.id == out.id }) { timelines[out.id] = nil }
+            if !first.contains(where: { $0.session.id == out.session.id }) { timelines[out.session.id] = nil }
         }
     }
 }

@@ -32,7 +32,13 @@ struct Report: ParsableCommand {
             let filter = try filters.filter()
             let model: ReportModel, details: [ReportModel.SessionDetail]
             if let files = try source.streamedFiles() {
-                (model, details, status) = try streamed(files, format: format, filter: filter, catalog: catalog)
+                let answer: StreamedReport
+                (answer, status) = try streamed(files, format: format, filter: filter, catalog: catalog)
+                guard case .model(let m) = answer else {
+                    guard case .written(let produce) = answer else { return }
+                    return try write(produce)
+                }
+                (model, details) = (m, [])
             } else {
                 (model, details) = try source.database.answering(records: true) { path in
                     if session == nil, format != .html, let summary = try ReportModel.summary(path: path, filter: filter, catalog: catalog) {
@@ -91,6 +97,54 @@ struct Report: ParsableCommand {
         if status != 0 { throw ExitCode(status) }
     }
 
+    /// Writes what `produce` lends, in pieces, to stdout or `--output` (through a
+    /// temporary file beside it, renamed when complete, so a failure leaves no
+    /// partial report).
+    func write(_ produce: ((UnsafeBufferPointer<UInt8>) -> Void) throws -> Void) throws {
+        if let output {
+            let dir = (output as NSString).deletingLastPathComponent
+            var template = Array(((dir.isEmpty ? "." : dir) + "/.sftplog-report-XXXXXX").utf8CString)
+            let fd = mkstemp(&template)
+            guard fd >= 0 else { throw CLIError("\(output): cannot write the report: \(String(cString: strerror(errno)))") }
+            let temp = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            var failure: Int32 = 0
+            do {
+                try produce { bytes in
+                    var off = 0
+                    while failure == 0, off < bytes.count {
+                        let n = Foundation.write(fd, bytes.baseAddress! + off, bytes.count - off)
+                        if n < 0, errno == EINTR { continue }
+                        if n <= 0 { failure = errno; break }
+                        off += n
+                    }
+                }
+            } catch {
+                close(fd); unlink(temp)
+                throw error
+            }
+            // As the atomic write of a whole report leaves it: what the umask allows.
+            let mask = umask(0)
+            umask(mask)
+            fchmod(fd, 0o666 & ~mask)
+            if failure == 0, fsync(fd) != 0 { failure = errno }
+            close(fd)
+            if failure == 0, rename(temp, output) != 0 { failure = errno }
+            guard failure == 0 else {
+                unlink(temp)
+                throw CLIError("\(output): cannot write the report: \(String(cString: strerror(failure)))")
+            }
+            FileHandle.standardError.write(Data("wrote \(TextEscaper.terminalSafe(output))\n".utf8))
+        } else {
+            let stdout = RecordOutput()
+            var buffer: [UInt8] = []
+            try produce { bytes in
+                buffer.append(contentsOf: bytes)
+                if buffer.count >= 1 << 16 { stdout.write(buffer); buffer.removeAll(keepingCapacity: true) }
+            }
+            stdout.write(buffer)
+        }
+    }
+
     func write(_ text: String) throws {
         if let output {
             do { try Data(text.utf8).write(to: URL(fileURLWithPath: output), options: .atomic) }
@@ -101,9 +155,16 @@ struct Report: ParsableCommand {
         }
     }
 
+    /// What a streaming pass answers: a model to render as from a database, or
+    /// (summaries other than text) the report itself, written from what the pass
+    /// set aside as sessions closed.
+    enum StreamedReport {
+        case model(ReportModel)
+        case written((_ out: (UnsafeBufferPointer<UInt8>) -> Void) throws -> Void)
+    }
+
     /// The report in one streaming pass over `files`, with `ingest`'s exit status for them.
-    func streamed(_ files: [String], format: OutputFormat, filter: SessionFilter, catalog: EventCatalog)
-        throws -> (ReportModel, [ReportModel.SessionDetail], Int32) {
+    func streamed(_ files: [String], format: OutputFormat, filter: SessionFilter, catalog: EventCatalog) throws -> (StreamedReport, Int32) {
         if let id = session {
             // One session: its records are kept while the pass reads everything else once.
             var f = filter
@@ -113,28 +174,54 @@ struct Report: ParsableCommand {
             let pass = try source.stream(files, keepsRecords: { $0.rawValue.hasPrefix(id) },
                                          onSessionRecords: { timelines[$0] = $1 }) { listing.add($0) }
             let m = try ReportModel.session(id, from: listing.finish(), timelines: timelines, catalog: catalog, sources: pass.reportSources)
-            return (m, [], pass.ingestStatus)
+            return (.model(m), pass.ingestStatus)
         }
-        // The text summary shows the first weak sessions only: the rest are counted.
-        var collector = ReportCollector(filter: filter, catalog: catalog, weakKept: format == .text ? ReportModel.weakSessionsShown : nil)
-        guard format == .html else {
-            // Text, Markdown and JSON summaries show no session's evidence.
+        switch format {
+        case .text:
+            // The text summary shows the first weak sessions only: the rest are counted.
+            var collector = ReportCollector(filter: filter, catalog: catalog, weakKept: ReportModel.weakSessionsShown)
             let pass = try source.stream(files, evidence: false, onRecord: { collector.add(record: $0) }) { collector.add(session: $0) }
-            return (collector.finish(sources: pass.reportSources), [], pass.ingestStatus)
+            return (.model(collector.finish(sources: pass.reportSources)), pass.ingestStatus)
+        case .json, .markdown:
+            // Each weak session's line is made as it closes and set aside until the end.
+            let markdown = format == .markdown
+            var collector = ReportCollector(filter: filter, catalog: catalog, weakLine: markdown ? { Array(ReportText.markdownWeakRow($0).utf8) } : ReportText.jsonWeakItem)
+            let pass = try source.stream(files, evidence: false, onRecord: { collector.add(record: $0) }) { collector.add(session: $0) }
+            let m = collector.finish(sources: pass.reportSources)
+            return (.written { out in
+                let (head, tail): ([UInt8], [UInt8])
+                if markdown {
+                    let parts = ReportText().markdownParts(m, weakCount: m.weakSessions.count + m.weakSessionsNotKept)
+                    (head, tail) = (Array(parts.head.utf8), Array(parts.tail.utf8))
+                } else {
+                    let parts = ReportText.jsonParts(m)
+                    (head, tail) = (parts.head, parts.tail + [0x0A])
+                }
+                head.withUnsafeBufferPointer(out)
+                try collector.writeWeakLines(separator: markdown ? [] : [0x2C], out)
+                tail.withUnsafeBufferPointer(out)
+            }, pass.ingestStatus)
+        default:
+            // HTML: every session is drawn as it closes, and the first --max-sessions
+            // kept in full with their records.
+            var collector = ReportCollector(filter: filter, catalog: catalog, weakKept: 0)
+            let drawn = DrawnSessions()
+            var first = FirstTimelines(limit: maxSessions)
+            var closing: (id: SessionID, records: [(record: Record, duplicate: Bool)])?
+            let pass = try source.stream(files, onRecord: { collector.add(record: $0) }, keepsRecords: { _ in true },
+                                         onSessionRecords: { closing = ($0, $1) }) { session in
+                defer { closing = nil }
+                guard filter.matches(session) else { return }
+                collector.add(session: session)
+                var s = SessionStore.storedForm(session)
+                s.records = []
+                let key = SessionQuery.OrderKey(s)
+                drawn.add(s, listKey: key.orderBytes)
+                first.offer(s, key: key, records: closing?.id == s.id ? closing!.records : [])
+            }
+            let (m, details) = ReportModel.html(collector: &collector, first: first, catalog: catalog, sources: pass.reportSources)
+            return (.written { try HTMLReport.write(m, drawn: drawn, details: details, to: $0) }, pass.ingestStatus)
         }
-        // HTML: every session is drawn, and the first --max-sessions in full with their records.
-        var listing = SessionListing(filter: filter)
-        var first = FirstTimelines(limit: maxSessions)
-        var closing: (id: SessionID, records: [(record: Record, duplicate: Bool)])?
-        let pass = try source.stream(files, onRecord: { collector.add(record: $0) }, keepsRecords: { _ in true },
-                                     onSessionRecords: { closing = ($0, $1) }) { s in
-            guard let key = listing.add(s) else { return }
-            if let c = closing, c.id == s.id { first.offer(s.id, key: key, records: c.records) }
-            closing = nil
-        }
-        let (m, details) = ReportModel.html(sessions: listing.finish(), collector: &collector, timelines: first.timelines,
-                                            maxDetails: maxSessions, catalog: catalog, sources: pass.reportSources)
-        return (m, details, pass.ingestStatus)
     }
 }
 

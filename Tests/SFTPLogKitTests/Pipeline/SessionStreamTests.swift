@@ -67,14 +67,23 @@ final class SessionStreamTests: XCTestCase {
             XCTAssertEqual(String(decoding: streamedTimelines, as: UTF8.self), String(decoding: storedTimelines.withLock { $0 }, as: UTF8.self),
                            "\(f) --timeline")
             // The HTML report: every session drawn, the first 200 in full.
-            var (streamedHTML, streamedDetails) = ReportModel.html(sessions: sessions, collector: &htmlCounts, timelines: timelines, maxDetails: 200,
-                                                                   catalog: catalog, sources: sources)
+            let drawn = DrawnSessions()
+            var first = FirstTimelines(limit: 200)
+            for s in sessions {
+                htmlCounts.add(session: s)
+                let key = SessionQuery.OrderKey(s)
+                drawn.add(s, listKey: key.orderBytes)
+                first.offer(s, key: key, records: timelines[s.id] ?? [])
+            }
+            var (streamedHTML, streamedDetails) = ReportModel.html(collector: &htmlCounts, first: first, catalog: catalog, sources: sources)
             var (storedHTML, storedDetails) = try store.read { db -> (ReportModel, [ReportModel.SessionDetail]) in
                 let m = try ReportModel.build(db, filter: SessionFilter(), catalog: catalog, withOperations: true)
                 return (m, try m.sessions.prefix(200).map { try ReportModel.sessionDetail(db, $0, catalog: catalog) })
             }
             (storedHTML.generatedAt, streamedHTML.generatedAt) = ("", "")
-            XCTAssertEqual(HTMLReport.render(streamedHTML, details: streamedDetails), HTMLReport.render(storedHTML, details: storedDetails), "\(f) html")
+            var streamedPage: [UInt8] = []
+            try HTMLReport.write(streamedHTML, drawn: drawn, details: streamedDetails) { streamedPage += $0 }
+            XCTAssertEqual(String(decoding: streamedPage, as: UTF8.self), HTMLReport.render(storedHTML, details: storedDetails), "\(f) html")
             // report --session of every session, with its timeline.
             for one in sessions where sessions.filter({ $0.id == one.id }).count == 1 {
                 var stored = try store.read { try ReportModel.build($0, filter: SessionFilter(), catalog: catalog, sessionID: one.id.rawValue) }
@@ -298,6 +307,101 @@ final class SessionStreamTests: XCTestCase {
         c.generatedAt = ""
         XCTAssertEqual(ReportText.json(c).json, ReportText.json(a).json)
         XCTAssertEqual(ReportText().markdown(c), ReportText().markdown(a))
+        // JSON and Markdown with each weak session's line made as it closes and set
+        // aside (in a file, keys merged from runs): the same bytes.
+        for markdown in [false, true] {
+            var lines = ReportCollector(filter: SessionFilter(), catalog: catalog,
+                                        weakLine: markdown ? { Array(ReportText.markdownWeakRow($0).utf8) } : ReportText.jsonWeakItem,
+                                        spillBound: 1000, keyBound: 13)
+            for s in all.shuffled(using: &rng) { lines.add(session: s) }
+            var d = lines.finish(sources: [])
+            d.generatedAt = ""
+            XCTAssertTrue(d.weakSessions.isEmpty)
+            XCTAssertEqual(d.weakSessionsNotKept, a.weakSessions.count)
+            var got: [UInt8] = []
+            if markdown {
+                let (head, tail) = ReportText().markdownParts(d, weakCount: d.weakSessionsNotKept)
+                got += head.utf8
+                try lines.writeWeakLines(separator: []) { got += $0 }
+                got += tail.utf8
+                XCTAssertEqual(String(decoding: got, as: UTF8.self), ReportText().markdown(a))
+            } else {
+                let (head, tail) = ReportText.jsonParts(d)
+                got += head
+                try lines.writeWeakLines(separator: [0x2C]) { got += $0 }
+                got += tail
+                XCTAssertEqual(String(decoding: got, as: UTF8.self), ReportText.json(a).json)
+            }
+        }
+        // The HTML summary drawing sessions as they close, bars and rows set aside
+        // (in files, keys merged from runs): the page drawn from the list in order.
+        // The log covers one day: its sessions are moved onto ten, so that three are not drawn.
+        let spread = all.enumerated().map { i, session -> SessionTimeline in
+            var s = session
+            guard let t = s.start, let from = s.startEpoch else { return s }
+            let moved = LogTimestamp(year: t.year, month: t.month, day: 1 + i % 10, hour: t.hour, minute: t.minute, second: t.second,
+                                     offsetSeconds: t.offsetSeconds, zulu: t.zulu)
+            s.start = moved
+            s.startEpoch = moved.epoch(in: .current)
+            s.endEpoch = s.endEpoch.map { $0 - from + s.startEpoch! }
+            return s
+        }
+        var listed = a
+        listed.sessions = spread.indices.sorted { i, j in
+            let (x, y) = (SessionQuery.OrderKey(spread[i]), SessionQuery.OrderKey(spread[j]))
+            return x < y || (!(y < x) && i < j)
+        }.map { spread[$0] }
+        XCTAssertGreaterThan(Set(listed.sessions.compactMap { $0.start.map { Human.clock($0).prefix(10) } }).count, 7, "more days than are drawn")
+        let expected = HTMLReport.render(listed, details: [])
+        XCTAssertEqual(expected.components(separatedBy: "<svg style").count - 1, 7)
+        for (bound, keys) in [(4 << 20, 1 << 14), (1, 1), (5000, 37)] {
+            let drawn = DrawnSessions(spillBound: bound, keyBound: keys)
+            for s in spread.shuffled(using: &rng) { drawn.add(s, listKey: SessionQuery.OrderKey(s).orderBytes) }
+            XCTAssertEqual(drawn.count, all.count)
+            var page: [UInt8] = []
+            try HTMLReport.write(listed, drawn: drawn, details: []) { page += $0 }
+            XCTAssertEqual(String(decoding: page, as: UTF8.self), expected, "bound \(bound), keys in runs of \(keys)")
+        }
+    }
+
+    /// The brute-force windows and failed logins per peer are the same whatever
+    /// order sessions close in: a log of password guesses from a few addresses,
+    /// many in the same second, tallied in list order and shuffled.
+    func testBruteForceWindowsWhateverOrderSessionsClose() throws {
+        let (catalog, _, _, rebuild, stream) = try Self.parts()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sftplog-bf-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var rng = SplitMix64(seed: 31)
+        var lines: [(Int, String)] = []
+        for k in 0..<1500 {
+            let address = ["203.0.113.\(rng.next() % 6 + 1)", "[2001:db8::\(rng.next() % 3 + 1)]"][Int(rng.next() % 4 == 0 ? 1 : 0)]
+            let t = Int(rng.next() % 720) * 10, port = 40000 + k
+            func ts(_ t: Int) -> String { "2025-04-01T\(String(3 + t / 3600).leftPadded(2)):\(String(t / 60 % 60).leftPadded(2)):\(String(t % 60).leftPadded(2))Z" }
+            lines.append((t, "\(ts(t)) 30014 sftp-1 Unknown \(address):\(port) New SSH connection made."))
+            if rng.next() % 5 != 0 {
+                lines.append((t, "\(ts(t)) 20021 sftp-1 Unknown \(address):\(port) Failed to authenticate user \"u\(rng.next() % 20)\" with \"password\" credentials. Possible typo in username. No authentication method was able to handle the credentials."))
+            }
+        }
+        let path = dir.appendingPathComponent("guesses.log").path
+        try (lines.enumerated().sorted { ($0.element.0, $0.offset) < ($1.element.0, $1.offset) }.map(\.element.1).joined(separator: "\n") + "\n")
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        var all: [SessionTimeline] = []
+        try SessionStream(stream: stream, sessions: rebuild).run([path], each: { _, _ in }) { all.append($0) }
+        var listing = SessionListing(filter: SessionFilter())
+        for s in all { listing.add(s) }
+        var ordered = ReportModel.madeNow()
+        ordered.sessions = listing.finish()
+        ordered.summarise(failureEvents: [])
+        var shuffled = ReportCollector(filter: SessionFilter(), catalog: catalog)
+        for s in all.shuffled(using: &rng) { shuffled.add(session: s) }
+        var made = shuffled.finish(sources: [])
+        (ordered.generatedAt, made.generatedAt) = ("", "")
+        XCTAssertGreaterThan(ordered.bruteForce.count, 5)
+        XCTAssertGreaterThan(ordered.failedLoginsPerPeer.count, 5)
+        XCTAssertEqual(made.bruteForce.map { "\($0.address) \($0.failures) \($0.users) \($0.first) \($0.last) \($0.windowSeconds)" },
+                       ordered.bruteForce.map { "\($0.address) \($0.failures) \($0.users) \($0.first) \($0.last) \($0.windowSeconds)" })
+        XCTAssertEqual(made.failedLoginsPerPeer.map { "\($0.key) \($0.count)" }, ordered.failedLoginsPerPeer.map { "\($0.key) \($0.count)" })
     }
 
     /// What a pass and its answers are made of: the bundled catalogue, policy and rules.

@@ -2,8 +2,8 @@ import Foundation
 import XCTest
 import SFTPLogKit
 
-/// The HTML report keeps the records of only the sessions that come first in
-/// its list; whatever order sessions close in, those kept are the first ones.
+/// The HTML report keeps only the sessions (and their records) that come first
+/// in its list; whatever order sessions close in, those kept are the first ones.
 final class FirstTimelinesTests: XCTestCase {
     func testKeepsTheFirstSessionsInListOrder() {
         var rng = SystemRandomNumberGenerator()
@@ -20,15 +20,18 @@ final class FirstTimelinesTests: XCTestCase {
             }
             var first = FirstTimelines(limit: limit)
             let r = Record(kind: RecordKind("sftpplus.event"), file: "a.log", line: 1, raw: [], rawIsUTF8: true)
-            for s in sessions.shuffled(using: &rng) { first.offer(s.id, key: SessionQuery.OrderKey(s), records: [(r, false)]) }
+            for s in sessions.shuffled(using: &rng) { first.offer(s, key: SessionQuery.OrderKey(s), records: [(r, false)]) }
             let expected = Set(sessions.sorted { SessionQuery.OrderKey($0) < SessionQuery.OrderKey($1) }.prefix(limit).map(\.id))
             // Ties in the order may keep either of the tied sessions; their number is what counts then.
             let keys = sessions.map { SessionQuery.OrderKey($0) }.sorted()
             let tied = zip(keys, keys.dropFirst()).contains { !($0 < $1) }
             if tied {
                 XCTAssertEqual(first.timelines.count, min(limit, count))
+                XCTAssertEqual(first.sessions.count, min(limit, count))
             } else {
                 XCTAssertEqual(Set(first.timelines.keys), expected, "round \(round)")
+                // The sessions kept, in list order.
+                XCTAssertEqual(first.sessions.map(\.id), sessions.sorted { SessionQuery.OrderKey($0) < SessionQuery.OrderKey($1) }.prefix(limit).map(\.id))
             }
         }
     }
