@@ -237,6 +237,27 @@ public struct ReportModel: Sendable {
         return m
     }
 
+    /// The HTML summary from a database: the summary's counts from the sessions
+    /// table (as `summary`), every selected session drawn as it is read (without
+    /// its operations: a 1M-line log's took 355 MB) and the first `maxDetails`
+    /// detailed, read again with their operations.
+    public static func html(_ db: StoreReader, filter: SessionFilter, catalog: EventCatalog?, maxDetails: Int) throws
+        -> (ReportModel, DrawnSessions, [SessionDetail]) {
+        var m = try ReportModel.withSources(db)
+        try m.tallyInStore(db, filter: filter)
+        m.failureEvents = ReportModel.failureEvents(db, catalog: catalog)
+        let drawn = DrawnSessions()
+        var first: [SessionTimeline] = []
+        for (i, s) in try db.sessions(filter, withOperations: false, withDetails: false).enumerated() {
+            drawn.add(s, listKey: withUnsafeBytes(of: UInt64(i).bigEndian, Array.init))
+            if first.count < maxDetails { first.append(s) }
+        }
+        var whole: [SessionID: SessionTimeline] = [:]
+        for s in try db.sessions(ids: first.map(\.id)) { whole[s.id] = s }
+        let details = try first.map { try sessionDetail(db, whole[$0.id] ?? $0, catalog: catalog) }
+        return (m, drawn, details)
+    }
+
     /// An empty model, made now.
     static func madeNow() -> ReportModel { ReportModel(generatedAt: LogTimestamp.utcISO(Date().timeIntervalSince1970, fractionDigits: 0)) }
 

@@ -22,6 +22,15 @@ public struct StoreReader {
                               withFindings: withFindings, withDetails: withDetails)
     }
 
+    /// These sessions, whole (operations too), in output order: one read of the
+    /// sessions table, not one per session.
+    public func sessions(ids: [SessionID]) throws -> [SessionTimeline] {
+        guard !ids.isEmpty else { return [] }
+        var filter = SessionFilter()
+        filter.extra = ("id IN (SELECT value FROM json_each(?))", [.text(SessionQuery.idsJSON(ids.map(\.rawValue)))])
+        return try sessions(filter)
+    }
+
     /// `sessions --json` from this connection (an in-memory store too), as `SessionExport.write(path:)` writes it.
     @discardableResult
     public func exportSessions(filter: SessionFilter, framing: SessionExport.Framing, withTimeline: Bool, withEvidence: Bool = false,

@@ -30,7 +30,7 @@ struct Report: ParsableCommand {
             let format = formatting.effective
             let catalog = try Catalogs.load()
             let filter = try filters.filter()
-            let model: ReportModel, details: [ReportModel.SessionDetail]
+            let model: ReportModel
             if let files = try source.streamedFiles() {
                 let answer: StreamedReport
                 (answer, status) = try streamed(files, format: format, filter: filter, catalog: catalog)
@@ -38,19 +38,18 @@ struct Report: ParsableCommand {
                     guard case .written(let produce) = answer else { return }
                     return try write(produce)
                 }
-                (model, details) = (m, [])
+                model = m
+            } else if format == .html, session == nil {
+                let (m, drawn, details) = try source.database.answering(records: true) { path in
+                    try source.openDatabase(path).read { db in try ReportModel.html(db, filter: filter, catalog: catalog, maxDetails: maxSessions) }
+                }
+                return try write { try HTMLReport.write(m, drawn: drawn, details: details, to: $0) }
             } else {
-                (model, details) = try source.database.answering(records: true) { path in
-                    if session == nil, format != .html, let summary = try ReportModel.summary(path: path, filter: filter, catalog: catalog) {
-                        return (summary, [])
-                    }
-                    return try source.openDatabase(path).read { db -> (ReportModel, [ReportModel.SessionDetail]) in
-                        let m = try ReportModel.build(db, filter: filter, catalog: catalog, sessionID: session, withOperations: format == .html)
-                        var details: [ReportModel.SessionDetail] = []
-                        if format == .html && m.detail == nil {
-                            for s in m.sessions.prefix(maxSessions) { details.append(try ReportModel.sessionDetail(db, s, catalog: catalog)) }
-                        }
-                        return (m, details)
+                // A summary (not HTML), or one session's report.
+                model = try source.database.answering(records: true) { path in
+                    if session == nil, let summary = try ReportModel.summary(path: path, filter: filter, catalog: catalog) { return summary }
+                    return try source.openDatabase(path).read { db in
+                        try ReportModel.build(db, filter: filter, catalog: catalog, sessionID: session, withOperations: session != nil)
                     }
                 }
             }
@@ -58,7 +57,7 @@ struct Report: ParsableCommand {
             switch format {
             case .text: text = ReportText(colour: output == nil && Terminal.colour, width: Terminal.wrapWidth, fitWidth: Terminal.fitWidth).render(model)
             case .markdown: text = ReportText().markdown(model)
-            case .html: text = HTMLReport.render(model, details: details)
+            case .html: text = HTMLReport.render(model, details: [])
             default: text = ReportText.json(model).json + "\n"
             }
             try write(text)
