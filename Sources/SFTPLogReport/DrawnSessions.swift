@@ -1,6 +1,7 @@
 import Foundation
 import SFTPLogRecords
 import SFTPLogSessions
+import SFTPLogStore
 
 /// What the HTML summary shows of every session: the counts on its cards, a
 /// bar in the day charts and a row in the weak-cryptography table. Fed one
@@ -58,8 +59,7 @@ final class DayChart {
             if earliest.count > Self.days { earliest.removeLast() }
         }
         var key: [UInt8] = []
-        for b in day { if b < 2 { key.append(1); key.append(b + 1) } else { key.append(b) } }
-        key.append(0)
+        SessionQuery.OrderKey.appendOrdered(day, to: &key)
         // The start as bytes in its numeric order (sign flipped; negatives inverted).
         let bits = (startEpoch == 0 ? 0 : startEpoch).bitPattern
         withUnsafeBytes(of: (bits >> 63 == 1 ? ~bits : bits | (1 << 63)).bigEndian) { key += $0 }

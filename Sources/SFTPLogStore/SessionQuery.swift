@@ -197,14 +197,18 @@ public enum SessionQuery {
         package var orderBytes: [UInt8] {
             var out: [UInt8] = []
             out.reserveCapacity(startUTC.count + file.count + 12)
-            for part in [startUTC, file] {
-                for b in part {
-                    if b < 2 { out.append(1); out.append(b + 1) } else { out.append(b) }
-                }
-                out.append(0)
-            }
+            for part in [startUTC, file] { Self.appendOrdered(part, to: &out) }
             withUnsafeBytes(of: (UInt64(bitPattern: Int64(firstLine)) ^ (1 << 63)).bigEndian) { out += $0 }
             return out
+        }
+
+        /// `part` appended so that what follows it cannot change its order: bytes
+        /// 0 and 1 escaped (as 1 1 and 1 2), then 0.
+        package static func appendOrdered(_ part: [UInt8], to out: inout [UInt8]) {
+            for b in part {
+                if b < 2 { out.append(1); out.append(b + 1) } else { out.append(b) }
+            }
+            out.append(0)
         }
 
         public static func < (a: OrderKey, b: OrderKey) -> Bool {

@@ -34,11 +34,10 @@ struct Report: ParsableCommand {
             if let files = try source.streamedFiles() {
                 let answer: StreamedReport
                 (answer, status) = try streamed(files, format: format, filter: filter, catalog: catalog)
-                guard case .model(let m) = answer else {
-                    guard case .written(let produce) = answer else { return }
-                    return try write(produce)
+                switch answer {
+                case .model(let m): model = m
+                case .written(let produce): return try write(produce)
                 }
-                model = m
             } else if format == .html, session == nil {
                 let (m, drawn, details) = try source.database.answering(records: true) { path in
                     try source.openDatabase(path).read { db in try ReportModel.html(db, filter: filter, catalog: catalog, maxDetails: maxSessions) }
