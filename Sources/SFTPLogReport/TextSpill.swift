@@ -1,7 +1,7 @@
 import Foundation
 
 /// Pieces of text set aside as they come and read back in another order: in
-/// memory up to `bound` bytes, then in an unlinked temporary file (`tmpfile`),
+/// memory up to `bound` bytes, then in an unlinked temporary file in `$TMPDIR`,
 /// so an answer that lists sessions in start order need not hold their text
 /// (`OrderedSpill` orders them). Should no temporary file open or take the
 /// bytes, memory keeps them.
@@ -34,10 +34,36 @@ final class TextSpill {
 
     private func moveToFile() {
         guard !fileFailed else { return }
-        if file == nil { file = tmpfile() }
+        if file == nil { file = TextSpill.unlinkedFile() }
         guard let file, fwrite(memory, 1, memory.count, file) == memory.count else { fileFailed = true; return }
         fileBytes += memory.count
         memory.removeAll(keepingCapacity: true)
+    }
+
+    /// A new file in `$TMPDIR` (else /tmp) that no name leads to, so that it goes
+    /// when closed, even after a kill. `tmpfile()` always used /tmp, which may be
+    /// a small memory-backed file system where `$TMPDIR` points elsewhere.
+    /// The temporary file's descriptor (-1 before there is one).
+    var fileDescriptor: Int32 { file.map { fileno($0) } ?? -1 }
+
+    static func unlinkedFile() -> UnsafeMutablePointer<FILE>? {
+        let env = ProcessInfo.processInfo.environment["TMPDIR"] ?? ""
+        let dir = env.isEmpty ? "/tmp" : env
+        var fd: Int32 = -1
+        #if os(Linux) && (arch(x86_64) || arch(arm64))
+        // O_TMPFILE is a C macro Swift does not import: __O_TMPFILE (0o20000000 on
+        // these architectures) with O_DIRECTORY.
+        fd = open(dir, O_RDWR | O_EXCL | 0o20000000 | O_DIRECTORY, 0o600)
+        #endif
+        if fd < 0 {
+            // A file system without O_TMPFILE: a named file, unlinked at once.
+            var template = Array((dir + "/.sftplog-spill-XXXXXX").utf8CString)
+            fd = mkstemp(&template)
+            if fd >= 0 { unlink(template) }
+        }
+        guard fd >= 0 else { return nil }
+        guard let f = fdopen(fd, "w+") else { close(fd); return nil }
+        return f
     }
 
     /// The temporary file could not be written or read back (a full disk): the

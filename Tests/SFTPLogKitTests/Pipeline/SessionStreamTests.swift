@@ -459,6 +459,25 @@ final class TextSpillTests: XCTestCase {
         }
     }
 
+    /// Set-aside text goes to `$TMPDIR` (where a user has room), in a file no name leads to.
+    func testSetAsideTextGoesToTMPDIRUnnamed() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sftplog-spill-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let old = ProcessInfo.processInfo.environment["TMPDIR"]
+        setenv("TMPDIR", dir.path, 1)
+        defer { if let old { setenv("TMPDIR", old, 1) } else { unsetenv("TMPDIR") } }
+        let spill = TextSpill(bound: 1)
+        let a = spill.append("first piece\n"), b = spill.append("second\n")
+        XCTAssertEqual(spill.fileBytes, a.count, "the first piece went to the file")
+        let target = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(spill.fileDescriptor)")
+        XCTAssertTrue(target.hasPrefix(dir.path + "/"), target)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), [])
+        var got: [UInt8] = []
+        try spill.read([b, a]) { got += $0 }
+        XCTAssertEqual(String(decoding: got, as: UTF8.self), "second\nfirst piece\n")
+    }
+
     /// Keyed pieces come back in their keys' order (equal keys in the order they
     /// came), whether the keys stayed in memory or were merged from runs, and
     /// wherever the text was.
