@@ -40,12 +40,12 @@ final class TextSpill {
         memory.removeAll(keepingCapacity: true)
     }
 
-    /// A new file in `$TMPDIR` (else /tmp) that no name leads to, so that it goes
-    /// when closed, even after a kill. `tmpfile()` always used /tmp, which may be
-    /// a small memory-backed file system where `$TMPDIR` points elsewhere.
     /// The temporary file's descriptor (-1 before there is one).
     var fileDescriptor: Int32 { file.map { fileno($0) } ?? -1 }
 
+    /// A new file in `$TMPDIR` (else /tmp) that no name leads to, so that it goes
+    /// when closed, even after a kill. `tmpfile()` always used /tmp, which may be
+    /// a small memory-backed file system where `$TMPDIR` points elsewhere.
     static func unlinkedFile() -> UnsafeMutablePointer<FILE>? {
         let env = ProcessInfo.processInfo.environment["TMPDIR"] ?? ""
         let dir = env.isEmpty ? "/tmp" : env
@@ -80,28 +80,48 @@ final class TextSpill {
     /// Lends the pieces at `ranges` to `write`, in that order; from the file a
     /// block at a time.
     func read(_ ranges: [Range<Int>], _ write: (UnsafeBufferPointer<UInt8>) -> Void) throws {
-        if let file, fflush(file) != 0 { throw Failure("could not write") }
+        try flush()
         var out: [UInt8] = []
         out.reserveCapacity(1 << 16)
         for r in ranges {
-            if r.lowerBound >= fileBytes {
-                let m = (r.lowerBound - fileBytes)..<(r.upperBound - fileBytes)
-                memory.withUnsafeBufferPointer { out.append(contentsOf: UnsafeBufferPointer(rebasing: $0[m])) }
-            } else {
-                try loadBlock(covering: r)
-                let b = (r.lowerBound - blockStart)..<(r.upperBound - blockStart)
-                block.withUnsafeBufferPointer { out.append(contentsOf: UnsafeBufferPointer(rebasing: $0[b])) }
-            }
+            try copy(r, into: &out)
             if out.count >= 1 << 16 { out.withUnsafeBufferPointer(write); out.removeAll(keepingCapacity: true) }
         }
         if !out.isEmpty { out.withUnsafeBufferPointer(write) }
+    }
+
+    /// The bytes at `r`.
+    func bytes(_ r: Range<Int>) throws -> [UInt8] {
+        try flush()
+        var out: [UInt8] = []
+        out.reserveCapacity(r.count)
+        try copy(r, into: &out)
+        return out
+    }
+
+    private func flush() throws {
+        if let file, fflush(file) != 0 { throw Failure("could not write") }
+    }
+
+    /// Appends the bytes at `r` to `out`, wherever they are (a range may run from the file into memory).
+    private func copy(_ r: Range<Int>, into out: inout [UInt8]) throws {
+        if r.lowerBound < fileBytes {
+            let inFile = r.lowerBound..<min(r.upperBound, fileBytes)
+            try loadBlock(covering: inFile)
+            let b = (inFile.lowerBound - blockStart)..<(inFile.upperBound - blockStart)
+            block.withUnsafeBufferPointer { out.append(contentsOf: UnsafeBufferPointer(rebasing: $0[b])) }
+        }
+        if r.upperBound > fileBytes {
+            let m = (max(r.lowerBound, fileBytes) - fileBytes)..<(r.upperBound - fileBytes)
+            memory.withUnsafeBufferPointer { out.append(contentsOf: UnsafeBufferPointer(rebasing: $0[m])) }
+        }
     }
 
     /// Makes `block` hold `r`, which lies in the file: read from `r`'s start,
     /// up to 1 MB (or all of `r`).
     private func loadBlock(covering r: Range<Int>) throws {
         guard r.lowerBound < blockStart || r.upperBound > blockStart + block.count else { return }
-        let fd = file.map { fileno($0) } ?? -1
+        let fd = fileDescriptor
         blockStart = r.lowerBound
         let n = max(r.count, min(1 << 20, fileBytes - r.lowerBound))
         block = [UInt8](repeating: 0, count: n)
@@ -114,22 +134,5 @@ final class TextSpill {
         }
         guard got >= r.count else { block = []; throw Failure("could not read back") }
         block.removeLast(n - got)
-    }
-
-    /// The bytes at `r`, wherever they are (a range may run from the file into memory).
-    func bytes(_ r: Range<Int>) throws -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(r.count)
-        if r.lowerBound < fileBytes {
-            if let file, fflush(file) != 0 { throw Failure("could not write") }
-            let inFile = r.lowerBound..<min(r.upperBound, fileBytes)
-            try loadBlock(covering: inFile)
-            block.withUnsafeBufferPointer { out.append(contentsOf: UnsafeBufferPointer(rebasing: $0[(inFile.lowerBound - blockStart)..<(inFile.upperBound - blockStart)])) }
-        }
-        if r.upperBound > fileBytes {
-            let m = (max(r.lowerBound, fileBytes) - fileBytes)..<(r.upperBound - fileBytes)
-            memory.withUnsafeBufferPointer { out.append(contentsOf: UnsafeBufferPointer(rebasing: $0[m])) }
-        }
-        return out
     }
 }
