@@ -1,4 +1,5 @@
 import Foundation
+import SFTPLogStore
 
 /// Pieces of output set aside with the keys that place them in a list, given
 /// back in the keys' order. The pieces go to a `TextSpill`; their keys stay in
@@ -38,12 +39,8 @@ final class OrderedSpill {
         piece.withUTF8 { append(key: key, $0) }
     }
 
-    static func order(_ a: [UInt8], _ b: [UInt8]) -> Int {
-        let n = min(a.count, b.count)
-        let c = n == 0 ? 0 : a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in memcmp(pa.baseAddress!, pb.baseAddress!, n) } }
-        if c != 0 { return Int(c) }
-        return a.count == b.count ? 0 : a.count < b.count ? -1 : 1
-    }
+    /// The order of keys: bytes as `memcmp` orders them, a prefix first.
+    static func order(_ a: [UInt8], _ b: [UInt8]) -> Int { SessionQuery.OrderKey.order(a, b) }
 
     /// The run's indices in key order; equal keys in the order they came.
     private func sortedRun() -> [Int] {

@@ -219,9 +219,10 @@ public enum SessionQuery {
             return a.firstLine < b.firstLine
         }
 
-        /// Bytes in lexicographic order, one memcmp: comparing for equality and then
-        /// for order walked both arrays twice, generically (most of sorting a report's sessions).
-        @inline(__always) static func order(_ a: [UInt8], _ b: [UInt8]) -> Int {
+        /// Bytes in lexicographic order (a prefix first), one memcmp: comparing for
+        /// equality and then for order walked both arrays twice, generically (most of
+        /// sorting a report's sessions). Also the order of `orderBytes` keys set aside.
+        @inline(__always) package static func order(_ a: [UInt8], _ b: [UInt8]) -> Int {
             let n = min(a.count, b.count)
             let c = n == 0 ? 0 : a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in memcmp(pa.baseAddress!, pb.baseAddress!, n) } }
             if c != 0 { return Int(c) }
