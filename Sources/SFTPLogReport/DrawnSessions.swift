@@ -23,8 +23,7 @@ public final class DrawnSessions {
         count += 1
         if s.outcome != .ok { notOK += 1 }
         chart.add(s, listKey: listKey)
-        // The summary's weak sessions: as `SessionFilter.weakOnly` selects them.
-        if s.findings.contains(where: { $0.rating.isWeak }) || s.terrapinVulnerable == true {
+        if SessionFilter.isWeak(s) {
             weakCount += 1
             weakRows.append(key: listKey, HTMLReport.weakRow(s))
         }
@@ -51,7 +50,8 @@ final class DayChart {
 
     func add(_ s: SessionTimeline, listKey: [UInt8]) {
         guard let start = s.start, let startEpoch = s.startEpoch else { return }
-        let dayText = String(Human.clock(start).prefix(10))
+        let clock = Human.clock(start)
+        let dayText = String(clock.prefix(10))
         let day = Array(dayText.utf8)
         if !earliest.contains(day) {
             if earliest.count == Self.days, let last = earliest.last, OrderedSpill.order(day, last) > 0 { return }
@@ -69,7 +69,7 @@ final class DayChart {
                                     offsetSeconds: start.offsetSeconds, zulu: start.zulu).epoch(in: .current)
         let bar = Bar(day: dayText, dayStart: dayStart, zone: Human.zoneLabel(start), start: startEpoch, end: s.endEpoch ?? startEpoch,
                       weak: weak, colour: HTMLReport.colour(s.outcome),
-                      label: "\(s.user ?? "-") @ \(s.peer?.address ?? "-") \(Human.clock(start).suffix(8)) \(s.outcome.rawValue)\(weak ? " weak crypto" : "")")
+                      label: "\(s.user ?? "-") @ \(s.peer?.address ?? "-") \(clock.suffix(8)) \(s.outcome.rawValue)\(weak ? " weak crypto" : "")")
         bars.append(key: key, bar.bytes)
     }
 

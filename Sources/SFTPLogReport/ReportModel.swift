@@ -279,7 +279,7 @@ public struct ReportModel: Sendable {
         for s in sessions { tally.add(StoreReader.SessionSummaryRow(s)) }
         tally.fill(&self)
         self.failureEvents = failureEvents
-        weakSessions = sessions.filter { s in s.findings.contains { $0.rating.isWeak } || s.terrapinVulnerable == true }
+        weakSessions = sessions.filter(SessionFilter.isWeak)
     }
 
     /// The counts of `summarise`, computed over the sessions table's columns.

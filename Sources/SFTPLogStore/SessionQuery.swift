@@ -38,8 +38,13 @@ extension SessionFilter {
         if let o = outcome, s.outcome != o { return false }
         if let id = sessionID, !s.id.rawValue.hasPrefix(id) { return false }
         if let src = source, s.source != src { return false }
-        if weakOnly, !(s.findings.contains { $0.rating.isWeak } || s.terrapinVulnerable == true) { return false }
+        if weakOnly, !SessionFilter.isWeak(s) { return false }
         return true
+    }
+
+    /// What `weakOnly` selects: a weak finding, or Terrapin.
+    public static func isWeak(_ s: SessionTimeline) -> Bool {
+        s.findings.contains { $0.rating.isWeak } || s.terrapinVulnerable == true
     }
 }
 
