@@ -42,8 +42,7 @@ public struct ReportCollector {
     private var weakNotKept = 0
     /// With `weakLine`: each weak session's line in the summary, made as it comes
     /// and set aside with its key (`writeWeakLines` writes them in list order).
-    private let weakLine: ((SessionTimeline) -> [UInt8])?
-    private let weakLines: OrderedSpill?
+    private let weakLines: (line: (SessionTimeline) -> [UInt8], spill: OrderedSpill)?
 
     /// `weakKept`: how many weak sessions to keep (the rest only counted); or
     /// `weakLine`: what each writes in the summary, the sessions not kept.
@@ -51,9 +50,8 @@ public struct ReportCollector {
                 spillBound: Int = 4 << 20, keyBound: Int = 1 << 14) {
         self.filter = filter
         self.catalog = catalog
-        self.weakKept = weakLine == nil ? weakKept : 0
-        self.weakLine = weakLine
-        weakLines = weakLine == nil ? nil : OrderedSpill(bound: spillBound, keyBound: keyBound)
+        self.weakKept = weakKept
+        weakLines = weakLine.map { ($0, OrderedSpill(bound: spillBound, keyBound: keyBound)) }
         failureWordings = Set(ReportModel.failureVariants(catalog).compactMap { key -> Wording? in
             guard let hash = key.lastIndex(of: "#"), let v = Int(key[key.index(after: hash)...]) else { return nil }
             return Wording(eventID: String(key[..<hash]), variant: v)
@@ -95,8 +93,8 @@ public struct ReportCollector {
         var weakFilter = filter
         weakFilter.weakOnly = true
         if weakFilter.matches(s) {
-            if let weakLine, let weakLines {
-                weakLine(s).withUnsafeBufferPointer { weakLines.append(key: key.orderBytes, $0) }
+            if let weakLines {
+                weakLines.spill.append(key: key.orderBytes, weakLines.line(s))
                 weakNotKept += 1
                 return
             }
@@ -112,7 +110,7 @@ public struct ReportCollector {
     /// After `finish`, with `weakLine`: the weak sessions' lines in list order,
     /// `separator` between them, lent to `write`.
     public func writeWeakLines(separator: [UInt8], _ write: (UnsafeBufferPointer<UInt8>) -> Void) throws {
-        try weakLines?.read(separator: separator, write)
+        try weakLines?.spill.read(separator: separator, write)
     }
 
     /// The first `limit` weak sessions in list order; the rest only counted.
