@@ -72,7 +72,8 @@ public struct ReportModel: Sendable {
 
     /// `withOperations: false` is the summary (text, Markdown, JSON): computed with
     /// SQL over the sessions table, reading whole sessions only for the weak ones and
-    /// the failed logins (reading all 63k sessions of a busy day took 2 s).
+    /// the failed logins (reading all 63k sessions of a busy day took 2 s). `true`
+    /// summarises every session loaded whole: tests hold the SQL to it.
     public static func build(_ db: StoreReader, filter: SessionFilter, catalog: EventCatalog?, sessionID: String? = nil,
                              withOperations: Bool = true) throws -> ReportModel {
         var f = filter

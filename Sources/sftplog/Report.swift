@@ -48,7 +48,7 @@ struct Report: ParsableCommand {
                 model = try source.database.answering(records: true) { path in
                     if session == nil, let summary = try ReportModel.summary(path: path, filter: filter, catalog: catalog) { return summary }
                     return try source.openDatabase(path).read { db in
-                        try ReportModel.build(db, filter: filter, catalog: catalog, sessionID: session, withOperations: session != nil)
+                        try ReportModel.build(db, filter: filter, catalog: catalog, sessionID: session, withOperations: false)
                     }
                 }
             }

@@ -84,6 +84,12 @@ final class SessionStreamTests: XCTestCase {
             var streamedPage: [UInt8] = []
             try HTMLReport.write(streamedHTML, drawn: drawn, details: streamedDetails) { streamedPage += $0 }
             XCTAssertEqual(String(decoding: streamedPage, as: UTF8.self), HTMLReport.render(storedHTML, details: storedDetails), "\(f) html")
+            // And the page `report --format html --db` writes, drawing sessions as it reads them.
+            var (readHTML, readDrawn, readDetails) = try store.read { try ReportModel.html($0, filter: SessionFilter(), catalog: catalog, maxDetails: 200) }
+            readHTML.generatedAt = ""
+            var readPage: [UInt8] = []
+            try HTMLReport.write(readHTML, drawn: readDrawn, details: readDetails) { readPage += $0 }
+            XCTAssertEqual(String(decoding: streamedPage, as: UTF8.self), String(decoding: readPage, as: UTF8.self), "\(f) html --db")
             // report --session of every session, with its timeline.
             for one in sessions where sessions.filter({ $0.id == one.id }).count == 1 {
                 var stored = try store.read { try ReportModel.build($0, filter: SessionFilter(), catalog: catalog, sessionID: one.id.rawValue) }
