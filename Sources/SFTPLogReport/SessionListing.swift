@@ -50,6 +50,15 @@ public struct SessionListing {
         return n
     }
 
+    /// With `render`: each selected session's bytes in the database's order, one
+    /// call each; how many there were.
+    public mutating func forEachRendered(_ body: ([UInt8]) throws -> Void) throws -> Int {
+        guard let spill else { return 0 }
+        let n = spill.count
+        try spill.forEachPiece { try body($0); return true }
+        return n
+    }
+
     /// The selected sessions in the database's order (none when rendered as they came).
     public mutating func finish() -> [SessionTimeline] {
         kept.sort { $0.key < $1.key }

@@ -71,14 +71,13 @@ struct Sessions: ParsableCommand {
                 case .csv: piece = { Array(Self.csvRow($0).utf8) }
                 default:
                     // The table's rows: their cells (which hold no control character once
-                    // escaped) apart by US and ended by RS; the columns measured as they come.
+                    // escaped) apart by US; the columns measured as they come.
                     piece = { s in
                         let cells = SessionTable.row(s)
                         tableRows += 1
                         layout.measure(cells)
                         var bytes: [UInt8] = []
                         for (i, c) in cells.enumerated() { if i > 0 { bytes.append(0x1F) }; bytes += c.utf8 }
-                        bytes.append(0x1E)
                         return bytes
                     }
                 }
@@ -93,15 +92,11 @@ struct Sessions: ParsableCommand {
                     } else {
                         layout.fit(width: Terminal.fitWidth)
                         stdout.write(Array(layout.header().utf8))
-                        var row: [UInt8] = [], out: [UInt8] = []
-                        _ = try listing.writeRendered { bytes in
-                            for b in bytes {
-                                guard b == 0x1E else { row.append(b); continue }
-                                let cells = row.split(separator: 0x1F, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
-                                out += layout.line(cells).utf8
-                                out.append(0x0A)
-                                row.removeAll(keepingCapacity: true)
-                            }
+                        var out: [UInt8] = []
+                        _ = try listing.forEachRendered { row in
+                            let cells = row.split(separator: 0x1F, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+                            out += layout.line(cells).utf8
+                            out.append(0x0A)
                             if out.count >= 1 << 16 { stdout.write(out); out.removeAll(keepingCapacity: true) }
                         }
                         stdout.write(out)
