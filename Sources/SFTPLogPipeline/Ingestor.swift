@@ -424,11 +424,15 @@ public final class Ingestor {
                 switch reading.queue.take() {
                 case .records(let batch, let format):
                     load.read(format: format)
-                    // Copied out, not moved: the batch goes back whole to be freed where it was made.
-                    for r in batch.records {
-                        let seq = load.seq(of: r)
-                        if let onRecord { onRecord(r) }
-                        load.add(r, seq: seq, zone: zone, onUnparsed: onUnparsed)
+                    // Borrowed in place, not copied out (a retain and a release of
+                    // every field) or moved: the batch goes back whole to be freed
+                    // where it was made.
+                    batch.records.withUnsafeBufferPointer { records in
+                        for i in records.indices {
+                            let seq = load.seq(of: records[i])
+                            if let onRecord { onRecord(records[i]) }
+                            load.add(records[i], seq: seq, zone: zone, onUnparsed: onUnparsed)
+                        }
                     }
                     reading.giveBack(batch)
                 case .commit(let tally, let resume):

@@ -213,9 +213,10 @@ final class SourceLoad {
     /// The record's place among the records of its line.
     func seq(of r: Record) -> Int { places.seq(of: r) }
 
-    /// Adds a record to the batch (and to its session while streaming).
-    func add(_ r: consuming Record, seq: Int, zone: TimeZone, onUnparsed: ((Record) -> Void)?) {
-        var r = r
+    /// Adds a record to the batch (and to its session while streaming). The
+    /// record is borrowed: the session it joins goes to `prepare` beside it
+    /// (copying each record to set it retained and released every field).
+    func add(_ r: Record, seq: Int, zone: TimeZone, onUnparsed: ((Record) -> Void)?) {
         let format = readerFormat
         if let ask = askDirect {
             // Asked once, at the first record, when its sessions give each record
@@ -223,9 +224,16 @@ final class SourceLoad {
             askDirect = nil
             if resumeFrom == nil, liveSessions != nil, format != .openssh { direct = ask(name) }
         }
+        var session = RecordWriter.SessionJoin(id: r.sessionID, duplicate: r.sessionDuplicate)
         if let joined = sessions(format: format)?.add(r, seq: seq, format: format) {
-            r.sessionID = joined.id
-            r.sessionDuplicate = joined.duplicate
+            session = RecordWriter.SessionJoin(id: joined.id, duplicate: joined.duplicate)
+        }
+        /// The record as it is stored, with its session.
+        func joined() -> Record {
+            var c = r
+            c.sessionID = session.id
+            c.sessionDuplicate = session.duplicate
+            return c
         }
         lastEmittedEnd = (r.endOffset, r.line + r.lineCount)
         if liveSessions == nil, r.endOffset > r.offset { lineOffsets.note(line: r.line, offset: r.offset) }
@@ -233,12 +241,12 @@ final class SourceLoad {
         streamedFacts.add(r)
         batched += 1
         if let direct {
-            direct.add(r, seq: seq)
+            direct.add(joined(), seq: seq)
         } else {
-            batch.append(RecordWriter.prepare(r, seq: seq, zone: zone, terms: terms, used: &batchTerms))
+            batch.append(RecordWriter.prepare(r, seq: seq, session: session, zone: zone, terms: terms, used: &batchTerms))
         }
         result.records += 1
-        if r.kind == .unparsed { result.unparsed += 1; onUnparsed?(r) }
+        if r.kind == .unparsed { result.unparsed += 1; onUnparsed?(joined()) }
     }
 
     /// Takes the batch and snapshots what it commits; nil for a followed file

@@ -83,6 +83,14 @@ package final class RecordWriter {
         var id: Int64?
     }
 
+    /// The session a record belongs to, and whether it is a duplicate there.
+    package struct SessionJoin {
+        package var id: SessionID?
+        package var duplicate: Bool
+        package init(id: SessionID?, duplicate: Bool) { self.id = id; self.duplicate = duplicate }
+        init(_ r: SFTPLogRecords.Record) { id = r.sessionID; duplicate = r.sessionDuplicate }
+    }
+
     /// The text and blob values in `Prepared.arena`.
     enum Slot: Int, CaseIterable {
         case file, tsText, tsUTCText, tsNote, eventID, account, vals, message, text, fields,
@@ -102,7 +110,10 @@ package final class RecordWriter {
         }
     }
 
-    package static func prepare(_ r: SFTPLogRecords.Record, seq: Int, zone: TimeZone, terms: TermDictionary, used: inout Set<Int64>) -> Prepared {
+    /// `session`: the session the record joined as it was added, which the
+    /// record itself does not carry (it is borrowed, not copied to be changed).
+    package static func prepare(_ r: SFTPLogRecords.Record, seq: Int, session: SessionJoin? = nil, zone: TimeZone,
+                                terms: TermDictionary, used: inout Set<Int64>) -> Prepared {
         // The ISO text, rendered once, for both checks.
         let (time, raw) = r.timestamp.map { t in
             withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 48) { b -> (CompactRecords.Time?, Bool) in
@@ -115,8 +126,8 @@ package final class RecordWriter {
         } ?? (nil, false)
         // The texts of the time only where its compact form cannot give them back.
         let ts = time == nil ? r.timestamp?.iso : nil
-        return prepare(r, seq: seq, time: time, ts: ts, utc: time == nil ? utc(r.timestamp, zone) : nil, fields: .rendered,
-                       extra: extraJSON(r), rawBytes: raw ? nil : r.raw, terms: terms, used: &used)
+        return prepare(r, seq: seq, session: session ?? SessionJoin(r), time: time, ts: ts, utc: time == nil ? utc(r.timestamp, zone) : nil,
+                       fields: .rendered, extra: extraJSON(r), rawBytes: raw ? nil : r.raw, terms: terms, used: &used)
     }
 
     /// The `fields` and `extra` columns' JSON as the `records` view gives them (nil: NULL).
@@ -140,12 +151,12 @@ package final class RecordWriter {
                         rawBytes: [UInt8]?, id: Int64? = nil, terms: TermDictionary, used: inout Set<Int64>) -> Prepared {
         var time: CompactRecords.Time?
         if let t = r.timestamp, let ts, let utc { time = CompactRecords.time(t, ts: ts, utc: utc) }
-        return prepare(r, seq: seq, time: time, ts: ts, utc: utc, fields: .written(fields), extra: extra, rawBytes: rawBytes, id: id,
-                       terms: terms, used: &used)
+        return prepare(r, seq: seq, session: SessionJoin(r), time: time, ts: ts, utc: utc, fields: .written(fields), extra: extra,
+                       rawBytes: rawBytes, id: id, terms: terms, used: &used)
     }
 
     /// `ts` and `utc` are stored only when `time` is nil.
-    private static func prepare(_ r: SFTPLogRecords.Record, seq: Int, time: CompactRecords.Time?, ts: String?, utc: String?,
+    private static func prepare(_ r: SFTPLogRecords.Record, seq: Int, session: SessionJoin, time: CompactRecords.Time?, ts: String?, utc: String?,
                                 fields: CompactRecords.FieldsJSON, extra: [UInt8]?, rawBytes: [UInt8]?, id: Int64? = nil,
                                 terms: TermDictionary, used: inout Set<Int64>) -> Prepared {
         let res = r.resolution
@@ -201,7 +212,7 @@ package final class RecordWriter {
             return ids
         }
         let eventNumber = r.eventID.flatMap(CompactRecords.eventNumber)
-        let sessionNumber = r.sessionID.flatMap { CompactRecords.sessionNumber($0.rawValue) }
+        let sessionNumber = session.id.flatMap { CompactRecords.sessionNumber($0.rawValue) }
         let header = Slot.allCases.count * 8
         var a = [UInt8](repeating: 0, count: header)
         if rawPrefixID != nil { rawBytes = nil }
@@ -245,12 +256,12 @@ package final class RecordWriter {
             put(.extra, bytes: extra); put(.extraKeys, nil)
         }
         put(.fields, bytes: fieldsJSON); put(.diagnostic, r.diagnostic)
-        put(.rawBytes, bytes: rawBytes); put(.session, sessionNumber == nil ? r.sessionID?.rawValue : nil)
+        put(.rawBytes, bytes: rawBytes); put(.session, sessionNumber == nil ? session.id?.rawValue : nil)
         return Prepared(line: r.line, seq: seq, lineCount: r.lineCount, peerPort: r.peer?.port, time: time, eventNumber: eventNumber,
                         sessionNumber: sessionNumber, kindID: kindID, layoutID: layoutID, componentID: componentID,
                         peerAddressID: peerAddressID, rawPrefixID: rawPrefixID, status: status, variant: res?.variant,
                         wording: res?.status == .resolved ? res?.wording as? EventTemplate : nil,
-                        storesMessage: vals == nil, messageTermID: messageTermID, extraTermID: extraTermID, sessionDuplicate: r.sessionDuplicate, arena: a, id: id)
+                        storesMessage: vals == nil, messageTermID: messageTermID, extraTermID: extraTermID, sessionDuplicate: session.duplicate, arena: a, id: id)
     }
 
     /// UTC rendering of the record's instant (zone-less stamps read in `zone`).
