@@ -210,11 +210,19 @@ public final class Ingestor {
         guard bulkLoad == nil else { return }
         guard deferIndexes else { bulkLoad = false; return }
         bulkLoad = try store.write { try $0.dropIndexesIfEmpty() }
+        if bulkLoad == true { bulkJournal = store.beginBulkJournal() }
     }
+
+    /// Whether this bulk load writes with a rollback journal (`LogStore.beginBulkJournal`).
+    private var bulkJournal = false
 
     /// Ends a run: builds the indexes a bulk load skipped. Call it even after errors.
     public func finish() throws {
         closeWriter()
+        if bulkJournal {
+            store.endBulkJournal()
+            bulkJournal = false
+        }
         guard bulkLoad == true else { return }
         let t0 = Date()
         try store.write { try $0.createIndexes() }

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import XCTest
 import SFTPLogTestSupport
+import SFTPLogStore
 
 /// Helpers for the store-safety tests: background `sftplog` processes that
 /// can be killed, generated inputs, and table snapshots to compare databases.
@@ -77,7 +78,11 @@ enum StoreSafety {
         return out
     }
 
+    /// The database as sftplog's readers see it: a journal a killed bulk load
+    /// left is rolled back first (`LogStore.rollBackInterruptedLoad`), which a
+    /// read-only connection cannot do.
     static func readOnly(_ path: String) throws -> DatabaseQueue {
+        LogStore.rollBackInterruptedLoad(path)
         var c = Configuration()
         c.readonly = true
         c.busyMode = .timeout(10)

@@ -106,6 +106,60 @@ final class StoreSafetyTests: XCTestCase {
         XCTAssertGreaterThan(killedMid, 0)
     }
 
+    /// A bulk load (a new database) writes with a rollback journal. Killed
+    /// inside a transaction, it leaves the journal "hot": a read-only
+    /// connection cannot roll it back, and the file alone holds half a batch.
+    /// sftplog's readers roll it back first, so `sessions --db` answers from
+    /// the last commit; the journal is then gone, the file is whole, and the
+    /// next ingest completes the rows of an uninterrupted run.
+    func testAKilledBulkLoadsJournalIsRolledBackByTheNextReader() throws {
+        let big = write(try StoreSafety.generatedLog(copies: 200), "big.log")  // 20,800 lines
+        let args = ["--batch-size", "100", "--quiet", big]
+        let refDB = path("reference.db")
+        XCTAssertEqual(try CLI.run(["ingest", "--db", refDB] + args).status, 0)
+        let db = path("killed.db"), journal = db + "-journal"
+        var caught = false
+        for _ in 1...20 where !caught {
+            removeDatabase(db)
+            try? FileManager.default.removeItem(atPath: journal)
+            let p = try StoreSafety.spawn(["ingest", "--db", db] + args)
+            // Kill it while a transaction of the load has written its journal (a new
+            // file's first transaction, which makes its schema, has one too).
+            func size(_ f: String) -> Int { (try? FileManager.default.attributesOfItem(atPath: f))?[.size] as? Int ?? 0 }
+            while p.isRunning {
+                if size(db) > 1 << 20, size(journal) > 0 {
+                    kill(p.processIdentifier, SIGKILL)
+                    break
+                }
+                usleep(200)
+            }
+            p.waitUntilExit()
+            caught = p.terminationReason == .uncaughtSignal && FileManager.default.fileExists(atPath: journal)
+        }
+        XCTAssertTrue(caught, "no ingest was killed with its journal written")
+        // A read-only connection cannot roll the journal back; sftplog's reader does, and answers.
+        let r = try CLI.run(["sessions", "--db", db, "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: journal))
+        var plain = Configuration()
+        plain.readonly = true
+        let q = try DatabaseQueue(path: db, configuration: plain)
+        XCTAssertEqual(try q.read { try String.fetchAll($0, sql: "PRAGMA integrity_check") }, ["ok"])
+        // What the committed batches hold: whole batches of whole lines.
+        let stored = try q.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM records") } ?? -1
+        let resumeLine = try q.read { try Int.fetchOne($0, sql: "SELECT resume_line FROM sources") } ?? 1
+        try q.close()
+        XCTAssertEqual(stored, resumeLine - 1)
+        XCTAssertEqual(stored % 100, 0)
+        let done = try CLI.run(["ingest", "--db", db] + args)
+        XCTAssertEqual(done.status, 0, done.stderr)
+        StoreSafety.assertSame(try StoreSafety.snapshot(db), try StoreSafety.snapshot(refDB), "after the kill")
+        // The load over, the database is back in WAL mode.
+        let after = try DatabaseQueue(path: db, configuration: plain)
+        XCTAssertEqual(try after.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") }, "wal")
+        try after.close()
+    }
+
     /// What the stored sources have committed (changes with every batch).
     func progress(_ db: String) throws -> String {
         guard FileManager.default.fileExists(atPath: db) else { return "" }
