@@ -385,14 +385,14 @@ enum CompactRecords {
     /// The compact form of a time stored only as written (a file operation's):
     /// the instant of its written offset (none: the wall clock read as UTC),
     /// for the local rendering of `timeSQL` alone.
-    static func writtenTime(_ t: LogTimestamp, ts: String) -> Time? {
+    static func writtenTime(_ t: LogTimestamp, iso ts: UnsafeBufferPointer<UInt8>) -> Time? {
         guard let (wall, micros, digits) = wallClock(t) else { return nil }
         let offset: Int, style: TimeStyle
         if t.zulu { offset = 0; style = .zulu } else if let o = t.offsetSeconds { offset = o; style = .offset } else { offset = 0; style = .none }
         guard offset % 60 == 0, abs(offset) < 86400, wall - offset >= 0 else { return nil }
         let us = Int64(wall - offset) * 1_000_000 + Int64(micros)
         let form = Int64(digits + 8 * style.rawValue + 32 * (offset / 60 + 1440))
-        guard withRendering(us: us, form: form, { local, _ in local.elementsEqual(ts.utf8) }) == true else { return nil }
+        guard withRendering(us: us, form: form, { local, _ in same(local, ts) }) == true else { return nil }
         return Time(us: us, form: form)
     }
 

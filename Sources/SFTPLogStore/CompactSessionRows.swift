@@ -125,9 +125,9 @@ enum CompactSessionRows {
     /// An operation's time as `ts_us`, `ts_form`, `ts_text`.
     static func time(_ ts: LogTimestamp?) -> [SQLValue] {
         guard let ts else { return [.null, .null, .null] }
-        let text = ts.iso
-        if let t = CompactRecords.writtenTime(ts, ts: text) { return [.int(t.us), .int(t.form), .null] }
-        return [.null, .null, .text(text)]
+        // The text rendered on the stack and compared there; made as a String only when stored.
+        if let t = ts.withISO({ CompactRecords.writtenTime(ts, iso: $0) }) { return [.int(t.us), .int(t.form), .null] }
+        return [.null, .null, .text(ts.iso)]
     }
 
     /// Copies the pre-v9 tables into the compact ones (same row order).

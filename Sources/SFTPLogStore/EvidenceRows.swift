@@ -67,6 +67,11 @@ package enum EvidenceRows {
     /// The `links` text of a session's links (in canonical order; a link's
     /// source is 0 when it is the session's own).
     static func encode(_ links: [EvidenceLink]) -> String {
+        // Read in place: each link copied out of the array retained and released its file name.
+        links.withUnsafeBufferPointer(encode)
+    }
+
+    private static func encode(_ links: UnsafeBufferPointer<EvidenceLink>) -> String {
         var j = JSONBytes(capacity: links.count * 12)
         j.raw("[")
         var line = 0, offset: Int64 = 0, k = 0, first = true
