@@ -224,7 +224,7 @@ final class SourceLoad {
             askDirect = nil
             if resumeFrom == nil, liveSessions != nil, format != .openssh { direct = ask(name) }
         }
-        var session = RecordWriter.SessionJoin(id: r.sessionID, duplicate: r.sessionDuplicate)
+        var session = RecordWriter.SessionJoin(r)
         if let joined = sessions(format: format)?.add(r, seq: seq, format: format) {
             session = RecordWriter.SessionJoin(id: joined.id, duplicate: joined.duplicate)
         }

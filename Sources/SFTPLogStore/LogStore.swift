@@ -192,13 +192,13 @@ public final class LogStore: Sendable {
 
     /// A bulk load (an ingest into an empty database) writes with a rollback
     /// journal and without syncing (`beginBulkJournal`): each page is written
-    /// once, not to the WAL and again to the file, and the 1M-line load took
-    /// 7.96 s in WAL mode against 7.32 s (5 alternating runs; 10,000
-    /// transcripts, one commit each, took the same). A SIGKILL leaves the
-    /// journal, which SQLite rolls back at the next read, as the WAL is dropped;
-    /// a power cut during the load may damage the new file, which the next open
-    /// then refuses (`checkIntegrity`). Syncing each commit was as slow as the
-    /// WAL on the log and 10 s slower on the transcripts.
+    /// once, not to the WAL and again to the file: the 1M-line load took 6.97 s
+    /// against 7.43 s (medians of 5 alternating runs; 10,000 transcripts, one
+    /// commit each, took the same). A SIGKILL leaves the journal, which the next
+    /// open rolls back (`rollBackInterruptedLoad`); a power cut during the load
+    /// may damage the new file, which `checkIntegrity` is there to refuse.
+    /// Syncing each commit was no faster than the WAL on the log and 10 s
+    /// slower on the transcripts.
     ///
     /// Returns whether the journal is in use (switching needs every other
     /// connection closed; if one is open, the load keeps the WAL).

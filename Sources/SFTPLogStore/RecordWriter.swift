@@ -88,7 +88,8 @@ package final class RecordWriter {
         package var id: SessionID?
         package var duplicate: Bool
         package init(id: SessionID?, duplicate: Bool) { self.id = id; self.duplicate = duplicate }
-        init(_ r: SFTPLogRecords.Record) { id = r.sessionID; duplicate = r.sessionDuplicate }
+        /// The one the record carries.
+        package init(_ r: SFTPLogRecords.Record) { id = r.sessionID; duplicate = r.sessionDuplicate }
     }
 
     /// The text and blob values in `Prepared.arena`.
