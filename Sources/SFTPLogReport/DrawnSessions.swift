@@ -19,6 +19,11 @@ public final class DrawnSessions {
         weakRows = OrderedSpill(bound: spillBound, keyBound: keyBound)
     }
 
+    /// The `i`th of sessions given in list order (its place as a counter's bytes).
+    public func add(_ s: SessionTimeline, listed i: Int) {
+        add(s, listKey: withUnsafeBytes(of: UInt64(i).bigEndian, Array.init))
+    }
+
     public func add(_ s: SessionTimeline, listKey: [UInt8]) {
         count += 1
         if s.outcome != .ok { notOK += 1 }

@@ -32,7 +32,7 @@ public enum HTMLReport {
                     + sessionBody(d, open: true) + footer(m)).utf8
         } else {
             let drawn = DrawnSessions()
-            for (i, s) in m.sessions.enumerated() { drawn.add(s, listKey: withUnsafeBytes(of: UInt64(i).bigEndian, Array.init)) }
+            for (i, s) in m.sessions.enumerated() { drawn.add(s, listed: i) }
             // Nothing but memory can fail while the pieces stay there.
             try! write(m, drawn: drawn, details: details) { out.append(contentsOf: $0) }
         }

@@ -250,7 +250,7 @@ public struct ReportModel: Sendable {
         let drawn = DrawnSessions()
         var first: [SessionTimeline] = []
         for (i, s) in try db.sessions(filter, withOperations: false, withDetails: false).enumerated() {
-            drawn.add(s, listKey: withUnsafeBytes(of: UInt64(i).bigEndian, Array.init))
+            drawn.add(s, listed: i)
             if first.count < maxDetails { first.append(s) }
         }
         var whole: [SessionID: SessionTimeline] = [:]
